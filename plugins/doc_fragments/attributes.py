@@ -1,0 +1,33 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    # Attributes every state-changing module of the collection shares.
+    DOCUMENTATION = r"""
+options: {}
+attributes:
+  check_mode:
+    description: Can run in check mode and return the changed status and the planned operations without modifying the target.
+    support: full
+  diff_mode:
+    description: Returns details on what has changed (or would change in check mode) when in diff mode.
+    support: full
+  idempotent:
+    description: Running the task again with the same options reports no change.
+    support: full
+  platform:
+    description: Target OS/families that can be operated against.
+    support: N/A
+    platforms: linux
+notes:
+  - The module returns C(operations), the ordered list of changes it planned (create, then set,
+    then delete); in check mode the same list is returned and nothing is applied.
+  - Objects the module creates are tagged as created by netmodes.linux (a link alias beginning
+    with C(netmodes.linux), or a record under C(/run/netmodes)); C(state=absent) removes only
+    tagged objects and fails on an untagged object of the same name.
+requirements:
+  - pyroute2 >= 0.9 on the managed host
+"""

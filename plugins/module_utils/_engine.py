@@ -1,0 +1,131 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The engine: read -> desired -> plan -> apply.
+
+A resource (one per module) turns options into a desired model, reads the current state, and
+plans a list of ``Op``. The plan is plain data: each op names a method of a kernel adapter and
+its arguments, so check mode is "plan without apply", and ``operations`` and ``diff`` are both
+made from the same list the real run executes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, NetmodesError
+from ansible_collections.netmodes.linux.plugins.module_utils._model import jsonable
+
+# Ops are applied in this fixed order; inside a phase, in the order they were planned.
+PHASES = ("create", "set", "delete")
+
+
+@dataclass(frozen=True)
+class Op:
+    """One planned change: ``call`` is (adapter method, keyword arguments)."""
+
+    action: str
+    obj: str
+    field: str = None
+    before: object = None
+    after: object = None
+    call: tuple = ()
+
+    def describe(self):
+        """The op as returned to the user in ``operations``."""
+        out = {"action": self.action, "object": self.obj}
+        if self.field:
+            out["field"] = self.field
+        if self.action != "create" and self.before is not None:
+            out["before"] = jsonable(self.before)
+        if self.action != "delete" and self.after is not None:
+            out["after"] = jsonable(self.after)
+        return out
+
+
+def ordered(ops):
+    """The ops in apply order: create, then set, then delete (stable inside a phase)."""
+    return sorted(ops, key=lambda op: PHASES.index(op.action))
+
+
+def diff(ops):
+    """Ansible's before/after diff, made from the plan alone.
+
+    A created object appears only in ``after`` (with the fields set on it), a deleted one only
+    in ``before``; a changed field appears on both sides.
+    """
+    before, after = {}, {}
+    created = {op.obj for op in ops if op.action == "create"}
+    for op in ordered(ops):
+        if op.action == "create":
+            after[op.obj] = dict(jsonable(op.after or {}))
+        elif op.action == "delete":
+            before[op.obj] = jsonable(op.before if op.before is not None else {})
+        else:
+            if op.obj not in created:
+                before.setdefault(op.obj, {})[op.field] = jsonable(op.before)
+            after.setdefault(op.obj, {})[op.field] = jsonable(op.after)
+    return {"before": before, "after": after}
+
+
+class Resource:
+    """Base of the small resource classes in plugins/modules.
+
+    Subclasses set ``argument_spec`` and implement ``desired`` (options -> model, raising
+    InvalidInput), ``read`` (kernel -> model; never creates anything), ``plan`` (pure:
+    current + desired -> list of Op, raising NotFound/Conflict before anything is applied)
+    and ``result`` (the module's return values from the state after the run).
+    """
+
+    argument_spec = {}
+    mutually_exclusive = []
+    required_if = []
+
+    def __init__(self, params, adapters):
+        self.params = params
+        self.adapters = adapters
+
+    def desired(self):
+        raise NotImplementedError
+
+    def read(self, desired):
+        raise NotImplementedError
+
+    def plan(self, current, desired):
+        raise NotImplementedError
+
+    def result(self, current, desired):
+        return {}
+
+
+def apply(ops, adapters):
+    """Execute ops in order; on failure the raised error records the op and what was applied."""
+    applied = []
+    for op in ordered(ops):
+        method, kwargs = op.call
+        owner, _sep, name = method.partition(".")
+        try:
+            getattr(adapters[owner], name)(**kwargs)
+        except NetmodesError as exc:
+            exc.operation, exc.applied = op.describe(), applied
+            raise
+        except OSError as exc:
+            err = KernelError(
+                "%s %s failed: %s" % (op.action, op.obj, getattr(exc, "strerror", None) or exc)
+            )
+            err.operation, err.applied = op.describe(), applied
+            raise err from exc
+        applied.append(op.describe())
+    return applied
+
+
+def converge(resource, check_mode):
+    """Run one resource to its desired state and return the module result."""
+    desired = resource.desired()
+    current = resource.read(desired)
+    ops = resource.plan(current, desired)
+    if ops and not check_mode:
+        apply(ops, resource.adapters)
+        current = resource.read(desired)
+    result = {"changed": bool(ops), "operations": [op.describe() for op in ordered(ops)], "diff": diff(ops)}
+    result.update(resource.result(current, desired))
+    return result

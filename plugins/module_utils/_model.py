@@ -1,0 +1,204 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Canonical, normalized values: parsers from module options and the state records.
+
+Everything compared by the planner passes through here first, so that ``10.0.0.1/24`` and
+``10.0.0.1/255.255.255.0``, or ``AA:BB:..`` and ``aa:bb:..``, can never cause a false change.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput
+
+# The kernel's IFNAMSIZ is 16 bytes including the terminating NUL.
+IFNAME_MAX_BYTES = 15
+# Every link the collection creates carries this tag as the first word of its alias
+# (``ip -d link`` shows it), so that removal and garbage collection touch ours only.
+OWNER_TAG = "netmodes.linux"
+
+_MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+
+
+def is_ours(alias):
+    """True when a link alias marks the link as created by this collection."""
+    return bool(alias) and alias.split()[0] == OWNER_TAG
+
+
+def ifname(value, field_name):
+    """An interface name the kernel accepts (dev_valid_name), or InvalidInput."""
+    if not isinstance(value, str) or not value:
+        raise InvalidInput("%s: an interface name is required" % field_name, field_name)
+    size = len(value.encode("utf-8"))
+    if size > IFNAME_MAX_BYTES:
+        raise InvalidInput(
+            "%s: interface name %r is %d bytes; the kernel allows at most %d (IFNAMSIZ)."
+            " Choose a shorter name." % (field_name, value, size, IFNAME_MAX_BYTES),
+            field_name,
+        )
+    if value in (".", "..") or re.search(r"[/:\s]", value):
+        raise InvalidInput(
+            "%s: interface name %r is not valid: it may not be '.' or '..' nor contain"
+            " '/', ':' or white space." % (field_name, value),
+            field_name,
+        )
+    return value
+
+
+def netns_name(value, field_name):
+    """A name usable as /run/netns/NAME, or InvalidInput."""
+    if not isinstance(value, str) or not value:
+        raise InvalidInput("%s: a sandbox name is required" % field_name, field_name)
+    if value in (".", "..") or "/" in value or "\0" in value or len(value.encode("utf-8")) > 255:
+        raise InvalidInput(
+            "%s: sandbox name %r is not valid: it becomes /run/netns/NAME, so it may not"
+            " contain '/', be '.' or '..', or exceed 255 bytes." % (field_name, value),
+            field_name,
+        )
+    return value
+
+
+def interface(value, field_name):
+    """An address with its prefix length (``10.0.0.1/24``) as an ip_interface."""
+    text = str(value).strip()
+    if "/" not in text:
+        raise InvalidInput(
+            "%s: %r needs a prefix length, for example 172.18.0.1/16" % (field_name, value),
+            field_name,
+        )
+    try:
+        return ipaddress.ip_interface(text)
+    except ValueError:
+        raise InvalidInput("%s: %r is not a valid address/prefix (CIDR)" % (field_name, value), field_name)
+
+
+def address(value, field_name):
+    """A single IP address as an ip_address."""
+    try:
+        return ipaddress.ip_address(str(value).strip())
+    except ValueError:
+        raise InvalidInput("%s: %r is not a valid IP address" % (field_name, value), field_name)
+
+
+def network(value, field_name):
+    """A destination network (``default`` or a CIDR) as an ip_network, host bits rejected."""
+    text = str(value).strip()
+    if text == "default":
+        return ipaddress.ip_network("0.0.0.0/0")
+    try:
+        return ipaddress.ip_network(text)
+    except ValueError:
+        raise InvalidInput(
+            "%s: %r is not a valid network; write it as a CIDR with host bits zero"
+            " (e.g. 10.231.0.0/16) or 'default'" % (field_name, value),
+            field_name,
+        )
+
+
+def mac(value, field_name):
+    """A unicast MAC address, lower case and colon separated."""
+    text = str(value).strip().lower().replace("-", ":")
+    if not _MAC.match(text):
+        raise InvalidInput("%s: %r is not a MAC address (aa:bb:cc:dd:ee:ff)" % (field_name, value), field_name)
+    if int(text[:2], 16) & 1:
+        raise InvalidInput("%s: %s is a multicast MAC address; use a unicast one" % (field_name, text), field_name)
+    return text
+
+
+def mtu(value, field_name):
+    """An MTU in the range the kernel accepts for IPv4 links."""
+    if value is None:
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise InvalidInput("%s: %r is not a number" % (field_name, value), field_name)
+    if not 68 <= number <= 65535:
+        raise InvalidInput("%s: MTU %d is outside 68..65535" % (field_name, number), field_name)
+    return number
+
+
+def interfaces(values, field_name):
+    """A list of CIDRs as a frozenset, or None when the option is not managed."""
+    if values is None:
+        return None
+    return frozenset(interface(v, "%s[%d]" % (field_name, i)) for i, v in enumerate(values))
+
+
+@dataclass(frozen=True, order=True)
+class Route:
+    """A route the collection manages: destination, optional next hop and metric."""
+
+    dst: object
+    via: object = None
+    metric: int = 0
+
+    def __str__(self):
+        text = "default" if self.dst.prefixlen == 0 else str(self.dst)
+        if self.via is not None:
+            text += " via %s" % self.via
+        if self.metric:
+            text += " metric %d" % self.metric
+        return text
+
+
+def route(spec, field_name):
+    """A Route from a dict with ``dst`` and optional ``via`` and ``metric``."""
+    if not isinstance(spec, dict) or "dst" not in spec:
+        raise InvalidInput("%s: a route is a dict with 'dst' and optional 'via', 'metric'" % field_name, field_name)
+    unknown = set(spec) - {"dst", "via", "metric"}
+    if unknown:
+        raise InvalidInput("%s: unknown route keys %s" % (field_name, ", ".join(sorted(unknown))), field_name)
+    dst = network(spec["dst"], field_name + ".dst")
+    via = address(spec["via"], field_name + ".via") if spec.get("via") is not None else None
+    if via is not None and via.version != dst.version:
+        raise InvalidInput("%s: via %s and dst %s are of different IP versions" % (field_name, via, dst), field_name)
+    try:
+        metric = int(spec.get("metric") or 0)
+    except (TypeError, ValueError):
+        raise InvalidInput("%s.metric: %r is not a number" % (field_name, spec.get("metric")), field_name)
+    return Route(dst, via, metric)
+
+
+def default_route(gateway):
+    """The default route through ``gateway`` (an ip_address), in its IP version."""
+    dst = ipaddress.ip_network("0.0.0.0/0" if gateway.version == 4 else "::/0")
+    return Route(dst, gateway, 0)
+
+
+@dataclass
+class Link:
+    """What the kernel says about one link (read through the netlink adapter)."""
+
+    name: str
+    index: int
+    kind: str
+    mtu: int
+    mac: str
+    up: bool
+    alias: str = ""
+    master: str = None
+    peer_index: int = None
+    stp: bool = None
+    addresses: frozenset = frozenset()
+    routes: frozenset = frozenset()
+
+    @property
+    def ours(self):
+        return is_ours(self.alias)
+
+
+def jsonable(value):
+    """Render model values (ip objects, sets, routes) as plain JSON data for results and diffs."""
+    if isinstance(value, (frozenset, set)):
+        return sorted(jsonable(v) for v in value)
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    return str(value)

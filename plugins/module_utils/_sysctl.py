@@ -1,0 +1,34 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Sysctls of the current network namespace, read and written through /proc/sys."""
+
+from __future__ import annotations
+
+import os
+
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError
+
+
+def _path(key):
+    return os.path.join("/proc/sys", *key.split("/"))
+
+
+class Sysctl:
+    """Keys are slash separated so that interface names with dots stay intact
+    (``net/ipv4/conf/br0/forwarding``)."""
+
+    def get(self, key):
+        """The value as a string, or None when the key does not exist."""
+        try:
+            with open(_path(key)) as handle:
+                return handle.read().strip()
+        except FileNotFoundError:
+            return None
+
+    def set(self, key, value):
+        """Write a value; the key must exist."""
+        try:
+            with open(_path(key), "w") as handle:
+                handle.write(str(value))
+        except OSError as exc:
+            raise KernelError("set sysctl %s=%s: %s" % (key.replace("/", "."), value, exc.strerror))
