@@ -1,0 +1,36 @@
+# The two commands: `make demo` and `make test`. Both install what is missing first.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+KEEP ?= 0
+
+.PHONY: setup demo test lint sanity units integration bench clean sweep
+
+setup:
+	@hack/setup
+
+demo: setup
+	@KEEP=$(KEEP) hack/demo
+
+test: setup lint sanity units integration
+
+lint:
+	$(VENV)/bin/ruff check .
+
+sanity:
+	hack/ansible-test sanity
+
+units:
+	hack/ansible-test units
+
+integration:
+	$(VENV)/bin/pytest -p no:cacheprovider tests/integration
+
+bench: setup
+	$(PY) bench/fleet_up.py
+
+sweep:
+	$(PY) tests/harness/simfleet.py sweep --all
+
+clean: sweep
+	rm -rf .tmp ansible_collections tests/output
