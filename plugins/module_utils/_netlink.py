@@ -278,15 +278,14 @@ class Netlink:
 
     def addresses_set(self, name, netns=None, add=(), remove=()):
         """Add and remove addresses (CIDR strings) on a link."""
+        # Removal first: deleting a primary address also deletes the secondaries of its subnet,
+        # which would take a just-added address with it.
         ipr, index = self._ipr(netns), self._index(name, netns)
-        for text in add:
-            value = ipaddress.ip_interface(text)
-            self._call("add address %s to %s" % (text, name), ipr.addr, "add", index=index,
-                       address=str(value.ip), prefixlen=value.network.prefixlen)
-        for text in remove:
-            value = ipaddress.ip_interface(text)
-            self._call("remove address %s from %s" % (text, name), ipr.addr, "del", index=index,
-                       address=str(value.ip), prefixlen=value.network.prefixlen)
+        for command, texts in (("del", remove), ("add", add)):
+            for text in texts:
+                value = ipaddress.ip_interface(text)
+                self._call("%s address %s on %s" % (command, text, name), ipr.addr, command, index=index,
+                           address=str(value.ip), prefixlen=value.network.prefixlen)
 
     def routes_set(self, name, netns=None, add=(), remove=()):
         """Add and remove routes (dicts: dst, via, metric) leaving through a link."""

@@ -1,0 +1,194 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""An in-memory kernel that speaks the adapters' interface, so resources converge without root.
+
+It is deliberately strict where the kernel is: names are exact, a veth peer is born in its
+namespace, deleting one end of a veth deletes both, a route needs its link. Every mutating
+call is recorded in ``calls`` so tests can assert that check mode applies nothing.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+
+import pytest
+
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, NotFound
+from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER_TAG, Link, Route
+
+
+class FakeNetlink:
+    def __init__(self):
+        self._inodes = itertools.count(4026532000)
+        self._indexes = itertools.count(2)
+        self.netns = {}      # name -> inode
+        self.owned = set()   # names made by the collection
+        self.links = {}      # (namespace inode or None, name) -> Link
+        self.calls = []
+
+    # -- namespaces
+    def netns_inode(self, name):
+        return self.netns.get(name)
+
+    def netns_names(self):
+        return sorted(self.netns)
+
+    def netns_owned(self, name):
+        return name in self.owned
+
+    def netns_create(self, name):
+        self.calls.append(("netns_create", name))
+        self.netns[name] = next(self._inodes)
+        self.owned.add(name)
+        self.links[(self.netns[name], "lo")] = Link("lo", 1, "", 65536, "00:00:00:00:00:00", True)
+
+    def netns_share(self, name, target):
+        self.calls.append(("netns_share", name, target))
+        self.netns[name] = self.netns[target]
+        self.owned.add(name)
+
+    def netns_delete(self, name):
+        self.calls.append(("netns_delete", name))
+        inode = self.netns.pop(name)
+        self.owned.discard(name)
+        if inode not in self.netns.values():  # the last name is gone, and the namespace with it
+            for key in [k for k in self.links if k[0] == inode]:
+                del self.links[key]
+
+    # -- links
+    def _key(self, name, netns):
+        if netns is not None and netns not in self.netns:
+            raise KernelError("sandbox %s does not exist" % netns)
+        return (self.netns.get(netns), name)
+
+    def link(self, name, netns=None):
+        return self.links.get(self._key(name, netns))
+
+    def _new(self, name, netns, kind, alias):
+        key = self._key(name, netns)
+        if key in self.links:
+            raise KernelError("create %s: File exists" % name)
+        index = next(self._indexes)
+        mac = "02:00:00:00:%02x:%02x" % divmod(index, 256)
+        self.links[key] = Link(name, index, kind, 1500, mac, False, alias="%s %s" % (OWNER_TAG, alias))
+        return self.links[key]
+
+    def link_add_bridge(self, name):
+        self.calls.append(("link_add_bridge", name))
+        self._new(name, None, "bridge", "bridge").stp = False
+
+    def link_add_veth(self, name, peer, netns=None):
+        self.calls.append(("link_add_veth", name, peer, netns))
+        host = self._new(name, None, "veth", "veth")
+        other = self._new(peer, netns, "veth", "veth-peer")
+        host.peer_index, other.peer_index = other.index, host.index
+
+    def link_set(self, name, netns=None, **attrs):
+        self.calls.append(("link_set", name, netns, attrs))
+        link = self.links.get(self._key(name, netns))
+        if link is None:
+            raise NotFound("link %s vanished while it was being configured" % name)
+        for attr, value in attrs.items():
+            if attr == "master":
+                if value and self._key(value, netns) not in self.links:
+                    raise KernelError("set master on %s: No such device" % name)
+                link.master = value or None
+            elif attr == "state":
+                link.up = value == "up"
+            elif attr == "address":
+                link.mac = value
+            elif attr == "br_stp_state":
+                link.stp = bool(value)
+            else:
+                setattr(link, attr, value)
+
+    def link_delete(self, name, netns=None):
+        self.calls.append(("link_delete", name, netns))
+        link = self.links.pop(self._key(name, netns), None)
+        if link is not None and link.kind == "veth":
+            for key, other in list(self.links.items()):
+                if other.index == link.peer_index and other.peer_index == link.index:
+                    del self.links[key]
+
+    def addresses_set(self, name, netns=None, add=(), remove=()):
+        self.calls.append(("addresses_set", name, netns, list(add), list(remove)))
+        link = self.links[self._key(name, netns)]
+        link.addresses = (link.addresses - {ipaddress.ip_interface(a) for a in remove}) | {ipaddress.ip_interface(a) for a in add}
+
+    def routes_set(self, name, netns=None, add=(), remove=()):
+        self.calls.append(("routes_set", name, netns, list(add), list(remove)))
+        link = self.links[self._key(name, netns)]
+
+        def route(spec):
+            via = ipaddress.ip_address(spec["via"]) if spec.get("via") else None
+            return Route(ipaddress.ip_network(spec["dst"]), via, spec.get("metric") or 0)
+
+        for spec in add:
+            rt = route(spec)
+            if rt.via is not None and not any(rt.via in a.network for a in link.addresses):
+                raise KernelError("add route %s on %s: Network is unreachable" % (spec["dst"], name))
+        link.routes = (link.routes - {route(s) for s in remove}) | {route(s) for s in add}
+
+
+class FakeSysctl:
+    def __init__(self, values=None):
+        self.values = dict(values or {})
+        self.calls = []
+
+    def get(self, key):
+        return self.values.get(key, "0")
+
+    def set(self, key, value):
+        self.calls.append((key, value))
+        self.values[key] = value
+
+
+@pytest.fixture
+def kernel():
+    return FakeNetlink()
+
+
+@pytest.fixture
+def sysctl():
+    return FakeSysctl()
+
+
+@pytest.fixture
+def adapters(kernel, sysctl):
+    return {"netlink": kernel, "sysctl": sysctl}
+
+
+@pytest.fixture
+def converge(adapters):
+    """converge(ResourceClass, check=False, **options) -> the module result, as Ansible would run it."""
+    from ansible_collections.netmodes.linux.plugins.module_utils._engine import converge as engine_converge
+
+    def run(resource_class, check=False, **options):
+        params = {key: spec.get("default") for key, spec in resource_class.argument_spec.items()}
+        unknown = set(options) - set(params)
+        assert not unknown, "not options of %s: %s" % (resource_class.__name__, unknown)
+        params.update(options)
+        return engine_converge(resource_class(params, adapters), check)
+
+    return run
+
+
+@pytest.fixture
+def four_steps(converge, kernel, sysctl):
+    """The idempotence pattern: check changes nothing, run changes, repeat and repeat-check don't."""
+
+    def run(resource_class, **options):
+        calls = (len(kernel.calls), len(sysctl.calls))
+        check = converge(resource_class, check=True, **options)
+        assert check["changed"], "check mode should report a change"
+        assert (len(kernel.calls), len(sysctl.calls)) == calls, "check mode applied something"
+        first = converge(resource_class, **options)
+        assert first["changed"]
+        assert first["operations"] == check["operations"], "check mode planned something else"
+        again = converge(resource_class, **options)
+        assert not again["changed"], "not idempotent: %s" % again["operations"]
+        assert not converge(resource_class, check=True, **options)["changed"]
+        return first
+
+    return run

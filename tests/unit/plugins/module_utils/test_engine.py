@@ -1,0 +1,146 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import errno
+
+import pytest
+
+from ansible_collections.netmodes.linux.plugins.module_utils import _engine as e
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, KernelError, NetmodesError
+from ansible_collections.netmodes.linux.plugins.module_utils._model import interfaces
+
+
+class Recorder:
+    """An adapter that records calls and can be told to fail on one method."""
+
+    def __init__(self, fail=None, error=None):
+        self.calls, self.fail, self.error = [], fail, error
+
+    def __getattr__(self, name):
+        def call(**kwargs):
+            if name == self.fail:
+                raise self.error
+            self.calls.append((name, kwargs))
+        return call
+
+
+def op(action, obj="thing a", field=None, before=None, after=None, method="r.do"):
+    return e.Op(action, obj, field, before, after, (method, {"obj": obj, "field": field}))
+
+
+def test_ordered_puts_creates_first_and_deletes_last_stably():
+    ops = [op("delete", "x"), op("set", "a", "mtu"), op("create", "b"), op("set", "a", "state"), op("create", "c")]
+    assert [(o.action, o.obj, o.field) for o in e.ordered(ops)] == [
+        ("create", "b", None), ("create", "c", None),
+        ("set", "a", "mtu"), ("set", "a", "state"),
+        ("delete", "x", None),
+    ]
+
+
+def test_describe_shows_only_meaningful_sides():
+    assert op("create", after={"kind": "bridge"}).describe() == {"action": "create", "object": "thing a", "after": {"kind": "bridge"}}
+    assert op("delete", before={"addresses": []}).describe() == {"action": "delete", "object": "thing a", "before": {"addresses": []}}
+    assert op("set", field="mtu", before=1500, after=9000).describe() == {
+        "action": "set", "object": "thing a", "field": "mtu", "before": 1500, "after": 9000}
+
+
+def test_describe_is_json_data():
+    described = op("set", field="addresses", before=frozenset(), after=interfaces(["10.231.0.1/24"], "a")).describe()
+    assert described["before"] == [] and described["after"] == ["10.231.0.1/24"]
+
+
+def test_diff_of_a_change():
+    d = e.diff([op("set", "bridge br0", "mtu", 1500, 9000), op("set", "bridge br0", "state", "down", "up")])
+    assert d == {"before": {"bridge br0": {"mtu": 1500, "state": "down"}}, "after": {"bridge br0": {"mtu": 9000, "state": "up"}}}
+
+
+def test_diff_of_a_creation_has_no_before():
+    d = e.diff([op("create", "bridge br0", after={"kind": "bridge"}), op("set", "bridge br0", "mtu", None, 9000)])
+    assert d == {"before": {}, "after": {"bridge br0": {"kind": "bridge", "mtu": 9000}}}
+
+
+def test_diff_of_a_deletion_has_no_after():
+    d = e.diff([op("delete", "netns web", before={"path": "/run/netns/web"})])
+    assert d == {"before": {"netns web": {"path": "/run/netns/web"}}, "after": {}}
+
+
+def test_diff_of_nothing_is_empty():
+    assert e.diff([]) == {"before": {}, "after": {}}
+
+
+def test_apply_calls_the_adapters_in_order():
+    rec = Recorder()
+    applied = e.apply([op("set", "a", "mtu"), op("create", "b")], {"r": rec})
+    assert [c[1]["obj"] for c in rec.calls] == ["b", "a"]
+    assert [a["object"] for a in applied] == ["b", "a"]
+
+
+def test_apply_turns_os_errors_into_kernel_errors_with_progress():
+    rec = Recorder(fail="boom", error=OSError(errno.EEXIST, "File exists"))
+    ops = [op("create", "b"), op("set", "a", "mtu", method="r.boom"), op("delete", "c")]
+    with pytest.raises(KernelError) as info:
+        e.apply(ops, {"r": rec})
+    err = info.value
+    assert err.msg == "set a failed: File exists"
+    assert err.operation == {"action": "set", "object": "a", "field": "mtu"}
+    assert [a["object"] for a in err.applied] == ["b"]
+    assert len(rec.calls) == 1  # the delete after the failure never ran
+    details = err.details()
+    assert details["error"] == "KernelError" and details["applied"] == err.applied
+
+
+def test_apply_keeps_our_own_errors_and_adds_progress():
+    rec = Recorder(fail="boom", error=Conflict("in the way", "name"))
+    with pytest.raises(Conflict) as info:
+        e.apply([op("set", "a", method="r.boom")], {"r": rec})
+    assert info.value.details() == {"error": "Conflict", "applied": [], "field": "name",
+                                    "operation": {"action": "set", "object": "a"}}
+
+
+class Toy(e.Resource):
+    """Desired value 'want' of one field; the state lives in the adapter 'store'."""
+
+    def desired(self):
+        return self.params["want"]
+
+    def read(self, desired):
+        return self.adapters["store"].value
+
+    def plan(self, current, desired):
+        if current == desired:
+            return []
+        return [e.Op("set", "toy", "value", current, desired, ("store.put", {"value": desired}))]
+
+    def result(self, current, desired):
+        return {"value": current}
+
+
+class Store:
+    def __init__(self):
+        self.value, self.puts = 1, 0
+
+    def put(self, value):
+        self.value, self.puts = value, self.puts + 1
+
+
+def test_converge_four_steps():
+    store = Store()
+    toy = Toy({"want": 2}, {"store": store})
+    check = e.converge(toy, check_mode=True)
+    assert check["changed"] and check["value"] == 1 and store.puts == 0
+    assert check["diff"] == {"before": {"toy": {"value": 1}}, "after": {"toy": {"value": 2}}}
+    run = e.converge(toy, check_mode=False)
+    assert run["changed"] and run["value"] == 2 and store.puts == 1
+    assert run["operations"] == check["operations"]
+    again = e.converge(toy, check_mode=False)
+    assert not again["changed"] and again["operations"] == [] and store.puts == 1
+    assert not e.converge(toy, check_mode=True)["changed"]
+
+
+def test_every_error_has_a_message_and_a_class_name():
+    for cls in NetmodesError.__subclasses__():
+        err = cls("what is wrong")
+        assert str(err) == err.msg == "what is wrong"
+        assert err.details()["error"] == cls.__name__

@@ -1,0 +1,94 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput
+from ansible_collections.netmodes.linux.plugins.module_utils._model import Link, interfaces
+from ansible_collections.netmodes.linux.plugins.modules.bridge import Bridge
+
+
+def test_create_four_steps(four_steps, kernel, sysctl):
+    result = four_steps(Bridge, name="br0", addresses=["172.18.0.1/16"], mtu=1450, stp=False)
+    ops = [(o["action"], o.get("field")) for o in result["operations"]]
+    assert ops == [("create", None), ("set", "mtu"), ("set", "br_stp_state"), ("set", "state"),
+                   ("set", "addresses"), ("set", "net.ipv4.conf.br0.forwarding")]
+    link = kernel.link("br0")
+    assert link.kind == "bridge" and link.up and link.mtu == 1450 and link.ours
+    assert link.addresses == interfaces(["172.18.0.1/16"], "a")
+    assert result["addresses"] == ["172.18.0.1/16"] and result["exists"]
+
+
+def test_forwarding_is_per_interface_never_global(converge, sysctl):
+    converge(Bridge, name="br0", addresses=["172.18.0.1/16", "2001:db8:1::1/64"])
+    assert sorted(sysctl.values) == ["net/ipv4/conf/br0/forwarding", "net/ipv6/conf/br0/forwarding"]
+    assert all("all" not in key and "ip_forward" not in key for key in sysctl.values)
+
+
+def test_a_new_bridge_diff_shows_only_after(converge):
+    diff = converge(Bridge, check=True, name="br0", addresses=["172.18.0.1/16"])["diff"]
+    assert diff["before"] == {}
+    assert diff["after"]["bridge br0"]["kind"] == "bridge"
+    assert diff["after"]["bridge br0"]["addresses"] == ["172.18.0.1/16"]
+
+
+def test_addresses_are_the_complete_list(converge, kernel):
+    converge(Bridge, name="br0", addresses=["172.18.0.1/16", "172.19.0.1/16"])
+    result = converge(Bridge, name="br0", addresses=["172.18.0.1/255.255.0.0", "172.20.0.1/16"])
+    assert result["changed"]
+    assert result["diff"]["before"] == {"bridge br0": {"addresses": ["172.18.0.1/16", "172.19.0.1/16"]}}
+    assert kernel.calls[-1] == ("addresses_set", "br0", None, ["172.20.0.1/16"], ["172.19.0.1/16"])
+    assert not converge(Bridge, name="br0", addresses=["172.20.0.1/16", "172.18.0.1/16"])["changed"]
+
+
+def test_omitted_options_are_left_alone(converge, kernel):
+    converge(Bridge, name="br0", addresses=["172.18.0.1/16"], mtu=1450)
+    assert not converge(Bridge, name="br0")["changed"]
+    assert kernel.link("br0").mtu == 1450 and kernel.link("br0").addresses
+
+
+def test_empty_address_list_removes_addresses(converge, kernel):
+    converge(Bridge, name="br0", addresses=["172.18.0.1/16"])
+    assert converge(Bridge, name="br0", addresses=[])["changed"]
+    assert kernel.link("br0").addresses == frozenset()
+
+
+def test_a_link_set_down_by_hand_is_brought_up(converge, kernel):
+    converge(Bridge, name="br0")
+    kernel.link("br0").up = False
+    result = converge(Bridge, name="br0")
+    assert result["operations"] == [{"action": "set", "object": "bridge br0", "field": "state", "before": "down", "after": "up"}]
+
+
+@pytest.mark.parametrize("link, fragment", [
+    (Link("br0", 7, "bridge", 1500, "02:00:00:00:00:07", True, alias=""), "not created by netmodes.linux"),
+    (Link("br0", 7, "bridge", 1500, "02:00:00:00:00:07", True, alias="docker"), "not created by netmodes.linux"),
+    (Link("br0", 7, "veth", 1500, "02:00:00:00:00:07", True, alias="netmodes.linux veth"), "is a veth link, not a bridge"),
+])
+def test_links_that_are_not_our_bridges_are_left_alone(converge, kernel, link, fragment):
+    kernel.links[(None, "br0")] = link
+    for state in ("present", "absent"):
+        with pytest.raises(Conflict, match=fragment):
+            converge(Bridge, name="br0", state=state, addresses=["172.18.0.1/16"])
+    assert kernel.calls == []
+
+
+@pytest.mark.parametrize("options, fragment", [
+    ({"name": "a-bridge-name-too-long"}, "name: interface name 'a-bridge-name-too-long' is 22 bytes"),
+    ({"name": "br0", "addresses": ["172.18.0.1/16", "172.18.0.300/16"]}, r"addresses\[1\]: '172.18.0.300/16' is not a valid"),
+    ({"name": "br0", "addresses": ["172.18.0.1"]}, "needs a prefix length"),
+    ({"name": "br0", "mtu": 20}, "outside 68..65535"),
+])
+def test_bad_input_fails_before_anything_changes(converge, kernel, sysctl, options, fragment):
+    with pytest.raises(InvalidInput, match=fragment):
+        converge(Bridge, **options)
+    assert kernel.calls == [] and sysctl.calls == []
+
+
+def test_absent_four_steps(converge, four_steps, kernel):
+    converge(Bridge, name="br0", addresses=["172.18.0.1/16"])
+    result = four_steps(Bridge, name="br0", state="absent")
+    assert result["diff"] == {"before": {"bridge br0": {"addresses": ["172.18.0.1/16"]}}, "after": {}}
+    assert kernel.link("br0") is None and result["exists"] is False

@@ -1,0 +1,85 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
+from ansible_collections.netmodes.linux.plugins.modules.netns import Netns
+
+
+def test_create_four_steps(four_steps, kernel):
+    result = four_steps(Netns, name="web")
+    assert result["operations"] == [{"action": "create", "object": "netns web", "after": {"path": "/run/netns/web"}}]
+    assert result["diff"] == {"before": {}, "after": {"netns web": {"path": "/run/netns/web"}}}
+    sandbox = result["sandbox"]
+    assert sandbox["name"] == "web" and sandbox["path"] == "/run/netns/web"
+    assert sandbox["inode"] == kernel.netns["web"] and sandbox["owned"] and sandbox["names"] == ["web"]
+    assert kernel.link("lo", "web").up
+
+
+def test_check_mode_reports_what_exists_before(converge, kernel):
+    result = converge(Netns, check=True, name="web")
+    assert result["changed"] and result["sandbox"]["inode"] is None
+    assert "web" not in kernel.netns
+
+
+def test_a_longer_name_does_not_count_as_present(converge, kernel):
+    converge(Netns, name="web2")
+    result = converge(Netns, name="web")
+    assert result["changed"]
+    assert kernel.netns["web"] != kernel.netns["web2"]
+
+
+def test_share_with_gives_the_same_inode(four_steps, converge, kernel):
+    converge(Netns, name="db")
+    result = four_steps(Netns, name="web", share_with="db")
+    assert result["operations"][0]["after"] == {"path": "/run/netns/web", "share_with": "db"}
+    assert result["sandbox"]["inode"] == kernel.netns["db"]
+    assert result["sandbox"]["names"] == ["db", "web"]
+
+
+def test_removing_one_name_of_a_shared_namespace_keeps_the_other(converge, kernel):
+    converge(Netns, name="db")
+    converge(Netns, name="web", share_with="db")
+    inode = kernel.netns["db"]
+    assert converge(Netns, name="db", state="absent")["changed"]
+    assert kernel.netns == {"web": inode}
+    assert kernel.link("lo", "web") is not None
+
+
+@pytest.mark.parametrize("options, error, fragment", [
+    ({"name": "web", "share_with": "db"}, NotFound, "share_with: sandbox 'db' does not exist"),
+    ({"name": "web", "share_with": "web"}, InvalidInput, "cannot share its own namespace"),
+    ({"name": "a/b"}, InvalidInput, "name: sandbox name 'a/b' is not valid"),
+    ({"name": ".."}, InvalidInput, "is not valid"),
+])
+def test_bad_input_fails_before_anything_changes(converge, kernel, options, error, fragment):
+    with pytest.raises(error, match=fragment):
+        converge(Netns, **options)
+    assert kernel.calls == []
+
+
+def test_sharing_with_an_existing_separate_namespace_is_a_conflict(converge, kernel):
+    converge(Netns, name="db")
+    converge(Netns, name="web")
+    with pytest.raises(Conflict, match="already exists as a namespace of its own"):
+        converge(Netns, name="web", share_with="db")
+
+
+def test_foreign_namespace_is_used_but_never_removed(converge, kernel):
+    kernel.netns["theirs"] = 4026539999  # made by `ip netns add`, not by us
+    result = converge(Netns, name="theirs")
+    assert not result["changed"] and result["sandbox"]["owned"] is False
+    with pytest.raises(Conflict, match="not created by netmodes.linux"):
+        converge(Netns, name="theirs", state="absent")
+    assert "theirs" in kernel.netns
+
+
+def test_absent_four_steps_and_absent_of_nothing(converge, four_steps, kernel):
+    converge(Netns, name="web")
+    result = four_steps(Netns, name="web", state="absent")
+    assert result["diff"] == {"before": {"netns web": {"path": "/run/netns/web"}}, "after": {}}
+    assert "web" not in kernel.netns
+    assert not converge(Netns, name="never", state="absent")["changed"]
