@@ -80,9 +80,21 @@ class Resource:
     mutually_exclusive = []
     required_if = []
 
-    def __init__(self, params, adapters):
+    def __init__(self, params, adapters, check_mode=False):
         self.params = params
         self.adapters = adapters
+        self.check_mode = check_mode
+        self.warnings = []
+
+    def missing(self, error):
+        """A referenced object (a sandbox, a bridge) does not exist.
+
+        In a real run that is an error. In check mode nothing earlier in the play was applied, so
+        an earlier task may well create it: plan as if it existed and warn instead.
+        """
+        if not self.check_mode:
+            raise error
+        self.warnings.append("%s (check mode: planned as if an earlier task creates it)" % error.msg)
 
     def desired(self):
         raise NotImplementedError
@@ -118,14 +130,16 @@ def apply(ops, adapters):
     return applied
 
 
-def converge(resource, check_mode):
-    """Run one resource to its desired state and return the module result."""
+def converge(resource):
+    """Run one resource to its desired state (or only plan it, in check mode); the module result."""
     desired = resource.desired()
     current = resource.read(desired)
     ops = resource.plan(current, desired)
-    if ops and not check_mode:
+    if ops and not resource.check_mode:
         apply(ops, resource.adapters)
         current = resource.read(desired)
     result = {"changed": bool(ops), "operations": [op.describe() for op in ordered(ops)], "diff": diff(ops)}
     result.update(resource.result(current, desired))
+    if resource.warnings:
+        result["warnings"] = list(resource.warnings)
     return result

@@ -27,9 +27,11 @@ def run_module(resource_class):
     if not HAS_PYROUTE2:
         module.fail_json(msg=missing_required_lib("pyroute2>=0.9"), exception=PYROUTE2_IMPORT_ERROR)
     with Netlink() as netlink:
-        resource = resource_class(module.params, {"netlink": netlink, "sysctl": Sysctl()})
+        resource = resource_class(module.params, {"netlink": netlink, "sysctl": Sysctl()}, module.check_mode)
         try:
-            result = converge(resource, module.check_mode)
+            result = converge(resource)
         except NetmodesError as exc:
             module.fail_json(msg=exc.msg, **exc.details())
+    for warning in result.pop("warnings", []):
+        module.warn(warning)
     module.exit_json(**result)

@@ -177,10 +177,10 @@ class Veth(Resource):
 
     def _check_references(self, current, desired):
         if not current["netns_exists"]:
-            raise NotFound("netns: sandbox %r does not exist; create it with netmodes.linux.netns first" % desired["netns"], "netns")
+            self.missing(NotFound("netns: sandbox %r does not exist; create it with netmodes.linux.netns first" % desired["netns"], "netns"))
         bridge = current["bridge"]
         if desired["bridge"] and bridge is None:
-            raise NotFound("bridge: %s does not exist; create it with netmodes.linux.bridge first" % desired["bridge"], "bridge")
+            self.missing(NotFound("bridge: %s does not exist; create it with netmodes.linux.bridge first" % desired["bridge"], "bridge"))
         if bridge is not None and bridge.kind != "bridge":
             raise Conflict("bridge: %s is a %s link, not a bridge" % (bridge.name, bridge.kind or "plain"), "bridge")
 

@@ -169,7 +169,7 @@ def converge(adapters):
         unknown = set(options) - set(params)
         assert not unknown, "not options of %s: %s" % (resource_class.__name__, unknown)
         params.update(options)
-        return engine_converge(resource_class(params, adapters), check)
+        return engine_converge(resource_class(params, adapters, check))
 
     return run
 

@@ -127,16 +127,18 @@ class Store:
 
 def test_converge_four_steps():
     store = Store()
-    toy = Toy({"want": 2}, {"store": store})
-    check = e.converge(toy, check_mode=True)
+    def toy(check):
+        return Toy({"want": 2}, {"store": store}, check)
+
+    check = e.converge(toy(True))
     assert check["changed"] and check["value"] == 1 and store.puts == 0
     assert check["diff"] == {"before": {"toy": {"value": 1}}, "after": {"toy": {"value": 2}}}
-    run = e.converge(toy, check_mode=False)
+    run = e.converge(toy(False))
     assert run["changed"] and run["value"] == 2 and store.puts == 1
     assert run["operations"] == check["operations"]
-    again = e.converge(toy, check_mode=False)
+    again = e.converge(toy(False))
     assert not again["changed"] and again["operations"] == [] and store.puts == 1
-    assert not e.converge(toy, check_mode=True)["changed"]
+    assert not e.converge(toy(True))["changed"]
 
 
 def test_every_error_has_a_message_and_a_class_name():
@@ -144,3 +146,14 @@ def test_every_error_has_a_message_and_a_class_name():
         err = cls("what is wrong")
         assert str(err) == err.msg == "what is wrong"
         assert err.details()["error"] == cls.__name__
+
+
+def test_missing_reference_is_an_error_in_a_run_and_a_warning_in_check_mode():
+    err = NetmodesError("netns: sandbox 'web' does not exist")
+    with pytest.raises(NetmodesError):
+        Toy({}, {}, check_mode=False).missing(err)
+    toy = Toy({"want": 2}, {"store": Store()}, check_mode=True)
+    toy.missing(err)
+    result = e.converge(toy)
+    assert result["changed"]
+    assert result["warnings"] == ["netns: sandbox 'web' does not exist (check mode: planned as if an earlier task creates it)"]

@@ -53,3 +53,10 @@ def test_missing_pyroute2_is_reported_with_missing_required_lib(run, monkeypatch
     code, out = run(Netns, name="web")
     assert code == 1
     assert "Failed to import the required Python library (pyroute2>=0.9)" in out["msg"]
+
+
+def test_warnings_reach_ansible(run):
+    code, out = run(Netns, name="web", share_with="db", _ansible_check_mode=True)
+    assert code == 0 and out["changed"]
+    # ansible-core 2.19 wraps warnings in structured records; older releases return plain strings.
+    assert "sandbox 'db' does not exist" in json.dumps(out["warnings"])

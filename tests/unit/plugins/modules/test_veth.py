@@ -114,3 +114,12 @@ def test_absent_of_a_veth_that_is_not_ours(converge, kernel):
     with pytest.raises(Conflict, match="not created by netmodes.linux"):
         converge(Veth, name="va", peer="vb", state="absent")
     assert kernel.link("va") is not None
+
+
+def test_check_mode_of_a_whole_play_plans_through_missing_references(converge, kernel):
+    # In check mode the netns and bridge tasks before this one created nothing.
+    result = converge(Veth, check=True, **PLUG)
+    assert result["changed"] and kernel.calls == []
+    assert [o["action"] for o in result["operations"]][0] == "create"
+    assert any("sandbox 'web' does not exist" in w for w in result["warnings"])
+    assert any("bridge: br0 does not exist" in w for w in result["warnings"])
