@@ -52,6 +52,9 @@ echo "$name" > /etc/hostname
 printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s\t%s\n' "$addr" "$name" > /etc/hosts
 ip link set lo up
 read -r _go
+# No duplicate address detection on the lab cable: its link-local address exists at once
+# instead of appearing a moment after the host is up (and inside a test's before/after).
+sysctl -qw net.ipv6.conf.eth0.accept_dad=0
 ip link set eth0 up
 ip addr add "$cidr" dev eth0
 /usr/sbin/sshd -f "$dir/sshd_config" -o "ListenAddress=$addr"
@@ -84,6 +87,15 @@ def _run(*argv, check=True):
 def _link_names():
     out = _run("ip", "-j", "link", "show").stdout
     return [link["ifname"] for link in json.loads(out or "[]")]
+
+
+def running(pid):
+    """True when PID is a process that has not exited (a zombie has)."""
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
 
 
 def _alive(pid, marker):
@@ -197,7 +209,7 @@ class Fleet:
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=log, stderr=log, start_new_session=True)
         log.close()
         host.pid = self._child_of(proc.pid)
-        host.unshare_pid = proc.pid
+        host.unshare_pid, host.proc = proc.pid, proc
         self.hosts.append(host)
         return host, proc
 
@@ -270,6 +282,9 @@ class Fleet:
         if self.fleet_id is None:
             return
         _teardown(self.fleet_id, [(h.unshare_pid, h.pid, h.marker) for h in self.hosts if h.pid])
+        for host in self.hosts:
+            if getattr(host, "proc", None) is not None:
+                host.proc.wait(timeout=10)  # reap our child, so no zombie outlives the fleet
         self.hosts = []
         self.fleet_id = None
 

@@ -1,0 +1,65 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The simulated fleet itself: private hosts, and nothing left behind by down or sweep."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+import pytest
+import simfleet
+from conftest import REPO, sh
+
+
+def lab_links(fleet_id):
+    mine = "%s%d" % (simfleet.PREFIX, fleet_id)
+    return [n for n in simfleet._link_names() if n == mine or n.startswith(mine + "h")]
+
+
+@pytest.fixture
+def spare(tmp_path):
+    fleet = simfleet.Fleet(tmp_path / "spare", size=1, python=sys.executable)
+    yield fleet
+    fleet.down()
+
+
+def test_hosts_are_private(fleet):
+    sim1, sim2 = fleet.host("sim1"), fleet.host("sim2")
+    assert sh(sim1, "hostname").strip() == "sim1" and sh(sim2, "hostname").strip() == "sim2"
+    sh(sim1, "ip netns add private-probe && mkdir -p /etc/netns/private-probe")
+    try:
+        assert "private-probe" not in sh(sim2, "ls /run/netns 2>/dev/null || true")
+        assert not os.path.exists("/run/netns/private-probe"), "a simulated host wrote into the real /run"
+        assert not os.path.exists("/etc/netns/private-probe"), "a simulated host wrote into the real /etc"
+        sh(sim1, "ping -c 1 -W 2 %s" % sim2.address)
+    finally:
+        sh(sim1, "ip netns del private-probe; rm -rf /etc/netns/private-probe")
+
+
+def test_down_leaves_nothing(spare):
+    spare.up()
+    fleet_id, pids = spare.fleet_id, [(h.pid, h.unshare_pid) for h in spare.hosts]
+    assert lab_links(fleet_id)
+    spare.down()
+    assert lab_links(fleet_id) == []
+    assert not (simfleet.REGISTRY / ("%d.json" % fleet_id)).exists()
+    assert not any(simfleet.running(p) for pair in pids for p in pair)
+
+
+def test_sweep_removes_a_fleet_whose_processes_died(spare):
+    spare.up()
+    fleet_id = spare.fleet_id
+    for host in spare.hosts:  # a crashed test run: the processes are gone, the links remain
+        os.kill(host.unshare_pid, signal.SIGKILL)
+        os.kill(host.pid, signal.SIGKILL)
+        host.proc.wait(timeout=10)
+    spare.hosts, spare.fleet_id = [], None
+    assert fleet_id in simfleet.sweep()
+    assert lab_links(fleet_id) == []
+
+
+def test_cli_is_usable(tmp_path):
+    assert (REPO / "tests" / "harness" / "simfleet.py").exists()
+    assert simfleet.main(["sweep"]) == 0
