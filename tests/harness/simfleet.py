@@ -58,6 +58,7 @@ sysctl -qw net.ipv6.conf.eth0.accept_dad=0
 ip link set eth0 up
 ip addr add "$cidr" dev eth0
 /usr/sbin/sshd -f "$dir/sshd_config" -o "ListenAddress=$addr"
+: > "$dir/$name.ready"
 exec 0</dev/null
 trap '' TERM
 while :; do sleep 3600 & wait $! || true; done
@@ -202,6 +203,7 @@ class Fleet:
         _run("ip", "link", "set", self.bridge, "up")
 
     def _spawn(self, host):
+        (self.workdir / ("%s.ready" % host.name)).unlink(missing_ok=True)
         log = open(self.workdir / ("%s.log" % host.name), "wb")
         argv = ["unshare", "--net", "--mount", "--uts", "--ipc", "--pid", "--fork", "--mount-proc",
                 "--kill-child=SIGKILL", "--propagation", "private",
@@ -228,10 +230,17 @@ class Fleet:
         raise RuntimeError("simulated host process %d did not fork its init" % pid)
 
     def _wait_ssh(self, timeout):
+        # Connecting before a host has its address costs a failed ARP resolution and a second of
+        # retransmission; so first wait for each init to say sshd has started, then connect.
         deadline = time.monotonic() + timeout
         pending = list(self.hosts)
         while pending:
             host = pending[0]
+            if not (self.workdir / ("%s.ready" % host.name)).exists():
+                if time.monotonic() > deadline:
+                    raise RuntimeError("%s did not start sshd within %ds; its log:\n%s" % (host.name, timeout, self._log(host)))
+                time.sleep(0.002)
+                continue
             try:
                 with socket.create_connection((host.address, 22), timeout=0.5) as sock:
                     if sock.recv(4).startswith(b"SSH-"):
@@ -240,9 +249,11 @@ class Fleet:
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                log = (self.workdir / ("%s.log" % host.name)).read_text(errors="replace")
-                raise RuntimeError("sshd of %s did not answer within %ds; its log:\n%s" % (host.name, timeout, log))
+                raise RuntimeError("sshd of %s did not answer within %ds; its log:\n%s" % (host.name, timeout, self._log(host)))
             time.sleep(0.01)
+
+    def _log(self, host):
+        return (self.workdir / ("%s.log" % host.name)).read_text(errors="replace")
 
     def _write_inventory(self):
         lines = ["[sim]"]

@@ -127,6 +127,7 @@ class Store:
 
 def test_converge_four_steps():
     store = Store()
+
     def toy(check):
         return Toy({"want": 2}, {"store": store}, check)
 
