@@ -1,0 +1,25 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""`ansible-galaxy collection build` gives a clean tarball: the collection, not the workshop."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+from conftest import REPO
+
+
+def test_build_is_clean(tmp_path):
+    galaxy = Path(sys.executable).parent / "ansible-galaxy"
+    subprocess.run([str(galaxy), "collection", "build", "--output-path", str(tmp_path)], cwd=REPO, check=True, capture_output=True)
+    (tarball,) = tmp_path.glob("netmodes-linux-*.tar.gz")
+    names = tarfile.open(tarball).getnames()
+    for must in ("MANIFEST.json", "README.md", "meta/runtime.yml", "requirements.txt",
+                 "plugins/modules/netns.py", "plugins/modules/bridge.py", "plugins/modules/veth.py"):
+        assert must in names
+    dirt = [n for n in names if n.split("/")[0] in {".venv", ".tmp", ".git", ".ci", "ansible_collections", "hack", "bench"}
+            or "__pycache__" in n or n.endswith(".pyc") or n.startswith("tests/output")]
+    assert dirt == []
