@@ -9,6 +9,7 @@ import sys
 import tarfile
 from pathlib import Path
 
+import pytest
 from conftest import REPO
 
 
@@ -23,3 +24,12 @@ def test_build_is_clean(tmp_path):
     dirt = [n for n in names if n.split("/")[0] in {".venv", ".tmp", ".git", ".ci", "ansible_collections", "hack", "bench"}
             or "__pycache__" in n or n.endswith(".pyc") or n.startswith("tests/output")]
     assert dirt == []
+
+
+@pytest.mark.parametrize("module", ["netns", "bridge", "veth"])
+def test_ansible_doc_renders(module):
+    doc = Path(sys.executable).parent / "ansible-doc"
+    proc = subprocess.run([str(doc), "netmodes.linux." + module], cwd=REPO, check=True, capture_output=True, text=True)
+    assert "netmodes.linux.%s" % module in proc.stdout
+    assert "EXAMPLES" in proc.stdout and "RETURN VALUES" in proc.stdout
+    assert "check_mode" in proc.stdout
