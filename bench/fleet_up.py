@@ -41,7 +41,7 @@ def main():
         for hosts in args.hosts:
             workdir = Path(tmp) / ("fleet-%d" % hosts)
             measure(hosts, workdir)  # key generation for this workdir
-            ups, downs = zip(*(measure(hosts, workdir) for _ in range(args.rounds)), strict=True)
+            ups, downs = zip(*(measure(hosts, workdir) for _round in range(args.rounds)), strict=True)
             print("%-6d %-7d %-12s %-12s %-12s" % (hosts, args.rounds, "%.3fs" % statistics.median(ups),
                                                    "%.3fs" % max(ups), "%.3fs" % statistics.median(downs)))
     return 0
