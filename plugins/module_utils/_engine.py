@@ -109,24 +109,38 @@ class Resource:
         return {}
 
 
+def _call(adapters, op, applied, method, kwargs):
+    owner, _sep, name = method.partition(".")
+    try:
+        getattr(adapters[owner], name)(**kwargs)
+    except NetmodesError as exc:
+        exc.operation, exc.applied = op.describe(), applied
+        raise
+    except OSError as exc:
+        err = KernelError("%s %s failed: %s" % (op.action, op.obj, getattr(exc, "strerror", None) or exc))
+        err.operation, err.applied = op.describe(), applied
+        raise err from exc
+
+
 def apply(ops, adapters):
-    """Execute ops in order; on failure the raised error records the op and what was applied."""
-    applied = []
+    """Execute ops in order; on failure the raised error records the op and what was applied.
+
+    A transactional adapter (one with ``commit``, like the firewall) only stages what its ops
+    ask for; it is committed once, after every op, so its whole share of the plan applies
+    atomically. Its ops count as applied only when the commit succeeds.
+    """
+    applied, staged = [], {}
     for op in ordered(ops):
         method, kwargs = op.call
-        owner, _sep, name = method.partition(".")
-        try:
-            getattr(adapters[owner], name)(**kwargs)
-        except NetmodesError as exc:
-            exc.operation, exc.applied = op.describe(), applied
-            raise
-        except OSError as exc:
-            err = KernelError(
-                "%s %s failed: %s" % (op.action, op.obj, getattr(exc, "strerror", None) or exc)
-            )
-            err.operation, err.applied = op.describe(), applied
-            raise err from exc
-        applied.append(op.describe())
+        owner = method.partition(".")[0]
+        _call(adapters, op, applied, method, kwargs)
+        if hasattr(adapters[owner], "commit"):
+            staged.setdefault(owner, []).append(op)
+        else:
+            applied.append(op.describe())
+    for owner, owner_ops in staged.items():
+        _call(adapters, owner_ops[0], applied, owner + ".commit", {})
+        applied += [op.describe() for op in owner_ops]
     return applied
 
 

@@ -19,6 +19,9 @@ class Recorder:
         self.calls, self.fail, self.error = [], fail, error
 
     def __getattr__(self, name):
+        if name == "commit":  # not transactional
+            raise AttributeError(name)
+
         def call(**kwargs):
             if name == self.fail:
                 raise self.error
@@ -158,3 +161,35 @@ def test_missing_reference_is_an_error_in_a_run_and_a_warning_in_check_mode():
     result = e.converge(toy)
     assert result["changed"]
     assert result["warnings"] == ["netns: sandbox 'web' does not exist (check mode: planned as if an earlier task creates it)"]
+
+
+class Transactional:
+    """An adapter that stages ops and applies them at commit, like the firewall."""
+
+    def __init__(self, fail_commit=False):
+        self.staged, self.committed, self.fail_commit = [], [], fail_commit
+
+    def stage(self, obj, field):
+        self.staged.append(obj)
+
+    def commit(self):
+        if self.fail_commit:
+            raise KernelError("nftables: the transaction was refused and nothing changed: boom")
+        self.committed, self.staged = self.staged, []
+
+
+def test_a_transactional_adapter_is_committed_once_after_all_ops():
+    rec, fw = Recorder(), Transactional()
+    ops = [op("set", "fw a", method="fw.stage"), op("create", "b"), op("set", "fw c", method="fw.stage")]
+    applied = e.apply(ops, {"r": rec, "fw": fw})
+    assert fw.committed == ["fw a", "fw c"]
+    assert [a["object"] for a in applied] == ["b", "fw a", "fw c"]
+
+
+def test_a_refused_transaction_counts_none_of_its_ops_as_applied():
+    rec, fw = Recorder(), Transactional(fail_commit=True)
+    ops = [op("set", "fw a", method="fw.stage"), op("create", "b")]
+    with pytest.raises(KernelError) as info:
+        e.apply(ops, {"r": rec, "fw": fw})
+    assert [a["object"] for a in info.value.applied] == ["b"]
+    assert info.value.operation["object"] == "fw a"

@@ -1,0 +1,65 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Docker's -p syntax."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput
+from ansible_collections.netmodes.linux.plugins.module_utils._model import port_mapping, port_mappings
+
+
+@pytest.mark.parametrize("spec, text", [
+    ("8080:80", "8080:80/tcp"),
+    ("127.0.0.1:8080:80", "127.0.0.1:8080:80/tcp"),
+    ("8080:80/udp", "8080:80/udp"),
+    ("8080:80/UDP", "8080:80/udp"),
+    ("5000-5010:5000-5010", "5000-5010:5000-5010/tcp"),
+    ("8000-8002:9000-9002/sctp", "8000-8002:9000-9002/sctp"),
+    ({"host_port": 8080, "container_port": 80}, "8080:80/tcp"),
+    ({"host_ip": "127.0.0.1", "host_port": "8080", "container_port": 80, "protocol": "udp"}, "127.0.0.1:8080:80/udp"),
+])
+def test_docker_syntax(spec, text):
+    assert str(port_mapping(spec, "ports[0]")) == text
+
+
+def test_a_range_keeps_its_shape():
+    m = port_mapping("8000-8002:9000-9002", "ports[0]")
+    assert (m.host_port, m.host_port_end, m.container_port, m.container_port_end, m.size) == (8000, 8002, 9000, 9002, 3)
+
+
+@pytest.mark.parametrize("spec, fragment", [
+    ("80", "a host port is required"),
+    ("127.0.0.1::80", "needs both a host port and a container port"),
+    ("8080:80/icmp", "protocol 'icmp' is not one of tcp, udp, sctp"),
+    ("5000-5010:5000-5005", "differ in length"),
+    ("70000:80", "outside 1-65535"),
+    ("http:80", "not a port"),
+    ("10.231.0.300:8080:80", "not a valid IP address"),
+    ("[::1]:8080:80", "IPv6 host addresses is not supported yet"),
+    ({"host_port": 8080, "container_port": 80, "proto": "tcp"}, "unknown keys proto"),
+])
+def test_refused_with_the_reason(spec, fragment):
+    with pytest.raises(InvalidInput, match=fragment) as info:
+        port_mapping(spec, "ports[3]")
+    assert info.value.msg.startswith("ports[3]")
+
+
+@pytest.mark.parametrize("a, b, overlap", [
+    ("8080:80", "8080:81", True),
+    ("8080:80", "8080:80/udp", False),
+    ("127.0.0.1:8080:80", "8080:80", True),
+    ("127.0.0.1:8080:80", "10.231.1.11:8080:80", False),
+    ("5000-5010:5000-5010", "5010:80", True),
+    ("5000-5010:5000-5010", "5011:80", False),
+])
+def test_overlap(a, b, overlap):
+    assert port_mapping(a, "a").overlaps(port_mapping(b, "b")) is overlap
+    assert port_mapping(b, "b").overlaps(port_mapping(a, "a")) is overlap
+
+
+def test_a_list_may_not_publish_one_port_twice():
+    with pytest.raises(InvalidInput, match="publish the same host port 8080/tcp twice"):
+        port_mappings(["8080:80", "8080:81"], "ports")
+    assert len(port_mappings(["8080:80", "8080:80", "8080:80/udp"], "ports")) == 2
