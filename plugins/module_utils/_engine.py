@@ -79,6 +79,7 @@ class Resource:
     argument_spec = {}
     mutually_exclusive = []
     required_if = []
+    required_one_of = []
 
     def __init__(self, params, adapters, check_mode=False):
         self.params = params

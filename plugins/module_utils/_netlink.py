@@ -205,6 +205,17 @@ class Netlink:
             routes=self._routes(index, netns),
         )
 
+    def addresses_by_link(self, netns=None):
+        """{link name: frozenset of addresses} of every link in NETNS (None: the host)."""
+        ipr = self._ipr(netns)
+        names = {msg["index"]: msg.get("IFLA_IFNAME") for msg in ipr.link("dump")}
+        out = {name: set() for name in names.values()}
+        for msg in ipr.addr("dump"):
+            value = ipaddress.ip_interface("%s/%d" % (msg.get("IFA_ADDRESS"), msg["prefixlen"]))
+            if msg["index"] in names and not value.ip.is_link_local:
+                out[names[msg["index"]]].add(value)
+        return {name: frozenset(addrs) for name, addrs in out.items()}
+
     @staticmethod
     def _stp(msg):
         state = msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_DATA", "IFLA_BR_STP_STATE")

@@ -13,6 +13,8 @@ from ansible_collections.netmodes.linux.plugins.module_utils._netlink import (
     PYROUTE2_IMPORT_ERROR,
     Netlink,
 )
+from ansible_collections.netmodes.linux.plugins.module_utils._nftables import Nftables
+from ansible_collections.netmodes.linux.plugins.module_utils._sockets import Sockets
 from ansible_collections.netmodes.linux.plugins.module_utils._sysctl import Sysctl
 
 
@@ -22,12 +24,14 @@ def run_module(resource_class):
         argument_spec=resource_class.argument_spec,
         mutually_exclusive=resource_class.mutually_exclusive,
         required_if=resource_class.required_if,
+        required_one_of=resource_class.required_one_of,
         supports_check_mode=True,
     )
     if not HAS_PYROUTE2:
         module.fail_json(msg=missing_required_lib("pyroute2>=0.9"), exception=PYROUTE2_IMPORT_ERROR)
     with Netlink() as netlink:
-        resource = resource_class(module.params, {"netlink": netlink, "sysctl": Sysctl()}, module.check_mode)
+        adapters = {"netlink": netlink, "sysctl": Sysctl(), "firewall": Nftables(), "sockets": Sockets()}
+        resource = resource_class(module.params, adapters, module.check_mode)
         try:
             result = converge(resource)
         except NetmodesError as exc:

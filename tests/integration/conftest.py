@@ -125,8 +125,13 @@ def sh_json(host, command):
 
 def snapshot(host):
     """The network state of a host that a test could change: links, addresses, routes, names."""
+    # Of links, what configuration sets; not operstate or carrier, which a new bridge changes
+    # on its own for a while (forward delay).
+    links = [{"name": link["ifname"], "kind": link.get("linkinfo", {}).get("info_kind"), "mtu": link["mtu"],
+              "mac": link.get("address"), "master": link.get("master"), "up": "UP" in link["flags"],
+              "alias": link.get("ifalias")} for link in sh_json(host, "ip -j -d link show")]
     return {
-        "links": sh_json(host, "ip -j -d link show"),
+        "links": links,
         "addrs": sh_json(host, "ip -j addr show"),
         "routes": sh_json(host, "ip -j route show table all"),
         "netns": sorted(sh(host, "ls -1 /run/netns 2>/dev/null || true").split()),

@@ -14,6 +14,7 @@ import itertools
 
 import pytest
 
+from ansible_collections.netmodes.linux.plugins.module_utils import _nftables as nft
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER_TAG, Link, Route
 
@@ -64,6 +65,10 @@ class FakeNetlink:
 
     def link(self, name, netns=None):
         return self.links.get(self._key(name, netns))
+
+    def addresses_by_link(self, netns=None):
+        inode = self._key("lo", netns)[0]
+        return {name: link.addresses for (where, name), link in self.links.items() if where == inode}
 
     def _new(self, name, netns, kind, alias):
         key = self._key(name, netns)
@@ -144,6 +149,76 @@ class FakeSysctl:
         self.values[key] = value
 
 
+class FakeFirewall:
+    """Our nftables table in memory: it understands the commands _nftables generates."""
+
+    def __init__(self):
+        self.listing = None   # the `nft -j list table` answer, or None: no table
+        self.staged, self.commits = [], 0
+
+    def read(self):
+        return nft.TableState(self.listing)
+
+    def stage(self, commands):
+        self.staged += commands
+
+    def commit(self):
+        items = list((self.listing or {"nftables": []})["nftables"])
+        for cmd in self.staged:
+            (verb, body), = cmd.items()
+            (kind, obj), = body.items()
+            if kind == "table":
+                items = [] if verb == "delete" else items
+                continue
+            if kind in ("map", "set") and not any(obj["name"] == i.get(kind, {}).get("name") for i in items):
+                items.append({kind: dict(obj, elem=[])})
+            elif kind == "chain" and verb == "add" and not any(obj["name"] == i.get("chain", {}).get("name") for i in items):
+                items.append({"chain": obj})
+            elif kind == "chain" and verb == "flush":
+                items = [i for i in items if i.get("rule", {}).get("chain") != obj["name"]]
+            elif kind == "rule":
+                items.append({"rule": obj})
+            elif kind == "element":
+                target = next(i.get("map") or i.get("set") for i in items if (i.get("map") or i.get("set") or {}).get("name") == obj["name"])
+                if verb == "add":
+                    target["elem"] += obj["elem"]
+                else:
+                    gone = [json_key(e) for e in obj["elem"]]
+                    target["elem"] = [e for e in target["elem"] if json_key(e) not in gone]
+        dropped = any("table" in c.get("delete", {}) for c in self.staged)
+        self.listing = None if dropped else {"nftables": items}
+        self.staged, self.commits = [], self.commits + 1
+
+
+def json_key(element):
+    if isinstance(element, list):
+        element = element[0]
+    if "elem" in element:
+        element = element["elem"]["val"]
+    return repr(element)
+
+
+class FakeSockets:
+    def __init__(self):
+        self.listening = []   # (protocol, address, port, inode)
+
+    def listeners(self):
+        return list(self.listening)
+
+    def process_of(self, inode):
+        return "python3 (pid %d)" % inode
+
+
+@pytest.fixture
+def firewall():
+    return FakeFirewall()
+
+
+@pytest.fixture
+def sockets():
+    return FakeSockets()
+
+
 @pytest.fixture
 def kernel():
     return FakeNetlink()
@@ -155,8 +230,8 @@ def sysctl():
 
 
 @pytest.fixture
-def adapters(kernel, sysctl):
-    return {"netlink": kernel, "sysctl": sysctl}
+def adapters(kernel, sysctl, firewall, sockets):
+    return {"netlink": kernel, "sysctl": sysctl, "firewall": firewall, "sockets": sockets}
 
 
 @pytest.fixture

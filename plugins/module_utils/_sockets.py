@@ -1,0 +1,67 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Which host ports are held by processes: /proc/net/{tcp,udp}[6] and the owners' fds.
+
+Read in the namespace the module runs in (the host's), which is the one a published port
+would shadow.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import struct
+
+TCP_LISTEN = "0A"
+UDP_UNCONNECTED = "07"
+
+
+def _address(hexaddr):
+    raw = bytes.fromhex(hexaddr)
+    if len(raw) == 4:
+        return ipaddress.ip_address(socket.inet_ntop(socket.AF_INET, raw[::-1]))
+    words = struct.unpack("<4I", raw)
+    return ipaddress.ip_address(socket.inet_ntop(socket.AF_INET6, struct.pack(">4I", *words)))
+
+
+def parse_proc_net(text, protocol):
+    """[(protocol, address, port, inode)] of listening/bound sockets in a /proc/net table."""
+    out = []
+    wanted = TCP_LISTEN if protocol == "tcp" else UDP_UNCONNECTED
+    for line in text.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) < 10 or fields[3] != wanted:
+            continue
+        hexaddr, hexport = fields[1].split(":")
+        out.append((protocol, _address(hexaddr), int(hexport, 16), int(fields[9])))
+    return out
+
+
+class Sockets:
+    """The sockets adapter."""
+
+    def listeners(self):
+        """[(protocol, address, port, inode)] of every TCP listener and bound UDP socket."""
+        out = []
+        for protocol in ("tcp", "udp"):
+            for suffix in ("", "6"):
+                try:
+                    with open("/proc/net/%s%s" % (protocol, suffix)) as handle:
+                        out += parse_proc_net(handle.read(), protocol)
+                except FileNotFoundError:
+                    continue
+        return out
+
+    def process_of(self, inode):
+        """'name (pid N)' of a process holding the socket INODE, or None when unreadable."""
+        target = "socket:[%d]" % inode
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                fds = os.listdir("/proc/%s/fd" % pid)
+                if any(os.readlink("/proc/%s/fd/%s" % (pid, fd)) == target for fd in fds):
+                    with open("/proc/%s/comm" % pid) as handle:
+                        return "%s (pid %s)" % (handle.read().strip(), pid)
+            except OSError:
+                continue
+        return None

@@ -1,0 +1,141 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""netmodes.linux.portmap with real traffic: an HTTP server in a sandbox, curl from everywhere."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import sh, snapshot
+
+NETWORK = """
+- hosts: sim1
+  gather_facts: false
+  tasks:
+    - netmodes.linux.bridge: {name: br0, addresses: [172.18.0.1/16]}
+    - netmodes.linux.netns: {name: "{{ item }}"}
+      loop: [web, db]
+    - netmodes.linux.veth:
+        name: "veth-{{ item.name }}"
+        netns: "{{ item.name }}"
+        bridge: br0
+        addresses: ["{{ item.ip }}/16"]
+        gateway: 172.18.0.1
+      loop: [{name: web, ip: 172.18.0.10}, {name: db, ip: 172.18.0.11}]
+"""
+
+PUBLISH = """
+- hosts: sim1
+  gather_facts: false
+  tasks:
+    - netmodes.linux.portmap:
+        netns: web
+        bridge: br0
+        ports: {ports}
+        state: {state}
+"""
+
+FOREIGN = """
+table ip theirs {
+\tchain prerouting {
+\t\ttype nat hook prerouting priority dstnat; policy accept;
+\t\ttcp dport 9999 counter
+\t}
+}
+"""
+
+
+def publish(ports, state="present"):
+    return PUBLISH.format(ports=ports, state=state)
+
+
+class Processes:
+    """Background processes started inside a simulated host, ended by PID after the test."""
+
+    def __init__(self):
+        self.started = []
+
+    def start(self, host, command):
+        pid = sh(host, "cd /tmp && setsid %s >/dev/null 2>&1 </dev/null & echo $!" % command).strip()
+        self.started.append((host, pid))
+        return pid
+
+    def stop(self):
+        for host, pid in self.started:
+            host.run("kill %s" % pid, check=False)
+
+
+@pytest.fixture
+def processes():
+    procs = Processes()
+    yield procs
+    procs.stop()
+
+
+@pytest.fixture
+def network(ansible, sim1, fleet, processes):
+    sh(sim1, "nft -f - <<'EOF'\n%s\nEOF" % FOREIGN)
+    run = ansible.playbook(NETWORK)
+    assert not run.failed, run
+    for name, ip in (("web", "172.18.0.10"), ("db", "172.18.0.11")):
+        sh(sim1, "mkdir -p /etc/netns/%s && printf '127.0.0.1 localhost\\n%s %s\\n' > /etc/netns/%s/hosts" % (name, ip, name, name))
+    processes.start(sim1, "ip netns exec web /usr/bin/python3 -m http.server 80")
+    sh(sim1, "for i in $(seq 50); do ip netns exec web curl -s -o /dev/null http://127.0.0.1:80/ && exit 0; sleep 0.1; done; exit 1")
+    yield
+    sh(sim1, "nft delete table ip theirs 2>/dev/null || true")
+
+
+def status(host, url, netns=None):
+    prefix = "ip netns exec %s " % netns if netns else ""
+    return sh(host, prefix + "curl -s -o /dev/null -w '%%{http_code}' -m 3 %s || true" % url).strip()
+
+
+def test_publish_and_reach_from_everywhere(network, ansible, sim1, fleet):
+    sim2 = fleet.host("sim2")
+    foreign = sh(sim1, "nft list table ip theirs")
+    pristine = sh(sim1, "nft list ruleset")
+    ansible.four_steps(publish('["8080:80", "127.0.0.1:8081:80"]'), snapshot=lambda: sh(sim1, "nft list ruleset"))
+
+    assert status(sim1, "http://127.0.0.1:8080/") == "200"              # the host, through loopback
+    assert status(sim1, "http://%s:8080/" % sim1.address) == "200"      # the host, through its lab address
+    assert status(sim2, "http://%s:8080/" % sim1.address) == "200"      # another host
+    assert status(sim1, "http://%s:8080/" % sim1.address, netns="db") == "200"   # hairpin, same bridge
+    assert status(sim1, "http://127.0.0.1:8081/") == "200"              # localhost publishing ...
+    assert status(sim2, "http://%s:8081/" % sim1.address) == "000"      # ... is not reachable from elsewhere
+    assert sh(sim1, "nft list table ip theirs") == foreign, "a foreign table changed"
+
+    run = ansible.four_steps(publish("[]", state="absent"))
+    assert run.result()["published"] == []
+    assert sh(sim1, "nft list ruleset") == pristine, "state=absent left rules behind"
+    assert status(sim2, "http://%s:8080/" % sim1.address) == "000"
+
+
+def test_a_port_published_by_another_sandbox_fails_naming_it(network, ansible, sim1):
+    assert not ansible.playbook(publish('["8080:80"]')).failed
+    before = snapshot(sim1), sh(sim1, "nft list ruleset")
+    run = ansible.adhoc("sim1", "portmap", {"netns": "db", "bridge": "br0", "ports": ["8080:80"]})
+    assert run.failed
+    assert "host port 8080/tcp is already published by sandbox web" in run.result()["msg"]
+    assert (snapshot(sim1), sh(sim1, "nft list ruleset")) == before
+
+
+def test_a_port_held_by_a_host_process_fails_naming_it(network, ansible, sim1, processes):
+    processes.start(sim1, "/usr/bin/python3 -m http.server 9090")
+    sh(sim1, "for i in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:9090/ && exit 0; sleep 0.1; done; exit 1")
+    before = snapshot(sim1), sh(sim1, "nft list ruleset")
+    run = ansible.adhoc("sim1", "portmap", {"netns": "web", "bridge": "br0", "ports": ["9090:80"]})
+    assert run.failed
+    msg = run.result()["msg"]
+    assert "host port 9090/tcp is already in use on the host: python3 (pid" in msg and "0.0.0.0:9090" in msg, msg
+    assert (snapshot(sim1), sh(sim1, "nft list ruleset")) == before
+
+
+def test_ranges_and_udp(network, ansible, sim1, processes):
+    processes.start(sim1, "ip netns exec web /usr/bin/python3 -c \"import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM);"
+                          " s.bind(('0.0.0.0', 5301)); [s.sendto(b'pong:'+d, a) for d, a in iter(lambda: s.recvfrom(100), None)]\"")
+    run = ansible.playbook(publish('["5300-5302:5300-5302/udp", "8000-8001:80-81"]'))
+    assert not run.failed, run
+    assert run.result()["published"] == ["5300-5302:5300-5302/udp", "8000:80/tcp", "8001:81/tcp"]
+    assert status(sim1, "http://%s:8000/" % sim1.address) == "200"
+    reply = sh(sim1, "/usr/bin/python3 -c \"import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3);"
+                     " s.sendto(b'ping', ('%s', 5301)); print(s.recvfrom(100)[0].decode())\"" % sim1.address)
+    assert reply.strip() == "pong:b'ping'" or reply.strip() == "pong:ping"
