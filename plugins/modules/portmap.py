@@ -11,7 +11,7 @@ version_added: 0.1.0
 author: netmodes.linux contributors (@netmodes)
 description:
   - Makes host ports forward to a sandbox on a bridge network, as C(docker run -p) does with the
-    userland proxy off, with DNAT rules in the host's firewall: connections to a local address of
+    userland proxy off, with DNAT rules in the host's firewall. Connections to a local address of
     the host (from other hosts, from the host itself, also through C(127.0.0.1)) and from other
     sandboxes of the same bridge (hairpin) reach the sandbox.
   - O(ports) is the sandbox's complete set of published ports; V(state=absent) unpublishes all.
