@@ -109,7 +109,7 @@ import ipaddress
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _nftables as nft
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource
-from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, NotFound
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._model import address, ifname, netns_name, port_mapping, port_mappings
 from ansible_collections.netmodes.linux.plugins.module_utils._runner import run_module
 
@@ -130,7 +130,7 @@ class Portmap(Resource):
         p = self.params
         target = address(p["address"], "address") if p["address"] else None
         if target is not None and target.version != 4:
-            raise Conflict("address: %s: IPv6 sandbox addresses are not supported yet" % target, "address")
+            raise InvalidInput("address: %s: IPv6 sandbox addresses are not supported yet" % target, "address")
         mappings = port_mappings(p["ports"], "ports") if p["state"] == "present" else frozenset()
         netns = netns_name(p["netns"], "netns") if p["netns"] else None
         return {"netns": netns, "address": target, "bridge": ifname(p["bridge"], "bridge"), "ports": mappings,

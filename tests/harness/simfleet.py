@@ -101,6 +101,8 @@ def running(pid):
 
 def _alive(pid, marker):
     """True when PID runs and is one of ours (its command line carries MARKER)."""
+    if not running(pid):
+        return False
     try:
         with open("/proc/%d/cmdline" % pid, "rb") as handle:
             return marker.encode() in handle.read()

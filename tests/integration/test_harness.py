@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 
 import pytest
 import simfleet
@@ -55,6 +56,10 @@ def test_sweep_removes_a_fleet_whose_processes_died(spare):
         os.kill(host.unshare_pid, signal.SIGKILL)
         os.kill(host.pid, signal.SIGKILL)
         host.proc.wait(timeout=10)
+    pids = [pid for host in spare.hosts for pid in (host.pid, host.unshare_pid)]
+    deadline = time.monotonic() + 10
+    while any(simfleet.running(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.01)  # SIGKILL is delivered asynchronously
     spare.hosts, spare.fleet_id = [], None
     assert fleet_id in simfleet.sweep()
     assert lab_links(fleet_id) == []

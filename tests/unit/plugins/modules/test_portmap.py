@@ -133,3 +133,8 @@ def test_element_json_round_trip():
     assert raw == [{"elem": {"val": {"concat": [{"prefix": {"addr": "0.0.0.0", "len": 0}}, "tcp", {"range": [5000, 5010]}]},
                              "comment": "web"}}, "172.18.0.10"]
     assert nft._parse_element(raw) == (("0.0.0.0/0", "tcp", "5000-5010"), "172.18.0.10", "web")
+
+
+def test_ipv6_sandbox_address_is_refused_as_input(world, converge):
+    with pytest.raises(InvalidInput, match="IPv6 sandbox addresses are not supported yet"):
+        converge(Portmap, address="2001:db8::10", bridge="br0", ports=["8080:80"])
