@@ -6,11 +6,18 @@ from __future__ import annotations
 
 import os
 
+from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError
 
 
 def _path(key):
     return os.path.join("/proc/sys", *key.split("/"))
+
+
+def plan(obj, have, want):
+    """Ops that set each key of WANT ({key: value}) whose value in HAVE differs, for OBJ."""
+    return [Op("set", obj, key.replace("/", "."), have.get(key), value, ("sysctl.set", {"key": key, "value": value}))
+            for key, value in want.items() if have.get(key) != value]
 
 
 class Sysctl:

@@ -88,7 +88,7 @@ operations:
   elements: dict
 """
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _links
+from ansible_collections.netmodes.linux.plugins.module_utils import _links, _sysctl
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource
 from ansible_collections.netmodes.linux.plugins.module_utils._model import ifname, interfaces, jsonable, mtu
 from ansible_collections.netmodes.linux.plugins.module_utils._runner import run_module
@@ -129,10 +129,7 @@ class Bridge(Resource):
         attrs = {"mtu": desired["mtu"], "br_stp_state": stp, "state": "up"}
         ops += _links.plan_attrs(obj, name, None, _links.link_attrs(link), attrs)
         ops += _links.plan_addresses(obj, name, None, link.addresses if link else frozenset(), desired["addresses"])
-        for key, want in desired["forwarding"].items():
-            have = current["forwarding"].get(key)
-            if have != want:
-                ops.append(Op("set", obj, key.replace("/", "."), have, want, ("sysctl.set", {"key": key, "value": want})))
+        ops += _sysctl.plan(obj, current["forwarding"], desired["forwarding"])
         return ops
 
     def result(self, current, desired):

@@ -108,6 +108,7 @@ operations:
 import ipaddress
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _nftables as nft
+from ansible_collections.netmodes.linux.plugins.module_utils import _sysctl
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._model import address, ifname, netns_name, port_mapping, port_mappings
@@ -218,12 +219,7 @@ class Portmap(Resource):
             ips = {a.ip for a in addrs if a.version == 4}
             if ips and (ipaddress.ip_address("0.0.0.0") in hosts or ips & hosts):
                 wanted.append("net/ipv4/conf/%s/forwarding" % name)
-        ops = []
-        for key in wanted:
-            have = current["sysctl"].get(key)
-            if have != "1":
-                ops.append(Op("set", obj, key.replace("/", "."), have, "1", ("sysctl.set", {"key": key, "value": "1"})))
-        return ops
+        return _sysctl.plan(obj, current["sysctl"], dict.fromkeys(wanted, "1"))
 
     def result(self, current, desired):
         out = {"published": published(current["table"].owned_by(desired["owner"])), "backend": "nftables"}
