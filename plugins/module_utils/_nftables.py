@@ -225,14 +225,14 @@ class Nftables:
 
     def __init__(self):
         self._staged = []
-        self._nft = None
-        if _nftables_binding is not None:
-            self._nft = _nftables_binding.Nftables()
-            self._nft.set_json_output(True)
-            self._nft.set_handle_output(False)
+        self._nft = None  # the libnftables context, made on first use: most modules never need it
 
     def _run(self, payload):
         """Run one JSON command list (one transaction); the parsed JSON output."""
+        if self._nft is None and _nftables_binding is not None:
+            self._nft = _nftables_binding.Nftables()
+            self._nft.set_json_output(True)
+            self._nft.set_handle_output(False)
         if self._nft is not None:
             rc, out, err = self._nft.json_cmd(payload)
         else:
