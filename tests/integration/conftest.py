@@ -112,8 +112,10 @@ class Ansible:
         return run
 
 
-def sh(host, command):
-    """Run COMMAND inside a simulated host; stdout, failing the test on a non-zero exit."""
+def sh(host, command, netns=None):
+    """Run COMMAND inside a simulated host (and sandbox NETNS); stdout, failing on a non-zero exit."""
+    if netns:
+        command = "ip netns exec %s %s" % (netns, command)
     proc = host.run(command, check=False)
     assert proc.returncode == 0, "%s: %s failed (%d): %s" % (host.name, command, proc.returncode, proc.stderr)
     return proc.stdout

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -59,8 +60,7 @@ def fleet_snapshot(hosts):
 
 
 def link(host, name, netns=None):
-    prefix = "ip netns exec %s " % netns if netns else ""
-    (found,) = sh_json(host, prefix + "ip -j -d addr show dev %s" % name)
+    (found,) = json.loads(sh(host, "ip -j -d addr show dev %s" % name, netns=netns))
     return found
 
 

@@ -85,8 +85,7 @@ def network(ansible, sim1, fleet, processes):
 
 
 def status(host, url, netns=None):
-    prefix = "ip netns exec %s " % netns if netns else ""
-    return sh(host, prefix + "curl -s -o /dev/null -w '%%{http_code}' -m 3 %s || true" % url).strip()
+    return sh(host, "sh -c \"curl -s -o /dev/null -w '%%{http_code}' -m 3 %s || true\"" % url, netns=netns).strip()
 
 
 def test_publish_and_reach_from_everywhere(network, ansible, sim1, fleet):
