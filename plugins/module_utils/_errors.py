@@ -44,3 +44,15 @@ class Conflict(NetmodesError):
 
 class KernelError(NetmodesError):
     """The kernel refused an operation (a netlink or sysctl error)."""
+
+
+class MissingLibrary(NetmodesError):
+    """A Python library the chosen backend needs is not installed on the managed host."""
+
+    exception = None  # the import's traceback, returned as Ansible's ``exception``
+
+    def details(self):
+        out = super().details()
+        if self.exception:
+            out["exception"] = self.exception
+        return out

@@ -32,7 +32,7 @@ def require_ours(link, what, kind):
 def plan_attrs(obj, name, netns, current, desired):
     """Ops for simple link attributes. DESIRED maps attribute -> value (None: not managed).
 
-    Attributes are netlink names: mtu, address (MAC), master, state, br_stp_state.
+    Attributes are netlink names: mtu, address (MAC), master, state, br_stp_state, br_nf_call_iptables.
     """
     ops = []
     for attr, want in desired.items():
@@ -55,6 +55,7 @@ def link_attrs(link):
         "master": link.master,
         "state": "up" if link.up else "down",
         "br_stp_state": None if link.stp is None else int(link.stp),
+        "br_nf_call_iptables": None if link.nf_call_iptables is None else int(link.nf_call_iptables),
     }
 
 

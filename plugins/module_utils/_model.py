@@ -183,6 +183,7 @@ class Link:
     master: str = None
     peer_index: int = None
     stp: bool = None
+    nf_call_iptables: bool = None
     addresses: frozenset = frozenset()
     routes: frozenset = frozenset()
 

@@ -200,7 +200,8 @@ class Netlink:
             alias=msg.get("IFLA_IFALIAS") or "",
             master=self._name_of(master, netns) if master else None,
             peer_index=msg.get("IFLA_LINK"),
-            stp=self._stp(msg),
+            stp=self._bridge_flag(msg, "IFLA_BR_STP_STATE"),
+            nf_call_iptables=self._bridge_flag(msg, "IFLA_BR_NF_CALL_IPTABLES"),
             addresses=self._addresses(index, netns),
             routes=self._routes(index, netns),
         )
@@ -217,9 +218,9 @@ class Netlink:
         return {name: frozenset(addrs) for name, addrs in out.items()}
 
     @staticmethod
-    def _stp(msg):
-        state = msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_DATA", "IFLA_BR_STP_STATE")
-        return None if state is None else bool(state)
+    def _bridge_flag(msg, attr):
+        value = msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_DATA", attr)
+        return None if value is None else bool(value)
 
     def _name_of(self, index, netns):
         found = self._ipr(netns).link("get", index=index)
@@ -277,7 +278,7 @@ class Netlink:
         if "master" in attrs:
             master = attrs.pop("master")
             attrs["master"] = self._index(master, netns) if master else 0
-        if "br_stp_state" in attrs:
+        if any(attr.startswith("br_") for attr in attrs):
             attrs["kind"] = "bridge"
         self._call("set %s on %s" % (", ".join(sorted(attrs)), name), self._ipr(netns).link, "set", index=index, **attrs)
 

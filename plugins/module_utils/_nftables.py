@@ -3,25 +3,30 @@
 """The nftables backend: every nftables rule the collection writes is made here.
 
 Everything lives in one table of our own, ``inet netmodes``; nothing outside it is read for
-writing or touched. Published ports are elements of maps, so a packet costs the same few lookups
-whether one port or a thousand are published::
+writing or touched. Published ports are elements of maps and sets, and bridges are reached
+through verdict maps, so a packet costs the same few lookups whether one port or a thousand
+are published, on one bridge or twenty (Docker's nftables layout, with maps for the ports)::
 
     table inet netmodes {
       map addr4 / port4   host address . protocol . host port  -> sandbox address / sandbox port
       map range4          host address . protocol . port range -> sandbox address (port kept)
+      set exposed4        sandbox address . protocol . port     (published, so forwarded in)
       set hairpin4        bridge subnet . sandbox address . protocol . port   (masquerade hairpin)
       set loopback4       127.x address . protocol . port      (drop remote access, moby#41872)
+      map fwd-in / fwd-out / nat-out   bridge name -> jump to that bridge's chain
       chain published     the two DNAT rules, looked up through the maps
       chain nat-prerouting / nat-output  (fib daddr type local -> published)
-      chain nat-postrouting              (masquerade host-loopback and hairpin connections)
+      chain nat-postrouting              (masquerade host-loopback and hairpin; iifname vmap @nat-out)
       chain raw-prerouting               (the loopback guard)
-      chain filter-forward               (jump user)
+      chain filter-forward               (jump user; oifname vmap @fwd-in; iifname vmap @fwd-out)
       chain user                         (the user's own rules; created, never flushed)
+      chain fwd-in-BR / fwd-out-BR / nat-out-BR   one set per bridge: its network policy
     }
 
-Each element carries its owner (the sandbox) as its comment: that is how a run finds its own
-elements, another sandbox's conflicting ones, and nothing else. All changes of one module run
-are staged and sent as one JSON transaction (``commit``), so they apply atomically or not at all.
+Each element carries its owner (``netns:web``, ``bridge:br0``) as its comment, and a bridge's
+chains carry its name: that is how a run finds its own items, another owner's conflicting ones,
+and nothing else. All changes of one module run are staged and sent as one JSON transaction
+(``commit``), so they apply atomically or not at all.
 
 Reads and writes go through libnftables' JSON API (the ``nftables`` Python binding, from Debian's
 python3-nftables or PyPI's pip-nftables) and fall back to ``nft -j`` when the binding is absent.
@@ -38,6 +43,8 @@ try:
     import nftables as _nftables_binding
 except ImportError:  # the `nft -j` fallback is used
     _nftables_binding = None
+
+HAS_BINDING = _nftables_binding is not None
 
 FAMILY = "inet"
 TABLE = "netmodes"
@@ -59,15 +66,24 @@ def _match(left, right, op="=="):
 # The lookup key of a published port: the packet's destination address, protocol and port.
 _PORT_KEY = {"concat": [_payload("ip", "daddr"), _meta("l4proto"), _payload("th", "dport")]}
 _L4 = _match(_meta("l4proto"), {"set": ["tcp", "udp", "sctp"]})
+_DNATED = _match({"ct": {"key": "status"}}, "dnat", "in")
+_ESTABLISHED = [_match({"ct": {"key": "state"}}, ["established", "related"], "in"), {"accept": None}]
+_LOCAL = _match({"fib": {"result": "type", "flags": ["daddr"]}}, "local")
 
 # name -> (key types, data type or None for a set)
 ELEMENT_SETS = {
     "addr4": (["ipv4_addr", "inet_proto", "inet_service"], "ipv4_addr"),
     "port4": (["ipv4_addr", "inet_proto", "inet_service"], "inet_service"),
     "range4": (["ipv4_addr", "inet_proto", "inet_service"], "ipv4_addr"),
+    "exposed4": (["ipv4_addr", "inet_proto", "inet_service"], None),
     "hairpin4": (["ipv4_addr", "ipv4_addr", "inet_proto", "inet_service"], None),
     "loopback4": (["ipv4_addr", "inet_proto", "inet_service"], None),
+    "fwd-in": ("ifname", "verdict"),
+    "fwd-out": ("ifname", "verdict"),
+    "nat-out": ("ifname", "verdict"),
 }
+# The verdict maps that send a bridge's packets to its chains (the chain is named MAP-BRIDGE).
+BRIDGE_MAPS = ("fwd-in", "fwd-out", "nat-out")
 
 # name -> (type, hook, priority) for base chains; None for regular chains.
 CHAINS = {
@@ -86,23 +102,63 @@ CHAIN_RULES = {
                         "port": {"map": {"key": _PORT_KEY, "data": "@port4"}}}}],
         [_L4, {"dnat": {"family": "ip", "addr": {"map": {"key": _PORT_KEY, "data": "@range4"}}}}],
     ],
-    "nat-prerouting": [[_match({"fib": {"result": "type", "flags": ["daddr"]}}, "local"), {"jump": {"target": "published"}}]],
-    "nat-output": [[_match({"fib": {"result": "type", "flags": ["daddr"]}}, "local"), {"jump": {"target": "published"}}]],
+    "nat-prerouting": [[_LOCAL, {"jump": {"target": "published"}}]],
+    "nat-output": [[_LOCAL, {"jump": {"target": "published"}}]],
     "nat-postrouting": [
         # The host reaching a sandbox through 127.0.0.1 (route_localnet lets it leave lo).
-        [_match({"ct": {"key": "status"}}, "dnat", "in"), _match(_payload("ip", "saddr"), {"prefix": {"addr": "127.0.0.0", "len": 8}}),
-         {"masquerade": None}],
+        [_DNATED, _match(_payload("ip", "saddr"), {"prefix": {"addr": "127.0.0.0", "len": 8}}), {"masquerade": None}],
         # Hairpin: a sandbox reaching a published port of its own bridge through a host address.
-        [_match({"ct": {"key": "status"}}, "dnat", "in"),
-         _match({"concat": [_payload("ip", "saddr"), _payload("ip", "daddr"), _meta("l4proto"), _payload("th", "dport")]}, "@hairpin4"),
-         {"masquerade": None}],
+        [_DNATED, _match({"concat": [_payload("ip", "saddr"), _payload("ip", "daddr"), _meta("l4proto"), _payload("th", "dport")]},
+                         "@hairpin4"), {"masquerade": None}],
+        [{"vmap": {"key": _meta("iifname"), "data": "@nat-out"}}],
     ],
     "raw-prerouting": [[_match(_meta("iifname"), "lo", "!="), _match(_PORT_KEY, "@loopback4"), {"drop": None}]],
-    "filter-forward": [[{"jump": {"target": USER_CHAIN}}]],
+    # The user's chain comes first, so that its drops win over our accepts (Docker's DOCKER-USER).
+    "filter-forward": [
+        [{"jump": {"target": USER_CHAIN}}],
+        [{"vmap": {"key": _meta("oifname"), "data": "@fwd-in"}}],
+        [{"vmap": {"key": _meta("iifname"), "data": "@fwd-out"}}],
+    ],
 }
 
 
-# -- elements: (set name, key, value) with plain-text parts ---------------------------------
+def bridge_chains(policy):
+    """{chain name: [rule expr]} of one bridge's network policy (moby's nftabler, per option).
+
+    fwd-in-BR sees packets going into the bridge, fwd-out-BR packets leaving it, nat-out-BR
+    packets from the bridge in postrouting. What is not accepted into a bridge is dropped:
+    that is the isolation between networks, and the drop of unpublished ports.
+    """
+    br = policy.bridge
+    into = [_ESTABLISHED]
+    out = [_ESTABLISHED]
+    if policy.internal:
+        into.append([_match(_meta("iifname"), br, "!="), {"drop": None}])
+        out.append([_match(_meta("oifname"), br, "!="), {"drop": None}])
+    else:
+        # Connections DNATed to a published port of a member (not any DNAT: foreign DNAT rules
+        # of the host do not open the network).
+        into.append([_L4, _DNATED, _match(_PORT_KEY, "@exposed4"), {"accept": None}])
+    into.append([_match(_meta("iifname"), br), {"accept" if policy.icc else "drop": None}])
+    into.append([{"drop": None}])
+    out.append([{"accept": None}])
+    nat = []
+    if policy.masquerade and not policy.internal:
+        nat = [[_match(_meta("oifname"), br, "!="), _match(_payload("ip", "saddr"), _key_part(str(subnet))), {"masquerade": None}]
+               for subnet in policy.subnets]
+    return {"fwd-in-" + br: into, "fwd-out-" + br: out, "nat-out-" + br: nat}
+
+
+def _bridge_of(chain):
+    for prefix in BRIDGE_MAPS:
+        if chain.startswith(prefix + "-"):
+            return chain[len(prefix) + 1:]
+    return None
+
+
+# -- items ------------------------------------------------------------------------------------
+# An element is ("elem", set name, key tuple of text parts, value text or None); a bridge chain is
+# ("chain", name, rules as a tuple of canonical JSON texts).
 
 def _key_part(text):
     """A key part as JSON: '0.0.0.0/0' -> prefix, '5000-5010' -> range, '80' -> 80, else text."""
@@ -122,15 +178,29 @@ def _key_text(part):
         return "%s/%d" % (part["prefix"]["addr"], part["prefix"]["len"])
     if isinstance(part, dict) and "range" in part:
         return "%d-%d" % tuple(part["range"])
+    if isinstance(part, dict) and "jump" in part:
+        return "jump " + part["jump"]["target"]
     return str(part)
 
 
-def element_json(key, value, comment):
-    """One element as nft JSON: KEY is a tuple of text parts, VALUE text (maps) or None (sets)."""
-    val = {"elem": {"val": {"concat": [_key_part(p) for p in key]}, "comment": comment}}
+def _value_json(text):
+    if text.startswith("jump "):
+        return {"jump": {"target": text[5:]}}
+    return _key_part(text)
+
+
+def _key_json(name, key):
+    if name in BRIDGE_MAPS:  # interface names stay text, even "123"
+        return key[0]
+    return {"concat": [_key_part(p) for p in key]} if len(key) > 1 else _key_part(key[0])
+
+
+def element_json(name, key, value, comment):
+    """One element of set NAME as nft JSON: KEY a tuple of text parts, VALUE text (maps) or None."""
+    val = {"elem": {"val": _key_json(name, key), "comment": comment}}
     if value is None:
         return val
-    return [val, _key_part(value)]
+    return [val, _value_json(value)]
 
 
 def _parse_element(raw):
@@ -145,6 +215,47 @@ def _parse_element(raw):
         raw = raw["elem"]["val"]
     parts = raw["concat"] if isinstance(raw, dict) and "concat" in raw else [raw]
     return tuple(_key_text(p) for p in parts), value, comment
+
+
+def _canonical(rules):
+    return tuple(json.dumps(expr, sort_keys=True) for expr in rules)
+
+
+def _port_items(publish):
+    mapping, target, subnet = publish.mapping, publish.target, publish.subnet
+    host = "0.0.0.0/0" if mapping.host_ip.is_unspecified else str(mapping.host_ip)
+    proto, out = mapping.protocol, set()
+    if mapping.size > 1 and mapping.host_port == mapping.container_port:
+        out.add(("elem", "range4", (host, proto, mapping.host_ports()), str(target)))
+    else:  # one element per port: a map can only rewrite to one port per element
+        for offset in range(mapping.size):
+            key = (host, proto, str(mapping.host_port + offset))
+            out.add(("elem", "addr4", key, str(target)))
+            out.add(("elem", "port4", key, str(mapping.container_port + offset)))
+    container = "%d" % mapping.container_port if mapping.size == 1 else "%d-%d" % (mapping.container_port, mapping.container_port_end)
+    out.add(("elem", "exposed4", (str(target), proto, container), None))
+    out.add(("elem", "hairpin4", (str(subnet), str(target), proto, container), None))
+    if mapping.host_ip.is_loopback:
+        out.add(("elem", "loopback4", (host, proto, mapping.host_ports()), None))
+    return out
+
+
+def _bridge_items(policy):
+    out = set()
+    for name, rules in bridge_chains(policy).items():
+        out.add(("chain", name, _canonical(rules)))
+    for vmap in BRIDGE_MAPS:
+        out.add(("elem", vmap, (policy.bridge,), "jump %s-%s" % (vmap, policy.bridge)))
+    return out
+
+
+def render(owner, intents):
+    """The items of INTENTS (_firewall.Publish and _firewall.BridgePolicy); nftables keeps the
+    OWNER in element comments, written by ``changes``."""
+    out = set()
+    for intent in intents:
+        out |= _bridge_items(intent) if hasattr(intent, "bridge") else _port_items(intent)
+    return out
 
 
 class TableState:
@@ -163,17 +274,42 @@ class TableState:
             if "rule" in item:
                 self.chains.setdefault(item["rule"]["chain"], []).append(item["rule"]["expr"])
 
+    def _items(self):
+        """[(owner, item)] of everything owned in the table."""
+        out = [(who, ("elem", name, key, value)) for name, items in self.elements.items() for key, value, who in items]
+        out += [("bridge:" + _bridge_of(name), ("chain", name, _canonical(rules)))
+                for name, rules in self.chains.items() if _bridge_of(name)]
+        return out
+
     def owned_by(self, owner):
-        """{(set, key, value)} of OWNER."""
-        return {(name, key, value) for name, items in self.elements.items() for key, value, who in items if who == owner}
+        """The set of OWNER's items."""
+        return {item for who, item in self._items() if who == owner}
 
-    def others(self, owner):
-        """[(set, key, value, owner)] of every other owner."""
-        return [(name, key, value, who) for name, items in self.elements.items() for key, value, who in items if who != owner]
+    def owners(self):
+        return {who for who, _item in self._items()}
 
-    def skeleton_intact(self):
+    def published(self):
+        """[(owner, PortMapping)] of every published port in the table."""
+        from ansible_collections.netmodes.linux.plugins.module_utils._model import port_mapping
+
+        ports = {(who, key): value for key, value, who in self.elements["port4"]}
+        out = []
+        for name in ("addr4", "range4"):
+            for key, _value, who in self.elements[name]:
+                host, proto, hport = key
+                ip = "" if host == "0.0.0.0/0" else host + ":"
+                cport = ports.get((who, key), hport) if name == "addr4" else hport
+                out.append((who, port_mapping("%s%s:%s/%s" % (ip, hport, cport, proto), "ports")))
+        return sorted(out)
+
+    def intact(self):
+        """Our fixed sets, chains and rules are all there, as we wrote them."""
         return (self.exists and USER_CHAIN in self.chains
                 and all(self.chains.get(name) == rules for name, rules in CHAIN_RULES.items()))
+
+    def empty_after(self, owner, want):
+        """True when, after OWNER's change to WANT, the table would hold nothing of anybody's."""
+        return not want and not (self.owners() - {owner}) and not any(self.chains.get(USER_CHAIN) or [])
 
 
 def _obj(kind, **fields):
@@ -184,7 +320,9 @@ def skeleton_commands(state):
     """Commands that create the table, its sets and chains, and (re)write the fixed rules."""
     cmds = [{"add": {"table": {"family": FAMILY, "name": TABLE}}}]
     for name, (key, data) in ELEMENT_SETS.items():
-        fields = {"name": name, "type": key, "flags": ["interval"]}
+        fields = {"name": name, "type": key}
+        if data != "verdict":
+            fields["flags"] = ["interval"]
         if data is None:
             cmds.append({"add": _obj("set", **fields)})
         else:
@@ -201,31 +339,45 @@ def skeleton_commands(state):
     return cmds
 
 
-def element_commands(owner, add, remove):
-    """Commands that delete REMOVE and add ADD, both sets of (set name, key, value)."""
-    cmds = []
-    for verb, items in (("delete", remove), ("add", add)):
-        by_set = {}
-        for name, key, value in sorted(items, key=str):
-            if verb == "delete":
-                by_set.setdefault(name, []).append({"concat": [_key_part(p) for p in key]})
-            else:
-                by_set.setdefault(name, []).append(element_json(key, value, owner))
-        cmds += [{verb: _obj("element", name=name, elem=elems)} for name, elems in sorted(by_set.items())]
+def _element_commands(verb, owner, items):
+    by_set = {}
+    for _kind, name, key, value in sorted(items, key=str):
+        by_set.setdefault(name, []).append(_key_json(name, key) if verb == "delete" else element_json(name, key, value, owner))
+    return [{verb: _obj("element", name=name, elem=elems)} for name, elems in sorted(by_set.items())]
+
+
+def changes(state, owner, want, have):
+    """Commands that turn OWNER's items HAVE into WANT, keeping the skeleton intact.
+
+    Order inside the transaction: elements that point at a chain go before the chain does, and
+    come after it is made. When nothing of anybody's is left, the whole table goes.
+    """
+    if state.empty_after(owner, want):
+        return [{"delete": {"table": {"family": FAMILY, "name": TABLE}}}]
+    elems = {i for i in want - have if i[0] == "elem"}, {i for i in have - want if i[0] == "elem"}
+    chains_add = sorted(i for i in want - have if i[0] == "chain")
+    wanted_chains = {i[1] for i in want if i[0] == "chain"}
+    chains_del = sorted(i[1] for i in have - want if i[0] == "chain" and i[1] not in wanted_chains)
+    cmds = skeleton_commands(state) + _element_commands("delete", owner, elems[1])
+    for _kind, name, rules in chains_add:
+        cmds += [{"add": _obj("chain", name=name)}, {"flush": _obj("chain", name=name)}]
+        cmds += [{"add": _obj("rule", chain=name, expr=json.loads(rule))} for rule in rules]
+    cmds += _element_commands("add", owner, elems[0])
+    cmds += [{"delete": _obj("chain", name=name)} for name in chains_del]
     return cmds
-
-
-def is_empty_after(state, owner, add):
-    """True when, after OWNER's change, the table would hold nothing of anybody's."""
-    return not add and not state.others(owner) and not any(state.chains.get(USER_CHAIN) or [])
 
 
 class Nftables:
     """The nftables adapter: read our table, stage commands, commit them as one transaction."""
 
+    name = "nftables"
+
     def __init__(self):
         self._staged = []
         self._nft = None  # the libnftables context, made on first use: most modules never need it
+
+    render = staticmethod(render)
+    changes = staticmethod(changes)
 
     def _run(self, payload):
         """Run one JSON command list (one transaction); the parsed JSON output."""

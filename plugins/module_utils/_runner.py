@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.netmodes.linux.plugins.module_utils import _firewall
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import converge
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import NetmodesError
 from ansible_collections.netmodes.linux.plugins.module_utils._netlink import (
@@ -13,7 +14,6 @@ from ansible_collections.netmodes.linux.plugins.module_utils._netlink import (
     PYROUTE2_IMPORT_ERROR,
     Netlink,
 )
-from ansible_collections.netmodes.linux.plugins.module_utils._nftables import Nftables
 from ansible_collections.netmodes.linux.plugins.module_utils._sockets import Sockets
 from ansible_collections.netmodes.linux.plugins.module_utils._sysctl import Sysctl
 
@@ -30,10 +30,11 @@ def run_module(resource_class):
     if not HAS_PYROUTE2:
         module.fail_json(msg=missing_required_lib("pyroute2>=0.9"), exception=PYROUTE2_IMPORT_ERROR)
     with Netlink() as netlink:
-        adapters = {"netlink": netlink, "sysctl": Sysctl(), "firewall": Nftables(), "sockets": Sockets()}
-        resource = resource_class(module.params, adapters, module.check_mode)
+        adapters = {"netlink": netlink, "sysctl": Sysctl(), "sockets": Sockets()}
         try:
-            result = converge(resource)
+            if "firewall_backend" in resource_class.argument_spec:
+                adapters["firewall"] = _firewall.backend(module.params["firewall_backend"])
+            result = converge(resource_class(module.params, adapters, module.check_mode))
         except NetmodesError as exc:
             module.fail_json(msg=exc.msg, **exc.details())
     for warning in result.pop("warnings", []):

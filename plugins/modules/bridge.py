@@ -15,9 +15,15 @@ description:
   - The bridge is brought up and IP forwarding is enabled on the bridge alone, through its
     per-interface sysctl (C(net.ipv4.conf.NAME.forwarding), and the IPv6 one when the bridge has an
     IPv6 address); the host-wide C(net.ipv4.ip_forward) switch is not touched.
-  - Network policy (outbound masquerade, inter-container communication, internal networks,
-    isolation between networks) is added to this module by the port publishing work, as further
-    options next to these.
+  - It also writes the network's firewall policy, Docker's bridge driver options: outbound
+    masquerade for the bridge's IPv4 subnets (O(ip_masquerade)), whether members may talk to each
+    other (O(icc)), and whether the network is cut off from everything outside the bridge
+    (O(internal)). Networks are isolated from each other: a connection from outside a bridge into
+    it is dropped unless it goes to a port published with M(netmodes.linux.portmap). Replies to
+    connections made from inside are let back in.
+  - The rules are the collection's own (see M(netmodes.linux.portmap) for where they live); a
+    user chain, C(user) in nftables and C(NETMODES-USER) in iptables, is evaluated before them and
+    never flushed, for the user's own rules (Docker's C(DOCKER-USER)).
 options:
   name:
     description: Bridge name (at most 15 bytes).
@@ -41,6 +47,29 @@ options:
   stp:
     description: Spanning tree protocol on the bridge. Omit to leave it as it is (off when created).
     type: bool
+  ip_masquerade:
+    description: Masquerade connections from the bridge's IPv4 subnets that leave through another interface.
+    type: bool
+    default: true
+  icc:
+    description:
+      - Inter-container communication. V(false) drops traffic between members of the bridge
+        (published ports of a member stay reachable through a host address).
+      - Bridged traffic only meets the firewall through br_netfilter, so V(false) also switches on
+        the bridge's own C(nf_call_iptables) (the per-bridge form of C(bridge-nf-call-iptables)).
+    type: bool
+    default: true
+  internal:
+    description:
+      - An internal network has no traffic to or from outside the bridge (no masquerade, no
+        published ports); members still reach each other (per O(icc)) and the host.
+    type: bool
+    default: false
+  firewall_backend:
+    description: The firewall to write the policy to, as for M(netmodes.linux.portmap).
+    type: str
+    choices: [auto, nftables, iptables]
+    default: auto
 extends_documentation_fragment:
   - netmodes.linux.attributes
 """
@@ -51,6 +80,13 @@ EXAMPLES = r"""
     name: br0
     addresses: [172.18.0.1/16]
     mtu: 1500
+
+- name: An internal network whose members cannot talk to each other
+  netmodes.linux.bridge:
+    name: br-secret
+    addresses: [172.19.0.1/24]
+    internal: true
+    icc: false
 
 - name: Remove it
   netmodes.linux.bridge:
@@ -81,6 +117,11 @@ mac:
   description: MAC address of the bridge.
   returned: when the bridge exists
   type: str
+policy:
+  description: The network policy written to the firewall.
+  returned: when the bridge exists
+  type: dict
+  sample: {"ip_masquerade": true, "icc": true, "internal": false}
 operations:
   description: The ordered changes planned (and, unless in check mode, applied).
   returned: always
@@ -88,7 +129,7 @@ operations:
   elements: dict
 """
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _links, _sysctl
+from ansible_collections.netmodes.linux.plugins.module_utils import _firewall, _links, _sysctl
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource
 from ansible_collections.netmodes.linux.plugins.module_utils._model import ifname, interfaces, jsonable, mtu
 from ansible_collections.netmodes.linux.plugins.module_utils._runner import run_module
@@ -101,6 +142,10 @@ class Bridge(Resource):
         "addresses": {"type": "list", "elements": "str"},
         "mtu": {"type": "int"},
         "stp": {"type": "bool"},
+        "ip_masquerade": {"type": "bool", "default": True},
+        "icc": {"type": "bool", "default": True},
+        "internal": {"type": "bool", "default": False},
+        "firewall_backend": {"type": "str", "choices": ["auto"] + list(_firewall.BACKENDS), "default": "auto"},
     }
 
     def desired(self):
@@ -109,34 +154,64 @@ class Bridge(Resource):
         families = {a.version for a in addresses or ()}
         forwarding = {"net/ipv%d/conf/%s/forwarding" % (v, p["name"]): "1" for v in sorted(families | {4})}
         return {"name": ifname(p["name"], "name"), "state": p["state"], "addresses": addresses,
-                "mtu": mtu(p["mtu"], "mtu"), "stp": p["stp"], "forwarding": forwarding}
+                "mtu": mtu(p["mtu"], "mtu"), "stp": p["stp"], "forwarding": forwarding,
+                "policy": {"masquerade": p["ip_masquerade"], "icc": p["icc"], "internal": p["internal"]}}
 
     def read(self, desired):
         sysctl = self.adapters["sysctl"]
-        return {"link": self.adapters["netlink"].link(desired["name"]),
+        return {"link": self.adapters["netlink"].link(desired["name"]), "firewall": self.adapters["firewall"].read(),
                 "forwarding": {key: sysctl.get(key) for key in desired["forwarding"]}}
 
     def plan(self, current, desired):
         name, link, obj = desired["name"], current["link"], "bridge %s" % desired["name"]
         _links.require_ours(link, "bridge", "bridge")
         if desired["state"] == "absent":
-            return [Op("delete", obj, before={"addresses": jsonable(link.addresses)},
-                       call=("netlink.link_delete", {"name": name}))] if link else []
+            ops = [Op("delete", obj, before={"addresses": jsonable(link.addresses)},
+                      call=("netlink.link_delete", {"name": name}))] if link else []
+            return ops + self._policy_ops(current, desired, set())
         ops = []
         if link is None:
             ops.append(Op("create", obj, after={"kind": "bridge"}, call=("netlink.link_add_bridge", {"name": name})))
         stp = None if desired["stp"] is None else int(desired["stp"])
-        attrs = {"mtu": desired["mtu"], "br_stp_state": stp, "state": "up"}
+        nf_call = None if desired["policy"]["icc"] else 1
+        attrs = {"mtu": desired["mtu"], "br_stp_state": stp, "br_nf_call_iptables": nf_call, "state": "up"}
         ops += _links.plan_attrs(obj, name, None, _links.link_attrs(link), attrs)
         ops += _links.plan_addresses(obj, name, None, link.addresses if link else frozenset(), desired["addresses"])
         ops += _sysctl.plan(obj, current["forwarding"], desired["forwarding"])
-        return ops
+        return ops + self._policy_ops(current, desired, self._policy(current, desired))
+
+    @staticmethod
+    def _policy(current, desired):
+        addresses = desired["addresses"] if desired["addresses"] is not None else (current["link"].addresses if current["link"] else ())
+        subnets = tuple(sorted({a.network for a in addresses if a.version == 4}))
+        return _firewall.BridgePolicy(desired["name"], subnets, **desired["policy"])
+
+    def _policy_ops(self, current, desired, policy):
+        firewall, state = self.adapters["firewall"], current["firewall"]
+        owner = _firewall.bridge_owner(desired["name"])
+        want = firewall.render(owner, [policy]) if policy else set()
+        before = self._recognise(current, desired, state.owned_by(owner))
+        after = policy.describe() if policy else None
+        return _firewall.plan("bridge %s firewall" % desired["name"], "policy", firewall, state, owner, want=want, before=before, after=after)
+
+    def _recognise(self, current, desired, have):
+        """The policy that HAVE (the bridge's rules now) was written for, or a word for what they are."""
+        if not have:
+            return None
+        for masquerade in (True, False):
+            for icc in (True, False):
+                for internal in (False, True):
+                    policy = self._policy(current, dict(desired, policy={"masquerade": masquerade, "icc": icc, "internal": internal}))
+                    if self.adapters["firewall"].render(_firewall.bridge_owner(desired["name"]), [policy]) == have:
+                        return policy.describe()
+        return "rules for other subnets or changed by hand"
 
     def result(self, current, desired):
         link = current["link"]
         if link is None:
             return {"name": desired["name"], "exists": False}
-        return {"name": link.name, "exists": True, "addresses": jsonable(link.addresses), "mtu": link.mtu, "mac": link.mac}
+        return {"name": link.name, "exists": True, "addresses": jsonable(link.addresses), "mtu": link.mtu, "mac": link.mac,
+                "policy": self._recognise(current, desired, current["firewall"].owned_by(_firewall.bridge_owner(link.name)))}
 
 
 def main():

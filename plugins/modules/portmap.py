@@ -19,9 +19,13 @@ description:
     arrive from other hosts are dropped (moby#41872).
   - A host port that another sandbox publishes, or that a process on the host listens on, makes
     the task fail before anything changes, naming the port and, where readable, the process.
-  - The rules live in the nftables table C(inet netmodes), written in one transaction per run;
-    published ports are map elements, so lookups do not slow down as ports are added.
+  - With nftables the rules live in the table C(inet netmodes), written in one transaction per
+    run; published ports are map elements, so lookups do not slow down as ports are added. With
+    iptables (python-iptables, for iptables-legacy hosts) they live in chains named C(NETMODES-*),
+    every rule commented as the collection's, and each table is committed once per run.
     Rules, chains and tables that are not the collection's are never touched.
+  - Published connections are let into the bridge network by the policy of
+    M(netmodes.linux.bridge); other connections from outside the network are dropped there.
   - To reach the sandbox the host must forward packets from the interfaces that carry the
     published address, so their C(net.ipv4.conf.IFACE.forwarding) is switched on (all interfaces
     with an IPv4 address for ports published on every address); the bridge gets C(route_localnet)
@@ -54,15 +58,18 @@ options:
     default: present
   firewall_backend:
     description:
-      - The firewall to write to. V(auto) and V(nftables) both use nftables in this release (the
-        python-iptables backend for iptables-legacy hosts is not written yet).
+      - The firewall to write to. V(auto) uses iptables where the host's C(iptables --version) says
+        legacy (or nftables is missing) and nftables everywhere else.
+      - Use the same backend for every task of a host; rules written by one backend are not seen
+        by the other.
     type: str
-    choices: [auto, nftables]
+    choices: [auto, nftables, iptables]
     default: auto
 extends_documentation_fragment:
   - netmodes.linux.attributes
 notes:
-  - Needs the nftables Python binding (python3-nftables or pip-nftables) or the C(nft) command.
+  - Needs the nftables Python binding (python3-nftables or pip-nftables) or the C(nft) command; the
+    iptables backend needs python-iptables.
 """
 
 EXAMPLES = r"""
@@ -107,11 +114,10 @@ operations:
 
 import ipaddress
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _nftables as nft
-from ansible_collections.netmodes.linux.plugins.module_utils import _sysctl
-from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource
+from ansible_collections.netmodes.linux.plugins.module_utils import _firewall, _sysctl
+from ansible_collections.netmodes.linux.plugins.module_utils._engine import Resource
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
-from ansible_collections.netmodes.linux.plugins.module_utils._model import address, ifname, netns_name, port_mapping, port_mappings
+from ansible_collections.netmodes.linux.plugins.module_utils._model import address, ifname, netns_name, port_mappings
 from ansible_collections.netmodes.linux.plugins.module_utils._runner import run_module
 
 
@@ -122,7 +128,7 @@ class Portmap(Resource):
         "bridge": {"type": "str", "required": True},
         "ports": {"type": "list", "elements": "raw", "default": []},
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-        "firewall_backend": {"type": "str", "choices": ["auto", "nftables"], "default": "auto"},
+        "firewall_backend": {"type": "str", "choices": ["auto"] + list(_firewall.BACKENDS), "default": "auto"},
     }
     mutually_exclusive = [("netns", "address")]
     required_one_of = [("netns", "address")]
@@ -134,13 +140,16 @@ class Portmap(Resource):
             raise InvalidInput("address: %s: IPv6 sandbox addresses are not supported yet" % target, "address")
         mappings = port_mappings(p["ports"], "ports") if p["state"] == "present" else frozenset()
         netns = netns_name(p["netns"], "netns") if p["netns"] else None
+        owner = _firewall.sandbox_owner(netns, target)
+        if len(owner.encode("utf-8")) > 120:
+            raise InvalidInput("netns: the sandbox name is too long to tag firewall rules with (at most 114 bytes)", "netns")
         return {"netns": netns, "address": target, "bridge": ifname(p["bridge"], "bridge"), "ports": mappings,
-                "state": p["state"], "owner": netns or str(target)}
+                "state": p["state"], "owner": owner}
 
     def read(self, desired):
         net, sysctl = self.adapters["netlink"], self.adapters["sysctl"]
         bridge = net.link(desired["bridge"])
-        current = {"bridge": bridge, "table": self.adapters["firewall"].read(), "address": desired["address"],
+        current = {"bridge": bridge, "firewall": self.adapters["firewall"].read(), "address": desired["address"],
                    "listeners": [], "host_addresses": {}, "sysctl": {}}
         if desired["state"] == "absent":
             return current
@@ -158,14 +167,11 @@ class Portmap(Resource):
         return current
 
     def plan(self, current, desired):
-        owner, table, obj = desired["owner"], current["table"], "portmap %s" % desired["owner"]
-        have = table.owned_by(owner)
-        before = published(have)
+        owner, state, obj = desired["owner"], current["firewall"], "portmap %s" % desired["owner"]
+        firewall = self.adapters["firewall"]
+        before = published(state, owner)
         if desired["state"] == "absent":
-            if not have:
-                return []
-            return [Op("delete", obj, before={"published": before},
-                       call=("firewall.stage", {"commands": self._commands(table, owner, set(), have)}))]
+            return _firewall.plan(obj, "published", firewall, state, owner, want=set(), before=before, after=[])
         if current["bridge"] is None:
             self.missing(NotFound("bridge: %s does not exist; create it with netmodes.linux.bridge first" % desired["bridge"], "bridge"))
         self._check_conflicts(current, desired)
@@ -177,31 +183,21 @@ class Portmap(Resource):
             self.missing(NotFound(why, "address" if desired["address"] else "netns"))
             want = set()  # check mode only: the address is not known yet
         else:
-            want = set().union(*(elements(m, target, subnet) for m in desired["ports"]))
-        after = published(want) if want else sorted(str(m) for m in desired["ports"])
-        ops = []
-        if want != have or (want and not table.skeleton_intact()):
-            commands = self._commands(table, owner, want, have)
-            ops.append(Op("set", obj, "published", before, after, ("firewall.stage", {"commands": commands})))
+            want = firewall.render(owner, [_firewall.Publish(m, target, subnet) for m in desired["ports"]])
+        after = sorted(str(m) for m in desired["ports"])
+        ops = _firewall.plan(obj, "published", firewall, state, owner, want=want, before=before, after=after)
         if desired["ports"]:
             ops += self._sysctl_ops(current, desired, obj)
         return ops
 
-    @staticmethod
-    def _commands(table, owner, want, have):
-        if nft.is_empty_after(table, owner, want):
-            return [{"delete": {"table": {"family": nft.FAMILY, "name": nft.TABLE}}}]
-        return nft.skeleton_commands(table) + nft.element_commands(owner, want - have, have - want)
-
     def _check_conflicts(self, current, desired):
-        owner = desired["owner"]
-        theirs = published_by(current["table"].others(owner))
-        field = "ports"
+        owner, field = desired["owner"], "ports"
+        theirs = [(who, m) for who, m in current["firewall"].published() if who != owner]
         for mapping in sorted(desired["ports"]):
             for who, other in theirs:
                 if mapping.overlaps(other):
-                    raise Conflict("%s: host port %s/%s is already published by sandbox %s (%s); choose another host port"
-                                   % (field, mapping.host_ports(), mapping.protocol, who, other), field)
+                    raise Conflict("%s: host port %s/%s is already published by %s (%s); choose another host port"
+                                   % (field, mapping.host_ports(), mapping.protocol, _who(who), other), field)
             for protocol, addr, port, inode in current["listeners"]:
                 if protocol != mapping.protocol or not mapping.host_port <= port <= mapping.host_port_end:
                     continue
@@ -222,51 +218,24 @@ class Portmap(Resource):
         return _sysctl.plan(obj, current["sysctl"], dict.fromkeys(wanted, "1"))
 
     def result(self, current, desired):
-        out = {"published": published(current["table"].owned_by(desired["owner"])), "backend": "nftables"}
+        out = {"published": published(current["firewall"], desired["owner"]), "backend": self.adapters["firewall"].name}
         if current.get("address") is not None:
             out["address"] = str(current["address"])
         return out
+
+
+def _who(owner):
+    kind, _sep, name = owner.partition(":")
+    return "sandbox %s" % name if kind == "netns" else owner.replace(":", " ", 1)
 
 
 def _endpoint(addr, port):
     return "[%s]:%d" % (addr, port) if addr.version == 6 else "%s:%d" % (addr, port)
 
 
-def elements(mapping, target, subnet):
-    """The nftables elements that publish MAPPING to sandbox address TARGET in SUBNET."""
-    host = "0.0.0.0/0" if mapping.host_ip.is_unspecified else str(mapping.host_ip)
-    proto, out = mapping.protocol, set()
-    if mapping.size > 1 and mapping.host_port == mapping.container_port:
-        out.add(("range4", (host, proto, mapping.host_ports()), str(target)))
-    else:  # one element per port: a map can only rewrite to one port per element
-        for offset in range(mapping.size):
-            key = (host, proto, str(mapping.host_port + offset))
-            out.add(("addr4", key, str(target)))
-            out.add(("port4", key, str(mapping.container_port + offset)))
-    container = "%d" % mapping.container_port if mapping.size == 1 else "%d-%d" % (mapping.container_port, mapping.container_port_end)
-    out.add(("hairpin4", (str(subnet), str(target), proto, container), None))
-    if mapping.host_ip.is_loopback:
-        out.add(("loopback4", (host, proto, mapping.host_ports()), None))
-    return out
-
-
-def published_by(items):
-    """[(owner, PortMapping)] from nftables elements (set, key, value, owner) of addr4/port4/range4."""
-    ports = {(who, key): value for name, key, value, who in items if name == "port4"}
-    out = []
-    for name, key, _value, who in items:
-        if name not in ("addr4", "range4"):
-            continue
-        host, proto, hport = key
-        ip = "" if host == "0.0.0.0/0" else host + ":"
-        cport = ports.get((who, key), hport) if name == "addr4" else hport
-        out.append((who, port_mapping("%s%s:%s/%s" % (ip, hport, cport, proto), "ports")))
-    return sorted(out)
-
-
-def published(owned):
-    """The published ports of one owner, as Docker -p strings, from its elements."""
-    return sorted({str(m) for _who, m in published_by([(name, key, value, "") for name, key, value in owned])})
+def published(state, owner):
+    """OWNER's published ports in the firewall, as Docker -p strings."""
+    return sorted({str(m) for who, m in state.published() if who == owner})
 
 
 def main():

@@ -14,6 +14,7 @@ import itertools
 
 import pytest
 
+from ansible_collections.netmodes.linux.plugins.module_utils import _iptables as ipt
 from ansible_collections.netmodes.linux.plugins.module_utils import _nftables as nft
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER_TAG, Link, Route
@@ -105,6 +106,8 @@ class FakeNetlink:
                 link.mac = value
             elif attr == "br_stp_state":
                 link.stp = bool(value)
+            elif attr == "br_nf_call_iptables":
+                link.nf_call_iptables = bool(value)
             else:
                 setattr(link, attr, value)
 
@@ -152,6 +155,10 @@ class FakeSysctl:
 class FakeFirewall:
     """Our nftables table in memory: it understands the commands _nftables generates."""
 
+    name = "nftables"
+    render = staticmethod(nft.render)
+    changes = staticmethod(nft.changes)
+
     def __init__(self):
         self.listing = None   # the `nft -j list table` answer, or None: no table
         self.staged, self.commits = [], 0
@@ -176,6 +183,9 @@ class FakeFirewall:
                 items.append({"chain": obj})
             elif kind == "chain" and verb == "flush":
                 items = [i for i in items if i.get("rule", {}).get("chain") != obj["name"]]
+            elif kind == "chain" and verb == "delete":
+                assert not any(i.get("rule", {}).get("chain") == obj["name"] for i in items), "deleting a chain that has rules"
+                items = [i for i in items if i.get("chain", {}).get("name") != obj["name"]]
             elif kind == "rule":
                 items.append({"rule": obj})
             elif kind == "element":
@@ -187,6 +197,43 @@ class FakeFirewall:
                     target["elem"] = [e for e in target["elem"] if json_key(e) not in gone]
         dropped = any("table" in c.get("delete", {}) for c in self.staged)
         self.listing = None if dropped else {"nftables": items}
+        self.staged, self.commits = [], self.commits + 1
+
+
+class FakeIptables:
+    """Our iptables chains in memory: it understands the commands _iptables generates."""
+
+    name = "iptables"
+    render = staticmethod(ipt.render)
+    changes = staticmethod(ipt.changes)
+
+    def __init__(self):
+        self.chains, self.hooks = {}, {}
+        self.staged, self.commits = [], 0
+
+    def read(self):
+        return ipt.State({k: list(v) for k, v in self.chains.items()}, {k: list(v) for k, v in self.hooks.items() if v})
+
+    def stage(self, commands):
+        self.staged += commands
+
+    def commit(self):
+        for cmd in self.staged:
+            verb, key = cmd[0], (cmd[1], cmd[2])
+            rules = self.hooks.setdefault(key, []) if key in ipt.HOOKS else self.chains.get(key)
+            if verb == "chain":
+                self.chains.setdefault(key, [])
+            elif verb == "delete_chain":
+                assert not self.chains[key], "deleting a chain that has rules"
+                del self.chains[key]
+            elif verb == "flush":
+                rules.clear()
+            elif verb == "delete":
+                rules.remove(cmd[3])
+            elif verb == "append":
+                rules.append(cmd[3])
+            elif verb == "insert":
+                rules.insert(cmd[4], cmd[3])
         self.staged, self.commits = [], self.commits + 1
 
 
@@ -209,9 +256,19 @@ class FakeSockets:
         return "python3 (pid %d)" % inode
 
 
+def make_firewall(backend):
+    return FakeFirewall() if backend == "nftables" else FakeIptables()
+
+
 @pytest.fixture
 def firewall():
+    """The nftables fake; firewall tests override this fixture with ``each_firewall``."""
     return FakeFirewall()
+
+
+@pytest.fixture(params=["nftables", "iptables"])
+def each_firewall(request):
+    return make_firewall(request.param)
 
 
 @pytest.fixture
@@ -250,14 +307,14 @@ def converge(adapters):
 
 
 @pytest.fixture
-def four_steps(converge, kernel, sysctl):
+def four_steps(converge, kernel, sysctl, firewall):
     """The idempotence pattern: check changes nothing, run changes, repeat and repeat-check don't."""
 
     def run(resource_class, **options):
-        calls = (len(kernel.calls), len(sysctl.calls))
+        calls = (len(kernel.calls), len(sysctl.calls), firewall.commits)
         check = converge(resource_class, check=True, **options)
         assert check["changed"], "check mode should report a change"
-        assert (len(kernel.calls), len(sysctl.calls)) == calls, "check mode applied something"
+        assert (len(kernel.calls), len(sysctl.calls), firewall.commits) == calls, "check mode applied something"
         first = converge(resource_class, **options)
         assert first["changed"]
         assert first["operations"] == check["operations"], "check mode planned something else"

@@ -12,9 +12,10 @@ from ansible_collections.netmodes.linux.plugins.modules.bridge import Bridge
 
 def test_create_four_steps(four_steps, kernel, sysctl):
     result = four_steps(Bridge, name="br0", addresses=["172.18.0.1/16"], mtu=1450, stp=False)
-    ops = [(o["action"], o.get("field")) for o in result["operations"]]
-    assert ops == [("create", None), ("set", "mtu"), ("set", "br_stp_state"), ("set", "state"),
-                   ("set", "addresses"), ("set", "net.ipv4.conf.br0.forwarding")]
+    ops = [(o["action"], o["object"], o.get("field")) for o in result["operations"]]
+    assert ops == [("create", "bridge br0", None), ("create", "bridge br0 firewall", None), ("set", "bridge br0", "mtu"),
+                   ("set", "bridge br0", "br_stp_state"), ("set", "bridge br0", "state"), ("set", "bridge br0", "addresses"),
+                   ("set", "bridge br0", "net.ipv4.conf.br0.forwarding")]
     link = kernel.link("br0")
     assert link.kind == "bridge" and link.up and link.mtu == 1450 and link.ours
     assert link.addresses == interfaces(["172.18.0.1/16"], "a")
@@ -38,7 +39,7 @@ def test_addresses_are_the_complete_list(converge, kernel):
     converge(Bridge, name="br0", addresses=["172.18.0.1/16", "172.19.0.1/16"])
     result = converge(Bridge, name="br0", addresses=["172.18.0.1/255.255.0.0", "172.20.0.1/16"])
     assert result["changed"]
-    assert result["diff"]["before"] == {"bridge br0": {"addresses": ["172.18.0.1/16", "172.19.0.1/16"]}}
+    assert result["diff"]["before"]["bridge br0"] == {"addresses": ["172.18.0.1/16", "172.19.0.1/16"]}
     assert kernel.calls[-1] == ("addresses_set", "br0", None, ["172.20.0.1/16"], ["172.19.0.1/16"])
     assert not converge(Bridge, name="br0", addresses=["172.20.0.1/16", "172.18.0.1/16"])["changed"]
 
@@ -90,5 +91,7 @@ def test_bad_input_fails_before_anything_changes(converge, kernel, sysctl, optio
 def test_absent_four_steps(converge, four_steps, kernel):
     converge(Bridge, name="br0", addresses=["172.18.0.1/16"])
     result = four_steps(Bridge, name="br0", state="absent")
-    assert result["diff"] == {"before": {"bridge br0": {"addresses": ["172.18.0.1/16"]}}, "after": {}}
+    assert result["diff"] == {"before": {"bridge br0": {"addresses": ["172.18.0.1/16"]},
+                                         "bridge br0 firewall": {"policy": {"ip_masquerade": True, "icc": True, "internal": False}}},
+                              "after": {}}
     assert kernel.link("br0") is None and result["exists"] is False

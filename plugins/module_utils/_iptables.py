@@ -1,0 +1,415 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The iptables backend (python-iptables, for iptables-legacy hosts): every iptables rule is made here.
+
+The same policy as the nftables backend, in chains of our own, each hooked once from a built-in
+chain by a rule commented ``netmodes``; every other rule carries ``netmodes:OWNER``::
+
+    filter  FORWARD      -> NETMODES-FORWARD: -j NETMODES-USER (never flushed), -j NETMODES-FWD-IN, -j NETMODES-FWD-OUT
+            NETMODES-FWD-IN   -o BR -j NM-IN-BR      (one per bridge; then NM-IN-BR's policy)
+            NETMODES-FWD-OUT  -i BR -j NM-OUT-BR
+            NETMODES-PUBLISHED  -d SANDBOX -p P --dport PORT -j ACCEPT   (jumped to for DNATed packets)
+    nat     PREROUTING, OUTPUT -m addrtype --dst-type LOCAL -> NETMODES-DNAT (one DNAT rule per port)
+            POSTROUTING -> NETMODES-POSTROUTING (loopback, hairpin and outbound masquerade)
+    raw     PREROUTING  -> NETMODES-RAW (drop remote packets for 127.0.0.1-published ports)
+
+Unlike nftables, iptables rules are matched one after another, so lookups grow with the number
+of published ports. Each table is written with one commit per run (libiptc replaces the whole
+table at once), raw, then nat, then filter.
+
+python-iptables has no namespace argument: it works in the network namespace of the process.
+The module process never leaves the host's namespace (netlink reaches sandboxes through
+sockets of their own), so these rules always land in the host's tables.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import traceback
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, MissingLibrary
+
+TAG = "netmodes"
+USER_CHAIN = "NETMODES-USER"
+_BRIDGE_PREFIXES = ("NM-IN-", "NM-OUT-")
+TABLES = ("raw", "nat", "filter")   # commit order
+
+# A rule spec is (head, matches, target), all tuples, the form the reader makes from the kernel:
+#   head    ((flag, value), ...)  flag -s -d -i -o -p, "!" in front when negated
+#   matches ((name, ((param, value), ...)), ...)  params sorted
+#   target  (name, ((param, value), ...))
+# An item is ("rule", table, chain, spec) or ("chain", table, chain, (spec, ...)).
+
+
+def spec(head=(), matches=(), target=("ACCEPT",), comment=TAG):
+    """A rule spec from readable parts: matches as (name, {param: value}), target as (name, {param: value})."""
+    ms = [(name, tuple(sorted(params.items()))) for name, params in matches]
+    if comment:
+        ms.append(("comment", (("comment", comment),)))
+    name, params = (target[0], target[1] if len(target) > 1 else {})
+    return tuple(head), tuple(ms), (name, tuple(sorted(params.items())))
+
+
+def _port(head, protocol, port):
+    return head + (("-p", protocol),), [(protocol, {"dport": port.replace("-", ":")})]
+
+
+_DNATED = ("conntrack", {"ctstate": "DNAT"})
+_ESTABLISHED = ("conntrack", {"ctstate": "RELATED,ESTABLISHED"})
+_LOCAL = ("addrtype", {"dst-type": "LOCAL"})
+
+# Chains and their fixed rules: (table, chain) -> [spec] (None: a chain of owned rules only).
+HOOKS = {
+    ("filter", "FORWARD"): spec(target=("NETMODES-FORWARD",)),
+    ("nat", "PREROUTING"): spec(matches=[_LOCAL], target=("NETMODES-DNAT",)),
+    ("nat", "OUTPUT"): spec(matches=[_LOCAL], target=("NETMODES-DNAT",)),
+    ("nat", "POSTROUTING"): spec(target=("NETMODES-POSTROUTING",)),
+    ("raw", "PREROUTING"): spec(target=("NETMODES-RAW",)),
+}
+CHAIN_RULES = {
+    ("filter", "NETMODES-FORWARD"): [spec(target=(USER_CHAIN,)), spec(target=("NETMODES-FWD-IN",)), spec(target=("NETMODES-FWD-OUT",))],
+    ("filter", "NETMODES-FWD-IN"): None,
+    ("filter", "NETMODES-FWD-OUT"): None,
+    ("filter", "NETMODES-PUBLISHED"): None,
+    ("nat", "NETMODES-DNAT"): None,
+    # The host reaching a sandbox through 127.0.0.1 (route_localnet lets it leave lo).
+    ("nat", "NETMODES-POSTROUTING"): [spec((("-s", "127.0.0.0/8"),), [_DNATED], ("MASQUERADE",))],
+    ("raw", "NETMODES-RAW"): None,
+}
+
+
+def _tag(owner):
+    return "%s:%s" % (TAG, owner)
+
+
+def _port_items(publish, tag):
+    mapping, target, subnet = publish.mapping, str(publish.target), str(publish.subnet)
+    proto, out = mapping.protocol, set()
+    host = () if mapping.host_ip.is_unspecified else (("-d", "%s/32" % mapping.host_ip),)
+    if mapping.size > 1 and mapping.host_port == mapping.container_port:
+        pairs = [(mapping.host_ports(), target)]   # DNAT keeps the port
+    else:
+        pairs = [(str(mapping.host_port + i), "%s:%d" % (target, mapping.container_port + i)) for i in range(mapping.size)]
+    for hport, dest in pairs:
+        head, ms = _port(host, proto, hport)
+        out.add(("rule", "nat", "NETMODES-DNAT", spec(head, ms, ("DNAT", {"to-destination": dest}), tag)))
+    cports = "%d" % mapping.container_port if mapping.size == 1 else "%d-%d" % (mapping.container_port, mapping.container_port_end)
+    head, ms = _port((("-d", target + "/32"),), proto, cports)
+    out.add(("rule", "filter", "NETMODES-PUBLISHED", spec(head, ms, ("ACCEPT",), tag)))
+    head, ms = _port((("-s", subnet), ("-d", target + "/32")), proto, cports)
+    out.add(("rule", "nat", "NETMODES-POSTROUTING", spec(head, ms + [_DNATED], ("MASQUERADE",), tag)))
+    if mapping.host_ip.is_loopback:
+        head, ms = _port(host + (("!-i", "lo"),), proto, mapping.host_ports())
+        out.add(("rule", "raw", "NETMODES-RAW", spec(head, ms, ("DROP",), tag)))
+    return out
+
+
+def bridge_chains(policy, tag):
+    """{chain: [spec]} of one bridge's policy: the same rules as the nftables backend's."""
+    br = policy.bridge
+    into = [spec(matches=[_ESTABLISHED], comment=tag)]
+    out = [spec(matches=[_ESTABLISHED], comment=tag)]
+    if policy.internal:
+        into.append(spec((("!-i", br),), target=("DROP",), comment=tag))
+        out.append(spec((("!-o", br),), target=("DROP",), comment=tag))
+    else:
+        into.append(spec(matches=[_DNATED], target=("NETMODES-PUBLISHED",), comment=tag))
+    into.append(spec((("-i", br),), target=("ACCEPT" if policy.icc else "DROP",), comment=tag))
+    into.append(spec(target=("DROP",), comment=tag))
+    out.append(spec(comment=tag))
+    return {"NM-IN-" + br: into, "NM-OUT-" + br: out}
+
+
+def _bridge_items(policy, tag):
+    br = policy.bridge
+    out = {("chain", "filter", name, tuple(rules)) for name, rules in bridge_chains(policy, tag).items()}
+    out.add(("rule", "filter", "NETMODES-FWD-IN", spec((("-o", br),), target=("NM-IN-" + br,), comment=tag)))
+    out.add(("rule", "filter", "NETMODES-FWD-OUT", spec((("-i", br),), target=("NM-OUT-" + br,), comment=tag)))
+    if policy.masquerade and not policy.internal:
+        for subnet in policy.subnets:
+            out.add(("rule", "nat", "NETMODES-POSTROUTING", spec((("-s", str(subnet)), ("!-o", br)), target=("MASQUERADE",), comment=tag)))
+    return out
+
+
+def render(owner, intents):
+    """The items of INTENTS (_firewall.Publish and _firewall.BridgePolicy), tagged as OWNER's."""
+    out = set()
+    for intent in intents:
+        out |= (_bridge_items if hasattr(intent, "bridge") else _port_items)(intent, _tag(owner))
+    return out
+
+
+def _comment(rule_spec):
+    for name, params in rule_spec[1]:
+        if name == "comment":
+            return dict(params).get("comment", "")
+    return ""
+
+
+def _owner(item):
+    if item[0] == "chain":
+        for prefix in _BRIDGE_PREFIXES:
+            if item[2].startswith(prefix):
+                return "bridge:" + item[2][len(prefix):]
+    tag = _comment(item[3])
+    return tag[len(TAG) + 1:] if tag.startswith(TAG + ":") else None
+
+
+def text(rule_spec):
+    """A spec in iptables-save words (for messages and tests)."""
+    head, matches, target = rule_spec
+    words = []
+    for flag, value in head:
+        words += (["!", flag[1:]] if flag.startswith("!") else [flag]) + [value]
+    for name, params in matches:
+        words += ["-m", name] + [w for key, value in params for w in ("--" + key, '"%s"' % value if " " in value else value)]
+    words += ["-j", target[0]] + [w for key, value in target[1] for w in ("--" + key, value)]
+    return " ".join(words)
+
+
+class State:
+    """What is ours in the iptables tables: chains by (table, name) -> [spec], hooks present."""
+
+    def __init__(self, chains=None, hooks=None):
+        self.chains = chains or {}     # (table, chain) -> [spec] for our chains
+        self.hooks = hooks or {}       # (table, builtin) -> [our hook specs found there]
+
+    @property
+    def exists(self):
+        return bool(self.chains)
+
+    def _items(self):
+        out = []
+        for (table, chain), rules in self.chains.items():
+            if chain.startswith(_BRIDGE_PREFIXES):
+                item = ("chain", table, chain, tuple(rules))
+                out.append((_owner(item), item))
+                continue
+            for rule in rules:
+                item = ("rule", table, chain, rule)
+                who = _owner(item)
+                if who:
+                    out.append((who, item))
+        return out
+
+    def owned_by(self, owner):
+        return {item for who, item in self._items() if who == owner}
+
+    def owners(self):
+        return {who for who, _item in self._items()}
+
+    def published(self):
+        """[(owner, PortMapping)] of every published port (from the DNAT rules)."""
+        from ansible_collections.netmodes.linux.plugins.module_utils._model import port_mapping
+
+        out = []
+        for rule in self.chains.get(("nat", "NETMODES-DNAT"), []):
+            head, matches, target = dict(rule[0]), dict(rule[1]), dict(target_params(rule))
+            who = _owner(("rule", "nat", "NETMODES-DNAT", rule))
+            proto = head.get("-p")
+            if not who or proto not in matches:
+                continue
+            hport = dict(matches[proto])["dport"].replace(":", "-")
+            dest = target.get("to-destination", "")
+            cport = dest.rpartition(":")[2] if ":" in dest else hport
+            ip = head["-d"].split("/")[0] + ":" if "-d" in head else ""
+            out.append((who, port_mapping("%s%s:%s/%s" % (ip, hport, cport, proto), "ports")))
+        return sorted(out)
+
+    def intact(self):
+        if any(self.hooks.get(key) != [rule] for key, rule in HOOKS.items()):
+            return False
+        if (("filter", USER_CHAIN)) not in self.chains:
+            return False
+        for key, fixed in CHAIN_RULES.items():
+            if key not in self.chains or (fixed and self.chains[key][:len(fixed)] != fixed):
+                return False
+        return True
+
+    def empty_after(self, owner, want):
+        return not want and not (self.owners() - {owner}) and not self.chains.get(("filter", USER_CHAIN))
+
+
+def target_params(rule_spec):
+    return rule_spec[2][1]
+
+
+def _skeleton(state):
+    cmds = [("chain", "filter", USER_CHAIN)]
+    for (table, chain), fixed in CHAIN_RULES.items():
+        cmds.append(("chain", table, chain))
+        have = state.chains.get((table, chain), [])
+        if fixed and have[:len(fixed)] != fixed:
+            cmds += [("delete", table, chain, rule) for rule in fixed if rule in have]
+            cmds += [("insert", table, chain, rule, i) for i, rule in enumerate(fixed)]
+    for (table, chain), rule in HOOKS.items():
+        found = state.hooks.get((table, chain), [])
+        if found != [rule]:
+            cmds += [("delete", table, chain, r) for r in found]
+            cmds.append(("insert", table, chain, rule, 0))
+    return cmds
+
+
+def _teardown(state):
+    cmds = [("delete", table, chain, rule) for (table, chain), rules in state.hooks.items() for rule in rules]
+    cmds += [("flush", table, chain) for table, chain in state.chains]
+    cmds += [("delete_chain", table, chain) for table, chain in state.chains]
+    return cmds
+
+
+def changes(state, owner, want, have):
+    """Commands that turn OWNER's items HAVE into WANT, keeping the skeleton intact; when nothing
+    of anybody's is left, every chain and hook of ours goes."""
+    if state.empty_after(owner, want):
+        return _teardown(state)
+    cmds = _skeleton(state)
+    cmds += [("delete",) + item[1:] for item in sorted(have - want) if item[0] == "rule"]
+    wanted_chains = {item[2] for item in want if item[0] == "chain"}
+    for _kind, table, chain, rules in sorted(want - have):
+        if _kind == "chain":
+            cmds += [("chain", table, chain), ("flush", table, chain)]
+            cmds += [("append", table, chain, rule) for rule in rules]
+    cmds += [("append",) + item[1:] for item in sorted(want - have) if item[0] == "rule"]
+    for _kind, table, chain, _rules in sorted(have - want):
+        if _kind == "chain" and chain not in wanted_chains:
+            cmds += [("flush", table, chain), ("delete_chain", table, chain)]
+    return cmds
+
+
+def _ours(chain):
+    return chain.startswith("NETMODES-") or chain.startswith(_BRIDGE_PREFIXES)
+
+
+class Iptables:
+    """The iptables adapter: read our chains through python-iptables, stage commands, commit
+    each table once."""
+
+    name = "iptables"
+
+    def __init__(self):
+        self._staged = []
+        self._iptc = None
+
+    changes = staticmethod(changes)
+    render = staticmethod(render)
+
+    def _lib(self):
+        if self._iptc is None:
+            try:
+                import iptc
+            except Exception as exc:  # iptc raises more than ImportError when libxtables is missing
+                err = MissingLibrary("%s (%s: %s)" % (missing_required_lib("python-iptables", reason="for the iptables firewall backend"),
+                                                      type(exc).__name__, exc), "firewall_backend")
+                err.exception = traceback.format_exc()
+                raise err from exc
+            self._iptc = iptc
+        return self._iptc
+
+    def read(self):
+        iptc, chains, hooks = self._lib(), {}, {}
+        try:
+            for table_name in TABLES:
+                table = iptc.Table(table_name)
+                table.refresh()
+                for chain in table.chains:
+                    if _ours(chain.name):
+                        chains[(table_name, chain.name)] = [rule_spec(r) for r in chain.rules]
+                    elif (table_name, chain.name) in HOOKS:
+                        found = [rule_spec(r) for r in chain.rules]
+                        hooks[(table_name, chain.name)] = [r for r in found if _comment(r) == TAG]
+        except (iptc.IPTCError, OSError) as exc:
+            raise KernelError("iptables: cannot read the %s table: %s" % (table_name, exc))
+        return State(chains, hooks)
+
+    def stage(self, commands):
+        self._staged += commands
+
+    def commit(self):
+        """Apply the staged commands, one libiptc commit per table (raw, nat, filter)."""
+        staged, self._staged = self._staged, []
+        iptc = self._lib()
+        for table_name in TABLES:
+            cmds = [c for c in staged if c[1] == table_name]
+            if not cmds:
+                continue
+            table = iptc.Table(table_name)
+            table.autocommit = False
+            try:
+                table.refresh()
+                for cmd in cmds:
+                    self._apply(iptc, table, cmd)
+                table.commit()
+            except (iptc.IPTCError, OSError, ValueError) as exc:
+                raise KernelError("iptables: the %s table was not changed: %s" % (table_name, exc))
+            finally:
+                table.refresh()
+                table.autocommit = True
+
+    @staticmethod
+    def _apply(iptc, table, cmd):
+        verb, _table, chain = cmd[:3]
+        if verb == "chain":
+            if not table.is_chain(chain):
+                table.create_chain(chain)
+            return
+        handle = iptc.Chain(table, chain)
+        if verb == "flush":
+            handle.flush()
+        elif verb == "delete_chain":
+            table.delete_chain(chain)
+        elif verb == "delete":
+            for rule in handle.rules:
+                if rule_spec(rule) == cmd[3]:
+                    handle.delete_rule(rule)
+                    break
+        elif verb == "append":
+            handle.append_rule(make_rule(iptc, cmd[3]))
+        elif verb == "insert":
+            handle.insert_rule(make_rule(iptc, cmd[3]), cmd[4])
+
+
+_HEAD_ATTRS = {"-s": "src", "-d": "dst", "-i": "in_interface", "-o": "out_interface", "-p": "protocol"}
+
+
+def make_rule(iptc, rule_spec):
+    """An iptc.Rule from a spec."""
+    head, matches, target = rule_spec
+    rule = iptc.Rule()
+    for flag, value in head:
+        negated = flag.startswith("!")
+        setattr(rule, _HEAD_ATTRS[flag.lstrip("!")], ("!" if negated else "") + value)
+    for name, params in matches:
+        match = rule.create_match(name)
+        for key, value in params:
+            match.set_parameter(key, value)
+    tgt = rule.create_target(target[0])
+    for key, value in target[1]:
+        tgt.set_parameter(key, value)
+    return rule
+
+
+def _prefix(value):
+    negated = value.startswith("!")
+    net = ipaddress.ip_network(value.lstrip("!"), strict=False)
+    return negated, str(net)
+
+
+def rule_spec(rule):
+    """The spec of an iptc.Rule read from the kernel (the inverse of make_rule)."""
+    head = []
+    for flag, attr in (("-s", "src"), ("-d", "dst")):
+        negated, net = _prefix(getattr(rule, attr))
+        if net != "0.0.0.0/0" or negated:
+            head.append(("!" + flag if negated else flag, net))
+    for flag, attr in (("-i", "in_interface"), ("-o", "out_interface")):
+        value = getattr(rule, attr)
+        if value:
+            head.append(("!" + flag, value[1:]) if value.startswith("!") else (flag, value))
+    if rule.protocol and rule.protocol != "ip":
+        head.append(("-p", rule.protocol))
+    matches = tuple((m.name, tuple(sorted((k, " ".join(v)) for k, v in m.get_all_parameters().items()))) for m in rule.matches)
+    target = rule.target
+    params = tuple(sorted((k, " ".join(v)) for k, v in target.get_all_parameters().items())) if target else ()
+    return tuple(head), matches, (target.name if target else "", params)
