@@ -157,13 +157,15 @@ def _owner(item):
     return tag[len(TAG) + 1:] if tag.startswith(TAG + ":") else None
 
 
-def text(rule_spec):
-    """A spec in iptables-save words (for messages and tests)."""
+def text(rule_spec, comments=True):
+    """A spec in iptables-save words (for messages and tests), with or without its comment."""
     head, matches, target = rule_spec
     words = []
     for flag, value in head:
         words += (["!", flag[1:]] if flag.startswith("!") else [flag]) + [value]
     for name, params in matches:
+        if name == "comment" and not comments:
+            continue
         words += ["-m", name] + [w for key, value in params for w in ("--" + key, '"%s"' % value if " " in value else value)]
     words += ["-j", target[0]] + [w for key, value in target[1] for w in ("--" + key, value)]
     return " ".join(words)
@@ -237,9 +239,9 @@ def target_params(rule_spec):
 
 
 def _skeleton(state):
-    cmds = [("chain", "filter", USER_CHAIN)]
+    # Chains first: a rule can only jump to a chain that exists.
+    cmds = [("chain", "filter", USER_CHAIN)] + [("chain", table, chain) for table, chain in CHAIN_RULES]
     for (table, chain), fixed in CHAIN_RULES.items():
-        cmds.append(("chain", table, chain))
         have = state.chains.get((table, chain), [])
         if fixed and have[:len(fixed)] != fixed:
             cmds += [("delete", table, chain, rule) for rule in fixed if rule in have]

@@ -363,7 +363,8 @@ def changes(state, owner, want, have):
         cmds += [{"add": _obj("chain", name=name)}, {"flush": _obj("chain", name=name)}]
         cmds += [{"add": _obj("rule", chain=name, expr=json.loads(rule))} for rule in rules]
     cmds += _element_commands("add", owner, elems[0])
-    cmds += [{"delete": _obj("chain", name=name)} for name in chains_del]
+    for name in chains_del:
+        cmds += [{"flush": _obj("chain", name=name)}, {"delete": _obj("chain", name=name)}]
     return cmds
 
 

@@ -20,6 +20,22 @@ def plan(obj, have, want):
             for key, value in want.items() if have.get(key) != value]
 
 
+def uplinks(addresses_by_link, only=None):
+    """The forwarding keys of the interfaces that carry IPv4 addresses (all but lo), or only of
+    those that carry one of the addresses ONLY.
+
+    Linux decides IPv4 forwarding by the interface a packet comes in on, so a connection that
+    leaves a bridge network through NAT needs it on the interface its replies come back on, and
+    a published port on the interfaces its clients come in on.
+    """
+    keys = []
+    for name, addrs in sorted(addresses_by_link.items()):
+        ips = {a.ip for a in addrs if a.version == 4}
+        if name != "lo" and ips and (only is None or ips & set(only)):
+            keys.append("net/ipv4/conf/%s/forwarding" % name)
+    return keys
+
+
 class Sysctl:
     """Keys are slash separated so that interface names with dots stay intact
     (``net/ipv4/conf/br0/forwarding``)."""

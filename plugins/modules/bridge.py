@@ -12,13 +12,16 @@ author: netmodes.linux contributors (@netmodes)
 description:
   - Creates, configures or removes a Linux bridge in the host's network namespace, tagged as
     created by netmodes.linux.
-  - The bridge is brought up and IP forwarding is enabled on the bridge alone, through its
-    per-interface sysctl (C(net.ipv4.conf.NAME.forwarding), and the IPv6 one when the bridge has an
-    IPv6 address); the host-wide C(net.ipv4.ip_forward) switch is not touched.
-  - It also writes the network's firewall policy, Docker's bridge driver options: outbound
+  - The bridge is brought up and IP forwarding is enabled through per-interface sysctls
+    (C(net.ipv4.conf.NAME.forwarding), and the IPv6 one when the bridge has an IPv6 address); the
+    host-wide C(net.ipv4.ip_forward) switch is not touched. Linux decides forwarding by the
+    interface a packet arrives on, so with O(ip_masquerade) the host's other interfaces that carry
+    an IPv4 address get it too, for the replies of the network's outbound connections. What may
+    then be forwarded into a bridge is decided by its policy below.
+  - It also writes the network's firewall policy, after Docker's bridge driver options (outbound
     masquerade for the bridge's IPv4 subnets (O(ip_masquerade)), whether members may talk to each
     other (O(icc)), and whether the network is cut off from everything outside the bridge
-    (O(internal)). Networks are isolated from each other: a connection from outside a bridge into
+    (O(internal))). Networks are isolated from each other; a connection from outside a bridge into
     it is dropped unless it goes to a port published with M(netmodes.linux.portmap). Replies to
     connections made from inside are let back in.
   - The rules are the collection's own (see M(netmodes.linux.portmap) for where they live); a
@@ -158,9 +161,12 @@ class Bridge(Resource):
                 "policy": {"masquerade": p["ip_masquerade"], "icc": p["icc"], "internal": p["internal"]}}
 
     def read(self, desired):
-        sysctl = self.adapters["sysctl"]
-        return {"link": self.adapters["netlink"].link(desired["name"]), "firewall": self.adapters["firewall"].read(),
-                "forwarding": {key: sysctl.get(key) for key in desired["forwarding"]}}
+        sysctl, net = self.adapters["sysctl"], self.adapters["netlink"]
+        keys = dict(desired["forwarding"])
+        if desired["state"] == "present" and desired["policy"]["masquerade"] and not desired["policy"]["internal"]:
+            keys.update(dict.fromkeys(_sysctl.uplinks(net.addresses_by_link()), "1"))
+        return {"link": net.link(desired["name"]), "firewall": self.adapters["firewall"].read(),
+                "forwarding": {key: sysctl.get(key) for key in keys}, "want_forwarding": keys}
 
     def plan(self, current, desired):
         name, link, obj = desired["name"], current["link"], "bridge %s" % desired["name"]
@@ -177,7 +183,7 @@ class Bridge(Resource):
         attrs = {"mtu": desired["mtu"], "br_stp_state": stp, "br_nf_call_iptables": nf_call, "state": "up"}
         ops += _links.plan_attrs(obj, name, None, _links.link_attrs(link), attrs)
         ops += _links.plan_addresses(obj, name, None, link.addresses if link else frozenset(), desired["addresses"])
-        ops += _sysctl.plan(obj, current["forwarding"], desired["forwarding"])
+        ops += _sysctl.plan(obj, current["forwarding"], current["want_forwarding"])
         return ops + self._policy_ops(current, desired, self._policy(current, desired))
 
     @staticmethod

@@ -207,14 +207,9 @@ class Portmap(Resource):
                                    " another host port" % (field, port, protocol, process or "a process", _endpoint(addr, port)), field)
 
     def _sysctl_ops(self, current, desired, obj):
-        wanted = ["net/ipv4/conf/%s/route_localnet" % desired["bridge"]]
         hosts = {m.host_ip for m in desired["ports"]}
-        for name, addrs in sorted(current["host_addresses"].items()):
-            if name == "lo":
-                continue
-            ips = {a.ip for a in addrs if a.version == 4}
-            if ips and (ipaddress.ip_address("0.0.0.0") in hosts or ips & hosts):
-                wanted.append("net/ipv4/conf/%s/forwarding" % name)
+        only = None if ipaddress.ip_address("0.0.0.0") in hosts else hosts
+        wanted = ["net/ipv4/conf/%s/route_localnet" % desired["bridge"]] + _sysctl.uplinks(current["host_addresses"], only)
         return _sysctl.plan(obj, current["sysctl"], dict.fromkeys(wanted, "1"))
 
     def result(self, current, desired):

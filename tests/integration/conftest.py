@@ -141,6 +141,25 @@ def snapshot(host):
     }
 
 
+def firewall(host):
+    """Both firewalls of a host as text: the nftables ruleset and iptables-legacy-save without
+    its timestamps and counters."""
+    legacy = sh(host, "iptables-legacy-save")
+    legacy = "\n".join(line.split(" [")[0] for line in legacy.splitlines() if not line.startswith("#"))
+    return sh(host, "nft list ruleset") + "\n--- iptables-legacy ---\n" + legacy
+
+
+BACKENDS = ["nftables", "iptables"]
+
+
+def use_backend(host, name):
+    """Make HOST an nftables host or an iptables-legacy host (what `auto` detects)."""
+    target = "/usr/sbin/iptables-legacy" if name == "iptables" else "/usr/sbin/iptables-nft"
+    # /etc is the simulated host's own overlay; update-alternatives would also write dpkg's state
+    # under /var, which is the real machine's, so the link is set directly.
+    sh(host, "ln -sfn %s /etc/alternatives/iptables && iptables --version" % target)
+
+
 def reset(host):
     """Remove, inside HOST, every sandbox and every link besides lo and eth0 (the lab cable)."""
     script = r"""
@@ -149,6 +168,9 @@ def reset(host):
     for l in $(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//'); do
       case $l in lo|eth0) ;; *) ip link del "$l" 2>/dev/null ;; esac
     done
+    nft delete table inet netmodes 2>/dev/null
+    for t in raw nat filter; do iptables-legacy -t $t -F 2>/dev/null; iptables-legacy -t $t -X 2>/dev/null; done
+    ln -sfn /usr/sbin/iptables-nft /etc/alternatives/iptables
     true
     """
     host.run(script)

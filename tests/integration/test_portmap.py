@@ -1,11 +1,15 @@
 # Copyright: netmodes.linux contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""netmodes.linux.portmap with real traffic: an HTTP server in a sandbox, curl from everywhere."""
+"""netmodes.linux.portmap with real traffic: an HTTP server in a sandbox, curl from everywhere.
+
+Every test runs twice: on an nftables host and on an iptables-legacy host (``auto`` picks the
+backend from the host's ``iptables --version``, as on a real machine).
+"""
 
 from __future__ import annotations
 
 import pytest
-from conftest import sh, snapshot
+from conftest import BACKENDS, firewall, sh, snapshot, use_backend
 
 NETWORK = """
 - hosts: sim1
@@ -42,6 +46,9 @@ table ip theirs {
 \t}
 }
 """
+# A Docker-like foreign chain in iptables-legacy, hooked from FORWARD and nat PREROUTING.
+FOREIGN_LEGACY = ("iptables-legacy -N THEIRS && iptables-legacy -A THEIRS -p tcp --dport 9999 -j RETURN"
+                  " && iptables-legacy -I FORWARD -j THEIRS && iptables-legacy -t nat -A PREROUTING -p tcp --dport 9998 -j RETURN")
 
 
 def publish(ports, state="present"):
@@ -71,9 +78,16 @@ def processes():
     procs.stop()
 
 
+@pytest.fixture(params=BACKENDS)
+def backend(request, sim1):
+    use_backend(sim1, request.param)
+    return request.param
+
+
 @pytest.fixture
-def network(ansible, sim1, fleet, processes):
+def network(backend, ansible, sim1, fleet, processes):
     sh(sim1, "nft -f - <<'EOF'\n%s\nEOF" % FOREIGN)
+    sh(sim1, FOREIGN_LEGACY)
     run = ansible.playbook(NETWORK)
     assert not run.failed, run
     for name, ip in (("web", "172.18.0.10"), ("db", "172.18.0.11")):
@@ -88,11 +102,16 @@ def status(host, url, netns=None):
     return sh(host, "sh -c \"curl -s -o /dev/null -w '%%{http_code}' -m 3 %s || true\"" % url, netns=netns).strip()
 
 
-def test_publish_and_reach_from_everywhere(network, ansible, sim1, fleet):
+def foreign(host):
+    return sh(host, "nft list table ip theirs"), sh(host, "iptables-legacy-save | grep -i -e theirs -e 9998")
+
+
+def test_publish_and_reach_from_everywhere(network, backend, ansible, sim1, fleet):
     sim2 = fleet.host("sim2")
-    foreign = sh(sim1, "nft list table ip theirs")
-    pristine = sh(sim1, "nft list ruleset")
-    ansible.four_steps(publish('["8080:80", "127.0.0.1:8081:80"]'), snapshot=lambda: sh(sim1, "nft list ruleset"))
+    theirs = foreign(sim1)
+    pristine = firewall(sim1)
+    run = ansible.four_steps(publish('["8080:80", "127.0.0.1:8081:80"]'), snapshot=lambda: firewall(sim1))
+    assert run.result()["backend"] == backend
 
     assert status(sim1, "http://127.0.0.1:8080/") == "200"              # the host, through loopback
     assert status(sim1, "http://%s:8080/" % sim1.address) == "200"      # the host, through its lab address
@@ -100,32 +119,32 @@ def test_publish_and_reach_from_everywhere(network, ansible, sim1, fleet):
     assert status(sim1, "http://%s:8080/" % sim1.address, netns="db") == "200"   # hairpin, same bridge
     assert status(sim1, "http://127.0.0.1:8081/") == "200"              # localhost publishing ...
     assert status(sim2, "http://%s:8081/" % sim1.address) == "000"      # ... is not reachable from elsewhere
-    assert sh(sim1, "nft list table ip theirs") == foreign, "a foreign table changed"
+    assert foreign(sim1) == theirs, "a foreign table or chain changed"
 
     run = ansible.four_steps(publish("[]", state="absent"))
     assert run.result()["published"] == []
-    assert sh(sim1, "nft list ruleset") == pristine, "state=absent left rules behind"
+    assert firewall(sim1) == pristine, "state=absent left rules behind"
     assert status(sim2, "http://%s:8080/" % sim1.address) == "000"
 
 
 def test_a_port_published_by_another_sandbox_fails_naming_it(network, ansible, sim1):
     assert not ansible.playbook(publish('["8080:80"]')).failed
-    before = snapshot(sim1), sh(sim1, "nft list ruleset")
+    before = snapshot(sim1), firewall(sim1)
     run = ansible.adhoc("sim1", "portmap", {"netns": "db", "bridge": "br0", "ports": ["8080:80"]})
     assert run.failed
     assert "host port 8080/tcp is already published by sandbox web" in run.result()["msg"]
-    assert (snapshot(sim1), sh(sim1, "nft list ruleset")) == before
+    assert (snapshot(sim1), firewall(sim1)) == before
 
 
 def test_a_port_held_by_a_host_process_fails_naming_it(network, ansible, sim1, processes):
     processes.start(sim1, "/usr/bin/python3 -m http.server 9090")
     sh(sim1, "for i in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:9090/ && exit 0; sleep 0.1; done; exit 1")
-    before = snapshot(sim1), sh(sim1, "nft list ruleset")
+    before = snapshot(sim1), firewall(sim1)
     run = ansible.adhoc("sim1", "portmap", {"netns": "web", "bridge": "br0", "ports": ["9090:80"]})
     assert run.failed
     msg = run.result()["msg"]
     assert "host port 9090/tcp is already in use on the host: python3 (pid" in msg and "0.0.0.0:9090" in msg, msg
-    assert (snapshot(sim1), sh(sim1, "nft list ruleset")) == before
+    assert (snapshot(sim1), firewall(sim1)) == before
 
 
 def test_ranges_and_udp(network, ansible, sim1, processes):

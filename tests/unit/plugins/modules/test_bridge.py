@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.netmodes.linux.plugins.module_utils import _iptables as ipt
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput
 from ansible_collections.netmodes.linux.plugins.module_utils._model import Link, interfaces
 from ansible_collections.netmodes.linux.plugins.modules.bridge import Bridge
@@ -95,3 +96,48 @@ def test_absent_four_steps(converge, four_steps, kernel):
                                          "bridge br0 firewall": {"policy": {"ip_masquerade": True, "icc": True, "internal": False}}},
                               "after": {}}
     assert kernel.link("br0") is None and result["exists"] is False
+
+
+@pytest.fixture
+def firewall(each_firewall):
+    return each_firewall
+
+
+def test_policy_four_steps_on_both_backends(four_steps, converge, kernel, firewall):
+    four_steps(Bridge, name="br0", addresses=["172.18.0.1/16"])
+    result = four_steps(Bridge, name="br0", addresses=["172.18.0.1/16"], icc=False, ip_masquerade=False)
+    assert result["operations"][-1]["before"] == {"ip_masquerade": True, "icc": True, "internal": False}
+    assert result["policy"] == {"ip_masquerade": False, "icc": False, "internal": False}
+    assert kernel.link("br0").nf_call_iptables, "icc=false needs bridged traffic to meet the firewall"
+
+
+def test_masquerade_follows_the_addresses_and_the_uplinks_forward(converge, kernel, sysctl, firewall):
+    kernel.links[(None, "eth0")] = Link("eth0", 99, "", 1500, "02:00:00:00:00:99", True,
+                                        addresses=interfaces(["10.231.1.11/24"], "a"))
+    converge(Bridge, name="br0", addresses=["172.18.0.1/16"])
+    assert sysctl.values["net/ipv4/conf/eth0/forwarding"] == "1", "replies of masqueraded connections come in on eth0"
+    result = converge(Bridge, name="br0", addresses=["172.19.0.1/16"])
+    assert result["operations"][-1]["before"] == "rules for other subnets or changed by hand"
+    assert result["policy"]["ip_masquerade"]
+
+
+def test_two_bridges_own_their_rules_and_the_last_one_out_removes_the_table(converge, firewall):
+    converge(Bridge, name="br0", addresses=["172.18.0.1/16"])
+    converge(Bridge, name="br1", addresses=["172.19.0.1/16"], internal=True)
+    state = firewall.read()
+    assert state.owned_by("bridge:br0") and state.owned_by("bridge:br1")
+    assert not state.owned_by("bridge:br0") & state.owned_by("bridge:br1")
+    converge(Bridge, name="br0", state="absent")
+    assert firewall.read().owned_by("bridge:br0") == set() and firewall.read().exists
+    converge(Bridge, name="br1", state="absent")
+    assert not firewall.read().exists
+
+
+def test_the_user_chain_is_never_removed_while_it_has_rules(converge, firewall):
+    converge(Bridge, name="br0", addresses=["172.18.0.1/16"])
+    if firewall.name == "nftables":
+        firewall.listing["nftables"].append({"rule": {"chain": "user", "expr": [{"drop": None}]}})
+    else:
+        firewall.chains[("filter", "NETMODES-USER")].append(ipt.spec(target=("DROP",), comment=None))
+    converge(Bridge, name="br0", state="absent")
+    assert firewall.read().exists, "the user's own rules went with our last bridge"

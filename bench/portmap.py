@@ -1,0 +1,122 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Benchmark: publishing 1, 100 and 1000 ports of one sandbox, on each firewall backend.
+
+For each backend and port count it prints
+- apply: wall time of the portmap module publishing N ports (from none), run directly with
+  Python inside the simulated host (no Ansible connection overhead; Python start-up included);
+- no-op: the same module run again, with nothing to change;
+- first / last: the median time of a new TCP connection (connect() until established) from a
+  second simulated host to the first and to the last published host port, through DNAT into
+  the sandbox, over ROUNDS connections each.
+
+Prints numbers and asserts nothing. Run as root from the repo root: `make bench`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "harness"))
+
+import simfleet  # noqa: E402
+
+PY = sys.executable
+FIRST_PORT = 20000
+
+SETUP = """
+set -e
+ln -sfn /usr/sbin/iptables-{legacy} /etc/alternatives/iptables
+nft delete table inet netmodes 2>/dev/null || true
+for t in raw nat filter; do iptables-legacy -t $t -F; iptables-legacy -t $t -X; done
+ip netns del web 2>/dev/null || true
+ip link del br0 2>/dev/null || true
+"""
+
+# A TCP listener in the sandbox that accepts and closes, so the backlog never fills.
+SERVER = ("ip netns exec web %s -c \"import socket; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1);"
+          " s.bind(('0.0.0.0', 80)); s.listen(512); [c.close() for c, a in iter(s.accept, None)]\"")
+
+CLIENT = """
+import socket, statistics, sys, time
+host, rounds, ports = sys.argv[1], int(sys.argv[2]), [int(p) for p in sys.argv[3:]]
+out = {}
+for port in ports:
+    times = []
+    for _ in range(rounds):
+        s = socket.socket()
+        start = time.perf_counter()
+        s.connect((host, port))
+        times.append(time.perf_counter() - start)
+        s.close()
+    out[port] = statistics.median(times)
+print(" ".join("%.1f" % (out[p] * 1e6) for p in ports))
+"""
+
+
+def module(host, name, args):
+    """Run a module of the collection directly inside HOST; (seconds, result)."""
+    payload = json.dumps({"ANSIBLE_MODULE_ARGS": args})
+    command = "cd %s && PYTHONPATH=%s %s plugins/modules/%s.py /dev/stdin" % (REPO, REPO, PY, name)
+    start = time.monotonic()
+    proc = host.run(command, input=payload, check=False, timeout=600)
+    elapsed = time.monotonic() - start
+    result = json.loads(proc.stdout)
+    if result.get("failed"):
+        raise SystemExit("%s failed: %s" % (name, result.get("msg")))
+    return elapsed, result
+
+
+def prepare(host, backend):
+    host.run(SETUP.format(legacy="legacy" if backend == "iptables" else "nft"))
+    module(host, "bridge", {"name": "br0", "addresses": ["172.18.0.1/16"]})
+    module(host, "netns", {"name": "web"})
+    module(host, "veth", {"name": "veth-web", "netns": "web", "bridge": "br0", "addresses": ["172.18.0.10/16"],
+                          "gateway": "172.18.0.1"})
+
+
+def measure(sim1, sim2, backend, count, rounds):
+    ports = ["%d:80" % (FIRST_PORT + i) for i in range(count)]
+    args = {"netns": "web", "bridge": "br0", "ports": ports}
+    module(sim1, "portmap", dict(args, state="absent"))
+    apply_time, result = module(sim1, "portmap", args)
+    assert result["backend"] == backend, result
+    noop_time, again = module(sim1, "portmap", args)
+    assert not again["changed"], again["operations"]
+    last = FIRST_PORT + count - 1
+    client = sim2.run("%s - %s %d %d %d" % (PY, sim1.address, rounds, FIRST_PORT, last), input=CLIENT, timeout=600)
+    first_us, last_us = (float(x) for x in client.stdout.split())
+    return apply_time, noop_time, first_us, last_us
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
+    parser.add_argument("--ports", type=int, nargs="+", default=[1, 100, 1000])
+    parser.add_argument("--backends", nargs="+", default=["nftables", "iptables"])
+    parser.add_argument("--rounds", type=int, default=300, help="connections per measured port")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="netmodes-bench-") as tmp:
+        with simfleet.Fleet(Path(tmp) / "fleet", size=2, python=PY) as fleet:
+            sim1, sim2 = fleet.host("sim1"), fleet.host("sim2")
+            print("%-9s %6s %10s %10s %12s %12s %8s" % ("backend", "ports", "apply", "no-op", "first conn", "last conn", "last/first"))
+            for backend in args.backends:
+                prepare(sim1, backend)
+                server = sim1.run("setsid %s >/dev/null 2>&1 </dev/null & echo $!" % (SERVER % PY)).stdout.strip()
+                try:
+                    for count in args.ports:
+                        apply_time, noop, first, last = measure(sim1, sim2, backend, count, args.rounds)
+                        print("%-9s %6d %9.3fs %9.3fs %10.1fus %10.1fus %8.2f" % (backend, count, apply_time, noop, first, last, last / first))
+                        sys.stdout.flush()
+                finally:
+                    sim1.run("kill %s" % server, check=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

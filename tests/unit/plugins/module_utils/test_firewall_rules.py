@@ -1,0 +1,209 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The rules each backend writes, against what Docker writes for the same options.
+
+The expectations come from moby's bridge driver golden files
+(daemon/libnetwork/drivers/bridge/internal/{nftabler,iptabler}/testdata), with Docker's chain
+names replaced by ours and userland-proxy off (the hairpin variant: no proxy exists here). The
+nftables rules are written as `nft -j list` prints them for the rule text quoted beside each.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+
+import pytest
+
+from ansible_collections.netmodes.linux.plugins.module_utils import _firewall
+from ansible_collections.netmodes.linux.plugins.module_utils import _iptables as ipt
+from ansible_collections.netmodes.linux.plugins.module_utils import _nftables as nft
+from ansible_collections.netmodes.linux.plugins.module_utils._model import port_mapping
+
+SUBNET = (ipaddress.ip_network("172.18.0.0/16"),)
+TARGET, NET = ipaddress.ip_address("172.18.0.2"), ipaddress.ip_network("172.18.0.0/16")
+
+
+def publish(*specs):
+    return [_firewall.Publish(port_mapping(s, "ports"), TARGET, NET) for s in specs]
+
+
+def policy(**options):
+    return _firewall.BridgePolicy("br-x", SUBNET, **options)
+
+
+# -- nftables ---------------------------------------------------------------------------------
+
+ESTABLISHED = [{"match": {"op": "in", "left": {"ct": {"key": "state"}}, "right": ["established", "related"]}}, {"accept": None}]
+ICC = [{"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": "br-x"}}, {"accept": None}]
+NO_ICC = [{"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": "br-x"}}, {"drop": None}]
+DROP = [{"drop": None}]
+ACCEPT = [{"accept": None}]
+INTERNAL_INGRESS = [{"match": {"op": "!=", "left": {"meta": {"key": "iifname"}}, "right": "br-x"}}, {"drop": None}]
+INTERNAL_EGRESS = [{"match": {"op": "!=", "left": {"meta": {"key": "oifname"}}, "right": "br-x"}}, {"drop": None}]
+MASQUERADE = [{"match": {"op": "!=", "left": {"meta": {"key": "oifname"}}, "right": "br-x"}},
+              {"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}},
+                         "right": {"prefix": {"addr": "172.18.0.0", "len": 16}}}},
+              {"masquerade": None}]
+PUBLISHED = [{"match": {"op": "==", "left": {"meta": {"key": "l4proto"}}, "right": {"set": ["tcp", "udp", "sctp"]}}},
+             {"match": {"op": "in", "left": {"ct": {"key": "status"}}, "right": "dnat"}},
+             {"match": {"op": "==", "left": {"concat": [{"payload": {"protocol": "ip", "field": "daddr"}}, {"meta": {"key": "l4proto"}},
+                                                        {"payload": {"protocol": "th", "field": "dport"}}]}, "right": "@exposed4"}},
+             {"accept": None}]
+
+
+@pytest.mark.parametrize("options, into, out, nat", [
+    # usernet-portmap: `ct state established,related accept`, `iifname "br-x" accept comment "ICC"`,
+    # the per-port accepts, `drop comment "UNPUBLISHED PORT DROP"`; out: established, `accept
+    # comment "OUTGOING"`; nat: `oifname != "br-x" ip saddr 172.18.0.0/16 masquerade`.
+    ({}, [ESTABLISHED, PUBLISHED, ICC, DROP], [ESTABLISHED, ACCEPT], [MASQUERADE]),
+    # icc=false: `iifname "br-x" drop comment "ICC"`.
+    ({"icc": False}, [ESTABLISHED, PUBLISHED, NO_ICC, DROP], [ESTABLISHED, ACCEPT], [MASQUERADE]),
+    # masq=false: the nat-postrouting-out chain is empty.
+    ({"masquerade": False}, [ESTABLISHED, PUBLISHED, ICC, DROP], [ESTABLISHED, ACCEPT], []),
+    # internal: `iifname != "br-x" drop comment "INTERNAL NETWORK INGRESS"`, `oifname != "br-x"
+    # drop comment "INTERNAL NETWORK EGRESS"`, no masquerade, no published ports.
+    ({"internal": True}, [ESTABLISHED, INTERNAL_INGRESS, ICC, DROP], [ESTABLISHED, INTERNAL_EGRESS, ACCEPT], []),
+])
+def test_nftables_bridge_chains_match_docker(options, into, out, nat):
+    assert nft.bridge_chains(policy(**options)) == {"fwd-in-br-x": into, "fwd-out-br-x": out, "nat-out-br-x": nat}
+
+
+def test_nftables_bridges_are_reached_through_verdict_maps():
+    items = nft.render("bridge:br-x", [policy()])
+    assert {i for i in items if i[0] == "elem"} == {("elem", m, ("br-x",), "jump %s-br-x" % m) for m in nft.BRIDGE_MAPS}
+    assert nft.CHAIN_RULES["filter-forward"][0] == [{"jump": {"target": "user"}}], "the user chain goes before our accepts"
+
+
+@pytest.mark.parametrize("spec, expected", [
+    # `tcp dport 8080 dnat to 172.18.0.2:80`, the forward accept `ip daddr 172.18.0.2 tcp dport 80
+    # accept`, and hairpin masquerade (`MASQ TO OWN PORT`, widened to the bridge's subnet).
+    ("8080:80", {("addr4", ("0.0.0.0/0", "tcp", "8080"), "172.18.0.2"), ("port4", ("0.0.0.0/0", "tcp", "8080"), "80"),
+                 ("exposed4", ("172.18.0.2", "tcp", "80"), None), ("hairpin4", ("172.18.0.0/16", "172.18.0.2", "tcp", "80"), None)}),
+    # A range is one element (Docker expands it to one rule per port).
+    ("5000-5002:5000-5002/udp", {("range4", ("0.0.0.0/0", "udp", "5000-5002"), "172.18.0.2"),
+                                 ("exposed4", ("172.18.0.2", "udp", "5000-5002"), None),
+                                 ("hairpin4", ("172.18.0.0/16", "172.18.0.2", "udp", "5000-5002"), None)}),
+    # bindlh: `ip daddr 127.0.0.1 tcp dport 8081 dnat to 172.18.0.2:81` and in raw-PREROUTING
+    # `iifname != "lo" ip daddr 127.0.0.1 tcp dport 8081 drop comment "DROP REMOTE LOOPBACK"`.
+    ("127.0.0.1:8081:81", {("addr4", ("127.0.0.1", "tcp", "8081"), "172.18.0.2"), ("port4", ("127.0.0.1", "tcp", "8081"), "81"),
+                           ("exposed4", ("172.18.0.2", "tcp", "81"), None),
+                           ("hairpin4", ("172.18.0.0/16", "172.18.0.2", "tcp", "81"), None),
+                           ("loopback4", ("127.0.0.1", "tcp", "8081"), None)}),
+])
+def test_nftables_port_elements_match_docker(spec, expected):
+    assert nft.render("netns:web", publish(spec)) == {("elem",) + e for e in expected}
+
+
+def test_nftables_dnat_only_for_local_destinations():
+    # `fib daddr type local jump nat-prerouting-and-output` from prerouting and (no proxy) output.
+    local = [{"match": {"op": "==", "left": {"fib": {"result": "type", "flags": ["daddr"]}}, "right": "local"}},
+             {"jump": {"target": "published"}}]
+    assert nft.CHAIN_RULES["nat-prerouting"] == [local] and nft.CHAIN_RULES["nat-output"] == [local]
+
+
+def test_nftables_an_offset_range_is_one_element_per_port():
+    items = nft.render("netns:web", publish("8000-8002:9000-9002"))
+    assert sorted(v for _k, n, _key, v in items if n == "port4") == ["9000", "9001", "9002"]
+
+
+def test_nftables_element_json_round_trip():
+    raw = nft.element_json("range4", ("0.0.0.0/0", "tcp", "5000-5010"), "172.18.0.10", "netns:web")
+    assert raw == [{"elem": {"val": {"concat": [{"prefix": {"addr": "0.0.0.0", "len": 0}}, "tcp", {"range": [5000, 5010]}]},
+                             "comment": "netns:web"}}, "172.18.0.10"]
+    assert nft._parse_element(raw) == (("0.0.0.0/0", "tcp", "5000-5010"), "172.18.0.10", "netns:web")
+    # an interface called "123" stays a name
+    assert nft.element_json("fwd-in", ("123",), "jump fwd-in-123", "bridge:123") == [
+        {"elem": {"val": "123", "comment": "bridge:123"}}, {"jump": {"target": "fwd-in-123"}}]
+
+
+def test_nftables_chain_json_is_canonical():
+    rules = nft.bridge_chains(policy())["nat-out-br-x"]
+    assert nft._canonical(rules) == (json.dumps(MASQUERADE, sort_keys=True),)
+
+
+# -- iptables ---------------------------------------------------------------------------------
+
+def texts(items, chain):
+    """The rules of CHAIN among ITEMS in iptables-save words, without our comment."""
+    out = []
+    for item in items:
+        if item[0] == "rule" and item[2] == chain:
+            out.append(ipt.text(item[3], comments=False))
+        elif item[0] == "chain" and item[2] == chain:
+            out += [ipt.text(r, comments=False) for r in item[3]]
+    return sorted(out)
+
+
+@pytest.mark.parametrize("options, into, out, postrouting", [
+    # Docker: `-A DOCKER-CT -o br-x -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
+    # `-A DOCKER-FORWARD -i br-x -j ACCEPT` (outgoing and ICC), `-A DOCKER ! -i br-x -o br-x -j DROP`,
+    # `-A POSTROUTING -s 172.18.0.0/16 ! -o br-x -j MASQUERADE`.
+    ({}, ["-i br-x -j ACCEPT", "-j DROP", "-m conntrack --ctstate DNAT -j NETMODES-PUBLISHED",
+          "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"],
+     ["-j ACCEPT", "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"], ["-s 172.18.0.0/16 ! -o br-x -j MASQUERADE"]),
+    # icc=false: `-A DOCKER-FORWARD -i br-x -o br-x -j DROP`.
+    ({"icc": False}, ["-i br-x -j DROP", "-j DROP", "-m conntrack --ctstate DNAT -j NETMODES-PUBLISHED",
+                      "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"],
+     ["-j ACCEPT", "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"], ["-s 172.18.0.0/16 ! -o br-x -j MASQUERADE"]),
+    # internal: `-A DOCKER-INTERNAL ! -s 172.18.0.0/16 -o br-x -j DROP` and `! -d ... -i br-x -j DROP`
+    # (here by interface, as Docker does for IPv6), no nat rules.
+    ({"internal": True}, ["! -i br-x -j DROP", "-i br-x -j ACCEPT", "-j DROP", "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"],
+     ["! -o br-x -j DROP", "-j ACCEPT", "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"], []),
+])
+def test_iptables_bridge_rules_match_docker(options, into, out, postrouting):
+    items = ipt.render("bridge:br-x", [policy(**options)])
+    assert texts(items, "NM-IN-br-x") == sorted(into)
+    assert texts(items, "NM-OUT-br-x") == sorted(out)
+    assert texts(items, "NETMODES-POSTROUTING") == postrouting
+    assert texts(items, "NETMODES-FWD-IN") == ["-o br-x -j NM-IN-br-x"]
+
+
+def test_iptables_rules_keep_dockers_order():
+    chains = ipt.bridge_chains(policy(), "netmodes:bridge:br-x")
+    assert [ipt.text(r, comments=False) for r in chains["NM-IN-br-x"]] == [
+        "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT", "-m conntrack --ctstate DNAT -j NETMODES-PUBLISHED",
+        "-i br-x -j ACCEPT", "-j DROP"]
+
+
+def test_iptables_port_rules_match_docker():
+    items = ipt.render("netns:web", publish("8080:80", "127.0.0.1:8081:81/udp", "5000-5002:5000-5002"))
+    # `-A DOCKER -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.18.0.2:80` (no proxy)
+    assert texts(items, "NETMODES-DNAT") == sorted([
+        "-p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.18.0.2:80",
+        "-d 127.0.0.1/32 -p udp -m udp --dport 8081 -j DNAT --to-destination 172.18.0.2:81",
+        "-p tcp -m tcp --dport 5000:5002 -j DNAT --to-destination 172.18.0.2"])
+    # `-A PREROUTING -d 127.0.0.1/32 ! -i lo -p tcp -m tcp --dport 8080 -j DROP` (raw)
+    assert texts(items, "NETMODES-RAW") == ["-d 127.0.0.1/32 ! -i lo -p udp -m udp --dport 8081 -j DROP"]
+    # `-A DOCKER -d 172.18.0.2/32 ! -i br-x -o br-x -p tcp -m tcp --dport 80 -j ACCEPT`
+    assert "-d 172.18.0.2/32 -p tcp -m tcp --dport 80 -j ACCEPT" in texts(items, "NETMODES-PUBLISHED")
+    # hairpin: `-A POSTROUTING -s 172.18.0.2/32 -d 172.18.0.2/32 -p tcp -m tcp --dport 80 -j MASQUERADE`
+    assert ("-s 172.18.0.0/16 -d 172.18.0.2/32 -p tcp -m tcp --dport 80 -m conntrack --ctstate DNAT -j MASQUERADE"
+            in texts(items, "NETMODES-POSTROUTING"))
+    assert all(ipt._comment(item[3]) == "netmodes:netns:web" for item in items), "every rule is tagged with its owner"
+
+
+def test_iptables_hooks_are_dockers_no_proxy_hooks():
+    assert ipt.text(ipt.HOOKS[("nat", "OUTPUT")]) == "-m addrtype --dst-type LOCAL -m comment --comment netmodes -j NETMODES-DNAT"
+    assert ipt.text(ipt.CHAIN_RULES[("filter", "NETMODES-FORWARD")][0]).endswith("-j NETMODES-USER")
+
+
+def test_iptables_published_ports_read_back():
+    items = ipt.render("netns:web", publish("8080:80", "127.0.0.1:8081:81/udp", "5000-5002:5000-5002"))
+    chains = {}
+    for _kind, table, chain, rule in items:
+        chains.setdefault((table, chain), []).append(rule)
+    state = ipt.State(chains)
+    assert {str(m) for _w, m in state.published()} == {"127.0.0.1:8081:81/udp", "5000-5002:5000-5002/tcp", "8080:80/tcp"}
+    assert state.owned_by("netns:web") == items
+
+
+@pytest.mark.parametrize("name", ["nftables", "iptables"])
+def test_auto_picks_iptables_only_on_legacy_hosts(name):
+    class Proc:
+        stdout = "iptables v1.8.9 (legacy)" if name == "iptables" else "iptables v1.8.9 (nf_tables)"
+        stderr = ""
+
+    assert _firewall.detect(run=lambda *a, **k: Proc(), which=lambda c: "/usr/sbin/" + c) == name
+    assert _firewall.detect(run=lambda *a, **k: Proc(), which=lambda c: "/usr/sbin/" + c if c == "iptables" else None,
+                            nft_binding=False) == "iptables", "no nftables at all"
