@@ -28,6 +28,7 @@ integration:
 
 bench: setup
 	$(PY) bench/fleet_up.py
+	$(PY) bench/portmap.py
 
 sweep:
 	$(PY) tests/harness/simfleet.py sweep --all

@@ -63,11 +63,14 @@ print(" ".join("%.1f" % (out[p] * 1e6) for p in ports))
 def module(host, name, args):
     """Run a module of the collection directly inside HOST; (seconds, result)."""
     payload = json.dumps({"ANSIBLE_MODULE_ARGS": args})
-    command = "cd %s && PYTHONPATH=%s %s plugins/modules/%s.py /dev/stdin" % (REPO, REPO, PY, name)
+    command = "cd %s && PYTHONPATH=%s %s plugins/modules/%s.py" % (REPO, REPO, PY, name)
     start = time.monotonic()
     proc = host.run(command, input=payload, check=False, timeout=600)
     elapsed = time.monotonic() - start
-    result = json.loads(proc.stdout)
+    try:
+        result = json.loads(proc.stdout)
+    except ValueError:
+        raise SystemExit("%s printed no result: %s %s" % (name, proc.stdout[-2000:], proc.stderr[-2000:]))
     if result.get("failed"):
         raise SystemExit("%s failed: %s" % (name, result.get("msg")))
     return elapsed, result

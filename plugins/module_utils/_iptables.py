@@ -340,8 +340,8 @@ class Iptables:
             table.autocommit = False
             try:
                 table.refresh()
-                for cmd in cmds:
-                    self._apply(iptc, table, cmd)
+                for group in _batches(cmds):
+                    self._apply(iptc, table, group)
                 table.commit()
             except (iptc.IPTCError, OSError, ValueError) as exc:
                 raise KernelError("iptables: the %s table was not changed: %s" % (table_name, exc))
@@ -350,26 +350,42 @@ class Iptables:
                 table.autocommit = True
 
     @staticmethod
-    def _apply(iptc, table, cmd):
-        verb, _table, chain = cmd[:3]
+    def _apply(iptc, table, group):
+        """Apply one command, or a batch of deletes from one chain (found in one pass over it)."""
+        verb, _table, chain = group[0][:3]
         if verb == "chain":
             if not table.is_chain(chain):
                 table.create_chain(chain)
             return
         handle = iptc.Chain(table, chain)
+        if verb == "delete":
+            pending = [cmd[3] for cmd in group]
+            for rule in handle.rules:
+                found = rule_spec(rule)
+                if found in pending:
+                    pending.remove(found)
+                    handle.delete_rule(rule)
+            return
+        (cmd,) = group
         if verb == "flush":
             handle.flush()
         elif verb == "delete_chain":
             table.delete_chain(chain)
-        elif verb == "delete":
-            for rule in handle.rules:
-                if rule_spec(rule) == cmd[3]:
-                    handle.delete_rule(rule)
-                    break
         elif verb == "append":
             handle.append_rule(make_rule(iptc, cmd[3]))
         elif verb == "insert":
             handle.insert_rule(make_rule(iptc, cmd[3]), cmd[4])
+
+
+def _batches(cmds):
+    """Commands in order, with consecutive deletes from the same chain put together."""
+    out = []
+    for cmd in cmds:
+        if out and cmd[0] == "delete" and out[-1][0][0] == "delete" and out[-1][0][2] == cmd[2]:
+            out[-1].append(cmd)
+        else:
+            out.append([cmd])
+    return out
 
 
 _HEAD_ATTRS = {"-s": "src", "-d": "dst", "-i": "in_interface", "-o": "out_interface", "-p": "protocol"}
