@@ -65,7 +65,7 @@ def plan(netns, wanted, current, recorded, force=False):
     (only its hash is recorded, when it is not yet).
     """
     ops, blocked = [], []
-    for name, content in wanted.items():
+    for name, content in sorted(wanted.items()):
         have, mark = current.get(name), recorded.get(name)
         obj, call = "file %s" % path(netns, name), {"netns": netns, "name": name}
         untouched = have is None or (mark is not None and digest(have) == mark)

@@ -243,9 +243,11 @@ def summary(files):
     conf = parse(files.get("resolv.conf")) if files.get("resolv.conf") is not None else None
     hosts = [line.split(None, 1) for line in (files.get("hosts") or "").split("\n")
              if line.strip() and not line.lstrip().startswith("#")]
+    resolv = None
+    if conf is not None:
+        resolv = {"nameservers": [str(ns) for ns in conf.nameservers], "search": conf.search, "options": conf.options}
     return {
-        "resolv_conf": None if conf is None else {"nameservers": [str(ns) for ns in conf.nameservers],
-                                                   "search": conf.search, "options": conf.options},
+        "resolv_conf": resolv,
         "hosts": [{"address": fields[0], "names": fields[1].split() if len(fields) > 1 else []} for fields in hosts],
         "hostname": (files.get("hostname") or "").strip() or None,
     }

@@ -8,6 +8,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import converge
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import NetmodesError
+from ansible_collections.netmodes.linux.plugins.module_utils._files import Files
 from ansible_collections.netmodes.linux.plugins.module_utils._netlink import (
     HAS_PYROUTE2,
     PYROUTE2_IMPORT_ERROR,
@@ -31,6 +32,7 @@ def run_module(resource_class):
         module.fail_json(msg=missing_required_lib("pyroute2>=0.9"), exception=PYROUTE2_IMPORT_ERROR)
     with Netlink() as netlink:
         adapters = {"netlink": netlink, "sysctl": Sysctl(), "firewall": Nftables(), "sockets": Sockets()}
+        adapters["files"] = Files()
         resource = resource_class(module.params, adapters, module.check_mode)
         try:
             result = converge(resource)
