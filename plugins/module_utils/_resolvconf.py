@@ -180,9 +180,14 @@ def resolver_options(values, field_name):
     return out
 
 
-def _one_entry(text, field_name):
-    """(name, ip) from Docker's ``--add-host`` forms: ``name:ip``, ``name=ip``, ``name:[v6]``, ``name:::1``."""
-    text = str(text).strip()
+def _one_entry(item, field_name):
+    """(name, ip) from Docker's ``--add-host`` forms: ``name:ip``, ``name=ip``, ``name:[v6]``, ``name:::1``;
+    or from a dict with ``name`` and ``address``."""
+    if isinstance(item, dict):
+        if set(item) != {"name", "address"}:
+            raise InvalidInput("%s: an entry given as a dict has exactly the keys name and address" % field_name, field_name)
+        return str(item["name"]), item["address"]
+    text = str(item).strip()
     name, sep, value = text.partition("=")
     if not sep:
         name, sep, value = text.partition(":")
@@ -198,7 +203,8 @@ def _one_entry(text, field_name):
 
 
 def host_entries(value, field_name):
-    """[(ip address, name)] in the order given, from ``name:ip`` strings or a dict name -> ip.
+    """[(ip address, name)] in the order given, from a list (of ``name:ip`` strings or
+    ``{name, address}`` dicts) or a dict name -> ip.
 
     A dict value may also be a list of addresses (a dual-stack peer); a comma-separated string is
     a list, as Ansible's ad hoc ``k=v`` form gives it.

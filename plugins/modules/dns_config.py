@@ -71,8 +71,8 @@ options:
   peers:
     description:
       - Names and addresses of the other members of the sandbox's networks, for name resolution
-        among them; the roles fill this in. Same forms as O(extra_hosts); written after the
-        sandbox's own lines.
+        among them; the roles fill this in. Same forms as O(extra_hosts), and list items may also
+        be dicts with C(name) and C(address); written after the sandbox's own lines.
     type: raw
   force:
     description: Replace (or, for V(absent), remove) files that were changed by hand or not written by this module.
@@ -194,7 +194,7 @@ class DnsConfig(Resource):
     def plan(self, current, desired):
         netns = desired["netns"]
         if desired["state"] == "absent":
-            wanted = dict.fromkeys(current["recorded"])
+            wanted = dict.fromkeys(name for name in current["recorded"] if name in rc.FILES)
         else:
             if not current["exists"]:
                 self.missing(NotFound("netns: sandbox %r does not exist (no %s/%s); create it with"

@@ -194,6 +194,7 @@ def test_sandbox_ipv6_decides_nameservers_and_hosts_lines(addresses, v6_nameserv
     (["db:[10.231.9.9]"], [("10.231.9.9", "db")]),
     ("db:10.231.9.9,cache:10.231.9.10", [("10.231.9.9", "db"), ("10.231.9.10", "cache")]),
     ({"db": "10.231.9.9", "cache": ["10.231.9.10", "fd12::10"]}, [("10.231.9.9", "db"), ("10.231.9.10", "cache"), ("fd12::10", "cache")]),
+    ([{"name": "db", "address": "10.231.9.9"}, "cache:10.231.9.10"], [("10.231.9.9", "db"), ("10.231.9.10", "cache")]),
     (None, []),
 ])
 def test_host_entries_take_dockers_add_host_forms(value, expected):
@@ -208,6 +209,7 @@ def test_host_entries_take_dockers_add_host_forms(value, expected):
     (["db_1:10.231.9.9"], r"extra_hosts\[0\]: 'db_1' is not a valid host name"),
     ({"db": "banana"}, r"extra_hosts.db: 'banana' is not a valid IP address"),
     (42, "give a list of NAME:IP strings or a dict"),
+    ([{"name": "db", "ip": "10.231.9.9"}], r"extra_hosts\[0\]: an entry given as a dict has exactly the keys name and address"),
 ])
 def test_host_entries_reject_with_the_field(value, fragment):
     with pytest.raises(InvalidInput, match=fragment):

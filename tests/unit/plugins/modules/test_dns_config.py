@@ -196,3 +196,9 @@ def test_the_runner_reports_an_edit_by_hand_with_its_diff(monkeypatch, capsys, k
     assert out["diff"] == [{"before_header": "/etc/netns/web/hostname", "before": "mine\n",
                             "after_header": "/etc/netns/web/hostname", "after": "web2\n"}]
     assert files.calls == []
+
+
+def test_absent_acts_on_the_three_file_names_only(converge, files, web):
+    files.records[web] = {"../../passwd": digest("x\n")}  # a damaged or tampered record
+    assert not converge(DnsConfig, netns=web, state="absent")["changed"]
+    assert files.calls == []
