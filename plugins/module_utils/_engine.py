@@ -109,6 +109,10 @@ class Resource:
     def result(self, current, desired):
         return {}
 
+    def diff(self, ops):
+        """Ansible's diff of OPS; by default the before/after made by ``diff``."""
+        return diff(ops)
+
 
 def _call(adapters, op, applied, method, kwargs):
     owner, _sep, name = method.partition(".")
@@ -153,7 +157,7 @@ def converge(resource):
     if ops and not resource.check_mode:
         apply(ops, resource.adapters)
         current = resource.read(desired)
-    result = {"changed": bool(ops), "operations": [op.describe() for op in ordered(ops)], "diff": diff(ops)}
+    result = {"changed": bool(ops), "operations": [op.describe() for op in ordered(ops)], "diff": resource.diff(ops)}
     result.update(resource.result(current, desired))
     if resource.warnings:
         result["warnings"] = list(resource.warnings)

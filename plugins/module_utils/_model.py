@@ -61,6 +61,24 @@ def netns_name(value, field_name):
     return value
 
 
+# RFC 1123 host name: dot-separated labels of letters, digits and '-', not starting or ending
+# with '-', each at most 63 characters, at most 253 in all.
+_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+
+def hostname(value, field_name):
+    """A host or domain name valid under RFC 1123, or InvalidInput."""
+    text = str(value).strip() if value is not None else ""
+    if not text or len(text) > 253 or not all(_LABEL.match(label) for label in text.split(".")):
+        raise InvalidInput(
+            "%s: %r is not a valid host name (RFC 1123): use labels of letters, digits and '-'"
+            " separated by dots, each label 1-63 characters and not starting or ending with '-'"
+            % (field_name, value),
+            field_name,
+        )
+    return text
+
+
 def interface(value, field_name):
     """An address with its prefix length (``10.0.0.1/24``) as an ip_interface."""
     text = str(value).strip()

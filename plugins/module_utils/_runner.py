@@ -9,6 +9,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.netmodes.linux.plugins.module_utils import _firewall
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import converge
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import NetmodesError
+from ansible_collections.netmodes.linux.plugins.module_utils._files import Files
 from ansible_collections.netmodes.linux.plugins.module_utils._netlink import (
     HAS_PYROUTE2,
     PYROUTE2_IMPORT_ERROR,
@@ -30,7 +31,7 @@ def run_module(resource_class):
     if not HAS_PYROUTE2:
         module.fail_json(msg=missing_required_lib("pyroute2>=0.9"), exception=PYROUTE2_IMPORT_ERROR)
     with Netlink() as netlink:
-        adapters = {"netlink": netlink, "sysctl": Sysctl(), "sockets": Sockets()}
+        adapters = {"netlink": netlink, "sysctl": Sysctl(), "sockets": Sockets(), "files": Files()}
         try:
             if "firewall_backend" in resource_class.argument_spec:
                 adapters["firewall"] = _firewall.backend(module.params["firewall_backend"])

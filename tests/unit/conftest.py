@@ -17,6 +17,7 @@ import pytest
 from ansible_collections.netmodes.linux.plugins.module_utils import _iptables as ipt
 from ansible_collections.netmodes.linux.plugins.module_utils import _nftables as nft
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, NotFound
+from ansible_collections.netmodes.linux.plugins.module_utils._files import digest
 from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER_TAG, Link, Route
 
 
@@ -260,6 +261,40 @@ def make_firewall(backend):
     return FakeFirewall() if backend == "nftables" else FakeIptables()
 
 
+class FakeFiles:
+    """The host's files and the sandboxes' /etc/netns files in memory, recorded as the real adapter does."""
+
+    def __init__(self):
+        self.host = {}      # absolute path -> text, e.g. /etc/resolv.conf
+        self.files = {}     # (netns, name) -> text
+        self.records = {}   # netns -> {name: hash of what was written}
+        self.calls = []
+
+    def host_file(self, name):
+        return self.host.get(name)
+
+    def read(self, netns, name):
+        return self.files.get((netns, name))
+
+    def recorded(self, netns):
+        return dict(self.records.get(netns, {}))
+
+    def write(self, netns, name, content):
+        self.calls.append(("write", netns, name))
+        self.files[(netns, name)] = content
+        self.records.setdefault(netns, {})[name] = digest(content)
+
+    def remove(self, netns, name):
+        self.calls.append(("remove", netns, name))
+        self.files.pop((netns, name), None)
+        self.records.get(netns, {}).pop(name, None)
+
+
+@pytest.fixture
+def files():
+    return FakeFiles()
+
+
 @pytest.fixture
 def firewall():
     """The nftables fake; firewall tests override this fixture with ``each_firewall``."""
@@ -287,8 +322,8 @@ def sysctl():
 
 
 @pytest.fixture
-def adapters(kernel, sysctl, firewall, sockets):
-    return {"netlink": kernel, "sysctl": sysctl, "firewall": firewall, "sockets": sockets}
+def adapters(kernel, sysctl, firewall, sockets, files):
+    return {"netlink": kernel, "sysctl": sysctl, "firewall": firewall, "sockets": sockets, "files": files}
 
 
 @pytest.fixture
@@ -307,14 +342,14 @@ def converge(adapters):
 
 
 @pytest.fixture
-def four_steps(converge, kernel, sysctl, firewall):
+def four_steps(converge, kernel, sysctl, firewall, files):
     """The idempotence pattern: check changes nothing, run changes, repeat and repeat-check don't."""
 
     def run(resource_class, **options):
-        calls = (len(kernel.calls), len(sysctl.calls), firewall.commits)
+        calls = (len(kernel.calls), len(sysctl.calls), firewall.commits, len(files.calls))
         check = converge(resource_class, check=True, **options)
         assert check["changed"], "check mode should report a change"
-        assert (len(kernel.calls), len(sysctl.calls), firewall.commits) == calls, "check mode applied something"
+        assert (len(kernel.calls), len(sysctl.calls), firewall.commits, len(files.calls)) == calls, "check mode applied something"
         first = converge(resource_class, **options)
         assert first["changed"]
         assert first["operations"] == check["operations"], "check mode planned something else"

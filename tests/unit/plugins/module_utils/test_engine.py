@@ -145,6 +145,15 @@ def test_converge_four_steps():
     assert not e.converge(toy(True))["changed"]
 
 
+def test_a_resource_can_give_its_own_diff_format():
+    class FileToy(Toy):
+        def diff(self, ops):  # e.g. one unified diff per file instead of before/after dicts
+            return [{"before": str(op.before), "after": str(op.after)} for op in ops]
+
+    result = e.converge(FileToy({"want": 2}, {"store": Store()}, True))
+    assert result["diff"] == [{"before": "1", "after": "2"}]
+
+
 def test_every_error_has_a_message_and_a_class_name():
     for cls in NetmodesError.__subclasses__():
         err = cls("what is wrong")

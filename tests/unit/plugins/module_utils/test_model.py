@@ -157,3 +157,15 @@ def test_ownership_tag(alias, ours):
 def test_jsonable_renders_model_values_sorted():
     value = {"a": frozenset({m.interface("10.231.0.2/24", "x"), m.interface("10.231.0.1/24", "x")}), "b": None, "c": (1, "x")}
     assert m.jsonable(value) == {"a": ["10.231.0.1/24", "10.231.0.2/24"], "b": None, "c": [1, "x"]}
+
+
+@pytest.mark.parametrize("name", ["web1", "WEB-1", "a", "web1.example.internal", "1x", "a" * 63, ".".join(["a" * 63] * 3) + ".b"])
+def test_hostname_accepts_rfc_1123_names(name):
+    assert m.hostname(name, "hostname") == name
+
+
+@pytest.mark.parametrize("name", ["", "-web", "web-", "web_1", "web 1", "web..x", "a" * 64, ".".join(["a" * 63] * 4), "wéb", "web1."])
+def test_hostname_rejects_with_the_field_and_the_rule(name):
+    with pytest.raises(InvalidInput, match=r"^hostname: .* is not a valid host name \(RFC 1123\)") as info:
+        m.hostname(name, "hostname")
+    assert info.value.field == "hostname"

@@ -1,0 +1,216 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The files adapter: the only place that writes a sandbox's /etc/netns/NAME/* files.
+
+``ip netns exec NAME`` bind-mounts every entry of /etc/netns/NAME over /etc/ENTRY for the
+processes it starts, so that directory must hold nothing but the files themselves: what we last
+wrote (a sha256 per file, like Docker's ``resolv.conf.hash``) is recorded beside it, in
+/etc/netns/.netmodes/NAME.json, where it survives reboots as the files do. A file whose content
+no longer has the recorded hash was edited by hand; the planner refuses to replace or remove it
+unless told to (``force``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+
+from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, ordered
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, KernelError
+
+ETC_NETNS = "/etc/netns"
+RECORDS = ".netmodes"
+FILE_MODE = 0o644
+DIR_MODE = 0o755
+
+
+def path(netns, name, root=ETC_NETNS):
+    """Where ``ip netns exec NETNS`` finds the file it shows as /etc/NAME."""
+    return os.path.join(root, netns, name)
+
+
+def digest(content):
+    """The hash recorded for CONTENT (text), in the form Docker's hash files use."""
+    return "sha256:" + hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+
+class EditedByHand(Conflict):
+    """Files changed (or made) by someone else stand in the way; ``diff`` shows what would change."""
+
+    def __init__(self, msg, diffs):
+        super().__init__(msg, "force")
+        self.diffs = diffs
+
+    def details(self):
+        out = super().details()
+        out["diff"] = self.diffs
+        return out
+
+
+def file_diff(netns, name, before, after):
+    """One file's change in Ansible's diff format, which Ansible prints as a unified diff."""
+    where = path(netns, name)
+    return {"before_header": where if before is not None else "/dev/null", "before": before or "",
+            "after_header": where if after is not None else "/dev/null", "after": after or ""}
+
+
+def plan(netns, wanted, current, recorded, force=False):
+    """Ops that give sandbox NETNS the files WANTED ({name: content, or None: remove it}).
+
+    CURRENT is {name: content or None} as read, RECORDED {name: hash} of what we last wrote. A
+    file is replaced or removed only when it still has the recorded hash, or with FORCE; else
+    EditedByHand is raised before anything changes. Content equal to what is wanted is left alone
+    (only its hash is recorded, when it is not yet).
+    """
+    ops, blocked = [], []
+    for name, content in sorted(wanted.items()):
+        have, mark = current.get(name), recorded.get(name)
+        obj, call = "file %s" % path(netns, name), {"netns": netns, "name": name}
+        untouched = have is None or (mark is not None and digest(have) == mark)
+        if content is None:
+            if mark is None:
+                continue  # not ours: never removed
+            if not (untouched or force):
+                blocked.append((name, have, None, "was changed by hand since netmodes.linux wrote it", "remove"))
+                continue
+            ops.append(Op("delete", obj, before=have, call=("files.remove", call)))
+        elif have == content:
+            if mark != digest(content):
+                ops.append(Op("set", obj, "record", mark, digest(content), ("files.write", dict(call, content=content))))
+        elif have is None:
+            ops.append(Op("create", obj, after=content, call=("files.write", dict(call, content=content))))
+        elif untouched or force:
+            ops.append(Op("set", obj, "content", have, content, ("files.write", dict(call, content=content))))
+        else:
+            why = "was changed by hand since netmodes.linux wrote it" if mark else "exists and was not written by netmodes.linux"
+            blocked.append((name, have, content, why, "replace"))
+    if blocked:
+        raise EditedByHand(
+            "; ".join("%s %s" % (path(netns, name), why) for name, _have, _want, why, _verb in blocked)
+            + ". Nothing was changed. Set force: true to %s %s (the diff shows the change)"
+            % (blocked[0][4], "them" if len(blocked) > 1 else "it"),
+            [file_diff(netns, name, have, want) for name, have, want, _why, _verb in blocked],
+        )
+    return ops
+
+
+def diff(ops):
+    """The unified diff of every file OPS change (a record-only op changes no content)."""
+    out = []
+    for op in ordered(ops):
+        before = op.before if op.action != "create" else None
+        after = op.after if op.action != "delete" else None
+        if op.field == "record" or before == after:
+            continue
+        out.append(file_diff(op.call[1]["netns"], op.call[1]["name"], before, after))
+    return out
+
+
+def _fsync_dir(directory):
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(target, data):
+    """Replace TARGET with DATA (bytes) atomically: a temporary file in the same directory,
+    fsync, rename over TARGET, fsync the directory. Readers see the old or the new file, whole."""
+    directory = os.path.dirname(target)
+    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(target), suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fchmod(handle.fileno(), FILE_MODE)
+            os.fsync(handle.fileno())
+        os.rename(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_dir(directory)
+
+
+def _remove_empty_dir(directory):
+    try:
+        os.rmdir(directory)
+    except OSError:  # not empty, or already gone
+        pass
+
+
+class Files:
+    """Reads the host's files and reads, writes and removes the sandboxes' files under ROOT."""
+
+    def __init__(self, root=ETC_NETNS):
+        self.root = root
+
+    @staticmethod
+    def host_file(name):
+        """Text of a host file (its absolute path), or None when it does not exist."""
+        return Files._read(name)
+
+    def read(self, netns, name):
+        """Text of the sandbox's file NAME, or None when it does not exist."""
+        return self._read(path(netns, name, self.root))
+
+    def recorded(self, netns):
+        """{name: hash} of the files we last wrote for NETNS."""
+        text = self._read(self._record(netns))
+        try:
+            return dict(json.loads(text)) if text else {}
+        except ValueError:
+            return {}  # a damaged record: every file then counts as not ours
+
+    def write(self, netns, name, content):
+        """Make the file hold CONTENT (rewritten only when it differs) and record its hash."""
+        target = path(netns, name, self.root)
+        os.makedirs(os.path.dirname(target), mode=DIR_MODE, exist_ok=True)
+        if self.read(netns, name) != content:
+            atomic_write(target, content.encode("utf-8"))
+        self._set_record(netns, name, digest(content))
+
+    def remove(self, netns, name):
+        """Remove the file and its record; the sandbox's directory too once it is empty."""
+        try:
+            os.unlink(path(netns, name, self.root))
+        except FileNotFoundError:
+            pass
+        self._set_record(netns, name, None)
+        _remove_empty_dir(os.path.join(self.root, netns))
+
+    def _record(self, netns):
+        return os.path.join(self.root, RECORDS, netns + ".json")
+
+    def _set_record(self, netns, name, value):
+        marks = self.recorded(netns)
+        if value is None:
+            marks.pop(name, None)
+        else:
+            marks[name] = value
+        record = self._record(netns)
+        if marks:
+            os.makedirs(os.path.dirname(record), mode=DIR_MODE, exist_ok=True)
+            atomic_write(record, (json.dumps(marks, indent=1, sort_keys=True) + "\n").encode("utf-8"))
+            return
+        try:
+            os.unlink(record)
+        except FileNotFoundError:
+            pass
+        _remove_empty_dir(os.path.dirname(record))
+
+    @staticmethod
+    def _read(name):
+        try:
+            # newline="": no newline translation, so the hash is of the file as it is.
+            with open(name, encoding="utf-8", errors="replace", newline="") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise KernelError("read %s: %s" % (name, exc.strerror or exc))

@@ -1,0 +1,137 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The files planner (edits by hand are never overwritten silently) and the real adapter on a tmp dir."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from ansible_collections.netmodes.linux.plugins.module_utils import _files as f
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict
+
+OURS = "nameserver 10.231.0.53\n"
+NEW = "nameserver 1.1.1.1\n"
+EDITED = "nameserver 10.231.0.53\nnameserver 10.231.0.99\n"
+
+
+def plan(wanted, current, recorded, force=False):
+    return [(op.action, op.field, op.call[0]) for op in f.plan("web", wanted, current, recorded, force)]
+
+
+@pytest.mark.parametrize("current, recorded, expected", [
+    ({}, {}, [("create", None, "files.write")]),
+    ({"resolv.conf": OURS}, {"resolv.conf": f.digest(OURS)}, [("set", "content", "files.write")]),
+    ({"resolv.conf": NEW}, {"resolv.conf": f.digest(NEW)}, []),
+    # Already as wanted but not recorded (a lost record, or made so by hand): record it only.
+    ({"resolv.conf": NEW}, {}, [("set", "record", "files.write")]),
+    # Recorded but deleted by hand: write it again.
+    ({}, {"resolv.conf": f.digest(OURS)}, [("create", None, "files.write")]),
+], ids=["missing", "ours, changed", "ours, unchanged", "equal, unrecorded", "deleted by hand"])
+def test_plan_writes_only_what_differs(current, recorded, expected):
+    assert plan({"resolv.conf": NEW}, current, recorded) == expected
+
+
+@pytest.mark.parametrize("recorded, why", [
+    ({"resolv.conf": f.digest(OURS)}, "/etc/netns/web/resolv.conf was changed by hand since netmodes.linux wrote it"),
+    ({}, "/etc/netns/web/resolv.conf exists and was not written by netmodes.linux"),
+], ids=["edited by hand", "not ours"])
+def test_a_file_changed_by_someone_else_is_a_conflict_with_a_diff(recorded, why):
+    with pytest.raises(Conflict) as info:
+        f.plan("web", {"resolv.conf": NEW, "hosts": "127.0.0.1\tlocalhost\n"}, {"resolv.conf": EDITED}, recorded)
+    err = info.value
+    assert err.msg == why + ". Nothing was changed. Set force: true to replace it (the diff shows the change)"
+    assert err.field == "force" and isinstance(err, f.EditedByHand)
+    assert err.details()["diff"] == [{"before_header": "/etc/netns/web/resolv.conf", "before": EDITED,
+                                      "after_header": "/etc/netns/web/resolv.conf", "after": NEW}]
+
+
+def test_force_replaces_an_edited_file_and_the_diff_shows_the_edit_going():
+    ops = f.plan("web", {"resolv.conf": NEW}, {"resolv.conf": EDITED}, {"resolv.conf": f.digest(OURS)}, force=True)
+    assert [(op.action, op.before, op.after) for op in ops] == [("set", EDITED, NEW)]
+    assert f.diff(ops) == [{"before_header": "/etc/netns/web/resolv.conf", "before": EDITED,
+                            "after_header": "/etc/netns/web/resolv.conf", "after": NEW}]
+
+
+def test_removal_touches_recorded_files_only_and_not_edited_ones():
+    recorded = {"resolv.conf": f.digest(OURS), "hosts": f.digest("x\n")}
+    current = {"resolv.conf": OURS, "hosts": "x\ny\n", "hostname": "theirs\n"}
+    wanted = dict.fromkeys(recorded)
+    with pytest.raises(Conflict, match=r"/etc/netns/web/hosts was changed by hand .* Set force: true to remove it"):
+        f.plan("web", wanted, current, recorded)
+    ops = f.plan("web", wanted, current, recorded, force=True)
+    assert sorted((op.action, op.call[1]["name"]) for op in ops) == [("delete", "hosts"), ("delete", "resolv.conf")]
+    assert f.plan("web", {"hostname": None}, current, recorded) == []  # never ours: left alone
+
+
+def test_diff_of_creation_and_removal_uses_dev_null():
+    ops = f.plan("web", {"hosts": "a\n"}, {}, {}) + f.plan("web", {"resolv.conf": None}, {"resolv.conf": OURS},
+                                                           {"resolv.conf": f.digest(OURS)})
+    assert f.diff(ops) == [
+        {"before_header": "/dev/null", "before": "", "after_header": "/etc/netns/web/hosts", "after": "a\n"},
+        {"before_header": "/etc/netns/web/resolv.conf", "before": OURS, "after_header": "/dev/null", "after": ""},
+    ]
+    assert f.diff(f.plan("web", {"resolv.conf": NEW}, {"resolv.conf": NEW}, {})) == []  # record only: no content diff
+
+
+@pytest.fixture
+def files(tmp_path):
+    return f.Files(root=str(tmp_path / "netns"))
+
+
+def test_write_creates_the_directory_file_and_record(files, tmp_path):
+    files.write("web", "resolv.conf", OURS)
+    target = tmp_path / "netns" / "web" / "resolv.conf"
+    assert target.read_text() == OURS and oct(target.stat().st_mode & 0o777) == "0o644"
+    assert os.listdir(tmp_path / "netns" / "web") == ["resolv.conf"], "nothing else may sit there: ip netns exec mounts it"
+    record = tmp_path / "netns" / ".netmodes" / "web.json"
+    assert json.loads(record.read_text()) == {"resolv.conf": f.digest(OURS)}
+    assert files.read("web", "resolv.conf") == OURS and files.recorded("web") == {"resolv.conf": f.digest(OURS)}
+
+
+def test_write_replaces_atomically_and_only_when_content_differs(files, tmp_path):
+    files.write("web", "hosts", OURS)
+    target = tmp_path / "netns" / "web" / "hosts"
+    inode = target.stat().st_ino
+    files.write("web", "hosts", OURS)
+    assert target.stat().st_ino == inode, "same content: the file is not rewritten"
+    files.write("web", "hosts", NEW)
+    assert target.stat().st_ino != inode, "a new file renamed over the old one"
+    assert target.read_text() == NEW and files.recorded("web") == {"hosts": f.digest(NEW)}
+    assert sorted(os.listdir(target.parent)) == ["hosts"], "no temporary file left behind"
+
+
+def test_read_keeps_line_ends_so_an_edit_to_them_shows(files, tmp_path):
+    files.write("web", "hosts", OURS)
+    (tmp_path / "netns" / "web" / "hosts").write_bytes(OURS.replace("\n", "\r\n").encode())
+    assert files.read("web", "hosts") == OURS.replace("\n", "\r\n")
+    assert files.read("web", "hostname") is None and files.read("db", "hosts") is None
+
+
+def test_remove_drops_file_record_and_empty_directories(files, tmp_path):
+    files.write("web", "hosts", OURS)
+    files.write("web", "resolv.conf", OURS)
+    (tmp_path / "netns" / "web" / "services").write_text("theirs\n")
+    files.remove("web", "hosts")
+    files.remove("web", "resolv.conf")
+    assert sorted(os.listdir(tmp_path / "netns" / "web")) == ["services"], "a file not ours keeps the directory"
+    assert not (tmp_path / "netns" / ".netmodes").exists(), "the last record takes its directory with it"
+    (tmp_path / "netns" / "web" / "services").unlink()
+    files.write("web", "hostname", "web1\n")
+    files.remove("web", "hostname")
+    files.remove("web", "hostname")  # already gone: no error
+    assert os.listdir(tmp_path / "netns") == []
+
+
+def test_a_damaged_record_counts_as_nothing_recorded(files, tmp_path):
+    files.write("web", "hosts", OURS)
+    (tmp_path / "netns" / ".netmodes" / "web.json").write_text("{not json")
+    assert files.recorded("web") == {}
+
+
+def test_host_file_reads_or_says_none(tmp_path):
+    (tmp_path / "resolv.conf").write_text(OURS)
+    assert f.Files.host_file(str(tmp_path / "resolv.conf")) == OURS
+    assert f.Files.host_file(str(tmp_path / "missing")) is None
