@@ -8,7 +8,7 @@ For each backend and port count it prints
 - no-op: the same module run again, with nothing to change;
 - first / last: the median time of a new TCP connection (connect() until established) from a
   second simulated host to the first and to the last published host port, through DNAT into
-  the sandbox, over ROUNDS connections each.
+  the sandbox, over ROUNDS connections each, alternating between the two ports.
 
 Prints numbers and asserts nothing. Run as root from the repo root: `make bench`.
 """
@@ -43,20 +43,19 @@ ip link del br0 2>/dev/null || true
 SERVER = ("ip netns exec web %s -c \"import socket; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1);"
           " s.bind(('0.0.0.0', 80)); s.listen(512); [c.close() for c, a in iter(s.accept, None)]\"")
 
+# Connections to the measured ports alternate, so drift in the machine's load hits them alike.
 CLIENT = """
 import socket, statistics, sys, time
 host, rounds, ports = sys.argv[1], int(sys.argv[2]), [int(p) for p in sys.argv[3:]]
-out = {}
-for port in ports:
-    times = []
-    for _ in range(rounds):
+times = {p: [] for p in ports}
+for _ in range(rounds):
+    for port in ports:
         s = socket.socket()
         start = time.perf_counter()
         s.connect((host, port))
-        times.append(time.perf_counter() - start)
+        times[port].append(time.perf_counter() - start)
         s.close()
-    out[port] = statistics.median(times)
-print(" ".join("%.1f" % (out[p] * 1e6) for p in ports))
+print(" ".join("%.1f" % (statistics.median(times[p]) * 1e6) for p in ports))
 """
 
 
@@ -102,7 +101,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--ports", type=int, nargs="+", default=[1, 100, 1000])
     parser.add_argument("--backends", nargs="+", default=["nftables", "iptables"])
-    parser.add_argument("--rounds", type=int, default=300, help="connections per measured port")
+    parser.add_argument("--rounds", type=int, default=1000, help="connections per measured port")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="netmodes-bench-") as tmp:
         with simfleet.Fleet(Path(tmp) / "fleet", size=2, python=PY) as fleet:
