@@ -8,11 +8,11 @@ through verdict maps, so a packet costs the same few lookups whether one port or
 are published, on one bridge or twenty (Docker's nftables layout, with maps for the ports)::
 
     table inet netmodes {
-      map addr4 / port4   host address . protocol . host port  -> sandbox address / sandbox port
-      map range4          host address . protocol . port range -> sandbox address (port kept)
-      set exposed4        sandbox address . protocol . port     (published, so forwarded in)
-      set hairpin4        bridge subnet . sandbox address . protocol . port   (masquerade hairpin)
-      set loopback4       127.x address . protocol . port      (drop remote access, moby#41872)
+      map addr4 / port4          host address . protocol . host port -> sandbox address / port
+      map any-addr4 / any-port4  protocol . host port (every local address) -> the same
+      map range4                 host address/prefix . protocol . port range -> sandbox address
+      set exposed4, exposed-range4   sandbox address . protocol . port(s): published, let in
+      set loopback4, loopback-range4 127.x address . protocol . port(s): drop remote access (moby#41872)
       map fwd-in / fwd-out / nat-out   bridge name -> jump to that bridge's chain
       chain published     the two DNAT rules, looked up through the maps
       chain nat-prerouting / nat-output  (fib daddr type local -> published)
@@ -63,25 +63,33 @@ def _match(left, right, op="=="):
     return {"match": {"op": op, "left": left, "right": right}}
 
 
-# The lookup key of a published port: the packet's destination address, protocol and port.
+# The lookup key of a published port: the packet's destination address, protocol and port (or,
+# for ports published on every local address, protocol and port alone).
 _PORT_KEY = {"concat": [_payload("ip", "daddr"), _meta("l4proto"), _payload("th", "dport")]}
+_ANY_KEY = {"concat": [_meta("l4proto"), _payload("th", "dport")]}
 _L4 = _match(_meta("l4proto"), {"set": ["tcp", "udp", "sctp"]})
 _DNATED = _match({"ct": {"key": "status"}}, "dnat", "in")
 _ESTABLISHED = [_match({"ct": {"key": "state"}}, ["established", "related"], "in"), {"accept": None}]
 _LOCAL = _match({"fib": {"result": "type", "flags": ["daddr"]}}, "local")
 
-# name -> (key types, data type or None for a set)
+# name -> (key types, data type or None for a set). Single ports are exact keys, which nftables
+# keeps in hash tables (one lookup whatever their number); ranges and prefixes need interval sets.
+_KEY = ["ipv4_addr", "inet_proto", "inet_service"]
 ELEMENT_SETS = {
-    "addr4": (["ipv4_addr", "inet_proto", "inet_service"], "ipv4_addr"),
-    "port4": (["ipv4_addr", "inet_proto", "inet_service"], "inet_service"),
-    "range4": (["ipv4_addr", "inet_proto", "inet_service"], "ipv4_addr"),
-    "exposed4": (["ipv4_addr", "inet_proto", "inet_service"], None),
-    "hairpin4": (["ipv4_addr", "ipv4_addr", "inet_proto", "inet_service"], None),
-    "loopback4": (["ipv4_addr", "inet_proto", "inet_service"], None),
+    "addr4": (_KEY, "ipv4_addr"),
+    "port4": (_KEY, "inet_service"),
+    "any-addr4": (["inet_proto", "inet_service"], "ipv4_addr"),
+    "any-port4": (["inet_proto", "inet_service"], "inet_service"),
+    "range4": (_KEY, "ipv4_addr"),
+    "exposed4": (_KEY, None),
+    "exposed-range4": (_KEY, None),
+    "loopback4": (_KEY, None),
+    "loopback-range4": (_KEY, None),
     "fwd-in": ("ifname", "verdict"),
     "fwd-out": ("ifname", "verdict"),
     "nat-out": ("ifname", "verdict"),
 }
+INTERVAL = ("range4", "exposed-range4", "loopback-range4")
 # The verdict maps that send a bridge's packets to its chains (the chain is named MAP-BRIDGE).
 BRIDGE_MAPS = ("fwd-in", "fwd-out", "nat-out")
 
@@ -100,6 +108,8 @@ CHAIN_RULES = {
     "published": [
         [_L4, {"dnat": {"family": "ip", "addr": {"map": {"key": _PORT_KEY, "data": "@addr4"}},
                         "port": {"map": {"key": _PORT_KEY, "data": "@port4"}}}}],
+        [_L4, {"dnat": {"family": "ip", "addr": {"map": {"key": _ANY_KEY, "data": "@any-addr4"}},
+                        "port": {"map": {"key": _ANY_KEY, "data": "@any-port4"}}}}],
         [_L4, {"dnat": {"family": "ip", "addr": {"map": {"key": _PORT_KEY, "data": "@range4"}}}}],
     ],
     "nat-prerouting": [[_LOCAL, {"jump": {"target": "published"}}]],
@@ -107,12 +117,12 @@ CHAIN_RULES = {
     "nat-postrouting": [
         # The host reaching a sandbox through 127.0.0.1 (route_localnet lets it leave lo).
         [_DNATED, _match(_payload("ip", "saddr"), {"prefix": {"addr": "127.0.0.0", "len": 8}}), {"masquerade": None}],
-        # Hairpin: a sandbox reaching a published port of its own bridge through a host address.
-        [_DNATED, _match({"concat": [_payload("ip", "saddr"), _payload("ip", "daddr"), _meta("l4proto"), _payload("th", "dport")]},
-                         "@hairpin4"), {"masquerade": None}],
         [{"vmap": {"key": _meta("iifname"), "data": "@nat-out"}}],
     ],
-    "raw-prerouting": [[_match(_meta("iifname"), "lo", "!="), _match(_PORT_KEY, "@loopback4"), {"drop": None}]],
+    "raw-prerouting": [
+        [_match(_meta("iifname"), "lo", "!="), _match(_payload("ip", "daddr"), {"prefix": {"addr": "127.0.0.0", "len": 8}}), _L4,
+         _match(_PORT_KEY, "@" + name), {"drop": None}]
+        for name in ("loopback4", "loopback-range4")],
     # The user's chain comes first, so that its drops win over our accepts (Docker's DOCKER-USER).
     "filter-forward": [
         [{"jump": {"target": USER_CHAIN}}],
@@ -138,14 +148,18 @@ def bridge_chains(policy):
     else:
         # Connections DNATed to a published port of a member (not any DNAT: foreign DNAT rules
         # of the host do not open the network).
-        into.append([_L4, _DNATED, _match(_PORT_KEY, "@exposed4"), {"accept": None}])
+        into += [[_L4, _DNATED, _match(_PORT_KEY, "@" + name), {"accept": None}] for name in ("exposed4", "exposed-range4")]
     into.append([_match(_meta("iifname"), br), {"accept" if policy.icc else "drop": None}])
     into.append([{"drop": None}])
     out.append([{"accept": None}])
     nat = []
+    if not policy.internal:
+        # Hairpin: a member reaching a published port of its own bridge through a host address;
+        # the answer must come back through the host, not straight from the other member.
+        nat.append([_match(_meta("oifname"), br), _DNATED, {"masquerade": None}])
     if policy.masquerade and not policy.internal:
-        nat = [[_match(_meta("oifname"), br, "!="), _match(_payload("ip", "saddr"), _key_part(str(subnet))), {"masquerade": None}]
-               for subnet in policy.subnets]
+        nat += [[_match(_meta("oifname"), br, "!="), _match(_payload("ip", "saddr"), _key_part(str(subnet))), {"masquerade": None}]
+                for subnet in policy.subnets]
     return {"fwd-in-" + br: into, "fwd-out-" + br: out, "nat-out-" + br: nat}
 
 
@@ -222,21 +236,24 @@ def _canonical(rules):
 
 
 def _port_items(publish):
-    mapping, target, subnet = publish.mapping, publish.target, publish.subnet
-    host = "0.0.0.0/0" if mapping.host_ip.is_unspecified else str(mapping.host_ip)
+    mapping, target = publish.mapping, str(publish.target)
     proto, out = mapping.protocol, set()
+    anywhere = mapping.host_ip.is_unspecified
     if mapping.size > 1 and mapping.host_port == mapping.container_port:
-        out.add(("elem", "range4", (host, proto, mapping.host_ports()), str(target)))
+        host = "0.0.0.0/0" if anywhere else str(mapping.host_ip)
+        out.add(("elem", "range4", (host, proto, mapping.host_ports()), target))
     else:  # one element per port: a map can only rewrite to one port per element
         for offset in range(mapping.size):
-            key = (host, proto, str(mapping.host_port + offset))
-            out.add(("elem", "addr4", key, str(target)))
-            out.add(("elem", "port4", key, str(mapping.container_port + offset)))
-    container = "%d" % mapping.container_port if mapping.size == 1 else "%d-%d" % (mapping.container_port, mapping.container_port_end)
-    out.add(("elem", "exposed4", (str(target), proto, container), None))
-    out.add(("elem", "hairpin4", (str(subnet), str(target), proto, container), None))
+            port, cport = str(mapping.host_port + offset), str(mapping.container_port + offset)
+            key, names = ((proto, port), ("any-addr4", "any-port4")) if anywhere else ((str(mapping.host_ip), proto, port), ("addr4", "port4"))
+            out.add(("elem", names[0], key, target))
+            out.add(("elem", names[1], key, cport))
+    if mapping.size == 1:
+        out.add(("elem", "exposed4", (target, proto, str(mapping.container_port)), None))
+    else:
+        out.add(("elem", "exposed-range4", (target, proto, "%d-%d" % (mapping.container_port, mapping.container_port_end)), None))
     if mapping.host_ip.is_loopback:
-        out.add(("elem", "loopback4", (host, proto, mapping.host_ports()), None))
+        out.add(("elem", "loopback4" if mapping.size == 1 else "loopback-range4", (str(mapping.host_ip), proto, mapping.host_ports()), None))
     return out
 
 
@@ -292,13 +309,13 @@ class TableState:
         """[(owner, PortMapping)] of every published port in the table."""
         from ansible_collections.netmodes.linux.plugins.module_utils._model import port_mapping
 
-        ports = {(who, key): value for key, value, who in self.elements["port4"]}
+        ports = {(who, key): value for name in ("port4", "any-port4") for key, value, who in self.elements[name]}
         out = []
-        for name in ("addr4", "range4"):
+        for name in ("addr4", "any-addr4", "range4"):
             for key, _value, who in self.elements[name]:
-                host, proto, hport = key
+                host, proto, hport = key if len(key) == 3 else ("0.0.0.0/0",) + key
                 ip = "" if host == "0.0.0.0/0" else host + ":"
-                cport = ports.get((who, key), hport) if name == "addr4" else hport
+                cport = hport if name == "range4" else ports.get((who, key), hport)
                 out.append((who, port_mapping("%s%s:%s/%s" % (ip, hport, cport, proto), "ports")))
         return sorted(out)
 
@@ -321,7 +338,7 @@ def skeleton_commands(state):
     cmds = [{"add": {"table": {"family": FAMILY, "name": TABLE}}}]
     for name, (key, data) in ELEMENT_SETS.items():
         fields = {"name": name, "type": key}
-        if data != "verdict":
+        if name in INTERVAL:
             fields["flags"] = ["interval"]
         if data is None:
             cmds.append({"add": _obj("set", **fields)})

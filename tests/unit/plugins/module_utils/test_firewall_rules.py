@@ -41,26 +41,32 @@ DROP = [{"drop": None}]
 ACCEPT = [{"accept": None}]
 INTERNAL_INGRESS = [{"match": {"op": "!=", "left": {"meta": {"key": "iifname"}}, "right": "br-x"}}, {"drop": None}]
 INTERNAL_EGRESS = [{"match": {"op": "!=", "left": {"meta": {"key": "oifname"}}, "right": "br-x"}}, {"drop": None}]
+HAIRPIN = [{"match": {"op": "==", "left": {"meta": {"key": "oifname"}}, "right": "br-x"}},
+           {"match": {"op": "in", "left": {"ct": {"key": "status"}}, "right": "dnat"}}, {"masquerade": None}]
 MASQUERADE = [{"match": {"op": "!=", "left": {"meta": {"key": "oifname"}}, "right": "br-x"}},
               {"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}},
                          "right": {"prefix": {"addr": "172.18.0.0", "len": 16}}}},
               {"masquerade": None}]
-PUBLISHED = [{"match": {"op": "==", "left": {"meta": {"key": "l4proto"}}, "right": {"set": ["tcp", "udp", "sctp"]}}},
-             {"match": {"op": "in", "left": {"ct": {"key": "status"}}, "right": "dnat"}},
-             {"match": {"op": "==", "left": {"concat": [{"payload": {"protocol": "ip", "field": "daddr"}}, {"meta": {"key": "l4proto"}},
-                                                        {"payload": {"protocol": "th", "field": "dport"}}]}, "right": "@exposed4"}},
-             {"accept": None}]
+PUBLISHED, PUBLISHED_RANGES = (
+    [{"match": {"op": "==", "left": {"meta": {"key": "l4proto"}}, "right": {"set": ["tcp", "udp", "sctp"]}}},
+     {"match": {"op": "in", "left": {"ct": {"key": "status"}}, "right": "dnat"}},
+     {"match": {"op": "==", "left": {"concat": [{"payload": {"protocol": "ip", "field": "daddr"}}, {"meta": {"key": "l4proto"}},
+                                                {"payload": {"protocol": "th", "field": "dport"}}]}, "right": "@" + name}},
+     {"accept": None}]
+    for name in ("exposed4", "exposed-range4"))
 
 
 @pytest.mark.parametrize("options, into, out, nat", [
     # usernet-portmap: `ct state established,related accept`, `iifname "br-x" accept comment "ICC"`,
     # the per-port accepts, `drop comment "UNPUBLISHED PORT DROP"`; out: established, `accept
-    # comment "OUTGOING"`; nat: `oifname != "br-x" ip saddr 172.18.0.0/16 masquerade`.
-    ({}, [ESTABLISHED, PUBLISHED, ICC, DROP], [ESTABLISHED, ACCEPT], [MASQUERADE]),
+    # comment "OUTGOING"`; nat: `oifname != "br-x" ip saddr 172.18.0.0/16 masquerade`, and the
+    # hairpin masquerade (Docker's `MASQ TO OWN PORT`, per port; here for any DNATed connection
+    # that leaves the bridge through the bridge).
+    ({}, [ESTABLISHED, PUBLISHED, PUBLISHED_RANGES, ICC, DROP], [ESTABLISHED, ACCEPT], [HAIRPIN, MASQUERADE]),
     # icc=false: `iifname "br-x" drop comment "ICC"`.
-    ({"icc": False}, [ESTABLISHED, PUBLISHED, NO_ICC, DROP], [ESTABLISHED, ACCEPT], [MASQUERADE]),
-    # masq=false: the nat-postrouting-out chain is empty.
-    ({"masquerade": False}, [ESTABLISHED, PUBLISHED, ICC, DROP], [ESTABLISHED, ACCEPT], []),
+    ({"icc": False}, [ESTABLISHED, PUBLISHED, PUBLISHED_RANGES, NO_ICC, DROP], [ESTABLISHED, ACCEPT], [HAIRPIN, MASQUERADE]),
+    # masq=false: no outbound masquerade.
+    ({"masquerade": False}, [ESTABLISHED, PUBLISHED, PUBLISHED_RANGES, ICC, DROP], [ESTABLISHED, ACCEPT], [HAIRPIN]),
     # internal: `iifname != "br-x" drop comment "INTERNAL NETWORK INGRESS"`, `oifname != "br-x"
     # drop comment "INTERNAL NETWORK EGRESS"`, no masquerade, no published ports.
     ({"internal": True}, [ESTABLISHED, INTERNAL_INGRESS, ICC, DROP], [ESTABLISHED, INTERNAL_EGRESS, ACCEPT], []),
@@ -76,19 +82,17 @@ def test_nftables_bridges_are_reached_through_verdict_maps():
 
 
 @pytest.mark.parametrize("spec, expected", [
-    # `tcp dport 8080 dnat to 172.18.0.2:80`, the forward accept `ip daddr 172.18.0.2 tcp dport 80
-    # accept`, and hairpin masquerade (`MASQ TO OWN PORT`, widened to the bridge's subnet).
-    ("8080:80", {("addr4", ("0.0.0.0/0", "tcp", "8080"), "172.18.0.2"), ("port4", ("0.0.0.0/0", "tcp", "8080"), "80"),
-                 ("exposed4", ("172.18.0.2", "tcp", "80"), None), ("hairpin4", ("172.18.0.0/16", "172.18.0.2", "tcp", "80"), None)}),
+    # `tcp dport 8080 dnat to 172.18.0.2:80` (every local address: the key is protocol and port)
+    # and the forward accept `ip daddr 172.18.0.2 tcp dport 80 accept`.
+    ("8080:80", {("any-addr4", ("tcp", "8080"), "172.18.0.2"), ("any-port4", ("tcp", "8080"), "80"),
+                 ("exposed4", ("172.18.0.2", "tcp", "80"), None)}),
     # A range is one element (Docker expands it to one rule per port).
     ("5000-5002:5000-5002/udp", {("range4", ("0.0.0.0/0", "udp", "5000-5002"), "172.18.0.2"),
-                                 ("exposed4", ("172.18.0.2", "udp", "5000-5002"), None),
-                                 ("hairpin4", ("172.18.0.0/16", "172.18.0.2", "udp", "5000-5002"), None)}),
+                                 ("exposed-range4", ("172.18.0.2", "udp", "5000-5002"), None)}),
     # bindlh: `ip daddr 127.0.0.1 tcp dport 8081 dnat to 172.18.0.2:81` and in raw-PREROUTING
     # `iifname != "lo" ip daddr 127.0.0.1 tcp dport 8081 drop comment "DROP REMOTE LOOPBACK"`.
     ("127.0.0.1:8081:81", {("addr4", ("127.0.0.1", "tcp", "8081"), "172.18.0.2"), ("port4", ("127.0.0.1", "tcp", "8081"), "81"),
                            ("exposed4", ("172.18.0.2", "tcp", "81"), None),
-                           ("hairpin4", ("172.18.0.0/16", "172.18.0.2", "tcp", "81"), None),
                            ("loopback4", ("127.0.0.1", "tcp", "8081"), None)}),
 ])
 def test_nftables_port_elements_match_docker(spec, expected):
@@ -104,7 +108,8 @@ def test_nftables_dnat_only_for_local_destinations():
 
 def test_nftables_an_offset_range_is_one_element_per_port():
     items = nft.render("netns:web", publish("8000-8002:9000-9002"))
-    assert sorted(v for _k, n, _key, v in items if n == "port4") == ["9000", "9001", "9002"]
+    assert sorted(v for _k, n, _key, v in items if n == "any-port4") == ["9000", "9001", "9002"]
+    assert ("elem", "exposed-range4", ("172.18.0.2", "tcp", "9000-9002"), None) in items
 
 
 def test_nftables_element_json_round_trip():
@@ -118,8 +123,15 @@ def test_nftables_element_json_round_trip():
 
 
 def test_nftables_chain_json_is_canonical():
-    rules = nft.bridge_chains(policy())["nat-out-br-x"]
-    assert nft._canonical(rules) == (json.dumps(MASQUERADE, sort_keys=True),)
+    rules = nft.bridge_chains(policy(internal=True, masquerade=True))["fwd-out-br-x"]
+    assert nft._canonical(rules) == tuple(json.dumps(r, sort_keys=True) for r in (ESTABLISHED, INTERNAL_EGRESS, ACCEPT))
+
+
+def test_nftables_single_ports_are_exact_keys_ranges_are_intervals():
+    # exact keys live in hash tables: the cost of a lookup does not grow with the element count
+    exact = {n for n in nft.ELEMENT_SETS if n not in nft.INTERVAL}
+    assert {"addr4", "port4", "any-addr4", "any-port4", "exposed4", "loopback4"} <= exact
+    assert set(nft.INTERVAL) == {"range4", "exposed-range4", "loopback-range4"}
 
 
 # -- iptables ---------------------------------------------------------------------------------
