@@ -144,75 +144,8 @@ diff:
   elements: dict
 """
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _files
-from ansible_collections.netmodes.linux.plugins.module_utils import _resolvconf as rc
-from ansible_collections.netmodes.linux.plugins.module_utils._engine import Resource
-from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput, NotFound
-from ansible_collections.netmodes.linux.plugins.module_utils._model import address, hostname, netns_name
-from ansible_collections.netmodes.linux.plugins.module_utils._netlink import NETNS_DIR
+from ansible_collections.netmodes.linux.plugins.module_utils._resources.dns_config import DnsConfig
 from ansible_collections.netmodes.linux.plugins.module_utils._runner import run_module
-
-
-class DnsConfig(Resource):
-    argument_spec = {
-        "netns": {"type": "str", "required": True},
-        "hostname": {"type": "str"},
-        "domainname": {"type": "str"},
-        "nameservers": {"type": "list", "elements": "str"},
-        "search": {"type": "list", "elements": "str"},
-        "options": {"type": "list", "elements": "str"},
-        "extra_hosts": {"type": "raw"},
-        "peers": {"type": "raw"},
-        "force": {"type": "bool", "default": False},
-        "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-    }
-
-    def desired(self):
-        p = self.params
-        netns = netns_name(p["netns"], "netns")
-        if netns == _files.RECORDS:
-            raise InvalidInput("netns: %s is reserved: /etc/netns/%s holds the module's records" % (netns, netns), "netns")
-        if p["domainname"] and not p["hostname"]:
-            raise InvalidInput("domainname: needs hostname; give hostname too (or a dotted hostname alone)", "domainname")
-        return {"netns": netns, "state": p["state"], "force": p["force"],
-                "hostname": hostname(p["hostname"], "hostname") if p["hostname"] else None,
-                "domainname": hostname(p["domainname"], "domainname") if p["domainname"] else None,
-                "nameservers": [address(v, "nameservers[%d]" % i) for i, v in enumerate(p["nameservers"] or [])],
-                "search": rc.search_domains(p["search"], "search"), "options": rc.resolver_options(p["options"], "options"),
-                "extra_hosts": rc.host_entries(p["extra_hosts"], "extra_hosts"), "peers": rc.host_entries(p["peers"], "peers")}
-
-    def read(self, desired):
-        files, netns = self.adapters["files"], desired["netns"]
-        current = {"files": {name: files.read(netns, name) for name in rc.FILES}, "recorded": files.recorded(netns)}
-        if desired["state"] == "present":
-            net = self.adapters["netlink"]
-            current["exists"] = net.netns_inode(netns) is not None
-            current["addresses"] = net.addresses_by_link(netns) if current["exists"] else {}
-            current["source"] = rc.host_source(files.host_file)
-        return current
-
-    def plan(self, current, desired):
-        netns = desired["netns"]
-        if desired["state"] == "absent":
-            wanted = dict.fromkeys(name for name in current["recorded"] if name in rc.FILES)
-        else:
-            if not current["exists"]:
-                self.missing(NotFound("netns: sandbox %r does not exist (no %s/%s); create it with"
-                                      " netmodes.linux.netns first" % (netns, NETNS_DIR, netns), "netns"))
-            wanted, warnings = rc.sandbox_files(desired, current["addresses"], current["source"])
-            self.warnings += warnings
-        return _files.plan(netns, wanted, current["files"], current["recorded"], desired["force"])
-
-    def diff(self, ops):
-        return _files.diff(ops)
-
-    def result(self, current, desired):
-        files, recorded = current["files"], current["recorded"]
-        out = {"files": {name: {"path": _files.path(desired["netns"], name), "exists": content is not None,
-                                "managed": content is not None and recorded.get(name) == _files.digest(content)}
-                         for name, content in files.items()}}
-        out.update(rc.summary(files))
-        return out
 
 
 def main():

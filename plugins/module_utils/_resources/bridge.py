@@ -1,0 +1,91 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The bridge resource (module netmodes.linux.bridge)."""
+
+from __future__ import annotations
+
+from ansible_collections.netmodes.linux.plugins.module_utils import _firewall, _links, _sysctl
+from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource
+from ansible_collections.netmodes.linux.plugins.module_utils._model import ifname, interfaces, jsonable, mtu
+
+
+class Bridge(Resource):
+    argument_spec = {
+        "name": {"type": "str", "required": True},
+        "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+        "addresses": {"type": "list", "elements": "str"},
+        "mtu": {"type": "int"},
+        "stp": {"type": "bool"},
+        "ip_masquerade": {"type": "bool", "default": True},
+        "icc": {"type": "bool", "default": True},
+        "internal": {"type": "bool", "default": False},
+        "firewall_backend": {"type": "str", "choices": ["auto"] + list(_firewall.BACKENDS), "default": "auto"},
+    }
+
+    def desired(self):
+        p = self.params
+        addresses = interfaces(p["addresses"], "addresses")
+        families = {a.version for a in addresses or ()}
+        forwarding = {"net/ipv%d/conf/%s/forwarding" % (v, p["name"]): "1" for v in sorted(families | {4})}
+        return {"name": ifname(p["name"], "name"), "state": p["state"], "addresses": addresses,
+                "mtu": mtu(p["mtu"], "mtu"), "stp": p["stp"], "forwarding": forwarding,
+                "policy": {"masquerade": p["ip_masquerade"], "icc": p["icc"], "internal": p["internal"]}}
+
+    def read(self, desired):
+        sysctl, net = self.adapters["sysctl"], self.adapters["netlink"]
+        keys = dict(desired["forwarding"])
+        if desired["state"] == "present" and desired["policy"]["masquerade"] and not desired["policy"]["internal"]:
+            keys.update(dict.fromkeys(_sysctl.uplinks(net.addresses_by_link()), "1"))
+        return {"link": net.link(desired["name"]), "firewall": self.adapters["firewall"].read(),
+                "forwarding": {key: sysctl.get(key) for key in keys}, "want_forwarding": keys}
+
+    def plan(self, current, desired):
+        name, link, obj = desired["name"], current["link"], "bridge %s" % desired["name"]
+        _links.require_ours(link, "bridge", "bridge")
+        if desired["state"] == "absent":
+            ops = [Op("delete", obj, before={"addresses": jsonable(link.addresses)},
+                      call=("netlink.link_delete", {"name": name}))] if link else []
+            return ops + self._policy_ops(current, desired, set())
+        ops = []
+        if link is None:
+            ops.append(Op("create", obj, after={"kind": "bridge"}, call=("netlink.link_add_bridge", {"name": name})))
+        stp = None if desired["stp"] is None else int(desired["stp"])
+        nf_call = None if desired["policy"]["icc"] else 1
+        attrs = {"mtu": desired["mtu"], "br_stp_state": stp, "br_nf_call_iptables": nf_call, "state": "up"}
+        ops += _links.plan_attrs(obj, name, None, _links.link_attrs(link), attrs)
+        ops += _links.plan_addresses(obj, name, None, link.addresses if link else frozenset(), desired["addresses"])
+        ops += _sysctl.plan(obj, current["forwarding"], current["want_forwarding"])
+        return ops + self._policy_ops(current, desired, self._policy(current, desired))
+
+    @staticmethod
+    def _policy(current, desired):
+        addresses = desired["addresses"] if desired["addresses"] is not None else (current["link"].addresses if current["link"] else ())
+        subnets = tuple(sorted({a.network for a in addresses if a.version == 4}))
+        return _firewall.BridgePolicy(desired["name"], subnets, **desired["policy"])
+
+    def _policy_ops(self, current, desired, policy):
+        firewall, state = self.adapters["firewall"], current["firewall"]
+        owner = _firewall.bridge_owner(desired["name"])
+        want = firewall.render(owner, [policy]) if policy else set()
+        before = self._recognise(current, desired, state.owned_by(owner))
+        after = policy.describe() if policy else None
+        return _firewall.plan("bridge %s firewall" % desired["name"], "policy", firewall, state, owner, want=want, before=before, after=after)
+
+    def _recognise(self, current, desired, have):
+        """The policy that HAVE (the bridge's rules now) was written for, or a word for what they are."""
+        if not have:
+            return None
+        for masquerade in (True, False):
+            for icc in (True, False):
+                for internal in (False, True):
+                    policy = self._policy(current, dict(desired, policy={"masquerade": masquerade, "icc": icc, "internal": internal}))
+                    if self.adapters["firewall"].render(_firewall.bridge_owner(desired["name"]), [policy]) == have:
+                        return policy.describe()
+        return "rules for other subnets or changed by hand"
+
+    def result(self, current, desired):
+        link = current["link"]
+        if link is None:
+            return {"name": desired["name"], "exists": False}
+        return {"name": link.name, "exists": True, "addresses": jsonable(link.addresses), "mtu": link.mtu, "mac": link.mac,
+                "policy": self._recognise(current, desired, current["firewall"].owned_by(_firewall.bridge_owner(link.name)))}

@@ -1,0 +1,124 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The portmap resource (module netmodes.linux.portmap)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from ansible_collections.netmodes.linux.plugins.module_utils import _firewall, _sysctl
+from ansible_collections.netmodes.linux.plugins.module_utils._engine import Resource
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
+from ansible_collections.netmodes.linux.plugins.module_utils._model import address, ifname, netns_name, port_mappings
+
+
+class Portmap(Resource):
+    argument_spec = {
+        "netns": {"type": "str"},
+        "address": {"type": "str"},
+        "bridge": {"type": "str", "required": True},
+        "ports": {"type": "list", "elements": "raw", "default": []},
+        "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+        "firewall_backend": {"type": "str", "choices": ["auto"] + list(_firewall.BACKENDS), "default": "auto"},
+    }
+    mutually_exclusive = [("netns", "address")]
+    required_one_of = [("netns", "address")]
+
+    def desired(self):
+        p = self.params
+        target = address(p["address"], "address") if p["address"] else None
+        if target is not None and target.version != 4:
+            raise InvalidInput("address: %s: IPv6 sandbox addresses are not supported yet" % target, "address")
+        mappings = port_mappings(p["ports"], "ports") if p["state"] == "present" else frozenset()
+        netns = netns_name(p["netns"], "netns") if p["netns"] else None
+        owner = _firewall.sandbox_owner(netns, target)
+        if len(owner.encode("utf-8")) > 120:
+            raise InvalidInput("netns: the sandbox name is too long to tag firewall rules with (at most 114 bytes)", "netns")
+        return {"netns": netns, "address": target, "bridge": ifname(p["bridge"], "bridge"), "ports": mappings,
+                "state": p["state"], "owner": owner}
+
+    def read(self, desired):
+        net, sysctl = self.adapters["netlink"], self.adapters["sysctl"]
+        bridge = net.link(desired["bridge"])
+        current = {"bridge": bridge, "firewall": self.adapters["firewall"].read(), "address": desired["address"],
+                   "listeners": [], "host_addresses": {}, "sysctl": {}}
+        if desired["state"] == "absent":
+            return current
+        subnets = [a.network for a in (bridge.addresses if bridge else ()) if a.version == 4]
+        if current["address"] is None and net.netns_inode(desired["netns"]) is not None:
+            found = sorted(a.ip for addrs in net.addresses_by_link(desired["netns"]).values()
+                           for a in addrs if any(a.ip in s for s in subnets))
+            current["address"] = found[0] if found else None
+        current["subnet"] = next((s for s in subnets if current["address"] in s), None) if current["address"] else None
+        current["listeners"] = self.adapters["sockets"].listeners()
+        current["host_addresses"] = net.addresses_by_link()
+        keys = ["net/ipv4/conf/%s/route_localnet" % desired["bridge"]]
+        keys += ["net/ipv4/conf/%s/forwarding" % name for name in current["host_addresses"]]
+        current["sysctl"] = {key: sysctl.get(key) for key in keys}
+        return current
+
+    def plan(self, current, desired):
+        owner, state, obj = desired["owner"], current["firewall"], "portmap %s" % desired["owner"]
+        firewall = self.adapters["firewall"]
+        before = published(state, owner)
+        if desired["state"] == "absent":
+            return _firewall.plan(obj, "published", firewall, state, owner, want=set(), before=before, after=[])
+        if current["bridge"] is None:
+            self.missing(NotFound("bridge: %s does not exist; create it with netmodes.linux.bridge first" % desired["bridge"], "bridge"))
+        self._check_conflicts(current, desired)
+        target, subnet = current["address"], current.get("subnet")
+        if target is None or subnet is None:
+            why = ("address: %s is not inside a subnet of bridge %s" % (desired["address"], desired["bridge"]) if desired["address"]
+                   else "netns: sandbox %r has no IPv4 address on bridge %s; plug it in with netmodes.linux.veth first"
+                   % (desired["netns"], desired["bridge"]))
+            self.missing(NotFound(why, "address" if desired["address"] else "netns"))
+            want = set()  # check mode only: the address is not known yet
+        else:
+            want = firewall.render(owner, [_firewall.Publish(m, target, subnet) for m in desired["ports"]])
+        after = sorted(str(m) for m in desired["ports"])
+        ops = _firewall.plan(obj, "published", firewall, state, owner, want=want, before=before, after=after)
+        if desired["ports"]:
+            ops += self._sysctl_ops(current, desired, obj)
+        return ops
+
+    def _check_conflicts(self, current, desired):
+        owner, field = desired["owner"], "ports"
+        theirs = [(who, m) for who, m in current["firewall"].published() if who != owner]
+        for mapping in sorted(desired["ports"]):
+            for who, other in theirs:
+                if mapping.overlaps(other):
+                    raise Conflict("%s: host port %s/%s is already published by %s (%s); choose another host port"
+                                   % (field, mapping.host_ports(), mapping.protocol, _who(who), other), field)
+            for protocol, addr, port, inode in current["listeners"]:
+                if protocol != mapping.protocol or not mapping.host_port <= port <= mapping.host_port_end:
+                    continue
+                if addr.is_unspecified or mapping.host_ip.is_unspecified or addr == mapping.host_ip:
+                    process = self.adapters["sockets"].process_of(inode)
+                    raise Conflict("%s: host port %d/%s is already in use on the host: %s listens on %s; stop it or choose"
+                                   " another host port" % (field, port, protocol, process or "a process", _endpoint(addr, port)), field)
+
+    def _sysctl_ops(self, current, desired, obj):
+        hosts = {m.host_ip for m in desired["ports"]}
+        only = None if ipaddress.ip_address("0.0.0.0") in hosts else hosts
+        wanted = ["net/ipv4/conf/%s/route_localnet" % desired["bridge"]] + _sysctl.uplinks(current["host_addresses"], only)
+        return _sysctl.plan(obj, current["sysctl"], dict.fromkeys(wanted, "1"))
+
+    def result(self, current, desired):
+        out = {"published": published(current["firewall"], desired["owner"]), "backend": self.adapters["firewall"].name}
+        if current.get("address") is not None:
+            out["address"] = str(current["address"])
+        return out
+
+
+def _who(owner):
+    kind, _sep, name = owner.partition(":")
+    return "sandbox %s" % name if kind == "netns" else owner.replace(":", " ", 1)
+
+
+def _endpoint(addr, port):
+    return "[%s]:%d" % (addr, port) if addr.version == 6 else "%s:%d" % (addr, port)
+
+
+def published(state, owner):
+    """OWNER's published ports in the firewall, as Docker -p strings."""
+    return sorted({str(m) for who, m in state.published() if who == owner})
