@@ -151,6 +151,8 @@ def apply(ops, adapters):
 
 def converge(resource):
     """Run one resource to its desired state (or only plan it, in check mode); the module result."""
+    if isinstance(resource, BatchResource):
+        return resource.converge()
     desired = resource.desired()
     current = resource.read(desired)
     ops = resource.plan(current, desired)
@@ -162,3 +164,56 @@ def converge(resource):
     if resource.warnings:
         result["warnings"] = list(resource.warnings)
     return result
+
+
+class Batch:
+    """Converge many resources in one module run, one after another.
+
+    Each resource plans against the state the ones before it left (a veth after its sandbox is
+    made), so a whole host converges in one Ansible task. In check mode nothing is applied, and
+    a resource whose object an earlier one would create plans with a warning (``missing``).
+    The batch's result adds up its resources': changed, operations, diff, warnings.
+    """
+
+    def __init__(self, adapters, check_mode=False):
+        self.adapters, self.check_mode = adapters, check_mode
+        self.changed, self.operations, self.diffs, self.warnings = False, [], [], []
+
+    def run(self, resource_class, **options):
+        """Converge one resource with OPTIONS (the rest take their argument_spec defaults)."""
+        params = {key: spec.get("default") for key, spec in resource_class.argument_spec.items()}
+        params.update(options)
+        try:
+            result = converge(resource_class(params, self.adapters, self.check_mode))
+        except NetmodesError as exc:
+            exc.applied = ([] if self.check_mode else list(self.operations)) + list(exc.applied)
+            raise
+        self.changed = self.changed or result["changed"]
+        self.operations += result["operations"]
+        found = result["diff"]
+        self.diffs += found if isinstance(found, list) else [found] if found.get("before") or found.get("after") else []
+        self.warnings += result.get("warnings", [])
+        return result
+
+    def result(self):
+        out = {"changed": self.changed, "operations": self.operations, "diff": self.diffs}
+        if self.warnings:
+            out["warnings"] = self.warnings
+        return out
+
+
+class BatchResource(Resource):
+    """A resource made of others: ``steps(batch)`` validates everything first, then runs the
+    single-object resources through BATCH in dependency order, and returns extra result keys."""
+
+    def steps(self, batch):
+        raise NotImplementedError
+
+    def converge(self):
+        batch = Batch(self.adapters, self.check_mode)
+        extra = self.steps(batch) or {}
+        result = batch.result()
+        result.update(extra)
+        if self.warnings:
+            result["warnings"] = result.get("warnings", []) + self.warnings
+        return result

@@ -217,6 +217,14 @@ class Netlink:
                 out[names[msg["index"]]].add(value)
         return {name: frozenset(addrs) for name, addrs in out.items()}
 
+    def route_destinations(self, netns=None):
+        """The destinations (networks) of every IPv4 route in the main table of NETNS."""
+        out = set()
+        for msg in self._ipr(netns).route("dump", family=2):
+            if msg.get("RTA_TABLE", msg["table"]) == MAIN_TABLE:
+                out.add(ipaddress.ip_network("%s/%d" % (msg.get("RTA_DST") or "0.0.0.0", msg["dst_len"])))
+        return out
+
     @staticmethod
     def _bridge_flag(msg, attr):
         value = msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_DATA", attr)

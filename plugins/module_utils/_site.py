@@ -1,0 +1,473 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A host's declared networks and sandboxes (the inventory's ``netmodes_networks`` and
+``netmodes_sandboxes``), in Docker's vocabulary, turned into the collection's resources.
+
+``Networks`` and ``Sandboxes`` are batch resources: one module run converges every network or
+every sandbox of a host through the single-object resources (bridge, netns, veth, portmap,
+dns_config), in the order their dependencies need. All input is validated before the first
+change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from dataclasses import dataclass, field
+
+from ansible_collections.netmodes.linux.plugins.module_utils import _firewall
+from ansible_collections.netmodes.linux.plugins.module_utils import _model as m
+from ansible_collections.netmodes.linux.plugins.module_utils._engine import BatchResource
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
+from ansible_collections.netmodes.linux.plugins.module_utils._resources.bridge import Bridge
+from ansible_collections.netmodes.linux.plugins.module_utils._resources.dns_config import DnsConfig
+from ansible_collections.netmodes.linux.plugins.module_utils._resources.netns import Netns
+from ansible_collections.netmodes.linux.plugins.module_utils._resources.portmap import Portmap
+from ansible_collections.netmodes.linux.plugins.module_utils._resources.veth import Veth
+
+DEFAULT_NETWORK = "bridge"        # Docker's default network (docker0)
+DEFAULT_BRIDGE = "netmodes0"
+# Docker's default address pools: 172.17-31.0.0/16, then 192.168.0.0/16 in /20s.
+POOLS = [ipaddress.ip_network("172.%d.0.0/16" % i) for i in range(17, 32)] + \
+        [ipaddress.ip_network("192.168.%d.0/20" % (16 * i)) for i in range(16)]
+DRIVERS = ("bridge",)
+STATES = ["merged", "overridden", "deleted", "gathered"]
+FIREWALL_OPTION = {"type": "str", "choices": ["auto"] + list(_firewall.BACKENDS), "default": "auto"}
+
+
+def _unknown(raw, known, where):
+    extra = set(raw) - set(known)
+    if extra:
+        raise InvalidInput("%s: unknown keys %s (known: %s)" % (where, ", ".join(sorted(extra)), ", ".join(sorted(known))), where)
+
+
+def _bool(raw, key, default, where):
+    value = raw.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise InvalidInput("%s.%s: %r is not true or false" % (where, key, value), where)
+    return value
+
+
+# -- networks -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    name: str
+    bridge: str
+    subnet: object = None
+    gateway: object = None
+    internal: bool = False
+    masquerade: bool = True
+    icc: bool = True
+
+
+_NETWORK_KEYS = ("name", "driver", "bridge_name", "subnet", "gateway", "internal", "ip_masquerade", "icc", "hosts")
+
+
+def network_spec(raw, where):
+    """A NetworkSpec from one entry of netmodes_networks, or InvalidInput."""
+    if not isinstance(raw, dict) or not raw.get("name"):
+        raise InvalidInput("%s: a network is a dict with at least a name" % where, where)
+    _unknown(raw, _NETWORK_KEYS, where)
+    name = str(raw["name"])
+    driver = raw.get("driver") or "bridge"
+    if driver not in DRIVERS:
+        raise InvalidInput("%s.driver: %r is not supported yet (supported: %s)" % (where, driver, ", ".join(DRIVERS)), where)
+    bridge = raw.get("bridge_name") or (DEFAULT_BRIDGE if name == DEFAULT_NETWORK else name)
+    m.ifname(bridge, "%s.bridge_name" % where if raw.get("bridge_name") else "%s.name" % where)
+    subnet = m.network(raw["subnet"], "%s.subnet" % where) if raw.get("subnet") else None
+    if subnet is not None and subnet.version != 4:
+        raise InvalidInput("%s.subnet: IPv6 networks are not supported yet" % where, where)
+    gateway = m.address(raw["gateway"], "%s.gateway" % where) if raw.get("gateway") else None
+    if gateway is not None and (subnet is None or gateway not in subnet or gateway in (subnet.network_address, subnet.broadcast_address)):
+        raise InvalidInput("%s.gateway: %s is not a host address of subnet %s; give a subnet and a gateway inside it"
+                           % (where, gateway, subnet), where)
+    return NetworkSpec(name, bridge, subnet, gateway, _bool(raw, "internal", False, where),
+                       _bool(raw, "ip_masquerade", True, where), _bool(raw, "icc", True, where))
+
+
+def network_specs(raws, where="config"):
+    specs = [network_spec(raw, "%s[%d]" % (where, i)) for i, raw in enumerate(raws or [])]
+    _no_duplicates([s.name for s in specs], where, "network name")
+    _no_duplicates([s.bridge for s in specs], where, "bridge name")
+    explicit = [s for s in specs if s.subnet]
+    for i, a in enumerate(explicit):
+        for b in explicit[i + 1:]:
+            if a.subnet.overlaps(b.subnet):
+                raise InvalidInput("%s: the subnets of %s (%s) and %s (%s) overlap" % (where, a.name, a.subnet, b.name, b.subnet), where)
+    return specs
+
+
+def _no_duplicates(names, where, what):
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise InvalidInput("%s: %s %r is declared twice" % (where, what, name), where)
+        seen.add(name)
+
+
+def bridge_subnet(link):
+    """(subnet, gateway) of an existing bridge, from its first IPv4 address, or (None, None)."""
+    for addr in sorted(link.addresses if link else (), key=str):
+        if addr.version == 4:
+            return addr.network, addr.ip
+    return None, None
+
+
+def pick_subnet(taken):
+    """The first of Docker's pools that overlaps none of TAKEN (networks)."""
+    for pool in POOLS:
+        if not any(pool.overlaps(t) for t in taken):
+            return pool
+    raise Conflict("no free subnet left in the default pools (172.17-31.0.0/16, 192.168.0.0/16); give the network a subnet")
+
+
+def _taken(net):
+    """Networks already in use on the host: connected subnets and routed destinations."""
+    out = {a.network for addrs in net.addresses_by_link().values() for a in addrs if a.version == 4}
+    out |= {dst for dst in net.route_destinations() if dst.prefixlen}
+    return out
+
+
+class Networks(BatchResource):
+    """Every bridge network of a host (``docker network create``), in one run."""
+
+    argument_spec = {
+        "config": {"type": "list", "elements": "dict", "default": []},
+        "state": {"type": "str", "choices": STATES, "default": "merged"},
+        "firewall_backend": FIREWALL_OPTION,
+    }
+
+    def steps(self, batch):
+        specs = network_specs(self.params["config"])
+        net, state = self.adapters["netlink"], self.params["state"]
+        backend = self.params["firewall_backend"]
+        if state == "gathered":
+            return {"networks": gather_networks(net)}
+        if state == "deleted":
+            for spec in specs:
+                batch.run(Bridge, name=spec.bridge, state="absent", firewall_backend=backend)
+            return {}
+        taken = _taken(net) | {s.subnet for s in specs if s.subnet}
+        for spec in specs:
+            ensure_network(batch, spec, taken, backend)
+        if state == "overridden":
+            wanted = {s.bridge for s in specs}
+            for name in sorted(n for n in our_bridges(net) if n not in wanted):
+                batch.run(Bridge, name=name, state="absent", firewall_backend=backend)
+        return {"networks": gather_networks(net)}
+
+
+def ensure_network(batch, spec, taken, backend):
+    """Converge one network's bridge; its subnet is kept once chosen (it is the bridge's address)."""
+    link = batch.adapters["netlink"].link(spec.bridge)
+    subnet, gateway = bridge_subnet(link)
+    if spec.subnet is not None:
+        subnet, gateway = spec.subnet, spec.gateway or next(spec.subnet.hosts())
+    elif subnet is None:
+        subnet = pick_subnet(taken)
+        gateway = next(subnet.hosts())
+    taken.add(subnet)
+    batch.run(Bridge, name=spec.bridge, addresses=["%s/%d" % (gateway, subnet.prefixlen)], internal=spec.internal,
+              ip_masquerade=spec.masquerade, icc=spec.icc, firewall_backend=backend)
+    return subnet, gateway
+
+
+def our_bridges(net):
+    names = net.addresses_by_link()
+    return sorted(n for n in names if (link := net.link(n)) is not None and link.ours and link.kind == "bridge")
+
+
+def gather_networks(net):
+    out = {}
+    for name in our_bridges(net):
+        subnet, gateway = bridge_subnet(net.link(name))
+        out[name] = {"subnet": str(subnet) if subnet else None, "gateway": str(gateway) if gateway else None}
+    return out
+
+
+# -- sandboxes ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SandboxSpec:
+    name: str
+    mode: str                        # host | none | container | network
+    networks: tuple = ()             # network names, the first is network_mode's
+    share_with: str = None
+    ip: object = None
+    publish: frozenset = frozenset()
+    ports: tuple = ()                # host mode: (port, protocol)
+    hostname: str = None
+    dns: tuple = None
+    dns_search: tuple = None
+    dns_options: tuple = None
+    extra_hosts: object = None
+    aliases: tuple = ()
+    state: str = "present"
+    raw: dict = field(default=None, compare=False, hash=False)
+
+
+_SANDBOX_KEYS = ("name", "network_mode", "networks", "ip", "publish", "ports", "hostname", "dns", "dns_search", "dns_options",
+                 "extra_hosts", "aliases", "state")
+_NOT_WITH_CONTAINER = ("publish", "hostname", "dns", "dns_search", "dns_options", "extra_hosts", "networks", "ip", "aliases")
+
+
+def _list(raw, key, where):
+    value = raw.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise InvalidInput("%s.%s: must be a list" % (where, key), where)
+    return tuple(str(v) for v in value)
+
+
+def _host_port(value, where):
+    text = str(value)
+    port, _sep, proto = text.partition("/")
+    proto = proto or "tcp"
+    if not port.isdigit() or not 1 <= int(port) <= 65535 or proto not in m.PROTOCOLS:
+        raise InvalidInput("%s.ports: %r is not a port (80, 53/udp)" % (where, value), where)
+    return int(port), proto
+
+
+def sandbox_spec(raw, where):
+    """A SandboxSpec from one entry of netmodes_sandboxes, or InvalidInput (Docker's rules)."""
+    if not isinstance(raw, dict) or not raw.get("name"):
+        raise InvalidInput("%s: a sandbox is a dict with at least a name" % where, where)
+    _unknown(raw, _SANDBOX_KEYS, where)
+    name = m.netns_name(str(raw["name"]), "%s.name" % where)
+    state = raw.get("state") or "present"
+    if state not in ("present", "absent"):
+        raise InvalidInput("%s.state: %r is not present or absent" % (where, state), where)
+    mode = str(raw.get("network_mode") or DEFAULT_NETWORK)
+    given = [k for k in _SANDBOX_KEYS if raw.get(k) not in (None, [], "")]
+    if mode.startswith("container:"):
+        target = m.netns_name(mode.partition(":")[2], "%s.network_mode" % where)
+        if target == name:
+            raise InvalidInput("%s.network_mode: container:%s names the sandbox itself; name another sandbox" % (where, name), where)
+        bad = [k for k in _NOT_WITH_CONTAINER if k in given]
+        if bad:
+            raise InvalidInput("%s: %s cannot be used with network_mode container:%s (it shares that sandbox's network, as"
+                               " in Docker); set them on %s" % (where, ", ".join(bad), target, target), where)
+        return SandboxSpec(name, "container", share_with=target, state=state, raw=raw)
+    ports = tuple(_host_port(p, where) for p in raw.get("ports") or ())
+    if mode in ("host", "none"):
+        bad = [k for k in ("publish", "networks", "ip", "aliases") + (("hostname", "dns", "dns_search", "dns_options", "extra_hosts")
+                                                                       if mode == "host" else ()) if k in given]
+        if bad:
+            raise InvalidInput("%s: %s cannot be used with network_mode %s" % (where, ", ".join(bad), mode), where)
+    elif ports:
+        raise InvalidInput("%s.ports: only host-mode sandboxes declare ports; publish with publish: [\"8080:80\"]" % where, where)
+    networks = () if mode in ("host", "none") else (mode,) + (_list(raw, "networks", where) or ())
+    if mode == DEFAULT_NETWORK and len(networks) > 1:
+        raise InvalidInput("%s.networks: further networks need a user-defined network_mode (Docker's default bridge"
+                           " network cannot be combined)" % where, where)
+    _no_duplicates(networks, where + ".networks", "network")
+    ip = m.address(raw["ip"], "%s.ip" % where) if raw.get("ip") else None
+    return SandboxSpec(
+        name, "network" if networks else mode, networks, None, ip,
+        m.port_mappings(raw.get("publish") or [], "%s.publish" % where), ports,
+        m.hostname(raw["hostname"], "%s.hostname" % where) if raw.get("hostname") else None,
+        _list(raw, "dns", where), _list(raw, "dns_search", where), _list(raw, "dns_options", where),
+        raw.get("extra_hosts"), _list(raw, "aliases", where) or (), state, raw)
+
+
+def sandbox_specs(raws, where="config"):
+    specs = [sandbox_spec(raw, "%s[%d]" % (where, i)) for i, raw in enumerate(raws or [])]
+    _no_duplicates([s.name for s in specs], where, "sandbox name")
+    by_name = {s.name: s for s in specs}
+    for spec in specs:
+        target = by_name.get(spec.share_with)
+        if target is not None and target.mode == "container":
+            raise InvalidInput("%s: %s: network_mode container:%s points at a sandbox that is itself in container mode; point"
+                               " at %s" % (where, spec.name, target.name, target.share_with), where)
+        if target is not None and target.mode == "host":
+            raise InvalidInput("%s: %s: network_mode container:%s points at a host-mode sandbox, which has no namespace"
+                               % (where, spec.name, target.name), where)
+    return specs
+
+
+def veth_name(sandbox, network):
+    """The host end of SANDBOX's link to NETWORK: stable, unique, within 15 bytes (Docker: vethXXXXXXX)."""
+    return "nmv" + hashlib.sha256(("%s\0%s" % (sandbox, network)).encode()).hexdigest()[:11]
+
+
+class Sandboxes(BatchResource):
+    """Every sandbox of a host (``docker run --network … -p … -h … --dns …``), in one run."""
+
+    argument_spec = {
+        "config": {"type": "list", "elements": "dict", "default": []},
+        "networks": {"type": "list", "elements": "dict", "default": []},
+        "state": {"type": "str", "choices": STATES, "default": "merged"},
+        "force": {"type": "bool", "default": False},
+        "firewall_backend": FIREWALL_OPTION,
+    }
+
+    def steps(self, batch):
+        net, p = self.adapters["netlink"], self.params
+        specs = sandbox_specs(p["config"])
+        networks = {s.name: s for s in network_specs(p["networks"], "networks")}
+        if p["state"] == "gathered":
+            return {"sandboxes": gather_sandboxes(net)}
+        if p["state"] == "deleted":
+            specs = [SandboxSpec(s.name, s.mode, s.networks, s.share_with, state="absent") for s in specs]
+        self._check_references(specs, networks)
+        present = [s for s in specs if s.state == "present"]
+        self._preflight_host_ports(present)
+        for spec in [s for s in specs if s.state == "absent"]:
+            self._remove(batch, spec, networks)
+        if p["state"] == "overridden":
+            declared = {s.name for s in specs}
+            for name in [n for n in net.netns_names() if n not in declared and net.netns_owned(n)]:
+                self._remove(batch, SandboxSpec(name, "none"), networks)
+        self._build(batch, present, networks)
+        return {"sandboxes": gather_sandboxes(net, [s.name for s in present])}
+
+    def _check_references(self, specs, networks):
+        net, names = self.adapters["netlink"], {s.name for s in specs if s.state == "present"}
+        for spec in specs:
+            if spec.state == "absent":
+                continue
+            if spec.share_with and spec.share_with not in names and net.netns_inode(spec.share_with) is None:
+                raise NotFound("%s: network_mode container:%s names no sandbox; declare %s or run it first"
+                               % (spec.name, spec.share_with, spec.share_with), "config")
+            for index, name in enumerate(spec.networks):
+                bridge = self._bridge_of(name, networks)
+                link = net.link(bridge)
+                if name != DEFAULT_NETWORK and name not in networks and link is None:
+                    self.missing(NotFound("%s: network %r does not exist; declare it in netmodes_networks (or create it"
+                                          " with netmodes.linux.networks first)" % (spec.name, name), "config"))
+                subnet, gateway = bridge_subnet(link)
+                if subnet is None and name in networks and networks[name].subnet:
+                    subnet, gateway = networks[name].subnet, networks[name].gateway or next(networks[name].subnet.hosts())
+                if index == 0 and spec.ip and subnet and (spec.ip not in subnet or spec.ip == gateway):
+                    raise InvalidInput("%s.ip: %s is not a free host address of network %s (%s, gateway %s)"
+                                       % (spec.name, spec.ip, name, subnet, gateway), "config")
+
+    @staticmethod
+    def _bridge_of(name, networks):
+        if name in networks:
+            return networks[name].bridge
+        return DEFAULT_BRIDGE if name == DEFAULT_NETWORK else name
+
+    def _preflight_host_ports(self, present):
+        """Host mode: a declared port bound by a host process, declared twice, or published fails."""
+        claimed = {}
+        published = self.adapters["firewall"].read().published() if any(s.ports for s in present) else []
+        listeners = self.adapters["sockets"].listeners() if any(s.ports for s in present) else []
+        for spec in present:
+            for port, proto in spec.ports:
+                key = (port, proto)
+                if key in claimed:
+                    raise Conflict("%s: port %d/%s is already declared by host-mode sandbox %s; give one of them another port"
+                                   % (spec.name, port, proto, claimed[key]), "config")
+                claimed[key] = spec.name
+                for who, mapping in published:
+                    if mapping.protocol == proto and mapping.host_port <= port <= mapping.host_port_end:
+                        raise Conflict("%s: port %d/%s is published by %s (%s); host mode would collide with it"
+                                       % (spec.name, port, proto, who.replace("netns:", "sandbox "), mapping), "config")
+                for lproto, addr, lport, inode in listeners:
+                    if (lproto, lport) == (proto, port):
+                        process = self.adapters["sockets"].process_of(inode)
+                        raise Conflict("%s: port %d/%s is already in use on the host: %s listens on %s:%d; stop it or"
+                                       " change the port" % (spec.name, port, proto, process or "a process", addr, lport), "config")
+
+    def _remove(self, batch, spec, networks):
+        backend, net = self.params["firewall_backend"], self.adapters["netlink"]
+        if spec.mode != "container" and net.netns_inode(spec.name) is not None:
+            bridge = self._bridge_of(spec.networks[0], networks) if spec.networks else DEFAULT_BRIDGE
+            batch.run(Portmap, netns=spec.name, bridge=bridge, state="absent", firewall_backend=backend)
+            batch.run(DnsConfig, netns=spec.name, state="absent")
+            for name in spec.networks:
+                batch.run(Veth, name=veth_name(spec.name, name), state="absent")
+        batch.run(Netns, name=spec.name, state="absent")
+
+    def _build(self, batch, present, networks):
+        net, backend = self.adapters["netlink"], self.params["firewall_backend"]
+        if any(DEFAULT_NETWORK in s.networks for s in present) and DEFAULT_NETWORK not in networks:
+            networks[DEFAULT_NETWORK] = NetworkSpec(DEFAULT_NETWORK, DEFAULT_BRIDGE)
+            ensure_network(batch, networks[DEFAULT_NETWORK], _taken(net), backend)
+        isolated = [s for s in present if s.mode in ("none", "network")]
+        for spec in isolated:
+            batch.run(Netns, name=spec.name)
+        used = self._addresses(isolated)
+        for spec in isolated:
+            for index, name in enumerate(spec.networks):
+                self._attach(batch, spec, index, name, networks=networks, used=used)
+        for spec in [s for s in present if s.mode == "container"]:
+            batch.run(Netns, name=spec.name, share_with=spec.share_with)
+        for spec in [s for s in isolated if s.networks]:
+            bridge = self._bridge_of(spec.networks[0], networks)
+            if net.link(bridge) is not None or not self.check_mode:
+                batch.run(Portmap, netns=spec.name, bridge=bridge, ports=[str(m) for m in spec.publish], firewall_backend=backend)
+        members = self._members(isolated, networks)
+        for spec in isolated:
+            self._dns(batch, spec, members, networks)
+
+    def _addresses(self, specs):
+        """{sandbox: set of IPv4 addresses} of every sandbox on the host, for allocation."""
+        net, out = self.adapters["netlink"], {}
+        for name in net.netns_names():
+            out[name] = {a.ip for addrs in net.addresses_by_link(name).values() for a in addrs if a.version == 4}
+        return out
+
+    def _attach(self, batch, spec, index, name, *, networks, used):
+        bridge = self._bridge_of(name, networks)
+        subnet, gateway = bridge_subnet(self.adapters["netlink"].link(bridge))
+        if subnet is None:
+            self.missing(NotFound("%s: network %s has no subnet yet (its bridge %s is not there)" % (spec.name, name, bridge), "config"))
+            return
+        mine = {ip for ip in used.get(spec.name, ()) if ip in subnet}
+        ip = spec.ip if index == 0 and spec.ip else (min(mine) if mine else None)
+        if ip is not None and (ip not in subnet or ip == gateway):
+            raise InvalidInput("%s.ip: %s is not a free host address of network %s (%s, gateway %s)" % (spec.name, ip, name, subnet, gateway),
+                               "config")
+        if ip is None:
+            taken = {gateway} | {a for other, addrs in used.items() if other != spec.name for a in addrs}
+            ip = next((h for h in subnet.hosts() if h not in taken), None)
+            if ip is None:
+                raise Conflict("%s: network %s (%s) has no free address left" % (spec.name, name, subnet), "config")
+        used.setdefault(spec.name, set()).add(ip)
+        batch.run(Veth, name=veth_name(spec.name, name), peer="eth%d" % index, netns=spec.name, bridge=bridge,
+                  addresses=["%s/%d" % (ip, subnet.prefixlen)], gateway=str(gateway) if index == 0 else None)
+
+    def _members(self, specs, networks):
+        """{network: {name: address}} of the members of user-defined networks (Docker's embedded DNS)."""
+        net, aliases = self.adapters["netlink"], {s.name: s.aliases for s in specs}
+        out = {}
+        for name in {n for s in specs for n in s.networks if n != DEFAULT_NETWORK}:
+            subnet, _gateway = bridge_subnet(net.link(self._bridge_of(name, networks)))
+            if subnet is None:
+                continue
+            members = out.setdefault(name, {})
+            for sandbox in net.netns_names():
+                for addrs in net.addresses_by_link(sandbox).values():
+                    for a in addrs:
+                        if a.version == 4 and a.ip in subnet:
+                            for alias in (sandbox,) + tuple(aliases.get(sandbox, ())):
+                                members[alias] = str(a.ip)
+        return out
+
+    def _dns(self, batch, spec, members, networks):
+        peers = {}
+        for name in spec.networks:
+            peers.update({who: ip for who, ip in members.get(name, {}).items() if who != spec.name and who not in spec.aliases})
+        if self.check_mode and self.adapters["netlink"].netns_inode(spec.name) is None:
+            self.warnings.append("%s: check mode: its hostname, hosts and resolv.conf are planned once the sandbox exists" % spec.name)
+            return
+        batch.run(DnsConfig, netns=spec.name, hostname=spec.hostname or spec.name, nameservers=list(spec.dns) if spec.dns else None,
+                  search=list(spec.dns_search) if spec.dns_search is not None else None,
+                  options=list(spec.dns_options) if spec.dns_options is not None else None,
+                  extra_hosts=spec.extra_hosts, peers=peers or None, force=self.params["force"])
+
+
+def gather_sandboxes(net, names=None):
+    """{name: {addresses}} of the host's sandboxes (all, or NAMES)."""
+    out = {}
+    for name in names if names is not None else net.netns_names():
+        if net.netns_inode(name) is None:
+            continue
+        out[name] = {"addresses": sorted(str(a) for link, addrs in net.addresses_by_link(name).items() if link != "lo" for a in addrs)}
+    return out

@@ -1,0 +1,98 @@
+#!/usr/bin/python
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: sandboxes
+short_description: Every sandbox of a host in one task, in Docker's network modes
+version_added: 0.1.0
+author: netmodes.linux contributors (@netmodes)
+description:
+  - Converges a list of sandboxes (the inventory's C(netmodes_sandboxes)) in one run, in the
+    order their dependencies need - sandboxes, their links and addresses, container-mode
+    sandboxes, published ports, then hostname, hosts and resolv.conf - through the same code as
+    M(netmodes.linux.netns), M(netmodes.linux.veth), M(netmodes.linux.portmap) and
+    M(netmodes.linux.dns_config).
+  - C(network_mode) is C(bridge) (Docker's default network, made on first use with a free subnet;
+    no name resolution between its members), a user-defined network's name (members resolve each
+    other, and their C(aliases), by name through their hosts files), C(none) (only C(lo)),
+    C(container:NAME) (NAME's namespace), or C(host) (no sandbox; the C(ports) it will bind are
+    checked against host processes, other host-mode sandboxes and published ports).
+  - Addresses are kept once given; a sandbox without C(ip) gets the lowest free address of the
+    network. The host end of each link is named C(nmv) and a hash of sandbox and network.
+  - Everything is validated before anything changes, with Docker's rules (no C(publish),
+    C(hostname) or C(dns) with C(container:), no sandbox sharing itself, unknown networks).
+options:
+  config:
+    description:
+      - The sandboxes, as dicts with C(name), C(network_mode), C(networks) (further user-defined
+        networks), C(ip), C(publish) (C(-p) strings), C(ports) (host mode), C(hostname), C(dns),
+        C(dns_search), C(dns_options), C(extra_hosts), C(aliases) and C(state) (present or absent).
+    type: list
+    elements: dict
+    default: []
+  networks:
+    description:
+      - The host's networks (the same list as for M(netmodes.linux.networks)), so that network names
+        map to their bridges; networks not listed are found by bridge name.
+    type: list
+    elements: dict
+    default: []
+  state:
+    description:
+      - V(merged) converges the listed sandboxes and leaves others alone. V(overridden) also removes
+        sandboxes the collection made that are not listed (pruning). V(deleted) removes the listed
+        sandboxes. V(gathered) changes nothing and returns the sandboxes.
+    type: str
+    choices: [merged, overridden, deleted, gathered]
+    default: merged
+  force:
+    description: Replace hostname, hosts and resolv.conf files that were edited by hand.
+    type: bool
+    default: false
+  firewall_backend:
+    description: The firewall to publish ports in, as for M(netmodes.linux.portmap).
+    type: str
+    choices: [auto, nftables, iptables]
+    default: auto
+extends_documentation_fragment:
+  - netmodes.linux.attributes
+"""
+
+EXAMPLES = r"""
+- name: The host's sandboxes
+  netmodes.linux.sandboxes:
+    networks: "{{ netmodes_networks }}"
+    config:
+      - {name: web, network_mode: br0, publish: ["8080:80"], hostname: web1}
+      - {name: db, network_mode: br0, aliases: [database]}
+      - {name: sidecar, network_mode: "container:web"}
+      - {name: batch, network_mode: none}
+      - {name: web2, network_mode: host, ports: [80]}
+"""
+
+RETURN = r"""
+sandboxes:
+  description: The listed sandboxes after the run, with their addresses.
+  returned: always
+  type: dict
+  sample: {"web": {"addresses": ["172.18.0.2/16"]}}
+operations:
+  description: The ordered changes planned (and, unless in check mode, applied), of every sandbox.
+  returned: always
+  type: list
+  elements: dict
+"""
+
+from ansible_collections.netmodes.linux.plugins.module_utils._runner import run_module
+from ansible_collections.netmodes.linux.plugins.module_utils._site import Sandboxes
+
+
+def main():
+    run_module(Sandboxes)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A whole host in Docker's vocabulary (networks and sandboxes modules), with real traffic and names."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import firewall, sh, sh_json, snapshot
+from test_portmap import Processes, status
+
+NETWORKS = [{"name": "br0", "subnet": "172.18.0.0/16"}, {"name": "back", "subnet": "172.30.0.0/24", "internal": True}]
+SANDBOXES = [
+    {"name": "web", "network_mode": "br0", "publish": ["8080:80"], "hostname": "web1"},
+    {"name": "db", "network_mode": "br0", "networks": ["back"], "aliases": ["database"]},
+    {"name": "side", "network_mode": "container:web"},
+    {"name": "quiet", "network_mode": "none"},
+    {"name": "legacy", "network_mode": "bridge"},
+    {"name": "web2", "network_mode": "host", "ports": [9090]},
+]
+
+PLAY = """
+- hosts: sim1
+  gather_facts: false
+  vars:
+    networks: {networks}
+    sandboxes: {sandboxes}
+  tasks:
+    - netmodes.linux.networks: {{config: "{{{{ networks }}}}"}}
+    - netmodes.linux.sandboxes: {{config: "{{{{ sandboxes }}}}", networks: "{{{{ networks }}}}", state: {state}}}
+"""
+
+
+def play(sandboxes=None, state="merged"):
+    return PLAY.format(networks=json.dumps(NETWORKS), sandboxes=json.dumps(SANDBOXES if sandboxes is None else sandboxes), state=state)
+
+
+def links(host, netns):
+    return sorted(link["ifname"] for link in sh_json(host, "ip netns exec %s ip -j link show" % netns))
+
+
+def test_a_host_in_dockers_vocabulary(ansible, sim1, fleet):
+    procs = Processes()
+    try:
+        run = ansible.four_steps(play())
+        found = run.results()[-1]["sandboxes"]
+        assert found["web"]["addresses"] == ["172.18.0.2/16"] and found["db"]["addresses"] == ["172.18.0.3/16", "172.30.0.2/24"]
+        # none mode: only lo; container mode: web's interfaces and address
+        assert links(sim1, "quiet") == ["lo"]
+        assert sh(sim1, "ip -br addr show eth0", netns="side").split()[2] == "172.18.0.2/16"
+        # names: db resolves web by name (user-defined network) and web resolves db's alias
+        assert sh(sim1, "getent hosts web", netns="db").split()[0] == "172.18.0.2"
+        assert sh(sim1, "getent hosts database", netns="web").split()[0] == "172.18.0.3"
+        assert sim1.run("ip netns exec legacy getent hosts web", check=False).returncode != 0, "the default bridge resolves names"
+        assert sh(sim1, "ping -c1 -W2 db", netns="web")
+        assert sh(sim1, "cat /etc/hostname", netns="web").strip() == "web1"
+        # publishing: an HTTP server in web answers on the host's port 8080, from another host too
+        procs.start(sim1, "ip netns exec web /usr/bin/python3 -m http.server 80")
+        sh(sim1, "for i in $(seq 50); do ip netns exec web curl -s -o /dev/null http://127.0.0.1:80/ && exit 0; sleep 0.1; done; exit 1")
+        assert status(sim1, "http://127.0.0.1:8080/") == "200"
+        assert status(fleet.host("sim2"), "http://%s:8080/" % sim1.address) == "200"
+        # host mode: a port a host process holds is refused, naming it; nothing changes
+        procs.start(sim1, "/usr/bin/python3 -m http.server 9090")
+        sh(sim1, "for i in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:9090/ && exit 0; sleep 0.1; done; exit 1")
+        before = snapshot(sim1), firewall(sim1)
+        refused = ansible.playbook(play())
+        assert refused.failed
+        assert "web2: port 9090/tcp is already in use on the host: python3" in json.dumps(refused.results()), refused
+        assert (snapshot(sim1), firewall(sim1)) == before
+    finally:
+        procs.stop()
+
+
+def test_removal_and_pruning(ansible, sim1):
+    assert not ansible.playbook(play()).failed
+    keep = [s for s in SANDBOXES if s["name"] in ("web", "db")]
+    run = ansible.playbook(play(keep, state="overridden"))
+    assert not run.failed, run
+    assert sorted(sh(sim1, "ip netns list | cut -d' ' -f1").split()) == ["db", "web"]
+    assert not ansible.playbook(play(keep)).changed
