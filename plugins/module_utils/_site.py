@@ -254,8 +254,10 @@ def sandbox_spec(raw, where):
         return SandboxSpec(name, "container", share_with=target, state=state, raw=raw)
     ports = tuple(_host_port(p, where) for p in raw.get("ports") or ())
     if mode in ("host", "none"):
-        bad = [k for k in ("publish", "networks", "ip", "aliases") + (("hostname", "dns", "dns_search", "dns_options", "extra_hosts")
-                                                                       if mode == "host" else ()) if k in given]
+        refused = ("publish", "networks", "ip", "aliases")
+        if mode == "host":
+            refused += ("hostname", "dns", "dns_search", "dns_options", "extra_hosts")
+        bad = [k for k in refused if k in given]
         if bad:
             raise InvalidInput("%s: %s cannot be used with network_mode %s" % (where, ", ".join(bad), mode), where)
     elif ports:
