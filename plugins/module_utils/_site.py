@@ -291,6 +291,16 @@ def sandbox_specs(raws, where="config"):
     return specs
 
 
+# The modes a run can be limited to: "bridge" is Docker's default network, "network" a user-defined one.
+MODES = ("host", "bridge", "network", "none", "container")
+
+
+def mode_of(spec):
+    if spec.mode == "network":
+        return "bridge" if spec.networks[0] == DEFAULT_NETWORK else "network"
+    return spec.mode
+
+
 def veth_name(sandbox, network):
     """The host end of SANDBOX's link to NETWORK: stable, unique, within 15 bytes (Docker: vethXXXXXXX)."""
     return "nmv" + hashlib.sha256(("%s\0%s" % (sandbox, network)).encode()).hexdigest()[:11]
@@ -303,6 +313,8 @@ class Sandboxes(BatchResource):
         "config": {"type": "list", "elements": "dict", "default": []},
         "networks": {"type": "list", "elements": "dict", "default": []},
         "state": {"type": "str", "choices": STATES, "default": "merged"},
+        "modes": {"type": "list", "elements": "str", "choices": list(MODES), "default": list(MODES)},
+        "dns": {"type": "bool", "default": True},
         "force": {"type": "bool", "default": False},
         "firewall_backend": FIREWALL_OPTION,
     }
@@ -311,21 +323,23 @@ class Sandboxes(BatchResource):
         net, p = self.adapters["netlink"], self.params
         specs = sandbox_specs(p["config"])
         networks = {s.name: s for s in network_specs(p["networks"], "networks")}
-        if p["state"] == "gathered":
-            return {"sandboxes": gather_sandboxes(net)}
         if p["state"] == "deleted":
             specs = [SandboxSpec(s.name, s.mode, s.networks, s.share_with, state="absent") for s in specs]
+        # Every sandbox is checked, also those of modes this run leaves to another task.
         self._check_references(specs, networks)
+        self._preflight_host_ports([s for s in specs if s.state == "present"])
+        if p["state"] == "gathered":
+            return {"sandboxes": gather_sandboxes(net)}
+        specs = [s for s in specs if mode_of(s) in p["modes"]]
         present = [s for s in specs if s.state == "present"]
-        self._preflight_host_ports(present)
         for spec in [s for s in specs if s.state == "absent"]:
             self._remove(batch, spec, networks)
         if p["state"] == "overridden":
-            declared = {s.name for s in specs}
+            declared = {s.name for s in sandbox_specs(p["config"])}
             for name in [n for n in net.netns_names() if n not in declared and net.netns_owned(n)]:
                 self._remove(batch, SandboxSpec(name, "none"), networks)
         self._build(batch, present, networks)
-        return {"sandboxes": gather_sandboxes(net, [s.name for s in present])}
+        return {"sandboxes": gather_sandboxes(net, [s.name for s in present if s.mode != "host"])}
 
     def _check_references(self, specs, networks):
         net, names = self.adapters["netlink"], {s.name for s in specs if s.state == "present"}
@@ -404,9 +418,10 @@ class Sandboxes(BatchResource):
             bridge = self._bridge_of(spec.networks[0], networks)
             if net.link(bridge) is not None or not self.check_mode:
                 batch.run(Portmap, netns=spec.name, bridge=bridge, ports=[str(m) for m in spec.publish], firewall_backend=backend)
-        members = self._members(isolated, networks)
-        for spec in isolated:
-            self._dns(batch, spec, members, networks)
+        if self.params["dns"]:
+            members = self._members(isolated, networks)
+            for spec in isolated:
+                self._dns(batch, spec, members, networks)
 
     def _addresses(self, specs):
         """{sandbox: set of IPv4 addresses} of every sandbox on the host, for allocation."""

@@ -44,10 +44,24 @@ options:
     description:
       - V(merged) converges the listed sandboxes and leaves others alone. V(overridden) also removes
         sandboxes the collection made that are not listed (pruning). V(deleted) removes the listed
-        sandboxes. V(gathered) changes nothing and returns the sandboxes.
+        sandboxes. V(gathered) changes nothing - it checks the whole list, as a run would before
+        its first change, and returns the host's sandboxes.
     type: str
     choices: [merged, overridden, deleted, gathered]
     default: merged
+  modes:
+    description:
+      - Converge only the sandboxes of these network modes (V(bridge) is Docker's default network,
+        V(network) a user-defined one); the others are still checked and referred to. The roles use
+        this to give each mode its own role.
+    type: list
+    elements: str
+    choices: [host, bridge, network, none, container]
+    default: [host, bridge, network, none, container]
+  dns:
+    description: Write the sandboxes' hostname, hosts and resolv.conf files (with the names of the other members of their networks).
+    type: bool
+    default: true
   force:
     description: Replace hostname, hosts and resolv.conf files that were edited by hand.
     type: bool

@@ -91,6 +91,13 @@ class Ansible:
             argv += ["-e", json.dumps(extra_vars)]
         return self._run(argv, check, diff)
 
+    def collection_playbook(self, name, extra_vars=None, check=False, diff=False):
+        """`ansible-playbook netmodes.linux.NAME` (a playbook of the collection, by its FQCN)."""
+        argv = ["ansible-playbook", "netmodes.linux." + name]
+        if extra_vars:
+            argv += ["-e", json.dumps(extra_vars)]
+        return self._run(argv, check, diff)
+
     def four_steps(self, text, extra_vars=None, snapshot=None):
         """Run a playbook with the idempotence pattern; SNAPSHOT() must not move in check mode.
 
