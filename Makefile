@@ -16,6 +16,7 @@ test: setup lint sanity units integration
 
 lint:
 	$(VENV)/bin/ruff check .
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/ansible-lint roles playbooks
 
 sanity:
 	hack/ansible-test sanity
