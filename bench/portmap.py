@@ -16,18 +16,12 @@ Prints numbers and asserts nothing. Run as root from the repo root: `make bench`
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "harness"))
+from _lab import PY, module, simfleet
 
-import simfleet  # noqa: E402
-
-PY = sys.executable
 FIRST_PORT = 20000
 
 SETUP = """
@@ -57,22 +51,6 @@ for _ in range(rounds):
         s.close()
 print(" ".join("%.1f" % (statistics.median(times[p]) * 1e6) for p in ports))
 """
-
-
-def module(host, name, args):
-    """Run a module of the collection directly inside HOST; (seconds, result)."""
-    payload = json.dumps({"ANSIBLE_MODULE_ARGS": args})
-    command = "cd %s && PYTHONPATH=%s %s plugins/modules/%s.py" % (REPO, REPO, PY, name)
-    start = time.monotonic()
-    proc = host.run(command, input=payload, check=False, timeout=600)
-    elapsed = time.monotonic() - start
-    try:
-        result = json.loads(proc.stdout)
-    except ValueError:
-        raise SystemExit("%s printed no result: %s %s" % (name, proc.stdout[-2000:], proc.stderr[-2000:]))
-    if result.get("failed"):
-        raise SystemExit("%s failed: %s" % (name, result.get("msg")))
-    return elapsed, result
 
 
 def prepare(host, backend):

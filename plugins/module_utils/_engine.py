@@ -149,8 +149,12 @@ def apply(ops, adapters):
     return applied
 
 
-def converge(resource):
-    """Run one resource to its desired state (or only plan it, in check mode); the module result."""
+def converge(resource, reread=True):
+    """Run one resource to its desired state (or only plan it, in check mode); the module result.
+
+    The state is read again after a change so that the result describes it; a batch, which
+    does not return its parts' results, skips that (REREAD false).
+    """
     if isinstance(resource, BatchResource):
         return resource.converge()
     desired = resource.desired()
@@ -158,7 +162,8 @@ def converge(resource):
     ops = resource.plan(current, desired)
     if ops and not resource.check_mode:
         apply(ops, resource.adapters)
-        current = resource.read(desired)
+        if reread:
+            current = resource.read(desired)
     result = {"changed": bool(ops), "operations": [op.describe() for op in ordered(ops)], "diff": resource.diff(ops)}
     result.update(resource.result(current, desired))
     if resource.warnings:
@@ -184,7 +189,7 @@ class Batch:
         params = {key: spec.get("default") for key, spec in resource_class.argument_spec.items()}
         params.update(options)
         try:
-            result = converge(resource_class(params, self.adapters, self.check_mode))
+            result = converge(resource_class(params, self.adapters, self.check_mode), reread=False)
         except NetmodesError as exc:
             exc.applied = ([] if self.check_mode else list(self.operations)) + list(exc.applied)
             raise

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import errno
+import functools
 import ipaddress
 import os
 import traceback
@@ -54,12 +55,40 @@ def _kernel_error(action, exc):
     return KernelError("%s: %s" % (action, reason))
 
 
+def _reads(method):
+    """Remember a read until the next write: a batch reads the same links many times."""
+
+    @functools.wraps(method)
+    def cached(self, *args, **kwargs):
+        key = (method.__name__, args, tuple(sorted(kwargs.items())))
+        if key not in self._cache:
+            self._cache[key] = method(self, *args, **kwargs)
+        return self._cache[key]
+
+    return cached
+
+
+def _writes(method):
+    """Forget every remembered read, before and after a change."""
+
+    @functools.wraps(method)
+    def changing(self, *args, **kwargs):
+        self._cache.clear()
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self._cache.clear()
+
+    return changing
+
+
 class Netlink:
     """Reads and writes links, addresses, routes and named namespaces."""
 
     def __init__(self):
         self._sockets = {}
         self._libc = None
+        self._cache = {}
 
     def close(self):
         for sock in self._sockets.values():
@@ -121,6 +150,7 @@ class Netlink:
         except (FileNotFoundError, ValueError):
             return False
 
+    @_writes
     def netns_create(self, name):
         """Create a namespace with loopback up, and record it as ours."""
         try:
@@ -130,6 +160,7 @@ class Netlink:
         self._mark_owned(name)
         self.link_set("lo", netns=name, state="up")
 
+    @_writes
     def netns_share(self, name, target):
         """Make NAME a second name of TARGET's namespace (Docker's container mode)."""
         self._prepare_netns_dir()
@@ -141,6 +172,7 @@ class Netlink:
             raise KernelError("bind %s to sandbox %s: %s" % (name, target, os.strerror(err)))
         self._mark_owned(name)
 
+    @_writes
     def netns_delete(self, name):
         """Remove the name; the namespace lives on while another name or process holds it."""
         sock = self._sockets.pop(name, None)
@@ -182,6 +214,7 @@ class Netlink:
 
     # -- links --------------------------------------------------------------------------
 
+    @_reads
     def link(self, name, netns=None):
         """The link called exactly NAME in NETNS (None: the host), with addresses and our routes."""
         ipr = self._ipr(netns)
@@ -206,6 +239,7 @@ class Netlink:
             routes=self._routes(index, netns),
         )
 
+    @_reads
     def addresses_by_link(self, netns=None):
         """{link name: frozenset of addresses} of every link in NETNS (None: the host)."""
         ipr = self._ipr(netns)
@@ -217,6 +251,7 @@ class Netlink:
                 out[names[msg["index"]]].add(value)
         return {name: frozenset(addrs) for name, addrs in out.items()}
 
+    @_reads
     def route_destinations(self, netns=None):
         """The destinations (networks) of every IPv4 route in the main table of NETNS."""
         out = set()
@@ -263,11 +298,13 @@ class Netlink:
         except (NetlinkError, OSError) as exc:
             raise _kernel_error(action, exc)
 
+    @_writes
     def link_add_bridge(self, name):
         """Create a bridge tagged as ours."""
         self._call("create bridge %s" % name, self._ipr().link, "add", ifname=name, kind="bridge")
         self.link_set(name, ifalias="%s bridge" % OWNER_TAG)
 
+    @_writes
     def link_add_veth(self, name, peer, netns=None):
         """Create a veth pair whose peer is born inside NETNS (so it never clashes with the host)."""
         peer_spec = {"ifname": peer}
@@ -278,6 +315,7 @@ class Netlink:
         self.link_set(name, ifalias="%s veth" % OWNER_TAG)
         self.link_set(peer, netns=netns, ifalias="%s veth-peer" % OWNER_TAG)
 
+    @_writes
     def link_set(self, name, netns=None, **attrs):
         """Set link attributes: mtu, address, state, ifalias, master (a name or None), kind-specific."""
         index = self._index(name, netns)
@@ -290,12 +328,14 @@ class Netlink:
             attrs["kind"] = "bridge"
         self._call("set %s on %s" % (", ".join(sorted(attrs)), name), self._ipr(netns).link, "set", index=index, **attrs)
 
+    @_writes
     def link_delete(self, name, netns=None):
         """Delete a link (for a veth, both ends go)."""
         index = self._index(name, netns)
         if index is not None:
             self._call("delete %s" % name, self._ipr(netns).link, "del", index=index)
 
+    @_writes
     def addresses_set(self, name, netns=None, add=(), remove=()):
         """Add and remove addresses (CIDR strings) on a link."""
         # Removal first: deleting a primary address also deletes the secondaries of its subnet,
@@ -307,6 +347,7 @@ class Netlink:
                 self._call("%s address %s on %s" % (command, text, name), ipr.addr, command, index=index,
                            address=str(value.ip), prefixlen=value.network.prefixlen)
 
+    @_writes
     def routes_set(self, name, netns=None, add=(), remove=()):
         """Add and remove routes (dicts: dst, via, metric) leaving through a link."""
         ipr, index = self._ipr(netns), self._index(name, netns)
