@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _firewall
 from ansible_collections.netmodes.linux.plugins.module_utils import _model as m
-from ansible_collections.netmodes.linux.plugins.module_utils._engine import BatchResource
+from ansible_collections.netmodes.linux.plugins.module_utils._engine import BatchResource, Op, Resource
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.bridge import Bridge
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.dns_config import DnsConfig
@@ -369,29 +369,38 @@ class Sandboxes(BatchResource):
         return DEFAULT_BRIDGE if name == DEFAULT_NETWORK else name
 
     def _preflight_host_ports(self, present):
-        """Host mode: a declared port bound by a host process, declared twice, or published fails."""
-        claimed = {}
-        published = self.adapters["firewall"].read().published() if any(s.ports for s in present) else []
-        listeners = self.adapters["sockets"].listeners() if any(s.ports for s in present) else []
+        """Host mode: a declared port claimed by another host-mode sandbox, published, or held by a
+        host process that is not the sandbox's own service (a port it claimed in an earlier run) fails."""
+        if not any(s.ports for s in present):
+            return
+        sockets = self.adapters["sockets"]
+        claims = {name: {tuple(p) for p in ports} for name, ports in sockets.claims().items()}
+        declared = {s.name for s in present}
+        claimed = {(p, proto): name for name, ports in claims.items() if name not in declared for p, proto in ports}
+        published, listeners = self.adapters["firewall"].read().published(), sockets.listeners()
         for spec in present:
             for port, proto in spec.ports:
-                key = (port, proto)
-                if key in claimed:
+                if (port, proto) in claimed:
                     raise Conflict("%s: port %d/%s is already declared by host-mode sandbox %s; give one of them another port"
-                                   % (spec.name, port, proto, claimed[key]), "config")
-                claimed[key] = spec.name
+                                   % (spec.name, port, proto, claimed[(port, proto)]), "config")
+                claimed[(port, proto)] = spec.name
                 for who, mapping in published:
                     if mapping.protocol == proto and mapping.host_port <= port <= mapping.host_port_end:
                         raise Conflict("%s: port %d/%s is published by %s (%s); host mode would collide with it"
                                        % (spec.name, port, proto, who.replace("netns:", "sandbox "), mapping), "config")
+                if (port, proto) in claims.get(spec.name, ()):
+                    continue  # claimed in an earlier run: the listener is the sandbox's own service
                 for lproto, addr, lport, inode in listeners:
                     if (lproto, lport) == (proto, port):
-                        process = self.adapters["sockets"].process_of(inode)
+                        process = sockets.process_of(inode)
                         raise Conflict("%s: port %d/%s is already in use on the host: %s listens on %s:%d; stop it or"
                                        " change the port" % (spec.name, port, proto, process or "a process", addr, lport), "config")
 
     def _remove(self, batch, spec, networks):
         backend, net = self.params["firewall_backend"], self.adapters["netlink"]
+        if spec.mode == "host":
+            batch.run(HostPorts, name=spec.name, ports=[])
+            return
         if spec.mode != "container" and net.netns_inode(spec.name) is not None:
             bridge = self._bridge_of(spec.networks[0], networks) if spec.networks else DEFAULT_BRIDGE
             batch.run(Portmap, netns=spec.name, bridge=bridge, state="absent", firewall_backend=backend)
@@ -414,6 +423,8 @@ class Sandboxes(BatchResource):
                 self._attach(batch, spec, index, name, networks=networks, used=used)
         for spec in [s for s in present if s.mode == "container"]:
             batch.run(Netns, name=spec.name, share_with=spec.share_with)
+        for spec in [s for s in present if s.mode == "host"]:
+            batch.run(HostPorts, name=spec.name, ports=[list(p) for p in spec.ports])
         for spec in [s for s in isolated if s.networks]:
             bridge = self._bridge_of(spec.networks[0], networks)
             if net.link(bridge) is not None or not self.check_mode:
@@ -478,6 +489,27 @@ class Sandboxes(BatchResource):
                   search=list(spec.dns_search) if spec.dns_search is not None else None,
                   options=list(spec.dns_options) if spec.dns_options is not None else None,
                   extra_hosts=spec.extra_hosts, peers=peers or None, force=self.params["force"])
+
+
+class HostPorts(Resource):
+    """The ports a host-mode sandbox's service binds, claimed so that no other sandbox takes them."""
+
+    argument_spec = {"name": {"type": "str", "required": True}, "ports": {"type": "list", "elements": "raw", "default": []}}
+
+    def desired(self):
+        return {"name": self.params["name"], "ports": sorted(list(p) for p in self.params["ports"])}
+
+    def read(self, desired):
+        return {"ports": sorted(self.adapters["sockets"].claims().get(desired["name"], []))}
+
+    def plan(self, current, desired):
+        if current["ports"] == desired["ports"]:
+            return []
+        obj = "host-mode %s" % desired["name"]
+        call = ("sockets.claim", {"name": desired["name"], "ports": desired["ports"]})
+        if not desired["ports"]:
+            return [Op("delete", obj, before={"ports": current["ports"]}, call=call)]
+        return [Op("set", obj, "ports", current["ports"] or None, desired["ports"], call)]
 
 
 def gather_sandboxes(net, names=None):

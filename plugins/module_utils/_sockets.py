@@ -9,9 +9,13 @@ would shadow.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import socket
 import struct
+
+# Host-mode sandboxes' claimed ports. On /run: claims, like the services, end at reboot.
+CLAIMS = "/run/netmodes/host-ports.json"
 
 TCP_LISTEN = "0A"
 UDP_UNCONNECTED = "07"
@@ -40,6 +44,29 @@ def parse_proc_net(text, protocol):
 
 class Sockets:
     """The sockets adapter."""
+
+    def claims(self):
+        """{host-mode sandbox: [[port, protocol], ...]} recorded by earlier runs."""
+        try:
+            with open(CLAIMS) as handle:
+                return json.load(handle)
+        except FileNotFoundError:
+            return {}
+
+    def claim(self, name, ports):
+        """Record (PORTS non-empty) or forget the ports of host-mode sandbox NAME, atomically."""
+        claims = self.claims()
+        if ports:
+            claims[name] = [list(p) for p in ports]
+        else:
+            claims.pop(name, None)
+        os.makedirs(os.path.dirname(CLAIMS), exist_ok=True)
+        tmp = CLAIMS + ".tmp"
+        with open(tmp, "w") as handle:
+            json.dump(claims, handle, sort_keys=True)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.rename(tmp, CLAIMS)
 
     def listeners(self):
         """[(protocol, address, port, inode)] of every TCP listener and bound UDP socket."""

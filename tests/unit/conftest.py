@@ -254,6 +254,16 @@ def json_key(element):
 class FakeSockets:
     def __init__(self):
         self.listening = []   # (protocol, address, port, inode)
+        self.claimed = {}
+
+    def claims(self):
+        return {k: [list(p) for p in v] for k, v in self.claimed.items()}
+
+    def claim(self, name, ports):
+        if ports:
+            self.claimed[name] = [list(p) for p in ports]
+        else:
+            self.claimed.pop(name, None)
 
     def listeners(self):
         return list(self.listening)

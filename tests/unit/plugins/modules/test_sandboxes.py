@@ -129,3 +129,15 @@ def test_bad_networks(converge, raw, fragment):
 def test_veth_names_are_stable_and_short():
     assert _site.veth_name("web", "br0") == _site.veth_name("web", "br0") != _site.veth_name("web", "br1")
     assert len(_site.veth_name("a" * 200, "b" * 200)) <= 15
+
+
+def test_host_mode_claims_its_ports_so_its_own_service_is_not_a_conflict(converge, sockets):
+    web1 = [{"name": "web1", "network_mode": "host", "ports": [80]}]
+    assert converge(Sandboxes, config=web1)["changed"]
+    assert sockets.claimed == {"web1": [[80, "tcp"]]}
+    sockets.listening.append(("tcp", ipaddress.ip_address("0.0.0.0"), 80, 4242))  # web1's server runs
+    assert not converge(Sandboxes, config=web1)["changed"]
+    with pytest.raises(Conflict, match="web2: port 80/tcp is already declared by host-mode sandbox web1"):
+        converge(Sandboxes, config=[{"name": "web2", "network_mode": "host", "ports": [80]}])
+    converge(Sandboxes, config=[{"name": "web1", "network_mode": "host", "state": "absent"}])
+    assert sockets.claimed == {}
