@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 KEEP ?= 0
 
-.PHONY: setup demo test lint sanity units integration bench clean sweep
+.PHONY: setup demo test lint sanity units integration molecule bench clean sweep
 
 setup:
 	@hack/setup
@@ -12,7 +12,7 @@ setup:
 demo: setup
 	@KEEP=$(KEEP) hack/demo
 
-test: setup lint sanity units integration
+test: setup lint sanity units integration molecule
 
 lint:
 	$(VENV)/bin/ruff check .
@@ -26,6 +26,10 @@ units:
 
 integration:
 	$(VENV)/bin/pytest -p no:cacheprovider tests/integration
+
+# One scenario per role (roles/*/molecule/default), sharing .config/molecule/config.yml.
+molecule:
+	hack/molecule
 
 bench: setup
 	$(PY) bench/fleet_up.py

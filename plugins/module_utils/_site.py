@@ -464,13 +464,17 @@ class Sandboxes(BatchResource):
     def _members(self, specs, networks):
         """{network: {name: address}} of the members of user-defined networks (Docker's embedded DNS)."""
         net, aliases = self.adapters["netlink"], {s.name: s.aliases for s in specs}
+        # A namespace under several names (container mode) is a member under its declared name only.
+        inodes = {name: net.netns_inode(name) for name in net.netns_names()}
+        declared = {inodes.get(s.name) for s in specs}
+        names = [n for n, inode in inodes.items() if n in aliases or inode not in declared]
         out = {}
         for name in {n for s in specs for n in s.networks if n != DEFAULT_NETWORK}:
             subnet, _gateway = bridge_subnet(net.link(self._bridge_of(name, networks)))
             if subnet is None:
                 continue
             members = out.setdefault(name, {})
-            for sandbox in net.netns_names():
+            for sandbox in names:
                 for addrs in net.addresses_by_link(sandbox).values():
                     for a in addrs:
                         if a.version == 4 and a.ip in subnet:

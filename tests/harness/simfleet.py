@@ -270,6 +270,12 @@ class Fleet:
         ]
         self.inventory.write_text("\n".join(lines))
 
+    def write_instance_config(self, path):
+        """The hosts as molecule's default driver wants them (JSON is YAML)."""
+        key = str(self.workdir / "id_ed25519")
+        instances = [{"instance": h.name, "address": h.address, "user": "root", "port": 22, "identity_file": key} for h in self.hosts]
+        Path(path).write_text(json.dumps(instances, indent=2))
+
     def _save(self):
         state = {"fleet_id": self.fleet_id, "workdir": str(self.workdir),
                  "hosts": [dict(h.as_dict(), unshare_pid=getattr(h, "unshare_pid", None)) for h in self.hosts]}
@@ -355,6 +361,7 @@ def main(argv=None):
     up.add_argument("--hosts", type=int, default=3)
     up.add_argument("--workdir", required=True)
     up.add_argument("--python", default=sys.executable, help="ansible_python_interpreter of the hosts")
+    up.add_argument("--instance-config", help="also write the hosts as molecule's instance config (a YAML list) to this file")
     down = sub.add_parser("down", help="stop the fleet of a workdir")
     down.add_argument("--workdir", required=True)
     shell = sub.add_parser("sh", help="run a command inside one host")
@@ -370,6 +377,8 @@ def main(argv=None):
         fleet = Fleet(args.workdir, args.hosts, args.python).up()
         print("%d hosts up in %.2fs: %s" % (len(fleet.hosts), time.monotonic() - start,
                                             ", ".join("%s=%s" % (h.name, h.address) for h in fleet.hosts)), file=sys.stderr)
+        if args.instance_config:
+            fleet.write_instance_config(args.instance_config)
         print(fleet.inventory)
     elif args.command == "down":
         Fleet.load(args.workdir).down()

@@ -141,3 +141,9 @@ def test_host_mode_claims_its_ports_so_its_own_service_is_not_a_conflict(converg
         converge(Sandboxes, config=[{"name": "web2", "network_mode": "host", "ports": [80]}])
     converge(Sandboxes, config=[{"name": "web1", "network_mode": "host", "state": "absent"}])
     assert sockets.claimed == {}
+
+
+def test_a_container_mode_name_is_not_a_second_member(host, converge, files):
+    hosts = files.files[("db", "hosts")]
+    assert "side" not in hosts, "container mode shares web's namespace; it is no member of its own"
+    assert not converge(Sandboxes, config=SANDBOXES, networks=NETWORKS)["changed"]
