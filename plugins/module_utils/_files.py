@@ -36,6 +36,14 @@ def digest(content):
     return "sha256:" + hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
+def status(netns, name, content, mark):
+    """A sandbox's file NAME for results: its path, whether it exists (CONTENT is its text or
+    None), and whether it is managed, that is, still as netmodes.linux wrote it (MARK, the
+    recorded hash, or None)."""
+    return {"path": path(netns, name), "exists": content is not None,
+            "managed": content is not None and mark == digest(content)}
+
+
 class EditedByHand(Conflict):
     """Files changed (or made) by someone else stand in the way; ``diff`` shows what would change."""
 

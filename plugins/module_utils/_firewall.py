@@ -57,6 +57,29 @@ class BridgePolicy:
         return {"ip_masquerade": self.masquerade, "icc": self.icc, "internal": self.internal}
 
 
+# What a bridge's rules are when no policy for its subnets renders them exactly.
+UNRECOGNISED = "rules for other subnets or changed by hand"
+
+
+def bridge_subnets(addresses):
+    """The subnets a bridge's policy covers: those of its IPv4 ADDRESSES, sorted."""
+    return tuple(sorted({a.network for a in addresses if a.version == 4}))
+
+
+def recognise(firewall, bridge, subnets, have):
+    """The options (``BridgePolicy.describe``) that HAVE, BRIDGE's items in FIREWALL now, were
+    written for: None when it has none, UNRECOGNISED when no policy for SUBNETS renders them."""
+    if not have:
+        return None
+    for masquerade in (True, False):
+        for icc in (True, False):
+            for internal in (False, True):
+                policy = BridgePolicy(bridge, tuple(subnets), masquerade, icc, internal)
+                if firewall.render(bridge_owner(bridge), [policy]) == have:
+                    return policy.describe()
+    return UNRECOGNISED
+
+
 def sandbox_owner(netns=None, address=None):
     """The owner tag of a sandbox's published ports."""
     return "netns:%s" % netns if netns else "address:%s" % address

@@ -200,6 +200,8 @@ class Link:
     alias: str = ""
     master: str = None
     peer_index: int = None
+    # Inode of the named namespace (sandbox) holding a veth's peer, when it is not the link's own.
+    peer_netns: int = None
     stp: bool = None
     nf_call_iptables: bool = None
     addresses: frozenset = frozenset()
@@ -208,6 +210,24 @@ class Link:
     @property
     def ours(self):
         return is_ours(self.alias)
+
+
+@dataclass(frozen=True)
+class RouteEntry:
+    """Any route of a namespace's main table as read, for reports (``Route`` is what modules manage)."""
+
+    route: Route
+    dev: str = None
+    protocol: str = "static"
+
+    def sort_key(self):
+        return (self.route.dst.version, self.route.dst, self.route.metric, self.dev or "")
+
+    def describe(self):
+        """As ``ip -j route`` words it: ``default`` for a default route, ``via`` its gateway."""
+        dst = self.route.dst
+        return {"dst": "default" if dst.prefixlen == 0 else str(dst), "via": jsonable(self.route.via),
+                "dev": self.dev, "metric": self.route.metric, "protocol": self.protocol}
 
 
 def jsonable(value):

@@ -19,7 +19,7 @@ import os
 import traceback
 
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, NotFound
-from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER_TAG, Link, Route
+from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER_TAG, Link, Route, RouteEntry
 
 try:
     from pyroute2 import IPRoute
@@ -41,6 +41,8 @@ NETNS_DIR = "/run/netns"
 # It lives on /run like the namespaces themselves, so both vanish together at reboot.
 OWNED_DIR = "/run/netmodes/netns"
 RTPROT_STATIC = 4
+# rtnetlink's names of route protocols (RTPROT_*), as ``ip route`` prints them.
+RTPROT_NAMES = {2: "kernel", 3: "boot", 4: "static", 9: "ra", 16: "dhcp"}
 MAIN_TABLE = 254
 IFF_UP = 1
 MS_BIND = 4096
@@ -217,39 +219,82 @@ class Netlink:
     @_reads
     def link(self, name, netns=None):
         """The link called exactly NAME in NETNS (None: the host), with addresses and our routes."""
-        ipr = self._ipr(netns)
         index = self._index(name, netns)
         if index is None:
             return None
-        msg = ipr.link("get", index=index)[0]
+        msg = self._ipr(netns).link("get", index=index)[0]
         master = msg.get("IFLA_MASTER")
+        return self._link(msg, self._name_of(master, netns) if master else None,
+                          self._address_dump(netns), self._static_routes(netns))
+
+    def all_links(self, netns=None):
+        """Every link in NETNS (None: the host), in index order, with addresses and our routes.
+
+        On the host's links ``peer_netns`` says which sandbox (by namespace inode) holds a veth's
+        peer; a link's peer index alone is ambiguous, as every namespace numbers its own links.
+        """
+        msgs = sorted(self._ipr(netns).link("dump"), key=lambda msg: msg["index"])
+        names = {msg["index"]: msg.get("IFLA_IFNAME") for msg in msgs}
+        addresses, routes = self._address_dump(netns), self._static_routes(netns)
+        cross = netns is None and any(msg.get("IFLA_LINK_NETNSID") is not None for msg in msgs)
+        inodes = self._nsid_inodes() if cross else {}
+        out = []
+        for msg in msgs:
+            link = self._link(msg, names.get(msg.get("IFLA_MASTER")), addresses, routes)
+            link.peer_netns = inodes.get(msg.get("IFLA_LINK_NETNSID"))
+            out.append(link)
+        return out
+
+    def _link(self, msg, master, addresses, routes):
+        index = msg["index"]
         return Link(
-            name=name,
+            name=msg.get("IFLA_IFNAME"),
             index=index,
             kind=msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_KIND") or "",
             mtu=msg.get("IFLA_MTU"),
             mac=(msg.get("IFLA_ADDRESS") or "").lower(),
             up=bool(msg["flags"] & IFF_UP),
             alias=msg.get("IFLA_IFALIAS") or "",
-            master=self._name_of(master, netns) if master else None,
+            master=master,
             peer_index=msg.get("IFLA_LINK"),
             stp=self._bridge_flag(msg, "IFLA_BR_STP_STATE"),
             nf_call_iptables=self._bridge_flag(msg, "IFLA_BR_NF_CALL_IPTABLES"),
-            addresses=self._addresses(index, netns),
-            routes=self._routes(index, netns),
+            addresses=addresses.get(index, frozenset()),
+            routes=routes.get(index, frozenset()),
         )
+
+    def _nsid_inodes(self):
+        """{nsid: namespace inode} of the named namespaces, as the host numbers them (``ip netns list-id``)."""
+        out = {}
+        for name in self.netns_names():
+            try:
+                fd = os.open(os.path.join(NETNS_DIR, name), os.O_RDONLY)
+            except OSError:
+                continue  # removed meanwhile
+            try:
+                nsid = (self._ipr().get_netnsid(fd=fd) or {}).get("nsid")
+                inode = os.fstat(fd).st_ino
+            except NetlinkError:
+                nsid = None
+            finally:
+                os.close(fd)
+            if nsid is not None and nsid >= 0:  # -1: the host has not numbered it
+                out[nsid] = inode
+        return out
 
     @_reads
     def addresses_by_link(self, netns=None):
         """{link name: frozenset of addresses} of every link in NETNS (None: the host)."""
-        ipr = self._ipr(netns)
-        names = {msg["index"]: msg.get("IFLA_IFNAME") for msg in ipr.link("dump")}
-        out = {name: set() for name in names.values()}
-        for msg in ipr.addr("dump"):
-            value = ipaddress.ip_interface("%s/%d" % (msg.get("IFA_ADDRESS"), msg["prefixlen"]))
-            if msg["index"] in names and not value.ip.is_link_local:
-                out[names[msg["index"]]].add(value)
-        return {name: frozenset(addrs) for name, addrs in out.items()}
+        names = {msg["index"]: msg.get("IFLA_IFNAME") for msg in self._ipr(netns).link("dump")}
+        addresses = self._address_dump(netns)
+        return {name: addresses.get(index, frozenset()) for index, name in names.items()}
+
+    def routes(self, netns=None):
+        """Every route of the main table of NETNS (None: the host) as RouteEntry, but the fe80::/64
+        ones the kernel makes for each link (as its link-local addresses are left out too)."""
+        names = {msg["index"]: msg.get("IFLA_IFNAME") for msg in self._ipr(netns).link("dump")}
+        return [RouteEntry(route, names.get(msg.get("RTA_OIF")), RTPROT_NAMES.get(msg["proto"], str(msg["proto"])))
+                for msg, route in self._main_routes(netns) if not (route.dst.version == 6 and route.dst.is_link_local)]
 
     @_reads
     def route_destinations(self, netns=None):
@@ -269,28 +314,32 @@ class Netlink:
         found = self._ipr(netns).link("get", index=index)
         return found[0].get("IFLA_IFNAME") if found else None
 
-    def _addresses(self, index, netns):
-        out = set()
+    def _address_dump(self, netns):
+        """{link index: frozenset of addresses}, without the link-local ones the kernel makes itself."""
+        out = {}
         for msg in self._ipr(netns).addr("dump"):
-            if msg["index"] != index:
-                continue
             value = ipaddress.ip_interface("%s/%d" % (msg.get("IFA_ADDRESS"), msg["prefixlen"]))
-            if not value.ip.is_link_local:  # the kernel makes fe80:: itself
-                out.add(value)
-        return frozenset(out)
+            if not value.ip.is_link_local:
+                out.setdefault(msg["index"], set()).add(value)
+        return {index: frozenset(addrs) for index, addrs in out.items()}
 
-    def _routes(self, index, netns):
-        out = set()
+    def _main_routes(self, netns):
+        """(message, Route) of every route in the main table of NETNS."""
         for msg in self._ipr(netns).route("dump"):
-            if msg.get("RTA_OIF") != index or msg["proto"] != RTPROT_STATIC:
-                continue
             if msg.get("RTA_TABLE", msg["table"]) != MAIN_TABLE:
                 continue
             zero = "0.0.0.0" if msg["family"] == 2 else "::"
             dst = ipaddress.ip_network("%s/%d" % (msg.get("RTA_DST") or zero, msg["dst_len"]))
             via = msg.get("RTA_GATEWAY")
-            out.add(Route(dst, ipaddress.ip_address(via) if via else None, msg.get("RTA_PRIORITY") or 0))
-        return frozenset(out)
+            yield msg, Route(dst, ipaddress.ip_address(via) if via else None, msg.get("RTA_PRIORITY") or 0)
+
+    def _static_routes(self, netns):
+        """{link index: frozenset of Route}: the static routes (ours) leaving through each link."""
+        out = {}
+        for msg, route in self._main_routes(netns):
+            if msg["proto"] == RTPROT_STATIC:
+                out.setdefault(msg.get("RTA_OIF"), set()).add(route)
+        return {index: frozenset(routes) for index, routes in out.items()}
 
     def _call(self, action, func, *args, **kwargs):
         try:

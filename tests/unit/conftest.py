@@ -18,7 +18,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils import _iptables as
 from ansible_collections.netmodes.linux.plugins.module_utils import _nftables as nft
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._files import digest
-from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER_TAG, Link, Route
+from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER_TAG, Link, Route, RouteEntry
 
 
 class FakeNetlink:
@@ -77,6 +77,22 @@ class FakeNetlink:
         inode = self._key("lo", netns)[0]
         return {name: link.addresses for (where, name), link in self.links.items() if where == inode}
 
+    def all_links(self, netns=None):
+        """Every link of NETNS in index order."""
+        inode = self._key("lo", netns)[0]
+        return sorted((link for (where, _name), link in self.links.items() if where == inode), key=lambda link: link.index)
+
+    def routes(self, netns=None):
+        """As the kernel lists them: a route per address's subnet (proto kernel), then the static ones."""
+        out = []
+        for link in self.all_links(netns):
+            for addr in link.addresses:
+                if not addr.ip.is_loopback and addr.network.prefixlen < addr.max_prefixlen:
+                    metric = 256 if addr.version == 6 else 0
+                    out.append(RouteEntry(Route(addr.network, None, metric), link.name, "kernel"))
+            out += [RouteEntry(route, link.name, "static") for route in link.routes]
+        return out
+
     def _new(self, name, netns, kind, alias):
         key = self._key(name, netns)
         if key in self.links:
@@ -95,6 +111,7 @@ class FakeNetlink:
         host = self._new(name, None, "veth", "veth")
         other = self._new(peer, netns, "veth", "veth-peer")
         host.peer_index, other.peer_index = other.index, host.index
+        host.peer_netns = self.netns.get(netns)
 
     def link_set(self, name, netns=None, **attrs):
         self.calls.append(("link_set", name, netns, attrs))

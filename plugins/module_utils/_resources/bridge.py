@@ -60,8 +60,7 @@ class Bridge(Resource):
     @staticmethod
     def _policy(current, desired):
         addresses = desired["addresses"] if desired["addresses"] is not None else (current["link"].addresses if current["link"] else ())
-        subnets = tuple(sorted({a.network for a in addresses if a.version == 4}))
-        return _firewall.BridgePolicy(desired["name"], subnets, **desired["policy"])
+        return _firewall.BridgePolicy(desired["name"], _firewall.bridge_subnets(addresses), **desired["policy"])
 
     def _policy_ops(self, current, desired, policy):
         firewall, state = self.adapters["firewall"], current["firewall"]
@@ -73,15 +72,7 @@ class Bridge(Resource):
 
     def _recognise(self, current, desired, have):
         """The policy that HAVE (the bridge's rules now) was written for, or a word for what they are."""
-        if not have:
-            return None
-        for masquerade in (True, False):
-            for icc in (True, False):
-                for internal in (False, True):
-                    policy = self._policy(current, dict(desired, policy={"masquerade": masquerade, "icc": icc, "internal": internal}))
-                    if self.adapters["firewall"].render(_firewall.bridge_owner(desired["name"]), [policy]) == have:
-                        return policy.describe()
-        return "rules for other subnets or changed by hand"
+        return _firewall.recognise(self.adapters["firewall"], desired["name"], self._policy(current, desired).subnets, have)
 
     def result(self, current, desired):
         link = current["link"]

@@ -67,8 +67,6 @@ class DnsConfig(Resource):
 
     def result(self, current, desired):
         files, recorded = current["files"], current["recorded"]
-        out = {"files": {name: {"path": _files.path(desired["netns"], name), "exists": content is not None,
-                                "managed": content is not None and recorded.get(name) == _files.digest(content)}
-                         for name, content in files.items()}}
+        out = {"files": {name: _files.status(desired["netns"], name, content, recorded.get(name)) for name, content in files.items()}}
         out.update(rc.summary(files))
         return out

@@ -219,3 +219,14 @@ def test_auto_picks_iptables_only_on_legacy_hosts(name):
     assert _firewall.detect(run=lambda *a, **k: Proc(), which=lambda c: "/usr/sbin/" + c) == name
     assert _firewall.detect(run=lambda *a, **k: Proc(), which=lambda c: "/usr/sbin/" + c if c == "iptables" else None,
                             nft_binding=False) == "iptables", "no nftables at all"
+
+
+@pytest.mark.parametrize("backend", [nft, ipt], ids=["nftables", "iptables"])
+@pytest.mark.parametrize("options", [{}, {"icc": False}, {"internal": True}, {"masquerade": False, "icc": False}])
+def test_a_bridges_rules_are_recognised_as_the_policy_they_were_written_for(backend, options):
+    have = backend.render("bridge:br-x", [policy(**options)])
+    assert _firewall.recognise(backend, "br-x", SUBNET, have) == policy(**options).describe()
+    assert _firewall.recognise(backend, "br-x", SUBNET, set()) is None, "no rules, no policy"
+    other = (ipaddress.ip_network("172.19.0.0/16"),)
+    if not options:  # masquerade rules name the subnets
+        assert _firewall.recognise(backend, "br-x", other, have) == _firewall.UNRECOGNISED

@@ -1,0 +1,157 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What net_info reports: the host's networks and sandboxes, as ``docker network inspect`` and
+``docker inspect`` show a Docker host's.
+
+``read`` gathers what the report needs through the adapters (netlink, firewall, files) and
+changes nothing; ``report`` turns it into the module's result with pure functions. A network is
+a bridge of the collection's own; its members are the sandboxes whose veth peers are enslaved to
+it, found by the namespace that holds each peer (``Link.peer_netns``).
+"""
+
+from __future__ import annotations
+
+import os
+
+from ansible_collections.netmodes.linux.plugins.module_utils import _files, _firewall
+from ansible_collections.netmodes.linux.plugins.module_utils import _resolvconf as rc
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import NetmodesError, NotFound
+from ansible_collections.netmodes.linux.plugins.module_utils._model import RouteEntry, jsonable
+from ansible_collections.netmodes.linux.plugins.module_utils._netlink import NETNS_DIR
+
+
+def read(adapters, sandboxes=None, networks=None):
+    """Everything ``report`` needs. SANDBOXES and NETWORKS are the names to report (None: all).
+
+    Each namespace is read once, under its first name, when it is reported or holds a member of
+    a reported network. A sandbox removed while it is being read is left out.
+    """
+    net, files = adapters["netlink"], adapters["files"]
+    host = net.all_links()
+    bridges = [link for link in host if link.kind == "bridge" and link.ours and (networks is None or link.name in networks)]
+    inodes = {name: net.netns_inode(name) for name in net.netns_names()}
+    wanted = [name for name in inodes if sandboxes is None or name in sandboxes]
+    ports = {link.name for link in bridges}
+    needed = {inodes[name] for name in wanted} | {link.peer_netns for link in host if link.master in ports and link.peer_netns}
+    spaces = {}
+    for name, inode in inodes.items():
+        if inode in needed and inode not in spaces:
+            try:
+                spaces[inode] = {"links": net.all_links(name), "routes": net.routes(name)}
+            except NotFound:
+                continue
+    firewall, firewall_error = _read_firewall(adapters["firewall"])
+    return {
+        "filters": {"netns": sandboxes, "network": networks},
+        "host": host, "bridges": bridges, "inodes": inodes, "spaces": spaces,
+        "sandboxes": [name for name in wanted if inodes[name] in spaces],
+        "owned": {name: net.netns_owned(name) for name in wanted},
+        "files": {name: ({file: files.read(name, file) for file in rc.FILES}, files.recorded(name)) for name in wanted},
+        "backend": adapters["firewall"], "firewall": firewall, "firewall_error": firewall_error,
+    }
+
+
+def _read_firewall(backend):
+    """(state, None), or (None, why) when the firewall cannot be read: the rest is still worth reporting."""
+    try:
+        return backend.read(), None
+    except (NetmodesError, OSError) as exc:
+        return None, getattr(exc, "msg", None) or str(exc)
+
+
+def report(snap):
+    """(result, warnings): the module's ``firewall``, ``networks`` and ``sandboxes`` from SNAP (``read``)."""
+    warnings = _missing(snap)
+    names = {}
+    for name, inode in sorted(snap["inodes"].items()):
+        names.setdefault(inode, []).append(name)
+    # The host end of every veth whose peer is in a sandbox, by (sandbox inode, peer index).
+    host_ends = {(link.peer_netns, link.peer_index): link for link in snap["host"] if link.peer_netns}
+    if snap["firewall"] is None:
+        warnings.append("firewall: cannot read %s (%s); network options and published ports are reported as null"
+                        % (snap["backend"].name, snap["firewall_error"]))
+    networks = [_network(bridge, snap, names, warnings) for bridge in snap["bridges"]]
+    sandboxes = [_sandbox(name, snap, names, host_ends) for name in snap["sandboxes"]]
+    return {"firewall": snap["backend"].name, "networks": networks, "sandboxes": sandboxes}, warnings
+
+
+def _missing(snap):
+    found = {"netns": set(snap["sandboxes"]), "network": {bridge.name for bridge in snap["bridges"]}}
+    what = {"netns": "no sandbox named %s", "network": "no bridge of netmodes.linux named %s"}
+    return ["%s: %s" % (option, what[option] % name)
+            for option, wanted in sorted(snap["filters"].items()) for name in wanted or () if name not in found[option]]
+
+
+def _sorted_networks(addresses):
+    return sorted({a.network for a in addresses}, key=lambda n: (n.version, n))
+
+
+def _network(bridge, snap, names, warnings):
+    """One network: the bridge, its firewall policy and its members."""
+    ipv4 = sorted(a.ip for a in bridge.addresses if a.version == 4)
+    options = None
+    if snap["firewall"] is not None:
+        have = snap["firewall"].owned_by(_firewall.bridge_owner(bridge.name))
+        options = _firewall.recognise(snap["backend"], bridge.name, _firewall.bridge_subnets(bridge.addresses), have)
+        if options == _firewall.UNRECOGNISED:
+            warnings.append("network %s: its firewall rules are %s; run netmodes.linux.bridge to rewrite them" % (bridge.name, options))
+            options = None
+    return {"name": bridge.name, "driver": "bridge", "subnets": jsonable(_sorted_networks(bridge.addresses)),
+            "gateway": str(ipv4[0]) if ipv4 else None, "addresses": jsonable(bridge.addresses),
+            "mtu": bridge.mtu, "mac": bridge.mac, "up": bridge.up, "options": options,
+            "members": _members(bridge, snap, names)}
+
+
+def _members(bridge, snap, names):
+    """The sandboxes plugged into BRIDGE: each veth enslaved to it whose peer is in a sandbox."""
+    out = []
+    for port in snap["host"]:
+        space = snap["spaces"].get(port.peer_netns) if port.master == bridge.name else None
+        peer = next((link for link in space["links"] if link.index == port.peer_index), None) if space else None
+        if peer is None:
+            continue
+        out.append({"sandbox": names[port.peer_netns][0], "names": names[port.peer_netns], "interface": peer.name,
+                    "host_interface": port.name, "mac": peer.mac, "addresses": jsonable(peer.addresses)})
+    return sorted(out, key=lambda member: (member["sandbox"], member["interface"]))
+
+
+def _sandbox(name, snap, names, host_ends):
+    """One sandbox: its namespace's interfaces, routes and published ports, and its own DNS files."""
+    inode = snap["inodes"][name]
+    space = snap["spaces"][inode]
+    return {"name": name, "path": os.path.join(NETNS_DIR, name), "inode": inode, "names": names[inode],
+            "owned": snap["owned"][name],
+            "interfaces": [_interface(link, host_ends.get((inode, link.index))) for link in space["links"]],
+            "routes": [entry.describe() for entry in sorted(space["routes"], key=RouteEntry.sort_key)],
+            "published": _published(snap["firewall"], names[inode], space["links"]),
+            "dns": _dns(name, *snap["files"][name])}
+
+
+def _interface(link, host_end):
+    return {"name": link.name, "kind": link.kind or None, "mac": link.mac, "mtu": link.mtu, "up": link.up,
+            "addresses": jsonable(link.addresses),
+            "host_interface": host_end.name if host_end else None, "network": host_end.master if host_end else None}
+
+
+def _published(state, names, links):
+    """Docker -p strings of the ports published for the namespace: under any of its NAMES, or
+    for one of its addresses (portmap's ``address`` option)."""
+    if state is None:
+        return None
+    owners = {_firewall.sandbox_owner(netns=name) for name in names}
+    owners |= {_firewall.sandbox_owner(address=a.ip) for link in links for a in link.addresses}
+    return sorted({str(mapping) for owner, mapping in state.published() if owner in owners})
+
+
+def _dns(name, files, recorded):
+    """The sandbox's hostname, hosts and resolv.conf as dns_config reports them, and which of
+    the files were edited by hand since it wrote them; None when there are none."""
+    if all(content is None for content in files.values()) and not recorded:
+        return None
+    out = {"files": {}}
+    for file, content in files.items():
+        status = _files.status(name, file, content, recorded.get(file))
+        status["edited"] = file in recorded and not status["managed"]
+        out["files"][file] = status
+    out.update(rc.summary(files))
+    return out
