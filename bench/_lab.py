@@ -12,7 +12,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "harness"))
 
-import simfleet  # noqa: E402,F401  (re-exported for the benchmarks)
+import simfleet  # noqa: E402
+
+__all__ = ["PY", "REPO", "module", "simfleet"]
 
 PY = sys.executable
 

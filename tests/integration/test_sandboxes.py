@@ -66,10 +66,9 @@ def test_a_host_in_dockers_vocabulary(ansible, sim1, fleet):
         sh(sim1, "for i in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:9090/ && exit 0; sleep 0.1; done; exit 1")
         assert not ansible.playbook(play()).changed
         before = snapshot(sim1), firewall(sim1)
-        for extra, message in (({"name": "web3", "network_mode": "host", "ports": [9090]}, "web3: port 9090/tcp is already declared by"
-                                                                                         " host-mode sandbox web2"),
-                               ({"name": "web4", "network_mode": "host", "ports": [8081]}, "web4: port 8081/tcp is already in use on"
-                                                                                         " the host: python3")):
+        cases = [({"name": "web3", "network_mode": "host", "ports": [9090]}, "web3: port 9090/tcp is already declared by host-mode sandbox web2"),
+                 ({"name": "web4", "network_mode": "host", "ports": [8081]}, "web4: port 8081/tcp is already in use on the host: python3")]
+        for extra, message in cases:
             if extra["name"] == "web4":
                 procs.start(sim1, "/usr/bin/python3 -m http.server 8081")
                 sh(sim1, "for i in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:8081/ && exit 0; sleep 0.1; done; exit 1")
