@@ -293,6 +293,7 @@ class Iptables:
     def __init__(self):
         self._staged = []
         self._iptc = None
+        self._state = None  # the last read, until the next commit (a batch reads many times)
 
     changes = staticmethod(changes)
     render = staticmethod(render)
@@ -310,6 +311,11 @@ class Iptables:
         return self._iptc
 
     def read(self):
+        if self._state is None:
+            self._state = self._read()
+        return self._state
+
+    def _read(self):
         iptc, chains, hooks = self._lib(), {}, {}
         try:
             for table_name in TABLES:
@@ -330,7 +336,7 @@ class Iptables:
 
     def commit(self):
         """Apply the staged commands, one libiptc commit per table (raw, nat, filter)."""
-        staged, self._staged = self._staged, []
+        staged, self._staged, self._state = self._staged, [], None
         iptc = self._lib()
         for table_name in TABLES:
             cmds = [c for c in staged if c[1] == table_name]

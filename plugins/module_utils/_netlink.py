@@ -217,15 +217,19 @@ class Netlink:
     # -- links --------------------------------------------------------------------------
 
     @_reads
-    def link(self, name, netns=None):
-        """The link called exactly NAME in NETNS (None: the host), with addresses and our routes."""
+    def link(self, name, netns=None, routes=True):
+        """The link called exactly NAME in NETNS (None: the host), with addresses and our routes.
+
+        ROUTES false leaves the routes out (empty): reading them means dumping the namespace's
+        whole routing table, which on a host with many sandboxes is the costly part.
+        """
         index = self._index(name, netns)
         if index is None:
             return None
         msg = self._ipr(netns).link("get", index=index)[0]
         master = msg.get("IFLA_MASTER")
         return self._link(msg, self._name_of(master, netns) if master else None,
-                          self._address_dump(netns), self._static_routes(netns))
+                          self._address_dump(netns), self._static_routes(netns) if routes else {})
 
     def all_links(self, netns=None):
         """Every link in NETNS (None: the host), in index order, with addresses and our routes.
@@ -314,6 +318,7 @@ class Netlink:
         found = self._ipr(netns).link("get", index=index)
         return found[0].get("IFLA_IFNAME") if found else None
 
+    @_reads
     def _address_dump(self, netns):
         """{link index: frozenset of addresses}, without the link-local ones the kernel makes itself."""
         out = {}
@@ -333,6 +338,7 @@ class Netlink:
             via = msg.get("RTA_GATEWAY")
             yield msg, Route(dst, ipaddress.ip_address(via) if via else None, msg.get("RTA_PRIORITY") or 0)
 
+    @_reads
     def _static_routes(self, netns):
         """{link index: frozenset of Route}: the static routes (ours) leaving through each link."""
         out = {}

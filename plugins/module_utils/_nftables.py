@@ -280,6 +280,7 @@ class TableState:
 
     def __init__(self, listing=None):
         self.exists = listing is not None
+        self._published = None
         self.elements = {name: [] for name in ELEMENT_SETS}   # name -> [(key, value, owner)]
         self.chains = {}                                       # name -> [expr, ...]
         for item in (listing or {}).get("nftables", []):
@@ -307,6 +308,11 @@ class TableState:
 
     def published(self):
         """[(owner, PortMapping)] of every published port in the table."""
+        if self._published is None:
+            self._published = self._read_published()
+        return self._published
+
+    def _read_published(self):
         from ansible_collections.netmodes.linux.plugins.module_utils._model import port_mapping
 
         ports = {(who, key): value for name in ("port4", "any-port4") for key, value, who in self.elements[name]}
@@ -393,6 +399,7 @@ class Nftables:
     def __init__(self):
         self._staged = []
         self._nft = None  # the libnftables context, made on first use: most modules never need it
+        self._state = None  # the last read, until the next commit (a batch reads many times)
 
     render = staticmethod(render)
     changes = staticmethod(changes)
@@ -415,12 +422,12 @@ class Nftables:
 
     def read(self):
         """The state of table inet netmodes (empty when it does not exist)."""
-        out, err = self._run({"nftables": [{"list": {"table": {"family": FAMILY, "name": TABLE}}}]})
-        if err is not None:
-            if "No such file or directory" in err:
-                return TableState(None)
-            raise KernelError("nftables: cannot list table %s %s: %s" % (FAMILY, TABLE, err))
-        return TableState(out)
+        if self._state is None:
+            out, err = self._run({"nftables": [{"list": {"table": {"family": FAMILY, "name": TABLE}}}]})
+            if err is not None and "No such file or directory" not in err:
+                raise KernelError("nftables: cannot list table %s %s: %s" % (FAMILY, TABLE, err))
+            self._state = TableState(None if err is not None else out)
+        return self._state
 
     def stage(self, commands):
         """Queue commands for the transaction that ``commit`` sends."""
@@ -430,7 +437,7 @@ class Nftables:
         """Send every staged command as one transaction: all of them apply, or none."""
         if not self._staged:
             return
-        staged, self._staged = self._staged, []
+        staged, self._staged, self._state = self._staged, [], None
         _out, err = self._run({"nftables": staged})
         if err is not None:
             raise KernelError("nftables: the transaction was refused and nothing changed: %s" % err)

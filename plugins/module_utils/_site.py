@@ -162,7 +162,7 @@ class Networks(BatchResource):
 
 def ensure_network(batch, spec, taken, backend):
     """Converge one network's bridge; its subnet is kept once chosen (it is the bridge's address)."""
-    link = batch.adapters["netlink"].link(spec.bridge)
+    link = batch.adapters["netlink"].link(spec.bridge, routes=False)
     subnet, gateway = bridge_subnet(link)
     if spec.subnet is not None:
         subnet, gateway = spec.subnet, spec.gateway or next(spec.subnet.hosts())
@@ -177,13 +177,13 @@ def ensure_network(batch, spec, taken, backend):
 
 def our_bridges(net):
     names = net.addresses_by_link()
-    return sorted(n for n in names if (link := net.link(n)) is not None and link.ours and link.kind == "bridge")
+    return sorted(n for n in names if (link := net.link(n, routes=False)) is not None and link.ours and link.kind == "bridge")
 
 
 def gather_networks(net):
     out = {}
     for name in our_bridges(net):
-        subnet, gateway = bridge_subnet(net.link(name))
+        subnet, gateway = bridge_subnet(net.link(name, routes=False))
         out[name] = {"subnet": str(subnet) if subnet else None, "gateway": str(gateway) if gateway else None}
     return out
 
@@ -351,7 +351,7 @@ class Sandboxes(BatchResource):
                                % (spec.name, spec.share_with, spec.share_with), "config")
             for index, name in enumerate(spec.networks):
                 bridge = self._bridge_of(name, networks)
-                link = net.link(bridge)
+                link = net.link(bridge, routes=False)
                 if name != DEFAULT_NETWORK and name not in networks and link is None:
                     self.missing(NotFound("%s: network %r does not exist; declare it in netmodes_networks (or create it"
                                           " with netmodes.linux.networks first)" % (spec.name, name), "config"))
@@ -427,7 +427,7 @@ class Sandboxes(BatchResource):
             batch.run(HostPorts, name=spec.name, ports=[list(p) for p in spec.ports])
         for spec in [s for s in isolated if s.networks]:
             bridge = self._bridge_of(spec.networks[0], networks)
-            if net.link(bridge) is not None or not self.check_mode:
+            if net.link(bridge, routes=False) is not None or not self.check_mode:
                 batch.run(Portmap, netns=spec.name, bridge=bridge, ports=[str(m) for m in spec.publish], firewall_backend=backend)
         if self.params["dns"]:
             members = self._members(isolated, networks)
@@ -443,7 +443,7 @@ class Sandboxes(BatchResource):
 
     def _attach(self, batch, spec, index, name, *, networks, used):
         bridge = self._bridge_of(name, networks)
-        subnet, gateway = bridge_subnet(self.adapters["netlink"].link(bridge))
+        subnet, gateway = bridge_subnet(self.adapters["netlink"].link(bridge, routes=False))
         if subnet is None:
             self.missing(NotFound("%s: network %s has no subnet yet (its bridge %s is not there)" % (spec.name, name, bridge), "config"))
             return
@@ -470,7 +470,7 @@ class Sandboxes(BatchResource):
         names = [n for n, inode in inodes.items() if n in aliases or inode not in declared]
         out = {}
         for name in {n for s in specs for n in s.networks if n != DEFAULT_NETWORK}:
-            subnet, _gateway = bridge_subnet(net.link(self._bridge_of(name, networks)))
+            subnet, _gateway = bridge_subnet(net.link(self._bridge_of(name, networks), routes=False))
             if subnet is None:
                 continue
             members = out.setdefault(name, {})

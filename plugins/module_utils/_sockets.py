@@ -68,8 +68,17 @@ class Sockets:
             os.fsync(handle.fileno())
         os.rename(tmp, CLAIMS)
 
+    def __init__(self):
+        self._listeners = None
+
     def listeners(self):
-        """[(protocol, address, port, inode)] of every TCP listener and bound UDP socket."""
+        """[(protocol, address, port, inode)] of every TCP listener and bound UDP socket, as they
+        were at the first call of this module run."""
+        if self._listeners is None:
+            self._listeners = self._read_listeners()
+        return list(self._listeners)
+
+    def _read_listeners(self):
         out = []
         for protocol in ("tcp", "udp"):
             for suffix in ("", "6"):

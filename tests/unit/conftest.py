@@ -70,7 +70,7 @@ class FakeNetlink:
             raise KernelError("sandbox %s does not exist" % netns)
         return (self.netns.get(netns), name)
 
-    def link(self, name, netns=None):
+    def link(self, name, netns=None, routes=True):
         return self.links.get(self._key(name, netns))
 
     def addresses_by_link(self, netns=None):

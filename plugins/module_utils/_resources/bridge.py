@@ -36,7 +36,7 @@ class Bridge(Resource):
         keys = dict(desired["forwarding"])
         if desired["state"] == "present" and desired["policy"]["masquerade"] and not desired["policy"]["internal"]:
             keys.update(dict.fromkeys(_sysctl.uplinks(net.addresses_by_link()), "1"))
-        return {"link": net.link(desired["name"]), "firewall": self.adapters["firewall"].read(),
+        return {"link": net.link(desired["name"], routes=False), "firewall": self.adapters["firewall"].read(),
                 "forwarding": {key: sysctl.get(key) for key in keys}, "want_forwarding": keys}
 
     def plan(self, current, desired):

@@ -39,7 +39,7 @@ class Portmap(Resource):
 
     def read(self, desired):
         net, sysctl = self.adapters["netlink"], self.adapters["sysctl"]
-        bridge = net.link(desired["bridge"])
+        bridge = net.link(desired["bridge"], routes=False)
         current = {"bridge": bridge, "firewall": self.adapters["firewall"].read(), "address": desired["address"],
                    "listeners": [], "host_addresses": {}, "sysctl": {}}
         if desired["state"] == "absent":

@@ -46,9 +46,9 @@ class Veth(Resource):
         net, netns = self.adapters["netlink"], desired["netns"]
         netns_exists = netns is None or net.netns_inode(netns) is not None
         wants_bridge = desired["state"] == "present" and desired["bridge"]
-        return {"host": net.link(desired["name"]), "netns_exists": netns_exists,
+        return {"host": net.link(desired["name"], routes=False), "netns_exists": netns_exists,
                 "peer": net.link(desired["peer"], netns) if netns_exists else None,
-                "bridge": net.link(desired["bridge"]) if wants_bridge else None}
+                "bridge": net.link(desired["bridge"], routes=False) if wants_bridge else None}
 
     def plan(self, current, desired):
         name, host, obj = desired["name"], current["host"], "veth %s" % desired["name"]
