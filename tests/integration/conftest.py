@@ -139,10 +139,15 @@ def snapshot(host):
     links = [{"name": link["ifname"], "kind": link.get("linkinfo", {}).get("info_kind"), "mtu": link["mtu"],
               "mac": link.get("address"), "master": link.get("master"), "up": "UP" in link["flags"],
               "alias": link.get("ifalias")} for link in sh_json(host, "ip -j -d link show")]
+    # IPv6 link-local addresses and their routes are the kernel's own, and come and go with DAD.
+    addrs = sh_json(host, "ip -j addr show")
+    for link in addrs:
+        link["addr_info"] = [a for a in link.get("addr_info", []) if not (a.get("family") == "inet6" and a.get("scope") == "link")]
+    routes = [r for r in sh_json(host, "ip -j route show table all") if not r.get("dst", "").startswith("fe80")]
     return {
         "links": links,
-        "addrs": sh_json(host, "ip -j addr show"),
-        "routes": sh_json(host, "ip -j route show table all"),
+        "addrs": addrs,
+        "routes": routes,
         "netns": sorted(sh(host, "ls -1 /run/netns 2>/dev/null || true").split()),
         "sysctl": sh(host, "sysctl net.ipv4.ip_forward net.ipv4.conf.all.forwarding net.ipv6.conf.all.forwarding"),
     }
@@ -171,7 +176,7 @@ def reset(host):
     """Remove, inside HOST, every sandbox and every link besides lo and eth0 (the lab cable)."""
     script = r"""
     for ns in $(ls /run/netns 2>/dev/null); do umount -l /run/netns/$ns 2>/dev/null; rm -f /run/netns/$ns; done
-    rm -rf /run/netmodes
+    rm -rf /run/netmodes /etc/netns
     for l in $(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//'); do
       case $l in lo|eth0) ;; *) ip link del "$l" 2>/dev/null ;; esac
     done
