@@ -34,6 +34,7 @@ molecule:
 bench: setup
 	$(PY) bench/fleet_up.py
 	$(PY) bench/portmap.py
+	$(PY) bench/converge.py
 
 sweep:
 	$(PY) tests/harness/simfleet.py sweep --all
