@@ -80,6 +80,20 @@ def recognise(firewall, bridge, subnets, have):
     return UNRECOGNISED
 
 
+class OwnedItems:
+    """What both backends' states share: items by owner, from ``_items()`` -> [(owner, item)]."""
+
+    def _items(self):
+        raise NotImplementedError
+
+    def owned_by(self, owner):
+        """The set of OWNER's items."""
+        return {item for who, item in self._items() if who == owner}
+
+    def owners(self):
+        return {who for who, _item in self._items()}
+
+
 def sandbox_owner(netns=None, address=None):
     """The owner tag of a sandbox's published ports."""
     return "netns:%s" % netns if netns else "address:%s" % address

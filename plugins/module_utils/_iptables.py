@@ -30,6 +30,7 @@ import traceback
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, MissingLibrary
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall import OwnedItems
 
 TAG = "netmodes"
 USER_CHAIN = "NETMODES-USER"
@@ -171,7 +172,7 @@ def text(rule_spec, comments=True):
     return " ".join(words)
 
 
-class State:
+class State(OwnedItems):
     """What is ours in the iptables tables: chains by (table, name) -> [spec], hooks present."""
 
     def __init__(self, chains=None, hooks=None):
@@ -195,12 +196,6 @@ class State:
                 if who:
                     out.append((who, item))
         return out
-
-    def owned_by(self, owner):
-        return {item for who, item in self._items() if who == owner}
-
-    def owners(self):
-        return {who for who, _item in self._items()}
 
     def published(self):
         """[(owner, PortMapping)] of every published port (from the DNAT rules)."""

@@ -38,6 +38,7 @@ import json
 import subprocess
 
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall import OwnedItems
 
 try:
     import nftables as _nftables_binding
@@ -275,7 +276,7 @@ def render(owner, intents):
     return out
 
 
-class TableState:
+class TableState(OwnedItems):
     """What our table holds: elements by set, rules by chain, and whether it exists."""
 
     def __init__(self, listing=None):
@@ -298,13 +299,6 @@ class TableState:
         out += [("bridge:" + _bridge_of(name), ("chain", name, _canonical(rules)))
                 for name, rules in self.chains.items() if _bridge_of(name)]
         return out
-
-    def owned_by(self, owner):
-        """The set of OWNER's items."""
-        return {item for who, item in self._items() if who == owner}
-
-    def owners(self):
-        return {who for who, _item in self._items()}
 
     def published(self):
         """[(owner, PortMapping)] of every published port in the table."""
