@@ -99,6 +99,12 @@ def sandbox_owner(netns=None, address=None):
     return "netns:%s" % netns if netns else "address:%s" % address
 
 
+def owner_words(owner):
+    """An owner tag for messages: ``netns:web`` -> ``sandbox web``, ``address:X`` -> ``address X``."""
+    kind, _sep, name = owner.partition(":")
+    return "sandbox %s" % name if kind == "netns" else "%s %s" % (kind, name)
+
+
 def bridge_owner(name):
     return "bridge:%s" % name
 

@@ -387,7 +387,7 @@ class Sandboxes(BatchResource):
                 for who, mapping in published:
                     if mapping.protocol == proto and mapping.host_port <= port <= mapping.host_port_end:
                         raise Conflict("%s: port %d/%s is published by %s (%s); host mode would collide with it"
-                                       % (spec.name, port, proto, who.replace("netns:", "sandbox "), mapping), "config")
+                                       % (spec.name, port, proto, _firewall.owner_words(who), mapping), "config")
                 if (port, proto) in claims.get(spec.name, ()):
                     continue  # claimed in an earlier run: the listener is the sandbox's own service
                 for lproto, addr, lport, inode in listeners:

@@ -88,7 +88,7 @@ class Portmap(Resource):
             for who, other in theirs:
                 if mapping.overlaps(other):
                     raise Conflict("%s: host port %s/%s is already published by %s (%s); choose another host port"
-                                   % (field, mapping.host_ports(), mapping.protocol, _who(who), other), field)
+                                   % (field, mapping.host_ports(), mapping.protocol, _firewall.owner_words(who), other), field)
             for protocol, addr, port, inode in current["listeners"]:
                 if protocol != mapping.protocol or not mapping.host_port <= port <= mapping.host_port_end:
                     continue
@@ -108,11 +108,6 @@ class Portmap(Resource):
         if current.get("address") is not None:
             out["address"] = str(current["address"])
         return out
-
-
-def _who(owner):
-    kind, _sep, name = owner.partition(":")
-    return "sandbox %s" % name if kind == "netns" else owner.replace(":", " ", 1)
 
 
 def _endpoint(addr, port):
