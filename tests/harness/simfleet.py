@@ -21,6 +21,8 @@ Command line::
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -83,6 +85,19 @@ LogLevel ERROR
 
 def _run(*argv, check=True):
     return subprocess.run(argv, check=check, capture_output=True, text=True)
+
+
+@contextlib.contextmanager
+def _registry_lock():
+    """Serialise claiming a lab number with sweeping, across processes.
+
+    Without it a sweep started by another test session could see a fleet between creating its
+    bridge and registering its hosts, take it for dead and remove its lab links.
+    """
+    REGISTRY.mkdir(parents=True, exist_ok=True)
+    with open(REGISTRY / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def _link_names():
@@ -193,14 +208,15 @@ class Fleet:
         (self.workdir / "sshd_config").write_text(SSHD_CONFIG.format(dir=self.workdir))
 
     def _claim_lab(self):
-        # Creating the bridge is the lock: the first free number wins, also across processes.
-        for fleet_id in range(1, MAX_FLEETS + 1):
-            if _run("ip", "link", "add", "%s%d" % (PREFIX, fleet_id), "type", "bridge", check=False).returncode == 0:
-                self.fleet_id = fleet_id
-                break
-        else:
-            raise RuntimeError("no free lab number: %d fleets are up (simfleet.py sweep removes dead ones)" % MAX_FLEETS)
-        self._save()
+        # Creating the bridge picks the number: the first free one wins, also across processes.
+        with _registry_lock():
+            for fleet_id in range(1, MAX_FLEETS + 1):
+                if _run("ip", "link", "add", "%s%d" % (PREFIX, fleet_id), "type", "bridge", check=False).returncode == 0:
+                    self.fleet_id = fleet_id
+                    break
+            else:
+                raise RuntimeError("no free lab number: %d fleets are up (simfleet.py sweep removes dead ones)" % MAX_FLEETS)
+            self._save()
         _run("ip", "addr", "add", "10.231.%d.1/24" % self.fleet_id, "dev", self.bridge)
         _run("ip", "link", "set", self.bridge, "up")
 
@@ -277,7 +293,8 @@ class Fleet:
         Path(path).write_text(json.dumps(instances, indent=2))
 
     def _save(self):
-        state = {"fleet_id": self.fleet_id, "workdir": str(self.workdir),
+        # The starting process counts as alive until its hosts are registered.
+        state = {"fleet_id": self.fleet_id, "workdir": str(self.workdir), "starter": os.getpid(),
                  "hosts": [dict(h.as_dict(), unshare_pid=getattr(h, "unshare_pid", None)) for h in self.hosts]}
         REGISTRY.mkdir(parents=True, exist_ok=True)
         text = json.dumps(state, indent=1)
@@ -338,19 +355,21 @@ def sweep(everything=False):
     """
     removed = []
     registered = set()
-    for entry in sorted(REGISTRY.glob("*.json")) if REGISTRY.exists() else []:
-        state = json.loads(entry.read_text())
-        fleet_id = state["fleet_id"]
-        procs = [(h.get("unshare_pid"), h["pid"], "%s-%d-%s" % (MARKER, fleet_id, h["name"])) for h in state["hosts"]]
-        if everything or not any(_alive(p, m) for dummy, p, m in procs if p):
-            _teardown(fleet_id, procs)
-            removed.append(fleet_id)
-        else:
-            registered.add(fleet_id)
-    for name in _link_names():
-        number = name[len(PREFIX):].split("h")[0]
-        if name.startswith(PREFIX) and number.isdigit() and int(number) not in registered:
-            _run("ip", "link", "del", name, check=False)
+    with _registry_lock():
+        for entry in sorted(REGISTRY.glob("*.json")):
+            state = json.loads(entry.read_text())
+            fleet_id = state["fleet_id"]
+            procs = [(h.get("unshare_pid"), h["pid"], "%s-%d-%s" % (MARKER, fleet_id, h["name"])) for h in state["hosts"]]
+            starting = not state["hosts"] and running(state.get("starter") or 0)
+            if everything or not (starting or any(_alive(p, m) for dummy, p, m in procs if p)):
+                _teardown(fleet_id, procs)
+                removed.append(fleet_id)
+            else:
+                registered.add(fleet_id)
+        for name in _link_names():
+            number = name[len(PREFIX):].split("h")[0]
+            if name.startswith(PREFIX) and number.isdigit() and int(number) not in registered:
+                _run("ip", "link", "del", name, check=False)
     return removed
 
 
