@@ -16,6 +16,7 @@ import errno
 import functools
 import ipaddress
 import os
+import threading
 import traceback
 
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, NotFound
@@ -23,8 +24,8 @@ from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER
 
 try:
     from pyroute2 import IPRoute
-    from pyroute2 import netns as _pyroute2_netns
     from pyroute2.netlink.exceptions import NetlinkError
+    from pyroute2.requests.main import RequestProcessor
 except ImportError:
     HAS_PYROUTE2 = False
     PYROUTE2_IMPORT_ERROR = traceback.format_exc()
@@ -49,6 +50,7 @@ MS_BIND = 4096
 MS_REC = 16384
 MS_SHARED = 1 << 20
 MNT_DETACH = 2
+CLONE_NEWNET = 0x40000000
 
 
 def _kernel_error(action, exc):
@@ -108,20 +110,53 @@ class Netlink:
     def _ipr(self, netns=None):
         if netns not in self._sockets:
             if netns is None:
-                self._sockets[None] = IPRoute()
+                self._sockets[None] = IPRoute(strict_check=True)
             else:
-                if self.netns_inode(netns) is None:
-                    raise NotFound(
-                        "sandbox %r does not exist (no %s/%s); create it with"
-                        " netmodes.linux.netns first" % (netns, NETNS_DIR, netns),
-                        "netns",
-                    )
-                self._sockets[netns] = IPRoute(netns=netns, flags=0)
+                self._sockets[netns] = self._socket_in(netns)
         return self._sockets[netns]
 
+    def _socket_in(self, netns):
+        """A netlink socket inside NETNS: this thread enters it, opens the socket, and returns.
+
+        A socket keeps the namespace it was opened in. pyroute2's own ``IPRoute(netns=…)`` forks
+        a helper process per namespace, which costs tens of milliseconds on a host with hundreds
+        of sandboxes; entering the namespace from this thread costs a system call.
+        """
+        try:
+            target = os.open(os.path.join(NETNS_DIR, netns), os.O_RDONLY)
+        except OSError:
+            target = None
+        if target is None or self.netns_inode(netns) is None:
+            if target is not None:
+                os.close(target)
+            raise NotFound("sandbox %r does not exist (no %s/%s); create it with"
+                           " netmodes.linux.netns first" % (netns, NETNS_DIR, netns), "netns")
+        home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+        libc = self._libc_handle()
+        try:
+            if libc.setns(target, CLONE_NEWNET) != 0:
+                raise KernelError("enter sandbox %s: %s" % (netns, os.strerror(ctypes.get_errno())))
+            try:
+                return IPRoute(strict_check=True)
+            finally:
+                if libc.setns(home, CLONE_NEWNET) != 0:  # cannot happen: our own namespace
+                    raise KernelError("return to the host's namespace: %s" % os.strerror(ctypes.get_errno()))
+        finally:
+            os.close(target)
+            os.close(home)
+
+    def _get(self, name, netns=None):
+        """The kernel's message for the link called exactly NAME, or None (asked by name, not dumped)."""
+        try:
+            return self._ipr(netns).link("get", ifname=name)[0]
+        except NetlinkError as exc:
+            if exc.code == errno.ENODEV:
+                return None
+            raise _kernel_error("read link %s" % name, exc)
+
     def _index(self, name, netns=None):
-        found = self._ipr(netns).link_lookup(ifname=name)
-        return found[0] if found else None
+        msg = self._get(name, netns)
+        return msg["index"] if msg is not None else None
 
     # -- named network namespaces -------------------------------------------------------
 
@@ -136,13 +171,20 @@ class Netlink:
             return None
         return st.st_ino
 
-    def netns_names(self):
-        """Every mounted namespace name, sorted."""
+    @_reads
+    def netns_inodes(self):
+        """{name: namespace inode} of every mounted name in /run/netns, sorted by name
+        (container-mode names share their target's inode)."""
         try:
             names = os.listdir(NETNS_DIR)
         except FileNotFoundError:
-            return []
-        return sorted(n for n in names if self.netns_inode(n) is not None)
+            return {}
+        found = {name: self.netns_inode(name) for name in sorted(names)}
+        return {name: inode for name, inode in found.items() if inode is not None}
+
+    def netns_names(self):
+        """Every mounted namespace name, sorted."""
+        return sorted(self.netns_inodes())
 
     def netns_owned(self, name):
         """True when NAME was made by this collection and still names the same namespace."""
@@ -154,25 +196,50 @@ class Netlink:
 
     @_writes
     def netns_create(self, name):
-        """Create a namespace with loopback up, and record it as ours."""
-        try:
-            _pyroute2_netns.create(name)
-        except OSError as exc:
-            raise _kernel_error("create sandbox %s" % name, exc)
+        """Create a namespace with loopback up, and record it as ours.
+
+        As ``ip netns add`` does, but from a thread instead of a child process: the thread
+        leaves for a new network namespace and pins it with a bind mount on /run/netns/NAME.
+        """
+        def fresh():
+            if self._libc_handle().unshare(CLONE_NEWNET) != 0:
+                return ctypes.get_errno()
+            return self._bind("/proc/thread-self/ns/net", name)
+
+        self._new_name(name, fresh, "create sandbox %s" % name, in_thread=True)
         self._mark_owned(name)
         self.link_set("lo", netns=name, state="up")
 
     @_writes
     def netns_share(self, name, target):
         """Make NAME a second name of TARGET's namespace (Docker's container mode)."""
-        self._prepare_netns_dir()
-        path = os.path.join(NETNS_DIR, name)
-        os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0))
-        if self._mount(os.path.join(NETNS_DIR, target), path, MS_BIND) != 0:
-            err = ctypes.get_errno()
-            os.unlink(path)
-            raise KernelError("bind %s to sandbox %s: %s" % (name, target, os.strerror(err)))
+        self._new_name(name, lambda: self._bind(os.path.join(NETNS_DIR, target), name),
+                       "bind %s to sandbox %s" % (name, target))
         self._mark_owned(name)
+
+    def _bind(self, source, name):
+        """Bind-mount SOURCE on /run/netns/NAME: 0, or the errno."""
+        return 0 if self._mount(source, os.path.join(NETNS_DIR, name), MS_BIND) == 0 else ctypes.get_errno()
+
+    def _new_name(self, name, mount, action, in_thread=False):
+        """Make the mount point /run/netns/NAME and run MOUNT (returns 0 or an errno) on it."""
+        self._prepare_netns_dir()
+        if self.netns_inode(name) is not None:
+            raise KernelError("%s: %s" % (action, os.strerror(errno.EEXIST)))
+        path = os.path.join(NETNS_DIR, name)
+        # Not O_EXCL: an empty mount point left by a run killed before its mount is reused.
+        os.close(os.open(path, os.O_RDONLY | os.O_CREAT, 0))
+        if in_thread:
+            outcome = []
+            worker = threading.Thread(target=lambda: outcome.append(mount()), name="netmodes-netns")
+            worker.start()
+            worker.join()
+            err = outcome[0] if outcome else errno.EIO
+        else:
+            err = mount()
+        if err:
+            os.unlink(path)
+            raise KernelError("%s: %s" % (action, os.strerror(err)))
 
     @_writes
     def netns_delete(self, name):
@@ -223,13 +290,13 @@ class Netlink:
         ROUTES false leaves the routes out (empty): reading them means dumping the namespace's
         whole routing table, which on a host with many sandboxes is the costly part.
         """
-        index = self._index(name, netns)
-        if index is None:
+        msg = self._get(name, netns)
+        if msg is None:
             return None
-        msg = self._ipr(netns).link("get", index=index)[0]
         master = msg.get("IFLA_MASTER")
         return self._link(msg, self._name_of(master, netns) if master else None,
-                          self._address_dump(netns), self._static_routes(netns) if routes else {})
+                          {msg["index"]: self._addresses_of(msg["index"], netns)},
+                          self._static_routes(netns) if routes else {})
 
     def all_links(self, netns=None):
         """Every link in NETNS (None: the host), in index order, with addresses and our routes.
@@ -321,8 +388,24 @@ class Netlink:
     @_reads
     def _address_dump(self, netns):
         """{link index: frozenset of addresses}, without the link-local ones the kernel makes itself."""
+        return self._addresses(self._ipr(netns).addr("dump"))
+
+    @_reads
+    def _addresses_of(self, index, netns):
+        """The addresses of one link, filtered by the kernel.
+
+        pyroute2 filters ``addr("dump", index=…)`` itself after dumping every address (on a host
+        with hundreds of veths, hundreds of link-local ones); with an explicit (empty) dump
+        filter the index goes into the request instead, which a strict-checking socket has the
+        kernel honour. The grouping by index below keeps the answer right either way.
+        """
+        msgs = self._ipr(netns).addr("dump", index=index, dump_filter=RequestProcessor())
+        return self._addresses(msgs).get(index, frozenset())
+
+    @staticmethod
+    def _addresses(msgs):
         out = {}
-        for msg in self._ipr(netns).addr("dump"):
+        for msg in msgs:
             value = ipaddress.ip_interface("%s/%d" % (msg.get("IFA_ADDRESS"), msg["prefixlen"]))
             if not value.ip.is_link_local:
                 out.setdefault(msg["index"], set()).add(value)

@@ -465,7 +465,7 @@ class Sandboxes(BatchResource):
         """{network: {name: address}} of the members of user-defined networks (Docker's embedded DNS)."""
         net, aliases = self.adapters["netlink"], {s.name: s.aliases for s in specs}
         # A namespace under several names (container mode) is a member under its declared name only.
-        inodes = {name: net.netns_inode(name) for name in net.netns_names()}
+        inodes = net.netns_inodes()
         declared = {inodes.get(s.name) for s in specs}
         names = [n for n, inode in inodes.items() if n in aliases or inode not in declared]
         out = {}

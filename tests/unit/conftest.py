@@ -42,6 +42,9 @@ class FakeNetlink:
     def netns_names(self):
         return sorted(self.netns)
 
+    def netns_inodes(self):
+        return dict(sorted(self.netns.items()))
+
     def netns_owned(self, name):
         return name in self.owned
 
