@@ -184,6 +184,7 @@ class FakeFirewall:
     name = "nftables"
     render = staticmethod(nft.render)
     changes = staticmethod(nft.changes)
+    after = staticmethod(nft.Nftables.after)
 
     def __init__(self):
         self.listing = None   # the `nft -j list table` answer, or None: no table
@@ -192,7 +193,7 @@ class FakeFirewall:
     def read(self):
         return nft.TableState(self.listing)
 
-    def stage(self, commands):
+    def stage(self, commands, after=None):
         self.staged += commands
 
     def commit(self):
@@ -232,6 +233,7 @@ class FakeIptables:
     name = "iptables"
     render = staticmethod(ipt.render)
     changes = staticmethod(ipt.changes)
+    after = staticmethod(ipt.Iptables.after)
 
     def __init__(self):
         self.chains, self.hooks = {}, {}
@@ -240,7 +242,7 @@ class FakeIptables:
     def read(self):
         return ipt.State({k: list(v) for k, v in self.chains.items()}, {k: list(v) for k, v in self.hooks.items() if v})
 
-    def stage(self, commands):
+    def stage(self, commands, after=None):
         self.staged += commands
 
     def commit(self):
