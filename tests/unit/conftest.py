@@ -456,6 +456,22 @@ def converge(adapters):
 
 
 @pytest.fixture
+def refused(converge, kernel):
+    """refused(ResourceClass, error, fragment, **options): the run fails with ERROR matching
+    FRAGMENT, the message begins with the field it names, and nothing reached the kernel."""
+
+    def run(resource_class, error, fragment, **options):
+        calls = len(kernel.calls)
+        with pytest.raises(error, match=fragment) as caught:
+            converge(resource_class, **options)
+        assert caught.value.field and caught.value.msg.startswith(caught.value.field + ":"), "the error names its field"
+        assert len(kernel.calls) == calls, "a refused run changed something"
+        return caught.value
+
+    return run
+
+
+@pytest.fixture
 def four_steps(converge, kernel, sysctl, firewall, files):
     """The idempotence pattern: check changes nothing, run changes, repeat and repeat-check don't."""
 
