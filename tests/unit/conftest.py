@@ -202,8 +202,8 @@ class FakeNetlink:
                 raise KernelError("add route %s on %s: Network is unreachable" % (spec["dst"], name))
         link.routes = (link.routes - {route(s) for s in remove}) | {route(s) for s in add}
 
-
     # -- a vxlan device's fdb and neighbours
+
     def _host_link(self, name):
         link = self.links.get((None, name))
         if link is None:
