@@ -59,6 +59,11 @@ class Fleet:
         return bool(self.host)
 
 
+def article(driver):
+    """"an overlay", "a macvlan": a driver's name for messages."""
+    return ("an " if driver[0] in "aeiou" else "a ") + driver
+
+
 def natural_key(name):
     """Sort key that puts ``sim2`` before ``sim10`` (digit runs compare as numbers)."""
     return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", name) if part != ""]
@@ -113,8 +118,8 @@ def _fleet_host(name, info, where):
 def span(spec, fleet, where):
     """The hosts SPEC (a NetworkSpec) spans, naturally sorted."""
     if not fleet:
-        raise InvalidInput("%s: a %s network spans hosts, so it needs the fleet option (the roles pass it; build it with the"
-                           " filter netmodes.linux.fleet)" % (where, spec.driver), where)
+        raise InvalidInput("%s: %s network spans hosts, so it needs the fleet option (the roles pass it; build it with the"
+                           " filter netmodes.linux.fleet)" % (where, article(spec.driver)), where)
     if isinstance(spec.hosts, str):
         names = fleet.groups.get(spec.hosts)
         if not names:

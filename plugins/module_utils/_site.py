@@ -111,7 +111,7 @@ def _refuse_foreign_keys(raw, driver, where):
             continue
         takers = [d for d in DRIVERS if key in _DRIVER_KEYS[d]]
         why = _WHY_NOT.get((driver, key)) or "only %s networks take it" % " and ".join(takers)
-        raise InvalidInput("%s.%s: a %s network has no %s: %s; remove it" % (where, key, driver, key, why), where)
+        raise InvalidInput("%s.%s: %s network has no %s: %s; remove it" % (where, key, _fleet.article(driver), key, why), where)
 
 
 def network_spec(raw, where):
@@ -146,14 +146,14 @@ def _multi_host_spec(spec, raw, where):
     """The options of an overlay, macvlan or ipvlan network, checked."""
     driver = spec.driver
     if spec.subnet is None:
-        raise InvalidInput("%s.subnet: a %s network needs a subnet, the same on every host it spans (it cannot be picked"
-                           " per host); give one, like 10.10.0.0/24" % (where, driver), where)
+        raise InvalidInput("%s.subnet: %s network needs a subnet, the same on every host it spans (it cannot be picked"
+                           " per host); give one, like 10.10.0.0/24" % (where, _fleet.article(driver)), where)
     hosts = raw.get("hosts")
     if isinstance(hosts, list) and hosts and all(isinstance(h, str) and h for h in hosts):
         hosts = tuple(hosts)
     elif not isinstance(hosts, str) or not hosts:
-        raise InvalidInput("%s.hosts: a %s network needs the hosts it spans: an inventory group name or a list of inventory"
-                           " hosts" % (where, driver), where)
+        raise InvalidInput("%s.hosts: %s network needs the hosts it spans: an inventory group name or a list of inventory"
+                           " hosts" % (where, _fleet.article(driver)), where)
     ip_range = m.network(raw["ip_range"], "%s.ip_range" % where) if raw.get("ip_range") else None
     if ip_range is not None and not ip_range.subnet_of(spec.subnet):
         raise InvalidInput("%s.ip_range: %s is not inside subnet %s; give a part of the subnet" % (where, ip_range, spec.subnet), where)
@@ -161,10 +161,10 @@ def _multi_host_spec(spec, raw, where):
     if driver in MODES_OF:
         mode = mode or MODES_OF[driver][0]
         if mode not in MODES_OF[driver]:
-            raise InvalidInput("%s.mode: %r is not a %s mode (choose one of %s)" % (where, mode, driver, ", ".join(MODES_OF[driver])),
+            raise InvalidInput("%s.mode: %r is not %s mode (choose one of %s)" % (where, mode, _fleet.article(driver), ", ".join(MODES_OF[driver])),
                                where)
         if not raw.get("parent"):
-            raise InvalidInput("%s.parent: a %s network needs the host interface on the segment (parent: eth0)" % (where, driver),
+            raise InvalidInput("%s.parent: %s network needs the host interface on the segment (parent: eth0)" % (where, _fleet.article(driver)),
                                where)
         m.ifname(str(raw["parent"]), "%s.parent" % where)
     shim = _bool(raw, "shim", False, where)
@@ -573,8 +573,8 @@ class Sandboxes(BatchResource):
                                " network computes its members, does not declare it there; declare it in netmodes_sandboxes"
                                % (spec.name, network.name, fleet.host), "config")
         if index == 0 and spec.publish and network.bridge is None:
-            raise InvalidInput("%s.publish: a %s network has no bridge to publish from; its sandboxes have their own address"
-                               " on the segment, reach them there" % (spec.name, network.driver), "config")
+            raise InvalidInput("%s.publish: %s network has no bridge to publish from; its sandboxes have their own address"
+                               " on the segment, reach them there" % (spec.name, _fleet.article(network.driver)), "config")
 
     def member_of(self, spec, name):
         """SPEC's Member on multi-host network NAME."""
