@@ -217,7 +217,7 @@ def members(spec, declared, indexes, where):
     for host in sorted(declared, key=natural_key):
         for sandbox in declared[host]:
             if sandbox.networks[:1] == (spec.name,) and sandbox.ip is not None:
-                _check_static(spec, host, sandbox, reserved, statics, where)
+                _check_static(spec, (host, sandbox), reserved, statics, where)
                 statics[sandbox.ip] = (host, sandbox.name)
     for host in sorted(declared, key=natural_key):
         block = host_slice(spec, indexes[host])
@@ -260,7 +260,8 @@ def hosts_entries(found, host, sandbox):
     return out
 
 
-def _check_static(spec, host, sandbox, reserved, statics, where):
+def _check_static(spec, owner, reserved, statics, where):
+    host, sandbox = owner
     ip = sandbox.ip
     what = "%s: sandbox %s of host %s: ip %s" % (where, sandbox.name, host, ip)
     if ip not in spec.subnet or ip in (spec.subnet.network_address, spec.subnet.broadcast_address, spec.gateway):

@@ -173,8 +173,10 @@ def _multi_host_spec(spec, raw, where):
                            " does not pass traffic between its siblings); use mode bridge or no shim" % (where, mode), where)
     vni = _int(raw, "vni", 1, _fleet.VNI_MAX, where)
     max_hosts = _int(raw, "max_hosts", 1, 2 ** 24, where) or _fleet.DEFAULT_MAX_HOSTS
-    spec = replace(spec, hosts=hosts, vni=vni or (_fleet.derived_vni(spec.name) if driver == "overlay" else None),
-                   dstport=_int(raw, "dstport", 1, 65535, where) or (_fleet.VXLAN_PORT if driver == "overlay" else None), mtu=m.mtu(raw.get("mtu"), "%s.mtu" % where),
+    overlay = driver == "overlay"
+    spec = replace(spec, hosts=hosts, vni=vni or (_fleet.derived_vni(spec.name) if overlay else None),
+                   dstport=_int(raw, "dstport", 1, 65535, where) or (_fleet.VXLAN_PORT if overlay else None),
+                   mtu=m.mtu(raw.get("mtu"), "%s.mtu" % where),
                    max_hosts=max_hosts, ip_range=ip_range, parent=str(raw["parent"]) if raw.get("parent") else None, mode=mode,
                    shim=shim)
     _fleet.check_slices(spec, where)
