@@ -56,7 +56,6 @@ _value:
 """
 
 
-
 def _ip_or_none(value):
     try:
         return str(ipaddress.ip_address(str(value).strip())) if value not in (None, "") else None
