@@ -13,7 +13,7 @@ import sys
 
 import pytest
 from conftest import REPO, reset, sh, simfleet
-from test_portmap import Processes
+from test_portmap import Processes, status
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _fleet
 
@@ -147,7 +147,7 @@ def test_overlay_across_hosts_by_name_then_a_third_host_joins_and_leaves(lab, si
 def test_an_overlay_is_isolated_from_other_networks_as_on_one_host(lab, site):
     fleet = lab
     sim1, sim2 = fleet.host("sim1"), fleet.host("sim2")
-    sandboxes = {"sim1": [{"name": "a1", "network_mode": "ov0"}, {"name": "x1", "network_mode": "br0"}],
+    sandboxes = {"sim1": [{"name": "a1", "network_mode": "ov0", "publish": ["8080:80"]}, {"name": "x1", "network_mode": "br0"}],
                  "sim2": [{"name": "b1", "network_mode": "ov0"}, {"name": "y1", "network_mode": "br0"}]}
     run = site.run([OVERLAY, LOCAL], ["sim1", "sim2"], sandboxes)
     assert not run.failed, run
@@ -161,6 +161,13 @@ def test_an_overlay_is_isolated_from_other_networks_as_on_one_host(lab, site):
     ping(sim2, "y1", a1, ok=False)      # ... of another host of the overlay
     ping(sim2, "y1", b1, ok=False)
     ping(sim1, "a1", x1, ok=False)      # from the overlay into a local network
+    procs = Processes()                 # published ports work as on a bridge network
+    try:
+        procs.start(sim1, "ip netns exec a1 /usr/bin/python3 -m http.server 80")
+        sh(sim1, "for i in $(seq 50); do ip netns exec a1 curl -s -o /dev/null http://127.0.0.1:80/ && exit 0; sleep 0.1; done; exit 1")
+        assert status(sim2, "http://%s:8080/" % sim1.address) == "200"
+    finally:
+        procs.stop()
 
 
 def test_macvlan_on_the_lab_segment_with_the_host_shim(lab, site):
