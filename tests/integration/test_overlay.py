@@ -12,7 +12,7 @@ import shutil
 import sys
 
 import pytest
-from conftest import REPO, reset, sh, simfleet
+from conftest import REPO, reset, sh, simfleet, snapshot
 from test_portmap import Processes, status
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _fleet
@@ -149,6 +149,10 @@ def test_an_overlay_is_isolated_from_other_networks_as_on_one_host(lab, site):
     sim1, sim2 = fleet.host("sim1"), fleet.host("sim2")
     sandboxes = {"sim1": [{"name": "a1", "network_mode": "ov0", "publish": ["8080:80"]}, {"name": "x1", "network_mode": "br0"}],
                  "sim2": [{"name": "b1", "network_mode": "ov0"}, {"name": "y1", "network_mode": "br0"}]}
+    before = [snapshot(h) for h in (sim1, sim2)]
+    check = site.run([OVERLAY, LOCAL], ["sim1", "sim2"], sandboxes, check=True)
+    assert not check.failed and check.changed, check
+    assert [snapshot(h) for h in (sim1, sim2)] == before, "check mode changed a host"
     run = site.run([OVERLAY, LOCAL], ["sim1", "sim2"], sandboxes)
     assert not run.failed, run
     # sim1 has index 0 (slice .0/28, its bridge .1), sim2 index 1 (slice .16/28, its bridge .16).
