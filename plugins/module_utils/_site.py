@@ -257,7 +257,7 @@ class Networks(BatchResource):
                 remove_network(batch, spec, backend)
             return {}
         spans = host_spans(specs, _fleet.fleet_from(self.params["fleet"]))
-        taken = _taken(net) | {s.subnet for s in specs if s.subnet and not s.multi_host}
+        taken = _taken(net) | {s.subnet for s in specs if s.subnet}
         for spec in specs:
             if spec.name in spans:
                 ensure_multi_host(batch, spans[spec.name], backend)

@@ -144,3 +144,8 @@ def test_publish_is_refused_on_a_macvlan_network(sim2, converge):
     declared = {"sim2": [{"name": "m2", "network_mode": "lan", "publish": ["8080:80"]}]}
     with pytest.raises(InvalidInput, match="m2.publish: a macvlan network has no bridge to publish from"):
         converge(Sandboxes, config=declared["sim2"], networks=[LAN], fleet=fleet(("sim2",), declared))
+
+
+def test_a_picked_subnet_avoids_the_overlays(sim2, converge):
+    result = converge(Networks, config=[dict(OVERLAY, subnet="172.17.0.0/16"), {"name": "br0"}], fleet=fleet())
+    assert result["networks"]["br0"]["subnet"] == "172.18.0.0/16"
