@@ -117,7 +117,8 @@ def test_host_mode_preflight_names_the_owner(host, converge, sockets):
 
 
 @pytest.mark.parametrize("raw, fragment", [
-    ({"name": "x", "driver": "overlay"}, "not supported yet"),
+    ({"name": "x", "driver": "vlan"}, r"driver: 'vlan' is not a driver"),
+    ({"name": "x", "driver": "overlay"}, "an overlay network needs a subnet"),
     ({"name": "x", "subnet": "172.18.0.0/16", "gateway": "10.0.0.1"}, "is not a host address of subnet"),
     ({"name": "this-name-is-too-long"}, "name"),
 ])
