@@ -5,7 +5,9 @@
 The same policy as the nftables backend, in chains of our own, each hooked once from a built-in
 chain by a rule commented ``netmodes``; every other rule carries ``netmodes:OWNER``::
 
-    filter  FORWARD      -> NETMODES-FORWARD: -j NETMODES-USER (never flushed), -j NETMODES-FWD-IN, -j NETMODES-FWD-OUT
+    filter  FORWARD      -> NETMODES-FORWARD: -j NETMODES-USER (never flushed), -j NETMODES-ISOLATE,
+                            -j NETMODES-FWD-IN, -j NETMODES-FWD-OUT
+            NETMODES-ISOLATE  -i BR ! -o BR -j DROP  (one per internal bridge: no egress, before any accept)
             NETMODES-FWD-IN   -o BR -j NM-IN-BR      (one per bridge; then NM-IN-BR's policy)
             NETMODES-FWD-OUT  -i BR -j NM-OUT-BR
             NETMODES-PUBLISHED  -d SANDBOX -p P --dport PORT -j ACCEPT   (jumped to for DNATed packets)
@@ -72,7 +74,9 @@ HOOKS = {
     ("raw", "PREROUTING"): spec(target=("NETMODES-RAW",)),
 }
 CHAIN_RULES = {
-    ("filter", "NETMODES-FORWARD"): [spec(target=(USER_CHAIN,)), spec(target=("NETMODES-FWD-IN",)), spec(target=("NETMODES-FWD-OUT",))],
+    ("filter", "NETMODES-FORWARD"): [spec(target=(USER_CHAIN,)), spec(target=("NETMODES-ISOLATE",)), spec(target=("NETMODES-FWD-IN",)),
+                                     spec(target=("NETMODES-FWD-OUT",))],
+    ("filter", "NETMODES-ISOLATE"): None,
     ("filter", "NETMODES-FWD-IN"): None,
     ("filter", "NETMODES-FWD-OUT"): None,
     ("filter", "NETMODES-PUBLISHED"): None,
@@ -130,6 +134,9 @@ def _bridge_items(policy, tag):
     out = {("chain", "filter", name, tuple(rules)) for name, rules in bridge_chains(policy, tag).items()}
     out.add(("rule", "filter", "NETMODES-FWD-IN", spec((("-o", br),), target=("NM-IN-" + br,), comment=tag)))
     out.add(("rule", "filter", "NETMODES-FWD-OUT", spec((("-i", br),), target=("NM-OUT-" + br,), comment=tag)))
+    if policy.internal:
+        # Docker's DOCKER-INTERNAL: before NETMODES-FWD-IN, where another bridge's published port is accepted.
+        out.add(("rule", "filter", "NETMODES-ISOLATE", spec((("-i", br), ("!-o", br)), target=("DROP",), comment=tag)))
     if policy.masquerade and not policy.internal:
         for subnet in policy.subnets:
             out.add(("rule", "nat", "NETMODES-POSTROUTING", spec((("-s", str(subnet)), ("!-o", br)), target=("MASQUERADE",), comment=tag)))

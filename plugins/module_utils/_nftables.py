@@ -13,14 +13,15 @@ are published, on one bridge or twenty (Docker's nftables layout, with maps for 
       map range4                 host address/prefix . protocol . port range -> sandbox address
       set exposed4, exposed-range4   sandbox address . protocol . port(s): published, let in
       set loopback4, loopback-range4 127.x address . protocol . port(s): drop remote access (moby#41872)
-      map fwd-in / fwd-out / nat-out   bridge name -> jump to that bridge's chain
+      map isolate / fwd-in / fwd-out / nat-out   bridge name -> jump to that bridge's chain
       chain published     the two DNAT rules, looked up through the maps
       chain nat-prerouting / nat-output  (fib daddr type local -> published)
       chain nat-postrouting              (masquerade host-loopback and hairpin; iifname vmap @nat-out)
       chain raw-prerouting               (the loopback guard)
-      chain filter-forward               (jump user; oifname vmap @fwd-in; iifname vmap @fwd-out)
+      chain filter-forward               (jump user; iifname vmap @isolate; oifname vmap @fwd-in;
+                                          iifname vmap @fwd-out)
       chain user                         (the user's own rules; created, never flushed)
-      chain fwd-in-BR / fwd-out-BR / nat-out-BR   one set per bridge: its network policy
+      chain isolate-BR / fwd-in-BR / fwd-out-BR / nat-out-BR   one set per bridge: its network policy
     }
 
 Each element carries its owner (``netns:web``, ``bridge:br0``) as its comment, and a bridge's
@@ -87,13 +88,14 @@ ELEMENT_SETS = {
     "exposed-range4": (_KEY, None),
     "loopback4": (_KEY, None),
     "loopback-range4": (_KEY, None),
+    "isolate": ("ifname", "verdict"),
     "fwd-in": ("ifname", "verdict"),
     "fwd-out": ("ifname", "verdict"),
     "nat-out": ("ifname", "verdict"),
 }
 INTERVAL = ("range4", "exposed-range4", "loopback-range4")
 # The verdict maps that send a bridge's packets to its chains (the chain is named MAP-BRIDGE).
-BRIDGE_MAPS = ("fwd-in", "fwd-out", "nat-out")
+BRIDGE_MAPS = ("isolate", "fwd-in", "fwd-out", "nat-out")
 
 # name -> (type, hook, priority) for base chains; None for regular chains.
 CHAINS = {
@@ -128,6 +130,7 @@ CHAIN_RULES = {
     # The user's chain comes first, so that its drops win over our accepts (Docker's DOCKER-USER).
     "filter-forward": [
         [{"jump": {"target": USER_CHAIN}}],
+        [{"vmap": {"key": _meta("iifname"), "data": "@isolate"}}],
         [{"vmap": {"key": _meta("oifname"), "data": "@fwd-in"}}],
         [{"vmap": {"key": _meta("iifname"), "data": "@fwd-out"}}],
     ],
@@ -140,6 +143,12 @@ def bridge_chains(policy):
     fwd-in-BR sees packets going into the bridge, fwd-out-BR packets leaving it, nat-out-BR
     packets from the bridge in postrouting. What is not accepted into a bridge is dropped:
     that is the isolation between networks, and the drop of unpublished ports.
+
+    isolate-BR sees packets leaving the bridge before any other chain: an internal network's
+    egress drop must come before fwd-in of another bridge, whose accept of a published port
+    would otherwise end the base chain first (an internal member reaching a port published on
+    another network through a host address). Docker's iptables rules drop it first alike
+    (``-i BR ! -o BR -j DROP`` in its isolation chain).
     """
     br = policy.bridge
     into = [_ESTABLISHED]
@@ -162,7 +171,8 @@ def bridge_chains(policy):
     if policy.masquerade and not policy.internal:
         nat += [[_match(_meta("oifname"), br, "!="), _match(_payload("ip", "saddr"), _key_part(str(subnet))), {"masquerade": None}]
                 for subnet in policy.subnets]
-    return {"fwd-in-" + br: into, "fwd-out-" + br: out, "nat-out-" + br: nat}
+    isolate = [[_match(_meta("oifname"), br, "!="), {"drop": None}]] if policy.internal else []
+    return {"isolate-" + br: isolate, "fwd-in-" + br: into, "fwd-out-" + br: out, "nat-out-" + br: nat}
 
 
 def _bridge_of(chain):
