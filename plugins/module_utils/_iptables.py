@@ -401,6 +401,25 @@ def save_chains(text, tool="iptables-legacy", assume_hook=False):
     return out
 
 
+def only_existing(iptc, names=LEGACY_NAMES):
+    """Keep python-iptables from creating tables that are not there (and that we do not use).
+
+    To tell a jump to a chain from a target extension, python-iptables looks for the chain in
+    every table it finds available, and finding out opens the table, which makes the kernel
+    create it: a run that wrote to raw, nat and filter left empty mangle and security tables
+    behind. Its cache of available tables is told the answer first.
+    """
+    try:
+        with open(names) as handle:
+            there = set(handle.read().split())
+    except OSError:
+        there = set()
+    cache = getattr(iptc.Table, "existing_table_names", None)
+    if isinstance(cache, dict):
+        for name in getattr(iptc.Table, "ALL", ()):
+            cache.setdefault(name, name in there or name in TABLES)
+
+
 class Iptables:
     """The iptables adapter: read our chains through python-iptables, stage commands, commit
     each table once."""
@@ -434,6 +453,7 @@ class Iptables:
                                                       type(exc).__name__, exc), "firewall_backend")
                 err.exception = traceback.format_exc()
                 raise err from exc
+            only_existing(iptc)
             self._iptc = iptc
         return self._iptc
 

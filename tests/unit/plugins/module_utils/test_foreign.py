@@ -297,3 +297,17 @@ def test_an_nftables_rule_we_do_not_understand_decides_nothing():
     (rule,) = nft.foreign_rules([{"match": {"op": "==", "left": {"fib": {"result": "type"}}, "right": "local"}}, ACCEPT], "1")
     flow = _firewall.bridge_flows(_firewall.BridgePolicy("br0", (ipaddress.ip_network("10.231.201.0/24"),)), False)[0]
     assert _firewall._matches(rule, flow) is None
+
+
+def test_python_iptables_is_kept_from_creating_tables(tmp_path):
+    """python-iptables opens every table it thinks available to tell a jump from an extension,
+    and opening a legacy table creates it: only those there and ours count as available."""
+    names = tmp_path / "ip_tables_names"
+    names.write_text("filter\nmangle\n")
+
+    class Table:
+        ALL = ["filter", "mangle", "raw", "nat", "security"]
+        existing_table_names = {"filter": True}
+
+    ipt.only_existing(type("iptc", (), {"Table": Table}), names=str(names))
+    assert Table.existing_table_names == {"filter": True, "mangle": True, "raw": True, "nat": True, "security": False}
