@@ -38,6 +38,7 @@ PUBLISH = """
         state: {state}
 """
 
+
 def publish(ports, state="present"):
     return PUBLISH.format(ports=ports, state=state)
 

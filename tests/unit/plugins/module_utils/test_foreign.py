@@ -227,8 +227,8 @@ def test_ufw_through_iptables_nft_is_read_from_iptables_nft_save(converge, firew
     firewall.others = UFW_NFT
     firewall.saves["iptables-nft-save"] = UFW
     warnings = warnings_of(converge)
-    assert [w.split(" (hook")[0] for w in warnings] == ["bridge br0: nftables table ip filter (iptables-nft), chain INPUT",
-                                                       "bridge br0: nftables table ip filter (iptables-nft), chain FORWARD"]
+    assert [w.split(" (hook")[0] for w in warnings] == [
+        "bridge br0: nftables table ip filter (iptables-nft), chain INPUT", "bridge br0: nftables table ip filter (iptables-nft), chain FORWARD"]
     assert "drops connections from br0's sandboxes to this host's own addresses:" in warnings[0], "established replies are accepted"
     assert "drops outbound connections of br0's sandboxes:" in warnings[1]
     assert warnings[1].endswith("iptables-nft -t filter -I FORWARD -i br0 -j ACCEPT")
