@@ -29,6 +29,7 @@ import subprocess
 from dataclasses import dataclass
 
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import NetmodesError
 
 BACKENDS = ("nftables", "iptables")
 _SBIN = "/usr/sbin:/sbin:/usr/bin:/bin"
@@ -347,6 +348,11 @@ def blocked(subject, chains, flows):
     """Warnings, one per chain of CHAINS (others' base chains) that drops some of FLOWS, for SUBJECT."""
     out = []
     for chain in chains:
+        if isinstance(chain, Unreadable):
+            # No subject: one warning for a module run, however many networks it checks.
+            out.append("firewall: cannot read %s, so drops there that would block netmodes' traffic were not looked for: %s"
+                       % (chain.where, chain.why))
+            continue
         found = [(flow, why) for flow in flows if (why := drops(chain, flow))]
         if not found:
             continue
@@ -363,18 +369,38 @@ def blocked(subject, chains, flows):
     return out
 
 
+@dataclass(frozen=True)
+class Unreadable:
+    """A firewall that could not be read: its drops were not looked for (WHY)."""
+
+    where: str
+    why: str
+
+
 def read_foreign(nft, assume_hook, save=None):
     """Every base chain on HOOKS that is not ours, from every firewall a packet passes: nftables
     tables through NFT (an _nftables.Nftables), those iptables-nft manages through
     iptables-nft-save (their JSON hides conntrack matches as opaque ``xt`` expressions), and
     iptables-legacy. ASSUME_HOOK: our iptables-legacy hook in FORWARD counts as there (the run
-    is about to write it). SAVE(tool): what iptables-legacy-save or iptables-nft-save prints."""
+    is about to write it). SAVE(tool): what iptables-legacy-save or iptables-nft-save prints.
+
+    A firewall that cannot be read is an ``Unreadable`` in the list, not an error: this is
+    advice, and the run goes on without it."""
     from ansible_collections.netmodes.linux.plugins.module_utils import _iptables, _nftables
 
-    save = save or _iptables.save
-    listing = nft.ruleset()
+    save, found = save or _iptables.save, []
+
+    def attempt(where, read, default):
+        try:
+            return read()
+        except (NetmodesError, OSError, ValueError) as exc:
+            found.append(Unreadable(where, getattr(exc, "msg", None) or str(exc)))
+            return default
+
+    listing = attempt("the nftables ruleset", nft.ruleset, None)
     managed = _nftables.iptables_nft_tables(listing)
-    text = save("iptables-nft-save") if managed else ""
-    chains = _nftables.foreign_chains(listing, skip=managed if text else ())
-    chains += _iptables.save_chains(text, "iptables-nft")
-    return chains + _iptables.save_chains(save("iptables-legacy-save"), "iptables-legacy", assume_hook)
+    text = attempt("iptables-nft's tables", lambda: save("iptables-nft-save"), "") if managed else ""
+    found += _nftables.foreign_chains(listing, skip=managed if text else ())
+    found += _iptables.save_chains(text, "iptables-nft")
+    legacy = attempt("iptables-legacy's tables", lambda: save("iptables-legacy-save"), "")
+    return found + _iptables.save_chains(legacy, "iptables-legacy", assume_hook)

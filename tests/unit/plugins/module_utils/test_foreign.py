@@ -311,3 +311,17 @@ def test_python_iptables_is_kept_from_creating_tables(tmp_path):
 
     ipt.only_existing(type("iptc", (), {"Table": Table}), names=str(names))
     assert Table.existing_table_names == {"filter": True, "mangle": True, "raw": True, "nat": True, "security": False}
+
+
+def test_a_firewall_that_cannot_be_read_is_a_warning_not_a_failure(converge, firewall):
+    def refuse(tool):
+        raise ipt.KernelError("iptables: %s failed: can't initialize iptables table `filter'" % tool)
+
+    firewall.others = ruleset(("fw", "forward", "drop", []))
+    chains = _firewall.read_foreign(firewall, assume_hook=False, save=refuse)
+    assert [c.where for c in chains if isinstance(c, _firewall.Unreadable)] == ["iptables-legacy's tables"]
+    (dropping, unreadable) = _firewall.blocked("bridge br0", chains, _firewall.bridge_flows(
+        _firewall.BridgePolicy("br0", (ipaddress.ip_network("10.231.201.0/24"),)), False))
+    assert dropping.startswith("bridge br0: nftables table inet theirs, chain fw")
+    assert unreadable == ("firewall: cannot read iptables-legacy's tables, so drops there that would block netmodes' traffic were not"
+                          " looked for: iptables: iptables-legacy-save failed: can't initialize iptables table `filter'")
