@@ -72,7 +72,20 @@ PUBLISHED, PUBLISHED_RANGES = (
     ({"internal": True}, [ESTABLISHED, INTERNAL_INGRESS, ICC, DROP], [ESTABLISHED, INTERNAL_EGRESS, ACCEPT], []),
 ])
 def test_nftables_bridge_chains_match_docker(options, into, out, nat):
-    assert nft.bridge_chains(policy(**options)) == {"fwd-in-br-x": into, "fwd-out-br-x": out, "nat-out-br-x": nat}
+    # isolate-br-x is not Docker's (see test_nftables_internal_egress_is_dropped_before_any_accept)
+    chains = nft.bridge_chains(policy(**options))
+    assert chains.pop("isolate-br-x") == ([INTERNAL_EGRESS] if options.get("internal") else [])
+    assert chains == {"fwd-in-br-x": into, "fwd-out-br-x": out, "nat-out-br-x": nat}
+
+
+def test_nftables_internal_egress_is_dropped_before_any_accept():
+    """Docker's iptables rules drop what leaves an internal network first (``-i br-x ! -o br-x -j
+    DROP``, its isolation chain); with in and out chains only, the in chain of another bridge
+    accepted a connection to a port published there before the out chain of the internal one
+    could drop it (test_isolation.py measured it)."""
+    forward = nft.CHAIN_RULES["filter-forward"]
+    assert forward.index([{"vmap": {"key": {"meta": {"key": "iifname"}}, "data": "@isolate"}}]) == 1
+    assert forward.index([{"vmap": {"key": {"meta": {"key": "oifname"}}, "data": "@fwd-in"}}]) == 2
 
 
 def test_nftables_bridges_are_reached_through_verdict_maps():
@@ -169,6 +182,8 @@ def test_iptables_bridge_rules_match_docker(options, into, out, postrouting):
     assert texts(items, "NM-OUT-br-x") == sorted(out)
     assert texts(items, "NETMODES-POSTROUTING") == postrouting
     assert texts(items, "NETMODES-FWD-IN") == ["-o br-x -j NM-IN-br-x"]
+    # Docker's DOCKER-INTERNAL, jumped to before any accept: what leaves an internal network.
+    assert texts(items, "NETMODES-ISOLATE") == (["-i br-x ! -o br-x -j DROP"] if options.get("internal") else [])
 
 
 def test_iptables_rules_keep_dockers_order():
