@@ -45,6 +45,17 @@ RTPROT_STATIC = 4
 RTPROT_NAMES = {2: "kernel", 3: "boot", 4: "static", 9: "ra", 16: "dhcp"}
 MAIN_TABLE = 254
 IFF_UP = 1
+# Neighbour and bridge fdb entries (ndmsg): states and flags.
+NUD_NOARP = 0x40
+NUD_PERMANENT = 0x80
+NTF_SELF = 0x02
+# An all-zero MAC in a vxlan fdb is the default destination of what has no entry of its own.
+ZERO_MAC = "00:00:00:00:00:00"
+# The kernel's numbers of macvlan and ipvlan modes (if_link.h), both ways.
+MACVLAN_MODES = {"private": 1, "vepa": 2, "bridge": 4, "passthru": 8}
+IPVLAN_MODES = {"l2": 0, "l3": 1, "l3s": 2}
+# Link attributes of one kind (link_set names them with its prefix), and the kind they need.
+KIND_PREFIXES = {"br_": "bridge", "vxlan_": "vxlan", "macvlan_": "macvlan", "ipvlan_": "ipvlan"}
 MS_BIND = 4096
 MS_REC = 16384
 MS_SHARED = 1 << 20
@@ -54,7 +65,15 @@ MNT_DETACH = 2
 def _kernel_error(action, exc):
     code = getattr(exc, "code", None) or getattr(exc, "errno", None)
     reason = os.strerror(code) if isinstance(code, int) and code > 0 else str(exc)
+    # The kernel's own words (extended ack), when it said more than the errno.
+    said = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], str) else None
+    if said and said != reason:
+        reason = "%s (%s)" % (said, reason)
     return KernelError("%s: %s" % (action, reason))
+
+
+def _name_of_number(names, number):
+    return next((name for name, value in names.items() if value == number), number)
 
 
 def _reads(method):
@@ -108,7 +127,7 @@ class Netlink:
     def _ipr(self, netns=None):
         if netns not in self._sockets:
             if netns is None:
-                self._sockets[None] = IPRoute()
+                self._sockets[None] = IPRoute(ext_ack=True)
             else:
                 if self.netns_inode(netns) is None:
                     raise NotFound(
@@ -116,7 +135,7 @@ class Netlink:
                         " netmodes.linux.netns first" % (netns, NETNS_DIR, netns),
                         "netns",
                     )
-                self._sockets[netns] = IPRoute(netns=netns, flags=0)
+                self._sockets[netns] = IPRoute(netns=netns, flags=0, ext_ack=True)
         return self._sockets[netns]
 
     def _index(self, name, netns=None):
@@ -251,10 +270,11 @@ class Netlink:
 
     def _link(self, msg, master, addresses, routes):
         index = msg["index"]
+        kind = msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_KIND") or ""
         return Link(
             name=msg.get("IFLA_IFNAME"),
             index=index,
-            kind=msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_KIND") or "",
+            kind=kind,
             mtu=msg.get("IFLA_MTU"),
             mac=(msg.get("IFLA_ADDRESS") or "").lower(),
             up=bool(msg["flags"] & IFF_UP),
@@ -265,7 +285,26 @@ class Netlink:
             nf_call_iptables=self._bridge_flag(msg, "IFLA_BR_NF_CALL_IPTABLES"),
             addresses=addresses.get(index, frozenset()),
             routes=routes.get(index, frozenset()),
+            info=self._kind_info(msg, kind),
         )
+
+    @staticmethod
+    def _kind_info(msg, kind):
+        """What a vxlan, macvlan or ipvlan link adds, in the words of the modules' options."""
+        def data(attr):
+            return msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_DATA", attr)
+
+        if kind == "vxlan":
+            local = data("IFLA_VXLAN_LOCAL") or data("IFLA_VXLAN_LOCAL6")
+            return {"vni": data("IFLA_VXLAN_ID"), "local": ipaddress.ip_address(local) if local else None,
+                    "dstport": data("IFLA_VXLAN_PORT"), "learning": bool(data("IFLA_VXLAN_LEARNING")),
+                    "proxy": bool(data("IFLA_VXLAN_PROXY"))}
+        if kind == "macvlan":
+            mode = data("IFLA_MACVLAN_MODE")
+            return {"mode": mode if isinstance(mode, str) else _name_of_number(MACVLAN_MODES, mode)}
+        if kind == "ipvlan":
+            return {"mode": _name_of_number(IPVLAN_MODES, data("IFLA_IPVLAN_MODE"))}
+        return None
 
     def _nsid_inodes(self):
         """{nsid: namespace inode} of the named namespaces, as the host numbers them (``ip netns list-id``)."""
@@ -287,16 +326,20 @@ class Netlink:
         return out
 
     @_reads
+    def link_names(self, netns=None):
+        """{index: name} of every link in NETNS (None: the host)."""
+        return {msg["index"]: msg.get("IFLA_IFNAME") for msg in self._ipr(netns).link("dump")}
+
+    @_reads
     def addresses_by_link(self, netns=None):
         """{link name: frozenset of addresses} of every link in NETNS (None: the host)."""
-        names = {msg["index"]: msg.get("IFLA_IFNAME") for msg in self._ipr(netns).link("dump")}
         addresses = self._address_dump(netns)
-        return {name: addresses.get(index, frozenset()) for index, name in names.items()}
+        return {name: addresses.get(index, frozenset()) for index, name in self.link_names(netns).items()}
 
     def routes(self, netns=None):
         """Every route of the main table of NETNS (None: the host) as RouteEntry, but the fe80::/64
         ones the kernel makes for each link (as its link-local addresses are left out too)."""
-        names = {msg["index"]: msg.get("IFLA_IFNAME") for msg in self._ipr(netns).link("dump")}
+        names = self.link_names(netns)
         return [RouteEntry(route, names.get(msg.get("RTA_OIF")), RTPROT_NAMES.get(msg["proto"], str(msg["proto"])))
                 for msg, route in self._main_routes(netns) if not (route.dst.version == 6 and route.dst.is_link_local)]
 
@@ -353,22 +396,55 @@ class Netlink:
         except (NetlinkError, OSError) as exc:
             raise _kernel_error(action, exc)
 
+    def _born_in(self, netns, spec):
+        """SPEC (of a new link) with the namespace it is born in: inside a sandbox a link never
+        clashes with the host's names, and no half-made link is ever left in the host."""
+        if netns is not None:
+            self._ipr(netns)  # existence check before the kernel is asked
+            spec["net_ns_fd"] = netns
+        return spec
+
+    def _add_link(self, name, netns=None, replace=False, **spec):
+        """Create link NAME of ``spec["kind"]`` in NETNS and tag it as ours; REPLACE removes an
+        old NAME there first (a recreate: what the kernel cannot change in place)."""
+        kind = spec["kind"]
+        if replace:
+            self.link_delete(name, netns)
+        self._call("create %s %s" % (kind, name), self._ipr().link, "add", **self._born_in(netns, dict(spec, ifname=name)))
+        self.link_set(name, netns=netns, ifalias="%s %s" % (OWNER_TAG, kind))
+
     @_writes
     def link_add_bridge(self, name):
         """Create a bridge tagged as ours."""
-        self._call("create bridge %s" % name, self._ipr().link, "add", ifname=name, kind="bridge")
-        self.link_set(name, ifalias="%s bridge" % OWNER_TAG)
+        self._add_link(name, kind="bridge")
 
     @_writes
     def link_add_veth(self, name, peer, netns=None):
         """Create a veth pair whose peer is born inside NETNS (so it never clashes with the host)."""
-        peer_spec = {"ifname": peer}
-        if netns is not None:
-            self._ipr(netns)  # existence check before the kernel is asked
-            peer_spec["net_ns_fd"] = netns
-        self._call("create veth %s" % name, self._ipr().link, "add", ifname=name, kind="veth", peer=peer_spec)
-        self.link_set(name, ifalias="%s veth" % OWNER_TAG)
+        self._add_link(name, kind="veth", peer=self._born_in(netns, {"ifname": peer}))
         self.link_set(peer, netns=netns, ifalias="%s veth-peer" % OWNER_TAG)
+
+    @_writes
+    def link_add_vxlan(self, name, vni, local, dstport, *, learning=None, proxy=False, replace=False):
+        """Create a vxlan device (no multicast group: remotes come from its fdb) tagged as ours.
+
+        LEARNING None leaves it to the kernel (on); PROXY answers ARP from the device's own
+        neighbour entries instead of flooding it.
+        """
+        spec = {"vxlan_id": vni, "vxlan_port": dstport, "vxlan_proxy": int(bool(proxy))}
+        spec["vxlan_local6" if ":" in local else "vxlan_local"] = local
+        if learning is not None:
+            spec["vxlan_learning"] = int(learning)
+        self._add_link(name, replace=replace, kind="vxlan", **spec)
+
+    @_writes
+    def link_add_macvlan(self, name, parent, *, kind="macvlan", mode="bridge", netns=None, replace=False):
+        """Create a macvlan or ipvlan link on the host's link PARENT, born inside NETNS."""
+        parent_index = self._index(parent)
+        if parent_index is None:
+            raise NotFound("parent: %s does not exist on the host" % parent, "parent")
+        data = {"macvlan_mode": MACVLAN_MODES[mode]} if kind == "macvlan" else {"ipvlan_mode": IPVLAN_MODES[mode]}
+        self._add_link(name, netns, replace, kind=kind, link=parent_index, **data)
 
     @_writes
     def link_set(self, name, netns=None, **attrs):
@@ -379,8 +455,15 @@ class Netlink:
         if "master" in attrs:
             master = attrs.pop("master")
             attrs["master"] = self._index(master, netns) if master else 0
-        if any(attr.startswith("br_") for attr in attrs):
-            attrs["kind"] = "bridge"
+        for prefix, kind in KIND_PREFIXES.items():
+            if any(attr.startswith(prefix) for attr in attrs):
+                attrs["kind"] = kind
+        if isinstance(attrs.get("macvlan_mode"), str):
+            attrs["macvlan_mode"] = MACVLAN_MODES[attrs["macvlan_mode"]]
+        if isinstance(attrs.get("ipvlan_mode"), str):
+            attrs["ipvlan_mode"] = IPVLAN_MODES[attrs["ipvlan_mode"]]
+        if "vxlan_learning" in attrs:
+            attrs["vxlan_learning"] = int(attrs["vxlan_learning"])
         self._call("set %s on %s" % (", ".join(sorted(attrs)), name), self._ipr(netns).link, "set", index=index, **attrs)
 
     @_writes
@@ -423,3 +506,61 @@ class Netlink:
                     if command == "del" and exc.code == errno.ESRCH:
                         continue  # already gone with its address
                     raise _kernel_error("%s route %s on %s" % (command, spec["dst"], name), exc)
+
+    # -- a vxlan device's remotes (bridge fdb) and neighbours ------------------------------
+
+    @_reads
+    def vxlan_fdb(self, name):
+        """The static remotes of the host's vxlan device NAME: frozenset of (mac, dst address).
+
+        An all-zero MAC is a default destination (one entry per remote: head-end replication).
+        Entries the device learned, and those of the bridge it is a port of, are left out.
+        """
+        index = self._index(name)
+        if index is None:
+            return frozenset()
+        out = set()
+        for msg in self._ipr().fdb("dump", ifindex=index):
+            dst = msg.get("NDA_DST")
+            if msg["ifindex"] == index and dst and msg["state"] & NUD_PERMANENT and msg["flags"] & NTF_SELF:
+                out.add(((msg.get("NDA_LLADDR") or ZERO_MAC).lower(), ipaddress.ip_address(dst)))
+        return frozenset(out)
+
+    def _fdb(self, command, name, mac, dst):
+        index = self._index(name)
+        if index is None:
+            raise NotFound("link %s vanished while it was being configured" % name)
+        self._call("%s fdb entry %s dst %s on %s" % (command, mac, dst, name), self._ipr().fdb, command, ifindex=index,
+                   lladdr=mac, dst=dst, state=NUD_NOARP | NUD_PERMANENT, flags=NTF_SELF)
+
+    @_writes
+    def fdb_add(self, name, mac, dst):
+        """Send what is for MAC to the remote DST. The all-zero MAC takes one more remote (append);
+        another MAC has one remote, which this sets (replace)."""
+        self._fdb("append" if mac == ZERO_MAC else "replace", name, mac, dst)
+
+    @_writes
+    def fdb_delete(self, name, mac, dst):
+        """Remove one remote DST of MAC (for the all-zero MAC, the others stay)."""
+        self._fdb("del", name, mac, dst)
+
+    @_reads
+    def neighbours(self, name):
+        """The permanent neighbour (ARP/NDP) entries of the host's link NAME: {ip address: mac}."""
+        index = self._index(name)
+        if index is None:
+            return {}
+        return {ipaddress.ip_address(msg.get("NDA_DST")): (msg.get("NDA_LLADDR") or "").lower()
+                for msg in self._ipr().neigh("dump", ifindex=index)
+                if msg["ifindex"] == index and msg["family"] in (2, 10) and msg["state"] & NUD_PERMANENT and msg.get("NDA_DST")}
+
+    @_writes
+    def neigh_add(self, name, ip, mac):
+        """Set the permanent neighbour entry IP -> MAC on the host's link NAME (add or replace)."""
+        self._call("set neighbour %s on %s" % (ip, name), self._ipr().neigh, "replace", ifindex=self._index(name),
+                   dst=ip, lladdr=mac, state=NUD_PERMANENT)
+
+    @_writes
+    def neigh_delete(self, name, ip):
+        """Remove the neighbour entry of IP on the host's link NAME."""
+        self._call("delete neighbour %s on %s" % (ip, name), self._ipr().neigh, "del", ifindex=self._index(name), dst=ip)
