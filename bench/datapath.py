@@ -146,8 +146,7 @@ def setup_macvlan(host, name, address):
     """A sandbox NAME with a macvlan (bridge mode) on HOST's eth0, at ADDRESS on the lab segment."""
     module(host, "netns", {"name": name})
     if has_module("macvlan"):
-        module(host, "macvlan", {"name": "mv-%s" % name, "parent": "eth0", "mode": "bridge", "netns": name,
-                                 "addresses": [address]})
+        module(host, "macvlan", {"name": "eth0", "parent": "eth0", "mode": "bridge", "netns": name, "addresses": [address]})
         return "macvlan module"
     # FALLBACK (no netmodes.linux.macvlan in this tree): the same device made with ip commands.
     host.run("set -e; ip link add mv-%(n)s link eth0 type macvlan mode bridge; ip link set mv-%(n)s netns %(n)s; "
@@ -165,8 +164,8 @@ def setup_overlay(host, peer, name, address):
         how = "vxlan module"
     else:
         # FALLBACK (no netmodes.linux.vxlan in this tree): the device the module would make
-        # (MTU of the underlay - 50, learning off, one all-zero FDB entry per peer) with ip.
-        host.run("set -e; ip link add %(v)s type vxlan id %(i)d local %(l)s dstport 4789 nolearning; ip link set %(v)s mtu 1450; "
+        # (MTU of the underlay - 50, one all-zero FDB entry per peer) with ip.
+        host.run("set -e; ip link add %(v)s type vxlan id %(i)d local %(l)s dstport 4789; ip link set %(v)s mtu 1450; "
                  "bridge fdb append 00:00:00:00:00:00 dev %(v)s dst %(p)s; ip link set %(v)s master brov up"
                  % {"v": vxlan, "i": VNI, "l": host.address, "p": peer.address})
         how = "ip commands"
