@@ -16,7 +16,7 @@ the lab bridge in the machine's own namespace). Every row measures one client an
 
 Host mode is measured twice so that each comparison is fair: the rows that stay on sim1 are
 compared with two host-mode processes on sim1, the rows that cross the lab cable with host mode
-across it ("x host" columns). Bridges, veths, sandboxes and published ports are made by the
+across it (the "x host" and "+µs" columns). Bridges, veths, sandboxes and published ports are made by the
 collection's modules, as they make them (MTUs included); macvlan and VXLAN devices by the
 `macvlan` and `vxlan` modules when this tree has them, otherwise by `ip` commands (the output
 says which).
@@ -40,6 +40,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import statistics
 import sys
 import tempfile
@@ -55,7 +57,7 @@ VNI = 42
 
 # Each exchange: 1 byte out, wait for it to come back. `serve PORT` answers one connection.
 ECHO = r"""
-import socket, statistics, sys, time
+import socket, sys, time
 if sys.argv[1] == "serve":
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -82,14 +84,6 @@ times = sorted(times[warm:])
 print(times[len(times) // 2] / 1000, times[min(len(times) - 1, int(len(times) * 0.99))] / 1000, mss)
 """
 
-RESET = """
-for ns in $(ls /run/netns 2>/dev/null); do ip netns del $ns; done
-for l in br0 brov vx%(vni)d; do ip link del $l 2>/dev/null; done
-nft delete table inet netmodes 2>/dev/null
-true
-""" % {"vni": VNI}
-
-
 class Endpoint:
     """One end of a measurement: a simulated host, and a sandbox on it or its own namespace."""
 
@@ -102,8 +96,8 @@ class Endpoint:
     def wrap(self, command):
         return "ip netns exec %s %s" % (self.netns, command) if self.netns else command
 
-    def run(self, command, timeout=60, input=None):
-        return self.host.run(self.wrap(command), timeout=timeout, input=input)
+    def run(self, command, timeout=60):
+        return self.host.run(self.wrap(command), timeout=timeout)
 
     def mtu(self, ifname):
         out = self.run("ip -j link show dev %s" % ifname).stdout
@@ -179,8 +173,6 @@ def setup_overlay(host, peer, name, address):
 def build(sim1, sim2):
     """Set every mode up on SIM1 and SIM2; notes on how it was made."""
     lab = sim1.address.rsplit(".", 1)[0]
-    for host in (sim1, sim2):
-        host.run(RESET)
     return {
         "firewall backend": setup_bridge(sim1),
         "macvlan set up by": {setup_macvlan(sim1, "mv", "%s.201/24" % lab), setup_macvlan(sim2, "mv", "%s.202/24" % lab)},
@@ -289,8 +281,10 @@ def pinning(cpus):
     return "unpinned" if cpus[0] is None else "client on CPU %d, server on CPU %d" % cpus
 
 
-def report(rows, notes, args):
+def report(rows, notes, args, loads):
     print("Data path: %d runs per row, rows interleaved; median (min–max)." % args.runs)
+    print("Machine: %d CPUs, Linux %s; load average (1 min) %.1f at the start, %.1f at the end."
+          % (os.cpu_count(), platform.release(), *loads))
     print("Throughput: iperf3, one TCP stream for %d s, receiver's rate; %s." % (args.seconds, pinning(args.stream_cpus)))
     print("RTT: Python TCP request/response, 1 byte each way, %d exchanges on one connection; %s."
           % (args.rounds, pinning(args.rtt_cpus)))
@@ -323,6 +317,7 @@ def main():
     parser.add_argument("--rtt-cpus", type=cpus, default=(0, 0), metavar="C,S|none",
                         help="CPUs of the request/response client and server (default 0,0)")
     args = parser.parse_args()
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="netmodes-bench-") as tmp:
         script = Path(tmp) / "echo.py"
         script.write_text(ECHO)
@@ -334,9 +329,7 @@ def main():
             for _run in range(args.runs):
                 for row in rows:
                     measure(row, args, script)
-            for host in fleet.hosts:
-                host.run(RESET)
-    report(rows, notes, args)
+    report(rows, notes, args, (load, os.getloadavg()[0]))
     return 0
 
 
