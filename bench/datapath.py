@@ -2,11 +2,15 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Benchmark: throughput and round-trip time between two endpoints in each network mode.
 
-Two simulated hosts, sim1 and sim2, joined by the lab cable (each host's eth0 is a veth into
-the lab bridge in the machine's own namespace). Every row measures one client and one server:
+Four simulated hosts joined by the lab cable (each host's eth0 is a veth into the lab bridge in
+the machine's own namespace); sim1 and sim2 carry every mode, sim3 and sim4 nothing at all.
+Every row measures one client and one server:
 
 - host, same host: two processes in sim1's own namespace, to sim1's lab address (over lo);
 - host, across hosts: sim2 to sim1's lab address, over the lab cable;
+- host, no firewall table: the same on sim3 and sim4, whose namespaces have no nftables table,
+  so no connection tracking (sim1 and sim2 have the collection's table, with NAT hooks, for
+  their bridges and published ports, as a host that runs bridge networks does);
 - bridge: sandbox to sandbox on one bridge of sim1; sim1 itself to a sandbox's address;
 - bridge, published: sim1 itself to its own lab address and a published port (DNAT in nat
   output), and sim2 to sim1's lab address and that port (DNAT in nat prerouting, then forward);
@@ -181,9 +185,9 @@ def build(sim1, sim2):
     }
 
 
-def paths(sim1, sim2):
+def paths(sim1, sim2, sim3, sim4):
     """The rows, each with the interfaces its payload crosses (for the MTU column)."""
-    h1, h2 = Endpoint(sim1), Endpoint(sim2)
+    h1, h2, h3, h4 = Endpoint(sim1), Endpoint(sim2), Endpoint(sim3), Endpoint(sim4)
     a, b = Endpoint(sim1, "a"), Endpoint(sim1, "b")
     mv1, mv2, ov1, ov2 = Endpoint(sim1, "mv"), Endpoint(sim2, "mv"), Endpoint(sim1, "ov"), Endpoint(sim2, "ov")
     vxlan, sandbox_b, macvlan_2 = "vx%d" % VNI, "%s.11" % BRIDGE_NET, "%s.202" % sim1.address.rsplit(".", 1)[0]
@@ -193,6 +197,8 @@ def paths(sim1, sim2):
     return [
         local,
         cable,
+        Row("host", "two processes on sim3, no firewall table", h3, h3, sim3.address, links=[(h3, "lo")], baseline=local),
+        Row("host", "sim4 to sim3, no firewall table", h4, h3, sim3.address, links=[(h4, "eth0"), (h3, "eth0")], baseline=cable),
         Row("bridge", "sandbox to sandbox, one bridge of sim1", a, b, sandbox_b,
             links=[(a, "eth0"), (h1, "veth-a"), *into_b], baseline=local),
         Row("bridge", "sim1 to a sandbox's address", h1, b, sandbox_b, links=into_b, baseline=local),
@@ -288,7 +294,8 @@ def report(rows, notes, args, loads):
     print("Throughput: iperf3, one TCP stream for %d s, receiver's rate; %s." % (args.seconds, pinning(args.stream_cpus)))
     print("RTT: Python TCP request/response, 1 byte each way, %d exchanges on one connection; %s."
           % (args.rounds, pinning(args.rtt_cpus)))
-    print("x host / +µs: against host mode over the same reach (rows on sim1 alone: the first row; rows across the cable: the second).")
+    print("x host / +µs: against host mode over the same reach on the hosts that carry the modes (rows within one host: the first row;"
+          " rows across the cable: the second).")
     print("; ".join("%s: %s" % (k, ", ".join(sorted(v)) if isinstance(v, set) else v) for k, v in notes.items()) + ".")
     print()
     print("| mode | path | MTU | MSS | Gbit/s | x host | RTT p50 µs | +µs | RTT p99 µs |")
@@ -321,9 +328,9 @@ def main():
     with tempfile.TemporaryDirectory(prefix="netmodes-bench-") as tmp:
         script = Path(tmp) / "echo.py"
         script.write_text(ECHO)
-        with simfleet.Fleet(Path(tmp) / "fleet", size=2, python=PY) as fleet:
-            sim1, sim2 = fleet.host("sim1"), fleet.host("sim2")
-            notes, rows = build(sim1, sim2), paths(sim1, sim2)
+        with simfleet.Fleet(Path(tmp) / "fleet", size=4, python=PY) as fleet:
+            sims = [fleet.host("sim%d" % i) for i in range(1, 5)]
+            notes, rows = build(*sims[:2]), paths(*sims)
             for row in rows:
                 row.mtu = min(endpoint.mtu(ifname) for endpoint, ifname in row.links)
             for _run in range(args.runs):
