@@ -90,6 +90,14 @@ def plan_routes(obj, name, netns, current, desired):
 
 # -- an interface with addresses and routes (a veth's peer, a macvlan) -------------------------
 
+# The options of such an interface, as endpoint_options reads them.
+ENDPOINT_SPEC = {
+    "addresses": {"type": "list", "elements": "str"},
+    "gateway": {"type": "str"},
+    "routes": {"type": "list", "elements": "dict"},
+}
+
+
 def endpoint_options(params):
     """The options ``addresses``, ``gateway`` and ``routes`` of an interface, validated, as the
     desired keys ``addresses``, ``routes`` (None: not managed) and ``default`` (the gateway's route)."""

@@ -202,8 +202,8 @@ class FakeNetlink:
                 raise KernelError("add route %s on %s: Network is unreachable" % (spec["dst"], name))
         link.routes = (link.routes - {route(s) for s in remove}) | {route(s) for s in add}
 
-
     # -- a vxlan device's fdb and neighbours
+
     def _host_link(self, name):
         link = self.links.get((None, name))
         if link is None:
@@ -451,6 +451,22 @@ def converge(adapters):
         assert not unknown, "not options of %s: %s" % (resource_class.__name__, unknown)
         params.update(options)
         return engine_converge(resource_class(params, adapters, check))
+
+    return run
+
+
+@pytest.fixture
+def refused(converge, kernel):
+    """refused(ResourceClass, error, fragment, **options): the run fails with ERROR matching
+    FRAGMENT, the message begins with the field it names, and nothing reached the kernel."""
+
+    def run(resource_class, error, fragment, **options):
+        calls = len(kernel.calls)
+        with pytest.raises(error, match=fragment) as caught:
+            converge(resource_class, **options)
+        assert caught.value.field and caught.value.msg.startswith(caught.value.field + ":"), "the error names its field"
+        assert len(kernel.calls) == calls, "a refused run changed something"
+        return caught.value
 
     return run
 

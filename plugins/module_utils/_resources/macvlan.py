@@ -25,9 +25,7 @@ class Macvlan(Resource):
         "kind": {"type": "str", "choices": list(MODES), "default": "macvlan"},
         "mode": {"type": "str", "choices": [mode for modes in MODES.values() for mode in modes]},
         "netns": {"type": "str"},
-        "addresses": {"type": "list", "elements": "str"},
-        "gateway": {"type": "str"},
-        "routes": {"type": "list", "elements": "dict"},
+        **_links.ENDPOINT_SPEC,
         "mtu": {"type": "int"},
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     }
