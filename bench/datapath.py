@@ -33,8 +33,9 @@ differences, the "+µs" column, rather than ratios). Client and server of the lo
 the same CPU: on a virtual machine, waking a process on the other virtual CPU costs tens of
 microseconds, and unpinned runs were bimodal (about 22 or 70 µs for the same path, depending on
 where the scheduler put the two processes). Each row is measured --runs times, the rows
-interleaved so that drift in the machine's load hits them alike; the table gives the median and
-the range. MTU is the smallest MTU of the interfaces the payload crosses (for the overlay: the
+interleaved so that drift in the machine's load hits them alike; the table gives the best run
+(the least disturbed: other work only slows a run down), which the comparisons use, and the
+median of the runs. MTU is the smallest MTU of the interfaces the payload crosses (for the overlay: the
 inner ones); MSS is what the client's socket reports (TCP_MAXSEG) once connected.
 
 Prints numbers and asserts nothing. Run as root from the repo root: `make bench`.
@@ -268,18 +269,27 @@ def measure(row, args, script):
 # -- report -------------------------------------------------------------------------------------
 
 
-def spread(values, fmt):
-    median = statistics.median(values)
-    if len(values) == 1:
-        return fmt % median
-    return (fmt + " (" + fmt + "–" + fmt + ")") % (median, min(values), max(values))
+# The best run is the least disturbed one (other work only ever slows a run down); the median
+# shows how much the others were disturbed.
+BEST = {"gbits": max, "p50": min, "p99": min}
+
+
+def best(row, key):
+    return BEST[key](row.samples[key])
+
+
+def cell(row, key, fmt):
+    """KEY of ROW: the best run, and the median of all runs when there are several."""
+    if len(row.samples[key]) == 1:
+        return fmt % best(row, key)
+    return (fmt + " / " + fmt) % (best(row, key), statistics.median(row.samples[key]))
 
 
 def versus(row, key, how):
-    """ROW's median of KEY against its host-mode baseline's: a ratio or a difference."""
+    """ROW's best KEY against its host-mode baseline's: a ratio or a difference."""
     if row.baseline is None:
         return "base"
-    mine, base = statistics.median(row.samples[key]), statistics.median(row.baseline.samples[key])
+    mine, base = best(row, key), best(row.baseline, key)
     return "%.2f" % (mine / base) if how == "ratio" else "%+.0f" % (mine - base)
 
 
@@ -288,22 +298,22 @@ def pinning(cpus):
 
 
 def report(rows, notes, args, loads):
-    print("Data path: %d runs per row, rows interleaved; median (min–max)." % args.runs)
+    print("Data path: %d runs per row, rows interleaved; best run / median of the runs." % args.runs)
     print("Machine: %d CPUs, Linux %s; load average (1 min) %.1f at the start, %.1f at the end."
           % (os.cpu_count(), platform.release(), *loads))
     print("Throughput: iperf3, one TCP stream for %d s, receiver's rate; %s." % (args.seconds, pinning(args.stream_cpus)))
     print("RTT: Python TCP request/response, 1 byte each way, %d exchanges on one connection; %s."
           % (args.rounds, pinning(args.rtt_cpus)))
-    print("x host / +µs: against host mode over the same reach on the hosts that carry the modes (rows within one host: the first row;"
-          " rows across the cable: the second).")
+    print("x host / +µs: best run against host mode's over the same reach on the hosts that carry the modes (rows within one host:"
+          " the first row; rows across the cable: the second).")
     print("; ".join("%s: %s" % (k, ", ".join(sorted(v)) if isinstance(v, set) else v) for k, v in notes.items()) + ".")
     print()
     print("| mode | path | MTU | MSS | Gbit/s | x host | RTT p50 µs | +µs | RTT p99 µs |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         print("| %s | %s | %d | %d | %s | %s | %s | %s | %s |" % (
-            row.mode, row.path, row.mtu, row.mss, spread(row.samples["gbits"], "%.1f"), versus(row, "gbits", "ratio"),
-            spread(row.samples["p50"], "%.0f"), versus(row, "p50", "difference"), spread(row.samples["p99"], "%.0f")))
+            row.mode, row.path, row.mtu, row.mss, cell(row, "gbits", "%.1f"), versus(row, "gbits", "ratio"),
+            cell(row, "p50", "%.0f"), versus(row, "p50", "difference"), cell(row, "p99", "%.0f")))
 
 
 def cpus(text):
@@ -318,7 +328,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--seconds", type=int, default=3, help="iperf3 duration per measurement")
     parser.add_argument("--rounds", type=int, default=5000, help="request/response exchanges per measurement")
-    parser.add_argument("--runs", type=int, default=3, help="measurements per row (rows interleaved)")
+    parser.add_argument("--runs", type=int, default=5, help="measurements per row (rows interleaved)")
     parser.add_argument("--stream-cpus", type=cpus, default=(0, 1), metavar="C,S|none",
                         help="CPUs of the iperf3 client and server (default 0,1)")
     parser.add_argument("--rtt-cpus", type=cpus, default=(0, 0), metavar="C,S|none",
