@@ -21,9 +21,8 @@ Every row measures one client and one server:
 Host mode is measured twice so that each comparison is fair: the rows that stay on sim1 are
 compared with two host-mode processes on sim1, the rows that cross the lab cable with host mode
 across it (the "x host" and "+µs" columns). Bridges, veths, sandboxes and published ports are made by the
-collection's modules, as they make them (MTUs included); macvlan and VXLAN devices by the
-`macvlan` and `vxlan` modules when this tree has them, otherwise by `ip` commands (the output
-says which).
+collection's modules (`bridge`, `netns`, `veth`, `portmap`, `macvlan`, `vxlan`), as they make
+them (MTUs included).
 
 Methods: throughput is iperf3 (Debian's), one TCP stream for --seconds, the receiver's Gbit/s,
 client and server pinned to different CPUs. Round-trip time is a Python TCP request/response
@@ -53,7 +52,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _lab import PY, REPO, module, simfleet
+from _lab import PY, module, simfleet
 
 IPERF_PORT, ECHO_PORT = 5201, 5300
 PUBLISHED = {IPERF_PORT: 15201, ECHO_PORT: 15300}
@@ -125,10 +124,6 @@ class Row:
 # -- setup: every kernel object inside the two simulated hosts ---------------------------------
 
 
-def has_module(name):
-    return (REPO / "plugins" / "modules" / ("%s.py" % name)).exists()
-
-
 def setup_bridge(sim1):
     """br0 with sandboxes a and b; b's two server ports published on every host address."""
     module(sim1, "bridge", {"name": "br0", "addresses": ["%s.1/24" % BRIDGE_NET]})
@@ -144,46 +139,28 @@ def setup_bridge(sim1):
 def setup_macvlan(host, name, address):
     """A sandbox NAME with a macvlan (bridge mode) on HOST's eth0, at ADDRESS on the lab segment."""
     module(host, "netns", {"name": name})
-    if has_module("macvlan"):
-        module(host, "macvlan", {"name": "eth0", "parent": "eth0", "mode": "bridge", "netns": name, "addresses": [address]})
-        return "macvlan module"
-    # FALLBACK (no netmodes.linux.macvlan in this tree): the same device made with ip commands.
-    host.run("set -e; ip link add mv-%(n)s link eth0 type macvlan mode bridge; ip link set mv-%(n)s netns %(n)s; "
-             "ip -n %(n)s link set mv-%(n)s name eth0; ip -n %(n)s addr add %(a)s dev eth0; ip -n %(n)s link set eth0 up; "
-             "ip -n %(n)s link set lo up" % {"n": name, "a": address})
-    return "ip commands"
+    module(host, "macvlan", {"name": "eth0", "parent": "eth0", "mode": "bridge", "netns": name, "addresses": [address]})
 
 
 def setup_overlay(host, peer, name, address):
     """Bridge brov with a VXLAN device towards PEER's lab address, and a sandbox NAME on it."""
     module(host, "bridge", {"name": "brov"})
     vxlan = "vx%d" % VNI
-    if has_module("vxlan"):
-        module(host, "vxlan", {"name": vxlan, "vni": VNI, "local": host.address, "bridge": "brov", "peers": [peer.address]})
-        how = "vxlan module"
-    else:
-        # FALLBACK (no netmodes.linux.vxlan in this tree): the device the module would make
-        # (MTU of the underlay - 50, one all-zero FDB entry per peer) with ip.
-        host.run("set -e; ip link add %(v)s type vxlan id %(i)d local %(l)s dstport 4789; ip link set %(v)s mtu 1450; "
-                 "bridge fdb append 00:00:00:00:00:00 dev %(v)s dst %(p)s; ip link set %(v)s master brov up"
-                 % {"v": vxlan, "i": VNI, "l": host.address, "p": peer.address})
-        how = "ip commands"
+    module(host, "vxlan", {"name": vxlan, "vni": VNI, "local": host.address, "bridge": "brov", "peers": [peer.address]})
     # The sandbox's veth gets the VXLAN device's MTU, as Docker gives overlay containers.
     mtu = Endpoint(host).mtu(vxlan)
     module(host, "netns", {"name": name})
     module(host, "veth", {"name": "veth-%s" % name, "netns": name, "bridge": "brov", "addresses": [address], "mtu": mtu})
-    return how
 
 
 def build(sim1, sim2):
-    """Set every mode up on SIM1 and SIM2; notes on how it was made."""
+    """Set every mode up on SIM1 and SIM2; the firewall backend the collection chose."""
     lab = sim1.address.rsplit(".", 1)[0]
-    return {
-        "firewall backend": setup_bridge(sim1),
-        "macvlan set up by": {setup_macvlan(sim1, "mv", "%s.201/24" % lab), setup_macvlan(sim2, "mv", "%s.202/24" % lab)},
-        "overlay set up by": {setup_overlay(sim1, sim2, "ov", "%s.1/24" % OVERLAY_NET),
-                              setup_overlay(sim2, sim1, "ov", "%s.2/24" % OVERLAY_NET)},
-    }
+    backend = setup_bridge(sim1)
+    for host, other, index in ((sim1, sim2, 1), (sim2, sim1, 2)):
+        setup_macvlan(host, "mv", "%s.%d/24" % (lab, 200 + index))
+        setup_overlay(host, other, "ov", "%s.%d/24" % (OVERLAY_NET, index))
+    return backend
 
 
 def paths(sim1, sim2, sim3, sim4):
@@ -297,8 +274,8 @@ def pinning(cpus):
     return "unpinned" if cpus[0] is None else "client on CPU %d, server on CPU %d" % cpus
 
 
-def report(rows, notes, args, loads):
-    print("Data path: %d runs per row, rows interleaved; best run / median of the runs." % args.runs)
+def report(rows, backend, args, loads):
+    print("Data path: each row measured %d times, rows interleaved; best run / median of the runs." % args.runs)
     print("Machine: %d CPUs, Linux %s; load average (1 min) %.1f at the start, %.1f at the end."
           % (os.cpu_count(), platform.release(), *loads))
     print("Throughput: iperf3, one TCP stream for %d s, receiver's rate; %s." % (args.seconds, pinning(args.stream_cpus)))
@@ -306,7 +283,7 @@ def report(rows, notes, args, loads):
           % (args.rounds, pinning(args.rtt_cpus)))
     print("x host / +µs: best run against host mode's over the same reach on the hosts that carry the modes (rows within one host:"
           " the first row; rows across the cable: the second).")
-    print("; ".join("%s: %s" % (k, ", ".join(sorted(v)) if isinstance(v, set) else v) for k, v in notes.items()) + ".")
+    print("Every mode made by the collection's modules; firewall backend: %s." % backend)
     print()
     print("| mode | path | MTU | MSS | Gbit/s | x host | RTT p50 µs | +µs | RTT p99 µs |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -340,13 +317,13 @@ def main():
         script.write_text(ECHO)
         with simfleet.Fleet(Path(tmp) / "fleet", size=4, python=PY) as fleet:
             sims = [fleet.host("sim%d" % i) for i in range(1, 5)]
-            notes, rows = build(*sims[:2]), paths(*sims)
+            backend, rows = build(*sims[:2]), paths(*sims)
             for row in rows:
                 row.mtu = min(endpoint.mtu(ifname) for endpoint, ifname in row.links)
             for _run in range(args.runs):
                 for row in rows:
                     measure(row, args, script)
-    report(rows, notes, args, (load, os.getloadavg()[0]))
+    report(rows, backend, args, (load, os.getloadavg()[0]))
     return 0
 
 
