@@ -88,6 +88,7 @@ times = sorted(times[warm:])
 print(times[len(times) // 2] / 1000, times[min(len(times) - 1, int(len(times) * 0.99))] / 1000, mss)
 """
 
+
 class Endpoint:
     """One end of a measurement: a simulated host, and a sandbox on it or its own namespace."""
 
