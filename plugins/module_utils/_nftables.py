@@ -16,7 +16,7 @@ are published, on one bridge or twenty (Docker's nftables layout, with maps for 
       map isolate / fwd-in / fwd-out / nat-out   bridge name -> jump to that bridge's chain
       chain published     the two DNAT rules, looked up through the maps
       chain nat-prerouting / nat-output  (fib daddr type local -> published)
-      chain nat-postrouting              (masquerade host-loopback and hairpin; iifname vmap @nat-out)
+      chain nat-postrouting              (masquerade host-loopback; iifname and oifname vmap @nat-out)
       chain raw-prerouting               (the loopback guard)
       chain filter-forward               (jump user; iifname vmap @isolate; oifname vmap @fwd-in;
                                           iifname vmap @fwd-out)
@@ -121,7 +121,10 @@ CHAIN_RULES = {
     "nat-postrouting": [
         # The host reaching a sandbox through 127.0.0.1 (route_localnet lets it leave lo).
         [_DNATED, _match(_payload("ip", "saddr"), {"prefix": {"addr": "127.0.0.0", "len": 8}}), {"masquerade": None}],
+        # A bridge's nat chain, by the way in and by the way out: a frame that br_netfilter
+        # bridges back out of its own port (hairpin) has no input interface here.
         [{"vmap": {"key": _meta("iifname"), "data": "@nat-out"}}],
+        [{"vmap": {"key": _meta("oifname"), "data": "@nat-out"}}],
     ],
     "raw-prerouting": [
         [_match(_meta("iifname"), "lo", "!="), _match(_payload("ip", "daddr"), {"prefix": {"addr": "127.0.0.0", "len": 8}}), _L4,
@@ -141,7 +144,7 @@ def bridge_chains(policy):
     """{chain name: [rule expr]} of one bridge's network policy (moby's nftabler, per option).
 
     fwd-in-BR sees packets going into the bridge, fwd-out-BR packets leaving it, nat-out-BR
-    packets from the bridge in postrouting. What is not accepted into a bridge is dropped:
+    packets from or to the bridge in postrouting. What is not accepted into a bridge is dropped:
     that is the isolation between networks, and the drop of unpublished ports.
 
     isolate-BR sees packets leaving the bridge before any other chain: an internal network's
@@ -163,11 +166,12 @@ def bridge_chains(policy):
     into.append([_match(_meta("iifname"), br), {"accept" if policy.icc else "drop": None}])
     into.append([{"drop": None}])
     out.append([{"accept": None}])
-    nat = []
-    if not policy.internal:
-        # Hairpin: a member reaching a published port of its own bridge through a host address;
-        # the answer must come back through the host, not straight from the other member.
-        nat.append([_match(_meta("oifname"), br), _DNATED, {"masquerade": None}])
+    # Hairpin, internal networks too (it never leaves the bridge): a member reaching a published
+    # port of its own bridge through a host address (its own too); the answer must come back
+    # through the host, not straight from the member. Only members' connections: a client from
+    # outside keeps its address.
+    nat = [[_match(_meta("oifname"), br), _match(_payload("ip", "saddr"), _key_part(str(subnet))), _DNATED, {"masquerade": None}]
+           for subnet in policy.subnets]
     if policy.masquerade and not policy.internal:
         nat += [[_match(_meta("oifname"), br, "!="), _match(_payload("ip", "saddr"), _key_part(str(subnet))), {"masquerade": None}]
                 for subnet in policy.subnets]

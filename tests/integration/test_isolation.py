@@ -147,11 +147,9 @@ def expected(source_host, sandbox, target):
       address, nor by routing 127.0.0.1 to the host from elsewhere); a port published by a
       member of an internal network only from its own host and its own network.
 
-    KNOWN GAP (not Docker's policy): a sandbox does not reach its own published port through a
-    host address. With br_netfilter on (bridge-nf-call-iptables=1, as on these hosts and on
-    any host where Docker ran), the DNATed packet is bridged back out of the port it came in
-    on, which needs hairpin mode on that bridge port; Docker sets it when the userland proxy
-    is off, the veth module does not yet. When it does, this test fails here: drop the gap.
+    A sandbox reaches its own published ports through a host address too: the DNATed packet
+    goes back out of the bridge port it came in on (hairpin mode, which the sandboxes module
+    sets as Docker does without its userland proxy).
     """
     nets = SANDBOXES[sandbox][0] if sandbox else []
     same_host = source_host == target.host
@@ -162,8 +160,8 @@ def expected(source_host, sandbox, target):
     elif target.via == "host":
         reached = same_host or not internal_source
     elif target.via == "published":
-        if target.mapping.startswith("127.0.0.1:") or (same_host and sandbox == target.sandbox):
-            reached = False  # KNOWN GAP below for a sandbox's own port
+        if target.mapping.startswith("127.0.0.1:"):
+            reached = False
         elif NETWORKS[target.network][1]:
             reached = local
         else:
