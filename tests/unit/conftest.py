@@ -15,6 +15,7 @@ import itertools
 import pytest
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _iptables as ipt
+from ansible_collections.netmodes.linux.plugins.module_utils import _lock
 from ansible_collections.netmodes.linux.plugins.module_utils import _nftables as nft
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._files import digest
@@ -320,6 +321,14 @@ class FakeFiles:
         self.calls.append(("remove", netns, name))
         self.files.pop((netns, name), None)
         self.records.get(netns, {}).pop(name, None)
+
+
+@pytest.fixture(autouse=True)
+def lock_path(monkeypatch, tmp_path):
+    """The host's lock of a run in a unit test: a file of the test's own, never /run/netmodes/lock."""
+    path = tmp_path / "netmodes" / "lock"
+    monkeypatch.setattr(_lock, "LOCK_PATH", str(path))
+    return path
 
 
 @pytest.fixture
