@@ -175,6 +175,14 @@ class Files:
         except ValueError:
             return {}  # a damaged record: every file then counts as not ours
 
+    def recorded_sandboxes(self):
+        """The sandboxes that have a record of files we wrote, sorted."""
+        try:
+            names = os.listdir(os.path.join(self.root, RECORDS))
+        except FileNotFoundError:
+            return []
+        return sorted(n[:-len(".json")] for n in names if n.endswith(".json") and not n.startswith("."))
+
     def write(self, netns, name, content):
         """Make the file hold CONTENT (rewritten only when it differs) and record its hash."""
         target = path(netns, name, self.root)

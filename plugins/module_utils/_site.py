@@ -15,7 +15,7 @@ import hashlib
 import ipaddress
 from dataclasses import dataclass, field
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _firewall
+from ansible_collections.netmodes.linux.plugins.module_utils import _firewall, _prune
 from ansible_collections.netmodes.linux.plugins.module_utils import _model as m
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import BatchResource, Op, Resource
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
@@ -154,9 +154,7 @@ class Networks(BatchResource):
         for spec in specs:
             ensure_network(batch, spec, taken, backend)
         if state == "overridden":
-            wanted = {s.bridge for s in specs}
-            for name in sorted(n for n in our_bridges(net) if n not in wanted):
-                batch.run(Bridge, name=name, state="absent", firewall_backend=backend)
+            _prune.networks(batch, wanted={s.bridge for s in specs}, backend=backend)
         return {"networks": gather_networks(net)}
 
 
@@ -336,8 +334,11 @@ class Sandboxes(BatchResource):
             self._remove(batch, spec, networks)
         if p["state"] == "overridden":
             declared = {s.name for s in sandbox_specs(p["config"])}
-            for name in [n for n in net.netns_names() if n not in declared and net.netns_owned(n)]:
+            removed = [n for n in net.netns_names() if n not in declared and net.netns_owned(n)]
+            for name in removed:
                 self._remove(batch, SandboxSpec(name, "none"), networks)
+            _prune.sandboxes(batch, declared={s.name: s for s in sandbox_specs(p["config"]) if s.state == "present"}, removed=removed,
+                             networks=networks, force=p["force"], backend=p["firewall_backend"])
         self._build(batch, present, networks)
         return {"sandboxes": gather_sandboxes(net, [s.name for s in present if s.mode != "host"])}
 

@@ -27,7 +27,7 @@ class FakeNetlink:
         self._inodes = itertools.count(4026532000)
         self._indexes = itertools.count(2)
         self.netns = {}      # name -> inode
-        self.owned = set()   # names made by the collection
+        self.owned = {}      # name made by the collection -> the inode it recorded
         self.links = {}      # (namespace inode or None, name) -> Link
         self.calls = []
 
@@ -44,26 +44,33 @@ class FakeNetlink:
         return sorted(self.netns)
 
     def netns_owned(self, name):
-        return name in self.owned
+        return name in self.netns and self.owned.get(name) == self.netns[name]
 
     def netns_create(self, name):
         self.calls.append(("netns_create", name))
         self.netns[name] = next(self._inodes)
-        self.owned.add(name)
+        self.owned[name] = self.netns[name]
         self.links[(self.netns[name], "lo")] = Link("lo", 1, "", 65536, "00:00:00:00:00:00", True)
 
     def netns_share(self, name, target):
         self.calls.append(("netns_share", name, target))
         self.netns[name] = self.netns[target]
-        self.owned.add(name)
+        self.owned[name] = self.netns[name]
 
     def netns_delete(self, name):
         self.calls.append(("netns_delete", name))
         inode = self.netns.pop(name)
-        self.owned.discard(name)
+        self.owned.pop(name, None)
         if inode not in self.netns.values():  # the last name is gone, and the namespace with it
             for key in [k for k in self.links if k[0] == inode]:
                 del self.links[key]
+
+    def owned_markers(self):
+        return sorted(self.owned)
+
+    def netns_forget(self, name):
+        self.calls.append(("netns_forget", name))
+        self.owned.pop(name, None)
 
     # -- links
     def _key(self, name, netns):
@@ -311,6 +318,9 @@ class FakeFiles:
 
     def recorded(self, netns):
         return dict(self.records.get(netns, {}))
+
+    def recorded_sandboxes(self):
+        return sorted(name for name, marks in self.records.items() if marks)
 
     def write(self, netns, name, content):
         self.calls.append(("write", netns, name))
