@@ -205,6 +205,7 @@ class SandboxSpec:
     aliases: tuple = ()
     state: str = "present"
     raw: dict = field(default=None, compare=False, hash=False)
+    ips: tuple = ()                  # (network, address) given for further networks
 
 
 _SANDBOX_KEYS = ("name", "network_mode", "networks", "ip", "publish", "ports", "hostname", "dns", "dns_search", "dns_options",
@@ -260,7 +261,8 @@ def sandbox_spec(raw, where):
             raise InvalidInput("%s: %s cannot be used with network_mode %s" % (where, ", ".join(bad), mode), where)
     elif ports:
         raise InvalidInput("%s.ports: only host-mode sandboxes declare ports; publish with publish: [\"8080:80\"]" % where, where)
-    networks = () if mode in ("host", "none") else (mode,) + (_list(raw, "networks", where) or ())
+    further, ips = _further_networks(raw, where)
+    networks = () if mode in ("host", "none") else (mode,) + further
     if mode == DEFAULT_NETWORK and len(networks) > 1:
         raise InvalidInput("%s.networks: further networks need a user-defined network_mode (Docker's default bridge"
                            " network cannot be combined)" % where, where)
@@ -271,7 +273,29 @@ def sandbox_spec(raw, where):
         m.port_mappings(raw.get("publish") or [], "%s.publish" % where), ports,
         m.hostname(raw["hostname"], "%s.hostname" % where) if raw.get("hostname") else None,
         _list(raw, "dns", where), _list(raw, "dns_search", where), _list(raw, "dns_options", where),
-        raw.get("extra_hosts"), _list(raw, "aliases", where) or (), state, raw)
+        raw.get("extra_hosts"), _list(raw, "aliases", where) or (), state, raw, ips)
+
+
+def _further_networks(raw, where):
+    """The names in NETWORKS, and the (name, address) of those given as {name, ip} (compose's
+    ipv4_address; the boot-time restore pins addresses this way)."""
+    items = raw.get("networks")
+    if items is None:
+        return (), ()
+    if not isinstance(items, list):
+        raise InvalidInput("%s.networks: must be a list" % where, where)
+    names, ips = [], []
+    for i, item in enumerate(items):
+        if isinstance(item, dict):
+            at = "%s.networks[%d]" % (where, i)
+            _unknown(item, ("name", "ip"), at)
+            if not item.get("name"):
+                raise InvalidInput("%s: a network given as a dict needs a name ({name: back, ip: 172.30.0.5})" % at, where)
+            if item.get("ip"):
+                ips.append((str(item["name"]), m.address(item["ip"], "%s.ip" % at)))
+            item = item["name"]
+        names.append(str(item))
+    return tuple(names), tuple(ips)
 
 
 def sandbox_specs(raws, where="config"):
@@ -359,9 +383,10 @@ class Sandboxes(BatchResource):
                 subnet, gateway = bridge_subnet(link)
                 if subnet is None and name in networks and networks[name].subnet:
                     subnet, gateway = networks[name].subnet, networks[name].gateway or next(networks[name].subnet.hosts())
-                if index == 0 and spec.ip and subnet and (spec.ip not in subnet or spec.ip == gateway):
+                ip = spec.ip if index == 0 else dict(spec.ips).get(name)
+                if ip and subnet and (ip not in subnet or ip == gateway):
                     raise InvalidInput("%s.ip: %s is not a free host address of network %s (%s, gateway %s)"
-                                       % (spec.name, spec.ip, name, subnet, gateway), "config")
+                                       % (spec.name, ip, name, subnet, gateway), "config")
 
     @staticmethod
     def _bridge_of(name, networks):
@@ -440,6 +465,8 @@ class Sandboxes(BatchResource):
         net, out = self.adapters["netlink"], {}
         for name in net.netns_names():
             out[name] = {a.ip for addrs in net.addresses_by_link(name).values() for a in addrs if a.version == 4}
+        for spec in specs:  # given addresses are taken, also before their sandbox is made
+            out.setdefault(spec.name, set()).update(([spec.ip] if spec.ip else []) + [ip for _net, ip in spec.ips])
         return out
 
     def _attach(self, batch, spec, index, name, *, networks, used):
@@ -449,7 +476,8 @@ class Sandboxes(BatchResource):
             self.missing(NotFound("%s: network %s has no subnet yet (its bridge %s is not there)" % (spec.name, name, bridge), "config"))
             return
         mine = {ip for ip in used.get(spec.name, ()) if ip in subnet}
-        ip = spec.ip if index == 0 and spec.ip else (min(mine) if mine else None)
+        given = spec.ip if index == 0 else dict(spec.ips).get(name)
+        ip = given or (min(mine) if mine else None)
         if ip is not None and (ip not in subnet or ip == gateway):
             raise InvalidInput("%s.ip: %s is not a free host address of network %s (%s, gateway %s)" % (spec.name, ip, name, subnet, gateway),
                                "config")
