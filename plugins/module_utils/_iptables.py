@@ -27,7 +27,11 @@ from __future__ import annotations
 import ipaddress
 import traceback
 
-from ansible.module_utils.basic import missing_required_lib
+try:
+    from ansible.module_utils.basic import missing_required_lib
+except ImportError:  # the boot-time restore (_restore) runs on hosts without Ansible
+    def missing_required_lib(library, reason=None):
+        return "Failed to import the required Python library (%s)%s" % (library, ", " + reason if reason else "")
 
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, MissingLibrary
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import OwnedItems

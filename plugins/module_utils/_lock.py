@@ -55,7 +55,7 @@ def describe(found, now=None):
     return words + ")"
 
 
-def _acquire(fd, operation, timeout, path, clock, sleep):
+def _acquire(fd, operation, timeout, *, path, clock, sleep):
     deadline, pause = clock() + timeout, 0.01
     while True:
         try:
@@ -72,7 +72,7 @@ def _acquire(fd, operation, timeout, path, clock, sleep):
 
 
 @contextlib.contextmanager
-def host_lock(who, exclusive=True, timeout=DEFAULT_TIMEOUT, path=None, clock=time.monotonic, sleep=time.sleep):
+def host_lock(who, exclusive=True, timeout=DEFAULT_TIMEOUT, *, path=None, clock=time.monotonic, sleep=time.sleep):
     """Hold the host's lock (exclusive, or shared for a read-only run) for the body of the block.
 
     WHO names the run in the lock file. Waits up to TIMEOUT seconds, then raises Busy naming the
@@ -91,7 +91,7 @@ def host_lock(who, exclusive=True, timeout=DEFAULT_TIMEOUT, path=None, clock=tim
             yield
             return
     try:
-        _acquire(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH, timeout, path, clock, sleep)
+        _acquire(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH, timeout, path=path, clock=clock, sleep=sleep)
         if exclusive:
             os.ftruncate(fd, 0)
             os.pwrite(fd, json.dumps({"pid": os.getpid(), "module": who, "since": int(time.time())}).encode() + b"\n", 0)

@@ -305,13 +305,34 @@ class FakeFiles:
     """The host's files and the sandboxes' /etc/netns files in memory, recorded as the real adapter does."""
 
     def __init__(self):
-        self.host = {}      # absolute path -> text, e.g. /etc/resolv.conf
+        self.host = {}      # absolute path -> text (or bytes), e.g. /etc/resolv.conf
+        self.links = {}     # absolute path -> target of a symbolic link
         self.files = {}     # (netns, name) -> text
         self.records = {}   # netns -> {name: hash of what was written}
         self.calls = []
 
     def host_file(self, name):
         return self.host.get(name)
+
+    def host_bytes(self, name):
+        value = self.host.get(name)
+        return value.encode() if isinstance(value, str) else value
+
+    def host_link(self, name):
+        return self.links.get(name)
+
+    def write_host_file(self, name, content, mode=0o644):
+        self.calls.append(("write_host_file", name, mode))
+        self.host[name] = content
+
+    def link_host_file(self, name, target):
+        self.calls.append(("link_host_file", name, target))
+        self.links[name] = target
+
+    def remove_host_file(self, name, directory=False):
+        self.calls.append(("remove_host_file", name))
+        self.host.pop(name, None)
+        self.links.pop(name, None)
 
     def read(self, netns, name):
         return self.files.get((netns, name))
