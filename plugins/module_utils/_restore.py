@@ -408,6 +408,10 @@ def restore(doc, adapters, check_mode=False):
     return result
 
 
+def _say(text, stream=None):
+    (stream or sys.stdout).write("%s\n" % text)
+
+
 def main(argv=None):
     """netmodes-restore [--file PATH] [--check] [--lock-timeout S]: exit 0 when the host is as declared."""
     parser = argparse.ArgumentParser(prog="netmodes-restore", description="Apply again the networks and sandboxes netmodes.linux"
@@ -421,27 +425,28 @@ def main(argv=None):
         with open(args.file) as handle:
             doc = json.load(handle)
     except FileNotFoundError:
-        print("netmodes-restore: %s does not exist: nothing to restore" % args.file)
+        _say("netmodes-restore: %s does not exist: nothing to restore" % args.file)
         return 0
     except ValueError as exc:
-        print("netmodes-restore: %s is not valid JSON (%s); run the site playbook again to rewrite it" % (args.file, exc), file=sys.stderr)
+        _say("netmodes-restore: %s is not valid JSON (%s); run the site playbook again to rewrite it" % (args.file, exc), sys.stderr)
         return 1
     if not HAS_PYROUTE2:
-        print("netmodes-restore: the Python library pyroute2 is missing for %s; install it (pip install 'pyroute2>=0.9,<0.10'"
-              " or the package python3-pyroute2)" % sys.executable, file=sys.stderr)
+        _say("netmodes-restore: the Python library pyroute2 is missing for %s; install it (pip install 'pyroute2>=0.9,<0.10'"
+             " or the package python3-pyroute2)" % sys.executable, sys.stderr)
         return 1
     try:
         with Netlink() as netlink, _lock.host_lock("netmodes-restore", exclusive=not args.check, timeout=args.lock_timeout):
             result = restore(doc, _adapters.adapters(netlink, doc.get("firewall_backend") or "auto"), args.check)
     except NetmodesError as exc:
-        print("netmodes-restore: %s" % exc.msg, file=sys.stderr)
+        _say("netmodes-restore: %s" % exc.msg, sys.stderr)
         if exc.applied:
-            print("netmodes-restore: applied before the failure: %s" % json.dumps(exc.applied), file=sys.stderr)
+            _say("netmodes-restore: applied before the failure: %s" % json.dumps(exc.applied), sys.stderr)
         return 1
     for op in result["operations"]:
-        print("%s %s%s" % (op["action"], op["object"], " " + op["field"] if op.get("field") else ""))
+        _say("%s %s%s" % (op["action"], op["object"], " " + op["field"] if op.get("field") else ""))
     for warning in result["warnings"]:
-        print("warning: %s" % warning, file=sys.stderr)
-    print("netmodes-restore: %d %s from %s%s" % (len(result["operations"]), "change" if len(result["operations"]) == 1 else "changes",
-                                                args.file, " (check mode: nothing applied)" if args.check else ""))
+        _say("warning: %s" % warning, sys.stderr)
+    count = len(result["operations"])
+    mode = " (check mode: nothing applied)" if args.check else ""
+    _say("netmodes-restore: %d %s from %s%s" % (count, "change" if count == 1 else "changes", args.file, mode))
     return 0

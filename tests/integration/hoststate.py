@@ -36,8 +36,8 @@ def _links(host, netns):
         info = link.get("linkinfo", {})
         data = {k: v for k, v in (info.get("info_data") or {}).items() if k in ("stp_state", "nf_call_iptables")}
         out.append({"name": link["ifname"], "kind": info.get("info_kind"), "mtu": link["mtu"], "master": link.get("master"),
-                     "up": "UP" in link["flags"], "alias": link.get("ifalias"), "data": data,
-                     "peer_elsewhere": "link_netnsid" in link})
+                    "up": "UP" in link["flags"], "alias": link.get("ifalias"), "data": data,
+                    "peer_elsewhere": "link_netnsid" in link})
     return sorted(out, key=lambda link: link["name"])
 
 

@@ -399,6 +399,12 @@ def adapters(kernel, sysctl, firewall, sockets, files):
 
 
 @pytest.fixture
+def rebooted(firewall, files):
+    """The adapters of the same host after a reboot: empty kernel, sysctls, firewall and /run, the same files."""
+    return {"netlink": FakeNetlink(), "sysctl": FakeSysctl(), "firewall": type(firewall)(), "sockets": FakeSockets(), "files": files}
+
+
+@pytest.fixture
 def converge(adapters):
     """converge(ResourceClass, check=False, **options) -> the module result, as Ansible would run it."""
     from ansible_collections.netmodes.linux.plugins.module_utils._engine import converge as engine_converge

@@ -80,7 +80,7 @@ def test_check_mode_plans_the_same_prune_and_applies_nothing(host, converge, ker
     check = converge(Sandboxes, check=True, config=keep, networks=NETWORKS, state="overridden")
     assert (len(kernel.calls), firewall.commits, len(files.calls)) == calls, "check mode applied something"
     run = converge(Sandboxes, config=keep, networks=NETWORKS, state="overridden")
-    assert [op for op in run["operations"]] == check["operations"]
+    assert run["operations"] == check["operations"]
     objects = {op["object"] for op in run["operations"] if op["action"] == "delete"}
     assert {"veth " + _site.veth_name("db", "br0"), "portmap netns:db", "netns marker db"} <= objects, objects
     assert any(o.startswith("file /etc/netns/db/") for o in objects)

@@ -13,7 +13,6 @@ import sys
 import zipfile
 
 import pytest
-from conftest import FakeFirewall, FakeNetlink, FakeSockets, FakeSysctl
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _restore, _site
 from ansible_collections.netmodes.linux.plugins.modules.boot_restore import BootRestore
@@ -36,7 +35,8 @@ PATHS = {"path": "/etc/netmodes/declared.json", "command": "/usr/local/lib/netmo
 def host(converge, files):
     files.host["/etc/resolv.conf"] = "nameserver 10.231.0.53\n"
 
-    def declare(networks=NETWORKS, sandboxes=SANDBOXES, **kwargs):
+    def declare(networks=None, sandboxes=None, **kwargs):
+        networks, sandboxes = networks or NETWORKS, sandboxes or SANDBOXES
         converge(Networks, config=networks)
         converge(Sandboxes, config=sandboxes, networks=networks, **kwargs)
         return converge(BootRestore, networks=networks, sandboxes=sandboxes, **PATHS)
@@ -60,11 +60,6 @@ def state(adapters):
             "shared": sorted(n for n in net.netns_names() if net.netns_inode(n) == net.netns_inode("web")),
             "published": sorted((who, str(m)) for who, m in fw.published()), "owners": sorted(fw.owners()),
             "claims": adapters["sockets"].claims(), "sysctl": dict(adapters["sysctl"].values)}
-
-
-def rebooted(files):
-    """A host after a reboot: empty kernel, firewall, sysctls and /run; the same /etc."""
-    return {"netlink": FakeNetlink(), "sysctl": FakeSysctl(), "firewall": FakeFirewall(), "sockets": FakeSockets(), "files": files}
 
 
 def test_saving_is_idempotent_and_check_mode_writes_nothing(host, converge, files, four_steps):
@@ -96,14 +91,14 @@ def test_the_declaration_is_pinned_to_what_the_host_chose(host, files):
     assert boxes["side"] == SANDBOXES[2] and boxes["quiet"] == SANDBOXES[3] and boxes["web2"] == SANDBOXES[5]
 
 
-def test_after_a_reboot_the_restore_makes_the_same_host(host, adapters, files):
+def test_after_a_reboot_the_restore_makes_the_same_host(host, adapters, files, rebooted):
     # Addresses depend on history: a came and went, so c got a's address and b kept its own.
     host(sandboxes=SANDBOXES + [{"name": "a", "network_mode": "br0"}, {"name": "b", "network_mode": "br0"}])
     host(sandboxes=SANDBOXES + [{"name": "b", "network_mode": "br0"}, {"name": "c", "network_mode": "br0"},
                                 {"name": "a", "network_mode": "br0", "state": "absent"}])
     before, before_files = state(adapters), dict(files.files)
     assert before["links"][("c", "eth0")][3] == ["172.17.0.4/16"] and before["links"][("b", "eth0")][3] == ["172.17.0.5/16"]
-    after = rebooted(files)
+    after = rebooted
     result = _restore.restore(saved(files), after)
     assert result["changed"] and not result["warnings"], result["warnings"]
     assert state(after) == before
