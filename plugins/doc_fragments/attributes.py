@@ -5,9 +5,20 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # Attributes every state-changing module of the collection shares.
+    # What every module of the collection shares: its attributes, and the lock_timeout option
+    # the runner (plugins/module_utils/_runner.py) adds to each of them.
     DOCUMENTATION = r"""
-options: {}
+options:
+  lock_timeout:
+    description:
+      - How many seconds to wait for another netmodes.linux run on the same host to finish. Runs
+        that change state hold an exclusive lock on C(/run/netmodes/lock) from their first read to
+        their last write, so two playbooks converging one host at once take turns; check mode,
+        C(state=gathered) and M(netmodes.linux.net_info) wait only for a run that changes state.
+      - When the wait is over the task fails, naming the module and process that hold the lock.
+      - The default can also be set with the environment variable C(NETMODES_LOCK_TIMEOUT).
+    type: int
+    default: 60
 attributes:
   check_mode:
     description: Can run in check mode and return the changed status and the planned operations without modifying the target.

@@ -42,6 +42,10 @@ class Conflict(NetmodesError):
     """An object is in the way: it exists but is not ours, or not of the expected kind."""
 
 
+class Busy(NetmodesError):
+    """Another netmodes.linux run holds the host's lock (``_lock``) longer than this run waits."""
+
+
 class KernelError(NetmodesError):
     """The kernel refused an operation (a netlink or sysctl error)."""
 

@@ -124,7 +124,7 @@ def _fsync_dir(directory):
         os.close(fd)
 
 
-def atomic_write(target, data):
+def atomic_write(target, data, mode=FILE_MODE):
     """Replace TARGET with DATA (bytes) atomically: a temporary file in the same directory,
     fsync, rename over TARGET, fsync the directory. Readers see the old or the new file, whole."""
     directory = os.path.dirname(target)
@@ -133,7 +133,7 @@ def atomic_write(target, data):
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fchmod(handle.fileno(), FILE_MODE)
+            os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())
         os.rename(tmp, target)
     except BaseException:
@@ -163,6 +163,55 @@ class Files:
         """Text of a host file (its absolute path), or None when it does not exist."""
         return Files._read(name)
 
+    # -- host files of ours (the boot-time restore's declaration, command and unit) ----------
+
+    @staticmethod
+    def host_bytes(name):
+        """Content of the host file NAME (an absolute path), or None when it does not exist."""
+        try:
+            with open(name, "rb") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise KernelError("read %s: %s" % (name, exc.strerror or exc))
+
+    @staticmethod
+    def host_link(name):
+        """Where the symbolic link NAME points, or None when it is not a symbolic link."""
+        try:
+            return os.readlink(name)
+        except OSError:
+            return None
+
+    @staticmethod
+    def write_host_file(name, content, mode=FILE_MODE):
+        """Replace the host file NAME with CONTENT (text or bytes) atomically, making its directory."""
+        os.makedirs(os.path.dirname(name), mode=DIR_MODE, exist_ok=True)
+        atomic_write(name, content.encode("utf-8") if isinstance(content, str) else content, mode)
+
+    @staticmethod
+    def link_host_file(name, target):
+        """Make NAME a symbolic link to TARGET (replacing what is there), as systemctl enable does."""
+        os.makedirs(os.path.dirname(name), mode=DIR_MODE, exist_ok=True)
+        tmp = "%s.netmodes-tmp" % name
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        os.symlink(target, tmp)
+        os.rename(tmp, name)
+
+    @staticmethod
+    def remove_host_file(name, directory=False):
+        """Remove the host file or link NAME, and with DIRECTORY (one of ours) its directory once empty."""
+        try:
+            os.unlink(name)
+        except FileNotFoundError:
+            pass
+        if directory:
+            _remove_empty_dir(os.path.dirname(name))
+
     def read(self, netns, name):
         """Text of the sandbox's file NAME, or None when it does not exist."""
         return self._read(path(netns, name, self.root))
@@ -174,6 +223,14 @@ class Files:
             return dict(json.loads(text)) if text else {}
         except ValueError:
             return {}  # a damaged record: every file then counts as not ours
+
+    def recorded_sandboxes(self):
+        """The sandboxes that have a record of files we wrote, sorted."""
+        try:
+            names = os.listdir(os.path.join(self.root, RECORDS))
+        except FileNotFoundError:
+            return []
+        return sorted(n[:-len(".json")] for n in names if n.endswith(".json") and not n.startswith("."))
 
     def write(self, netns, name, content):
         """Make the file hold CONTENT (rewritten only when it differs) and record its hash."""

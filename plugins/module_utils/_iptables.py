@@ -31,7 +31,11 @@ import shlex
 import subprocess
 import traceback
 
-from ansible.module_utils.basic import missing_required_lib
+try:
+    from ansible.module_utils.basic import missing_required_lib
+except ImportError:  # the boot-time restore (_restore) runs on hosts without Ansible
+    def missing_required_lib(library, reason=None):
+        return "Failed to import the required Python library (%s)%s" % (library, ", " + reason if reason else "")
 
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, MissingLibrary
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import BaseChain, OwnedItems, Rule, _which, read_foreign

@@ -277,6 +277,21 @@ class Netlink:
         except FileNotFoundError:
             pass
 
+    def owned_markers(self):
+        """Every name recorded as ours under OWNED_DIR, also of namespaces that are gone since."""
+        try:
+            return sorted(n for n in os.listdir(OWNED_DIR) if not n.startswith("."))
+        except FileNotFoundError:
+            return []
+
+    @_writes
+    def netns_forget(self, name):
+        """Drop the record that NAME is ours (its namespace is gone, or is another one now)."""
+        try:
+            os.unlink(os.path.join(OWNED_DIR, name))
+        except FileNotFoundError:
+            pass
+
     def _mark_owned(self, name):
         os.makedirs(OWNED_DIR, exist_ok=True)
         tmp = os.path.join(OWNED_DIR, ".%s.tmp" % name)

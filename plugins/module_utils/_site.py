@@ -15,7 +15,7 @@ import hashlib
 import ipaddress
 from dataclasses import dataclass, field, replace
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _firewall, _fleet
+from ansible_collections.netmodes.linux.plugins.module_utils import _firewall, _fleet, _prune
 from ansible_collections.netmodes.linux.plugins.module_utils import _model as m
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import BatchResource, Op, Resource
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
@@ -267,8 +267,7 @@ class Networks(BatchResource):
             wanted = {s.bridge for s in specs if s.name in spans or not s.multi_host}
             wanted |= {_fleet.vxlan_name(n) for n, s in spans.items() if s.spec.driver == "overlay"}
             wanted |= {_fleet.shim_name(n) for n, s in spans.items() if s.spec.shim}
-            for link in [link for link in our_host_links(net) if link.name not in wanted]:
-                batch.run(LINK_RESOURCES[link.kind], name=link.name, state="absent", **_absent_options(link.kind, backend))
+            _prune.networks(batch, wanted=wanted, backend=backend)
         return {"networks": gather_networks(net)}
 
 
@@ -342,7 +341,7 @@ def remove_network(batch, spec, backend):
         batch.run(Macvlan, name=_fleet.shim_name(spec.name), kind=spec.driver, state="absent")
 
 
-def _absent_options(kind, backend):
+def absent_options(kind, backend):
     if kind == "bridge":
         return {"firewall_backend": backend}
     if kind in ("macvlan", "ipvlan"):
@@ -403,6 +402,7 @@ class SandboxSpec:
     aliases: tuple = ()
     state: str = "present"
     raw: dict = field(default=None, compare=False, hash=False)
+    ips: tuple = ()                  # (network, address) given for further networks
 
 
 _SANDBOX_KEYS = ("name", "network_mode", "networks", "ip", "publish", "ports", "hostname", "dns", "dns_search", "dns_options",
@@ -458,7 +458,8 @@ def sandbox_spec(raw, where):
             raise InvalidInput("%s: %s cannot be used with network_mode %s" % (where, ", ".join(bad), mode), where)
     elif ports:
         raise InvalidInput("%s.ports: only host-mode sandboxes declare ports; publish with publish: [\"8080:80\"]" % where, where)
-    networks = () if mode in ("host", "none") else (mode,) + (_list(raw, "networks", where) or ())
+    further, ips = _further_networks(raw, where)
+    networks = () if mode in ("host", "none") else (mode,) + further
     if mode == DEFAULT_NETWORK and len(networks) > 1:
         raise InvalidInput("%s.networks: further networks need a user-defined network_mode (Docker's default bridge"
                            " network cannot be combined)" % where, where)
@@ -469,7 +470,29 @@ def sandbox_spec(raw, where):
         m.port_mappings(raw.get("publish") or [], "%s.publish" % where), ports,
         m.hostname(raw["hostname"], "%s.hostname" % where) if raw.get("hostname") else None,
         _list(raw, "dns", where), _list(raw, "dns_search", where), _list(raw, "dns_options", where),
-        raw.get("extra_hosts"), _list(raw, "aliases", where) or (), state, raw)
+        raw.get("extra_hosts"), _list(raw, "aliases", where) or (), state, raw, ips)
+
+
+def _further_networks(raw, where):
+    """The names in NETWORKS, and the (name, address) of those given as {name, ip} (compose's
+    ipv4_address; the boot-time restore pins addresses this way)."""
+    items = raw.get("networks")
+    if items is None:
+        return (), ()
+    if not isinstance(items, list):
+        raise InvalidInput("%s.networks: must be a list" % where, where)
+    names, ips = [], []
+    for i, item in enumerate(items):
+        if isinstance(item, dict):
+            at = "%s.networks[%d]" % (where, i)
+            _unknown(item, ("name", "ip"), at)
+            if not item.get("name"):
+                raise InvalidInput("%s: a network given as a dict needs a name ({name: back, ip: 172.30.0.5})" % at, where)
+            if item.get("ip"):
+                ips.append((str(item["name"]), m.address(item["ip"], "%s.ip" % at)))
+            item = item["name"]
+        names.append(str(item))
+    return tuple(names), tuple(ips)
 
 
 def sandbox_specs(raws, where="config"):
@@ -536,8 +559,11 @@ class Sandboxes(BatchResource):
             self._remove(batch, spec, networks)
         if p["state"] == "overridden":
             declared = {s.name for s in sandbox_specs(p["config"])}
-            for name in [n for n in net.netns_names() if n not in declared and net.netns_owned(n)]:
+            removed = [n for n in net.netns_names() if n not in declared and net.netns_owned(n)]
+            for name in removed:
                 self._remove(batch, SandboxSpec(name, "none"), networks)
+            _prune.sandboxes(batch, declared={s.name: s for s in sandbox_specs(p["config"]) if s.state == "present"}, removed=removed,
+                             networks=networks, force=p["force"], backend=p["firewall_backend"])
         self._build(batch, present, networks)
         return {"sandboxes": gather_sandboxes(net, [s.name for s in present if s.mode != "host"])}
 
@@ -561,9 +587,10 @@ class Sandboxes(BatchResource):
                 subnet, gateway = bridge_subnet(link)
                 if subnet is None and name in networks and networks[name].subnet:
                     subnet, gateway = networks[name].subnet, networks[name].gateway or next(networks[name].subnet.hosts())
-                if index == 0 and spec.ip and subnet and (spec.ip not in subnet or spec.ip == gateway):
+                ip = spec.ip if index == 0 else dict(spec.ips).get(name)
+                if ip and subnet and (ip not in subnet or ip == gateway):
                     raise InvalidInput("%s.ip: %s is not a free host address of network %s (%s, gateway %s)"
-                                       % (spec.name, spec.ip, name, subnet, gateway), "config")
+                                       % (spec.name, ip, name, subnet, gateway), "config")
 
     def _check_multi_host(self, spec, index, network):
         span, fleet = self.spans.get(network.name), self.fleet
@@ -661,6 +688,8 @@ class Sandboxes(BatchResource):
         net, out = self.adapters["netlink"], {}
         for name in net.netns_names():
             out[name] = {a.ip for addrs in net.addresses_by_link(name).values() for a in addrs if a.version == 4}
+        for spec in specs:  # given addresses are taken, also before their sandbox is made
+            out.setdefault(spec.name, set()).update(([spec.ip] if spec.ip else []) + [ip for _net, ip in spec.ips])
         return out
 
     def _attach(self, batch, spec, index, name, *, networks, used):
@@ -673,7 +702,8 @@ class Sandboxes(BatchResource):
             self.missing(NotFound("%s: network %s has no subnet yet (its bridge %s is not there)" % (spec.name, name, bridge), "config"))
             return
         mine = {ip for ip in used.get(spec.name, ()) if ip in subnet}
-        ip = spec.ip if index == 0 and spec.ip else (min(mine) if mine else None)
+        given = spec.ip if index == 0 else dict(spec.ips).get(name)
+        ip = given or (min(mine) if mine else None)
         if ip is not None and (ip not in subnet or ip == gateway):
             raise InvalidInput("%s.ip: %s is not a free host address of network %s (%s, gateway %s)" % (spec.name, ip, name, subnet, gateway),
                                "config")

@@ -277,6 +277,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils._runner import run_
 
 
 class NetInfo(Resource):
+    read_only = True  # the runner takes the host's lock shared, never creating it
     argument_spec = {
         "netns": {"type": "list", "elements": "str"},
         "network": {"type": "list", "elements": "str"},

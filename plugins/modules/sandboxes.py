@@ -39,6 +39,9 @@ options:
       - The sandboxes, as dicts with C(name), C(network_mode), C(networks) (further user-defined
         networks), C(ip), C(publish) (C(-p) strings), C(ports) (host mode), C(hostname), C(dns),
         C(dns_search), C(dns_options), C(extra_hosts), C(aliases) and C(state) (present or absent).
+      - C(ip) is the address on the first network; an entry of C(networks) may be a dict with
+        C(name) and C(ip) to give the address on that network too. Given addresses are never
+        handed out to other sandboxes.
     type: list
     elements: dict
     default: []

@@ -282,6 +282,9 @@ class Fleet:
             "ansible_user=root",
             "ansible_ssh_private_key_file=%s" % (self.workdir / "id_ed25519"),
             "ansible_python_interpreter=%s" % self.python,
+            # A simulated host shares the machine's /usr: the boot-time restore's command goes to
+            # its own /etc instead of /usr/local/lib.
+            "netmodes_boot_restore_command=/etc/netmodes/netmodes-restore",
             "",
         ]
         self.inventory.write_text("\n".join(lines))

@@ -29,7 +29,7 @@ def test_build_is_clean(tmp_path):
 
 
 @pytest.mark.parametrize("module", ["netns", "bridge", "veth", "portmap", "dns_config", "net_info", "networks", "sandboxes",
-                                    "vxlan", "macvlan"])
+                                    "vxlan", "macvlan", "boot_restore"])
 def test_ansible_doc_renders(module):
     doc = Path(sys.executable).parent / "ansible-doc"
     proc = subprocess.run([str(doc), "netmodes.linux." + module], cwd=REPO, check=True, capture_output=True, text=True)

@@ -17,6 +17,7 @@ import itertools
 import pytest
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _iptables as ipt
+from ansible_collections.netmodes.linux.plugins.module_utils import _lock
 from ansible_collections.netmodes.linux.plugins.module_utils import _nftables as nft
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._files import digest
@@ -30,7 +31,7 @@ class FakeNetlink:
         self._inodes = itertools.count(4026532000)
         self._indexes = itertools.count(2)
         self.netns = {}      # name -> inode
-        self.owned = set()   # names made by the collection
+        self.owned = {}      # name made by the collection -> the inode it recorded
         self.links = {}      # (namespace inode or None, name) -> Link
         self.fdb = {}        # link index -> set of (mac, dst address)
         self.neigh = {}      # link index -> {ip address: mac}
@@ -53,26 +54,33 @@ class FakeNetlink:
         return dict(sorted(self.netns.items()))
 
     def netns_owned(self, name):
-        return name in self.owned
+        return name in self.netns and self.owned.get(name) == self.netns[name]
 
     def netns_create(self, name):
         self.calls.append(("netns_create", name))
         self.netns[name] = next(self._inodes)
-        self.owned.add(name)
+        self.owned[name] = self.netns[name]
         self.links[(self.netns[name], "lo")] = Link("lo", 1, "", 65536, "00:00:00:00:00:00", True)
 
     def netns_share(self, name, target):
         self.calls.append(("netns_share", name, target))
         self.netns[name] = self.netns[target]
-        self.owned.add(name)
+        self.owned[name] = self.netns[name]
 
     def netns_delete(self, name):
         self.calls.append(("netns_delete", name))
         inode = self.netns.pop(name)
-        self.owned.discard(name)
+        self.owned.pop(name, None)
         if inode not in self.netns.values():  # the last name is gone, and the namespace with it
             for key in [k for k in self.links if k[0] == inode]:
                 del self.links[key]
+
+    def owned_markers(self):
+        return sorted(self.owned)
+
+    def netns_forget(self, name):
+        self.calls.append(("netns_forget", name))
+        self.owned.pop(name, None)
 
     # -- links
     def _key(self, name, netns):
@@ -405,7 +413,8 @@ class FakeFiles:
     """The host's files and the sandboxes' /etc/netns files in memory, recorded as the real adapter does."""
 
     def __init__(self):
-        self.host = {}      # absolute path -> text, e.g. /etc/resolv.conf
+        self.host = {}      # absolute path -> text (or bytes), e.g. /etc/resolv.conf
+        self.links = {}     # absolute path -> target of a symbolic link
         self.files = {}     # (netns, name) -> text
         self.records = {}   # netns -> {name: hash of what was written}
         self.calls = []
@@ -413,11 +422,34 @@ class FakeFiles:
     def host_file(self, name):
         return self.host.get(name)
 
+    def host_bytes(self, name):
+        value = self.host.get(name)
+        return value.encode() if isinstance(value, str) else value
+
+    def host_link(self, name):
+        return self.links.get(name)
+
+    def write_host_file(self, name, content, mode=0o644):
+        self.calls.append(("write_host_file", name, mode))
+        self.host[name] = content
+
+    def link_host_file(self, name, target):
+        self.calls.append(("link_host_file", name, target))
+        self.links[name] = target
+
+    def remove_host_file(self, name, directory=False):
+        self.calls.append(("remove_host_file", name))
+        self.host.pop(name, None)
+        self.links.pop(name, None)
+
     def read(self, netns, name):
         return self.files.get((netns, name))
 
     def recorded(self, netns):
         return dict(self.records.get(netns, {}))
+
+    def recorded_sandboxes(self):
+        return sorted(name for name, marks in self.records.items() if marks)
 
     def write(self, netns, name, content):
         self.calls.append(("write", netns, name))
@@ -428,6 +460,14 @@ class FakeFiles:
         self.calls.append(("remove", netns, name))
         self.files.pop((netns, name), None)
         self.records.get(netns, {}).pop(name, None)
+
+
+@pytest.fixture(autouse=True)
+def lock_path(monkeypatch, tmp_path):
+    """The host's lock of a run in a unit test: a file of the test's own, never /run/netmodes/lock."""
+    path = tmp_path / "netmodes" / "lock"
+    monkeypatch.setattr(_lock, "LOCK_PATH", str(path))
+    return path
 
 
 @pytest.fixture
@@ -464,6 +504,12 @@ def sysctl():
 @pytest.fixture
 def adapters(kernel, sysctl, firewall, sockets, files):
     return {"netlink": kernel, "sysctl": sysctl, "firewall": firewall, "sockets": sockets, "files": files}
+
+
+@pytest.fixture
+def rebooted(firewall, files):
+    """The adapters of the same host after a reboot: empty kernel, sysctls, firewall and /run, the same files."""
+    return {"netlink": FakeNetlink(), "sysctl": FakeSysctl(), "firewall": type(firewall)(), "sockets": FakeSockets(), "files": files}
 
 
 @pytest.fixture

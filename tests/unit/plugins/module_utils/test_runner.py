@@ -10,7 +10,7 @@ import json
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _runner
+from ansible_collections.netmodes.linux.plugins.module_utils import _adapters, _runner
 from ansible_collections.netmodes.linux.plugins.modules.netns import Netns
 from ansible_collections.netmodes.linux.plugins.modules.veth import Veth
 
@@ -18,7 +18,7 @@ from ansible_collections.netmodes.linux.plugins.modules.veth import Veth
 @pytest.fixture
 def run(monkeypatch, capsys, kernel, sysctl):
     monkeypatch.setattr(_runner, "Netlink", lambda: contextlib.nullcontext(kernel))
-    monkeypatch.setattr(_runner, "Sysctl", lambda: sysctl)
+    monkeypatch.setattr(_adapters, "Sysctl", lambda: sysctl)
 
     def go(resource_class, **args):
         with patch_module_args(args), pytest.raises(SystemExit) as info:

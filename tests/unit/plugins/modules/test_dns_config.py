@@ -9,8 +9,8 @@ import json
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.netmodes.linux.plugins.module_utils import _adapters, _runner
 from ansible_collections.netmodes.linux.plugins.module_utils import _resolvconf as rc
-from ansible_collections.netmodes.linux.plugins.module_utils import _runner
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._files import EditedByHand, digest
 from ansible_collections.netmodes.linux.plugins.modules.dns_config import DnsConfig
@@ -186,7 +186,7 @@ def test_reading_never_creates_the_sandbox(converge, kernel):
 
 def test_the_runner_reports_an_edit_by_hand_with_its_diff(monkeypatch, capsys, kernel, files, web):
     monkeypatch.setattr(_runner, "Netlink", lambda: contextlib.nullcontext(kernel))
-    monkeypatch.setattr(_runner, "Files", lambda: files)
+    monkeypatch.setattr(_adapters, "Files", lambda: files)
     files.files[(web, "hostname")] = "mine\n"
     files.records[web] = {"hostname": digest("web1\n")}
     with patch_module_args({"netns": web, "hostname": "web2"}), pytest.raises(SystemExit) as info:

@@ -148,3 +148,28 @@ def test_a_container_mode_name_is_not_a_second_member(host, converge, files):
     hosts = files.files[("db", "hosts")]
     assert "side" not in hosts, "container mode shares web's namespace; it is no member of its own"
     assert not converge(Sandboxes, config=SANDBOXES, networks=NETWORKS)["changed"]
+
+
+def test_an_address_can_be_given_on_every_network_and_is_never_handed_out(converge, kernel):
+    converge(Networks, config=NETWORKS)
+    config = [{"name": "db", "network_mode": "br0", "networks": [{"name": "back", "ip": "172.17.0.9"}]},
+              {"name": "cache", "network_mode": "back"},
+              {"name": "late", "network_mode": "back", "ip": "172.17.0.2"}]
+    assert converge(Sandboxes, config=config, networks=NETWORKS)["changed"]
+    assert addr(kernel, "db", "eth1") == ["172.17.0.9/16"]
+    assert addr(kernel, "late") == ["172.17.0.2/16"], "a given address is kept for its sandbox"
+    assert addr(kernel, "cache") == ["172.17.0.3/16"], "an earlier sandbox does not take a later one's given address"
+    assert not converge(Sandboxes, config=config, networks=NETWORKS)["changed"]
+
+
+@pytest.mark.parametrize("networks, fragment", [
+    ([{"ip": "172.17.0.9"}], r"config\[0\].networks\[0\]: a network given as a dict needs a name"),
+    ([{"name": "back", "mac": "x"}], r"config\[0\].networks\[0\]: unknown keys mac"),
+    ([{"name": "back", "ip": "10.9.9.9"}], "db.ip: 10.9.9.9 is not a free host address of network back"),
+])
+def test_bad_addresses_on_further_networks(converge, kernel, networks, fragment):
+    converge(Networks, config=NETWORKS)
+    calls = len(kernel.calls)
+    with pytest.raises(InvalidInput, match=fragment):
+        converge(Sandboxes, config=[{"name": "db", "network_mode": "br0", "networks": networks}], networks=NETWORKS)
+    assert len(kernel.calls) == calls

@@ -1,0 +1,125 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pruning: what the collection made and the declaration no longer has.
+
+``state: overridden`` of the networks and sandboxes modules (the roles' ``netmodes_prune: true``)
+removes the sandboxes and bridges of ours that are not declared (``_site``). A host also keeps
+objects whose parent went away behind our back (``ip netns del``, a bridge deleted by hand, a
+sandbox removed while a process kept its namespace alive); these are collected here:
+
+- a veth of ours whose peer is in a namespace that no name holds any more: its sandbox is gone,
+  a process keeps the namespace alive, and the veth still sits on the bridge with its address;
+- the firewall items of a sandbox (owner ``netns:NAME``) that is neither declared nor there,
+  or is ours and not declared; those of a bridge (``bridge:NAME``) that is gone;
+- the files and record of such a sandbox (/etc/netns/NAME, /etc/netns/.netmodes/NAME.json);
+- the port claims of a host-mode sandbox that is no longer declared;
+- the marker (/run/netmodes/netns/NAME) of a namespace that is gone, or is another one now: left
+  behind, it could one day match a namespace made by hand that was given the same inode;
+- Docker's default network (bridge netmodes0) once no declared sandbox uses it.
+
+Everything is found by what marks it as ours (the alias tag, the owner comment, the record, the
+marker), never by its name alone, so a bridge, namespace, nftables table or file of someone else
+is never touched. Removal goes through the same resources as every other change, so check mode
+and diff show it.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource
+from ansible_collections.netmodes.linux.plugins.module_utils._model import netns_name
+from ansible_collections.netmodes.linux.plugins.module_utils._netlink import OWNED_DIR
+from ansible_collections.netmodes.linux.plugins.module_utils._resources.bridge import Bridge
+from ansible_collections.netmodes.linux.plugins.module_utils._resources.dns_config import DnsConfig
+from ansible_collections.netmodes.linux.plugins.module_utils._resources.portmap import Portmap
+from ansible_collections.netmodes.linux.plugins.module_utils._resources.veth import Veth
+
+
+class StaleMarker(Resource):
+    """The record that a namespace name is ours, once the namespace it recorded is gone."""
+
+    argument_spec = {"name": {"type": "str", "required": True}}
+
+    def desired(self):
+        return {"name": netns_name(self.params["name"], "name")}
+
+    def read(self, desired):
+        net = self.adapters["netlink"]
+        return {"stale": desired["name"] in net.owned_markers() and not net.netns_owned(desired["name"])}
+
+    def plan(self, current, desired):
+        if not current["stale"]:
+            return []
+        name = desired["name"]
+        return [Op("delete", "netns marker %s" % name, before={"path": os.path.join(OWNED_DIR, name)},
+                   call=("netlink.netns_forget", {"name": name}))]
+
+
+def orphan_veths(net):
+    """Host veths of ours whose peer is in a namespace no name holds (both ends on the host is a pair, not an orphan)."""
+    named = {net.netns_inode(name) for name in net.netns_names()}
+    links = net.all_links()
+    by_index = {link.index: link for link in links}
+    out = []
+    for link in links:
+        if link.kind != "veth" or not link.ours or (link.peer_netns is not None and link.peer_netns in named):
+            continue
+        other = by_index.get(link.peer_index)
+        if link.peer_netns is None and other is not None and other.kind == "veth" and other.peer_index == link.index \
+                and other.peer_netns is None:
+            continue
+        out.append(link.name)
+    return out
+
+
+def sandboxes(batch, *, declared, removed, networks, force, backend):
+    """Collect the leftovers of sandboxes that are not DECLARED ({name: SandboxSpec} of the present ones).
+
+    REMOVED are the undeclared sandboxes this run already removes; NETWORKS the declared
+    networks ({name: NetworkSpec}), for Docker's default network.
+    """
+    from ansible_collections.netmodes.linux.plugins.module_utils import _site
+
+    adapters = batch.adapters
+    net = adapters["netlink"]
+    keep = set(declared) | set(removed)
+
+    def prunable(name):
+        return name not in keep and (net.netns_inode(name) is None or net.netns_owned(name))
+
+    for name in orphan_veths(net):
+        batch.run(Veth, name=name, state="absent")
+    for owner in sorted(adapters["firewall"].read().owners()):
+        kind, _sep, name = owner.partition(":")
+        if kind == "netns" and prunable(name):
+            batch.run(Portmap, netns=name, bridge=_site.DEFAULT_BRIDGE, state="absent", firewall_backend=backend)
+    for name in adapters["files"].recorded_sandboxes():
+        if prunable(name):
+            batch.run(DnsConfig, netns=name, state="absent", force=force)
+    for name in sorted(adapters["sockets"].claims()):
+        if name not in keep:
+            batch.run(_site.HostPorts, name=name, ports=[])
+    for name in net.owned_markers():
+        if not net.netns_owned(name):
+            batch.run(StaleMarker, name=name)
+    default = net.link(_site.DEFAULT_BRIDGE, routes=False)
+    if default is not None and default.ours and default.kind == "bridge" and _site.DEFAULT_BRIDGE not in {n.bridge for n in networks.values()}:
+        if not any(_site.DEFAULT_NETWORK in spec.networks for spec in declared.values()):
+            batch.run(Bridge, name=_site.DEFAULT_BRIDGE, state="absent", firewall_backend=backend)
+
+
+def networks(batch, *, wanted, backend):
+    """Remove the host links of ours that networks make (bridges, VXLAN devices, shims) and that
+    are not WANTED (names), and the firewall policy of bridges that are gone. Docker's default
+    network is left to the sandboxes' pruning, which knows whether a sandbox still uses it."""
+    from ansible_collections.netmodes.linux.plugins.module_utils import _site
+
+    net = batch.adapters["netlink"]
+    for link in _site.our_host_links(net):
+        if link.name not in wanted and link.name != _site.DEFAULT_BRIDGE:
+            batch.run(_site.LINK_RESOURCES[link.kind], name=link.name, state="absent", **_site.absent_options(link.kind, backend))
+    for owner in sorted(batch.adapters["firewall"].read().owners()):
+        kind, _sep, name = owner.partition(":")
+        if kind == "bridge" and name not in wanted and net.link(name, routes=False) is None:
+            batch.run(Bridge, name=name, state="absent", firewall_backend=backend)

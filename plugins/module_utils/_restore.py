@@ -1,0 +1,452 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The boot-time restore: a host's declaration, saved on the host and applied again at boot.
+
+Namespaces, links, addresses, routes, sysctls and firewall rules live in the kernel and are gone
+after a reboot, as are the markers and port claims on /run; the sandboxes' files under /etc/netns
+and their records stay. ``BootRestore`` (module netmodes.linux.boot_restore, which the site
+playbook runs last) saves the declaration to /etc/netmodes/declared.json, pinned to what the runs
+chose (subnets, addresses), and installs a command and a systemd unit that runs it at boot.
+
+The command (``main``) converges the saved declaration through the same engine as the roles -
+networks, then sandboxes by mode, then their files - and needs no Ansible on the host: it is a
+Python zip application that carries this file and the module_utils it imports (found by reading
+their imports, as Ansible packs a module's), which need only the standard library, pyroute2 and
+the firewall's library, and it runs with the interpreter the modules ran with.
+
+The file holds every network and sandbox of ours that exists, in the declaration's words: a run
+replaces the entries it declares and keeps those of other runs (another playbook, an earlier
+inventory) while their objects still exist, so a pruned or removed one leaves the file too.
+Entries the restore could not make (a sandbox on a network that is not declared) are left out
+with a warning, so that one of them cannot stop a host's whole restore at boot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import functools
+import hashlib
+import importlib
+import io
+import json
+import os
+import sys
+import zipfile
+
+from ansible_collections.netmodes.linux.plugins.module_utils import _adapters, _lock
+from ansible_collections.netmodes.linux.plugins.module_utils import _site as site
+from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource, converge, ordered
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput, NetmodesError
+from ansible_collections.netmodes.linux.plugins.module_utils._netlink import HAS_PYROUTE2, Netlink
+
+PACKAGE = __name__.rpartition(".")[0]
+DECLARED = "/etc/netmodes/declared.json"
+COMMAND = "/usr/local/lib/netmodes/netmodes-restore"
+UNIT_DIR = "/etc/systemd/system"
+UNIT = "netmodes-restore.service"
+WANTED_BY = "multi-user.target"
+FORMAT = 1
+
+# -- the declaration, pinned to what the runs chose ------------------------------------------------
+
+
+def _bridge_of(name, networks):
+    if name in networks:
+        return networks[name].bridge
+    return site.DEFAULT_BRIDGE if name == site.DEFAULT_NETWORK else name
+
+
+def pinned_networks(raws, net):
+    """NETWORKS entries with the subnet and gateway their bridges have (auto-picked subnets depend
+    on the host's routes, which at boot are not the same); and {name: NetworkSpec}."""
+    specs = site.network_specs(raws, "networks")
+    out = []
+    for index, spec in enumerate(specs):
+        entry = dict(raws[index])
+        if spec.subnet is None:
+            subnet, gateway = site.bridge_subnet(net.link(spec.bridge, routes=False))
+            if subnet is not None:
+                entry.update(subnet=str(subnet), gateway=str(gateway))
+        out.append(entry)
+    return out, {spec.name: spec for spec in specs}
+
+
+def default_network(specs, networks, net):
+    """The entry of Docker's default network when a sandbox uses it and it is not declared."""
+    if site.DEFAULT_NETWORK in networks or not any(site.DEFAULT_NETWORK in s.networks for s in specs):
+        return None
+    entry = {"name": site.DEFAULT_NETWORK}
+    subnet, gateway = site.bridge_subnet(net.link(site.DEFAULT_BRIDGE, routes=False))
+    if subnet is not None:
+        entry.update(subnet=str(subnet), gateway=str(gateway))
+    return entry
+
+
+def pinned_sandboxes(raws, networks, net):
+    """The present sandboxes' entries with the addresses they have on each network (allocation
+    depends on the order sandboxes came and went, which the restore does not replay); and their specs."""
+    specs = site.sandbox_specs(raws, "sandboxes")
+    out = []
+    for index, spec in enumerate(specs):
+        raw = raws[index]
+        if spec.state != "present":
+            continue
+        entry = dict(raw)
+        if spec.mode == "network" and net.netns_inode(spec.name) is not None:
+            pins = _addresses(spec, networks, net)
+            if not raw.get("ip") and spec.networks[0] in pins:
+                entry["ip"] = pins[spec.networks[0]]
+            if raw.get("networks"):
+                entry["networks"] = [_pin(item, pins) for item in raw["networks"]]
+        out.append(entry)
+    return out, [s for s in specs if s.state == "present"]
+
+
+def _addresses(spec, networks, net):
+    mine = [a.ip for addrs in net.addresses_by_link(spec.name).values() for a in addrs if a.version == 4]
+    pins = {}
+    for name in spec.networks:
+        subnet, _gateway = site.bridge_subnet(net.link(_bridge_of(name, networks), routes=False))
+        found = sorted(ip for ip in mine if subnet is not None and ip in subnet)
+        if found:
+            pins[name] = str(found[0])
+    return pins
+
+
+def _pin(item, pins):
+    name = str(item["name"]) if isinstance(item, dict) else str(item)
+    given = item.get("ip") if isinstance(item, dict) else None
+    return {"name": name, "ip": given or pins[name]} if given or name in pins else item
+
+
+def merged(old, networks, sandboxes, dropped, *, net, claims):
+    """This run's NETWORKS and SANDBOXES entries, and those of OLD (the file's document) that this
+    run does not declare (or DROPPED: declared absent) and whose objects still exist. Entries keep
+    their place in the file and new ones follow in their declared order, so that runs of two
+    playbooks do not reorder it, and the restore of a fresh host makes objects in the order the
+    site playbook did (iptables rules are appended in that order)."""
+    def network_alive(entry):
+        try:
+            link = net.link(site.network_spec(entry, "file").bridge, routes=False)
+        except InvalidInput:
+            return False
+        return link is not None and link.ours
+
+    def sandbox_alive(entry):
+        try:
+            spec = site.sandbox_spec(entry, "file")
+        except InvalidInput:
+            return False
+        if spec.mode == "host":
+            return spec.name in claims
+        return net.netns_inode(spec.name) is not None and net.netns_owned(spec.name)
+
+    return (_merge(old.get("networks"), networks, (), network_alive),
+            _merge(old.get("sandboxes"), sandboxes, dropped, sandbox_alive))
+
+
+def _merge(old, new, dropped, alive):
+    fresh = {entry["name"]: entry for entry in new}
+    out = []
+    for entry in old if isinstance(old, list) else []:
+        name = entry.get("name") if isinstance(entry, dict) else None
+        if name in fresh:
+            out.append(fresh.pop(name))
+        elif name is not None and name not in dropped and alive(entry):
+            out.append(entry)
+    return out + [entry for entry in new if entry["name"] in fresh]
+
+
+def restorable(networks, sandboxes):
+    """SANDBOXES without those the restore could not make (on a network NETWORKS lacks, or sharing
+    a sandbox that is left out), and a warning for each."""
+    known, warnings = {e["name"] for e in networks}, []
+    while True:
+        names = {e["name"] for e in sandboxes}
+        keep = []
+        for entry in sandboxes:
+            spec = site.sandbox_spec(entry, "sandboxes")
+            missing = [n for n in spec.networks if n not in known]
+            if missing:
+                warnings.append("boot restore: sandbox %s is left out of the saved declaration: its network %s is not declared"
+                                " (netmodes_networks), so it could not be made at boot; declare it" % (spec.name, missing[0]))
+            elif spec.share_with and spec.share_with not in names:
+                warnings.append("boot restore: sandbox %s is left out of the saved declaration: it shares %s, which is not"
+                                " in it; declare %s" % (spec.name, spec.share_with, spec.share_with))
+            else:
+                keep.append(entry)
+        if len(keep) == len(sandboxes):
+            return keep, warnings
+        sandboxes = keep
+
+
+def document(networks, sandboxes, backend):
+    """The saved declaration as text: what the restore converges."""
+    doc = {"format": FORMAT, "written_by": "netmodes.linux.boot_restore", "firewall_backend": backend,
+           "networks": networks, "sandboxes": sandboxes}
+    return json.dumps(doc, indent=1, sort_keys=True) + "\n"
+
+
+# -- the command: a zip application carrying the engine ---------------------------------------
+
+MAIN = '''\
+"""netmodes-restore: apply the declaration netmodes.linux saved on this host again (at boot).
+
+Written by the module netmodes.linux.boot_restore, with the collection's module_utils inside;
+run it with --help. It needs Python 3, pyroute2 and the firewall's library, not Ansible.
+"""
+import sys
+
+from %s import _restore
+
+sys.exit(_restore.main())
+''' % PACKAGE
+
+
+def _imports(source):
+    """The package's modules that SOURCE imports, anywhere in it (also inside functions)."""
+    out = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module == PACKAGE:
+                out |= {"%s.%s" % (PACKAGE, alias.name) for alias in node.names}
+            elif node.module.startswith(PACKAGE + "."):
+                out.add(node.module)
+        elif isinstance(node, ast.Import):
+            out |= {alias.name for alias in node.names if alias.name.startswith(PACKAGE + ".")}
+    return out
+
+
+@functools.cache
+def carried():
+    """{module name: (source, is a package)} of this module and all it imports from the package."""
+    found, todo = {}, [__name__]
+    while todo:
+        name = todo.pop()
+        if name in found:
+            continue
+        module = importlib.import_module(name)
+        source = module.__spec__.loader.get_source(name)
+        found[name] = (source, hasattr(module, "__path__"))
+        parent = name.rpartition(".")[0]
+        todo += sorted(_imports(source)) + ([parent] if parent != PACKAGE else [])
+    return found
+
+
+def command(python):
+    """The restore command: a zip application for PYTHON, the same bytes for the same sources."""
+    files = {"__main__.py": MAIN}
+    parts = PACKAGE.split(".")
+    for depth in range(1, len(parts) + 1):  # namespace packages in the collection: plain ones in the zip
+        files["/".join(parts[:depth]) + "/__init__.py"] = ""
+    for name, (source, package) in carried().items():
+        files[name.replace(".", "/") + ("/__init__.py" if package else ".py")] = source
+    buf = io.BytesIO()
+    buf.write(b"#!" + python.encode() + b"\n")
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as archive:
+        for path in sorted(files):
+            info = zipfile.ZipInfo(path, date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, files[path])
+    return buf.getvalue()
+
+
+def unit(python, command_path, declared):
+    """The systemd unit that runs the restore at boot: after the firewall is loaded (which may
+    flush every table), before the network is online, so services find their sandboxes."""
+    return """\
+# Written by netmodes.linux (module boot_restore); changes are replaced on its next run.
+[Unit]
+Description=Restore the networks and sandboxes netmodes.linux declared
+Documentation=file:%(declared)s
+After=network-pre.target systemd-sysctl.service systemd-resolved.service
+Before=network-online.target
+ConditionPathExists=%(declared)s
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=%(python)s %(command)s --file %(declared)s
+TimeoutStartSec=300
+
+[Install]
+WantedBy=%(wanted_by)s
+""" % {"python": python, "command": command_path, "declared": declared, "wanted_by": WANTED_BY}
+
+
+def _digest(data):
+    return None if data is None else "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+class BootRestore(Resource):
+    """The saved declaration, the restore command and its systemd unit (module netmodes.linux.boot_restore)."""
+
+    argument_spec = {
+        "networks": {"type": "list", "elements": "dict", "default": []},
+        "sandboxes": {"type": "list", "elements": "dict", "default": []},
+        "firewall_backend": site.FIREWALL_OPTION,
+        "path": {"type": "path", "default": DECLARED},
+        "command": {"type": "path", "default": COMMAND},
+        "unit_dir": {"type": "path", "default": UNIT_DIR},
+        "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    }
+
+    def desired(self):
+        p = self.params
+        for key in ("path", "command", "unit_dir"):
+            if not os.path.isabs(p[key]):
+                raise InvalidInput("%s: %r is not an absolute path" % (key, p[key]), key)
+        unit_path = os.path.join(p["unit_dir"], UNIT)
+        out = {"state": p["state"], "paths": {"declared": p["path"], "command": p["command"], "unit": unit_path},
+               "wants": os.path.join(p["unit_dir"], WANTED_BY + ".wants", UNIT), "unit_path": unit_path}
+        if p["state"] == "present":
+            site.sandbox_specs(p["sandboxes"], "sandboxes")  # both lists are checked before anything is read
+            site.network_specs(p["networks"], "networks")
+            python = sys.executable
+            out["content"] = {"command": command(python), "unit": unit(python, p["command"], p["path"]).encode()}
+        return out
+
+    def read(self, desired):
+        files = self.adapters["files"]
+        current = {key: files.host_bytes(path) for key, path in desired["paths"].items()}
+        current["wants"] = files.host_link(desired["wants"])
+        current["systemd"] = os.path.isdir("/run/systemd/system")
+        if desired["state"] == "present":
+            current["document"] = self._document(current["declared"])
+        return current
+
+    def _document(self, old_bytes):
+        net, p = self.adapters["netlink"], self.params
+        try:
+            old = json.loads(old_bytes or b"{}")
+        except ValueError:
+            old = {}
+            self.warnings.append("boot restore: %s was not valid JSON; it is written afresh" % p["path"])
+        networks, by_name = pinned_networks(p["networks"], net)
+        sandboxes, present = pinned_sandboxes(p["sandboxes"], by_name, net)
+        extra = default_network(present, by_name, net)
+        networks += [extra] if extra else []
+        dropped = [s["name"] for s in p["sandboxes"] if s.get("state") == "absent"]
+        nets, boxes = merged(old if isinstance(old, dict) else {}, networks, sandboxes, dropped, net=net, claims=self.adapters["sockets"].claims())
+        try:
+            site.network_specs(nets, "file")
+            site.sandbox_specs(boxes, "file")
+        except InvalidInput as exc:  # an entry of another run no longer fits with this run's
+            self.warnings.append("boot restore: the entries of earlier runs are dropped (%s)" % exc.msg)
+            nets, boxes = networks, sandboxes
+        boxes, warnings = restorable(nets, boxes)
+        self.warnings += warnings
+        return document(nets, boxes, p["firewall_backend"])
+
+    def plan(self, current, desired):
+        paths, ops = desired["paths"], []
+        if desired["state"] == "absent":
+            for key in ("declared", "command", "unit"):
+                if current[key] is not None:
+                    ops.append(Op("delete", "file %s" % paths[key], before=_digest(current[key]),
+                                  call=("files.remove_host_file", {"name": paths[key], "directory": key != "unit"})))
+            if current["wants"] is not None:
+                ops.append(Op("delete", "link %s" % desired["wants"], before=current["wants"],
+                              call=("files.remove_host_file", {"name": desired["wants"]})))
+            return ops
+        want = dict(desired["content"], declared=current["document"].encode())
+        for key in ("declared", "command", "unit"):
+            have = current[key]
+            if have == want[key]:
+                continue
+            call = ("files.write_host_file", {"name": paths[key], "content": want[key], "mode": 0o755 if key == "command" else 0o644})
+            if have is None:
+                ops.append(Op("create", "file %s" % paths[key], after=_digest(want[key]), call=call))
+            else:
+                ops.append(Op("set", "file %s" % paths[key], "content", _digest(have), _digest(want[key]), call))
+        if current["wants"] != desired["unit_path"]:
+            ops.append(Op("create" if current["wants"] is None else "set", "link %s" % desired["wants"], "target", current["wants"],
+                          desired["unit_path"], ("files.link_host_file", {"name": desired["wants"], "target": desired["unit_path"]})))
+        return ops
+
+    def diff(self, ops):
+        """The declaration and the unit as unified diffs; the command (a zip) by its digest."""
+        out = []
+        for op in ordered(ops):
+            name = op.obj.partition(" ")[2]
+            kwargs = op.call[1]
+            if op.obj.startswith("file ") and name != self.params["command"]:
+                before = self.adapters["files"].host_bytes(name) if op.action != "create" else None
+                after = kwargs.get("content") if op.action != "delete" else None
+                out.append({"before_header": name if before is not None else "/dev/null", "before": (before or b"").decode(),
+                            "after_header": name if after is not None else "/dev/null", "after": (after or b"").decode()})
+            else:
+                out.append({"before_header": name, "before": "%s\n" % (op.before or ""),
+                            "after_header": name, "after": "%s\n" % (op.after if op.action != "delete" else "")})
+        return out
+
+    def result(self, current, desired):
+        out = {"path": desired["paths"]["declared"], "command": desired["paths"]["command"], "unit": desired["unit_path"],
+               "systemd": current["systemd"]}
+        if desired["state"] == "present":
+            doc = json.loads(current["document"])
+            out["declared"] = {"networks": doc["networks"], "sandboxes": doc["sandboxes"]}
+        return out
+
+
+# -- the command's entry point: no Ansible from here on -------------------------------------------
+
+def restore(doc, adapters, check_mode=False):
+    """Converge DOC (the saved declaration) as the site playbook does: networks, then sandboxes by
+    mode, then their files; merged, so nothing that is not in it is touched."""
+    backend = doc.get("firewall_backend") or "auto"
+    result = {"changed": False, "operations": [], "warnings": []}
+    for resource_class, options in ((site.Networks, {"config": doc.get("networks", [])}),
+                                    (site.Sandboxes, {"config": doc.get("sandboxes", []), "networks": doc.get("networks", [])})):
+        params = {key: spec.get("default") for key, spec in resource_class.argument_spec.items()}
+        params.update(options, state="merged", firewall_backend=backend)
+        part = converge(resource_class(params, adapters, check_mode))
+        result["changed"] = result["changed"] or part["changed"]
+        result["operations"] += part["operations"]
+        result["warnings"] += part.get("warnings", [])
+    return result
+
+
+def _say(text, stream=None):
+    (stream or sys.stdout).write("%s\n" % text)
+
+
+def main(argv=None):
+    """netmodes-restore [--file PATH] [--check] [--lock-timeout S]: exit 0 when the host is as declared."""
+    parser = argparse.ArgumentParser(prog="netmodes-restore", description="Apply again the networks and sandboxes netmodes.linux"
+                                     " declared on this host (saved by the module boot_restore); run at boot by " + UNIT + ".")
+    parser.add_argument("--file", default=DECLARED, help="the saved declaration (default %(default)s)")
+    parser.add_argument("--check", action="store_true", help="only print what would change")
+    parser.add_argument("--lock-timeout", type=int, default=int(os.environ.get(_lock.TIMEOUT_ENV) or _lock.DEFAULT_TIMEOUT),
+                        help="seconds to wait for a netmodes.linux run that holds the host's lock (default %(default)s)")
+    args = parser.parse_args(argv)
+    try:
+        with open(args.file) as handle:
+            doc = json.load(handle)
+    except FileNotFoundError:
+        _say("netmodes-restore: %s does not exist: nothing to restore" % args.file)
+        return 0
+    except ValueError as exc:
+        _say("netmodes-restore: %s is not valid JSON (%s); run the site playbook again to rewrite it" % (args.file, exc), sys.stderr)
+        return 1
+    if not HAS_PYROUTE2:
+        _say("netmodes-restore: the Python library pyroute2 is missing for %s; install it (pip install 'pyroute2>=0.9,<0.10'"
+             " or the package python3-pyroute2)" % sys.executable, sys.stderr)
+        return 1
+    try:
+        with Netlink() as netlink, _lock.host_lock("netmodes-restore", exclusive=not args.check, timeout=args.lock_timeout):
+            result = restore(doc, _adapters.adapters(netlink, doc.get("firewall_backend") or "auto"), args.check)
+    except NetmodesError as exc:
+        _say("netmodes-restore: %s" % exc.msg, sys.stderr)
+        if exc.applied:
+            _say("netmodes-restore: applied before the failure: %s" % json.dumps(exc.applied), sys.stderr)
+        return 1
+    for op in result["operations"]:
+        _say("%s %s%s" % (op["action"], op["object"], " " + op["field"] if op.get("field") else ""))
+    for warning in result["warnings"]:
+        _say("warning: %s" % warning, sys.stderr)
+    count = len(result["operations"])
+    mode = " (check mode: nothing applied)" if args.check else ""
+    _say("netmodes-restore: %d %s from %s%s" % (count, "change" if count == 1 else "changes", args.file, mode))
+    return 0

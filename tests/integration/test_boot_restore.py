@@ -1,0 +1,87 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The boot-time restore: after the site playbook, a simulated reboot (every namespace, link, rule
+and /run record of ours gone, /etc kept) is undone by the unit's command alone, run without
+Ansible, to the same links, addresses, routes, rules, files and sysctls."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+
+import pytest
+from conftest import BACKENDS, sh, use_backend
+from hoststate import REBOOT, diff, state
+from test_portmap import Processes, status
+
+UNIT = "/etc/systemd/system/netmodes-restore.service"
+DECLARED = {
+    "target": "sim1",
+    "netmodes_networks": [{"name": "br0"}, {"name": "back", "internal": True}],
+    "netmodes_sandboxes": [
+        {"name": "web", "network_mode": "br0", "publish": ["8080:80"], "hostname": "web1"},
+        {"name": "db", "network_mode": "br0", "networks": ["back"], "aliases": ["database"]},
+        {"name": "side", "network_mode": "container:web"},
+        {"name": "quiet", "network_mode": "none"},
+        {"name": "legacy", "network_mode": "bridge", "publish": ["8081:80"]},
+        {"name": "web2", "network_mode": "host", "ports": [9090]},
+    ],
+}
+
+
+def exec_start(host):
+    """The unit's ExecStart as argv."""
+    line = next(line for line in sh(host, "cat %s" % UNIT).splitlines() if line.startswith("ExecStart="))
+    return shlex.split(line.partition("=")[2])
+
+
+def restore(host):
+    """Run the unit's command line, with every `import ansible...` failing as on a host without Ansible."""
+    argv = exec_start(host)
+    code = "import runpy, sys; sys.modules['ansible'] = None; sys.argv = %r; runpy.run_path(sys.argv[0], run_name='__main__')" % argv[1:]
+    return host.run(shlex.join([argv[0], "-c", code]), check=False, timeout=120)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_restore_command_undoes_a_reboot(ansible, sim1, fleet, backend):
+    use_backend(sim1, backend)
+    run = ansible.collection_playbook("site", DECLARED)
+    assert not run.failed, run
+    before = state(sim1)
+    assert before["netns"] == ["db", "legacy", "quiet", "side", "web"]
+
+    sim1.run(REBOOT)
+    lost = state(sim1)
+    assert lost["netns"] == [] and lost["nftables"] == [] and "NETMODES" not in lost["iptables"]
+    proc = restore(sim1)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "create netns web" in proc.stdout
+    after = state(sim1)
+    assert after == before, diff(before, after)
+
+    again = restore(sim1)
+    assert again.returncode == 0 and again.stdout.strip().endswith("0 changes from /etc/netmodes/declared.json"), again.stdout
+    rerun = ansible.collection_playbook("site", DECLARED)
+    assert not rerun.failed and not rerun.changed, "the site playbook finds the restored host as it left it\n%r" % rerun
+    procs = Processes()
+    try:
+        procs.start(sim1, "ip netns exec web /usr/bin/python3 -m http.server 80")
+        sh(sim1, "for i in $(seq 50); do ip netns exec web curl -s -o /dev/null http://127.0.0.1:80/ && exit 0; sleep 0.1; done; exit 1")
+        assert status(fleet.host("sim2"), "http://%s:8080/" % sim1.address) == "200", "the published port works after the restore"
+        assert sh(sim1, "getent hosts database", netns="web").split()[0] == before["addresses"]["db"]["eth0"][0].split("/")[0]
+    finally:
+        procs.stop()
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is not installed")
+def test_the_unit_as_installed_passes_systemd_analyze_and_goes_with_the_role(ansible, sim1):
+    run = ansible.collection_playbook("site", DECLARED)
+    assert not run.failed, run
+    proc = sim1.run("systemd-analyze verify --man=no %s" % UNIT, check=False)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert sh(sim1, "readlink /etc/systemd/system/multi-user.target.wants/netmodes-restore.service").strip() == UNIT
+    assert exec_start(sim1)[1:] == ["/etc/netmodes/netmodes-restore", "--file", "/etc/netmodes/declared.json"]
+    off = ansible.collection_playbook("site", dict(DECLARED, netmodes_boot_restore=False))
+    assert not off.failed and off.changed, off
+    left = sh(sim1, "ls /etc/netmodes %s /etc/systemd/system/multi-user.target.wants/netmodes-restore.service 2>&1 || true" % UNIT)
+    assert left.count("No such file or directory") == 3, left

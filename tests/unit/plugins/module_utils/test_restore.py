@@ -1,0 +1,200 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The boot-time restore: the saved declaration is pinned to what the host has, the restore makes
+the same host from it after a reboot, and the command runs without Ansible."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from ansible_collections.netmodes.linux.plugins.module_utils import _restore, _site
+from ansible_collections.netmodes.linux.plugins.modules.boot_restore import BootRestore
+from ansible_collections.netmodes.linux.plugins.modules.networks import Networks
+from ansible_collections.netmodes.linux.plugins.modules.sandboxes import Sandboxes
+
+NETWORKS = [{"name": "br0"}, {"name": "back", "subnet": "172.30.0.0/24", "internal": True}]
+SANDBOXES = [
+    {"name": "web", "network_mode": "br0", "publish": ["8080:80"], "hostname": "web1"},
+    {"name": "db", "network_mode": "br0", "networks": ["back"], "aliases": ["database"]},
+    {"name": "side", "network_mode": "container:web"},
+    {"name": "quiet", "network_mode": "none"},
+    {"name": "legacy", "network_mode": "bridge"},
+    {"name": "web2", "network_mode": "host", "ports": [9090]},
+]
+PATHS = {"path": "/etc/netmodes/declared.json", "command": "/usr/local/lib/netmodes/netmodes-restore"}
+
+
+@pytest.fixture
+def host(converge, files):
+    files.host["/etc/resolv.conf"] = "nameserver 10.231.0.53\n"
+
+    def declare(networks=None, sandboxes=None, **kwargs):
+        networks, sandboxes = networks or NETWORKS, sandboxes or SANDBOXES
+        converge(Networks, config=networks)
+        converge(Sandboxes, config=sandboxes, networks=networks, **kwargs)
+        return converge(BootRestore, networks=networks, sandboxes=sandboxes, **PATHS)
+
+    return declare
+
+
+def saved(files):
+    return json.loads(files.host[PATHS["path"]])
+
+
+def state(adapters):
+    """What a reboot loses and the restore must bring back, without what the kernel picks (MACs, indexes)."""
+    net = adapters["netlink"]
+    links = {}
+    for where in [None] + net.netns_names():
+        for link in net.all_links(where):
+            links[(where, link.name)] = (link.kind, link.master, link.up, sorted(map(str, link.addresses)), sorted(map(str, link.routes)))
+    fw = adapters["firewall"].read()
+    return {"links": links, "netns": {n: net.netns_owned(n) for n in net.netns_names()},
+            "shared": sorted(n for n in net.netns_names() if net.netns_inode(n) == net.netns_inode("web")),
+            "published": sorted((who, str(m)) for who, m in fw.published()), "owners": sorted(fw.owners()),
+            "claims": adapters["sockets"].claims(), "sysctl": dict(adapters["sysctl"].values)}
+
+
+def test_saving_is_idempotent_and_check_mode_writes_nothing(host, converge, files, four_steps):
+    host()
+    for path in (PATHS["path"], PATHS["command"], "/etc/systemd/system/netmodes-restore.service"):
+        files.host.pop(path)
+    files.links.clear()
+    first = four_steps(BootRestore, networks=NETWORKS, sandboxes=SANDBOXES, **PATHS)
+    objects = [op["object"] for op in first["operations"]]
+    assert objects == ["file /etc/netmodes/declared.json", "file /usr/local/lib/netmodes/netmodes-restore",
+                       "file /etc/systemd/system/netmodes-restore.service",
+                       "link /etc/systemd/system/multi-user.target.wants/netmodes-restore.service"], objects
+    assert files.links["/etc/systemd/system/multi-user.target.wants/netmodes-restore.service"] == "/etc/systemd/system/netmodes-restore.service"
+    assert ("write_host_file", PATHS["command"], 0o755) in files.calls
+
+
+def test_the_declaration_is_pinned_to_what_the_host_chose(host, files):
+    result = host()
+    doc = saved(files)
+    assert doc["format"] == 1 and doc["firewall_backend"] == "auto"
+    assert result["declared"] == {"networks": doc["networks"], "sandboxes": doc["sandboxes"]}
+    assert doc["networks"] == [{"name": "br0", "subnet": "172.17.0.0/16", "gateway": "172.17.0.1"},
+                               {"name": "back", "subnet": "172.30.0.0/24", "internal": True},
+                               {"name": "bridge", "subnet": "172.18.0.0/16", "gateway": "172.18.0.1"}], \
+        "auto-picked subnets are pinned; Docker's default network is added since legacy uses it"
+    boxes = {s["name"]: s for s in doc["sandboxes"]}
+    assert boxes["web"]["ip"] == "172.17.0.2" and boxes["legacy"]["ip"] == "172.18.0.2"
+    assert boxes["db"]["ip"] == "172.17.0.3" and boxes["db"]["networks"] == [{"name": "back", "ip": "172.30.0.2"}]
+    assert boxes["side"] == SANDBOXES[2] and boxes["quiet"] == SANDBOXES[3] and boxes["web2"] == SANDBOXES[5]
+
+
+def test_after_a_reboot_the_restore_makes_the_same_host(host, adapters, files, rebooted):
+    # Addresses depend on history: a came and went, so c got a's address and b kept its own.
+    host(sandboxes=SANDBOXES + [{"name": "a", "network_mode": "br0"}, {"name": "b", "network_mode": "br0"}])
+    host(sandboxes=SANDBOXES + [{"name": "b", "network_mode": "br0"}, {"name": "c", "network_mode": "br0"},
+                                {"name": "a", "network_mode": "br0", "state": "absent"}])
+    before, before_files = state(adapters), dict(files.files)
+    assert before["links"][("c", "eth0")][3] == ["172.17.0.4/16"] and before["links"][("b", "eth0")][3] == ["172.17.0.5/16"]
+    after = rebooted
+    result = _restore.restore(saved(files), after)
+    assert result["changed"] and not result["warnings"], result["warnings"]
+    assert state(after) == before
+    assert files.files == before_files, "the sandboxes' files are as they were"
+    assert not _restore.restore(saved(files), after)["changed"], "a second restore changes nothing"
+
+
+def test_the_file_keeps_other_runs_sandboxes_while_they_exist(host, converge, kernel, files):
+    host()
+    other = [{"name": "cache", "network_mode": "br0"}]
+    converge(Sandboxes, config=other, networks=NETWORKS)
+    converge(BootRestore, networks=NETWORKS, sandboxes=other, **PATHS)
+    names = [s["name"] for s in saved(files)["sandboxes"]]
+    assert names == ["web", "db", "side", "quiet", "legacy", "web2", "cache"], "the first run's entries are kept, in place"
+    assert not converge(BootRestore, networks=NETWORKS, sandboxes=SANDBOXES, **PATHS)["changed"], "runs take turns without a change"
+    assert not converge(BootRestore, networks=NETWORKS, sandboxes=other, **PATHS)["changed"]
+    converge(Sandboxes, config=SANDBOXES[:4], networks=NETWORKS, state="overridden")  # prunes cache, legacy, web2
+    converge(BootRestore, networks=NETWORKS, sandboxes=SANDBOXES[:4], **PATHS)
+    assert [s["name"] for s in saved(files)["sandboxes"]] == ["web", "db", "side", "quiet"]
+    assert [n["name"] for n in saved(files)["networks"]] == ["br0", "back"], "the default network went with its last member"
+
+
+def test_sandboxes_the_restore_could_not_make_are_left_out_with_a_warning(host, converge, kernel, files):
+    host()
+    converge(Networks, config=[{"name": "lone", "subnet": "172.29.0.0/24"}])  # exists, but is not declared
+    extra = [{"name": "x", "network_mode": "lone"}, {"name": "y", "network_mode": "container:x"}]
+    converge(Sandboxes, config=extra, networks=NETWORKS)
+    result = converge(BootRestore, networks=NETWORKS, sandboxes=SANDBOXES + extra, **PATHS)
+    assert "x" not in json.dumps(saved(files)["sandboxes"]).replace("sandboxes", "")
+    text = json.dumps(result["warnings"])
+    assert "sandbox x is left out of the saved declaration: its network lone is not declared" in text
+    assert "sandbox y is left out of the saved declaration: it shares x" in text
+
+
+def test_absent_removes_what_it_installed(host, converge, files):
+    host()
+    result = converge(BootRestore, state="absent", **PATHS)
+    assert result["changed"] and PATHS["path"] not in files.host and PATHS["command"] not in files.host
+    assert "/etc/systemd/system/netmodes-restore.service" not in files.host and files.links == {}
+    assert not converge(BootRestore, state="absent", **PATHS)["changed"]
+
+
+# -- the command ---------------------------------------------------------------------------------
+
+def test_the_command_carries_what_it_imports_and_is_the_same_every_time():
+    data = _restore.command("/usr/bin/python3")
+    assert data.startswith(b"#!/usr/bin/python3\n") and data == _restore.command("/usr/bin/python3")
+    names = zipfile.ZipFile(__import__("io").BytesIO(data)).namelist()
+    prefix = "ansible_collections/netmodes/linux/plugins/module_utils/"
+    for needed in ("_restore.py", "_site.py", "_iptables.py", "_nftables.py", "_lock.py", "_resources/__init__.py", "_resources/veth.py"):
+        assert prefix + needed in names, needed
+    assert prefix + "_runner.py" not in names, "the runner is Ansible's side"
+
+
+@pytest.fixture
+def installed(tmp_path):
+    path = tmp_path / "netmodes-restore"
+    path.write_bytes(_restore.command(sys.executable))
+    path.chmod(0o755)
+    return path
+
+
+def run_without_ansible(installed, *args):
+    """Run the command with every `import ansible...` failing, as on a host without Ansible."""
+    code = ("import runpy, sys; sys.modules['ansible'] = None; sys.argv = %r;"
+            "import importlib; importlib.invalidate_caches(); runpy.run_path(sys.argv[0], run_name='__main__')" % ([str(installed)] + list(args)))
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, env=dict(os.environ, PYTHONPATH=""))
+
+
+def test_the_command_runs_without_ansible(installed, tmp_path):
+    proc = run_without_ansible(installed, "--file", str(tmp_path / "missing.json"))
+    assert proc.returncode == 0, proc.stderr
+    assert "nothing to restore" in proc.stdout
+    probe = ("import sys; sys.modules['ansible'] = None; sys.path.insert(0, %r)\n"
+             "from ansible_collections.netmodes.linux.plugins.module_utils import _firewall, _iptables, _restore\n"
+             "assert _firewall.backend('iptables').name == 'iptables'\n"
+             "assert _restore.__file__.startswith(%r), _restore.__file__\n" % (str(installed), str(installed)))
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False, env=dict(os.environ, PYTHONPATH=""))
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_the_command_explains_a_damaged_file(installed, tmp_path):
+    bad = tmp_path / "declared.json"
+    bad.write_text("{")
+    proc = run_without_ansible(installed, "--file", str(bad))
+    assert proc.returncode == 1 and "is not valid JSON" in proc.stderr and "run the site playbook again" in proc.stderr
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is not installed")
+def test_the_unit_passes_systemd_analyze_verify(tmp_path):
+    unit = tmp_path / _restore.UNIT
+    unit.write_text(_restore.unit(sys.executable, "/usr/local/lib/netmodes/netmodes-restore", "/etc/netmodes/declared.json"))
+    proc = subprocess.run(["systemd-analyze", "verify", "--man=no", str(unit)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    text = unit.read_text()
+    for line in ("Type=oneshot", "After=network-pre.target", "Before=network-online.target", "WantedBy=multi-user.target",
+                 "ExecStart=%s /usr/local/lib/netmodes/netmodes-restore --file /etc/netmodes/declared.json" % sys.executable):
+        assert line in text, line
+    assert _site.DEFAULT_BRIDGE not in text
