@@ -64,8 +64,8 @@ class Veth(Resource):
             ops.append(Op("create", obj, after={"peer": desired["peer"], "netns": netns},
                           call=("netlink.link_add_veth", {"name": name, "peer": desired["peer"], "netns": netns})))
         elif peer is None or peer.index != host.peer_index or peer.peer_index != host.index:
-            raise Conflict("veth %s exists but its peer is not %s in %s; remove it (state=absent) and re-run"
-                           % (name, desired["peer"], "sandbox " + netns if netns else "the host"))
+            raise Conflict("peer: veth %s exists but its peer is not %s in %s; remove it (state=absent) and re-run"
+                           % (name, desired["peer"], "sandbox " + netns if netns else "the host"), "peer")
         pobj = "%s in %s" % (desired["peer"], "sandbox " + netns if netns else "host")
         ops += _links.plan_attrs(obj, name, None, _links.link_attrs(host),
                                  {"mtu": desired["mtu"], "master": desired["bridge"], "state": "up"})
@@ -88,7 +88,8 @@ class Veth(Resource):
         if desired["bridge"] and bridge is None:
             self.missing(NotFound("bridge: %s does not exist; create it with netmodes.linux.bridge first" % desired["bridge"], "bridge"))
         if bridge is not None and bridge.kind != "bridge":
-            raise Conflict("bridge: %s is a %s link, not a bridge" % (bridge.name, bridge.kind or "plain"), "bridge")
+            raise Conflict("bridge: %s is a %s link, not a bridge; name a bridge (netmodes.linux.bridge makes one)"
+                           % (bridge.name, bridge.kind or "plain"), "bridge")
 
     def result(self, current, desired):
         host, peer = current["host"], current["peer"]
