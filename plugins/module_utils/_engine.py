@@ -17,6 +17,9 @@ from ansible_collections.netmodes.linux.plugins.module_utils._model import jsona
 
 # Ops are applied in this fixed order; inside a phase, in the order they were planned.
 PHASES = ("create", "set", "delete")
+# A recreate (delete and create again, for what the kernel cannot change in place) is applied
+# with the creates: what is then set on the object needs the new one.
+PHASE_OF = {"recreate": "create"}
 
 
 @dataclass(frozen=True)
@@ -43,20 +46,24 @@ class Op:
 
 
 def ordered(ops):
-    """The ops in apply order: create, then set, then delete (stable inside a phase)."""
-    return sorted(ops, key=lambda op: PHASES.index(op.action))
+    """The ops in apply order: create (and recreate), then set, then delete (stable inside a phase)."""
+    return sorted(ops, key=lambda op: PHASES.index(PHASE_OF.get(op.action, op.action)))
 
 
 def diff(ops):
     """Ansible's before/after diff, made from the plan alone.
 
     A created object appears only in ``after`` (with the fields set on it), a deleted one only
-    in ``before``; a changed field appears on both sides.
+    in ``before``; a changed field appears on both sides. A recreated object shows what forced
+    the recreate on both sides, and then only the fields set on the new object.
     """
     before, after = {}, {}
-    created = {op.obj for op in ops if op.action == "create"}
+    created = {op.obj for op in ops if op.action in ("create", "recreate")}
     for op in ordered(ops):
         if op.action == "create":
+            after[op.obj] = dict(jsonable(op.after or {}))
+        elif op.action == "recreate":
+            before[op.obj] = dict(jsonable(op.before or {}))
             after[op.obj] = dict(jsonable(op.after or {}))
         elif op.action == "delete":
             before[op.obj] = jsonable(op.before if op.before is not None else {})

@@ -148,7 +148,7 @@ def plan(obj, field, firewall, state, owner, *, want, before, after):
     have = state.owned_by(owner)
     if want == have and (not want or state.intact()):
         return []
-    call = ("firewall.stage", {"commands": firewall.changes(state, owner, want, have)})
+    call = ("firewall.stage", {"commands": firewall.changes(state, owner, want, have), "after": firewall.after(state, owner, want)})
     if not want:
         return [Op("delete", obj, before={field: before}, call=call)]
     if not have:

@@ -29,7 +29,7 @@ def read(adapters, sandboxes=None, networks=None):
     net, files = adapters["netlink"], adapters["files"]
     host = net.all_links()
     bridges = [link for link in host if link.kind == "bridge" and link.ours and (networks is None or link.name in networks)]
-    inodes = {name: net.netns_inode(name) for name in net.netns_names()}
+    inodes = net.netns_inodes()
     wanted = [name for name in inodes if sandboxes is None or name in sandboxes]
     ports = {link.name for link in bridges}
     needed = {inodes[name] for name in wanted} | {link.peer_netns for link in host if link.master in ports and link.peer_netns}

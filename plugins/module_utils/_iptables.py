@@ -326,7 +326,12 @@ class Iptables:
             raise KernelError("iptables: cannot read the %s table: %s" % (table_name, exc))
         return State(chains, hooks)
 
-    def stage(self, commands):
+    @staticmethod
+    def after(state, owner, want):
+        """Not predicted: the chains are read again after a commit."""
+        return None
+
+    def stage(self, commands, after=None):
         self._staged += commands
 
     def commit(self):

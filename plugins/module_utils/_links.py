@@ -1,14 +1,16 @@
 # Copyright: netmodes.linux contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Planning shared by the link resources (bridge, veth): pure functions from models to ops.
+"""Planning shared by the link resources (bridge, veth, vxlan, macvlan): pure functions from
+models to ops.
 
 ``None`` in a desired field means "not managed": it never produces an op.
 """
 
 from __future__ import annotations
 
+from ansible_collections.netmodes.linux.plugins.module_utils import _model as m
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op
-from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._model import jsonable
 
 
@@ -87,3 +89,65 @@ def plan_routes(obj, name, netns, current, desired):
         "remove": [spec(r) for r in sorted(current - desired, key=str)],
     })
     return [Op("set", obj, "routes", jsonable(current), jsonable(desired), call)]
+
+
+# -- an interface with addresses and routes (a veth's peer, a macvlan) -------------------------
+
+# The options of such an interface, as endpoint_options reads them.
+ENDPOINT_SPEC = {
+    "addresses": {"type": "list", "elements": "str"},
+    "gateway": {"type": "str"},
+    "routes": {"type": "list", "elements": "dict"},
+}
+
+
+def endpoint_options(params):
+    """The options ``addresses``, ``gateway`` and ``routes`` of an interface, validated, as the
+    desired keys ``addresses``, ``routes`` (None: not managed) and ``default`` (the gateway's route)."""
+    addresses = m.interfaces(params["addresses"], "addresses")
+    gateway = m.address(params["gateway"], "gateway") if params["gateway"] else None
+    if gateway and addresses is not None and not any(gateway in a.network for a in addresses):
+        raise InvalidInput("gateway: %s is not inside any subnet of addresses (%s); pick an address of"
+                           " the interface's subnet" % (gateway, ", ".join(map(str, sorted(addresses, key=str)))), "gateway")
+    routes = params["routes"]
+    return {"addresses": addresses,
+            "routes": None if routes is None else {m.route(r, "routes[%d]" % i) for i, r in enumerate(routes)},
+            "default": {m.default_route(gateway)} if gateway else set()}
+
+
+def plan_endpoint(obj, name, netns, link, desired, *, attrs):
+    """Ops for an interface's ATTRS (as plan_attrs), its addresses and its routes.
+
+    With ``routes`` not managed, only the default route of the gateway is; otherwise the routes
+    and the gateway's together are the complete set.
+    """
+    ops = plan_attrs(obj, name, netns, link_attrs(link), attrs)
+    ops += plan_addresses(obj, name, netns, link.addresses if link else frozenset(), desired["addresses"])
+    have_routes = link.routes if link else frozenset()
+    if desired["routes"] is None:
+        if desired["default"]:
+            have = frozenset(r for r in have_routes if r.dst.prefixlen == 0)
+            ops += plan_routes(obj, name, netns, have, frozenset(desired["default"]))
+    else:
+        ops += plan_routes(obj, name, netns, have_routes, frozenset(desired["routes"] | desired["default"]))
+    return ops
+
+
+def describe_endpoint(link):
+    """An interface as results show it."""
+    return {"name": link.name, "mac": link.mac, "mtu": link.mtu, "addresses": jsonable(link.addresses), "routes": jsonable(link.routes)}
+
+
+def check_netns(resource, exists, netns):
+    """A sandbox the task puts a link in must exist (in check mode an earlier task may make it)."""
+    if not exists:
+        resource.missing(NotFound("netns: sandbox %r does not exist; create it with netmodes.linux.netns first" % netns, "netns"))
+
+
+def check_bridge(resource, want, bridge):
+    """The bridge WANT a link is to be enslaved to (BRIDGE, as read) must exist and be a bridge."""
+    if want and bridge is None:
+        resource.missing(NotFound("bridge: %s does not exist; create it with netmodes.linux.bridge first" % want, "bridge"))
+    if bridge is not None and bridge.kind != "bridge":
+        raise Conflict("bridge: %s is a %s link, not a bridge; name a bridge (netmodes.linux.bridge makes one)"
+                       % (bridge.name, bridge.kind or "plain"), "bridge")

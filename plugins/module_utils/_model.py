@@ -94,13 +94,17 @@ def interface(value, field_name):
                            " 172.18.0.1/16" % (field_name, value), field_name)
 
 
-def address(value, field_name):
-    """A single IP address as an ip_address."""
+def address(value, field_name, version=None):
+    """A single IP address as an ip_address, of IP VERSION when given (an underlay's)."""
     try:
-        return ipaddress.ip_address(str(value).strip())
+        found = ipaddress.ip_address(str(value).strip())
     except ValueError:
         raise InvalidInput("%s: %r is not a valid IP address; write it like 172.18.0.1 or 2001:db8::1" % (field_name, value),
                            field_name)
+    if version is not None and found.version != version:
+        raise InvalidInput("%s: %s is IPv%d, the underlay is IPv%d; use addresses of one IP version"
+                           % (field_name, found, found.version, version), field_name)
+    return found
 
 
 def network(value, field_name):
@@ -139,6 +143,24 @@ def mtu(value, field_name):
     if not 68 <= number <= 65535:
         raise InvalidInput("%s: MTU %d is outside what the kernel accepts; give an MTU in 68..65535" % (field_name, number), field_name)
     return number
+
+
+def number(value, field_name, low, high, what):
+    """An int in LOW..HIGH, or InvalidInput naming the field and the range."""
+    try:
+        found = int(value)
+    except (TypeError, ValueError):
+        raise InvalidInput("%s: %r is not a number" % (field_name, value), field_name)
+    if not low <= found <= high:
+        raise InvalidInput("%s: %d is outside %d..%d (%s)" % (field_name, found, low, high, what), field_name)
+    return found
+
+
+def addresses(values, field_name, version=None):
+    """A list of IP addresses as a frozenset (None: not managed), all of IP VERSION when given."""
+    if values is None:
+        return None
+    return frozenset(address(v, "%s[%d]" % (field_name, i), version) for i, v in enumerate(values))
 
 
 def interfaces(values, field_name):
@@ -210,6 +232,8 @@ class Link:
     nf_call_iptables: bool = None
     addresses: frozenset = frozenset()
     routes: frozenset = frozenset()
+    # What the kind adds (vxlan: vni, local, dstport, learning, proxy; macvlan/ipvlan: mode).
+    info: dict = None
 
     @property
     def ours(self):

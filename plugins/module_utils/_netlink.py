@@ -16,6 +16,7 @@ import errno
 import functools
 import ipaddress
 import os
+import threading
 import traceback
 
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, NotFound
@@ -23,8 +24,8 @@ from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER
 
 try:
     from pyroute2 import IPRoute
-    from pyroute2 import netns as _pyroute2_netns
     from pyroute2.netlink.exceptions import NetlinkError
+    from pyroute2.requests.main import RequestProcessor
 except ImportError:
     HAS_PYROUTE2 = False
     PYROUTE2_IMPORT_ERROR = traceback.format_exc()
@@ -45,16 +46,36 @@ RTPROT_STATIC = 4
 RTPROT_NAMES = {2: "kernel", 3: "boot", 4: "static", 9: "ra", 16: "dhcp"}
 MAIN_TABLE = 254
 IFF_UP = 1
+# Neighbour and bridge fdb entries (ndmsg): states and flags.
+NUD_NOARP = 0x40
+NUD_PERMANENT = 0x80
+NTF_SELF = 0x02
+# An all-zero MAC in a vxlan fdb is the default destination of what has no entry of its own.
+ZERO_MAC = "00:00:00:00:00:00"
+# The kernel's numbers of macvlan and ipvlan modes (if_link.h), both ways.
+MACVLAN_MODES = {"private": 1, "vepa": 2, "bridge": 4, "passthru": 8}
+IPVLAN_MODES = {"l2": 0, "l3": 1, "l3s": 2}
+# Link attributes of one kind (link_set names them with its prefix), and the kind they need.
+KIND_PREFIXES = {"br_": "bridge", "vxlan_": "vxlan", "macvlan_": "macvlan", "ipvlan_": "ipvlan"}
 MS_BIND = 4096
 MS_REC = 16384
 MS_SHARED = 1 << 20
 MNT_DETACH = 2
+CLONE_NEWNET = 0x40000000
 
 
 def _kernel_error(action, exc):
     code = getattr(exc, "code", None) or getattr(exc, "errno", None)
     reason = os.strerror(code) if isinstance(code, int) and code > 0 else str(exc)
+    # The kernel's own words (extended ack), when it said more than the errno.
+    said = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], str) else None
+    if said and said != reason:
+        reason = "%s (%s)" % (said, reason)
     return KernelError("%s: %s" % (action, reason))
+
+
+def _name_of_number(names, number):
+    return next((name for name, value in names.items() if value == number), number)
 
 
 def _reads(method):
@@ -108,20 +129,53 @@ class Netlink:
     def _ipr(self, netns=None):
         if netns not in self._sockets:
             if netns is None:
-                self._sockets[None] = IPRoute()
+                self._sockets[None] = IPRoute(strict_check=True, ext_ack=True)
             else:
-                if self.netns_inode(netns) is None:
-                    raise NotFound(
-                        "sandbox %r does not exist (no %s/%s); create it with"
-                        " netmodes.linux.netns first" % (netns, NETNS_DIR, netns),
-                        "netns",
-                    )
-                self._sockets[netns] = IPRoute(netns=netns, flags=0)
+                self._sockets[netns] = self._socket_in(netns)
         return self._sockets[netns]
 
+    def _socket_in(self, netns):
+        """A netlink socket inside NETNS: this thread enters it, opens the socket, and returns.
+
+        A socket keeps the namespace it was opened in. pyroute2's own ``IPRoute(netns=…)`` forks
+        a helper process per namespace, which costs tens of milliseconds on a host with hundreds
+        of sandboxes; entering the namespace from this thread costs a system call.
+        """
+        try:
+            target = os.open(os.path.join(NETNS_DIR, netns), os.O_RDONLY)
+        except OSError:
+            target = None
+        if target is None or self.netns_inode(netns) is None:
+            if target is not None:
+                os.close(target)
+            raise NotFound("sandbox %r does not exist (no %s/%s); create it with"
+                           " netmodes.linux.netns first" % (netns, NETNS_DIR, netns), "netns")
+        home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+        libc = self._libc_handle()
+        try:
+            if libc.setns(target, CLONE_NEWNET) != 0:
+                raise KernelError("enter sandbox %s: %s" % (netns, os.strerror(ctypes.get_errno())))
+            try:
+                return IPRoute(strict_check=True, ext_ack=True)
+            finally:
+                if libc.setns(home, CLONE_NEWNET) != 0:  # cannot happen: our own namespace
+                    raise KernelError("return to the host's namespace: %s" % os.strerror(ctypes.get_errno()))
+        finally:
+            os.close(target)
+            os.close(home)
+
+    def _get(self, name, netns=None):
+        """The kernel's message for the link called exactly NAME, or None (asked by name, not dumped)."""
+        try:
+            return self._ipr(netns).link("get", ifname=name)[0]
+        except NetlinkError as exc:
+            if exc.code == errno.ENODEV:
+                return None
+            raise _kernel_error("read link %s" % name, exc)
+
     def _index(self, name, netns=None):
-        found = self._ipr(netns).link_lookup(ifname=name)
-        return found[0] if found else None
+        msg = self._get(name, netns)
+        return msg["index"] if msg is not None else None
 
     # -- named network namespaces -------------------------------------------------------
 
@@ -136,13 +190,20 @@ class Netlink:
             return None
         return st.st_ino
 
-    def netns_names(self):
-        """Every mounted namespace name, sorted."""
+    @_reads
+    def netns_inodes(self):
+        """{name: namespace inode} of every mounted name in /run/netns, sorted by name
+        (container-mode names share their target's inode)."""
         try:
             names = os.listdir(NETNS_DIR)
         except FileNotFoundError:
-            return []
-        return sorted(n for n in names if self.netns_inode(n) is not None)
+            return {}
+        found = {name: self.netns_inode(name) for name in sorted(names)}
+        return {name: inode for name, inode in found.items() if inode is not None}
+
+    def netns_names(self):
+        """Every mounted namespace name, sorted."""
+        return sorted(self.netns_inodes())
 
     def netns_owned(self, name):
         """True when NAME was made by this collection and still names the same namespace."""
@@ -154,25 +215,50 @@ class Netlink:
 
     @_writes
     def netns_create(self, name):
-        """Create a namespace with loopback up, and record it as ours."""
-        try:
-            _pyroute2_netns.create(name)
-        except OSError as exc:
-            raise _kernel_error("create sandbox %s" % name, exc)
+        """Create a namespace with loopback up, and record it as ours.
+
+        As ``ip netns add`` does, but from a thread instead of a child process: the thread
+        leaves for a new network namespace and pins it with a bind mount on /run/netns/NAME.
+        """
+        def fresh():
+            if self._libc_handle().unshare(CLONE_NEWNET) != 0:
+                return ctypes.get_errno()
+            return self._bind("/proc/thread-self/ns/net", name)
+
+        self._new_name(name, fresh, "create sandbox %s" % name, in_thread=True)
         self._mark_owned(name)
         self.link_set("lo", netns=name, state="up")
 
     @_writes
     def netns_share(self, name, target):
         """Make NAME a second name of TARGET's namespace (Docker's container mode)."""
-        self._prepare_netns_dir()
-        path = os.path.join(NETNS_DIR, name)
-        os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0))
-        if self._mount(os.path.join(NETNS_DIR, target), path, MS_BIND) != 0:
-            err = ctypes.get_errno()
-            os.unlink(path)
-            raise KernelError("bind %s to sandbox %s: %s" % (name, target, os.strerror(err)))
+        self._new_name(name, lambda: self._bind(os.path.join(NETNS_DIR, target), name),
+                       "bind %s to sandbox %s" % (name, target))
         self._mark_owned(name)
+
+    def _bind(self, source, name):
+        """Bind-mount SOURCE on /run/netns/NAME: 0, or the errno."""
+        return 0 if self._mount(source, os.path.join(NETNS_DIR, name), MS_BIND) == 0 else ctypes.get_errno()
+
+    def _new_name(self, name, mount, action, in_thread=False):
+        """Make the mount point /run/netns/NAME and run MOUNT (returns 0 or an errno) on it."""
+        self._prepare_netns_dir()
+        if self.netns_inode(name) is not None:
+            raise KernelError("%s: %s" % (action, os.strerror(errno.EEXIST)))
+        path = os.path.join(NETNS_DIR, name)
+        # Not O_EXCL: an empty mount point left by a run killed before its mount is reused.
+        os.close(os.open(path, os.O_RDONLY | os.O_CREAT, 0))
+        if in_thread:
+            outcome = []
+            worker = threading.Thread(target=lambda: outcome.append(mount()), name="netmodes-netns")
+            worker.start()
+            worker.join()
+            err = outcome[0] if outcome else errno.EIO
+        else:
+            err = mount()
+        if err:
+            os.unlink(path)
+            raise KernelError("%s: %s" % (action, os.strerror(err)))
 
     @_writes
     def netns_delete(self, name):
@@ -223,13 +309,13 @@ class Netlink:
         ROUTES false leaves the routes out (empty): reading them means dumping the namespace's
         whole routing table, which on a host with many sandboxes is the costly part.
         """
-        index = self._index(name, netns)
-        if index is None:
+        msg = self._get(name, netns)
+        if msg is None:
             return None
-        msg = self._ipr(netns).link("get", index=index)[0]
         master = msg.get("IFLA_MASTER")
         return self._link(msg, self._name_of(master, netns) if master else None,
-                          self._address_dump(netns), self._static_routes(netns) if routes else {})
+                          {msg["index"]: self._addresses_of(msg["index"], netns)},
+                          self._static_routes(netns) if routes else {})
 
     def all_links(self, netns=None):
         """Every link in NETNS (None: the host), in index order, with addresses and our routes.
@@ -251,10 +337,11 @@ class Netlink:
 
     def _link(self, msg, master, addresses, routes):
         index = msg["index"]
+        kind = msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_KIND") or ""
         return Link(
             name=msg.get("IFLA_IFNAME"),
             index=index,
-            kind=msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_KIND") or "",
+            kind=kind,
             mtu=msg.get("IFLA_MTU"),
             mac=(msg.get("IFLA_ADDRESS") or "").lower(),
             up=bool(msg["flags"] & IFF_UP),
@@ -265,7 +352,26 @@ class Netlink:
             nf_call_iptables=self._bridge_flag(msg, "IFLA_BR_NF_CALL_IPTABLES"),
             addresses=addresses.get(index, frozenset()),
             routes=routes.get(index, frozenset()),
+            info=self._kind_info(msg, kind),
         )
+
+    @staticmethod
+    def _kind_info(msg, kind):
+        """What a vxlan, macvlan or ipvlan link adds, in the words of the modules' options."""
+        def data(attr):
+            return msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_DATA", attr)
+
+        if kind == "vxlan":
+            local = data("IFLA_VXLAN_LOCAL") or data("IFLA_VXLAN_LOCAL6")
+            return {"vni": data("IFLA_VXLAN_ID"), "local": ipaddress.ip_address(local) if local else None,
+                    "dstport": data("IFLA_VXLAN_PORT"), "learning": bool(data("IFLA_VXLAN_LEARNING")),
+                    "proxy": bool(data("IFLA_VXLAN_PROXY"))}
+        if kind == "macvlan":
+            mode = data("IFLA_MACVLAN_MODE")
+            return {"mode": mode if isinstance(mode, str) else _name_of_number(MACVLAN_MODES, mode)}
+        if kind == "ipvlan":
+            return {"mode": _name_of_number(IPVLAN_MODES, data("IFLA_IPVLAN_MODE"))}
+        return None
 
     def _nsid_inodes(self):
         """{nsid: namespace inode} of the named namespaces, as the host numbers them (``ip netns list-id``)."""
@@ -287,16 +393,20 @@ class Netlink:
         return out
 
     @_reads
+    def link_names(self, netns=None):
+        """{index: name} of every link in NETNS (None: the host)."""
+        return {msg["index"]: msg.get("IFLA_IFNAME") for msg in self._ipr(netns).link("dump")}
+
+    @_reads
     def addresses_by_link(self, netns=None):
         """{link name: frozenset of addresses} of every link in NETNS (None: the host)."""
-        names = {msg["index"]: msg.get("IFLA_IFNAME") for msg in self._ipr(netns).link("dump")}
         addresses = self._address_dump(netns)
-        return {name: addresses.get(index, frozenset()) for index, name in names.items()}
+        return {name: addresses.get(index, frozenset()) for index, name in self.link_names(netns).items()}
 
     def routes(self, netns=None):
         """Every route of the main table of NETNS (None: the host) as RouteEntry, but the fe80::/64
         ones the kernel makes for each link (as its link-local addresses are left out too)."""
-        names = {msg["index"]: msg.get("IFLA_IFNAME") for msg in self._ipr(netns).link("dump")}
+        names = self.link_names(netns)
         return [RouteEntry(route, names.get(msg.get("RTA_OIF")), RTPROT_NAMES.get(msg["proto"], str(msg["proto"])))
                 for msg, route in self._main_routes(netns) if not (route.dst.version == 6 and route.dst.is_link_local)]
 
@@ -321,8 +431,24 @@ class Netlink:
     @_reads
     def _address_dump(self, netns):
         """{link index: frozenset of addresses}, without the link-local ones the kernel makes itself."""
+        return self._addresses(self._ipr(netns).addr("dump"))
+
+    @_reads
+    def _addresses_of(self, index, netns):
+        """The addresses of one link, filtered by the kernel.
+
+        pyroute2 filters ``addr("dump", index=…)`` itself after dumping every address (on a host
+        with hundreds of veths, hundreds of link-local ones); with an explicit (empty) dump
+        filter the index goes into the request instead, which a strict-checking socket has the
+        kernel honour. The grouping by index below keeps the answer right either way.
+        """
+        msgs = self._ipr(netns).addr("dump", index=index, dump_filter=RequestProcessor())
+        return self._addresses(msgs).get(index, frozenset())
+
+    @staticmethod
+    def _addresses(msgs):
         out = {}
-        for msg in self._ipr(netns).addr("dump"):
+        for msg in msgs:
             value = ipaddress.ip_interface("%s/%d" % (msg.get("IFA_ADDRESS"), msg["prefixlen"]))
             if not value.ip.is_link_local:
                 out.setdefault(msg["index"], set()).add(value)
@@ -353,22 +479,55 @@ class Netlink:
         except (NetlinkError, OSError) as exc:
             raise _kernel_error(action, exc)
 
+    def _born_in(self, netns, spec):
+        """SPEC (of a new link) with the namespace it is born in: inside a sandbox a link never
+        clashes with the host's names, and no half-made link is ever left in the host."""
+        if netns is not None:
+            self._ipr(netns)  # existence check before the kernel is asked
+            spec["net_ns_fd"] = netns
+        return spec
+
+    def _add_link(self, name, netns=None, replace=False, **spec):
+        """Create link NAME of ``spec["kind"]`` in NETNS and tag it as ours; REPLACE removes an
+        old NAME there first (a recreate: what the kernel cannot change in place)."""
+        kind = spec["kind"]
+        if replace:
+            self.link_delete(name, netns)
+        self._call("create %s %s" % (kind, name), self._ipr().link, "add", **self._born_in(netns, dict(spec, ifname=name)))
+        self.link_set(name, netns=netns, ifalias="%s %s" % (OWNER_TAG, kind))
+
     @_writes
     def link_add_bridge(self, name):
         """Create a bridge tagged as ours."""
-        self._call("create bridge %s" % name, self._ipr().link, "add", ifname=name, kind="bridge")
-        self.link_set(name, ifalias="%s bridge" % OWNER_TAG)
+        self._add_link(name, kind="bridge")
 
     @_writes
     def link_add_veth(self, name, peer, netns=None):
         """Create a veth pair whose peer is born inside NETNS (so it never clashes with the host)."""
-        peer_spec = {"ifname": peer}
-        if netns is not None:
-            self._ipr(netns)  # existence check before the kernel is asked
-            peer_spec["net_ns_fd"] = netns
-        self._call("create veth %s" % name, self._ipr().link, "add", ifname=name, kind="veth", peer=peer_spec)
-        self.link_set(name, ifalias="%s veth" % OWNER_TAG)
+        self._add_link(name, kind="veth", peer=self._born_in(netns, {"ifname": peer}))
         self.link_set(peer, netns=netns, ifalias="%s veth-peer" % OWNER_TAG)
+
+    @_writes
+    def link_add_vxlan(self, name, vni, local, dstport, *, learning=None, proxy=False, replace=False):
+        """Create a vxlan device (no multicast group: remotes come from its fdb) tagged as ours.
+
+        LEARNING None leaves it to the kernel (on); PROXY answers ARP from the device's own
+        neighbour entries instead of flooding it.
+        """
+        spec = {"vxlan_id": vni, "vxlan_port": dstport, "vxlan_proxy": int(bool(proxy))}
+        spec["vxlan_local6" if ":" in local else "vxlan_local"] = local
+        if learning is not None:
+            spec["vxlan_learning"] = int(learning)
+        self._add_link(name, replace=replace, kind="vxlan", **spec)
+
+    @_writes
+    def link_add_macvlan(self, name, parent, *, kind="macvlan", mode="bridge", netns=None, replace=False):
+        """Create a macvlan or ipvlan link on the host's link PARENT, born inside NETNS."""
+        parent_index = self._index(parent)
+        if parent_index is None:
+            raise NotFound("parent: %s does not exist on the host" % parent, "parent")
+        data = {"macvlan_mode": MACVLAN_MODES[mode]} if kind == "macvlan" else {"ipvlan_mode": IPVLAN_MODES[mode]}
+        self._add_link(name, netns, replace, kind=kind, link=parent_index, **data)
 
     @_writes
     def link_set(self, name, netns=None, **attrs):
@@ -379,8 +538,15 @@ class Netlink:
         if "master" in attrs:
             master = attrs.pop("master")
             attrs["master"] = self._index(master, netns) if master else 0
-        if any(attr.startswith("br_") for attr in attrs):
-            attrs["kind"] = "bridge"
+        for prefix, kind in KIND_PREFIXES.items():
+            if any(attr.startswith(prefix) for attr in attrs):
+                attrs["kind"] = kind
+        if isinstance(attrs.get("macvlan_mode"), str):
+            attrs["macvlan_mode"] = MACVLAN_MODES[attrs["macvlan_mode"]]
+        if isinstance(attrs.get("ipvlan_mode"), str):
+            attrs["ipvlan_mode"] = IPVLAN_MODES[attrs["ipvlan_mode"]]
+        if "vxlan_learning" in attrs:
+            attrs["vxlan_learning"] = int(attrs["vxlan_learning"])
         self._call("set %s on %s" % (", ".join(sorted(attrs)), name), self._ipr(netns).link, "set", index=index, **attrs)
 
     @_writes
@@ -423,3 +589,61 @@ class Netlink:
                     if command == "del" and exc.code == errno.ESRCH:
                         continue  # already gone with its address
                     raise _kernel_error("%s route %s on %s" % (command, spec["dst"], name), exc)
+
+    # -- a vxlan device's remotes (bridge fdb) and neighbours ------------------------------
+
+    @_reads
+    def vxlan_fdb(self, name):
+        """The static remotes of the host's vxlan device NAME: frozenset of (mac, dst address).
+
+        An all-zero MAC is a default destination (one entry per remote: head-end replication).
+        Entries the device learned, and those of the bridge it is a port of, are left out.
+        """
+        index = self._index(name)
+        if index is None:
+            return frozenset()
+        out = set()
+        for msg in self._ipr().fdb("dump", ifindex=index):
+            dst = msg.get("NDA_DST")
+            if msg["ifindex"] == index and dst and msg["state"] & NUD_PERMANENT and msg["flags"] & NTF_SELF:
+                out.add(((msg.get("NDA_LLADDR") or ZERO_MAC).lower(), ipaddress.ip_address(dst)))
+        return frozenset(out)
+
+    def _fdb(self, command, name, mac, dst):
+        index = self._index(name)
+        if index is None:
+            raise NotFound("link %s vanished while it was being configured" % name)
+        self._call("%s fdb entry %s dst %s on %s" % (command, mac, dst, name), self._ipr().fdb, command, ifindex=index,
+                   lladdr=mac, dst=dst, state=NUD_NOARP | NUD_PERMANENT, flags=NTF_SELF)
+
+    @_writes
+    def fdb_add(self, name, mac, dst):
+        """Send what is for MAC to the remote DST. The all-zero MAC takes one more remote (append);
+        another MAC has one remote, which this sets (replace)."""
+        self._fdb("append" if mac == ZERO_MAC else "replace", name, mac, dst)
+
+    @_writes
+    def fdb_delete(self, name, mac, dst):
+        """Remove one remote DST of MAC (for the all-zero MAC, the others stay)."""
+        self._fdb("del", name, mac, dst)
+
+    @_reads
+    def neighbours(self, name):
+        """The permanent neighbour (ARP/NDP) entries of the host's link NAME: {ip address: mac}."""
+        index = self._index(name)
+        if index is None:
+            return {}
+        return {ipaddress.ip_address(msg.get("NDA_DST")): (msg.get("NDA_LLADDR") or "").lower()
+                for msg in self._ipr().neigh("dump", ifindex=index)
+                if msg["ifindex"] == index and msg["family"] in (2, 10) and msg["state"] & NUD_PERMANENT and msg.get("NDA_DST")}
+
+    @_writes
+    def neigh_add(self, name, ip, mac):
+        """Set the permanent neighbour entry IP -> MAC on the host's link NAME (add or replace)."""
+        self._call("set neighbour %s on %s" % (ip, name), self._ipr().neigh, "replace", ifindex=self._index(name),
+                   dst=ip, lladdr=mac, state=NUD_PERMANENT)
+
+    @_writes
+    def neigh_delete(self, name, ip):
+        """Remove the neighbour entry of IP on the host's link NAME."""
+        self._call("delete neighbour %s on %s" % (ip, name), self._ipr().neigh, "del", ifindex=self._index(name), dst=ip)

@@ -324,6 +324,24 @@ class TableState(OwnedItems):
         return (self.exists and USER_CHAIN in self.chains
                 and all(self.chains.get(name) == rules for name, rules in CHAIN_RULES.items()))
 
+    def replaced(self, owner, want):
+        """The state a fresh read gives once ``changes(self, owner, want, …)`` is committed: a
+        batch of hundreds of sandboxes need not list the whole table after each of them."""
+        if self.empty_after(owner, want):
+            return TableState(None)
+        out = TableState({"nftables": []})
+        out.elements = {name: [e for e in items if e[2] != owner] for name, items in self.elements.items()}
+        out.chains = {name: rules for name, rules in self.chains.items()
+                      if not _bridge_of(name) or "bridge:" + _bridge_of(name) != owner}
+        out.chains.update({name: list(rules) for name, rules in CHAIN_RULES.items()})
+        out.chains.setdefault(USER_CHAIN, [])
+        for item in want:
+            if item[0] == "chain":
+                out.chains[item[1]] = [json.loads(rule) for rule in item[2]]
+            else:
+                out.elements[item[1]].append((item[2], item[3], owner))
+        return out
+
     def empty_after(self, owner, want):
         """True when, after OWNER's change to WANT, the table would hold nothing of anybody's."""
         return not want and not (self.owners() - {owner}) and not any(self.chains.get(USER_CHAIN) or [])
@@ -394,6 +412,7 @@ class Nftables:
         self._staged = []
         self._nft = None  # the libnftables context, made on first use: most modules never need it
         self._state = None  # the last read, until the next commit (a batch reads many times)
+        self._expected = None  # the state the staged commands lead to, when known
 
     render = staticmethod(render)
     changes = staticmethod(changes)
@@ -423,15 +442,23 @@ class Nftables:
             self._state = TableState(None if err is not None else out)
         return self._state
 
-    def stage(self, commands):
-        """Queue commands for the transaction that ``commit`` sends."""
+    @staticmethod
+    def after(state, owner, want):
+        """What the table will read as once OWNER's change to WANT is committed."""
+        return state.replaced(owner, want)
+
+    def stage(self, commands, after=None):
+        """Queue commands for the transaction that ``commit`` sends; AFTER (from ``after``) is
+        the state they lead to, kept instead of listing the table again."""
+        self._expected = after if not self._staged else None  # two changes planned apart: read again
         self._staged += commands
 
     def commit(self):
         """Send every staged command as one transaction: all of them apply, or none."""
         if not self._staged:
             return
-        staged, self._staged, self._state = self._staged, [], None
+        staged, self._staged, self._state, expected = self._staged, [], None, self._expected
         _out, err = self._run({"nftables": staged})
+        self._state = expected if err is None else None
         if err is not None:
             raise KernelError("nftables: the transaction was refused and nothing changed: %s" % err)

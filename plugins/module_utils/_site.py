@@ -13,26 +13,29 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _firewall
+from ansible_collections.netmodes.linux.plugins.module_utils import _firewall, _fleet
 from ansible_collections.netmodes.linux.plugins.module_utils import _model as m
 from ansible_collections.netmodes.linux.plugins.module_utils import _resolvconf as rc
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import BatchResource, Op, Resource
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.bridge import Bridge
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.dns_config import DnsConfig
+from ansible_collections.netmodes.linux.plugins.module_utils._resources.macvlan import Macvlan
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.netns import Netns
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.portmap import Portmap
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.veth import Veth
+from ansible_collections.netmodes.linux.plugins.module_utils._resources.vxlan import Vxlan
 
 DEFAULT_NETWORK = "bridge"        # Docker's default network (docker0)
 DEFAULT_BRIDGE = "netmodes0"
 # Docker's default address pools: 172.17-31.0.0/16, then 192.168.0.0/16 in /20s.
 POOLS = [ipaddress.ip_network("172.%d.0.0/16" % i) for i in range(17, 32)] + \
         [ipaddress.ip_network("192.168.%d.0/20" % (16 * i)) for i in range(16)]
-DRIVERS = ("bridge",)
+DRIVERS = ("bridge",) + _fleet.MULTI_HOST
 STATES = ["merged", "overridden", "deleted", "gathered"]
+LINK_RESOURCES = {"bridge": Bridge, "vxlan": Vxlan, "macvlan": Macvlan, "ipvlan": Macvlan}
 FIREWALL_OPTION = {"type": "str", "choices": ["auto"] + list(_firewall.BACKENDS), "default": "auto"}
 
 
@@ -56,15 +59,60 @@ def _bool(raw, key, default, where):
 @dataclass(frozen=True)
 class NetworkSpec:
     name: str
-    bridge: str
+    bridge: str                      # None for macvlan and ipvlan networks (they have no bridge)
     subnet: object = None
     gateway: object = None
     internal: bool = False
     masquerade: bool = True
     icc: bool = True
+    driver: str = "bridge"
+    hosts: object = None             # multi-host: a group name (str) or a tuple of host names
+    vni: int = None
+    dstport: int = None
+    mtu: int = None
+    max_hosts: int = _fleet.DEFAULT_MAX_HOSTS
+    ip_range: object = None
+    parent: str = None
+    mode: str = None                 # macvlan: bridge|private|vepa|passthru; ipvlan: l2|l3|l3s
+    shim: bool = False
+
+    @property
+    def multi_host(self):
+        return self.driver in _fleet.MULTI_HOST
 
 
-_NETWORK_KEYS = ("name", "driver", "bridge_name", "subnet", "gateway", "internal", "ip_masquerade", "icc", "hosts")
+_NETWORK_KEYS = ("name", "driver", "bridge_name", "subnet", "gateway", "internal", "ip_masquerade", "icc", "hosts", "vni",
+                 "dstport", "mtu", "max_hosts", "ip_range", "parent", "mode", "shim")
+# The keys each driver takes besides name and driver; the others are refused, naming the drivers that take them.
+_DRIVER_KEYS = {
+    "bridge": ("bridge_name", "subnet", "gateway", "internal", "ip_masquerade", "icc"),
+    "overlay": ("bridge_name", "subnet", "internal", "ip_masquerade", "icc", "hosts", "vni", "dstport", "mtu", "max_hosts",
+                "ip_range"),
+    "macvlan": ("subnet", "gateway", "hosts", "mtu", "max_hosts", "ip_range", "parent", "mode", "shim"),
+    "ipvlan": ("subnet", "gateway", "hosts", "mtu", "max_hosts", "ip_range", "parent", "mode", "shim"),
+}
+MODES_OF = {"macvlan": ("bridge", "private", "vepa", "passthru"), "ipvlan": ("l2", "l3", "l3s")}
+_WHY_NOT = {
+    ("overlay", "gateway"): "each host's bridge is the gateway of its own sandboxes (the first address of its slice)",
+}
+
+
+def _int(raw, key, low, high, where):
+    value = raw.get(key)
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool) or not str(value).isdigit() or not low <= int(value) <= high:
+        raise InvalidInput("%s.%s: %r is not a whole number in %d..%d" % (where, key, value, low, high), where)
+    return int(value)
+
+
+def _refuse_foreign_keys(raw, driver, where):
+    for key in _NETWORK_KEYS:
+        if key in ("name", "driver") or raw.get(key) in (None, "") or key in _DRIVER_KEYS[driver]:
+            continue
+        takers = [d for d in DRIVERS if key in _DRIVER_KEYS[d]]
+        why = _WHY_NOT.get((driver, key)) or "only %s networks take it" % " and ".join(takers)
+        raise InvalidInput("%s.%s: %s network has no %s: %s; remove it" % (where, key, _fleet.article(driver), key, why), where)
 
 
 def network_spec(raw, where):
@@ -75,13 +123,16 @@ def network_spec(raw, where):
     name = str(raw["name"])
     driver = raw.get("driver") or "bridge"
     if driver not in DRIVERS:
-        raise InvalidInput("%s.driver: %r is not supported yet (supported: %s)" % (where, driver, ", ".join(DRIVERS)), where)
-    bridge = raw.get("bridge_name") or (DEFAULT_BRIDGE if name == DEFAULT_NETWORK else name)
-    if not raw.get("bridge_name") and len(bridge.encode("utf-8")) > m.IFNAME_MAX_BYTES:
-        raise InvalidInput("%s.name: network name %r is %d bytes, too long to name its bridge (the kernel allows at most %d);"
-                           " give a bridge_name of at most %d bytes, or a shorter name"
-                           % (where, name, len(bridge.encode("utf-8")), m.IFNAME_MAX_BYTES, m.IFNAME_MAX_BYTES), where)
-    m.ifname(bridge, "%s.bridge_name" % where if raw.get("bridge_name") else "%s.name" % where)
+        raise InvalidInput("%s.driver: %r is not a driver (choose one of %s)" % (where, driver, ", ".join(DRIVERS)), where)
+    _refuse_foreign_keys(raw, driver, where)
+    bridge = None
+    if driver in ("bridge", "overlay"):
+        bridge = raw.get("bridge_name") or (DEFAULT_BRIDGE if name == DEFAULT_NETWORK else name)
+        if not raw.get("bridge_name") and len(bridge.encode("utf-8")) > m.IFNAME_MAX_BYTES:
+            raise InvalidInput("%s.name: network name %r is %d bytes, too long to name its bridge (the kernel allows at most %d);"
+                               " give a bridge_name of at most %d bytes, or a shorter name"
+                               % (where, name, len(bridge.encode("utf-8")), m.IFNAME_MAX_BYTES, m.IFNAME_MAX_BYTES), where)
+        m.ifname(bridge, "%s.bridge_name" % where if raw.get("bridge_name") else "%s.name" % where)
     subnet = m.network(raw["subnet"], "%s.subnet" % where) if raw.get("subnet") else None
     if subnet is not None and subnet.version != 4:
         raise InvalidInput("%s.subnet: IPv6 networks are not supported yet; give an IPv4 subnet" % where, where)
@@ -91,14 +142,64 @@ def network_spec(raw, where):
     if gateway is not None and (gateway not in subnet or gateway in (subnet.network_address, subnet.broadcast_address)):
         raise InvalidInput("%s.gateway: %s is not a host address of subnet %s; give a subnet and a gateway inside it"
                            % (where, gateway, subnet), where)
-    return NetworkSpec(name, bridge, subnet, gateway, _bool(raw, "internal", False, where),
-                       _bool(raw, "ip_masquerade", True, where), _bool(raw, "icc", True, where))
+    spec = NetworkSpec(name, bridge, subnet, gateway, _bool(raw, "internal", False, where),
+                       _bool(raw, "ip_masquerade", True, where), _bool(raw, "icc", True, where), driver)
+    if driver == "bridge":
+        return spec
+    return _multi_host_spec(spec, raw, where)
+
+
+def _multi_host_spec(spec, raw, where):
+    """The options of an overlay, macvlan or ipvlan network, checked."""
+    driver = spec.driver
+    if spec.subnet is None:
+        raise InvalidInput("%s.subnet: %s network needs a subnet, the same on every host it spans (it cannot be picked"
+                           " per host); give one, like 10.10.0.0/24" % (where, _fleet.article(driver)), where)
+    hosts = raw.get("hosts")
+    if isinstance(hosts, list) and hosts and all(isinstance(h, str) and h for h in hosts):
+        hosts = tuple(hosts)
+    elif not isinstance(hosts, str) or not hosts:
+        raise InvalidInput("%s.hosts: %s network needs the hosts it spans: an inventory group name or a list of inventory"
+                           " hosts" % (where, _fleet.article(driver)), where)
+    ip_range = m.network(raw["ip_range"], "%s.ip_range" % where) if raw.get("ip_range") else None
+    if ip_range is not None and not ip_range.subnet_of(spec.subnet):
+        raise InvalidInput("%s.ip_range: %s is not inside subnet %s; give a part of the subnet" % (where, ip_range, spec.subnet), where)
+    mode = raw.get("mode")
+    if driver in MODES_OF:
+        mode = mode or MODES_OF[driver][0]
+        if mode not in MODES_OF[driver]:
+            raise InvalidInput("%s.mode: %r is not %s mode (choose one of %s)" % (where, mode, _fleet.article(driver), ", ".join(MODES_OF[driver])),
+                               where)
+        if not raw.get("parent"):
+            raise InvalidInput("%s.parent: %s network needs the host interface on the segment (parent: eth0)" % (where, _fleet.article(driver)),
+                               where)
+        m.ifname(str(raw["parent"]), "%s.parent" % where)
+    shim = _bool(raw, "shim", False, where)
+    if shim and driver == "macvlan" and mode != "bridge":
+        raise InvalidInput("%s.shim: the host reaches its sandboxes through the shim only in mode bridge (a macvlan in mode %s"
+                           " does not pass traffic between its siblings); use mode bridge or no shim" % (where, mode), where)
+    vni = _int(raw, "vni", 1, _fleet.VNI_MAX, where)
+    max_hosts = _int(raw, "max_hosts", 1, 2 ** 24, where) or _fleet.DEFAULT_MAX_HOSTS
+    overlay = driver == "overlay"
+    spec = replace(spec, hosts=hosts, vni=vni or (_fleet.derived_vni(spec.name) if overlay else None),
+                   dstport=_int(raw, "dstport", 1, 65535, where) or (_fleet.VXLAN_PORT if overlay else None),
+                   mtu=m.mtu(raw.get("mtu"), "%s.mtu" % where),
+                   max_hosts=max_hosts, ip_range=ip_range, parent=str(raw["parent"]) if raw.get("parent") else None, mode=mode,
+                   shim=shim)
+    _fleet.check_slices(spec, where)
+    return spec
 
 
 def network_specs(raws, where="config"):
     specs = [network_spec(raw, "%s[%d]" % (where, i)) for i, raw in enumerate(raws or [])]
     _no_duplicates([s.name for s in specs], where, "network name")
-    _no_duplicates([s.bridge for s in specs], where, "bridge name")
+    _no_duplicates([s.bridge for s in specs if s.bridge], where, "bridge name")
+    vnis = {}
+    for spec in (s for s in specs if s.driver == "overlay"):
+        if spec.vni in vnis:
+            raise InvalidInput("%s: overlay networks %s and %s have the same VXLAN id %d; give one of them another vni"
+                               % (where, vnis[spec.vni], spec.name, spec.vni), where)
+        vnis[spec.vni] = spec.name
     explicit = [s for s in specs if s.subnet]
     for i, a in enumerate(explicit):
         for b in explicit[i + 1:]:
@@ -116,13 +217,15 @@ def _no_duplicates(names, where, what):
         seen.add(name)
 
 
-def check_subnets_free(specs, net, leaving=(), where="config"):
-    """Refuse a declared subnet that overlaps an address of another interface of the host (another
-    bridge, the host's own network): its routes would be ambiguous. LEAVING: bridges this run removes."""
+def check_subnets_free(specs, net, here, leaving=(), where="config"):
+    """Refuse a declared subnet of a bridge made on this host (a network in HERE) that overlaps an
+    address of another interface of the host (another bridge, the host's own network): its routes
+    would be ambiguous. LEAVING: links this run removes. A macvlan or ipvlan network (no bridge)
+    shares its segment's subnet with its parent by design."""
     used = [(name, a.network) for name, addrs in sorted(net.addresses_by_link().items()) if name not in leaving
             for a in addrs if a.version == 4]
     for index, spec in enumerate(specs):
-        for name, other in used if spec.subnet is not None else ():
+        for name, other in used if spec.subnet is not None and spec.bridge is not None and spec.name in here else ():
             if name != spec.bridge and spec.subnet.overlaps(other):
                 raise InvalidInput("%s[%d].subnet: %s overlaps %s of %s on the host; choose a free subnet"
                                    % (where, index, spec.subnet, other, name), "%s[%d]" % (where, index))
@@ -151,12 +254,17 @@ def _taken(net):
     return out
 
 
+FLEET_OPTION = {"type": "dict", "default": {}}
+
+
 class Networks(BatchResource):
-    """Every bridge network of a host (``docker network create``), in one run."""
+    """Every network of a host (``docker network create``), in one run: bridges, and this host's
+    part of the overlay, macvlan and ipvlan networks that span it."""
 
     argument_spec = {
         "config": {"type": "list", "elements": "dict", "default": []},
         "state": {"type": "str", "choices": STATES, "default": "merged"},
+        "fleet": FLEET_OPTION,
         "firewall_backend": FIREWALL_OPTION,
     }
 
@@ -168,17 +276,104 @@ class Networks(BatchResource):
             return {"networks": gather_networks(net)}
         if state == "deleted":
             for spec in specs:
-                batch.run(Bridge, name=spec.bridge, state="absent", firewall_backend=backend)
+                remove_network(batch, spec, backend)
             return {}
-        wanted = {s.bridge for s in specs}
-        leaving = [n for n in our_bridges(net) if n not in wanted] if state == "overridden" else []
-        check_subnets_free(specs, net, leaving)
+        spans = host_spans(specs, _fleet.fleet_from(self.params["fleet"]))
+        made = [s for s in specs if s.name in spans or not s.multi_host]  # the networks with a part on this host
+        leaving = []
+        if state == "overridden":
+            wanted = {s.bridge for s in made}
+            wanted |= {_fleet.vxlan_name(n) for n, s in spans.items() if s.spec.driver == "overlay"}
+            wanted |= {_fleet.shim_name(n) for n, s in spans.items() if s.spec.shim}
+            leaving = [link for link in our_host_links(net) if link.name not in wanted]
+        check_subnets_free(specs, net, {s.name for s in made}, {link.name for link in leaving})
         taken = _taken(net) | {s.subnet for s in specs if s.subnet}
         for spec in specs:
-            ensure_network(batch, spec, taken, backend)
-        for name in leaving:
-            batch.run(Bridge, name=name, state="absent", firewall_backend=backend)
+            if spec.name in spans:
+                ensure_multi_host(batch, spans[spec.name], backend)
+            elif not spec.multi_host:
+                ensure_network(batch, spec, taken, backend)
+        for link in leaving:
+            batch.run(LINK_RESOURCES[link.kind], name=link.name, state="absent", **_absent_options(link.kind, backend))
         return {"networks": gather_networks(net)}
+
+
+@dataclass(frozen=True)
+class Span:
+    """A multi-host network as this host sees it (computed alike on every host it spans)."""
+
+    spec: NetworkSpec
+    hosts: tuple           # the hosts it spans, naturally sorted
+    index: int             # this host's index
+    address: object        # this host's own address: its bridge's or its shim's
+    members: tuple         # _fleet.Member of every host
+    local: object = None   # this host's underlay address (overlay)
+    peers: tuple = ()      # the other hosts' underlay addresses (overlay)
+
+
+def host_spans(specs, fleet, where="config"):
+    """{network: Span} of the multi-host networks in SPECS that span this host (fleet.host).
+
+    Every host of a network makes the same Span from the same fleet; a network that does not
+    span this host is left out (it has nothing on this host).
+    """
+    out, declared = {}, {}
+    for index, spec in enumerate(specs):
+        if not spec.multi_host:
+            continue
+        here = "%s[%d]" % (where, index)
+        hosts = _fleet.span(spec, fleet, here)
+        if fleet.host not in hosts:
+            continue
+        for host in hosts:
+            if host not in declared:
+                declared[host] = sandbox_specs(fleet.hosts[host].sandboxes, "%s: netmodes_sandboxes" % host)
+        indexes = _fleet.host_indexes(hosts, fleet, spec.max_hosts, here)
+        members = _fleet.members(spec, {h: declared[h] for h in hosts}, indexes, here)
+        local, peers = None, ()
+        if spec.driver == "overlay":
+            (local,) = _fleet.peers_of([fleet.host], fleet, here)
+            peers = tuple(_fleet.peers_of([h for h in hosts if h != fleet.host], fleet, here))
+        out[spec.name] = Span(spec, hosts, indexes[fleet.host], _fleet.host_address(spec, indexes[fleet.host]),
+                              tuple(members), local, peers)
+    return out
+
+
+def ensure_multi_host(batch, span, backend):
+    """This host's part of an overlay network (a bridge and a VXLAN device into it, with every
+    other host as a peer) or of a macvlan/ipvlan network (its shim, if asked for)."""
+    spec, net = span.spec, batch.adapters["netlink"]
+    if spec.driver == "overlay":
+        mtu = _fleet.overlay_mtu(spec, net, span.local)
+        batch.run(Bridge, name=spec.bridge, addresses=["%s/%d" % (span.address, spec.subnet.prefixlen)], mtu=mtu,
+                  internal=spec.internal, ip_masquerade=spec.masquerade, icc=spec.icc, firewall_backend=backend)
+        batch.run(Vxlan, name=_fleet.vxlan_name(spec.name), vni=spec.vni, local=str(span.local), dstport=spec.dstport,
+                  mtu=mtu, bridge=spec.bridge, peers=[str(p) for p in span.peers])
+    elif spec.shim:
+        # libnetwork#1915: a macvlan child cannot reach its parent's addresses, so the host gets a
+        # sibling of its own: its address alone (/32), and a route to its slice of the network.
+        batch.run(Macvlan, name=_fleet.shim_name(spec.name), parent=spec.parent, kind=spec.driver, mode=spec.mode,
+                  addresses=["%s/32" % span.address], routes=[{"dst": str(_fleet.host_slice(spec, span.index))}], mtu=spec.mtu)
+    else:
+        batch.run(Macvlan, name=_fleet.shim_name(spec.name), kind=spec.driver, state="absent")
+
+
+def remove_network(batch, spec, backend):
+    """Remove what a network has on this host (whichever its driver: the names are its own)."""
+    if spec.driver == "overlay":
+        batch.run(Vxlan, name=_fleet.vxlan_name(spec.name), state="absent")
+    if spec.bridge:
+        batch.run(Bridge, name=spec.bridge, state="absent", firewall_backend=backend)
+    if spec.driver in ("macvlan", "ipvlan"):
+        batch.run(Macvlan, name=_fleet.shim_name(spec.name), kind=spec.driver, state="absent")
+
+
+def _absent_options(kind, backend):
+    if kind == "bridge":
+        return {"firewall_backend": backend}
+    if kind in ("macvlan", "ipvlan"):
+        return {"kind": kind}
+    return {}
 
 
 def ensure_network(batch, spec, taken, backend):
@@ -197,8 +392,14 @@ def ensure_network(batch, spec, taken, backend):
 
 
 def our_bridges(net):
+    return [link.name for link in our_host_links(net) if link.kind == "bridge"]
+
+
+def our_host_links(net):
+    """The host's links of ours that networks make: bridges, VXLAN devices and shims."""
     names = net.addresses_by_link()
-    return sorted(n for n in names if (link := net.link(n, routes=False)) is not None and link.ours and link.kind == "bridge")
+    links = [net.link(n, routes=False) for n in sorted(names)]
+    return [link for link in links if link is not None and link.ours and link.kind in LINK_RESOURCES]
 
 
 def gather_networks(net):
@@ -363,6 +564,7 @@ class Sandboxes(BatchResource):
         "modes": {"type": "list", "elements": "str", "choices": list(MODES), "default": list(MODES)},
         "dns": {"type": "bool", "default": True},
         "force": {"type": "bool", "default": False},
+        "fleet": FLEET_OPTION,
         "firewall_backend": FIREWALL_OPTION,
     }
 
@@ -370,8 +572,11 @@ class Sandboxes(BatchResource):
         net, p = self.adapters["netlink"], self.params
         specs = sandbox_specs(p["config"])
         networks = {s.name: s for s in network_specs(p["networks"], "networks")}
+        self.spans, self.fleet = {}, _fleet.fleet_from(p["fleet"])
         if p["state"] == "deleted":
             specs = [SandboxSpec(s.name, s.mode, s.networks, s.share_with, state="absent") for s in specs]
+        else:
+            self.spans = host_spans(list(networks.values()), self.fleet, "networks")
         # Every sandbox is checked, also those of modes this run leaves to another task.
         declared = {s.name for s in specs}
         pruned = {n for n in net.netns_names() if n not in declared and net.netns_owned(n)} if p["state"] == "overridden" else set()
@@ -403,6 +608,9 @@ class Sandboxes(BatchResource):
                 raise NotFound("%s: network_mode container:%s names no sandbox; declare %s or run it first"
                                % (spec.name, spec.share_with, spec.share_with), "config")
             for index, name in enumerate(spec.networks):
+                if name in networks and networks[name].multi_host:
+                    self._check_multi_host(spec, index, networks[name])
+                    continue
                 bridge = self._bridge_of(name, networks)
                 link = net.link(bridge, routes=False)
                 if name != DEFAULT_NETWORK and name not in networks and link is None:
@@ -433,6 +641,24 @@ class Sandboxes(BatchResource):
             if any(a.ip == spec.ip for addrs in net.addresses_by_link(name).values() for a in addrs):
                 return name
         return None
+
+    def _check_multi_host(self, spec, index, network):
+        span, fleet = self.spans.get(network.name), self.fleet
+        if span is None:
+            raise InvalidInput("%s: network %s does not span this host (%s); add it to the network's hosts"
+                               % (spec.name, network.name, fleet.host), "config")
+        if not any(m.host == fleet.host and m.sandbox == spec.name for m in span.members):
+            raise InvalidInput("%s: it is on network %s, but netmodes_sandboxes of host %s, from which every host of the"
+                               " network computes its members, does not declare it there; declare it in netmodes_sandboxes"
+                               % (spec.name, network.name, fleet.host), "config")
+        if index == 0 and spec.publish and network.bridge is None:
+            raise InvalidInput("%s.publish: %s network has no bridge to publish from; its sandboxes have their own address"
+                               " on the segment, reach them there" % (spec.name, _fleet.article(network.driver)), "config")
+
+    def member_of(self, spec, name):
+        """SPEC's Member on multi-host network NAME."""
+        host = self.fleet.host
+        return next(m for m in self.spans[name].members if m.host == host and m.sandbox == spec.name)
 
     @staticmethod
     def _bridge_of(name, networks):
@@ -506,7 +732,8 @@ class Sandboxes(BatchResource):
             return
         if spec.mode != "container" and net.netns_inode(spec.name) is not None:
             bridge = self._bridge_of(spec.networks[0], networks) if spec.networks else DEFAULT_BRIDGE
-            batch.run(Portmap, netns=spec.name, bridge=bridge, state="absent", firewall_backend=backend)
+            if bridge:
+                batch.run(Portmap, netns=spec.name, bridge=bridge, state="absent", firewall_backend=backend)
             batch.run(DnsConfig, netns=spec.name, state="absent")
             for name in spec.networks:
                 batch.run(Veth, name=veth_name(spec.name, name), state="absent")
@@ -530,7 +757,7 @@ class Sandboxes(BatchResource):
             batch.run(HostPorts, name=spec.name, ports=[list(p) for p in spec.ports])
         for spec in [s for s in isolated if s.networks]:
             bridge = self._bridge_of(spec.networks[0], networks)
-            if net.link(bridge, routes=False) is not None or not self.check_mode:
+            if bridge and (net.link(bridge, routes=False) is not None or not self.check_mode):
                 batch.run(Portmap, netns=spec.name, bridge=bridge, ports=[str(m) for m in spec.publish], firewall_backend=backend)
         if self.params["dns"]:
             members = self._members(isolated, networks)
@@ -545,6 +772,9 @@ class Sandboxes(BatchResource):
         return out
 
     def _attach(self, batch, spec, index, name, *, networks, used):
+        if name in self.spans:
+            self._attach_multi_host(batch, spec, index, self.spans[name])
+            return
         bridge = self._bridge_of(name, networks)
         subnet, gateway = bridge_subnet(self.adapters["netlink"].link(bridge, routes=False))
         if subnet is None:
@@ -564,15 +794,29 @@ class Sandboxes(BatchResource):
         batch.run(Veth, name=veth_name(spec.name, name), peer="eth%d" % index, netns=spec.name, bridge=bridge,
                   addresses=["%s/%d" % (ip, subnet.prefixlen)], gateway=str(gateway) if index == 0 else None)
 
+    def _attach_multi_host(self, batch, spec, index, span):
+        """Plug SPEC into this host's part of a multi-host network, at the address every host computes."""
+        network, member = span.spec, self.member_of(spec, span.spec.name)
+        address = "%s/%d" % (member.address, network.subnet.prefixlen)
+        if network.driver == "overlay":
+            gateway = str(span.address) if index == 0 else None
+            mtu = _fleet.overlay_mtu(network, self.adapters["netlink"], span.local)
+            batch.run(Veth, name=veth_name(spec.name, network.name), peer="eth%d" % index, netns=spec.name, bridge=network.bridge,
+                      addresses=[address], gateway=gateway, mtu=mtu)
+            return
+        gateway = str(network.gateway) if index == 0 and network.gateway else None
+        batch.run(Macvlan, name="eth%d" % index, parent=network.parent, kind=network.driver, mode=network.mode, netns=spec.name,
+                  addresses=[address], gateway=gateway, mtu=network.mtu)
+
     def _members(self, specs, networks):
         """{network: {name: address}} of the members of user-defined networks (Docker's embedded DNS)."""
         net, aliases = self.adapters["netlink"], {s.name: s.aliases for s in specs}
         # A namespace under several names (container mode) is a member under its declared name only.
-        inodes = {name: net.netns_inode(name) for name in net.netns_names()}
+        inodes = net.netns_inodes()
         declared = {inodes.get(s.name) for s in specs}
         names = [n for n, inode in inodes.items() if n in aliases or inode not in declared]
         out = {}
-        for name in {n for s in specs for n in s.networks if n != DEFAULT_NETWORK}:
+        for name in {n for s in specs for n in s.networks if n != DEFAULT_NETWORK and n not in self.spans}:
             subnet, _gateway = bridge_subnet(net.link(self._bridge_of(name, networks), routes=False))
             if subnet is None:
                 continue
@@ -586,8 +830,11 @@ class Sandboxes(BatchResource):
         return out
 
     def _dns(self, batch, spec, members, networks):
-        peers = {}
+        peers, host = {}, self.fleet.host
         for name in spec.networks:
+            if name in self.spans:
+                peers.update(_fleet.hosts_entries(self.spans[name].members, host, spec.name))
+                continue
             peers.update({who: ip for who, ip in members.get(name, {}).items() if who != spec.name and who not in spec.aliases})
         if self.check_mode and self.adapters["netlink"].netns_inode(spec.name) is None:
             self.warnings.append("%s: check mode: its hostname, hosts and resolv.conf are planned once the sandbox exists" % spec.name)

@@ -6,26 +6,58 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: networks
-short_description: Every bridge network of a host in one task, like docker network create
+short_description: Every network of a host in one task, like docker network create
 version_added: 0.1.0
 author: netmodes.linux contributors (@netmodes)
 description:
   - Converges a list of networks (the inventory's C(netmodes_networks)) in one run, each as
-    M(netmodes.linux.bridge) would, so a host with many networks costs one task.
-  - A network without a subnet gets the first of Docker's default pools (172.17.0.0/16 to
+    M(netmodes.linux.bridge), M(netmodes.linux.vxlan) and M(netmodes.linux.macvlan) would, so a
+    host with many networks costs one task.
+  - A bridge network without a subnet gets the first of Docker's default pools (172.17.0.0/16 to
     172.31.0.0/16, then 192.168.0.0/16 in /20 blocks) that no route or address of the host
     overlaps; once chosen it stays, since it is the bridge's address.
   - The network called C(bridge) is Docker's default network; its bridge is C(netmodes0).
+  - Overlay, macvlan and ipvlan networks span the hosts of C(hosts) (an inventory group or a list
+    of hosts) and need C(fleet), which the roles build from the inventory with the filter
+    netmodes.linux.fleet. Each host cuts the subnet (or C(ip_range)) into C(max_hosts) equal
+    slices and owns the slice of its index (C(netmodes_host_index), else its place in the
+    naturally sorted list of the network's hosts); the first address of the slice is the host's
+    own, its sandboxes get the next ones. Every host computes every member's address the same
+    way, so no coordination server is needed.
+  - An overlay network is, on each host, a bridge (the sandboxes' gateway, with the first address
+    of the host's slice and the bridge driver's firewall policy) and a VXLAN device in it whose
+    peers are the other hosts' underlay addresses (head-end replication, no multicast). Its VXLAN
+    id is C(vni), else derived from the name (sha256, in 1 to 16777215). Its MTU is C(mtu), else
+    the underlay link's less 50.
+  - A macvlan or ipvlan network puts each sandbox on the physical segment of C(parent) with an
+    address of its host's slice (no DHCP); C(shim) adds a macvlan (ipvlan) of the host's own on
+    the parent, with the first address of the slice and a route to the slice, through which the
+    host and its sandboxes reach each other.
 options:
   config:
     description:
-      - The networks, as dicts with C(name), C(driver) (C(bridge)), C(subnet), C(gateway), C(internal),
-        C(ip_masquerade), C(icc) and C(bridge_name) (default the name, which must then be a valid
-        interface name).
+      - The networks, as dicts with C(name), C(driver) (C(bridge), C(overlay), C(macvlan) or
+        C(ipvlan)) and the driver's keys.
+      - C(bridge) takes C(subnet), C(gateway), C(internal), C(ip_masquerade), C(icc) and
+        C(bridge_name) (default the name, which must then be a valid interface name).
+      - C(overlay) takes C(hosts), C(subnet) (both required), C(vni), C(dstport) (default 4789),
+        C(mtu), C(max_hosts) (default 16, a power of two), C(ip_range), C(internal),
+        C(ip_masquerade), C(icc) and C(bridge_name).
+      - C(macvlan) and C(ipvlan) take C(hosts), C(subnet), C(parent) (all required), C(gateway)
+        (the segment's router), C(ip_range), C(mode) (macvlan bridge, private, vepa or passthru,
+        default bridge; ipvlan l2, l3 or l3s, default l2), C(shim), C(mtu) and C(max_hosts).
       - All of them are validated before anything changes.
     type: list
     elements: dict
     default: []
+  fleet:
+    description:
+      - What this host needs to know of the hosts its overlay, macvlan and ipvlan networks span -
+        C(host) (this host's inventory name), C(groups) (the groups those networks name, with
+        their hosts) and C(hosts) (per host C(index), C(underlay) and C(sandboxes)).
+      - Build it with the filter netmodes.linux.fleet; not needed without such networks.
+    type: dict
+    default: {}
   state:
     description:
       - V(merged) creates or updates the listed networks and leaves others alone.
@@ -49,6 +81,14 @@ EXAMPLES = r"""
     config:
       - {name: br0, subnet: 172.18.0.0/16}
       - {name: backend, internal: true, icc: false}
+
+- name: An overlay network across the hosts of group app, and the lab segment through macvlan
+  netmodes.linux.networks:
+    config:
+      - {name: ov0, driver: overlay, hosts: app, subnet: 10.231.200.0/24}
+      - {name: lan, driver: macvlan, hosts: app, parent: eth0, subnet: 10.231.5.0/24, gateway: 10.231.5.1,
+         ip_range: 10.231.5.128/25, shim: true}
+    fleet: "{{ netmodes_networks | netmodes.linux.fleet(hostvars, groups, inventory_hostname) }}"
 """
 
 RETURN = r"""

@@ -22,6 +22,15 @@ description:
     checked against host processes, other host-mode sandboxes and published ports).
   - Addresses are kept once given; a sandbox without C(ip) gets the lowest free address of the
     network. The host end of each link is named C(nmv) and a hash of sandbox and network.
+  - On an overlay, macvlan or ipvlan network (see M(netmodes.linux.networks)) a sandbox's address
+    is its C(ip), or else the next free one of its host's slice in the order the host declares
+    its sandboxes on that network (an entry with C(state=absent) keeps its place); every host
+    computes all members' addresses from C(fleet), so members resolve members on other hosts by
+    name. Names (and aliases) must then be unique across the network's hosts.
+  - An overlay sandbox is plugged into the host's bridge of the network with the network's MTU and
+    that bridge as its gateway; a macvlan or ipvlan sandbox gets a macvlan (ipvlan) link on the
+    network's parent, with the segment's gateway. C(publish) needs a bridge, so not on macvlan or
+    ipvlan networks.
   - Everything is validated before anything changes, with Docker's rules (no C(publish),
     C(hostname) or C(dns) with C(container:), no sandbox sharing itself, unknown networks).
 options:
@@ -58,6 +67,13 @@ options:
     elements: str
     choices: [host, bridge, network, none, container]
     default: [host, bridge, network, none, container]
+  fleet:
+    description:
+      - What this host needs to know of the hosts its overlay, macvlan and ipvlan networks span, as
+        for M(netmodes.linux.networks) (the filter netmodes.linux.fleet builds it); the addresses
+        of other hosts' members come from their C(sandboxes) in it.
+    type: dict
+    default: {}
   dns:
     description: Write the sandboxes' hostname, hosts and resolv.conf files (with the names of the other members of their networks).
     type: bool

@@ -3,8 +3,10 @@
 """An in-memory kernel that speaks the adapters' interface, so resources converge without root.
 
 It is deliberately strict where the kernel is: names are exact, a veth peer is born in its
-namespace, deleting one end of a veth deletes both, a route needs its link. Every mutating
-call is recorded in ``calls`` so tests can assert that check mode applies nothing.
+namespace, deleting one end of a veth deletes both, a route needs its link, a vxlan's vni, local
+and port and a macvlan's parent cannot change, an all-zero fdb entry holds many remotes and a
+unicast one a single remote. Every mutating call is recorded in ``calls`` so tests can assert
+that check mode applies nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils import _nftables as
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._files import digest
 from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER_TAG, Link, Route, RouteEntry
+from ansible_collections.netmodes.linux.plugins.module_utils._netlink import ZERO_MAC
 
 
 class FakeNetlink:
@@ -28,6 +31,9 @@ class FakeNetlink:
         self.netns = {}      # name -> inode
         self.owned = set()   # names made by the collection
         self.links = {}      # (namespace inode or None, name) -> Link
+        self.fdb = {}        # link index -> set of (mac, dst address)
+        self.neigh = {}      # link index -> {ip address: mac}
+        self.missing_kinds = set()  # link kinds this kernel lacks (as ipvlan here)
         self.calls = []
 
     # -- namespaces
@@ -41,6 +47,9 @@ class FakeNetlink:
 
     def netns_names(self):
         return sorted(self.netns)
+
+    def netns_inodes(self):
+        return dict(sorted(self.netns.items()))
 
     def netns_owned(self, name):
         return name in self.owned
@@ -72,6 +81,9 @@ class FakeNetlink:
 
     def link(self, name, netns=None, routes=True):
         return self.links.get(self._key(name, netns))
+
+    def link_names(self, netns=None):
+        return {link.index: link.name for link in self.all_links(netns)}
 
     def addresses_by_link(self, netns=None):
         inode = self._key("lo", netns)[0]
@@ -113,6 +125,31 @@ class FakeNetlink:
         host.peer_index, other.peer_index = other.index, host.index
         host.peer_netns = self.netns.get(netns)
 
+    def link_add_vxlan(self, name, vni, local, dstport, *, learning=None, proxy=False, replace=False):
+        self.calls.append(("link_add_vxlan", name, vni, local, dstport, learning, proxy, replace))
+        if replace:
+            self.link_delete(name)
+        link = self._new(name, None, "vxlan", "vxlan")
+        link.info = {"vni": vni, "local": ipaddress.ip_address(local), "dstport": dstport,
+                     "learning": True if learning is None else learning, "proxy": proxy}
+
+    def link_add_macvlan(self, name, parent, *, kind="macvlan", mode="bridge", netns=None, replace=False):
+        self.calls.append(("link_add_macvlan", name, parent, kind, mode, netns, replace))
+        if kind in self.missing_kinds:
+            raise KernelError("create %s %s: Unknown device type (Operation not supported)" % (kind, name))
+        lower = self.links.get((None, parent))
+        if lower is None:
+            raise NotFound("parent: %s does not exist on the host" % parent, "parent")
+        if replace:
+            self.link_delete(name, netns)
+        link = self._new(name, netns, kind, kind)
+        link.peer_index, link.info = lower.index, {"mode": mode}
+
+    def _set_mode(self, link, mode):
+        if link.kind == "macvlan" and (mode == "passthru") != (link.info["mode"] == "passthru"):
+            raise KernelError("set macvlan_mode on %s: Invalid argument" % link.name)
+        link.info["mode"] = mode
+
     def link_set(self, name, netns=None, **attrs):
         self.calls.append(("link_set", name, netns, attrs))
         link = self.links.get(self._key(name, netns))
@@ -131,12 +168,19 @@ class FakeNetlink:
                 link.stp = bool(value)
             elif attr == "br_nf_call_iptables":
                 link.nf_call_iptables = bool(value)
+            elif attr == "vxlan_learning":
+                link.info["learning"] = bool(value)
+            elif attr in ("macvlan_mode", "ipvlan_mode"):
+                self._set_mode(link, value)
             else:
                 setattr(link, attr, value)
 
     def link_delete(self, name, netns=None):
         self.calls.append(("link_delete", name, netns))
         link = self.links.pop(self._key(name, netns), None)
+        if link is not None:
+            self.fdb.pop(link.index, None)
+            self.neigh.pop(link.index, None)
         if link is not None and link.kind == "veth":
             for key, other in list(self.links.items()):
                 if other.index == link.peer_index and other.peer_index == link.index:
@@ -161,6 +205,47 @@ class FakeNetlink:
                 raise KernelError("add route %s on %s: Network is unreachable" % (spec["dst"], name))
         link.routes = (link.routes - {route(s) for s in remove}) | {route(s) for s in add}
 
+    # -- a vxlan device's fdb and neighbours
+
+    def _host_link(self, name):
+        link = self.links.get((None, name))
+        if link is None:
+            raise NotFound("link %s vanished while it was being configured" % name)
+        return link
+
+    def vxlan_fdb(self, name):
+        link = self.links.get((None, name))
+        return frozenset(self.fdb.get(link.index, ())) if link else frozenset()
+
+    def fdb_add(self, name, mac, dst):
+        self.calls.append(("fdb_add", name, mac, dst))
+        entries = self.fdb.setdefault(self._host_link(name).index, set())
+        entry = (mac, ipaddress.ip_address(dst))
+        if mac == ZERO_MAC and entry in entries:
+            raise KernelError("append fdb entry %s dst %s on %s: File exists" % (mac, dst, name))
+        if mac != ZERO_MAC:  # one remote per unicast MAC: replace
+            entries -= {e for e in entries if e[0] == mac}
+        entries.add(entry)
+
+    def fdb_delete(self, name, mac, dst):
+        self.calls.append(("fdb_delete", name, mac, dst))
+        entries = self.fdb.setdefault(self._host_link(name).index, set())
+        if (mac, ipaddress.ip_address(dst)) not in entries:
+            raise KernelError("del fdb entry %s dst %s on %s: No such file or directory" % (mac, dst, name))
+        entries.discard((mac, ipaddress.ip_address(dst)))
+
+    def neighbours(self, name):
+        link = self.links.get((None, name))
+        return dict(self.neigh.get(link.index, {})) if link else {}
+
+    def neigh_add(self, name, ip, mac):
+        self.calls.append(("neigh_add", name, ip, mac))
+        self.neigh.setdefault(self._host_link(name).index, {})[ipaddress.ip_address(ip)] = mac
+
+    def neigh_delete(self, name, ip):
+        self.calls.append(("neigh_delete", name, ip))
+        del self.neigh.setdefault(self._host_link(name).index, {})[ipaddress.ip_address(ip)]
+
 
 class FakeSysctl:
     def __init__(self, values=None):
@@ -181,6 +266,7 @@ class FakeFirewall:
     name = "nftables"
     render = staticmethod(nft.render)
     changes = staticmethod(nft.changes)
+    after = staticmethod(nft.Nftables.after)
 
     def __init__(self):
         self.listing = None   # the `nft -j list table` answer, or None: no table
@@ -189,7 +275,7 @@ class FakeFirewall:
     def read(self):
         return nft.TableState(self.listing)
 
-    def stage(self, commands):
+    def stage(self, commands, after=None):
         self.staged += commands
 
     def commit(self):
@@ -229,6 +315,7 @@ class FakeIptables:
     name = "iptables"
     render = staticmethod(ipt.render)
     changes = staticmethod(ipt.changes)
+    after = staticmethod(ipt.Iptables.after)
 
     def __init__(self):
         self.chains, self.hooks = {}, {}
@@ -237,7 +324,7 @@ class FakeIptables:
     def read(self):
         return ipt.State({k: list(v) for k, v in self.chains.items()}, {k: list(v) for k, v in self.hooks.items() if v})
 
-    def stage(self, commands):
+    def stage(self, commands, after=None):
         self.staged += commands
 
     def commit(self):
@@ -369,6 +456,22 @@ def converge(adapters):
         assert not unknown, "not options of %s: %s" % (resource_class.__name__, unknown)
         params.update(options)
         return engine_converge(resource_class(params, adapters, check))
+
+    return run
+
+
+@pytest.fixture
+def refused(converge, kernel):
+    """refused(ResourceClass, error, fragment, **options): the run fails with ERROR matching
+    FRAGMENT, the message begins with the field it names, and nothing reached the kernel."""
+
+    def run(resource_class, error, fragment, **options):
+        calls = len(kernel.calls)
+        with pytest.raises(error, match=fragment) as caught:
+            converge(resource_class, **options)
+        assert caught.value.field and caught.value.msg.startswith(caught.value.field + ":"), "the error names its field"
+        assert len(kernel.calls) == calls, "a refused run changed something"
+        return caught.value
 
     return run
 

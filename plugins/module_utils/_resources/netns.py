@@ -31,7 +31,7 @@ class Netns(Resource):
             "inode": inode,
             "owned": net.netns_owned(desired["name"]) if inode else False,
             "target_inode": net.netns_inode(desired["share_with"]) if desired["share_with"] else None,
-            "names": [n for n in net.netns_names() if inode and net.netns_inode(n) == inode],
+            "names": sorted(n for n, other in net.netns_inodes().items() if inode and other == inode),
         }
 
     def plan(self, current, desired):

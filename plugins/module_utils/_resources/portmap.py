@@ -53,7 +53,7 @@ class Portmap(Resource):
         current["listeners"] = self.adapters["sockets"].listeners()
         current["host_addresses"] = net.addresses_by_link()
         keys = ["net/ipv4/conf/%s/route_localnet" % desired["bridge"]]
-        keys += ["net/ipv4/conf/%s/forwarding" % name for name in current["host_addresses"]]
+        keys += _sysctl.uplinks(current["host_addresses"])  # every key _sysctl_ops may want
         current["sysctl"] = {key: sysctl.get(key) for key in keys}
         return current
 

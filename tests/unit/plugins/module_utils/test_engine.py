@@ -42,6 +42,18 @@ def test_ordered_puts_creates_first_and_deletes_last_stably():
     ]
 
 
+def test_a_recreate_is_applied_with_the_creates():
+    ops = [op("set", "vxlan vx0", "mtu"), op("delete", "vxlan vx0 peer a"), op("recreate", "vxlan vx0"), op("create", "vxlan vx0 peer b")]
+    assert [o.action for o in e.ordered(ops)] == ["recreate", "create", "set", "delete"]
+
+
+def test_the_diff_of_a_recreate_shows_what_forced_it_and_what_the_new_object_gets():
+    d = e.diff([op("recreate", "vxlan vx0", before={"vni": 1}, after={"vni": 2}), op("set", "vxlan vx0", "mtu", None, 1450)])
+    assert d == {"before": {"vxlan vx0": {"vni": 1}}, "after": {"vxlan vx0": {"vni": 2, "mtu": 1450}}}
+    assert op("recreate", before={"vni": 1}, after={"vni": 2}).describe() == {
+        "action": "recreate", "object": "thing a", "before": {"vni": 1}, "after": {"vni": 2}}
+
+
 def test_describe_shows_only_meaningful_sides():
     assert op("create", after={"kind": "bridge"}).describe() == {"action": "create", "object": "thing a", "after": {"kind": "bridge"}}
     assert op("delete", before={"addresses": []}).describe() == {"action": "delete", "object": "thing a", "before": {"addresses": []}}

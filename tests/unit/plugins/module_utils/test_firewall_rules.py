@@ -230,3 +230,33 @@ def test_a_bridges_rules_are_recognised_as_the_policy_they_were_written_for(back
     other = (ipaddress.ip_network("172.19.0.0/16"),)
     if not options:  # masquerade rules name the subnets
         assert _firewall.recognise(backend, "br-x", other, have) == _firewall.UNRECOGNISED
+
+
+# -- the state kept after a commit ------------------------------------------------------------
+
+def _model(state):
+    return state.exists, sorted(map(str, state._items())), {k: v for k, v in state.chains.items() if v or k == nft.USER_CHAIN}
+
+
+STEPS = [
+    ("bridge:br-x", lambda: [policy()]),
+    ("netns:a", lambda: publish("8080:80", "127.0.0.1:9090:90/udp")),
+    ("netns:b", lambda: publish("7000-7002:7000-7002")),
+    ("bridge:br-x", lambda: [policy(icc=False)]),
+    ("netns:a", lambda: publish("8081:80")),
+    ("netns:b", lambda: []),
+    ("netns:a", lambda: []),
+    ("bridge:br-x", lambda: []),
+]
+
+
+def test_the_state_predicted_after_a_commit_is_what_the_table_then_lists(firewall):
+    """Nftables keeps ``after(...)`` instead of listing the table again; it must be the same."""
+    for owner, intents in STEPS:
+        state = firewall.read()
+        want = nft.render(owner, intents())
+        firewall.stage(nft.changes(state, owner, want, state.owned_by(owner)))
+        predicted = nft.Nftables.after(state, owner, want)
+        firewall.commit()
+        assert _model(predicted) == _model(firewall.read()), owner
+    assert not firewall.read().exists

@@ -145,7 +145,8 @@ def test_host_mode_preflight_names_the_owner(host, converge, sockets):
 
 
 @pytest.mark.parametrize("raw, fragment", [
-    ({"name": "x", "driver": "token-ring"}, "not supported yet"),
+    ({"name": "x", "driver": "vlan"}, r"driver: 'vlan' is not a driver"),
+    ({"name": "x", "driver": "overlay"}, "an overlay network needs a subnet"),
     ({"name": "x", "subnet": "172.18.0.0/16", "gateway": "10.0.0.1"}, "is not a host address of subnet .*; give a subnet and a gateway inside it"),
     ({"name": "x", "gateway": "10.0.0.1"}, r"config\[0\].gateway: 10.0.0.1 needs a subnet; give a subnet and a gateway inside it"),
     ({"name": "this-name-is-too-long"}, r"config\[0\].name: network name 'this-name-is-too-long' is 21 bytes, .* give a bridge_name of at most 15"),

@@ -1,0 +1,325 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Networks that span hosts (``driver: overlay | macvlan | ipvlan``): what every host of such a
+network works out alike from the inventory alone, with no coordination server.
+
+The inventory is the shared store. The roles hand every host the same ``fleet`` (each host's
+index, underlay address and declared sandboxes, and the groups the networks name; the filter
+``netmodes.linux.fleet`` builds it from hostvars), and everything here is a pure function of it,
+so every host of a network derives the same host indexes, address slices, member addresses,
+VNI and peers, without asking the others:
+
+- A network's subnet (or its ``ip_range``) is cut into ``max_hosts`` equal slices; the host with
+  index I owns slice I. A host's index is its ``netmodes_host_index``, or else its place in the
+  naturally sorted list of the network's hosts (``sim2`` before ``sim10``), counting only the
+  indexes no host claims explicitly.
+- The first address of a host's slice is the host's own: its bridge's (the sandboxes' gateway)
+  on an overlay network, its shim's on a macvlan or ipvlan network.
+- A sandbox's address is its static ``ip``, or else the next address of its host's slice in
+  the order the host declares its sandboxes on that network (static addresses of any host are
+  skipped). An entry with ``state: absent`` keeps its place, so removing a sandbox that way
+  moves no other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+from dataclasses import dataclass
+
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput
+
+MULTI_HOST = ("overlay", "macvlan", "ipvlan")
+VNI_MAX = 2 ** 24 - 1
+DEFAULT_MAX_HOSTS = 16
+VXLAN_OVERHEAD = 50  # outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8
+VXLAN_PORT = 4789    # IANA's, and Linux's and Docker's default
+
+
+@dataclass(frozen=True)
+class FleetHost:
+    """One inventory host as the fleet describes it."""
+
+    name: str
+    index: int = None
+    underlay: object = None  # ip_address, or None when the inventory gives none
+    sandboxes: tuple = ()    # its netmodes_sandboxes, as declared (raw dicts)
+
+
+class Fleet:
+    """The hosts a host's multi-host networks span: ``host`` is this one's inventory name."""
+
+    def __init__(self, host=None, groups=None, hosts=None):
+        self.host = host
+        self.groups = dict(groups or {})
+        self.hosts = dict(hosts or {})
+
+    def __bool__(self):
+        return bool(self.host)
+
+
+def article(driver):
+    """"an overlay", "a macvlan": a driver's name for messages."""
+    return ("an " if driver[0] in "aeiou" else "a ") + driver
+
+
+def natural_key(name):
+    """Sort key that puts ``sim2`` before ``sim10`` (digit runs compare as numbers)."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", name) if part != ""]
+
+
+def fleet_from(raw, where="fleet"):
+    """A Fleet from the module option (a dict, as the filter netmodes.linux.fleet builds it)."""
+    if not raw:
+        return Fleet()
+    if not isinstance(raw, dict):
+        raise InvalidInput("%s: must be a dict with host, groups and hosts (the filter netmodes.linux.fleet builds it)" % where, where)
+    unknown = set(raw) - {"host", "groups", "hosts"}
+    if unknown:
+        raise InvalidInput("%s: unknown keys %s (known: groups, host, hosts)" % (where, ", ".join(sorted(unknown))), where)
+    groups = {}
+    for group, names in (raw.get("groups") or {}).items():
+        if not isinstance(names, list):
+            raise InvalidInput("%s.groups.%s: must be a list of host names" % (where, group), where)
+        groups[str(group)] = tuple(str(n) for n in names)
+    hosts = {}
+    for name, info in (raw.get("hosts") or {}).items():
+        hosts[str(name)] = _fleet_host(str(name), info or {}, "%s.hosts.%s" % (where, name))
+    return Fleet(str(raw["host"]) if raw.get("host") else None, groups, hosts)
+
+
+def _fleet_host(name, info, where):
+    if not isinstance(info, dict):
+        raise InvalidInput("%s: must be a dict with index, underlay and sandboxes" % where, where)
+    index = info.get("index")
+    if index not in (None, ""):
+        if isinstance(index, bool) or not str(index).isdigit():
+            raise InvalidInput("%s.index: %r is not a whole number >= 0; set netmodes_host_index of %s to 0, 1, 2, ..."
+                               % (where, index, name), where)
+        index = int(index)
+    else:
+        index = None
+    underlay = info.get("underlay")
+    if underlay not in (None, ""):
+        try:
+            underlay = ipaddress.ip_address(str(underlay).strip())
+        except ValueError:
+            raise InvalidInput("%s.underlay: %r is not an IP address; set netmodes_underlay_address of %s to the address its"
+                               " peers reach it on" % (where, underlay, name), where)
+    else:
+        underlay = None
+    sandboxes = info.get("sandboxes") or []
+    if not isinstance(sandboxes, list):
+        raise InvalidInput("%s.sandboxes: netmodes_sandboxes of %s must be a list" % (where, name), where)
+    return FleetHost(name, index, underlay, tuple(sandboxes))
+
+
+def span(spec, fleet, where):
+    """The hosts SPEC (a NetworkSpec) spans, naturally sorted."""
+    if not fleet:
+        raise InvalidInput("%s: %s network spans hosts, so it needs the fleet option (the roles pass it; build it with the"
+                           " filter netmodes.linux.fleet)" % (where, article(spec.driver)), where)
+    if isinstance(spec.hosts, str):
+        names = fleet.groups.get(spec.hosts)
+        if not names:
+            raise InvalidInput("%s.hosts: %r is no inventory group with hosts; name a group or list the hosts"
+                               % (where, spec.hosts), where)
+    else:
+        names = spec.hosts
+    missing = [n for n in names if n not in fleet.hosts]
+    if missing:
+        raise InvalidInput("%s.hosts: %s not in the inventory; list inventory hosts only" % (where, ", ".join(missing) + (
+            " is" if len(missing) == 1 else " are")), where)
+    return tuple(sorted(set(names), key=natural_key))
+
+
+def host_indexes(names, fleet, max_hosts, where):
+    """{host: index} for the hosts NAMES: netmodes_host_index where given, else the lowest index
+    no host claims, in natural name order (appending hosts whose names sort last keeps every
+    existing index)."""
+    explicit, out = {}, {}
+    for name in names:
+        index = fleet.hosts[name].index
+        if index is None:
+            continue
+        if index in explicit:
+            raise InvalidInput("%s: %s and %s both have netmodes_host_index %d; give each host its own"
+                               % (where, explicit[index], name, index), where)
+        explicit[index] = name
+        out[name] = index
+    free = (i for i in range(len(names) + len(explicit) + 1) if i not in explicit)
+    for name in names:
+        if name not in out:
+            out[name] = next(free)
+    for name in names:
+        if out[name] >= max_hosts:
+            raise InvalidInput("%s: host %s has index %d, but the network is cut into max_hosts %d slices (indexes 0-%d);"
+                               " set a free netmodes_host_index below %d for it, or raise max_hosts (which moves every"
+                               " address)" % (where, name, out[name], max_hosts, max_hosts - 1, max_hosts), where)
+    return out
+
+
+def check_slices(spec, where):
+    """Fail unless SPEC's range cut into max_hosts slices leaves each slice some addresses."""
+    base = spec.ip_range or spec.subnet
+    bits = spec.max_hosts.bit_length() - 1
+    if spec.max_hosts < 1 or 1 << bits != spec.max_hosts:
+        raise InvalidInput("%s.max_hosts: %r is not a power of two (1, 2, 4, ... 16, ...)" % (where, spec.max_hosts), where)
+    if base.prefixlen + bits > 30:
+        raise InvalidInput("%s.max_hosts: %d slices of %s would have %d addresses each; give a bigger %s or a smaller max_hosts"
+                           % (where, spec.max_hosts, base, 2 ** max(0, 32 - base.prefixlen - bits),
+                              "ip_range" if spec.ip_range else "subnet", ), where)
+
+
+def host_slice(spec, index):
+    """The slice of SPEC's subnet (or ip_range) that the host with INDEX allocates from."""
+    base = spec.ip_range or spec.subnet
+    prefix = base.prefixlen + spec.max_hosts.bit_length() - 1
+    size = 2 ** (base.max_prefixlen - prefix)
+    return ipaddress.ip_network((int(base.network_address) + index * size, prefix))
+
+
+def _usable(spec, block):
+    """The addresses of BLOCK a host or sandbox may have: not the subnet's network or broadcast
+    address, nor the segment's gateway."""
+    skip = {spec.subnet.network_address, spec.subnet.broadcast_address, spec.gateway}
+    return (ipaddress.ip_address(int(block.network_address) + i) for i in range(block.num_addresses)
+            if ipaddress.ip_address(int(block.network_address) + i) not in skip)
+
+
+def host_address(spec, index):
+    """The host's own address on SPEC: the first usable one of its slice (bridge or shim)."""
+    return next(_usable(spec, host_slice(spec, index)))
+
+
+@dataclass(frozen=True)
+class Member:
+    """A sandbox of some host on a multi-host network, with the address every host computes."""
+
+    host: str
+    sandbox: str
+    address: object
+    interface: int          # its link is eth<interface> inside the sandbox
+    aliases: tuple = ()
+    present: bool = True
+
+
+def members(spec, declared, indexes, where):
+    """Every sandbox on SPEC of every host, with its address.
+
+    DECLARED is {host: [SandboxSpec]} for the hosts SPEC spans, INDEXES their host indexes.
+    Addresses are computed the same way on every host: static ``ip``, else the next free address
+    of the owning host's slice, in the order the host declares its sandboxes on SPEC.
+    """
+    reserved = {host_address(spec, i): h for h, i in indexes.items()}
+    statics, out = {}, []
+    for host in sorted(declared, key=natural_key):
+        for sandbox in declared[host]:
+            if sandbox.networks[:1] == (spec.name,) and sandbox.ip is not None:
+                _check_static(spec, (host, sandbox), reserved, statics, where)
+                statics[sandbox.ip] = (host, sandbox.name)
+    for host in sorted(declared, key=natural_key):
+        block = host_slice(spec, indexes[host])
+        free = (a for a in _usable(spec, block) if a not in reserved and a not in statics)
+        for sandbox in declared[host]:
+            if spec.name not in sandbox.networks:
+                continue
+            position = sandbox.networks.index(spec.name)
+            ip = sandbox.ip if position == 0 and sandbox.ip is not None else next(free, None)
+            if ip is None:
+                raise Conflict("%s: host %s has no address left for sandbox %s in its slice %s of network %s; give it an ip,"
+                               " or give the network a bigger subnet or a smaller max_hosts" % (where, host, sandbox.name,
+                                                                                                block, spec.name), where)
+            out.append(Member(host, sandbox.name, ip, position, tuple(sandbox.aliases), sandbox.state == "present"))
+    _names_unique(spec, out, where)
+    return out
+
+
+def _names_unique(spec, found, where):
+    """Members resolve each other by name, so a name (or alias) may be one member's only."""
+    owner = {}
+    for member in (m for m in found if m.present):
+        for name in (member.sandbox,) + member.aliases:
+            if name in owner and owner[name] != member:
+                other = owner[name]
+                raise Conflict("%s: network %s: the name %s is both sandbox %s of host %s and sandbox %s of host %s; members of a"
+                               " network resolve each other by name across its hosts, so rename one (or drop the alias)"
+                               % (where, spec.name, name, other.sandbox, other.host, member.sandbox, member.host), where)
+            owner[name] = member
+
+
+def hosts_entries(found, host, sandbox):
+    """{name: address} of the hosts file of SANDBOX (on HOST): every other present member of the
+    network, on any host, by its name and aliases."""
+    out = {}
+    for member in found:
+        if member.present and (member.host, member.sandbox) != (host, sandbox):
+            for name in (member.sandbox,) + member.aliases:
+                out[name] = str(member.address)
+    return out
+
+
+def _check_static(spec, owner, reserved, statics, where):
+    host, sandbox = owner
+    ip = sandbox.ip
+    what = "%s: sandbox %s of host %s: ip %s" % (where, sandbox.name, host, ip)
+    if ip not in spec.subnet or ip in (spec.subnet.network_address, spec.subnet.broadcast_address, spec.gateway):
+        raise InvalidInput("%s is not a host address of network %s (%s%s); pick one inside it"
+                           % (what, spec.name, spec.subnet, ", gateway %s" % spec.gateway if spec.gateway else ""), where)
+    if ip in reserved:
+        raise Conflict("%s is host %s's own address on network %s (the first of its slice); pick another"
+                       % (what, reserved[ip], spec.name), where)
+    if ip in statics:
+        raise Conflict("%s is also the ip of sandbox %s of host %s; give one of them another"
+                       % (what, statics[ip][1], statics[ip][0]), where)
+
+
+def peers_of(names, fleet, where):
+    """The underlay addresses of hosts NAMES (the VXLAN peers), each required."""
+    out = []
+    for name in names:
+        underlay = fleet.hosts[name].underlay
+        if underlay is None:
+            raise InvalidInput("%s: host %s has no underlay address; set netmodes_underlay_address of %s (or ansible_host to"
+                               " an IP address)" % (where, name, name), where)
+        out.append(underlay)
+    return out
+
+
+def derived_vni(name):
+    """A network's VXLAN id when it gives none: from sha256 of its name, in 1..2**24-1.
+
+    The same on every host and across runs; two overlay networks of one host that happen to get
+    the same one are refused (give one a ``vni``).
+    """
+    digest = hashlib.sha256(("netmodes.linux overlay %s" % name).encode()).digest()
+    return 1 + int.from_bytes(digest[:8], "big") % VNI_MAX
+
+
+def _short_hash(kind, name):
+    return hashlib.sha256(("%s\0%s" % (kind, name)).encode()).hexdigest()[:11]
+
+
+def vxlan_name(network):
+    """The VXLAN device of an overlay network on every host: ``nmx`` and a hash of its name."""
+    return "nmx" + _short_hash("vxlan", network)
+
+
+def shim_name(network):
+    """The host-side shim of a macvlan or ipvlan network: ``nms`` and a hash of its name."""
+    return "nms" + _short_hash("shim", network)
+
+
+def overlay_mtu(spec, net, underlay):
+    """The MTU of an overlay network on this host: ``mtu``, else the underlay link's less 50
+    (the VXLAN headers), read from the link that has the underlay address."""
+    if spec.mtu:
+        return spec.mtu
+    for name, addrs in net.addresses_by_link().items():
+        if any(a.ip == underlay for a in addrs):
+            link = net.link(name, routes=False)
+            if link is not None and link.mtu:
+                return link.mtu - VXLAN_OVERHEAD
+    raise InvalidInput("network %s: the underlay address %s is on no interface of this host; set netmodes_underlay_address"
+                       " to one of its addresses (or give the network an mtu)" % (spec.name, underlay), "fleet")

@@ -1,0 +1,210 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Networks across hosts, as a user runs them: site.yml on a 3-host simulated fleet with an
+inventory that declares an overlay network (VXLAN) or the lab segment as a macvlan (ipvlan)
+network, and sandboxes on every host."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+
+import pytest
+from conftest import REPO, reset, sh, simfleet, snapshot
+from test_portmap import Processes, status
+
+from ansible_collections.netmodes.linux.plugins.module_utils import _fleet
+
+OVERLAY = {"name": "ov0", "driver": "overlay", "hosts": "ov", "subnet": "10.231.200.0/24"}
+LOCAL = {"name": "br0", "subnet": "10.231.201.0/24"}
+TWO_EACH = {
+    "sim1": [{"name": "a1", "network_mode": "ov0"}, {"name": "a2", "network_mode": "ov0"}],
+    "sim2": [{"name": "b1", "network_mode": "ov0"}, {"name": "b2", "network_mode": "ov0"}],
+    "sim3": [{"name": "c1", "network_mode": "ov0"}, {"name": "c2", "network_mode": "ov0"}],
+}
+HOSTS = ("sim1", "sim2", "sim3")
+
+
+@pytest.fixture(scope="module")
+def fleet():
+    """Three simulated hosts for this module (the session's fleet has two)."""
+    if os.geteuid() != 0:
+        pytest.skip("the simulated fleet needs root (network namespaces, veth, sshd)")
+    workdir = REPO / ".tmp" / ("overlay-%d" % os.getpid())
+    shutil.rmtree(workdir, ignore_errors=True)
+    fleet = simfleet.Fleet(workdir, size=3, python=sys.executable)
+    try:
+        fleet.up()
+        yield fleet
+    finally:
+        fleet.down()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture
+def lab(fleet):
+    yield fleet
+    for host in fleet.hosts:
+        reset(host)
+
+
+class Site:
+    """site.yml with an inventory of our own beside the fleet's: the group ``ov``, every host's
+    netmodes_sandboxes, and netmodes_networks for all."""
+
+    def __init__(self, ansible, tmp_path):
+        self.ansible, self.tmp_path, self.count = ansible, tmp_path, 0
+
+    def run(self, networks, group, sandboxes, check=False):
+        self.count += 1
+        inventory = self.tmp_path / ("lab-%d.yml" % self.count)
+        inventory.write_text(json.dumps({"all": {
+            "hosts": {h: {"netmodes_sandboxes": sandboxes.get(h, [])} for h in HOSTS},
+            "vars": {"netmodes_networks": networks, "netmodes_requirements": False},
+            "children": {"ov": {"hosts": {h: {} for h in group}}}}}))
+        return self.ansible._run(["ansible-playbook", "-i", str(inventory), "netmodes.linux.site"], check, False)
+
+
+@pytest.fixture
+def site(ansible, tmp_path):
+    return Site(ansible, tmp_path)
+
+
+def operations(run, host):
+    return [op for result in run.results(host) for op in result.get("operations", [])]
+
+
+def objects(run, host):
+    return sorted({op["object"] for op in operations(run, host)})
+
+
+def ping(host, netns, target, size=None, ok=True):
+    flags = "-M do -s %d " % size if size is not None else ""
+    proc = host.run("ip netns exec %s ping -c 1 -W 2 %s%s" % (netns, flags, target), check=False)
+    assert (proc.returncode == 0) == ok, "%s: %s ping %s%s: %s%s" % (host.name, netns, flags, target, proc.stdout, proc.stderr)
+
+
+def everyone_pings_everyone_by_name(fleet, sandboxes):
+    for name, own in sandboxes.items():
+        host = fleet.host(name)
+        for netns in (s["name"] for s in own):
+            for other in (s["name"] for ss in sandboxes.values() for s in ss if s["name"] != netns):
+                ping(host, netns, other)
+
+
+def test_overlay_across_hosts_by_name_then_a_third_host_joins_and_leaves(lab, site):
+    fleet = lab
+    sim1, sim2, sim3 = (fleet.host(h) for h in HOSTS)
+    two = {"sim1": TWO_EACH["sim1"], "sim2": TWO_EACH["sim2"]}
+
+    run = site.run([OVERLAY], ["sim1", "sim2"], two)
+    assert not run.failed and run.changed, run
+    everyone_pings_everyone_by_name(fleet, two)
+    assert sh(sim2, "getent hosts a2", netns="b1").split() == ["10.231.200.3", "a2"], "sim1's second sandbox"
+    again = site.run([OVERLAY], ["sim1", "sim2"], two)
+    assert not again.failed and not again.changed, "a second run changed something\n%r" % again
+
+    # TCP across hosts, by name.
+    procs = Processes()
+    try:
+        procs.start(sim2, "ip netns exec b1 /usr/bin/python3 -m http.server 8000")
+        sh(sim1, "for i in $(seq 50); do ip netns exec a1 curl -s -o /dev/null http://b1:8000/ && exit 0; sleep 0.1; done; exit 1")
+        assert sh(sim1, "curl -s -o /dev/null -w '%{http_code}' http://b1:8000/", netns="a1") == "200"
+    finally:
+        procs.stop()
+
+    # The overlay's MTU is the underlay's (1500) less the VXLAN headers (50): a full-size packet
+    # with DF set crosses, one byte more does not.
+    ping(sim1, "a1", "b1", size=1450 - 28)
+    ping(sim1, "a1", "b1", size=1450 - 27, ok=False)
+
+    # sim3 joins: on sim1 and sim2 only the new peer and the hosts files change.
+    three = dict(two, sim3=TWO_EACH["sim3"])
+    joined = site.run([OVERLAY], HOSTS, three)
+    assert not joined.failed and joined.changed, joined
+    vxlan = _fleet.vxlan_name("ov0")
+    for host in (sim1, sim2):
+        own = [s["name"] for s in TWO_EACH[host.name]]
+        assert objects(joined, host.name) == sorted(["vxlan %s peer %s" % (vxlan, sim3.address)]
+                                                    + ["file /etc/netns/%s/hosts" % n for n in own]), joined
+    everyone_pings_everyone_by_name(fleet, three)
+    assert not site.run([OVERLAY], HOSTS, three).changed
+
+    # sim3's sandboxes go: their names leave the other hosts' hosts files.
+    gone = dict(two, sim3=[dict(s, state="absent") for s in TWO_EACH["sim3"]])
+    left = site.run([OVERLAY], HOSTS, gone)
+    assert not left.failed and left.changed, left
+    assert sh(sim3, "ls /run/netns").split() == []
+    for host in (sim1, sim2):
+        assert objects(left, host.name) == sorted("file /etc/netns/%s/hosts" % s["name"] for s in TWO_EACH[host.name])
+    assert "c1" not in sh(sim1, "cat /etc/netns/a1/hosts")
+    assert sim1.run("ip netns exec a1 getent hosts c1", check=False).returncode != 0
+    everyone_pings_everyone_by_name(fleet, two)
+
+
+def test_an_overlay_is_isolated_from_other_networks_as_on_one_host(lab, site):
+    fleet = lab
+    sim1, sim2 = fleet.host("sim1"), fleet.host("sim2")
+    sandboxes = {"sim1": [{"name": "a1", "network_mode": "ov0", "publish": ["8080:80"]}, {"name": "x1", "network_mode": "br0"}],
+                 "sim2": [{"name": "b1", "network_mode": "ov0"}, {"name": "y1", "network_mode": "br0"}]}
+    before = [snapshot(h) for h in (sim1, sim2)]
+    check = site.run([OVERLAY, LOCAL], ["sim1", "sim2"], sandboxes, check=True)
+    assert not check.failed and check.changed, check
+    assert [snapshot(h) for h in (sim1, sim2)] == before, "check mode changed a host"
+    run = site.run([OVERLAY, LOCAL], ["sim1", "sim2"], sandboxes)
+    assert not run.failed, run
+    # sim1 has index 0 (slice .0/28, its bridge .1), sim2 index 1 (slice .16/28, its bridge .16).
+    a1, b1, x1 = "10.231.200.2", "10.231.200.17", "10.231.201.2"
+    assert sh(sim1, "getent hosts b1", netns="a1").split() == [b1, "b1"]
+    ping(sim1, "a1", "b1")
+    ping(sim1, "a1", "10.231.200.1")    # its gateway: its own host's bridge
+    ping(sim2, "b1", "10.231.200.16")
+    ping(sim1, "x1", a1, ok=False)      # from a local network of the same host into the overlay
+    ping(sim2, "y1", a1, ok=False)      # ... of another host of the overlay
+    ping(sim2, "y1", b1, ok=False)
+    ping(sim1, "a1", x1, ok=False)      # from the overlay into a local network
+    procs = Processes()                 # published ports work as on a bridge network
+    try:
+        procs.start(sim1, "ip netns exec a1 /usr/bin/python3 -m http.server 80")
+        sh(sim1, "for i in $(seq 50); do ip netns exec a1 curl -s -o /dev/null http://127.0.0.1:80/ && exit 0; sleep 0.1; done; exit 1")
+        assert status(sim2, "http://%s:8080/" % sim1.address) == "200"
+    finally:
+        procs.stop()
+
+
+def test_macvlan_on_the_lab_segment_with_the_host_shim(lab, site):
+    _segment_with_shim(lab, site, "macvlan")
+
+
+def test_ipvlan_on_the_lab_segment_with_the_host_shim(lab, site):
+    _segment_with_shim(lab, site, "ipvlan")
+
+
+def _segment_with_shim(fleet, site, driver):
+    sim1, sim2 = fleet.host("sim1"), fleet.host("sim2")
+    lab = sim1.address.rsplit(".", 1)[0]
+    # The harness uses .1 (the lab bridge) and .11-.13 (the hosts): the upper half is free.
+    network = {"name": "lan", "driver": driver, "hosts": "ov", "parent": "eth0", "subnet": "%s.0/24" % lab,
+               "gateway": "%s.1" % lab, "ip_range": "%s.128/25" % lab, "max_hosts": 8, "shim": True}
+    sandboxes = {"sim1": [{"name": "m1", "network_mode": "lan"}], "sim2": [{"name": "m2", "network_mode": "lan"}]}
+    run = site.run([network], ["sim1", "sim2"], sandboxes)
+    if driver == "ipvlan" and run.failed:
+        failures = [r["result"].get("msg", "") for r in run.records if r["status"] == "failed"]
+        said = next((msg for msg in failures if "Unknown device type" in msg), None)
+        if said:
+            pytest.skip("this kernel has no ipvlan: %s" % said)
+    assert not run.failed and run.changed, (run, [r["result"].get("msg") for r in run.records if r["status"] == "failed"])
+    m1, shim1, m2, shim2 = "%s.129" % lab, "%s.128" % lab, "%s.145" % lab, "%s.144" % lab
+    assert sh(sim1, "getent hosts m2", netns="m1").split() == [m2, "m2"]
+    ping(sim1, "m1", "m2")                                     # across hosts, on the segment
+    ping(sim2, "m2", "m1")
+    ping(sim1, "m1", shim1)                                    # its own host, through the shim
+    assert sim1.run("ping -c 1 -W 2 %s" % m1, check=False).returncode == 0, "the host reaches its sandbox"
+    assert sim2.run("ping -c 1 -W 2 %s" % m2, check=False).returncode == 0
+    ping(sim2, "m2", shim2)
+    route = json.loads(sh(sim1, "ip -j route show default", netns="m1"))
+    assert [(r["gateway"], r["dev"]) for r in route] == [("%s.1" % lab, "eth0")], "the segment's gateway"
+    again = site.run([network], ["sim1", "sim2"], sandboxes)
+    assert not again.failed and not again.changed, "a second run changed something\n%r" % again

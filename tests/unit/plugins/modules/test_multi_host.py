@@ -1,0 +1,151 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The batch modules with overlay and macvlan networks: one host's part of a network that spans
+three, planned from the fleet the inventory gives."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.netmodes.linux.plugins.module_utils import _fleet
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput
+from ansible_collections.netmodes.linux.plugins.module_utils._model import Link, interfaces
+from ansible_collections.netmodes.linux.plugins.modules.networks import Networks
+from ansible_collections.netmodes.linux.plugins.modules.sandboxes import Sandboxes
+
+OVERLAY = {"name": "ov0", "driver": "overlay", "hosts": "ov", "subnet": "10.231.200.0/24"}
+LAN = {"name": "lan", "driver": "macvlan", "hosts": "ov", "parent": "eth0", "subnet": "10.231.1.0/24", "gateway": "10.231.1.1",
+       "ip_range": "10.231.1.128/25", "max_hosts": 8, "shim": True}
+DECLARED = {
+    "sim1": [{"name": "a1", "network_mode": "ov0"}],
+    "sim2": [{"name": "b1", "network_mode": "ov0", "aliases": ["api"]}, {"name": "b2", "network_mode": "ov0"}],
+    "sim3": [{"name": "c1", "network_mode": "ov0"}],
+}
+VXLAN = _fleet.vxlan_name("ov0")
+
+
+def fleet(group=("sim1", "sim2", "sim3"), declared=None, host="sim2"):
+    declared = DECLARED if declared is None else declared
+    return {"host": host, "groups": {"ov": list(group)},
+            "hosts": {h: {"index": None, "underlay": "10.231.1.%d" % (10 + int(h[3:])), "sandboxes": declared.get(h, [])}
+                      for h in group}}
+
+
+@pytest.fixture
+def sim2(kernel, files):
+    """The fake kernel as host sim2: its lab link eth0 carries its underlay address."""
+    kernel.links[(None, "eth0")] = Link("eth0", 90, "veth", 1500, "02:00:00:00:00:90", True,
+                                        addresses=interfaces(["10.231.1.12/24"], "a"))
+    files.host["/etc/resolv.conf"] = "nameserver 10.231.0.53\n"
+    return kernel
+
+
+def site(converge, networks, the_fleet, declared=None, check=False):
+    """What site.yml does on sim2: the networks, then the sandboxes."""
+    own = (DECLARED if declared is None else declared).get(the_fleet["host"], [])
+    first = converge(Networks, check=check, config=networks, fleet=the_fleet)
+    return first, converge(Sandboxes, check=check, config=own, networks=networks, fleet=the_fleet)
+
+
+def objects(*results):
+    return sorted({op["object"] for result in results for op in result["operations"]})
+
+
+def test_an_overlay_on_one_of_its_hosts(sim2, converge, files):
+    networks, made = site(converge, [OVERLAY], fleet())
+    assert networks["changed"] and made["changed"]
+    bridge, vxlan = sim2.link("ov0"), sim2.link(VXLAN)
+    assert sorted(map(str, bridge.addresses)) == ["10.231.200.16/24"], "sim2 (index 1) has the first address of .16/28"
+    assert (bridge.mtu, vxlan.mtu, vxlan.master) == (1450, 1450, "ov0")
+    assert (vxlan.info["vni"], str(vxlan.info["local"]), vxlan.info["dstport"]) == (_fleet.derived_vni("ov0"), "10.231.1.12", 4789)
+    assert sorted(str(dst) for _mac, dst in sim2.vxlan_fdb(VXLAN)) == ["10.231.1.11", "10.231.1.13"], "the other hosts"
+    eth0 = sim2.link("eth0", "b1")
+    assert sorted(map(str, eth0.addresses)) == ["10.231.200.17/24"] and eth0.mtu == 1450
+    assert [str(r.via) for r in eth0.routes if r.dst.prefixlen == 0] == ["10.231.200.16"], "its host's bridge is the gateway"
+    assert sorted(map(str, sim2.link("eth0", "b2").addresses)) == ["10.231.200.18/24"]
+    hosts = files.files[("b2", "hosts")]
+    for line in ("10.231.200.2\ta1", "10.231.200.17\tb1", "10.231.200.17\tapi", "10.231.200.33\tc1"):
+        assert line in hosts.replace(" ", "\t"), hosts
+    assert not any(site(converge, [OVERLAY], fleet())[i]["changed"] for i in (0, 1)), "a second run changes nothing"
+
+
+def test_check_mode_changes_nothing_and_plans_the_same(sim2, converge, kernel, firewall, files):
+    calls = (len(kernel.calls), firewall.commits, len(files.calls))
+    check = site(converge, [OVERLAY], fleet(), check=True)
+    assert all(r["changed"] for r in check) and (len(kernel.calls), firewall.commits, len(files.calls)) == calls
+    run = site(converge, [OVERLAY], fleet())
+    assert check[0]["operations"] == run[0]["operations"], "the networks' plan in check mode is the run's"
+
+
+def test_a_host_joining_changes_only_its_peer_and_the_hosts_files(sim2, converge):
+    two = {h: DECLARED[h] for h in ("sim1", "sim2")}
+    site(converge, [OVERLAY], fleet(("sim1", "sim2"), two), two)
+    joined = site(converge, [OVERLAY], fleet())
+    assert objects(*joined) == sorted(["vxlan %s peer 10.231.1.13" % VXLAN, "file /etc/netns/b1/hosts", "file /etc/netns/b2/hosts"])
+    left = site(converge, [OVERLAY], fleet(("sim1", "sim2"), two), two)
+    assert objects(*left) == objects(*joined), "and leaving undoes just that"
+
+
+def test_an_absent_member_leaves_the_hosts_files_of_the_others(sim2, converge, files):
+    site(converge, [OVERLAY], fleet())
+    gone = dict(DECLARED, sim3=[dict(DECLARED["sim3"][0], state="absent")])
+    result = site(converge, [OVERLAY], fleet(declared=gone), gone)
+    assert objects(*result) == ["file /etc/netns/b1/hosts", "file /etc/netns/b2/hosts"]
+    assert "c1" not in files.files[("b1", "hosts")]
+
+
+def test_a_host_outside_the_span_gets_nothing(sim2, converge, kernel):
+    outside = fleet(("sim1", "sim3"))
+    outside["hosts"]["sim2"] = {"underlay": "10.231.1.12"}
+    assert not converge(Networks, config=[OVERLAY], fleet=outside)["changed"]
+    with pytest.raises(InvalidInput, match=r"b1: network ov0 does not span this host \(sim2\); add it to the network's hosts"):
+        converge(Sandboxes, config=DECLARED["sim2"], networks=[OVERLAY], fleet=outside)
+
+
+def test_a_sandbox_the_fleet_does_not_know_is_refused(sim2, converge):
+    with pytest.raises(InvalidInput, match="netmodes_sandboxes of host sim2, from which every host of the network computes"):
+        converge(Sandboxes, config=DECLARED["sim2"] + [{"name": "b3", "network_mode": "ov0"}], networks=[OVERLAY], fleet=fleet())
+
+
+def test_pruning_removes_the_overlay_of_a_network_no_longer_declared(sim2, converge, kernel):
+    site(converge, [OVERLAY], fleet())
+    converge(Networks, config=[], state="overridden", fleet={})
+    assert kernel.link("ov0") is None and kernel.link(VXLAN) is None
+    assert kernel.link("eth0") is not None, "only ours go"
+
+
+def test_macvlan_sandboxes_and_the_host_shim(sim2, converge, files):
+    declared = {"sim1": [{"name": "m1", "network_mode": "lan"}], "sim2": [{"name": "m2", "network_mode": "lan"}]}
+    networks, made = site(converge, [LAN], fleet(("sim1", "sim2"), declared), declared)
+    assert networks["changed"] and made["changed"]
+    shim = sim2.link(_fleet.shim_name("lan"))
+    assert (shim.kind, shim.info["mode"], sorted(map(str, shim.addresses))) == ("macvlan", "bridge", ["10.231.1.144/32"])
+    assert [str(r.dst) for r in shim.routes] == ["10.231.1.144/28"], "the host reaches its slice through the shim"
+    eth0 = sim2.link("eth0", "m2")
+    assert eth0.kind == "macvlan" and sorted(map(str, eth0.addresses)) == ["10.231.1.145/24"]
+    assert [str(r.via) for r in eth0.routes if r.dst.prefixlen == 0] == ["10.231.1.1"], "the segment's gateway"
+    assert "10.231.1.129\tm1" in files.files[("m2", "hosts")].replace(" ", "\t")
+    assert not any(site(converge, [LAN], fleet(("sim1", "sim2"), declared), declared)[i]["changed"] for i in (0, 1))
+    without = site(converge, [dict(LAN, shim=False)], fleet(("sim1", "sim2"), declared), declared)
+    assert objects(*without) == ["macvlan %s" % _fleet.shim_name("lan")] and sim2.link(_fleet.shim_name("lan")) is None
+
+
+def test_ipvlan_is_planned_like_macvlan_and_fails_with_the_kernels_words(sim2, converge, kernel):
+    declared = {"sim2": [{"name": "i2", "network_mode": "lan"}]}
+    lan = dict(LAN, driver="ipvlan", mode="l2")
+    check = converge(Networks, check=True, config=[lan], fleet=fleet(("sim2",), declared))
+    assert [op["object"] for op in check["operations"]][:1] == ["ipvlan %s" % _fleet.shim_name("lan")]
+    kernel.missing_kinds.add("ipvlan")
+    with pytest.raises(Exception, match="Unknown device type"):
+        converge(Networks, config=[lan], fleet=fleet(("sim2",), declared))
+
+
+def test_publish_is_refused_on_a_macvlan_network(sim2, converge):
+    declared = {"sim2": [{"name": "m2", "network_mode": "lan", "publish": ["8080:80"]}]}
+    with pytest.raises(InvalidInput, match="m2.publish: a macvlan network has no bridge to publish from"):
+        converge(Sandboxes, config=declared["sim2"], networks=[LAN], fleet=fleet(("sim2",), declared))
+
+
+def test_a_picked_subnet_avoids_the_overlays(sim2, converge):
+    result = converge(Networks, config=[dict(OVERLAY, subnet="172.17.0.0/16"), {"name": "br0"}], fleet=fleet())
+    assert result["networks"]["br0"]["subnet"] == "172.18.0.0/16"
