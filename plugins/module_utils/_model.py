@@ -150,9 +150,9 @@ def number(value, field_name, low, high, what):
     try:
         found = int(value)
     except (TypeError, ValueError):
-        raise InvalidInput("%s: %r is not a number" % (field_name, value), field_name)
+        raise InvalidInput("%s: %r is not a number; give one in %d..%d (%s)" % (field_name, value, low, high, what), field_name)
     if not low <= found <= high:
-        raise InvalidInput("%s: %d is outside %d..%d (%s)" % (field_name, found, low, high, what), field_name)
+        raise InvalidInput("%s: %d is outside %d..%d (%s); give one in %d..%d" % (field_name, found, low, high, what, low, high), field_name)
     return found
 
 

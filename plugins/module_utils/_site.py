@@ -102,7 +102,8 @@ def _int(raw, key, low, high, where):
     if value in (None, ""):
         return None
     if isinstance(value, bool) or not str(value).isdigit() or not low <= int(value) <= high:
-        raise InvalidInput("%s.%s: %r is not a whole number in %d..%d" % (where, key, value, low, high), where)
+        raise InvalidInput("%s.%s: %r is not a whole number in %d..%d; give a whole number from %d to %d"
+                           % (where, key, value, low, high, low, high), where)
     return int(value)
 
 

@@ -147,7 +147,7 @@ VETH_CASES = [
     case("veth-peer-space", "veth", dict(VETH, peer="eth 1"), "peer: interface name 'eth 1'", "Choose another name"),
     case("veth-bridge-too-long", "veth", dict(VETH, bridge="bridge-of-the-db"), "bridge: interface name", "Choose a shorter name"),
     case("veth-gateway-outside", "veth", dict(VETH, addresses=["10.231.200.12/24"], gateway="10.231.201.1"),
-         "gateway: 10.231.201.1 is not inside any subnet of addresses", "pick an address of the bridge's subnet"),
+         "gateway: 10.231.201.1 is not inside any subnet of addresses", "pick an address of the interface's subnet"),
     case("veth-gateway-malformed", "veth", dict(VETH, addresses=["10.231.200.12/24"], gateway="10.231.200.300"),
          "gateway: '10.231.200.300'", "write it like 172.18.0.1"),
     case("veth-address-malformed", "veth", dict(VETH, addresses=["10.231.200.12/24", "banana"]), "addresses[1]: 'banana'",
@@ -252,8 +252,8 @@ NETWORKS_CASES = [
          "config[3].gateway: 10.231.210.255", "a gateway inside it"),
     case("networks-gateway-no-subnet", "networks", batch_networks({"name": "x", "gateway": "10.231.210.1"}),
          "config[3].gateway: 10.231.210.1", "give a subnet and a gateway inside it"),
-    case("networks-driver", "networks", batch_networks({"name": "x", "driver": "token-ring"}), "config[3].driver: 'token-ring'",
-         "supported: bridge"),
+    case("networks-driver", "networks", batch_networks({"name": "x", "driver": "token-ring"}), "config[3].driver: 'token-ring' is not a driver",
+         "choose one of bridge"),
     case("networks-duplicate-name", "networks", batch_networks({"name": "front"}), "config: network name 'front' is declared twice",
          "declare each once"),
     case("networks-duplicate-bridge", "networks", batch_networks({"name": "x", "bridge_name": "front"}),
@@ -261,6 +261,13 @@ NETWORKS_CASES = [
     case("networks-internal-not-bool", "networks", batch_networks({"name": "x", "internal": "maybe"}), "config[3].internal: 'maybe'",
          "write true or false"),
     case("networks-ipv6", "networks", batch_networks({"name": "x", "subnet": "fd12::/64"}), "config[3].subnet:", "give an IPv4 subnet"),
+    case("networks-overlay-no-subnet", "networks", batch_networks({"name": "ov", "driver": "overlay", "hosts": "all"}),
+         "config[3].subnet: an overlay network needs a subnet", "give one, like"),
+    case("networks-overlay-vni-0", "networks", batch_networks({"name": "ov", "driver": "overlay", "subnet": "10.231.220.0/24", "hosts": "all", "vni": 0}),
+         "config[3].vni: 0", "give a whole number from 1 to 16777215"),
+    case("networks-overlay-vni-2-24", "networks",
+         batch_networks({"name": "ov", "driver": "overlay", "subnet": "10.231.220.0/24", "hosts": "all", "vni": 16777216}),
+         "config[3].vni: 16777216", "give a whole number from 1 to 16777215"),
     case("networks-unknown-key", "networks", batch_networks({"name": "x", "subnets": "10.231.210.0/24"}), "config[3]: unknown keys subnets",
          "known: "),
 ]
@@ -372,13 +379,45 @@ SITE_CASES = [
          "config[5].dns[0]: '10.231.201.256'", "write it like 172.18.0.1"),
 ]
 
-# The vxlan module is being written on branch `links`; when it is merged, add its bad inputs here
-# (VNI 0 and 16777216, a non-numeric VNI, a remote that is no IP address, a port 0 or 65536, a
-# local address that is not the host's, a name over 15 bytes), as case("vxlan-…", "vxlan", …).
-VXLAN_CASES = []
+VX = {"name": "vx1", "vni": 42, "local": "10.231.200.1"}  # br0's address: a local address of the host
+VXLAN_CASES = [
+    case("vxlan-vni-0", "vxlan", dict(VX, vni=0), "vni: 0 is outside 1..16777215", "give one in 1..16777215"),
+    case("vxlan-vni-2-24", "vxlan", dict(VX, vni=16777216), "vni: 16777216 is outside 1..16777215", "give one in 1..16777215"),
+    case("vxlan-dstport-0", "vxlan", dict(VX, dstport=0), "dstport: 0 is outside 1..65535", "give one in 1..65535"),
+    case("vxlan-dstport-65536", "vxlan", dict(VX, dstport=65536), "dstport: 65536 is outside 1..65535", "give one in 1..65535"),
+    case("vxlan-local-malformed", "vxlan", dict(VX, local="10.231.200"), "local: '10.231.200'", "write it like 172.18.0.1"),
+    case("vxlan-local-not-here", "vxlan", dict(VX, local="10.231.250.1"), "local: 10.231.250.1 is not an address of any link on this host",
+         "give this host's underlay address"),
+    case("vxlan-peer-is-local", "vxlan", dict(VX, peers=["10.231.200.1"]), "peers: 10.231.200.1 is this host's own local address",
+         "list the other hosts only"),
+    case("vxlan-peer-ip-version", "vxlan", dict(VX, peers=["2001:db8::12"]), "peers[0]: 2001:db8::12 is IPv6, the underlay is IPv4",
+         "use addresses of one IP version"),
+    case("vxlan-name-too-long", "vxlan", dict(VX, name="vxlan-overlay-one"), "name: interface name 'vxlan-overlay-one' is 17 bytes",
+         "Choose a shorter name"),
+    case("vxlan-name-not-ours", "vxlan", dict(VX, name="eth0"), "name: vxlan eth0 exists but is a veth link", "choose another name"),
+    case("vxlan-bridge-not-a-bridge", "vxlan", dict(VX, bridge="eth0"), "bridge: eth0 is a veth link", "name a bridge"),
+    case("vxlan-fdb-zero-mac", "vxlan", dict(VX, fdb=[{"mac": "00:00:00:00:00:00", "dst": "10.231.200.12"}]),
+         "fdb[0].mac: the all-zero MAC is the default destination", "list that host under peers"),
+]
+
+MV = {"name": "mv1", "parent": "eth0", "netns": "db", "addresses": ["10.231.210.5/24"]}
+MACVLAN_CASES = [
+    case("macvlan-parent-missing", "macvlan", dict(MV, parent="eth9"), "parent: eth9 does not exist on the host",
+         "give the host interface on the segment"),
+    case("macvlan-mode", "macvlan", dict(MV, mode="l2"), "mode: l2 is not a mode of macvlan", "use one of bridge, private, vepa, passthru"),
+    case("macvlan-name-too-long", "macvlan", dict(MV, name="macvlan-of-db-12"), "name: interface name 'macvlan-of-db-12' is 16 bytes",
+         "Choose a shorter name"),
+    case("macvlan-netns-missing", "macvlan", dict(MV, netns="nobody"), "netns: sandbox 'nobody' does not exist", "create it with netmodes.linux.netns"),
+    case("macvlan-shim-gateway", "macvlan", {"name": "mv1", "parent": "eth0", "gateway": "10.231.210.1"}, "gateway: a host shim",
+         "give routes to the sandboxes' addresses instead"),
+    case("macvlan-gateway-outside", "macvlan", dict(MV, gateway="10.231.211.1"), "gateway: 10.231.211.1 is not inside any subnet of addresses",
+         "pick an address of the interface's subnet"),
+    case("macvlan-name-not-ours", "macvlan", {"name": "veth-web", "parent": "eth0"}, "name: macvlan veth-web exists but is a veth link",
+         "choose another name"),
+]
 
 MODULE_CASES = NETNS_CASES + BRIDGE_CASES + VETH_CASES + PORTMAP_CASES + DNS_CASES + NET_INFO_CASES + NETWORKS_CASES + SANDBOXES_CASES
-MODULE_CASES += VXLAN_CASES
+MODULE_CASES += VXLAN_CASES + MACVLAN_CASES
 
 
 @pytest.fixture(scope="module")
@@ -431,4 +470,5 @@ def test_the_site_playbook_refuses_a_bad_inventory_naming_field_and_fix_and_chan
 def test_the_corpus_is_large_and_covers_every_module():
     cases = MODULE_CASES + SITE_CASES
     assert len(cases) >= 60
-    assert {c.values[0] for c in cases} >= {"netns", "bridge", "veth", "portmap", "dns_config", "net_info", "networks", "sandboxes", "site"}
+    assert {c.values[0] for c in cases} >= {"netns", "bridge", "veth", "portmap", "dns_config", "net_info", "networks", "sandboxes", "site",
+                                            "vxlan", "macvlan"}
