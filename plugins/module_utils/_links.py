@@ -14,20 +14,23 @@ from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conf
 from ansible_collections.netmodes.linux.plugins.module_utils._model import jsonable
 
 
-def require_ours(link, what, kind):
-    """Refuse to manage or remove a link we did not create, or one of another kind."""
+def require_ours(link, what, kind, field_name="name"):
+    """Refuse to manage or remove a link we did not create, or one of another kind.
+
+    FIELD_NAME is the option that named the link, for the message.
+    """
     if link is None:
         return
     if link.kind != kind:
         raise Conflict(
-            "%s %s exists but is a %s link, not a %s; remove it or choose another name"
-            % (what, link.name, link.kind or "plain", kind)
+            "%s: %s %s exists but is a %s link, not a %s; remove it or choose another name"
+            % (field_name, what, link.name, link.kind or "plain", kind), field_name
         )
     if not link.ours:
         raise Conflict(
-            "%s %s exists but was not created by netmodes.linux (its alias lacks the"
+            "%s: %s %s exists but was not created by netmodes.linux (its alias lacks the"
             " 'netmodes.linux' tag), so it is left alone; choose another name or remove it"
-            " yourself" % (what, link.name)
+            " yourself" % (field_name, what, link.name), field_name
         )
 
 
@@ -148,4 +151,5 @@ def check_bridge(resource, want, bridge):
     if want and bridge is None:
         resource.missing(NotFound("bridge: %s does not exist; create it with netmodes.linux.bridge first" % want, "bridge"))
     if bridge is not None and bridge.kind != "bridge":
-        raise Conflict("bridge: %s is a %s link, not a bridge" % (bridge.name, bridge.kind or "plain"), "bridge")
+        raise Conflict("bridge: %s is a %s link, not a bridge; name a bridge (netmodes.linux.bridge makes one)"
+                       % (bridge.name, bridge.kind or "plain"), "bridge")

@@ -42,7 +42,7 @@ def ifname(value, field_name):
     if value in (".", "..") or re.search(r"[/:\s]", value):
         raise InvalidInput(
             "%s: interface name %r is not valid: it may not be '.' or '..' nor contain"
-            " '/', ':' or white space." % (field_name, value),
+            " '/', ':' or white space. Choose another name." % (field_name, value),
             field_name,
         )
     return value
@@ -55,7 +55,7 @@ def netns_name(value, field_name):
     if value in (".", "..") or "/" in value or "\0" in value or len(value.encode("utf-8")) > 255:
         raise InvalidInput(
             "%s: sandbox name %r is not valid: it becomes /run/netns/NAME, so it may not"
-            " contain '/', be '.' or '..', or exceed 255 bytes." % (field_name, value),
+            " contain '/', be '.' or '..', or exceed 255 bytes. Choose another name." % (field_name, value),
             field_name,
         )
     return value
@@ -90,7 +90,8 @@ def interface(value, field_name):
     try:
         return ipaddress.ip_interface(text)
     except ValueError:
-        raise InvalidInput("%s: %r is not a valid address/prefix (CIDR)" % (field_name, value), field_name)
+        raise InvalidInput("%s: %r is not a valid address/prefix (CIDR); write it as ADDRESS/PREFIX, for example"
+                           " 172.18.0.1/16" % (field_name, value), field_name)
 
 
 def address(value, field_name, version=None):
@@ -98,7 +99,8 @@ def address(value, field_name, version=None):
     try:
         found = ipaddress.ip_address(str(value).strip())
     except ValueError:
-        raise InvalidInput("%s: %r is not a valid IP address" % (field_name, value), field_name)
+        raise InvalidInput("%s: %r is not a valid IP address; write it like 172.18.0.1 or 2001:db8::1" % (field_name, value),
+                           field_name)
     if version is not None and found.version != version:
         raise InvalidInput("%s: %s is IPv%d, the underlay is IPv%d; use addresses of one IP version"
                            % (field_name, found, found.version, version), field_name)
@@ -124,7 +126,7 @@ def mac(value, field_name):
     """A unicast MAC address, lower case and colon separated."""
     text = str(value).strip().lower().replace("-", ":")
     if not _MAC.match(text):
-        raise InvalidInput("%s: %r is not a MAC address (aa:bb:cc:dd:ee:ff)" % (field_name, value), field_name)
+        raise InvalidInput("%s: %r is not a MAC address; write six hex pairs like 02:42:ac:12:00:0a" % (field_name, value), field_name)
     if int(text[:2], 16) & 1:
         raise InvalidInput("%s: %s is a multicast MAC address; use a unicast one" % (field_name, text), field_name)
     return text
@@ -137,9 +139,9 @@ def mtu(value, field_name):
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise InvalidInput("%s: %r is not a number" % (field_name, value), field_name)
+        raise InvalidInput("%s: %r is not a number; give an MTU in 68..65535" % (field_name, value), field_name)
     if not 68 <= number <= 65535:
-        raise InvalidInput("%s: MTU %d is outside 68..65535" % (field_name, number), field_name)
+        raise InvalidInput("%s: MTU %d is outside what the kernel accepts; give an MTU in 68..65535" % (field_name, number), field_name)
     return number
 
 
@@ -148,9 +150,9 @@ def number(value, field_name, low, high, what):
     try:
         found = int(value)
     except (TypeError, ValueError):
-        raise InvalidInput("%s: %r is not a number" % (field_name, value), field_name)
+        raise InvalidInput("%s: %r is not a number; give one in %d..%d (%s)" % (field_name, value, low, high, what), field_name)
     if not low <= found <= high:
-        raise InvalidInput("%s: %d is outside %d..%d (%s)" % (field_name, found, low, high, what), field_name)
+        raise InvalidInput("%s: %d is outside %d..%d (%s); give one in %d..%d" % (field_name, found, low, high, what, low, high), field_name)
     return found
 
 
@@ -191,15 +193,17 @@ def route(spec, field_name):
         raise InvalidInput("%s: a route is a dict with 'dst' and optional 'via', 'metric'" % field_name, field_name)
     unknown = set(spec) - {"dst", "via", "metric"}
     if unknown:
-        raise InvalidInput("%s: unknown route keys %s" % (field_name, ", ".join(sorted(unknown))), field_name)
+        raise InvalidInput("%s: unknown route keys %s (known: dst, via, metric)" % (field_name, ", ".join(sorted(unknown))), field_name)
     dst = network(spec["dst"], field_name + ".dst")
     via = address(spec["via"], field_name + ".via") if spec.get("via") is not None else None
     if via is not None and via.version != dst.version:
-        raise InvalidInput("%s: via %s and dst %s are of different IP versions" % (field_name, via, dst), field_name)
+        raise InvalidInput("%s: via %s and dst %s are of different IP versions; give a via of the same IP version as dst"
+                           % (field_name, via, dst), field_name)
     try:
         metric = int(spec.get("metric") or 0)
     except (TypeError, ValueError):
-        raise InvalidInput("%s.metric: %r is not a number" % (field_name, spec.get("metric")), field_name)
+        raise InvalidInput("%s.metric: %r is not a number; give a whole number (0 is the kernel's default)" % (field_name, spec.get("metric")),
+                           field_name)
     return Route(dst, via, metric)
 
 
@@ -270,6 +274,7 @@ def jsonable(value):
 
 
 PROTOCOLS = ("tcp", "udp", "sctp")
+PROTOCOL_WORDS = "%s or %s" % (", ".join(PROTOCOLS[:-1]), PROTOCOLS[-1])  # for messages: "tcp, udp or sctp"
 _ANY4 = ipaddress.ip_address("0.0.0.0")
 
 
@@ -315,9 +320,13 @@ def _port_range(text, field_name, what):
     try:
         start, end = int(first), int(last or first)
     except ValueError:
-        raise InvalidInput("%s: %s %r is not a port or a port range (8080, 5000-5010)" % (field_name, what, text), field_name)
-    if not 1 <= start <= end <= 65535:
-        raise InvalidInput("%s: %s %r is outside 1-65535 or runs backwards" % (field_name, what, text), field_name)
+        raise InvalidInput("%s: %s %r is not a port or a port range; write it like 8080 or 5000-5010" % (field_name, what, text),
+                           field_name)
+    if not (1 <= start <= 65535 and 1 <= end <= 65535):
+        raise InvalidInput("%s: %s %r is outside 1-65535; give ports from 1 to 65535" % (field_name, what, text), field_name)
+    if start > end:
+        raise InvalidInput("%s: %s %r runs backwards; write the lower port first (%d-%d)" % (field_name, what, text, end, start),
+                           field_name)
     return start, end
 
 
@@ -329,9 +338,10 @@ def port_mapping(spec, field_name):
     required: Docker's random host ports (``-p 80``) are not idempotent, so they are refused.
     """
     if isinstance(spec, dict):
-        unknown = set(spec) - {"host_ip", "host_port", "container_port", "protocol"}
+        known = ("container_port", "host_ip", "host_port", "protocol")
+        unknown = set(spec) - set(known)
         if unknown:
-            raise InvalidInput("%s: unknown keys %s" % (field_name, ", ".join(sorted(unknown))), field_name)
+            raise InvalidInput("%s: unknown keys %s (known: %s)" % (field_name, ", ".join(sorted(unknown)), ", ".join(known)), field_name)
         host_ip, host, container = spec.get("host_ip"), spec.get("host_port"), spec.get("container_port")
         protocol = spec.get("protocol") or "tcp"
     else:
@@ -352,12 +362,12 @@ def port_mapping(spec, field_name):
         raise InvalidInput("%s: %r needs both a host port and a container port" % (field_name, spec), field_name)
     protocol = str(protocol).lower()
     if protocol not in PROTOCOLS:
-        raise InvalidInput("%s: protocol %r is not one of %s" % (field_name, protocol, ", ".join(PROTOCOLS)), field_name)
+        raise InvalidInput("%s: protocol %r is not supported; use %s" % (field_name, protocol, PROTOCOL_WORDS), field_name)
     host_start, host_end = _port_range(host, field_name, "host port")
     c_start, c_end = _port_range(container, field_name, "container port")
     if c_end - c_start != host_end - host_start:
-        raise InvalidInput("%s: %r: host range %d-%d and container range %d-%d differ in length" % (
-            field_name, spec, host_start, host_end, c_start, c_end), field_name)
+        raise InvalidInput("%s: %r: host range %d-%d and container range %d-%d differ in length; give ranges of the same"
+                           " length (a range maps port for port)" % (field_name, spec, host_start, host_end, c_start, c_end), field_name)
     ip = address(host_ip, field_name + ".host_ip") if host_ip not in (None, "") else _ANY4
     if ip.version != 4:
         raise InvalidInput("%s: %r: publishing on IPv6 host addresses is not supported yet" % (field_name, spec), field_name)
@@ -370,6 +380,6 @@ def port_mappings(values, field_name):
     for i, one in enumerate(mappings):
         for other in mappings[:i]:
             if one.overlaps(other) and one != other:
-                raise InvalidInput("%s: %s and %s publish the same host port %s/%s twice" % (
+                raise InvalidInput("%s: %s and %s publish the same host port %s/%s twice; publish each host port once" % (
                     field_name, other, one, one.host_ports(), one.protocol), field_name)
     return frozenset(mappings)

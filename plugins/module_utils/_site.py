@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _firewall, _fleet, _prune
 from ansible_collections.netmodes.linux.plugins.module_utils import _model as m
+from ansible_collections.netmodes.linux.plugins.module_utils import _resolvconf as rc
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import BatchResource, Op, Resource
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.bridge import Bridge
@@ -49,7 +50,7 @@ def _bool(raw, key, default, where):
     if value is None:
         return default
     if not isinstance(value, bool):
-        raise InvalidInput("%s.%s: %r is not true or false" % (where, key, value), where)
+        raise InvalidInput("%s.%s: %r is not a boolean; write true or false" % (where, key, value), where)
     return value
 
 
@@ -101,7 +102,8 @@ def _int(raw, key, low, high, where):
     if value in (None, ""):
         return None
     if isinstance(value, bool) or not str(value).isdigit() or not low <= int(value) <= high:
-        raise InvalidInput("%s.%s: %r is not a whole number in %d..%d" % (where, key, value, low, high), where)
+        raise InvalidInput("%s.%s: %r is not a whole number in %d..%d; give a whole number from %d to %d"
+                           % (where, key, value, low, high, low, high), where)
     return int(value)
 
 
@@ -127,12 +129,18 @@ def network_spec(raw, where):
     bridge = None
     if driver in ("bridge", "overlay"):
         bridge = raw.get("bridge_name") or (DEFAULT_BRIDGE if name == DEFAULT_NETWORK else name)
+        if not raw.get("bridge_name") and len(bridge.encode("utf-8")) > m.IFNAME_MAX_BYTES:
+            raise InvalidInput("%s.name: network name %r is %d bytes, too long to name its bridge (the kernel allows at most %d);"
+                               " give a bridge_name of at most %d bytes, or a shorter name"
+                               % (where, name, len(bridge.encode("utf-8")), m.IFNAME_MAX_BYTES, m.IFNAME_MAX_BYTES), where)
         m.ifname(bridge, "%s.bridge_name" % where if raw.get("bridge_name") else "%s.name" % where)
     subnet = m.network(raw["subnet"], "%s.subnet" % where) if raw.get("subnet") else None
     if subnet is not None and subnet.version != 4:
-        raise InvalidInput("%s.subnet: IPv6 networks are not supported yet" % where, where)
+        raise InvalidInput("%s.subnet: IPv6 networks are not supported yet; give an IPv4 subnet" % where, where)
     gateway = m.address(raw["gateway"], "%s.gateway" % where) if raw.get("gateway") else None
-    if gateway is not None and (subnet is None or gateway not in subnet or gateway in (subnet.network_address, subnet.broadcast_address)):
+    if gateway is not None and subnet is None:
+        raise InvalidInput("%s.gateway: %s needs a subnet; give a subnet and a gateway inside it" % (where, gateway), where)
+    if gateway is not None and (gateway not in subnet or gateway in (subnet.network_address, subnet.broadcast_address)):
         raise InvalidInput("%s.gateway: %s is not a host address of subnet %s; give a subnet and a gateway inside it"
                            % (where, gateway, subnet), where)
     spec = NetworkSpec(name, bridge, subnet, gateway, _bool(raw, "internal", False, where),
@@ -197,7 +205,8 @@ def network_specs(raws, where="config"):
     for i, a in enumerate(explicit):
         for b in explicit[i + 1:]:
             if a.subnet.overlaps(b.subnet):
-                raise InvalidInput("%s: the subnets of %s (%s) and %s (%s) overlap" % (where, a.name, a.subnet, b.name, b.subnet), where)
+                raise InvalidInput("%s: the subnets of %s (%s) and %s (%s) overlap; give %s a subnet of its own"
+                                   % (where, a.name, a.subnet, b.name, b.subnet, b.name), where)
     return specs
 
 
@@ -205,8 +214,22 @@ def _no_duplicates(names, where, what):
     seen = set()
     for name in names:
         if name in seen:
-            raise InvalidInput("%s: %s %r is declared twice" % (where, what, name), where)
+            raise InvalidInput("%s: %s %r is declared twice; declare each once" % (where, what, name), where)
         seen.add(name)
+
+
+def check_subnets_free(specs, net, here, leaving=(), where="config"):
+    """Refuse a declared subnet of a bridge made on this host (a network in HERE) that overlaps an
+    address of another interface of the host (another bridge, the host's own network): its routes
+    would be ambiguous. LEAVING: links this run removes. A macvlan or ipvlan network (no bridge)
+    shares its segment's subnet with its parent by design."""
+    used = [(name, a.network) for name, addrs in sorted(net.addresses_by_link().items()) if name not in leaving
+            for a in addrs if a.version == 4]
+    for index, spec in enumerate(specs):
+        for name, other in used if spec.subnet is not None and spec.bridge is not None and spec.name in here else ():
+            if name != spec.bridge and spec.subnet.overlaps(other):
+                raise InvalidInput("%s[%d].subnet: %s overlaps %s of %s on the host; choose a free subnet"
+                                   % (where, index, spec.subnet, other, name), "%s[%d]" % (where, index))
 
 
 def bridge_subnet(link):
@@ -257,16 +280,21 @@ class Networks(BatchResource):
                 remove_network(batch, spec, backend)
             return {}
         spans = host_spans(specs, _fleet.fleet_from(self.params["fleet"]))
+        made = [s for s in specs if s.name in spans or not s.multi_host]  # the networks with a part on this host
+        wanted, leaving = None, set()
+        if state == "overridden":
+            wanted = {s.bridge for s in made}
+            wanted |= {_fleet.vxlan_name(n) for n, s in spans.items() if s.spec.driver == "overlay"}
+            wanted |= {_fleet.shim_name(n) for n, s in spans.items() if s.spec.shim}
+            leaving = {link.name for link in our_host_links(net) if link.name not in wanted and link.name != DEFAULT_BRIDGE}
+        check_subnets_free(specs, net, {s.name for s in made}, leaving)
         taken = _taken(net) | {s.subnet for s in specs if s.subnet}
         for spec in specs:
             if spec.name in spans:
                 ensure_multi_host(batch, spans[spec.name], backend)
             elif not spec.multi_host:
                 ensure_network(batch, spec, taken, backend)
-        if state == "overridden":
-            wanted = {s.bridge for s in specs if s.name in spans or not s.multi_host}
-            wanted |= {_fleet.vxlan_name(n) for n, s in spans.items() if s.spec.driver == "overlay"}
-            wanted |= {_fleet.shim_name(n) for n, s in spans.items() if s.spec.shim}
+        if wanted is not None:
             _prune.networks(batch, wanted=wanted, backend=backend)
         return {"networks": gather_networks(net)}
 
@@ -424,7 +452,8 @@ def _host_port(value, where):
     port, _sep, proto = text.partition("/")
     proto = proto or "tcp"
     if not port.isdigit() or not 1 <= int(port) <= 65535 or proto not in m.PROTOCOLS:
-        raise InvalidInput("%s.ports: %r is not a port (80, 53/udp)" % (where, value), where)
+        raise InvalidInput("%s.ports: %r is not a port; give a port from 1 to 65535, with a protocol %s after a slash"
+                           " if not tcp (80, 53/udp)" % (where, value, m.PROTOCOL_WORDS), where)
     return int(port), proto
 
 
@@ -436,7 +465,7 @@ def sandbox_spec(raw, where):
     name = m.netns_name(str(raw["name"]), "%s.name" % where)
     state = raw.get("state") or "present"
     if state not in ("present", "absent"):
-        raise InvalidInput("%s.state: %r is not present or absent" % (where, state), where)
+        raise InvalidInput("%s.state: %r is not a state of a sandbox; use present or absent" % (where, state), where)
     mode = str(raw.get("network_mode") or DEFAULT_NETWORK)
     given = [k for k in _SANDBOX_KEYS if raw.get(k) not in (None, [], "")]
     if mode.startswith("container:"):
@@ -455,7 +484,9 @@ def sandbox_spec(raw, where):
             refused += ("hostname", "dns", "dns_search", "dns_options", "extra_hosts")
         bad = [k for k in refused if k in given]
         if bad:
-            raise InvalidInput("%s: %s cannot be used with network_mode %s" % (where, ", ".join(bad), mode), where)
+            why = ("a host-mode service uses the host's own network, names and ports: list the ports it binds in ports"
+                   if mode == "host" else "a none-mode sandbox has only lo: to use them, join a network (network_mode: NAME)")
+            raise InvalidInput("%s: %s cannot be used with network_mode %s; %s" % (where, ", ".join(bad), mode, why), where)
     elif ports:
         raise InvalidInput("%s.ports: only host-mode sandboxes declare ports; publish with publish: [\"8080:80\"]" % where, where)
     further, ips = _further_networks(raw, where)
@@ -465,6 +496,9 @@ def sandbox_spec(raw, where):
                            " network cannot be combined)" % where, where)
     _no_duplicates(networks, where + ".networks", "network")
     ip = m.address(raw["ip"], "%s.ip" % where) if raw.get("ip") else None
+    if state == "present" and mode != "host" and (not raw.get("hostname") or any(n != DEFAULT_NETWORK for n in networks)):
+        _check_dns_name(name, where)
+    _check_dns(raw, where)
     return SandboxSpec(
         name, "network" if networks else mode, networks, None, ip,
         m.port_mappings(raw.get("publish") or [], "%s.publish" % where), ports,
@@ -495,6 +529,26 @@ def _further_networks(raw, where):
     return tuple(names), tuple(ips)
 
 
+def _check_dns_name(name, where):
+    """A sandbox's name is its host name unless it has one, and its name in its networks' hosts files."""
+    try:
+        m.hostname(name, "%s.name" % where)
+    except InvalidInput:
+        raise InvalidInput("%s.name: %r is the sandbox's default host name and its name in the hosts files of its networks,"
+                           " but is not a valid host name (RFC 1123); rename it with letters, digits and '-'" % (where, name), where)
+
+
+def _check_dns(raw, where):
+    """The DNS options are used last in a run (dns_config), so they are checked here, before any change."""
+    for i, value in enumerate(_list(raw, "dns", where) or ()):
+        m.address(value, "%s.dns[%d]" % (where, i))
+    rc.search_domains(_list(raw, "dns_search", where), "%s.dns_search" % where)
+    rc.resolver_options(_list(raw, "dns_options", where), "%s.dns_options" % where)
+    rc.host_entries(raw.get("extra_hosts"), "%s.extra_hosts" % where)
+    for i, alias in enumerate(_list(raw, "aliases", where) or ()):
+        m.hostname(alias, "%s.aliases[%d]" % (where, i))
+
+
 def sandbox_specs(raws, where="config"):
     specs = [sandbox_spec(raw, "%s[%d]" % (where, i)) for i, raw in enumerate(raws or [])]
     _no_duplicates([s.name for s in specs], where, "sandbox name")
@@ -505,8 +559,8 @@ def sandbox_specs(raws, where="config"):
             raise InvalidInput("%s: %s: network_mode container:%s points at a sandbox that is itself in container mode; point"
                                " at %s" % (where, spec.name, target.name, target.share_with), where)
         if target is not None and target.mode == "host":
-            raise InvalidInput("%s: %s: network_mode container:%s points at a host-mode sandbox, which has no namespace"
-                               % (where, spec.name, target.name), where)
+            raise InvalidInput("%s: %s: network_mode container:%s points at a host-mode sandbox, which has no namespace;"
+                               " use network_mode host for %s too" % (where, spec.name, target.name, spec.name), where)
     return specs
 
 
@@ -549,8 +603,12 @@ class Sandboxes(BatchResource):
         else:
             self.spans = host_spans(list(networks.values()), self.fleet, "networks")
         # Every sandbox is checked, also those of modes this run leaves to another task.
-        self._check_references(specs, networks)
+        declared = {s.name for s in specs}
+        pruned = {n for n in net.netns_names() if n not in declared and net.netns_owned(n)} if p["state"] == "overridden" else set()
+        leaving = pruned | {s.name for s in specs if s.state == "absent"}
+        self._check_references(specs, networks, leaving)
         self._preflight_host_ports([s for s in specs if s.state == "present"])
+        self._preflight_publish([s for s in specs if s.state == "present"], declared | pruned)
         if p["state"] == "gathered":
             return {"sandboxes": gather_sandboxes(net)}
         specs = [s for s in specs if mode_of(s) in p["modes"]]
@@ -567,8 +625,10 @@ class Sandboxes(BatchResource):
         self._build(batch, present, networks)
         return {"sandboxes": gather_sandboxes(net, [s.name for s in present if s.mode != "host"])}
 
-    def _check_references(self, specs, networks):
+    def _check_references(self, specs, networks, leaving):
         net, names = self.adapters["netlink"], {s.name for s in specs if s.state == "present"}
+        ips = {}  # {(network, ip): sandbox} of explicit addresses, to find one declared twice
+        sharing = {s.name for s in specs if s.mode == "container"}
         for spec in specs:
             if spec.state == "absent":
                 continue
@@ -582,15 +642,34 @@ class Sandboxes(BatchResource):
                 bridge = self._bridge_of(name, networks)
                 link = net.link(bridge, routes=False)
                 if name != DEFAULT_NETWORK and name not in networks and link is None:
-                    self.missing(NotFound("%s: network %r does not exist; declare it in netmodes_networks (or create it"
-                                          " with netmodes.linux.networks first)" % (spec.name, name), "config"))
+                    self.missing(NotFound("%s: %s: network %r does not exist; declare it in netmodes_networks (or create it"
+                                          " with netmodes.linux.networks first)" % (spec.name, "networks" if index else "network_mode", name),
+                                          "config"))
                 subnet, gateway = bridge_subnet(link)
                 if subnet is None and name in networks and networks[name].subnet:
                     subnet, gateway = networks[name].subnet, networks[name].gateway or next(networks[name].subnet.hosts())
                 ip = spec.ip if index == 0 else dict(spec.ips).get(name)
                 if ip and subnet and (ip not in subnet or ip == gateway):
-                    raise InvalidInput("%s.ip: %s is not a free host address of network %s (%s, gateway %s)"
-                                       % (spec.name, ip, name, subnet, gateway), "config")
+                    raise InvalidInput("%s.ip: %s is not a free host address of network %s (%s, gateway %s); choose another"
+                                       " address in %s or leave ip out" % (spec.name, ip, name, subnet, gateway, subnet), "config")
+                if ip:
+                    holder = ips.setdefault((name, ip), spec.name)
+                    holder = holder if holder != spec.name else self._holder(spec, ip, leaving, sharing)
+                    if holder is not None:
+                        raise Conflict("%s.ip: %s is already the address of sandbox %s; choose another address in %s or leave ip out"
+                                       % (spec.name, ip, holder, subnet or "the network"), "config")
+
+    def _holder(self, spec, ip, leaving, sharing):
+        """The sandbox on the host (not SPEC's own namespace, nor one LEAVING) that has address IP,
+        by a name that is not a second one (SHARING: container mode) where it has one."""
+        net = self.adapters["netlink"]
+        own = net.netns_inode(spec.name)
+        for name in sorted(net.netns_names(), key=lambda n: (n in sharing, n)):
+            if name in leaving or (own is not None and net.netns_inode(name) == own):
+                continue
+            if any(a.ip == ip for addrs in net.addresses_by_link(name).values() for a in addrs):
+                return name
+        return None
 
     def _check_multi_host(self, spec, index, network):
         span, fleet = self.spans.get(network.name), self.fleet
@@ -634,8 +713,8 @@ class Sandboxes(BatchResource):
                 claimed[(port, proto)] = spec.name
                 for who, mapping in published:
                     if mapping.protocol == proto and mapping.host_port <= port <= mapping.host_port_end:
-                        raise Conflict("%s: port %d/%s is published by %s (%s); host mode would collide with it"
-                                       % (spec.name, port, proto, _firewall.owner_words(who), mapping), "config")
+                        raise Conflict("%s: port %d/%s is published by %s (%s); host mode would collide with it; give %s"
+                                       " another port" % (spec.name, port, proto, _firewall.owner_words(who), mapping, spec.name), "config")
                 if (port, proto) in claims.get(spec.name, ()):
                     continue  # claimed in an earlier run: the listener is the sandbox's own service
                 for lproto, addr, lport, inode in listeners:
@@ -643,6 +722,37 @@ class Sandboxes(BatchResource):
                         process = sockets.process_of(inode)
                         raise Conflict("%s: port %d/%s is already in use on the host: %s listens on %s:%d; stop it or"
                                        " change the port" % (spec.name, port, proto, process or "a process", addr, lport), "config")
+
+    def _preflight_publish(self, present, accounted):
+        """A published host port that another sandbox publishes (in this declaration, or in the firewall
+        for sandboxes not in ACCOUNTED: declared or pruned), that a host-mode sandbox claims, or that
+        a host process listens on fails before anything changes, not when its sandbox is half made."""
+        if not any(s.publish for s in present):
+            return
+        sockets = self.adapters["sockets"]
+        theirs = {_firewall.sandbox_owner(name) for name in accounted}
+        taken = [(_firewall.owner_words(who), mapping) for who, mapping in self.adapters["firewall"].read().published() if who not in theirs]
+        claims = {name: ports for name, ports in sockets.claims().items() if name not in accounted}
+        claims.update({s.name: s.ports for s in present if s.ports})
+        for spec in present:
+            for mapping in sorted(spec.publish):
+                self._publish_conflict(spec, mapping, taken, claims)
+            taken += [("sandbox %s" % spec.name, mapping) for mapping in spec.publish]
+
+    def _publish_conflict(self, spec, mapping, taken, claims):
+        where = "%s: publish: host port %s/%s" % (spec.name, mapping.host_ports(), mapping.protocol)
+        for who, other in taken:
+            if mapping.overlaps(other):
+                raise Conflict("%s is already published by %s (%s); choose another host port" % (where, who, other), "config")
+        for name, ports in sorted(claims.items()):
+            if any(proto == mapping.protocol and mapping.host_port <= port <= mapping.host_port_end for port, proto in ports):
+                raise Conflict("%s is already declared by host-mode sandbox %s; choose another host port" % (where, name), "config")
+        sockets = self.adapters["sockets"]
+        for proto, addr, port, inode in sockets.listeners():
+            if proto == mapping.protocol and mapping.host_port <= port <= mapping.host_port_end and (
+                    addr.is_unspecified or mapping.host_ip.is_unspecified or addr == mapping.host_ip):
+                raise Conflict("%s is already in use on the host: %s listens on %s:%d; stop it or choose another host port"
+                               % (where, sockets.process_of(inode) or "a process", addr, port), "config")
 
     def _remove(self, batch, spec, networks):
         backend, net = self.params["firewall_backend"], self.adapters["netlink"]

@@ -132,33 +132,124 @@ def sh_json(host, command):
     return json.loads(sh(host, command) or "null")
 
 
+# One shell run gathers everything a snapshot compares, in sections "@@KIND NETNS" (NETNS empty for
+# the host's own namespace), so that a snapshot costs one command however many sandboxes there are.
+# It is plain sh, so that tests/harness/modrun.py can run it inside a host between module runs.
+SNAPSHOT_SCRIPT = r"""
+for ns in "" $(ls /run/netns 2>/dev/null); do
+  n=${ns:+-n $ns}
+  echo "@@link $ns"; ip $n -d -j link show 2>&1
+  echo "@@addr+route $ns"; printf 'addr show\nroute show table all\n' | ip $n -j -batch - 2>&1
+done
+echo "@@netns"; ls -1 /run/netns 2>/dev/null
+echo "@@sysctl"
+grep -H . /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv4/conf/*/forwarding /proc/sys/net/ipv4/conf/*/route_localnet \
+  /proc/sys/net/ipv6/conf/all/forwarding /proc/sys/net/bridge/bridge-nf-call-* 2>/dev/null
+echo "@@files"
+find /etc/netns /run/netmodes 2>/dev/null | sort
+find /etc/netns /run/netmodes -type f 2>/dev/null | sort | xargs -r grep -H ''
+true
+"""
+FIREWALL_SCRIPT = r"""
+echo "@@nft"; nft -j list ruleset
+echo "@@iptables"; iptables-legacy-save
+"""
+
+# Of links, what configuration sets; not operstate, carrier or the bridge timers, which a new
+# bridge or port changes on its own for a while (forward delay, hello and ageing timers).
+_UNSTABLE_LINK_KEYS = {"operstate", "flags", "linkmode"}
+
+
+def _stable_link(link):
+    out = {key: value for key, value in link.items() if key not in _UNSTABLE_LINK_KEYS}
+    out["up"] = "UP" in link.get("flags", [])
+    info = dict(link.get("linkinfo", {}))
+    for key in ("info_data", "info_slave_data"):
+        if key in info:
+            info[key] = {k: v for k, v in info[key].items() if not k.endswith("_timer") and k not in ("state", "topology_change_detected")}
+    if info:
+        out["linkinfo"] = info
+    return out
+
+
+def _json_or_text(text):
+    try:
+        return json.loads(text or "null")
+    except ValueError:
+        return text
+
+
+def _json_values(text, count):
+    """COUNT JSON values printed one after another (``ip -j -batch``), or TEXT COUNT times (an error)."""
+    values, decoder, at = [], json.JSONDecoder(), 0
+    try:
+        while len(values) < count:
+            while at < len(text) and text[at].isspace():
+                at += 1
+            value, at = decoder.raw_decode(text, at)
+            values.append(value)
+    except ValueError:
+        return [text] * count
+    return values
+
+
+def _firewall_text(nft, legacy):
+    """The nftables ruleset (``nft -j``, with rule handles, so a rule removed and added back
+    shows) and iptables-legacy-save without its timestamps and counters, as one text."""
+    nft = _json_or_text(nft)
+    if isinstance(nft, dict):
+        nft = [item for item in nft.get("nftables", []) if "metainfo" not in item]
+    legacy = "\n".join(line.split(" [")[0] for line in legacy.splitlines() if not line.startswith("#"))
+    return json.dumps(nft, indent=1, sort_keys=True) + "\n--- iptables-legacy ---\n" + legacy
+
+
+def parse_snapshot(text):
+    """The output of SNAPSHOT_SCRIPT (and FIREWALL_SCRIPT) as a comparable dict."""
+    sections, kind = {}, None
+    for line in text.splitlines():
+        if line.startswith("@@"):
+            kind = line[2:].strip()
+            sections[kind] = []
+        elif kind is not None:
+            sections[kind].append(line)
+    out = {}
+    if "nft" in sections:
+        out["firewall"] = _firewall_text("\n".join(sections.pop("nft")), "\n".join(sections.pop("iptables")))
+    for key in ("netns", "sysctl", "files"):
+        if key in sections:
+            out[key] = sections.pop(key)
+    for key, lines in sections.items():
+        what, _sep, netns = key.partition(" ")
+        netns = netns or "host"
+        if what == "link":
+            links = _json_or_text("\n".join(lines))
+            out["link " + netns] = [_stable_link(link) for link in links] if isinstance(links, list) else links
+            continue
+        addrs, routes = _json_values("\n".join(lines), 2)
+        # IPv6 link-local addresses and their routes are the kernel's own, and come and go with DAD;
+        # the link's state is in "link".
+        for link in addrs if isinstance(addrs, list) else ():
+            link["addr_info"] = [a for a in link.get("addr_info", []) if not (a.get("family") == "inet6" and a.get("scope") == "link")]
+            for key in _UNSTABLE_LINK_KEYS:
+                link.pop(key, None)
+        out["addr " + netns] = addrs
+        out["route " + netns] = [r for r in routes if not r.get("dst", "").startswith("fe80")] if isinstance(routes, list) else routes
+    return out
+
+
 def snapshot(host):
-    """The network state of a host that a test could change: links, addresses, routes, names."""
-    # Of links, what configuration sets; not operstate or carrier, which a new bridge changes
-    # on its own for a while (forward delay).
-    links = [{"name": link["ifname"], "kind": link.get("linkinfo", {}).get("info_kind"), "mtu": link["mtu"],
-              "mac": link.get("address"), "master": link.get("master"), "up": "UP" in link["flags"],
-              "alias": link.get("ifalias")} for link in sh_json(host, "ip -j -d link show")]
-    # IPv6 link-local addresses and their routes are the kernel's own, and come and go with DAD.
-    addrs = sh_json(host, "ip -j addr show")
-    for link in addrs:
-        link["addr_info"] = [a for a in link.get("addr_info", []) if not (a.get("family") == "inet6" and a.get("scope") == "link")]
-    routes = [r for r in sh_json(host, "ip -j route show table all") if not r.get("dst", "").startswith("fe80")]
-    return {
-        "links": links,
-        "addrs": addrs,
-        "routes": routes,
-        "netns": sorted(sh(host, "ls -1 /run/netns 2>/dev/null || true").split()),
-        "sysctl": sh(host, "sysctl net.ipv4.ip_forward net.ipv4.conf.all.forwarding net.ipv6.conf.all.forwarding"),
-    }
+    """The state of a host that a module could change: links, addresses and routes of the host
+    and of every sandbox, the namespace names, the forwarding and route_localnet sysctls (and
+    br_netfilter's), and the files under /etc/netns and /run/netmodes, names and contents.
+
+    The firewall is ``firewall(host)``'s.
+    """
+    return parse_snapshot(sh(host, SNAPSHOT_SCRIPT))
 
 
 def firewall(host):
-    """Both firewalls of a host as text: the nftables ruleset and iptables-legacy-save without
-    its timestamps and counters."""
-    legacy = sh(host, "iptables-legacy-save")
-    legacy = "\n".join(line.split(" [")[0] for line in legacy.splitlines() if not line.startswith("#"))
-    return sh(host, "nft list ruleset") + "\n--- iptables-legacy ---\n" + legacy
+    """Both firewalls of a host as text: ``nft -j list ruleset`` and iptables-legacy-save."""
+    return parse_snapshot(sh(host, FIREWALL_SCRIPT))["firewall"]
 
 
 BACKENDS = ["nftables", "iptables"]

@@ -69,7 +69,8 @@ class Macvlan(Resource):
         _links.check_netns(self, current["netns_exists"], netns)
         parent = current["parent"]
         if parent is None:
-            self.missing(NotFound("parent: %s does not exist on the host" % desired["parent"], "parent"))
+            self.missing(NotFound("parent: %s does not exist on the host; give the host interface on the segment (ip link shows them)"
+                                  % desired["parent"], "parent"))
         elif parent.kind in MODES:
             raise Conflict("parent: %s is itself a %s; give the link it hangs off (the kernel would use that one)"
                            % (parent.name, parent.kind), "parent")

@@ -41,7 +41,8 @@ class Netns(Resource):
             if current["inode"] is None:
                 return []
             if not current["owned"]:
-                raise Conflict("sandbox %s was not created by netmodes.linux; remove it with 'ip netns del %s'" % (name, name))
+                raise Conflict("name: sandbox %s was not created by netmodes.linux, so it is left alone; remove it with"
+                               " 'ip netns del %s'" % (name, name), "name")
             return [Op("delete", obj, before={"path": path}, call=("netlink.netns_delete", {"name": name}))]
         target = desired["share_with"]
         if target and current["target_inode"] is None:
@@ -52,7 +53,7 @@ class Netns(Resource):
                            call=("netlink.netns_share", {"name": name, "target": target}))]
             return [Op("create", obj, after={"path": path}, call=("netlink.netns_create", {"name": name}))]
         if target and current["inode"] != current["target_inode"]:
-            raise Conflict("sandbox %s already exists as a namespace of its own, not %s's; remove %s"
+            raise Conflict("share_with: sandbox %s already exists as a namespace of its own, not %s's; remove %s"
                            " (state=absent) before sharing %s" % (name, target, name, target), "share_with")
         return []
 

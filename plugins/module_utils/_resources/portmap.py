@@ -70,7 +70,8 @@ class Portmap(Resource):
         self._check_conflicts(current, desired)
         target, subnet = current["address"], current.get("subnet")
         if target is None or subnet is None:
-            why = ("address: %s is not inside a subnet of bridge %s" % (desired["address"], desired["bridge"]) if desired["address"]
+            why = ("address: %s is not inside a subnet of bridge %s; give the sandbox's address on %s"
+                   % (desired["address"], desired["bridge"], desired["bridge"]) if desired["address"]
                    else "netns: sandbox %r has no IPv4 address on bridge %s; plug it in with netmodes.linux.veth first"
                    % (desired["netns"], desired["bridge"]))
             self.missing(NotFound(why, "address" if desired["address"] else "netns"))

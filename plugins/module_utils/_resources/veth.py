@@ -60,8 +60,8 @@ class Veth(Resource):
             ops.append(Op("create", obj, after={"peer": desired["peer"], "netns": netns},
                           call=("netlink.link_add_veth", {"name": name, "peer": desired["peer"], "netns": netns})))
         elif peer is None or peer.index != host.peer_index or peer.peer_index != host.index:
-            raise Conflict("veth %s exists but its peer is not %s in %s; remove it (state=absent) and re-run"
-                           % (name, desired["peer"], "sandbox " + netns if netns else "the host"))
+            raise Conflict("peer: veth %s exists but its peer is not %s in %s; remove it (state=absent) and re-run"
+                           % (name, desired["peer"], "sandbox " + netns if netns else "the host"), "peer")
         pobj = "%s in %s" % (desired["peer"], "sandbox " + netns if netns else "host")
         ops += _links.plan_attrs(obj, name, None, _links.link_attrs(host),
                                  {"mtu": desired["mtu"], "master": desired["bridge"], "state": "up", "hairpin": desired["hairpin"]})

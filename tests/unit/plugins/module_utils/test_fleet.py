@@ -189,7 +189,7 @@ def test_device_names_are_short_and_ours():
                                             " gateway of its own sandboxes"),
     (dict(OVERLAY, parent="eth0"), r"config\[0\].parent: an overlay network has no parent: only macvlan and ipvlan networks"),
     ({"driver": "bridge", "vni": 5}, r"config\[0\].vni: a bridge network has no vni: only overlay networks take it; remove it"),
-    (dict(OVERLAY, vni=0), r"config\[0\].vni: 0 is not a whole number in 1..16777215"),
+    (dict(OVERLAY, vni=0), r"config\[0\].vni: 0 is not a whole number in 1..16777215; give a whole number from 1 to 16777215"),
     (dict(OVERLAY, vni=2 ** 24), r"vni: 16777216 is not a whole number"),
     (dict(OVERLAY, max_hosts=12), r"config\[0\].max_hosts: 12 is not a power of two"),
     (dict(OVERLAY, max_hosts=128), r"config\[0\].max_hosts: 128 slices of 10.231.200.0/24 would have 2 addresses each"),

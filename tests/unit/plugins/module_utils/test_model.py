@@ -20,11 +20,11 @@ def test_ifname_accepts_what_the_kernel_accepts(name):
     ("a" * 16, "16 bytes; the kernel allows at most 15"),
     ("é" * 8, "16 bytes"),          # 8 characters, 16 bytes: bytes are what count
     ("", "is required"),
-    (".", "not valid"),
-    ("..", "not valid"),
-    ("a/b", "not valid"),
-    ("a:b", "not valid"),
-    ("a b", "not valid"),
+    (".", "not valid.*Choose another name"),
+    ("..", "not valid.*Choose another name"),
+    ("a/b", "not valid.*Choose another name"),
+    ("a:b", "not valid.*Choose another name"),
+    ("a b", "not valid.*Choose another name"),
 ])
 def test_ifname_rejects_with_the_reason(name, fragment):
     with pytest.raises(InvalidInput, match=fragment) as info:
@@ -35,7 +35,7 @@ def test_ifname_rejects_with_the_reason(name, fragment):
 
 @pytest.mark.parametrize("name", ["", ".", "..", "a/b", "x" * 256, "a\0b"])
 def test_netns_name_rejects_path_tricks(name):
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput, match="^name: .*(is required|Choose another name)"):
         m.netns_name(name, "name")
 
 
@@ -55,9 +55,9 @@ def test_interface_normalizes(text, expected):
 
 @pytest.mark.parametrize("text, fragment", [
     ("10.231.0.1", "needs a prefix length"),
-    ("10.231.0.300/24", "not a valid address/prefix"),
-    ("10.231.0.1/33", "not a valid address/prefix"),
-    ("banana/8", "not a valid address/prefix"),
+    ("10.231.0.300/24", "not a valid address/prefix .*; write it as ADDRESS/PREFIX, for example 172.18.0.1/16"),
+    ("10.231.0.1/33", "not a valid address/prefix .*; write it as ADDRESS/PREFIX"),
+    ("banana/8", "not a valid address/prefix .*; write it as ADDRESS/PREFIX"),
 ])
 def test_interface_rejects_malformed_cidr(text, fragment):
     with pytest.raises(InvalidInput, match=fragment):
@@ -85,6 +85,12 @@ def test_network(text, expected):
     assert str(m.network(text, "dst")) == expected
 
 
+@pytest.mark.parametrize("text", ["10.231.0.300", "dns.google", "10.231.0"])
+def test_address_rejects_naming_the_field_and_the_fix(text):
+    with pytest.raises(InvalidInput, match=r"^nameservers\[0\]: '%s' is not a valid IP address; write it like 172.18.0.1" % text):
+        m.address(text, "nameservers[0]")
+
+
 def test_network_rejects_host_bits():
     with pytest.raises(InvalidInput, match="host bits zero"):
         m.network("10.231.0.1/16", "dst")
@@ -99,9 +105,9 @@ def test_mac_normalizes(text, expected):
 
 
 @pytest.mark.parametrize("text, fragment", [
-    ("02:42:ac:11:00", "not a MAC"),
-    ("zz:42:ac:11:00:02", "not a MAC"),
-    ("01:00:5e:00:00:01", "multicast"),
+    ("02:42:ac:11:00", "not a MAC address; write six hex pairs"),
+    ("zz:42:ac:11:00:02", "not a MAC address; write six hex pairs"),
+    ("01:00:5e:00:00:01", "multicast MAC address; use a unicast one"),
 ])
 def test_mac_rejects(text, fragment):
     with pytest.raises(InvalidInput, match=fragment):
@@ -115,7 +121,7 @@ def test_mtu(value, expected):
 
 @pytest.mark.parametrize("value", [67, 65536, "jumbo"])
 def test_mtu_rejects(value):
-    with pytest.raises(InvalidInput, match="^mtu:"):
+    with pytest.raises(InvalidInput, match="^mtu: .*; give an MTU in 68..65535"):
         m.mtu(value, "mtu")
 
 
@@ -128,9 +134,9 @@ def test_route_parses_and_prints():
 @pytest.mark.parametrize("spec, fragment", [
     ({"via": "10.231.0.1"}, "a dict with 'dst'"),
     ("10.231.0.0/16", "a dict with 'dst'"),
-    ({"dst": "10.231.0.0/16", "gw": "10.231.0.1"}, "unknown route keys gw"),
-    ({"dst": "10.231.0.0/16", "via": "2001:db8::1"}, "different IP versions"),
-    ({"dst": "10.231.0.0/16", "metric": "low"}, "not a number"),
+    ({"dst": "10.231.0.0/16", "gw": "10.231.0.1"}, r"unknown route keys gw \(known: dst, via, metric\)"),
+    ({"dst": "10.231.0.0/16", "via": "2001:db8::1"}, "different IP versions; give a via of the same IP version as dst"),
+    ({"dst": "10.231.0.0/16", "metric": "low"}, "not a number; give a whole number"),
 ])
 def test_route_rejects(spec, fragment):
     with pytest.raises(InvalidInput, match=fragment):

@@ -29,21 +29,25 @@ def test_a_range_keeps_its_shape():
     assert (m.host_port, m.host_port_end, m.container_port, m.container_port_end, m.size) == (8000, 8002, 9000, 9002, 3)
 
 
-@pytest.mark.parametrize("spec, fragment", [
-    ("80", "a host port is required"),
-    ("127.0.0.1::80", "needs both a host port and a container port"),
-    ("8080:80/icmp", "protocol 'icmp' is not one of tcp, udp, sctp"),
-    ("5000-5010:5000-5005", "differ in length"),
-    ("70000:80", "outside 1-65535"),
-    ("http:80", "not a port"),
-    ("10.231.0.300:8080:80", "not a valid IP address"),
-    ("[::1]:8080:80", "IPv6 host addresses is not supported yet"),
-    ({"host_port": 8080, "container_port": 80, "proto": "tcp"}, "unknown keys proto"),
+@pytest.mark.parametrize("spec, fragment, fix", [
+    ("80", "'80': write it as Docker's -p", "a host port is required"),
+    ("127.0.0.1::80", "needs both a host port and a container port", "needs both"),
+    ("8080:80/icmp", "protocol 'icmp' is not supported", "use tcp, udp or sctp"),
+    ("5000-5010:5000-5005", "differ in length", "give ranges of the same length"),
+    ("70000:80", "host port '70000' is outside 1-65535", "give ports from 1 to 65535"),
+    ("0:80", "host port '0' is outside 1-65535", "give ports from 1 to 65535"),
+    ("8080:0", "container port '0' is outside 1-65535", "give ports from 1 to 65535"),
+    ("5010-5000:80-90", "host port '5010-5000' runs backwards", "write the lower port first (5000-5010)"),
+    ("http:80", "host port 'http' is not a port", "write it like 8080 or 5000-5010"),
+    ("10.231.0.300:8080:80", "host_ip: '10.231.0.300' is not a valid IP address", "write it like 172.18.0.1"),
+    ("[::1]:8080:80", "IPv6 host addresses is not supported yet", "not supported yet"),
+    ({"host_port": 8080, "container_port": 80, "proto": "tcp"}, "unknown keys proto", "(known: container_port, host_ip, host_port, protocol)"),
 ])
-def test_refused_with_the_reason(spec, fragment):
-    with pytest.raises(InvalidInput, match=fragment) as info:
+def test_refused_with_the_reason_and_the_fix(spec, fragment, fix):
+    with pytest.raises(InvalidInput) as info:
         port_mapping(spec, "ports[3]")
     assert info.value.msg.startswith("ports[3]")
+    assert fragment in info.value.msg and fix in info.value.msg, info.value.msg
 
 
 @pytest.mark.parametrize("a, b, overlap", [
@@ -60,6 +64,6 @@ def test_overlap(a, b, overlap):
 
 
 def test_a_list_may_not_publish_one_port_twice():
-    with pytest.raises(InvalidInput, match="publish the same host port 8080/tcp twice"):
+    with pytest.raises(InvalidInput, match="publish the same host port 8080/tcp twice; publish each host port once"):
         port_mappings(["8080:80", "8080:81"], "ports")
     assert len(port_mappings(["8080:80", "8080:80", "8080:80/udp"], "ports")) == 2

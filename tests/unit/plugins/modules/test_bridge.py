@@ -65,9 +65,10 @@ def test_a_link_set_down_by_hand_is_brought_up(converge, kernel):
 
 
 @pytest.mark.parametrize("link, fragment", [
-    (Link("br0", 7, "bridge", 1500, "02:00:00:00:00:07", True, alias=""), "not created by netmodes.linux"),
-    (Link("br0", 7, "bridge", 1500, "02:00:00:00:00:07", True, alias="docker"), "not created by netmodes.linux"),
-    (Link("br0", 7, "veth", 1500, "02:00:00:00:00:07", True, alias="netmodes.linux veth"), "is a veth link, not a bridge"),
+    (Link("br0", 7, "bridge", 1500, "02:00:00:00:00:07", True, alias=""), "^name: bridge br0 exists but was not created by netmodes.linux"),
+    (Link("br0", 7, "bridge", 1500, "02:00:00:00:00:07", True, alias="docker"), "^name: .* not created by netmodes.linux.*choose another name"),
+    (Link("br0", 7, "veth", 1500, "02:00:00:00:00:07", True, alias="netmodes.linux veth"),
+     "^name: bridge br0 exists but is a veth link, not a bridge; remove it or choose another name"),
 ])
 def test_links_that_are_not_our_bridges_are_left_alone(converge, kernel, link, fragment):
     kernel.links[(None, "br0")] = link
@@ -78,10 +79,12 @@ def test_links_that_are_not_our_bridges_are_left_alone(converge, kernel, link, f
 
 
 @pytest.mark.parametrize("options, fragment", [
-    ({"name": "a-bridge-name-too-long"}, "name: interface name 'a-bridge-name-too-long' is 22 bytes"),
-    ({"name": "br0", "addresses": ["172.18.0.1/16", "172.18.0.300/16"]}, r"addresses\[1\]: '172.18.0.300/16' is not a valid"),
+    ({"name": "a-bridge-name-too-long"}, "name: interface name 'a-bridge-name-too-long' is 22 bytes.*Choose a shorter name"),
+    ({"name": "br 0"}, "name: interface name 'br 0' is not valid.*Choose another name"),
+    ({"name": "br0", "addresses": ["172.18.0.1/16", "172.18.0.300/16"]},
+     r"addresses\[1\]: '172.18.0.300/16' is not a valid address/prefix \(CIDR\); write it as ADDRESS/PREFIX"),
     ({"name": "br0", "addresses": ["172.18.0.1"]}, "needs a prefix length"),
-    ({"name": "br0", "mtu": 20}, "outside 68..65535"),
+    ({"name": "br0", "mtu": 20}, "mtu: MTU 20 is outside what the kernel accepts; give an MTU in 68..65535"),
 ])
 def test_bad_input_fails_before_anything_changes(converge, kernel, sysctl, options, fragment):
     with pytest.raises(InvalidInput, match=fragment):

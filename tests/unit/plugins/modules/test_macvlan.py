@@ -108,7 +108,7 @@ def test_a_link_that_is_not_ours_is_left_alone(world, converge, kernel, state):
     (dict(SANDBOX, mode="l2"), InvalidInput, "mode: l2 is not a mode of macvlan; use one of bridge, private, vepa, passthru"),
     (dict(SANDBOX, kind="ipvlan", mode="bridge"), InvalidInput, "mode: bridge is not a mode of ipvlan; use one of l2, l3, l3s"),
     (dict(SANDBOX, parent=None), InvalidInput, "parent: required with state=present"),
-    (dict(SANDBOX, parent="eth9"), NotFound, "parent: eth9 does not exist on the host"),
+    (dict(SANDBOX, parent="eth9"), NotFound, "parent: eth9 does not exist on the host; give the host interface on the segment"),
     (dict(SANDBOX, gateway="10.231.2.1"), InvalidInput, "gateway: 10.231.2.1 is not inside any subnet of addresses"),
     (dict(SHIM, gateway="10.231.1.1", addresses=None), InvalidInput, "gateway: a host shim"),
     (dict(SANDBOX, name="macvlan-of-web-1"), InvalidInput, "name: interface name 'macvlan-of-web-1' is 16 bytes"),

@@ -64,7 +64,7 @@ def test_bad_input_fails_before_anything_changes(converge, kernel, options, erro
 def test_sharing_with_an_existing_separate_namespace_is_a_conflict(converge, kernel):
     converge(Netns, name="db")
     converge(Netns, name="web")
-    with pytest.raises(Conflict, match="already exists as a namespace of its own"):
+    with pytest.raises(Conflict, match=r"^share_with: sandbox web already exists as a namespace of its own, not db's; remove web \(state=absent\)"):
         converge(Netns, name="web", share_with="db")
 
 
@@ -72,7 +72,7 @@ def test_foreign_namespace_is_used_but_never_removed(converge, kernel):
     kernel.netns["theirs"] = 4026539999  # made by `ip netns add`, not by us
     result = converge(Netns, name="theirs")
     assert not result["changed"] and result["sandbox"]["owned"] is False
-    with pytest.raises(Conflict, match="not created by netmodes.linux"):
+    with pytest.raises(Conflict, match="^name: sandbox theirs was not created by netmodes.linux.*remove it with 'ip netns del theirs'"):
         converge(Netns, name="theirs", state="absent")
     assert "theirs" in kernel.netns
 

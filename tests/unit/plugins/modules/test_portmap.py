@@ -88,7 +88,8 @@ def test_a_host_process_holding_the_port(world, converge, sockets, firewall, lis
 @pytest.mark.parametrize("options, error, fragment", [
     ({"netns": "web", "bridge": "br9", "ports": ["8080:80"]}, NotFound, "bridge: br9 does not exist"),
     ({"netns": "nobody", "bridge": "br0", "ports": ["8080:80"]}, NotFound, "sandbox 'nobody' has no IPv4 address on bridge br0"),
-    ({"address": "10.9.9.9", "bridge": "br0", "ports": ["8080:80"]}, NotFound, "not inside a subnet of bridge br0"),
+    ({"address": "10.9.9.9", "bridge": "br0", "ports": ["8080:80"]}, NotFound,
+     "^address: 10.9.9.9 is not inside a subnet of bridge br0; give the sandbox's address on br0"),
     ({"netns": "web", "bridge": "br0", "ports": ["8080"]}, InvalidInput, "a host port is required"),
 ])
 def test_bad_input(world, converge, firewall, options, error, fragment):

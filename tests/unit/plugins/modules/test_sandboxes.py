@@ -89,12 +89,40 @@ def test_overridden_prunes_only_ours(host, converge, kernel):
     ([{"name": "a", "network_mode": "container:b", "publish": ["80:80"]}], InvalidInput, "publish cannot be used with network_mode container:b"),
     ([{"name": "a", "network_mode": "container:b", "hostname": "x", "dns": ["1.1.1.1"]}], InvalidInput, "hostname, dns cannot be used"),
     ([{"name": "a", "network_mode": "container:nobody"}], NotFound, "container:nobody names no sandbox"),
-    ([{"name": "a", "network_mode": "nonet"}], NotFound, "network 'nonet' does not exist"),
-    ([{"name": "a"}, {"name": "a"}], InvalidInput, "sandbox name 'a' is declared twice"),
-    ([{"name": "a", "network_mode": "host", "publish": ["80:80"]}], InvalidInput, "publish cannot be used with network_mode host"),
+    ([{"name": "a", "network_mode": "nonet"}], NotFound, "a: network_mode: network 'nonet' does not exist; declare it"),
+    ([{"name": "a", "network_mode": "br0", "networks": ["nonet"]}], NotFound, "a: networks: network 'nonet' does not exist; declare it"),
+    ([{"name": "a"}, {"name": "a"}], InvalidInput, "sandbox name 'a' is declared twice; declare each once"),
+    ([{"name": "a", "network_mode": "host", "publish": ["80:80"]}], InvalidInput,
+     "publish cannot be used with network_mode host; a host-mode service uses the host's own network, names and ports"),
+    ([{"name": "a", "network_mode": "none", "aliases": ["b"]}], InvalidInput,
+     r"aliases cannot be used with network_mode none; .* join a network \(network_mode: NAME\)"),
+    ([{"name": "a", "network_mode": "host"}, {"name": "b", "network_mode": "container:a"}], InvalidInput,
+     "container:a points at a host-mode sandbox, which has no namespace; use network_mode host for b too"),
+    ([{"name": "a", "network_mode": "host", "ports": [0]}], InvalidInput, r"config\[0\].ports: 0 is not a port; give a port from 1 to 65535"),
+    ([{"name": "a", "network_mode": "host", "ports": ["53/icmp"]}], InvalidInput, "is not a port; .* with a protocol tcp, udp or sctp"),
+    ([{"name": "a", "state": "running"}], InvalidInput, r"config\[0\].state: 'running' is not a state of a sandbox; use present or absent"),
+    # options used only at the end of a run (by dns_config) are checked before anything changes
+    ([{"name": "a", "network_mode": "br0", "dns": ["10.0.0.999"]}], InvalidInput,
+     r"config\[0\].dns\[0\]: '10.0.0.999' is not a valid IP address; write it like"),
+    ([{"name": "a", "network_mode": "br0", "dns_search": ["a_b.example"]}], InvalidInput,
+     r"config\[0\].dns_search\[0\]: 'a_b.example' is not a valid host name"),
+    ([{"name": "a", "network_mode": "br0", "dns_options": ["ndots:1 rotate"]}], InvalidInput,
+     r"config\[0\].dns_options\[0\]: 'ndots:1 rotate' is not one resolver option; give each option as its own list item"),
+    ([{"name": "a", "network_mode": "br0", "extra_hosts": ["db:10.0.0.999"]}], InvalidInput,
+     r"config\[0\].extra_hosts\[0\]: '10.0.0.999' is not a valid IP address"),
+    ([{"name": "a", "network_mode": "br0", "aliases": ["data_base"]}], InvalidInput, r"config\[0\].aliases\[0\]: 'data_base' is not a valid host name"),
+    ([{"name": "my_app", "network_mode": "br0"}], InvalidInput,
+     r"config\[0\].name: 'my_app' is the sandbox's default host name .* rename it with letters, digits and '-'"),
+    ([{"name": "a", "network_mode": "br0", "ip": "172.18.0.9"}, {"name": "b", "network_mode": "br0", "ip": "172.18.0.9"}], Conflict,
+     "b.ip: 172.18.0.9 is already the address of sandbox a; choose another address in 172.18.0.0/16 or leave ip out"),
+    ([{"name": "a", "network_mode": "br0", "publish": ["9100:80"]}, {"name": "b", "network_mode": "br0", "publish": ["9100:81"]}], Conflict,
+     r"b: publish: host port 9100/tcp is already published by sandbox a \(9100:80/tcp\); choose another host port"),
+    ([{"name": "a", "network_mode": "br0", "publish": ["9100:80"]}, {"name": "b", "network_mode": "host", "ports": [9100]}], Conflict,
+     "a: publish: host port 9100/tcp is already declared by host-mode sandbox b; choose another host port"),
     ([{"name": "a", "network_mode": "br0", "ports": [80]}], InvalidInput, "only host-mode sandboxes declare ports"),
     ([{"name": "a", "network_mode": "bridge", "networks": ["br0"]}], InvalidInput, "further networks need a user-defined"),
-    ([{"name": "a", "network_mode": "br0", "ip": "10.9.9.9"}], InvalidInput, "not a free host address of network br0"),
+    ([{"name": "a", "network_mode": "br0", "ip": "10.9.9.9"}], InvalidInput,
+     "not a free host address of network br0 .*; choose another address in 172.18.0.0/16 or leave ip out"),
     ([{"name": "a", "network_mode": "br0", "hostname": "bad_name"}], InvalidInput, "hostname"),
     ([{"name": "a", "network_mode": "br0", "colour": "red"}], InvalidInput, "unknown keys colour"),
     ([{"name": "a", "network_mode": "host", "ports": [80]}, {"name": "b", "network_mode": "host", "ports": [80]}],
@@ -109,7 +137,7 @@ def test_bad_specs_fail_before_anything_changes(converge, kernel, firewall, conf
 
 
 def test_host_mode_preflight_names_the_owner(host, converge, sockets):
-    with pytest.raises(Conflict, match=r"port 8080/tcp is published by sandbox web \(8080:80/tcp\)"):
+    with pytest.raises(Conflict, match=r"port 8080/tcp is published by sandbox web \(8080:80/tcp\); .*; give web3 another port"):
         converge(Sandboxes, config=[{"name": "web3", "network_mode": "host", "ports": [8080]}], networks=NETWORKS)
     sockets.listening.append(("tcp", ipaddress.ip_address("0.0.0.0"), 9000, 4242))
     with pytest.raises(Conflict, match=r"port 9000/tcp is already in use on the host: python3 \(pid 4242\)"):
@@ -119,12 +147,72 @@ def test_host_mode_preflight_names_the_owner(host, converge, sockets):
 @pytest.mark.parametrize("raw, fragment", [
     ({"name": "x", "driver": "vlan"}, r"driver: 'vlan' is not a driver"),
     ({"name": "x", "driver": "overlay"}, "an overlay network needs a subnet"),
-    ({"name": "x", "subnet": "172.18.0.0/16", "gateway": "10.0.0.1"}, "is not a host address of subnet"),
-    ({"name": "this-name-is-too-long"}, "name"),
+    ({"name": "x", "subnet": "172.18.0.0/16", "gateway": "10.0.0.1"}, "is not a host address of subnet .*; give a subnet and a gateway inside it"),
+    ({"name": "x", "gateway": "10.0.0.1"}, r"config\[0\].gateway: 10.0.0.1 needs a subnet; give a subnet and a gateway inside it"),
+    ({"name": "this-name-is-too-long"}, r"config\[0\].name: network name 'this-name-is-too-long' is 21 bytes, .* give a bridge_name of at most 15"),
+    ({"name": "x", "bridge_name": "br/x"}, r"config\[0\].bridge_name: interface name 'br/x' is not valid.*Choose another name"),
+    ({"name": "x", "internal": "maybe"}, r"config\[0\].internal: 'maybe' is not a boolean; write true or false"),
+    ({"name": "x", "subnet": "2001:db8::/64"}, r"config\[0\].subnet: IPv6 networks are not supported yet; give an IPv4 subnet"),
 ])
 def test_bad_networks(converge, raw, fragment):
     with pytest.raises(InvalidInput, match=fragment):
         converge(Networks, config=[raw])
+
+
+@pytest.mark.parametrize("config, fragment", [
+    ([{"name": "a", "subnet": "10.231.0.0/24"}, {"name": "b", "subnet": "10.231.0.128/25"}],
+     r"config: the subnets of a \(10.231.0.0/24\) and b \(10.231.0.128/25\) overlap; give b a subnet of its own"),
+    ([{"name": "a"}, {"name": "a"}], "config: network name 'a' is declared twice; declare each once"),
+    ([{"name": "a"}, {"name": "b", "bridge_name": "a"}], "config: bridge name 'a' is declared twice; declare each once"),
+    ([{"name": "a", "subnet": "172.18.5.0/24"}], r"config\[0\].subnet: 172.18.5.0/24 overlaps 172.18.0.0/16 of br0 on the host; choose a free subnet"),
+])
+def test_conflicting_networks_fail_before_anything_changes(converge, kernel, firewall, config, fragment):
+    converge(Networks, config=NETWORKS)
+    calls, commits = len(kernel.calls), firewall.commits
+    with pytest.raises(InvalidInput, match=fragment):
+        converge(Networks, config=config)
+    assert (len(kernel.calls), firewall.commits) == (calls, commits)
+
+
+def test_a_network_keeps_its_own_subnet_and_may_take_over_a_pruned_ones(converge, kernel):
+    converge(Networks, config=NETWORKS)
+    assert not converge(Networks, config=NETWORKS)["changed"], "its own bridge's subnet is no conflict"
+    converge(Networks, config=[{"name": "br1", "subnet": "172.18.0.0/16"}], state="overridden")
+    assert kernel.link("br0") is None and kernel.link("br1") is not None
+
+
+def test_conflicts_with_the_hosts_state_fail_before_anything_changes(host, converge, kernel, firewall, sockets):
+    sockets.listening.append(("tcp", ipaddress.ip_address("0.0.0.0"), 9000, 4242))
+    cases = [
+        ({"name": "x", "network_mode": "br0", "publish": ["8080:80"]},
+         r"x: publish: host port 8080/tcp is already published by sandbox web \(8080:80/tcp\); choose another host port"),
+        ({"name": "x", "network_mode": "br0", "publish": ["80:80"]}, "x: publish: host port 80/tcp is already declared by host-mode sandbox web2"),
+        ({"name": "x", "network_mode": "br0", "publish": ["9000:80"]},
+         r"x: publish: host port 9000/tcp is already in use on the host: python3 \(pid 4242\) .*; stop it or choose another host port"),
+        ({"name": "x", "network_mode": "br0", "ip": "172.18.0.2"}, "x.ip: 172.18.0.2 is already the address of sandbox web; choose another address"),
+    ]
+    for extra, fragment in cases:
+        calls, commits = len(kernel.calls), firewall.commits
+        with pytest.raises(Conflict, match=fragment):
+            converge(Sandboxes, config=SANDBOXES + [{"name": "fresh", "network_mode": "br0"}, extra], networks=NETWORKS)
+        assert (len(kernel.calls), firewall.commits) == (calls, commits), extra
+
+
+def test_ports_and_addresses_may_move_between_declared_sandboxes(host, converge, kernel):
+    moved = [dict(s, publish=[]) if s["name"] == "web" else dict(s, publish=["8080:80"]) if s["name"] == "db" else s for s in SANDBOXES]
+    assert converge(Sandboxes, config=moved, networks=NETWORKS)["changed"]
+    pruned = [s for s in SANDBOXES if s["name"] not in ("web", "side")] + [{"name": "new", "network_mode": "br0", "ip": "172.18.0.2"}]
+    assert converge(Sandboxes, config=pruned, networks=NETWORKS, state="overridden")["changed"], "web's address is free once web is pruned"
+    assert addr(kernel, "new") == ["172.18.0.2/16"]
+
+
+def test_a_name_that_is_no_host_name_is_refused_only_where_it_becomes_one(converge, kernel):
+    converge(Networks, config=NETWORKS)
+    fine = [{"name": "my_web", "network_mode": "host", "ports": [81]}, {"name": "my_box", "network_mode": "none", "hostname": "box"},
+            {"name": "my_old", "network_mode": "bridge", "hostname": "old"}, {"name": "my_gone", "network_mode": "br0", "state": "absent"}]
+    assert converge(Sandboxes, config=fine, networks=NETWORKS)["changed"]
+    with pytest.raises(InvalidInput, match=r"config\[0\].name: 'my_db' is the sandbox's default host name"):
+        converge(Sandboxes, config=[{"name": "my_db", "network_mode": "br0", "hostname": "db"}], networks=NETWORKS)
 
 
 def test_veth_names_are_stable_and_short():

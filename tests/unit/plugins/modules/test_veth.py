@@ -84,7 +84,7 @@ def test_bad_input_fails_before_anything_changes(world, converge, kernel, option
 
 def test_bridge_that_is_not_a_bridge(world, converge):
     converge(Veth, name="va", peer="vb")
-    with pytest.raises(Conflict, match="bridge: va is a veth link, not a bridge"):
+    with pytest.raises(Conflict, match=r"^bridge: va is a veth link, not a bridge; name a bridge \(netmodes.linux.bridge makes one\)"):
         converge(Veth, **dict(PLUG, bridge="va"))
 
 
@@ -96,7 +96,7 @@ def test_a_peer_name_taken_in_the_sandbox(world, converge, kernel):
 
 def test_an_existing_pair_with_another_peer(world, converge):
     converge(Veth, **PLUG)
-    with pytest.raises(Conflict, match="its peer is not eth1 in sandbox web"):
+    with pytest.raises(Conflict, match=r"^peer: veth veth-web exists but its peer is not eth1 in sandbox web; remove it \(state=absent\)"):
         converge(Veth, **dict(PLUG, peer="eth1"))
 
 
@@ -111,7 +111,7 @@ def test_absent_removes_both_ends(world, converge, four_steps, kernel):
 def test_absent_of_a_veth_that_is_not_ours(converge, kernel):
     converge(Veth, name="va", peer="vb")
     kernel.link("va").alias = ""
-    with pytest.raises(Conflict, match="not created by netmodes.linux"):
+    with pytest.raises(Conflict, match="^name: veth va exists but was not created by netmodes.linux.*choose another name"):
         converge(Veth, name="va", peer="vb", state="absent")
     assert kernel.link("va") is not None
 

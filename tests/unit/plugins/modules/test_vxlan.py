@@ -176,12 +176,13 @@ def test_links_that_are_not_our_vxlans_are_left_alone(world, converge, kernel, l
 
 
 @pytest.mark.parametrize("options, error, fragment", [
-    (dict(VX, vni=0), InvalidInput, r"vni: 0 is outside 1\.\.16777215"),
-    (dict(VX, vni=16777216), InvalidInput, r"vni: 16777216 is outside 1\.\.16777215"),
+    (dict(VX, vni=0), InvalidInput, r"vni: 0 is outside 1\.\.16777215 .*; give one in 1\.\.16777215"),
+    (dict(VX, vni=16777216), InvalidInput, r"vni: 16777216 is outside 1\.\.16777215 .*; give one in 1\.\.16777215"),
+    (dict(VX, vni="ten"), InvalidInput, r"vni: 'ten' is not a number; give one in 1\.\.16777215"),
     (dict(VX, vni=None), InvalidInput, "vni: required with state=present"),
     (dict(VX, local=None), InvalidInput, "local: required with state=present"),
     (dict(VX, local="10.231.1"), InvalidInput, "local: '10.231.1' is not a valid IP address"),
-    (dict(VX, dstport=70000), InvalidInput, r"dstport: 70000 is outside 1\.\.65535"),
+    (dict(VX, dstport=70000), InvalidInput, r"dstport: 70000 is outside 1\.\.65535 \(a UDP port\); give one in 1\.\.65535"),
     (dict(VX, mtu=20), InvalidInput, "mtu: MTU 20 is outside"),
     (dict(VX, name="vxlan-overlay-one"), InvalidInput, "name: interface name 'vxlan-overlay-one' is 17 bytes"),
     (dict(VX, peers=["10.231.1.12", "fd42::12"]), InvalidInput, r"peers\[1\]: fd42::12 is IPv6, the underlay is IPv4"),
@@ -194,7 +195,7 @@ def test_links_that_are_not_our_vxlans_are_left_alone(world, converge, kernel, l
     (dict(VX, neigh=[{"ip": "10.231.200.12", "mac": "01:00:5e:00:00:01"}]), InvalidInput, r"neigh\[0\].mac: 01:00:5e:00:00:01 is a multicast"),
     (dict(VX, local="10.231.5.11"), NotFound, "local: 10.231.5.11 is not an address of any link on this host"),
     (dict(VX, bridge="br9"), NotFound, "bridge: br9 does not exist"),
-    (dict(VX, bridge="eth0"), Conflict, "bridge: eth0 is a veth link, not a bridge"),
+    (dict(VX, bridge="eth0"), Conflict, r"bridge: eth0 is a veth link, not a bridge; name a bridge \(netmodes.linux.bridge makes one\)"),
 ])
 def test_bad_input_fails_before_anything_changes(world, refused, options, error, fragment):
     refused(Vxlan, error, fragment, **options)

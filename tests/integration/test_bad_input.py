@@ -1,0 +1,474 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The bad-input corpus: malformed and conflicting input to every module and to the site
+playbook fails with a message that names the field and says how to fix it, and the simulated
+host is identical before and after (links, addresses and routes of every namespace, sysctls,
+/etc/netns and /run/netmodes: ``snapshot``; nftables and iptables-legacy: ``firewall``).
+
+One host is built once for the whole file (``world``): a bridge with two plugged-in sandboxes,
+a published port, DNS files, a host-mode claim, networks and sandboxes of the batch modules, a
+namespace made by hand and a host process listening on a port, so that conflicts have something
+to conflict with. A batch case declares something new beside its bad entry (``FRESH_NETWORK``,
+``FRESH_SANDBOX``), so that a failure that comes only after a change shows as a changed host.
+
+For speed, the module cases run one after another inside the host from one Python process
+that forks a child per run (tests/harness/modrun.py: the module's own main(), as Ansible runs
+it, without an interpreter start per case), each between two snapshots taken by the same script
+as ``snapshot``/``firewall``; each case is then checked as its own test. The site playbook cases
+run ansible-playbook each, as a user would.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from conftest import FIREWALL_SCRIPT, REPO, SNAPSHOT_SCRIPT, Ansible, parse_snapshot, reset, sh
+from test_portmap import Processes
+
+BUSY_PORT = 9099  # a host process listens here (started by PID, stopped after the file)
+NETWORKS = [{"name": "front", "subnet": "10.231.201.0/24"}, {"name": "back", "subnet": "10.231.202.0/24", "internal": True}]
+SANDBOXES = [
+    {"name": "app", "network_mode": "front", "ip": "10.231.201.10", "publish": ["8081:80"], "networks": ["back"]},
+    {"name": "app-side", "network_mode": "container:app"},
+    {"name": "quiet", "network_mode": "none"},
+    {"name": "svc", "network_mode": "host", "ports": [9098]},
+]
+FRESH_NETWORK = {"name": "fresh", "subnet": "10.231.203.0/24"}
+FRESH_SANDBOX = {"name": "fresh", "network_mode": "front", "hostname": "fresh1", "dns": ["10.231.201.53"]}
+
+# What the corpus conflicts with, made by the modules themselves (run as modrun runs them).
+WORLD = [
+    ("bridge", {"name": "br0", "addresses": ["10.231.200.1/24"]}),
+    ("netns", {"name": "web"}),
+    ("netns", {"name": "db"}),
+    ("veth", {"name": "veth-web", "netns": "web", "bridge": "br0", "addresses": ["10.231.200.10/24"], "gateway": "10.231.200.1"}),
+    ("veth", {"name": "veth-db", "netns": "db", "bridge": "br0", "addresses": ["10.231.200.11/24"], "gateway": "10.231.200.1"}),
+    ("portmap", {"netns": "web", "bridge": "br0", "ports": ["8080:80", "127.0.0.1:5353:53/udp"]}),
+    ("dns_config", {"netns": "web", "hostname": "web1", "nameservers": ["10.231.200.53"], "extra_hosts": ["db:10.231.200.11"]}),
+    ("networks", {"config": NETWORKS}),
+    ("sandboxes", {"config": SANDBOXES, "networks": NETWORKS}),
+]
+
+
+def modrun(host, runs, snapshot_script=None):
+    """tests/harness/modrun.py inside HOST: RUNS [(id, module, args)] one after another, each
+    between snapshots when SNAPSHOT_SCRIPT is given; its output lines, parsed."""
+    request = {"snapshot": snapshot_script, "runs": [{"id": i, "module": m, "args": a} for i, m, a in runs]}
+    proc = host.run("cd %s && PYTHONPATH=%s %s tests/harness/modrun.py" % (REPO, REPO, sys.executable),
+                    input=json.dumps(request), check=False, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return [json.loads(line) for line in proc.stdout.splitlines()]
+
+
+class World:
+    def __init__(self, host, ansible):
+        self.host, self.ansible = host, ansible
+
+    def state(self):
+        return parse_snapshot(sh(self.host, SNAPSHOT_SCRIPT + FIREWALL_SCRIPT))
+
+
+@pytest.fixture(scope="module")
+def world(fleet, tmp_path_factory):
+    host = fleet.host("sim1")
+    reset(host)
+    ansible, procs = Ansible(fleet, tmp_path_factory.mktemp("bad-input")), Processes()
+    try:
+        for line in modrun(host, [("%s %d" % (module, i), module, args) for i, (module, args) in enumerate(WORLD)]):
+            assert line["rc"] == 0 and not line["result"].get("failed"), line
+        sh(host, "ip netns add hand")  # a namespace that is not ours
+        procs.start(host, "/usr/bin/python3 -m http.server %d --bind 0.0.0.0" % BUSY_PORT)
+        sh(host, "for i in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:%d/ && exit 0; sleep 0.1; done; exit 1" % BUSY_PORT)
+        yield World(host, ansible)
+    finally:
+        procs.stop()
+        reset(host)
+
+
+def case(name, module, args, field, fix):
+    """A bad input to MODULE (ARGS: its options, or the site playbook's extra vars) whose message
+    must contain FIELD (where the error is) and FIX (what to do about it)."""
+    return pytest.param(module, args, field, fix, id=name)
+
+
+def batch_sandboxes(*extra, networks=None):
+    return {"config": SANDBOXES + [FRESH_SANDBOX] + list(extra), "networks": NETWORKS if networks is None else networks}
+
+
+def batch_networks(*extra):
+    return {"config": NETWORKS + [FRESH_NETWORK] + list(extra)}
+
+
+def site(networks=(), sandboxes=()):
+    """The site playbook's inventory: the world's declaration, something new, and the bad entries."""
+    return {"target": "sim1", "netmodes_requirements": False,
+            "netmodes_networks": NETWORKS + [FRESH_NETWORK] + list(networks),
+            "netmodes_sandboxes": SANDBOXES + [dict(FRESH_SANDBOX, network_mode="fresh")] + list(sandboxes)}
+
+
+LONG = "veth-frontend-web"  # 17 bytes: the kernel allows 15
+VETH = {"name": "veth-new", "netns": "db", "peer": "eth1"}
+PUB = {"netns": "db", "bridge": "br0"}
+DNS = {"netns": "db"}
+
+NETNS_CASES = [
+    case("netns-name-slash", "netns", {"name": "a/b"}, "name: sandbox name 'a/b'", "Choose another name"),
+    case("netns-name-dotdot", "netns", {"name": ".."}, "name: sandbox name '..'", "Choose another name"),
+    case("netns-name-too-long", "netns", {"name": "n" * 256}, "name: sandbox name", "Choose another name"),
+    case("netns-share-with-itself", "netns", {"name": "fresh", "share_with": "fresh"}, "share_with:", "name another sandbox"),
+    case("netns-share-with-nothing", "netns", {"name": "fresh", "share_with": "nobody"}, "share_with: sandbox 'nobody'", "create it first"),
+    case("netns-share-with-bad-name", "netns", {"name": "fresh", "share_with": "x/y"}, "share_with: sandbox name 'x/y'", "Choose another name"),
+    case("netns-exists-unshared", "netns", {"name": "db", "share_with": "web"}, "share_with:", "remove db (state=absent)"),
+    case("netns-remove-not-ours", "netns", {"name": "hand", "state": "absent"}, "name:", "ip netns del hand"),
+]
+
+BRIDGE_CASES = [
+    case("bridge-name-too-long", "bridge", {"name": "br-" + "x" * 13}, "name: interface name", "Choose a shorter name"),
+    case("bridge-name-space", "bridge", {"name": "br 1"}, "name: interface name 'br 1'", "Choose another name"),
+    case("bridge-name-slash", "bridge", {"name": "br/1"}, "name: interface name 'br/1'", "Choose another name"),
+    case("bridge-cidr-octet", "bridge", {"name": "br1", "addresses": ["10.231.210.1/24", "10.231.210.256/24"]},
+         "addresses[1]: '10.231.210.256/24'", "write it as ADDRESS/PREFIX"),
+    case("bridge-cidr-prefix", "bridge", {"name": "br1", "addresses": ["10.231.210.1/33"]}, "addresses[0]: '10.231.210.1/33'",
+         "write it as ADDRESS/PREFIX"),
+    case("bridge-cidr-no-prefix", "bridge", {"name": "br1", "addresses": ["10.231.210.1"]}, "addresses[0]: '10.231.210.1'",
+         "needs a prefix length, for example"),
+    case("bridge-mtu-small", "bridge", {"name": "br1", "mtu": 10}, "mtu: MTU 10", "give an MTU in 68..65535"),
+    case("bridge-name-is-a-veth", "bridge", {"name": "eth0"}, "name: bridge eth0", "choose another name"),
+    case("bridge-existing-not-ours", "bridge", {"name": "veth-web"}, "name: bridge veth-web", "choose another name"),
+]
+
+VETH_CASES = [
+    case("veth-name-too-long", "veth", dict(VETH, name=LONG), "name: interface name 'veth-frontend-web' is 17 bytes",
+         "Choose a shorter name"),
+    case("veth-peer-too-long", "veth", dict(VETH, peer="eth0-of-db-sandbox"), "peer: interface name", "Choose a shorter name"),
+    case("veth-name-slash", "veth", dict(VETH, name="veth/new"), "name: interface name 'veth/new'", "Choose another name"),
+    case("veth-peer-space", "veth", dict(VETH, peer="eth 1"), "peer: interface name 'eth 1'", "Choose another name"),
+    case("veth-bridge-too-long", "veth", dict(VETH, bridge="bridge-of-the-db"), "bridge: interface name", "Choose a shorter name"),
+    case("veth-gateway-outside", "veth", dict(VETH, addresses=["10.231.200.12/24"], gateway="10.231.201.1"),
+         "gateway: 10.231.201.1 is not inside any subnet of addresses", "pick an address of the interface's subnet"),
+    case("veth-gateway-malformed", "veth", dict(VETH, addresses=["10.231.200.12/24"], gateway="10.231.200.300"),
+         "gateway: '10.231.200.300'", "write it like 172.18.0.1"),
+    case("veth-address-malformed", "veth", dict(VETH, addresses=["10.231.200.12/24", "banana"]), "addresses[1]: 'banana'",
+         "needs a prefix length"),
+    case("veth-netns-missing", "veth", dict(VETH, netns="nobody"), "netns: sandbox 'nobody' does not exist", "create it with netmodes.linux.netns"),
+    case("veth-bridge-missing", "veth", dict(VETH, bridge="br9"), "bridge: br9 does not exist", "create it with netmodes.linux.bridge"),
+    case("veth-bridge-not-a-bridge", "veth", dict(VETH, bridge="eth0"), "bridge: eth0 is a veth link", "name a bridge"),
+    case("veth-peer-taken", "veth", dict(VETH, peer="eth0"), "peer: eth0 already exists in sandbox db", "choose another peer name"),
+    case("veth-name-not-ours", "veth", dict(VETH, name="eth0"), "name: veth eth0", "choose another name"),
+    case("veth-peer-mismatch", "veth", {"name": "veth-web", "netns": "web", "peer": "eth1"},
+         "peer: veth veth-web exists but its peer is not eth1 in sandbox web", "remove it (state=absent) and re-run"),
+    case("veth-peer-equals-name", "veth", {"name": "vx1", "peer": "vx1"}, "peer:", "peer must differ from name"),
+    case("veth-mac-multicast", "veth", dict(VETH, mac="03:00:00:00:00:01"), "mac: 03:00:00:00:00:01 is a multicast MAC", "use a unicast one"),
+    case("veth-mac-malformed", "veth", dict(VETH, mac="02:42:zz:00:00:01"), "mac: '02:42:zz:00:00:01'", "write six hex pairs"),
+    case("veth-route-host-bits", "veth", dict(VETH, routes=[{"dst": "10.231.210.1/24", "via": "10.231.200.1"}]),
+         "routes[0].dst: '10.231.210.1/24'", "with host bits zero"),
+    case("veth-route-mixed-versions", "veth", dict(VETH, routes=[{"dst": "10.231.210.0/24", "via": "fd12::1"}]),
+         "routes[0]: via fd12::1", "give a via of the same IP version"),
+    case("veth-mtu-large", "veth", dict(VETH, mtu=70000), "mtu: MTU 70000", "give an MTU in 68..65535"),
+]
+
+PORTMAP_CASES = [
+    case("portmap-port-0", "portmap", dict(PUB, ports=["0:80"]), "ports[0]: host port '0'", "give ports from 1 to 65535"),
+    case("portmap-port-65536", "portmap", dict(PUB, ports=["65536:80"]), "ports[0]: host port '65536'", "give ports from 1 to 65535"),
+    case("portmap-container-port-0", "portmap", dict(PUB, ports=["8090:0"]), "ports[0]: container port '0'", "give ports from 1 to 65535"),
+    case("portmap-range-reversed", "portmap", dict(PUB, ports=["8099-8090:80-89"]), "ports[0]: host port '8099-8090'",
+         "write the lower port first"),
+    case("portmap-range-lengths", "portmap", dict(PUB, ports=["8090-8092:80-81"]), "ports[0]: '8090-8092:80-81'",
+         "give ranges of the same length"),
+    case("portmap-protocol", "portmap", dict(PUB, ports=["8090:80/icmp"]), "ports[0]: protocol 'icmp'", "use tcp, udp or sctp"),
+    case("portmap-dict-protocol", "portmap", dict(PUB, ports=[{"host_port": 8090, "container_port": 80, "protocol": "http"}]),
+         "ports[0]: protocol 'http'", "use tcp, udp or sctp"),
+    case("portmap-random-host-port", "portmap", dict(PUB, ports=["80"]), "ports[0]: '80'", "a host port is required"),
+    case("portmap-not-a-port", "portmap", dict(PUB, ports=["http:80"]), "ports[0]: host port 'http'", "write it like 8080 or 5000-5010"),
+    case("portmap-twice", "portmap", dict(PUB, ports=["8090:80", "8090:81"]), "ports: 8090:80/tcp and 8090:81/tcp", "publish each host port once"),
+    case("portmap-host-ip", "portmap", dict(PUB, ports=["10.231.200.300:8090:80"]), "ports[0].host_ip: '10.231.200.300'",
+         "write it like 172.18.0.1"),
+    case("portmap-ipv6-host", "portmap", dict(PUB, ports=["[::1]:8090:80"]), "ports[0]:", "not supported yet"),
+    case("portmap-dict-unknown-key", "portmap", dict(PUB, ports=[{"host_port": 8090, "container_port": 80, "proto": "tcp"}]),
+         "ports[0]: unknown keys proto", "known: container_port, host_ip, host_port, protocol"),
+    case("portmap-published-by-another", "portmap", dict(PUB, ports=["8080:80"]),
+         "ports: host port 8080/tcp is already published by sandbox web", "choose another host port"),
+    case("portmap-range-over-published", "portmap", dict(PUB, ports=["8076-8080:8076-8080"]),
+         "ports: host port 8076-8080/tcp is already published by sandbox web", "choose another host port"),
+    case("portmap-bound-by-process", "portmap", dict(PUB, ports=["%d:80" % BUSY_PORT]),
+         "ports: host port %d/tcp is already in use on the host: python3 (pid" % BUSY_PORT, "stop it or choose another host port"),
+    case("portmap-bridge-missing", "portmap", dict(PUB, bridge="br9", ports=["8090:80"]), "bridge: br9 does not exist",
+         "create it with netmodes.linux.bridge"),
+    case("portmap-bridge-name", "portmap", dict(PUB, bridge="br/9", ports=["8090:80"]), "bridge: interface name 'br/9'", "Choose another name"),
+    case("portmap-not-on-bridge", "portmap", {"netns": "quiet", "bridge": "br0", "ports": ["8090:80"]},
+         "netns: sandbox 'quiet' has no IPv4 address on bridge br0", "plug it in with netmodes.linux.veth"),
+    case("portmap-address-off-bridge", "portmap", {"address": "10.231.201.10", "bridge": "br0", "ports": ["8090:80"]},
+         "address: 10.231.201.10 is not inside a subnet of bridge br0", "give the sandbox's address on br0"),
+    case("portmap-address-ipv6", "portmap", {"address": "fd12::5", "bridge": "br0", "ports": ["8090:80"]}, "address: fd12::5",
+         "not supported yet"),
+]
+
+DNS_CASES = [
+    case("dns-hostname-underscore", "dns_config", dict(DNS, hostname="db_1"), "hostname: 'db_1'", "use labels of letters, digits and '-'"),
+    case("dns-hostname-dash", "dns_config", dict(DNS, hostname="-db"), "hostname: '-db'", "not starting or ending with '-'"),
+    case("dns-hostname-long-label", "dns_config", dict(DNS, hostname="d" * 64), "hostname: 'ddd", "each label 1-63 characters"),
+    case("dns-domainname-alone", "dns_config", dict(DNS, domainname="corp.example"), "domainname: needs hostname", "give hostname too"),
+    case("dns-nameserver-octet", "dns_config", dict(DNS, nameservers=["10.231.200.53", "10.231.200.999"]), "nameservers[1]: '10.231.200.999'",
+         "write it like 172.18.0.1"),
+    case("dns-nameserver-name", "dns_config", dict(DNS, nameservers=["dns.google"]), "nameservers[0]: 'dns.google'", "write it like 172.18.0.1"),
+    case("dns-search-underscore", "dns_config", dict(DNS, search=["corp_example.com"]), "search[0]: 'corp_example.com'", "use labels of"),
+    case("dns-option-two-words", "dns_config", dict(DNS, options=["ndots:2 edns0"]), "options[0]: 'ndots:2 edns0'",
+         "give each option as its own list item"),
+    case("dns-extra-host-ip", "dns_config", dict(DNS, extra_hosts=["web:10.231.200.999"]), "extra_hosts[0]: '10.231.200.999'",
+         "write it like 172.18.0.1"),
+    case("dns-extra-host-no-ip", "dns_config", dict(DNS, extra_hosts=["web"]), "extra_hosts[0]: 'web' is not NAME:IP", "e.g. db:10.231.9.9"),
+    case("dns-extra-host-name", "dns_config", dict(DNS, extra_hosts=["bad_name:10.231.200.10"]), "extra_hosts[0]: 'bad_name'", "use labels of"),
+    case("dns-extra-host-gateway", "dns_config", dict(DNS, extra_hosts=["gw:host-gateway"]), "extra_hosts[0]: 'gw:host-gateway'", "give the address"),
+    case("dns-peers-ip", "dns_config", dict(DNS, peers={"web": "10.231.200.1000"}), "peers.web: '10.231.200.1000'", "write it like 172.18.0.1"),
+    case("dns-netns-missing", "dns_config", {"netns": "nobody", "hostname": "x"}, "netns: sandbox 'nobody' does not exist",
+         "create it with netmodes.linux.netns first"),
+    case("dns-netns-slash", "dns_config", {"netns": "../etc", "hostname": "x"}, "netns: sandbox name '../etc'", "Choose another name"),
+]
+
+NET_INFO_CASES = [
+    case("net-info-netns-slash", "net_info", {"netns": ["web", "a/b"]}, "netns[1]: sandbox name 'a/b'", "Choose another name"),
+    case("net-info-network-too-long", "net_info", {"network": ["bridge-of-the-front"]}, "network[0]: interface name", "Choose a shorter name"),
+    case("net-info-network-space", "net_info", {"network": ["br 0"]}, "network[0]: interface name 'br 0'", "Choose another name"),
+]
+
+NETWORKS_CASES = [
+    case("networks-name-too-long", "networks", batch_networks({"name": "frontend-network-1"}), "config[3].name: network name 'frontend-network-1'",
+         "give a bridge_name of at most 15 bytes"),
+    case("networks-bridge-name-slash", "networks", batch_networks({"name": "x", "bridge_name": "br/x"}),
+         "config[3].bridge_name: interface name 'br/x'", "Choose another name"),
+    case("networks-subnet-malformed", "networks", batch_networks({"name": "x", "subnet": "10.231.300.0/24"}),
+         "config[3].subnet: '10.231.300.0/24'", "write it as a CIDR"),
+    case("networks-subnet-host-bits", "networks", batch_networks({"name": "x", "subnet": "10.231.210.1/24"}),
+         "config[3].subnet: '10.231.210.1/24'", "host bits zero"),
+    case("networks-subnets-overlap", "networks", batch_networks({"name": "x", "subnet": "10.231.203.128/25"}),
+         "config: the subnets of fresh (10.231.203.0/24) and x (10.231.203.128/25) overlap", "give x a subnet of its own"),
+    case("networks-subnet-in-use", "networks", batch_networks({"name": "x", "subnet": "10.231.200.0/25"}),
+         "config[3].subnet: 10.231.200.0/25 overlaps 10.231.200.0/24", "choose a free subnet"),
+    case("networks-gateway-outside", "networks", batch_networks({"name": "x", "subnet": "10.231.210.0/24", "gateway": "10.231.211.1"}),
+         "config[3].gateway: 10.231.211.1 is not a host address of subnet 10.231.210.0/24", "a gateway inside it"),
+    case("networks-gateway-broadcast", "networks", batch_networks({"name": "x", "subnet": "10.231.210.0/24", "gateway": "10.231.210.255"}),
+         "config[3].gateway: 10.231.210.255", "a gateway inside it"),
+    case("networks-gateway-no-subnet", "networks", batch_networks({"name": "x", "gateway": "10.231.210.1"}),
+         "config[3].gateway: 10.231.210.1", "give a subnet and a gateway inside it"),
+    case("networks-driver", "networks", batch_networks({"name": "x", "driver": "token-ring"}), "config[3].driver: 'token-ring' is not a driver",
+         "choose one of bridge"),
+    case("networks-duplicate-name", "networks", batch_networks({"name": "front"}), "config: network name 'front' is declared twice",
+         "declare each once"),
+    case("networks-duplicate-bridge", "networks", batch_networks({"name": "x", "bridge_name": "front"}),
+         "config: bridge name 'front' is declared twice", "declare each once"),
+    case("networks-internal-not-bool", "networks", batch_networks({"name": "x", "internal": "maybe"}), "config[3].internal: 'maybe'",
+         "write true or false"),
+    case("networks-ipv6", "networks", batch_networks({"name": "x", "subnet": "fd12::/64"}), "config[3].subnet:", "give an IPv4 subnet"),
+    case("networks-overlay-no-subnet", "networks", batch_networks({"name": "ov", "driver": "overlay", "hosts": "all"}),
+         "config[3].subnet: an overlay network needs a subnet", "give one, like"),
+    case("networks-overlay-vni-0", "networks", batch_networks({"name": "ov", "driver": "overlay", "subnet": "10.231.220.0/24", "hosts": "all", "vni": 0}),
+         "config[3].vni: 0", "give a whole number from 1 to 16777215"),
+    case("networks-overlay-vni-2-24", "networks",
+         batch_networks({"name": "ov", "driver": "overlay", "subnet": "10.231.220.0/24", "hosts": "all", "vni": 16777216}),
+         "config[3].vni: 16777216", "give a whole number from 1 to 16777215"),
+    case("networks-unknown-key", "networks", batch_networks({"name": "x", "subnets": "10.231.210.0/24"}), "config[3]: unknown keys subnets",
+         "known: "),
+]
+
+SANDBOXES_CASES = [
+    case("sandboxes-container-nothing", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "container:nobody"}),
+         "network_mode container:nobody names no sandbox", "declare nobody or run it first"),
+    case("sandboxes-container-itself", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "container:x"}),
+         "config[5].network_mode: container:x names the sandbox itself", "name another sandbox"),
+    case("sandboxes-container-publish", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "container:app", "publish": ["8090:80"]}),
+         "publish cannot be used with network_mode container:app", "set them on app"),
+    case("sandboxes-container-dns", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "container:app", "dns": ["10.231.201.53"]}),
+         "dns cannot be used with network_mode container:app", "set them on app"),
+    case("sandboxes-container-hostname", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "container:app", "hostname": "x1"}),
+         "hostname cannot be used with network_mode container:app", "set them on app"),
+    case("sandboxes-container-of-container", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "container:app-side"}),
+         "container:app-side points at a sandbox that is itself in container mode", "point at app"),
+    case("sandboxes-container-of-host", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "container:svc"}),
+         "container:svc points at a host-mode sandbox", "use network_mode host"),
+    case("sandboxes-duplicate-name", "sandboxes", batch_sandboxes({"name": "fresh", "network_mode": "none"}),
+         "config: sandbox name 'fresh' is declared twice", "declare each once"),
+    case("sandboxes-unknown-network", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "nonet"}),
+         "x: network_mode: network 'nonet' does not exist", "declare it in netmodes_networks"),
+    case("sandboxes-unknown-second-network", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "networks": ["nonet"]}),
+         "x: networks: network 'nonet' does not exist", "declare it in netmodes_networks"),
+    case("sandboxes-name-slash", "sandboxes", batch_sandboxes({"name": "a/b"}), "config[5].name: sandbox name 'a/b'", "Choose another name"),
+    case("sandboxes-state", "sandboxes", batch_sandboxes({"name": "x", "state": "running"}), "config[5].state: 'running'", "present or absent"),
+    case("sandboxes-host-port-0", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "host", "ports": [0]}), "config[5].ports: 0",
+         "give a port from 1 to 65535"),
+    case("sandboxes-host-port-65536", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "host", "ports": [65536]}),
+         "config[5].ports: 65536", "give a port from 1 to 65535"),
+    case("sandboxes-host-protocol", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "host", "ports": ["80/icmp"]}),
+         "config[5].ports: '80/icmp'", "tcp, udp or sctp"),
+    case("sandboxes-host-publish", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "host", "publish": ["8090:80"]}),
+         "publish cannot be used with network_mode host", "list the ports it binds in ports"),
+    case("sandboxes-host-port-bound", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "host", "ports": [BUSY_PORT]}),
+         "x: port %d/tcp is already in use on the host: python3 (pid" % BUSY_PORT, "stop it or change the port"),
+    case("sandboxes-host-port-published", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "host", "ports": [8080]}),
+         "x: port 8080/tcp is published by sandbox web", "give x another port"),
+    case("sandboxes-ports-on-bridge", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "ports": [80]}),
+         "config[5].ports: only host-mode sandboxes declare ports", "publish with publish"),
+    case("sandboxes-publish-port-0", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "publish": ["0:80"]}),
+         "config[5].publish[0]: host port '0'", "give ports from 1 to 65535"),
+    case("sandboxes-publish-reversed", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "publish": ["90-80:90-80"]}),
+         "config[5].publish[0]: host port '90-80'", "write the lower port first"),
+    case("sandboxes-publish-lengths", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "publish": ["8090-8091:80"]}),
+         "config[5].publish[0]: '8090-8091:80'", "give ranges of the same length"),
+    case("sandboxes-publish-protocol", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "publish": ["8090:80/gre"]}),
+         "config[5].publish[0]: protocol 'gre'", "use tcp, udp or sctp"),
+    case("sandboxes-publish-published", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "publish": ["8080:80"]}),
+         "x: publish: host port 8080/tcp is already published by sandbox web", "choose another host port"),
+    case("sandboxes-publish-claimed", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "publish": ["9098:80"]}),
+         "x: publish: host port 9098/tcp is already declared by host-mode sandbox svc", "choose another host port"),
+    case("sandboxes-publish-bound", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "publish": ["%d:80" % BUSY_PORT]}),
+         "x: publish: host port %d/tcp is already in use on the host: python3 (pid" % BUSY_PORT, "stop it or choose another host port"),
+    case("sandboxes-publish-twice", "sandboxes",
+         batch_sandboxes({"name": "x", "network_mode": "front", "publish": ["8090:80"]}, {"name": "y", "network_mode": "front", "publish": ["8090:81"]}),
+         "y: publish: host port 8090/tcp is already published by sandbox x", "choose another host port"),
+    case("sandboxes-dns-ip", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "dns": ["10.231.201.999"]}),
+         "config[5].dns[0]: '10.231.201.999'", "write it like 172.18.0.1"),
+    case("sandboxes-dns-search", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "dns_search": ["a_b.example"]}),
+         "config[5].dns_search[0]: 'a_b.example'", "use labels of"),
+    case("sandboxes-dns-options", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "dns_options": ["ndots:1 rotate"]}),
+         "config[5].dns_options[0]: 'ndots:1 rotate'", "give each option as its own list item"),
+    case("sandboxes-extra-hosts", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "extra_hosts": ["db:10.231.201.1000"]}),
+         "config[5].extra_hosts[0]: '10.231.201.1000'", "write it like 172.18.0.1"),
+    case("sandboxes-alias", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "aliases": ["data_base"]}),
+         "config[5].aliases[0]: 'data_base'", "use labels of"),
+    case("sandboxes-name-not-a-host-name", "sandboxes", batch_sandboxes({"name": "my_app", "network_mode": "front"}),
+         "config[5].name: 'my_app' is the sandbox's default host name", "rename it with letters, digits and '-'"),
+    case("sandboxes-hostname", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "hostname": "x_1"}),
+         "config[5].hostname: 'x_1'", "use labels of"),
+    case("sandboxes-ip-outside", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "ip": "10.231.202.5"}),
+         "x.ip: 10.231.202.5 is not a free host address of network front", "choose another address in 10.231.201.0/24"),
+    case("sandboxes-ip-gateway", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "ip": "10.231.201.1"}),
+         "x.ip: 10.231.201.1 is not a free host address of network front", "choose another address in 10.231.201.0/24"),
+    case("sandboxes-ip-taken", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "ip": "10.231.201.10"}),
+         "x.ip: 10.231.201.10 is already the address of sandbox app", "choose another address in 10.231.201.0/24"),
+    case("sandboxes-ip-malformed", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "ip": "10.231.201"}),
+         "config[5].ip: '10.231.201'", "write it like 172.18.0.1"),
+    case("sandboxes-default-network-plus", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "bridge", "networks": ["front"]}),
+         "config[5].networks:", "need a user-defined network_mode"),
+    case("sandboxes-none-aliases", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "none", "aliases": ["y"]}),
+         "aliases cannot be used with network_mode none", "join a network"),
+    case("sandboxes-unknown-key", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "port": [80]}),
+         "config[5]: unknown keys port", "known: "),
+    case("sandboxes-bad-networks", "sandboxes", batch_sandboxes(networks=NETWORKS + [{"name": "n", "subnet": "10.231.201.0/25"}]),
+         "networks: the subnets of front (10.231.201.0/24) and n (10.231.201.0/25) overlap", "give n a subnet of its own"),
+]
+
+SITE_CASES = [
+    case("site-container-itself", "site", site(sandboxes=[{"name": "x", "network_mode": "container:x"}]),
+         "network_mode: container:x names the sandbox itself", "name another sandbox"),
+    case("site-container-nothing", "site", site(sandboxes=[{"name": "x", "network_mode": "container:nobody"}]),
+         "network_mode container:nobody names no sandbox", "declare nobody or run it first"),
+    case("site-unknown-network", "site", site(sandboxes=[{"name": "x", "network_mode": "nonet"}]),
+         "x: network_mode: network 'nonet' does not exist", "declare it in netmodes_networks"),
+    case("site-duplicate-sandbox", "site", site(sandboxes=[{"name": "quiet", "network_mode": "none"}]),
+         "config: sandbox name 'quiet' is declared twice", "declare each once"),
+    case("site-network-overlap", "site", site(networks=[{"name": "x", "subnet": "10.231.201.128/25"}]),
+         "the subnets of front (10.231.201.0/24) and x (10.231.201.128/25) overlap", "give x a subnet of its own"),
+    case("site-publish-published", "site", site(sandboxes=[{"name": "x", "network_mode": "front", "publish": ["8080:80"]}]),
+         "x: publish: host port 8080/tcp is already published by sandbox web", "choose another host port"),
+    case("site-host-port-bound", "site", site(sandboxes=[{"name": "x", "network_mode": "host", "ports": [BUSY_PORT]}]),
+         "x: port %d/tcp is already in use on the host" % BUSY_PORT, "stop it or change the port"),
+    case("site-subnet-in-use", "site", site(networks=[{"name": "x", "subnet": "10.231.200.128/25"}]),
+         "config[3].subnet: 10.231.200.128/25 overlaps 10.231.200.0/24 of br0", "choose a free subnet"),
+    case("site-dns-ip", "site", site(sandboxes=[{"name": "x", "network_mode": "front", "dns": ["10.231.201.256"]}]),
+         "config[5].dns[0]: '10.231.201.256'", "write it like 172.18.0.1"),
+]
+
+VX = {"name": "vx1", "vni": 42, "local": "10.231.200.1"}  # br0's address: a local address of the host
+VXLAN_CASES = [
+    case("vxlan-vni-0", "vxlan", dict(VX, vni=0), "vni: 0 is outside 1..16777215", "give one in 1..16777215"),
+    case("vxlan-vni-2-24", "vxlan", dict(VX, vni=16777216), "vni: 16777216 is outside 1..16777215", "give one in 1..16777215"),
+    case("vxlan-dstport-0", "vxlan", dict(VX, dstport=0), "dstport: 0 is outside 1..65535", "give one in 1..65535"),
+    case("vxlan-dstport-65536", "vxlan", dict(VX, dstport=65536), "dstport: 65536 is outside 1..65535", "give one in 1..65535"),
+    case("vxlan-local-malformed", "vxlan", dict(VX, local="10.231.200"), "local: '10.231.200'", "write it like 172.18.0.1"),
+    case("vxlan-local-not-here", "vxlan", dict(VX, local="10.231.250.1"), "local: 10.231.250.1 is not an address of any link on this host",
+         "give this host's underlay address"),
+    case("vxlan-peer-is-local", "vxlan", dict(VX, peers=["10.231.200.1"]), "peers: 10.231.200.1 is this host's own local address",
+         "list the other hosts only"),
+    case("vxlan-peer-ip-version", "vxlan", dict(VX, peers=["2001:db8::12"]), "peers[0]: 2001:db8::12 is IPv6, the underlay is IPv4",
+         "use addresses of one IP version"),
+    case("vxlan-name-too-long", "vxlan", dict(VX, name="vxlan-overlay-one"), "name: interface name 'vxlan-overlay-one' is 17 bytes",
+         "Choose a shorter name"),
+    case("vxlan-name-not-ours", "vxlan", dict(VX, name="eth0"), "name: vxlan eth0 exists but is a veth link", "choose another name"),
+    case("vxlan-bridge-not-a-bridge", "vxlan", dict(VX, bridge="eth0"), "bridge: eth0 is a veth link", "name a bridge"),
+    case("vxlan-fdb-zero-mac", "vxlan", dict(VX, fdb=[{"mac": "00:00:00:00:00:00", "dst": "10.231.200.12"}]),
+         "fdb[0].mac: the all-zero MAC is the default destination", "list that host under peers"),
+]
+
+MV = {"name": "mv1", "parent": "eth0", "netns": "db", "addresses": ["10.231.210.5/24"]}
+MACVLAN_CASES = [
+    case("macvlan-parent-missing", "macvlan", dict(MV, parent="eth9"), "parent: eth9 does not exist on the host",
+         "give the host interface on the segment"),
+    case("macvlan-mode", "macvlan", dict(MV, mode="l2"), "mode: l2 is not a mode of macvlan", "use one of bridge, private, vepa, passthru"),
+    case("macvlan-name-too-long", "macvlan", dict(MV, name="macvlan-of-db-12"), "name: interface name 'macvlan-of-db-12' is 16 bytes",
+         "Choose a shorter name"),
+    case("macvlan-netns-missing", "macvlan", dict(MV, netns="nobody"), "netns: sandbox 'nobody' does not exist", "create it with netmodes.linux.netns"),
+    case("macvlan-shim-gateway", "macvlan", {"name": "mv1", "parent": "eth0", "gateway": "10.231.210.1"}, "gateway: a host shim",
+         "give routes to the sandboxes' addresses instead"),
+    case("macvlan-gateway-outside", "macvlan", dict(MV, gateway="10.231.211.1"), "gateway: 10.231.211.1 is not inside any subnet of addresses",
+         "pick an address of the interface's subnet"),
+    case("macvlan-name-not-ours", "macvlan", {"name": "veth-web", "parent": "eth0"}, "name: macvlan veth-web exists but is a veth link",
+         "choose another name"),
+]
+
+MODULE_CASES = NETNS_CASES + BRIDGE_CASES + VETH_CASES + PORTMAP_CASES + DNS_CASES + NET_INFO_CASES + NETWORKS_CASES + SANDBOXES_CASES
+MODULE_CASES += VXLAN_CASES + MACVLAN_CASES
+
+
+@pytest.fixture(scope="module")
+def corpus(world):
+    """{case id: (state before, the case's result, state after)}, from one run of every module case
+    inside the host (tests/harness/modrun.py), each between snapshots."""
+    lines = modrun(world.host, [(p.id, p.values[0], p.values[1]) for p in MODULE_CASES], SNAPSHOT_SCRIPT + FIREWALL_SCRIPT)
+    out, before = {}, parse_snapshot(lines[0]["snapshot"])
+    for run, snap in zip(lines[1::2], lines[2::2], strict=True):
+        after = parse_snapshot(snap["snapshot"])
+        out[run["id"]] = (before, run["result"], after)
+        before = after
+    return out
+
+
+def check(result, field, fix, before, after):
+    """Every way the case went wrong, in one assertion: it did not fail, its message lacks the
+    field or the fix, it applied something, or the host changed."""
+    problems = []
+    if result.get("failed") is not True:
+        problems.append("it did not fail: %s" % json.dumps(result)[:2000])
+    msg = result.get("msg", "")
+    if field not in msg:
+        problems.append("the message does not name the field %r: %s" % (field, msg))
+    if fix not in msg:
+        problems.append("the message does not say how to fix it (%r): %s" % (fix, msg))
+    if result.get("applied") != []:
+        problems.append("applied: %s" % result.get("applied"))
+    changed = sorted(key for key in set(before) | set(after) if before.get(key) != after.get(key))
+    if changed:
+        problems.append("the run changed the host: %s" % ", ".join(changed))
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("module, args, field, fix", MODULE_CASES)
+def test_a_module_refuses_bad_input_naming_field_and_fix_and_changes_nothing(corpus, request, module, args, field, fix):
+    before, result, after = corpus[request.node.callspec.id]
+    check(result, field, fix, before, after)
+
+
+@pytest.mark.parametrize("module, args, field, fix", SITE_CASES)
+def test_the_site_playbook_refuses_a_bad_inventory_naming_field_and_fix_and_changes_nothing(world, module, args, field, fix):
+    before = world.state()
+    run = world.ansible.collection_playbook(module, args)
+    failed = [r["result"] for r in run.records if r["status"] == "failed"]
+    assert len(failed) <= 1, run
+    check(dict(failed[0], failed=True) if failed else {"msg": run.stdout[-2000:]}, field, fix, before, world.state())
+
+
+def test_the_corpus_is_large_and_covers_every_module():
+    cases = MODULE_CASES + SITE_CASES
+    assert len(cases) >= 60
+    assert {c.values[0] for c in cases} >= {"netns", "bridge", "veth", "portmap", "dns_config", "net_info", "networks", "sandboxes", "site",
+                                            "vxlan", "macvlan"}
