@@ -146,8 +146,8 @@ echo "@@sysctl"
 grep -H . /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv4/conf/*/forwarding /proc/sys/net/ipv4/conf/*/route_localnet \
   /proc/sys/net/ipv6/conf/all/forwarding /proc/sys/net/bridge/bridge-nf-call-* 2>/dev/null
 echo "@@files"
-find /etc/netns /run/netmodes 2>/dev/null | sort
-find /etc/netns /run/netmodes -type f 2>/dev/null | sort | xargs -r grep -H ''
+find /etc/netns /run/netmodes ! -path /run/netmodes/lock 2>/dev/null | sort
+find /etc/netns /run/netmodes -type f ! -path /run/netmodes/lock 2>/dev/null | sort | xargs -r grep -H ''
 true
 """
 FIREWALL_SCRIPT = r"""
@@ -240,7 +240,8 @@ def parse_snapshot(text):
 def snapshot(host):
     """The state of a host that a module could change: links, addresses and routes of the host
     and of every sandbox, the namespace names, the forwarding and route_localnet sysctls (and
-    br_netfilter's), and the files under /etc/netns and /run/netmodes, names and contents.
+    br_netfilter's), and the files under /etc/netns and /run/netmodes, names and contents (but the
+    host's lock, which records who held it last).
 
     The firewall is ``firewall(host)``'s.
     """
