@@ -282,6 +282,9 @@ class Fleet:
             "ansible_user=root",
             "ansible_ssh_private_key_file=%s" % (self.workdir / "id_ed25519"),
             "ansible_python_interpreter=%s" % self.python,
+            # ssh control sockets of this fleet only: a master of an earlier fleet that had the same
+            # lab number (same addresses) would otherwise be reused, with its host long gone.
+            "ansible_control_path_dir=%s" % (self.workdir / "cp"),
             "",
         ]
         self.inventory.write_text("\n".join(lines))
