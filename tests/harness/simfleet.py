@@ -285,6 +285,9 @@ class Fleet:
             # A simulated host shares the machine's /usr: the boot-time restore's command goes to
             # its own /etc instead of /usr/local/lib.
             "netmodes_boot_restore_command=/etc/netmodes/netmodes-restore",
+            # ssh control sockets of this fleet only: a master of an earlier fleet that had the same
+            # lab number (same addresses) would otherwise be reused, with its host long gone.
+            "ansible_control_path_dir=%s" % (self.workdir / "cp"),
             "",
         ]
         self.inventory.write_text("\n".join(lines))
