@@ -35,6 +35,7 @@ bench: setup
 	$(PY) bench/fleet_up.py
 	$(PY) bench/portmap.py
 	$(PY) bench/converge.py
+	$(PY) bench/datapath.py
 
 sweep:
 	$(PY) tests/harness/simfleet.py sweep --all

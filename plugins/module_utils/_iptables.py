@@ -5,7 +5,9 @@
 The same policy as the nftables backend, in chains of our own, each hooked once from a built-in
 chain by a rule commented ``netmodes``; every other rule carries ``netmodes:OWNER``::
 
-    filter  FORWARD      -> NETMODES-FORWARD: -j NETMODES-USER (never flushed), -j NETMODES-FWD-IN, -j NETMODES-FWD-OUT
+    filter  FORWARD      -> NETMODES-FORWARD: -j NETMODES-USER (never flushed), -j NETMODES-ISOLATE,
+                            -j NETMODES-FWD-IN, -j NETMODES-FWD-OUT
+            NETMODES-ISOLATE  -i BR ! -o BR -j DROP  (one per internal bridge: no egress, before any accept)
             NETMODES-FWD-IN   -o BR -j NM-IN-BR      (one per bridge; then NM-IN-BR's policy)
             NETMODES-FWD-OUT  -i BR -j NM-OUT-BR
             NETMODES-PUBLISHED  -d SANDBOX -p P --dport PORT -j ACCEPT   (jumped to for DNATed packets)
@@ -25,12 +27,14 @@ sockets of their own), so these rules always land in the host's tables.
 from __future__ import annotations
 
 import ipaddress
+import shlex
+import subprocess
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, MissingLibrary
-from ansible_collections.netmodes.linux.plugins.module_utils._firewall import OwnedItems
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall import BaseChain, OwnedItems, Rule, _which, read_foreign
 
 TAG = "netmodes"
 USER_CHAIN = "NETMODES-USER"
@@ -70,7 +74,9 @@ HOOKS = {
     ("raw", "PREROUTING"): spec(target=("NETMODES-RAW",)),
 }
 CHAIN_RULES = {
-    ("filter", "NETMODES-FORWARD"): [spec(target=(USER_CHAIN,)), spec(target=("NETMODES-FWD-IN",)), spec(target=("NETMODES-FWD-OUT",))],
+    ("filter", "NETMODES-FORWARD"): [spec(target=(USER_CHAIN,)), spec(target=("NETMODES-ISOLATE",)), spec(target=("NETMODES-FWD-IN",)),
+                                     spec(target=("NETMODES-FWD-OUT",))],
+    ("filter", "NETMODES-ISOLATE"): None,
     ("filter", "NETMODES-FWD-IN"): None,
     ("filter", "NETMODES-FWD-OUT"): None,
     ("filter", "NETMODES-PUBLISHED"): None,
@@ -128,6 +134,9 @@ def _bridge_items(policy, tag):
     out = {("chain", "filter", name, tuple(rules)) for name, rules in bridge_chains(policy, tag).items()}
     out.add(("rule", "filter", "NETMODES-FWD-IN", spec((("-o", br),), target=("NM-IN-" + br,), comment=tag)))
     out.add(("rule", "filter", "NETMODES-FWD-OUT", spec((("-i", br),), target=("NM-OUT-" + br,), comment=tag)))
+    if policy.internal:
+        # Docker's DOCKER-INTERNAL: before NETMODES-FWD-IN, where another bridge's published port is accepted.
+        out.add(("rule", "filter", "NETMODES-ISOLATE", spec((("-i", br), ("!-o", br)), target=("DROP",), comment=tag)))
     if policy.masquerade and not policy.internal:
         for subnet in policy.subnets:
             out.add(("rule", "nat", "NETMODES-POSTROUTING", spec((("-s", str(subnet)), ("!-o", br)), target=("MASQUERADE",), comment=tag)))
@@ -279,6 +288,138 @@ def _ours(chain):
     return chain.startswith("NETMODES-") or chain.startswith(_BRIDGE_PREFIXES)
 
 
+# -- others' iptables chains, read-only (what _firewall.blocked walks) -----------------------------
+
+LEGACY_NAMES = "/proc/net/ip_tables_names"
+# The built-in chains on the hooks our traffic passes (nat's cannot drop).
+SAVE_HOOKS = {("raw", "PREROUTING"): "prerouting", ("mangle", "PREROUTING"): "prerouting", ("mangle", "INPUT"): "input",
+              ("mangle", "FORWARD"): "forward", ("filter", "INPUT"): "input", ("filter", "FORWARD"): "forward"}
+_VERDICTS = {"ACCEPT": "accept", "DROP": "drop", "REJECT": "reject", "RETURN": "return"}
+_OTHER = ("other", False, None)
+_VIRTUAL_STATES = {"dnat", "snat"}
+
+
+def save(tool, run=subprocess.run, names=LEGACY_NAMES):
+    """What TOOL (iptables-legacy-save or iptables-nft-save) prints of the tables there are; ""
+    without the tool or, for legacy, without tables.
+
+    Naming a legacy table would create it (the kernel makes one on first use), so the command
+    runs without ``-t``, and iptables-legacy-save only when /proc/net/ip_tables_names lists some.
+    """
+    if tool == "iptables-legacy-save":
+        try:
+            with open(names) as handle:
+                if not handle.read().split():
+                    return ""
+        except OSError:
+            return ""
+    path = _which(tool)
+    if not path:
+        return ""
+    proc = run([path], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise KernelError("iptables: %s failed: %s" % (tool, (proc.stderr or "").strip()))
+    return proc.stdout
+
+
+def _legacy_condition(option, negated, module, args):
+    value = args[0] if args else ""
+    if option in ("-i", "-o", "--in-interface", "--out-interface"):
+        key = "iif" if option in ("-i", "--in-interface") else "oif"
+        return (key, negated, frozenset([value[:-1] + "*" if value.endswith("+") else value]))
+    if option in ("-s", "-d", "--source", "--destination"):
+        try:
+            nets = frozenset(ipaddress.ip_network(v, strict=False) for v in value.split(","))
+        except ValueError:
+            return _OTHER
+        return ("saddr" if option in ("-s", "--source") else "daddr", negated, nets)
+    if (module, option) in (("conntrack", "--ctstate"), ("state", "--state")):
+        states = frozenset(value.lower().split(","))
+        if states <= _VIRTUAL_STATES:
+            return ("ctstatus", negated, states)
+        return _OTHER if states & _VIRTUAL_STATES else ("ctstate", negated, states)
+    if module == "comment" or option == "-m":
+        return None
+    return _OTHER
+
+
+def legacy_rule(words, text):
+    """A _firewall.Rule from the words of one ``-A CHAIN ...`` line after the chain."""
+    conditions, negated, module, index = [], False, None, 0
+    while index < len(words):
+        option = words[index]
+        if option == "!":
+            negated, index = True, index + 1
+            continue
+        args = []
+        index += 1
+        while index < len(words) and words[index] != "!" and not words[index].startswith("-"):
+            args.append(words[index])
+            index += 1
+        if option in ("-j", "-g", "--jump", "--goto") and args:
+            target = args[0]
+            if _ours(target):
+                return Rule(tuple(conditions), "ours", target, text)
+            if option in ("-g", "--goto"):
+                return Rule(tuple(conditions), "goto", target, text)
+            return Rule(tuple(conditions), _VERDICTS.get(target, "jump"), target, text)
+        if option in ("-m", "--match"):
+            module = args[0] if args else None
+        condition = _legacy_condition(option, negated, module, args)
+        if condition is not None:
+            conditions.append(condition)
+        negated = False
+    return Rule(tuple(conditions), None, None, text)
+
+
+def save_chains(text, tool="iptables-legacy", assume_hook=False):
+    """The built-in chains on SAVE_HOOKS in TEXT (what TOOL-save prints) as _firewall.BaseChain;
+    our chains are left out, and a jump into one counts as an accept (they accept our traffic).
+    ASSUME_HOOK: filter FORWARD is read as if our hook were its first rule (this run writes it)."""
+    tables, table = {}, None
+    for line in text.splitlines():
+        if line.startswith("*"):
+            table = tables.setdefault(line[1:].strip(), ({}, {}))
+        elif line.startswith(":") and table is not None:
+            name, policy = line[1:].split()[:2]
+            table[0][name] = policy.lower()
+            table[1].setdefault(name, [])
+        elif line.startswith("-A ") and table is not None:
+            words = shlex.split(line)
+            table[1].setdefault(words[1], []).append(legacy_rule(words[2:], '"%s"' % line.strip()))
+    out = []
+    for (name, chain), hook in SAVE_HOOKS.items():
+        if chain not in tables.get(name, ({}, {}))[0]:
+            continue
+        policies, rules = tables[name]
+        base = tuple(rules[chain])
+        if assume_hook and (name, chain) == ("filter", "FORWARD") and not any(r.verdict == "ours" for r in base):
+            base = (Rule((), "ours", "NETMODES-FORWARD", '"-A FORWARD -j NETMODES-FORWARD"'),) + base
+        others = tuple((other, tuple(found)) for other, found in rules.items() if not _ours(other))
+        where = "iptables-legacy table %s" % name if tool == "iptables-legacy" else "nftables table ip %s (iptables-nft)" % name
+        out.append(BaseChain("%s, chain %s" % (where, chain), hook, policies[chain], base, others, tool, (name, chain)))
+    return out
+
+
+def only_existing(iptc, names=LEGACY_NAMES):
+    """Keep python-iptables from creating tables that are not there (and that we do not use).
+
+    To tell a jump to a chain from a target extension, python-iptables looks for the chain in
+    every table it finds available, and finding out opens the table, which makes the kernel
+    create it: a run that wrote to raw, nat and filter left empty mangle and security tables
+    behind. Its cache of available tables is told the answer first.
+    """
+    try:
+        with open(names) as handle:
+            there = set(handle.read().split())
+    except OSError:
+        there = set()
+    cache = getattr(iptc.Table, "existing_table_names", None)
+    if isinstance(cache, dict):
+        for name in getattr(iptc.Table, "ALL", ()):
+            cache.setdefault(name, name in there or name in TABLES)
+
+
 class Iptables:
     """The iptables adapter: read our chains through python-iptables, stage commands, commit
     each table once."""
@@ -289,9 +430,19 @@ class Iptables:
         self._staged = []
         self._iptc = None
         self._state = None  # the last read, until the next commit (a batch reads many times)
+        self._foreign = None  # others' base chains (and our hook, assumed): our commits do not change them
 
     changes = staticmethod(changes)
     render = staticmethod(render)
+
+    def foreign_chains(self):
+        """Others' base chains on the hooks our traffic passes (see _firewall.blocked), nftables
+        tables included: a packet passes both."""
+        if self._foreign is None:
+            from ansible_collections.netmodes.linux.plugins.module_utils._nftables import Nftables
+
+            self._foreign = read_foreign(Nftables(), assume_hook=True)
+        return self._foreign
 
     def _lib(self):
         if self._iptc is None:
@@ -302,6 +453,7 @@ class Iptables:
                                                       type(exc).__name__, exc), "firewall_backend")
                 err.exception = traceback.format_exc()
                 raise err from exc
+            only_existing(iptc)
             self._iptc = iptc
         return self._iptc
 

@@ -230,6 +230,8 @@ class Link:
     peer_netns: int = None
     stp: bool = None
     nf_call_iptables: bool = None
+    # As a bridge port: whether the bridge sends a frame back out of the port it came in on.
+    hairpin: bool = None
     addresses: frozenset = frozenset()
     routes: frozenset = frozenset()
     # What the kind adds (vxlan: vni, local, dstport, learning, proxy; macvlan/ipvlan: mode).

@@ -350,6 +350,7 @@ class Netlink:
             peer_index=msg.get("IFLA_LINK"),
             stp=self._bridge_flag(msg, "IFLA_BR_STP_STATE"),
             nf_call_iptables=self._bridge_flag(msg, "IFLA_BR_NF_CALL_IPTABLES"),
+            hairpin=self._port_flag(msg, "IFLA_BRPORT_MODE"),
             addresses=addresses.get(index, frozenset()),
             routes=routes.get(index, frozenset()),
             info=self._kind_info(msg, kind),
@@ -418,6 +419,13 @@ class Netlink:
             if msg.get("RTA_TABLE", msg["table"]) == MAIN_TABLE:
                 out.add(ipaddress.ip_network("%s/%d" % (msg.get("RTA_DST") or "0.0.0.0", msg["dst_len"])))
         return out
+
+    @staticmethod
+    def _port_flag(msg, attr):
+        """A flag of the link as a bridge port; None when it is no bridge's port."""
+        if msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_SLAVE_KIND") != "bridge":
+            return None
+        return bool(msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_SLAVE_DATA", attr))
 
     @staticmethod
     def _bridge_flag(msg, attr):
@@ -531,13 +539,19 @@ class Netlink:
 
     @_writes
     def link_set(self, name, netns=None, **attrs):
-        """Set link attributes: mtu, address, state, ifalias, master (a name or None), kind-specific."""
+        """Set link attributes: mtu, address, state, ifalias, master (a name or None), hairpin (as a
+        bridge port), kind-specific."""
         index = self._index(name, netns)
         if index is None:
             raise NotFound("link %s vanished while it was being configured" % name)
         if "master" in attrs:
             master = attrs.pop("master")
             attrs["master"] = self._index(master, netns) if master else 0
+        if "hairpin" in attrs:  # a bridge port's flag: set through the port, not the link
+            hairpin = int(attrs.pop("hairpin"))
+            self._call("set hairpin on %s" % name, self._ipr(netns).brport, "set", index=index, mode=hairpin)
+            if not attrs:
+                return
         for prefix, kind in KIND_PREFIXES.items():
             if any(attr.startswith(prefix) for attr in attrs):
                 attrs["kind"] = kind

@@ -13,14 +13,15 @@ are published, on one bridge or twenty (Docker's nftables layout, with maps for 
       map range4                 host address/prefix . protocol . port range -> sandbox address
       set exposed4, exposed-range4   sandbox address . protocol . port(s): published, let in
       set loopback4, loopback-range4 127.x address . protocol . port(s): drop remote access (moby#41872)
-      map fwd-in / fwd-out / nat-out   bridge name -> jump to that bridge's chain
+      map isolate / fwd-in / fwd-out / nat-out   bridge name -> jump to that bridge's chain
       chain published     the two DNAT rules, looked up through the maps
       chain nat-prerouting / nat-output  (fib daddr type local -> published)
-      chain nat-postrouting              (masquerade host-loopback and hairpin; iifname vmap @nat-out)
+      chain nat-postrouting              (masquerade host-loopback; iifname and oifname vmap @nat-out)
       chain raw-prerouting               (the loopback guard)
-      chain filter-forward               (jump user; oifname vmap @fwd-in; iifname vmap @fwd-out)
+      chain filter-forward               (jump user; iifname vmap @isolate; oifname vmap @fwd-in;
+                                          iifname vmap @fwd-out)
       chain user                         (the user's own rules; created, never flushed)
-      chain fwd-in-BR / fwd-out-BR / nat-out-BR   one set per bridge: its network policy
+      chain isolate-BR / fwd-in-BR / fwd-out-BR / nat-out-BR   one set per bridge: its network policy
     }
 
 Each element carries its owner (``netns:web``, ``bridge:br0``) as its comment, and a bridge's
@@ -34,11 +35,12 @@ python3-nftables or PyPI's pip-nftables) and fall back to ``nft -j`` when the bi
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import subprocess
 
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError
-from ansible_collections.netmodes.linux.plugins.module_utils._firewall import OwnedItems
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall import HOOKS, BaseChain, OwnedItems, Rule, read_foreign
 
 try:
     import nftables as _nftables_binding
@@ -86,13 +88,14 @@ ELEMENT_SETS = {
     "exposed-range4": (_KEY, None),
     "loopback4": (_KEY, None),
     "loopback-range4": (_KEY, None),
+    "isolate": ("ifname", "verdict"),
     "fwd-in": ("ifname", "verdict"),
     "fwd-out": ("ifname", "verdict"),
     "nat-out": ("ifname", "verdict"),
 }
 INTERVAL = ("range4", "exposed-range4", "loopback-range4")
 # The verdict maps that send a bridge's packets to its chains (the chain is named MAP-BRIDGE).
-BRIDGE_MAPS = ("fwd-in", "fwd-out", "nat-out")
+BRIDGE_MAPS = ("isolate", "fwd-in", "fwd-out", "nat-out")
 
 # name -> (type, hook, priority) for base chains; None for regular chains.
 CHAINS = {
@@ -118,7 +121,10 @@ CHAIN_RULES = {
     "nat-postrouting": [
         # The host reaching a sandbox through 127.0.0.1 (route_localnet lets it leave lo).
         [_DNATED, _match(_payload("ip", "saddr"), {"prefix": {"addr": "127.0.0.0", "len": 8}}), {"masquerade": None}],
+        # A bridge's nat chain, by the way in and by the way out: a frame that br_netfilter
+        # bridges back out of its own port (hairpin) has no input interface here.
         [{"vmap": {"key": _meta("iifname"), "data": "@nat-out"}}],
+        [{"vmap": {"key": _meta("oifname"), "data": "@nat-out"}}],
     ],
     "raw-prerouting": [
         [_match(_meta("iifname"), "lo", "!="), _match(_payload("ip", "daddr"), {"prefix": {"addr": "127.0.0.0", "len": 8}}), _L4,
@@ -127,6 +133,7 @@ CHAIN_RULES = {
     # The user's chain comes first, so that its drops win over our accepts (Docker's DOCKER-USER).
     "filter-forward": [
         [{"jump": {"target": USER_CHAIN}}],
+        [{"vmap": {"key": _meta("iifname"), "data": "@isolate"}}],
         [{"vmap": {"key": _meta("oifname"), "data": "@fwd-in"}}],
         [{"vmap": {"key": _meta("iifname"), "data": "@fwd-out"}}],
     ],
@@ -137,8 +144,14 @@ def bridge_chains(policy):
     """{chain name: [rule expr]} of one bridge's network policy (moby's nftabler, per option).
 
     fwd-in-BR sees packets going into the bridge, fwd-out-BR packets leaving it, nat-out-BR
-    packets from the bridge in postrouting. What is not accepted into a bridge is dropped:
+    packets from or to the bridge in postrouting. What is not accepted into a bridge is dropped:
     that is the isolation between networks, and the drop of unpublished ports.
+
+    isolate-BR sees packets leaving the bridge before any other chain: an internal network's
+    egress drop must come before fwd-in of another bridge, whose accept of a published port
+    would otherwise end the base chain first (an internal member reaching a port published on
+    another network through a host address). Docker's iptables rules drop it first alike
+    (``-i BR ! -o BR -j DROP`` in its isolation chain).
     """
     br = policy.bridge
     into = [_ESTABLISHED]
@@ -153,15 +166,17 @@ def bridge_chains(policy):
     into.append([_match(_meta("iifname"), br), {"accept" if policy.icc else "drop": None}])
     into.append([{"drop": None}])
     out.append([{"accept": None}])
-    nat = []
-    if not policy.internal:
-        # Hairpin: a member reaching a published port of its own bridge through a host address;
-        # the answer must come back through the host, not straight from the other member.
-        nat.append([_match(_meta("oifname"), br), _DNATED, {"masquerade": None}])
+    # Hairpin, internal networks too (it never leaves the bridge): a member reaching a published
+    # port of its own bridge through a host address (its own too); the answer must come back
+    # through the host, not straight from the member. Only members' connections: a client from
+    # outside keeps its address.
+    nat = [[_match(_meta("oifname"), br), _match(_payload("ip", "saddr"), _key_part(str(subnet))), _DNATED, {"masquerade": None}]
+           for subnet in policy.subnets]
     if policy.masquerade and not policy.internal:
         nat += [[_match(_meta("oifname"), br, "!="), _match(_payload("ip", "saddr"), _key_part(str(subnet))), {"masquerade": None}]
                 for subnet in policy.subnets]
-    return {"fwd-in-" + br: into, "fwd-out-" + br: out, "nat-out-" + br: nat}
+    isolate = [[_match(_meta("oifname"), br, "!="), {"drop": None}]] if policy.internal else []
+    return {"isolate-" + br: isolate, "fwd-in-" + br: into, "fwd-out-" + br: out, "nat-out-" + br: nat}
 
 
 def _bridge_of(chain):
@@ -403,6 +418,118 @@ def changes(state, owner, want, have):
     return cmds
 
 
+# -- other tables' base chains, read-only (what _firewall.blocked walks) ----------------------------
+
+_IPTABLES_NFT = ("filter", "mangle", "raw", "security", "nat")   # iptables-nft's tables, and their built-in chains
+_BUILTIN = ("PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING")
+# Statements that neither match nor decide: a rule with them decides as if they were not there.
+_STATEMENTS = ("counter", "log", "mangle", "notrack", "set", "map", "ct helper", "ct timeout", "ct expectation")
+_OTHER = ("other", False, None)
+
+
+def _values(right):
+    if isinstance(right, dict) and "set" in right:
+        right = right["set"]
+    return right if isinstance(right, list) else [right]
+
+
+def _networks(values):
+    out = []
+    for value in values:
+        if isinstance(value, dict) and "prefix" in value:
+            value = "%s/%d" % (value["prefix"]["addr"], value["prefix"]["len"])
+        if not isinstance(value, str):
+            return None
+        try:
+            out.append(ipaddress.ip_network(value, strict=False))
+        except ValueError:
+            return None
+    return frozenset(out)
+
+
+def foreign_condition(match):
+    """A ``match`` expression as a _firewall.Rule condition (key, negated, values)."""
+    left, op = match.get("left"), match.get("op", "==")
+    if op not in ("==", "!=", "in") or not isinstance(left, dict):
+        return _OTHER
+    values, negated = _values(match.get("right")), op == "!="
+    meta, ct, payload = left.get("meta", {}).get("key"), left.get("ct", {}).get("key"), left.get("payload", {})
+    if meta in ("iifname", "oifname", "iif", "oif") and all(isinstance(v, str) for v in values):
+        return (meta[:3], negated, frozenset(values))
+    if payload.get("protocol") == "ip" and payload.get("field") in ("saddr", "daddr"):
+        nets = _networks(values)
+        return _OTHER if nets is None else (payload["field"], negated, nets)
+    if ct in ("state", "status") and all(isinstance(v, str) for v in values):
+        return ("ct" + ct, negated, frozenset(values))
+    return _OTHER
+
+
+def foreign_rules(exprs, text):
+    """The _firewall.Rule(s) of one listed rule: one, or one per element of an inline verdict map
+    on an interface name (``iifname vmap { "br0" : accept }``)."""
+    conditions, verdict, target = [], None, None
+    for expr in exprs:
+        (key, value), = expr.items()
+        if key == "match":
+            conditions.append(foreign_condition(value))
+        elif key in ("accept", "drop", "reject", "return"):
+            verdict = key
+        elif key in ("jump", "goto"):
+            verdict, target = key, value["target"]
+        elif key == "vmap":
+            side = value.get("key", {}).get("meta", {}).get("key") if isinstance(value.get("key"), dict) else None
+            data = value.get("data")
+            if side not in ("iifname", "oifname") or not isinstance(data, dict) or "set" not in data:
+                return [Rule(tuple(conditions) + (_OTHER,), "accept", text=text)]  # decides part of it at most
+            out = []
+            for name, result in data["set"]:
+                if not isinstance(name, str) or not isinstance(result, dict):
+                    return [Rule(tuple(conditions) + (_OTHER,), "accept", text=text)]
+                (what, arg), = result.items()
+                cond = (side[:3], False, frozenset([name]))
+                out.append(Rule(tuple(conditions) + (cond,), what, (arg or {}).get("target"), text))
+            return out
+        elif key not in _STATEMENTS:
+            conditions.append(_OTHER)
+    return [Rule(tuple(conditions), verdict, target, text)]
+
+
+def iptables_nft_tables(listing):
+    """The names of the ``ip`` tables in LISTING that iptables-nft manages (its table names,
+    upper-case built-in chains)."""
+    return {i["chain"]["table"] for i in (listing or {}).get("nftables", []) if "chain" in i and i["chain"]["family"] == "ip"
+            and i["chain"]["table"] in _IPTABLES_NFT and i["chain"]["name"] in _BUILTIN}
+
+
+def foreign_chains(listing, skip=()):
+    """The base chains on _firewall.HOOKS of every IPv4 table in LISTING (``nft -j list ruleset``)
+    but ours and the ``ip`` tables SKIP, as _firewall.BaseChain."""
+    items = (listing or {}).get("nftables", [])
+    dormant = {(t["table"]["family"], t["table"]["name"]) for t in items if "table" in t and "dormant" in (t["table"].get("flags") or [])}
+    rules, chains = {}, []
+    for item in items:
+        if "rule" in item:
+            rule = item["rule"]
+            key = (rule["family"], rule["table"], rule["chain"])
+            found = rules.setdefault(key, [])
+            found += foreign_rules(rule.get("expr", []), "%d of chain %s" % (len({r.text for r in found}) + 1, rule["chain"]))
+        elif "chain" in item:
+            chains.append(item["chain"])
+            rules.setdefault((item["chain"]["family"], item["chain"]["table"], item["chain"]["name"]), [])
+    out = []
+    for chain in chains:
+        family, table, name = chain["family"], chain["table"], chain["name"]
+        if ((family, table) in ((FAMILY, TABLE),) + tuple(("ip", t) for t in skip) or (family, table) in dormant
+                or family not in ("ip", "inet") or chain.get("hook") not in HOOKS):
+            continue
+        others = tuple((other, tuple(rs)) for (f, t, other), rs in rules.items() if (f, t) == (family, table))
+        iptables = family == "ip" and table in _IPTABLES_NFT and name in _BUILTIN
+        out.append(BaseChain("nftables table %s %s, chain %s" % (family, table, name), chain["hook"], chain.get("policy", "accept"),
+                             tuple(rules.get((family, table, name), ())), others,
+                             "iptables-nft" if iptables else "nft", (table, name) if iptables else (family, table, name)))
+    return out
+
+
 class Nftables:
     """The nftables adapter: read our table, stage commands, commit them as one transaction."""
 
@@ -413,9 +540,26 @@ class Nftables:
         self._nft = None  # the libnftables context, made on first use: most modules never need it
         self._state = None  # the last read, until the next commit (a batch reads many times)
         self._expected = None  # the state the staged commands lead to, when known
+        self._foreign = None  # others' base chains: our commits do not change them
 
     render = staticmethod(render)
     changes = staticmethod(changes)
+
+    def ruleset(self):
+        """The whole ruleset as ``nft -j list ruleset`` prints it; None without nftables."""
+        try:
+            out, err = self._run({"nftables": [{"list": {"ruleset": None}}]})
+        except FileNotFoundError:  # neither the binding nor the nft command
+            return None
+        if err is not None:
+            raise KernelError("nftables: cannot list the ruleset: %s" % err)
+        return out
+
+    def foreign_chains(self):
+        """Others' base chains on the hooks our traffic passes (see _firewall.blocked)."""
+        if self._foreign is None:
+            self._foreign = read_foreign(self, assume_hook=False)
+        return self._foreign
 
     def _run(self, payload):
         """Run one JSON command list (one transaction); the parsed JSON output."""

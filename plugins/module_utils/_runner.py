@@ -38,6 +38,6 @@ def run_module(resource_class):
             result = converge(resource_class(module.params, adapters, module.check_mode))
         except NetmodesError as exc:
             module.fail_json(msg=exc.msg, **exc.details())
-    for warning in result.pop("warnings", []):
+    for warning in dict.fromkeys(result.pop("warnings", [])):  # a batch of resources may repeat one
         module.warn(warning)
     module.exit_json(**result)

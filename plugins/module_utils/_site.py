@@ -792,7 +792,8 @@ class Sandboxes(BatchResource):
             if ip is None:
                 raise Conflict("%s: network %s (%s) has no free address left" % (spec.name, name, subnet), "config")
         used.setdefault(spec.name, set()).add(ip)
-        batch.run(Veth, name=veth_name(spec.name, name), peer="eth%d" % index, netns=spec.name, bridge=bridge,
+        # Hairpin on, as Docker without its userland proxy: a sandbox reaches its own published ports.
+        batch.run(Veth, name=veth_name(spec.name, name), peer="eth%d" % index, netns=spec.name, bridge=bridge, hairpin=True,
                   addresses=["%s/%d" % (ip, subnet.prefixlen)], gateway=str(gateway) if index == 0 else None)
 
     def _attach_multi_host(self, batch, spec, index, span):
@@ -803,7 +804,7 @@ class Sandboxes(BatchResource):
             gateway = str(span.address) if index == 0 else None
             mtu = _fleet.overlay_mtu(network, self.adapters["netlink"], span.local)
             batch.run(Veth, name=veth_name(spec.name, network.name), peer="eth%d" % index, netns=spec.name, bridge=network.bridge,
-                      addresses=[address], gateway=gateway, mtu=mtu)
+                      hairpin=True, addresses=[address], gateway=gateway, mtu=mtu)
             return
         gateway = str(network.gateway) if index == 0 and network.gateway else None
         batch.run(Macvlan, name="eth%d" % index, parent=network.parent, kind=network.driver, mode=network.mode, netns=spec.name,

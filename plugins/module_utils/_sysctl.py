@@ -9,6 +9,9 @@ import os
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError
 
+# br_netfilter: "1" when packets bridged between the members of a bridge pass the IPv4 hooks too.
+BRIDGE_NF_CALL = "net/bridge/bridge-nf-call-iptables"
+
 
 def _path(key):
     return os.path.join("/proc/sys", *key.split("/"))

@@ -19,6 +19,9 @@ description:
     arrive from other hosts are dropped (moby#41872).
   - A host port that another sandbox publishes, or that a process on the host listens on, makes
     the task fail before anything changes, naming the port and, where readable, the process.
+  - A chain of another firewall that drops connections to the published ports (a policy drop
+    with no accept for the bridge, as Docker's or ufw's FORWARD) is named in a warning with the
+    accept to add; see M(netmodes.linux.bridge).
   - With nftables the rules live in the table C(inet netmodes), written in one transaction per
     run; published ports are map elements, so lookups do not slow down as ports are added. With
     iptables (python-iptables, for iptables-legacy hosts) they live in chains named C(NETMODES-*),

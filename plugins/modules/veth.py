@@ -30,6 +30,12 @@ options:
   bridge:
     description: Bridge to enslave the host end to. Omit to leave the host end's master unmanaged.
     type: str
+  hairpin:
+    description:
+      - Hairpin mode of the host end as a port of O(bridge) - the bridge may send a frame back out of the port it came in on.
+      - Docker turns it on (without its userland proxy) so that a sandbox reaches its own published ports through a host address.
+      - Omit to leave it unmanaged. Needs O(bridge).
+    type: bool
   addresses:
     description: Complete list of the peer's addresses in CIDR form. Omit to leave them unmanaged.
     type: list
@@ -67,6 +73,7 @@ EXAMPLES = r"""
     name: veth-web
     netns: web
     bridge: br0
+    hairpin: true
     addresses: [172.18.0.10/16]
     gateway: 172.18.0.1
 

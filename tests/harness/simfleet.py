@@ -282,6 +282,9 @@ class Fleet:
             "ansible_user=root",
             "ansible_ssh_private_key_file=%s" % (self.workdir / "id_ed25519"),
             "ansible_python_interpreter=%s" % self.python,
+            # ssh control sockets of this fleet only: a master of an earlier fleet that had the same
+            # lab number (same addresses) would otherwise be reused, with its host long gone.
+            "ansible_control_path_dir=%s" % (self.workdir / "cp"),
             "",
         ]
         self.inventory.write_text("\n".join(lines))
@@ -317,7 +320,7 @@ class Fleet:
         """Stop every host, remove the lab links and the registry entry. Safe to call twice."""
         if self.fleet_id is None:
             return
-        _teardown(self.fleet_id, [(h.unshare_pid, h.pid, h.marker) for h in self.hosts if h.pid])
+        _teardown(self.fleet_id, [(h.unshare_pid, h.pid, h.marker) for h in self.hosts if h.pid], self.workdir)
         for host in self.hosts:
             if getattr(host, "proc", None) is not None:
                 host.proc.wait(timeout=10)  # reap our child, so no zombie outlives the fleet
@@ -325,7 +328,13 @@ class Fleet:
         self.fleet_id = None
 
 
-def _teardown(fleet_id, processes):
+def _teardown(fleet_id, processes, workdir, locked=False):
+    """Kill the fleet's processes, then remove its lab links and registry entry.
+
+    The links and the entry go under the registry lock, and the entry only while it is still
+    this fleet's (same workdir): otherwise a fleet that claims the freed number at that moment
+    could lose its registry entry, and the next sweep would take its links for strays.
+    """
     for unshare_pid, pid, marker in processes:
         for candidate in (pid, unshare_pid):
             if candidate and _alive(candidate, marker):
@@ -336,15 +345,19 @@ def _teardown(fleet_id, processes):
     deadline = time.monotonic() + 10
     while any(_alive(p, m) for dummy, p, m in processes) and time.monotonic() < deadline:
         time.sleep(0.01)
-    mine = "%s%d" % (PREFIX, fleet_id)
-    for name in _link_names():
-        # The bridge nml<K> and its ports nml<K>h<I>: exact prefix match on our own number.
-        if name == mine or (name.startswith(mine + "h") and name[len(mine) + 1:].isdigit()):
-            _run("ip", "link", "del", name, check=False)
-    try:
-        (REGISTRY / ("%d.json" % fleet_id)).unlink()
-    except FileNotFoundError:
-        pass
+    with contextlib.nullcontext() if locked else _registry_lock():
+        entry = REGISTRY / ("%d.json" % fleet_id)
+        try:
+            if json.loads(entry.read_text()).get("workdir") != str(workdir):
+                return  # the number is another fleet's by now; its links are its own
+        except (FileNotFoundError, ValueError):
+            pass
+        mine = "%s%d" % (PREFIX, fleet_id)
+        for name in _link_names():
+            # The bridge nml<K> and its ports nml<K>h<I>: exact prefix match on our own number.
+            if name == mine or (name.startswith(mine + "h") and name[len(mine) + 1:].isdigit()):
+                _run("ip", "link", "del", name, check=False)
+        entry.unlink(missing_ok=True)
 
 
 def sweep(everything=False):
@@ -362,7 +375,7 @@ def sweep(everything=False):
             procs = [(h.get("unshare_pid"), h["pid"], "%s-%d-%s" % (MARKER, fleet_id, h["name"])) for h in state["hosts"]]
             starting = not state["hosts"] and running(state.get("starter") or 0)
             if everything or not (starting or any(_alive(p, m) for dummy, p, m in procs if p)):
-                _teardown(fleet_id, procs)
+                _teardown(fleet_id, procs, state.get("workdir"), locked=True)
                 removed.append(fleet_id)
             else:
                 registered.add(fleet_id)

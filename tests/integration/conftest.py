@@ -263,6 +263,133 @@ def use_backend(host, name):
     sh(host, "ln -sfn %s /etc/alternatives/iptables && iptables --version" % target)
 
 
+# -- other software's state in a host, which our modules must leave as they found it -------------
+# Each piece is a shell command that makes it inside a simulated host; `foreign_state` reads
+# them all back. reset() removes them (every nftables table, legacy chains and policies, links).
+
+FOREIGN = {
+    # A table of someone else's, with a nat base chain (as test_portmap uses it).
+    "nft": """nft -f - <<'EOF'
+table ip theirs {
+\tchain prerouting {
+\t\ttype nat hook prerouting priority dstnat; policy accept;
+\t\ttcp dport 9999 counter
+\t}
+}
+EOF""",
+    # A chain of someone else's in iptables-legacy, hooked from FORWARD and nat PREROUTING.
+    "legacy": "iptables-legacy -N THEIRS && iptables-legacy -A THEIRS -p tcp --dport 9999 -j RETURN"
+              " && iptables-legacy -I FORWARD -j THEIRS && iptables-legacy -t nat -A PREROUTING -p tcp --dport 9998 -j RETURN",
+    # Docker on an iptables-legacy host, with a container on docker0 publishing 8000, and the
+    # FORWARD policy drop Docker sets when it switched forwarding on itself.
+    "docker": """iptables-legacy-restore --noflush <<'EOF'
+*nat
+:DOCKER - [0:0]
+-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
+-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER
+-A POSTROUTING -s 10.231.240.0/24 ! -o docker0 -j MASQUERADE
+-A DOCKER -i docker0 -j RETURN
+-A DOCKER ! -i docker0 -p tcp -m tcp --dport 8000 -j DNAT --to-destination 10.231.240.2:80
+COMMIT
+*filter
+:FORWARD DROP [0:0]
+:DOCKER - [0:0]
+:DOCKER-ISOLATION-STAGE-1 - [0:0]
+:DOCKER-USER - [0:0]
+-A FORWARD -j DOCKER-USER
+-A FORWARD -j DOCKER-ISOLATION-STAGE-1
+-A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A FORWARD -o docker0 -j DOCKER
+-A FORWARD -i docker0 ! -o docker0 -j ACCEPT
+-A FORWARD -i docker0 -o docker0 -j ACCEPT
+-A DOCKER -d 10.231.240.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT
+-A DOCKER-ISOLATION-STAGE-1 -j RETURN
+-A DOCKER-USER -j RETURN
+COMMIT
+EOF""",
+    # ufw through iptables-nft: default deny incoming and routed, ssh allowed.
+    "ufw": """iptables-nft-restore --noflush <<'EOF'
+*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+:ufw-before-input - [0:0]
+:ufw-after-input - [0:0]
+:ufw-before-forward - [0:0]
+:ufw-after-forward - [0:0]
+:ufw-user-input - [0:0]
+:ufw-user-forward - [0:0]
+-A INPUT -j ufw-before-input
+-A INPUT -j ufw-after-input
+-A FORWARD -j ufw-before-forward
+-A FORWARD -j ufw-after-forward
+-A ufw-before-input -i lo -j ACCEPT
+-A ufw-before-input -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A ufw-before-input -m conntrack --ctstate INVALID -j DROP
+-A ufw-before-input -p icmp -m icmp --icmp-type 8 -j ACCEPT
+-A ufw-before-input -j ufw-user-input
+-A ufw-user-input -p tcp -m tcp --dport 22 -m comment --comment "dapp_OpenSSH" -j ACCEPT
+-A ufw-after-input -m addrtype --dst-type BROADCAST -j DROP
+-A ufw-before-forward -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A ufw-before-forward -p icmp -m icmp --icmp-type 8 -j ACCEPT
+-A ufw-before-forward -j ufw-user-forward
+COMMIT
+EOF""",
+    # A hand-written table whose forward chain drops what it does not accept, and a prerouting
+    # chain that drops part of the traffic only (no warning for that).
+    "nft-drop": """nft -f - <<'EOF'
+table inet guard {
+\tchain forward_guard {
+\t\ttype filter hook forward priority 10; policy drop;
+\t\tct state established,related accept
+\t\tiifname "lan*" accept
+\t}
+\tchain early {
+\t\ttype filter hook prerouting priority -10; policy accept;
+\t\ttcp dport 23 drop
+\t}
+}
+EOF""",
+    # A Linux bridge that is not ours, with an address.
+    "bridge": "ip link add theirbr type bridge && ip addr add 10.231.250.1/24 dev theirbr && ip link set theirbr up",
+}
+
+
+def add_foreign(host, *pieces):
+    """Make the FOREIGN PIECES inside HOST."""
+    for piece in pieces:
+        sh(host, FOREIGN[piece])
+
+
+def _not_ours(line):
+    return not any(word in line for word in ("NETMODES-", "NM-IN-", "NM-OUT-", "netmodes"))
+
+
+def foreign_state(host):
+    """Everything in HOST's firewalls and links that is not ours, as text, byte for byte except
+    for counters and the bridge's running timers (which traffic and time move)."""
+    def table(item):
+        (body,) = item.values()
+        return body.get("family"), body.get("table", body.get("name"))
+
+    nft = [item for item in sh_json(host, "nft -j list ruleset")["nftables"] if "metainfo" not in item and table(item) != ("inet", "netmodes")]
+    for item in nft:
+        for expr in item.get("rule", {}).get("expr", []):
+            if "counter" in expr:
+                expr["counter"] = None
+    legacy = [line.split(" [")[0] for line in sh(host, "iptables-legacy-save").splitlines() if not line.startswith("#") and _not_ours(line)]
+    links = {}
+    for link in sh_json(host, "ip -d -j link show"):
+        if link.get("linkinfo", {}).get("info_kind") == "bridge" and "netmodes.linux" not in (link.get("ifalias") or ""):
+            data = link["linkinfo"]["info_data"]
+            link["linkinfo"]["info_data"] = {k: v for k, v in data.items() if not k.endswith("_timer")}
+            (addrs,) = sh_json(host, "ip -j addr show dev %s" % link["ifname"])
+            # IPv6 link-local addresses are the kernel's own, and come and go with DAD.
+            addrs["addr_info"] = [a for a in addrs["addr_info"] if not (a.get("family") == "inet6" and a.get("scope") == "link")]
+            links[link["ifname"]] = (link, addrs)
+    return {"nftables": json.dumps(nft, sort_keys=True, indent=1), "iptables-legacy": "\n".join(legacy), "bridges": links}
+
+
 def reset(host):
     """Remove, inside HOST, every sandbox and every link besides lo and eth0 (the lab cable)."""
     script = r"""
@@ -271,8 +398,9 @@ def reset(host):
     for l in $(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//'); do
       case $l in lo|eth0) ;; *) ip link del "$l" 2>/dev/null ;; esac
     done
-    nft delete table inet netmodes 2>/dev/null
+    nft flush ruleset
     for t in raw nat filter; do iptables-legacy -t $t -F 2>/dev/null; iptables-legacy -t $t -X 2>/dev/null; done
+    for c in INPUT FORWARD OUTPUT; do iptables-legacy -P $c ACCEPT 2>/dev/null; done
     ln -sfn /usr/sbin/iptables-nft /etc/alternatives/iptables
     true
     """

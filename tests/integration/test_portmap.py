@@ -9,7 +9,7 @@ backend from the host's ``iptables --version``, as on a real machine).
 from __future__ import annotations
 
 import pytest
-from conftest import BACKENDS, firewall, sh, snapshot, use_backend
+from conftest import BACKENDS, add_foreign, firewall, foreign_state, sh, snapshot, use_backend
 
 NETWORK = """
 - hosts: sim1
@@ -37,18 +37,6 @@ PUBLISH = """
         ports: {ports}
         state: {state}
 """
-
-FOREIGN = """
-table ip theirs {
-\tchain prerouting {
-\t\ttype nat hook prerouting priority dstnat; policy accept;
-\t\ttcp dport 9999 counter
-\t}
-}
-"""
-# A Docker-like foreign chain in iptables-legacy, hooked from FORWARD and nat PREROUTING.
-FOREIGN_LEGACY = ("iptables-legacy -N THEIRS && iptables-legacy -A THEIRS -p tcp --dport 9999 -j RETURN"
-                  " && iptables-legacy -I FORWARD -j THEIRS && iptables-legacy -t nat -A PREROUTING -p tcp --dport 9998 -j RETURN")
 
 
 def publish(ports, state="present"):
@@ -86,8 +74,7 @@ def backend(request, sim1):
 
 @pytest.fixture
 def network(backend, ansible, sim1, fleet, processes):
-    sh(sim1, "nft -f - <<'EOF'\n%s\nEOF" % FOREIGN)
-    sh(sim1, FOREIGN_LEGACY)
+    add_foreign(sim1, "nft", "legacy")
     run = ansible.playbook(NETWORK)
     assert not run.failed, run
     for name, ip in (("web", "172.18.0.10"), ("db", "172.18.0.11")):
@@ -95,20 +82,15 @@ def network(backend, ansible, sim1, fleet, processes):
     processes.start(sim1, "ip netns exec web /usr/bin/python3 -m http.server 80")
     sh(sim1, "for i in $(seq 50); do ip netns exec web curl -s -o /dev/null http://127.0.0.1:80/ && exit 0; sleep 0.1; done; exit 1")
     yield
-    sh(sim1, "nft delete table ip theirs 2>/dev/null || true")
 
 
 def status(host, url, netns=None):
     return sh(host, "sh -c \"curl -s -o /dev/null -w '%%{http_code}' -m 3 %s || true\"" % url, netns=netns).strip()
 
 
-def foreign(host):
-    return sh(host, "nft list table ip theirs"), sh(host, "iptables-legacy-save | grep -i -e theirs -e 9998")
-
-
 def test_publish_and_reach_from_everywhere(network, backend, ansible, sim1, fleet):
     sim2 = fleet.host("sim2")
-    theirs = foreign(sim1)
+    theirs = foreign_state(sim1)
     pristine = firewall(sim1)
     run = ansible.four_steps(publish('["8080:80", "127.0.0.1:8081:80"]'), snapshot=lambda: firewall(sim1))
     assert run.result()["backend"] == backend
@@ -119,7 +101,7 @@ def test_publish_and_reach_from_everywhere(network, backend, ansible, sim1, flee
     assert status(sim1, "http://%s:8080/" % sim1.address, netns="db") == "200"   # hairpin, same bridge
     assert status(sim1, "http://127.0.0.1:8081/") == "200"              # localhost publishing ...
     assert status(sim2, "http://%s:8081/" % sim1.address) == "000"      # ... is not reachable from elsewhere
-    assert foreign(sim1) == theirs, "a foreign table or chain changed"
+    assert foreign_state(sim1) == theirs, "a foreign table or chain changed"
 
     run = ansible.four_steps(publish("[]", state="absent"))
     assert run.result()["published"] == []

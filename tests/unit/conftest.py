@@ -20,6 +20,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils import _iptables as
 from ansible_collections.netmodes.linux.plugins.module_utils import _nftables as nft
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._files import digest
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall import read_foreign
 from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER_TAG, Link, Route, RouteEntry
 from ansible_collections.netmodes.linux.plugins.module_utils._netlink import ZERO_MAC
 
@@ -271,9 +272,17 @@ class FakeFirewall:
     def __init__(self):
         self.listing = None   # the `nft -j list table` answer, or None: no table
         self.staged, self.commits = [], 0
+        self.others = None    # the whole ruleset, as `nft -j list ruleset` prints it (others' tables)
+        self.saves = {}       # iptables-legacy-save / iptables-nft-save -> what it prints
 
     def read(self):
         return nft.TableState(self.listing)
+
+    def foreign_chains(self):
+        return foreign_chains(self)
+
+    def ruleset(self):
+        return self.others
 
     def stage(self, commands, after=None):
         self.staged += commands
@@ -320,6 +329,13 @@ class FakeIptables:
     def __init__(self):
         self.chains, self.hooks = {}, {}
         self.staged, self.commits = [], 0
+        self.others, self.saves = None, {}   # as FakeFirewall's
+
+    def foreign_chains(self):
+        return foreign_chains(self)
+
+    def ruleset(self):
+        return self.others
 
     def read(self):
         return ipt.State({k: list(v) for k, v in self.chains.items()}, {k: list(v) for k, v in self.hooks.items() if v})
@@ -345,6 +361,11 @@ class FakeIptables:
             elif verb == "insert":
                 rules.insert(cmd[4], cmd[3])
         self.staged, self.commits = [], self.commits + 1
+
+
+def foreign_chains(fake):
+    """What the adapters' foreign_chains read, from a fake's ``others`` and ``saves``."""
+    return read_foreign(fake, assume_hook=fake.name == "iptables", save=lambda tool: fake.saves.get(tool, ""))
 
 
 def json_key(element):

@@ -36,8 +36,12 @@ class Bridge(Resource):
         keys = dict(desired["forwarding"])
         if desired["state"] == "present" and desired["policy"]["masquerade"] and not desired["policy"]["internal"]:
             keys.update(dict.fromkeys(_sysctl.uplinks(net.addresses_by_link()), "1"))
-        return {"link": net.link(desired["name"], routes=False), "firewall": self.adapters["firewall"].read(),
-                "forwarding": {key: sysctl.get(key) for key in keys}, "want_forwarding": keys}
+        current = {"link": net.link(desired["name"], routes=False), "firewall": self.adapters["firewall"].read(),
+                   "forwarding": {key: sysctl.get(key) for key in keys}, "want_forwarding": keys, "foreign": []}
+        if desired["state"] == "present":
+            current["foreign"] = self.adapters["firewall"].foreign_chains()
+            current["bridged"] = sysctl.get(_sysctl.BRIDGE_NF_CALL) == "1"
+        return current
 
     def plan(self, current, desired):
         name, link, obj = desired["name"], current["link"], "bridge %s" % desired["name"]
@@ -75,6 +79,9 @@ class Bridge(Resource):
         return _firewall.recognise(self.adapters["firewall"], desired["name"], self._policy(current, desired).subnets, have)
 
     def result(self, current, desired):
+        if current["foreign"]:
+            flows = _firewall.bridge_flows(self._policy(current, desired), current["bridged"])
+            self.warnings += _firewall.blocked("bridge %s" % desired["name"], current["foreign"], flows)
         link = current["link"]
         if link is None:
             return {"name": desired["name"], "exists": False}

@@ -41,9 +41,11 @@ class Portmap(Resource):
         net, sysctl = self.adapters["netlink"], self.adapters["sysctl"]
         bridge = net.link(desired["bridge"], routes=False)
         current = {"bridge": bridge, "firewall": self.adapters["firewall"].read(), "address": desired["address"],
-                   "listeners": [], "host_addresses": {}, "sysctl": {}}
+                   "listeners": [], "host_addresses": {}, "sysctl": {}, "foreign": []}
         if desired["state"] == "absent":
             return current
+        if desired["ports"]:
+            current["foreign"] = self.adapters["firewall"].foreign_chains()
         subnets = [a.network for a in (bridge.addresses if bridge else ()) if a.version == 4]
         if current["address"] is None and net.netns_inode(desired["netns"]) is not None:
             found = sorted(a.ip for addrs in net.addresses_by_link(desired["netns"]).values()
@@ -105,6 +107,9 @@ class Portmap(Resource):
         return _sysctl.plan(obj, current["sysctl"], dict.fromkeys(wanted, "1"))
 
     def result(self, current, desired):
+        if current["foreign"] and current.get("subnet") is not None:
+            flows = _firewall.publish_flows(desired["bridge"], current["subnet"])
+            self.warnings += _firewall.blocked("portmap %s" % desired["owner"], current["foreign"], flows)
         out = {"published": published(current["firewall"], desired["owner"]), "backend": self.adapters["firewall"].name}
         if current.get("address") is not None:
             out["address"] = str(current["address"])

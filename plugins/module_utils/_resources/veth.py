@@ -16,6 +16,7 @@ class Veth(Resource):
         "peer": {"type": "str", "default": "eth0"},
         "netns": {"type": "str"},
         "bridge": {"type": "str"},
+        "hairpin": {"type": "bool"},
         **_links.ENDPOINT_SPEC,
         "mtu": {"type": "int"},
         "mac": {"type": "str"},
@@ -27,7 +28,10 @@ class Veth(Resource):
         d = {"name": m.ifname(p["name"], "name"), "peer": m.ifname(p["peer"], "peer"), "state": p["state"],
              "netns": m.netns_name(p["netns"], "netns") if p["netns"] else None,
              "bridge": m.ifname(p["bridge"], "bridge") if p["bridge"] else None,
-             "mtu": m.mtu(p["mtu"], "mtu"), "mac": m.mac(p["mac"], "mac") if p["mac"] else None}
+             "mtu": m.mtu(p["mtu"], "mtu"), "mac": m.mac(p["mac"], "mac") if p["mac"] else None,
+             "hairpin": p["hairpin"]}
+        if d["hairpin"] is not None and d["bridge"] is None:
+            raise InvalidInput("hairpin: it is a flag of the host end as a bridge port; give bridge too", "hairpin")
         if d["netns"] is None and d["peer"] == d["name"]:
             raise InvalidInput("peer: both ends are in the host, so peer must differ from name", "peer")
         d.update(_links.endpoint_options(p))
@@ -60,7 +64,7 @@ class Veth(Resource):
                            % (name, desired["peer"], "sandbox " + netns if netns else "the host"), "peer")
         pobj = "%s in %s" % (desired["peer"], "sandbox " + netns if netns else "host")
         ops += _links.plan_attrs(obj, name, None, _links.link_attrs(host),
-                                 {"mtu": desired["mtu"], "master": desired["bridge"], "state": "up"})
+                                 {"mtu": desired["mtu"], "master": desired["bridge"], "state": "up", "hairpin": desired["hairpin"]})
         return ops + _links.plan_endpoint(pobj, desired["peer"], netns, peer, desired,
                                           attrs={"mtu": desired["mtu"], "address": desired["mac"], "state": "up"})
 

@@ -42,6 +42,8 @@ ACCEPT = [{"accept": None}]
 INTERNAL_INGRESS = [{"match": {"op": "!=", "left": {"meta": {"key": "iifname"}}, "right": "br-x"}}, {"drop": None}]
 INTERNAL_EGRESS = [{"match": {"op": "!=", "left": {"meta": {"key": "oifname"}}, "right": "br-x"}}, {"drop": None}]
 HAIRPIN = [{"match": {"op": "==", "left": {"meta": {"key": "oifname"}}, "right": "br-x"}},
+           {"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}},
+                      "right": {"prefix": {"addr": "172.18.0.0", "len": 16}}}},
            {"match": {"op": "in", "left": {"ct": {"key": "status"}}, "right": "dnat"}}, {"masquerade": None}]
 MASQUERADE = [{"match": {"op": "!=", "left": {"meta": {"key": "oifname"}}, "right": "br-x"}},
               {"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}},
@@ -61,18 +63,32 @@ PUBLISHED, PUBLISHED_RANGES = (
     # the per-port accepts, `drop comment "UNPUBLISHED PORT DROP"`; out: established, `accept
     # comment "OUTGOING"`; nat: `oifname != "br-x" ip saddr 172.18.0.0/16 masquerade`, and the
     # hairpin masquerade (Docker's `MASQ TO OWN PORT`, per port; here for any DNATed connection
-    # that leaves the bridge through the bridge).
+    # of a member that goes back into the bridge).
     ({}, [ESTABLISHED, PUBLISHED, PUBLISHED_RANGES, ICC, DROP], [ESTABLISHED, ACCEPT], [HAIRPIN, MASQUERADE]),
     # icc=false: `iifname "br-x" drop comment "ICC"`.
     ({"icc": False}, [ESTABLISHED, PUBLISHED, PUBLISHED_RANGES, NO_ICC, DROP], [ESTABLISHED, ACCEPT], [HAIRPIN, MASQUERADE]),
     # masq=false: no outbound masquerade.
     ({"masquerade": False}, [ESTABLISHED, PUBLISHED, PUBLISHED_RANGES, ICC, DROP], [ESTABLISHED, ACCEPT], [HAIRPIN]),
     # internal: `iifname != "br-x" drop comment "INTERNAL NETWORK INGRESS"`, `oifname != "br-x"
-    # drop comment "INTERNAL NETWORK EGRESS"`, no masquerade, no published ports.
-    ({"internal": True}, [ESTABLISHED, INTERNAL_INGRESS, ICC, DROP], [ESTABLISHED, INTERNAL_EGRESS, ACCEPT], []),
+    # drop comment "INTERNAL NETWORK EGRESS"`, no outbound masquerade, no published ports from
+    # outside (hairpin masquerade stays: it never leaves the bridge).
+    ({"internal": True}, [ESTABLISHED, INTERNAL_INGRESS, ICC, DROP], [ESTABLISHED, INTERNAL_EGRESS, ACCEPT], [HAIRPIN]),
 ])
 def test_nftables_bridge_chains_match_docker(options, into, out, nat):
-    assert nft.bridge_chains(policy(**options)) == {"fwd-in-br-x": into, "fwd-out-br-x": out, "nat-out-br-x": nat}
+    # isolate-br-x is not Docker's (see test_nftables_internal_egress_is_dropped_before_any_accept)
+    chains = nft.bridge_chains(policy(**options))
+    assert chains.pop("isolate-br-x") == ([INTERNAL_EGRESS] if options.get("internal") else [])
+    assert chains == {"fwd-in-br-x": into, "fwd-out-br-x": out, "nat-out-br-x": nat}
+
+
+def test_nftables_internal_egress_is_dropped_before_any_accept():
+    """Docker's iptables rules drop what leaves an internal network first (``-i br-x ! -o br-x -j
+    DROP``, its isolation chain); with in and out chains only, the in chain of another bridge
+    accepted a connection to a port published there before the out chain of the internal one
+    could drop it (test_isolation.py measured it)."""
+    forward = nft.CHAIN_RULES["filter-forward"]
+    assert forward.index([{"vmap": {"key": {"meta": {"key": "iifname"}}, "data": "@isolate"}}]) == 1
+    assert forward.index([{"vmap": {"key": {"meta": {"key": "oifname"}}, "data": "@fwd-in"}}]) == 2
 
 
 def test_nftables_bridges_are_reached_through_verdict_maps():
@@ -169,6 +185,8 @@ def test_iptables_bridge_rules_match_docker(options, into, out, postrouting):
     assert texts(items, "NM-OUT-br-x") == sorted(out)
     assert texts(items, "NETMODES-POSTROUTING") == postrouting
     assert texts(items, "NETMODES-FWD-IN") == ["-o br-x -j NM-IN-br-x"]
+    # Docker's DOCKER-INTERNAL, jumped to before any accept: what leaves an internal network.
+    assert texts(items, "NETMODES-ISOLATE") == (["-i br-x ! -o br-x -j DROP"] if options.get("internal") else [])
 
 
 def test_iptables_rules_keep_dockers_order():

@@ -123,3 +123,15 @@ def test_check_mode_of_a_whole_play_plans_through_missing_references(converge, k
     assert [o["action"] for o in result["operations"]][0] == "create"
     assert any("sandbox 'web' does not exist" in w for w in result["warnings"])
     assert any("bridge: br0 does not exist" in w for w in result["warnings"])
+
+
+def test_hairpin_is_set_on_the_bridge_port_after_its_master(world, four_steps, kernel):
+    result = four_steps(Veth, hairpin=True, **PLUG)
+    assert kernel.link("veth-web").hairpin is True
+    sets = [(op["field"], op["after"]) for op in result["operations"] if op["action"] == "set" and op["object"] == "veth veth-web"]
+    assert sets.index(("master", "br0")) < sets.index(("hairpin", True))
+
+
+def test_hairpin_needs_a_bridge(world, converge):
+    with pytest.raises(InvalidInput, match="^hairpin: .*give bridge"):
+        converge(Veth, hairpin=True, **dict(PLUG, bridge=None))
