@@ -146,7 +146,8 @@ echo "@@sysctl"
 grep -H . /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv4/conf/*/forwarding /proc/sys/net/ipv4/conf/*/route_localnet \
   /proc/sys/net/ipv6/conf/all/forwarding /proc/sys/net/bridge/bridge-nf-call-* 2>/dev/null
 echo "@@files"
-find /etc/netns /run/netmodes ! -path /run/netmodes/lock 2>/dev/null | sort
+find /etc/netns 2>/dev/null | sort
+find /run/netmodes -mindepth 1 ! -path /run/netmodes/lock 2>/dev/null | sort
 find /etc/netns /run/netmodes -type f ! -path /run/netmodes/lock 2>/dev/null | sort | xargs -r grep -H ''
 true
 """
@@ -241,7 +242,7 @@ def snapshot(host):
     """The state of a host that a module could change: links, addresses and routes of the host
     and of every sandbox, the namespace names, the forwarding and route_localnet sysctls (and
     br_netfilter's), and the files under /etc/netns and /run/netmodes, names and contents (but the
-    host's lock, which records who held it last).
+    host's lock and its directory: they record who held the lock last).
 
     The firewall is ``firewall(host)``'s.
     """
