@@ -41,6 +41,7 @@ NETNS_DIR = "/run/netns"
 # Which names in /run/netns we created (a file per name holding the namespace inode).
 # It lives on /run like the namespaces themselves, so both vanish together at reboot.
 OWNED_DIR = "/run/netmodes/netns"
+PENDING = "pending"
 RTPROT_STATIC = 4
 # rtnetlink's names of route protocols (RTPROT_*), as ``ip route`` prints them.
 RTPROT_NAMES = {2: "kernel", 3: "boot", 4: "static", 9: "ra", 16: "dhcp"}
@@ -205,13 +206,34 @@ class Netlink:
         """Every mounted namespace name, sorted."""
         return sorted(self.netns_inodes())
 
-    def netns_owned(self, name):
-        """True when NAME was made by this collection and still names the same namespace."""
+    def netns_record(self, name):
+        """What /run/netmodes/netns/NAME records: None (nothing), PENDING (our creation of NAME
+        began but did not finish) or the inode NAME named when we made it."""
         try:
             with open(os.path.join(OWNED_DIR, name)) as handle:
-                return int(handle.read().strip() or 0) == self.netns_inode(name)
-        except (FileNotFoundError, ValueError):
-            return False
+                text = handle.read().strip()
+        except FileNotFoundError:
+            return None
+        if text == PENDING:
+            return PENDING
+        try:
+            return int(text)
+        except ValueError:
+            return 0  # damaged: records nothing that exists
+
+    def netns_owned(self, name):
+        """True when NAME was made by this collection and still names the same namespace (or
+        our creation of it was interrupted after the namespace was made)."""
+        inode, record = self.netns_inode(name), self.netns_record(name)
+        return inode is not None and record in (PENDING, inode)
+
+    # A creation records NAME as pending first and its inode last, so that a run killed
+    # halfway leaves a record that the next run reads: a namespace under a pending record is
+    # ours and only needs finishing (netns_finish); a bare mount point file (the namespace was
+    # never bound to it, or was already unmounted by netns_delete) is reused by the next
+    # creation, or removed by netns_delete. netns_delete removes the record last for the same
+    # reason. A failed creation drops its record: a namespace that somebody else makes under
+    # the name is never taken for ours.
 
     @_writes
     def netns_create(self, name):
@@ -226,15 +248,22 @@ class Netlink:
             return self._bind("/proc/thread-self/ns/net", name)
 
         self._new_name(name, fresh, "create sandbox %s" % name, in_thread=True)
-        self._mark_owned(name)
-        self.link_set("lo", netns=name, state="up")
+        self.netns_finish(name)
 
     @_writes
     def netns_share(self, name, target):
         """Make NAME a second name of TARGET's namespace (Docker's container mode)."""
         self._new_name(name, lambda: self._bind(os.path.join(NETNS_DIR, target), name),
                        "bind %s to sandbox %s" % (name, target))
-        self._mark_owned(name)
+        self.netns_finish(name, loopback=False)
+
+    @_writes
+    def netns_finish(self, name, loopback=True):
+        """The last steps of making NAME: loopback up (not for a second name of a namespace),
+        and its inode recorded, which marks it complete."""
+        if loopback:
+            self.link_set("lo", netns=name, state="up")
+        self._record(name, "%d" % self.netns_inode(name))
 
     def _bind(self, source, name):
         """Bind-mount SOURCE on /run/netns/NAME: 0, or the errno."""
@@ -245,6 +274,7 @@ class Netlink:
         self._prepare_netns_dir()
         if self.netns_inode(name) is not None:
             raise KernelError("%s: %s" % (action, os.strerror(errno.EEXIST)))
+        self._record(name, PENDING)
         path = os.path.join(NETNS_DIR, name)
         # Not O_EXCL: an empty mount point left by a run killed before its mount is reused.
         os.close(os.open(path, os.O_RDONLY | os.O_CREAT, 0))
@@ -258,6 +288,7 @@ class Netlink:
             err = mount()
         if err:
             os.unlink(path)
+            self._forget(name)
             raise KernelError("%s: %s" % (action, os.strerror(err)))
 
     @_writes
@@ -272,17 +303,21 @@ class Netlink:
             os.unlink(path)
         except FileNotFoundError:
             pass
+        self._forget(name)
+
+    def _record(self, name, text):
+        os.makedirs(OWNED_DIR, exist_ok=True)
+        tmp = os.path.join(OWNED_DIR, ".%s.tmp" % name)
+        with open(tmp, "w") as handle:
+            handle.write(text + "\n")
+        os.rename(tmp, os.path.join(OWNED_DIR, name))
+
+    @staticmethod
+    def _forget(name):
         try:
             os.unlink(os.path.join(OWNED_DIR, name))
         except FileNotFoundError:
             pass
-
-    def _mark_owned(self, name):
-        os.makedirs(OWNED_DIR, exist_ok=True)
-        tmp = os.path.join(OWNED_DIR, ".%s.tmp" % name)
-        with open(tmp, "w") as handle:
-            handle.write("%d\n" % self.netns_inode(name))
-        os.rename(tmp, os.path.join(OWNED_DIR, name))
 
     def _libc_handle(self):
         if self._libc is None:

@@ -31,6 +31,8 @@ class FakeNetlink:
         self._indexes = itertools.count(2)
         self.netns = {}      # name -> inode
         self.owned = set()   # names made by the collection
+        self.pending = set()  # names whose creation by the collection was interrupted
+        self.stale = set()    # names of ours whose namespace is gone, their record left behind
         self.links = {}      # (namespace inode or None, name) -> Link
         self.fdb = {}        # link index -> set of (mac, dst address)
         self.neigh = {}      # link index -> {ip address: mac}
@@ -52,8 +54,20 @@ class FakeNetlink:
     def netns_inodes(self):
         return dict(sorted(self.netns.items()))
 
+    def netns_record(self, name):
+        if name in self.pending:
+            return "pending"
+        return self.netns[name] if name in self.owned else (0 if name in self.stale else None)
+
     def netns_owned(self, name):
-        return name in self.owned
+        return name in self.netns and (name in self.owned or name in self.pending)
+
+    def netns_finish(self, name, loopback=True):
+        self.calls.append(("netns_finish", name, loopback))
+        if loopback:
+            self.link_set("lo", netns=name, state="up")
+        self.pending.discard(name)
+        self.owned.add(name)
 
     def netns_create(self, name):
         self.calls.append(("netns_create", name))
@@ -68,8 +82,10 @@ class FakeNetlink:
 
     def netns_delete(self, name):
         self.calls.append(("netns_delete", name))
-        inode = self.netns.pop(name)
+        inode = self.netns.pop(name, None)
         self.owned.discard(name)
+        self.pending.discard(name)
+        self.stale.discard(name)
         if inode not in self.netns.values():  # the last name is gone, and the namespace with it
             for key in [k for k in self.links if k[0] == inode]:
                 del self.links[key]
