@@ -20,7 +20,7 @@ import threading
 import traceback
 
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, NotFound
-from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER_TAG, Link, Route, RouteEntry
+from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER_TAG, Link, Route, RouteEntry, temp_name
 
 try:
     from pyroute2 import IPRoute
@@ -530,14 +530,24 @@ class Netlink:
             spec["net_ns_fd"] = netns
         return spec
 
-    def _add_link(self, name, netns=None, replace=False, **spec):
+    def _add_link(self, name, netns=None, replace=False, then=None, **spec):
         """Create link NAME of ``spec["kind"]`` in NETNS and tag it as ours; REPLACE removes an
-        old NAME there first (a recreate: what the kernel cannot change in place)."""
-        kind = spec["kind"]
+        old NAME there first (a recreate: what the kernel cannot change in place).
+
+        The kernel takes no alias at creation, so the link is made under its temporary name
+        (_model.temp_name), tagged (and THEN called: a veth tags its peer), and renamed last:
+        NAME never holds a link of ours without its tag. A link left under the temporary name
+        by an interrupted run goes first (a veth's peer with it).
+        """
+        kind, temp = spec["kind"], temp_name(name)
         if replace:
             self.link_delete(name, netns)
-        self._call("create %s %s" % (kind, name), self._ipr().link, "add", **self._born_in(netns, dict(spec, ifname=name)))
-        self.link_set(name, netns=netns, ifalias="%s %s" % (OWNER_TAG, kind))
+        self.link_delete(temp, netns)
+        self._call("create %s %s" % (kind, name), self._ipr().link, "add", **self._born_in(netns, dict(spec, ifname=temp)))
+        self.link_set(temp, netns=netns, ifalias="%s %s" % (OWNER_TAG, kind))
+        if then is not None:
+            then()
+        self.link_set(temp, netns=netns, ifname=name)
 
     @_writes
     def link_add_bridge(self, name):
@@ -547,8 +557,8 @@ class Netlink:
     @_writes
     def link_add_veth(self, name, peer, netns=None):
         """Create a veth pair whose peer is born inside NETNS (so it never clashes with the host)."""
-        self._add_link(name, kind="veth", peer=self._born_in(netns, {"ifname": peer}))
-        self.link_set(peer, netns=netns, ifalias="%s veth-peer" % OWNER_TAG)
+        self._add_link(name, kind="veth", peer=self._born_in(netns, {"ifname": peer}),
+                       then=lambda: self.link_set(peer, netns=netns, ifalias="%s veth-peer" % OWNER_TAG))
 
     @_writes
     def link_add_vxlan(self, name, vni, local, dstport, *, learning=None, proxy=False, replace=False):

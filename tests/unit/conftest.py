@@ -21,7 +21,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils import _nftables as
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._files import digest
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import read_foreign
-from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER_TAG, Link, Route, RouteEntry
+from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER_TAG, Link, Route, RouteEntry, temp_name
 from ansible_collections.netmodes.linux.plugins.module_utils._netlink import ZERO_MAC
 
 
@@ -131,12 +131,21 @@ class FakeNetlink:
         self.links[key] = Link(name, index, kind, 1500, mac, False, alias="%s %s" % (OWNER_TAG, alias))
         return self.links[key]
 
+    def _drop_half_made(self, name):
+        """As the adapter does first: remove a link left under NAME's temporary name (and its peer)."""
+        half = self.links.pop((None, temp_name(name)), None)
+        for key, other in list(self.links.items()):
+            if half is not None and other.index == half.peer_index and other.peer_index == half.index:
+                del self.links[key]
+
     def link_add_bridge(self, name):
         self.calls.append(("link_add_bridge", name))
+        self._drop_half_made(name)
         self._new(name, None, "bridge", "bridge").stp = False
 
     def link_add_veth(self, name, peer, netns=None):
         self.calls.append(("link_add_veth", name, peer, netns))
+        self._drop_half_made(name)
         host = self._new(name, None, "veth", "veth")
         other = self._new(peer, netns, "veth", "veth-peer")
         host.peer_index, other.peer_index = other.index, host.index
