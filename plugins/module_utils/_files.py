@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, ordered
@@ -124,10 +125,39 @@ def _fsync_dir(directory):
         os.close(fd)
 
 
+def _leftovers(target):
+    """The temporary files of TARGET that a writer killed before its rename left behind."""
+    directory, base = os.path.split(target)
+    pattern = re.compile(r"^\.%s\.[A-Za-z0-9_]{8}\.tmp$" % re.escape(base))
+    try:
+        return [os.path.join(directory, name) for name in os.listdir(directory) if pattern.match(name)]
+    except FileNotFoundError:
+        return []
+
+
+def _unlink(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def discard(target):
+    """Remove TARGET and the temporary files an interrupted write of it left."""
+    for path in [target] + _leftovers(target):
+        _unlink(path)
+
+
 def atomic_write(target, data):
     """Replace TARGET with DATA (bytes) atomically: a temporary file in the same directory,
-    fsync, rename over TARGET, fsync the directory. Readers see the old or the new file, whole."""
+    fsync, rename over TARGET, fsync the directory. Readers see the old or the new file, whole.
+
+    The temporary files that earlier writes of TARGET, killed before their rename, left are
+    removed first: a run that did not finish a write plans it again, so nothing lingers.
+    """
     directory = os.path.dirname(target)
+    for path in _leftovers(target):
+        _unlink(path)
     fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(target), suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -185,10 +215,7 @@ class Files:
 
     def remove(self, netns, name):
         """Remove the file and its record; the sandbox's directory too once it is empty."""
-        try:
-            os.unlink(path(netns, name, self.root))
-        except FileNotFoundError:
-            pass
+        discard(path(netns, name, self.root))
         self._set_record(netns, name, None)
         _remove_empty_dir(os.path.join(self.root, netns))
 
@@ -206,10 +233,7 @@ class Files:
             os.makedirs(os.path.dirname(record), mode=DIR_MODE, exist_ok=True)
             atomic_write(record, (json.dumps(marks, indent=1, sort_keys=True) + "\n").encode("utf-8"))
             return
-        try:
-            os.unlink(record)
-        except FileNotFoundError:
-            pass
+        discard(record)
         _remove_empty_dir(os.path.dirname(record))
 
     @staticmethod
