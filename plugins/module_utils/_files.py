@@ -214,10 +214,26 @@ class Files:
         self._set_record(netns, name, digest(content))
 
     def remove(self, netns, name):
-        """Remove the file and its record; the sandbox's directory too once it is empty."""
+        """Remove the file, the sandbox's directory once it is empty, and the file's record.
+
+        The record goes last: a run killed before it still finds the file recorded, and plans
+        the removal again.
+        """
         discard(path(netns, name, self.root))
-        self._set_record(netns, name, None)
         _remove_empty_dir(os.path.join(self.root, netns))
+        self._set_record(netns, name, None)
+
+    def stray_records(self):
+        """True when the records' directory is there but empty: a removal of the last record,
+        killed before the directory went, leaves it (see ``tidy``)."""
+        try:
+            return not os.listdir(os.path.join(self.root, RECORDS))
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+
+    def tidy(self):
+        """Remove the records' directory when it is empty."""
+        _remove_empty_dir(os.path.join(self.root, RECORDS))
 
     def _record(self, netns):
         return os.path.join(self.root, RECORDS, netns + ".json")

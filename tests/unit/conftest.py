@@ -433,6 +433,7 @@ class FakeFiles:
         self.host = {}      # absolute path -> text, e.g. /etc/resolv.conf
         self.files = {}     # (netns, name) -> text
         self.records = {}   # netns -> {name: hash of what was written}
+        self.stray = False  # an empty records directory, left by an interrupted removal
         self.calls = []
 
     def host_file(self, name):
@@ -453,6 +454,13 @@ class FakeFiles:
         self.calls.append(("remove", netns, name))
         self.files.pop((netns, name), None)
         self.records.get(netns, {}).pop(name, None)
+
+    def stray_records(self):
+        return self.stray
+
+    def tidy(self):
+        self.calls.append(("tidy",))
+        self.stray = False
 
 
 @pytest.fixture
