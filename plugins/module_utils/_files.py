@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, ordered
@@ -124,10 +125,39 @@ def _fsync_dir(directory):
         os.close(fd)
 
 
+def _leftovers(target):
+    """The temporary files of TARGET that a writer killed before its rename left behind."""
+    directory, base = os.path.split(target)
+    pattern = re.compile(r"^\.%s\.[A-Za-z0-9_]{8}\.tmp$" % re.escape(base))
+    try:
+        return [os.path.join(directory, name) for name in os.listdir(directory) if pattern.match(name)]
+    except FileNotFoundError:
+        return []
+
+
+def _unlink(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def discard(target):
+    """Remove TARGET and the temporary files an interrupted write of it left."""
+    for path in [target] + _leftovers(target):
+        _unlink(path)
+
+
 def atomic_write(target, data, mode=FILE_MODE):
     """Replace TARGET with DATA (bytes) atomically: a temporary file in the same directory,
-    fsync, rename over TARGET, fsync the directory. Readers see the old or the new file, whole."""
+    fsync, rename over TARGET, fsync the directory. Readers see the old or the new file, whole.
+
+    The temporary files that earlier writes of TARGET, killed before their rename, left are
+    removed first: a run that did not finish a write plans it again, so nothing lingers.
+    """
     directory = os.path.dirname(target)
+    for path in _leftovers(target):
+        _unlink(path)
     fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(target), suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -241,13 +271,26 @@ class Files:
         self._set_record(netns, name, digest(content))
 
     def remove(self, netns, name):
-        """Remove the file and its record; the sandbox's directory too once it is empty."""
-        try:
-            os.unlink(path(netns, name, self.root))
-        except FileNotFoundError:
-            pass
-        self._set_record(netns, name, None)
+        """Remove the file, the sandbox's directory once it is empty, and the file's record.
+
+        The record goes last: a run killed before it still finds the file recorded, and plans
+        the removal again.
+        """
+        discard(path(netns, name, self.root))
         _remove_empty_dir(os.path.join(self.root, netns))
+        self._set_record(netns, name, None)
+
+    def stray_records(self):
+        """True when the records' directory is there but empty: a removal of the last record,
+        killed before the directory went, leaves it (see ``tidy``)."""
+        try:
+            return not os.listdir(os.path.join(self.root, RECORDS))
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+
+    def tidy(self):
+        """Remove the records' directory when it is empty."""
+        _remove_empty_dir(os.path.join(self.root, RECORDS))
 
     def _record(self, netns):
         return os.path.join(self.root, RECORDS, netns + ".json")
@@ -263,10 +306,7 @@ class Files:
             os.makedirs(os.path.dirname(record), mode=DIR_MODE, exist_ok=True)
             atomic_write(record, (json.dumps(marks, indent=1, sort_keys=True) + "\n").encode("utf-8"))
             return
-        try:
-            os.unlink(record)
-        except FileNotFoundError:
-            pass
+        discard(record)
         _remove_empty_dir(os.path.dirname(record))
 
     @staticmethod

@@ -8,6 +8,7 @@ Everything compared by the planner passes through here first, so that ``10.0.0.1
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -26,6 +27,17 @@ _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 def is_ours(alias):
     """True when a link alias marks the link as created by this collection."""
     return bool(alias) and alias.split()[0] == OWNER_TAG
+
+
+# A link is created under a temporary name and renamed once it is tagged, since the kernel
+# takes no alias at creation: a run killed in between leaves a link under this name, which is
+# ours by its name alone, and the next creation of NAME removes it.
+TEMP_PREFIX = "nmt"
+
+
+def temp_name(name):
+    """The temporary name (fixed for NAME, within 15 bytes) that link NAME is created under."""
+    return TEMP_PREFIX + hashlib.sha256(name.encode("utf-8")).hexdigest()[:12]
 
 
 def ifname(value, field_name):

@@ -20,7 +20,7 @@ import threading
 import traceback
 
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, NotFound
-from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER_TAG, Link, Route, RouteEntry
+from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER_TAG, Link, Route, RouteEntry, temp_name
 
 try:
     from pyroute2 import IPRoute
@@ -41,6 +41,7 @@ NETNS_DIR = "/run/netns"
 # Which names in /run/netns we created (a file per name holding the namespace inode).
 # It lives on /run like the namespaces themselves, so both vanish together at reboot.
 OWNED_DIR = "/run/netmodes/netns"
+PENDING = "pending"
 RTPROT_STATIC = 4
 # rtnetlink's names of route protocols (RTPROT_*), as ``ip route`` prints them.
 RTPROT_NAMES = {2: "kernel", 3: "boot", 4: "static", 9: "ra", 16: "dhcp"}
@@ -205,13 +206,34 @@ class Netlink:
         """Every mounted namespace name, sorted."""
         return sorted(self.netns_inodes())
 
-    def netns_owned(self, name):
-        """True when NAME was made by this collection and still names the same namespace."""
+    def netns_record(self, name):
+        """What /run/netmodes/netns/NAME records: None (nothing), PENDING (our creation of NAME
+        began but did not finish) or the inode NAME named when we made it."""
         try:
             with open(os.path.join(OWNED_DIR, name)) as handle:
-                return int(handle.read().strip() or 0) == self.netns_inode(name)
-        except (FileNotFoundError, ValueError):
-            return False
+                text = handle.read().strip()
+        except FileNotFoundError:
+            return None
+        if text == PENDING:
+            return PENDING
+        try:
+            return int(text)
+        except ValueError:
+            return 0  # damaged: records nothing that exists
+
+    def netns_owned(self, name):
+        """True when NAME was made by this collection and still names the same namespace (or
+        our creation of it was interrupted after the namespace was made)."""
+        inode, record = self.netns_inode(name), self.netns_record(name)
+        return inode is not None and record in (PENDING, inode)
+
+    # A creation records NAME as pending first and its inode last, so that a run killed
+    # halfway leaves a record that the next run reads: a namespace under a pending record is
+    # ours and only needs finishing (netns_finish); a bare mount point file (the namespace was
+    # never bound to it, or was already unmounted by netns_delete) is reused by the next
+    # creation, or removed by netns_delete. netns_delete removes the record last for the same
+    # reason. A failed creation drops its record: a namespace that somebody else makes under
+    # the name is never taken for ours.
 
     @_writes
     def netns_create(self, name):
@@ -226,15 +248,22 @@ class Netlink:
             return self._bind("/proc/thread-self/ns/net", name)
 
         self._new_name(name, fresh, "create sandbox %s" % name, in_thread=True)
-        self._mark_owned(name)
-        self.link_set("lo", netns=name, state="up")
+        self.netns_finish(name)
 
     @_writes
     def netns_share(self, name, target):
         """Make NAME a second name of TARGET's namespace (Docker's container mode)."""
         self._new_name(name, lambda: self._bind(os.path.join(NETNS_DIR, target), name),
                        "bind %s to sandbox %s" % (name, target))
-        self._mark_owned(name)
+        self.netns_finish(name, loopback=False)
+
+    @_writes
+    def netns_finish(self, name, loopback=True):
+        """The last steps of making NAME: loopback up (not for a second name of a namespace),
+        and its inode recorded, which marks it complete."""
+        if loopback:
+            self.link_set("lo", netns=name, state="up")
+        self._record(name, "%d" % self.netns_inode(name))
 
     def _bind(self, source, name):
         """Bind-mount SOURCE on /run/netns/NAME: 0, or the errno."""
@@ -245,6 +274,7 @@ class Netlink:
         self._prepare_netns_dir()
         if self.netns_inode(name) is not None:
             raise KernelError("%s: %s" % (action, os.strerror(errno.EEXIST)))
+        self._record(name, PENDING)
         path = os.path.join(NETNS_DIR, name)
         # Not O_EXCL: an empty mount point left by a run killed before its mount is reused.
         os.close(os.open(path, os.O_RDONLY | os.O_CREAT, 0))
@@ -258,6 +288,7 @@ class Netlink:
             err = mount()
         if err:
             os.unlink(path)
+            self._forget(name)
             raise KernelError("%s: %s" % (action, os.strerror(err)))
 
     @_writes
@@ -272,6 +303,17 @@ class Netlink:
             os.unlink(path)
         except FileNotFoundError:
             pass
+        self._forget(name)
+
+    def _record(self, name, text):
+        os.makedirs(OWNED_DIR, exist_ok=True)
+        tmp = os.path.join(OWNED_DIR, ".%s.tmp" % name)
+        with open(tmp, "w") as handle:
+            handle.write(text + "\n")
+        os.rename(tmp, os.path.join(OWNED_DIR, name))
+
+    @staticmethod
+    def _forget(name):
         try:
             os.unlink(os.path.join(OWNED_DIR, name))
         except FileNotFoundError:
@@ -291,13 +333,6 @@ class Netlink:
             os.unlink(os.path.join(OWNED_DIR, name))
         except FileNotFoundError:
             pass
-
-    def _mark_owned(self, name):
-        os.makedirs(OWNED_DIR, exist_ok=True)
-        tmp = os.path.join(OWNED_DIR, ".%s.tmp" % name)
-        with open(tmp, "w") as handle:
-            handle.write("%d\n" % self.netns_inode(name))
-        os.rename(tmp, os.path.join(OWNED_DIR, name))
 
     def _libc_handle(self):
         if self._libc is None:
@@ -510,14 +545,24 @@ class Netlink:
             spec["net_ns_fd"] = netns
         return spec
 
-    def _add_link(self, name, netns=None, replace=False, **spec):
+    def _add_link(self, name, netns=None, replace=False, then=None, **spec):
         """Create link NAME of ``spec["kind"]`` in NETNS and tag it as ours; REPLACE removes an
-        old NAME there first (a recreate: what the kernel cannot change in place)."""
-        kind = spec["kind"]
+        old NAME there first (a recreate: what the kernel cannot change in place).
+
+        The kernel takes no alias at creation, so the link is made under its temporary name
+        (_model.temp_name), tagged (and THEN called: a veth tags its peer), and renamed last:
+        NAME never holds a link of ours without its tag. A link left under the temporary name
+        by an interrupted run goes first (a veth's peer with it).
+        """
+        kind, temp = spec["kind"], temp_name(name)
         if replace:
             self.link_delete(name, netns)
-        self._call("create %s %s" % (kind, name), self._ipr().link, "add", **self._born_in(netns, dict(spec, ifname=name)))
-        self.link_set(name, netns=netns, ifalias="%s %s" % (OWNER_TAG, kind))
+        self.link_delete(temp, netns)
+        self._call("create %s %s" % (kind, name), self._ipr().link, "add", **self._born_in(netns, dict(spec, ifname=temp)))
+        self.link_set(temp, netns=netns, ifalias="%s %s" % (OWNER_TAG, kind))
+        if then is not None:
+            then()
+        self.link_set(temp, netns=netns, ifname=name)
 
     @_writes
     def link_add_bridge(self, name):
@@ -527,8 +572,8 @@ class Netlink:
     @_writes
     def link_add_veth(self, name, peer, netns=None):
         """Create a veth pair whose peer is born inside NETNS (so it never clashes with the host)."""
-        self._add_link(name, kind="veth", peer=self._born_in(netns, {"ifname": peer}))
-        self.link_set(peer, netns=netns, ifalias="%s veth-peer" % OWNER_TAG)
+        self._add_link(name, kind="veth", peer=self._born_in(netns, {"ifname": peer}),
+                       then=lambda: self.link_set(peer, netns=netns, ifalias="%s veth-peer" % OWNER_TAG))
 
     @_writes
     def link_add_vxlan(self, name, vni, local, dstport, *, learning=None, proxy=False, replace=False):

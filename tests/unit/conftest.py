@@ -22,7 +22,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils import _nftables as
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._files import digest
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import read_foreign
-from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER_TAG, Link, Route, RouteEntry
+from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER_TAG, Link, Route, RouteEntry, temp_name
 from ansible_collections.netmodes.linux.plugins.module_utils._netlink import ZERO_MAC
 
 
@@ -32,6 +32,8 @@ class FakeNetlink:
         self._indexes = itertools.count(2)
         self.netns = {}      # name -> inode
         self.owned = {}      # name made by the collection -> the inode it recorded
+        self.pending = set()  # names whose creation by the collection was interrupted
+        self.stale = set()    # names of ours whose namespace is gone, their record left behind
         self.links = {}      # (namespace inode or None, name) -> Link
         self.fdb = {}        # link index -> set of (mac, dst address)
         self.neigh = {}      # link index -> {ip address: mac}
@@ -53,8 +55,20 @@ class FakeNetlink:
     def netns_inodes(self):
         return dict(sorted(self.netns.items()))
 
+    def netns_record(self, name):
+        if name in self.pending:
+            return "pending"
+        return self.owned[name] if name in self.owned else (0 if name in self.stale else None)
+
     def netns_owned(self, name):
-        return name in self.netns and self.owned.get(name) == self.netns[name]
+        return name in self.netns and (self.owned.get(name) == self.netns[name] or name in self.pending)
+
+    def netns_finish(self, name, loopback=True):
+        self.calls.append(("netns_finish", name, loopback))
+        if loopback:
+            self.link_set("lo", netns=name, state="up")
+        self.pending.discard(name)
+        self.owned[name] = self.netns[name]
 
     def netns_create(self, name):
         self.calls.append(("netns_create", name))
@@ -69,18 +83,22 @@ class FakeNetlink:
 
     def netns_delete(self, name):
         self.calls.append(("netns_delete", name))
-        inode = self.netns.pop(name)
+        inode = self.netns.pop(name, None)
         self.owned.pop(name, None)
+        self.pending.discard(name)
+        self.stale.discard(name)
         if inode not in self.netns.values():  # the last name is gone, and the namespace with it
             for key in [k for k in self.links if k[0] == inode]:
                 del self.links[key]
 
     def owned_markers(self):
-        return sorted(self.owned)
+        return sorted(set(self.owned) | self.pending | self.stale)
 
     def netns_forget(self, name):
         self.calls.append(("netns_forget", name))
         self.owned.pop(name, None)
+        self.pending.discard(name)
+        self.stale.discard(name)
 
     # -- links
     def _key(self, name, netns):
@@ -123,12 +141,21 @@ class FakeNetlink:
         self.links[key] = Link(name, index, kind, 1500, mac, False, alias="%s %s" % (OWNER_TAG, alias))
         return self.links[key]
 
+    def _drop_half_made(self, name):
+        """As the adapter does first: remove a link left under NAME's temporary name (and its peer)."""
+        half = self.links.pop((None, temp_name(name)), None)
+        for key, other in list(self.links.items()):
+            if half is not None and other.index == half.peer_index and other.peer_index == half.index:
+                del self.links[key]
+
     def link_add_bridge(self, name):
         self.calls.append(("link_add_bridge", name))
+        self._drop_half_made(name)
         self._new(name, None, "bridge", "bridge").stp = False
 
     def link_add_veth(self, name, peer, netns=None):
         self.calls.append(("link_add_veth", name, peer, netns))
+        self._drop_half_made(name)
         host = self._new(name, None, "veth", "veth")
         other = self._new(peer, netns, "veth", "veth-peer")
         host.peer_index, other.peer_index = other.index, host.index
@@ -417,6 +444,7 @@ class FakeFiles:
         self.links = {}     # absolute path -> target of a symbolic link
         self.files = {}     # (netns, name) -> text
         self.records = {}   # netns -> {name: hash of what was written}
+        self.stray = False  # an empty records directory, left by an interrupted removal
         self.calls = []
 
     def host_file(self, name):
@@ -460,6 +488,13 @@ class FakeFiles:
         self.calls.append(("remove", netns, name))
         self.files.pop((netns, name), None)
         self.records.get(netns, {}).pop(name, None)
+
+    def stray_records(self):
+        return self.stray
+
+    def tidy(self):
+        self.calls.append(("tidy",))
+        self.stray = False
 
 
 @pytest.fixture(autouse=True)

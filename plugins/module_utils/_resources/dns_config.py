@@ -4,9 +4,11 @@
 
 from __future__ import annotations
 
+import os
+
 from ansible_collections.netmodes.linux.plugins.module_utils import _files
 from ansible_collections.netmodes.linux.plugins.module_utils import _resolvconf as rc
-from ansible_collections.netmodes.linux.plugins.module_utils._engine import Resource
+from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._model import address, hostname, netns_name
 from ansible_collections.netmodes.linux.plugins.module_utils._netlink import NETNS_DIR
@@ -43,7 +45,9 @@ class DnsConfig(Resource):
     def read(self, desired):
         files, netns = self.adapters["files"], desired["netns"]
         current = {"files": {name: files.read(netns, name) for name in rc.FILES}, "recorded": files.recorded(netns)}
-        if desired["state"] == "present":
+        if desired["state"] == "absent":
+            current["stray"] = files.stray_records()
+        else:
             net = self.adapters["netlink"]
             current["exists"] = net.netns_inode(netns) is not None
             current["addresses"] = net.addresses_by_link(netns) if current["exists"] else {}
@@ -54,6 +58,8 @@ class DnsConfig(Resource):
         netns = desired["netns"]
         if desired["state"] == "absent":
             wanted = dict.fromkeys(name for name in current["recorded"] if name in rc.FILES)
+            if current["stray"]:  # nothing is recorded for any sandbox: what a killed removal left
+                return [Op("delete", "directory %s" % os.path.join(_files.ETC_NETNS, _files.RECORDS), call=("files.tidy", {}))]
         else:
             if not current["exists"]:
                 self.missing(NotFound("netns: sandbox %r does not exist (no %s/%s); create it with"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._model import netns_name
-from ansible_collections.netmodes.linux.plugins.module_utils._netlink import NETNS_DIR
+from ansible_collections.netmodes.linux.plugins.module_utils._netlink import NETNS_DIR, PENDING
 
 
 class Netns(Resource):
@@ -29,6 +29,7 @@ class Netns(Resource):
         inode = net.netns_inode(desired["name"])
         return {
             "inode": inode,
+            "record": net.netns_record(desired["name"]),
             "owned": net.netns_owned(desired["name"]) if inode else False,
             "target_inode": net.netns_inode(desired["share_with"]) if desired["share_with"] else None,
             "names": sorted(n for n, other in net.netns_inodes().items() if inode and other == inode),
@@ -39,7 +40,10 @@ class Netns(Resource):
         path = "%s/%s" % (NETNS_DIR, name)
         if desired["state"] == "absent":
             if current["inode"] is None:
-                return []
+                # What a removal or creation of ours that was interrupted leaves: our record, and
+                # maybe a bare mount point file.
+                leftover = current["record"] is not None
+                return [Op("delete", obj, before={"path": path}, call=("netlink.netns_delete", {"name": name}))] if leftover else []
             if not current["owned"]:
                 raise Conflict("name: sandbox %s was not created by netmodes.linux, so it is left alone; remove it with"
                                " 'ip netns del %s'" % (name, name), "name")
@@ -55,6 +59,8 @@ class Netns(Resource):
         if target and current["inode"] != current["target_inode"]:
             raise Conflict("share_with: sandbox %s already exists as a namespace of its own, not %s's; remove %s"
                            " (state=absent) before sharing %s" % (name, target, name, target), "share_with")
+        if current["record"] == PENDING:  # made by a run of ours that was interrupted before the end
+            return [Op("set", obj, "finished", False, True, call=("netlink.netns_finish", {"name": name, "loopback": not target}))]
         return []
 
     def result(self, current, desired):

@@ -41,9 +41,12 @@ class Veth(Resource):
         net, netns = self.adapters["netlink"], desired["netns"]
         netns_exists = netns is None or net.netns_inode(netns) is not None
         wants_bridge = desired["state"] == "present" and desired["bridge"]
-        return {"host": net.link(desired["name"], routes=False), "netns_exists": netns_exists,
+        host = net.link(desired["name"], routes=False)
+        return {"host": host, "netns_exists": netns_exists,
                 "peer": net.link(desired["peer"], netns) if netns_exists else None,
-                "bridge": net.link(desired["bridge"], routes=False) if wants_bridge else None}
+                "bridge": net.link(desired["bridge"], routes=False) if wants_bridge else None,
+                # A pair left half-made by an interrupted creation (see _netlink._add_link).
+                "half": net.link(m.temp_name(desired["name"]), routes=False) if host is None else None}
 
     def plan(self, current, desired):
         name, host, obj = desired["name"], current["host"], "veth %s" % desired["name"]
@@ -54,12 +57,14 @@ class Veth(Resource):
         _links.check_bridge(self, desired["bridge"], current["bridge"])
         peer, netns, ops = current["peer"], desired["netns"], []
         if host is None:
+            if peer is not None and _paired(current["half"], peer):
+                peer = None  # the creation replaces the half-made pair, this peer with it
             if peer is not None:
                 raise Conflict("peer: %s already exists in %s; choose another peer name"
                                % (desired["peer"], "sandbox " + netns if netns else "the host"), "peer")
             ops.append(Op("create", obj, after={"peer": desired["peer"], "netns": netns},
                           call=("netlink.link_add_veth", {"name": name, "peer": desired["peer"], "netns": netns})))
-        elif peer is None or peer.index != host.peer_index or peer.peer_index != host.index:
+        elif not _paired(host, peer):
             raise Conflict("peer: veth %s exists but its peer is not %s in %s; remove it (state=absent) and re-run"
                            % (name, desired["peer"], "sandbox " + netns if netns else "the host"), "peer")
         pobj = "%s in %s" % (desired["peer"], "sandbox " + netns if netns else "host")
@@ -76,3 +81,8 @@ class Veth(Resource):
         if peer is not None:
             out["peer"] = _links.describe_endpoint(peer)
         return out
+
+
+def _paired(host, peer):
+    """True when PEER is the other end of veth HOST (either may be None)."""
+    return host is not None and peer is not None and peer.index == host.peer_index and peer.peer_index == host.index

@@ -125,6 +125,57 @@ def test_remove_drops_file_record_and_empty_directories(files, tmp_path):
     assert os.listdir(tmp_path / "netns") == []
 
 
+def test_a_write_removes_what_an_interrupted_write_of_the_same_file_left(files, tmp_path):
+    """A run killed between creating its temporary file and the rename leaves .NAME.XXXXXXXX.tmp
+    (in /etc/netns/NAME, where ip netns exec would mount it); the next write of NAME removes it,
+    and nothing that is not a temporary file of that very file."""
+    files.write("web", "hosts", OURS)
+    sandbox, records = tmp_path / "netns" / "web", tmp_path / "netns" / ".netmodes"
+    others = [".resolv.conf.abcd1234.tmp", ".hosts.tmp", ".hosts.abc.tmp", "hosts.abcd1234.tmp"]
+    for name in [".hosts.abcd1234.tmp", ".hosts.x_9yz0w1.tmp"] + others:
+        (sandbox / name).write_text("half")
+    (records / ".web.json.k2j4h6g8.tmp").write_text("{")
+    files.write("web", "hosts", NEW)
+    assert sorted(os.listdir(sandbox)) == sorted(["hosts"] + others)
+    assert os.listdir(records) == ["web.json"]
+
+
+def test_a_removal_removes_what_an_interrupted_write_left(files, tmp_path):
+    files.write("web", "hosts", OURS)
+    (tmp_path / "netns" / "web" / ".hosts.abcd1234.tmp").write_text("half")
+    (tmp_path / "netns" / ".netmodes" / ".web.json.abcd1234.tmp").write_text("{")
+    files.remove("web", "hosts")
+    assert os.listdir(tmp_path / "netns") == [], "the directories go too, as after a write that was not interrupted"
+
+
+def test_a_removal_drops_the_record_last(files, tmp_path, monkeypatch):
+    """Killed before the record is updated, the file is still recorded and its removal planned
+    again; the directories go before, so nothing is left unrecorded."""
+    files.write("web", "hosts", OURS)
+
+    def killed(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(f.Files, "_set_record", killed)
+    with pytest.raises(KeyboardInterrupt):
+        files.remove("web", "hosts")
+    assert not (tmp_path / "netns" / "web").exists() and "hosts" in files.recorded("web")
+    monkeypatch.undo()
+    assert f.plan("web", {"hosts": None}, {"hosts": None}, files.recorded("web"))[0].action == "delete"
+    files.remove("web", "hosts")
+    assert os.listdir(tmp_path / "netns") == []
+
+
+def test_an_empty_records_directory_is_stray_and_tidied(files, tmp_path):
+    assert not files.stray_records()
+    files.write("web", "hosts", OURS)
+    assert not files.stray_records()
+    (tmp_path / "netns" / ".netmodes" / "web.json").unlink()  # killed before the directory went
+    assert files.stray_records()
+    files.tidy()
+    assert not files.stray_records() and not (tmp_path / "netns" / ".netmodes").exists()
+
+
 def test_a_damaged_record_counts_as_nothing_recorded(files, tmp_path):
     files.write("web", "hosts", OURS)
     (tmp_path / "netns" / ".netmodes" / "web.json").write_text("{not json")

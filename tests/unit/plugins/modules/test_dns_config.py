@@ -127,6 +127,14 @@ def test_absent_needs_no_sandbox_and_keeps_edited_files_without_force(converge, 
     assert not converge(DnsConfig, netns="never", state="absent")["changed"]
 
 
+def test_absent_removes_the_empty_records_directory_a_killed_removal_left(converge, files):
+    files.stray = True
+    result = converge(DnsConfig, netns="web", state="absent")
+    assert result["operations"] == [{"action": "delete", "object": "directory /etc/netns/.netmodes"}]
+    assert result["diff"] == [] and files.calls == [("tidy",)]
+    assert not converge(DnsConfig, netns="web", state="absent")["changed"]
+
+
 def test_the_hostname_file_is_left_alone_when_hostname_is_omitted(converge, files, web):
     converge(DnsConfig, netns=web, hostname="web1")
     result = converge(DnsConfig, netns=web)

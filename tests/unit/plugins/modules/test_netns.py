@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
+from ansible_collections.netmodes.linux.plugins.module_utils._model import Link
 from ansible_collections.netmodes.linux.plugins.modules.netns import Netns
 
 
@@ -83,3 +84,29 @@ def test_absent_four_steps_and_absent_of_nothing(converge, four_steps, kernel):
     assert result["diff"] == {"before": {"netns web": {"path": "/run/netns/web"}}, "after": {}}
     assert "web" not in kernel.netns
     assert not converge(Netns, name="never", state="absent")["changed"]
+
+
+@pytest.mark.parametrize("share_with", [None, "db"])
+def test_a_sandbox_whose_creation_was_interrupted_is_finished(converge, kernel, share_with):
+    """A run killed after the namespace was made but before it was recorded as complete: the
+    pending record makes it ours, and the next run finishes it (loopback up, inode recorded)."""
+    converge(Netns, name="db")
+    kernel.netns["web"] = kernel.netns["db"] if share_with else 4026539998
+    kernel.links.setdefault((kernel.netns["web"], "lo"), Link("lo", 1, "", 65536, "", False))
+    kernel.pending.add("web")
+    assert converge(Netns, name="web", share_with=share_with, check=True)["sandbox"]["owned"]
+    result = converge(Netns, name="web", share_with=share_with)
+    assert result["operations"] == [{"action": "set", "object": "netns web", "field": "finished", "before": False, "after": True}]
+    assert ("netns_finish", "web", share_with is None) in kernel.calls
+    assert kernel.netns_record("web") == kernel.netns["web"] and kernel.link("lo", "web").up
+    assert not converge(Netns, name="web", share_with=share_with)["changed"]
+
+
+def test_absent_removes_what_an_interrupted_run_left(converge, kernel):
+    """No namespace, but our record (and maybe a bare mount point file) of a creation or a
+    removal that was interrupted: absent cleans it up; without a record there is nothing of ours."""
+    kernel.stale.add("web")
+    result = converge(Netns, name="web", state="absent")
+    assert result["changed"] and kernel.calls == [("netns_delete", "web")]
+    assert kernel.netns_record("web") is None
+    assert not converge(Netns, name="web", state="absent")["changed"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
-from ansible_collections.netmodes.linux.plugins.module_utils._model import interfaces
+from ansible_collections.netmodes.linux.plugins.module_utils._model import interfaces, temp_name
 from ansible_collections.netmodes.linux.plugins.modules.bridge import Bridge
 from ansible_collections.netmodes.linux.plugins.modules.netns import Netns
 from ansible_collections.netmodes.linux.plugins.modules.veth import Veth
@@ -92,6 +92,25 @@ def test_a_peer_name_taken_in_the_sandbox(world, converge, kernel):
     converge(Veth, **PLUG)
     with pytest.raises(Conflict, match="peer: eth0 already exists in sandbox web"):
         converge(Veth, **dict(PLUG, name="veth-web2", addresses=None))
+
+
+def test_a_pair_left_under_its_temporary_name_by_an_interrupted_run_is_replaced(world, converge, kernel):
+    """Killed between creating the pair and renaming it: the peer holds its name in the sandbox,
+    but as the other end of the half-made pair it is no conflict; the creation replaces both."""
+    kernel.link_add_veth(temp_name("veth-web"), "eth0", "web")
+    half = kernel.link(temp_name("veth-web"))
+    result = converge(Veth, **PLUG)
+    assert result["operations"][0]["action"] == "create"
+    assert kernel.link(temp_name("veth-web")) is None and kernel.link("veth-web").peer_index == kernel.link("eth0", "web").index
+    assert kernel.link("eth0", "web").peer_index != half.index and kernel.link("eth0", "web").addresses
+    assert not converge(Veth, **PLUG)["changed"]
+
+
+def test_a_half_made_pair_does_not_excuse_another_peer(world, converge, kernel):
+    kernel.link_add_veth(temp_name("veth-web"), "eth1", "web")
+    kernel.link_add_veth("other", "eth0", "web")
+    with pytest.raises(Conflict, match="peer: eth0 already exists in sandbox web"):
+        converge(Veth, **PLUG)
 
 
 def test_an_existing_pair_with_another_peer(world, converge):

@@ -1,0 +1,99 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The netlink adapter's named namespaces, on temporary directories: the order of a creation's
+steps, so that a run killed anywhere leaves a record of what it did (no root needed: the mounts
+are faked)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from ansible_collections.netmodes.linux.plugins.module_utils import _netlink
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError
+
+
+class FakeLibc:
+    """The libc calls of a creation: the shared /run/netns mount, unshare, umount."""
+
+    def mount(self, *args):
+        return 0
+
+    def unshare(self, flags):
+        return 0
+
+    def umount2(self, path, flags):
+        return 0
+
+
+class Mounts:
+    """The bind mounts on /run/netns/NAME, and what the record said when each was made."""
+
+    def __init__(self):
+        self.mounted, self.records_seen, self.fail = set(), [], 0
+
+    def bind(self, adapter, name):
+        self.records_seen.append(adapter.netns_record(name))
+        if self.fail:
+            return self.fail
+        self.mounted.add(name)
+        return 0
+
+
+@pytest.fixture
+def mounts(tmp_path, monkeypatch):
+    monkeypatch.setattr(_netlink, "NETNS_DIR", str(tmp_path / "netns"))
+    monkeypatch.setattr(_netlink, "OWNED_DIR", str(tmp_path / "owned"))
+    found = Mounts()
+
+    def inode(self, name):
+        path = os.path.join(_netlink.NETNS_DIR, name)
+        return os.stat(path).st_ino if name in found.mounted and os.path.exists(path) else None
+
+    monkeypatch.setattr(_netlink.Netlink, "netns_inode", inode)
+    monkeypatch.setattr(_netlink.Netlink, "_libc_handle", lambda self: FakeLibc())
+
+    def bind(self, source, name):
+        return found.bind(self, name)
+
+    monkeypatch.setattr(_netlink.Netlink, "_bind", bind)
+    monkeypatch.setattr(_netlink.Netlink, "link_set", lambda self, name, netns=None, **attrs: None)
+    return found
+
+
+@pytest.mark.parametrize("share", [False, True])
+def test_creation_records_pending_before_the_mount_and_the_inode_last(mounts, share):
+    net = _netlink.Netlink()
+    if share:
+        net.netns_create("db")
+        net.netns_share("web", "db")
+    else:
+        net.netns_create("web")
+    assert mounts.records_seen[-1] == _netlink.PENDING
+    assert net.netns_record("web") == net.netns_inode("web") and net.netns_owned("web")
+
+
+def test_a_failed_mount_leaves_no_record_and_no_mount_point(mounts):
+    mounts.fail = 1  # EPERM
+    net = _netlink.Netlink()
+    with pytest.raises(KernelError, match="create sandbox web: Operation not permitted"):
+        net.netns_create("web")
+    assert net.netns_record("web") is None and os.listdir(_netlink.NETNS_DIR) == []
+
+
+def test_a_pending_record_makes_a_namespace_ours_but_not_a_bare_mount_point(mounts):
+    net = _netlink.Netlink()
+    net._record("web", _netlink.PENDING)
+    os.makedirs(_netlink.NETNS_DIR)
+    open(os.path.join(_netlink.NETNS_DIR, "web"), "w").close()  # killed before the mount
+    assert not net.netns_owned("web")
+    mounts.mounted.add("web")  # killed after the mount
+    assert net.netns_owned("web")
+
+
+def test_removal_drops_the_record_last_and_cleans_up_what_an_interrupted_run_left(mounts):
+    net = _netlink.Netlink()
+    net._record("web", "4026531999")  # the mount point went, the record stayed
+    net.netns_delete("web")
+    assert net.netns_record("web") is None
