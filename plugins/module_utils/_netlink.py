@@ -167,6 +167,8 @@ class Netlink:
 
     def _get(self, name, netns=None):
         """The kernel's message for the link called exactly NAME, or None (asked by name, not dumped)."""
+        if not name:
+            return None  # no name names no link (the kernel would call the request invalid)
         try:
             return self._ipr(netns).link("get", ifname=name)[0]
         except NetlinkError as exc:

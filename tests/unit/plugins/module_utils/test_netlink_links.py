@@ -77,3 +77,10 @@ def test_a_link_born_in_a_sandbox_gets_its_name_there(sockets):
                                             ("web", "set", temp_name("mv0")), ("web", "set", temp_name("mv0"))]
     assert log[1][3]["net_ns_fd"] == "web" and log[3][3] == {"ifname": "mv0"}
     assert "mv0" in found["web"].links and "mv0" not in found[None].links
+
+
+@pytest.mark.parametrize("name", [None, ""])
+def test_no_name_names_no_link_and_asks_the_kernel_nothing(name):
+    net = _netlink.Netlink()
+    net._sockets = None  # any socket use would fail: the answer must come before one is opened
+    assert net.link(name, routes=False) is None
