@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 KEEP ?= 0
 
-.PHONY: setup demo test lint sanity units integration molecule bench clean sweep
+.PHONY: setup demo test lint sanity units integration molecule bench stress clean sweep
 
 setup:
 	@hack/setup
@@ -26,6 +26,11 @@ units:
 
 integration:
 	$(VENV)/bin/pytest -p no:cacheprovider tests/integration
+
+# The crash test at full count: modules killed with SIGKILL at 210 seeded points (make test: 30).
+STRESS_RUNS ?= 210
+stress: setup
+	CRASH_RUNS=$(STRESS_RUNS) $(VENV)/bin/pytest -p no:cacheprovider tests/integration/crash
 
 # One scenario per role (roles/*/molecule/default), sharing .config/molecule/config.yml.
 molecule:

@@ -290,7 +290,7 @@ class Netlink:
             err = mount()
         if err:
             os.unlink(path)
-            self._forget(name)
+            self.netns_forget(name)
             raise KernelError("%s: %s" % (action, os.strerror(err)))
 
     @_writes
@@ -305,7 +305,7 @@ class Netlink:
             os.unlink(path)
         except FileNotFoundError:
             pass
-        self._forget(name)
+        self.netns_forget(name)
 
     def _record(self, name, text):
         os.makedirs(OWNED_DIR, exist_ok=True)
@@ -313,13 +313,6 @@ class Netlink:
         with open(tmp, "w") as handle:
             handle.write(text + "\n")
         os.rename(tmp, os.path.join(OWNED_DIR, name))
-
-    @staticmethod
-    def _forget(name):
-        try:
-            os.unlink(os.path.join(OWNED_DIR, name))
-        except FileNotFoundError:
-            pass
 
     def owned_markers(self):
         """Every name recorded as ours under OWNED_DIR, also of namespaces that are gone since."""

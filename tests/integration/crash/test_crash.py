@@ -1,0 +1,231 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Crash consistency: a module killed with SIGKILL anywhere in its apply, then run again, leaves
+exactly the state of a run that was never interrupted, and nothing half-made or leaked.
+
+For each case (a module call, after a setup), a clean run counts the writes it makes (see
+crashpoint.py) and records the host's whole state (state.py). Each crash run then starts from the
+same setup, kills the module at one point (just before or just after one write) chosen by a
+seeded shuffle of all points, runs the same call again, and requires: the re-run succeeds, the
+state equals the clean run's, and a further run reports no change.
+
+CRASH_RUNS (default 30; ``make stress`` runs 210) runs are shared out over the cases by weight;
+CRASH_SEED (default 1) picks the points. A failure names the seed, the run, the point and the
+write it fell on; the same CRASH_RUNS and CRASH_SEED repeat it exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+from dataclasses import dataclass
+
+import pytest
+from conftest import REPO, reset, sh
+
+RUNS = int(os.environ.get("CRASH_RUNS", "30"))
+SEED = int(os.environ.get("CRASH_SEED", "1"))
+HERE = "tests/integration/crash"
+
+NETWORKS = [{"name": "front", "subnet": "10.231.201.0/24"},
+            {"name": "back", "subnet": "10.231.202.0/24", "internal": True, "icc": False}]
+SANDBOXES = [
+    {"name": "web", "network_mode": "front", "publish": ["8080:80", "127.0.0.1:9000:90/udp"], "hostname": "web1"},
+    {"name": "db", "network_mode": "front", "networks": ["back"], "aliases": ["database"], "dns": ["10.231.201.53"]},
+    {"name": "side", "network_mode": "container:web"},
+    {"name": "quiet", "network_mode": "none"},
+    {"name": "svc", "network_mode": "host", "ports": [9090]},
+]
+PLUGGED = ("ip netns add web && ip link add br0 type bridge && ip addr add 10.231.200.1/24 dev br0 && ip link set br0 up"
+           " && ip link add vweb type veth peer name eth0 netns web && ip link set vweb master br0 up"
+           " && ip -n web addr add 10.231.200.10/24 dev eth0 && ip -n web link set eth0 up")
+DNS = {"netns": "web", "hostname": "web1", "domainname": "example.internal", "nameservers": ["10.231.200.53"],
+       "search": ["example.internal"], "options": ["ndots:2"], "extra_hosts": ["db:10.231.200.20"],
+       "peers": {"cache": "10.231.200.30"}}
+
+
+def _bridge(backend, **extra):
+    return dict({"name": "br0", "addresses": ["10.231.200.1/24"], "mtu": 1400, "stp": True, "icc": False,
+                 "firewall_backend": backend}, **extra)
+
+
+def _ports(backend):
+    return {"netns": "web", "bridge": "br0", "ports": ["8080:80", "127.0.0.1:9000:90/udp", "7000-7002:7000-7002"],
+            "firewall_backend": backend}
+
+
+def _sandboxes(backend, state="merged"):
+    return {"config": SANDBOXES, "networks": NETWORKS, "state": state, "firewall_backend": backend}
+
+
+@dataclass(frozen=True)
+class Case:
+    """A module call to crash, the setup it starts from ("sh" lines or (module, args)), its share of runs."""
+
+    name: str
+    module: str
+    args: dict
+    setup: tuple = ()
+    weight: int = 1
+
+
+CASES = [
+    Case("netns", "netns", {"name": "web"}),
+    Case("netns-share", "netns", {"name": "side", "share_with": "web"}, ("ip netns add web",)),
+    Case("netns-remove", "netns", {"name": "web", "state": "absent"},
+         (("netns", {"name": "web"}), ("netns", {"name": "side", "share_with": "web"}))),
+    Case("bridge-nftables", "bridge", _bridge("nftables"), weight=2),
+    Case("bridge-iptables", "bridge", _bridge("iptables", internal=True), weight=2),
+    Case("veth", "veth", {"name": "vweb", "peer": "eth0", "netns": "web", "bridge": "br0", "addresses": ["10.231.200.10/24"],
+                          "gateway": "10.231.200.1", "mac": "02:42:0a:e7:c8:0a", "mtu": 1400,
+                          "routes": [{"dst": "10.231.250.0/24", "via": "10.231.200.254"}]},
+         ("ip netns add web && ip link add br0 type bridge",), weight=3),
+    Case("veth-host", "veth", {"name": "va", "peer": "vb", "addresses": ["10.231.203.1/24"]}),
+    Case("vxlan", "vxlan", {"name": "vx0", "vni": 4242, "local": "10.231.204.1", "bridge": "br0", "mtu": 1400,
+                            "peers": ["10.231.204.2", "10.231.204.3"], "fdb": [{"mac": "02:42:0a:e7:cc:0c", "dst": "10.231.204.2"}],
+                            "neigh": [{"ip": "10.231.206.12", "mac": "02:42:0a:e7:cc:0c"}]},
+         ("ip link add br0 type bridge && ip addr add 10.231.204.1/24 dev br0",)),
+    Case("macvlan", "macvlan", {"name": "eth1", "parent": "eth0", "netns": "web", "addresses": ["10.231.205.10/24"],
+                                "gateway": "10.231.205.1"}, ("ip netns add web",)),
+    Case("portmap-nftables", "portmap", _ports("nftables"), (PLUGGED,), weight=2),
+    Case("portmap-iptables", "portmap", _ports("iptables"), (PLUGGED,), weight=2),
+    Case("portmap-remove-iptables", "portmap", dict(_ports("iptables"), state="absent"), (PLUGGED, ("portmap", _ports("iptables")))),
+    Case("dns_config", "dns_config", DNS, ("ip netns add web && ip -n web link add eth0 type bridge"
+                                           " && ip -n web addr add 10.231.200.10/24 dev eth0",), weight=2),
+    Case("dns_config-remove", "dns_config", {"netns": "web", "state": "absent"},
+         ("ip netns add web", ("dns_config", DNS))),
+    Case("networks", "networks", {"config": NETWORKS}, weight=2),
+    Case("networks-deleted", "networks", {"config": NETWORKS, "state": "deleted"}, (("networks", {"config": NETWORKS}),)),
+    Case("sandboxes", "sandboxes", _sandboxes("nftables"), (("networks", {"config": NETWORKS}),), weight=5),
+    Case("sandboxes-iptables", "sandboxes", _sandboxes("iptables"),
+         (("networks", {"config": NETWORKS, "firewall_backend": "iptables"}),), weight=2),
+    Case("sandboxes-deleted", "sandboxes", _sandboxes("nftables", "deleted"),
+         (("networks", {"config": NETWORKS}), ("sandboxes", _sandboxes("nftables"))), weight=2),
+]
+
+
+def share_out(total, cases):
+    """Runs per case: proportional to weight (largest remainders), at least one each."""
+    total = max(total, len(cases))
+    weights = sum(c.weight for c in cases)
+    exact = [(total - len(cases)) * c.weight / weights for c in cases]
+    counts = [1 + int(e) for e in exact]
+    order = sorted(range(len(cases)), key=lambda i: int(exact[i]) - exact[i])
+    for i in order[:total - sum(counts)]:
+        counts[i] += 1
+    return counts
+
+
+PARAMS = [pytest.param(case, run, id="%s-%02d" % (case.name, run))
+          for case, count in zip(CASES, share_out(RUNS, CASES), strict=True) for run in range(count)]
+
+
+class Outcome:
+    def __init__(self, proc):
+        self.rc, self.stderr = proc.returncode, proc.stderr
+        self.points = [line.split(" ", 2)[2] for line in proc.stderr.splitlines() if line.startswith("CRASHPOINT ")]
+        try:
+            self.result = json.loads(proc.stdout)
+        except ValueError:
+            self.result = None
+
+    @property
+    def killed(self):
+        return self.rc in (-9, 137) and "CRASHKILL" in self.stderr
+
+    @property
+    def ok(self):
+        return self.rc == 0 and self.result is not None and not self.result.get("failed")
+
+    def __repr__(self):
+        return "rc=%s result=%s\nstderr: %s" % (self.rc, json.dumps(self.result)[:3000], self.stderr[-3000:])
+
+
+def call(host, module, args, point=0):
+    """Run MODULE inside HOST through crashpoint.py, killed at POINT (0: never)."""
+    payload = json.dumps({"ANSIBLE_MODULE_ARGS": args})
+    command = "cd %s && PYTHONPATH=%s %s %s/crashpoint.py %s %d" % (REPO, REPO, sys.executable, HERE, module, point)
+    return Outcome(host.run(command, input=payload, check=False, timeout=300))
+
+
+def state(host):
+    return json.loads(sh(host, "cd %s && %s %s/state.py" % (REPO, sys.executable, HERE)))
+
+
+def prepare(host, case):
+    reset(host)
+    # Forwarding on the lab cable is switched on by masquerade and published ports, and the first
+    # sandbox makes /run/netns a mount point: every run starts without either.
+    sh(host, "sysctl -qw net.ipv4.conf.eth0.forwarding=0; while mountpoint -q /run/netns; do umount -l /run/netns; done;"
+             " rm -rf /run/netns")
+    for step in case.setup:
+        if isinstance(step, str):
+            sh(host, step)
+        else:
+            done = call(host, *step)
+            assert done.ok, "setup %s failed: %r" % (step[0], done)
+
+
+def differences(want, have, where=""):
+    """Readable lines for what differs between two JSON values."""
+    if isinstance(want, dict) and isinstance(have, dict):
+        out = []
+        for key in sorted(set(want) | set(have)):
+            if key not in have:
+                out.append("%s.%s: missing (want %s)" % (where, key, json.dumps(want[key])[:300]))
+            elif key not in want:
+                out.append("%s.%s: extra %s" % (where, key, json.dumps(have[key])[:300]))
+            else:
+                out += differences(want[key], have[key], "%s.%s" % (where, key))
+        return out
+    if want != have:
+        return ["%s: want %s, have %s" % (where, json.dumps(want)[:300], json.dumps(have)[:300])]
+    return []
+
+
+@pytest.fixture(scope="module")
+def clean_runs():
+    return {}
+
+
+@pytest.fixture
+def clean(sim1, clean_runs):
+    """The clean run of a case: its write points and the state it leaves (made once per case)."""
+
+    def get(case):
+        if case.name not in clean_runs:
+            prepare(sim1, case)
+            run = call(sim1, case.module, case.args)
+            assert run.ok and run.result["changed"], "the clean run of %s failed or changed nothing: %r" % (case.name, run)
+            assert run.points, "the clean run of %s made no write" % case.name
+            clean_runs[case.name] = (run.points, state(sim1))
+        return clean_runs[case.name]
+
+    return get
+
+
+def kill_point(case, run, points):
+    """The point of RUN: a seeded shuffle of every point of CASE, taken in order."""
+    order = list(range(1, 2 * len(points) + 1))
+    random.Random("%d:%s" % (SEED, case.name)).shuffle(order)
+    return order[run % len(order)]
+
+
+@pytest.mark.parametrize("case,run", PARAMS)
+def test_killed_anywhere_then_rerun_converges(sim1, clean, case, run):
+    points, want = clean(case)
+    point = kill_point(case, run, points)
+    write = points[(point - 1) // 2]
+    where = ("CRASH_SEED=%d CRASH_RUNS=%d, case %s run %d: killed at point %d of %d, %s write %d (%s)"
+             % (SEED, RUNS, case.name, run, point, 2 * len(points), "before" if point % 2 else "after", (point + 1) // 2, write))
+    prepare(sim1, case)
+    crashed = call(sim1, case.module, case.args, point)
+    assert crashed.killed, "%s: the module was not killed there: %r" % (where, crashed)
+    again = call(sim1, case.module, case.args)
+    assert again.ok, "%s: the re-run failed: %r" % (where, again)
+    found = differences(want, state(sim1))
+    assert not found, "%s: the re-run left another state than a clean run:\n%s" % (where, "\n".join(found[:40]))
+    third = call(sim1, case.module, case.args)
+    assert third.ok and not third.result["changed"], "%s: a further run still changes: %r" % (where, third)
