@@ -784,14 +784,37 @@ class Sandboxes(BatchResource):
             batch.run(Netns, name=spec.name, share_with=spec.share_with)
         for spec in [s for s in present if s.mode == "host"]:
             batch.run(HostPorts, name=spec.name, ports=[list(p) for p in spec.ports])
-        for spec in [s for s in isolated if s.networks]:
-            bridge = self._bridge_of(spec.networks[0], networks)
-            if bridge and (net.link(bridge, routes=False) is not None or not self.check_mode):
-                batch.run(Portmap, netns=spec.name, bridge=bridge, ports=[str(m) for m in spec.publish], firewall_backend=backend)
+        publishing = [(s, self._bridge_of(s.networks[0], networks)) for s in isolated if s.networks]
+        publishing = [(s, bridge) for s, bridge in publishing if bridge and (net.link(bridge, routes=False) is not None or not self.check_mode)]
+        giving = self._ports_given_away([s for s, _bridge in publishing])
+        for spec, bridge in publishing:  # first the sandboxes whose host ports go to another one let go of them
+            if spec.name in giving:
+                batch.run(Portmap, netns=spec.name, bridge=bridge, ports=[str(m) for m in giving[spec.name]], firewall_backend=backend)
+        settled = {_firewall.sandbox_owner(name) for name in giving}
+        for spec, bridge in publishing:
+            batch.run(Portmap, netns=spec.name, bridge=bridge, ports=[str(m) for m in spec.publish], firewall_backend=backend,
+                      settled=settled)
         if self.params["dns"]:
             members = self._members(isolated, networks)
             for spec in isolated:
                 self._dns(batch, spec, members, networks)
+
+    def _ports_given_away(self, specs):
+        """{sandbox: the published ports it keeps} of the SPECS that publish a host port now that
+        another of them is declared to publish (a port moving from one sandbox to another, or two
+        swapping theirs). Run first, these let go before any sandbox takes a port; the preflight
+        already checked the declaration, so in check mode (nothing let go) the sandboxes taking
+        them treat those owners as SETTLED."""
+        held = {}
+        for who, mapping in self.adapters["firewall"].read().published():
+            held.setdefault(who, set()).add(mapping)
+        out = {}
+        for spec in specs:
+            mine = held.get(_firewall.sandbox_owner(spec.name), set())
+            others = [m for other in specs if other is not spec for m in other.publish]
+            if any(m.overlaps(o) for m in mine - set(spec.publish) for o in others):
+                out[spec.name] = sorted(mine & set(spec.publish))
+        return out
 
     def _addresses(self, specs):
         """{sandbox: set of IPv4 addresses} of every sandbox on the host, for allocation."""

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 
-from conftest import firewall, sh, sh_json, snapshot
+import pytest
+from conftest import BACKENDS, firewall, sh, sh_json, snapshot, use_backend
 from test_portmap import Processes, status
 
 NETWORKS = [{"name": "br0", "subnet": "172.18.0.0/16"}, {"name": "back", "subnet": "172.30.0.0/24", "internal": True}]
@@ -87,3 +88,39 @@ def test_removal_and_pruning(ansible, sim1):
     assert not run.failed, run
     assert sorted(sh(sim1, "ip netns list | cut -d' ' -f1").split()) == ["db", "web"]
     assert not ansible.playbook(play(keep)).changed
+
+
+def serve_name(procs, host, name):
+    """An HTTP server in sandbox NAME whose /who answers NAME."""
+    sh(host, f"mkdir -p /tmp/who-{name} && echo {name} > /tmp/who-{name}/who")
+    procs.start(host, "ip netns exec %s /usr/bin/python3 -m http.server 80 --directory /tmp/who-%s" % (name, name))
+    sh(host, "for i in $(seq 50); do ip netns exec %s curl -s -o /dev/null http://127.0.0.1:80/ && exit 0; sleep 0.1; done; exit 1" % name)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_published_ports_move_between_sandboxes_in_one_run(ansible, sim1, backend):
+    """A host port given to another sandbox (declared first, so built first) or swapped between two."""
+    use_backend(sim1, backend)
+
+    def publish(**ports):
+        return [{"name": name, "network_mode": "br0", "publish": ["%d:80" % port]} for name, port in ports.items()]
+
+    def answers():
+        return {port: sh(sim1, "curl -s -m 3 http://127.0.0.1:%d/who" % port).strip() for port in (8080, 8081, 8082)}
+
+    procs = Processes()
+    try:
+        assert not ansible.playbook(play(publish(web=8080, db=8081))).failed
+        for name in ("web", "db"):
+            serve_name(procs, sim1, name)
+        # api takes web's port and web takes db's: each taker is declared before the one giving it up
+        run = ansible.four_steps(play(publish(api=8080, web=8081, db=8082)))
+        assert not run.failed, run
+        serve_name(procs, sim1, "api")
+        assert answers() == {8080: "api", 8081: "web", 8082: "db"}
+        # two sandboxes swap their ports
+        assert not ansible.playbook(play(publish(api=8080, web=8082, db=8081))).failed
+        assert not ansible.playbook(play(publish(api=8080, web=8082, db=8081))).changed
+        assert answers() == {8080: "api", 8081: "db", 8082: "web"}
+    finally:
+        procs.stop()

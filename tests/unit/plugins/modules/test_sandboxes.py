@@ -261,3 +261,27 @@ def test_bad_addresses_on_further_networks(converge, kernel, networks, fragment)
     with pytest.raises(InvalidInput, match=fragment):
         converge(Sandboxes, config=[{"name": "db", "network_mode": "br0", "networks": networks}], networks=NETWORKS)
     assert len(kernel.calls) == calls
+
+
+
+def published(firewall):
+    return sorted((who, str(m)) for who, m in firewall.read().published())
+
+
+@pytest.mark.parametrize("before, config", [
+    # web's port goes to api, which is declared (and so built) first
+    ([], [{"name": "api", "network_mode": "br0", "publish": ["8080:80"]}, {"name": "web", "network_mode": "br0"}]),
+    # web and db swap their host ports
+    ([dict(SANDBOXES[1], publish=["9090:80"])],
+     [{"name": "web", "network_mode": "br0", "publish": ["9090:80"]}, dict(SANDBOXES[1], publish=["8080:80"])]),
+])
+def test_a_host_port_moves_between_sandboxes_in_one_run(host, converge, firewall, before, config):
+    if before:
+        converge(Sandboxes, config=before, networks=NETWORKS)
+    config = config + [s for s in SANDBOXES if s["name"] not in {c["name"] for c in config}]
+    calls = firewall.commits
+    check = converge(Sandboxes, check=True, config=config, networks=NETWORKS)
+    assert check["changed"] and firewall.commits == calls
+    converge(Sandboxes, config=config, networks=NETWORKS)
+    assert published(firewall) == sorted(("netns:%s" % s["name"], m + "/tcp") for s in config for m in s.get("publish", ()))
+    assert not converge(Sandboxes, config=config, networks=NETWORKS)["changed"]
