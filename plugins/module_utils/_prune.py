@@ -9,6 +9,9 @@ sandbox removed while a process kept its namespace alive); these are collected h
 
 - a veth of ours whose peer is in a namespace that no name holds any more: its sandbox is gone,
   a process keeps the namespace alive, and the veth still sits on the bridge with its address;
+- a veth of ours still under its temporary name (``nmt…``): a run was interrupted between tagging
+  it and renaming it, and the veth that was being made may not be declared any more (the host
+  links networks make are collected by ``networks``, temporary names included: none is wanted);
 - the firewall items of a sandbox (owner ``netns:NAME``) that is neither declared nor there,
   or is ours and not declared; those of a bridge (``bridge:NAME``) that is gone;
 - the files and record of such a sandbox (/etc/netns/NAME, /etc/netns/.netmodes/NAME.json);
@@ -28,7 +31,7 @@ from __future__ import annotations
 import os
 
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource
-from ansible_collections.netmodes.linux.plugins.module_utils._model import netns_name
+from ansible_collections.netmodes.linux.plugins.module_utils._model import TEMP_PREFIX, netns_name
 from ansible_collections.netmodes.linux.plugins.module_utils._netlink import OWNED_DIR
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.bridge import Bridge
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.dns_config import DnsConfig
@@ -57,13 +60,19 @@ class StaleMarker(Resource):
 
 
 def orphan_veths(net):
-    """Host veths of ours whose peer is in a namespace no name holds (both ends on the host is a pair, not an orphan)."""
+    """Host veths of ours whose peer is in a namespace no name holds (both ends on the host is a pair,
+    not an orphan), and those an interrupted run left under a temporary name."""
     named = {net.netns_inode(name) for name in net.netns_names()}
     links = net.all_links()
     by_index = {link.index: link for link in links}
     out = []
     for link in links:
-        if link.kind != "veth" or not link.ours or (link.peer_netns is not None and link.peer_netns in named):
+        if link.kind != "veth" or not link.ours:
+            continue
+        if link.name.startswith(TEMP_PREFIX):
+            out.append(link.name)
+            continue
+        if link.peer_netns is not None and link.peer_netns in named:
             continue
         other = by_index.get(link.peer_index)
         if link.peer_netns is None and other is not None and other.kind == "veth" and other.peer_index == link.index \

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _prune, _site
-from ansible_collections.netmodes.linux.plugins.module_utils._model import Link
+from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER_TAG, Link, temp_name
 from ansible_collections.netmodes.linux.plugins.modules.networks import Networks
 from ansible_collections.netmodes.linux.plugins.modules.sandboxes import Sandboxes
 
@@ -115,3 +115,16 @@ def test_the_default_network_stays_while_a_declared_sandbox_uses_it(host, conver
 def test_a_veth_with_both_ends_on_the_host_is_no_orphan(converge, kernel):
     kernel.link_add_veth("nmx-a", "nmx-b")
     assert _prune.orphan_veths(kernel) == []
+
+
+def test_a_veth_an_interrupted_run_left_under_its_temporary_name_goes(host, converge, kernel):
+    """Killed between tagging a new veth and renaming it; the sandbox it was for is not declared any more."""
+    half = temp_name(_site.veth_name("gone", "br0"))
+    kernel.links[(None, half)] = Link(half, 901, "veth", 1500, "02:00:00:00:09:01", False, alias="%s veth" % OWNER_TAG,
+                                      peer_index=902, peer_netns=kernel.netns["web"])
+    kernel.links[(None, "nmtforeign")] = Link("nmtforeign", 903, "veth", 1500, "02:00:00:00:09:03", False)
+    assert _prune.orphan_veths(kernel) == [half], "untagged, a link is not ours whatever its name"
+    run = converge(Sandboxes, config=SANDBOXES, networks=NETWORKS, state="overridden")
+    assert "veth " + half in {op["object"] for op in run["operations"] if op["action"] == "delete"}
+    assert kernel.link(half) is None and kernel.link("nmtforeign") is not None
+    assert not converge(Sandboxes, config=SANDBOXES, networks=NETWORKS, state="overridden")["changed"]
