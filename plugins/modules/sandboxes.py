@@ -33,6 +33,8 @@ description:
     ipvlan networks.
   - Everything is validated before anything changes, with Docker's rules (no C(publish),
     C(hostname) or C(dns) with C(container:), no sandbox sharing itself, unknown networks).
+  - A host port may move from one declared sandbox to another, or two may swap theirs, in one
+    run; the sandboxes giving a port up let go of it before any sandbox takes one.
 options:
   config:
     description:
