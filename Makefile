@@ -32,7 +32,7 @@ STRESS_RUNS ?= 210
 stress: setup
 	CRASH_RUNS=$(STRESS_RUNS) $(VENV)/bin/pytest -p no:cacheprovider tests/integration/crash
 
-# One scenario per role (roles/*/molecule/default), sharing .config/molecule/config.yml.
+# Every role's scenarios (roles/*/molecule/*: default, and overlay for sandboxes), sharing .config/molecule/config.yml.
 molecule:
 	hack/molecule
 
