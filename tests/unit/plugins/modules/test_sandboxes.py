@@ -263,7 +263,6 @@ def test_bad_addresses_on_further_networks(converge, kernel, networks, fragment)
     assert len(kernel.calls) == calls
 
 
-
 def published(firewall):
     return sorted((who, str(m)) for who, m in firewall.read().published())
 
