@@ -35,11 +35,6 @@ options:
     type: list
     elements: dict
     default: []
-  firewall_backend:
-    description: The firewall the restore writes to, as for M(netmodes.linux.networks).
-    type: str
-    choices: [auto, nftables, iptables]
-    default: auto
   path:
     description: Where the declaration is saved.
     type: path
@@ -59,6 +54,7 @@ options:
     default: present
 extends_documentation_fragment:
   - netmodes.linux.attributes
+  - netmodes.linux.firewall
 notes:
   - The module does not reload systemd; when the result's C(systemd) is true and something
     changed, run C(systemctl daemon-reload) (the role netmodes.linux.boot_restore does).

@@ -72,13 +72,9 @@ options:
         published ports); members still reach each other (per O(icc)) and the host.
     type: bool
     default: false
-  firewall_backend:
-    description: The firewall to write the policy to, as for M(netmodes.linux.portmap).
-    type: str
-    choices: [auto, nftables, iptables]
-    default: auto
 extends_documentation_fragment:
   - netmodes.linux.attributes
+  - netmodes.linux.firewall
 """
 
 EXAMPLES = r"""

@@ -66,13 +66,9 @@ options:
     type: str
     choices: [merged, overridden, deleted, gathered]
     default: merged
-  firewall_backend:
-    description: The firewall to write the networks' policy to, as for M(netmodes.linux.bridge).
-    type: str
-    choices: [auto, nftables, iptables]
-    default: auto
 extends_documentation_fragment:
   - netmodes.linux.attributes
+  - netmodes.linux.firewall
 """
 
 EXAMPLES = r"""

@@ -59,17 +59,9 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  firewall_backend:
-    description:
-      - The firewall to write to. V(auto) uses iptables where the host's C(iptables --version) says
-        legacy (or nftables is missing) and nftables everywhere else.
-      - Use the same backend for every task of a host; rules written by one backend are not seen
-        by the other.
-    type: str
-    choices: [auto, nftables, iptables]
-    default: auto
 extends_documentation_fragment:
   - netmodes.linux.attributes
+  - netmodes.linux.firewall
 notes:
   - Needs the nftables Python binding (python3-nftables or pip-nftables) or the C(nft) command; the
     iptables backend needs python-iptables.

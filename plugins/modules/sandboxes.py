@@ -87,13 +87,9 @@ options:
     description: Replace hostname, hosts and resolv.conf files that were edited by hand.
     type: bool
     default: false
-  firewall_backend:
-    description: The firewall to publish ports in, as for M(netmodes.linux.portmap).
-    type: str
-    choices: [auto, nftables, iptables]
-    default: auto
 extends_documentation_fragment:
   - netmodes.linux.attributes
+  - netmodes.linux.firewall
 """
 
 EXAMPLES = r"""

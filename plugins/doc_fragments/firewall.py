@@ -1,0 +1,21 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    # The firewall_backend option of every module that writes firewall rules (bridge, networks,
+    # sandboxes, portmap, boot_restore); its choices are _firewall.BACKENDS and auto.
+    DOCUMENTATION = r"""
+options:
+  firewall_backend:
+    description:
+      - The firewall the rules are written to. V(auto) uses iptables where the host's
+        C(iptables --version) says legacy (or nftables is missing) and nftables everywhere else.
+      - Use the same backend for every task of a host; rules written by one backend are not seen
+        by the other.
+    type: str
+    choices: [auto, nftables, iptables]
+    default: auto
+"""
