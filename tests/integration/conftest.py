@@ -409,20 +409,27 @@ def reset(host):
     host.run(script)
 
 
-@pytest.fixture(scope="session")
-def fleet(tmp_path_factory):
+def fleet_of(size, label):
+    """The body of a fleet fixture: SIZE simulated hosts (workdir .tmp/LABEL-PID) for as long as
+    the fixture lives, stopped and removed after it, also when starting them failed halfway."""
     if os.geteuid() != 0:
         pytest.skip("the simulated fleet needs root (network namespaces, veth, sshd)")
-    simfleet.sweep()  # leftovers of a run that was killed
-    workdir = REPO / ".tmp" / ("integration-%d" % os.getpid())
+    workdir = REPO / ".tmp" / ("%s-%d" % (label, os.getpid()))
     shutil.rmtree(workdir, ignore_errors=True)
-    fleet = simfleet.Fleet(workdir, size=HOSTS, python=sys.executable)
+    fleet = simfleet.Fleet(workdir, size=size, python=sys.executable)
     try:
         fleet.up()
         yield fleet
     finally:
         fleet.down()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def fleet():
+    if os.geteuid() == 0:
+        simfleet.sweep()  # leftovers of a run that was killed
+    yield from fleet_of(HOSTS, "integration")
 
 
 @pytest.fixture

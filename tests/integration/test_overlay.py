@@ -7,12 +7,9 @@ network, and sandboxes on every host."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import sys
 
 import pytest
-from conftest import REPO, reset, sh, simfleet, snapshot
+from conftest import fleet_of, reset, sh, snapshot
 from test_portmap import Processes, status
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _fleet
@@ -30,17 +27,7 @@ HOSTS = ("sim1", "sim2", "sim3")
 @pytest.fixture(scope="module")
 def fleet():
     """Three simulated hosts for this module (the session's fleet has two)."""
-    if os.geteuid() != 0:
-        pytest.skip("the simulated fleet needs root (network namespaces, veth, sshd)")
-    workdir = REPO / ".tmp" / ("overlay-%d" % os.getpid())
-    shutil.rmtree(workdir, ignore_errors=True)
-    fleet = simfleet.Fleet(workdir, size=3, python=sys.executable)
-    try:
-        fleet.up()
-        yield fleet
-    finally:
-        fleet.down()
-        shutil.rmtree(workdir, ignore_errors=True)
+    yield from fleet_of(3, "overlay")
 
 
 @pytest.fixture
