@@ -20,8 +20,9 @@ from ansible_collections.netmodes.linux.plugins.module_utils._model import Route
 from ansible_collections.netmodes.linux.plugins.module_utils._netlink import NETNS_DIR
 
 
-def read(adapters, sandboxes=None, networks=None):
-    """Everything ``report`` needs. SANDBOXES and NETWORKS are the names to report (None: all).
+def read(adapters, sandboxes=None, networks=None, dns=True):
+    """Everything ``report`` needs. SANDBOXES and NETWORKS are the names to report (None: all);
+    DNS false leaves the sandboxes' DNS files unread (``brief`` does not report them).
 
     Each namespace is read once, under its first name, when it is reported or holds a member of
     a reported network. A sandbox removed while it is being read is left out.
@@ -46,7 +47,7 @@ def read(adapters, sandboxes=None, networks=None):
         "host": host, "bridges": bridges, "inodes": inodes, "spaces": spaces,
         "sandboxes": [name for name in wanted if inodes[name] in spaces],
         "owned": {name: net.netns_owned(name) for name in wanted},
-        "files": {name: ({file: files.read(name, file) for file in rc.FILES}, files.recorded(name)) for name in wanted},
+        "files": {name: ({file: files.read(name, file) for file in rc.FILES}, files.recorded(name)) if dns else None for name in wanted},
         "backend": adapters["firewall"], "firewall": firewall, "firewall_error": firewall_error,
     }
 
@@ -57,6 +58,19 @@ def _read_firewall(backend):
         return backend.read(), None
     except (NetmodesError, OSError) as exc:
         return None, getattr(exc, "msg", None) or str(exc)
+
+
+def brief(result):
+    """RESULT (``report``'s) cut to a line per object, like ``docker network ls`` and ``docker ps``:
+    a network's subnets, gateway, options and member names; a sandbox's names, addresses by
+    interface (C(lo) and interfaces without one left out), networks and published ports."""
+    networks = [{"name": n["name"], "subnets": n["subnets"], "gateway": n["gateway"], "options": n["options"],
+                 "members": [m["sandbox"] for m in n["members"]]} for n in result["networks"]]
+    sandboxes = [{"name": s["name"], "names": s["names"], "owned": s["owned"],
+                  "addresses": {i["name"]: i["addresses"] for i in s["interfaces"] if i["addresses"] and i["name"] != "lo"},
+                  "networks": sorted({i["network"] for i in s["interfaces"] if i["network"]}),
+                  "published": s["published"]} for s in result["sandboxes"]]
+    return dict(result, networks=networks, sandboxes=sandboxes)
 
 
 def report(snap):
@@ -124,7 +138,7 @@ def _sandbox(name, snap, names, host_ends):
             "interfaces": [_interface(link, host_ends.get((inode, link.index))) for link in space["links"]],
             "routes": [entry.describe() for entry in sorted(space["routes"], key=RouteEntry.sort_key)],
             "published": _published(snap["firewall"], names[inode], space["links"]),
-            "dns": _dns(name, *snap["files"][name])}
+            "dns": _dns(name, *snap["files"][name]) if snap["files"][name] else None}
 
 
 def _interface(link, host_end):

@@ -29,6 +29,15 @@ options:
     description: The networks (bridges) to report, by name. Omit to report every network of the collection.
     type: list
     elements: str
+  brief:
+    description:
+      - Report a short answer per object, like C(docker network ls) and C(docker ps) - for a
+        network its C(name), C(subnets), C(gateway), C(options) and C(members) (sandbox names);
+        for a sandbox its C(name), C(names), C(owned), C(addresses) (a list per interface, C(lo)
+        and interfaces without an address left out), C(networks) and C(published). Interfaces,
+        routes and DNS files are not reported (the DNS files are not read).
+    type: bool
+    default: false
   firewall_backend:
     description:
       - The firewall to read network policies and published ports from, as for
@@ -66,6 +75,10 @@ EXAMPLES = r"""
   netmodes.linux.net_info:
     network: [br0]
     netns: [web]
+
+- name: A line per network and sandbox (ansible all -m netmodes.linux.net_info -a brief=true)
+  netmodes.linux.net_info:
+    brief: true
 """
 
 RETURN = r"""
@@ -75,7 +88,9 @@ firewall:
   type: str
   sample: nftables
 networks:
-  description: The collection's bridges (alias tagged C(netmodes.linux)), sorted by interface index, like C(docker network inspect).
+  description:
+    - The collection's bridges (alias tagged C(netmodes.linux)), sorted by interface index, like C(docker network inspect).
+    - With O(brief), each has only C(name), C(subnets), C(gateway), C(options) and C(members), a list of sandbox names.
   returned: always
   type: list
   elements: dict
@@ -151,7 +166,9 @@ networks:
           elements: str
           sample: [172.18.0.10/16]
 sandboxes:
-  description: Every sandbox in C(/run/netns) (those in O(netns) when given), sorted by name, like C(docker inspect).
+  description:
+    - Every sandbox in C(/run/netns) (those in O(netns) when given), sorted by name, like C(docker inspect).
+    - With O(brief), each has only C(name), C(names), C(owned), C(addresses), C(networks) and C(published).
   returned: always
   type: list
   elements: dict
@@ -175,6 +192,15 @@ sandboxes:
     owned:
       description: Whether the collection made this name (else it was made by hand and is never removed by the collection).
       type: bool
+    addresses:
+      description: With O(brief) only, the addresses of each interface that has one, C(lo) left out.
+      type: dict
+      sample: {"eth0": ["172.18.0.10/16"]}
+    networks:
+      description: With O(brief) only, the bridges the namespace's veths are plugged into.
+      type: list
+      elements: str
+      sample: [br0]
     interfaces:
       description: The namespace's links in index order (link-local addresses left out).
       type: list
@@ -281,16 +307,18 @@ class NetInfo(Resource):
     argument_spec = {
         "netns": {"type": "list", "elements": "str"},
         "network": {"type": "list", "elements": "str"},
+        "brief": {"type": "bool", "default": False},
         "firewall_backend": {"type": "str", "choices": ["auto"] + list(_firewall.BACKENDS), "default": "auto"},
     }
 
     def desired(self):
         p = self.params
         return {"netns": None if p["netns"] is None else [netns_name(v, "netns[%d]" % i) for i, v in enumerate(p["netns"])],
-                "network": None if p["network"] is None else [ifname(v, "network[%d]" % i) for i, v in enumerate(p["network"])]}
+                "network": None if p["network"] is None else [ifname(v, "network[%d]" % i) for i, v in enumerate(p["network"])],
+                "brief": bool(p.get("brief"))}
 
     def read(self, desired):
-        return _inspect.read(self.adapters, desired["netns"], desired["network"])
+        return _inspect.read(self.adapters, desired["netns"], desired["network"], dns=not desired["brief"])
 
     def plan(self, current, desired):
         return []  # read-only: a run and a check-mode run are the same reads
@@ -298,7 +326,7 @@ class NetInfo(Resource):
     def result(self, current, desired):
         out, warnings = _inspect.report(current)
         self.warnings += warnings
-        return out
+        return _inspect.brief(out) if desired["brief"] else out
 
 
 def main():

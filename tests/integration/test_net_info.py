@@ -158,6 +158,19 @@ def test_check_mode_gives_the_same_answer(world, ansible, sim1):
     assert {k: v for k, v in check.result().items() if k != "invocation"} == {k: v for k, v in real.result().items() if k != "invocation"}
 
 
+def test_brief_is_the_full_answer_cut_short(world, ansible, sim1):
+    full = ansible.adhoc("sim1", "net_info", "").result()
+    run = ansible.adhoc("sim1", "net_info", "brief=true")
+    assert not run.failed and not run.changed, run
+    brief = run.result()
+    assert [{k: n[k] for k in ("name", "subnets", "gateway", "options")} | {"members": [m["sandbox"] for m in n["members"]]}
+            for n in full["networks"]] == brief["networks"]
+    web = {s["name"]: s for s in brief["sandboxes"]}["web"]
+    addresses = {i["name"]: i["addresses"] for i in {s["name"]: s for s in full["sandboxes"]}["web"]["interfaces"] if i["name"] == "eth0"}
+    assert web == {"name": "web", "names": ["web", "web-side"], "owned": True, "addresses": addresses, "networks": ["br0"],
+                   "published": ["127.0.0.1:5353:53/udp", "8080:80/tcp"]}
+
+
 def test_filters_and_a_file_edited_by_hand(world, ansible, sim1):
     sh(sim1, "echo '10.231.9.9 extra' >> /etc/netns/web/hosts")
     run = ansible.adhoc("sim1", "net_info", {"netns": ["web", "ghost"], "network": ["br-int"]})

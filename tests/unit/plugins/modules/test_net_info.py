@@ -174,3 +174,19 @@ def test_an_unreadable_firewall_still_reports_the_rest(world, converge, firewall
 def test_a_host_without_sandboxes_or_networks(converge, firewall):
     result = converge(NetInfo)
     assert (result["networks"], result["sandboxes"], result["firewall"]) == ([], [], firewall.name)
+
+
+def test_brief_is_a_line_per_object_and_reads_no_dns_file(world, converge, files, monkeypatch):
+    reads, read = [], files.read
+    monkeypatch.setattr(files, "read", lambda netns, name: reads.append((netns, name)) or read(netns, name))
+    result = converge(NetInfo, brief=True)
+    assert reads == [], "brief reads no DNS file"
+    assert result["networks"] == [{"name": "br0", "subnets": ["172.18.0.0/16"], "gateway": "172.18.0.1",
+                                   "options": {"ip_masquerade": True, "icc": False, "internal": False}, "members": ["db", "web"]}]
+    assert by_name(result["sandboxes"], "web") == {"name": "web", "names": ["web", "web-side"], "owned": True,
+                                                   "addresses": {"eth0": ["172.18.0.10/16"]}, "networks": ["br0"],
+                                                   "published": ["127.0.0.1:5353:53/udp", "8080:80/tcp"]}
+    assert by_name(result["sandboxes"], "byhand") == {"name": "byhand", "names": ["byhand"], "owned": False, "addresses": {},
+                                                      "networks": [], "published": []}
+    full = converge(NetInfo)
+    assert reads and [s["name"] for s in full["sandboxes"]] == [s["name"] for s in result["sandboxes"]]
