@@ -287,6 +287,13 @@ def peers_of(names, fleet, where):
     return out
 
 
+def member_mac(address):
+    """The MAC of a member's link on an overlay network: 02:42 and its IPv4 address, as Docker
+    derived containers' MACs, so that every host knows every member's MAC from the inventory
+    alone and can give its VXLAN device the remote members' forwarding and ARP entries."""
+    return "02:42:" + ":".join("%02x" % byte for byte in address.packed)
+
+
 def derived_vni(name):
     """A network's VXLAN id when it gives none: from sha256 of its name, in 1..2**24-1.
 

@@ -310,6 +310,7 @@ class Span:
     members: tuple         # _fleet.Member of every host
     local: object = None   # this host's underlay address (overlay)
     peers: tuple = ()      # the other hosts' underlay addresses (overlay)
+    remote: tuple = ()     # (Member, its host's underlay address) of the other hosts' present members (overlay)
 
 
 def host_spans(specs, fleet, where="config"):
@@ -331,25 +332,34 @@ def host_spans(specs, fleet, where="config"):
                 declared[host] = sandbox_specs(fleet.hosts[host].sandboxes, "%s: netmodes_sandboxes" % host)
         indexes = _fleet.host_indexes(hosts, fleet, spec.max_hosts, here)
         members = _fleet.members(spec, {h: declared[h] for h in hosts}, indexes, here)
-        local, peers = None, ()
+        local, peers, remote = None, (), ()
         if spec.driver == "overlay":
             (local,) = _fleet.peers_of([fleet.host], fleet, here)
-            peers = tuple(_fleet.peers_of([h for h in hosts if h != fleet.host], fleet, here))
+            others = [h for h in hosts if h != fleet.host]
+            peers = tuple(_fleet.peers_of(others, fleet, here))
+            underlay = dict(zip(others, peers, strict=True))
+            remote = tuple((m, underlay[m.host]) for m in members if m.present and m.host != fleet.host)
         out[spec.name] = Span(spec, hosts, indexes[fleet.host], _fleet.host_address(spec, indexes[fleet.host]),
-                              tuple(members), local, peers)
+                              tuple(members), local, peers, remote)
     return out
 
 
 def ensure_multi_host(batch, span, backend):
     """This host's part of an overlay network (a bridge and a VXLAN device into it, with every
-    other host as a peer) or of a macvlan/ipvlan network (its shim, if asked for)."""
+    other host as a peer) or of a macvlan/ipvlan network (its shim, if asked for).
+
+    An overlay's VXLAN device gets Docker's peerdb from the inventory: a forwarding entry (MAC to
+    host) and an ARP entry (address to MAC) for every member on another host, so it answers ARP
+    itself and learns nothing; broadcasts still reach every peer."""
     spec, net = span.spec, batch.adapters["netlink"]
     if spec.driver == "overlay":
         mtu = _fleet.overlay_mtu(spec, net, span.local)
         batch.run(Bridge, name=spec.bridge, addresses=["%s/%d" % (span.address, spec.subnet.prefixlen)], mtu=mtu,
                   internal=spec.internal, ip_masquerade=spec.masquerade, icc=spec.icc, firewall_backend=backend)
+        fdb = [{"mac": _fleet.member_mac(m.address), "dst": str(underlay)} for m, underlay in span.remote]
+        neigh = [{"ip": str(m.address), "mac": _fleet.member_mac(m.address)} for m, _underlay in span.remote]
         batch.run(Vxlan, name=_fleet.vxlan_name(spec.name), vni=spec.vni, local=str(span.local), dstport=spec.dstport,
-                  mtu=mtu, bridge=spec.bridge, peers=[str(p) for p in span.peers])
+                  mtu=mtu, bridge=spec.bridge, peers=[str(p) for p in span.peers], fdb=fdb, neigh=neigh)
     elif spec.shim:
         # libnetwork#1915: a macvlan child cannot reach its parent's addresses, so the host gets a
         # sibling of its own: its address alone (/32), and a route to its slice of the network.
@@ -858,7 +868,7 @@ class Sandboxes(BatchResource):
             gateway = str(span.address) if index == 0 else None
             mtu = _fleet.overlay_mtu(network, self.adapters["netlink"], span.local)
             batch.run(Veth, name=veth_name(spec.name, network.name), peer="eth%d" % index, netns=spec.name, bridge=network.bridge,
-                      hairpin=True, addresses=[address], gateway=gateway, mtu=mtu)
+                      hairpin=True, addresses=[address], gateway=gateway, mtu=mtu, mac=_fleet.member_mac(member.address))
             return
         gateway = str(network.gateway) if index == 0 and network.gateway else None
         batch.run(Macvlan, name="eth%d" % index, parent=network.parent, kind=network.driver, mode=network.mode, netns=spec.name,

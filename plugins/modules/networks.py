@@ -26,9 +26,11 @@ description:
     way, so no coordination server is needed.
   - An overlay network is, on each host, a bridge (the sandboxes' gateway, with the first address
     of the host's slice and the bridge driver's firewall policy) and a VXLAN device in it whose
-    peers are the other hosts' underlay addresses (head-end replication, no multicast). Its VXLAN
-    id is C(vni), else derived from the name (sha256, in 1 to 16777215). Its MTU is C(mtu), else
-    the underlay link's less 50.
+    peers are the other hosts' underlay addresses (head-end replication, no multicast), with a
+    forwarding and an ARP entry for every member on another host (Docker's peerdb, made from the
+    inventory, where a member's MAC is 02:42 and its address), so it answers ARP itself and learns
+    nothing. Its VXLAN id is C(vni), else derived from the name (sha256, in 1 to 16777215). Its
+    MTU is C(mtu), else the underlay link's less 50.
   - A macvlan or ipvlan network puts each sandbox on the physical segment of C(parent) with an
     address of its host's slice (no DHCP); C(shim) adds a macvlan (ipvlan) of the host's own on
     the parent, with the first address of the slice and a route to the slice, through which the

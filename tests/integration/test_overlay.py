@@ -6,6 +6,7 @@ network, and sandboxes on every host."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 
 import pytest
@@ -107,25 +108,32 @@ def test_overlay_across_hosts_by_name_then_a_third_host_joins_and_leaves(lab, si
     ping(sim1, "a1", "b1", size=1450 - 28)
     ping(sim1, "a1", "b1", size=1450 - 27, ok=False)
 
-    # sim3 joins: on sim1 and sim2 only the new peer and the hosts files change.
+    # sim3 joins: on sim1 and sim2 only the new peer, its members' forwarding and ARP entries
+    # (their MACs are 02:42 and their addresses, as every host computes) and the hosts files change.
     three = dict(two, sim3=TWO_EACH["sim3"])
     joined = site.run([OVERLAY], HOSTS, three)
     assert not joined.failed and joined.changed, joined
     vxlan = _fleet.vxlan_name("ov0")
+    peerdb = []
+    for sandbox in TWO_EACH["sim3"]:
+        (eth0,) = json.loads(sh(sim3, "ip -j addr show eth0", netns=sandbox["name"]))
+        ip = next(a["local"] for a in eth0["addr_info"] if a["family"] == "inet")
+        assert eth0["address"] == _fleet.member_mac(ipaddress.ip_address(ip))
+        peerdb += ["vxlan %s fdb %s" % (vxlan, eth0["address"]), "vxlan %s neigh %s" % (vxlan, ip)]
     for host in (sim1, sim2):
         own = [s["name"] for s in TWO_EACH[host.name]]
-        assert objects(joined, host.name) == sorted(["vxlan %s peer %s" % (vxlan, sim3.address)]
+        assert objects(joined, host.name) == sorted(["vxlan %s peer %s" % (vxlan, sim3.address)] + peerdb
                                                     + ["file /etc/netns/%s/hosts" % n for n in own]), joined
     everyone_pings_everyone_by_name(fleet, three)
     assert not site.run([OVERLAY], HOSTS, three).changed
 
-    # sim3's sandboxes go: their names leave the other hosts' hosts files.
+    # sim3's sandboxes go: their names leave the other hosts' hosts files, their entries the VXLAN devices.
     gone = dict(two, sim3=[dict(s, state="absent") for s in TWO_EACH["sim3"]])
     left = site.run([OVERLAY], HOSTS, gone)
     assert not left.failed and left.changed, left
     assert sh(sim3, "ls /run/netns").split() == []
     for host in (sim1, sim2):
-        assert objects(left, host.name) == sorted("file /etc/netns/%s/hosts" % s["name"] for s in TWO_EACH[host.name])
+        assert objects(left, host.name) == sorted(["file /etc/netns/%s/hosts" % s["name"] for s in TWO_EACH[host.name]] + peerdb)
     assert "c1" not in sh(sim1, "cat /etc/netns/a1/hosts")
     assert sim1.run("ip netns exec a1 getent hosts c1", check=False).returncode != 0
     everyone_pings_everyone_by_name(fleet, two)

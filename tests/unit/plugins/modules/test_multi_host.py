@@ -58,9 +58,17 @@ def test_an_overlay_on_one_of_its_hosts(sim2, converge, files):
     assert sorted(map(str, bridge.addresses)) == ["10.231.200.16/24"], "sim2 (index 1) has the first address of .16/28"
     assert (bridge.mtu, vxlan.mtu, vxlan.master) == (1450, 1450, "ov0")
     assert (vxlan.info["vni"], str(vxlan.info["local"]), vxlan.info["dstport"]) == (_fleet.derived_vni("ov0"), "10.231.1.12", 4789)
-    assert sorted(str(dst) for _mac, dst in sim2.vxlan_fdb(VXLAN)) == ["10.231.1.11", "10.231.1.13"], "the other hosts"
+    fdb = sorted((mac, str(dst)) for mac, dst in sim2.vxlan_fdb(VXLAN))
+    assert [dst for mac, dst in fdb if mac == "00:00:00:00:00:00"] == ["10.231.1.11", "10.231.1.13"], "the other hosts"
+    # Docker's peerdb, from the inventory: every member on another host, by its MAC and address
+    assert [entry for entry in fdb if entry[0] != "00:00:00:00:00:00"] == [("02:42:0a:e7:c8:02", "10.231.1.11"),
+                                                                           ("02:42:0a:e7:c8:21", "10.231.1.13")]
+    assert {str(ip): mac for ip, mac in sim2.neighbours(VXLAN).items()} == {"10.231.200.2": "02:42:0a:e7:c8:02",
+                                                                            "10.231.200.33": "02:42:0a:e7:c8:21"}
+    assert vxlan.info["learning"] is False and vxlan.info["proxy"] is True
     eth0 = sim2.link("eth0", "b1")
     assert sorted(map(str, eth0.addresses)) == ["10.231.200.17/24"] and eth0.mtu == 1450
+    assert eth0.mac == "02:42:0a:e7:c8:11", "02:42 and its address, 10.231.200.17"
     assert [str(r.via) for r in eth0.routes if r.dst.prefixlen == 0] == ["10.231.200.16"], "its host's bridge is the gateway"
     assert sorted(map(str, sim2.link("eth0", "b2").addresses)) == ["10.231.200.18/24"]
     hosts = files.files[("b2", "hosts")]
@@ -81,7 +89,8 @@ def test_a_host_joining_changes_only_its_peer_and_the_hosts_files(sim2, converge
     two = {h: DECLARED[h] for h in ("sim1", "sim2")}
     site(converge, [OVERLAY], fleet(("sim1", "sim2"), two), two)
     joined = site(converge, [OVERLAY], fleet())
-    assert objects(*joined) == sorted(["vxlan %s peer 10.231.1.13" % VXLAN, "file /etc/netns/b1/hosts", "file /etc/netns/b2/hosts"])
+    assert objects(*joined) == sorted(["vxlan %s peer 10.231.1.13" % VXLAN, "vxlan %s fdb 02:42:0a:e7:c8:21" % VXLAN,
+                                       "vxlan %s neigh 10.231.200.33" % VXLAN, "file /etc/netns/b1/hosts", "file /etc/netns/b2/hosts"])
     left = site(converge, [OVERLAY], fleet(("sim1", "sim2"), two), two)
     assert objects(*left) == objects(*joined), "and leaving undoes just that"
 
@@ -90,7 +99,8 @@ def test_an_absent_member_leaves_the_hosts_files_of_the_others(sim2, converge, f
     site(converge, [OVERLAY], fleet())
     gone = dict(DECLARED, sim3=[dict(DECLARED["sim3"][0], state="absent")])
     result = site(converge, [OVERLAY], fleet(declared=gone), gone)
-    assert objects(*result) == ["file /etc/netns/b1/hosts", "file /etc/netns/b2/hosts"]
+    assert objects(*result) == ["file /etc/netns/b1/hosts", "file /etc/netns/b2/hosts",
+                                "vxlan %s fdb 02:42:0a:e7:c8:21" % VXLAN, "vxlan %s neigh 10.231.200.33" % VXLAN]
     assert "c1" not in files.files[("b1", "hosts")]
 
 
