@@ -802,6 +802,8 @@ class Sandboxes(BatchResource):
                 batch.run(Portmap, netns=spec.name, bridge=bridge, ports=[str(m) for m in giving[spec.name]], firewall_backend=backend)
         settled = {_firewall.sandbox_owner(name) for name in giving}
         for spec, bridge in publishing:
+            if giving.get(spec.name) == sorted(spec.publish):
+                continue  # it only let go: done above (planning it again would list the same ops twice in check mode)
             batch.run(Portmap, netns=spec.name, bridge=bridge, ports=[str(m) for m in spec.publish], firewall_backend=backend,
                       settled=settled)
         if self.params["dns"]:
