@@ -617,7 +617,7 @@ class Sandboxes(BatchResource):
         pruned = {n for n in net.netns_names() if n not in declared and net.netns_owned(n)} if p["state"] == "overridden" else set()
         leaving = pruned | {s.name for s in specs if s.state == "absent"}
         self._check_references(specs, networks, leaving)
-        self._preflight_host_ports([s for s in specs if s.state == "present"])
+        self._preflight_host_ports([s for s in specs if s.state == "present"], declared | pruned)
         self._preflight_publish([s for s in specs if s.state == "present"], declared | pruned)
         if p["state"] == "gathered":
             return {"sandboxes": gather_sandboxes(net)}
@@ -705,16 +705,20 @@ class Sandboxes(BatchResource):
             return networks[name].bridge
         return DEFAULT_BRIDGE if name == DEFAULT_NETWORK else name
 
-    def _preflight_host_ports(self, present):
-        """Host mode: a declared port claimed by another host-mode sandbox, published, or held by a
-        host process that is not the sandbox's own service (a port it claimed in an earlier run) fails."""
+    def _preflight_host_ports(self, present, accounted):
+        """Host mode: a declared port claimed by another host-mode sandbox, published in the firewall
+        by a sandbox not in ACCOUNTED (those publish what they declare, which ``_preflight_publish``
+        checks against host-mode ports), or held by a host process that is not the sandbox's own
+        service (a port it claimed in an earlier run) fails."""
         if not any(s.ports for s in present):
             return
         sockets = self.adapters["sockets"]
         claims = {name: {tuple(p) for p in ports} for name, ports in sockets.claims().items()}
         declared = {s.name for s in present}
         claimed = {(p, proto): name for name, ports in claims.items() if name not in declared for p, proto in ports}
-        published, listeners = self.adapters["firewall"].read().published(), sockets.listeners()
+        theirs = {_firewall.sandbox_owner(name) for name in accounted}
+        published = [(who, m) for who, m in self.adapters["firewall"].read().published() if who not in theirs]
+        listeners = sockets.listeners()
         for spec in present:
             for port, proto in spec.ports:
                 if (port, proto) in claimed:

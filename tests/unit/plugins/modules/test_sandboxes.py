@@ -136,6 +136,13 @@ def test_bad_specs_fail_before_anything_changes(converge, kernel, firewall, conf
     assert (len(kernel.calls), firewall.commits) == (calls, commits)
 
 
+def test_a_published_port_may_go_to_a_host_mode_sandbox_in_one_run(host, converge, firewall, sockets):
+    config = [dict(s, publish=[]) if s["name"] == "web" else dict(s, ports=[8080]) if s["name"] == "web2" else s for s in SANDBOXES]
+    converge(Sandboxes, config=config, networks=NETWORKS)
+    assert "netns:web" not in {who for who, _m in firewall.read().published()} and sockets.claims()["web2"] == [[8080, "tcp"]]
+    assert not converge(Sandboxes, config=config, networks=NETWORKS)["changed"]
+
+
 def test_host_mode_preflight_names_the_owner(host, converge, sockets):
     with pytest.raises(Conflict, match=r"port 8080/tcp is published by sandbox web \(8080:80/tcp\); .*; give web3 another port"):
         converge(Sandboxes, config=[{"name": "web3", "network_mode": "host", "ports": [8080]}], networks=NETWORKS)
