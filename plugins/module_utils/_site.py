@@ -790,6 +790,7 @@ class Sandboxes(BatchResource):
         isolated = [s for s in present if s.mode in ("none", "network")]
         for spec in isolated:
             batch.run(Netns, name=spec.name)
+        self._detach(batch, isolated, networks)
         used = self._addresses(isolated)
         for spec in isolated:
             for index, name in enumerate(spec.networks):
@@ -814,6 +815,39 @@ class Sandboxes(BatchResource):
             members = self._members(isolated, networks)
             for spec in isolated:
                 self._dns(batch, spec, members, networks)
+
+    def _detach(self, batch, specs, networks):
+        """Unplug SPECS from what they are no longer declared on, as ``docker network disconnect``:
+        a veth of ours named for the sandbox and a network it is not on (or whose link inside is
+        not the eth<index> the network has now: it is made again), a macvlan/ipvlan link of ours
+        inside that no network of it has at that index, and the published ports of a sandbox that
+        has no network left to publish from."""
+        net, backend = self.adapters["netlink"], self.params["firewall_backend"]
+        known = set(networks) | {DEFAULT_NETWORK} | set(our_bridges(net))
+        veths = {link.name: link for link in net.all_links() if link.kind == "veth" and link.ours and link.peer_netns}
+        underlays = {name for name, span in self.spans.items() if span.spec.driver in ("macvlan", "ipvlan")}
+        owners = {who for who, _mapping in self.adapters["firewall"].read().published()} if any(not s.networks for s in specs) else set()
+        for spec in specs:
+            inode = net.netns_inode(spec.name)
+            if inode is None:
+                continue
+            for network in sorted(known):
+                veth = veths.get(veth_name(spec.name, network))
+                if veth is None or veth.peer_netns != inode:
+                    continue
+                if network not in spec.networks:
+                    batch.run(Veth, name=veth.name, state="absent")
+                    continue
+                inside = net.link("eth%d" % spec.networks.index(network), spec.name, routes=False)
+                if inside is None or inside.index != veth.peer_index:
+                    batch.run(Veth, name=veth.name, state="absent")
+            if underlays:
+                keep = {"eth%d" % i for i, name in enumerate(spec.networks) if name in underlays}
+                for link in net.all_links(spec.name):
+                    if link.kind in ("macvlan", "ipvlan") and link.ours and link.name not in keep:
+                        batch.run(Macvlan, name=link.name, kind=link.kind, netns=spec.name, state="absent")
+            if not spec.networks and _firewall.sandbox_owner(spec.name) in owners:
+                batch.run(Portmap, netns=spec.name, bridge=DEFAULT_BRIDGE, state="absent", firewall_backend=backend)
 
     def _ports_given_away(self, specs):
         """{sandbox: the published ports it keeps} of the SPECS that publish a host port now that

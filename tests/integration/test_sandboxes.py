@@ -124,3 +124,16 @@ def test_published_ports_move_between_sandboxes_in_one_run(ansible, sim1, backen
         assert answers() == {8080: "api", 8081: "db", 8082: "web"}
     finally:
         procs.stop()
+
+
+def test_a_sandbox_leaves_networks_it_no_longer_declares(ansible, sim1):
+    """As docker network disconnect: db leaves its second network, then web goes to none mode."""
+    assert not ansible.playbook(play()).failed
+    db_alone = [dict(s, networks=[]) if s["name"] == "db" else s for s in SANDBOXES]
+    ansible.four_steps(play(db_alone))
+    assert links(sim1, "db") == ["eth0", "lo"]
+    assert sh(sim1, "ip -br addr show eth0", netns="db").split()[2] == "172.18.0.3/16", "its link on br0 stays"
+    quiet_web = [{"name": "web", "network_mode": "none"} if s["name"] == "web" else s for s in db_alone if s["name"] != "side"]
+    ansible.four_steps(play(quiet_web))
+    assert links(sim1, "web") == ["lo"]
+    assert "8080" not in firewall(sim1), "nothing is published for a sandbox without a network"

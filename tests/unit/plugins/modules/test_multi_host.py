@@ -140,6 +140,15 @@ def test_macvlan_sandboxes_and_the_host_shim(sim2, converge, files):
     assert objects(*without) == ["macvlan %s" % _fleet.shim_name("lan")] and sim2.link(_fleet.shim_name("lan")) is None
 
 
+def test_a_sandbox_leaving_a_macvlan_network_loses_its_link_there(sim2, converge):
+    declared = {"sim1": [{"name": "m1", "network_mode": "lan"}], "sim2": [{"name": "m2", "network_mode": "lan"}]}
+    site(converge, [LAN], fleet(("sim1", "sim2"), declared), declared)
+    left = dict(declared, sim2=[{"name": "m2", "network_mode": "none"}])
+    _networks, made = site(converge, [LAN], fleet(("sim1", "sim2"), left), left)
+    assert "macvlan eth0 in sandbox m2" in objects(made) and sim2.link("eth0", "m2") is None
+    assert not any(site(converge, [LAN], fleet(("sim1", "sim2"), left), left)[i]["changed"] for i in (0, 1))
+
+
 def test_ipvlan_is_planned_like_macvlan_and_fails_with_the_kernels_words(sim2, converge, kernel):
     declared = {"sim2": [{"name": "i2", "network_mode": "lan"}]}
     lan = dict(LAN, driver="ipvlan", mode="l2")

@@ -294,3 +294,28 @@ def test_a_host_port_moves_between_sandboxes_in_one_run(host, converge, firewall
             [op for op in run["operations"] if op["object"] == "portmap netns:web"] != []
     assert published(firewall) == sorted(("netns:%s" % s["name"], m + "/tcp") for s in config for m in s.get("publish", ()))
     assert not converge(Sandboxes, config=config, networks=NETWORKS)["changed"]
+
+
+def redeclared(name, **changes):
+    return [dict(s, **changes) if s["name"] == name else s for s in SANDBOXES if s["name"] != "side" or name != "web"]
+
+
+def test_a_sandbox_leaves_the_networks_it_no_longer_declares(host, converge, kernel, firewall):
+    """As docker network disconnect: its link on a network it left goes, the others stay (renumbered
+    links are made again), and a sandbox left with no network publishes nothing."""
+    links = lambda name: sorted(n for (ns, n) in kernel.links if ns == kernel.netns[name])  # noqa: E731
+    # db leaves back, its second network
+    run = converge(Sandboxes, config=redeclared("db", networks=[]), networks=NETWORKS)
+    assert "veth " + _site.veth_name("db", "back") in {op["object"] for op in run["operations"] if op["action"] == "delete"}
+    assert links("db") == ["eth0", "lo"] and kernel.link(_site.veth_name("db", "back")) is None
+    assert addr(kernel, "db") == ["172.18.0.3/16"], "its link on br0 stays as it was"
+    assert not converge(Sandboxes, config=redeclared("db", networks=[]), networks=NETWORKS)["changed"]
+    # db moves to back only: back becomes its eth0
+    converge(Sandboxes, config=redeclared("db", network_mode="back", networks=[]), networks=NETWORKS)
+    assert links("db") == ["eth0", "lo"] and kernel.link(_site.veth_name("db", "br0")) is None
+    assert addr(kernel, "db") == ["172.17.0.2/16"]
+    # web goes to none mode: no link but lo, nothing published
+    config = [{k: v for k, v in s.items() if k not in ("publish", "hostname")} for s in redeclared("web", network_mode="none")]
+    converge(Sandboxes, config=config, networks=NETWORKS)
+    assert links("web") == ["lo"] and "netns:web" not in {who for who, _m in firewall.read().published()}
+    assert not converge(Sandboxes, config=config, networks=NETWORKS)["changed"]
