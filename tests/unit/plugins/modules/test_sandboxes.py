@@ -303,7 +303,9 @@ def redeclared(name, **changes):
 def test_a_sandbox_leaves_the_networks_it_no_longer_declares(host, converge, kernel, firewall):
     """As docker network disconnect: its link on a network it left goes, the others stay (renumbered
     links are made again), and a sandbox left with no network publishes nothing."""
-    links = lambda name: sorted(n for (ns, n) in kernel.links if ns == kernel.netns[name])  # noqa: E731
+    def links(name):
+        return sorted(n for (ns, n) in kernel.links if ns == kernel.netns[name])
+
     # db leaves back, its second network
     run = converge(Sandboxes, config=redeclared("db", networks=[]), networks=NETWORKS)
     assert "veth " + _site.veth_name("db", "back") in {op["object"] for op in run["operations"] if op["action"] == "delete"}
