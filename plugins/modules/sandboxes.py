@@ -35,6 +35,9 @@ description:
     C(hostname) or C(dns) with C(container:), no sandbox sharing itself, unknown networks).
   - A host port may move from one declared sandbox to another, or two may swap theirs, in one
     run; the sandboxes giving a port up let go of it before any sandbox takes one.
+  - A sandbox leaves the networks it no longer declares, as C(docker network disconnect) - its
+    link there is removed, a link whose C(eth<index>) changed is made again, and a sandbox left
+    with no network publishes nothing.
 options:
   config:
     description:
