@@ -823,8 +823,9 @@ class Sandboxes(BatchResource):
         inside that no network of it has at that index, and the published ports of a sandbox that
         has no network left to publish from."""
         net, backend = self.adapters["netlink"], self.params["firewall_backend"]
-        known = set(networks) | {DEFAULT_NETWORK} | set(our_bridges(net))
-        veths = {link.name: link for link in net.all_links() if link.kind == "veth" and link.ours and link.peer_netns}
+        host = [link for link in net.all_links() if link.ours]
+        known = set(networks) | {DEFAULT_NETWORK} | {link.name for link in host if link.kind == "bridge"}
+        veths = {link.name: link for link in host if link.kind == "veth" and link.peer_netns}
         underlays = {name for name, span in self.spans.items() if span.spec.driver in ("macvlan", "ipvlan")}
         owners = {who for who, _mapping in self.adapters["firewall"].read().published()} if any(not s.networks for s in specs) else set()
         for spec in specs:
