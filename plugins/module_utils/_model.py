@@ -315,6 +315,16 @@ class PortMapping:
     def host_ports(self):
         return "%d" % self.host_port if self.size == 1 else "%d-%d" % (self.host_port, self.host_port_end)
 
+    def covers(self, port, protocol):
+        """True when host port PORT/PROTOCOL is one of this mapping's (on whichever address)."""
+        return protocol == self.protocol and self.host_port <= port <= self.host_port_end
+
+    def listener(self, listeners):
+        """The first of LISTENERS ((protocol, address, port, inode), as the sockets adapter lists
+        them) that holds one of this mapping's host ports on an address it publishes on, or None."""
+        return next(((protocol, addr, port, inode) for protocol, addr, port, inode in listeners if self.covers(port, protocol)
+                     and (addr.is_unspecified or self.host_ip.is_unspecified or addr == self.host_ip)), None)
+
     def overlaps(self, other):
         """True when both claim a host port of the same protocol on a common local address."""
         return (self.protocol == other.protocol

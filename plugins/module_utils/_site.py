@@ -442,6 +442,10 @@ class SandboxSpec:
     raw: dict = field(default=None, compare=False, hash=False)
     ips: tuple = ()                  # (network, address) given for further networks
 
+    def ip_on(self, index, network):
+        """The address given for NETWORK, the sandbox's INDEXth (ip for the first), or None."""
+        return self.ip if index == 0 else dict(self.ips).get(network)
+
 
 _SANDBOX_KEYS = ("name", "network_mode", "networks", "ip", "publish", "ports", "hostname", "dns", "dns_search", "dns_options",
                  "extra_hosts", "aliases", "state")
@@ -658,7 +662,7 @@ class Sandboxes(BatchResource):
                 subnet, gateway = bridge_subnet(link)
                 if subnet is None and name in networks and networks[name].subnet:
                     subnet, gateway = networks[name].subnet, networks[name].gateway or next(networks[name].subnet.hosts())
-                ip = spec.ip if index == 0 else dict(spec.ips).get(name)
+                ip = spec.ip_on(index, name)
                 if ip and subnet and (ip not in subnet or ip == gateway):
                     raise InvalidInput("%s.ip: %s is not a free host address of network %s (%s, gateway %s); choose another"
                                        " address in %s or leave ip out" % (spec.name, ip, name, subnet, gateway, subnet), "config")
@@ -726,7 +730,7 @@ class Sandboxes(BatchResource):
                                    % (spec.name, port, proto, claimed[(port, proto)]), "config")
                 claimed[(port, proto)] = spec.name
                 for who, mapping in published:
-                    if mapping.protocol == proto and mapping.host_port <= port <= mapping.host_port_end:
+                    if mapping.covers(port, proto):
                         raise Conflict("%s: port %d/%s is published by %s (%s); host mode would collide with it; give %s"
                                        " another port" % (spec.name, port, proto, _firewall.owner_words(who), mapping, spec.name), "config")
                 if (port, proto) in claims.get(spec.name, ()):
@@ -759,14 +763,14 @@ class Sandboxes(BatchResource):
             if mapping.overlaps(other):
                 raise Conflict("%s is already published by %s (%s); choose another host port" % (where, who, other), "config")
         for name, ports in sorted(claims.items()):
-            if any(proto == mapping.protocol and mapping.host_port <= port <= mapping.host_port_end for port, proto in ports):
+            if any(mapping.covers(port, proto) for port, proto in ports):
                 raise Conflict("%s is already declared by host-mode sandbox %s; choose another host port" % (where, name), "config")
         sockets = self.adapters["sockets"]
-        for proto, addr, port, inode in sockets.listeners():
-            if proto == mapping.protocol and mapping.host_port <= port <= mapping.host_port_end and (
-                    addr.is_unspecified or mapping.host_ip.is_unspecified or addr == mapping.host_ip):
-                raise Conflict("%s is already in use on the host: %s listens on %s:%d; stop it or choose another host port"
-                               % (where, sockets.process_of(inode) or "a process", addr, port), "config")
+        held = mapping.listener(sockets.listeners())
+        if held is not None:
+            _proto, addr, port, inode = held
+            raise Conflict("%s is already in use on the host: %s listens on %s:%d; stop it or choose another host port"
+                           % (where, sockets.process_of(inode) or "a process", addr, port), "config")
 
     def _remove(self, batch, spec, networks):
         backend, net = self.params["firewall_backend"], self.adapters["netlink"]
@@ -886,8 +890,7 @@ class Sandboxes(BatchResource):
             self.missing(NotFound("%s: network %s has no subnet yet (its bridge %s is not there)" % (spec.name, name, bridge), "config"))
             return
         mine = {ip for ip in used.get(spec.name, ()) if ip in subnet}
-        given = spec.ip if index == 0 else dict(spec.ips).get(name)
-        ip = given or (min(mine) if mine else None)
+        ip = spec.ip_on(index, name) or (min(mine) if mine else None)
         if ip is not None and (ip not in subnet or ip == gateway):
             raise InvalidInput("%s.ip: %s is not a free host address of network %s (%s, gateway %s)" % (spec.name, ip, name, subnet, gateway),
                                "config")

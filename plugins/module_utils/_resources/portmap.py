@@ -94,13 +94,12 @@ class Portmap(Resource):
                 if mapping.overlaps(other):
                     raise Conflict("%s: host port %s/%s is already published by %s (%s); choose another host port"
                                    % (field, mapping.host_ports(), mapping.protocol, _firewall.owner_words(who), other), field)
-            for protocol, addr, port, inode in current["listeners"]:
-                if protocol != mapping.protocol or not mapping.host_port <= port <= mapping.host_port_end:
-                    continue
-                if addr.is_unspecified or mapping.host_ip.is_unspecified or addr == mapping.host_ip:
-                    process = self.adapters["sockets"].process_of(inode)
-                    raise Conflict("%s: host port %d/%s is already in use on the host: %s listens on %s; stop it or choose"
-                                   " another host port" % (field, port, protocol, process or "a process", _endpoint(addr, port)), field)
+            held = mapping.listener(current["listeners"])
+            if held is not None:
+                protocol, addr, port, inode = held
+                process = self.adapters["sockets"].process_of(inode)
+                raise Conflict("%s: host port %d/%s is already in use on the host: %s listens on %s; stop it or choose"
+                               " another host port" % (field, port, protocol, process or "a process", _endpoint(addr, port)), field)
 
     def _sysctl_ops(self, current, desired, obj):
         hosts = {m.host_ip for m in desired["ports"]}
