@@ -625,17 +625,16 @@ class Sandboxes(BatchResource):
         self._preflight_publish([s for s in specs if s.state == "present"], declared | pruned)
         if p["state"] == "gathered":
             return {"sandboxes": gather_sandboxes(net)}
+        every = {s.name: s for s in specs if s.state == "present"}  # of every mode: what pruning keeps
         specs = [s for s in specs if mode_of(s) in p["modes"]]
         present = [s for s in specs if s.state == "present"]
         for spec in [s for s in specs if s.state == "absent"]:
             self._remove(batch, spec, networks)
         if p["state"] == "overridden":
-            declared = {s.name for s in sandbox_specs(p["config"])}
-            removed = [n for n in net.netns_names() if n not in declared and net.netns_owned(n)]
+            removed = sorted(pruned)
             for name in removed:
                 self._remove(batch, SandboxSpec(name, "none"), networks)
-            _prune.sandboxes(batch, declared={s.name: s for s in sandbox_specs(p["config"]) if s.state == "present"}, removed=removed,
-                             networks=networks, force=p["force"], backend=p["firewall_backend"])
+            _prune.sandboxes(batch, declared=every, removed=removed, networks=networks, force=p["force"], backend=p["firewall_backend"])
         self._build(batch, present, networks)
         return {"sandboxes": gather_sandboxes(net, [s.name for s in present if s.mode != "host"])}
 
