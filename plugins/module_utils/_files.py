@@ -128,9 +128,9 @@ def _fsync_dir(directory):
 def _leftovers(target):
     """The temporary files of TARGET that a writer killed before its rename left behind."""
     directory, base = os.path.split(target)
-    pattern = re.compile(r"^\.%s\.[A-Za-z0-9_]{8}\.tmp$" % re.escape(base))
+    pattern = re.compile(r"\.%s\.[A-Za-z0-9_]{8}\.tmp" % re.escape(base))
     try:
-        return [os.path.join(directory, name) for name in os.listdir(directory) if pattern.match(name)]
+        return [os.path.join(directory, name) for name in os.listdir(directory) if pattern.fullmatch(name)]
     except FileNotFoundError:
         return []
 
