@@ -67,14 +67,19 @@ def _name_problem(value):
     return "it contains %s" % ", ".join(map(repr, others)) if others else "it starts with %r" % value[0]
 
 
-def ifname(value, field_name):
-    """An interface name the kernel accepts (dev_valid_name) and no firewall reads as more, or InvalidInput."""
+def ifname(value, field_name, existing=False):
+    """An interface name the kernel accepts (dev_valid_name) and no firewall reads as more, or InvalidInput.
+
+    EXISTING: the name of a link to remove, held to the kernel's rules only (nothing is written
+    with it), so that a link an older version made under a name refused now can still go."""
     if not isinstance(value, str) or not value:
         raise InvalidInput("%s: an interface name is required" % field_name, field_name)
     size = len(value.encode("utf-8"))
     if size > IFNAME_MAX_BYTES:
         raise InvalidInput("%s: interface name %r is %d bytes; the kernel allows at most %d (IFNAMSIZ). Choose a shorter name."
                            % (field_name, value, size, IFNAME_MAX_BYTES), field_name)
+    if existing and value not in (".", "..") and not re.search(r"[/:\s]", value):
+        return value
     problem = _name_problem(value)
     if problem:
         raise InvalidInput("%s: interface name %r is not valid: %s; %s. Choose another name." % (field_name, value, problem, NAME_RULE),
@@ -93,11 +98,14 @@ def name(value, field_name, what):
     return value
 
 
-def netns_name(value, field_name):
-    """A sandbox name, also usable as /run/netns/NAME, or InvalidInput."""
+def netns_name(value, field_name, existing=False):
+    """A sandbox name, also usable as /run/netns/NAME, or InvalidInput. EXISTING: the name of a
+    sandbox to remove, held to the rules of a path only (see ifname)."""
     if isinstance(value, str) and len(value.encode("utf-8")) > 255:
         raise InvalidInput("%s: sandbox name %r is not valid: it becomes /run/netns/NAME, so it may not exceed 255 bytes."
                            " Choose another name." % (field_name, value), field_name)
+    if existing and isinstance(value, str) and value not in ("", ".", "..") and "/" not in value and "\0" not in value:
+        return value
     return name(value, field_name, "sandbox name")
 
 

@@ -30,7 +30,9 @@ class DnsConfig(Resource):
 
     def desired(self):
         p = self.params
-        netns = netns_name(p["netns"], "netns")  # never _files.RECORDS: a sandbox name starts with a letter or digit
+        netns = netns_name(p["netns"], "netns", existing=p["state"] == "absent")
+        if netns == _files.RECORDS:  # only an existing name can be (a sandbox name starts with a letter or digit)
+            raise InvalidInput("netns: %s is reserved: /etc/netns/%s holds the module's records" % (netns, netns), "netns")
         if p["domainname"] and not p["hostname"]:
             raise InvalidInput("domainname: needs hostname; give hostname too (or a dotted hostname alone)", "domainname")
         return {"netns": netns, "state": p["state"], "force": p["force"],

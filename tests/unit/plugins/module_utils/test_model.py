@@ -304,3 +304,15 @@ def test_unit_paths(text):
 def test_a_path_in_a_unit_is_one_word_systemd_takes_as_it_is(text):
     with pytest.raises(InvalidInput, match=r"^path: .* is not a path a systemd unit can name as it is: give an absolute path"):
         m.unit_path(text, "path")
+
+
+def test_names_of_objects_to_remove_are_held_to_the_kernels_rules_only():
+    """What an older version made under a name refused now can still be removed by its name."""
+    assert m.ifname("nm+", "name", existing=True) == "nm+"
+    assert m.netns_name("s3\n-I INPUT 1 -j ACCEPT\n#", "name", existing=True) == "s3\n-I INPUT 1 -j ACCEPT\n#"
+    for bad in ("a b", "a/b", "..", "a" * 16):
+        with pytest.raises(InvalidInput, match="^name: interface name"):
+            m.ifname(bad, "name", existing=True)
+    for bad in ("a/b", "..", "a\0b", ""):
+        with pytest.raises(InvalidInput, match="^name: "):
+            m.netns_name(bad, "name", existing=True)
