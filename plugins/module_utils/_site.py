@@ -618,11 +618,13 @@ class Sandboxes(BatchResource):
             self.spans = host_spans(list(networks.values()), self.fleet, "networks")
         # Every sandbox is checked, also those of modes this run leaves to another task.
         declared = {s.name for s in specs}
-        pruned = {n for n in net.netns_names() if n not in declared and net.netns_owned(n)} if p["state"] == "overridden" else set()
-        leaving = pruned | {s.name for s in specs if s.state == "absent"}
+        # Pruning removes the undeclared namespaces of ours, and unplugs those of someone else's.
+        undeclared = {n for n in net.netns_names() if n not in declared} if p["state"] == "overridden" else set()
+        pruned = {n for n in undeclared if net.netns_owned(n)}
+        leaving = undeclared | {s.name for s in specs if s.state == "absent"}
         self._check_references(specs, networks, leaving)
-        self._preflight_host_ports([s for s in specs if s.state == "present"], declared | pruned)
-        self._preflight_publish([s for s in specs if s.state == "present"], declared | pruned)
+        self._preflight_host_ports([s for s in specs if s.state == "present"], declared | undeclared)
+        self._preflight_publish([s for s in specs if s.state == "present"], declared | undeclared)
         if p["state"] == "gathered":
             return {"sandboxes": gather_sandboxes(net)}
         every = {s.name: s for s in specs if s.state == "present"}  # of every mode: what pruning keeps

@@ -22,8 +22,10 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import sh
+from conftest import BACKENDS, firewall, sh, use_backend
 from test_portmap import Processes
+
+from ansible_collections.netmodes.linux.plugins.module_utils._site import veth_name
 
 PROBE = "/usr/bin/python3 %s" % (Path(__file__).parent / "probe.py")
 PRIVATE_NET = "10.231.170.0/24"
@@ -109,3 +111,37 @@ def test_the_probes_see_an_open_router(lan):
         assert lan.probe("attacker", {"private": ["tcp", PRIVATE, PRIVATE_SERVICE]}) == {"private": "private"}
     finally:
         sh(lan.host, "sysctl -qw net.ipv4.conf.eth0.forwarding=0 net.ipv4.conf.eth1.forwarding=0")
+
+
+# -- items 8, 13, 14: pruning, overlay peers, capacity -------------------------------------------
+
+PRUNE_NETWORK = {"name": "br0", "subnet": "10.231.172.0/24"}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_pruning_a_sandbox_on_a_namespace_made_by_hand_closes_its_port(lan, ansible, backend):
+    """Item 8: what the collection made for a sandbox whose namespace someone else made (its veth,
+    published port, files) goes when pruning drops it; the namespace itself stays."""
+    host = lan.host
+    use_backend(host, backend)
+    sh(host, "ip netns add mine && ip -n mine link set lo up")
+    declared = {"target": host.name, "netmodes_requirements": False, "netmodes_networks": [PRUNE_NETWORK],
+                "netmodes_sandboxes": [{"name": "mine", "network_mode": "br0", "publish": ["8088:80"]},
+                                       {"name": "web", "network_mode": "br0"}]}
+    run = ansible.collection_playbook("site", declared)
+    assert not run.failed, run
+    lan.serve("mine", 80, netns="mine")
+    published = {"mine": ["tcp", host.address, 8088]}
+    assert lan.probe("attacker", published) == {"mine": "mine"}, "the published port answers the LAN"
+    assert "netns:mine" in firewall(host) and sh(host, "ls /etc/netns/mine").split()
+
+    pruned = dict(declared, netmodes_prune=True, netmodes_sandboxes=declared["netmodes_sandboxes"][1:])
+    run = ansible.collection_playbook("site", pruned)
+    assert not run.failed and run.changed, run
+    assert lan.probe("attacker", published) == {"mine": None}, "the LAN still reaches a pruned sandbox's port"
+    assert sorted(sh(host, "ls /run/netns").split()) == ["mine", "private", "web"], "a namespace made by hand is never removed"
+    assert host.run("ip link show %s" % veth_name("mine", "br0"), check=False).returncode != 0, "its veth is left on br0"
+    assert "netns:mine" not in firewall(host), "its rules are left"
+    assert host.run("ls /etc/netns/mine /etc/netns/.netmodes/mine.json", check=False).stdout.split() == [], "its files are left"
+    again = ansible.collection_playbook("site", pruned)
+    assert not again.failed and not again.changed, "a second prune found something\n%r" % again
