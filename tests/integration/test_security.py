@@ -116,6 +116,7 @@ def test_the_probes_see_an_open_router(lan):
 # -- items 8, 13, 14: pruning, overlay peers, capacity -------------------------------------------
 
 PRUNE_NETWORK = {"name": "br0", "subnet": "10.231.172.0/24"}
+BRIDGE_PORTS = 1023          # the kernel's BR_MAX_PORTS (1024), less port number 0, which no port gets
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -145,3 +146,39 @@ def test_pruning_a_sandbox_on_a_namespace_made_by_hand_closes_its_port(lan, ansi
     assert host.run("ls /etc/netns/mine /etc/netns/.netmodes/mine.json", check=False).stdout.split() == [], "its files are left"
     again = ansible.collection_playbook("site", pruned)
     assert not again.failed and not again.changed, "a second prune found something\n%r" % again
+
+
+def test_a_declaration_too_big_for_one_bridge_is_refused_before_anything_is_made(ansible, sim1):
+    """Item 14: 1100 sandboxes on one network would need 1100 ports on its bridge; the kernel takes
+    1023. The site's check refuses it at once, naming the limit, before a network or sandbox exists."""
+    sandboxes = [{"name": "s%d" % i, "network_mode": "br0"} for i in range(1100)]
+    run = ansible.collection_playbook("site", {"target": sim1.name, "netmodes_requirements": False,
+                                               "netmodes_networks": [PRUNE_NETWORK], "netmodes_sandboxes": sandboxes})
+    assert run.failed, run
+    message = " ".join(r.get("msg", "") for r in run.results(sim1.name))
+    assert "br0" in message and str(BRIDGE_PORTS) in message and "network" in message, message
+    assert sh(sim1, "ls /run/netns 2>/dev/null; true").split() == [], "sandboxes were made before the refusal"
+    assert sim1.run("ip link show br0", check=False).returncode != 0, "the network was made before the refusal"
+
+
+def test_the_ports_a_bridge_has_count_and_its_last_port_fits(ansible, sim1):
+    """Item 14: a bridge that already has 1020 ports (someone else's) takes three sandboxes more, the
+    kernel's last ports; a fourth is refused by the sandboxes module and the veth module alike,
+    before anything is made."""
+    networks = [PRUNE_NETWORK]
+    run = ansible.adhoc(sim1.name, "networks", {"config": networks})
+    assert not run.failed, run
+    sh(sim1, "for i in $(seq 1 1020); do echo \"link add fill$i type veth peer name peer$i\"; echo \"link set fill$i master br0\"; done"
+             " | ip -batch -")
+    three = [{"name": "s%d" % i, "network_mode": "br0"} for i in range(3)]
+    run = ansible.adhoc(sim1.name, "sandboxes", {"config": three, "networks": networks})
+    assert not run.failed, run
+    assert len(sh(sim1, "ip -o link show master br0").splitlines()) == BRIDGE_PORTS
+
+    run = ansible.adhoc(sim1.name, "sandboxes", {"config": three + [{"name": "s3", "network_mode": "br0"}], "networks": networks})
+    assert run.failed and str(BRIDGE_PORTS) in run.result()["msg"], run
+    assert sh(sim1, "ls /run/netns").split() == ["s0", "s1", "s2"], "the fourth sandbox was made before the refusal"
+    sh(sim1, "ip netns add s3")
+    run = ansible.adhoc(sim1.name, "veth", {"name": "veth-s3", "netns": "s3", "bridge": "br0"})
+    assert run.failed and str(BRIDGE_PORTS) in run.result()["msg"], run
+    assert sim1.run("ip link show veth-s3", check=False).returncode != 0, "the veth was made before the refusal"
