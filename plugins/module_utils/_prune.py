@@ -13,7 +13,7 @@ sandbox removed while a process kept its namespace alive); these are collected h
   it and renaming it, and the veth that was being made may not be declared any more (the host
   links networks make are collected by ``networks``, temporary names included: none is wanted);
 - the firewall items of a sandbox (owner ``netns:NAME``) that is not declared, whoever made its
-  namespace; those of a bridge (``bridge:NAME``) that is gone;
+  namespace; those of a bridge (``bridge:NAME``) or VXLAN device (``vxlan:NAME``) that is gone;
 - the files and record of such a sandbox (/etc/netns/NAME, /etc/netns/.netmodes/NAME.json);
 - what plugged a sandbox that is not declared into its networks when its namespace is someone
   else's (``ip netns add``), so that pruning does not remove the namespace itself: the veths of
@@ -152,7 +152,7 @@ def sandboxes(batch, *, declared, removed, networks, force, backend):
 
 def networks(batch, *, wanted, backend):
     """Remove the host links of ours that networks make (bridges, VXLAN devices, shims) and that
-    are not WANTED (names), and the firewall policy of bridges that are gone. Docker's default
+    are not WANTED (names), and the firewall items of bridges and VXLAN devices that are gone. Docker's default
     network is left to the sandboxes' pruning, which knows whether a sandbox still uses it."""
     from ansible_collections.netmodes.linux.plugins.module_utils import _site
 
@@ -162,5 +162,5 @@ def networks(batch, *, wanted, backend):
             batch.run(_site.LINK_RESOURCES[link.kind], name=link.name, state="absent", **_site.absent_options(link.kind, backend))
     for owner in sorted(batch.adapters["firewall"].read().owners()):
         kind, _sep, name = owner.partition(":")
-        if kind == "bridge" and name not in wanted and net.link(name, routes=False) is None:
-            batch.run(Bridge, name=name, state="absent", firewall_backend=backend)
+        if kind in ("bridge", "vxlan") and name not in wanted and net.link(name, routes=False) is None:
+            batch.run(_site.LINK_RESOURCES[kind], name=name, state="absent", firewall_backend=backend)

@@ -359,7 +359,7 @@ def ensure_multi_host(batch, span, backend):
         fdb = [{"mac": _fleet.member_mac(m.address), "dst": str(underlay)} for m, underlay in span.remote]
         neigh = [{"ip": str(m.address), "mac": _fleet.member_mac(m.address)} for m, _underlay in span.remote]
         batch.run(Vxlan, name=_fleet.vxlan_name(spec.name), vni=spec.vni, local=str(span.local), dstport=spec.dstport,
-                  mtu=mtu, bridge=spec.bridge, peers=[str(p) for p in span.peers], fdb=fdb, neigh=neigh)
+                  mtu=mtu, bridge=spec.bridge, peers=[str(p) for p in span.peers], fdb=fdb, neigh=neigh, firewall_backend=backend)
     elif spec.shim:
         # libnetwork#1915: a macvlan child cannot reach its parent's addresses, so the host gets a
         # sibling of its own: its address alone (/32), and a route to its slice of the network.
@@ -372,7 +372,7 @@ def ensure_multi_host(batch, span, backend):
 def remove_network(batch, spec, backend):
     """Remove what a network has on this host (whichever its driver: the names are its own)."""
     if spec.driver == "overlay":
-        batch.run(Vxlan, name=_fleet.vxlan_name(spec.name), state="absent")
+        batch.run(Vxlan, name=_fleet.vxlan_name(spec.name), state="absent", firewall_backend=backend)
     if spec.bridge:
         batch.run(Bridge, name=spec.bridge, state="absent", firewall_backend=backend)
     if spec.driver in ("macvlan", "ipvlan"):
@@ -380,7 +380,7 @@ def remove_network(batch, spec, backend):
 
 
 def absent_options(kind, backend):
-    if kind == "bridge":
+    if kind in ("bridge", "vxlan"):
         return {"firewall_backend": backend}
     if kind in ("macvlan", "ipvlan"):
         return {"kind": kind}
