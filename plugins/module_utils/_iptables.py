@@ -13,7 +13,9 @@ chain by a rule commented ``netmodes``; every other rule carries ``netmodes:OWNE
             NETMODES-PUBLISHED  -d SANDBOX -p P --dport PORT -j ACCEPT   (jumped to for DNATed packets)
     nat     PREROUTING, OUTPUT -m addrtype --dst-type LOCAL -> NETMODES-DNAT (one DNAT rule per port)
             POSTROUTING -> NETMODES-POSTROUTING (loopback, hairpin and outbound masquerade)
-    raw     PREROUTING  -> NETMODES-RAW (drop remote packets for 127.0.0.1-published ports)
+    raw     PREROUTING  -> NETMODES-RAW (drop remote packets for 127.0.0.1-published ports;
+                            -p udp --dport PORT -m u32 VNI -m addrtype --dst-type LOCAL -j NETMODES-VX-DEV)
+            NETMODES-VX-DEV  -s PEER -j RETURN (one per peer of VXLAN device DEV), -j DROP
 
 Unlike nftables, iptables rules are matched one after another, so lookups grow with the number
 of published ports. Each table is written with one commit per run (libiptc replaces the whole
@@ -38,11 +40,14 @@ except ImportError:  # the boot-time restore (_restore) runs on hosts without An
         return "Failed to import the required Python library (%s)%s" % (library, ", " + reason if reason else "")
 
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, MissingLibrary
-from ansible_collections.netmodes.linux.plugins.module_utils._firewall import BaseChain, OwnedItems, Rule, Unreadable, _which, read_foreign
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall import BaseChain, OwnedItems, Rule, Unreadable, VxlanPeers, _which, read_foreign
 
 TAG = "netmodes"
 USER_CHAIN = "NETMODES-USER"
 _BRIDGE_PREFIXES = ("NM-IN-", "NM-OUT-")
+VXLAN_PREFIX = "NETMODES-VX-"
+# The chains that are an owner's item as a whole, by the prefix of their names: prefix -> kind of owner.
+_CHAIN_ITEMS = {**dict.fromkeys(_BRIDGE_PREFIXES, "bridge"), VXLAN_PREFIX: "vxlan"}
 TABLES = ("raw", "nat", "filter")   # commit order
 
 # A rule spec is (head, matches, target), all tuples, the form the reader makes from the kernel:
@@ -147,11 +152,34 @@ def _bridge_items(policy, tag):
     return out
 
 
+def u32_vni(vni):
+    """The u32 match of VXLAN with VNI (the 24 bits after UDP's 8 bytes and VXLAN's first 4), as
+    iptables prints it back: Docker's match for its encrypted overlays' cleartext drop."""
+    return "0x0>>0x16&0x3c@0xc>>0x8=0x%x" % vni
+
+
+def _vxlan_items(peers, tag):
+    """A VXLAN device's filter (_firewall.VxlanPeers), in raw PREROUTING as the nftables backend's:
+    its VXLAN to this host goes through a chain of its own that returns for its peers and drops
+    the rest. IPv4 only, as everything this backend writes."""
+    if peers.version != 4:
+        return set()
+    chain = VXLAN_PREFIX + peers.device
+    rules = [spec((("-s", "%s/32" % source),), target=("RETURN",), comment=tag) for source in peers.sources]
+    rules.append(spec(target=("DROP",), comment=tag))
+    head, matches = _port((), "udp", str(peers.dstport))
+    matches += [("u32", {"u32": u32_vni(peers.vni)}), _LOCAL]
+    return {("chain", "raw", chain, tuple(rules)), ("rule", "raw", "NETMODES-RAW", spec(head, matches, (chain,), tag))}
+
+
 def render(owner, intents):
-    """The items of INTENTS (_firewall.Publish and _firewall.BridgePolicy), tagged as OWNER's."""
+    """The items of INTENTS (_firewall.Publish, BridgePolicy and VxlanPeers), tagged as OWNER's."""
     out = set()
     for intent in intents:
-        out |= (_bridge_items if hasattr(intent, "bridge") else _port_items)(intent, _tag(owner))
+        if isinstance(intent, VxlanPeers):
+            out |= _vxlan_items(intent, _tag(owner))
+        else:
+            out |= (_bridge_items if hasattr(intent, "bridge") else _port_items)(intent, _tag(owner))
     return out
 
 
@@ -164,9 +192,9 @@ def _comment(rule_spec):
 
 def _owner(item):
     if item[0] == "chain":
-        for prefix in _BRIDGE_PREFIXES:
+        for prefix, kind in _CHAIN_ITEMS.items():
             if item[2].startswith(prefix):
-                return "bridge:" + item[2][len(prefix):]
+                return "%s:%s" % (kind, item[2][len(prefix):])
     tag = _comment(item[3])
     return tag[len(TAG) + 1:] if tag.startswith(TAG + ":") else None
 
@@ -199,7 +227,7 @@ class State(OwnedItems):
     def _items(self):
         out = []
         for (table, chain), rules in self.chains.items():
-            if chain.startswith(_BRIDGE_PREFIXES):
+            if chain.startswith(tuple(_CHAIN_ITEMS)):
                 item = ("chain", table, chain, tuple(rules))
                 out.append((_owner(item), item))
                 continue

@@ -25,6 +25,9 @@ import pytest
 from conftest import BACKENDS, firewall, sh, snapshot, use_backend
 from test_portmap import Processes
 
+from ansible_collections.netmodes.linux.plugins.module_utils import _fleet
+from ansible_collections.netmodes.linux.plugins.module_utils._site import veth_name
+
 PROBE = "/usr/bin/python3 %s" % (Path(__file__).parent / "probe.py")
 PRIVATE_NET = "10.231.170.0/24"
 HOST_PRIVATE = "10.231.170.1"        # sim1's address on eth1
@@ -196,3 +199,122 @@ def test_a_network_named_like_an_interface_wildcard_is_refused_and_leaves_no_bri
     run = ansible.adhoc("sim1", "bridge", {"name": name, "addresses": ["10.231.172.1/24"]})
     assert run.failed and run.result()["msg"].startswith("name: interface name %r is not valid" % name), run
     assert (snapshot(sim1), firewall(sim1)) == (before, rules), "the refused bridge changed the host"
+
+
+# -- items 8, 13, 14: pruning, overlay peers, capacity -------------------------------------------
+
+PRUNE_NETWORK = {"name": "br0", "subnet": "10.231.172.0/24"}
+OVERLAY = {"name": "ovsec", "driver": "overlay", "hosts": "ovsec", "subnet": "10.231.173.0/24"}
+INJECT = "/usr/bin/python3 %s" % (Path(__file__).parent / "vxlan_inject.py")
+BRIDGE_PORTS = 1023          # the kernel's BR_MAX_PORTS (1024), less port number 0, which no port gets
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_pruning_a_sandbox_on_a_namespace_made_by_hand_closes_its_port(lan, ansible, backend):
+    """Item 8: what the collection made for a sandbox whose namespace someone else made (its veth,
+    published port, files) goes when pruning drops it; the namespace itself stays."""
+    host = lan.host
+    use_backend(host, backend)
+    sh(host, "ip netns add mine && ip -n mine link set lo up")
+    declared = {"target": host.name, "netmodes_requirements": False, "netmodes_networks": [PRUNE_NETWORK],
+                "netmodes_sandboxes": [{"name": "mine", "network_mode": "br0", "publish": ["8088:80"]},
+                                       {"name": "web", "network_mode": "br0"}]}
+    run = ansible.collection_playbook("site", declared)
+    assert not run.failed, run
+    lan.serve("mine", 80, netns="mine")
+    published = {"mine": ["tcp", host.address, 8088]}
+    assert lan.probe("attacker", published) == {"mine": "mine"}, "the published port answers the LAN"
+    assert "netns:mine" in firewall(host) and sh(host, "ls /etc/netns/mine").split()
+
+    pruned = dict(declared, netmodes_prune=True, netmodes_sandboxes=declared["netmodes_sandboxes"][1:])
+    run = ansible.collection_playbook("site", pruned)
+    assert not run.failed and run.changed, run
+    assert lan.probe("attacker", published) == {"mine": None}, "the LAN still reaches a pruned sandbox's port"
+    assert sorted(sh(host, "ls /run/netns").split()) == ["mine", "private", "web"], "a namespace made by hand is never removed"
+    assert host.run("ip link show %s" % veth_name("mine", "br0"), check=False).returncode != 0, "its veth is left on br0"
+    assert "netns:mine" not in firewall(host), "its rules are left"
+    assert host.run("ls /etc/netns/mine /etc/netns/.netmodes/mine.json", check=False).stdout.split() == [], "its files are left"
+    again = ansible.collection_playbook("site", pruned)
+    assert not again.failed and not again.changed, "a second prune found something\n%r" % again
+
+
+def _overlay_site(ansible, path, sandboxes):
+    """site.yml over an inventory beside the fleet's: OVERLAY on the hosts of SANDBOXES ({host: [sandbox]})."""
+    path.write_text(json.dumps({"all": {
+        "hosts": {name: {"netmodes_sandboxes": own} for name, own in sandboxes.items()},
+        "vars": {"netmodes_networks": [OVERLAY], "netmodes_requirements": False},
+        "children": {"ovsec": {"hosts": dict.fromkeys(sandboxes, {})}}}}))
+    return ansible._run(["ansible-playbook", "-i", str(path), "netmodes.linux.site"], False, False)
+
+
+def _address(host, netns):
+    (eth0,) = json.loads(sh(host, "ip -j addr show eth0", netns=netns))
+    return next(a["local"] for a in eth0["addr_info"] if a["family"] == "inet"), eth0["address"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_only_the_overlays_peers_reach_its_sandboxes_through_vxlan(lan, hosts, ansible, tmp_path, backend):
+    """Item 13: a LAN machine that is no peer of an overlay sends VXLAN with the overlay's VNI (it
+    is derived from the network's name) to the host: its datagram must not reach the sandbox,
+    while the same packet from a peer does, and the peers' own traffic flows."""
+    host, attacker = lan.host, lan.attacker
+    for each in (host, attacker):
+        use_backend(each, backend)
+    run = _overlay_site(ansible, tmp_path / "overlay.json", {host.name: [{"name": "v1", "network_mode": "ovsec"}],
+                                                             attacker.name: [{"name": "v2", "network_mode": "ovsec"}]})
+    assert not run.failed, run
+    target, mac = _address(host, "v1")
+    intruder = attacker.address.rsplit(".", 1)[0] + ".199"   # a machine on the LAN that is no peer
+    sh(attacker, "ip netns add intruder && ip link add link eth0 name eth9 type macvlan mode bridge && ip link set eth9 netns intruder"
+                 " && ip -n intruder addr add %s/24 dev eth9 && ip -n intruder link set eth9 up" % intruder)
+    lan.processes.start(host, "ip netns exec v1 %s udp-log /tmp/v1-udp.log 0.0.0.0:5000" % PROBE)
+    vni = _fleet.derived_vni(OVERLAY["name"])
+    try:
+        def inject(where, source, text):
+            sh(attacker, "%s%s %s %s %d %s 10.231.173.250 %s:5000 %s" % (where, INJECT, source, host.address, vni, mac, target, text))
+
+        inject("ip netns exec intruder ", intruder, "from-intruder")
+        inject("", attacker.address, "from-peer")
+        sh(host, "for i in $(seq 50); do grep -q from-peer /tmp/v1-udp.log 2>/dev/null && exit 0; sleep 0.1; done; exit 1")
+        received = sh(host, "cat /tmp/v1-udp.log").split()
+        assert received == ["from-peer"], "the overlay's sandbox received %s" % received
+        sh(attacker, "ping -c 1 -W 2 %s" % target, netns="v2")
+    finally:
+        host.run("rm -f /tmp/v1-udp.log", check=False)
+
+
+def test_a_declaration_too_big_for_one_bridge_is_refused_before_anything_is_made(ansible, sim1):
+    """Item 14: 1100 sandboxes on one network would need 1100 ports on its bridge; the kernel takes
+    1023. The site's check refuses it at once, naming the limit, before a network or sandbox exists."""
+    sandboxes = [{"name": "s%d" % i, "network_mode": "br0"} for i in range(1100)]
+    wide = {"name": "br0", "subnet": "10.231.176.0/21"}   # addresses for 2046: the bridge's ports run out first
+    run = ansible.collection_playbook("site", {"target": sim1.name, "netmodes_requirements": False,
+                                               "netmodes_networks": [wide], "netmodes_sandboxes": sandboxes})
+    assert run.failed, run
+    message = " ".join(r.get("msg", "") for r in run.results(sim1.name))
+    assert "br0" in message and str(BRIDGE_PORTS) in message and "network" in message, message
+    assert sh(sim1, "ls /run/netns 2>/dev/null; true").split() == [], "sandboxes were made before the refusal"
+    assert sim1.run("ip link show br0", check=False).returncode != 0, "the network was made before the refusal"
+
+
+def test_the_ports_a_bridge_has_count_and_its_last_port_fits(ansible, sim1):
+    """Item 14: a bridge that already has 1020 ports (someone else's) takes three sandboxes more, the
+    kernel's last ports; a fourth is refused by the sandboxes module and the veth module alike,
+    before anything is made."""
+    networks = [PRUNE_NETWORK]
+    run = ansible.adhoc(sim1.name, "networks", {"config": networks})
+    assert not run.failed, run
+    sh(sim1, "for i in $(seq 1 1020); do echo \"link add fill$i type veth peer name peer$i\"; echo \"link set fill$i master br0\"; done"
+             " | ip -batch -")
+    three = [{"name": "s%d" % i, "network_mode": "br0"} for i in range(3)]
+    run = ansible.adhoc(sim1.name, "sandboxes", {"config": three, "networks": networks})
+    assert not run.failed, run
+    assert len(sh(sim1, "ip -o link show master br0").splitlines()) == BRIDGE_PORTS
+
+    run = ansible.adhoc(sim1.name, "sandboxes", {"config": three + [{"name": "s3", "network_mode": "br0"}], "networks": networks})
+    assert run.failed and str(BRIDGE_PORTS) in run.result()["msg"], run
+    assert sh(sim1, "ls /run/netns").split() == ["s0", "s1", "s2"], "the fourth sandbox was made before the refusal"
+    sh(sim1, "ip netns add s3")
+    run = ansible.adhoc(sim1.name, "veth", {"name": "veth-s3", "netns": "s3", "bridge": "br0"})
+    assert run.failed and str(BRIDGE_PORTS) in run.result()["msg"], run
+    assert sim1.run("ip link show veth-s3", check=False).returncode != 0, "the veth was made before the refusal"

@@ -4,8 +4,8 @@
 
 It is deliberately strict where the kernel is: names are exact, a veth peer is born in its
 namespace, deleting one end of a veth deletes both, a route needs its link, a vxlan's vni, local
-and port and a macvlan's parent cannot change, an all-zero fdb entry holds many remotes and a
-unicast one a single remote. Every mutating call is recorded in ``calls`` so tests can assert
+and port and a macvlan's parent cannot change, a bridge takes at most 1023 ports, an all-zero
+fdb entry holds many remotes and a unicast one a single remote. Every mutating call is recorded in ``calls`` so tests can assert
 that check mode applies nothing.
 """
 
@@ -109,6 +109,9 @@ class FakeNetlink:
     def link(self, name, netns=None, routes=True):
         return self.links.get(self._key(name, netns))
 
+    def bridge_ports(self, name):
+        return frozenset(link.name for (where, _name), link in self.links.items() if where is None and link.master == name)
+
     def link_names(self, netns=None):
         return {link.index: link.name for link in self.all_links(netns)}
 
@@ -195,6 +198,8 @@ class FakeNetlink:
             if attr == "master":
                 if value and self._key(value, netns) not in self.links:
                     raise KernelError("set master on %s: No such device" % name)
+                if value and link.master != value and netns is None and len(self.bridge_ports(value)) >= 1023:
+                    raise KernelError("set master on %s: Exchange full" % name)  # BR_MAX_PORTS, port 0 never given
                 link.master = value or None
             elif attr == "state":
                 link.up = value == "up"
