@@ -311,7 +311,7 @@ class FakeFirewall:
         self.saves = {}       # iptables-legacy-save / iptables-nft-save -> what it prints
 
     def read(self):
-        return nft.TableState(self.listing)
+        return nft.checked(nft.TableState(self.listing))
 
     def foreign_chains(self):
         return foreign_chains(self)
@@ -373,7 +373,7 @@ class FakeIptables:
         return self.others
 
     def read(self):
-        return ipt.State({k: list(v) for k, v in self.chains.items()}, {k: list(v) for k, v in self.hooks.items() if v})
+        return ipt.checked(ipt.State({k: list(v) for k, v in self.chains.items()}, {k: list(v) for k, v in self.hooks.items() if v}))
 
     def stage(self, commands, after=None):
         self.staged += commands
