@@ -404,6 +404,9 @@ def reset(host):
     for t in raw nat filter; do iptables-legacy -t $t -F 2>/dev/null; iptables-legacy -t $t -X 2>/dev/null; done
     for c in INPUT FORWARD OUTPUT; do iptables-legacy -P $c ACCEPT 2>/dev/null; done
     ln -sfn /usr/sbin/iptables-nft /etc/alternatives/iptables
+    # The lab cable as a new host has it: not forwarding, no 127.0.0.0/8 routed (a test that
+    # left them on must not make the next one start on a host that already forwarded).
+    sysctl -qw net.ipv4.conf.eth0.forwarding=0 net.ipv4.conf.eth0.route_localnet=0 net.ipv6.conf.eth0.forwarding=0
     true
     """
     host.run(script)
