@@ -183,25 +183,16 @@ def _step(parent_fd, name, path, create):
     """Open the directory NAME in PARENT_FD (PATH in messages) without following a link, making it
     with mode CREATE when it is missing and CREATE is given; check its owner and mode."""
     try:
-        fd = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
-    except FileNotFoundError:
-        if create is None:
-            return None
-        try:
-            os.mkdir(name, PRIVATE_DIR, dir_fd=parent_fd)
-        except FileExistsError:
-            pass
-        try:
-            fd = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
-        except OSError as exc:
-            raise _link_refused(path) if exc.errno in (errno.ELOOP, errno.ENOTDIR) else _kernel("open", path, exc) from exc
-        os.fchmod(fd, create)
-    except PermissionError:
-        raise  # not root: the caller knows what that means for it
+        fd = _open_dir_at(parent_fd, name, create)
+    except PermissionError as exc:
+        raise KernelError("open %s: permission denied: netmodes.linux keeps its state root's alone; run the module as root"
+                          " (become: true)" % path) from exc
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.ENOTDIR):
             raise _link_refused(path) from exc
         raise _kernel("open", path, exc) from exc
+    if fd is None:
+        return None
     st = os.fstat(fd)
     if not trusted_owner(st.st_uid):
         os.close(fd)
@@ -210,6 +201,21 @@ def _step(parent_fd, name, path, create):
     if create is not None and st.st_mode & _OTHERS_WRITE:
         os.fchmod(fd, stat.S_IMODE(st.st_mode) & ~_OTHERS_WRITE)  # repaired: only root writes here
     return Dir(fd, path)
+
+
+def _open_dir_at(parent_fd, name, create):
+    try:
+        return os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
+    except FileNotFoundError:
+        if create is None:
+            return None
+    try:
+        os.mkdir(name, PRIVATE_DIR, dir_fd=parent_fd)
+    except FileExistsError:
+        pass
+    fd = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
+    os.fchmod(fd, create)
+    return fd
 
 
 def open_dir(path, base, create=None):

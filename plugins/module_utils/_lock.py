@@ -81,20 +81,17 @@ def _acquire(fd, operation, timeout, *, path, clock, sleep):
 
 def _open(path, exclusive):
     """A descriptor of the lock file (made, for an exclusive lock), or None for a read-only run
-    when there is none or it may not open it (not root: it can change nothing anyway)."""
-    try:
-        directory = _fs.owned_dir(os.path.dirname(path), _fs.PRIVATE_DIR if exclusive else None)
-    except PermissionError:
-        if exclusive:
-            raise
+    when there is none, or when it is not root's (it could not open the file, and changes nothing)."""
+    if not exclusive and os.geteuid() != 0:
         return None
+    directory = _fs.owned_dir(os.path.dirname(path), _fs.PRIVATE_DIR if exclusive else None)
     if directory is None:
         return None
     with directory:
         try:
             fd = os.open(os.path.basename(path), (os.O_RDWR | os.O_CREAT if exclusive else os.O_RDONLY) | os.O_NOFOLLOW | os.O_CLOEXEC,
                          _fs.PRIVATE, dir_fd=directory.fd)
-        except (FileNotFoundError, PermissionError):
+        except FileNotFoundError:
             if exclusive:
                 raise
             return None

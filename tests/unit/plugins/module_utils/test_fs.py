@@ -7,7 +7,9 @@ name of a user's can meet."""
 from __future__ import annotations
 
 import os
+import shutil
 import stat
+import tempfile
 
 import pytest
 
@@ -171,3 +173,29 @@ def test_port_claims_another_user_could_write_count_as_none(claims_path):
     _sockets.Sockets().claim("web2", [(9090, "tcp")])
     os.chown(claims_path, NOBODY, NOBODY)
     assert _sockets.Sockets().claims() == {}
+
+
+@needs_root
+def test_a_user_reading_state_is_told_to_run_as_root():
+    base = tempfile.mkdtemp(prefix="netmodes-fs-")
+    os.chmod(base, 0o755)
+    try:
+        _fs.owned_dir(os.path.join(base, "netmodes"), _fs.PRIVATE_DIR).close()
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child becomes a user and tries to read root's state
+            try:
+                os.setgid(NOBODY)
+                os.setuid(NOBODY)
+                _fs.owned_dir(os.path.join(base, "netmodes"))
+                os.write(write, b"read it")
+            except BaseException as exc:  # noqa: BLE001 - reported to the parent
+                os.write(write, ("%s %s" % (type(exc).__name__, exc)).encode())
+            finally:
+                os._exit(0)
+        os.close(write)
+        out = os.read(read, 4096).decode()
+        os.waitpid(pid, 0)
+        assert out.startswith("KernelError open %s/netmodes: permission denied" % base) and "run the module as root" in out, out
+    finally:
+        shutil.rmtree(base)
