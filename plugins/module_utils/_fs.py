@@ -159,9 +159,9 @@ class Dir:
 
     def remove_leftovers(self, prefix):
         """Remove the temporary files ``PREFIX XXXXXXXX.tmp`` that interrupted writes left here."""
-        pattern = re.compile(r"^%s[A-Za-z0-9_]{8}\.tmp$" % re.escape(prefix))
+        pattern = re.compile(r"%s[A-Za-z0-9_]{8}\.tmp" % re.escape(prefix))
         for name in self.names():
-            if pattern.match(name):
+            if pattern.fullmatch(name):  # whole name: "$" would also match before a final newline
                 self.unlink(name)
 
     def unlink(self, name):

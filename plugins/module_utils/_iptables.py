@@ -41,7 +41,7 @@ except ImportError:  # the boot-time restore (_restore) runs on hosts without An
         return "Failed to import the required Python library (%s)%s" % (library, ", " + reason if reason else "")
 
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, KernelError, MissingLibrary
-from ansible_collections.netmodes.linux.plugins.module_utils._firewall import BaseChain, OwnedItems, Rule, _which, read_foreign
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall import BaseChain, OwnedItems, Rule, Unreadable, _which, read_foreign
 
 TAG = "netmodes"
 USER_CHAIN = "NETMODES-USER"
@@ -392,23 +392,51 @@ def legacy_rule(words, text):
     return Rule(tuple(conditions), None, None, text)
 
 
+# iptables-save prints a comment as it is, between quotes, newlines too (up to 255 bytes).
+_MAX_RULE_LINES = 256
+
+
+def _rule_words(lines, index):
+    """(words, text, next index) of the ``-A`` line LINES[INDEX]: a comment that holds a newline
+    is printed over several lines, so the rule goes on until its quotes close. (None, LINES[INDEX],
+    INDEX + 1) when they never do."""
+    text = lines[index]
+    for end in range(index + 1, min(len(lines), index + _MAX_RULE_LINES) + 1):
+        try:
+            return shlex.split(text), text, end
+        except ValueError:
+            if end < len(lines):
+                text += "\n" + lines[end]
+    return None, lines[index], index + 1
+
+
 def save_chains(text, tool="iptables-legacy", assume_hook=False):
     """The built-in chains on SAVE_HOOKS in TEXT (what TOOL-save prints) as _firewall.BaseChain;
     our chains are left out, and a jump into one counts as an accept (they accept our traffic).
-    ASSUME_HOOK: filter FORWARD is read as if our hook were its first rule (this run writes it)."""
-    tables, table = {}, None
-    for line in text.splitlines():
+    ASSUME_HOOK: filter FORWARD is read as if our hook were its first rule (this run writes it).
+    A table with a rule that cannot be split into words is an _firewall.Unreadable."""
+    tables, table, broken, lines, index = {}, None, {}, text.split("\n"), 0
+    while index < len(lines):
+        line, index = lines[index], index + 1
         if line.startswith("*"):
-            table = tables.setdefault(line[1:].strip(), ({}, {}))
+            name = line[1:].strip()
+            table = tables.setdefault(name, ({}, {}))
         elif line.startswith(":") and table is not None:
-            name, policy = line[1:].split()[:2]
-            table[0][name] = policy.lower()
-            table[1].setdefault(name, [])
+            chain, policy = line[1:].split()[:2]
+            table[0][chain] = policy.lower()
+            table[1].setdefault(chain, [])
         elif line.startswith("-A ") and table is not None:
-            words = shlex.split(line)
-            table[1].setdefault(words[1], []).append(legacy_rule(words[2:], '"%s"' % line.strip()))
+            words, rule, index = _rule_words(lines, index - 1)
+            if words is None:
+                broken.setdefault(name, line)
+                continue
+            table[1].setdefault(words[1], []).append(legacy_rule(words[2:], '"%s"' % rule.strip().replace("\n", "\\n")))
     out = []
     for (name, chain), hook in SAVE_HOOKS.items():
+        where = "iptables-legacy table %s" % name if tool == "iptables-legacy" else "nftables table ip %s (iptables-nft)" % name
+        if name in broken:
+            out.append(Unreadable(where, "its rule %r has quotes that do not close" % broken.pop(name)))
+            continue
         if chain not in tables.get(name, ({}, {}))[0]:
             continue
         policies, rules = tables[name]
@@ -416,7 +444,6 @@ def save_chains(text, tool="iptables-legacy", assume_hook=False):
         if assume_hook and (name, chain) == ("filter", "FORWARD") and not any(r.verdict == "ours" for r in base):
             base = (Rule((), "ours", "NETMODES-FORWARD", '"-A FORWARD -j NETMODES-FORWARD"'),) + base
         others = tuple((other, tuple(found)) for other, found in rules.items() if not _ours(other))
-        where = "iptables-legacy table %s" % name if tool == "iptables-legacy" else "nftables table ip %s (iptables-nft)" % name
         out.append(BaseChain("%s, chain %s" % (where, chain), hook, policies[chain], base, others, tool, (name, chain)))
     return out
 

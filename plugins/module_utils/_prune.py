@@ -45,7 +45,7 @@ class StaleMarker(Resource):
     argument_spec = {"name": {"type": "str", "required": True}}
 
     def desired(self):
-        return {"name": netns_name(self.params["name"], "name")}
+        return {"name": netns_name(self.params["name"], "name", existing=True)}
 
     def read(self, desired):
         net = self.adapters["netlink"]

@@ -34,7 +34,7 @@ import os
 import sys
 import zipfile
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _adapters, _fs, _lock
+from ansible_collections.netmodes.linux.plugins.module_utils import _adapters, _fs, _lock, _model
 from ansible_collections.netmodes.linux.plugins.module_utils import _site as site
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource, converge, ordered
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NetmodesError
@@ -319,9 +319,8 @@ class BootRestore(Resource):
 
     def desired(self):
         p = self.params
-        for key in ("path", "command", "unit_dir"):
-            if not os.path.isabs(p[key]):
-                raise InvalidInput("%s: %r is not an absolute path" % (key, p[key]), key)
+        for key in ("path", "command", "unit_dir"):  # path and command are words of the unit's ExecStart
+            _model.unit_path(p[key], key)
         unit_path = os.path.join(p["unit_dir"], UNIT)
         out = {"state": p["state"], "paths": {"declared": p["path"], "command": p["command"], "unit": unit_path},
                "wants": os.path.join(p["unit_dir"], WANTED_BY + ".wants", UNIT), "unit_path": unit_path}

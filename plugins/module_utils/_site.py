@@ -121,7 +121,7 @@ def network_spec(raw, where):
     if not isinstance(raw, dict) or not raw.get("name"):
         raise InvalidInput("%s: a network is a dict with at least a name" % where, where)
     _unknown(raw, _NETWORK_KEYS, where)
-    name = str(raw["name"])
+    name = m.name(str(raw["name"]), "%s.name" % where, "network name")
     driver = raw.get("driver") or "bridge"
     if driver not in DRIVERS:
         raise InvalidInput("%s.driver: %r is not a driver (choose one of %s)" % (where, driver, ", ".join(DRIVERS)), where)
@@ -555,7 +555,7 @@ def _check_dns_name(name, where):
 def _check_dns(raw, where):
     """The DNS options are used last in a run (dns_config), so they are checked here, before any change."""
     for i, value in enumerate(_list(raw, "dns", where) or ()):
-        m.address(value, "%s.dns[%d]" % (where, i))
+        m.address(value, "%s.dns[%d]" % (where, i), scoped=True)
     rc.search_domains(_list(raw, "dns_search", where), "%s.dns_search" % where)
     rc.resolver_options(_list(raw, "dns_options", where), "%s.dns_options" % where)
     rc.host_entries(raw.get("extra_hosts"), "%s.extra_hosts" % where)

@@ -50,7 +50,8 @@ options:
   nameservers:
     description:
       - Nameserver addresses, replacing the host's (C(--dns)). They are used as given, loopback
-        and IPv6 ones included (a loopback address then means the sandbox's own loopback).
+        and IPv6 ones included (a loopback address then means the sandbox's own loopback). A
+        link-local IPv6 address may name its interface (V(fe80::1%eth0)).
       - Omit, or give an empty list, to derive them from the host's resolv.conf.
     type: list
     elements: str

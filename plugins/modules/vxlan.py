@@ -24,7 +24,7 @@ description:
     operation (delete and create again, with its entries), shown with what forced it.
 options:
   name:
-    description: Device name (at most 15 bytes).
+    description: Device name (at most 15 bytes of letters, digits, C(_), C(.) and C(-), starting with a letter or digit).
     type: str
     required: true
   vni:

@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import BACKENDS, REPO, sh, use_backend
+from conftest import BACKENDS, REPO, firewall, sh, snapshot, use_backend
 from test_portmap import Processes
 
 PROBE = "/usr/bin/python3 %s" % (Path(__file__).parent / "probe.py")
@@ -110,6 +110,93 @@ def test_the_probes_see_an_open_router(lan):
         assert lan.probe("attacker", {"private": ["tcp", PRIVATE, PRIVATE_SERVICE]}) == {"private": "private"}
     finally:
         sh(lan.host, "sysctl -qw net.ipv4.conf.eth0.forwarding=0 net.ipv4.conf.eth1.forwarding=0")
+
+
+# -- items 3, 4, 5: injection and wildcards ---------------------------------------------------------
+# A value reaches a file, a rule or a command line only once validated as a whole string: a scope
+# id (fe80::1%SCOPE) or a name with a newline added lines to resolv.conf and hosts (3); a sandbox
+# name with a newline went into an iptables comment that iptables-save prints over three lines, and
+# restoring that output ran the second line as a command (4); a network named with iptables' or
+# nftables' interface wildcard matched other networks' bridges (5).
+
+EVIL = "6.6.6.6"
+DNS_INJECTIONS = [
+    pytest.param({"nameservers": ["fe80::1%x\nnameserver 6.6.6.6\nsearch evil.example"]}, "nameservers[0]", id="nameserver-scope"),
+    pytest.param({"extra_hosts": ["db:[fe80::1%x\n6.6.6.6 bank.example]"]}, "extra_hosts[0]", id="extra-hosts-scope"),
+    pytest.param({"extra_hosts": {"db": "fe80::1%x\n6.6.6.6 bank.example"}}, "extra_hosts.db", id="extra-hosts-dict-scope"),
+    pytest.param({"peers": [{"name": "db", "address": "fe80::1%x\n6.6.6.6 bank.example"}]}, "peers[0]", id="peers-scope"),
+    pytest.param({"hostname": "web1\n.evil"}, "hostname", id="hostname-newline"),
+]
+
+
+def _sandbox_files(host, netns):
+    return sh(host, "cat /etc/netns/%s/* 2>/dev/null; true" % netns)
+
+
+@pytest.mark.parametrize("args, field", DNS_INJECTIONS)
+def test_a_newline_in_a_dns_value_is_refused_and_writes_no_line(ansible, sim1, args, field):
+    sh(sim1, "ip netns add web")
+    run = ansible.adhoc("sim1", "dns_config", dict(args, netns="web"))
+    assert run.failed, run
+    assert run.result()["msg"].startswith(field + ":"), run.result()["msg"]
+    assert sim1.run("ip netns exec web getent hosts bank.example", check=False).stdout == ""
+    assert EVIL not in _sandbox_files(sim1, "web") and "evil" not in _sandbox_files(sim1, "web")
+
+
+@pytest.mark.parametrize("entry, field", [
+    pytest.param({"dns": ["fe80::1%x\nnameserver 6.6.6.6"]}, "config[0].dns[0]", id="dns"),
+    pytest.param({"extra_hosts": ["db:[fe80::1%x\n6.6.6.6 bank.example]"]}, "config[0].extra_hosts[0]", id="extra-hosts"),
+    pytest.param({"extra_hosts": {"db": "fe80::1%x\n6.6.6.6 bank.example"}}, "config[0].extra_hosts.db", id="extra-hosts-dict"),
+])
+def test_the_site_declaration_refuses_dns_injection_before_any_change(ansible, sim1, entry, field):
+    before = snapshot(sim1)
+    run = ansible.adhoc("sim1", "sandboxes", {"config": [dict(entry, name="s1", network_mode="none")]})
+    assert run.failed and run.result()["msg"].startswith(field + ":"), run
+    assert snapshot(sim1) == before, "the refused declaration changed the host"
+
+
+NEWLINE_SANDBOX = "s3\n-I INPUT 1 -j ACCEPT\n#"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_sandbox_name_with_a_newline_is_refused_and_no_rule_is_written(ansible, sim1, backend):
+    use_backend(sim1, backend)
+    before, rules = snapshot(sim1), firewall(sim1)
+    run = ansible.adhoc("sim1", "sandboxes", {"config": [{"name": NEWLINE_SANDBOX, "hostname": "s3", "publish": ["8085:80"]}]})
+    assert run.failed and run.result()["msg"].startswith("config[0].name: sandbox name"), run
+    assert "Choose another name" in run.result()["msg"]
+    assert (snapshot(sim1), firewall(sim1)) == (before, rules), "the refused sandbox changed the host"
+    # What the attack aimed at: a save and restore of the legacy tables runs a line of the comment.
+    sh(sim1, "iptables-legacy-save | iptables-legacy-restore")
+    assert "-A INPUT" not in sh(sim1, "iptables-legacy-save -t filter")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_foreign_iptables_comment_with_a_newline_does_not_stop_our_runs(ansible, sim1, backend):
+    """iptables-legacy-save prints such a comment over several lines; the reader of others' rules
+    (for the warnings about drops that would block our traffic) must still read the table."""
+    use_backend(sim1, backend)
+    sh(sim1, "iptables-legacy -A INPUT -i br0 -m comment --comment \"$(printf 'theirs\\nsecond line')\" -j DROP")
+    run = ansible.adhoc("sim1", "bridge", {"name": "br0", "addresses": ["10.231.171.1/24"]})
+    assert not run.failed and run.changed, run
+    # The foreign rule (a drop of what br0's sandboxes send the host) is read, and warned about.
+    assert "drops" in run.stdout + run.stderr and "theirs" in run.stdout + run.stderr, run
+
+
+WILDCARDS = ["+", "nm+", "nm*"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", WILDCARDS)
+def test_a_network_named_like_an_interface_wildcard_is_refused_and_leaves_no_bridge(ansible, sim1, backend, name):
+    use_backend(sim1, backend)
+    before, rules = snapshot(sim1), firewall(sim1)
+    run = ansible.adhoc("sim1", "networks", {"config": [{"name": name, "subnet": "10.231.172.0/24"}]})
+    assert run.failed and run.result()["msg"].startswith("config[0].name: network name %r is not valid" % name), run
+    assert (snapshot(sim1), firewall(sim1)) == (before, rules), "the refused network changed the host"
+    run = ansible.adhoc("sim1", "bridge", {"name": name, "addresses": ["10.231.172.1/24"]})
+    assert run.failed and run.result()["msg"].startswith("name: interface name %r is not valid" % name), run
+    assert (snapshot(sim1), firewall(sim1)) == (before, rules), "the refused bridge changed the host"
 
 
 # -- items 7, 10, 11, 12: files and state of ours --------------------------------------------------

@@ -25,8 +25,9 @@ class Veth(Resource):
 
     def desired(self):
         p = self.params
-        d = {"name": m.ifname(p["name"], "name"), "peer": m.ifname(p["peer"], "peer"), "state": p["state"],
-             "netns": m.netns_name(p["netns"], "netns") if p["netns"] else None,
+        gone = p["state"] == "absent"
+        d = {"name": m.ifname(p["name"], "name", existing=gone), "peer": m.ifname(p["peer"], "peer", existing=gone), "state": p["state"],
+             "netns": m.netns_name(p["netns"], "netns", existing=gone) if p["netns"] else None,
              "bridge": m.ifname(p["bridge"], "bridge") if p["bridge"] else None,
              "mtu": m.mtu(p["mtu"], "mtu"), "mac": m.mac(p["mac"], "mac") if p["mac"] else None,
              "hairpin": p["hairpin"]}

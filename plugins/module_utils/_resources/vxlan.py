@@ -56,7 +56,7 @@ class Vxlan(Resource):
 
     def desired(self):
         p = self.params
-        d = {"name": m.ifname(p["name"], "name"), "state": p["state"]}
+        d = {"name": m.ifname(p["name"], "name", existing=p["state"] == "absent"), "state": p["state"]}
         if p["state"] == "absent":
             return d
         for required in ("vni", "local"):

@@ -131,7 +131,7 @@ def test_a_write_removes_what_an_interrupted_write_of_the_same_file_left(files, 
     and nothing that is not a temporary file of that very file."""
     files.write("web", "hosts", OURS)
     sandbox, records = tmp_path / "netns" / "web", tmp_path / "netns" / ".netmodes"
-    others = [".resolv.conf.abcd1234.tmp", ".hosts.tmp", ".hosts.abc.tmp", "hosts.abcd1234.tmp"]
+    others = [".resolv.conf.abcd1234.tmp", ".hosts.tmp", ".hosts.abc.tmp", "hosts.abcd1234.tmp", ".hosts.abcd1234.tmp\n"]
     for name in [".hosts.abcd1234.tmp", ".hosts.x_9yz0w1.tmp"] + others:
         (sandbox / name).write_text("half")
     (records / ".record.k2j4h6g8.tmp").write_text("{")

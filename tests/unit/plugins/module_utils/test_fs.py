@@ -199,3 +199,11 @@ def test_a_user_reading_state_is_told_to_run_as_root():
         assert out.startswith("KernelError open %s/netmodes: permission denied" % base) and "run the module as root" in out, out
     finally:
         shutil.rmtree(base)
+
+
+def test_only_whole_temporary_names_are_leftovers(tmp_path):
+    for name in (".hosts.abcd1234.tmp", ".hosts.abcd1234.tmp\n", "x.hosts.abcd1234.tmp"):
+        (tmp_path / name).write_text("x")
+    with _fs.open_dir(str(tmp_path), str(tmp_path)) as directory:
+        directory.remove_leftovers(".hosts.")
+    assert sorted(os.listdir(tmp_path)) == [".hosts.abcd1234.tmp\n", "x.hosts.abcd1234.tmp"]
