@@ -17,6 +17,9 @@ chain by a rule commented ``netmodes``; every other rule carries ``netmodes:OWNE
                             -p udp --dport PORT -m u32 VNI -m addrtype --dst-type LOCAL -j NETMODES-VX-DEV)
             NETMODES-VX-DEV  -s PEER -j RETURN (one per peer of VXLAN device DEV), -j DROP
 
+A chain of our names (but NETMODES-USER, the user's) is ours only while every rule in it carries
+our comment: one holding a rule of someone else's is refused, never flushed or deleted.
+
 Unlike nftables, iptables rules are matched one after another, so lookups grow with the number
 of published ports. Each table is written with one commit per run (libiptc replaces the whole
 table at once), raw, then nat, then filter.
@@ -39,7 +42,7 @@ except ImportError:  # the boot-time restore (_restore) runs on hosts without An
     def missing_required_lib(library, reason=None):
         return "Failed to import the required Python library (%s)%s" % (library, ", " + reason if reason else "")
 
-from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, MissingLibrary
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, KernelError, MissingLibrary
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import BaseChain, OwnedItems, Rule, Unreadable, VxlanPeers, _which, read_foreign
 
 TAG = "netmodes"
@@ -268,6 +271,19 @@ class State(OwnedItems):
 
     def empty_after(self, owner, want):
         return not want and not (self.owners() - {owner}) and not self.chains.get(("filter", USER_CHAIN))
+
+
+def checked(state):
+    """STATE when every rule in a chain of our names carries our comment (NETMODES-USER is the
+    user's); a chain of our name holding another rule was made by someone else, and is refused
+    so that it is never flushed or deleted."""
+    for (table, chain), rules in sorted(state.chains.items()):
+        theirs = [rule for rule in rules if _comment(rule) != TAG and not _comment(rule).startswith(TAG + ":")]
+        if chain != USER_CHAIN and theirs:
+            raise Conflict("iptables: chain %s of table %s holds a rule netmodes.linux did not write (%s); the chain is left as"
+                           " it is and nothing was changed. Rename or remove that chain if it is not needed (iptables -t %s -F %s;"
+                           " iptables -t %s -X %s), and re-run" % (chain, table, text(theirs[0]), table, chain, table, chain))
+    return state
 
 
 def target_params(rule_spec):
@@ -535,7 +551,7 @@ class Iptables:
                         hooks[(table_name, chain.name)] = [r for r in found if _comment(r) == TAG]
         except (iptc.IPTCError, OSError) as exc:
             raise KernelError("iptables: cannot read the %s table: %s" % (table_name, exc))
-        return State(chains, hooks)
+        return checked(State(chains, hooks))
 
     @staticmethod
     def after(state, owner, want):

@@ -19,6 +19,7 @@ import os
 import threading
 import traceback
 
+from ansible_collections.netmodes.linux.plugins.module_utils import _fs
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER_TAG, Link, Route, RouteEntry, temp_name
 
@@ -41,6 +42,7 @@ NETNS_DIR = "/run/netns"
 # Which names in /run/netns we created (a file per name holding the namespace inode).
 # It lives on /run like the namespaces themselves, so both vanish together at reboot.
 OWNED_DIR = "/run/netmodes/netns"
+MARKER_TAG = "netns"  # a marker's temporary file: /run/netmodes/.netns.XXXXXXXX.tmp
 PENDING = "pending"
 RTPROT_STATIC = 4
 # rtnetlink's names of route protocols (RTPROT_*), as ``ip route`` prints them.
@@ -106,6 +108,11 @@ def _writes(method):
             self._cache.clear()
 
     return changing
+
+
+def _markers():
+    """OWNED_DIR as an _fs.Dir reached from /run without following a link, or None."""
+    return _fs.open_dir(OWNED_DIR, os.path.dirname(os.path.dirname(OWNED_DIR)))
 
 
 class Netlink:
@@ -212,12 +219,16 @@ class Netlink:
 
     def netns_record(self, name):
         """What /run/netmodes/netns/NAME records: None (nothing), PENDING (our creation of NAME
-        began but did not finish) or the inode NAME named when we made it."""
-        try:
-            with open(os.path.join(OWNED_DIR, name)) as handle:
-                text = handle.read().strip()
-        except FileNotFoundError:
+        began but did not finish) or the inode NAME named when we made it. A marker that is not
+        root's alone (another user's, or writable by others) records nothing."""
+        markers = _markers()
+        if markers is None:
             return None
+        with markers:
+            data = markers.read_state(name)
+        if data is None:
+            return None
+        text = data.decode("utf-8", errors="replace").strip()
         if text == PENDING:
             return PENDING
         try:
@@ -310,26 +321,27 @@ class Netlink:
         self.netns_forget(name)
 
     def _record(self, name, text):
-        os.makedirs(OWNED_DIR, exist_ok=True)
-        tmp = os.path.join(OWNED_DIR, ".%s.tmp" % name)
-        with open(tmp, "w") as handle:
-            handle.write(text + "\n")
-        os.rename(tmp, os.path.join(OWNED_DIR, name))
+        # The temporary file is made in /run/netmodes, not beside the markers, whose names are
+        # the sandboxes' (any name): it can never take the place of another sandbox's marker.
+        top = _fs.owned_dir(os.path.dirname(OWNED_DIR), _fs.PRIVATE_DIR)
+        with top, top.subdir(os.path.basename(OWNED_DIR), _fs.PRIVATE_DIR) as markers:
+            markers.write(name, (text + "\n").encode("utf-8"), _fs.PRIVATE, tag=MARKER_TAG, scratch=top)
 
     def owned_markers(self):
         """Every name recorded as ours under OWNED_DIR, also of namespaces that are gone since."""
-        try:
-            return sorted(n for n in os.listdir(OWNED_DIR) if not n.startswith("."))
-        except FileNotFoundError:
+        markers = _markers()
+        if markers is None:
             return []
+        with markers:
+            return [name for name in markers.names() if markers.read_state(name) is not None]
 
     @_writes
     def netns_forget(self, name):
         """Drop the record that NAME is ours (its namespace is gone, or is another one now)."""
-        try:
-            os.unlink(os.path.join(OWNED_DIR, name))
-        except FileNotFoundError:
-            pass
+        markers = _markers()
+        if markers is not None:
+            with markers:
+                markers.unlink(name)
 
     def _libc_handle(self):
         if self._libc is None:

@@ -11,6 +11,7 @@ are published, on one bridge or twenty (Docker's nftables layout, with maps for 
       map addr4 / port4          host address . protocol . host port -> sandbox address / port
       map any-addr4 / any-port4  protocol . host port (every local address) -> the same
       map range4                 host address/prefix . protocol . port range -> sandbox address
+      set made-by                    holds "netmodes.linux": the mark that the table is ours
       set exposed4, exposed-range4   sandbox address . protocol . port(s): published, let in
       set loopback4, loopback-range4 127.x address . protocol . port(s): drop remote access (moby#41872)
       map isolate / fwd-in / fwd-out / nat-out   bridge name -> jump to that bridge's chain
@@ -28,7 +29,10 @@ are published, on one bridge or twenty (Docker's nftables layout, with maps for 
 
 Each element carries its owner (``netns:web``, ``bridge:br0``) as its comment, and a bridge's
 (a VXLAN device's) chains carry its name: that is how a run finds its own items, another owner's
-conflicting ones, and nothing else. All changes of one module run are staged and sent as one JSON transaction
+conflicting ones, and nothing else. The table itself is ours by its mark, the set ``made-by``
+holding the element ``netmodes.linux`` (nftables 1.0.6 neither reads nor prints a table's or a
+set's comment in JSON): a table of our name without it is someone else's, refused and never
+changed or deleted. All changes of one module run are staged and sent as one JSON transaction
 (``commit``), so they apply atomically or not at all.
 
 Reads and writes go through libnftables' JSON API (the ``nftables`` Python binding, from Debian's
@@ -41,7 +45,7 @@ import ipaddress
 import json
 import subprocess
 
-from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, KernelError
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import (
     HOOKS,
     BaseChain,
@@ -63,6 +67,8 @@ HAS_BINDING = _nftables_binding is not None
 FAMILY = "inet"
 TABLE = "netmodes"
 USER_CHAIN = "user"
+MARK_SET, MARK = "made-by", "netmodes.linux"
+_MARK_NOTE = "table inet netmodes is made and removed by netmodes.linux"
 
 
 def _payload(protocol, field):
@@ -345,6 +351,7 @@ class TableState(OwnedItems):
 
     def __init__(self, listing=None):
         self.exists = listing is not None
+        self.marked = False  # our mark is in it (see ``checked``)
         self._published = None
         self.elements = {name: [] for name in ELEMENT_SETS}   # name -> [(key, value, owner)]
         self.chains = {}                                       # name -> [expr, ...]
@@ -352,6 +359,8 @@ class TableState(OwnedItems):
             for kind in ("map", "set"):
                 if kind in item and item[kind]["name"] in self.elements:
                     self.elements[item[kind]["name"]] = [_parse_element(e) for e in item[kind].get("elem", [])]
+                if kind in item and item[kind]["name"] == MARK_SET:
+                    self.marked = any(_parse_element(e)[0] == (MARK,) for e in item[kind].get("elem", []))
             if "chain" in item:
                 self.chains.setdefault(item["chain"]["name"], [])
             if "rule" in item:
@@ -384,7 +393,7 @@ class TableState(OwnedItems):
 
     def intact(self):
         """Our fixed sets, chains and rules are all there, as we wrote them."""
-        return (self.exists and USER_CHAIN in self.chains
+        return (self.exists and self.marked and USER_CHAIN in self.chains
                 and all(self.chains.get(name) == rules for name, rules in CHAIN_RULES.items()))
 
     def replaced(self, owner, want):
@@ -393,6 +402,7 @@ class TableState(OwnedItems):
         if self.empty_after(owner, want):
             return TableState(None)
         out = TableState({"nftables": []})
+        out.marked = True
         out.elements = {name: [e for e in items if e[2] != owner] for name, items in self.elements.items()}
         out.chains = {name: rules for name, rules in self.chains.items() if chain_owner(name) != owner}
         out.chains.update({name: list(rules) for name, rules in CHAIN_RULES.items()})
@@ -409,13 +419,24 @@ class TableState(OwnedItems):
         return not want and not (self.owners() - {owner}) and not any(self.chains.get(USER_CHAIN) or [])
 
 
+def checked(state):
+    """STATE when the table is ours or absent. A table of our name without our mark was made by
+    someone else: refused, so that it is never changed, flushed or deleted."""
+    if state.exists and not state.marked:
+        raise Conflict("nftables: a table inet %s exists that netmodes.linux did not make (it lacks the set %s holding %s,"
+                       " the mark of ours); it is left as it is and nothing was changed. Rename or remove that table if it"
+                       " is not needed (nft delete table inet %s), and re-run" % (TABLE, MARK_SET, MARK, TABLE))
+    return state
+
+
 def _obj(kind, **fields):
     return {kind: dict({"family": FAMILY, "table": TABLE}, **fields)}
 
 
 def skeleton_commands(state):
     """Commands that create the table, its sets and chains, and (re)write the fixed rules."""
-    cmds = [{"add": {"table": {"family": FAMILY, "name": TABLE}}}]
+    cmds = [{"add": {"table": {"family": FAMILY, "name": TABLE}}}, {"add": _obj("set", name=MARK_SET, type="ifname")},
+            {"add": _obj("element", name=MARK_SET, elem=[{"elem": {"val": MARK, "comment": _MARK_NOTE}}])}]
     for name, (key, data) in ELEMENT_SETS.items():
         fields = {"name": name, "type": key}
         if name in INTERVAL:
@@ -630,7 +651,7 @@ class Nftables:
             out, err = self._run({"nftables": [{"list": {"table": {"family": FAMILY, "name": TABLE}}}]})
             if err is not None and "No such file or directory" not in err:
                 raise KernelError("nftables: cannot list table %s %s: %s" % (FAMILY, TABLE, err))
-            self._state = TableState(None if err is not None else out)
+            self._state = checked(TableState(None if err is not None else out))
         return self._state
 
     @staticmethod

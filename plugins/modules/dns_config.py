@@ -90,6 +90,8 @@ notes:
   - Processes keep the files they were started with; restart them to see new content. systemd's
     C(NetworkNamespacePath=) does not mount these files; add for example
     C(BindReadOnlyPaths=/etc/netns/NAME/resolv.conf:/etc/resolv.conf) to the unit.
+  - A symbolic link at C(/etc/netns), C(/etc/netns/NAME) or a file is never followed; the task
+    fails naming it (also with O(force=true)), so the host's own files are never reached.
 extends_documentation_fragment:
   - netmodes.linux.attributes
 """

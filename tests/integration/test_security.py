@@ -19,10 +19,11 @@ do, then measures who reaches what, on both firewall backends where the firewall
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
-from conftest import BACKENDS, firewall, sh, snapshot, use_backend
+from conftest import BACKENDS, REPO, firewall, sh, snapshot, use_backend
 from test_portmap import Processes
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _fleet
@@ -318,3 +319,132 @@ def test_the_ports_a_bridge_has_count_and_its_last_port_fits(ansible, sim1):
     run = ansible.adhoc(sim1.name, "veth", {"name": "veth-s3", "netns": "s3", "bridge": "br0"})
     assert run.failed and str(BRIDGE_PORTS) in run.result()["msg"], run
     assert sim1.run("ip link show veth-s3", check=False).returncode != 0, "the veth was made before the refusal"
+
+
+# -- items 7, 10, 11, 12: files and state of ours --------------------------------------------------
+# Root's alone, never through a link, never a file or a firewall object of someone else's. A user
+# of the host is uid 65534 (setpriv), acting inside the simulated host.
+
+AS_USER = "setpriv --reuid=65534 --regid=65534 --clear-groups "
+SUBNET = "10.231.171.1/24"
+
+
+def host_files(host, *paths):
+    """{path: content or None} of files in HOST (its /etc is an overlay of its own)."""
+    return {path: host.run("cat %s" % path, check=False).stdout if host.run("test -e %s" % path, check=False).returncode == 0
+            else None for path in paths}
+
+
+@pytest.fixture
+def keep(sim1):
+    """keep(*paths): the files are put back as they were after the test (whatever the code did)."""
+    kept = {}
+
+    def save(*paths):
+        kept.update(host_files(sim1, *paths))
+
+    yield save
+    for path, content in kept.items():
+        if content is not None:
+            sim1.run("cat > %s" % path, input=content)
+    sim1.run("rm -rf /etc/netmodes /etc/drop /etc/systemd/system/netmodes-restore.service"
+             " /etc/systemd/system/multi-user.target.wants/netmodes-restore.service", check=False)
+
+
+@pytest.mark.parametrize("state, args, message", [
+    ("absent", {"path": "/etc/passwd"}, "/etc/passwd exists and was not made by netmodes.linux (boot_restore). Nothing was changed"),
+    ("present", {"path": "/etc/passwd"}, "/etc/passwd exists and was not made by netmodes.linux (boot_restore). Nothing was changed"),
+    ("present", {"command": "/etc/drop/netmodes-restore"},
+     "command: /etc/drop/netmodes-restore: /etc/drop can be written by users other than root (mode 1777)"),
+], ids=["absent deletes nothing", "present overwrites nothing", "no file where a user could replace it"])
+def test_boot_restore_touches_no_file_it_did_not_make(ansible, sim1, keep, state, args, message):
+    keep("/etc/passwd")
+    sh(sim1, "mkdir -m 1777 /etc/drop")
+    before = host_files(sim1, "/etc/passwd")
+    params = dict({"path": "/etc/netmodes/declared.json", "command": "/etc/netmodes/netmodes-restore",
+                   "unit_dir": "/etc/systemd/system", "state": state}, **args)
+    run = ansible.adhoc("sim1", "boot_restore", params)
+    assert run.failed and message in run.result()["msg"], run
+    assert host_files(sim1, "/etc/passwd") == before
+    assert sh(sim1, "ls -A /etc/drop; ls /etc/netmodes /etc/systemd/system/netmodes-restore.service 2>&1 || true").count(
+        "No such file") == 2, "nothing was written"
+
+
+def test_a_link_planted_at_a_sandboxes_directory_is_refused_and_the_hosts_files_stay(ansible, sim1, keep):
+    files = ("/etc/hosts", "/etc/resolv.conf", "/etc/hostname")
+    keep(*files)
+    assert not ansible.adhoc("sim1", "netns", "name=web").failed
+    sh(sim1, "mkdir -p /etc/netns && ln -s /etc /etc/netns/web")
+    before = host_files(sim1, *files)
+    for args in ("netns=web hostname=evil nameservers=10.231.0.66 extra_hosts=bank:10.231.0.66 force=true",
+                 "netns=web state=absent force=true"):
+        run = ansible.adhoc("sim1", "dns_config", args)
+        assert run.failed and "/etc/netns/web is a symbolic link" in run.result()["msg"], run
+        assert host_files(sim1, *files) == before, args
+    assert sh(sim1, "readlink /etc/netns/web").strip() == "/etc"
+
+
+def test_a_user_cannot_take_the_lock(ansible, sim1):
+    assert not ansible.adhoc("sim1", "netns", "name=web").failed
+    processes = Processes()
+    try:
+        hold = "import fcntl, time; f = open('/run/netmodes/lock'); fcntl.flock(f, fcntl.LOCK_SH); time.sleep(60)"
+        holder = processes.start(sim1, AS_USER + '/usr/bin/python3 -c "%s"' % hold)
+        # Wait until the user holds the lock (shared is enough to stop a writer), or gave up: it cannot open the file.
+        sh(sim1, "for i in $(seq 50); do kill -0 %s 2>/dev/null || exit 0; flock -n /run/netmodes/lock true || exit 0; sleep 0.1; done"
+           % holder)
+        run = ansible.adhoc("sim1", "netns", "name=db lock_timeout=3")
+        assert not run.failed and run.changed, run
+    finally:
+        processes.stop()
+    assert sh(sim1, "stat -c '%a %U' /run/netmodes /run/netmodes/lock").split("\n")[:2] == ["700 root", "600 root"]
+
+
+def modrun_with_umask(host, runs, umask):
+    """tests/harness/modrun.py inside HOST under UMASK: the modules' own main(), as Ansible runs them."""
+    request = {"snapshot": None, "runs": [{"id": module, "module": module, "args": args} for module, args in runs]}
+    proc = host.run("umask %s && cd %s && PYTHONPATH=%s %s tests/harness/modrun.py" % (umask, REPO, REPO, sys.executable),
+                    input=json.dumps(request), check=False, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return [json.loads(line) for line in proc.stdout.splitlines()]
+
+
+def test_state_is_roots_alone_under_any_umask(sim1):
+    runs = [("netns", {"name": "web"}), ("dns_config", {"netns": "web", "hostname": "web1", "nameservers": ["10.231.0.53"]}),
+            ("sandboxes", {"config": [{"name": "web2", "network_mode": "host", "ports": [9090]}]})]
+    for line in modrun_with_umask(sim1, runs, "000"):
+        assert line["rc"] == 0 and not line["result"].get("failed"), line
+    modes = dict(line.rsplit(" ", 1) for line in sh(sim1, "find /run/netmodes /etc/netns -printf '%p %m\\n'").splitlines())
+    assert modes == {"/run/netmodes": "700", "/run/netmodes/lock": "600", "/run/netmodes/netns": "700",
+                     "/run/netmodes/netns/web": "600", "/run/netmodes/host-ports.json": "600",
+                     "/etc/netns": "755", "/etc/netns/web": "755", "/etc/netns/web/hosts": "644", "/etc/netns/web/resolv.conf": "644",
+                     "/etc/netns/web/hostname": "644", "/etc/netns/.netmodes": "700", "/etc/netns/.netmodes/web.json": "600"}
+    forged = sim1.run(AS_USER + "sh -c 'echo pending > /run/netmodes/netns/mine'", check=False)
+    assert forged.returncode != 0, "a user could write a marker"
+
+
+def test_a_marker_another_user_owns_does_not_make_a_namespace_ours(ansible, sim1):
+    """What a world-writable marker directory let any user do: mark a namespace made by hand as
+    ours, so that state=absent deleted it."""
+    sh(sim1, "ip netns add mine && mkdir -p /run/netmodes/netns && stat -L -c %i /run/netns/mine > /run/netmodes/netns/mine"
+             " && chown 65534:65534 /run/netmodes/netns/mine")
+    run = ansible.adhoc("sim1", "netns", "name=mine state=absent")
+    assert run.failed and "sandbox mine was not created by netmodes.linux" in run.result()["msg"], run
+    assert "mine" in sh(sim1, "ip netns list").split()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_table_or_chain_of_our_name_made_by_someone_else_survives_with_a_clear_error(ansible, sim1, backend):
+    use_backend(sim1, backend)
+    if backend == "nftables":
+        sh(sim1, "nft add table inet netmodes && nft add chain inet netmodes theirs && nft add rule inet netmodes theirs tcp dport 9999 counter")
+        theirs, message = "nft list table inet netmodes", "a table inet netmodes exists that netmodes.linux did not make"
+    else:
+        sh(sim1, "iptables-legacy -N NM-IN-br0 && iptables-legacy -A NM-IN-br0 -s 10.231.9.9 -j ACCEPT")
+        theirs, message = "iptables-legacy -S NM-IN-br0", "chain NM-IN-br0 of table filter holds a rule netmodes.linux did not write"
+    before = sh(sim1, theirs)
+    for args in ("name=br0 addresses=%s" % SUBNET, "name=br0 state=absent"):
+        run = ansible.adhoc("sim1", "bridge", args)
+        assert run.failed and message in run.result()["msg"] and "nothing was changed" in run.result()["msg"], run
+        assert sh(sim1, theirs) == before, args
+    assert "br0" not in sh(sim1, "ip -br link"), "refused before anything changed"

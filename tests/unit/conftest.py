@@ -316,7 +316,7 @@ class FakeFirewall:
         self.saves = {}       # iptables-legacy-save / iptables-nft-save -> what it prints
 
     def read(self):
-        return nft.TableState(self.listing)
+        return nft.checked(nft.TableState(self.listing))
 
     def foreign_chains(self):
         return foreign_chains(self)
@@ -378,7 +378,7 @@ class FakeIptables:
         return self.others
 
     def read(self):
-        return ipt.State({k: list(v) for k, v in self.chains.items()}, {k: list(v) for k, v in self.hooks.items() if v})
+        return ipt.checked(ipt.State({k: list(v) for k, v in self.chains.items()}, {k: list(v) for k, v in self.hooks.items() if v}))
 
     def stage(self, commands, after=None):
         self.staged += commands
@@ -447,6 +447,8 @@ class FakeFiles:
     def __init__(self):
         self.host = {}      # absolute path -> text (or bytes), e.g. /etc/resolv.conf
         self.links = {}     # absolute path -> target of a symbolic link
+        self.owners = {}    # absolute path -> uid of a host file not root's
+        self.unsafe = {}    # directory -> why users other than root could change what is in it
         self.files = {}     # (netns, name) -> text
         self.records = {}   # netns -> {name: hash of what was written}
         self.stray = False  # an empty records directory, left by an interrupted removal
@@ -455,12 +457,16 @@ class FakeFiles:
     def host_file(self, name):
         return self.host.get(name)
 
-    def host_bytes(self, name):
+    def host_entry(self, name):
+        if name in self.links:
+            return "link", self.links[name], 0
         value = self.host.get(name)
-        return value.encode() if isinstance(value, str) else value
+        if value is None:
+            return None
+        return "file", value.encode() if isinstance(value, str) else value, self.owners.get(name, 0)
 
-    def host_link(self, name):
-        return self.links.get(name)
+    def host_path_problem(self, name):
+        return next((why for where, why in self.unsafe.items() if name.startswith(where + "/")), None)
 
     def write_host_file(self, name, content, mode=0o644):
         self.calls.append(("write_host_file", name, mode))
