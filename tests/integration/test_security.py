@@ -80,6 +80,13 @@ class Lan:
             self.attacker.run("ip route del %s" % subnet, check=False)
 
 
+def wait_udp(host, port, netns=None):
+    """Return once a UDP socket is bound to PORT in HOST (or its NETNS): a datagram sent before
+    the listener is there is lost, and a loaded machine starts it late."""
+    where = "ip netns exec %s " % netns if netns else ""
+    sh(host, "for i in $(seq 100); do %sss -Hlun 'sport = :%d' | grep -q . && exit 0; sleep 0.1; done; exit 1" % (where, port))
+
+
 @pytest.fixture
 def lan(fleet, sim1):
     """sim1 with a private network behind it and services on its loopback; sim2 its LAN attacker."""
@@ -90,6 +97,7 @@ def lan(fleet, sim1):
     found.serve("private", PRIVATE_SERVICE, netns="private")
     found.serve("loopback-only", "127.0.0.1:%d" % LOOPBACK_TCP)
     processes.start(sim1, "%s udp-log /tmp/loopback-udp.log 127.0.0.1:%d" % (PROBE, LOOPBACK_UDP))
+    wait_udp(sim1, LOOPBACK_UDP)
     yield found
     processes.stop()
     found.close()
@@ -269,6 +277,7 @@ def test_only_the_overlays_peers_reach_its_sandboxes_through_vxlan(lan, hosts, a
     sh(attacker, "ip netns add intruder && ip link add link eth0 name eth9 type macvlan mode bridge && ip link set eth9 netns intruder"
                  " && ip -n intruder addr add %s/24 dev eth9 && ip -n intruder link set eth9 up" % intruder)
     lan.processes.start(host, "ip netns exec v1 %s udp-log /tmp/v1-udp.log 0.0.0.0:5000" % PROBE)
+    wait_udp(host, 5000, netns="v1")
     vni = _fleet.derived_vni(OVERLAY["name"])
     try:
         def inject(where, source, text):
