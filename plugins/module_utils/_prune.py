@@ -13,7 +13,8 @@ sandbox removed while a process kept its namespace alive); these are collected h
   it and renaming it, and the veth that was being made may not be declared any more (the host
   links networks make are collected by ``networks``, temporary names included: none is wanted);
 - the firewall items of a sandbox (owner ``netns:NAME``) that is neither declared nor there,
-  or is ours and not declared; those of a bridge (``bridge:NAME``) that is gone;
+  or is ours and not declared; those of a bridge (``bridge:NAME``) that is gone; and the
+  sysctls either still holds in the ledger (put back as they were when no one else uses them);
 - the files and record of such a sandbox (/etc/netns/NAME, /etc/netns/.netmodes/NAME.json);
 - the port claims of a host-mode sandbox that is no longer declared;
 - the marker (/run/netmodes/netns/NAME) of a namespace that is gone, or is another one now: left
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import os
 
+from ansible_collections.netmodes.linux.plugins.module_utils import _sysctl
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource
 from ansible_collections.netmodes.linux.plugins.module_utils._model import TEMP_PREFIX, netns_name
 from ansible_collections.netmodes.linux.plugins.module_utils._netlink import OWNED_DIR
@@ -99,7 +101,7 @@ def sandboxes(batch, *, declared, removed, networks, force, backend):
 
     for name in orphan_veths(net):
         batch.run(Veth, name=name, state="absent")
-    for owner in sorted(adapters["firewall"].read().owners()):
+    for owner in sorted(adapters["firewall"].read().owners() | _sysctl.users(adapters["sysctl"].ledger())):
         kind, _sep, name = owner.partition(":")
         if kind == "netns" and prunable(name):
             batch.run(Portmap, netns=name, bridge=_site.DEFAULT_BRIDGE, state="absent", firewall_backend=backend)
@@ -120,7 +122,7 @@ def sandboxes(batch, *, declared, removed, networks, force, backend):
 
 def networks(batch, *, wanted, backend):
     """Remove the host links of ours that networks make (bridges, VXLAN devices, shims) and that
-    are not WANTED (names), and the firewall policy of bridges that are gone. Docker's default
+    are not WANTED (names), and the firewall policy and sysctls of bridges that are gone. Docker's default
     network is left to the sandboxes' pruning, which knows whether a sandbox still uses it."""
     from ansible_collections.netmodes.linux.plugins.module_utils import _site
 
@@ -128,7 +130,7 @@ def networks(batch, *, wanted, backend):
     for link in _site.our_host_links(net):
         if link.name not in wanted and link.name != _site.DEFAULT_BRIDGE:
             batch.run(_site.LINK_RESOURCES[link.kind], name=link.name, state="absent", **_site.absent_options(link.kind, backend))
-    for owner in sorted(batch.adapters["firewall"].read().owners()):
+    for owner in sorted(batch.adapters["firewall"].read().owners() | _sysctl.users(batch.adapters["sysctl"].ledger())):
         kind, _sep, name = owner.partition(":")
         if kind == "bridge" and name not in wanted and net.link(name, routes=False) is None:
             batch.run(Bridge, name=name, state="absent", firewall_backend=backend)

@@ -64,6 +64,11 @@ def uplinks(addresses_by_link, ledger, only=None):
 
 # -- the ledger, as data --------------------------------------------------------------------------
 
+def users(ledger):
+    """Every owner that uses a key of LEDGER."""
+    return {user for entry in ledger.values() for user in entry["users"]}
+
+
 def held(ledger, owner):
     """The keys OWNER is a user of."""
     return sorted(key for key, entry in ledger.items() if owner in entry["users"])

@@ -72,8 +72,9 @@ class Portmap(Resource):
             self.missing(NotFound("bridge: %s does not exist; create it with netmodes.linux.bridge first" % desired["bridge"], "bridge"))
         elif current["bridge"].kind != "bridge":
             # Its route_localnet would let the LAN reach the host's loopback, its forwarding route the LAN.
-            raise InvalidInput("bridge: %s is not a bridge (it is a %s link); give the bridge the sandbox is plugged into"
-                               % (desired["bridge"], current["bridge"].kind or "plain"), "bridge")
+            kind = current["bridge"].kind
+            raise InvalidInput("bridge: %s is not a bridge but %s; give the bridge the sandbox is plugged into"
+                               % (desired["bridge"], "a %s link" % kind if kind else "a network device"), "bridge")
         self._check_conflicts(current, desired)
         target, subnet = current["address"], current.get("subnet")
         if target is None or subnet is None:

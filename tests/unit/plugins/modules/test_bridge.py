@@ -159,3 +159,50 @@ def test_the_user_chain_is_never_removed_while_it_has_rules(converge, firewall):
         firewall.chains[("filter", "NETMODES-USER")].append(ipt.spec(target=("DROP",), comment=None))
     converge(Bridge, name="br0", state="absent")
     assert firewall.read().exists, "the user's own rules went with our last bridge"
+
+
+# -- the host stays closed (issue 13, items 1 and 9) -------------------------------------------
+
+ETH0 = "net/ipv4/conf/eth0/forwarding"
+
+
+@pytest.fixture
+def uplink(kernel):
+    kernel.links[(None, "eth0")] = Link("eth0", 99, "", 1500, "02:00:00:00:00:99", True, addresses=interfaces(["10.231.1.11/24"], "a"))
+
+
+@pytest.mark.parametrize("before", ["0", "1"], ids=["closed-host", "forwarding-host"])
+def test_the_uplinks_forwarding_is_guarded_and_put_back_with_the_last_bridge(uplink, converge, sysctl, firewall, before):
+    sysctl.values[ETH0] = before
+    converge(Bridge, name="br0", addresses=["172.18.0.1/16"])
+    converge(Bridge, name="br1", addresses=["172.19.0.1/16"])
+    assert sysctl.values[ETH0] == "1"
+    assert sysctl.ledger()[ETH0] == {"before": before, "users": ["bridge:br0", "bridge:br1"]}
+    guarded = firewall.read().owned_by("sysctl:ledger")
+    assert bool(guarded) == (before == "0"), "only an uplink whose forwarding we switched on is guarded"
+    converge(Bridge, name="br0", state="absent")
+    assert sysctl.values[ETH0] == "1", "br1 still needs it"
+    converge(Bridge, name="br1", state="absent")
+    assert sysctl.values[ETH0] == before and sysctl.ledger() == {}
+    assert not firewall.read().exists, "the guard went with the last sysctl it guarded"
+
+
+def test_forwarding_is_switched_on_only_after_the_guard_is_committed(uplink, converge, sysctl, firewall, monkeypatch):
+    seen, claim = [], sysctl.claim
+    monkeypatch.setattr(sysctl, "claim", lambda key, owner, value: (seen.append((key, firewall.commits)), claim(key, owner, value)))
+    commits = firewall.commits
+    converge(Bridge, name="br0", addresses=["172.18.0.1/16"])
+    assert sorted(seen) == [("net/ipv4/conf/br0/forwarding", commits + 1), (ETH0, commits + 1)]
+
+
+def test_the_guard_is_planned_and_shown_in_check_mode(uplink, four_steps):
+    result = four_steps(Bridge, name="br0", addresses=["172.18.0.1/16"])
+    (guard,) = [op for op in result["operations"] if op["object"] == "firewall guard"]
+    assert guard == {"action": "create", "object": "firewall guard", "after": {"closed": {"forwarding": ["eth0"], "route_localnet": []}}}
+    assert result["diff"]["after"]["sysctl"]["net.ipv4.conf.eth0.forwarding"] == {"value": "1", "users": ["bridge:br0"]}
+
+
+def test_an_internal_network_switches_no_uplink(uplink, converge, sysctl, firewall):
+    converge(Bridge, name="br0", addresses=["172.18.0.1/16"], internal=True)
+    assert list(sysctl.ledger()) == ["net/ipv4/conf/br0/forwarding"] and ETH0 not in sysctl.values
+    assert not firewall.read().owned_by("sysctl:ledger")
