@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Sysctls of the current network namespace, and the ledger of those the collection switched on.
 
-The ledger (/run/netmodes/sysctl.json, root-only) is the one place where a sysctl is switched
+The ledger (/run/netmodes/sysctl.json, root's alone: see _fs) is the one place where a sysctl is switched
 on and put back. Each key the collection switched on is recorded with its value before us and
 its users, the owners that need it (``bridge:br0``, ``netns:web``)::
 
@@ -23,14 +23,13 @@ import json
 import os
 import re
 
+from ansible_collections.netmodes.linux.plugins.module_utils import _fs
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError
-from ansible_collections.netmodes.linux.plugins.module_utils._files import atomic_write, discard
 
 # br_netfilter: "1" when packets bridged between the members of a bridge pass the IPv4 hooks too.
 BRIDGE_NF_CALL = "net/bridge/bridge-nf-call-iptables"
 LEDGER = "/run/netmodes/sysctl.json"
-LEDGER_MODE = 0o600
 # The keys the ledger may hold: nothing else is ever written back from it.
 KEY = re.compile(r"\Anet/ipv([46])/conf/([^/\s]{1,15})/(forwarding|route_localnet)\Z")
 VALUE = re.compile(r"\A[0-9]{1,3}\Z")
@@ -214,19 +213,24 @@ class Sysctl:
             raise KernelError("set sysctl %s=%s: %s" % (_dotted(key), value, exc.strerror))
 
     def ledger(self):
-        """{key: {"before": value, "users": [owner]}} of the keys the collection switched on."""
-        try:
-            with open(self.path) as handle:
-                return parse(handle.read(), self.path)
-        except FileNotFoundError:
+        """{key: {"before": value, "users": [owner]}} of the keys the collection switched on (a
+        file another user owns or may write records nothing)."""
+        directory = _fs.owned_dir(os.path.dirname(self.path))
+        if directory is None:
             return {}
+        with directory:
+            data = directory.read_state(os.path.basename(self.path))
+        return parse(data.decode("utf-8", "replace"), self.path) if data else {}
 
     def _write(self, ledger):
-        if not ledger:
-            discard(self.path)
-            return
-        os.makedirs(os.path.dirname(self.path), mode=0o755, exist_ok=True)
-        atomic_write(self.path, (json.dumps(ledger, indent=1, sort_keys=True) + "\n").encode(), LEDGER_MODE)
+        """Replace the ledger atomically (0600, whatever the umask), or remove it when empty."""
+        with _fs.owned_dir(os.path.dirname(self.path), _fs.PRIVATE_DIR) as directory:
+            name = os.path.basename(self.path)
+            if ledger:
+                directory.write(name, (json.dumps(ledger, indent=1, sort_keys=True) + "\n").encode("utf-8"), _fs.PRIVATE)
+            else:
+                directory.unlink(name)
+                directory.remove_leftovers(".%s." % name)
 
     def claim(self, key, owner, value):
         """Make OWNER a user of KEY and give KEY VALUE: the record first (with the value before us,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _firewall, _sysctl
+from ansible_collections.netmodes.linux.plugins.module_utils import _firewall, _links, _sysctl
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Resource
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._model import address, ifname, netns_name, port_mappings
@@ -30,11 +30,12 @@ class Portmap(Resource):
         if target is not None and target.version != 4:
             raise InvalidInput("address: %s: IPv6 sandbox addresses are not supported yet" % target, "address")
         mappings = port_mappings(p["ports"], "ports") if p["state"] == "present" else frozenset()
-        netns = netns_name(p["netns"], "netns") if p["netns"] else None
+        gone = p["state"] == "absent"
+        netns = netns_name(p["netns"], "netns", existing=gone) if p["netns"] else None
         owner = _firewall.sandbox_owner(netns, target)
         if len(owner.encode("utf-8")) > 120:
             raise InvalidInput("netns: the sandbox name is too long to tag firewall rules with (at most 114 bytes)", "netns")
-        return {"netns": netns, "address": target, "bridge": ifname(p["bridge"], "bridge"), "ports": mappings,
+        return {"netns": netns, "address": target, "bridge": ifname(p["bridge"], "bridge", existing=gone), "ports": mappings,
                 "state": p["state"], "owner": owner}
 
     def read(self, desired):
@@ -68,13 +69,8 @@ class Portmap(Resource):
         if desired["state"] == "absent":
             ops = _firewall.plan(obj, "published", firewall, state, owner, want=set(), before=before, after=[])
             return self._closing(current, desired, set(), {}, ops)
-        if current["bridge"] is None:
-            self.missing(NotFound("bridge: %s does not exist; create it with netmodes.linux.bridge first" % desired["bridge"], "bridge"))
-        elif current["bridge"].kind != "bridge":
-            # Its route_localnet would let the LAN reach the host's loopback, its forwarding route the LAN.
-            kind = current["bridge"].kind
-            raise InvalidInput("bridge: %s is not a bridge but %s; give the bridge the sandbox is plugged into"
-                               % (desired["bridge"], "a %s link" % kind if kind else "a network device"), "bridge")
+        # Not any link: route_localnet on the LAN's would let the LAN reach the host's loopback.
+        _links.check_bridge(self, desired["bridge"], current["bridge"])
         self._check_conflicts(current, desired)
         target, subnet = current["address"], current.get("subnet")
         if target is None or subnet is None:

@@ -206,3 +206,13 @@ def test_an_internal_network_switches_no_uplink(uplink, converge, sysctl, firewa
     converge(Bridge, name="br0", addresses=["172.18.0.1/16"], internal=True)
     assert list(sysctl.ledger()) == ["net/ipv4/conf/br0/forwarding"] and ETH0 not in sysctl.values
     assert not firewall.read().owned_by("sysctl:ledger")
+
+
+@pytest.mark.parametrize("name", ["nm+", "+", "nm*", "!br"])
+def test_a_wildcard_bridge_is_refused_but_one_an_older_version_made_can_go(refused, converge, kernel, name):
+    """Issue 13, item 5: such a name matches other interfaces in firewall rules, so none is made;
+    removal writes nothing with the name, and takes one made before names were checked."""
+    refused(Bridge, InvalidInput, r"^name: interface name '%s' is not valid" % name.replace("+", r"\+").replace("*", r"\*"), name=name)
+    kernel.link_add_bridge(name)
+    result = converge(Bridge, name=name, state="absent")
+    assert result["changed"] and kernel.link(name) is None
