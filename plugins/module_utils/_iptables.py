@@ -6,14 +6,18 @@ The same policy as the nftables backend, in chains of our own, each hooked once 
 chain by a rule commented ``netmodes``; every other rule carries ``netmodes:OWNER``::
 
     filter  FORWARD      -> NETMODES-FORWARD: -j NETMODES-USER (never flushed), -j NETMODES-ISOLATE,
-                            -j NETMODES-FWD-IN, -j NETMODES-FWD-OUT
+                            -j NETMODES-FWD-IN, -j NETMODES-FWD-OUT, -j NETMODES-UPLINKS
             NETMODES-ISOLATE  -i BR ! -o BR -j DROP  (one per internal bridge: no egress, before any accept)
             NETMODES-FWD-IN   -o BR -j NM-IN-BR      (one per bridge; then NM-IN-BR's policy)
             NETMODES-FWD-OUT  -i BR -j NM-OUT-BR
+            NETMODES-UPLINKS  -i IF -j NETMODES-CLOSED (one per interface whose forwarding we switched on)
+            NETMODES-CLOSED   DNATed -> NETMODES-PUBLISHED, their replies -> NETMODES-REPLIES, -j DROP
             NETMODES-PUBLISHED  -d SANDBOX -p P --dport PORT -j ACCEPT   (jumped to for DNATed packets)
+            NETMODES-REPLIES    -s SANDBOX -p P --sport PORT -j ACCEPT   (their replies, from NETMODES-CLOSED)
     nat     PREROUTING, OUTPUT -m addrtype --dst-type LOCAL -> NETMODES-DNAT (one DNAT rule per port)
             POSTROUTING -> NETMODES-POSTROUTING (loopback, hairpin and outbound masquerade)
-    raw     PREROUTING  -> NETMODES-RAW (drop remote packets for 127.0.0.1-published ports;
+    raw     PREROUTING  -> NETMODES-RAW (drop remote packets for 127.0.0.1-published ports, and
+                            127.0.0.0/8 arriving on our bridges or where we switched route_localnet on;
                             -p udp --dport PORT -m u32 VNI -m addrtype --dst-type LOCAL -j NETMODES-VX-DEV)
             NETMODES-VX-DEV  -s PEER -j RETURN (one per peer of VXLAN device DEV), -j DROP
 
@@ -43,7 +47,7 @@ except ImportError:  # the boot-time restore (_restore) runs on hosts without An
         return "Failed to import the required Python library (%s)%s" % (library, ", " + reason if reason else "")
 
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, KernelError, MissingLibrary
-from ansible_collections.netmodes.linux.plugins.module_utils._firewall import BaseChain, OwnedItems, Rule, Unreadable, VxlanPeers, _which, read_foreign
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall import BaseChain, Guard, OwnedItems, Rule, Unreadable, VxlanPeers, _which, read_foreign
 
 TAG = "netmodes"
 USER_CHAIN = "NETMODES-USER"
@@ -74,6 +78,8 @@ def _port(head, protocol, port):
 
 
 _DNATED = ("conntrack", {"ctstate": "DNAT"})
+_DNAT_REPLY = ("conntrack", {"ctdir": "REPLY", "ctstate": "DNAT"})
+_LOOPBACK = ("-d", "127.0.0.0/8")
 _ESTABLISHED = ("conntrack", {"ctstate": "RELATED,ESTABLISHED"})
 _LOCAL = ("addrtype", {"dst-type": "LOCAL"})
 
@@ -87,11 +93,18 @@ HOOKS = {
 }
 CHAIN_RULES = {
     ("filter", "NETMODES-FORWARD"): [spec(target=(USER_CHAIN,)), spec(target=("NETMODES-ISOLATE",)), spec(target=("NETMODES-FWD-IN",)),
-                                     spec(target=("NETMODES-FWD-OUT",))],
+                                     spec(target=("NETMODES-FWD-OUT",)), spec(target=("NETMODES-UPLINKS",))],
     ("filter", "NETMODES-ISOLATE"): None,
     ("filter", "NETMODES-FWD-IN"): None,
     ("filter", "NETMODES-FWD-OUT"): None,
+    ("filter", "NETMODES-UPLINKS"): None,
+    # What arrived on an uplink whose forwarding we switched on and goes neither into nor out of
+    # a bridge of ours: only connections to published ports (of a bridge not ours) and their
+    # replies cross; the rest is dropped, as it was before we switched forwarding on.
+    ("filter", "NETMODES-CLOSED"): [spec(matches=[_DNATED], target=("NETMODES-PUBLISHED",)),
+                                    spec(matches=[_DNAT_REPLY], target=("NETMODES-REPLIES",)), spec(target=("DROP",))],
     ("filter", "NETMODES-PUBLISHED"): None,
+    ("filter", "NETMODES-REPLIES"): None,
     ("nat", "NETMODES-DNAT"): None,
     # The host reaching a sandbox through 127.0.0.1 (route_localnet lets it leave lo).
     ("nat", "NETMODES-POSTROUTING"): [spec((("-s", "127.0.0.0/8"),), [_DNATED], ("MASQUERADE",))],
@@ -117,6 +130,8 @@ def _port_items(publish, tag):
     cports = "%d" % mapping.container_port if mapping.size == 1 else "%d-%d" % (mapping.container_port, mapping.container_port_end)
     head, ms = _port((("-d", target + "/32"),), proto, cports)
     out.add(("rule", "filter", "NETMODES-PUBLISHED", spec(head, ms, ("ACCEPT",), tag)))
+    out.add(("rule", "filter", "NETMODES-REPLIES", spec((("-s", target + "/32"), ("-p", proto)), [(proto, {"sport": cports.replace("-", ":")})],
+                                                       ("ACCEPT",), tag)))
     head, ms = _port((("-s", subnet), ("-d", target + "/32")), proto, cports)
     out.add(("rule", "nat", "NETMODES-POSTROUTING", spec(head, ms + [_DNATED], ("MASQUERADE",), tag)))
     if mapping.host_ip.is_loopback:
@@ -152,7 +167,14 @@ def _bridge_items(policy, tag):
     if policy.masquerade and not policy.internal:
         for subnet in policy.subnets:
             out.add(("rule", "nat", "NETMODES-POSTROUTING", spec((("-s", str(subnet)), ("!-o", br)), target=("MASQUERADE",), comment=tag)))
+    # Nothing arriving on the bridge reaches the host's 127.0.0.0/8 (CVE-2020-8558).
+    out.add(("rule", "raw", "NETMODES-RAW", spec((_LOOPBACK, ("-i", br)), target=("DROP",), comment=tag)))
     return out
+
+
+def _guard_items(guard, tag):
+    out = {("rule", "filter", "NETMODES-UPLINKS", spec((("-i", name),), target=("NETMODES-CLOSED",), comment=tag)) for name in guard.uplinks}
+    return out | {("rule", "raw", "NETMODES-RAW", spec((_LOOPBACK, ("-i", name)), target=("DROP",), comment=tag)) for name in guard.localnet}
 
 
 def u32_vni(vni):
@@ -176,11 +198,13 @@ def _vxlan_items(peers, tag):
 
 
 def render(owner, intents):
-    """The items of INTENTS (_firewall.Publish, BridgePolicy and VxlanPeers), tagged as OWNER's."""
+    """The items of INTENTS (_firewall.Publish, BridgePolicy, VxlanPeers and Guard), tagged as OWNER's."""
     out = set()
     for intent in intents:
         if isinstance(intent, VxlanPeers):
             out |= _vxlan_items(intent, _tag(owner))
+        elif isinstance(intent, Guard):
+            out |= _guard_items(intent, _tag(owner))
         else:
             out |= (_bridge_items if hasattr(intent, "bridge") else _port_items)(intent, _tag(owner))
     return out
@@ -271,6 +295,29 @@ class State(OwnedItems):
 
     def empty_after(self, owner, want):
         return not want and not (self.owners() - {owner}) and not self.chains.get(("filter", USER_CHAIN))
+
+    def replaced(self, owner, want):
+        """The state a fresh read gives once ``changes(self, owner, want, …)`` is committed (the
+        rules' order aside): what a second change staged for the same commit is planned on."""
+        if self.empty_after(owner, want):
+            return State()
+        chains = {}
+        for (table, chain), rules in self.chains.items():
+            if chain.startswith(tuple(_CHAIN_ITEMS)):
+                if _owner(("chain", table, chain, ())) != owner:
+                    chains[(table, chain)] = list(rules)
+                continue
+            chains[(table, chain)] = [r for r in rules if _owner(("rule", table, chain, r)) != owner]
+        for key, fixed in CHAIN_RULES.items():
+            have = chains.get(key, [])
+            chains[key] = fixed + [r for r in have if r not in fixed] if fixed and have[:len(fixed)] != fixed else have
+        chains.setdefault(("filter", USER_CHAIN), [])
+        for item in sorted(want):
+            if item[0] == "chain":
+                chains[(item[1], item[2])] = list(item[3])
+            else:
+                chains.setdefault((item[1], item[2]), []).append(item[3])
+        return State(chains, {key: [rule] for key, rule in HOOKS.items()})
 
 
 def checked(state):
@@ -555,8 +602,9 @@ class Iptables:
 
     @staticmethod
     def after(state, owner, want):
-        """Not predicted: the chains are read again after a commit."""
-        return None
+        """What the chains will read as once OWNER's change to WANT is committed (the adapter
+        reads them again after a commit; a plan of two changes plans the second on this)."""
+        return state.replaced(owner, want)
 
     def stage(self, commands, after=None):
         self._staged += commands

@@ -15,19 +15,22 @@ are published, on one bridge or twenty (Docker's nftables layout, with maps for 
       set exposed4, exposed-range4   sandbox address . protocol . port(s): published, let in
       set loopback4, loopback-range4 127.x address . protocol . port(s): drop remote access (moby#41872)
       map isolate / fwd-in / fwd-out / nat-out   bridge name -> jump to that bridge's chain
+      set bridges                     our bridges: nothing arriving there reaches 127.0.0.0/8
+      set uplinks, localnet           interfaces whose forwarding / route_localnet we switched on
       chain published     the two DNAT rules, looked up through the maps
       chain nat-prerouting / nat-output  (fib daddr type local -> published)
       chain nat-postrouting              (masquerade host-loopback; iifname and oifname vmap @nat-out)
-      chain raw-prerouting               (the loopback guard)
+      chain raw-prerouting               (the loopback guards: @bridges, @localnet, loopback4)
       chain filter-forward               (jump user; iifname vmap @isolate; oifname vmap @fwd-in;
-                                          iifname vmap @fwd-out)
+                                          iifname vmap @fwd-out; iifname @uplinks jump closed)
+      chain closed                       (what may cross an uplink we switched on: published ports)
       chain user                         (the user's own rules; created, never flushed)
       chain isolate-BR / fwd-in-BR / fwd-out-BR / nat-out-BR   one set per bridge: its network policy
       chain vxlan-DEV                    (a VXLAN device's filter, hook prerouting priority raw: VXLAN
                                           to its port with its VNI from its peers only)
     }
 
-Each element carries its owner (``netns:web``, ``bridge:br0``) as its comment, and a bridge's
+Each element carries its owner (``netns:web``, ``bridge:br0``, ``sysctl:ledger``) as its comment, and a bridge's
 (a VXLAN device's) chains carry its name: that is how a run finds its own items, another owner's
 conflicting ones, and nothing else. The table itself is ours by its mark, the set ``made-by``
 holding the element ``netmodes.linux`` (nftables 1.0.6 neither reads nor prints a table's or a
@@ -49,6 +52,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conf
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import (
     HOOKS,
     BaseChain,
+    Guard,
     OwnedItems,
     Rule,
     VxlanPeers,
@@ -91,6 +95,9 @@ _L4 = _match(_meta("l4proto"), {"set": ["tcp", "udp", "sctp"]})
 _DNATED = _match({"ct": {"key": "status"}}, "dnat", "in")
 _ESTABLISHED = [_match({"ct": {"key": "state"}}, ["established", "related"], "in"), {"accept": None}]
 _LOCAL = _match({"fib": {"result": "type", "flags": ["daddr"]}}, "local")
+_LOOPBACK = _match(_payload("ip", "daddr"), {"prefix": {"addr": "127.0.0.0", "len": 8}})
+# The reply of a published port: from the sandbox's address and port.
+_REPLY_KEY = {"concat": [_payload("ip", "saddr"), _meta("l4proto"), _payload("th", "sport")]}
 
 # name -> (key types, data type or None for a set). Single ports are exact keys, which nftables
 # keeps in hash tables (one lookup whatever their number); ranges and prefixes need interval sets.
@@ -109,14 +116,20 @@ ELEMENT_SETS = {
     "fwd-in": ("ifname", "verdict"),
     "fwd-out": ("ifname", "verdict"),
     "nat-out": ("ifname", "verdict"),
+    "bridges": ("ifname", None),
+    "uplinks": ("ifname", None),
+    "localnet": ("ifname", None),
 }
 INTERVAL = ("range4", "exposed-range4", "loopback-range4")
 # The verdict maps that send a bridge's packets to its chains (the chain is named MAP-BRIDGE).
 BRIDGE_MAPS = ("isolate", "fwd-in", "fwd-out", "nat-out")
+# Sets and maps keyed by interface name, which stays text (even "123").
+IFNAME_SETS = BRIDGE_MAPS + ("bridges", "uplinks", "localnet")
 
 # name -> (type, hook, priority) for base chains; None for regular chains.
 CHAINS = {
     "published": None,
+    "closed": None,
     "nat-prerouting": ("nat", "prerouting", -100),
     "nat-output": ("nat", "output", -100),
     "nat-postrouting": ("nat", "postrouting", 100),
@@ -143,9 +156,11 @@ CHAIN_RULES = {
         [{"vmap": {"key": _meta("iifname"), "data": "@nat-out"}}],
         [{"vmap": {"key": _meta("oifname"), "data": "@nat-out"}}],
     ],
-    "raw-prerouting": [
-        [_match(_meta("iifname"), "lo", "!="), _match(_payload("ip", "daddr"), {"prefix": {"addr": "127.0.0.0", "len": 8}}), _L4,
-         _match(_PORT_KEY, "@" + name), {"drop": None}]
+    # Nothing that arrives on a bridge of ours, or where we switched route_localnet on, reaches
+    # the host's 127.0.0.0/8 (CVE-2020-8558): the host's own connections to ports published on
+    # 127.0.0.1 come back to the bridge's address (masqueraded), which is de-NATed only later.
+    "raw-prerouting": [[_match(_meta("iifname"), "@" + name), _LOOPBACK, {"drop": None}] for name in ("bridges", "localnet")] + [
+        [_match(_meta("iifname"), "lo", "!="), _LOOPBACK, _L4, _match(_PORT_KEY, "@" + name), {"drop": None}]
         for name in ("loopback4", "loopback-range4")],
     # The user's chain comes first, so that its drops win over our accepts (Docker's DOCKER-USER).
     "filter-forward": [
@@ -153,7 +168,15 @@ CHAIN_RULES = {
         [{"vmap": {"key": _meta("iifname"), "data": "@isolate"}}],
         [{"vmap": {"key": _meta("oifname"), "data": "@fwd-in"}}],
         [{"vmap": {"key": _meta("iifname"), "data": "@fwd-out"}}],
+        [_match(_meta("iifname"), "@uplinks"), {"jump": {"target": "closed"}}],
     ],
+    # What arrived on an uplink whose forwarding we switched on and goes neither into nor out of
+    # a bridge of ours: only connections to published ports (of a bridge not ours) and their
+    # replies cross; the rest of IPv4 is dropped, as it was before we switched forwarding on.
+    "closed": [[_L4, _DNATED, _match(_PORT_KEY, "@" + name), {"accept": None}] for name in ("exposed4", "exposed-range4")] + [
+        [_L4, _DNATED, _match({"ct": {"key": "direction"}}, "reply"), _match(_REPLY_KEY, "@" + name), {"accept": None}]
+        for name in ("exposed4", "exposed-range4")] + [
+        [_match(_meta("nfproto"), "ipv4"), {"drop": None}]],
 }
 
 
@@ -272,7 +295,7 @@ def _value_json(text):
 
 
 def _key_json(name, key):
-    if name in BRIDGE_MAPS:  # interface names stay text, even "123"
+    if name in IFNAME_SETS:  # interface names stay text, even "123"
         return key[0]
     return {"concat": [_key_part(p) for p in key]} if len(key) > 1 else _key_part(key[0])
 
@@ -331,16 +354,23 @@ def _bridge_items(policy):
         out.add(("chain", name, _canonical(rules)))
     for vmap in BRIDGE_MAPS:
         out.add(("elem", vmap, (policy.bridge,), "jump %s-%s" % (vmap, policy.bridge)))
+    out.add(("elem", "bridges", (policy.bridge,), None))
     return out
 
 
+def _guard_items(guard):
+    return {("elem", "uplinks", (name,), None) for name in guard.uplinks} | {("elem", "localnet", (name,), None) for name in guard.localnet}
+
+
 def render(owner, intents):
-    """The items of INTENTS (_firewall.Publish, BridgePolicy and VxlanPeers); nftables keeps the
-    OWNER in element comments, written by ``changes``, and in the names of its chains."""
+    """The items of INTENTS (_firewall.Publish, BridgePolicy, VxlanPeers and Guard); nftables keeps
+    the OWNER in element comments, written by ``changes``, and in the names of its chains."""
     out = set()
     for intent in intents:
         if isinstance(intent, VxlanPeers):
             out |= {("chain", name, _canonical(rules)) for name, rules in vxlan_chains(intent).items()}
+        elif isinstance(intent, Guard):
+            out |= _guard_items(intent)
         else:
             out |= _bridge_items(intent) if hasattr(intent, "bridge") else _port_items(intent)
     return out

@@ -14,6 +14,7 @@ sandbox removed while a process kept its namespace alive); these are collected h
   links networks make are collected by ``networks``, temporary names included: none is wanted);
 - the firewall items of a sandbox (owner ``netns:NAME``) that is not declared, whoever made its
   namespace; those of a bridge (``bridge:NAME``) or VXLAN device (``vxlan:NAME``) that is gone;
+  and the sysctls either still holds in the ledger (put back when no one else uses them);
 - the files and record of such a sandbox (/etc/netns/NAME, /etc/netns/.netmodes/NAME.json);
 - what plugged a sandbox that is not declared into its networks when its namespace is someone
   else's (``ip netns add``), so that pruning does not remove the namespace itself: the veths of
@@ -35,6 +36,7 @@ from __future__ import annotations
 import os
 import re
 
+from ansible_collections.netmodes.linux.plugins.module_utils import _sysctl
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource
 from ansible_collections.netmodes.linux.plugins.module_utils._model import TEMP_PREFIX, netns_name
 from ansible_collections.netmodes.linux.plugins.module_utils._netlink import OWNED_DIR
@@ -131,7 +133,7 @@ def sandboxes(batch, *, declared, removed, networks, force, backend):
     foreign = [name for name in net.netns_names() if name not in keep and not net.netns_owned(name)]
     for resource, options in plugs(net, foreign, networks) if foreign else ():
         batch.run(resource, state="absent", **options)
-    for owner in sorted(adapters["firewall"].read().owners()):
+    for owner in sorted(adapters["firewall"].read().owners() | _sysctl.users(adapters["sysctl"].ledger())):
         kind, _sep, name = owner.partition(":")
         if kind == "netns" and name not in keep:
             batch.run(Portmap, netns=name, bridge=_site.DEFAULT_BRIDGE, state="absent", firewall_backend=backend)
@@ -152,7 +154,7 @@ def sandboxes(batch, *, declared, removed, networks, force, backend):
 
 def networks(batch, *, wanted, backend):
     """Remove the host links of ours that networks make (bridges, VXLAN devices, shims) and that
-    are not WANTED (names), and the firewall items of bridges and VXLAN devices that are gone. Docker's default
+    are not WANTED (names), and the firewall items (and sysctls) of bridges and VXLAN devices that are gone. Docker's default
     network is left to the sandboxes' pruning, which knows whether a sandbox still uses it."""
     from ansible_collections.netmodes.linux.plugins.module_utils import _site
 
@@ -160,7 +162,7 @@ def networks(batch, *, wanted, backend):
     for link in _site.our_host_links(net):
         if link.name not in wanted and link.name != _site.DEFAULT_BRIDGE:
             batch.run(_site.LINK_RESOURCES[link.kind], name=link.name, state="absent", **_site.absent_options(link.kind, backend))
-    for owner in sorted(batch.adapters["firewall"].read().owners()):
+    for owner in sorted(batch.adapters["firewall"].read().owners() | _sysctl.users(batch.adapters["sysctl"].ledger())):
         kind, _sep, name = owner.partition(":")
         if kind in ("bridge", "vxlan") and name not in wanted and net.link(name, routes=False) is None:
             batch.run(_site.LINK_RESOURCES[kind], name=name, state="absent", firewall_backend=backend)

@@ -19,6 +19,7 @@ import pytest
 from ansible_collections.netmodes.linux.plugins.module_utils import _iptables as ipt
 from ansible_collections.netmodes.linux.plugins.module_utils import _lock
 from ansible_collections.netmodes.linux.plugins.module_utils import _nftables as nft
+from ansible_collections.netmodes.linux.plugins.module_utils import _sysctl as sysctl_module
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._files import digest
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import read_foreign
@@ -289,8 +290,14 @@ class FakeNetlink:
 
 
 class FakeSysctl:
+    """Sysctls (every key reads "0" until set) and the ledger, in memory, kept as the real adapter
+    keeps them (through the same functions of _sysctl)."""
+
+    deferred = sysctl_module.Sysctl.deferred
+
     def __init__(self, values=None):
         self.values = dict(values or {})
+        self.entries = {}   # the ledger
         self.calls = []
 
     def get(self, key):
@@ -299,6 +306,20 @@ class FakeSysctl:
     def set(self, key, value):
         self.calls.append((key, value))
         self.values[key] = value
+
+    def ledger(self):
+        return {key: dict(entry, users=list(entry["users"])) for key, entry in self.entries.items()}
+
+    def claim(self, key, owner, value):
+        self.calls.append(("claim", key, owner))
+        self.entries = sysctl_module.claimed(self.entries, key, owner, self.get(key))
+        self.set(key, value)
+
+    def release(self, key, owner):
+        self.calls.append(("release", key, owner))
+        self.entries, restore = sysctl_module.released(self.entries, key, owner)
+        if restore is not None:
+            self.set(key, restore)
 
 
 class FakeFirewall:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _prune, _site
+from ansible_collections.netmodes.linux.plugins.module_utils import _sysctl as sysctl_module
 from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER_TAG, Link, temp_name
 from ansible_collections.netmodes.linux.plugins.modules.networks import Networks
 from ansible_collections.netmodes.linux.plugins.modules.sandboxes import Sandboxes
@@ -127,6 +128,18 @@ def test_a_veth_an_interrupted_run_left_under_its_temporary_name_goes(host, conv
     assert "veth " + half in {op["object"] for op in run["operations"] if op["action"] == "delete"}
     assert kernel.link(half) is None and kernel.link("nmtforeign") is not None
     assert not converge(Sandboxes, config=SANDBOXES, networks=NETWORKS, state="overridden")["changed"]
+
+
+def test_sysctls_held_by_a_pruned_sandbox_or_network_are_put_back_also_without_its_rules(host, converge, sysctl):
+    """An owner the ledger still lists (its rules were flushed, or a run was killed between the
+    two) is pruned like one the firewall lists: its sysctls go back as they were."""
+    key = "net/ipv4/conf/br0/route_localnet"
+    sysctl.entries = sysctl_module.claimed(sysctl.entries, key, "netns:gone", "0")
+    sysctl.entries = sysctl_module.claimed(sysctl.entries, "net/ipv4/conf/brgone/forwarding", "bridge:brgone", "0")
+    converge(Sandboxes, config=named("api", "quiet"), networks=NETWORKS, state="overridden")
+    converge(Networks, config=NETWORKS[1:], state="overridden")
+    assert sysctl_module.users(sysctl.ledger()) == {"bridge:back"}
+    assert sysctl.values[key] == "0"
 
 
 def test_a_sandbox_on_a_namespace_made_by_hand_is_unplugged_and_the_namespace_stays(converge, kernel, firewall, files):

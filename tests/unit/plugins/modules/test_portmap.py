@@ -10,6 +10,7 @@ import pytest
 from ansible_collections.netmodes.linux.plugins.module_utils import _iptables as ipt
 from ansible_collections.netmodes.linux.plugins.module_utils import _nftables as nft
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
+from ansible_collections.netmodes.linux.plugins.module_utils._model import Link
 from ansible_collections.netmodes.linux.plugins.modules.bridge import Bridge
 from ansible_collections.netmodes.linux.plugins.modules.netns import Netns
 from ansible_collections.netmodes.linux.plugins.modules.portmap import Portmap
@@ -121,6 +122,48 @@ def test_a_damaged_skeleton_is_repaired(world, converge, firewall):
 def test_ipv6_sandbox_address_is_refused_as_input(world, converge):
     with pytest.raises(InvalidInput, match="IPv6 sandbox addresses are not supported yet"):
         converge(Portmap, address="2001:db8::10", bridge="br0", ports=["8080:80"])
+
+
+# -- the host stays closed (issue 13, items 2 and 6) -------------------------------------------
+
+LOCALNET = "net/ipv4/conf/br0/route_localnet"
+ETH0 = "net/ipv4/conf/eth0/forwarding"
+
+
+@pytest.mark.parametrize("ports, localnet, forwarding", [
+    (["8080:80"], True, True),                   # the host reaches it through 127.0.0.1 too
+    (["127.0.0.1:8080:80"], True, False),        # only through 127.0.0.1: no uplink
+    (["10.231.1.11:8080:80"], False, True),      # only through eth0's address: no 127.0.0.1
+])
+def test_route_localnet_only_for_a_port_the_host_reaches_through_loopback(world, converge, sysctl, ports, localnet, forwarding):
+    converge(Portmap, netns="web", bridge="br0", ports=ports)
+    held = sysctl.ledger()
+    assert (LOCALNET in held, ETH0 in held) == (localnet, forwarding)
+    assert sysctl.values.get(LOCALNET, "0") == ("1" if localnet else "0")
+    converge(Portmap, netns="web", bridge="br0", state="absent")
+    assert sysctl.values.get(LOCALNET, "0") == "0" and sysctl.values.get(ETH0, "0") == "0"
+    assert not sysctl.ledger().get(ETH0) and LOCALNET not in sysctl.ledger()
+
+
+def test_a_link_that_is_not_a_bridge_is_refused(world, converge, sysctl, firewall):
+    commits, calls = firewall.commits, list(sysctl.calls)
+    with pytest.raises(Conflict, match="^bridge: eth0 is a plain link, not a bridge; name a bridge"):
+        converge(Portmap, address="10.231.1.50", bridge="eth0", ports=["8080:80"])
+    assert firewall.commits == commits and sysctl.calls == calls
+
+
+def test_a_bridge_not_ours_is_guarded_and_put_back(world, converge, kernel, sysctl, firewall):
+    kernel.links[(None, "docker0")] = Link("docker0", 98, "bridge", 1500, "02:00:00:00:00:98", True,
+                                           addresses=frozenset({ipaddress.ip_interface("10.231.173.1/24")}))
+    converge(Portmap, address="10.231.173.2", bridge="docker0", ports=["8088:80"])
+    assert sysctl.values["net/ipv4/conf/docker0/route_localnet"] == "1"
+    assert sysctl.values["net/ipv4/conf/docker0/forwarding"] == "1", "the replies of the published port come in there"
+    guard = {item[1:3] for item in firewall.read().owned_by("sysctl:ledger") if item[0] == "elem"} if firewall.name == "nftables" else None
+    if guard is not None:
+        assert guard == {("uplinks", ("docker0",)), ("uplinks", ("eth0",)), ("localnet", ("docker0",))}
+    converge(Portmap, address="10.231.173.2", bridge="docker0", state="absent")
+    assert sysctl.values["net/ipv4/conf/docker0/route_localnet"] == "0" and sysctl.values["net/ipv4/conf/docker0/forwarding"] == "0"
+    assert not firewall.read().owned_by("sysctl:ledger")
 
 
 # -- a table or chain of our name made by someone else (issue 13, item 12) ------------------------
