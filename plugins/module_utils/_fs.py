@@ -33,6 +33,7 @@ PRIVATE = 0o600
 PUBLIC_DIR = 0o755
 PUBLIC = 0o644
 _OTHERS_WRITE = 0o022
+_GROUP_OTHERS = 0o077   # the bits a directory lacks between its mkdir (owner only) and its fchmod
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -200,6 +201,8 @@ def _step(parent_fd, name, path, create):
                        " another user owns: remove it (rm -r %s), and re-run" % (path, st.st_uid, path))
     if create is not None and st.st_mode & _OTHERS_WRITE:
         os.fchmod(fd, stat.S_IMODE(st.st_mode) & ~_OTHERS_WRITE)  # repaired: only root writes here
+    elif create is not None and stat.S_IMODE(st.st_mode) == create & ~_GROUP_OTHERS:
+        os.fchmod(fd, create)  # a creation killed between its mkdir and its fchmod: finished now
     return Dir(fd, path)
 
 
@@ -210,7 +213,7 @@ def _open_dir_at(parent_fd, name, create):
         if create is None:
             return None
     try:
-        os.mkdir(name, PRIVATE_DIR, dir_fd=parent_fd)
+        os.mkdir(name, create & ~_GROUP_OTHERS, dir_fd=parent_fd)  # no wider than CREATE until its fchmod
     except FileExistsError:
         pass
     fd = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
