@@ -2,8 +2,9 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The bad-input corpus: malformed and conflicting input to every module and to the site
 playbook fails with a message that names the field and says how to fix it, and the simulated
-host is identical before and after (links, addresses and routes of every namespace, sysctls,
-/etc/netns and /run/netmodes: ``snapshot``; nftables and iptables-legacy: ``firewall``).
+host is identical before and after (the whole snapshot of tests/harness/hostsnap.py: links with
+all their details, addresses, routes, fdb and neighbours of every namespace, our sysctls, both
+firewalls, and every file the collection writes).
 
 One host is built once for the whole file (``world``): a bridge with two plugged-in sandboxes,
 a published port, DNS files, a host-mode claim, networks and sandboxes of the batch modules, a
@@ -13,8 +14,8 @@ to conflict with. A batch case declares something new beside its bad entry (``FR
 
 For speed, the module cases run one after another inside the host from one Python process
 that forks a child per run (tests/harness/modrun.py: the module's own main(), as Ansible runs
-it, without an interpreter start per case), each between two snapshots taken by the same script
-as ``snapshot``/``firewall``; each case is then checked as its own test. The site playbook cases
+it, without an interpreter start per case), each between two snapshots taken by the same code
+as ``snapshot``; each case is then checked as its own test. The site playbook cases
 run ansible-playbook each, as a user would.
 """
 
@@ -24,7 +25,7 @@ import json
 import sys
 
 import pytest
-from conftest import FIREWALL_SCRIPT, REPO, SNAPSHOT_SCRIPT, Ansible, parse_snapshot, reset, sh
+from conftest import REPO, Ansible, hostsnap, reset, sh, snapshot
 from test_portmap import Processes
 
 BUSY_PORT = 9099  # a host process listens here (started by PID, stopped after the file)
@@ -52,10 +53,10 @@ WORLD = [
 ]
 
 
-def modrun(host, runs, snapshot_script=None):
+def modrun(host, runs, snapshots=False):
     """tests/harness/modrun.py inside HOST: RUNS [(id, module, args)] one after another, each
-    between snapshots when SNAPSHOT_SCRIPT is given; its output lines, parsed."""
-    request = {"snapshot": snapshot_script, "runs": [{"id": i, "module": m, "args": a} for i, m, a in runs]}
+    between snapshots (tests/harness/hostsnap.py) with SNAPSHOTS; its output lines, parsed."""
+    request = {"snapshot": snapshots, "runs": [{"id": i, "module": m, "args": a} for i, m, a in runs]}
     proc = host.run("cd %s && PYTHONPATH=%s %s tests/harness/modrun.py" % (REPO, REPO, sys.executable),
                     input=json.dumps(request), check=False, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -67,7 +68,7 @@ class World:
         self.host, self.ansible = host, ansible
 
     def state(self):
-        return parse_snapshot(sh(self.host, SNAPSHOT_SCRIPT + FIREWALL_SCRIPT))
+        return snapshot(self.host)
 
 
 @pytest.fixture(scope="module")
@@ -424,10 +425,10 @@ MODULE_CASES += VXLAN_CASES + MACVLAN_CASES
 def corpus(world):
     """{case id: (state before, the case's result, state after)}, from one run of every module case
     inside the host (tests/harness/modrun.py), each between snapshots."""
-    lines = modrun(world.host, [(p.id, p.values[0], p.values[1]) for p in MODULE_CASES], SNAPSHOT_SCRIPT + FIREWALL_SCRIPT)
-    out, before = {}, parse_snapshot(lines[0]["snapshot"])
+    lines = modrun(world.host, [(p.id, p.values[0], p.values[1]) for p in MODULE_CASES], snapshots=True)
+    out, before = {}, lines[0]["snapshot"]
     for run, snap in zip(lines[1::2], lines[2::2], strict=True):
-        after = parse_snapshot(snap["snapshot"])
+        after = snap["snapshot"]
         out[run["id"]] = (before, run["result"], after)
         before = after
     return out
@@ -446,9 +447,9 @@ def check(result, field, fix, before, after):
         problems.append("the message does not say how to fix it (%r): %s" % (fix, msg))
     if result.get("applied") != []:
         problems.append("applied: %s" % result.get("applied"))
-    changed = sorted(key for key in set(before) | set(after) if before.get(key) != after.get(key))
+    changed = hostsnap.differences(before, after)
     if changed:
-        problems.append("the run changed the host: %s" % ", ".join(changed))
+        problems.append("the run changed the host:\n%s" % "\n".join(changed[:40]))
     assert not problems, "\n".join(problems)
 
 

@@ -4,7 +4,8 @@
 exactly the state of a run that was never interrupted, and nothing half-made or leaked.
 
 For each case (a module call, after a setup), a clean run counts the writes it makes (see
-crashpoint.py) and records the host's whole state (state.py). Each crash run then starts from the
+crashpoint.py) and records the host's whole state (tests/harness/hostsnap.py, without the ids
+the kernel picks anew). Each crash run then starts from the
 same setup, kills the module at one point (just before or just after one write) chosen by a
 seeded shuffle of all points, runs the same call again, and requires: the re-run succeeds, the
 state equals the clean run's, and a further run reports no change.
@@ -23,7 +24,7 @@ import sys
 from dataclasses import dataclass
 
 import pytest
-from conftest import REPO, reset, sh
+from conftest import REPO, hostsnap, reset, sh, snapshot
 
 RUNS = int(os.environ.get("CRASH_RUNS", "30"))
 SEED = int(os.environ.get("CRASH_SEED", "1"))
@@ -151,7 +152,7 @@ def call(host, module, args, point=0):
 
 
 def state(host):
-    return json.loads(sh(host, "cd %s && %s %s/state.py" % (REPO, sys.executable, HERE)))
+    return hostsnap.comparable(snapshot(host))
 
 
 def prepare(host, case):
@@ -166,23 +167,6 @@ def prepare(host, case):
         else:
             done = call(host, *step)
             assert done.ok, "setup %s failed: %r" % (step[0], done)
-
-
-def differences(want, have, where=""):
-    """Readable lines for what differs between two JSON values."""
-    if isinstance(want, dict) and isinstance(have, dict):
-        out = []
-        for key in sorted(set(want) | set(have)):
-            if key not in have:
-                out.append("%s.%s: missing (want %s)" % (where, key, json.dumps(want[key])[:300]))
-            elif key not in want:
-                out.append("%s.%s: extra %s" % (where, key, json.dumps(have[key])[:300]))
-            else:
-                out += differences(want[key], have[key], "%s.%s" % (where, key))
-        return out
-    if want != have:
-        return ["%s: want %s, have %s" % (where, json.dumps(want)[:300], json.dumps(have)[:300])]
-    return []
 
 
 @pytest.fixture(scope="module")
@@ -225,7 +209,7 @@ def test_killed_anywhere_then_rerun_converges(sim1, clean, case, run):
     assert crashed.killed, "%s: the module was not killed there: %r" % (where, crashed)
     again = call(sim1, case.module, case.args)
     assert again.ok, "%s: the re-run failed: %r" % (where, again)
-    found = differences(want, state(sim1))
+    found = hostsnap.differences(want, state(sim1))
     assert not found, "%s: the re-run left another state than a clean run:\n%s" % (where, "\n".join(found[:40]))
     third = call(sim1, case.module, case.args)
     assert third.ok and not third.result["changed"], "%s: a further run still changes: %r" % (where, third)
