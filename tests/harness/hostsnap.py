@@ -162,10 +162,11 @@ def routes(netns):
     return sorted(out, key=json.dumps)
 
 
-def fdb(netns, macs):
+def fdb(netns, macs, local):
     """Static and permanent fdb entries but the multicast ones the kernel adds on its own; the
-    (random) MAC of the entry's own link is written "own", that of another link of the namespace
-    "local" (a bridge takes the lowest MAC of its ports, whichever that is)."""
+    MAC of the entry's own link is written "own", any other random MAC of a link on this host
+    "local" (a bridge takes the lowest MAC of its ports, whichever that is; a macvlan's MAC, in a
+    sandbox, shows on its parent)."""
     out = []
     for entry in ip_json(netns, "fdb", "show", tool="bridge"):
         mac = entry.get("mac", "")
@@ -175,7 +176,7 @@ def fdb(netns, macs):
         entry = {k: v for k, v in entry.items() if k not in ("updated", "used")}
         if mac == macs.get(entry.get("ifname")):
             entry["mac"] = "own"
-        elif mac in macs.values() and mac != "00:00:00:00:00:00":
+        elif mac in local:
             entry["mac"] = "local"
         out.append(entry)
     return sorted(out, key=json.dumps)
@@ -268,12 +269,13 @@ def take():
     ids = {}
     indexes = {space: {link["ifindex"]: link["ifname"] for link in ip_json(ns, "link", "show")}
                for space, ns in [("(host)", None)] + [(name, name) for name in mounted]}
-    spaces = {}
-    for space, ns in [("(host)", None)] + [(name, name) for name in mounted]:
-        found = links(ns, space, indexes, ids)
-        macs = {name: ids.get("%s %s mac" % (space, name), item.get("address")) for name, item in found.items()}
-        spaces[space] = {"links": found, "addresses": addresses(ns), "routes": routes(ns), "fdb": fdb(ns, macs),
-                         "neighbours": neighbours(ns), "sysctl": sysctls(ns)}
+    where = [("(host)", None)] + [(name, name) for name in mounted]
+    spaces = {space: {"links": links(ns, space, indexes, ids)} for space, ns in where}
+    local = {mac for key, mac in ids.items() if key.endswith(" mac")}
+    for space, ns in where:
+        macs = {name: ids.get("%s %s mac" % (space, name), item.get("address")) for name, item in spaces[space]["links"].items()}
+        spaces[space].update({"addresses": addresses(ns), "routes": routes(ns), "fdb": fdb(ns, macs, local),
+                              "neighbours": neighbours(ns), "sysctl": sysctls(ns)})
     if "lo" not in spaces["(host)"]["links"]:
         raise SnapshotError("the host has no lo: this is not a host's state")
     tree, mounts = files(inodes, ids)
