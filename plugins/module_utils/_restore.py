@@ -296,7 +296,7 @@ class BootRestore(Resource):
         p = self.params
         for key in ("path", "command", "unit_dir"):
             if not os.path.isabs(p[key]):
-                raise InvalidInput("%s: %r is not an absolute path" % (key, p[key]), key)
+                raise InvalidInput("%s: %r is not an absolute path; give the full path, starting with /" % (key, p[key]), key)
         unit_path = os.path.join(p["unit_dir"], UNIT)
         out = {"state": p["state"], "paths": {"declared": p["path"], "command": p["command"], "unit": unit_path},
                "wants": os.path.join(p["unit_dir"], WANTED_BY + ".wants", UNIT), "unit_path": unit_path}
