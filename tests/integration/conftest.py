@@ -168,12 +168,12 @@ def refused(result, field, before, after, fix=""):
 
 
 def firewall(host):
-    """Both firewalls of a host (nftables, iptables-legacy and ip6tables-legacy as in ``snapshot``)
-    as text, handles included."""
+    """Both firewalls of a host as ``snapshot`` has them, as text: the nftables ruleset (JSON, with
+    the rule handles), then iptables-legacy-save and ip6tables-legacy-save lines as they print."""
     snap = snapshot(host)
-    parts = {key: snap[key] for key in ("nftables", "iptables-legacy", "ip6tables-legacy")}
-    parts["handles"] = {key: value for key, value in snap["ids"].items() if key.startswith("nft ")}
-    return json.dumps(parts, indent=1, sort_keys=True)
+    handles = {key: value for key, value in snap["ids"].items() if key.startswith("nft ")}
+    return "\n".join([json.dumps({"nftables": snap["nftables"], "handles": handles}, indent=1, sort_keys=True),
+                      "--- iptables-legacy ---", *snap["iptables-legacy"], "--- ip6tables-legacy ---", *snap["ip6tables-legacy"]])
 
 
 BACKENDS = ["nftables", "iptables"]

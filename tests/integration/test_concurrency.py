@@ -105,13 +105,32 @@ def test_a_held_lock_times_out_naming_the_holder_and_changes_nothing(ansible, si
         release(holder)
 
 
+# Whether a process of the host other than the holder (PID) has /run/netmodes/lock open: a run
+# inside host_lock, waiting for the lock or holding it.
+LOCK_OPEN = ("for p in /proc/[0-9]*; do [ ${p#/proc/} = %d ] && continue;"
+             " ls -l $p/fd 2>/dev/null | grep -q /run/netmodes/lock && exit 0; done; exit 1")
+
+
 def test_a_run_waits_for_the_holder_and_then_converges(ansible, sim1):
-    holder = hold_lock(sim1, 4)
-    start = time.monotonic()
+    """Shown by order, not by time: the run reaches the lock while another process holds it, has
+    changed nothing and is still going while the holder holds it, and converges once released."""
+    holder = hold_lock(sim1, 120)
+    lock_open = LOCK_OPEN % json.loads(sh(sim1, "cat /run/netmodes/lock"))["pid"]
+    runs = []
+    thread = threading.Thread(target=lambda: runs.append(ansible.adhoc("sim1", "networks", {"config": NETWORKS})))
     try:
-        run = ansible.adhoc("sim1", "networks", {"config": NETWORKS})
+        thread.start()
+        for _attempt in range(600):  # a bound for a run that never comes, not a measurement
+            if sim1.run(lock_open, check=False).returncode == 0 or not thread.is_alive():
+                break
+            time.sleep(0.1)
+        assert thread.is_alive(), "the run ended while another process held the lock: %r" % runs
+        assert sim1.run(lock_open, check=False).returncode == 0, "the run never reached the lock"
+        assert sim1.run("ip link show br0", check=False).returncode != 0, "the run changed the host while the lock was held"
+        assert thread.is_alive(), "the run ended while another process held the lock: %r" % runs
     finally:
         release(holder)
+        thread.join(300)
+    (run,) = runs
     assert not run.failed and run.changed, run
-    assert time.monotonic() - start >= 3.5, "the run did not wait for the lock"
     assert sh(sim1, "ip -br addr show br0").split()[2] == "172.18.0.1/16"
