@@ -311,10 +311,14 @@ def differences(want, have, where=""):
 
 
 def main():
+    """hostsnap.py [--without-ids]: the snapshot as JSON on stdout (without ``ids``: to compare
+    with a host that made the same objects anew)."""
     try:
         snapshot = take()
     except (SnapshotError, OSError, ValueError) as exc:
         sys.exit("hostsnap: %s" % exc)
+    if "--without-ids" in sys.argv[1:]:
+        snapshot = comparable(snapshot)
     print(json.dumps(snapshot, indent=1, sort_keys=True))
 
 
