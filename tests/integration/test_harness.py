@@ -88,3 +88,17 @@ def test_cli_starts_enters_and_stops_a_fleet(tmp_path):
         down = subprocess.run(cli + ["down", "--workdir", str(workdir)], capture_output=True, text=True, timeout=120, check=False)
     assert down.returncode == 0, down.stderr
     assert lab_links(fleet_id) == [], "down left lab links"
+
+
+@pytest.mark.parametrize("tool", ["nft", "iptables-legacy-save", "bridge"])
+def test_a_snapshot_that_cannot_be_taken_fails(sim1, tool):
+    """hostsnap.py ends with an error naming the tool when one of its tools fails, instead of
+    reading the failure as an empty firewall (or fdb) that would be equal on both sides."""
+    sh(sim1, "mkdir -p /etc/broken-tools && printf '#!/bin/sh\\necho broken >&2\\nexit 3\\n' > /etc/broken-tools/%s"
+             " && chmod +x /etc/broken-tools/%s" % (tool, tool))
+    try:
+        proc = sim1.run("cd %s && PATH=/etc/broken-tools:$PATH %s tests/harness/hostsnap.py" % (REPO, sys.executable), check=False)
+    finally:
+        sh(sim1, "rm -rf /etc/broken-tools")
+    assert proc.returncode != 0 and proc.stdout == "", proc.stdout[:500]
+    assert "%s" % tool in proc.stderr and "failed (3)" in proc.stderr, proc.stderr
