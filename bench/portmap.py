@@ -84,8 +84,8 @@ def main():
     with tempfile.TemporaryDirectory(prefix="netmodes-bench-") as tmp:
         with simfleet.Fleet(Path(tmp) / "fleet", size=2, python=PY) as fleet:
             sim1, sim2 = fleet.host("sim1"), fleet.host("sim2")
-            print("%-9s %-9s %6s %10s %6s %10s %12s %12s %8s" % ("backend", "used", "ports", "apply", "ops", "no-op", "first conn", "last conn",
-                                                                "last/first"))
+            header = ("backend", "used", "ports", "apply", "ops", "no-op", "first conn", "last conn", "last/first")
+            print("%-9s %-9s %6s %10s %6s %10s %12s %12s %8s" % header)
             for backend in args.backends:
                 prepare(sim1, backend)
                 server = sim1.run("setsid %s >/dev/null 2>&1 </dev/null & echo $!" % (SERVER % PY)).stdout.strip()

@@ -204,8 +204,8 @@ def kill_point(case, run, points):
 def crash_at(host, case, points, want, point, where):
     """What went wrong when CASE is killed at POINT and run again: a list of lines, empty if nothing."""
     write = points[(point - 1) // 2]
-    where = "%s: killed at point %d of %d, %s write %d (%s)" % (where, point, 2 * len(points), "before" if point % 2 else "after",
-                                                                  (point + 1) // 2, write)
+    side = "before" if point % 2 else "after"
+    where = "%s: killed at point %d of %d, %s write %d (%s)" % (where, point, 2 * len(points), side, (point + 1) // 2, write)
     prepare(host, case)
     crashed = call(host, case.module, case.args, point)
     if not crashed.killed:
