@@ -109,7 +109,7 @@ class Ansible:
         assert not check.failed, check
         assert check.changed, "check mode reported no change\n%r" % check
         if snapshot:
-            assert snapshot() == before, "check mode changed the host"
+            assert_unchanged(before, snapshot(), "check mode")
         run = self.playbook(text, extra_vars=extra_vars)
         assert not run.failed, run
         assert run.changed, run

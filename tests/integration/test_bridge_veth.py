@@ -8,7 +8,7 @@ import json
 import re
 
 import pytest
-from conftest import sh, sh_json, snapshot
+from conftest import assert_unchanged, sh, sh_json, snapshot
 
 PLUG = """
 - hosts: sim
@@ -88,7 +88,7 @@ def test_plug_four_steps_then_unplug_four_steps(ansible, hosts):
 
     run = ansible.four_steps(PLUG, extra_vars={"state": "absent"})
     assert any(op["action"] == "delete" for r in run.results() for op in r.get("operations", []))
-    assert without_known_leftovers(fleet_snapshot(hosts)) == without_known_leftovers(pristine), "state=absent left something behind"
+    assert_unchanged(without_known_leftovers(pristine), without_known_leftovers(fleet_snapshot(hosts)), "state=absent (what it left behind)")
 
 
 def without_known_leftovers(snapshots):
