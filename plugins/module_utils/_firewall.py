@@ -3,7 +3,8 @@
 """The firewall layer: what the modules ask of a firewall, and which backend writes it.
 
 Modules never build rules. They describe *intents* (a published port, a bridge network's
-policy) on behalf of an *owner* (``netns:web``, ``bridge:br0``) and a backend renders them:
+policy, who may send an overlay VXLAN) on behalf of an *owner* (``netns:web``, ``bridge:br0``,
+``vxlan:nmx…``) and a backend renders them:
 
 - ``_nftables.Nftables``: one table of our own, one JSON transaction per run (the default);
 - ``_iptables.Iptables``: chains of our own through python-iptables, for iptables-legacy hosts.
@@ -58,6 +59,20 @@ class BridgePolicy:
         return {"ip_masquerade": self.masquerade, "icc": self.icc, "internal": self.internal}
 
 
+@dataclass(frozen=True)
+class VxlanPeers:
+    """Who may send this host VXLAN with VNI to UDP port DSTPORT: the SOURCES only (the underlay
+    addresses of the overlay's peers, of IP VERSION). The kernel decapsulates VXLAN from any
+    sender, and the VNI is no secret (the collection derives it from the network's name), so
+    without this any machine on the LAN could put frames into the overlay's bridge."""
+
+    device: str
+    vni: int
+    dstport: int
+    version: int = 4
+    sources: tuple = ()
+
+
 # What a bridge's rules are when no policy for its subnets renders them exactly.
 UNRECOGNISED = "rules for other subnets or changed by hand"
 
@@ -108,6 +123,11 @@ def owner_words(owner):
 
 def bridge_owner(name):
     return "bridge:%s" % name
+
+
+def vxlan_owner(name):
+    """The owner tag of the filter of a VXLAN device's traffic (VxlanPeers)."""
+    return "vxlan:%s" % name
 
 
 def _which(command):

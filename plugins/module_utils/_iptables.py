@@ -13,7 +13,12 @@ chain by a rule commented ``netmodes``; every other rule carries ``netmodes:OWNE
             NETMODES-PUBLISHED  -d SANDBOX -p P --dport PORT -j ACCEPT   (jumped to for DNATed packets)
     nat     PREROUTING, OUTPUT -m addrtype --dst-type LOCAL -> NETMODES-DNAT (one DNAT rule per port)
             POSTROUTING -> NETMODES-POSTROUTING (loopback, hairpin and outbound masquerade)
-    raw     PREROUTING  -> NETMODES-RAW (drop remote packets for 127.0.0.1-published ports)
+    raw     PREROUTING  -> NETMODES-RAW (drop remote packets for 127.0.0.1-published ports;
+                            -p udp --dport PORT -m u32 VNI -m addrtype --dst-type LOCAL -j NETMODES-VX-DEV)
+            NETMODES-VX-DEV  -s PEER -j RETURN (one per peer of VXLAN device DEV), -j DROP
+
+A chain of our names (but NETMODES-USER, the user's) is ours only while every rule in it carries
+our comment: one holding a rule of someone else's is refused, never flushed or deleted.
 
 Unlike nftables, iptables rules are matched one after another, so lookups grow with the number
 of published ports. Each table is written with one commit per run (libiptc replaces the whole
@@ -37,12 +42,15 @@ except ImportError:  # the boot-time restore (_restore) runs on hosts without An
     def missing_required_lib(library, reason=None):
         return "Failed to import the required Python library (%s)%s" % (library, ", " + reason if reason else "")
 
-from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, MissingLibrary
-from ansible_collections.netmodes.linux.plugins.module_utils._firewall import BaseChain, OwnedItems, Rule, _which, read_foreign
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, KernelError, MissingLibrary
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall import BaseChain, OwnedItems, Rule, Unreadable, VxlanPeers, _which, read_foreign
 
 TAG = "netmodes"
 USER_CHAIN = "NETMODES-USER"
 _BRIDGE_PREFIXES = ("NM-IN-", "NM-OUT-")
+VXLAN_PREFIX = "NETMODES-VX-"
+# The chains that are an owner's item as a whole, by the prefix of their names: prefix -> kind of owner.
+_CHAIN_ITEMS = {**dict.fromkeys(_BRIDGE_PREFIXES, "bridge"), VXLAN_PREFIX: "vxlan"}
 TABLES = ("raw", "nat", "filter")   # commit order
 
 # A rule spec is (head, matches, target), all tuples, the form the reader makes from the kernel:
@@ -147,11 +155,34 @@ def _bridge_items(policy, tag):
     return out
 
 
+def u32_vni(vni):
+    """The u32 match of VXLAN with VNI (the 24 bits after UDP's 8 bytes and VXLAN's first 4), as
+    iptables prints it back: Docker's match for its encrypted overlays' cleartext drop."""
+    return "0x0>>0x16&0x3c@0xc>>0x8=0x%x" % vni
+
+
+def _vxlan_items(peers, tag):
+    """A VXLAN device's filter (_firewall.VxlanPeers), in raw PREROUTING as the nftables backend's:
+    its VXLAN to this host goes through a chain of its own that returns for its peers and drops
+    the rest. IPv4 only, as everything this backend writes."""
+    if peers.version != 4:
+        return set()
+    chain = VXLAN_PREFIX + peers.device
+    rules = [spec((("-s", "%s/32" % source),), target=("RETURN",), comment=tag) for source in peers.sources]
+    rules.append(spec(target=("DROP",), comment=tag))
+    head, matches = _port((), "udp", str(peers.dstport))
+    matches += [("u32", {"u32": u32_vni(peers.vni)}), _LOCAL]
+    return {("chain", "raw", chain, tuple(rules)), ("rule", "raw", "NETMODES-RAW", spec(head, matches, (chain,), tag))}
+
+
 def render(owner, intents):
-    """The items of INTENTS (_firewall.Publish and _firewall.BridgePolicy), tagged as OWNER's."""
+    """The items of INTENTS (_firewall.Publish, BridgePolicy and VxlanPeers), tagged as OWNER's."""
     out = set()
     for intent in intents:
-        out |= (_bridge_items if hasattr(intent, "bridge") else _port_items)(intent, _tag(owner))
+        if isinstance(intent, VxlanPeers):
+            out |= _vxlan_items(intent, _tag(owner))
+        else:
+            out |= (_bridge_items if hasattr(intent, "bridge") else _port_items)(intent, _tag(owner))
     return out
 
 
@@ -164,9 +195,9 @@ def _comment(rule_spec):
 
 def _owner(item):
     if item[0] == "chain":
-        for prefix in _BRIDGE_PREFIXES:
+        for prefix, kind in _CHAIN_ITEMS.items():
             if item[2].startswith(prefix):
-                return "bridge:" + item[2][len(prefix):]
+                return "%s:%s" % (kind, item[2][len(prefix):])
     tag = _comment(item[3])
     return tag[len(TAG) + 1:] if tag.startswith(TAG + ":") else None
 
@@ -199,7 +230,7 @@ class State(OwnedItems):
     def _items(self):
         out = []
         for (table, chain), rules in self.chains.items():
-            if chain.startswith(_BRIDGE_PREFIXES):
+            if chain.startswith(tuple(_CHAIN_ITEMS)):
                 item = ("chain", table, chain, tuple(rules))
                 out.append((_owner(item), item))
                 continue
@@ -240,6 +271,19 @@ class State(OwnedItems):
 
     def empty_after(self, owner, want):
         return not want and not (self.owners() - {owner}) and not self.chains.get(("filter", USER_CHAIN))
+
+
+def checked(state):
+    """STATE when every rule in a chain of our names carries our comment (NETMODES-USER is the
+    user's); a chain of our name holding another rule was made by someone else, and is refused
+    so that it is never flushed or deleted."""
+    for (table, chain), rules in sorted(state.chains.items()):
+        theirs = [rule for rule in rules if _comment(rule) != TAG and not _comment(rule).startswith(TAG + ":")]
+        if chain != USER_CHAIN and theirs:
+            raise Conflict("iptables: chain %s of table %s holds a rule netmodes.linux did not write (%s); the chain is left as"
+                           " it is and nothing was changed. Rename or remove that chain if it is not needed (iptables -t %s -F %s;"
+                           " iptables -t %s -X %s), and re-run" % (chain, table, text(theirs[0]), table, chain, table, chain))
+    return state
 
 
 def target_params(rule_spec):
@@ -376,23 +420,51 @@ def legacy_rule(words, text):
     return Rule(tuple(conditions), None, None, text)
 
 
+# iptables-save prints a comment as it is, between quotes, newlines too (up to 255 bytes).
+_MAX_RULE_LINES = 256
+
+
+def _rule_words(lines, index):
+    """(words, text, next index) of the ``-A`` line LINES[INDEX]: a comment that holds a newline
+    is printed over several lines, so the rule goes on until its quotes close. (None, LINES[INDEX],
+    INDEX + 1) when they never do."""
+    text = lines[index]
+    for end in range(index + 1, min(len(lines), index + _MAX_RULE_LINES) + 1):
+        try:
+            return shlex.split(text), text, end
+        except ValueError:
+            if end < len(lines):
+                text += "\n" + lines[end]
+    return None, lines[index], index + 1
+
+
 def save_chains(text, tool="iptables-legacy", assume_hook=False):
     """The built-in chains on SAVE_HOOKS in TEXT (what TOOL-save prints) as _firewall.BaseChain;
     our chains are left out, and a jump into one counts as an accept (they accept our traffic).
-    ASSUME_HOOK: filter FORWARD is read as if our hook were its first rule (this run writes it)."""
-    tables, table = {}, None
-    for line in text.splitlines():
+    ASSUME_HOOK: filter FORWARD is read as if our hook were its first rule (this run writes it).
+    A table with a rule that cannot be split into words is an _firewall.Unreadable."""
+    tables, table, broken, lines, index = {}, None, {}, text.split("\n"), 0
+    while index < len(lines):
+        line, index = lines[index], index + 1
         if line.startswith("*"):
-            table = tables.setdefault(line[1:].strip(), ({}, {}))
+            name = line[1:].strip()
+            table = tables.setdefault(name, ({}, {}))
         elif line.startswith(":") and table is not None:
-            name, policy = line[1:].split()[:2]
-            table[0][name] = policy.lower()
-            table[1].setdefault(name, [])
+            chain, policy = line[1:].split()[:2]
+            table[0][chain] = policy.lower()
+            table[1].setdefault(chain, [])
         elif line.startswith("-A ") and table is not None:
-            words = shlex.split(line)
-            table[1].setdefault(words[1], []).append(legacy_rule(words[2:], '"%s"' % line.strip()))
+            words, rule, index = _rule_words(lines, index - 1)
+            if words is None:
+                broken.setdefault(name, line)
+                continue
+            table[1].setdefault(words[1], []).append(legacy_rule(words[2:], '"%s"' % rule.strip().replace("\n", "\\n")))
     out = []
     for (name, chain), hook in SAVE_HOOKS.items():
+        where = "iptables-legacy table %s" % name if tool == "iptables-legacy" else "nftables table ip %s (iptables-nft)" % name
+        if name in broken:
+            out.append(Unreadable(where, "its rule %r has quotes that do not close" % broken.pop(name)))
+            continue
         if chain not in tables.get(name, ({}, {}))[0]:
             continue
         policies, rules = tables[name]
@@ -400,7 +472,6 @@ def save_chains(text, tool="iptables-legacy", assume_hook=False):
         if assume_hook and (name, chain) == ("filter", "FORWARD") and not any(r.verdict == "ours" for r in base):
             base = (Rule((), "ours", "NETMODES-FORWARD", '"-A FORWARD -j NETMODES-FORWARD"'),) + base
         others = tuple((other, tuple(found)) for other, found in rules.items() if not _ours(other))
-        where = "iptables-legacy table %s" % name if tool == "iptables-legacy" else "nftables table ip %s (iptables-nft)" % name
         out.append(BaseChain("%s, chain %s" % (where, chain), hook, policies[chain], base, others, tool, (name, chain)))
     return out
 
@@ -480,7 +551,7 @@ class Iptables:
                         hooks[(table_name, chain.name)] = [r for r in found if _comment(r) == TAG]
         except (iptc.IPTCError, OSError) as exc:
             raise KernelError("iptables: cannot read the %s table: %s" % (table_name, exc))
-        return State(chains, hooks)
+        return checked(State(chains, hooks))
 
     @staticmethod
     def after(state, owner, want):

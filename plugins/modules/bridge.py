@@ -33,7 +33,7 @@ description:
     that drops the network's traffic is named in a warning with the accept to add to it.
 options:
   name:
-    description: Bridge name (at most 15 bytes).
+    description: Bridge name (at most 15 bytes of letters, digits, C(_), C(.) and C(-), starting with a letter or digit).
     type: str
     required: true
   state:

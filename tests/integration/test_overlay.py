@@ -114,8 +114,9 @@ def test_overlay_across_hosts_by_name_then_a_third_host_joins_and_leaves(lab, si
     ping(sim1, "a1", "b1", size=1450 - 28)
     ping(sim1, "a1", "b1", size=1450 - 27, ok=False)
 
-    # sim3 joins: on sim1 and sim2 only the new peer, its members' forwarding and ARP entries
-    # (their MACs are 02:42 and their addresses, as every host computes) and the hosts files change.
+    # sim3 joins: on sim1 and sim2 only the new peer (and the firewall, which accepts its VXLAN),
+    # its members' forwarding and ARP entries (their MACs are 02:42 and their addresses, as every
+    # host computes) and the hosts files change.
     three = dict(two, sim3=TWO_EACH["sim3"])
     joined = site.run([OVERLAY], HOSTS, three)
     assert not joined.failed and joined.changed, joined
@@ -128,7 +129,7 @@ def test_overlay_across_hosts_by_name_then_a_third_host_joins_and_leaves(lab, si
         peerdb += ["vxlan %s fdb %s" % (vxlan, eth0["address"]), "vxlan %s neigh %s" % (vxlan, ip)]
     for host in (sim1, sim2):
         own = [s["name"] for s in TWO_EACH[host.name]]
-        assert objects(joined, host.name) == sorted(["vxlan %s peer %s" % (vxlan, sim3.address)] + peerdb
+        assert objects(joined, host.name) == sorted(["vxlan %s peer %s" % (vxlan, sim3.address), "vxlan %s firewall" % vxlan] + peerdb
                                                     + ["file /etc/netns/%s/hosts" % n for n in own]), joined
     everyone_pings_everyone_by_name(fleet, three)
     assert not site.run([OVERLAY], HOSTS, three).changed

@@ -27,7 +27,7 @@ class Bridge(Resource):
         addresses = interfaces(p["addresses"], "addresses")
         families = {a.version for a in addresses or ()}
         forwarding = {"net/ipv%d/conf/%s/forwarding" % (v, p["name"]): "1" for v in sorted(families | {4})}
-        return {"name": ifname(p["name"], "name"), "state": p["state"], "addresses": addresses,
+        return {"name": ifname(p["name"], "name", existing=p["state"] == "absent"), "state": p["state"], "addresses": addresses,
                 "mtu": mtu(p["mtu"], "mtu"), "stp": p["stp"], "forwarding": forwarding,
                 "policy": {"masquerade": p["ip_masquerade"], "icc": p["icc"], "internal": p["internal"]}}
 

@@ -30,11 +30,12 @@ class Portmap(Resource):
         if target is not None and target.version != 4:
             raise InvalidInput("address: %s: IPv6 sandbox addresses are not supported yet" % target, "address")
         mappings = port_mappings(p["ports"], "ports") if p["state"] == "present" else frozenset()
-        netns = netns_name(p["netns"], "netns") if p["netns"] else None
+        gone = p["state"] == "absent"
+        netns = netns_name(p["netns"], "netns", existing=gone) if p["netns"] else None
         owner = _firewall.sandbox_owner(netns, target)
         if len(owner.encode("utf-8")) > 120:
             raise InvalidInput("netns: the sandbox name is too long to tag firewall rules with (at most 114 bytes)", "netns")
-        return {"netns": netns, "address": target, "bridge": ifname(p["bridge"], "bridge"), "ports": mappings,
+        return {"netns": netns, "address": target, "bridge": ifname(p["bridge"], "bridge", existing=gone), "ports": mappings,
                 "state": p["state"], "owner": owner}
 
     def read(self, desired):

@@ -228,6 +228,50 @@ def test_iptables_published_ports_read_back():
     assert state.owned_by("netns:web") == items
 
 
+# -- who may send an overlay VXLAN (issue 13, item 13) ---------------------------------------------
+
+PEERS = _firewall.VxlanPeers("vx0", 4242, 4789, 4, (ipaddress.ip_address("10.231.1.12"), ipaddress.ip_address("10.231.1.13")))
+# `udp dport 4789 @th,96,24 0x1092`: VXLAN with VNI 4242 (after UDP's 8 bytes, VXLAN's flags and 3 reserved)
+VXLAN_4242 = [{"match": {"op": "==", "left": {"payload": {"protocol": "udp", "field": "dport"}}, "right": 4789}},
+              {"match": {"op": "==", "left": {"payload": {"base": "th", "offset": 96, "len": 24}}, "right": 4242}}]
+
+
+def test_nftables_vxlan_is_accepted_from_the_peers_and_dropped_from_others_before_conntrack(firewall):
+    items = nft.render("vxlan:vx0", [PEERS])
+    assert items == {("chain", "vxlan-vx0", nft._canonical([
+        VXLAN_4242 + [{"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}}, "right": "10.231.1.12"}},
+                      {"accept": None}],
+        VXLAN_4242 + [{"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}}, "right": "10.231.1.13"}},
+                      {"accept": None}],
+        # `fib daddr type local drop`: only what is for this host; VXLAN routed through it is not ours to judge
+        VXLAN_4242 + [{"match": {"op": "==", "left": {"fib": {"result": "type", "flags": ["daddr"]}}, "right": "local"}},
+                      {"drop": None}]]))}
+    six = _firewall.VxlanPeers("vx0", 4242, 4789, 6, (ipaddress.ip_address("fd31::12"),))
+    (item,) = nft.render("vxlan:vx0", [six])
+    assert '"protocol": "ip6"' in item[2][0] and '"fd31::12"' in item[2][0]
+    state = firewall.read()
+    commands = nft.changes(state, "vxlan:vx0", items, set())
+    assert {"add": {"chain": {"family": "inet", "table": "netmodes", "name": "vxlan-vx0", "type": "filter", "hook": "prerouting",
+                              "prio": -300, "policy": "accept"}}} in commands, "a base chain of its own, before conntrack"
+    firewall.stage(commands)
+    firewall.commit()
+    assert firewall.read().owned_by("vxlan:vx0") == items and firewall.read().owners() == {"vxlan:vx0"}
+
+
+def test_iptables_vxlan_is_accepted_from_the_peers_and_dropped_from_others_before_conntrack():
+    items = ipt.render("vxlan:vx0", [PEERS])
+    # Docker's match of an overlay's VXLAN (its encrypted networks' cleartext drop), here for local destinations
+    assert texts(items, "NETMODES-RAW") == [
+        "-p udp -m udp --dport 4789 -m u32 --u32 0x0>>0x16&0x3c@0xc>>0x8=0x1092 -m addrtype --dst-type LOCAL -j NETMODES-VX-vx0"]
+    (chain,) = [item for item in items if item[0] == "chain"]
+    assert chain[1:3] == ("raw", "NETMODES-VX-vx0")
+    assert [ipt.text(r, comments=False) for r in chain[3]] == ["-s 10.231.1.12/32 -j RETURN", "-s 10.231.1.13/32 -j RETURN", "-j DROP"]
+    assert all(ipt._comment(r) == "netmodes:vxlan:vx0" for r in chain[3])
+    chains = {("raw", "NETMODES-VX-vx0"): list(chain[3]), ("raw", "NETMODES-RAW"): [i[3] for i in items if i[0] == "rule"]}
+    assert ipt.State(chains).owned_by("vxlan:vx0") == items, "read back as the owner's"
+    assert ipt.render("vxlan:vx0", [_firewall.VxlanPeers("vx0", 4242, 4789, 6, ())]) == set(), "IPv4 only"
+
+
 @pytest.mark.parametrize("name", ["nftables", "iptables"])
 def test_auto_picks_iptables_only_on_legacy_hosts(name):
     class Proc:
@@ -261,7 +305,9 @@ STEPS = [
     ("netns:a", lambda: publish("8080:80", "127.0.0.1:9090:90/udp")),
     ("netns:b", lambda: publish("7000-7002:7000-7002")),
     ("bridge:br-x", lambda: [policy(icc=False)]),
+    ("vxlan:vx0", lambda: [PEERS]),
     ("netns:a", lambda: publish("8081:80")),
+    ("vxlan:vx0", lambda: []),
     ("netns:b", lambda: []),
     ("netns:a", lambda: []),
     ("bridge:br-x", lambda: []),

@@ -221,8 +221,10 @@ def test_two_overlays_with_one_vni_are_refused():
 @pytest.mark.parametrize("raw, fragment", [
     ({"host": "sim1", "hosts": {"sim2": {"index": "two"}}}, r"fleet.hosts.sim2.index: 'two' is not a whole number >= 0; set"
                                                             " netmodes_host_index of sim2"),
-    ({"host": "sim1", "hosts": {"sim2": {"underlay": "sim2.lab"}}}, r"fleet.hosts.sim2.underlay: 'sim2.lab' is not an IP address;"
+    ({"host": "sim1", "hosts": {"sim2": {"underlay": "sim2.lab"}}}, r"fleet.hosts.sim2.underlay: 'sim2.lab' is not a valid IP address;"
                                                                     " set netmodes_underlay_address of sim2"),
+    ({"host": "sim1", "hosts": {"sim2": {"underlay": "fe80::1%x\n6.6.6.6"}}},
+     r"fleet.hosts.sim2.underlay: 'fe80::1%x\\n6.6.6.6' carries a scope id, .*; set netmodes_underlay_address of sim2"),
     ({"host": "sim1", "hosts": {"sim2": {"sandboxes": {"a": 1}}}}, r"netmodes_sandboxes of sim2 must be a list"),
 ])
 def test_bad_fleet_entries_name_the_inventory_variable(raw, fragment):

@@ -142,3 +142,13 @@ def test_the_user_chain_is_never_removed_while_it_has_rules(converge, firewall):
         firewall.chains[("filter", "NETMODES-USER")].append(ipt.spec(target=("DROP",), comment=None))
     converge(Bridge, name="br0", state="absent")
     assert firewall.read().exists, "the user's own rules went with our last bridge"
+
+
+@pytest.mark.parametrize("name", ["nm+", "+", "nm*", "!br"])
+def test_a_wildcard_bridge_is_refused_but_one_an_older_version_made_can_go(refused, converge, kernel, name):
+    """Issue 13, item 5: such a name matches other interfaces in firewall rules, so none is made;
+    removal writes nothing with the name, and takes one made before names were checked."""
+    refused(Bridge, InvalidInput, r"^name: interface name '%s' is not valid" % name.replace("+", r"\+").replace("*", r"\*"), name=name)
+    kernel.link_add_bridge(name)
+    result = converge(Bridge, name=name, state="absent")
+    assert result["changed"] and kernel.link(name) is None

@@ -91,7 +91,8 @@ def test_a_host_joining_changes_only_its_peer_and_the_hosts_files(sim2, converge
     site(converge, [OVERLAY], fleet(("sim1", "sim2"), two), two)
     joined = site(converge, [OVERLAY], fleet())
     assert objects(*joined) == sorted(["vxlan %s peer 10.231.1.13" % VXLAN, "vxlan %s fdb 02:42:0a:e7:c8:21" % VXLAN,
-                                       "vxlan %s neigh 10.231.200.33" % VXLAN, "file /etc/netns/b1/hosts", "file /etc/netns/b2/hosts"])
+                                       "vxlan %s neigh 10.231.200.33" % VXLAN, "vxlan %s firewall" % VXLAN,
+                                       "file /etc/netns/b1/hosts", "file /etc/netns/b2/hosts"])
     left = site(converge, [OVERLAY], fleet(("sim1", "sim2"), two), two)
     assert objects(*left) == objects(*joined), "and leaving undoes just that"
 
@@ -118,11 +119,22 @@ def test_a_sandbox_the_fleet_does_not_know_is_refused(sim2, converge):
         converge(Sandboxes, config=DECLARED["sim2"] + [{"name": "b3", "network_mode": "ov0"}], networks=[OVERLAY], fleet=fleet())
 
 
-def test_pruning_removes_the_overlay_of_a_network_no_longer_declared(sim2, converge, kernel):
+def test_pruning_removes_the_overlay_of_a_network_no_longer_declared(sim2, converge, kernel, firewall):
     site(converge, [OVERLAY], fleet())
+    assert "vxlan:" + VXLAN in firewall.read().owners(), "VXLAN is accepted from the peers only"
     converge(Networks, config=[], state="overridden", fleet={})
     assert kernel.link("ov0") is None and kernel.link(VXLAN) is None
     assert kernel.link("eth0") is not None, "only ours go"
+    assert not firewall.read().owners(), "nor the filter of its VXLAN"
+
+
+def test_the_filter_of_a_vxlan_device_deleted_by_hand_is_pruned(sim2, converge, kernel, firewall):
+    site(converge, [OVERLAY], fleet())
+    kernel.link_delete(VXLAN)
+    run = converge(Networks, config=[], state="overridden", fleet={})
+    assert {"action": "delete", "object": "vxlan %s firewall" % VXLAN, "before": {"peers": "those of a device that is gone"}} \
+        in run["operations"]
+    assert not firewall.read().owners()
 
 
 def test_macvlan_sandboxes_and_the_host_shim(sim2, converge, files):

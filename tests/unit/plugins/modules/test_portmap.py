@@ -7,6 +7,8 @@ import ipaddress
 
 import pytest
 
+from ansible_collections.netmodes.linux.plugins.module_utils import _iptables as ipt
+from ansible_collections.netmodes.linux.plugins.module_utils import _nftables as nft
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
 from ansible_collections.netmodes.linux.plugins.modules.bridge import Bridge
 from ansible_collections.netmodes.linux.plugins.modules.netns import Netns
@@ -116,3 +118,37 @@ def test_a_damaged_skeleton_is_repaired(world, converge, firewall):
 def test_ipv6_sandbox_address_is_refused_as_input(world, converge):
     with pytest.raises(InvalidInput, match="IPv6 sandbox addresses are not supported yet"):
         converge(Portmap, address="2001:db8::10", bridge="br0", ports=["8080:80"])
+
+
+# -- a table or chain of our name made by someone else (issue 13, item 12) ------------------------
+
+def plant_foreign(firewall):
+    """A table inet netmodes, or a chain NM-IN-br0, of someone else's (no mark, no comment of ours)."""
+    if firewall.name == "nftables":
+        firewall.listing = {"nftables": [{"chain": {"family": "inet", "table": "netmodes", "name": "theirs"}},
+                                         {"rule": {"family": "inet", "table": "netmodes", "chain": "theirs", "expr": [{"accept": None}]}}]}
+        return "nftables: a table inet netmodes exists that netmodes.linux did not make"
+    firewall.chains[("filter", "NM-IN-br0")] = [ipt.spec((("-s", "10.231.9.9/32"),), comment=None)]
+    return "iptables: chain NM-IN-br0 of table filter holds a rule netmodes.linux did not write \\(-s 10.231.9.9/32 -j ACCEPT\\)"
+
+
+def test_a_table_or_chain_of_our_name_made_by_someone_else_is_refused_never_changed(converge, firewall):
+    converge(Netns, name="web")
+    message = plant_foreign(firewall)
+    before = repr(firewall.listing) if firewall.name == "nftables" else repr(firewall.chains)
+    for args in ({"name": "br0", "addresses": ["172.18.0.1/16"]}, {"name": "br0", "state": "absent"}):
+        with pytest.raises(Conflict, match="^%s.* nothing was changed. Rename or remove that" % message):
+            converge(Bridge, **args)
+    assert (repr(firewall.listing) if firewall.name == "nftables" else repr(firewall.chains)) == before
+    assert firewall.commits == 0
+
+
+def test_our_table_carries_our_mark_and_without_it_is_not_ours(world, converge, firewall):
+    if firewall.name != "nftables":
+        pytest.skip("the mark is nftables': iptables chains are ours by their rules' comments")
+    converge(Portmap, netns="web", bridge="br0", ports=["8080:80"])
+    (mark,) = [i["set"] for i in firewall.listing["nftables"] if i.get("set", {}).get("name") == nft.MARK_SET]
+    assert mark["type"] == "ifname" and mark["elem"][0]["elem"]["val"] == nft.MARK and firewall.read().intact()
+    mark["elem"] = [{"elem": {"val": "other"}}]
+    with pytest.raises(Conflict, match="did not make"):
+        firewall.read()

@@ -314,3 +314,40 @@ def test_a_sandbox_leaves_the_networks_it_no_longer_declares(host, converge, ker
     converge(Sandboxes, config=config, networks=NETWORKS)
     assert links("web") == ["lo"] and "netns:web" not in {who for who, _m in firewall.read().published()}
     assert not converge(Sandboxes, config=config, networks=NETWORKS)["changed"]
+
+
+def _on(network, names):
+    return [{"name": name, "network_mode": network} for name in names]
+
+
+def test_more_sandboxes_than_a_bridge_has_ports_fail_before_anything_changes(converge, kernel, firewall):
+    """Issue 13, item 14: the kernel gives a bridge at most 1023 ports."""
+    converge(Networks, config=NETWORKS)
+    calls, commits = len(kernel.calls), firewall.commits
+    many = _on("br0", ["s%d" % i for i in range(1100)])
+    for state in ("merged", "gathered"):
+        with pytest.raises(Conflict, match="config: network br0: bridge br0 would have 1100 ports .*at most 1023 on one bridge"
+                                           ". Split its sandboxes across several networks"):
+            converge(Sandboxes, config=many, networks=NETWORKS, state=state)
+    assert (len(kernel.calls), firewall.commits) == (calls, commits)
+    assert not kernel.netns, "a sandbox was made before the refusal"
+
+
+def test_the_ports_a_bridge_has_count_and_those_this_run_removes_do_not(converge, kernel):
+    converge(Networks, config=NETWORKS)
+    for i in range(1020):   # someone else's ports
+        kernel.link_add_veth("fill%d" % i, "peer%d" % i)
+        kernel.link_set("fill%d" % i, master="br0")
+    three = _on("br0", ["s0", "s1", "s2"])
+    converge(Sandboxes, config=three, networks=NETWORKS)
+    assert len(kernel.bridge_ports("br0")) == 1023, "the last ports fit"
+    assert not converge(Sandboxes, config=three, networks=NETWORKS)["changed"], "a sandbox's own port is not counted twice"
+    with pytest.raises(Conflict, match="bridge br0 would have 1024 ports \\(1020 already on it and 4 more\\)"):
+        converge(Sandboxes, config=three + _on("br0", ["s3"]), networks=NETWORKS)
+    assert kernel.netns_inode("s3") is None
+    # Ports this run frees: a sandbox removed, another leaving the network, the undeclared ones pruned.
+    gone = [dict(three[0], state="absent"), dict(three[1], network_mode="back")] + _on("br0", ["s3"])
+    converge(Sandboxes, config=gone + three[2:], networks=NETWORKS)
+    assert len(kernel.bridge_ports("br0")) == 1022
+    converge(Sandboxes, config=_on("br0", ["s4", "s5", "s6"]), networks=NETWORKS, state="overridden")
+    assert sorted(kernel.netns) == ["s4", "s5", "s6"] and len(kernel.bridge_ports("br0")) == 1023
