@@ -594,17 +594,30 @@ def converge(adapters):
     return run
 
 
+def names_field(error, options):
+    """Whether ERROR's message begins with the field it names ("mtu: ...", "config[0].subnet: ...",
+    at least as precisely as error.field), or, for a conflict between entries of a batch, with
+    the name of a declared entry ("web.ip: ...", "web: publish: ...")."""
+    msg, field = error.msg, error.field or ""
+    if field and msg.startswith(field) and msg[len(field):len(field) + 1] in (":", ".", "["):
+        return True
+    names = [entry.get("name") for entry in options.get("config") or [] if isinstance(entry, dict)]
+    return field == "config" and any(name and msg.startswith((name + ":", name + ".")) for name in names)
+
+
 @pytest.fixture
-def refused(converge, kernel):
+def refused(converge, kernel, sysctl, firewall, files):
     """refused(ResourceClass, error, fragment, **options): the run fails with ERROR matching
-    FRAGMENT, the message begins with the field it names, and nothing reached the kernel."""
+    FRAGMENT, the message begins with the field it names, and nothing reached the kernel, the
+    sysctls, the firewall (staged or committed) or the files."""
 
     def run(resource_class, error, fragment, **options):
-        calls = len(kernel.calls)
+        calls = (len(kernel.calls), len(sysctl.calls), firewall.commits, len(firewall.staged), len(files.calls))
         with pytest.raises(error, match=fragment) as caught:
             converge(resource_class, **options)
-        assert caught.value.field and caught.value.msg.startswith(caught.value.field + ":"), "the error names its field"
-        assert len(kernel.calls) == calls, "a refused run changed something"
+        assert names_field(caught.value, options), "the message does not begin with the field: %r %s" % (caught.value.field, caught.value.msg)
+        assert (len(kernel.calls), len(sysctl.calls), firewall.commits, len(firewall.staged), len(files.calls)) == calls, \
+            "a refused run changed something (kernel, sysctl, firewall commits, staged firewall commands, file calls)"
         return caught.value
 
     return run

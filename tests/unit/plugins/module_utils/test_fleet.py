@@ -175,8 +175,10 @@ def test_the_vni_is_derived_from_the_name_stably():
 def test_device_names_are_short_and_ours():
     for name in (_fleet.vxlan_name("x" * 300), _fleet.shim_name("x" * 300)):
         assert len(name) <= 15
-    assert _fleet.vxlan_name("ov0").startswith("nmx") and _fleet.shim_name("ov0").startswith("nms")
-    assert _fleet.vxlan_name("ov0") != _fleet.vxlan_name("ov1")
+    # Written out (sha256 of "KIND\0NAME", 11 hex digits): every host must find the same name,
+    # also one that runs another version.
+    assert (_fleet.vxlan_name("ov0"), _fleet.vxlan_name("ov1")) == ("nmx55f4bbf11d7", "nmx4116a249699")
+    assert (_fleet.shim_name("ov0"), _fleet.shim_name("lan")) == ("nms6a5a440d356", "nmsf759f04bd99")
 
 
 # -- the declarations ---------------------------------------------------------------------------------
