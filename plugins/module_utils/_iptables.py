@@ -130,8 +130,8 @@ def _port_items(publish, tag):
     cports = "%d" % mapping.container_port if mapping.size == 1 else "%d-%d" % (mapping.container_port, mapping.container_port_end)
     head, ms = _port((("-d", target + "/32"),), proto, cports)
     out.add(("rule", "filter", "NETMODES-PUBLISHED", spec(head, ms, ("ACCEPT",), tag)))
-    out.add(("rule", "filter", "NETMODES-REPLIES", spec((("-s", target + "/32"), ("-p", proto)), [(proto, {"sport": cports.replace("-", ":")})],
-                                                       ("ACCEPT",), tag)))
+    replies = spec((("-s", target + "/32"), ("-p", proto)), [(proto, {"sport": cports.replace("-", ":")})], ("ACCEPT",), tag)
+    out.add(("rule", "filter", "NETMODES-REPLIES", replies))
     head, ms = _port((("-s", subnet), ("-d", target + "/32")), proto, cports)
     out.add(("rule", "nat", "NETMODES-POSTROUTING", spec(head, ms + [_DNATED], ("MASQUERADE",), tag)))
     if mapping.host_ip.is_loopback:

@@ -20,6 +20,11 @@ ETH0, ETH1, BR0 = s.forwarding("eth0"), s.forwarding("eth1"), s.forwarding("br0"
 LOCALNET = s.route_localnet("br0")
 
 
+def killed(*_args, **_kwargs):
+    """A write that a SIGKILL interrupts: it raises instead of writing."""
+    raise KernelError("killed")
+
+
 def test_the_first_claim_records_the_value_before_and_the_last_release_gives_it_back():
     ledger = s.claimed({}, ETH0, "bridge:br0", "0")
     ledger = s.claimed(ledger, ETH0, "netns:web", "1")  # the value now is ours: the one before stays
@@ -82,7 +87,7 @@ def adapter(tmp_path):
 def test_the_adapter_records_before_it_sets_root_only_whatever_the_umask(adapter, monkeypatch):
     old = os.umask(0)
     try:
-        monkeypatch.setattr(s.Sysctl, "set", lambda self, key, value: (_ for _ in ()).throw(KernelError("killed")))
+        monkeypatch.setattr(s.Sysctl, "set", killed)
         with pytest.raises(KernelError):
             adapter.claim(ETH0, "bridge:br0", "1")
     finally:
@@ -97,7 +102,7 @@ def test_the_adapter_puts_back_before_it_forgets(adapter, monkeypatch):
     adapter.claim(ETH0, "netns:web", "1")
     adapter.release(ETH0, "bridge:br0")
     assert adapter.get(ETH0) == "1" and adapter.ledger()[ETH0]["users"] == ["netns:web"]
-    monkeypatch.setattr(s.Sysctl, "_write", lambda self, ledger: (_ for _ in ()).throw(KernelError("killed")))
+    monkeypatch.setattr(s.Sysctl, "_write", killed)
     with pytest.raises(KernelError):
         adapter.release(ETH0, "netns:web")
     assert adapter.get(ETH0) == "0", "the value goes back first"
