@@ -206,11 +206,11 @@ def guard(ledger):
     return Guard(found["uplinks"], found["localnet"]) if found["uplinks"] or found["localnet"] else None
 
 
-def plan_guard(firewall, state, owner, want, ledgers):
-    """The op (or none) that makes the Guard match the sysctl ledger after this run (LEDGERS:
-    (now, after)). It is planned on the state OWNER's change to WANT leaves, since both are
-    staged for the same commit."""
-    now, then = (guard(ledger) for ledger in ledgers)
+def plan_guard(firewall, state, owner, want, *, ledger, keys, values):
+    """The op (or none) that makes the Guard match the sysctl LEDGER once OWNER uses exactly KEYS
+    ({key: value}; VALUES are the keys' values now). It is planned on the state OWNER's change to
+    WANT leaves, since both are staged for the same commit."""
+    now, then = guard(ledger), guard(_sysctl.after(ledger, owner, keys, values))
     items = firewall.render(GUARD_OWNER, [then]) if then else set()
     return plan("firewall guard", "closed", firewall, firewall.after(state, owner, want), GUARD_OWNER, want=items,
                 before=now.describe() if now else None, after=then.describe() if then else None)

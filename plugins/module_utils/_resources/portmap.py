@@ -89,10 +89,9 @@ class Portmap(Resource):
     def _closing(self, current, desired, want, keys, ops):
         """The ledger's ops for KEYS ({key: value}, all this sandbox's ports need), the ports' own
         firewall OPS (to WANT), and after them the firewall's guard for the ledger they leave."""
-        owner, ledger = desired["owner"], current["ledger"]
-        ledgers = ledger, _sysctl.after(ledger, owner, keys, current["sysctl"])
-        return (_sysctl.plan(owner, keys, ledger, current["sysctl"]) + ops
-                + _firewall.plan_guard(self.adapters["firewall"], current["firewall"], owner, want, ledgers))
+        owner, ledger, values = desired["owner"], current["ledger"], current["sysctl"]
+        return (_sysctl.plan(owner, keys, ledger, values) + ops
+                + _firewall.plan_guard(self.adapters["firewall"], current["firewall"], owner, want, ledger=ledger, keys=keys, values=values))
 
     def _check_conflicts(self, current, desired):
         owner, field = desired["owner"], "ports"
