@@ -93,8 +93,8 @@ class Bridge(Resource):
         before = self._recognise(current, desired, state.owned_by(owner))
         after = policy.describe() if policy else None
         ops = _firewall.plan("bridge %s firewall" % desired["name"], "policy", firewall, state, owner, want=want, before=before, after=after)
-        return ops + _firewall.plan_guard(firewall, state, owner, want, ledger=current["ledger"],
-                                                keys=current["want_sysctl"], values=current["sysctl"])
+        ledger, keys, values = current["ledger"], current["want_sysctl"], current["sysctl"]
+        return ops + _firewall.plan_guard(firewall, state, owner, want, ledger=ledger, keys=keys, values=values)
 
     def _recognise(self, current, desired, have):
         """The policy that HAVE (the bridge's rules now) was written for, or a word for what they are."""
