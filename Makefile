@@ -12,7 +12,16 @@ setup:
 demo: setup
 	@KEEP=$(KEEP) hack/demo
 
-test: setup lint sanity units integration molecule
+# make test runs its parts in lanes side by side (hack/test): the checks of the code in one, what
+# needs simulated fleets in the other. TEST_LANES=lint,sanity,units,integration,molecule (one lane) runs
+# them one after another. INTEGRATION_WORKERS pytest-xdist workers run the integration files
+# (each worker with a fleet of its own) and MOLECULE_JOBS molecule scenarios run at once.
+TEST_LANES ?= lint,sanity,units integration,molecule
+INTEGRATION_WORKERS ?= 3
+MOLECULE_JOBS ?= 3
+
+test: setup
+	@hack/test $(TEST_LANES)
 
 lint:
 	$(VENV)/bin/ruff check .
@@ -25,7 +34,7 @@ units:
 	hack/ansible-test units
 
 integration:
-	$(VENV)/bin/pytest -p no:cacheprovider tests/integration
+	$(VENV)/bin/pytest -p no:cacheprovider -n $(INTEGRATION_WORKERS) tests/integration
 
 # The crash test at full count: modules killed with SIGKILL at 210 seeded points (make test: 30).
 STRESS_RUNS ?= 210
@@ -34,7 +43,7 @@ stress: setup
 
 # Every role's scenarios (roles/*/molecule/*: default, and overlay for sandboxes), sharing .config/molecule/config.yml.
 molecule:
-	hack/molecule
+	MOLECULE_JOBS=$(MOLECULE_JOBS) hack/molecule
 
 bench: setup
 	$(PY) bench/fleet_up.py
