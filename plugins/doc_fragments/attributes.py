@@ -16,6 +16,7 @@ options:
         their last write, so two playbooks converging one host at once take turns; check mode,
         C(state=gathered) and M(netmodes.linux.net_info) wait only for a run that changes state.
       - When the wait is over the task fails, naming the module and process that hold the lock.
+      - The lock is root's alone (mode 0600), so that no other user can hold it.
       - The default can also be set with the environment variable C(NETMODES_LOCK_TIMEOUT).
     type: int
     default: 60

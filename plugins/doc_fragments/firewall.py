@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # The firewall_backend option of every module that writes firewall rules (bridge, networks,
+    # The firewall_backend option of every module that writes firewall rules (bridge, vxlan, networks,
     # sandboxes, portmap, boot_restore); its choices are _firewall.BACKENDS and auto.
     DOCUMENTATION = r"""
 options:

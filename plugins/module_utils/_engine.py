@@ -138,21 +138,33 @@ def apply(ops, adapters):
     """Execute ops in order; on failure the raised error records the op and what was applied.
 
     A transactional adapter (one with ``commit``, like the firewall) only stages what its ops
-    ask for; it is committed once, after every op, so its whole share of the plan applies
-    atomically. Its ops count as applied only when the commit succeeds.
+    ask for, in the order they were planned (each was planned on the state the ones before it
+    leave); it is committed once, after every other op, so its whole share of the plan applies
+    atomically. Its ops count as applied only when the commit succeeds. An adapter's
+    ``deferred`` methods run after the commits: switching forwarding on comes after the firewall
+    rules that keep the host closed, and does not happen when they could not be written.
     """
-    applied, staged = [], {}
-    for op in ordered(ops):
-        method, kwargs = op.call
-        owner = method.partition(".")[0]
-        _call(adapters, op, applied, method, kwargs)
+    applied, staged, later = [], {}, []
+    for op in ops:
+        owner = op.call[0].partition(".")[0]
         if hasattr(adapters[owner], "commit"):
             staged.setdefault(owner, []).append(op)
-        else:
+    for op in ordered(ops):
+        method, kwargs = op.call
+        owner, _sep, name = method.partition(".")
+        if name in getattr(type(adapters[owner]), "deferred", ()):
+            later.append(op)
+        elif owner not in staged:
+            _call(adapters, op, applied, method, kwargs)
             applied.append(op.describe())
     for owner, owner_ops in staged.items():
+        for op in owner_ops:
+            _call(adapters, op, applied, *op.call)
         _call(adapters, owner_ops[0], applied, owner + ".commit", {})
         applied += [op.describe() for op in owner_ops]
+    for op in later:
+        _call(adapters, op, applied, *op.call)
+        applied.append(op.describe())
     return applied
 
 

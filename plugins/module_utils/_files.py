@@ -15,16 +15,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
-import tempfile
+import stat
 
+from ansible_collections.netmodes.linux.plugins.module_utils import _fs
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, ordered
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, KernelError
 
 ETC_NETNS = "/etc/netns"
 RECORDS = ".netmodes"
-FILE_MODE = 0o644
-DIR_MODE = 0o755
+RECORD_TAG = "record"  # temporary records are .record.XXXXXXXX.tmp: never NAME.json of a sandbox
+FILE_MODE = _fs.PUBLIC     # processes in the sandbox read them
+DIR_MODE = _fs.PUBLIC_DIR
+RECORDS_MODE = _fs.PRIVATE_DIR
 
 
 def path(netns, name, root=ETC_NETNS):
@@ -117,200 +119,20 @@ def diff(ops):
     return out
 
 
-def _fsync_dir(directory):
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _leftovers(target):
-    """The temporary files of TARGET that a writer killed before its rename left behind."""
-    directory, base = os.path.split(target)
-    pattern = re.compile(r"^\.%s\.[A-Za-z0-9_]{8}\.tmp$" % re.escape(base))
-    try:
-        return [os.path.join(directory, name) for name in os.listdir(directory) if pattern.match(name)]
-    except FileNotFoundError:
-        return []
-
-
-def _unlink(path):
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-
-
-def discard(target):
-    """Remove TARGET and the temporary files an interrupted write of it left."""
-    for path in [target] + _leftovers(target):
-        _unlink(path)
-
-
-def atomic_write(target, data, mode=FILE_MODE):
-    """Replace TARGET with DATA (bytes) atomically: a temporary file in the same directory,
-    fsync, rename over TARGET, fsync the directory. Readers see the old or the new file, whole.
-
-    The temporary files that earlier writes of TARGET, killed before their rename, left are
-    removed first: a run that did not finish a write plans it again, so nothing lingers.
-    """
-    directory = os.path.dirname(target)
-    for path in _leftovers(target):
-        _unlink(path)
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(target), suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
-        os.rename(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_dir(directory)
-
-
-def _remove_empty_dir(directory):
-    try:
-        os.rmdir(directory)
-    except OSError:  # not empty, or already gone
-        pass
-
-
 class Files:
-    """Reads the host's files and reads, writes and removes the sandboxes' files under ROOT."""
+    """Reads the host's files and reads, writes and removes the sandboxes' files under ROOT.
+
+    ROOT's parent (/etc) is trusted; ROOT, ROOT/NETNS, the files and ROOT/.netmodes are ours and
+    are reached without following a link (``_fs``): a link planted there is refused.
+    """
 
     def __init__(self, root=ETC_NETNS):
         self.root = root
 
     @staticmethod
     def host_file(name):
-        """Text of a host file (its absolute path), or None when it does not exist."""
-        return Files._read(name)
-
-    # -- host files of ours (the boot-time restore's declaration, command and unit) ----------
-
-    @staticmethod
-    def host_bytes(name):
-        """Content of the host file NAME (an absolute path), or None when it does not exist."""
-        try:
-            with open(name, "rb") as handle:
-                return handle.read()
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise KernelError("read %s: %s" % (name, exc.strerror or exc))
-
-    @staticmethod
-    def host_link(name):
-        """Where the symbolic link NAME points, or None when it is not a symbolic link."""
-        try:
-            return os.readlink(name)
-        except OSError:
-            return None
-
-    @staticmethod
-    def write_host_file(name, content, mode=FILE_MODE):
-        """Replace the host file NAME with CONTENT (text or bytes) atomically, making its directory."""
-        os.makedirs(os.path.dirname(name), mode=DIR_MODE, exist_ok=True)
-        atomic_write(name, content.encode("utf-8") if isinstance(content, str) else content, mode)
-
-    @staticmethod
-    def link_host_file(name, target):
-        """Make NAME a symbolic link to TARGET (replacing what is there), as systemctl enable does."""
-        os.makedirs(os.path.dirname(name), mode=DIR_MODE, exist_ok=True)
-        tmp = "%s.netmodes-tmp" % name
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        os.symlink(target, tmp)
-        os.rename(tmp, name)
-
-    @staticmethod
-    def remove_host_file(name, directory=False):
-        """Remove the host file or link NAME, and with DIRECTORY (one of ours) its directory once empty."""
-        try:
-            os.unlink(name)
-        except FileNotFoundError:
-            pass
-        if directory:
-            _remove_empty_dir(os.path.dirname(name))
-
-    def read(self, netns, name):
-        """Text of the sandbox's file NAME, or None when it does not exist."""
-        return self._read(path(netns, name, self.root))
-
-    def recorded(self, netns):
-        """{name: hash} of the files we last wrote for NETNS."""
-        text = self._read(self._record(netns))
-        try:
-            return dict(json.loads(text)) if text else {}
-        except ValueError:
-            return {}  # a damaged record: every file then counts as not ours
-
-    def recorded_sandboxes(self):
-        """The sandboxes that have a record of files we wrote, sorted."""
-        try:
-            names = os.listdir(os.path.join(self.root, RECORDS))
-        except FileNotFoundError:
-            return []
-        return sorted(n[:-len(".json")] for n in names if n.endswith(".json") and not n.startswith("."))
-
-    def write(self, netns, name, content):
-        """Make the file hold CONTENT (rewritten only when it differs) and record its hash."""
-        target = path(netns, name, self.root)
-        os.makedirs(os.path.dirname(target), mode=DIR_MODE, exist_ok=True)
-        if self.read(netns, name) != content:
-            atomic_write(target, content.encode("utf-8"))
-        self._set_record(netns, name, digest(content))
-
-    def remove(self, netns, name):
-        """Remove the file, the sandbox's directory once it is empty, and the file's record.
-
-        The record goes last: a run killed before it still finds the file recorded, and plans
-        the removal again.
-        """
-        discard(path(netns, name, self.root))
-        _remove_empty_dir(os.path.join(self.root, netns))
-        self._set_record(netns, name, None)
-
-    def stray_records(self):
-        """True when the records' directory is there but empty: a removal of the last record,
-        killed before the directory went, leaves it (see ``tidy``)."""
-        try:
-            return not os.listdir(os.path.join(self.root, RECORDS))
-        except (FileNotFoundError, NotADirectoryError):
-            return False
-
-    def tidy(self):
-        """Remove the records' directory when it is empty."""
-        _remove_empty_dir(os.path.join(self.root, RECORDS))
-
-    def _record(self, netns):
-        return os.path.join(self.root, RECORDS, netns + ".json")
-
-    def _set_record(self, netns, name, value):
-        marks = self.recorded(netns)
-        if value is None:
-            marks.pop(name, None)
-        else:
-            marks[name] = value
-        record = self._record(netns)
-        if marks:
-            os.makedirs(os.path.dirname(record), mode=DIR_MODE, exist_ok=True)
-            atomic_write(record, (json.dumps(marks, indent=1, sort_keys=True) + "\n").encode("utf-8"))
-            return
-        discard(record)
-        _remove_empty_dir(os.path.dirname(record))
-
-    @staticmethod
-    def _read(name):
+        """Text of a host file (its absolute path, links followed: /etc/resolv.conf often is one),
+        or None when it does not exist."""
         try:
             # newline="": no newline translation, so the hash is of the file as it is.
             with open(name, encoding="utf-8", errors="replace", newline="") as handle:
@@ -319,3 +141,165 @@ class Files:
             return None
         except OSError as exc:
             raise KernelError("read %s: %s" % (name, exc.strerror or exc))
+
+    # -- host files of ours (the boot-time restore's declaration, command and unit) ----------
+
+    @staticmethod
+    def host_entry(name):
+        """What is at the host path NAME, a link not followed: None, or (kind, content, owner uid)
+        with kind "file" (content: bytes), "link" (content: its target) or "other"."""
+        st = _lstat(name)
+        if st is None:
+            return None
+        if stat.S_ISLNK(st.st_mode):
+            return "link", os.readlink(name), st.st_uid
+        if not stat.S_ISREG(st.st_mode):
+            return "other", None, st.st_uid
+        with _fs.open_dir(os.path.dirname(name), os.path.dirname(name)) as directory:
+            data, found = directory.read(os.path.basename(name))
+        return ("file", data, found.st_uid) if data is not None else None
+
+    @staticmethod
+    def host_path_problem(name):
+        """Why the host path NAME could be changed by another user than root, or None."""
+        return _fs.path_problem(name)
+
+    @staticmethod
+    def write_host_file(name, content, mode=FILE_MODE):
+        """Replace the host file NAME with CONTENT (text or bytes) atomically, making its directory."""
+        with _host_dir(name) as directory:
+            directory.write(os.path.basename(name), content.encode("utf-8") if isinstance(content, str) else content, mode)
+
+    @staticmethod
+    def link_host_file(name, target):
+        """Make NAME a symbolic link to TARGET (replacing the link there), as systemctl enable does."""
+        with _host_dir(name) as directory:
+            tmp = ".%s.netmodes-tmp" % os.path.basename(name)
+            directory.unlink(tmp)
+            os.symlink(target, tmp, dir_fd=directory.fd)
+            os.rename(tmp, os.path.basename(name), src_dir_fd=directory.fd, dst_dir_fd=directory.fd)
+
+    @staticmethod
+    def remove_host_file(name, directory=False):
+        """Remove the host file or link NAME, and with DIRECTORY (one of ours) its directory once empty."""
+        parent = os.path.dirname(name)
+        found = _fs.open_dir(parent, parent)
+        if found is None:
+            return
+        with found:
+            found.unlink(os.path.basename(name))
+        if directory:
+            with _fs.open_dir(os.path.dirname(parent), os.path.dirname(parent)) as above:
+                above.rmdir(os.path.basename(parent))
+
+    # -- the sandboxes' files and their records ------------------------------------------------
+
+    def _dir(self, *names, create=None):
+        return _fs.open_dir(os.path.join(self.root, *names), os.path.dirname(self.root), create)
+
+    def read(self, netns, name):
+        """Text of the sandbox's file NAME, or None when it does not exist."""
+        directory = self._dir(netns)
+        if directory is None:
+            return None
+        with directory:
+            data, _st = directory.read(name)
+        return None if data is None else data.decode("utf-8", errors="replace")
+
+    def recorded(self, netns):
+        """{name: hash} of the files we last wrote for NETNS (a record of root's only)."""
+        directory = self._dir(RECORDS)
+        if directory is None:
+            return {}
+        with directory:
+            data = directory.read_state(netns + ".json")
+        try:
+            found = json.loads(data) if data else {}
+        except ValueError:
+            return {}  # a damaged record: every file then counts as not ours
+        return dict(found) if isinstance(found, dict) else {}
+
+    def recorded_sandboxes(self):
+        """The sandboxes that have a record of files we wrote, sorted."""
+        directory = self._dir(RECORDS)
+        if directory is None:
+            return []
+        with directory:
+            names = directory.names()
+        return sorted(n[:-len(".json")] for n in names if n.endswith(".json") and not n.startswith("."))
+
+    def write(self, netns, name, content):
+        """Make the file hold CONTENT (rewritten only when it differs) and record its hash."""
+        with self._dir(netns, create=DIR_MODE) as directory:
+            data, _st = directory.read(name)
+            if data is None or data.decode("utf-8", errors="replace") != content:
+                directory.write(name, content.encode("utf-8"), FILE_MODE)
+        self._set_record(netns, name, digest(content))
+
+    def remove(self, netns, name):
+        """Remove the file, the sandbox's directory once it is empty, and the file's record.
+
+        The record goes last: a run killed before it still finds the file recorded, and plans
+        the removal again.
+        """
+        directory = self._dir(netns)
+        if directory is not None:
+            with directory:
+                directory.unlink(name)
+                directory.remove_leftovers(".%s." % name)
+            with self._dir() as root:
+                root.rmdir(netns)
+        self._set_record(netns, name, None)
+
+    def stray_records(self):
+        """True when the records' directory is there but empty: a removal of the last record,
+        killed before the directory went, leaves it (see ``tidy``)."""
+        directory = self._dir(RECORDS)
+        if directory is None:
+            return False
+        with directory:
+            return not directory.names()
+
+    def tidy(self):
+        """Remove the records' directory when it is empty."""
+        root = self._dir()
+        if root is not None:
+            with root:
+                root.rmdir(RECORDS)
+
+    def _set_record(self, netns, name, value):
+        marks = self.recorded(netns)
+        if value is None:
+            marks.pop(name, None)
+        else:
+            marks[name] = value
+        if marks:
+            with self._dir(RECORDS, create=RECORDS_MODE) as records:
+                records.write(netns + ".json", (json.dumps(marks, indent=1, sort_keys=True) + "\n").encode("utf-8"),
+                              _fs.PRIVATE, tag=RECORD_TAG)
+            return
+        records = self._dir(RECORDS)
+        if records is None:
+            return
+        with records:
+            records.unlink(netns + ".json")
+            records.remove_leftovers(".%s." % RECORD_TAG)
+        self.tidy()
+
+
+def _lstat(name):
+    try:
+        return os.lstat(name)
+    except FileNotFoundError:
+        return None
+
+
+def _host_dir(name):
+    """The directory of the host file NAME (made when missing), checked again once made: no user
+    but root may change it (see ``_fs.path_problem``)."""
+    parent = os.path.dirname(name)
+    _fs.make_dirs(parent)
+    problem = _fs.path_problem(name)
+    if problem:
+        raise Conflict("%s: %s; nothing was written there" % (name, problem))
+    return _fs.open_dir(parent, parent)

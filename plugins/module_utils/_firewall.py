@@ -3,7 +3,9 @@
 """The firewall layer: what the modules ask of a firewall, and which backend writes it.
 
 Modules never build rules. They describe *intents* (a published port, a bridge network's
-policy) on behalf of an *owner* (``netns:web``, ``bridge:br0``) and a backend renders them:
+policy, who may send an overlay VXLAN, what keeps the host closed where a sysctl was switched
+on) on behalf of an *owner* (``netns:web``, ``bridge:br0``, ``vxlan:nmx…``, ``sysctl:ledger``)
+and a backend renders them:
 
 - ``_nftables.Nftables``: one table of our own, one JSON transaction per run (the default);
 - ``_iptables.Iptables``: chains of our own through python-iptables, for iptables-legacy hosts.
@@ -28,6 +30,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
+from ansible_collections.netmodes.linux.plugins.module_utils import _sysctl
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import NetmodesError
 
@@ -56,6 +59,41 @@ class BridgePolicy:
 
     def describe(self):
         return {"ip_masquerade": self.masquerade, "icc": self.icc, "internal": self.internal}
+
+
+@dataclass(frozen=True)
+class VxlanPeers:
+    """Who may send this host VXLAN with VNI to UDP port DSTPORT: the SOURCES only (the underlay
+    addresses of the overlay's peers, of IP VERSION). The kernel decapsulates VXLAN from any
+    sender, and the VNI is no secret (the collection derives it from the network's name), so
+    without this any machine on the LAN could put frames into the overlay's bridge."""
+
+    device: str
+    vni: int
+    dstport: int
+    version: int = 4
+    sources: tuple = ()
+
+
+@dataclass(frozen=True)
+class Guard:
+    """What keeps the host closed where the collection switched a sysctl on (``_sysctl.guarded``):
+    a forwarded packet that arrives on one of UPLINKS and goes neither into nor out of a bridge
+    of ours (whose chains decide it first) is dropped, unless it is IPv6 (not switched by us) or
+    belongs to a published port (to a foreign bridge); a packet to 127.0.0.0/8 that arrives on
+    one of LOCALNET is dropped. Docker sets the FORWARD policy to drop when it switches
+    forwarding on; this drops only what came in where we switched it, so the host's own
+    forwarding elsewhere is left as it was."""
+
+    uplinks: tuple = ()
+    localnet: tuple = ()
+
+    def describe(self):
+        return {"forwarding": list(self.uplinks), "route_localnet": list(self.localnet)}
+
+
+# The owner of the Guard's items: the ledger, not one network (an uplink serves many).
+GUARD_OWNER = "sysctl:ledger"
 
 
 # What a bridge's rules are when no policy for its subnets renders them exactly.
@@ -110,6 +148,11 @@ def bridge_owner(name):
     return "bridge:%s" % name
 
 
+def vxlan_owner(name):
+    """The owner tag of the filter of a VXLAN device's traffic (VxlanPeers)."""
+    return "vxlan:%s" % name
+
+
 def _which(command):
     return shutil.which(command) or shutil.which(command, path=_SBIN)
 
@@ -155,6 +198,22 @@ def plan(obj, field, firewall, state, owner, *, want, before, after):
     if not have:
         return [Op("create", obj, after={field: after}, call=call)]
     return [Op("set", obj, field, before, after, call)]
+
+
+def guard(ledger):
+    """The Guard for LEDGER (the sysctl ledger), or None when it switched nothing on."""
+    found = _sysctl.guarded(ledger)
+    return Guard(found["uplinks"], found["localnet"]) if found["uplinks"] or found["localnet"] else None
+
+
+def plan_guard(firewall, state, owner, want, ledgers):
+    """The op (or none) that makes the Guard match the sysctl ledger after this run (LEDGERS:
+    (now, after)). It is planned on the state OWNER's change to WANT leaves, since both are
+    staged for the same commit."""
+    now, then = (guard(ledger) for ledger in ledgers)
+    items = firewall.render(GUARD_OWNER, [then]) if then else set()
+    return plan("firewall guard", "closed", firewall, firewall.after(state, owner, want), GUARD_OWNER, want=items,
+                before=now.describe() if now else None, after=then.describe() if then else None)
 
 
 # -- other firewalls' drops (netavark#977) ------------------------------------------------------

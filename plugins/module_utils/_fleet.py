@@ -28,6 +28,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
+from ansible_collections.netmodes.linux.plugins.module_utils import _model
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput
 
 MULTI_HOST = ("overlay", "macvlan", "ipvlan")
@@ -103,10 +104,10 @@ def _fleet_host(name, info, where):
     underlay = info.get("underlay")
     if underlay not in (None, ""):
         try:
-            underlay = ipaddress.ip_address(str(underlay).strip())
-        except ValueError:
-            raise InvalidInput("%s.underlay: %r is not an IP address; set netmodes_underlay_address of %s to the address its"
-                               " peers reach it on" % (where, underlay, name), where)
+            underlay = _model.address(underlay, "%s.underlay" % where)
+        except InvalidInput as exc:
+            raise InvalidInput("%s; set netmodes_underlay_address of %s to the address its peers reach it on"
+                               % (exc.msg.partition("; ")[0], name), where)
     else:
         underlay = None
     sandboxes = info.get("sandboxes") or []

@@ -6,14 +6,23 @@ The same policy as the nftables backend, in chains of our own, each hooked once 
 chain by a rule commented ``netmodes``; every other rule carries ``netmodes:OWNER``::
 
     filter  FORWARD      -> NETMODES-FORWARD: -j NETMODES-USER (never flushed), -j NETMODES-ISOLATE,
-                            -j NETMODES-FWD-IN, -j NETMODES-FWD-OUT
+                            -j NETMODES-FWD-IN, -j NETMODES-FWD-OUT, -j NETMODES-UPLINKS
             NETMODES-ISOLATE  -i BR ! -o BR -j DROP  (one per internal bridge: no egress, before any accept)
             NETMODES-FWD-IN   -o BR -j NM-IN-BR      (one per bridge; then NM-IN-BR's policy)
             NETMODES-FWD-OUT  -i BR -j NM-OUT-BR
+            NETMODES-UPLINKS  -i IF -j NETMODES-CLOSED (one per interface whose forwarding we switched on)
+            NETMODES-CLOSED   DNATed -> NETMODES-PUBLISHED, their replies -> NETMODES-REPLIES, -j DROP
             NETMODES-PUBLISHED  -d SANDBOX -p P --dport PORT -j ACCEPT   (jumped to for DNATed packets)
+            NETMODES-REPLIES    -s SANDBOX -p P --sport PORT -j ACCEPT   (their replies, from NETMODES-CLOSED)
     nat     PREROUTING, OUTPUT -m addrtype --dst-type LOCAL -> NETMODES-DNAT (one DNAT rule per port)
             POSTROUTING -> NETMODES-POSTROUTING (loopback, hairpin and outbound masquerade)
-    raw     PREROUTING  -> NETMODES-RAW (drop remote packets for 127.0.0.1-published ports)
+    raw     PREROUTING  -> NETMODES-RAW (drop remote packets for 127.0.0.1-published ports, and
+                            127.0.0.0/8 arriving on our bridges or where we switched route_localnet on;
+                            -p udp --dport PORT -m u32 VNI -m addrtype --dst-type LOCAL -j NETMODES-VX-DEV)
+            NETMODES-VX-DEV  -s PEER -j RETURN (one per peer of VXLAN device DEV), -j DROP
+
+A chain of our names (but NETMODES-USER, the user's) is ours only while every rule in it carries
+our comment: one holding a rule of someone else's is refused, never flushed or deleted.
 
 Unlike nftables, iptables rules are matched one after another, so lookups grow with the number
 of published ports. Each table is written with one commit per run (libiptc replaces the whole
@@ -37,12 +46,15 @@ except ImportError:  # the boot-time restore (_restore) runs on hosts without An
     def missing_required_lib(library, reason=None):
         return "Failed to import the required Python library (%s)%s" % (library, ", " + reason if reason else "")
 
-from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, MissingLibrary
-from ansible_collections.netmodes.linux.plugins.module_utils._firewall import BaseChain, OwnedItems, Rule, _which, read_foreign
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, KernelError, MissingLibrary
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall import BaseChain, Guard, OwnedItems, Rule, Unreadable, VxlanPeers, _which, read_foreign
 
 TAG = "netmodes"
 USER_CHAIN = "NETMODES-USER"
 _BRIDGE_PREFIXES = ("NM-IN-", "NM-OUT-")
+VXLAN_PREFIX = "NETMODES-VX-"
+# The chains that are an owner's item as a whole, by the prefix of their names: prefix -> kind of owner.
+_CHAIN_ITEMS = {**dict.fromkeys(_BRIDGE_PREFIXES, "bridge"), VXLAN_PREFIX: "vxlan"}
 TABLES = ("raw", "nat", "filter")   # commit order
 
 # A rule spec is (head, matches, target), all tuples, the form the reader makes from the kernel:
@@ -66,6 +78,8 @@ def _port(head, protocol, port):
 
 
 _DNATED = ("conntrack", {"ctstate": "DNAT"})
+_DNAT_REPLY = ("conntrack", {"ctdir": "REPLY", "ctstate": "DNAT"})
+_LOOPBACK = ("-d", "127.0.0.0/8")
 _ESTABLISHED = ("conntrack", {"ctstate": "RELATED,ESTABLISHED"})
 _LOCAL = ("addrtype", {"dst-type": "LOCAL"})
 
@@ -79,11 +93,18 @@ HOOKS = {
 }
 CHAIN_RULES = {
     ("filter", "NETMODES-FORWARD"): [spec(target=(USER_CHAIN,)), spec(target=("NETMODES-ISOLATE",)), spec(target=("NETMODES-FWD-IN",)),
-                                     spec(target=("NETMODES-FWD-OUT",))],
+                                     spec(target=("NETMODES-FWD-OUT",)), spec(target=("NETMODES-UPLINKS",))],
     ("filter", "NETMODES-ISOLATE"): None,
     ("filter", "NETMODES-FWD-IN"): None,
     ("filter", "NETMODES-FWD-OUT"): None,
+    ("filter", "NETMODES-UPLINKS"): None,
+    # What arrived on an uplink whose forwarding we switched on and goes neither into nor out of
+    # a bridge of ours: only connections to published ports (of a bridge not ours) and their
+    # replies cross; the rest is dropped, as it was before we switched forwarding on.
+    ("filter", "NETMODES-CLOSED"): [spec(matches=[_DNATED], target=("NETMODES-PUBLISHED",)),
+                                    spec(matches=[_DNAT_REPLY], target=("NETMODES-REPLIES",)), spec(target=("DROP",))],
     ("filter", "NETMODES-PUBLISHED"): None,
+    ("filter", "NETMODES-REPLIES"): None,
     ("nat", "NETMODES-DNAT"): None,
     # The host reaching a sandbox through 127.0.0.1 (route_localnet lets it leave lo).
     ("nat", "NETMODES-POSTROUTING"): [spec((("-s", "127.0.0.0/8"),), [_DNATED], ("MASQUERADE",))],
@@ -109,6 +130,8 @@ def _port_items(publish, tag):
     cports = "%d" % mapping.container_port if mapping.size == 1 else "%d-%d" % (mapping.container_port, mapping.container_port_end)
     head, ms = _port((("-d", target + "/32"),), proto, cports)
     out.add(("rule", "filter", "NETMODES-PUBLISHED", spec(head, ms, ("ACCEPT",), tag)))
+    replies = spec((("-s", target + "/32"), ("-p", proto)), [(proto, {"sport": cports.replace("-", ":")})], ("ACCEPT",), tag)
+    out.add(("rule", "filter", "NETMODES-REPLIES", replies))
     head, ms = _port((("-s", subnet), ("-d", target + "/32")), proto, cports)
     out.add(("rule", "nat", "NETMODES-POSTROUTING", spec(head, ms + [_DNATED], ("MASQUERADE",), tag)))
     if mapping.host_ip.is_loopback:
@@ -144,14 +167,46 @@ def _bridge_items(policy, tag):
     if policy.masquerade and not policy.internal:
         for subnet in policy.subnets:
             out.add(("rule", "nat", "NETMODES-POSTROUTING", spec((("-s", str(subnet)), ("!-o", br)), target=("MASQUERADE",), comment=tag)))
+    # Nothing arriving on the bridge reaches the host's 127.0.0.0/8 (CVE-2020-8558).
+    out.add(("rule", "raw", "NETMODES-RAW", spec((_LOOPBACK, ("-i", br)), target=("DROP",), comment=tag)))
     return out
 
 
+def _guard_items(guard, tag):
+    out = {("rule", "filter", "NETMODES-UPLINKS", spec((("-i", name),), target=("NETMODES-CLOSED",), comment=tag)) for name in guard.uplinks}
+    return out | {("rule", "raw", "NETMODES-RAW", spec((_LOOPBACK, ("-i", name)), target=("DROP",), comment=tag)) for name in guard.localnet}
+
+
+def u32_vni(vni):
+    """The u32 match of VXLAN with VNI (the 24 bits after UDP's 8 bytes and VXLAN's first 4), as
+    iptables prints it back: Docker's match for its encrypted overlays' cleartext drop."""
+    return "0x0>>0x16&0x3c@0xc>>0x8=0x%x" % vni
+
+
+def _vxlan_items(peers, tag):
+    """A VXLAN device's filter (_firewall.VxlanPeers), in raw PREROUTING as the nftables backend's:
+    its VXLAN to this host goes through a chain of its own that returns for its peers and drops
+    the rest. IPv4 only, as everything this backend writes."""
+    if peers.version != 4:
+        return set()
+    chain = VXLAN_PREFIX + peers.device
+    rules = [spec((("-s", "%s/32" % source),), target=("RETURN",), comment=tag) for source in peers.sources]
+    rules.append(spec(target=("DROP",), comment=tag))
+    head, matches = _port((), "udp", str(peers.dstport))
+    matches += [("u32", {"u32": u32_vni(peers.vni)}), _LOCAL]
+    return {("chain", "raw", chain, tuple(rules)), ("rule", "raw", "NETMODES-RAW", spec(head, matches, (chain,), tag))}
+
+
 def render(owner, intents):
-    """The items of INTENTS (_firewall.Publish and _firewall.BridgePolicy), tagged as OWNER's."""
+    """The items of INTENTS (_firewall.Publish, BridgePolicy, VxlanPeers and Guard), tagged as OWNER's."""
     out = set()
     for intent in intents:
-        out |= (_bridge_items if hasattr(intent, "bridge") else _port_items)(intent, _tag(owner))
+        if isinstance(intent, VxlanPeers):
+            out |= _vxlan_items(intent, _tag(owner))
+        elif isinstance(intent, Guard):
+            out |= _guard_items(intent, _tag(owner))
+        else:
+            out |= (_bridge_items if hasattr(intent, "bridge") else _port_items)(intent, _tag(owner))
     return out
 
 
@@ -164,9 +219,9 @@ def _comment(rule_spec):
 
 def _owner(item):
     if item[0] == "chain":
-        for prefix in _BRIDGE_PREFIXES:
+        for prefix, kind in _CHAIN_ITEMS.items():
             if item[2].startswith(prefix):
-                return "bridge:" + item[2][len(prefix):]
+                return "%s:%s" % (kind, item[2][len(prefix):])
     tag = _comment(item[3])
     return tag[len(TAG) + 1:] if tag.startswith(TAG + ":") else None
 
@@ -199,7 +254,7 @@ class State(OwnedItems):
     def _items(self):
         out = []
         for (table, chain), rules in self.chains.items():
-            if chain.startswith(_BRIDGE_PREFIXES):
+            if chain.startswith(tuple(_CHAIN_ITEMS)):
                 item = ("chain", table, chain, tuple(rules))
                 out.append((_owner(item), item))
                 continue
@@ -240,6 +295,42 @@ class State(OwnedItems):
 
     def empty_after(self, owner, want):
         return not want and not (self.owners() - {owner}) and not self.chains.get(("filter", USER_CHAIN))
+
+    def replaced(self, owner, want):
+        """The state a fresh read gives once ``changes(self, owner, want, …)`` is committed (the
+        rules' order aside): what a second change staged for the same commit is planned on."""
+        if self.empty_after(owner, want):
+            return State()
+        chains = {}
+        for (table, chain), rules in self.chains.items():
+            if chain.startswith(tuple(_CHAIN_ITEMS)):
+                if _owner(("chain", table, chain, ())) != owner:
+                    chains[(table, chain)] = list(rules)
+                continue
+            chains[(table, chain)] = [r for r in rules if _owner(("rule", table, chain, r)) != owner]
+        for key, fixed in CHAIN_RULES.items():
+            have = chains.get(key, [])
+            chains[key] = fixed + [r for r in have if r not in fixed] if fixed and have[:len(fixed)] != fixed else have
+        chains.setdefault(("filter", USER_CHAIN), [])
+        for item in sorted(want):
+            if item[0] == "chain":
+                chains[(item[1], item[2])] = list(item[3])
+            else:
+                chains.setdefault((item[1], item[2]), []).append(item[3])
+        return State(chains, {key: [rule] for key, rule in HOOKS.items()})
+
+
+def checked(state):
+    """STATE when every rule in a chain of our names carries our comment (NETMODES-USER is the
+    user's); a chain of our name holding another rule was made by someone else, and is refused
+    so that it is never flushed or deleted."""
+    for (table, chain), rules in sorted(state.chains.items()):
+        theirs = [rule for rule in rules if _comment(rule) != TAG and not _comment(rule).startswith(TAG + ":")]
+        if chain != USER_CHAIN and theirs:
+            raise Conflict("iptables: chain %s of table %s holds a rule netmodes.linux did not write (%s); the chain is left as"
+                           " it is and nothing was changed. Rename or remove that chain if it is not needed (iptables -t %s -F %s;"
+                           " iptables -t %s -X %s), and re-run" % (chain, table, text(theirs[0]), table, chain, table, chain))
+    return state
 
 
 def target_params(rule_spec):
@@ -376,23 +467,51 @@ def legacy_rule(words, text):
     return Rule(tuple(conditions), None, None, text)
 
 
+# iptables-save prints a comment as it is, between quotes, newlines too (up to 255 bytes).
+_MAX_RULE_LINES = 256
+
+
+def _rule_words(lines, index):
+    """(words, text, next index) of the ``-A`` line LINES[INDEX]: a comment that holds a newline
+    is printed over several lines, so the rule goes on until its quotes close. (None, LINES[INDEX],
+    INDEX + 1) when they never do."""
+    text = lines[index]
+    for end in range(index + 1, min(len(lines), index + _MAX_RULE_LINES) + 1):
+        try:
+            return shlex.split(text), text, end
+        except ValueError:
+            if end < len(lines):
+                text += "\n" + lines[end]
+    return None, lines[index], index + 1
+
+
 def save_chains(text, tool="iptables-legacy", assume_hook=False):
     """The built-in chains on SAVE_HOOKS in TEXT (what TOOL-save prints) as _firewall.BaseChain;
     our chains are left out, and a jump into one counts as an accept (they accept our traffic).
-    ASSUME_HOOK: filter FORWARD is read as if our hook were its first rule (this run writes it)."""
-    tables, table = {}, None
-    for line in text.splitlines():
+    ASSUME_HOOK: filter FORWARD is read as if our hook were its first rule (this run writes it).
+    A table with a rule that cannot be split into words is an _firewall.Unreadable."""
+    tables, table, broken, lines, index = {}, None, {}, text.split("\n"), 0
+    while index < len(lines):
+        line, index = lines[index], index + 1
         if line.startswith("*"):
-            table = tables.setdefault(line[1:].strip(), ({}, {}))
+            name = line[1:].strip()
+            table = tables.setdefault(name, ({}, {}))
         elif line.startswith(":") and table is not None:
-            name, policy = line[1:].split()[:2]
-            table[0][name] = policy.lower()
-            table[1].setdefault(name, [])
+            chain, policy = line[1:].split()[:2]
+            table[0][chain] = policy.lower()
+            table[1].setdefault(chain, [])
         elif line.startswith("-A ") and table is not None:
-            words = shlex.split(line)
-            table[1].setdefault(words[1], []).append(legacy_rule(words[2:], '"%s"' % line.strip()))
+            words, rule, index = _rule_words(lines, index - 1)
+            if words is None:
+                broken.setdefault(name, line)
+                continue
+            table[1].setdefault(words[1], []).append(legacy_rule(words[2:], '"%s"' % rule.strip().replace("\n", "\\n")))
     out = []
     for (name, chain), hook in SAVE_HOOKS.items():
+        where = "iptables-legacy table %s" % name if tool == "iptables-legacy" else "nftables table ip %s (iptables-nft)" % name
+        if name in broken:
+            out.append(Unreadable(where, "its rule %r has quotes that do not close" % broken.pop(name)))
+            continue
         if chain not in tables.get(name, ({}, {}))[0]:
             continue
         policies, rules = tables[name]
@@ -400,7 +519,6 @@ def save_chains(text, tool="iptables-legacy", assume_hook=False):
         if assume_hook and (name, chain) == ("filter", "FORWARD") and not any(r.verdict == "ours" for r in base):
             base = (Rule((), "ours", "NETMODES-FORWARD", '"-A FORWARD -j NETMODES-FORWARD"'),) + base
         others = tuple((other, tuple(found)) for other, found in rules.items() if not _ours(other))
-        where = "iptables-legacy table %s" % name if tool == "iptables-legacy" else "nftables table ip %s (iptables-nft)" % name
         out.append(BaseChain("%s, chain %s" % (where, chain), hook, policies[chain], base, others, tool, (name, chain)))
     return out
 
@@ -480,12 +598,13 @@ class Iptables:
                         hooks[(table_name, chain.name)] = [r for r in found if _comment(r) == TAG]
         except (iptc.IPTCError, OSError) as exc:
             raise KernelError("iptables: cannot read the %s table: %s" % (table_name, exc))
-        return State(chains, hooks)
+        return checked(State(chains, hooks))
 
     @staticmethod
     def after(state, owner, want):
-        """Not predicted: the chains are read again after a commit."""
-        return None
+        """What the chains will read as once OWNER's change to WANT is committed (the adapter
+        reads them again after a commit; a plan of two changes plans the second on this)."""
+        return state.replaced(owner, want)
 
     def stage(self, commands, after=None):
         self._staged += commands

@@ -13,6 +13,10 @@ from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._model import jsonable
 
+# The most ports one bridge can have: the kernel numbers them in 10 bits (BR_MAX_PORTS, 1024)
+# and never gives out number 0; the next enslaving fails with "Exchange full" (EXFULL).
+MAX_BRIDGE_PORTS = 1023
+
 
 def require_ours(link, what, kind, field_name="name"):
     """Refuse to manage or remove a link we did not create, or one of another kind.
@@ -153,3 +157,11 @@ def check_bridge(resource, want, bridge):
     if bridge is not None and bridge.kind != "bridge":
         raise Conflict("bridge: %s is a %s link, not a bridge; name a bridge (netmodes.linux.bridge makes one)"
                        % (bridge.name, bridge.kind or "plain"), "bridge")
+
+
+def bridge_full(bridge, ports, adding):
+    """Why BRIDGE cannot take ADDING more ports when it has PORTS now, or None when it can."""
+    if ports + adding <= MAX_BRIDGE_PORTS:
+        return None
+    return ("bridge %s would have %d ports (%d already on it and %d more), and the kernel allows at most %d on one bridge"
+            % (bridge, ports + adding, ports, adding, MAX_BRIDGE_PORTS))

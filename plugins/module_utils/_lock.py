@@ -11,7 +11,10 @@ into the file, for the message of a run that gives up waiting. A read-only run (
 only when the file exists: a read never creates anything.
 
 The lock lives on /run like the namespaces it protects; the kernel drops it when its holder
-exits, also when the holder is killed, so there is no stale lock to clean up.
+exits, also when the holder is killed, so there is no stale lock to clean up. It is root's alone
+(the file 0600 in a directory 0700, made so whatever the umask, never reached through a link):
+a user who could open it could hold it, shared or not, and stop every changing run. A lock file
+another user owns is refused; one with a wider mode (made by an older version) is narrowed.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ import contextlib
 import fcntl
 import json
 import os
+import stat
 import time
 
-from ansible_collections.netmodes.linux.plugins.module_utils._errors import Busy
+from ansible_collections.netmodes.linux.plugins.module_utils import _fs
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import Busy, Conflict
 
 LOCK_PATH = "/run/netmodes/lock"
 DEFAULT_TIMEOUT = 60
@@ -32,8 +37,11 @@ TIMEOUT_ENV = "NETMODES_LOCK_TIMEOUT"
 def holder(path=None):
     """{pid, module, since} of the run that last took the exclusive lock, or None if unknown."""
     try:
-        with open(path or LOCK_PATH) as handle:
-            found = json.loads(handle.read() or "null")
+        fd = os.open(path or LOCK_PATH, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            found = json.loads(os.read(fd, 4096) or "null")
+        finally:
+            os.close(fd)
     except (OSError, ValueError):
         return None
     return found if isinstance(found, dict) else None
@@ -71,6 +79,34 @@ def _acquire(fd, operation, timeout, *, path, clock, sleep):
                "lock_timeout")
 
 
+def _open(path, exclusive):
+    """A descriptor of the lock file (made, for an exclusive lock), or None for a read-only run
+    when there is none, or when it is not root's (it could not open the file, and changes nothing)."""
+    if not exclusive and os.geteuid() != 0:
+        return None
+    directory = _fs.owned_dir(os.path.dirname(path), _fs.PRIVATE_DIR if exclusive else None)
+    if directory is None:
+        return None
+    with directory:
+        try:
+            fd = os.open(os.path.basename(path), (os.O_RDWR | os.O_CREAT if exclusive else os.O_RDONLY) | os.O_NOFOLLOW | os.O_CLOEXEC,
+                         _fs.PRIVATE, dir_fd=directory.fd)
+        except FileNotFoundError:
+            if exclusive:
+                raise
+            return None
+        except OSError as exc:
+            raise Conflict("%s is a symbolic link or cannot be opened (%s): remove it (rm %s), and re-run" % (path, exc.strerror, path)) from exc
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or not _fs.trusted_owner(st.st_uid):
+        os.close(fd)
+        raise Conflict("%s belongs to uid %d or is not a regular file: it is not the lock of netmodes.linux, which only root"
+                       " makes; remove it (rm %s), and re-run" % (path, st.st_uid, path))
+    if exclusive and stat.S_IMODE(st.st_mode) != _fs.PRIVATE:
+        os.fchmod(fd, _fs.PRIVATE)
+    return fd
+
+
 @contextlib.contextmanager
 def host_lock(who, exclusive=True, timeout=DEFAULT_TIMEOUT, *, path=None, clock=time.monotonic, sleep=time.sleep):
     """Hold the host's lock (exclusive, or shared for a read-only run) for the body of the block.
@@ -81,15 +117,10 @@ def host_lock(who, exclusive=True, timeout=DEFAULT_TIMEOUT, *, path=None, clock=
     if timeout is None or timeout < 0:
         timeout = DEFAULT_TIMEOUT
     path = path or LOCK_PATH
-    if exclusive:
-        os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    else:
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        except FileNotFoundError:
-            yield
-            return
+    fd = _open(path, exclusive)
+    if fd is None:
+        yield
+        return
     try:
         _acquire(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH, timeout, path=path, clock=clock, sleep=sleep)
         if exclusive:

@@ -21,7 +21,19 @@ IFNAME_MAX_BYTES = 15
 # (``ip -d link`` shows it), so that removal and garbage collection touch ours only.
 OWNER_TAG = "netmodes.linux"
 
-_MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+# Every pattern here is matched against the whole string (fullmatch): ``$`` also matches before a
+# trailing newline, which would reach a file or a rule as a line of its own.
+_MAC = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}")
+# What no value may carry into a file, a rule or a command line: C0 and C1 control characters
+# (a newline ends a line of resolv.conf, hosts, a unit or iptables-save's output) and Unicode's
+# line and paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# The names of sandboxes, networks and interfaces: Docker's rule for container names
+# (daemon/names). Whatever else the kernel and ip netns accept has a meaning somewhere a name goes:
+# a trailing '+' is a wildcard to iptables and '*' to nftables (the rule then matches other
+# interfaces), a leading '!' a negation to python-iptables, '@' and '$' a set or a variable to nft.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+NAME_RULE = "use letters, digits, '_', '.' and '-', starting with a letter or digit"
 
 
 def is_ours(alias):
@@ -40,48 +52,72 @@ def temp_name(name):
     return TEMP_PREFIX + hashlib.sha256(name.encode("utf-8")).hexdigest()[:12]
 
 
-def ifname(value, field_name):
-    """An interface name the kernel accepts (dev_valid_name), or InvalidInput."""
+def _name_problem(value):
+    """Why VALUE is not a name of ours (see _NAME), in words; None when it is one."""
+    if _NAME.fullmatch(value):
+        return None
+    control = _CONTROL.search(value)
+    if control:
+        return "it contains the control character %r" % control.group()
+    if any(c.isspace() for c in value):
+        return "it contains white space"
+    if value.endswith("+") or "*" in value:
+        return "firewall rules read %s as a wildcard that matches other interfaces" % ("'+'" if value.endswith("+") else "'*'")
+    others = sorted(set(re.sub(r"[A-Za-z0-9_.-]", "", value)))
+    return "it contains %s" % ", ".join(map(repr, others)) if others else "it starts with %r" % value[0]
+
+
+def ifname(value, field_name, existing=False):
+    """An interface name the kernel accepts (dev_valid_name) and no firewall reads as more, or InvalidInput.
+
+    EXISTING: the name of a link to remove, held to the kernel's rules only (nothing is written
+    with it), so that a link an older version made under a name refused now can still go."""
     if not isinstance(value, str) or not value:
         raise InvalidInput("%s: an interface name is required" % field_name, field_name)
     size = len(value.encode("utf-8"))
     if size > IFNAME_MAX_BYTES:
-        raise InvalidInput(
-            "%s: interface name %r is %d bytes; the kernel allows at most %d (IFNAMSIZ)."
-            " Choose a shorter name." % (field_name, value, size, IFNAME_MAX_BYTES),
-            field_name,
-        )
-    if value in (".", "..") or re.search(r"[/:\s]", value):
-        raise InvalidInput(
-            "%s: interface name %r is not valid: it may not be '.' or '..' nor contain"
-            " '/', ':' or white space. Choose another name." % (field_name, value),
-            field_name,
-        )
+        raise InvalidInput("%s: interface name %r is %d bytes; the kernel allows at most %d (IFNAMSIZ). Choose a shorter name."
+                           % (field_name, value, size, IFNAME_MAX_BYTES), field_name)
+    if existing and value not in (".", "..") and not re.search(r"[/:\s]", value):
+        return value
+    problem = _name_problem(value)
+    if problem:
+        raise InvalidInput("%s: interface name %r is not valid: %s; %s. Choose another name." % (field_name, value, problem, NAME_RULE),
+                           field_name)
     return value
 
 
-def netns_name(value, field_name):
-    """A name usable as /run/netns/NAME, or InvalidInput."""
+def name(value, field_name, what):
+    """The name of a sandbox or a network (WHAT, for messages): Docker's rule, or InvalidInput."""
     if not isinstance(value, str) or not value:
-        raise InvalidInput("%s: a sandbox name is required" % field_name, field_name)
-    if value in (".", "..") or "/" in value or "\0" in value or len(value.encode("utf-8")) > 255:
-        raise InvalidInput(
-            "%s: sandbox name %r is not valid: it becomes /run/netns/NAME, so it may not"
-            " contain '/', be '.' or '..', or exceed 255 bytes. Choose another name." % (field_name, value),
-            field_name,
-        )
+        raise InvalidInput("%s: a %s is required" % (field_name, what), field_name)
+    problem = _name_problem(value)
+    if problem:
+        raise InvalidInput("%s: %s %r is not valid: %s; %s. Choose another name." % (field_name, what, value, problem, NAME_RULE),
+                           field_name)
     return value
+
+
+def netns_name(value, field_name, existing=False):
+    """A sandbox name, also usable as /run/netns/NAME, or InvalidInput. EXISTING: the name of a
+    sandbox to remove, held to the rules of a path only (see ifname)."""
+    if isinstance(value, str) and len(value.encode("utf-8")) > 255:
+        raise InvalidInput("%s: sandbox name %r is not valid: it becomes /run/netns/NAME, so it may not exceed 255 bytes."
+                           " Choose another name." % (field_name, value), field_name)
+    if existing and isinstance(value, str) and value not in ("", ".", "..") and "/" not in value and "\0" not in value:
+        return value
+    return name(value, field_name, "sandbox name")
 
 
 # RFC 1123 host name: dot-separated labels of letters, digits and '-', not starting or ending
 # with '-', each at most 63 characters, at most 253 in all.
-_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
 
 def hostname(value, field_name):
     """A host or domain name valid under RFC 1123, or InvalidInput."""
-    text = str(value).strip() if value is not None else ""
-    if not text or len(text) > 253 or not all(_LABEL.match(label) for label in text.split(".")):
+    text = str(value).strip(" ") if value is not None else ""
+    if not text or len(text) > 253 or not all(_LABEL.fullmatch(label) for label in text.split(".")):
         raise InvalidInput(
             "%s: %r is not a valid host name (RFC 1123): use labels of letters, digits and '-'"
             " separated by dots, each label 1-63 characters and not starting or ending with '-'"
@@ -91,28 +127,87 @@ def hostname(value, field_name):
     return text
 
 
+# A resolver option as glibc reads it from resolv.conf: a word such as ndots:2, edns0 or trust-ad.
+_OPTION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*")
+
+
+def resolver_option(value, field_name):
+    """One resolv.conf option (``ndots:2``, ``edns0``), or InvalidInput."""
+    text = str(value).strip(" ")
+    if not _OPTION.fullmatch(text):
+        raise InvalidInput("%s: %r is not one resolver option; give each option as its own list item, a word of letters, digits,"
+                           " '-', '_', '.' and ':', like ndots:2 or edns0" % (field_name, value), field_name)
+    return text
+
+
+# A path written into a systemd unit's command line, where white space separates words and '%',
+# '$', quotes and backslashes are expanded.
+_PATH = re.compile(r"(/[A-Za-z0-9_.@+-]+)+")
+
+
+def unit_path(value, field_name):
+    """An absolute path that a systemd unit can name as it is, or InvalidInput."""
+    text = str(value)
+    if not _PATH.fullmatch(text):
+        raise InvalidInput("%s: %r is not a path a systemd unit can name as it is: give an absolute path of letters, digits,"
+                           " '_', '.', '@', '+' and '-' between slashes" % (field_name, value), field_name)
+    return text
+
+
+def _unscoped(found, value, field_name):
+    """FOUND (parsed from VALUE), refused when it carries an IPv6 scope id (``%eth0``)."""
+    if getattr(found, "scope_id", None) is not None:
+        raise InvalidInput("%s: %r carries a scope id, %r, which means nothing here; remove it" % (field_name, value, found.scope_id),
+                           field_name)
+    return found
+
+
+def _scope_problem(found):
+    """Why the scope id of FOUND (an IPv6Address) does not name an interface it applies to, or None."""
+    scope = found.scope_id
+    if not found.is_link_local:
+        return "a scope id (%r) applies to link-local addresses (fe80::/10) only" % scope
+    problem = _name_problem(scope)
+    if problem:
+        return "its scope id %r is not an interface name: %s" % (scope, problem)
+    if len(scope.encode("utf-8")) > IFNAME_MAX_BYTES:
+        return "its scope id %r is longer than an interface name (at most %d bytes)" % (scope, IFNAME_MAX_BYTES)
+    return None
+
+
 def interface(value, field_name):
     """An address with its prefix length (``10.0.0.1/24``) as an ip_interface."""
-    text = str(value).strip()
+    text = str(value).strip(" ")
     if "/" not in text:
         raise InvalidInput(
             "%s: %r needs a prefix length, for example 172.18.0.1/16" % (field_name, value),
             field_name,
         )
     try:
-        return ipaddress.ip_interface(text)
+        found = ipaddress.ip_interface(text)
     except ValueError:
         raise InvalidInput("%s: %r is not a valid address/prefix (CIDR); write it as ADDRESS/PREFIX, for example"
                            " 172.18.0.1/16" % (field_name, value), field_name)
+    return _unscoped(found, value, field_name)
 
 
-def address(value, field_name, version=None):
-    """A single IP address as an ip_address, of IP VERSION when given (an underlay's)."""
+def address(value, field_name, version=None, scoped=False):
+    """A single IP address as an ip_address, of IP VERSION when given (an underlay's).
+
+    A scope id (``fe80::1%eth0``) only where SCOPED (a nameserver: glibc's resolver reads it),
+    on a link-local address, and naming an interface."""
     try:
-        found = ipaddress.ip_address(str(value).strip())
+        found = ipaddress.ip_address(str(value).strip(" "))
     except ValueError:
         raise InvalidInput("%s: %r is not a valid IP address; write it like 172.18.0.1 or 2001:db8::1" % (field_name, value),
                            field_name)
+    if getattr(found, "scope_id", None) is not None and scoped:
+        problem = _scope_problem(found)
+        if problem:
+            raise InvalidInput("%s: %r: %s; write a link-local address and an interface, like fe80::1%%eth0" % (field_name, value, problem),
+                               field_name)
+    else:
+        _unscoped(found, value, field_name)
     if version is not None and found.version != version:
         raise InvalidInput("%s: %s is IPv%d, the underlay is IPv%d; use addresses of one IP version"
                            % (field_name, found, found.version, version), field_name)
@@ -121,23 +216,25 @@ def address(value, field_name, version=None):
 
 def network(value, field_name):
     """A destination network (``default`` or a CIDR) as an ip_network, host bits rejected."""
-    text = str(value).strip()
+    text = str(value).strip(" ")
     if text == "default":
         return ipaddress.ip_network("0.0.0.0/0")
     try:
-        return ipaddress.ip_network(text)
+        found = ipaddress.ip_network(text)
     except ValueError:
         raise InvalidInput(
             "%s: %r is not a valid network; write it as a CIDR with host bits zero"
             " (e.g. 10.231.0.0/16) or 'default'" % (field_name, value),
             field_name,
         )
+    _unscoped(found.network_address, value, field_name)
+    return found
 
 
 def mac(value, field_name):
     """A unicast MAC address, lower case and colon separated."""
-    text = str(value).strip().lower().replace("-", ":")
-    if not _MAC.match(text):
+    text = str(value).strip(" ").lower().replace("-", ":")
+    if not _MAC.fullmatch(text):
         raise InvalidInput("%s: %r is not a MAC address; write six hex pairs like 02:42:ac:12:00:0a" % (field_name, value), field_name)
     if int(text[:2], 16) & 1:
         raise InvalidInput("%s: %s is a multicast MAC address; use a unicast one" % (field_name, text), field_name)

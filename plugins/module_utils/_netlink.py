@@ -19,6 +19,7 @@ import os
 import threading
 import traceback
 
+from ansible_collections.netmodes.linux.plugins.module_utils import _fs
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER_TAG, Link, Route, RouteEntry, temp_name
 
@@ -41,6 +42,7 @@ NETNS_DIR = "/run/netns"
 # Which names in /run/netns we created (a file per name holding the namespace inode).
 # It lives on /run like the namespaces themselves, so both vanish together at reboot.
 OWNED_DIR = "/run/netmodes/netns"
+MARKER_TAG = "netns"  # a marker's temporary file: /run/netmodes/.netns.XXXXXXXX.tmp
 PENDING = "pending"
 RTPROT_STATIC = 4
 # rtnetlink's names of route protocols (RTPROT_*), as ``ip route`` prints them.
@@ -58,6 +60,8 @@ MACVLAN_MODES = {"private": 1, "vepa": 2, "bridge": 4, "passthru": 8}
 IPVLAN_MODES = {"l2": 0, "l3": 1, "l3s": 2}
 # Link attributes of one kind (link_set names them with its prefix), and the kind they need.
 KIND_PREFIXES = {"br_": "bridge", "vxlan_": "vxlan", "macvlan_": "macvlan", "ipvlan_": "ipvlan"}
+# Where sysfs lists a bridge's ports (brif/) beside its index.
+SYS_NET = "/sys/class/net"
 MS_BIND = 4096
 MS_REC = 16384
 MS_SHARED = 1 << 20
@@ -104,6 +108,11 @@ def _writes(method):
             self._cache.clear()
 
     return changing
+
+
+def _markers():
+    """OWNED_DIR as an _fs.Dir reached from /run without following a link, or None."""
+    return _fs.open_dir(OWNED_DIR, os.path.dirname(os.path.dirname(OWNED_DIR)))
 
 
 class Netlink:
@@ -210,12 +219,16 @@ class Netlink:
 
     def netns_record(self, name):
         """What /run/netmodes/netns/NAME records: None (nothing), PENDING (our creation of NAME
-        began but did not finish) or the inode NAME named when we made it."""
-        try:
-            with open(os.path.join(OWNED_DIR, name)) as handle:
-                text = handle.read().strip()
-        except FileNotFoundError:
+        began but did not finish) or the inode NAME named when we made it. A marker that is not
+        root's alone (another user's, or writable by others) records nothing."""
+        markers = _markers()
+        if markers is None:
             return None
+        with markers:
+            data = markers.read_state(name)
+        if data is None:
+            return None
+        text = data.decode("utf-8", errors="replace").strip()
         if text == PENDING:
             return PENDING
         try:
@@ -308,26 +321,27 @@ class Netlink:
         self.netns_forget(name)
 
     def _record(self, name, text):
-        os.makedirs(OWNED_DIR, exist_ok=True)
-        tmp = os.path.join(OWNED_DIR, ".%s.tmp" % name)
-        with open(tmp, "w") as handle:
-            handle.write(text + "\n")
-        os.rename(tmp, os.path.join(OWNED_DIR, name))
+        # The temporary file is made in /run/netmodes, not beside the markers, whose names are
+        # the sandboxes' (any name): it can never take the place of another sandbox's marker.
+        top = _fs.owned_dir(os.path.dirname(OWNED_DIR), _fs.PRIVATE_DIR)
+        with top, top.subdir(os.path.basename(OWNED_DIR), _fs.PRIVATE_DIR) as markers:
+            markers.write(name, (text + "\n").encode("utf-8"), _fs.PRIVATE, tag=MARKER_TAG, scratch=top)
 
     def owned_markers(self):
         """Every name recorded as ours under OWNED_DIR, also of namespaces that are gone since."""
-        try:
-            return sorted(n for n in os.listdir(OWNED_DIR) if not n.startswith("."))
-        except FileNotFoundError:
+        markers = _markers()
+        if markers is None:
             return []
+        with markers:
+            return [name for name in markers.names() if markers.read_state(name) is not None]
 
     @_writes
     def netns_forget(self, name):
         """Drop the record that NAME is ours (its namespace is gone, or is another one now)."""
-        try:
-            os.unlink(os.path.join(OWNED_DIR, name))
-        except FileNotFoundError:
-            pass
+        markers = _markers()
+        if markers is not None:
+            with markers:
+                markers.unlink(name)
 
     def _libc_handle(self):
         if self._libc is None:
@@ -437,6 +451,28 @@ class Netlink:
             if nsid is not None and nsid >= 0:  # -1: the host has not numbered it
                 out[nsid] = inode
         return out
+
+    @_reads
+    def bridge_ports(self, name):
+        """The names of the host's links whose master is bridge NAME (none when there is no NAME).
+
+        Listed from sysfs when it is this namespace's (NAME has the index there that netlink
+        gives it): a directory listing costs next to nothing, while every port in a netlink
+        dump is a message to parse, which a batch plugging a thousand sandboxes in one after
+        another would pay half a million times. Else the kernel dumps NAME's ports alone.
+        """
+        index = self._index(name)
+        if index is None:
+            return frozenset()
+        here = os.path.join(SYS_NET, name)
+        try:
+            with open(os.path.join(here, "ifindex")) as handle:
+                if int(handle.read()) == index:
+                    return frozenset(os.listdir(os.path.join(here, "brif")))
+        except (OSError, ValueError):
+            pass  # another namespace's sysfs, or NAME is no bridge
+        msgs = self._ipr().link("dump", master=index, dump_filter=lambda msg: msg.get("IFLA_MASTER") == index)
+        return frozenset(msg.get("IFLA_IFNAME") for msg in msgs)
 
     @_reads
     def link_names(self, netns=None):

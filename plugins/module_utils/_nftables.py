@@ -11,22 +11,31 @@ are published, on one bridge or twenty (Docker's nftables layout, with maps for 
       map addr4 / port4          host address . protocol . host port -> sandbox address / port
       map any-addr4 / any-port4  protocol . host port (every local address) -> the same
       map range4                 host address/prefix . protocol . port range -> sandbox address
+      set made-by                    holds "netmodes.linux": the mark that the table is ours
       set exposed4, exposed-range4   sandbox address . protocol . port(s): published, let in
       set loopback4, loopback-range4 127.x address . protocol . port(s): drop remote access (moby#41872)
       map isolate / fwd-in / fwd-out / nat-out   bridge name -> jump to that bridge's chain
+      set bridges                     our bridges: nothing arriving there reaches 127.0.0.0/8
+      set uplinks, localnet           interfaces whose forwarding / route_localnet we switched on
       chain published     the two DNAT rules, looked up through the maps
       chain nat-prerouting / nat-output  (fib daddr type local -> published)
       chain nat-postrouting              (masquerade host-loopback; iifname and oifname vmap @nat-out)
-      chain raw-prerouting               (the loopback guard)
+      chain raw-prerouting               (the loopback guards: @bridges, @localnet, loopback4)
       chain filter-forward               (jump user; iifname vmap @isolate; oifname vmap @fwd-in;
-                                          iifname vmap @fwd-out)
+                                          iifname vmap @fwd-out; iifname @uplinks jump closed)
+      chain closed                       (what may cross an uplink we switched on: published ports)
       chain user                         (the user's own rules; created, never flushed)
       chain isolate-BR / fwd-in-BR / fwd-out-BR / nat-out-BR   one set per bridge: its network policy
+      chain vxlan-DEV                    (a VXLAN device's filter, hook prerouting priority raw: VXLAN
+                                          to its port with its VNI from its peers only)
     }
 
-Each element carries its owner (``netns:web``, ``bridge:br0``) as its comment, and a bridge's
-chains carry its name: that is how a run finds its own items, another owner's conflicting ones,
-and nothing else. All changes of one module run are staged and sent as one JSON transaction
+Each element carries its owner (``netns:web``, ``bridge:br0``, ``sysctl:ledger``) as its comment, and a bridge's
+(a VXLAN device's) chains carry its name: that is how a run finds its own items, another owner's
+conflicting ones, and nothing else. The table itself is ours by its mark, the set ``made-by``
+holding the element ``netmodes.linux`` (nftables 1.0.6 neither reads nor prints a table's or a
+set's comment in JSON): a table of our name without it is someone else's, refused and never
+changed or deleted. All changes of one module run are staged and sent as one JSON transaction
 (``commit``), so they apply atomically or not at all.
 
 Reads and writes go through libnftables' JSON API (the ``nftables`` Python binding, from Debian's
@@ -39,8 +48,18 @@ import ipaddress
 import json
 import subprocess
 
-from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError
-from ansible_collections.netmodes.linux.plugins.module_utils._firewall import HOOKS, BaseChain, OwnedItems, Rule, read_foreign
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, KernelError
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall import (
+    HOOKS,
+    BaseChain,
+    Guard,
+    OwnedItems,
+    Rule,
+    VxlanPeers,
+    bridge_owner,
+    read_foreign,
+    vxlan_owner,
+)
 
 try:
     import nftables as _nftables_binding
@@ -52,6 +71,8 @@ HAS_BINDING = _nftables_binding is not None
 FAMILY = "inet"
 TABLE = "netmodes"
 USER_CHAIN = "user"
+MARK_SET, MARK = "made-by", "netmodes.linux"
+_MARK_NOTE = "table inet netmodes is made and removed by netmodes.linux"
 
 
 def _payload(protocol, field):
@@ -74,6 +95,9 @@ _L4 = _match(_meta("l4proto"), {"set": ["tcp", "udp", "sctp"]})
 _DNATED = _match({"ct": {"key": "status"}}, "dnat", "in")
 _ESTABLISHED = [_match({"ct": {"key": "state"}}, ["established", "related"], "in"), {"accept": None}]
 _LOCAL = _match({"fib": {"result": "type", "flags": ["daddr"]}}, "local")
+_LOOPBACK = _match(_payload("ip", "daddr"), {"prefix": {"addr": "127.0.0.0", "len": 8}})
+# The reply of a published port: from the sandbox's address and port.
+_REPLY_KEY = {"concat": [_payload("ip", "saddr"), _meta("l4proto"), _payload("th", "sport")]}
 
 # name -> (key types, data type or None for a set). Single ports are exact keys, which nftables
 # keeps in hash tables (one lookup whatever their number); ranges and prefixes need interval sets.
@@ -92,14 +116,20 @@ ELEMENT_SETS = {
     "fwd-in": ("ifname", "verdict"),
     "fwd-out": ("ifname", "verdict"),
     "nat-out": ("ifname", "verdict"),
+    "bridges": ("ifname", None),
+    "uplinks": ("ifname", None),
+    "localnet": ("ifname", None),
 }
 INTERVAL = ("range4", "exposed-range4", "loopback-range4")
 # The verdict maps that send a bridge's packets to its chains (the chain is named MAP-BRIDGE).
 BRIDGE_MAPS = ("isolate", "fwd-in", "fwd-out", "nat-out")
+# Sets and maps keyed by interface name, which stays text (even "123").
+IFNAME_SETS = BRIDGE_MAPS + ("bridges", "uplinks", "localnet")
 
 # name -> (type, hook, priority) for base chains; None for regular chains.
 CHAINS = {
     "published": None,
+    "closed": None,
     "nat-prerouting": ("nat", "prerouting", -100),
     "nat-output": ("nat", "output", -100),
     "nat-postrouting": ("nat", "postrouting", 100),
@@ -126,9 +156,11 @@ CHAIN_RULES = {
         [{"vmap": {"key": _meta("iifname"), "data": "@nat-out"}}],
         [{"vmap": {"key": _meta("oifname"), "data": "@nat-out"}}],
     ],
-    "raw-prerouting": [
-        [_match(_meta("iifname"), "lo", "!="), _match(_payload("ip", "daddr"), {"prefix": {"addr": "127.0.0.0", "len": 8}}), _L4,
-         _match(_PORT_KEY, "@" + name), {"drop": None}]
+    # Nothing that arrives on a bridge of ours, or where we switched route_localnet on, reaches
+    # the host's 127.0.0.0/8 (CVE-2020-8558): the host's own connections to ports published on
+    # 127.0.0.1 come back to the bridge's address (masqueraded), which is de-NATed only later.
+    "raw-prerouting": [[_match(_meta("iifname"), "@" + name), _LOOPBACK, {"drop": None}] for name in ("bridges", "localnet")] + [
+        [_match(_meta("iifname"), "lo", "!="), _LOOPBACK, _L4, _match(_PORT_KEY, "@" + name), {"drop": None}]
         for name in ("loopback4", "loopback-range4")],
     # The user's chain comes first, so that its drops win over our accepts (Docker's DOCKER-USER).
     "filter-forward": [
@@ -136,7 +168,15 @@ CHAIN_RULES = {
         [{"vmap": {"key": _meta("iifname"), "data": "@isolate"}}],
         [{"vmap": {"key": _meta("oifname"), "data": "@fwd-in"}}],
         [{"vmap": {"key": _meta("iifname"), "data": "@fwd-out"}}],
+        [_match(_meta("iifname"), "@uplinks"), {"jump": {"target": "closed"}}],
     ],
+    # What arrived on an uplink whose forwarding we switched on and goes neither into nor out of
+    # a bridge of ours: only connections to published ports (of a bridge not ours) and their
+    # replies cross; the rest of IPv4 is dropped, as it was before we switched forwarding on.
+    "closed": [[_L4, _DNATED, _match(_PORT_KEY, "@" + name), {"accept": None}] for name in ("exposed4", "exposed-range4")] + [
+        [_L4, _DNATED, _match({"ct": {"key": "direction"}}, "reply"), _match(_REPLY_KEY, "@" + name), {"accept": None}]
+        for name in ("exposed4", "exposed-range4")] + [
+        [_match(_meta("nfproto"), "ipv4"), {"drop": None}]],
 }
 
 
@@ -186,6 +226,41 @@ def _bridge_of(chain):
     return None
 
 
+# A VXLAN device's filter: a base chain of its own (the VNI is matched raw, and libnftables'
+# JSON cannot make a set keyed by a raw payload), in prerouting before conntrack, as the raw
+# table is: a flood of forged packets never makes connection entries.
+VXLAN_PREFIX = "vxlan-"
+VXLAN_HOOK = ("filter", "prerouting", -300)
+_VNI = {"payload": {"base": "th", "offset": 96, "len": 24}}   # after UDP's 8 bytes, VXLAN's flags and 3 reserved
+
+
+def vxlan_chains(peers):
+    """{chain: [rule expr]} of a VXLAN device's filter (_firewall.VxlanPeers): VXLAN to its port
+    with its VNI is accepted from each peer, and dropped from anyone else when it is for this
+    host (what is forwarded through the host is none of its devices')."""
+    vxlan = [_match(_payload("udp", "dport"), peers.dstport), _match(_VNI, peers.vni)]
+    family = "ip" if peers.version == 4 else "ip6"
+    rules = [vxlan + [_match(_payload(family, "saddr"), str(source)), {"accept": None}] for source in peers.sources]
+    return {VXLAN_PREFIX + peers.device: rules + [vxlan + [_LOCAL, {"drop": None}]]}
+
+
+def chain_owner(chain):
+    """The owner of CHAIN when it is one of an owner's (a bridge's policy, a VXLAN device's
+    filter); None for the fixed chains."""
+    if chain.startswith(VXLAN_PREFIX):
+        return vxlan_owner(chain[len(VXLAN_PREFIX):])
+    bridge = _bridge_of(chain)
+    return bridge_owner(bridge) if bridge else None
+
+
+def _chain_fields(chain):
+    """What `add chain` needs for an owner's CHAIN: a VXLAN filter is a base chain."""
+    if chain.startswith(VXLAN_PREFIX):
+        kind, hook, prio = VXLAN_HOOK
+        return {"name": chain, "type": kind, "hook": hook, "prio": prio, "policy": "accept"}
+    return {"name": chain}
+
+
 # -- items ------------------------------------------------------------------------------------
 # An element is ("elem", set name, key tuple of text parts, value text or None); a bridge chain is
 # ("chain", name, rules as a tuple of canonical JSON texts).
@@ -220,7 +295,7 @@ def _value_json(text):
 
 
 def _key_json(name, key):
-    if name in BRIDGE_MAPS:  # interface names stay text, even "123"
+    if name in IFNAME_SETS:  # interface names stay text, even "123"
         return key[0]
     return {"concat": [_key_part(p) for p in key]} if len(key) > 1 else _key_part(key[0])
 
@@ -279,15 +354,25 @@ def _bridge_items(policy):
         out.add(("chain", name, _canonical(rules)))
     for vmap in BRIDGE_MAPS:
         out.add(("elem", vmap, (policy.bridge,), "jump %s-%s" % (vmap, policy.bridge)))
+    out.add(("elem", "bridges", (policy.bridge,), None))
     return out
 
 
+def _guard_items(guard):
+    return {("elem", "uplinks", (name,), None) for name in guard.uplinks} | {("elem", "localnet", (name,), None) for name in guard.localnet}
+
+
 def render(owner, intents):
-    """The items of INTENTS (_firewall.Publish and _firewall.BridgePolicy); nftables keeps the
-    OWNER in element comments, written by ``changes``."""
+    """The items of INTENTS (_firewall.Publish, BridgePolicy, VxlanPeers and Guard); nftables keeps
+    the OWNER in element comments, written by ``changes``, and in the names of its chains."""
     out = set()
     for intent in intents:
-        out |= _bridge_items(intent) if hasattr(intent, "bridge") else _port_items(intent)
+        if isinstance(intent, VxlanPeers):
+            out |= {("chain", name, _canonical(rules)) for name, rules in vxlan_chains(intent).items()}
+        elif isinstance(intent, Guard):
+            out |= _guard_items(intent)
+        else:
+            out |= _bridge_items(intent) if hasattr(intent, "bridge") else _port_items(intent)
     return out
 
 
@@ -296,6 +381,7 @@ class TableState(OwnedItems):
 
     def __init__(self, listing=None):
         self.exists = listing is not None
+        self.marked = False  # our mark is in it (see ``checked``)
         self._published = None
         self.elements = {name: [] for name in ELEMENT_SETS}   # name -> [(key, value, owner)]
         self.chains = {}                                       # name -> [expr, ...]
@@ -303,6 +389,8 @@ class TableState(OwnedItems):
             for kind in ("map", "set"):
                 if kind in item and item[kind]["name"] in self.elements:
                     self.elements[item[kind]["name"]] = [_parse_element(e) for e in item[kind].get("elem", [])]
+                if kind in item and item[kind]["name"] == MARK_SET:
+                    self.marked = any(_parse_element(e)[0] == (MARK,) for e in item[kind].get("elem", []))
             if "chain" in item:
                 self.chains.setdefault(item["chain"]["name"], [])
             if "rule" in item:
@@ -311,8 +399,7 @@ class TableState(OwnedItems):
     def _items(self):
         """[(owner, item)] of everything owned in the table."""
         out = [(who, ("elem", name, key, value)) for name, items in self.elements.items() for key, value, who in items]
-        out += [("bridge:" + _bridge_of(name), ("chain", name, _canonical(rules)))
-                for name, rules in self.chains.items() if _bridge_of(name)]
+        out += [(chain_owner(name), ("chain", name, _canonical(rules))) for name, rules in self.chains.items() if chain_owner(name)]
         return out
 
     def published(self):
@@ -336,7 +423,7 @@ class TableState(OwnedItems):
 
     def intact(self):
         """Our fixed sets, chains and rules are all there, as we wrote them."""
-        return (self.exists and USER_CHAIN in self.chains
+        return (self.exists and self.marked and USER_CHAIN in self.chains
                 and all(self.chains.get(name) == rules for name, rules in CHAIN_RULES.items()))
 
     def replaced(self, owner, want):
@@ -345,9 +432,9 @@ class TableState(OwnedItems):
         if self.empty_after(owner, want):
             return TableState(None)
         out = TableState({"nftables": []})
+        out.marked = True
         out.elements = {name: [e for e in items if e[2] != owner] for name, items in self.elements.items()}
-        out.chains = {name: rules for name, rules in self.chains.items()
-                      if not _bridge_of(name) or "bridge:" + _bridge_of(name) != owner}
+        out.chains = {name: rules for name, rules in self.chains.items() if chain_owner(name) != owner}
         out.chains.update({name: list(rules) for name, rules in CHAIN_RULES.items()})
         out.chains.setdefault(USER_CHAIN, [])
         for item in want:
@@ -362,13 +449,24 @@ class TableState(OwnedItems):
         return not want and not (self.owners() - {owner}) and not any(self.chains.get(USER_CHAIN) or [])
 
 
+def checked(state):
+    """STATE when the table is ours or absent. A table of our name without our mark was made by
+    someone else: refused, so that it is never changed, flushed or deleted."""
+    if state.exists and not state.marked:
+        raise Conflict("nftables: a table inet %s exists that netmodes.linux did not make (it lacks the set %s holding %s,"
+                       " the mark of ours); it is left as it is and nothing was changed. Rename or remove that table if it"
+                       " is not needed (nft delete table inet %s), and re-run" % (TABLE, MARK_SET, MARK, TABLE))
+    return state
+
+
 def _obj(kind, **fields):
     return {kind: dict({"family": FAMILY, "table": TABLE}, **fields)}
 
 
 def skeleton_commands(state):
     """Commands that create the table, its sets and chains, and (re)write the fixed rules."""
-    cmds = [{"add": {"table": {"family": FAMILY, "name": TABLE}}}]
+    cmds = [{"add": {"table": {"family": FAMILY, "name": TABLE}}}, {"add": _obj("set", name=MARK_SET, type="ifname")},
+            {"add": _obj("element", name=MARK_SET, elem=[{"elem": {"val": MARK, "comment": _MARK_NOTE}}])}]
     for name, (key, data) in ELEMENT_SETS.items():
         fields = {"name": name, "type": key}
         if name in INTERVAL:
@@ -410,7 +508,7 @@ def changes(state, owner, want, have):
     chains_del = sorted(i[1] for i in have - want if i[0] == "chain" and i[1] not in wanted_chains)
     cmds = skeleton_commands(state) + _element_commands("delete", owner, elems[1])
     for _kind, name, rules in chains_add:
-        cmds += [{"add": _obj("chain", name=name)}, {"flush": _obj("chain", name=name)}]
+        cmds += [{"add": _obj("chain", **_chain_fields(name))}, {"flush": _obj("chain", name=name)}]
         cmds += [{"add": _obj("rule", chain=name, expr=json.loads(rule))} for rule in rules]
     cmds += _element_commands("add", owner, elems[0])
     for name in chains_del:
@@ -583,7 +681,7 @@ class Nftables:
             out, err = self._run({"nftables": [{"list": {"table": {"family": FAMILY, "name": TABLE}}}]})
             if err is not None and "No such file or directory" not in err:
                 raise KernelError("nftables: cannot list table %s %s: %s" % (FAMILY, TABLE, err))
-            self._state = TableState(None if err is not None else out)
+            self._state = checked(TableState(None if err is not None else out))
         return self._state
 
     @staticmethod

@@ -12,9 +12,14 @@ sandbox removed while a process kept its namespace alive); these are collected h
 - a veth of ours still under its temporary name (``nmt…``): a run was interrupted between tagging
   it and renaming it, and the veth that was being made may not be declared any more (the host
   links networks make are collected by ``networks``, temporary names included: none is wanted);
-- the firewall items of a sandbox (owner ``netns:NAME``) that is neither declared nor there,
-  or is ours and not declared; those of a bridge (``bridge:NAME``) that is gone;
+- the firewall items of a sandbox (owner ``netns:NAME``) that is not declared, whoever made its
+  namespace; those of a bridge (``bridge:NAME``) or VXLAN device (``vxlan:NAME``) that is gone;
+  and the sysctls either still holds in the ledger (put back when no one else uses them);
 - the files and record of such a sandbox (/etc/netns/NAME, /etc/netns/.netmodes/NAME.json);
+- what plugged a sandbox that is not declared into its networks when its namespace is someone
+  else's (``ip netns add``), so that pruning does not remove the namespace itself: the veths of
+  ours named for it (``_site.veth_name``) whose peer is in it, and the macvlan and ipvlan links
+  of ours inside it;
 - the port claims of a host-mode sandbox that is no longer declared;
 - the marker (/run/netmodes/netns/NAME) of a namespace that is gone, or is another one now: left
   behind, it could one day match a namespace made by hand that was given the same inode;
@@ -29,12 +34,15 @@ and diff show it.
 from __future__ import annotations
 
 import os
+import re
 
+from ansible_collections.netmodes.linux.plugins.module_utils import _sysctl
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource
 from ansible_collections.netmodes.linux.plugins.module_utils._model import TEMP_PREFIX, netns_name
 from ansible_collections.netmodes.linux.plugins.module_utils._netlink import OWNED_DIR
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.bridge import Bridge
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.dns_config import DnsConfig
+from ansible_collections.netmodes.linux.plugins.module_utils._resources.macvlan import Macvlan
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.portmap import Portmap
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.veth import Veth
 
@@ -45,7 +53,7 @@ class StaleMarker(Resource):
     argument_spec = {"name": {"type": "str", "required": True}}
 
     def desired(self):
-        return {"name": netns_name(self.params["name"], "name")}
+        return {"name": netns_name(self.params["name"], "name", existing=True)}
 
     def read(self, desired):
         net = self.adapters["netlink"]
@@ -82,6 +90,32 @@ def orphan_veths(net):
     return out
 
 
+def plugs(net, names, networks):
+    """What the sandboxes module plugged the namespaces NAMES (someone else's) into networks
+    with, as (resource, options) that remove it: the host veths of ours, and the macvlan and
+    ipvlan links of ours inside them.
+
+    Each is known by the exact name the sandboxes module gives it: a veth by the sandbox and one
+    of NETWORKS (or a bridge of ours), with its peer in that namespace, a macvlan or ipvlan as
+    the sandbox's ``eth<index>``; a link of ours made for something else into a namespace of
+    someone else's (by the veth or macvlan module) is not a sandbox's and stays.
+    """
+    from ansible_collections.netmodes.linux.plugins.module_utils import _site
+
+    host = [link for link in net.all_links() if link.ours]
+    known = sorted(set(networks) | {_site.DEFAULT_NETWORK} | {link.name for link in host if link.kind == "bridge"})
+    veths = {link.name: link for link in host if link.kind == "veth"}
+    out = []
+    for name in names:
+        inode = net.netns_inode(name)
+        found = [veths.get(_site.veth_name(name, network)) for network in known]
+        out += [(Veth, {"name": veth.name}) for veth in found if veth is not None and veth.peer_netns == inode]
+        out += [(Macvlan, {"name": link.name, "kind": link.kind, "netns": name})
+                for link in net.all_links(name) if link.ours and link.kind in ("macvlan", "ipvlan")
+                and re.fullmatch(r"eth[0-9]+", link.name)]
+    return out
+
+
 def sandboxes(batch, *, declared, removed, networks, force, backend):
     """Collect the leftovers of sandboxes that are not DECLARED ({name: SandboxSpec} of the present ones).
 
@@ -94,17 +128,17 @@ def sandboxes(batch, *, declared, removed, networks, force, backend):
     net = adapters["netlink"]
     keep = set(declared) | set(removed)
 
-    def prunable(name):
-        return name not in keep and (net.netns_inode(name) is None or net.netns_owned(name))
-
     for name in orphan_veths(net):
         batch.run(Veth, name=name, state="absent")
-    for owner in sorted(adapters["firewall"].read().owners()):
+    foreign = [name for name in net.netns_names() if name not in keep and not net.netns_owned(name)]
+    for resource, options in plugs(net, foreign, networks) if foreign else ():
+        batch.run(resource, state="absent", **options)
+    for owner in sorted(adapters["firewall"].read().owners() | _sysctl.users(adapters["sysctl"].ledger())):
         kind, _sep, name = owner.partition(":")
-        if kind == "netns" and prunable(name):
+        if kind == "netns" and name not in keep:
             batch.run(Portmap, netns=name, bridge=_site.DEFAULT_BRIDGE, state="absent", firewall_backend=backend)
     for name in adapters["files"].recorded_sandboxes():
-        if prunable(name):
+        if name not in keep:
             batch.run(DnsConfig, netns=name, state="absent", force=force)
     for name in sorted(adapters["sockets"].claims()):
         if name not in keep:
@@ -120,7 +154,7 @@ def sandboxes(batch, *, declared, removed, networks, force, backend):
 
 def networks(batch, *, wanted, backend):
     """Remove the host links of ours that networks make (bridges, VXLAN devices, shims) and that
-    are not WANTED (names), and the firewall policy of bridges that are gone. Docker's default
+    are not WANTED (names), and the firewall items (and sysctls) of bridges and VXLAN devices that are gone. Docker's default
     network is left to the sandboxes' pruning, which knows whether a sandbox still uses it."""
     from ansible_collections.netmodes.linux.plugins.module_utils import _site
 
@@ -128,7 +162,7 @@ def networks(batch, *, wanted, backend):
     for link in _site.our_host_links(net):
         if link.name not in wanted and link.name != _site.DEFAULT_BRIDGE:
             batch.run(_site.LINK_RESOURCES[link.kind], name=link.name, state="absent", **_site.absent_options(link.kind, backend))
-    for owner in sorted(batch.adapters["firewall"].read().owners()):
+    for owner in sorted(batch.adapters["firewall"].read().owners() | _sysctl.users(batch.adapters["sysctl"].ledger())):
         kind, _sep, name = owner.partition(":")
-        if kind == "bridge" and name not in wanted and net.link(name, routes=False) is None:
-            batch.run(Bridge, name=name, state="absent", firewall_backend=backend)
+        if kind in ("bridge", "vxlan") and name not in wanted and net.link(name, routes=False) is None:
+            batch.run(_site.LINK_RESOURCES[kind], name=name, state="absent", firewall_backend=backend)

@@ -16,7 +16,7 @@ import ipaddress
 from dataclasses import dataclass, field
 
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput
-from ansible_collections.netmodes.linux.plugins.module_utils._model import address, hostname
+from ansible_collections.netmodes.linux.plugins.module_utils._model import address, hostname, resolver_option
 
 HOST_RESOLV_CONF = "/etc/resolv.conf"
 RESOLVED_RESOLV_CONF = "/run/systemd/resolve/resolv.conf"
@@ -164,20 +164,13 @@ def hostname_file(name):
 
 def search_domains(values, field_name):
     """Search domains, each a valid domain (a trailing dot dropped) or ``.`` (Docker's "none")."""
-    return [str(value).strip() if str(value).strip() == "." else hostname(str(value).strip().rstrip("."), "%s[%d]" % (field_name, i))
+    return [str(value).strip(" ") if str(value).strip(" ") == "." else hostname(str(value).strip(" ").rstrip("."), "%s[%d]" % (field_name, i))
             for i, value in enumerate(values or [])]
 
 
 def resolver_options(values, field_name):
-    """resolv.conf options (``ndots:2``, ``edns0``) as given: single words, unchecked beyond that."""
-    out = []
-    for i, value in enumerate(values or []):
-        text = str(value).strip()
-        if not text or len(text.split()) != 1:
-            raise InvalidInput("%s[%d]: %r is not one resolver option; give each option as its own list item,"
-                               " like ndots:2 or edns0" % (field_name, i, value), field_name)
-        out.append(text)
-    return out
+    """resolv.conf options (``ndots:2``, ``edns0``) as given, each one word."""
+    return [resolver_option(value, "%s[%d]" % (field_name, i)) for i, value in enumerate(values or [])]
 
 
 def _one_entry(item, field_name):

@@ -34,10 +34,10 @@ import os
 import sys
 import zipfile
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _adapters, _lock
+from ansible_collections.netmodes.linux.plugins.module_utils import _adapters, _fs, _lock, _model
 from ansible_collections.netmodes.linux.plugins.module_utils import _site as site
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource, converge, ordered
-from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput, NetmodesError
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NetmodesError
 from ansible_collections.netmodes.linux.plugins.module_utils._netlink import HAS_PYROUTE2, Netlink
 
 PACKAGE = __name__.rpartition(".")[0]
@@ -47,6 +47,10 @@ UNIT_DIR = "/etc/systemd/system"
 UNIT = "netmodes-restore.service"
 WANTED_BY = "multi-user.target"
 FORMAT = 1
+WRITTEN_BY = "netmodes.linux.boot_restore"
+UNIT_HEADER = "# Written by netmodes.linux (module boot_restore)"
+COMMAND_DOC = '"""netmodes-restore:'
+FIELDS = {"declared": "path", "command": "command", "unit": "unit_dir", "wants": "unit_dir"}
 
 # -- the declaration, pinned to what the runs chose ------------------------------------------------
 
@@ -183,15 +187,14 @@ def restorable(networks, sandboxes):
 
 def document(networks, sandboxes, backend):
     """The saved declaration as text: what the restore converges."""
-    doc = {"format": FORMAT, "written_by": "netmodes.linux.boot_restore", "firewall_backend": backend,
+    doc = {"format": FORMAT, "written_by": WRITTEN_BY, "firewall_backend": backend,
            "networks": networks, "sandboxes": sandboxes}
     return json.dumps(doc, indent=1, sort_keys=True) + "\n"
 
 
 # -- the command: a zip application carrying the engine ---------------------------------------
 
-MAIN = '''\
-"""netmodes-restore: apply the declaration netmodes.linux saved on this host again (at boot).
+MAIN = COMMAND_DOC + ''' apply the declaration netmodes.linux saved on this host again (at boot).
 
 Written by the module netmodes.linux.boot_restore, with the collection's module_utils inside;
 run it with --help. It needs Python 3, pyroute2 and the firewall's library, not Ansible.
@@ -255,8 +258,7 @@ def command(python):
 def unit(python, command_path, declared):
     """The systemd unit that runs the restore at boot: after the firewall is loaded (which may
     flush every table), before the network is online, so services find their sandboxes."""
-    return """\
-# Written by netmodes.linux (module boot_restore); changes are replaced on its next run.
+    return UNIT_HEADER + """; changes are replaced on its next run.
 [Unit]
 Description=Restore the networks and sandboxes netmodes.linux declared
 Documentation=file:%(declared)s
@@ -273,6 +275,29 @@ TimeoutStartSec=300
 [Install]
 WantedBy=%(wanted_by)s
 """ % {"python": python, "command": command_path, "declared": declared, "wanted_by": WANTED_BY}
+
+
+def recognised(key, entry):
+    """True when ENTRY (``Files.host_entry``) at the place of KEY was made by boot_restore: for the
+    wants link, a link to our unit; else a file of root's whose content says it is ours."""
+    kind, content, uid = entry
+    if key == "wants":
+        return kind == "link" and os.path.basename(content) == UNIT
+    if kind != "file" or not _fs.trusted_owner(uid):
+        return False
+    if key == "unit":
+        return content.startswith(UNIT_HEADER.encode())
+    if key == "declared":
+        try:
+            doc = json.loads(content)
+        except ValueError:
+            return False
+        return isinstance(doc, dict) and doc.get("written_by") == WRITTEN_BY
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            return archive.read("__main__.py").decode("utf-8", errors="replace").startswith(COMMAND_DOC)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+        return False
 
 
 def _digest(data):
@@ -294,9 +319,8 @@ class BootRestore(Resource):
 
     def desired(self):
         p = self.params
-        for key in ("path", "command", "unit_dir"):
-            if not os.path.isabs(p[key]):
-                raise InvalidInput("%s: %r is not an absolute path" % (key, p[key]), key)
+        for key in ("path", "command", "unit_dir"):  # path and command are words of the unit's ExecStart
+            _model.unit_path(p[key], key)
         unit_path = os.path.join(p["unit_dir"], UNIT)
         out = {"state": p["state"], "paths": {"declared": p["path"], "command": p["command"], "unit": unit_path},
                "wants": os.path.join(p["unit_dir"], WANTED_BY + ".wants", UNIT), "unit_path": unit_path}
@@ -308,9 +332,19 @@ class BootRestore(Resource):
         return out
 
     def read(self, desired):
-        files = self.adapters["files"]
-        current = {key: files.host_bytes(path) for key, path in desired["paths"].items()}
-        current["wants"] = files.host_link(desired["wants"])
+        files, where = self.adapters["files"], dict(desired["paths"], wants=desired["wants"])
+        for key, path in where.items():
+            problem = files.host_path_problem(path)
+            if problem:
+                raise InvalidInput("%s: %s: %s; the restore runs as root at boot, so its files must be where no other user can"
+                                   " change them: choose another %s" % (FIELDS[key], path, problem, FIELDS[key]), FIELDS[key])
+        current = {key: files.host_entry(path) for key, path in where.items()}
+        foreign = [key for key, entry in current.items() if entry is not None and not recognised(key, entry)]
+        if foreign:
+            raise Conflict("; ".join("%s exists and was not made by netmodes.linux (boot_restore)" % where[key] for key in foreign)
+                           + ". Nothing was changed, and it is left alone: choose another %s, or move it away if it is not"
+                           " needed" % FIELDS[foreign[0]], FIELDS[foreign[0]])
+        current = {key: entry[1] if entry else None for key, entry in current.items()}
         current["systemd"] = os.path.isdir("/run/systemd/system")
         if desired["state"] == "present":
             current["document"] = self._document(current["declared"])
@@ -318,11 +352,7 @@ class BootRestore(Resource):
 
     def _document(self, old_bytes):
         net, p = self.adapters["netlink"], self.params
-        try:
-            old = json.loads(old_bytes or b"{}")
-        except ValueError:
-            old = {}
-            self.warnings.append("boot restore: %s was not valid JSON; it is written afresh" % p["path"])
+        old = json.loads(old_bytes) if old_bytes else {}  # ours (``recognised``): valid JSON
         networks, by_name = pinned_networks(p["networks"], net)
         sandboxes, present = pinned_sandboxes(p["sandboxes"], by_name, net)
         extra = default_network(present, by_name, net)
@@ -344,8 +374,10 @@ class BootRestore(Resource):
         if desired["state"] == "absent":
             for key in ("declared", "command", "unit"):
                 if current[key] is not None:
+                    # Its directory too once empty, when it is one of ours (the defaults' netmodes).
+                    mine = key != "unit" and os.path.basename(os.path.dirname(paths[key])) == "netmodes"
                     ops.append(Op("delete", "file %s" % paths[key], before=_digest(current[key]),
-                                  call=("files.remove_host_file", {"name": paths[key], "directory": key != "unit"})))
+                                  call=("files.remove_host_file", {"name": paths[key], "directory": mine})))
             if current["wants"] is not None:
                 ops.append(Op("delete", "link %s" % desired["wants"], before=current["wants"],
                               call=("files.remove_host_file", {"name": desired["wants"]})))
@@ -372,7 +404,8 @@ class BootRestore(Resource):
             name = op.obj.partition(" ")[2]
             kwargs = op.call[1]
             if op.obj.startswith("file ") and name != self.params["command"]:
-                before = self.adapters["files"].host_bytes(name) if op.action != "create" else None
+                entry = self.adapters["files"].host_entry(name) if op.action != "create" else None
+                before = entry[1] if entry else None
                 after = kwargs.get("content") if op.action != "delete" else None
                 out.append({"before_header": name if before is not None else "/dev/null", "before": (before or b"").decode(),
                             "after_header": name if after is not None else "/dev/null", "after": (after or b"").decode()})

@@ -15,7 +15,7 @@ import hashlib
 import ipaddress
 from dataclasses import dataclass, field, replace
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _firewall, _fleet, _prune
+from ansible_collections.netmodes.linux.plugins.module_utils import _firewall, _fleet, _links, _prune
 from ansible_collections.netmodes.linux.plugins.module_utils import _model as m
 from ansible_collections.netmodes.linux.plugins.module_utils import _resolvconf as rc
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import BatchResource, Op, Resource
@@ -121,7 +121,7 @@ def network_spec(raw, where):
     if not isinstance(raw, dict) or not raw.get("name"):
         raise InvalidInput("%s: a network is a dict with at least a name" % where, where)
     _unknown(raw, _NETWORK_KEYS, where)
-    name = str(raw["name"])
+    name = m.name(str(raw["name"]), "%s.name" % where, "network name")
     driver = raw.get("driver") or "bridge"
     if driver not in DRIVERS:
         raise InvalidInput("%s.driver: %r is not a driver (choose one of %s)" % (where, driver, ", ".join(DRIVERS)), where)
@@ -359,7 +359,7 @@ def ensure_multi_host(batch, span, backend):
         fdb = [{"mac": _fleet.member_mac(m.address), "dst": str(underlay)} for m, underlay in span.remote]
         neigh = [{"ip": str(m.address), "mac": _fleet.member_mac(m.address)} for m, _underlay in span.remote]
         batch.run(Vxlan, name=_fleet.vxlan_name(spec.name), vni=spec.vni, local=str(span.local), dstport=spec.dstport,
-                  mtu=mtu, bridge=spec.bridge, peers=[str(p) for p in span.peers], fdb=fdb, neigh=neigh)
+                  mtu=mtu, bridge=spec.bridge, peers=[str(p) for p in span.peers], fdb=fdb, neigh=neigh, firewall_backend=backend)
     elif spec.shim:
         # libnetwork#1915: a macvlan child cannot reach its parent's addresses, so the host gets a
         # sibling of its own: its address alone (/32), and a route to its slice of the network.
@@ -372,7 +372,7 @@ def ensure_multi_host(batch, span, backend):
 def remove_network(batch, spec, backend):
     """Remove what a network has on this host (whichever its driver: the names are its own)."""
     if spec.driver == "overlay":
-        batch.run(Vxlan, name=_fleet.vxlan_name(spec.name), state="absent")
+        batch.run(Vxlan, name=_fleet.vxlan_name(spec.name), state="absent", firewall_backend=backend)
     if spec.bridge:
         batch.run(Bridge, name=spec.bridge, state="absent", firewall_backend=backend)
     if spec.driver in ("macvlan", "ipvlan"):
@@ -380,7 +380,7 @@ def remove_network(batch, spec, backend):
 
 
 def absent_options(kind, backend):
-    if kind == "bridge":
+    if kind in ("bridge", "vxlan"):
         return {"firewall_backend": backend}
     if kind in ("macvlan", "ipvlan"):
         return {"kind": kind}
@@ -555,7 +555,7 @@ def _check_dns_name(name, where):
 def _check_dns(raw, where):
     """The DNS options are used last in a run (dns_config), so they are checked here, before any change."""
     for i, value in enumerate(_list(raw, "dns", where) or ()):
-        m.address(value, "%s.dns[%d]" % (where, i))
+        m.address(value, "%s.dns[%d]" % (where, i), scoped=True)
     rc.search_domains(_list(raw, "dns_search", where), "%s.dns_search" % where)
     rc.resolver_options(_list(raw, "dns_options", where), "%s.dns_options" % where)
     rc.host_entries(raw.get("extra_hosts"), "%s.extra_hosts" % where)
@@ -618,11 +618,14 @@ class Sandboxes(BatchResource):
             self.spans = host_spans(list(networks.values()), self.fleet, "networks")
         # Every sandbox is checked, also those of modes this run leaves to another task.
         declared = {s.name for s in specs}
-        pruned = {n for n in net.netns_names() if n not in declared and net.netns_owned(n)} if p["state"] == "overridden" else set()
-        leaving = pruned | {s.name for s in specs if s.state == "absent"}
+        # Pruning removes the undeclared namespaces of ours, and unplugs those of someone else's.
+        undeclared = {n for n in net.netns_names() if n not in declared} if p["state"] == "overridden" else set()
+        pruned = {n for n in undeclared if net.netns_owned(n)}
+        leaving = undeclared | {s.name for s in specs if s.state == "absent"}
         self._check_references(specs, networks, leaving)
-        self._preflight_host_ports([s for s in specs if s.state == "present"], declared | pruned)
-        self._preflight_publish([s for s in specs if s.state == "present"], declared | pruned)
+        self._preflight_host_ports([s for s in specs if s.state == "present"], declared | undeclared)
+        self._preflight_publish([s for s in specs if s.state == "present"], declared | undeclared)
+        self._preflight_bridge_ports(specs, networks, undeclared)
         if p["state"] == "gathered":
             return {"sandboxes": gather_sandboxes(net)}
         every = {s.name: s for s in specs if s.state == "present"}  # of every mode: what pruning keeps
@@ -707,6 +710,31 @@ class Sandboxes(BatchResource):
         if name in networks:
             return networks[name].bridge
         return DEFAULT_BRIDGE if name == DEFAULT_NETWORK else name
+
+    def _preflight_bridge_ports(self, specs, networks, undeclared):
+        """A bridge has at most _links.MAX_BRIDGE_PORTS ports (the kernel's limit): a declaration
+        that would plug more sandboxes into one fails before anything changes. Counted are the
+        ports each bridge has now (anybody's), less the links of ours to it that this run may
+        remove (of every sandbox it names or prunes, UNDECLARED), and the links it will have."""
+        links = {}   # bridge -> {network: the links to it that the declaration has}
+        for spec in (s for s in specs if s.state == "present"):
+            for name in spec.networks:
+                bridge = self._bridge_of(name, networks)
+                if bridge:
+                    links.setdefault(bridge, {}).setdefault(name, set()).add(veth_name(spec.name, name))
+        for name, span in self.spans.items():
+            if span.spec.driver == "overlay" and span.spec.bridge in links:
+                links[span.spec.bridge].setdefault(name, set()).add(_fleet.vxlan_name(name))
+        names = {s.name for s in specs} | set(undeclared)
+        for bridge, by_network in sorted(links.items()):
+            on = {n for n, spec in networks.items() if spec.bridge == bridge} | {bridge} | set(by_network)
+            wanted = set().union(*by_network.values())
+            ours = wanted | {veth_name(sandbox, network) for sandbox in names for network in on}
+            full = _links.bridge_full(bridge, len(self.adapters["netlink"].bridge_ports(bridge) - ours), len(wanted))
+            if full:
+                raise Conflict("config: network %s: %s. Split its sandboxes across several networks: declare another network"
+                               " in netmodes_networks and give some of them network_mode (or networks) with its name"
+                               % (" and ".join(sorted(by_network)), full), "config")
 
     def _preflight_host_ports(self, present, accounted):
         """Host mode: a declared port claimed by another host-mode sandbox, published in the firewall

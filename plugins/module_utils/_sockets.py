@@ -14,6 +14,8 @@ import os
 import socket
 import struct
 
+from ansible_collections.netmodes.linux.plugins.module_utils import _fs
+
 # Host-mode sandboxes' claimed ports. On /run: claims, like the services, end at reboot.
 CLAIMS = "/run/netmodes/host-ports.json"
 
@@ -46,12 +48,18 @@ class Sockets:
     """The sockets adapter."""
 
     def claims(self):
-        """{host-mode sandbox: [[port, protocol], ...]} recorded by earlier runs."""
-        try:
-            with open(CLAIMS) as handle:
-                return json.load(handle)
-        except FileNotFoundError:
+        """{host-mode sandbox: [[port, protocol], ...]} recorded by earlier runs (a file of root's
+        alone: one another user owns or may write records nothing)."""
+        directory = _fs.owned_dir(os.path.dirname(CLAIMS))
+        if directory is None:
             return {}
+        with directory:
+            data = directory.read_state(os.path.basename(CLAIMS))
+        try:
+            found = json.loads(data) if data else {}
+        except ValueError:
+            return {}
+        return found if isinstance(found, dict) else {}
 
     def claim(self, name, ports):
         """Record (PORTS non-empty) or forget the ports of host-mode sandbox NAME, atomically."""
@@ -60,13 +68,8 @@ class Sockets:
             claims[name] = [list(p) for p in ports]
         else:
             claims.pop(name, None)
-        os.makedirs(os.path.dirname(CLAIMS), exist_ok=True)
-        tmp = CLAIMS + ".tmp"
-        with open(tmp, "w") as handle:
-            json.dump(claims, handle, sort_keys=True)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.rename(tmp, CLAIMS)
+        with _fs.owned_dir(os.path.dirname(CLAIMS), _fs.PRIVATE_DIR) as directory:
+            directory.write(os.path.basename(CLAIMS), json.dumps(claims, sort_keys=True).encode("utf-8"), _fs.PRIVATE)
 
     def __init__(self):
         self._listeners = None

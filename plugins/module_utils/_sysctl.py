@@ -1,52 +1,205 @@
 # Copyright: netmodes.linux contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Sysctls of the current network namespace, read and written through /proc/sys."""
+"""Sysctls of the current network namespace, and the ledger of those the collection switched on.
+
+The ledger (/run/netmodes/sysctl.json, root's alone: see _fs) is the one place where a sysctl is switched
+on and put back. Each key the collection switched on is recorded with its value before us and
+its users, the owners that need it (``bridge:br0``, ``netns:web``)::
+
+    {"net/ipv4/conf/eth0/forwarding": {"before": "0", "users": ["bridge:br0", "netns:web"]}}
+
+A user claims a key (recorded first, then set) and releases it; when the last user releases it,
+the value before is written back, then the entry goes. A host that forwarded before us keeps
+forwarding: its value before was 1. The ledger lives on /run like the values it records: after
+a reboot neither is left.
+
+Claiming is deferred until the firewall is committed (see ``_engine.apply``): what the firewall
+closes (``guarded``) is in place before forwarding opens; a release closes first.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 
+from ansible_collections.netmodes.linux.plugins.module_utils import _fs
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError
 
 # br_netfilter: "1" when packets bridged between the members of a bridge pass the IPv4 hooks too.
 BRIDGE_NF_CALL = "net/bridge/bridge-nf-call-iptables"
+LEDGER = "/run/netmodes/sysctl.json"
+# The keys the ledger may hold: nothing else is ever written back from it.
+KEY = re.compile(r"\Anet/ipv([46])/conf/([^/\s]{1,15})/(forwarding|route_localnet)\Z")
+VALUE = re.compile(r"\A[0-9]{1,3}\Z")
 
 
-def _path(key):
-    return os.path.join("/proc/sys", *key.split("/"))
+def forwarding(name, version=4):
+    return "net/ipv%d/conf/%s/forwarding" % (version, name)
 
 
-def plan(obj, have, want):
-    """Ops that set each key of WANT ({key: value}) whose value in HAVE differs, for OBJ."""
-    return [Op("set", obj, key.replace("/", "."), have.get(key), value, ("sysctl.set", {"key": key, "value": value}))
-            for key, value in want.items() if have.get(key) != value]
+def route_localnet(name):
+    return "net/ipv4/conf/%s/route_localnet" % name
 
 
-def uplinks(addresses_by_link, only=None):
-    """The forwarding keys of the interfaces that carry IPv4 addresses (all but lo), or only of
-    those that carry one of the addresses ONLY.
+def uplinks(addresses_by_link, ledger, only=None):
+    """The forwarding keys of the interfaces that carry IPv4 addresses (all but lo and the
+    bridges of ours in LEDGER, which forward for their own networks), or only of those that
+    carry one of the addresses ONLY.
 
     Linux decides IPv4 forwarding by the interface a packet comes in on, so a connection that
     leaves a bridge network through NAT needs it on the interface its replies come back on, and
     a published port on the interfaces its clients come in on.
     """
+    ours = bridges(ledger)
     keys = []
     for name, addrs in sorted(addresses_by_link.items()):
         ips = {a.ip for a in addrs if a.version == 4}
-        if name != "lo" and ips and (only is None or ips & set(only)):
-            keys.append("net/ipv4/conf/%s/forwarding" % name)
+        if name != "lo" and name not in ours and ips and (only is None or ips & set(only)):
+            keys.append(forwarding(name))
     return keys
+
+
+# -- the ledger, as data --------------------------------------------------------------------------
+
+def users(ledger):
+    """Every owner that uses a key of LEDGER."""
+    return {user for entry in ledger.values() for user in entry["users"]}
+
+
+def held(ledger, owner):
+    """The keys OWNER is a user of."""
+    return sorted(key for key, entry in ledger.items() if owner in entry["users"])
+
+
+def claimed(ledger, key, owner, now):
+    """LEDGER once OWNER claims KEY, whose value is NOW (recorded as the value before us when KEY
+    has no entry yet)."""
+    out = dict(ledger)
+    entry = out.get(key) or {"before": now, "users": []}
+    out[key] = {"before": entry["before"], "users": sorted(set(entry["users"]) | {owner})}
+    return out
+
+
+def released(ledger, key, owner):
+    """LEDGER once OWNER releases KEY; and the value to put back (None: others still use it)."""
+    out, entry = dict(ledger), ledger.get(key)
+    if entry is None:
+        return out, None
+    users = sorted(set(entry["users"]) - {owner})
+    if users:
+        out[key] = {"before": entry["before"], "users": users}
+        return out, None
+    del out[key]
+    return out, entry["before"]
+
+
+def after(ledger, owner, want, values):
+    """LEDGER once OWNER uses exactly the keys of WANT ({key: value}); VALUES are the keys' values now."""
+    out = ledger
+    for key in held(ledger, owner):
+        if key not in want:
+            out = released(out, key, owner)[0]
+    for key in want:
+        out = claimed(out, key, owner, values.get(key))
+    return out
+
+
+def bridges(ledger):
+    """The bridges of ours that LEDGER knows: each is a user of its own forwarding."""
+    out = set()
+    for key, entry in ledger.items():
+        found = KEY.match(key)
+        if found and found.group(3) == "forwarding" and "bridge:" + found.group(2) in entry["users"]:
+            out.add(found.group(2))
+    return out
+
+
+def guarded(ledger):
+    """What the firewall closes for the keys of LEDGER that the collection switched on (their
+    value before was not 1): {"uplinks": interfaces whose IPv4 forwarding, "localnet": interfaces
+    whose route_localnet}. A bridge of ours is left out of the uplinks: its own chains decide
+    what it forwards."""
+    out = {"uplinks": set(), "localnet": set()}
+    for key, entry in ledger.items():
+        found = KEY.match(key)
+        if found is None:
+            continue
+        version, name, what = found.groups()
+        if entry["before"] == "1" or version != "4":
+            continue
+        if what == "route_localnet":
+            out["localnet"].add(name)
+        elif "bridge:%s" % name not in entry["users"]:
+            out["uplinks"].add(name)
+    return {kind: tuple(sorted(names)) for kind, names in out.items()}
+
+
+def _dotted(key):
+    return key.replace("/", ".")
+
+
+def plan(owner, want, ledger, values):
+    """Ops that make OWNER a user of exactly the keys of WANT ({key: value}) with those values.
+
+    LEDGER is the ledger now, VALUES the keys' values now ({key: value, None when the key does
+    not exist}). A key OWNER uses whose value someone changed is set again. Each op is a field
+    of the object ``sysctl`` (the key, dotted as sysctl(8) writes it), and shows the key's value
+    and users before and after.
+    """
+    ops = []
+    for key in sorted(set(want) | set(held(ledger, owner))):
+        entry, now = ledger.get(key), values.get(key)
+        users = list(entry["users"]) if entry else []
+        before = {"value": now, "users": users}
+        if key in want:
+            if owner in users and now == want[key]:
+                continue
+            after_ = {"value": want[key], "users": claimed(ledger, key, owner, now)[key]["users"]}
+            call = ("sysctl.claim", {"key": key, "owner": owner, "value": want[key]})
+        else:
+            rest, restored = released(ledger, key, owner)
+            after_ = {"value": now if restored is None or now is None else restored, "users": rest[key]["users"] if key in rest else []}
+            call = ("sysctl.release", {"key": key, "owner": owner})
+        ops.append(Op("set", "sysctl", _dotted(key), before, after_, call))
+    return ops
+
+
+def parse(text, where=LEDGER):
+    """The ledger in TEXT, checked: every key one we switch, every value a number."""
+    try:
+        ledger = json.loads(text)
+        for key, entry in ledger.items():
+            if not KEY.match(key) or set(entry) != {"before", "users"} or not isinstance(entry["users"], list):
+                raise ValueError("unexpected entry %r" % key)
+            if entry["before"] is not None and not VALUE.match(entry["before"]):
+                raise ValueError("unexpected value %r of %s" % (entry["before"], key))
+            if not all(isinstance(u, str) for u in entry["users"]):
+                raise ValueError("unexpected users of %s" % key)
+    except (ValueError, AttributeError, TypeError) as exc:
+        raise KernelError("the sysctl ledger %s is damaged (%s): the values netmodes.linux switched on cannot be put back;"
+                          " check them (forwarding, route_localnet) and remove the file" % (where, exc))
+    return ledger
 
 
 class Sysctl:
     """Keys are slash separated so that interface names with dots stay intact
     (``net/ipv4/conf/br0/forwarding``)."""
 
+    # Run after the firewall's commit (see _engine.apply): the guard is there before forwarding opens.
+    deferred = ("claim",)
+
+    def __init__(self, ledger=LEDGER, root="/proc/sys"):
+        self.path, self.root = ledger, root
+
+    def _key_path(self, key):
+        return os.path.join(self.root, *key.split("/"))
+
     def get(self, key):
         """The value as a string, or None when the key does not exist."""
         try:
-            with open(_path(key)) as handle:
+            with open(self._key_path(key)) as handle:
                 return handle.read().strip()
         except FileNotFoundError:
             return None
@@ -54,7 +207,41 @@ class Sysctl:
     def set(self, key, value):
         """Write a value; the key must exist."""
         try:
-            with open(_path(key), "w") as handle:
+            with open(self._key_path(key), "w") as handle:
                 handle.write(str(value))
         except OSError as exc:
-            raise KernelError("set sysctl %s=%s: %s" % (key.replace("/", "."), value, exc.strerror))
+            raise KernelError("set sysctl %s=%s: %s" % (_dotted(key), value, exc.strerror))
+
+    def ledger(self):
+        """{key: {"before": value, "users": [owner]}} of the keys the collection switched on (a
+        file another user owns or may write records nothing)."""
+        directory = _fs.owned_dir(os.path.dirname(self.path))
+        if directory is None:
+            return {}
+        with directory:
+            data = directory.read_state(os.path.basename(self.path))
+        return parse(data.decode("utf-8", "replace"), self.path) if data else {}
+
+    def _write(self, ledger):
+        """Replace the ledger atomically (0600, whatever the umask), or remove it when empty."""
+        with _fs.owned_dir(os.path.dirname(self.path), _fs.PRIVATE_DIR) as directory:
+            name = os.path.basename(self.path)
+            if ledger:
+                directory.write(name, (json.dumps(ledger, indent=1, sort_keys=True) + "\n").encode("utf-8"), _fs.PRIVATE)
+            else:
+                directory.unlink(name)
+                directory.remove_leftovers(".%s." % name)
+
+    def claim(self, key, owner, value):
+        """Make OWNER a user of KEY and give KEY VALUE: the record first (with the value before us,
+        on the first claim), so that a run killed in between still knows what to put back."""
+        self._write(claimed(self.ledger(), key, owner, self.get(key)))
+        self.set(key, value)
+
+    def release(self, key, owner):
+        """OWNER no longer needs KEY: the last user puts the value before back, then the entry
+        goes (a run killed in between releases again). A key whose interface is gone is forgotten."""
+        ledger, restore = released(self.ledger(), key, owner)
+        if restore is not None and self.get(key) is not None:
+            self.set(key, restore)
+        self._write(ledger)

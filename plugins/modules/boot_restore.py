@@ -36,7 +36,10 @@ options:
     elements: dict
     default: []
   path:
-    description: Where the declaration is saved.
+    description:
+      - Where the declaration is saved.
+      - Like O(command) and O(unit_dir), it must be in directories that only root can change
+        (the restore runs as root at boot); another path is refused before anything changes.
     type: path
     default: /etc/netmodes/declared.json
   command:
@@ -48,7 +51,9 @@ options:
     type: path
     default: /etc/systemd/system
   state:
-    description: V(absent) removes the saved declaration, the command and the unit.
+    description:
+      - V(absent) removes the saved declaration, the command and the unit, and their directory
+        when it is named C(netmodes) and empty.
     type: str
     choices: [present, absent]
     default: present
@@ -56,6 +61,10 @@ extends_documentation_fragment:
   - netmodes.linux.attributes
   - netmodes.linux.firewall
 notes:
+  - The module writes and removes only files it made itself (the declaration says it was written
+    by this module, the unit begins with its header line, the command is its zip application, the
+    link points to its unit). Any other file at O(path), O(command) or the unit's place fails the
+    task before anything changes, and is never replaced or removed.
   - The module does not reload systemd; when the result's C(systemd) is true and something
     changed, run C(systemctl daemon-reload) (the role netmodes.linux.boot_restore does).
 """

@@ -13,11 +13,13 @@ description:
   - Creates, configures or removes a Linux bridge in the host's network namespace, tagged as
     created by netmodes.linux.
   - The bridge is brought up and IP forwarding is enabled through per-interface sysctls
-    (C(net.ipv4.conf.NAME.forwarding), and the IPv6 one when the bridge has an IPv6 address); the
-    host-wide C(net.ipv4.ip_forward) switch is not touched. Linux decides forwarding by the
-    interface a packet arrives on, so with O(ip_masquerade) the host's other interfaces that carry
-    an IPv4 address get it too, for the replies of the network's outbound connections. What may
-    then be forwarded into a bridge is decided by its policy below.
+    (C(net.ipv4.conf.NAME.forwarding), and the IPv6 one when the bridge has an IPv6 address, which
+    needs the nftables backend); the host-wide C(net.ipv4.ip_forward) switch is not touched. With
+    O(ip_masquerade) the host's other interfaces that carry an IPv4 address get it too, for the
+    replies of the network's outbound connections; what arrives there and goes neither into nor
+    out of a bridge of the collection is dropped, so the host routes nothing else. Each sysctl is
+    recorded with its value before (in C(/run/netmodes/sysctl.json)) and put back when the last
+    network or sandbox that needs it goes.
   - It also writes the network's firewall policy, after Docker's bridge driver options (outbound
     masquerade for the bridge's IPv4 subnets (O(ip_masquerade)), whether members may talk to each
     other (O(icc)), and whether the network is cut off from everything outside the bridge
@@ -33,7 +35,7 @@ description:
     that drops the network's traffic is named in a warning with the accept to add to it.
 options:
   name:
-    description: Bridge name (at most 15 bytes).
+    description: Bridge name (at most 15 bytes of letters, digits, C(_), C(.) and C(-), starting with a letter or digit).
     type: str
     required: true
   state:

@@ -50,7 +50,8 @@ options:
   nameservers:
     description:
       - Nameserver addresses, replacing the host's (C(--dns)). They are used as given, loopback
-        and IPv6 ones included (a loopback address then means the sandbox's own loopback).
+        and IPv6 ones included (a loopback address then means the sandbox's own loopback). A
+        link-local IPv6 address may name its interface (V(fe80::1%eth0)).
       - Omit, or give an empty list, to derive them from the host's resolv.conf.
     type: list
     elements: str
@@ -89,6 +90,8 @@ notes:
   - Processes keep the files they were started with; restart them to see new content. systemd's
     C(NetworkNamespacePath=) does not mount these files; add for example
     C(BindReadOnlyPaths=/etc/netns/NAME/resolv.conf:/etc/resolv.conf) to the unit.
+  - A symbolic link at C(/etc/netns), C(/etc/netns/NAME) or a file is never followed; the task
+    fails naming it (also with O(force=true)), so the host's own files are never reached.
 extends_documentation_fragment:
   - netmodes.linux.attributes
 """

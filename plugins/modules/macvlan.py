@@ -23,7 +23,7 @@ description:
     (delete and create again). Other modes change in place.
 options:
   name:
-    description: Link name (at most 15 bytes), inside the sandbox or in the host.
+    description: Link name (at most 15 bytes of letters, digits, C(_), C(.) and C(-), starting with a letter or digit), inside the sandbox or in the host.
     type: str
     required: true
   parent:

@@ -18,7 +18,10 @@ description:
     removing either name leaves the other working.
 options:
   name:
-    description: Sandbox name; the namespace is mounted at C(/run/netns/NAME).
+    description:
+      - Sandbox name; the namespace is mounted at C(/run/netns/NAME).
+      - Letters, digits, C(_), C(.) and C(-), starting with a letter or digit (Docker's rule for
+        container names). With O(state=absent), any name C(ip netns) takes.
     type: str
     required: true
   state:

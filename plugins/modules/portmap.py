@@ -31,8 +31,10 @@ description:
     M(netmodes.linux.bridge); other connections from outside the network are dropped there.
   - To reach the sandbox the host must forward packets from the interfaces that carry the
     published address, so their C(net.ipv4.conf.IFACE.forwarding) is switched on (all interfaces
-    with an IPv4 address for ports published on every address); the bridge gets C(route_localnet)
-    so that C(127.0.0.1) works.
+    with an IPv4 address for ports published on every address); for a port the host reaches
+    through C(127.0.0.1) (published there or on every address) the bridge gets C(route_localnet).
+    Nothing arriving on the bridge reaches the host's C(127.0.0.0/8) (CVE-2020-8558), and both are
+    put back as they were when the ports go (see M(netmodes.linux.bridge)).
 options:
   netns:
     description: The sandbox whose ports are published; its address on O(bridge) is looked up.
@@ -41,7 +43,7 @@ options:
     description: The sandbox address to forward to, instead of looking it up through O(netns).
     type: str
   bridge:
-    description: The bridge network of the sandbox (made by M(netmodes.linux.bridge)).
+    description: The bridge network of the sandbox (made by M(netmodes.linux.bridge), or another Linux bridge; nothing else).
     type: str
     required: true
   ports:

@@ -17,7 +17,7 @@ description:
     the host's own C(eth0).
 options:
   name:
-    description: Host end of the pair (at most 15 bytes).
+    description: Host end of the pair (at most 15 bytes of letters, digits, C(_), C(.) and C(-), starting with a letter or digit).
     type: str
     required: true
   peer:

@@ -17,14 +17,21 @@ description:
     another host) is one all-zero-MAC forwarding entry, so broadcasts and unknown destinations
     are sent to every peer (head-end replication). O(fdb) and O(neigh) are Docker's peerdb, the
     MAC and IP addresses of the members on other hosts.
-  - Entries are managed one by one. Adding or removing a peer plans exactly one operation, for
-    that peer's entry; the other entries, and the traffic through them, are not touched.
+  - Entries are managed one by one. Adding or removing a peer plans exactly one operation for
+    that peer's entry, and one that admits its VXLAN in the firewall; the other entries, and the
+    traffic through them, are not touched.
+  - The kernel takes VXLAN from any sender, and an overlay's VNI is no secret, so any machine on
+    the underlay could put frames into the overlay. The device's VXLAN (its O(vni) to its
+    O(dstport)) is accepted from its remotes only - the O(peers) and the hosts of the O(fdb)
+    entries, or those the device has when they are not managed - and dropped from anyone else
+    when it is for this host, before connection tracking (nftables - a base chain C(vxlan-NAME)
+    in table C(inet netmodes); iptables - chain C(NETMODES-VX-NAME) of the raw table, IPv4 only).
   - The kernel cannot change O(vni), O(local), O(dstport), nor whether the device answers ARP
     from O(neigh), on an existing device. A change to one of them is planned as one V(recreate)
     operation (delete and create again, with its entries), shown with what forced it.
 options:
   name:
-    description: Device name (at most 15 bytes).
+    description: Device name (at most 15 bytes of letters, digits, C(_), C(.) and C(-), starting with a letter or digit).
     type: str
     required: true
   vni:
@@ -83,6 +90,7 @@ options:
     default: present
 extends_documentation_fragment:
   - netmodes.linux.attributes
+  - netmodes.linux.firewall
 """
 
 EXAMPLES = r"""

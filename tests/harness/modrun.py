@@ -5,11 +5,13 @@
 Started inside a host (``SimHost.run``) with the repository on PYTHONPATH, it reads one JSON
 object from stdin::
 
-    {"snapshot": "SHELL SCRIPT", "runs": [{"id": "...", "module": "netns", "args": {...}}, ...]}
+    {"snapshot": true, "runs": [{"id": "...", "module": "netns", "args": {...}}, ...]}
 
-and writes one JSON line per snapshot and per run to stdout: first ``{"snapshot": TEXT}``, then
-for each run ``{"id": ID, "result": MODULE RESULT, "rc": EXIT CODE}`` followed by
-``{"snapshot": TEXT}`` (no snapshots without a script). The modules are imported once; each run is a forked child that calls the
+and writes one JSON line per snapshot and per run to stdout: first ``{"snapshot": SNAPSHOT}``,
+then for each run ``{"id": ID, "result": MODULE RESULT, "rc": EXIT CODE}`` followed by
+``{"snapshot": SNAPSHOT}`` (no snapshots unless asked). A snapshot is the host's whole state
+(tests/harness/hostsnap.py, the one the tests take); one that cannot be taken ends the program
+with exit status 1 and the reason on stderr. The modules are imported once; each run is a forked child that calls the
 module's ``main()`` with its arguments, exactly as Ansible's wrapper would (``AnsibleModule``
 reads them from ``basic._ANSIBLE_ARGS``), so a run costs a fork instead of a Python start with
 Ansible and pyroute2 imports. The child's result is what the module prints.
@@ -21,14 +23,11 @@ import importlib
 import json
 import os
 import signal
-import subprocess
 import sys
 
+import hostsnap
+
 TIMEOUT = 120  # seconds a single run may take before it is killed
-
-
-def snapshot(script):
-    return subprocess.run(["sh", "-c", script], check=False, capture_output=True, text=True).stdout
 
 
 def _child(module, args, write_fd):
@@ -74,15 +73,18 @@ def main():
     for item in request["runs"]:
         if item["module"] not in modules:
             modules[item["module"]] = importlib.import_module("ansible_collections.netmodes.linux.plugins.modules." + item["module"])
-    script = request.get("snapshot")
-    if script:
-        print(json.dumps({"snapshot": snapshot(script)}), flush=True)
+    snapshots = request.get("snapshot")
+    if snapshots:
+        print(json.dumps({"snapshot": hostsnap.take()}), flush=True)
     for item in request["runs"]:
         result, code = run(modules[item["module"]], item["args"])
         print(json.dumps({"id": item["id"], "result": result, "rc": code}), flush=True)
-        if script:
-            print(json.dumps({"snapshot": snapshot(script)}), flush=True)
+        if snapshots:
+            print(json.dumps({"snapshot": hostsnap.take()}), flush=True)
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except hostsnap.SnapshotError as exc:
+        sys.exit("modrun: the snapshot could not be taken: %s" % exc)

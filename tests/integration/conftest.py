@@ -26,6 +26,7 @@ from xdist.scheduler import LoadFileScheduling
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "harness"))
 
+import hostsnap  # noqa: E402  (the one snapshot of a host)
 import simfleet  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -111,7 +112,7 @@ class Ansible:
         assert not check.failed, check
         assert check.changed, "check mode reported no change\n%r" % check
         if snapshot:
-            assert snapshot() == before, "check mode changed the host"
+            assert_unchanged(before, snapshot(), "check mode")
         run = self.playbook(text, extra_vars=extra_vars)
         assert not run.failed, run
         assert run.changed, run
@@ -135,126 +136,47 @@ def sh_json(host, command):
     return json.loads(sh(host, command) or "null")
 
 
-# One shell run gathers everything a snapshot compares, in sections "@@KIND NETNS" (NETNS empty for
-# the host's own namespace), so that a snapshot costs one command however many sandboxes there are.
-# It is plain sh, so that tests/harness/modrun.py can run it inside a host between module runs.
-SNAPSHOT_SCRIPT = r"""
-for ns in "" $(ls /run/netns 2>/dev/null); do
-  n=${ns:+-n $ns}
-  echo "@@link $ns"; ip $n -d -j link show 2>&1
-  echo "@@addr+route $ns"; printf 'addr show\nroute show table all\n' | ip $n -j -batch - 2>&1
-done
-echo "@@netns"; ls -1 /run/netns 2>/dev/null
-echo "@@sysctl"
-grep -H . /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv4/conf/*/forwarding /proc/sys/net/ipv4/conf/*/route_localnet \
-  /proc/sys/net/ipv6/conf/all/forwarding /proc/sys/net/bridge/bridge-nf-call-* 2>/dev/null
-echo "@@files"
-find /etc/netns 2>/dev/null | sort
-find /run/netmodes -mindepth 1 ! -path /run/netmodes/lock 2>/dev/null | sort
-find /etc/netns /run/netmodes -type f ! -path /run/netmodes/lock 2>/dev/null | sort | xargs -r grep -H ''
-true
-"""
-FIREWALL_SCRIPT = r"""
-echo "@@nft"; nft -j list ruleset
-echo "@@iptables"; iptables-legacy-save
-"""
-
-# Of links, what configuration sets; not operstate, carrier or the bridge timers, which a new
-# bridge or port changes on its own for a while (forward delay, hello and ageing timers).
-_UNSTABLE_LINK_KEYS = {"operstate", "flags", "linkmode"}
-
-
-def _stable_link(link):
-    out = {key: value for key, value in link.items() if key not in _UNSTABLE_LINK_KEYS}
-    out["up"] = "UP" in link.get("flags", [])
-    info = dict(link.get("linkinfo", {}))
-    for key in ("info_data", "info_slave_data"):
-        if key in info:
-            info[key] = {k: v for k, v in info[key].items() if not k.endswith("_timer") and k not in ("state", "topology_change_detected")}
-    if info:
-        out["linkinfo"] = info
-    return out
-
-
-def _json_or_text(text):
-    try:
-        return json.loads(text or "null")
-    except ValueError:
-        return text
-
-
-def _json_values(text, count):
-    """COUNT JSON values printed one after another (``ip -j -batch``), or TEXT COUNT times (an error)."""
-    values, decoder, at = [], json.JSONDecoder(), 0
-    try:
-        while len(values) < count:
-            while at < len(text) and text[at].isspace():
-                at += 1
-            value, at = decoder.raw_decode(text, at)
-            values.append(value)
-    except ValueError:
-        return [text] * count
-    return values
-
-
-def _firewall_text(nft, legacy):
-    """The nftables ruleset (``nft -j``, with rule handles, so a rule removed and added back
-    shows) and iptables-legacy-save without its timestamps and counters, as one text."""
-    nft = _json_or_text(nft)
-    if isinstance(nft, dict):
-        nft = [item for item in nft.get("nftables", []) if "metainfo" not in item]
-    legacy = "\n".join(line.split(" [")[0] for line in legacy.splitlines() if not line.startswith("#"))
-    return json.dumps(nft, indent=1, sort_keys=True) + "\n--- iptables-legacy ---\n" + legacy
-
-
-def parse_snapshot(text):
-    """The output of SNAPSHOT_SCRIPT (and FIREWALL_SCRIPT) as a comparable dict."""
-    sections, kind = {}, None
-    for line in text.splitlines():
-        if line.startswith("@@"):
-            kind = line[2:].strip()
-            sections[kind] = []
-        elif kind is not None:
-            sections[kind].append(line)
-    out = {}
-    if "nft" in sections:
-        out["firewall"] = _firewall_text("\n".join(sections.pop("nft")), "\n".join(sections.pop("iptables")))
-    for key in ("netns", "sysctl", "files"):
-        if key in sections:
-            out[key] = sections.pop(key)
-    for key, lines in sections.items():
-        what, _sep, netns = key.partition(" ")
-        netns = netns or "host"
-        if what == "link":
-            links = _json_or_text("\n".join(lines))
-            out["link " + netns] = [_stable_link(link) for link in links] if isinstance(links, list) else links
-            continue
-        addrs, routes = _json_values("\n".join(lines), 2)
-        # IPv6 link-local addresses and their routes are the kernel's own, and come and go with DAD;
-        # the link's state is in "link".
-        for link in addrs if isinstance(addrs, list) else ():
-            link["addr_info"] = [a for a in link.get("addr_info", []) if not (a.get("family") == "inet6" and a.get("scope") == "link")]
-            for key in _UNSTABLE_LINK_KEYS:
-                link.pop(key, None)
-        out["addr " + netns] = addrs
-        out["route " + netns] = [r for r in routes if not r.get("dst", "").startswith("fe80")] if isinstance(routes, list) else routes
-    return out
-
-
 def snapshot(host):
-    """The state of a host that a module could change: links, addresses and routes of the host
-    and of every sandbox, the namespace names, the forwarding and route_localnet sysctls (and
-    br_netfilter's), and the files under /etc/netns and /run/netmodes, names and contents (but the
-    host's lock and its directory: they record who held the lock last).
+    """Everything a module could change on HOST (tests/harness/hostsnap.py), as a dict; taking it
+    fails the test when one of its tools fails. Equal snapshots mean nothing changed."""
+    proc = host.run("cd %s && %s tests/harness/hostsnap.py" % (REPO, sys.executable), check=False)
+    assert proc.returncode == 0, "%s: the snapshot could not be taken: %s" % (host.name, proc.stderr[-2000:])
+    return json.loads(proc.stdout)
 
-    The firewall is ``firewall(host)``'s.
-    """
-    return parse_snapshot(sh(host, SNAPSHOT_SCRIPT))
+
+def assert_unchanged(before, after, what="the run"):
+    """Fail with the differing parts when two snapshots differ (the kernel's ids included)."""
+    found = hostsnap.differences(before, after)
+    assert not found, "%s changed the host:\n%s" % (what, "\n".join(found[:60]))
+
+
+def refused(result, field, before, after, fix=""):
+    """The one check of a refused input: the run failed, its message names FIELD (the option at
+    fault, as "field: ...") and says FIX, nothing was applied, and the host's whole snapshot is
+    as BEFORE. Every way it went wrong is told in one assertion."""
+    problems = []
+    if result.get("failed") is not True:
+        problems.append("it did not fail: %s" % json.dumps(result)[:2000])
+    msg = result.get("msg", "")
+    if field not in msg:
+        problems.append("the message does not name the field %r: %s" % (field, msg))
+    if fix not in msg:
+        problems.append("the message does not say how to fix it (%r): %s" % (fix, msg))
+    if result.get("applied") != []:
+        problems.append("applied: %s" % result.get("applied"))
+    changed = hostsnap.differences(before, after)
+    if changed:
+        problems.append("the run changed the host:\n%s" % "\n".join(changed[:40]))
+    assert not problems, "\n".join(problems)
 
 
 def firewall(host):
-    """Both firewalls of a host as text: ``nft -j list ruleset`` and iptables-legacy-save."""
-    return parse_snapshot(sh(host, FIREWALL_SCRIPT))["firewall"]
+    """Both firewalls of a host as ``snapshot`` has them, as text: the nftables ruleset (JSON, with
+    the rule handles), then iptables-legacy-save and ip6tables-legacy-save lines as they print."""
+    snap = snapshot(host)
+    handles = {key: value for key, value in snap["ids"].items() if key.startswith("nft ")}
+    return "\n".join([json.dumps({"nftables": snap["nftables"], "handles": handles}, indent=1, sort_keys=True),
+                      "--- iptables-legacy ---", *snap["iptables-legacy"], "--- ip6tables-legacy ---", *snap["ip6tables-legacy"]])
 
 
 BACKENDS = ["nftables", "iptables"]
@@ -399,7 +321,8 @@ def reset(host):
     """Remove, inside HOST, every sandbox and every link besides lo and eth0 (the lab cable)."""
     script = r"""
     for ns in $(ls /run/netns 2>/dev/null); do umount -l /run/netns/$ns 2>/dev/null; rm -f /run/netns/$ns; done
-    rm -rf /run/netmodes /etc/netns
+    rm -rf /run/netmodes /etc/netns /etc/netmodes /etc/systemd/system/netmodes-restore.service \
+      /etc/systemd/system/multi-user.target.wants/netmodes-restore.service
     for l in $(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//'); do
       case $l in lo|eth0) ;; *) ip link del "$l" 2>/dev/null ;; esac
     done
@@ -407,6 +330,9 @@ def reset(host):
     for t in raw nat filter; do iptables-legacy -t $t -F 2>/dev/null; iptables-legacy -t $t -X 2>/dev/null; done
     for c in INPUT FORWARD OUTPUT; do iptables-legacy -P $c ACCEPT 2>/dev/null; done
     ln -sfn /usr/sbin/iptables-nft /etc/alternatives/iptables
+    # The lab cable as a new host has it: not forwarding, no 127.0.0.0/8 routed (a test that
+    # left them on must not make the next one start on a host that already forwarded).
+    sysctl -qw net.ipv4.conf.eth0.forwarding=0 net.ipv4.conf.eth0.route_localnet=0 net.ipv6.conf.eth0.forwarding=0
     true
     """
     host.run(script)

@@ -3,8 +3,13 @@
 """Reachability probes for the integration tests, run inside a simulated host or one of its
 sandboxes (``ip netns exec NAME python3 probe.py ...``). Standard library only.
 
-    probe.py serve NAME PORT...   answer every TCP connection on each PORT with NAME and a newline,
-                                  until killed (a raw socket server: no reverse DNS, unlike http.server)
+    probe.py serve NAME [ADDR:]PORT...
+                                  answer every TCP connection on each PORT (of ADDR only, when given)
+                                  with NAME and a newline, until killed (a raw socket server: no
+                                  reverse DNS, unlike http.server)
+    probe.py udp-log FILE ADDR:PORT
+                                  append every UDP datagram received on ADDR:PORT to FILE, a line
+                                  each, until killed
     probe.py wait ADDR:PORT...    return once every server answers (at most 30 s)
     probe.py probe JSON           JSON: {label: ["icmp", ADDR] or ["tcp", ADDR, PORT] or
                                   ["tcp", ADDR, PORT, SOURCE_PORT]}; prints {label: answer}, all
@@ -39,13 +44,24 @@ def serve(name, ports):
     for port in ports:
         server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        server.bind(("0.0.0.0", int(port)))
+        addr, _sep, port = port.rpartition(":")
+        server.bind((addr or "0.0.0.0", int(port)))
         server.listen(128)
         threads.append(threading.Thread(target=loop, args=(server,), daemon=True))
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+
+
+def udp_log(path, endpoint):
+    addr, port = endpoint.rsplit(":", 1)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((addr, int(port)))
+    while True:
+        data, _peer = sock.recvfrom(2048)
+        with open(path, "ab") as handle:
+            handle.write(data.replace(b"\n", b" ") + b"\n")
 
 
 def tcp(addr, port, source_port=None, timeout=TIMEOUT):
@@ -133,6 +149,8 @@ def main(argv):
     command, args = argv[0], argv[1:]
     if command == "serve":
         serve(args[0], args[1:])
+    elif command == "udp-log":
+        udp_log(args[0], args[1])
     elif command == "wait":
         wait(args)
     elif command == "probe":

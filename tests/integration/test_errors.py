@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import sh, snapshot
+from conftest import refused, sh, snapshot
 
 
 @pytest.mark.parametrize("module, args, message", [
@@ -23,8 +23,4 @@ def test_bad_input(ansible, sim1, module, args, message):
     sh(sim1, "ip netns add web")  # a sandbox to refer to, so only the bad option is at fault
     before = snapshot(sim1)
     run = ansible.adhoc("sim1", module, args)
-    assert run.failed, run
-    result = run.result()
-    assert message in result["msg"], result["msg"]
-    assert result["applied"] == []
-    assert snapshot(sim1) == before
+    refused(dict(run.result(), failed=run.failed), message, before, snapshot(sim1))

@@ -7,8 +7,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import simfleet
@@ -102,6 +104,38 @@ def test_a_number_given_back_is_not_claimed_again_at_once(tmp_path):
         second.down()
 
 
-def test_cli_is_usable(tmp_path):
-    assert (REPO / "tests" / "harness" / "simfleet.py").exists()
-    assert simfleet.main(["sweep"]) == 0
+def test_cli_starts_enters_and_stops_a_fleet(tmp_path):
+    """simfleet.py as a user runs it, in a fresh interpreter (not the module this session imported):
+    up prints the inventory, sh runs inside a host, down leaves no lab link behind."""
+    cli = [sys.executable, str(REPO / "tests" / "harness" / "simfleet.py")]
+    workdir, fleet_id = tmp_path / "cli", None
+    up = subprocess.run(cli + ["up", "--hosts", "1", "--workdir", str(workdir)], capture_output=True, text=True, timeout=300, check=False)
+    try:
+        assert up.returncode == 0, up.stderr
+        inventory = Path(up.stdout.strip())
+        assert inventory.is_file() and "sim1" in inventory.read_text(), up.stdout
+        fleet_id = simfleet.Fleet.load(workdir).fleet_id
+        assert lab_links(fleet_id), "up made no lab link"
+        inside = subprocess.run(cli + ["sh", "--workdir", str(workdir), "sim1", "--", "hostname"], capture_output=True, text=True,
+                                timeout=60, check=False)
+        assert (inside.returncode, inside.stdout.strip()) == (0, "sim1"), inside.stderr
+        failing = subprocess.run(cli + ["sh", "--workdir", str(workdir), "sim1", "--", "sh", "-c", "exit 7"], timeout=60, check=False)
+        assert failing.returncode == 7, "sh passes the command's exit status on"
+    finally:
+        down = subprocess.run(cli + ["down", "--workdir", str(workdir)], capture_output=True, text=True, timeout=120, check=False)
+    assert down.returncode == 0, down.stderr
+    assert lab_links(fleet_id) == [], "down left lab links"
+
+
+@pytest.mark.parametrize("tool", ["nft", "iptables-legacy-save", "bridge"])
+def test_a_snapshot_that_cannot_be_taken_fails(sim1, tool):
+    """hostsnap.py ends with an error naming the tool when one of its tools fails, instead of
+    reading the failure as an empty firewall (or fdb) that would be equal on both sides."""
+    sh(sim1, "mkdir -p /etc/broken-tools && printf '#!/bin/sh\\necho broken >&2\\nexit 3\\n' > /etc/broken-tools/%s"
+             " && chmod +x /etc/broken-tools/%s" % (tool, tool))
+    try:
+        proc = sim1.run("cd %s && PATH=/etc/broken-tools:$PATH %s tests/harness/hostsnap.py" % (REPO, sys.executable), check=False)
+    finally:
+        sh(sim1, "rm -rf /etc/broken-tools")
+    assert proc.returncode != 0 and proc.stdout == "", proc.stdout[:500]
+    assert "%s" % tool in proc.stderr and "failed (3)" in proc.stderr, proc.stderr

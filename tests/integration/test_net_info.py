@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
-from conftest import BACKENDS, firewall, sh, sh_json, snapshot, use_backend
+from conftest import BACKENDS, assert_unchanged, firewall, sh, sh_json, snapshot, use_backend
 
 WORLD = """
 - hosts: sim1
@@ -125,10 +125,10 @@ def _file(host, path):
 # -- the tests ---------------------------------------------------------------------------------
 
 def test_the_answer_is_the_hosts_real_state(world, ansible, sim1):
-    before = snapshot(sim1), firewall(sim1)
+    before = snapshot(sim1)
     run = ansible.adhoc("sim1", "net_info", "")
     assert not run.failed and not run.changed, run
-    assert (snapshot(sim1), firewall(sim1)) == before, "net_info changed the host"
+    assert_unchanged(before, snapshot(sim1), "net_info changed the host")
     result = run.result()
     networks, sandboxes = expected(sim1)
     assert result["firewall"] == world
@@ -151,10 +151,10 @@ def test_the_answer_is_the_hosts_real_state(world, ansible, sim1):
 
 def test_check_mode_gives_the_same_answer(world, ansible, sim1):
     real = ansible.adhoc("sim1", "net_info", "")
-    before = snapshot(sim1), firewall(sim1)
+    before = snapshot(sim1)
     check = ansible.adhoc("sim1", "net_info", "", check=True)
     assert not check.failed and not check.changed, check
-    assert (snapshot(sim1), firewall(sim1)) == before
+    assert_unchanged(before, snapshot(sim1))
     assert {k: v for k, v in check.result().items() if k != "invocation"} == {k: v for k, v in real.result().items() if k != "invocation"}
 
 

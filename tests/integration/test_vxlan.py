@@ -86,7 +86,7 @@ def test_the_mtu_fits_the_underlay(overlay, hosts):
     assert one_more.returncode != 0 and "message too long" in (one_more.stdout + one_more.stderr), one_more
 
 
-def test_adding_and_removing_a_peer_changes_only_its_entry(overlay, ansible, hosts):
+def test_adding_and_removing_a_peer_changes_only_its_entry_and_the_firewall(overlay, ansible, hosts):
     sim1, sim2 = hosts[:2]
     # An address of the lab segment that no host has (a host still to come); nothing answers there.
     newcomer = sim1.address.rsplit(".", 1)[0] + ".99"
@@ -95,7 +95,9 @@ def test_adding_and_removing_a_peer_changes_only_its_entry(overlay, ansible, hos
     added = ansible.adhoc("sim1", "vxlan", args)
     assert not added.failed and added.changed, added
     assert added.result()["operations"] == [
-        {"action": "create", "object": "vxlan vx-ov peer %s" % newcomer, "after": {"mac": "00:00:00:00:00:00"}}]
+        {"action": "create", "object": "vxlan vx-ov peer %s" % newcomer, "after": {"mac": "00:00:00:00:00:00"}},
+        {"action": "set", "object": "vxlan vx-ov firewall", "field": "peers", "before": [sim2.address],
+         "after": sorted([sim2.address, newcomer])}]
     assert fdb(sim1) - before == {("00:00:00:00:00:00", newcomer)} and before <= fdb(sim1)
     assert not ansible.adhoc("sim1", "vxlan", args).changed
     sh(sim1, "ping -c 1 -W 2 10.231.200.2", netns="ov")
@@ -103,6 +105,8 @@ def test_adding_and_removing_a_peer_changes_only_its_entry(overlay, ansible, hos
     removed = ansible.adhoc("sim1", "vxlan", dict(args, peers=[sim2.address]))
     assert not removed.failed and removed.changed, removed
     assert removed.result()["operations"] == [
+        {"action": "set", "object": "vxlan vx-ov firewall", "field": "peers", "before": sorted([sim2.address, newcomer]),
+         "after": [sim2.address]},
         {"action": "delete", "object": "vxlan vx-ov peer %s" % newcomer, "before": {"mac": "00:00:00:00:00:00"}}]
     assert fdb(sim1) == before
     sh(sim1, "ping -c 1 -W 2 10.231.200.2", netns="ov")

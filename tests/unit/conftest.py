@@ -4,8 +4,8 @@
 
 It is deliberately strict where the kernel is: names are exact, a veth peer is born in its
 namespace, deleting one end of a veth deletes both, a route needs its link, a vxlan's vni, local
-and port and a macvlan's parent cannot change, an all-zero fdb entry holds many remotes and a
-unicast one a single remote. Every mutating call is recorded in ``calls`` so tests can assert
+and port and a macvlan's parent cannot change, a bridge takes at most 1023 ports, an all-zero
+fdb entry holds many remotes and a unicast one a single remote. Every mutating call is recorded in ``calls`` so tests can assert
 that check mode applies nothing.
 """
 
@@ -19,6 +19,7 @@ import pytest
 from ansible_collections.netmodes.linux.plugins.module_utils import _iptables as ipt
 from ansible_collections.netmodes.linux.plugins.module_utils import _lock
 from ansible_collections.netmodes.linux.plugins.module_utils import _nftables as nft
+from ansible_collections.netmodes.linux.plugins.module_utils import _sysctl as sysctl_module
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._files import digest
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import read_foreign
@@ -109,6 +110,9 @@ class FakeNetlink:
     def link(self, name, netns=None, routes=True):
         return self.links.get(self._key(name, netns))
 
+    def bridge_ports(self, name):
+        return frozenset(link.name for (where, _name), link in self.links.items() if where is None and link.master == name)
+
     def link_names(self, netns=None):
         return {link.index: link.name for link in self.all_links(netns)}
 
@@ -195,6 +199,8 @@ class FakeNetlink:
             if attr == "master":
                 if value and self._key(value, netns) not in self.links:
                     raise KernelError("set master on %s: No such device" % name)
+                if value and link.master != value and netns is None and len(self.bridge_ports(value)) >= 1023:
+                    raise KernelError("set master on %s: Exchange full" % name)  # BR_MAX_PORTS, port 0 never given
                 link.master = value or None
             elif attr == "state":
                 link.up = value == "up"
@@ -284,8 +290,14 @@ class FakeNetlink:
 
 
 class FakeSysctl:
+    """Sysctls (every key reads "0" until set) and the ledger, in memory, kept as the real adapter
+    keeps them (through the same functions of _sysctl)."""
+
+    deferred = sysctl_module.Sysctl.deferred
+
     def __init__(self, values=None):
         self.values = dict(values or {})
+        self.entries = {}   # the ledger
         self.calls = []
 
     def get(self, key):
@@ -294,6 +306,20 @@ class FakeSysctl:
     def set(self, key, value):
         self.calls.append((key, value))
         self.values[key] = value
+
+    def ledger(self):
+        return {key: dict(entry, users=list(entry["users"])) for key, entry in self.entries.items()}
+
+    def claim(self, key, owner, value):
+        self.calls.append(("claim", key, owner))
+        self.entries = sysctl_module.claimed(self.entries, key, owner, self.get(key))
+        self.set(key, value)
+
+    def release(self, key, owner):
+        self.calls.append(("release", key, owner))
+        self.entries, restore = sysctl_module.released(self.entries, key, owner)
+        if restore is not None:
+            self.set(key, restore)
 
 
 class FakeFirewall:
@@ -311,7 +337,7 @@ class FakeFirewall:
         self.saves = {}       # iptables-legacy-save / iptables-nft-save -> what it prints
 
     def read(self):
-        return nft.TableState(self.listing)
+        return nft.checked(nft.TableState(self.listing))
 
     def foreign_chains(self):
         return foreign_chains(self)
@@ -373,7 +399,7 @@ class FakeIptables:
         return self.others
 
     def read(self):
-        return ipt.State({k: list(v) for k, v in self.chains.items()}, {k: list(v) for k, v in self.hooks.items() if v})
+        return ipt.checked(ipt.State({k: list(v) for k, v in self.chains.items()}, {k: list(v) for k, v in self.hooks.items() if v}))
 
     def stage(self, commands, after=None):
         self.staged += commands
@@ -442,6 +468,8 @@ class FakeFiles:
     def __init__(self):
         self.host = {}      # absolute path -> text (or bytes), e.g. /etc/resolv.conf
         self.links = {}     # absolute path -> target of a symbolic link
+        self.owners = {}    # absolute path -> uid of a host file not root's
+        self.unsafe = {}    # directory -> why users other than root could change what is in it
         self.files = {}     # (netns, name) -> text
         self.records = {}   # netns -> {name: hash of what was written}
         self.stray = False  # an empty records directory, left by an interrupted removal
@@ -450,12 +478,16 @@ class FakeFiles:
     def host_file(self, name):
         return self.host.get(name)
 
-    def host_bytes(self, name):
+    def host_entry(self, name):
+        if name in self.links:
+            return "link", self.links[name], 0
         value = self.host.get(name)
-        return value.encode() if isinstance(value, str) else value
+        if value is None:
+            return None
+        return "file", value.encode() if isinstance(value, str) else value, self.owners.get(name, 0)
 
-    def host_link(self, name):
-        return self.links.get(name)
+    def host_path_problem(self, name):
+        return next((why for where, why in self.unsafe.items() if name.startswith(where + "/")), None)
 
     def write_host_file(self, name, content, mode=0o644):
         self.calls.append(("write_host_file", name, mode))
@@ -562,17 +594,30 @@ def converge(adapters):
     return run
 
 
+def names_field(error, options):
+    """Whether ERROR's message begins with the field it names ("mtu: ...", "config[0].subnet: ...",
+    at least as precisely as error.field), or, for a conflict between entries of a batch, with
+    the name of a declared entry ("web.ip: ...", "web: publish: ...")."""
+    msg, field = error.msg, error.field or ""
+    if field and msg.startswith(field) and msg[len(field):len(field) + 1] in (":", ".", "["):
+        return True
+    names = [entry.get("name") for entry in options.get("config") or [] if isinstance(entry, dict)]
+    return field == "config" and any(name and msg.startswith((name + ":", name + ".")) for name in names)
+
+
 @pytest.fixture
-def refused(converge, kernel):
+def refused(converge, kernel, sysctl, firewall, files):
     """refused(ResourceClass, error, fragment, **options): the run fails with ERROR matching
-    FRAGMENT, the message begins with the field it names, and nothing reached the kernel."""
+    FRAGMENT, the message begins with the field it names, and nothing reached the kernel, the
+    sysctls, the firewall (staged or committed) or the files."""
 
     def run(resource_class, error, fragment, **options):
-        calls = len(kernel.calls)
+        calls = (len(kernel.calls), len(sysctl.calls), firewall.commits, len(firewall.staged), len(files.calls))
         with pytest.raises(error, match=fragment) as caught:
             converge(resource_class, **options)
-        assert caught.value.field and caught.value.msg.startswith(caught.value.field + ":"), "the error names its field"
-        assert len(kernel.calls) == calls, "a refused run changed something"
+        assert names_field(caught.value, options), "the message does not begin with the field: %r %s" % (caught.value.field, caught.value.msg)
+        assert (len(kernel.calls), len(sysctl.calls), firewall.commits, len(firewall.staged), len(files.calls)) == calls, \
+            "a refused run changed something (kernel, sysctl, firewall commits, staged firewall commands, file calls)"
         return caught.value
 
     return run

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _firewall, _links, _sysctl
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput
 from ansible_collections.netmodes.linux.plugins.module_utils._model import ifname, interfaces, jsonable, mtu
 
 
@@ -26,18 +27,21 @@ class Bridge(Resource):
         p = self.params
         addresses = interfaces(p["addresses"], "addresses")
         families = {a.version for a in addresses or ()}
-        forwarding = {"net/ipv%d/conf/%s/forwarding" % (v, p["name"]): "1" for v in sorted(families | {4})}
-        return {"name": ifname(p["name"], "name"), "state": p["state"], "addresses": addresses,
+        forwarding = {_sysctl.forwarding(p["name"], v): "1" for v in sorted(families | {4})}
+        return {"name": ifname(p["name"], "name", existing=p["state"] == "absent"), "state": p["state"], "addresses": addresses,
                 "mtu": mtu(p["mtu"], "mtu"), "stp": p["stp"], "forwarding": forwarding,
                 "policy": {"masquerade": p["ip_masquerade"], "icc": p["icc"], "internal": p["internal"]}}
 
     def read(self, desired):
         sysctl, net = self.adapters["sysctl"], self.adapters["netlink"]
-        keys = dict(desired["forwarding"])
-        if desired["state"] == "present" and desired["policy"]["masquerade"] and not desired["policy"]["internal"]:
-            keys.update(dict.fromkeys(_sysctl.uplinks(net.addresses_by_link()), "1"))
+        # Forwarding on the bridge; with masquerade on the uplinks too, where replies come back in.
+        ledger = sysctl.ledger()
+        want = dict(desired["forwarding"]) if desired["state"] == "present" else {}
+        if want and desired["policy"]["masquerade"] and not desired["policy"]["internal"]:
+            want.update(dict.fromkeys(_sysctl.uplinks(net.addresses_by_link(), ledger), "1"))
+        keys = set(want) | set(_sysctl.held(ledger, _firewall.bridge_owner(desired["name"])))
         current = {"link": net.link(desired["name"], routes=False), "firewall": self.adapters["firewall"].read(),
-                   "forwarding": {key: sysctl.get(key) for key in keys}, "want_forwarding": keys, "foreign": []}
+                   "ledger": ledger, "sysctl": {key: sysctl.get(key) for key in sorted(keys)}, "want_sysctl": want, "foreign": []}
         if desired["state"] == "present":
             current["foreign"] = self.adapters["firewall"].foreign_chains()
             current["bridged"] = sysctl.get(_sysctl.BRIDGE_NF_CALL) == "1"
@@ -49,7 +53,8 @@ class Bridge(Resource):
         if desired["state"] == "absent":
             ops = [Op("delete", obj, before={"addresses": jsonable(link.addresses)},
                       call=("netlink.link_delete", {"name": name}))] if link else []
-            return ops + self._policy_ops(current, desired, set())
+            return ops + self._sysctl_ops(current, desired) + self._policy_ops(current, desired, None)
+        self._ipv6_needs_nftables(desired)
         ops = []
         if link is None:
             ops.append(Op("create", obj, after={"kind": "bridge"}, call=("netlink.link_add_bridge", {"name": name})))
@@ -58,8 +63,21 @@ class Bridge(Resource):
         attrs = {"mtu": desired["mtu"], "br_stp_state": stp, "br_nf_call_iptables": nf_call, "state": "up"}
         ops += _links.plan_attrs(obj, name, None, _links.link_attrs(link), attrs)
         ops += _links.plan_addresses(obj, name, None, link.addresses if link else frozenset(), desired["addresses"])
-        ops += _sysctl.plan(obj, current["forwarding"], current["want_forwarding"])
+        ops += self._sysctl_ops(current, desired)
         return ops + self._policy_ops(current, desired, self._policy(current, desired))
+
+    def _ipv6_needs_nftables(self, desired):
+        """The iptables backend writes no ip6tables rules (IPv6 is issue 17's): a bridge with an
+        IPv6 address would be open over IPv6 there, so it is refused before anything changes."""
+        found = [a for a in desired["addresses"] or () if a.version == 6]
+        if found and self.adapters["firewall"].name == "iptables":
+            raise InvalidInput("addresses: %s: IPv6 addresses on a bridge need the nftables firewall backend (the iptables backend"
+                               " writes no ip6tables rules, so the network would be open over IPv6); remove the IPv6 address or"
+                               " use firewall_backend: nftables" % found[0], "addresses")
+
+    def _sysctl_ops(self, current, desired):
+        owner = _firewall.bridge_owner(desired["name"])
+        return _sysctl.plan(owner, current["want_sysctl"], current["ledger"], current["sysctl"])
 
     @staticmethod
     def _policy(current, desired):
@@ -67,12 +85,16 @@ class Bridge(Resource):
         return _firewall.BridgePolicy(desired["name"], _firewall.bridge_subnets(addresses), **desired["policy"])
 
     def _policy_ops(self, current, desired, policy):
+        """The bridge's rules, then what keeps the host closed for the sysctls it switches (both
+        committed at once)."""
         firewall, state = self.adapters["firewall"], current["firewall"]
         owner = _firewall.bridge_owner(desired["name"])
         want = firewall.render(owner, [policy]) if policy else set()
         before = self._recognise(current, desired, state.owned_by(owner))
         after = policy.describe() if policy else None
-        return _firewall.plan("bridge %s firewall" % desired["name"], "policy", firewall, state, owner, want=want, before=before, after=after)
+        ops = _firewall.plan("bridge %s firewall" % desired["name"], "policy", firewall, state, owner, want=want, before=before, after=after)
+        ledgers = current["ledger"], _sysctl.after(current["ledger"], owner, current["want_sysctl"], current["sysctl"])
+        return ops + _firewall.plan_guard(firewall, state, owner, want, ledgers)
 
     def _recognise(self, current, desired, have):
         """The policy that HAVE (the bridge's rules now) was written for, or a word for what they are."""

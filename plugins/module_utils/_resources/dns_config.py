@@ -30,15 +30,15 @@ class DnsConfig(Resource):
 
     def desired(self):
         p = self.params
-        netns = netns_name(p["netns"], "netns")
-        if netns == _files.RECORDS:
+        netns = netns_name(p["netns"], "netns", existing=p["state"] == "absent")
+        if netns == _files.RECORDS:  # only an existing name can be (a sandbox name starts with a letter or digit)
             raise InvalidInput("netns: %s is reserved: /etc/netns/%s holds the module's records" % (netns, netns), "netns")
         if p["domainname"] and not p["hostname"]:
             raise InvalidInput("domainname: needs hostname; give hostname too (or a dotted hostname alone)", "domainname")
         return {"netns": netns, "state": p["state"], "force": p["force"],
                 "hostname": hostname(p["hostname"], "hostname") if p["hostname"] else None,
                 "domainname": hostname(p["domainname"], "domainname") if p["domainname"] else None,
-                "nameservers": [address(v, "nameservers[%d]" % i) for i, v in enumerate(p["nameservers"] or [])],
+                "nameservers": [address(v, "nameservers[%d]" % i, scoped=True) for i, v in enumerate(p["nameservers"] or [])],
                 "search": rc.search_domains(p["search"], "search"), "options": rc.resolver_options(p["options"], "options"),
                 "extra_hosts": rc.host_entries(p["extra_hosts"], "extra_hosts"), "peers": rc.host_entries(p["peers"], "peers")}
 

@@ -34,8 +34,9 @@ class Macvlan(Resource):
     def desired(self):
         p = self.params
         kind = p["kind"]
-        d = {"name": m.ifname(p["name"], "name"), "kind": kind, "state": p["state"], "mtu": m.mtu(p["mtu"], "mtu"),
-             "netns": m.netns_name(p["netns"], "netns") if p["netns"] else None, "mode": p["mode"] or MODES[kind][0]}
+        gone = p["state"] == "absent"
+        d = {"name": m.ifname(p["name"], "name", existing=gone), "kind": kind, "state": p["state"], "mtu": m.mtu(p["mtu"], "mtu"),
+             "netns": m.netns_name(p["netns"], "netns", existing=gone) if p["netns"] else None, "mode": p["mode"] or MODES[kind][0]}
         if p["state"] == "absent":
             return d
         if not p["parent"]:

@@ -22,7 +22,7 @@ class Netns(Resource):
         share_with = netns_name(p["share_with"], "share_with") if p["share_with"] else None
         if share_with == p["name"]:
             raise InvalidInput("share_with: a sandbox cannot share its own namespace; name another sandbox", "share_with")
-        return {"name": netns_name(p["name"], "name"), "state": p["state"], "share_with": share_with}
+        return {"name": netns_name(p["name"], "name", existing=p["state"] == "absent"), "state": p["state"], "share_with": share_with}
 
     def read(self, desired):
         net = self.adapters["netlink"]

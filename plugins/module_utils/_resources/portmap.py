@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _firewall, _sysctl
+from ansible_collections.netmodes.linux.plugins.module_utils import _firewall, _links, _sysctl
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Resource
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._model import address, ifname, netns_name, port_mappings
@@ -30,18 +30,22 @@ class Portmap(Resource):
         if target is not None and target.version != 4:
             raise InvalidInput("address: %s: IPv6 sandbox addresses are not supported yet" % target, "address")
         mappings = port_mappings(p["ports"], "ports") if p["state"] == "present" else frozenset()
-        netns = netns_name(p["netns"], "netns") if p["netns"] else None
+        gone = p["state"] == "absent"
+        netns = netns_name(p["netns"], "netns", existing=gone) if p["netns"] else None
         owner = _firewall.sandbox_owner(netns, target)
         if len(owner.encode("utf-8")) > 120:
             raise InvalidInput("netns: the sandbox name is too long to tag firewall rules with (at most 114 bytes)", "netns")
-        return {"netns": netns, "address": target, "bridge": ifname(p["bridge"], "bridge"), "ports": mappings,
+        return {"netns": netns, "address": target, "bridge": ifname(p["bridge"], "bridge", existing=gone), "ports": mappings,
                 "state": p["state"], "owner": owner}
 
     def read(self, desired):
         net, sysctl = self.adapters["netlink"], self.adapters["sysctl"]
         bridge = net.link(desired["bridge"], routes=False)
+        ledger = sysctl.ledger()
         current = {"bridge": bridge, "firewall": self.adapters["firewall"].read(), "address": desired["address"],
-                   "listeners": [], "host_addresses": {}, "sysctl": {}, "foreign": []}
+                   "listeners": [], "host_addresses": {}, "ledger": ledger, "foreign": []}
+        held = _sysctl.held(ledger, desired["owner"])
+        current["sysctl"] = {key: sysctl.get(key) for key in held}
         if desired["state"] == "absent":
             return current
         if desired["ports"]:
@@ -54,9 +58,8 @@ class Portmap(Resource):
         current["subnet"] = next((s for s in subnets if current["address"] in s), None) if current["address"] else None
         current["listeners"] = self.adapters["sockets"].listeners()
         current["host_addresses"] = net.addresses_by_link()
-        keys = ["net/ipv4/conf/%s/route_localnet" % desired["bridge"]]
-        keys += _sysctl.uplinks(current["host_addresses"])  # every key _sysctl_ops may want
-        current["sysctl"] = {key: sysctl.get(key) for key in keys}
+        keys = [_sysctl.route_localnet(desired["bridge"])] + _sysctl.uplinks(current["host_addresses"], ledger)  # all _sysctl_want may want
+        current["sysctl"].update({key: sysctl.get(key) for key in keys})
         return current
 
     def plan(self, current, desired):
@@ -64,9 +67,10 @@ class Portmap(Resource):
         firewall = self.adapters["firewall"]
         before = published(state, owner)
         if desired["state"] == "absent":
-            return _firewall.plan(obj, "published", firewall, state, owner, want=set(), before=before, after=[])
-        if current["bridge"] is None:
-            self.missing(NotFound("bridge: %s does not exist; create it with netmodes.linux.bridge first" % desired["bridge"], "bridge"))
+            ops = _firewall.plan(obj, "published", firewall, state, owner, want=set(), before=before, after=[])
+            return self._closing(current, desired, set(), {}, ops)
+        # Not any link: route_localnet on the LAN's would let the LAN reach the host's loopback.
+        _links.check_bridge(self, desired["bridge"], current["bridge"])
         self._check_conflicts(current, desired)
         target, subnet = current["address"], current.get("subnet")
         if target is None or subnet is None:
@@ -80,9 +84,15 @@ class Portmap(Resource):
             want = firewall.render(owner, [_firewall.Publish(m, target, subnet) for m in desired["ports"]])
         after = sorted(str(m) for m in desired["ports"])
         ops = _firewall.plan(obj, "published", firewall, state, owner, want=want, before=before, after=after)
-        if desired["ports"]:
-            ops += self._sysctl_ops(current, desired, obj)
-        return ops
+        return self._closing(current, desired, want, self._sysctl_want(current, desired), ops)
+
+    def _closing(self, current, desired, want, keys, ops):
+        """The ledger's ops for KEYS ({key: value}, all this sandbox's ports need), the ports' own
+        firewall OPS (to WANT), and after them the firewall's guard for the ledger they leave."""
+        owner, ledger = desired["owner"], current["ledger"]
+        ledgers = ledger, _sysctl.after(ledger, owner, keys, current["sysctl"])
+        return (_sysctl.plan(owner, keys, ledger, current["sysctl"]) + ops
+                + _firewall.plan_guard(self.adapters["firewall"], current["firewall"], owner, want, ledgers))
 
     def _check_conflicts(self, current, desired):
         owner, field = desired["owner"], "ports"
@@ -101,11 +111,19 @@ class Portmap(Resource):
                 raise Conflict("%s: host port %d/%s is already in use on the host: %s listens on %s; stop it or choose"
                                " another host port" % (field, port, protocol, process or "a process", _endpoint(addr, port)), field)
 
-    def _sysctl_ops(self, current, desired, obj):
+    @staticmethod
+    def _sysctl_want(current, desired):
+        """Forwarding on the interfaces the ports' clients come in on, and route_localnet on the
+        bridge only when the host reaches a port through 127.0.0.1 (published on every address or
+        on a loopback address): the host's packets to it leave lo for the bridge."""
         hosts = {m.host_ip for m in desired["ports"]}
-        only = None if ipaddress.ip_address("0.0.0.0") in hosts else hosts
-        wanted = ["net/ipv4/conf/%s/route_localnet" % desired["bridge"]] + _sysctl.uplinks(current["host_addresses"], only)
-        return _sysctl.plan(obj, current["sysctl"], dict.fromkeys(wanted, "1"))
+        if not hosts:
+            return {}
+        anywhere = ipaddress.ip_address("0.0.0.0") in hosts
+        wanted = _sysctl.uplinks(current["host_addresses"], current["ledger"], None if anywhere else hosts)
+        if anywhere or any(ip.is_loopback for ip in hosts):
+            wanted.append(_sysctl.route_localnet(desired["bridge"]))
+        return dict.fromkeys(wanted, "1")
 
     def result(self, current, desired):
         if current["foreign"] and current.get("subnet") is not None:

@@ -25,8 +25,9 @@ class Veth(Resource):
 
     def desired(self):
         p = self.params
-        d = {"name": m.ifname(p["name"], "name"), "peer": m.ifname(p["peer"], "peer"), "state": p["state"],
-             "netns": m.netns_name(p["netns"], "netns") if p["netns"] else None,
+        gone = p["state"] == "absent"
+        d = {"name": m.ifname(p["name"], "name", existing=gone), "peer": m.ifname(p["peer"], "peer", existing=gone), "state": p["state"],
+             "netns": m.netns_name(p["netns"], "netns", existing=gone) if p["netns"] else None,
              "bridge": m.ifname(p["bridge"], "bridge") if p["bridge"] else None,
              "mtu": m.mtu(p["mtu"], "mtu"), "mac": m.mac(p["mac"], "mac") if p["mac"] else None,
              "hairpin": p["hairpin"]}
@@ -42,9 +43,12 @@ class Veth(Resource):
         netns_exists = netns is None or net.netns_inode(netns) is not None
         wants_bridge = desired["state"] == "present" and desired["bridge"]
         host = net.link(desired["name"], routes=False)
+        joining = wants_bridge and (host is None or host.master != desired["bridge"])
         return {"host": host, "netns_exists": netns_exists,
                 "peer": net.link(desired["peer"], netns) if netns_exists else None,
                 "bridge": net.link(desired["bridge"], routes=False) if wants_bridge else None,
+                # The ports of the bridge the host end is to join: it may have no room left.
+                "ports": net.bridge_ports(desired["bridge"]) if joining else frozenset(),
                 # A pair left half-made by an interrupted creation (see _netlink._add_link).
                 "half": net.link(m.temp_name(desired["name"]), routes=False) if host is None else None}
 
@@ -55,6 +59,9 @@ class Veth(Resource):
             return [Op("delete", obj, before={"peer": desired["peer"]}, call=("netlink.link_delete", {"name": name}))] if host else []
         _links.check_netns(self, current["netns_exists"], desired["netns"])
         _links.check_bridge(self, desired["bridge"], current["bridge"])
+        full = _links.bridge_full(desired["bridge"], len(current["ports"]), 1) if current["ports"] else None
+        if full:
+            raise Conflict("bridge: %s; plug this veth into another bridge" % full, "bridge")
         peer, netns, ops = current["peer"], desired["netns"], []
         if host is None:
             if peer is not None and _paired(current["half"], peer):

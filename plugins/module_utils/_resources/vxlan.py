@@ -6,11 +6,15 @@ No multicast group and no key-value store: the remotes are static fdb entries. E
 underlay address of another host) is an all-zero-MAC entry, so what has no entry of its own is
 sent to every peer (head-end replication); ``fdb`` and ``neigh`` are Docker's peerdb, the
 members' MAC and IP addresses on other hosts, which let learning and ARP flooding be off.
+
+The kernel takes VXLAN from any sender, so the device is also a firewall owner
+(``vxlan:NAME``): VXLAN with its VNI to its port is accepted from its remotes (the peers and the
+hosts of the fdb entries) and dropped from anyone else.
 """
 
 from __future__ import annotations
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _links
+from ansible_collections.netmodes.linux.plugins.module_utils import _firewall, _links
 from ansible_collections.netmodes.linux.plugins.module_utils import _model as m
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput, NotFound
@@ -51,12 +55,13 @@ class Vxlan(Resource):
         "fdb": {"type": "list", "elements": "dict"},
         "neigh": {"type": "list", "elements": "dict"},
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+        "firewall_backend": {"type": "str", "choices": ["auto"] + list(_firewall.BACKENDS), "default": "auto"},
     }
     required_if = [("state", "present", ("vni", "local"))]
 
     def desired(self):
         p = self.params
-        d = {"name": m.ifname(p["name"], "name"), "state": p["state"]}
+        d = {"name": m.ifname(p["name"], "name", existing=p["state"] == "absent"), "state": p["state"]}
         if p["state"] == "absent":
             return d
         for required in ("vni", "local"):
@@ -91,7 +96,8 @@ class Vxlan(Resource):
         net, name = self.adapters["netlink"], desired["name"]
         link = net.link(name, routes=False)
         ours = link is not None and link.kind == "vxlan"
-        current = {"link": link, "fdb": net.vxlan_fdb(name) if ours else frozenset(), "neigh": net.neighbours(name) if ours else {}}
+        current = {"link": link, "fdb": net.vxlan_fdb(name) if ours else frozenset(), "neigh": net.neighbours(name) if ours else {},
+                   "firewall": self.adapters["firewall"].read()}
         if desired["state"] == "present":
             current["bridge"] = net.link(desired["bridge"], routes=False) if desired["bridge"] else None
             carrier = next((n for n, addrs in net.addresses_by_link().items() if any(a.ip == desired["local"] for a in addrs)), None)
@@ -102,7 +108,8 @@ class Vxlan(Resource):
         name, link, obj = desired["name"], current["link"], "vxlan %s" % desired["name"]
         _links.require_ours(link, "vxlan", "vxlan")
         if desired["state"] == "absent":
-            return [Op("delete", obj, before={"vni": link.info["vni"]}, call=("netlink.link_delete", {"name": name}))] if link else []
+            ops = [Op("delete", obj, before={"vni": link.info["vni"]}, call=("netlink.link_delete", {"name": name}))] if link else []
+            return ops + self._filter_ops(current, desired, None)
         _links.check_bridge(self, desired["bridge"], current["bridge"])
         underlay, mtu = current["underlay"], desired["mtu"]
         if underlay is None:
@@ -128,7 +135,30 @@ class Vxlan(Resource):
         ops += _plan_table(obj + " neigh", "mac", neigh, desired["neigh"],
                            add=lambda ip, mac: ("netlink.neigh_add", {"name": name, "ip": str(ip), "mac": mac}),
                            delete=lambda ip, mac: ("netlink.neigh_delete", {"name": name, "ip": str(ip)}))
-        return ops
+        peers = desired["peers"] if desired["peers"] is not None else {dst for mac, dst in fdb if mac == ZERO_MAC}
+        hosts = set(desired["fdb"].values()) if desired["fdb"] is not None else {dst for mac, dst in fdb if mac != ZERO_MAC}
+        filtered = _firewall.VxlanPeers(name, desired["vni"], desired["dstport"], desired["local"].version, tuple(sorted(set(peers) | hosts)))
+        return ops + self._filter_ops(current, desired, filtered)
+
+    def _filter_ops(self, current, desired, filtered):
+        """The op that lets the device's VXLAN in from FILTERED.sources only (None: the device goes)."""
+        firewall, state, owner = self.adapters["firewall"], current["firewall"], _firewall.vxlan_owner(desired["name"])
+        want = firewall.render(owner, [filtered]) if filtered else set()
+        if filtered and not want:
+            self.warnings.append("vxlan %s: the %s backend filters IPv4 only, so VXLAN over IPv6 reaches the device from any"
+                                 " sender; use nftables to accept it from the peers only" % (desired["name"], firewall.name))
+        before = self._admitted(current, owner) if state.owned_by(owner) else None
+        after = m.jsonable(list(filtered.sources)) if filtered else None
+        return _firewall.plan("vxlan %s firewall" % desired["name"], "peers", firewall, state, owner, want=want, before=before, after=after)
+
+    def _admitted(self, current, owner):
+        """Whom OWNER's rules admit now, when they are those of the device as it is; else a word for them."""
+        link, firewall = current["link"], self.adapters["firewall"]
+        if link is None or link.info.get("local") is None:
+            return "those of a device that is gone"
+        remotes = tuple(sorted({dst for _mac, dst in current["fdb"]}))
+        now = _firewall.VxlanPeers(link.name, link.info["vni"], link.info["dstport"], link.info["local"].version, remotes)
+        return m.jsonable(list(remotes)) if firewall.render(owner, [now]) == current["firewall"].owned_by(owner) else "others, or changed by hand"
 
     @staticmethod
     def _device_ops(obj, link, desired):

@@ -4,14 +4,17 @@
 exactly the state of a run that was never interrupted, and nothing half-made or leaked.
 
 For each case (a module call, after a setup), a clean run counts the writes it makes (see
-crashpoint.py) and records the host's whole state (state.py). Each crash run then starts from the
+crashpoint.py) and records the host's whole state (tests/harness/hostsnap.py, without the ids
+the kernel picks anew). Each crash run then starts from the
 same setup, kills the module at one point (just before or just after one write) chosen by a
 seeded shuffle of all points, runs the same call again, and requires: the re-run succeeds, the
 state equals the clean run's, and a further run reports no change.
 
-CRASH_RUNS (default 30; ``make stress`` runs 210) runs are shared out over the cases by weight;
-CRASH_SEED (default 1) picks the points. A failure names the seed, the run, the point and the
-write it fell on; the same CRASH_RUNS and CRASH_SEED repeat it exactly.
+CRASH_RUNS (default 30) runs are shared out over the cases by weight; CRASH_RUNS=all (``make
+stress``) kills every case at every one of its points instead. CRASH_SEED picks the points; it is
+new for every session unless given, and shown before the first run and in every failure, which
+names the seed, the run, the point and the write it fell on: the same CRASH_RUNS and CRASH_SEED
+repeat it exactly.
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ import sys
 from dataclasses import dataclass
 
 import pytest
-from conftest import REPO, reset, sh
+from conftest import REPO, hostsnap, reset, sh, snapshot
 
-RUNS = int(os.environ.get("CRASH_RUNS", "30"))
-SEED = int(os.environ.get("CRASH_SEED", "1"))
+EVERY = os.environ.get("CRASH_RUNS") == "all"
+RUNS = 0 if EVERY else int(os.environ.get("CRASH_RUNS", "30"))
+SEED = int(os.environ.get("CRASH_SEED") or random.SystemRandom().randrange(1, 10 ** 6))
 HERE = "tests/integration/crash"
 
 NETWORKS = [{"name": "front", "subnet": "10.231.201.0/24"},
@@ -120,6 +124,7 @@ def share_out(total, cases):
 
 PARAMS = [pytest.param(case, run, id="%s-%02d" % (case.name, run))
           for case, count in zip(CASES, share_out(RUNS, CASES), strict=True) for run in range(count)]
+EVERY_PARAMS = [pytest.param(case, id=case.name) for case in CASES]
 
 
 class Outcome:
@@ -151,7 +156,7 @@ def call(host, module, args, point=0):
 
 
 def state(host):
-    return json.loads(sh(host, "cd %s && %s %s/state.py" % (REPO, sys.executable, HERE)))
+    return hostsnap.comparable(snapshot(host))
 
 
 def prepare(host, case):
@@ -166,23 +171,6 @@ def prepare(host, case):
         else:
             done = call(host, *step)
             assert done.ok, "setup %s failed: %r" % (step[0], done)
-
-
-def differences(want, have, where=""):
-    """Readable lines for what differs between two JSON values."""
-    if isinstance(want, dict) and isinstance(have, dict):
-        out = []
-        for key in sorted(set(want) | set(have)):
-            if key not in have:
-                out.append("%s.%s: missing (want %s)" % (where, key, json.dumps(want[key])[:300]))
-            elif key not in want:
-                out.append("%s.%s: extra %s" % (where, key, json.dumps(have[key])[:300]))
-            else:
-                out += differences(want[key], have[key], "%s.%s" % (where, key))
-        return out
-    if want != have:
-        return ["%s: want %s, have %s" % (where, json.dumps(want)[:300], json.dumps(have)[:300])]
-    return []
 
 
 @pytest.fixture(scope="module")
@@ -213,19 +201,49 @@ def kill_point(case, run, points):
     return order[run % len(order)]
 
 
+def crash_at(host, case, points, want, point, where):
+    """What went wrong when CASE is killed at POINT and run again: a list of lines, empty if nothing."""
+    write = points[(point - 1) // 2]
+    side = "before" if point % 2 else "after"
+    where = "%s: killed at point %d of %d, %s write %d (%s)" % (where, point, 2 * len(points), side, (point + 1) // 2, write)
+    prepare(host, case)
+    crashed = call(host, case.module, case.args, point)
+    if not crashed.killed:
+        return ["%s: the module was not killed there: %r" % (where, crashed)]
+    again = call(host, case.module, case.args)
+    if not again.ok:
+        return ["%s: the re-run failed: %r" % (where, again)]
+    found = hostsnap.differences(want, state(host))
+    if found:
+        return ["%s: the re-run left another state than a clean run:" % where] + found[:40]
+    third = call(host, case.module, case.args)
+    if not (third.ok and not third.result["changed"]):
+        return ["%s: a further run still changes: %r" % (where, third)]
+    return []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _show_seed(request):
+    """The seed on the terminal before the first run, so that any failure can be repeated."""
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        sys.stderr.write("\ncrash test: CRASH_SEED=%d CRASH_RUNS=%s\n" % (SEED, "all" if EVERY else RUNS))
+
+
+@pytest.mark.skipif(EVERY, reason="CRASH_RUNS=all runs test_killed_at_every_point instead")
 @pytest.mark.parametrize("case,run", PARAMS)
 def test_killed_anywhere_then_rerun_converges(sim1, clean, case, run):
     points, want = clean(case)
-    point = kill_point(case, run, points)
-    write = points[(point - 1) // 2]
-    where = ("CRASH_SEED=%d CRASH_RUNS=%d, case %s run %d: killed at point %d of %d, %s write %d (%s)"
-             % (SEED, RUNS, case.name, run, point, 2 * len(points), "before" if point % 2 else "after", (point + 1) // 2, write))
-    prepare(sim1, case)
-    crashed = call(sim1, case.module, case.args, point)
-    assert crashed.killed, "%s: the module was not killed there: %r" % (where, crashed)
-    again = call(sim1, case.module, case.args)
-    assert again.ok, "%s: the re-run failed: %r" % (where, again)
-    found = differences(want, state(sim1))
-    assert not found, "%s: the re-run left another state than a clean run:\n%s" % (where, "\n".join(found[:40]))
-    third = call(sim1, case.module, case.args)
-    assert third.ok and not third.result["changed"], "%s: a further run still changes: %r" % (where, third)
+    where = "CRASH_SEED=%d CRASH_RUNS=%d, case %s run %d" % (SEED, RUNS, case.name, run)
+    problems = crash_at(sim1, case, points, want, kill_point(case, run, points), where)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.skipif(not EVERY, reason="CRASH_RUNS=all (make stress) kills every case at every point")
+@pytest.mark.parametrize("case", EVERY_PARAMS)
+def test_killed_at_every_point(sim1, clean, case):
+    points, want = clean(case)
+    problems = []
+    for point in range(1, 2 * len(points) + 1):
+        problems += crash_at(sim1, case, points, want, point, "CRASH_RUNS=all, case %s" % case.name)
+    assert not problems, "\n".join(problems)

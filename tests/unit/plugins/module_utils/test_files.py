@@ -131,10 +131,10 @@ def test_a_write_removes_what_an_interrupted_write_of_the_same_file_left(files, 
     and nothing that is not a temporary file of that very file."""
     files.write("web", "hosts", OURS)
     sandbox, records = tmp_path / "netns" / "web", tmp_path / "netns" / ".netmodes"
-    others = [".resolv.conf.abcd1234.tmp", ".hosts.tmp", ".hosts.abc.tmp", "hosts.abcd1234.tmp"]
+    others = [".resolv.conf.abcd1234.tmp", ".hosts.tmp", ".hosts.abc.tmp", "hosts.abcd1234.tmp", ".hosts.abcd1234.tmp\n"]
     for name in [".hosts.abcd1234.tmp", ".hosts.x_9yz0w1.tmp"] + others:
         (sandbox / name).write_text("half")
-    (records / ".web.json.k2j4h6g8.tmp").write_text("{")
+    (records / ".record.k2j4h6g8.tmp").write_text("{")
     files.write("web", "hosts", NEW)
     assert sorted(os.listdir(sandbox)) == sorted(["hosts"] + others)
     assert os.listdir(records) == ["web.json"]
@@ -143,7 +143,7 @@ def test_a_write_removes_what_an_interrupted_write_of_the_same_file_left(files, 
 def test_a_removal_removes_what_an_interrupted_write_left(files, tmp_path):
     files.write("web", "hosts", OURS)
     (tmp_path / "netns" / "web" / ".hosts.abcd1234.tmp").write_text("half")
-    (tmp_path / "netns" / ".netmodes" / ".web.json.abcd1234.tmp").write_text("{")
+    (tmp_path / "netns" / ".netmodes" / ".record.abcd1234.tmp").write_text("{")
     files.remove("web", "hosts")
     assert os.listdir(tmp_path / "netns") == [], "the directories go too, as after a write that was not interrupted"
 
@@ -186,3 +186,85 @@ def test_host_file_reads_or_says_none(tmp_path):
     (tmp_path / "resolv.conf").write_text(OURS)
     assert f.Files.host_file(str(tmp_path / "resolv.conf")) == OURS
     assert f.Files.host_file(str(tmp_path / "missing")) is None
+
+
+# -- never through a link, with modes of their own (issue 13, items 10 and 11) -------------------
+
+@pytest.fixture
+def planted(tmp_path):
+    """/etc/netns/web is a link to the host's /etc (here tmp/etc), which holds its own files."""
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    for name in ("hosts", "resolv.conf", "hostname"):
+        (etc / name).write_text("the host's %s\n" % name)
+    (tmp_path / "netns").mkdir()
+    (tmp_path / "netns" / "web").symlink_to(etc)
+    return etc
+
+
+@pytest.mark.parametrize("action", ["read", "write", "remove"])
+def test_a_link_planted_at_the_sandboxes_directory_is_refused(files, planted, action):
+    with pytest.raises(Conflict, match=r"netns/web is a symbolic link .*never follows a link in a path it owns"):
+        if action == "read":
+            files.read("web", "hosts")
+        elif action == "write":
+            files.write("web", "hosts", OURS)
+        else:
+            files.remove("web", "hosts")
+    assert {p.name: p.read_text() for p in planted.iterdir()} == {n: "the host's %s\n" % n for n in ("hosts", "resolv.conf", "hostname")}
+
+
+def test_a_link_planted_at_a_file_is_refused_when_read(files, tmp_path, planted):
+    (tmp_path / "netns" / "web").unlink()
+    (tmp_path / "netns" / "web").mkdir()
+    (tmp_path / "netns" / "web" / "hosts").symlink_to(planted / "hosts")
+    with pytest.raises(Conflict, match=r"netns/web/hosts is a symbolic link"):
+        files.read("web", "hosts")
+
+
+def test_modes_do_not_depend_on_the_umask(files, tmp_path):
+    old = os.umask(0)
+    try:
+        files.write("web", "hosts", OURS)
+    finally:
+        os.umask(old)
+    modes = {str(p.relative_to(tmp_path)): oct(p.stat().st_mode & 0o777) for p in [tmp_path / "netns", *(tmp_path / "netns").rglob("*")]}
+    assert modes == {"netns": "0o755", "netns/web": "0o755", "netns/web/hosts": "0o644",
+                     "netns/.netmodes": "0o700", "netns/.netmodes/web.json": "0o600"}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
+def test_a_record_another_user_owns_records_nothing(files, tmp_path):
+    files.write("web", "hosts", OURS)
+    os.chown(tmp_path / "netns" / ".netmodes" / "web.json", 65534, 65534)
+    assert files.recorded("web") == {}
+
+
+def test_host_entries_say_what_is_there_without_following_a_link(tmp_path):
+    (tmp_path / "file").write_bytes(b"data")
+    (tmp_path / "link").symlink_to(tmp_path / "file")
+    os.mkfifo(tmp_path / "fifo")
+    assert f.Files.host_entry(str(tmp_path / "file")) == ("file", b"data", os.geteuid())
+    assert f.Files.host_entry(str(tmp_path / "link")) == ("link", str(tmp_path / "file"), os.geteuid())
+    assert f.Files.host_entry(str(tmp_path / "fifo"))[0] == "other"
+    assert f.Files.host_entry(str(tmp_path / "missing")) is None
+
+
+def test_host_files_of_ours_get_their_modes_and_replace_a_link_not_its_target(tmp_path):
+    (tmp_path / "passwd").write_text("root:x:0:0\n")
+    unit = tmp_path / "sys" / "netmodes-restore.service"
+    old = os.umask(0)
+    try:
+        f.Files.write_host_file(str(tmp_path / "lib" / "netmodes" / "restore"), b"#!", 0o755)
+        f.Files.write_host_file(str(unit), "[Unit]\n")
+        f.Files.link_host_file(str(tmp_path / "sys" / "wants" / "x.service"), str(unit))
+    finally:
+        os.umask(old)
+    assert oct((tmp_path / "lib" / "netmodes").stat().st_mode & 0o777) == "0o755"
+    assert oct((tmp_path / "lib" / "netmodes" / "restore").stat().st_mode & 0o777) == "0o755"
+    assert oct(unit.stat().st_mode & 0o777) == "0o644" and os.readlink(tmp_path / "sys" / "wants" / "x.service") == str(unit)
+    (tmp_path / "sys" / "other.service").symlink_to(tmp_path / "passwd")
+    f.Files.write_host_file(str(tmp_path / "sys" / "other.service"), "[Unit]\n")
+    assert (tmp_path / "passwd").read_text() == "root:x:0:0\n"
+    f.Files.remove_host_file(str(tmp_path / "lib" / "netmodes" / "restore"), directory=True)
+    assert not (tmp_path / "lib" / "netmodes").exists()

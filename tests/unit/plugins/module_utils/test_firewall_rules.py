@@ -93,7 +93,8 @@ def test_nftables_internal_egress_is_dropped_before_any_accept():
 
 def test_nftables_bridges_are_reached_through_verdict_maps():
     items = nft.render("bridge:br-x", [policy()])
-    assert {i for i in items if i[0] == "elem"} == {("elem", m, ("br-x",), "jump %s-br-x" % m) for m in nft.BRIDGE_MAPS}
+    assert {i for i in items if i[0] == "elem"} == {("elem", m, ("br-x",), "jump %s-br-x" % m) for m in nft.BRIDGE_MAPS} | {
+        ("elem", "bridges", ("br-x",), None)}
     assert nft.CHAIN_RULES["filter-forward"][0] == [{"jump": {"target": "user"}}], "the user chain goes before our accepts"
 
 
@@ -213,6 +214,13 @@ def test_iptables_port_rules_match_docker():
     assert all(ipt._comment(item[3]) == "netmodes:netns:web" for item in items), "every rule is tagged with its owner"
 
 
+def test_iptables_a_published_ports_replies_are_let_out_of_an_uplink_we_switched():
+    """Not Docker's: for NETMODES-CLOSED (a port published into a bridge of someone else's)."""
+    items = ipt.render("netns:web", publish("8080:80", "5000-5002:5000-5002/udp"))
+    assert texts(items, "NETMODES-REPLIES") == ["-s 172.18.0.2/32 -p tcp -m tcp --sport 80 -j ACCEPT",
+                                                "-s 172.18.0.2/32 -p udp -m udp --sport 5000:5002 -j ACCEPT"]
+
+
 def test_iptables_hooks_are_dockers_no_proxy_hooks():
     assert ipt.text(ipt.HOOKS[("nat", "OUTPUT")]) == "-m addrtype --dst-type LOCAL -m comment --comment netmodes -j NETMODES-DNAT"
     assert ipt.text(ipt.CHAIN_RULES[("filter", "NETMODES-FORWARD")][0]).endswith("-j NETMODES-USER")
@@ -226,6 +234,50 @@ def test_iptables_published_ports_read_back():
     state = ipt.State(chains)
     assert {str(m) for _w, m in state.published()} == {"127.0.0.1:8081:81/udp", "5000-5002:5000-5002/tcp", "8080:80/tcp"}
     assert state.owned_by("netns:web") == items
+
+
+# -- who may send an overlay VXLAN (issue 13, item 13) ---------------------------------------------
+
+PEERS = _firewall.VxlanPeers("vx0", 4242, 4789, 4, (ipaddress.ip_address("10.231.1.12"), ipaddress.ip_address("10.231.1.13")))
+# `udp dport 4789 @th,96,24 0x1092`: VXLAN with VNI 4242 (after UDP's 8 bytes, VXLAN's flags and 3 reserved)
+VXLAN_4242 = [{"match": {"op": "==", "left": {"payload": {"protocol": "udp", "field": "dport"}}, "right": 4789}},
+              {"match": {"op": "==", "left": {"payload": {"base": "th", "offset": 96, "len": 24}}, "right": 4242}}]
+
+
+def test_nftables_vxlan_is_accepted_from_the_peers_and_dropped_from_others_before_conntrack(firewall):
+    items = nft.render("vxlan:vx0", [PEERS])
+    assert items == {("chain", "vxlan-vx0", nft._canonical([
+        VXLAN_4242 + [{"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}}, "right": "10.231.1.12"}},
+                      {"accept": None}],
+        VXLAN_4242 + [{"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}}, "right": "10.231.1.13"}},
+                      {"accept": None}],
+        # `fib daddr type local drop`: only what is for this host; VXLAN routed through it is not ours to judge
+        VXLAN_4242 + [{"match": {"op": "==", "left": {"fib": {"result": "type", "flags": ["daddr"]}}, "right": "local"}},
+                      {"drop": None}]]))}
+    six = _firewall.VxlanPeers("vx0", 4242, 4789, 6, (ipaddress.ip_address("fd31::12"),))
+    (item,) = nft.render("vxlan:vx0", [six])
+    assert '"protocol": "ip6"' in item[2][0] and '"fd31::12"' in item[2][0]
+    state = firewall.read()
+    commands = nft.changes(state, "vxlan:vx0", items, set())
+    assert {"add": {"chain": {"family": "inet", "table": "netmodes", "name": "vxlan-vx0", "type": "filter", "hook": "prerouting",
+                              "prio": -300, "policy": "accept"}}} in commands, "a base chain of its own, before conntrack"
+    firewall.stage(commands)
+    firewall.commit()
+    assert firewall.read().owned_by("vxlan:vx0") == items and firewall.read().owners() == {"vxlan:vx0"}
+
+
+def test_iptables_vxlan_is_accepted_from_the_peers_and_dropped_from_others_before_conntrack():
+    items = ipt.render("vxlan:vx0", [PEERS])
+    # Docker's match of an overlay's VXLAN (its encrypted networks' cleartext drop), here for local destinations
+    assert texts(items, "NETMODES-RAW") == [
+        "-p udp -m udp --dport 4789 -m u32 --u32 0x0>>0x16&0x3c@0xc>>0x8=0x1092 -m addrtype --dst-type LOCAL -j NETMODES-VX-vx0"]
+    (chain,) = [item for item in items if item[0] == "chain"]
+    assert chain[1:3] == ("raw", "NETMODES-VX-vx0")
+    assert [ipt.text(r, comments=False) for r in chain[3]] == ["-s 10.231.1.12/32 -j RETURN", "-s 10.231.1.13/32 -j RETURN", "-j DROP"]
+    assert all(ipt._comment(r) == "netmodes:vxlan:vx0" for r in chain[3])
+    chains = {("raw", "NETMODES-VX-vx0"): list(chain[3]), ("raw", "NETMODES-RAW"): [i[3] for i in items if i[0] == "rule"]}
+    assert ipt.State(chains).owned_by("vxlan:vx0") == items, "read back as the owner's"
+    assert ipt.render("vxlan:vx0", [_firewall.VxlanPeers("vx0", 4242, 4789, 6, ())]) == set(), "IPv4 only"
 
 
 @pytest.mark.parametrize("name", ["nftables", "iptables"])
@@ -261,7 +313,9 @@ STEPS = [
     ("netns:a", lambda: publish("8080:80", "127.0.0.1:9090:90/udp")),
     ("netns:b", lambda: publish("7000-7002:7000-7002")),
     ("bridge:br-x", lambda: [policy(icc=False)]),
+    ("vxlan:vx0", lambda: [PEERS]),
     ("netns:a", lambda: publish("8081:80")),
+    ("vxlan:vx0", lambda: []),
     ("netns:b", lambda: []),
     ("netns:a", lambda: []),
     ("bridge:br-x", lambda: []),
@@ -278,3 +332,67 @@ def test_the_state_predicted_after_a_commit_is_what_the_table_then_lists(firewal
         firewall.commit()
         assert _model(predicted) == _model(firewall.read()), owner
     assert not firewall.read().exists
+
+
+# -- the guard: what keeps the host closed where we switched a sysctl on (issue 13) -----------
+
+GUARD = _firewall.Guard(("eth0", "eth1"), ("docker0",))
+LOOPBACK_NET = {"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "daddr"}},
+                          "right": {"prefix": {"addr": "127.0.0.0", "len": 8}}}}
+
+
+def test_nftables_the_guard_is_elements_of_the_ledger_and_rules_after_the_bridges():
+    assert nft.render(_firewall.GUARD_OWNER, [GUARD]) == {
+        ("elem", "uplinks", ("eth0",), None), ("elem", "uplinks", ("eth1",), None), ("elem", "localnet", ("docker0",), None)}
+    forward = nft.CHAIN_RULES["filter-forward"]
+    # Last: the bridges' verdict maps before it are terminal (each bridge chain ends in a verdict).
+    assert forward[-1] == [{"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": "@uplinks"}},
+                           {"jump": {"target": "closed"}}]
+    closed = nft.CHAIN_RULES["closed"]
+    assert closed[:2] == [PUBLISHED, PUBLISHED_RANGES], "connections to published ports (into a bridge not ours) cross"
+    assert closed[-1] == [{"match": {"op": "==", "left": {"meta": {"key": "nfproto"}}, "right": "ipv4"}}, {"drop": None}], \
+        "IPv4 only: we never switch IPv6 forwarding on for an uplink"
+    raw = nft.CHAIN_RULES["raw-prerouting"]
+    for name in ("bridges", "localnet"):
+        assert [{"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": "@" + name}}, LOOPBACK_NET, {"drop": None}] in raw
+
+
+def test_nftables_every_bridge_is_guarded_against_reaching_the_hosts_loopback():
+    assert ("elem", "bridges", ("br-x",), None) in nft.render("bridge:br-x", [policy(internal=True)])
+
+
+def test_iptables_the_guard_is_rules_of_the_ledger_after_the_bridges():
+    items = ipt.render(_firewall.GUARD_OWNER, [GUARD])
+    assert texts(items, "NETMODES-UPLINKS") == ["-i eth0 -j NETMODES-CLOSED", "-i eth1 -j NETMODES-CLOSED"]
+    assert texts(items, "NETMODES-RAW") == ["-d 127.0.0.0/8 -i docker0 -j DROP"]
+    assert all(ipt._comment(item[3]) == "netmodes:sysctl:ledger" for item in items)
+    assert ipt.text(ipt.CHAIN_RULES[("filter", "NETMODES-FORWARD")][-1], comments=False) == "-j NETMODES-UPLINKS"
+    assert [ipt.text(r, comments=False) for r in ipt.CHAIN_RULES[("filter", "NETMODES-CLOSED")]] == [
+        "-m conntrack --ctstate DNAT -j NETMODES-PUBLISHED", "-m conntrack --ctdir REPLY --ctstate DNAT -j NETMODES-REPLIES", "-j DROP"]
+    assert "-d 127.0.0.0/8 -i br-x -j DROP" in texts(ipt.render("bridge:br-x", [policy()]), "NETMODES-RAW")
+
+
+# Each step: one owner's change, and the guard's planned on the state it leaves, in one commit.
+GUARDED_STEPS = [
+    (("bridge:br-x", [policy()]), (_firewall.GUARD_OWNER, [GUARD])),
+    (("netns:a", publish("8080:80")), (_firewall.GUARD_OWNER, [_firewall.Guard(("eth0",))])),
+    (("bridge:br-x", []), (_firewall.GUARD_OWNER, [_firewall.Guard(("eth0",))])),
+    (("netns:a", []), (_firewall.GUARD_OWNER, [])),
+]
+
+
+def test_a_second_change_planned_on_the_predicted_state_commits_with_the_first(each_firewall):
+    """A resource stages its own change and the guard's in one commit, the guard's planned on
+    ``after`` (the state the first leaves): both must apply, and the table go with the last item."""
+    firewall, backend = each_firewall, nft if each_firewall.name == "nftables" else ipt
+    for changes in GUARDED_STEPS:
+        state = predicted = firewall.read()
+        for owner, intents in changes:
+            want = backend.render(owner, intents)
+            firewall.stage(backend.changes(predicted, owner, want, predicted.owned_by(owner)))
+            predicted = firewall.after(predicted, owner, want)
+        firewall.commit()
+        listed = firewall.read()
+        assert sorted(map(str, predicted._items())) == sorted(map(str, listed._items())), changes
+        assert listed.intact() or not state.exists or not listed.exists
+    assert not firewall.read().exists, "the table went with its last item"

@@ -175,8 +175,10 @@ def test_the_vni_is_derived_from_the_name_stably():
 def test_device_names_are_short_and_ours():
     for name in (_fleet.vxlan_name("x" * 300), _fleet.shim_name("x" * 300)):
         assert len(name) <= 15
-    assert _fleet.vxlan_name("ov0").startswith("nmx") and _fleet.shim_name("ov0").startswith("nms")
-    assert _fleet.vxlan_name("ov0") != _fleet.vxlan_name("ov1")
+    # Written out (sha256 of "KIND\0NAME", 11 hex digits): every host must find the same name,
+    # also one that runs another version.
+    assert (_fleet.vxlan_name("ov0"), _fleet.vxlan_name("ov1")) == ("nmx55f4bbf11d7", "nmx4116a249699")
+    assert (_fleet.shim_name("ov0"), _fleet.shim_name("lan")) == ("nms6a5a440d356", "nmsf759f04bd99")
 
 
 # -- the declarations ---------------------------------------------------------------------------------
@@ -219,8 +221,10 @@ def test_two_overlays_with_one_vni_are_refused():
 @pytest.mark.parametrize("raw, fragment", [
     ({"host": "sim1", "hosts": {"sim2": {"index": "two"}}}, r"fleet.hosts.sim2.index: 'two' is not a whole number >= 0; set"
                                                             " netmodes_host_index of sim2"),
-    ({"host": "sim1", "hosts": {"sim2": {"underlay": "sim2.lab"}}}, r"fleet.hosts.sim2.underlay: 'sim2.lab' is not an IP address;"
+    ({"host": "sim1", "hosts": {"sim2": {"underlay": "sim2.lab"}}}, r"fleet.hosts.sim2.underlay: 'sim2.lab' is not a valid IP address;"
                                                                     " set netmodes_underlay_address of sim2"),
+    ({"host": "sim1", "hosts": {"sim2": {"underlay": "fe80::1%x\n6.6.6.6"}}},
+     r"fleet.hosts.sim2.underlay: 'fe80::1%x\\n6.6.6.6' carries a scope id, .*; set netmodes_underlay_address of sim2"),
     ({"host": "sim1", "hosts": {"sim2": {"sandboxes": {"a": 1}}}}, r"netmodes_sandboxes of sim2 must be a list"),
 ])
 def test_bad_fleet_entries_name_the_inventory_variable(raw, fragment):

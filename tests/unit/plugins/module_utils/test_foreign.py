@@ -325,3 +325,36 @@ def test_a_firewall_that_cannot_be_read_is_a_warning_not_a_failure(converge, fir
     assert dropping.startswith("bridge br0: nftables table inet theirs, chain fw")
     assert unreadable == ("firewall: cannot read iptables-legacy's tables, so drops there that would block netmodes' traffic were not"
                           " looked for: iptables: iptables-legacy-save failed: can't initialize iptables table `filter'")
+
+
+# iptables-save prints a comment between quotes as it is, so a newline in it (the comment match
+# takes one) continues the rule on the next line; what follows must not be read as rules.
+NEWLINE_COMMENT = """\
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -i br0 -m comment --comment "theirs
+-A INPUT -j ACCEPT
+#" -j DROP
+-A INPUT -i br1 -j ACCEPT
+COMMIT
+"""
+
+
+def test_a_comment_over_several_lines_is_one_rule_of_its_chain():
+    (chain,) = [c for c in ipt.save_chains(NEWLINE_COMMENT) if c.address == ("filter", "INPUT")]
+    assert [(r.conditions, r.verdict) for r in chain.rules] == [((("iif", False, frozenset(["br0"])),), "drop"),
+                                                                ((("iif", False, frozenset(["br1"])),), "accept")]
+    assert chain.rules[0].text == '"-A INPUT -i br0 -m comment --comment "theirs\\n-A INPUT -j ACCEPT\\n#" -j DROP"'
+    (warning,) = _firewall.blocked("bridge br0", [chain], _firewall.bridge_flows(
+        _firewall.BridgePolicy("br0", (ipaddress.ip_network("10.231.201.0/24"),)), False))
+    assert "its rule \"-A INPUT -i br0 -m comment --comment \"theirs\\n-A INPUT" in warning and "\n" not in warning
+
+
+def test_a_rule_whose_quotes_never_close_makes_its_table_unreadable_not_the_run():
+    text = NEWLINE_COMMENT.replace('#" -j DROP', "# -j DROP")
+    chains = ipt.save_chains(text)
+    assert [(c.where, c.why) for c in chains if isinstance(c, _firewall.Unreadable)] == [
+        ("iptables-legacy table filter", "its rule '-A INPUT -i br0 -m comment --comment \"theirs' has quotes that do not close")]
+    assert not [c for c in chains if getattr(c, "address", None) == ("filter", "INPUT")]

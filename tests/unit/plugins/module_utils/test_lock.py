@@ -8,9 +8,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pathlib
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -18,7 +21,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _lock, _runner
-from ansible_collections.netmodes.linux.plugins.module_utils._errors import Busy
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import Busy, Conflict
 from ansible_collections.netmodes.linux.plugins.modules.net_info import NetInfo
 from ansible_collections.netmodes.linux.plugins.modules.netns import Netns
 
@@ -37,11 +40,11 @@ class Clock:
         self.now += max(seconds, 0.001)
 
 
-def test_an_exclusive_lock_names_its_holder_and_clears_it_on_release(lock_path):
+def test_an_exclusive_lock_names_its_holder_and_clears_it_on_release(lock_path, monkeypatch):
+    monkeypatch.setattr(_lock.time, "time", lambda: 1764979200.75)  # the clock the lock reads, fixed
     with _lock.host_lock("netmodes.linux.sandboxes"):
         found = json.loads(lock_path.read_text())
-        assert found["pid"] == os.getpid() and found["module"] == "netmodes.linux.sandboxes"
-        assert abs(found["since"] - time.time()) < 5
+        assert found == {"pid": os.getpid(), "module": "netmodes.linux.sandboxes", "since": 1764979200}
     assert lock_path.read_text() == ""
 
 
@@ -115,6 +118,72 @@ def test_a_killed_holder_leaves_no_stale_lock(lock_path):
         if holder.poll() is None:
             holder.kill()
             holder.wait()
+
+
+# -- root's alone (issue 13, item 11) --------------------------------------------------------------
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="acting as another user needs root")
+
+
+def as_nobody(path):
+    """In a child that became uid 65534: 'opened' if it could open PATH (and so flock it), else the error."""
+    code = ("import os, sys\nos.setgid(65534); os.setuid(65534)\n"
+            "try:\n    os.close(os.open(sys.argv[1], os.O_RDONLY)); print('opened')\nexcept OSError as e:\n    print(e.strerror)")
+    return subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True).stdout.strip()
+
+
+@pytest.fixture
+def open_lock_path(monkeypatch):
+    """A lock path whose parents any user can pass (unlike pytest's tmp_path), as /run is."""
+    base = tempfile.mkdtemp(prefix="netmodes-lock-")
+    os.chmod(base, 0o755)
+    path = pathlib.Path(base) / "netmodes" / "lock"
+    monkeypatch.setattr(_lock, "LOCK_PATH", str(path))
+    yield path
+    shutil.rmtree(base)
+
+
+@needs_root
+def test_the_lock_is_roots_alone_whatever_the_umask(open_lock_path):
+    lock_path = open_lock_path
+    old = os.umask(0)
+    try:
+        with _lock.host_lock("writer"):
+            assert oct(lock_path.stat().st_mode & 0o777) == "0o600" and oct(lock_path.parent.stat().st_mode & 0o777) == "0o700"
+    finally:
+        os.umask(old)
+    os.chmod(lock_path.parent, 0o755)  # even where the directory can be entered, the file cannot be opened
+    assert as_nobody(lock_path) == "Permission denied"
+
+
+def test_a_lock_file_with_a_wider_mode_is_narrowed(lock_path):
+    lock_path.parent.mkdir(mode=0o700)
+    lock_path.write_text("")
+    lock_path.chmod(0o666)
+    with _lock.host_lock("writer"):
+        pass
+    assert oct(lock_path.stat().st_mode & 0o777) == "0o600"
+
+
+@needs_root
+def test_a_lock_file_of_another_user_is_refused(lock_path):
+    lock_path.parent.mkdir(mode=0o700)
+    lock_path.write_text("")
+    os.chown(lock_path, 65534, 65534)
+    for exclusive in (True, False):
+        with pytest.raises(Conflict, match=r"lock belongs to uid 65534 .* it is not the lock of netmodes.linux, which only root makes"):
+            with _lock.host_lock("writer", exclusive=exclusive):
+                pass
+
+
+def test_a_link_at_the_lock_is_refused_not_followed(lock_path, tmp_path):
+    (tmp_path / "elsewhere").write_text("keep\n")
+    lock_path.parent.mkdir(mode=0o700)
+    lock_path.symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(Conflict, match="lock is a symbolic link"):
+        with _lock.host_lock("writer"):
+            pass
+    assert (tmp_path / "elsewhere").read_text() == "keep\n"
 
 
 # -- the runner takes it -------------------------------------------------------------------------

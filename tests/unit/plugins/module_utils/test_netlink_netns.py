@@ -97,3 +97,38 @@ def test_removal_drops_the_record_last_and_cleans_up_what_an_interrupted_run_lef
     net._record("web", "4026531999")  # the mount point went, the record stayed
     net.netns_delete("web")
     assert net.netns_record("web") is None
+
+
+# -- markers no other user can make (issue 13, items 11 and 12) ----------------------------------
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
+@pytest.mark.parametrize("owner, bits", [(65534, 0o600), (0, 0o666)], ids=["another user's", "world-writable"])
+def test_a_marker_that_is_not_roots_alone_does_not_make_a_namespace_ours(mounts, owner, bits):
+    net = _netlink.Netlink()
+    os.makedirs(_netlink.NETNS_DIR)
+    open(os.path.join(_netlink.NETNS_DIR, "mine"), "w").close()
+    mounts.mounted.add("mine")  # made by hand
+    net._record("mine", str(net.netns_inode("mine")))
+    assert net.netns_owned("mine") and net.owned_markers() == ["mine"]
+    marker = os.path.join(_netlink.OWNED_DIR, "mine")
+    os.chown(marker, owner, owner)
+    os.chmod(marker, bits)
+    assert net.netns_record("mine") is None and not net.netns_owned("mine") and net.owned_markers() == []
+
+
+def test_markers_are_roots_alone_whatever_the_umask(mounts):
+    old = os.umask(0)
+    try:
+        _netlink.Netlink().netns_create("web")
+    finally:
+        os.umask(old)
+    owned = _netlink.OWNED_DIR
+    assert [oct(os.stat(p).st_mode & 0o777) for p in (owned, os.path.join(owned, "web"))] == ["0o700", "0o600"]
+
+
+@pytest.mark.parametrize("other", [".web.tmp", ".web.abcd1234.tmp", ".netns.abcd1234.tmp"])
+def test_a_markers_temporary_file_never_meets_another_sandboxs_marker(mounts, other):
+    net = _netlink.Netlink()
+    net._record(other, "4026531111")
+    net.netns_create("web")
+    assert net.netns_record(other) == 4026531111 and sorted(net.owned_markers()) == sorted([other, "web"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _prune, _site
+from ansible_collections.netmodes.linux.plugins.module_utils import _sysctl as sysctl_module
 from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER_TAG, Link, temp_name
 from ansible_collections.netmodes.linux.plugins.modules.networks import Networks
 from ansible_collections.netmodes.linux.plugins.modules.sandboxes import Sandboxes
@@ -33,11 +34,10 @@ def host(converge, kernel, files):
     files.host["/etc/resolv.conf"] = "nameserver 10.231.0.53\n"
     converge(Networks, config=NETWORKS)
     converge(Sandboxes, config=SANDBOXES, networks=NETWORKS)
-    # Foreign objects: a namespace and a bridge made by hand, files written for the namespace.
+    # Foreign objects: a namespace and a bridge made by hand, a file someone else wrote for the namespace.
     kernel.netns["handmade"] = FOREIGN_INODE
     kernel.links[(None, "fbr")] = Link("fbr", 900, "bridge", 1500, "02:00:00:00:09:00", True)
     files.files[("handmade", "hostname")] = "handmade\n"
-    files.records["handmade"] = {"hostname": "sha256:whatever"}
     return kernel
 
 
@@ -51,7 +51,7 @@ def owners(firewall):
 
 
 def test_orphans_of_vanished_and_undeclared_sandboxes_go_and_foreign_objects_stay(host, converge, kernel, firewall, files, sockets):
-    web_veth = _site.veth_name("web", "br0")
+    web_veth = "nmva697f8b15b4"  # sha256("web\0br0"), as the sandboxes module names it
     behind_our_back(kernel, "web")      # declared still: made again, with a new veth
     behind_our_back(kernel, "db")       # declared no more: its ports, files and marker go
     assert kernel.link(web_veth) is not None and sorted(_prune.orphan_veths(kernel)) == sorted([web_veth, _site.veth_name("db", "br0")])
@@ -61,7 +61,7 @@ def test_orphans_of_vanished_and_undeclared_sandboxes_go_and_foreign_objects_sta
     assert sorted(kernel.netns) == ["api", "handmade", "quiet", "web"]
     assert "netns:db" not in owners(firewall) and "netns:legacy" not in owners(firewall) and "netns:web" in owners(firewall)
     assert "bridge:" + _site.DEFAULT_BRIDGE not in owners(firewall) and kernel.link(_site.DEFAULT_BRIDGE) is None
-    assert files.recorded_sandboxes() == ["api", "handmade", "quiet", "web"]
+    assert files.recorded_sandboxes() == ["api", "quiet", "web"]
     assert sockets.claimed == {}
     assert kernel.owned_markers() == ["api", "quiet", "web"]
     assert _prune.orphan_veths(kernel) == []
@@ -82,7 +82,7 @@ def test_check_mode_plans_the_same_prune_and_applies_nothing(host, converge, ker
     run = converge(Sandboxes, config=keep, networks=NETWORKS, state="overridden")
     assert run["operations"] == check["operations"]
     objects = {op["object"] for op in run["operations"] if op["action"] == "delete"}
-    assert {"veth " + _site.veth_name("db", "br0"), "portmap netns:db", "netns marker db"} <= objects, objects
+    assert {"veth nmv0785d6e6056", "portmap netns:db", "netns marker db"} <= objects, objects
     assert any(o.startswith("file /etc/netns/db/") for o in objects)
 
 
@@ -119,7 +119,7 @@ def test_a_veth_with_both_ends_on_the_host_is_no_orphan(converge, kernel):
 
 def test_a_veth_an_interrupted_run_left_under_its_temporary_name_goes(host, converge, kernel):
     """Killed between tagging a new veth and renaming it; the sandbox it was for is not declared any more."""
-    half = temp_name(_site.veth_name("gone", "br0"))
+    half = temp_name("nmvc23558b2a23")
     kernel.links[(None, half)] = Link(half, 901, "veth", 1500, "02:00:00:00:09:01", False, alias="%s veth" % OWNER_TAG,
                                       peer_index=902, peer_netns=kernel.netns["web"])
     kernel.links[(None, "nmtforeign")] = Link("nmtforeign", 903, "veth", 1500, "02:00:00:00:09:03", False)
@@ -128,3 +128,49 @@ def test_a_veth_an_interrupted_run_left_under_its_temporary_name_goes(host, conv
     assert "veth " + half in {op["object"] for op in run["operations"] if op["action"] == "delete"}
     assert kernel.link(half) is None and kernel.link("nmtforeign") is not None
     assert not converge(Sandboxes, config=SANDBOXES, networks=NETWORKS, state="overridden")["changed"]
+
+
+def test_sysctls_held_by_a_pruned_sandbox_or_network_are_put_back_also_without_its_rules(host, converge, sysctl):
+    """An owner the ledger still lists (its rules were flushed, or a run was killed between the
+    two) is pruned like one the firewall lists: its sysctls go back as they were."""
+    key = "net/ipv4/conf/br0/route_localnet"
+    sysctl.entries = sysctl_module.claimed(sysctl.entries, key, "netns:gone", "0")
+    sysctl.entries = sysctl_module.claimed(sysctl.entries, "net/ipv4/conf/brgone/forwarding", "bridge:brgone", "0")
+    converge(Sandboxes, config=named("api", "quiet"), networks=NETWORKS, state="overridden")
+    converge(Networks, config=NETWORKS[1:], state="overridden")
+    assert sysctl_module.users(sysctl.ledger()) == {"bridge:back"}
+    assert sysctl.values[key] == "0"
+
+
+def test_a_sandbox_on_a_namespace_made_by_hand_is_unplugged_and_the_namespace_stays(converge, kernel, firewall, files):
+    """Issue 13, item 8: its veth, published ports, files and links of ours inside go; what the
+    veth or macvlan module made for it otherwise, and the namespace, stay."""
+    files.host["/etc/resolv.conf"] = "nameserver 10.231.0.53\n"
+    kernel.links[(None, "lab0")] = Link("lab0", 899, "veth", 1500, "02:00:00:00:08:99", True)
+    converge(Networks, config=NETWORKS)
+    kernel.netns["mine"] = FOREIGN_INODE   # `ip netns add mine`
+    kernel.links[(FOREIGN_INODE, "lo")] = Link("lo", 1, "", 65536, "00:00:00:00:00:00", True)
+    config = [{"name": "mine", "network_mode": "br0", "publish": ["8088:80"]}, {"name": "web", "network_mode": "br0"}]
+    converge(Sandboxes, config=config, networks=NETWORKS)
+    veth = _site.veth_name("mine", "br0")
+    assert kernel.link(veth).peer_netns == FOREIGN_INODE and "netns:mine" in owners(firewall) and "mine" in files.recorded_sandboxes()
+    kernel.link_add_macvlan("eth1", "lab0", netns="mine")           # as the sandboxes module plugs it into a macvlan network
+    kernel.link_add_macvlan("seg0", "lab0", netns="mine")           # by the macvlan module
+    kernel.link_add_veth("veth-mine", "eth5", "mine")               # by the veth module
+    calls = len(kernel.calls)
+    check = converge(Sandboxes, check=True, config=config[1:], networks=NETWORKS, state="overridden")
+    assert len(kernel.calls) == calls, "check mode applied something"
+    run = converge(Sandboxes, config=config[1:], networks=NETWORKS, state="overridden")
+    deleted = [op for op in run["operations"] if op["action"] == "delete"]
+    assert run["changed"] and deleted == [op for op in check["operations"] if op["action"] == "delete"]
+    assert kernel.netns["mine"] == FOREIGN_INODE, "a namespace made by hand is never removed"
+    assert kernel.link(veth) is None and kernel.link("eth1", "mine") is None
+    assert "netns:mine" not in owners(firewall) and "mine" not in files.recorded_sandboxes()
+    assert kernel.link("veth-mine") is not None and kernel.link("seg0", "mine") is not None, "not a sandbox's links"
+    assert not converge(Sandboxes, config=config[1:], networks=NETWORKS, state="overridden")["changed"]
+
+
+def test_a_namespace_made_by_hand_that_was_never_plugged_is_left_alone(host, converge, kernel):
+    before = set(kernel.links)
+    assert not converge(Sandboxes, config=SANDBOXES, networks=NETWORKS, state="overridden")["changed"]
+    assert set(kernel.links) == before and kernel.netns["handmade"] == FOREIGN_INODE

@@ -210,6 +210,14 @@ def test_host_entries_take_dockers_add_host_forms(value, expected):
     ({"db": "banana"}, r"extra_hosts.db: 'banana' is not a valid IP address"),
     (42, "give a list of NAME:IP strings or a dict"),
     ([{"name": "db", "ip": "10.231.9.9"}], r"extra_hosts\[0\]: an entry given as a dict has exactly the keys name and address"),
+    # Issue 13, item 3: a scope id became lines of the hosts file (getent hosts bank.example gave 6.6.6.6).
+    (["db:[fe80::1%x\n6.6.6.6 bank.example]"], r"^extra_hosts\[0\]: 'fe80::1%x\\n6.6.6.6 bank.example' carries a scope id"),
+    (["db:fe80::1%eth0"], r"^extra_hosts\[0\]: 'fe80::1%eth0' carries a scope id, 'eth0', which means nothing here"),
+    ({"db": "fe80::1%x\n6.6.6.6 bank.example"}, r"^extra_hosts.db: 'fe80::1%x\\n6.6.6.6 bank.example' carries a scope id"),
+    ({"db": ["10.231.9.9", "fe80::1%x\n6.6.6.6 bank.example"]}, r"^extra_hosts.db: 'fe80::1%x\\n6.6.6.6 bank.example' carries"),
+    ([{"name": "db", "address": "fe80::1%x\n6.6.6.6 bank.example"}], r"^extra_hosts\[0\]: 'fe80::1%x\\n6.6.6.6 bank.example' carries"),
+    (["db\n6.6.6.6 bank.example:10.231.9.9"], r"^extra_hosts\[0\]: 'db\\n6.6.6.6 bank.example' is not a valid host name"),
+    ({"db\n": "10.231.9.9"}, r"^extra_hosts.db\n: 'db\\n' is not a valid host name"),
 ])
 def test_host_entries_reject_with_the_field(value, fragment):
     with pytest.raises(InvalidInput, match=fragment):
@@ -224,6 +232,11 @@ def test_search_and_options_are_checked():
     assert rc.resolver_options(["ndots:2", "timeout:1"], "options") == ["ndots:2", "timeout:1"]
     with pytest.raises(InvalidInput, match=r"options\[0\]: 'ndots:2 timeout:1' is not one resolver option"):
         rc.resolver_options(["ndots:2 timeout:1"], "options")
+    for bad in ("corp.example\n", "corp\n.example", "\ncorp.example"):
+        with pytest.raises(InvalidInput, match=r"^search\[1\]: .* is not a valid host name"):
+            rc.search_domains(["lan", bad], "search")
+    with pytest.raises(InvalidInput, match=r"^options\[0\]: 'ndots:1\\n' is not one resolver option"):
+        rc.resolver_options(["ndots:1\n"], "options")
 
 
 def test_summary_reads_back_what_the_files_say():

@@ -15,6 +15,7 @@ import zipfile
 import pytest
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _restore, _site
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput
 from ansible_collections.netmodes.linux.plugins.modules.boot_restore import BootRestore
 from ansible_collections.netmodes.linux.plugins.modules.networks import Networks
 from ansible_collections.netmodes.linux.plugins.modules.sandboxes import Sandboxes
@@ -48,17 +49,35 @@ def saved(files):
     return json.loads(files.host[PATHS["path"]])
 
 
+def _firewall(fake):
+    """The whole firewall a fake holds, read from the fake's own memory (not through the product's
+    parsers): nftables objects sorted, each chain's rules in order; iptables chains and hooks."""
+    if fake.name == "iptables":
+        return {"chains": {" ".join(k): v for k, v in fake.chains.items()}, "hooks": {" ".join(k): v for k, v in fake.hooks.items() if v}}
+    items = (fake.listing or {"nftables": []})["nftables"]
+    rules = {}
+    for item in items:
+        if "rule" in item:
+            rules.setdefault(item["rule"]["chain"], []).append(json.dumps(item["rule"], sort_keys=True))
+    objects = sorted(json.dumps(item, sort_keys=True) for item in items if "rule" not in item)
+    return {"objects": objects, "rules": rules}
+
+
 def state(adapters):
-    """What a reboot loses and the restore must bring back, without what the kernel picks (MACs, indexes)."""
+    """What a reboot loses and the restore must bring back: every field of every link but what the
+    kernel picks (indexes, MACs, namespace inodes), the whole firewall, claims and sysctls."""
     net = adapters["netlink"]
+    by_inode = {net.netns_inode(n): n for n in net.netns_names()}
     links = {}
     for where in [None] + net.netns_names():
         for link in net.all_links(where):
-            links[(where, link.name)] = (link.kind, link.master, link.up, sorted(map(str, link.addresses)), sorted(map(str, link.routes)))
-    fw = adapters["firewall"].read()
+            fields = {k: v for k, v in vars(link).items() if k not in ("index", "mac", "peer_index", "peer_netns")}
+            fields["peer_netns"] = by_inode.get(link.peer_netns, link.peer_netns and "another")
+            fields["addresses"], fields["routes"] = sorted(map(str, link.addresses)), sorted(map(str, link.routes))
+            links[(where, link.name)] = fields
     return {"links": links, "netns": {n: net.netns_owned(n) for n in net.netns_names()},
             "shared": sorted(n for n in net.netns_names() if net.netns_inode(n) == net.netns_inode("web")),
-            "published": sorted((who, str(m)) for who, m in fw.published()), "owners": sorted(fw.owners()),
+            "firewall": _firewall(adapters["firewall"]),
             "claims": adapters["sockets"].claims(), "sysctl": dict(adapters["sysctl"].values)}
 
 
@@ -97,11 +116,13 @@ def test_after_a_reboot_the_restore_makes_the_same_host(host, adapters, files, r
     host(sandboxes=SANDBOXES + [{"name": "b", "network_mode": "br0"}, {"name": "c", "network_mode": "br0"},
                                 {"name": "a", "network_mode": "br0", "state": "absent"}])
     before, before_files = state(adapters), dict(files.files)
-    assert before["links"][("c", "eth0")][3] == ["172.17.0.4/16"] and before["links"][("b", "eth0")][3] == ["172.17.0.5/16"]
+    assert before["links"][("c", "eth0")]["addresses"] == ["172.17.0.4/16"] and before["links"][("b", "eth0")]["addresses"] == ["172.17.0.5/16"]
     after = rebooted
     result = _restore.restore(saved(files), after)
     assert result["changed"] and not result["warnings"], result["warnings"]
-    assert state(after) == before
+    have = state(after)
+    assert have == before, json.dumps([(str(k), before["links"].get(k), have["links"].get(k)) for k in set(before["links"]) | set(have["links"])
+                                       if before["links"].get(k) != have["links"].get(k)], default=str)
     assert files.files == before_files, "the sandboxes' files are as they were"
     assert not _restore.restore(saved(files), after)["changed"], "a second restore changes nothing"
 
@@ -139,6 +160,69 @@ def test_absent_removes_what_it_installed(host, converge, files):
     assert result["changed"] and PATHS["path"] not in files.host and PATHS["command"] not in files.host
     assert "/etc/systemd/system/netmodes-restore.service" not in files.host and files.links == {}
     assert not converge(BootRestore, state="absent", **PATHS)["changed"]
+
+
+# -- only files of its own (issue 13, item 7) -----------------------------------------------------
+
+UNIT_PATH = "/etc/systemd/system/netmodes-restore.service"
+WANTS = "/etc/systemd/system/multi-user.target.wants/netmodes-restore.service"
+
+
+@pytest.mark.parametrize("state", ["present", "absent"])
+@pytest.mark.parametrize("key, path", [("path", "/etc/passwd"), ("command", "/usr/local/bin/tool")])
+def test_a_file_it_did_not_make_is_never_replaced_nor_removed(host, converge, files, state, key, path):
+    host()
+    files.host[path] = "root:x:0:0:root:/root:/bin/bash\n"
+    before = dict(files.host), dict(files.links)
+    with pytest.raises(Conflict) as info:
+        converge(BootRestore, networks=NETWORKS, sandboxes=SANDBOXES, state=state, **dict(PATHS, **{key: path}))
+    assert info.value.msg.startswith("%s exists and was not made by netmodes.linux (boot_restore). Nothing was changed" % path)
+    assert info.value.field == key and ("choose another %s" % key) in info.value.msg
+    assert (dict(files.host), dict(files.links)) == before, "nothing written, nothing removed (not even its own files)"
+
+
+@pytest.mark.parametrize("where, entry", [
+    ("path", {"host": "{\"written_by\": \"someone\"}"}),
+    ("path", {"owner": 1000}),                            # our content, but a user's file: anybody's
+    ("unit", {"host": "[Unit]\nDescription=theirs\n"}),
+    ("unit", {"link": "/lib/systemd/system/other.service"}),
+    ("wants", {"link": "/lib/systemd/system/other.service"}),
+    ("wants", {"host": "a file where the link goes"}),
+], ids=["declaration of another", "declaration of a user", "unit of another", "unit is a link", "wants elsewhere", "wants a file"])
+def test_what_is_recognised_as_its_own(host, converge, files, where, entry):
+    host()
+    path = {"path": PATHS["path"], "unit": UNIT_PATH, "wants": WANTS}[where]
+    if "owner" in entry:
+        files.owners[path] = entry["owner"]
+    if "host" in entry:
+        files.links.pop(path, None)
+        files.host[path] = entry["host"]
+    if "link" in entry:
+        files.host.pop(path, None)
+        files.links[path] = entry["link"]
+    before = dict(files.host), dict(files.links)
+    for state in ("present", "absent"):
+        with pytest.raises(Conflict, match="^%s exists and was not made by netmodes.linux" % path):
+            converge(BootRestore, networks=NETWORKS, sandboxes=SANDBOXES, state=state, **PATHS)
+    assert (dict(files.host), dict(files.links)) == before
+
+
+def test_a_path_other_users_could_change_is_refused(host, converge, files):
+    host()
+    files.unsafe["/home/joe"] = "/home/joe belongs to uid 1000"
+    before = dict(files.host)
+    with pytest.raises(InvalidInput) as info:
+        converge(BootRestore, networks=NETWORKS, sandboxes=SANDBOXES, **dict(PATHS, command="/home/joe/bin/restore"))
+    assert info.value.field == "command" and info.value.msg == (
+        "command: /home/joe/bin/restore: /home/joe belongs to uid 1000; the restore runs as root at boot, so its files must be"
+        " where no other user can change them: choose another command")
+    assert files.host == before
+
+
+def test_its_directory_goes_only_when_it_is_one_of_its_own(host, converge, files):
+    host()
+    ops = converge(BootRestore, state="absent", check=True, **dict(PATHS, path="/etc/declared.json"))["operations"]
+    assert [op["object"] for op in ops][:2] == ["file /usr/local/lib/netmodes/netmodes-restore", "file %s" % UNIT_PATH]
 
 
 # -- the command ---------------------------------------------------------------------------------

@@ -170,7 +170,8 @@ def test_nameservers_from_the_host(converge, kernel, files, web, host, ipv6, exp
     ({"domainname": "corp.example"}, InvalidInput, "domainname: needs hostname"),
     ({"search": ["corp example"]}, InvalidInput, "search[0]: 'corp example' is not a valid host name"),
     ({"netns": "missing"}, NotFound, "netns: sandbox 'missing' does not exist (no /run/netns/missing); create it with netmodes.linux.netns first"),
-    ({"netns": ".netmodes"}, InvalidInput, "netns: .netmodes is reserved"),
+    ({"netns": ".netmodes"}, InvalidInput, "netns: sandbox name '.netmodes' is not valid: it starts with '.'"),
+    ({"netns": ".netmodes", "state": "absent"}, InvalidInput, "netns: .netmodes is reserved"),
     ({"netns": "a/b"}, InvalidInput, "netns: sandbox name 'a/b' is not valid"),
 ])
 def test_bad_input_fails_before_anything_is_written(converge, files, web, options, error, message):

@@ -21,7 +21,8 @@ DECLARED = {
     "sim2": [{"name": "b1", "network_mode": "ov0", "aliases": ["api"]}, {"name": "b2", "network_mode": "ov0"}],
     "sim3": [{"name": "c1", "network_mode": "ov0"}],
 }
-VXLAN = _fleet.vxlan_name("ov0")
+VXLAN = "nmx55f4bbf11d7"  # sha256("vxlan\0ov0"), written out
+SHIM = "nmsf759f04bd99"  # sha256("shim\0lan")
 
 
 def fleet(group=("sim1", "sim2", "sim3"), declared=None, host="sim2"):
@@ -90,7 +91,8 @@ def test_a_host_joining_changes_only_its_peer_and_the_hosts_files(sim2, converge
     site(converge, [OVERLAY], fleet(("sim1", "sim2"), two), two)
     joined = site(converge, [OVERLAY], fleet())
     assert objects(*joined) == sorted(["vxlan %s peer 10.231.1.13" % VXLAN, "vxlan %s fdb 02:42:0a:e7:c8:21" % VXLAN,
-                                       "vxlan %s neigh 10.231.200.33" % VXLAN, "file /etc/netns/b1/hosts", "file /etc/netns/b2/hosts"])
+                                       "vxlan %s neigh 10.231.200.33" % VXLAN, "vxlan %s firewall" % VXLAN,
+                                       "file /etc/netns/b1/hosts", "file /etc/netns/b2/hosts"])
     left = site(converge, [OVERLAY], fleet(("sim1", "sim2"), two), two)
     assert objects(*left) == objects(*joined), "and leaving undoes just that"
 
@@ -117,18 +119,29 @@ def test_a_sandbox_the_fleet_does_not_know_is_refused(sim2, converge):
         converge(Sandboxes, config=DECLARED["sim2"] + [{"name": "b3", "network_mode": "ov0"}], networks=[OVERLAY], fleet=fleet())
 
 
-def test_pruning_removes_the_overlay_of_a_network_no_longer_declared(sim2, converge, kernel):
+def test_pruning_removes_the_overlay_of_a_network_no_longer_declared(sim2, converge, kernel, firewall):
     site(converge, [OVERLAY], fleet())
+    assert "vxlan:" + VXLAN in firewall.read().owners(), "VXLAN is accepted from the peers only"
     converge(Networks, config=[], state="overridden", fleet={})
     assert kernel.link("ov0") is None and kernel.link(VXLAN) is None
     assert kernel.link("eth0") is not None, "only ours go"
+    assert not firewall.read().owners(), "nor the filter of its VXLAN"
+
+
+def test_the_filter_of_a_vxlan_device_deleted_by_hand_is_pruned(sim2, converge, kernel, firewall):
+    site(converge, [OVERLAY], fleet())
+    kernel.link_delete(VXLAN)
+    run = converge(Networks, config=[], state="overridden", fleet={})
+    assert {"action": "delete", "object": "vxlan %s firewall" % VXLAN, "before": {"peers": "those of a device that is gone"}} \
+        in run["operations"]
+    assert not firewall.read().owners()
 
 
 def test_macvlan_sandboxes_and_the_host_shim(sim2, converge, files):
     declared = {"sim1": [{"name": "m1", "network_mode": "lan"}], "sim2": [{"name": "m2", "network_mode": "lan"}]}
     networks, made = site(converge, [LAN], fleet(("sim1", "sim2"), declared), declared)
     assert networks["changed"] and made["changed"]
-    shim = sim2.link(_fleet.shim_name("lan"))
+    shim = sim2.link(SHIM)
     assert (shim.kind, shim.info["mode"], sorted(map(str, shim.addresses))) == ("macvlan", "bridge", ["10.231.1.144/32"])
     assert [str(r.dst) for r in shim.routes] == ["10.231.1.144/28"], "the host reaches its slice through the shim"
     eth0 = sim2.link("eth0", "m2")
@@ -137,7 +150,7 @@ def test_macvlan_sandboxes_and_the_host_shim(sim2, converge, files):
     assert "10.231.1.129\tm1" in files.files[("m2", "hosts")].replace(" ", "\t")
     assert not any(site(converge, [LAN], fleet(("sim1", "sim2"), declared), declared)[i]["changed"] for i in (0, 1))
     without = site(converge, [dict(LAN, shim=False)], fleet(("sim1", "sim2"), declared), declared)
-    assert objects(*without) == ["macvlan %s" % _fleet.shim_name("lan")] and sim2.link(_fleet.shim_name("lan")) is None
+    assert objects(*without) == ["macvlan %s" % SHIM] and sim2.link(SHIM) is None
 
 
 def test_a_sandbox_leaving_a_macvlan_network_loses_its_link_there(sim2, converge):
@@ -153,7 +166,7 @@ def test_ipvlan_is_planned_like_macvlan_and_fails_with_the_kernels_words(sim2, c
     declared = {"sim2": [{"name": "i2", "network_mode": "lan"}]}
     lan = dict(LAN, driver="ipvlan", mode="l2")
     check = converge(Networks, check=True, config=[lan], fleet=fleet(("sim2",), declared))
-    assert [op["object"] for op in check["operations"]][:1] == ["ipvlan %s" % _fleet.shim_name("lan")]
+    assert [op["object"] for op in check["operations"]][:1] == ["ipvlan %s" % SHIM]
     kernel.missing_kinds.add("ipvlan")
     with pytest.raises(Exception, match="Unknown device type"):
         converge(Networks, config=[lan], fleet=fleet(("sim2",), declared))

@@ -128,12 +128,9 @@ def test_overridden_prunes_only_ours(host, converge, kernel):
     ([{"name": "a", "network_mode": "host", "ports": [80]}, {"name": "b", "network_mode": "host", "ports": [80]}],
      Conflict, "port 80/tcp is already declared by host-mode sandbox a"),
 ])
-def test_bad_specs_fail_before_anything_changes(converge, kernel, firewall, config, error, fragment):
+def test_bad_specs_fail_before_anything_changes(converge, refused, config, error, fragment):
     converge(Networks, config=NETWORKS)
-    calls, commits = len(kernel.calls), firewall.commits
-    with pytest.raises(error, match=fragment):
-        converge(Sandboxes, config=config, networks=NETWORKS)
-    assert (len(kernel.calls), firewall.commits) == (calls, commits)
+    refused(Sandboxes, error, fragment, config=config, networks=NETWORKS)
 
 
 def test_a_published_port_may_go_to_a_host_mode_sandbox_in_one_run(host, converge, firewall, sockets):
@@ -161,9 +158,8 @@ def test_host_mode_preflight_names_the_owner(host, converge, sockets):
     ({"name": "x", "internal": "maybe"}, r"config\[0\].internal: 'maybe' is not a boolean; write true or false"),
     ({"name": "x", "subnet": "2001:db8::/64"}, r"config\[0\].subnet: IPv6 networks are not supported yet; give an IPv4 subnet"),
 ])
-def test_bad_networks(converge, raw, fragment):
-    with pytest.raises(InvalidInput, match=fragment):
-        converge(Networks, config=[raw])
+def test_bad_networks(refused, raw, fragment):
+    refused(Networks, InvalidInput, fragment, config=[raw])
 
 
 @pytest.mark.parametrize("config, fragment", [
@@ -173,12 +169,9 @@ def test_bad_networks(converge, raw, fragment):
     ([{"name": "a"}, {"name": "b", "bridge_name": "a"}], "config: bridge name 'a' is declared twice; declare each once"),
     ([{"name": "a", "subnet": "172.18.5.0/24"}], r"config\[0\].subnet: 172.18.5.0/24 overlaps 172.18.0.0/16 of br0 on the host; choose a free subnet"),
 ])
-def test_conflicting_networks_fail_before_anything_changes(converge, kernel, firewall, config, fragment):
+def test_conflicting_networks_fail_before_anything_changes(converge, refused, config, fragment):
     converge(Networks, config=NETWORKS)
-    calls, commits = len(kernel.calls), firewall.commits
-    with pytest.raises(InvalidInput, match=fragment):
-        converge(Networks, config=config)
-    assert (len(kernel.calls), firewall.commits) == (calls, commits)
+    refused(Networks, InvalidInput, fragment, config=config)
 
 
 def test_a_network_keeps_its_own_subnet_and_may_take_over_a_pruned_ones(converge, kernel):
@@ -223,8 +216,11 @@ def test_a_name_that_is_no_host_name_is_refused_only_where_it_becomes_one(conver
 
 
 def test_veth_names_are_stable_and_short():
-    assert _site.veth_name("web", "br0") == _site.veth_name("web", "br0") != _site.veth_name("web", "br1")
-    assert len(_site.veth_name("a" * 200, "b" * 200)) <= 15
+    # The names are written out (sha256 of "SANDBOX\0NETWORK", 11 hex digits): a name that changes
+    # from one version to the next would orphan every veth made before the upgrade.
+    assert _site.veth_name("web", "br0") == "nmva697f8b15b4"
+    assert _site.veth_name("web", "br1") == "nmv36f01ab81c1"
+    assert _site.veth_name("a" * 200, "b" * 200) == "nmvddb1f4c7b40"
 
 
 def test_host_mode_claims_its_ports_so_its_own_service_is_not_a_conflict(converge, sockets):
@@ -262,12 +258,9 @@ def test_an_address_can_be_given_on_every_network_and_is_never_handed_out(conver
     ([{"name": "back", "mac": "x"}], r"config\[0\].networks\[0\]: unknown keys mac"),
     ([{"name": "back", "ip": "10.9.9.9"}], "db.ip: 10.9.9.9 is not a free host address of network back"),
 ])
-def test_bad_addresses_on_further_networks(converge, kernel, networks, fragment):
+def test_bad_addresses_on_further_networks(converge, refused, networks, fragment):
     converge(Networks, config=NETWORKS)
-    calls = len(kernel.calls)
-    with pytest.raises(InvalidInput, match=fragment):
-        converge(Sandboxes, config=[{"name": "db", "network_mode": "br0", "networks": networks}], networks=NETWORKS)
-    assert len(kernel.calls) == calls
+    refused(Sandboxes, InvalidInput, fragment, config=[{"name": "db", "network_mode": "br0", "networks": networks}], networks=NETWORKS)
 
 
 def published(firewall):
@@ -308,16 +301,53 @@ def test_a_sandbox_leaves_the_networks_it_no_longer_declares(host, converge, ker
 
     # db leaves back, its second network
     run = converge(Sandboxes, config=redeclared("db", networks=[]), networks=NETWORKS)
-    assert "veth " + _site.veth_name("db", "back") in {op["object"] for op in run["operations"] if op["action"] == "delete"}
-    assert links("db") == ["eth0", "lo"] and kernel.link(_site.veth_name("db", "back")) is None
+    assert "veth nmv56be752c391" in {op["object"] for op in run["operations"] if op["action"] == "delete"}
+    assert links("db") == ["eth0", "lo"] and kernel.link("nmv56be752c391") is None
     assert addr(kernel, "db") == ["172.18.0.3/16"], "its link on br0 stays as it was"
     assert not converge(Sandboxes, config=redeclared("db", networks=[]), networks=NETWORKS)["changed"]
     # db moves to back only: back becomes its eth0
     converge(Sandboxes, config=redeclared("db", network_mode="back", networks=[]), networks=NETWORKS)
-    assert links("db") == ["eth0", "lo"] and kernel.link(_site.veth_name("db", "br0")) is None
+    assert links("db") == ["eth0", "lo"] and kernel.link("nmv0785d6e6056") is None
     assert addr(kernel, "db") == ["172.17.0.2/16"]
     # web goes to none mode: no link but lo, nothing published
     config = [{k: v for k, v in s.items() if k not in ("publish", "hostname")} for s in redeclared("web", network_mode="none")]
     converge(Sandboxes, config=config, networks=NETWORKS)
     assert links("web") == ["lo"] and "netns:web" not in {who for who, _m in firewall.read().published()}
     assert not converge(Sandboxes, config=config, networks=NETWORKS)["changed"]
+
+
+def _on(network, names):
+    return [{"name": name, "network_mode": network} for name in names]
+
+
+def test_more_sandboxes_than_a_bridge_has_ports_fail_before_anything_changes(converge, kernel, firewall):
+    """Issue 13, item 14: the kernel gives a bridge at most 1023 ports."""
+    converge(Networks, config=NETWORKS)
+    calls, commits = len(kernel.calls), firewall.commits
+    many = _on("br0", ["s%d" % i for i in range(1100)])
+    for state in ("merged", "gathered"):
+        with pytest.raises(Conflict, match="config: network br0: bridge br0 would have 1100 ports .*at most 1023 on one bridge"
+                                           ". Split its sandboxes across several networks"):
+            converge(Sandboxes, config=many, networks=NETWORKS, state=state)
+    assert (len(kernel.calls), firewall.commits) == (calls, commits)
+    assert not kernel.netns, "a sandbox was made before the refusal"
+
+
+def test_the_ports_a_bridge_has_count_and_those_this_run_removes_do_not(converge, kernel):
+    converge(Networks, config=NETWORKS)
+    for i in range(1020):   # someone else's ports
+        kernel.link_add_veth("fill%d" % i, "peer%d" % i)
+        kernel.link_set("fill%d" % i, master="br0")
+    three = _on("br0", ["s0", "s1", "s2"])
+    converge(Sandboxes, config=three, networks=NETWORKS)
+    assert len(kernel.bridge_ports("br0")) == 1023, "the last ports fit"
+    assert not converge(Sandboxes, config=three, networks=NETWORKS)["changed"], "a sandbox's own port is not counted twice"
+    with pytest.raises(Conflict, match="bridge br0 would have 1024 ports \\(1020 already on it and 4 more\\)"):
+        converge(Sandboxes, config=three + _on("br0", ["s3"]), networks=NETWORKS)
+    assert kernel.netns_inode("s3") is None
+    # Ports this run frees: a sandbox removed, another leaving the network, the undeclared ones pruned.
+    gone = [dict(three[0], state="absent"), dict(three[1], network_mode="back")] + _on("br0", ["s3"])
+    converge(Sandboxes, config=gone + three[2:], networks=NETWORKS)
+    assert len(kernel.bridge_ports("br0")) == 1022
+    converge(Sandboxes, config=_on("br0", ["s4", "s5", "s6"]), networks=NETWORKS, state="overridden")
+    assert sorted(kernel.netns) == ["s4", "s5", "s6"] and len(kernel.bridge_ports("br0")) == 1023

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.netmodes.linux.plugins.module_utils import _links
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._model import interfaces, temp_name
 from ansible_collections.netmodes.linux.plugins.modules.bridge import Bridge
@@ -75,11 +76,8 @@ def test_both_ends_in_the_host(converge, kernel):
     (dict(PLUG, netns="db"), NotFound, "netns: sandbox 'db' does not exist"),
     (dict(PLUG, bridge="br9"), NotFound, "bridge: br9 does not exist"),
 ])
-def test_bad_input_fails_before_anything_changes(world, converge, kernel, options, error, fragment):
-    before = len(kernel.calls)
-    with pytest.raises(error, match=fragment):
-        converge(Veth, **options)
-    assert len(kernel.calls) == before
+def test_bad_input_fails_before_anything_changes(world, refused, options, error, fragment):
+    refused(Veth, error, fragment, **options)
 
 
 def test_bridge_that_is_not_a_bridge(world, converge):
@@ -154,3 +152,26 @@ def test_hairpin_is_set_on_the_bridge_port_after_its_master(world, four_steps, k
 def test_hairpin_needs_a_bridge(world, converge):
     with pytest.raises(InvalidInput, match="^hairpin: .*give bridge"):
         converge(Veth, hairpin=True, **dict(PLUG, bridge=None))
+
+
+def fill(kernel, bridge, count):
+    """COUNT ports on BRIDGE that someone else plugged in (one end of a veth pair each)."""
+    for i in range(count):
+        kernel.link_add_veth("fill%d" % i, "peer%d" % i)
+        kernel.link_set("fill%d" % i, master=bridge)
+
+
+def test_a_bridge_takes_ports_up_to_the_kernels_limit_and_no_more(world, converge, kernel):
+    """Issue 13, item 14: the kernel gives a bridge at most 1023 ports; the 1024th is refused
+    before anything changes, with the limit named, and the last one fits."""
+    fill(kernel, "br0", _links.MAX_BRIDGE_PORTS - 1)
+    converge(Veth, **PLUG)
+    assert len(kernel.bridge_ports("br0")) == _links.MAX_BRIDGE_PORTS
+    converge(Netns, name="db")
+    calls = len(kernel.calls)
+    with pytest.raises(Conflict, match="bridge: bridge br0 would have 1024 ports .*at most 1023 on one bridge; plug this veth into another"):
+        converge(Veth, **dict(PLUG, name="veth-db", netns="db", addresses=["172.18.0.11/16"]))
+    assert len(kernel.calls) == calls
+    assert not converge(Veth, **PLUG)["changed"], "a port already on the bridge is not counted again"
+    converge(Veth, name="veth-web", state="absent")
+    converge(Veth, **dict(PLUG, name="veth-db", netns="db", addresses=["172.18.0.11/16"]))

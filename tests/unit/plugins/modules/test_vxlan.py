@@ -38,6 +38,7 @@ def test_create_four_steps(world, four_steps, kernel):
     assert ops_of(result) == [
         ("create", "vxlan vx0", None),
         ("create", "vxlan vx0 peer 10.231.1.12", None), ("create", "vxlan vx0 peer 10.231.1.13", None),
+        ("create", "vxlan vx0 firewall", None),
         ("set", "vxlan vx0", "mtu"), ("set", "vxlan vx0", "master"), ("set", "vxlan vx0", "state")]
     assert result["operations"][0]["after"] == {"vni": 4242, "local": "10.231.1.11", "dstport": 4789}
     link = kernel.link("vx0")
@@ -74,13 +75,14 @@ def test_an_explicit_mtu_wins(world, converge, kernel):
     (VX["peers"] + ["10.231.1.14"], ("create", "vxlan vx0 peer 10.231.1.14", None)),
     (VX["peers"][:1], ("delete", "vxlan vx0 peer 10.231.1.13", None)),
 ])
-def test_one_peer_more_or_less_is_exactly_one_op(world, converge, kernel, peers, action):
+def test_one_peer_more_or_less_is_exactly_one_op_and_the_firewall(world, converge, kernel, firewall, peers, action):
     converge(Vxlan, **VX)
     check = converge(Vxlan, check=True, **dict(VX, peers=peers))
-    assert ops_of(check) == [action]
-    calls = len(kernel.calls)
+    filtered = ("set", "vxlan vx0 firewall", "peers")
+    assert sorted(ops_of(check)) == sorted([action, filtered])
+    calls, commits = len(kernel.calls), firewall.commits
     result = converge(Vxlan, **dict(VX, peers=peers))
-    assert ops_of(result) == [action]
+    assert ops_of(result) == ops_of(check) and firewall.commits == commits + 1
     (call,) = kernel.calls[calls:]
     assert call[0] == ("fdb_add" if action[0] == "create" else "fdb_delete") and call[2:] == (ZERO, action[1].split()[-1])
     assert kernel.vxlan_fdb("vx0") == {(ZERO, ipaddress.ip_address(p)) for p in peers}
@@ -90,14 +92,18 @@ def test_one_peer_more_or_less_is_exactly_one_op(world, converge, kernel, peers,
 def test_the_diff_of_a_new_peer(world, converge):
     converge(Vxlan, **VX)
     result = converge(Vxlan, check=True, **dict(VX, peers=VX["peers"] + ["10.231.1.14"]))
-    assert result["diff"] == {"before": {}, "after": {"vxlan vx0 peer 10.231.1.14": {"mac": ZERO}}}
+    assert result["diff"] == {"before": {"vxlan vx0 firewall": {"peers": VX["peers"]}},
+                              "after": {"vxlan vx0 peer 10.231.1.14": {"mac": ZERO},
+                                        "vxlan vx0 firewall": {"peers": VX["peers"] + ["10.231.1.14"]}}}
 
 
 def test_peers_omitted_are_left_alone_and_empty_removes_them(world, converge, kernel):
     converge(Vxlan, **VX)
     assert not converge(Vxlan, **dict(VX, peers=None))["changed"]
     result = converge(Vxlan, **dict(VX, peers=[]))
-    assert [o["action"] for o in result["operations"]] == ["delete", "delete"]
+    assert ops_of(result) == [("set", "vxlan vx0 firewall", "peers"), ("delete", "vxlan vx0 peer 10.231.1.12", None),
+                              ("delete", "vxlan vx0 peer 10.231.1.13", None)]
+    assert result["operations"][0]["after"] == [], "VXLAN is accepted from nobody"
     assert kernel.vxlan_fdb("vx0") == frozenset()
 
 
@@ -146,7 +152,7 @@ def test_what_the_kernel_cannot_change_is_one_recreate(world, converge, kernel, 
     index = kernel.link("vx0").index
     result = converge(Vxlan, check=True, **dict(VX, **change))
     assert result["operations"][0] == {"action": "recreate", "object": "vxlan vx0", "before": before, "after": after}
-    assert result["diff"]["before"] == {"vxlan vx0": before}
+    assert result["diff"]["before"]["vxlan vx0"] == before
     assert [o["action"] for o in result["operations"]].count("recreate") == 1
     converge(Vxlan, **dict(VX, **change))
     link = kernel.link("vx0")
@@ -158,7 +164,8 @@ def test_what_the_kernel_cannot_change_is_one_recreate(world, converge, kernel, 
 def test_absent_four_steps(world, converge, four_steps, kernel):
     converge(Vxlan, **dict(VX, **PEERDB))
     result = four_steps(Vxlan, name="vx0", state="absent")
-    assert result["operations"] == [{"action": "delete", "object": "vxlan vx0", "before": {"vni": 4242}}]
+    assert result["operations"] == [{"action": "delete", "object": "vxlan vx0", "before": {"vni": 4242}},
+                                    {"action": "delete", "object": "vxlan vx0 firewall", "before": {"peers": ["10.231.1.12", "10.231.1.13"]}}]
     assert kernel.link("vx0") is None and kernel.fdb == {} and kernel.link("br0") is not None
 
 
@@ -208,3 +215,44 @@ def test_check_mode_plans_through_what_earlier_tasks_would_make(converge, kernel
     assert [o["action"] for o in result["operations"]][:3] == ["create", "create", "create"]
     assert any("local: 10.231.1.11 is not an address" in w for w in result["warnings"])
     assert any("bridge: br0 does not exist" in w for w in result["warnings"])
+
+
+# -- who may send the device VXLAN (issue 13, item 13) ---------------------------------------------
+
+def admitted_by(result, name="vx0"):
+    """Whom the firewall op of device NAME in RESULT admits."""
+    (op,) = [o for o in result["operations"] if o["object"] == "vxlan %s firewall" % name]
+    return op["after"]["peers"] if op["action"] == "create" else op["after"]
+
+
+def test_vxlan_is_admitted_from_the_devices_remotes_only(world, converge, firewall):
+    result = converge(Vxlan, **dict(VX, peers=["10.231.1.12"], fdb=PEERDB["fdb"], neigh=PEERDB["neigh"]))
+    assert admitted_by(result) == ["10.231.1.12", "10.231.1.13"], "the peers and the hosts of the fdb entries"
+    assert firewall.read().owners() == {"vxlan:vx0", "bridge:br0", "sysctl:ledger"}, "br0 masquerades: eth0 forwards, guarded"
+    assert not converge(Vxlan, name="vx0", vni=4242, local="10.231.1.11")["changed"], "remotes not managed: those it has"
+    result = converge(Vxlan, **dict(VX, peers=["10.231.1.12"], fdb=PEERDB["fdb"][:1], neigh=PEERDB["neigh"][:1]))
+    assert admitted_by(result) == ["10.231.1.12"]
+    assert converge(Vxlan, **dict(VX, vni=4243, peers=["10.231.1.12"], fdb=PEERDB["fdb"][:1], neigh=PEERDB["neigh"][:1]))["changed"]
+    chain = next(rules for name, rules in firewall.read().chains.items() if name == "vxlan-vx0")
+    assert all({"match": {"op": "==", "left": {"payload": {"base": "th", "offset": 96, "len": 24}}, "right": 4243}} in r for r in chain)
+
+
+def test_a_device_gone_behind_our_back_leaves_a_filter_that_absent_removes(world, converge, kernel, firewall):
+    converge(Vxlan, **VX)
+    kernel.link_delete("vx0")
+    result = converge(Vxlan, name="vx0", state="absent")
+    assert result["operations"] == [{"action": "delete", "object": "vxlan vx0 firewall", "before": {"peers": "those of a device that is gone"}}]
+    assert firewall.read().owners() == {"bridge:br0", "sysctl:ledger"}
+
+
+@pytest.mark.parametrize("each_firewall", ["iptables"], indirect=True)
+def test_the_iptables_backend_filters_ipv4_only_and_says_so(converge, kernel, adapters, each_firewall):
+    adapters["firewall"] = each_firewall
+    underlay(kernel, "fd42:231::11/64")
+    result = converge(Vxlan, name="vx0", vni=7, local="fd42:231::11", peers=["fd42:231::12"])
+    assert not any(o["object"] == "vxlan vx0 firewall" for o in result["operations"])
+    assert result["warnings"] == ["vxlan vx0: the iptables backend filters IPv4 only, so VXLAN over IPv6 reaches the device from"
+                                  " any sender; use nftables to accept it from the peers only"]
+    underlay(kernel, "10.231.1.11/24", name="eth1")
+    result = converge(Vxlan, name="vx1", vni=8, local="10.231.1.11", peers=["10.231.1.12"])
+    assert admitted_by(result, "vx1") == ["10.231.1.12"] and "warnings" not in result

@@ -1,0 +1,134 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The sysctl ledger: every sysctl the collection switches on is recorded with its value before
+and its users, and put back when the last user goes; the adapter writes it in a crash-safe order,
+root-only whatever the umask."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import stat
+
+import pytest
+
+from ansible_collections.netmodes.linux.plugins.module_utils import _sysctl as s
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError
+
+ETH0, ETH1, BR0 = s.forwarding("eth0"), s.forwarding("eth1"), s.forwarding("br0")
+LOCALNET = s.route_localnet("br0")
+
+
+def killed(*_args, **_kwargs):
+    """A write that a SIGKILL interrupts: it raises instead of writing."""
+    raise KernelError("killed")
+
+
+def test_the_first_claim_records_the_value_before_and_the_last_release_gives_it_back():
+    ledger = s.claimed({}, ETH0, "bridge:br0", "0")
+    ledger = s.claimed(ledger, ETH0, "netns:web", "1")  # the value now is ours: the one before stays
+    assert ledger == {ETH0: {"before": "0", "users": ["bridge:br0", "netns:web"]}}
+    ledger, restore = s.released(ledger, ETH0, "bridge:br0")
+    assert (ledger, restore) == ({ETH0: {"before": "0", "users": ["netns:web"]}}, None), "another user still needs it"
+    assert s.released(ledger, ETH0, "netns:web") == ({}, "0")
+
+
+def test_a_host_that_forwarded_before_keeps_forwarding_and_is_not_guarded():
+    ledger = s.claimed({}, ETH0, "bridge:br0", "1")
+    assert s.released(ledger, ETH0, "bridge:br0") == ({}, "1")
+    assert s.guarded(ledger) == {"uplinks": (), "localnet": ()}
+
+
+def test_plan_claims_sets_again_and_releases_as_ops_of_sysctl():
+    ledger = {ETH0: {"before": "0", "users": ["bridge:br0"]}, ETH1: {"before": "0", "users": ["netns:web"]}}
+    values = {ETH0: "1", ETH1: "1", LOCALNET: "0"}
+    ops = s.plan("netns:web", {ETH0: "1", LOCALNET: "1"}, ledger, values)
+    assert [(o.action, o.obj, o.field, o.before, o.after, o.call[0]) for o in ops] == [
+        ("set", "sysctl", "net.ipv4.conf.br0.route_localnet", {"value": "0", "users": []}, {"value": "1", "users": ["netns:web"]},
+         "sysctl.claim"),
+        ("set", "sysctl", "net.ipv4.conf.eth0.forwarding", {"value": "1", "users": ["bridge:br0"]},
+         {"value": "1", "users": ["bridge:br0", "netns:web"]}, "sysctl.claim"),
+        ("set", "sysctl", "net.ipv4.conf.eth1.forwarding", {"value": "1", "users": ["netns:web"]}, {"value": "0", "users": []},
+         "sysctl.release")]
+    after = s.after(ledger, "netns:web", {ETH0: "1", LOCALNET: "1"}, values)
+    assert not s.plan("netns:web", {ETH0: "1", LOCALNET: "1"}, after, dict(values, **{LOCALNET: "1", ETH1: "0"}))
+    # Someone switched it off behind our back: claimed again (the value before stays recorded).
+    (again,) = s.plan("netns:web", {ETH0: "1"}, {ETH0: {"before": "0", "users": ["netns:web"]}}, {ETH0: "0"})
+    assert again.call == ("sysctl.claim", {"key": ETH0, "owner": "netns:web", "value": "1"})
+
+
+def test_the_guard_covers_uplinks_and_route_localnet_we_switched_but_not_our_bridges():
+    ledger = {BR0: {"before": "0", "users": ["bridge:br0", "netns:web"]}, ETH0: {"before": "0", "users": ["bridge:br0"]},
+              ETH1: {"before": "1", "users": ["bridge:br0"]}, LOCALNET: {"before": "0", "users": ["netns:web"]},
+              s.forwarding("br0", 6): {"before": "0", "users": ["bridge:br0"]}}
+    assert s.guarded(ledger) == {"uplinks": ("eth0",), "localnet": ("br0",)}
+    assert s.bridges(ledger) == {"br0"} and s.users(ledger) == {"bridge:br0", "netns:web"}
+
+
+def test_uplinks_leave_out_lo_and_our_bridges():
+    addrs = {"lo": {ipaddress.ip_interface("127.0.0.1/8")}, "eth0": {ipaddress.ip_interface("10.231.1.11/24")},
+             "br0": {ipaddress.ip_interface("10.231.172.1/24")}, "br1": {ipaddress.ip_interface("10.231.173.1/24")},
+             "v6": {ipaddress.ip_interface("fd31::1/64")}}
+    ledger = {BR0: {"before": "0", "users": ["bridge:br0"]}}
+    assert s.uplinks(addrs, ledger) == [s.forwarding("br1"), ETH0]
+    assert s.uplinks(addrs, ledger, only={ipaddress.ip_address("10.231.1.11")}) == [ETH0]
+
+
+@pytest.fixture
+def adapter(tmp_path):
+    proc = tmp_path / "proc"
+    for key in (ETH0, LOCALNET):
+        (proc / key).parent.mkdir(parents=True, exist_ok=True)
+        (proc / key).write_text("0\n")
+    return s.Sysctl(ledger=str(tmp_path / "run" / "sysctl.json"), root=str(proc))
+
+
+def test_the_adapter_records_before_it_sets_root_only_whatever_the_umask(adapter, monkeypatch):
+    old = os.umask(0)
+    try:
+        monkeypatch.setattr(s.Sysctl, "set", killed)
+        with pytest.raises(KernelError):
+            adapter.claim(ETH0, "bridge:br0", "1")
+    finally:
+        os.umask(old)
+    assert adapter.ledger() == {ETH0: {"before": "0", "users": ["bridge:br0"]}}, "the record comes first"
+    assert stat.S_IMODE(os.stat(adapter.path).st_mode) == 0o600
+    assert adapter.get(ETH0) == "0"
+
+
+def test_the_adapter_puts_back_before_it_forgets(adapter, monkeypatch):
+    adapter.claim(ETH0, "bridge:br0", "1")
+    adapter.claim(ETH0, "netns:web", "1")
+    adapter.release(ETH0, "bridge:br0")
+    assert adapter.get(ETH0) == "1" and adapter.ledger()[ETH0]["users"] == ["netns:web"]
+    monkeypatch.setattr(s.Sysctl, "_write", killed)
+    with pytest.raises(KernelError):
+        adapter.release(ETH0, "netns:web")
+    assert adapter.get(ETH0) == "0", "the value goes back first"
+    assert adapter.ledger()[ETH0]["users"] == ["netns:web"], "a run killed here releases again"
+    monkeypatch.undo()
+    adapter.release(ETH0, "netns:web")
+    assert adapter.get(ETH0) == "0" and not os.path.exists(adapter.path), "the last entry takes the file with it"
+
+
+def test_a_key_whose_interface_is_gone_is_forgotten(adapter):
+    gone = s.forwarding("br9")
+    adapter._write({gone: {"before": "0", "users": ["bridge:br9"]}})
+    adapter.release(gone, "bridge:br9")
+    assert adapter.ledger() == {}
+
+
+@pytest.mark.parametrize("text", [
+    "not json",
+    json.dumps({"net/ipv4/ip_forward": {"before": "0", "users": ["bridge:br0"]}}),
+    json.dumps({"kernel/../../etc/x/forwarding": {"before": "0", "users": []}}),
+    json.dumps({ETH0: {"before": "0; reboot", "users": ["bridge:br0"]}}),
+    json.dumps({ETH0: {"before": "0", "users": "bridge:br0"}}),
+])
+def test_a_damaged_ledger_is_refused_naming_it(adapter, text):
+    os.makedirs(os.path.dirname(adapter.path))
+    with open(adapter.path, "w") as handle:
+        handle.write(text)
+    with pytest.raises(KernelError, match="the sysctl ledger .*sysctl.json is damaged"):
+        adapter.ledger()
