@@ -100,6 +100,15 @@ def _registry_lock():
         yield
 
 
+def _write(path, text):
+    """Replace PATH's content at once. A starting fleet saves its entry a second time without the
+    registry lock (once its hosts run), so a sweep holding the lock must see the old entry or the
+    new one, never a half-written one."""
+    tmp = path.with_name(".%s.%d" % (path.name, os.getpid()))
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 def _link_names():
     out = _run("ip", "-j", "link", "show").stdout
     return [link["ifname"] for link in json.loads(out or "[]")]
@@ -208,14 +217,25 @@ class Fleet:
         (self.workdir / "sshd_config").write_text(SSHD_CONFIG.format(dir=self.workdir))
 
     def _claim_lab(self):
-        # Creating the bridge picks the number: the first free one wins, also across processes.
+        # Creating the bridge picks the number: the first free one after the number claimed last
+        # wins, also across processes. Going round instead of taking the lowest free number keeps
+        # a number that a fleet has just given back from being claimed again at once while fleets
+        # start and stop side by side (parallel test workers): whoever still looks at the old
+        # fleet's number, links or registry entry sees nothing of a newcomer's.
         with _registry_lock():
-            for fleet_id in range(1, MAX_FLEETS + 1):
+            last = REGISTRY / ".last"
+            try:
+                start = int(last.read_text())
+            except (FileNotFoundError, ValueError):
+                start = 0
+            for step in range(1, MAX_FLEETS + 1):
+                fleet_id = (start + step - 1) % MAX_FLEETS + 1
                 if _run("ip", "link", "add", "%s%d" % (PREFIX, fleet_id), "type", "bridge", check=False).returncode == 0:
                     self.fleet_id = fleet_id
                     break
             else:
                 raise RuntimeError("no free lab number: %d fleets are up (simfleet.py sweep removes dead ones)" % MAX_FLEETS)
+            _write(last, str(self.fleet_id))
             self._save()
         _run("ip", "addr", "add", "10.231.%d.1/24" % self.fleet_id, "dev", self.bridge)
         _run("ip", "link", "set", self.bridge, "up")
@@ -304,8 +324,8 @@ class Fleet:
                  "hosts": [dict(h.as_dict(), unshare_pid=getattr(h, "unshare_pid", None)) for h in self.hosts]}
         REGISTRY.mkdir(parents=True, exist_ok=True)
         text = json.dumps(state, indent=1)
-        (REGISTRY / ("%d.json" % self.fleet_id)).write_text(text)
-        (self.workdir / "fleet.json").write_text(text)
+        _write(REGISTRY / ("%d.json" % self.fleet_id), text)
+        _write(self.workdir / "fleet.json", text)
 
     @classmethod
     def load(cls, workdir):

@@ -6,6 +6,8 @@ simulated fleet (tests/harness/simfleet.py), and are checked with the real tools
 Everything these tests create lives inside the simulated hosts. After each test the hosts are
 reset (every sandbox and every link but lo/eth0 removed, inside the host); after the session the
 fleet is torn down, and a sweep at the start removes what a killed earlier run left behind.
+`make integration` runs the files side by side in pytest-xdist workers (``-n``): each worker has
+a fleet of its own, and a file runs whole in one worker (see pytest_xdist_make_scheduler).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from xdist.scheduler import LoadFileScheduling
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "harness"))
@@ -351,10 +354,43 @@ def fleet_of(size, label):
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+# Seconds each file took in one serial run (on a busy machine: the ratios are what count). The
+# files run longest first, so that under pytest-xdist no long file is started last while the other
+# workers sit idle; a file not listed here runs first, as if it were the longest.
+SECONDS = {
+    "test_portmap.py": 369, "test_overlay.py": 368, "test_sandboxes.py": 313, "test_bridge_policy.py": 309,
+    "test_concurrency.py": 298, "test_net_info.py": 206, "test_site.py": 189, "test_vxlan.py": 150,
+    "test_prune.py": 148, "test_bridge_veth.py": 123, "test_dns_config.py": 113, "test_boot_restore.py": 91,
+    "test_crash.py": 80, "test_macvlan.py": 75, "test_coexistence.py": 57, "test_netns.py": 35,
+    "test_isolation.py": 30, "test_bad_input.py": 29, "test_errors.py": 27, "test_build.py": 16, "test_harness.py": 1,
+}
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: -SECONDS.get(item.path.name, float("inf")))  # stable: a file keeps its order
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Whatever ``--dist`` says, a file runs whole in one worker: module-scoped fixtures (the world
+    of test_bad_input.py, test_overlay.py's own 3-host fleet, the crash test's clean runs) are made
+    once, and a file's tests see each other's order as in a serial run. Files go out in the order
+    of the collection (longest first, above), not xdist's order by number of tests."""
+    config.option.loadscopereorder = False
+    return LoadFileScheduling(config, log)
+
+
+def pytest_sessionstart(session):
+    """Remove what a killed earlier run left behind, once per run and before any fleet starts:
+    in the only pytest process, or in the controller of pytest-xdist's workers (each of which
+    starts a fleet of its own, and a test of test_harness.py kills and sweeps a fleet of its own)."""
+    if os.geteuid() == 0 and not hasattr(session.config, "workerinput"):
+        simfleet.sweep()
+
+
 @pytest.fixture(scope="session")
 def fleet():
-    if os.geteuid() == 0:
-        simfleet.sweep()  # leftovers of a run that was killed
+    """The session's fleet: one per pytest process, so one per xdist worker."""
     yield from fleet_of(HOSTS, "integration")
 
 

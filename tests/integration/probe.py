@@ -10,7 +10,7 @@ sandboxes (``ip netns exec NAME python3 probe.py ...``). Standard library only.
     probe.py udp-log FILE ADDR:PORT
                                   append every UDP datagram received on ADDR:PORT to FILE, a line
                                   each, until killed
-    probe.py wait ADDR:PORT...    return once every server answers (at most 10 s)
+    probe.py wait ADDR:PORT...    return once every server answers (at most 30 s)
     probe.py probe JSON           JSON: {label: ["icmp", ADDR] or ["tcp", ADDR, PORT] or
                                   ["tcp", ADDR, PORT, SOURCE_PORT]}; prints {label: answer}, all
                                   targets at once with short timeouts: an ICMP target answers
@@ -135,7 +135,7 @@ def probe(targets):
     return out
 
 
-def wait(endpoints, deadline=10.0):
+def wait(endpoints, deadline=30.0):
     end = time.monotonic() + deadline
     for endpoint in endpoints:
         addr, port = endpoint.rsplit(":", 1)

@@ -81,7 +81,7 @@ def world(fleet, tmp_path_factory):
             assert line["rc"] == 0 and not line["result"].get("failed"), line
         sh(host, "ip netns add hand")  # a namespace that is not ours
         procs.start(host, "/usr/bin/python3 -m http.server %d --bind 0.0.0.0" % BUSY_PORT)
-        sh(host, "for i in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:%d/ && exit 0; sleep 0.1; done; exit 1" % BUSY_PORT)
+        sh(host, "for i in $(seq 300); do curl -s -o /dev/null http://127.0.0.1:%d/ && exit 0; sleep 0.1; done; exit 1" % BUSY_PORT)
         yield World(host, ansible)
     finally:
         procs.stop()

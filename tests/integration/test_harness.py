@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -65,6 +66,42 @@ def test_sweep_removes_a_fleet_whose_processes_died(spare):
     spare.hosts, spare.fleet_id = [], None
     assert fleet_id in simfleet.sweep()
     assert lab_links(fleet_id) == []
+
+
+def _save_until(fleet, deadline):
+    while time.monotonic() < deadline:
+        fleet._save()  # what up() does once its hosts run, without the registry lock
+
+
+def test_a_sweep_never_reads_a_half_saved_entry(spare):
+    # Parallel workers: one saves its starting fleet's registry entry while another sweeps.
+    spare.up()
+    deadline = time.monotonic() + 3
+    writer = multiprocessing.get_context("fork").Process(target=_save_until, args=(spare, deadline))
+    writer.start()
+    try:
+        while time.monotonic() < deadline:
+            assert spare.fleet_id not in simfleet.sweep()
+    finally:
+        writer.join()
+    assert writer.exitcode == 0
+    assert lab_links(spare.fleet_id)
+
+
+def test_a_number_given_back_is_not_claimed_again_at_once(tmp_path):
+    # A worker checking that its stopped fleet left nothing must not find a newcomer's links there.
+    first = simfleet.Fleet(tmp_path / "first", size=1, python=sys.executable)
+    second = simfleet.Fleet(tmp_path / "second", size=1, python=sys.executable)
+    try:
+        first.up()
+        fleet_id = first.fleet_id
+        first.down()
+        second.up()
+        assert second.fleet_id != fleet_id
+        assert lab_links(fleet_id) == []
+    finally:
+        first.down()
+        second.down()
 
 
 def test_cli_starts_enters_and_stops_a_fleet(tmp_path):

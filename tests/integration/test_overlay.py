@@ -104,7 +104,7 @@ def test_overlay_across_hosts_by_name_then_a_third_host_joins_and_leaves(lab, si
     procs = Processes()
     try:
         procs.start(sim2, "ip netns exec b1 /usr/bin/python3 -m http.server 8000")
-        sh(sim1, "for i in $(seq 50); do ip netns exec a1 curl -s -o /dev/null http://b1:8000/ && exit 0; sleep 0.1; done; exit 1")
+        sh(sim1, "for i in $(seq 300); do ip netns exec a1 curl -s -o /dev/null http://b1:8000/ && exit 0; sleep 0.1; done; exit 1")
         assert sh(sim1, "curl -s -o /dev/null -w '%{http_code}' http://b1:8000/", netns="a1") == "200"
     finally:
         procs.stop()
@@ -171,7 +171,7 @@ def test_an_overlay_is_isolated_from_other_networks_as_on_one_host(lab, site):
     procs = Processes()                 # published ports work as on a bridge network
     try:
         procs.start(sim1, "ip netns exec a1 /usr/bin/python3 -m http.server 80")
-        sh(sim1, "for i in $(seq 50); do ip netns exec a1 curl -s -o /dev/null http://127.0.0.1:80/ && exit 0; sleep 0.1; done; exit 1")
+        sh(sim1, "for i in $(seq 300); do ip netns exec a1 curl -s -o /dev/null http://127.0.0.1:80/ && exit 0; sleep 0.1; done; exit 1")
         assert status(sim2, "http://%s:8080/" % sim1.address) == "200"
     finally:
         procs.stop()

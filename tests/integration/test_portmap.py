@@ -80,7 +80,7 @@ def network(backend, ansible, sim1, fleet, processes):
     for name, ip in (("web", "172.18.0.10"), ("db", "172.18.0.11")):
         sh(sim1, "mkdir -p /etc/netns/%s && printf '127.0.0.1 localhost\\n%s %s\\n' > /etc/netns/%s/hosts" % (name, ip, name, name))
     processes.start(sim1, "ip netns exec web /usr/bin/python3 -m http.server 80")
-    sh(sim1, "for i in $(seq 50); do ip netns exec web curl -s -o /dev/null http://127.0.0.1:80/ && exit 0; sleep 0.1; done; exit 1")
+    sh(sim1, "for i in $(seq 300); do ip netns exec web curl -s -o /dev/null http://127.0.0.1:80/ && exit 0; sleep 0.1; done; exit 1")
     yield
 
 
@@ -120,7 +120,7 @@ def test_a_port_published_by_another_sandbox_fails_naming_it(network, ansible, s
 
 def test_a_port_held_by_a_host_process_fails_naming_it(network, ansible, sim1, processes):
     processes.start(sim1, "/usr/bin/python3 -m http.server 9090")
-    sh(sim1, "for i in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:9090/ && exit 0; sleep 0.1; done; exit 1")
+    sh(sim1, "for i in $(seq 300); do curl -s -o /dev/null http://127.0.0.1:9090/ && exit 0; sleep 0.1; done; exit 1")
     before = snapshot(sim1)
     run = ansible.adhoc("sim1", "portmap", {"netns": "web", "bridge": "br0", "ports": ["9090:80"]})
     assert run.failed

@@ -53,7 +53,7 @@ def foreign(host):
 def behind_our_back(host, procs, name):
     """`ip netns del NAME` while a process of someone else still runs in the namespace."""
     pid = procs.start(host, "ip netns exec %s sleep 600" % name)
-    sh(host, "for i in $(seq 50); do [ \"$(readlink /proc/%s/ns/net)\" = \"$(readlink /proc/self/ns/net)\" ] || break; sleep 0.1; done" % pid)
+    sh(host, "for i in $(seq 300); do [ \"$(readlink /proc/%s/ns/net)\" = \"$(readlink /proc/self/ns/net)\" ] || break; sleep 0.1; done" % pid)
     sh(host, "ip netns del %s" % name)
     return pid
 

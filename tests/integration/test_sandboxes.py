@@ -57,14 +57,14 @@ def test_a_host_in_dockers_vocabulary(ansible, sim1, fleet):
         assert sh(sim1, "cat /etc/hostname", netns="web").strip() == "web1"
         # publishing: an HTTP server in web answers on the host's port 8080, from another host too
         procs.start(sim1, "ip netns exec web /usr/bin/python3 -m http.server 80")
-        sh(sim1, "for i in $(seq 50); do ip netns exec web curl -s -o /dev/null http://127.0.0.1:80/ && exit 0; sleep 0.1; done; exit 1")
+        sh(sim1, "for i in $(seq 300); do ip netns exec web curl -s -o /dev/null http://127.0.0.1:80/ && exit 0; sleep 0.1; done; exit 1")
         assert status(sim1, "http://127.0.0.1:8080/") == "200"
         assert status(fleet.host("sim2"), "http://%s:8080/" % sim1.address) == "200"
         # host mode: web2 claimed 9090 on the first run; its server may now hold it, and re-runs
         # still converge; a second host-mode server on 9090 is refused naming web2, and one on a
         # port a host process holds is refused naming the process; nothing changes after either
         procs.start(sim1, "/usr/bin/python3 -m http.server 9090")
-        sh(sim1, "for i in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:9090/ && exit 0; sleep 0.1; done; exit 1")
+        sh(sim1, "for i in $(seq 300); do curl -s -o /dev/null http://127.0.0.1:9090/ && exit 0; sleep 0.1; done; exit 1")
         assert not ansible.playbook(play()).changed
         before = snapshot(sim1)
         cases = [({"name": "web3", "network_mode": "host", "ports": [9090]}, "web3: port 9090/tcp is already declared by host-mode sandbox web2"),
@@ -72,7 +72,7 @@ def test_a_host_in_dockers_vocabulary(ansible, sim1, fleet):
         for extra, message in cases:
             if extra["name"] == "web4":
                 procs.start(sim1, "/usr/bin/python3 -m http.server 8081")
-                sh(sim1, "for i in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:8081/ && exit 0; sleep 0.1; done; exit 1")
+                sh(sim1, "for i in $(seq 300); do curl -s -o /dev/null http://127.0.0.1:8081/ && exit 0; sleep 0.1; done; exit 1")
             refused = ansible.playbook(play(SANDBOXES + [extra]))
             assert refused.failed
             assert message in json.dumps(refused.results()), refused
@@ -94,7 +94,7 @@ def serve_name(procs, host, name):
     """An HTTP server in sandbox NAME whose /who answers NAME."""
     sh(host, f"mkdir -p /tmp/who-{name} && echo {name} > /tmp/who-{name}/who")
     procs.start(host, "ip netns exec %s /usr/bin/python3 -m http.server 80 --directory /tmp/who-%s" % (name, name))
-    sh(host, "for i in $(seq 50); do ip netns exec %s curl -s -o /dev/null http://127.0.0.1:80/ && exit 0; sleep 0.1; done; exit 1" % name)
+    sh(host, "for i in $(seq 300); do ip netns exec %s curl -s -o /dev/null http://127.0.0.1:80/ && exit 0; sleep 0.1; done; exit 1" % name)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

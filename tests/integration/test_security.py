@@ -536,7 +536,7 @@ def test_only_the_overlays_peers_reach_its_sandboxes_through_vxlan(lan, hosts, a
 
         inject("ip netns exec intruder ", intruder, "from-intruder")
         inject("", attacker.address, "from-peer")
-        sh(host, "for i in $(seq 50); do grep -q from-peer /tmp/v1-udp.log 2>/dev/null && exit 0; sleep 0.1; done; exit 1")
+        sh(host, "for i in $(seq 300); do grep -q from-peer /tmp/v1-udp.log 2>/dev/null && exit 0; sleep 0.1; done; exit 1")
         received = sh(host, "cat /tmp/v1-udp.log").split()
         assert received == ["from-peer"], "the overlay's sandbox received %s" % received
         sh(attacker, "ping -c 1 -W 2 %s" % target, netns="v2")
@@ -651,7 +651,7 @@ def test_a_user_cannot_take_the_lock(ansible, sim1):
         hold = "import fcntl, time; f = open('/run/netmodes/lock'); fcntl.flock(f, fcntl.LOCK_SH); time.sleep(60)"
         holder = processes.start(sim1, AS_USER + '/usr/bin/python3 -c "%s"' % hold)
         # Wait until the user holds the lock (shared is enough to stop a writer), or gave up: it cannot open the file.
-        sh(sim1, "for i in $(seq 50); do kill -0 %s 2>/dev/null || exit 0; flock -n /run/netmodes/lock true || exit 0; sleep 0.1; done"
+        sh(sim1, "for i in $(seq 300); do kill -0 %s 2>/dev/null || exit 0; flock -n /run/netmodes/lock true || exit 0; sleep 0.1; done"
            % holder)
         run = ansible.adhoc("sim1", "netns", "name=db lock_timeout=3")
         assert not run.failed and run.changed, run

@@ -33,7 +33,7 @@ def test_site_converges_and_a_rerun_changes_nothing(ansible, sim1, fleet):
     procs = Processes()
     try:
         procs.start(sim1, "ip netns exec web /usr/bin/python3 -m http.server 80")
-        sh(sim1, "for i in $(seq 50); do ip netns exec web curl -s -o /dev/null http://127.0.0.1:80/ && exit 0; sleep 0.1; done; exit 1")
+        sh(sim1, "for i in $(seq 300); do ip netns exec web curl -s -o /dev/null http://127.0.0.1:80/ && exit 0; sleep 0.1; done; exit 1")
         assert status(fleet.host("sim2"), "http://%s:8080/" % sim1.address) == "200"
     finally:
         procs.stop()
