@@ -136,7 +136,7 @@ def test_bad_specs_fail_before_anything_changes(converge, refused, config, error
 def test_a_published_port_may_go_to_a_host_mode_sandbox_in_one_run(host, converge, firewall, sockets):
     config = [dict(s, publish=[]) if s["name"] == "web" else dict(s, ports=[8080]) if s["name"] == "web2" else s for s in SANDBOXES]
     converge(Sandboxes, config=config, networks=NETWORKS)
-    assert "netns:web" not in {who for who, _m in firewall.read().published()} and sockets.claims()["web2"] == [[8080, "tcp"]]
+    assert "netns:web" not in {who for who, _m in firewall.published()} and sockets.claims()["web2"] == [[8080, "tcp"]]
     assert not converge(Sandboxes, config=config, networks=NETWORKS)["changed"]
 
 
@@ -263,10 +263,6 @@ def test_bad_addresses_on_further_networks(converge, refused, networks, fragment
     refused(Sandboxes, InvalidInput, fragment, config=[{"name": "db", "network_mode": "br0", "networks": networks}], networks=NETWORKS)
 
 
-def published(firewall):
-    return sorted((who, str(m)) for who, m in firewall.read().published())
-
-
 @pytest.mark.parametrize("before, config", [
     # web's port goes to api, which is declared (and so built) first
     ([], [{"name": "api", "network_mode": "br0", "publish": ["8080:80"]}, {"name": "web", "network_mode": "br0"}]),
@@ -285,7 +281,7 @@ def test_a_host_port_moves_between_sandboxes_in_one_run(host, converge, firewall
     if not before:  # web only lets go of its port: check mode plans that once, as the run does
         assert [op for op in check["operations"] if op["object"] == "portmap netns:web"] == \
             [op for op in run["operations"] if op["object"] == "portmap netns:web"] != []
-    assert published(firewall) == sorted(("netns:%s" % s["name"], m + "/tcp") for s in config for m in s.get("publish", ()))
+    assert firewall.published() == sorted(("netns:%s" % s["name"], m + "/tcp") for s in config for m in s.get("publish", ()))
     assert not converge(Sandboxes, config=config, networks=NETWORKS)["changed"]
 
 
@@ -312,7 +308,7 @@ def test_a_sandbox_leaves_the_networks_it_no_longer_declares(host, converge, ker
     # web goes to none mode: no link but lo, nothing published
     config = [{k: v for k, v in s.items() if k not in ("publish", "hostname")} for s in redeclared("web", network_mode="none")]
     converge(Sandboxes, config=config, networks=NETWORKS)
-    assert links("web") == ["lo"] and "netns:web" not in {who for who, _m in firewall.read().published()}
+    assert links("web") == ["lo"] and "netns:web" not in {who for who, _m in firewall.published()}
     assert not converge(Sandboxes, config=config, networks=NETWORKS)["changed"]
 
 
