@@ -54,6 +54,7 @@ from pathlib import Path
 MARKER = "netmodes-systemd-host"
 CGROUP2 = Path("/sys/fs/cgroup/unified")
 CGROUP_PARENT = "netmodes-systemd"
+REGISTRY = Path("/run/netmodes-systemd-host")
 SYSTEMD = "/lib/systemd/systemd"
 
 # Units that must not run in a simulated host: they reach the real machine (devices, kernel
@@ -249,6 +250,8 @@ class SystemdHost:
                 "supervise", "--workdir", str(self.workdir), "--marker", self.marker]
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
         log.close()
+        REGISTRY.mkdir(parents=True, exist_ok=True)
+        (REGISTRY / ("%s.json" % self.marker)).write_text(json.dumps({"workdir": str(self.workdir), "supervisor": self.proc.pid}))
         try:
             self.wait_booted(1, timeout)
         except BaseException:
@@ -318,7 +321,7 @@ class SystemdHost:
 
     def ssh(self, command, check=True, timeout=60):
         argv = ["ssh", "-i", str(self.keydir / "id_ed25519"), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "root@%s" % self.address, command]
+                "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=20", "root@%s" % self.address, command]
         return subprocess.run(argv, check=check, capture_output=True, text=True, timeout=timeout)
 
     def reboot(self, timeout=90):
@@ -343,6 +346,32 @@ class SystemdHost:
         if self.lab_link in _link_names():
             _run("ip", "link", "del", self.lab_link, check=False)
         shutil.rmtree(self.workdir / "disk", ignore_errors=True)
+        (REGISTRY / ("%s.json" % self.marker)).unlink(missing_ok=True)
+
+    @classmethod
+    def load(cls, workdir):
+        """The host whose workdir is WORKDIR (started by another process)."""
+        conf = json.loads((Path(workdir) / "host.json").read_text())
+        return cls(workdir, conf["name"], conf["bridge"], conf["cidr"], lab_link=conf["lab_link"], keydir=conf["keydir"])
+
+
+def sweep(everything=False):
+    """Remove the hosts whose supervisor is gone (all registered hosts with EVERYTHING)."""
+    removed = []
+    for entry in sorted(REGISTRY.glob("*.json")) if REGISTRY.is_dir() else []:
+        marker, info = entry.stem, json.loads(entry.read_text())
+        if everything or not _alive(info["supervisor"], marker):
+            try:
+                SystemdHost.load(info["workdir"]).down()
+            except FileNotFoundError:  # its workdir is gone: what is left is in the machine's namespaces
+                for pid in (info["supervisor"],):
+                    if _alive(pid, marker):
+                        os.kill(pid, signal.SIGKILL)
+                _kill_cgroup(CGROUP2 / CGROUP_PARENT / marker)
+                _remove_cgroup(CGROUP2 / CGROUP_PARENT / marker)
+                entry.unlink()
+            removed.append(marker)
+    return removed
 
 
 def _link_names():
@@ -386,35 +415,55 @@ def _child_of(pid, timeout=5.0):
 
 
 def supervise(workdir, marker):
+    """Boot the host, and boot it again while its systemd asks for a reboot. Whatever ends the
+    supervisor (a power-off, an error, SIGTERM) ends the boot with it."""
     workdir = Path(workdir)
     conf = json.loads((workdir / "host.json").read_text())
     cgroup = CGROUP2 / CGROUP_PARENT / marker
-    disk = workdir / "disk"
     state = {"supervisor": os.getpid(), "boots": 0, "pid": None}
-    while True:
-        cgroup.mkdir(parents=True, exist_ok=True)
-        _wait_gone(conf["lab_link"])
-        # The cgroup namespace's root is the cgroup of the process that creates it: enter ours first.
-        argv = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(cgroup),
-                "unshare", "--net", "--mount", "--uts", "--ipc", "--pid", "--cgroup", "--fork",
-                "--kill-child=SIGKILL", "--propagation", "private",
-                "bash", "-c", BOOT, marker, conf["name"], conf["cidr"], str(disk)]
-        proc = subprocess.Popen(argv, stdin=subprocess.PIPE)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        while True:
+            status = _boot(conf, cgroup, workdir, marker, state)
+            print("boot %d ended with %s" % (state["boots"], status), flush=True)
+            if status != -signal.SIGHUP:  # not a reboot: a power-off, a halt or a failure
+                return 0 if status == -signal.SIGINT else 1
+    finally:
+        state["pid"] = None
+        _write_state(workdir, state)
+        _kill_cgroup(cgroup)
+        _remove_cgroup(cgroup)
+
+
+def _boot(conf, cgroup, workdir, marker, state):
+    """One boot, from the new namespaces to the end of its PID 1; returns Popen's status."""
+    _kill_cgroup(cgroup)
+    _remove_cgroup(cgroup)
+    cgroup.mkdir(parents=True)
+    _wait_gone(conf["lab_link"])
+    # The cgroup namespace's root is the cgroup of the process that creates it: enter ours first.
+    argv = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(cgroup),
+            "unshare", "--net", "--mount", "--uts", "--ipc", "--pid", "--cgroup", "--fork",
+            "--kill-child=SIGKILL", "--propagation", "private",
+            "bash", "-c", BOOT, marker, conf["name"], conf["cidr"], str(workdir / "disk")]
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE)
+    marker_hash = hashlib.sha1(marker.encode()).hexdigest()
+    try:
         pid = _child_of(proc.pid)
-        _run("ip", "link", "add", conf["lab_link"], "type", "veth", "peer", "name", "eth0", "netns", str(pid))
+        # eth0 keeps its MAC address across reboots, as a real NIC does: the lab's neighbours'
+        # ARP entries stay right (a new MAC would leave them stale for the first seconds).
+        mac = "02:" + ":".join(marker_hash[i:i + 2] for i in range(0, 10, 2))
+        _run("ip", "link", "add", conf["lab_link"], "type", "veth", "peer", "name", "eth0", "address", mac, "netns", str(pid))
         _run("ip", "link", "set", conf["lab_link"], "master", conf["bridge"], "up")
         proc.stdin.write(b"go\n")
         proc.stdin.close()
         state.update(boots=state["boots"] + 1, pid=pid)
         _write_state(workdir, state)
-        status = proc.wait()
+        return proc.wait()
+    finally:
         state["pid"] = None
-        _write_state(workdir, state)
-        print("boot %d ended with %s" % (state["boots"], status), flush=True)
         _kill_cgroup(cgroup)
-        _remove_cgroup(cgroup)
-        if status != -signal.SIGHUP:  # not a reboot: a power-off, a halt or a failure
-            return 0 if status == -signal.SIGINT else 1
+        proc.wait()
 
 
 def _wait_gone(link, timeout=10):
@@ -440,6 +489,8 @@ def main(argv=None):
     up.add_argument("--name", default="sd1")
     up.add_argument("--bridge", required=True)
     up.add_argument("--address", required=True, help="CIDR on the lab bridge, in 10.231.0.0/16")
+    sw = sub.add_parser("sweep", help="remove the hosts whose supervisor is gone")
+    sw.add_argument("--all", action="store_true", help="also stop the hosts that still run")
     for name in ("down", "sh"):
         cmd = sub.add_parser(name)
         cmd.add_argument("--workdir", required=True)
@@ -458,8 +509,10 @@ def main(argv=None):
             return 2
         SystemdHost(args.workdir, args.name, args.bridge, args.address).up()
         return 0
-    conf = json.loads((Path(args.workdir) / "host.json").read_text())
-    host = SystemdHost(args.workdir, conf["name"], conf["bridge"], conf["cidr"], lab_link=conf["lab_link"], keydir=conf["keydir"])
+    if args.command == "sweep":
+        print("removed hosts: %s" % (", ".join(sweep(args.all)) or "none"))
+        return 0
+    host = SystemdHost.load(args.workdir)
     if args.command == "down":
         host.down()
         return 0

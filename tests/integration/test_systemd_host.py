@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 from pathlib import Path
@@ -33,6 +34,7 @@ def _host(fleet, label, last_octet):
 
 @pytest.fixture(scope="module")
 def sdhost(fleet):
+    systemd_host.sweep()  # hosts whose supervisor a killed earlier run left behind
     host = _host(fleet, "sdhost", 60)
     try:
         yield host.up()
@@ -65,10 +67,11 @@ def test_boots_systemd_as_pid_1_reached_by_ssh(sdhost, fleet):
 
 
 def test_masked_units_stay_down(sdhost):
-    for unit in ("systemd-udevd.service", "systemd-networkd.service", "systemd-resolved.service",
-                 "systemd-timesyncd.service", "systemd-sysctl.service", "ssh.service", "getty@tty1.service"):
-        assert sdhost.ssh("systemctl is-enabled %s" % unit, check=False).stdout.strip() == "masked", unit
-        assert sdhost.ssh("systemctl is-active %s" % unit, check=False).stdout.strip() == "inactive", unit
+    units = ("systemd-udevd.service", "systemd-networkd.service", "systemd-resolved.service",
+             "systemd-timesyncd.service", "systemd-sysctl.service", "ssh.service", "getty@tty1.service")
+    out = sdhost.ssh("for u in %s; do echo $u $(systemctl is-enabled $u) $(systemctl is-active $u); done" % " ".join(units),
+                     check=False).stdout
+    assert out.splitlines() == ["%s masked inactive" % unit for unit in units]
 
 
 def test_writes_stay_in_the_host(sdhost):
@@ -137,6 +140,21 @@ def test_removal_leaves_nothing(fleet, sdhost):
     assert host.lab_link in during["links"] and str(host.cgroup) in during["cgroups"] and during["processes"]
     host.ssh("ip netns add left && systemd-run --unit=nm-sleeper sleep 600")
     host.down()
+    after = _root_namespace(fleet, host)
+    shutil.rmtree(host.workdir, ignore_errors=True)
+    assert after == before
+    assert not host.cgroup.exists()
+
+
+def test_sweep_removes_a_host_whose_supervisor_died(fleet, sdhost):
+    host = _host(fleet, "sdorphan", 62)
+    before = _root_namespace(fleet, host)
+    host.up()
+    os.kill(host.proc.pid, signal.SIGKILL)  # as if the run that started it was killed
+    host.proc.wait()
+    assert host.run("systemctl is-system-running --wait", check=False).stdout.strip() == "running"
+    assert host.marker in systemd_host.sweep()
+    assert sdhost.marker not in systemd_host.sweep()  # a host whose supervisor runs stays
     after = _root_namespace(fleet, host)
     shutil.rmtree(host.workdir, ignore_errors=True)
     assert after == before
