@@ -371,6 +371,17 @@ def sweep(everything=False):
                 _remove_cgroup(CGROUP2 / CGROUP_PARENT / marker)
                 entry.unlink()
             removed.append(marker)
+    # cgroups of hosts whose registry entry is gone too (the registry is in /run, like them)
+    parent = CGROUP2 / CGROUP_PARENT
+    for path in sorted(parent.glob(MARKER + "-*")) if parent.is_dir() else []:
+        if not (REGISTRY / ("%s.json" % path.name)).exists():
+            _kill_cgroup(path)
+            _remove_cgroup(path)
+            removed.append(path.name)
+    try:
+        parent.rmdir()
+    except OSError:
+        pass  # absent, or a host still uses it
     return removed
 
 

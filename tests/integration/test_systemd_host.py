@@ -96,6 +96,9 @@ def test_unit_runs_in_a_named_netns(sdhost):
 def test_reboot_comes_back_with_an_empty_run(sdhost):
     boot_id = sdhost.ssh("cat /proc/sys/kernel/random/boot_id").stdout.strip()
     sdhost.ssh("ip netns add gone && ip link add br-gone type bridge && touch /run/gone /etc/netmodes-kept")
+    # an enabled unit runs at the next boot (what the boot-time restore relies on)
+    sdhost.ssh("printf '[Service]\\nType=oneshot\\nExecStart=touch /run/nm-atboot.ran\\n[Install]\\nWantedBy=multi-user.target\\n'"
+               " > /etc/systemd/system/nm-atboot.service && systemctl enable --quiet nm-atboot.service")
     boots = sdhost.boots
     sdhost.ssh("systemctl reboot", check=False)  # the connection may drop with the host
     sdhost.wait_booted(boots + 1, timeout=120)
@@ -103,6 +106,8 @@ def test_reboot_comes_back_with_an_empty_run(sdhost):
     state, failed = _state(sdhost)
     assert (state, failed) == ("running", ""), "failed units:\n%s" % failed
     assert sdhost.ssh("ls -A /run/netns /run/gone", check=False).returncode != 0
+    assert sdhost.ssh("test -f /run/nm-atboot.ran && systemctl disable --quiet --now nm-atboot.service"
+                      " && rm /etc/systemd/system/nm-atboot.service /run/nm-atboot.ran", check=False).returncode == 0
     assert sdhost.ssh("ip -n gone link", check=False).returncode != 0
     links = json.loads(sdhost.ssh("ip -j link show").stdout)
     assert sorted(link["ifname"] for link in links) == ["eth0", "lo"]
