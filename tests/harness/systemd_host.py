@@ -21,6 +21,7 @@ v1 controllers under /sys/fs/cgroup and a cgroup2 hierarchy at /sys/fs/cgroup/un
 - a delegated cgroup2 subtree ``/sys/fs/cgroup/unified/netmodes-systemd/<marker>`` that the boot's
   cgroup namespace sees as its root, mounted on /sys/fs/cgroup: systemd runs in unified mode
   (no controllers are delegated: they are bound to the v1 hierarchies of the machine);
+- a bounding set without the capabilities that act on the whole machine (DROPPED_CAPS);
 - ``container=netmodes`` in PID 1's environment, so that systemd and its units know they are in a
   container, and masks for every unit that could reach beyond the host (udev, networkd, resolved,
   timesyncd, sysctl, modules, binfmt, fsck, gettys, the real machine's own services...);
@@ -56,6 +57,12 @@ CGROUP2 = Path("/sys/fs/cgroup/unified")
 CGROUP_PARENT = "netmodes-systemd"
 REGISTRY = Path("/run/netmodes-systemd-host")
 SYSTEMD = "/lib/systemd/systemd"
+
+# Capabilities that act on the whole machine rather than on the host's namespaces, taken from the
+# bounding set of the host's every process (as systemd-nspawn does): kernel modules, the clock,
+# raw I/O on devices, the kernel log, process accounting, suspend, security modules.
+DROPPED_CAPS = ("sys_module", "sys_time", "sys_rawio", "syslog", "sys_pacct", "wake_alarm", "block_suspend",
+                "mac_admin", "mac_override", "sys_tty_config")
 
 # Units that must not run in a simulated host: they reach the real machine (devices, kernel
 # settings, clock, modules, file systems, the real links) or are the machine's own services.
@@ -160,8 +167,9 @@ ip addr add "$cidr" dev eth0
 exec 0</dev/null
 cd "$root"
 pivot_root . .netmodes-oldroot
-exec chroot . /bin/sh -c 'umount -l /.netmodes-oldroot && exec env -i container=netmodes "$0"' {systemd}
-""".replace("{systemd}", SYSTEMD)
+exec chroot . /bin/sh -c 'umount -l /.netmodes-oldroot && exec setpriv --bounding-set "$1" env -i container=netmodes "$0"' \
+    {systemd} {dropped}
+""".replace("{systemd}", SYSTEMD).replace("{dropped}", ",".join("-" + cap for cap in DROPPED_CAPS))
 
 
 def _run(*argv, check=True):
@@ -197,7 +205,7 @@ def cgroup2_problem():
             return "the kernel's cgroup2 has no cgroup.kill (Linux >= 5.14) to remove a host whole"
     finally:
         probe.rmdir()
-    for tool in ("unshare", "nsenter", "pivot_root", "ip", "/usr/sbin/sshd"):
+    for tool in ("unshare", "nsenter", "pivot_root", "setpriv", "ip", "/usr/sbin/sshd"):
         if not shutil.which(tool):
             return "%s is missing" % tool
     return None

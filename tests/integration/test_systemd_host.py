@@ -58,6 +58,9 @@ def test_boots_systemd_as_pid_1_reached_by_ssh(sdhost, fleet):
     assert sdhost.ssh("hostname").stdout.strip() == sdhost.name
     assert sdhost.ssh("stat -fc %T /sys/fs/cgroup").stdout.strip() == "cgroup2fs"
     assert sdhost.ssh("systemctl is-active netmodes-sshd.service").stdout.strip() == "active"
+    # no capability that acts on the whole machine: CAP_SYS_MODULE is bit 16, CAP_SYS_TIME bit 25
+    bounding = int(sdhost.ssh("awk '/^CapBnd/ {print $2}' /proc/1/status").stdout, 16)
+    assert not bounding & (1 << 16 | 1 << 25) and bounding & (1 << 12 | 1 << 21)  # NET_ADMIN, SYS_ADMIN kept
     links = json.loads(sdhost.ssh("ip -j addr show").stdout)
     assert sorted(link["ifname"] for link in links) == ["eth0", "lo"]
     (eth0,) = [link for link in links if link["ifname"] == "eth0"]
