@@ -53,7 +53,20 @@ import time
 from pathlib import Path
 
 MARKER = "netmodes-systemd-host"
-CGROUP2 = Path("/sys/fs/cgroup/unified")
+
+
+def _cgroup2_mount():
+    """Where the machine mounts its cgroup2 hierarchy: /sys/fs/cgroup/unified here (hybrid layout),
+    /sys/fs/cgroup on a machine with the unified layout only."""
+    with open("/proc/self/mountinfo") as handle:
+        for line in handle:
+            fields = line.split()
+            if fields[fields.index("-") + 1] == "cgroup2":
+                return Path(fields[4])
+    return Path("/sys/fs/cgroup/unified")
+
+
+CGROUP2 = _cgroup2_mount()
 CGROUP_PARENT = "netmodes-systemd"
 REGISTRY = Path("/run/netmodes-systemd-host")
 SYSTEMD = "/lib/systemd/systemd"
