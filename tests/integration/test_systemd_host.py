@@ -84,6 +84,18 @@ def test_writes_stay_in_the_host(sdhost):
     sdhost.ssh("rm -rf /etc/netmodes-systemd-host-probe /usr/local/share/nmsd")
 
 
+def test_only_its_own_kernel_objects_are_writable(sdhost):
+    # test -w asks the kernel (EROFS on a read-only mount): nothing is written to find out
+    writable = {path: sdhost.ssh("test -w %s" % path, check=False).returncode == 0 for path in (
+        "/proc/sys/net/ipv4/ip_forward", "/sys/devices/virtual/net/eth0/mtu",  # its network namespace
+        "/proc/sys/kernel/pid_max", "/proc/sys/vm/swappiness", "/sys/kernel/mm", "/sys/module")}
+    assert writable == {"/proc/sys/net/ipv4/ip_forward": True, "/sys/devices/virtual/net/eth0/mtu": True,
+                        "/proc/sys/kernel/pid_max": False, "/proc/sys/vm/swappiness": False,
+                        "/sys/kernel/mm": False, "/sys/module": False}
+    # no disk of the machine in its /dev
+    assert not [d for d in sdhost.ssh("ls /dev").stdout.split() if d.startswith(("vd", "sd", "nvme", "loop"))]
+
+
 def test_unit_runs_in_a_named_netns(sdhost):
     sdhost.ssh("ip netns add svc && ip -n svc link add svc0 type veth peer name svc1 && ip -n svc link set lo up")
     try:
