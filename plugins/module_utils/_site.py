@@ -579,6 +579,9 @@ def sandbox_specs(raws, where="config"):
         if target is not None and target.mode == "host":
             raise InvalidInput("%s: %s: network_mode container:%s points at a host-mode sandbox, which has no namespace;"
                                " use network_mode host for %s too" % (where, spec.name, target.name, spec.name), where)
+    present = [s for s in specs if s.state == "present"]
+    for network in sorted({n for s in present for n in s.networks if n != DEFAULT_NETWORK}):
+        _fleet.names_unique(network, [_fleet.Member(None, s.name, None, 0, s.aliases) for s in present if network in s.networks], where)
     return specs
 
 
@@ -950,7 +953,9 @@ class Sandboxes(BatchResource):
                   addresses=[address], gateway=gateway, mtu=network.mtu)
 
     def _members(self, specs, networks):
-        """{network: {name: address}} of the members of user-defined networks (Docker's embedded DNS)."""
+        """{network: [_fleet.Member]} of the user-defined networks on this host (Docker's embedded
+        DNS), in the order of their names: every namespace with an address there, under the
+        aliases SPECS declare."""
         net, aliases = self.adapters["netlink"], {s.name: s.aliases for s in specs}
         # A namespace under several names (container mode) is a member under its declared name only.
         inodes = net.netns_inodes()
@@ -961,22 +966,24 @@ class Sandboxes(BatchResource):
             subnet, _gateway = bridge_subnet(net.link(self._bridge_of(name, networks), routes=False))
             if subnet is None:
                 continue
-            members = out.setdefault(name, {})
-            for sandbox in names:
-                for addrs in net.addresses_by_link(sandbox).values():
-                    for a in addrs:
-                        if a.version == 4 and a.ip in subnet:
-                            for alias in (sandbox,) + tuple(aliases.get(sandbox, ())):
-                                members[alias] = str(a.ip)
+            out[name] = [_fleet.Member(self.fleet.host, sandbox, a.ip, 0, tuple(aliases.get(sandbox, ())))
+                         for sandbox in names for addrs in net.addresses_by_link(sandbox).values()
+                         for a in addrs if a.version == 4 and a.ip in subnet]
         return out
 
     def _dns(self, batch, spec, members, networks):
-        peers, host = {}, self.fleet.host
+        """SPEC's hostname, hosts and resolv.conf. Its hosts file lists the members of its networks
+        (_fleet.hosts_entries), network by network in its order: a name once, where its first
+        member comes, with a line for each member that has it; a member on several of the
+        sandbox's networks under the address of the last of them."""
+        lines, host = {}, self.fleet.host
         for name in spec.networks:
-            if name in self.spans:
-                peers.update(_fleet.hosts_entries(self.spans[name].members, host, spec.name))
-                continue
-            peers.update({who: ip for who, ip in members.get(name, {}).items() if who != spec.name and who not in spec.aliases})
+            found = self.spans[name].members if name in self.spans else members.get(name, ())
+            for who, member, ip in _fleet.hosts_entries(found, host, spec.name):
+                lines[(who, member)] = ip
+        peers = {}
+        for (who, _member), ip in lines.items():
+            peers.setdefault(who, []).append(ip)
         if self.check_mode and self.adapters["netlink"].netns_inode(spec.name) is None:
             self.warnings.append("%s: check mode: its hostname, hosts and resolv.conf are planned once the sandbox exists" % spec.name)
             return

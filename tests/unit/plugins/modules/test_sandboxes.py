@@ -186,6 +186,46 @@ def test_a_one_item_list_and_a_dict_where_one_is_a_form_are_read_whole(converge,
     assert "10.231.0.1\tgw\n" in files.files[("a", "hosts")]
 
 
+# Issue 15, item 6: an alias that several members of a network share resolves to every one of them,
+# from each of them (its own address included), as Docker's resolver answers; a name comes once,
+# where its first member comes (members by sandbox name on a local network), with a line per
+# member; a member on several of the sandbox's networks has the address of the last of them.
+SHARING_NETWORKS = [{"name": "br0", "subnet": "172.18.0.0/16"}, {"name": "back", "subnet": "172.30.0.0/24"}]
+SHARING = [{"name": "a", "network_mode": "br0", "aliases": ["api"]}, {"name": "b", "network_mode": "br0", "networks": ["back"], "aliases": ["api"]},
+           {"name": "c", "network_mode": "back", "networks": ["br0"]}]
+HOSTS_HEAD = "# Written by netmodes.linux dns_config. An edit by hand is kept: the next run\n# fails on it unless the task sets force: true.\n" \
+             "127.0.0.1\tlocalhost\n"
+
+
+def test_a_shared_alias_is_in_the_hosts_file_of_every_member_once_per_member(converge, files):
+    files.host["/etc/resolv.conf"] = "nameserver 10.231.0.53\n"
+    converge(Networks, config=SHARING_NETWORKS)
+    converge(Sandboxes, config=SHARING, networks=SHARING_NETWORKS)
+    assert files.files[("a", "hosts")] == HOSTS_HEAD + (
+        "172.18.0.2\ta\n"
+        "172.18.0.2\tapi\n172.18.0.3\tapi\n"
+        "172.18.0.3\tb\n"
+        "172.18.0.4\tc\n")
+    assert files.files[("b", "hosts")] == HOSTS_HEAD + (
+        "172.18.0.3\tb\n172.30.0.2\tb\n"
+        "172.18.0.2\ta\n"
+        "172.18.0.2\tapi\n172.30.0.2\tapi\n"
+        "172.30.0.3\tc\n")
+    assert files.files[("c", "hosts")] == HOSTS_HEAD + (
+        "172.18.0.4\tc\n172.30.0.3\tc\n"
+        "172.18.0.3\tb\n"
+        "172.18.0.3\tapi\n172.18.0.2\tapi\n"
+        "172.18.0.2\ta\n")
+    assert not converge(Sandboxes, config=SHARING, networks=SHARING_NETWORKS)["changed"], "the order is stable"
+
+
+def test_an_alias_that_is_another_members_name_is_refused_before_anything_changes(converge, refused):
+    converge(Networks, config=SHARING_NETWORKS)
+    config = SHARING + [{"name": "d", "network_mode": "back", "aliases": ["api", "b"]}]
+    refused(Sandboxes, Conflict, "config: network back: the name b is both sandbox b and sandbox d; members of a network resolve each other by name",
+            config=config, networks=SHARING_NETWORKS)
+
+
 def test_a_published_port_may_go_to_a_host_mode_sandbox_in_one_run(host, converge, firewall, sockets):
     config = [dict(s, publish=[]) if s["name"] == "web" else dict(s, ports=[8080]) if s["name"] == "web2" else s for s in SANDBOXES]
     converge(Sandboxes, config=config, networks=NETWORKS)
