@@ -94,7 +94,8 @@ def _short(value):
 
 def install(points):
     """Wrap every write primitive the collection uses; return nothing (the hooks stay)."""
-    from ansible_collections.netmodes.linux.plugins.module_utils import _engine, _netlink, _nftables
+    from ansible_collections.netmodes.linux.plugins.module_utils import _engine, _netlink
+    from ansible_collections.netmodes.linux.plugins.module_utils._firewall import nftables as _nftables
 
     def wrap_fs(name, describe):
         orig = getattr(os, name)

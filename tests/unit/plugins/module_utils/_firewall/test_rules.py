@@ -16,8 +16,9 @@ import json
 import pytest
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _firewall
-from ansible_collections.netmodes.linux.plugins.module_utils import _iptables as ipt
-from ansible_collections.netmodes.linux.plugins.module_utils import _nftables as nft
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall import ipt_rules as ipt
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall import ipt_state, iptables, nft_state, nftables
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall import nft_rules as nft
 from ansible_collections.netmodes.linux.plugins.module_utils._model import port_mapping
 
 SUBNET = (ipaddress.ip_network("172.18.0.0/16"),)
@@ -231,7 +232,7 @@ def test_iptables_published_ports_read_back():
     chains = {}
     for _kind, table, chain, rule in items:
         chains.setdefault((table, chain), []).append(rule)
-    state = ipt.State(chains)
+    state = ipt_state.State(chains)
     assert {str(m) for _w, m in state.published()} == {"127.0.0.1:8081:81/udp", "5000-5002:5000-5002/tcp", "8080:80/tcp"}
     assert state.owned_by("netns:web") == items
 
@@ -258,7 +259,7 @@ def test_nftables_vxlan_is_accepted_from_the_peers_and_dropped_from_others_befor
     (item,) = nft.render("vxlan:vx0", [six])
     assert '"protocol": "ip6"' in item[2][0] and '"fd31::12"' in item[2][0]
     state = firewall.read()
-    commands = nft.changes(state, "vxlan:vx0", items, set())
+    commands = nft_state.changes(state, "vxlan:vx0", items, set())
     assert {"add": {"chain": {"family": "inet", "table": "netmodes", "name": "vxlan-vx0", "type": "filter", "hook": "prerouting",
                               "prio": -300, "policy": "accept"}}} in commands, "a base chain of its own, before conntrack"
     firewall.stage(commands)
@@ -276,7 +277,7 @@ def test_iptables_vxlan_is_accepted_from_the_peers_and_dropped_from_others_befor
     assert [ipt.text(r, comments=False) for r in chain[3]] == ["-s 10.231.1.12/32 -j RETURN", "-s 10.231.1.13/32 -j RETURN", "-j DROP"]
     assert all(ipt._comment(r) == "netmodes:vxlan:vx0" for r in chain[3])
     chains = {("raw", "NETMODES-VX-vx0"): list(chain[3]), ("raw", "NETMODES-RAW"): [i[3] for i in items if i[0] == "rule"]}
-    assert ipt.State(chains).owned_by("vxlan:vx0") == items, "read back as the owner's"
+    assert ipt_state.State(chains).owned_by("vxlan:vx0") == items, "read back as the owner's"
     assert ipt.render("vxlan:vx0", [_firewall.VxlanPeers("vx0", 4242, 4789, 6, ())]) == set(), "IPv4 only"
 
 
@@ -327,8 +328,8 @@ def test_the_state_predicted_after_a_commit_is_what_the_table_then_lists(firewal
     for owner, intents in STEPS:
         state = firewall.read()
         want = nft.render(owner, intents())
-        firewall.stage(nft.changes(state, owner, want, state.owned_by(owner)))
-        predicted = nft.Nftables.after(state, owner, want)
+        firewall.stage(nft_state.changes(state, owner, want, state.owned_by(owner)))
+        predicted = nftables.Nftables.after(state, owner, want)
         firewall.commit()
         assert _model(predicted) == _model(firewall.read()), owner
     assert not firewall.read().exists
@@ -384,7 +385,7 @@ GUARDED_STEPS = [
 def test_a_second_change_planned_on_the_predicted_state_commits_with_the_first(each_firewall):
     """A resource stages its own change and the guard's in one commit, the guard's planned on
     ``after`` (the state the first leaves): both must apply, and the table go with the last item."""
-    firewall, backend = each_firewall, nft if each_firewall.name == "nftables" else ipt
+    firewall, backend = each_firewall, nftables.Nftables if each_firewall.name == "nftables" else iptables.Iptables
     for changes in GUARDED_STEPS:
         state = predicted = firewall.read()
         for owner, intents in changes:
