@@ -94,7 +94,7 @@ def _short(value):
 
 def install(points):
     """Wrap every write primitive the collection uses; return nothing (the hooks stay)."""
-    from ansible_collections.netmodes.linux.plugins.module_utils import _engine, _netlink
+    from ansible_collections.netmodes.linux.plugins.module_utils import _engine, _namespaces, _netlink
     from ansible_collections.netmodes.linux.plugins.module_utils._firewall import nftables as _nftables
 
     def wrap_fs(name, describe):
@@ -157,8 +157,8 @@ def install(points):
                 return attr
             return lambda *args: points.write("libc.%s %s" % (name, _short(args[:2])), attr, *args)
 
-    orig_libc = _netlink.Netlink._libc_handle
-    _netlink.Netlink._libc_handle = lambda self: Libc(orig_libc(self))
+    orig_libc = _namespaces.Namespaces._libc_handle
+    _namespaces.Namespaces._libc_handle = lambda self: Libc(orig_libc(self))
 
     orig_commit = _nftables.Nftables.commit
 
