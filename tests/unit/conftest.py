@@ -18,6 +18,7 @@ import pytest
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _lock
 from ansible_collections.netmodes.linux.plugins.module_utils import _sysctl as sysctl_module
+from ansible_collections.netmodes.linux.plugins.module_utils._engine import converge as engine_converge
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._files import digest
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import ipt_rules as ipt
@@ -681,8 +682,6 @@ def rebooted(firewall, files):
 @pytest.fixture
 def converge(adapters):
     """converge(ResourceClass, check=False, **options) -> the module result, as Ansible would run it."""
-    from ansible_collections.netmodes.linux.plugins.module_utils._engine import converge as engine_converge
-
     def run(resource_class, check=False, **options):
         params = {key: spec.get("default") for key, spec in resource_class.argument_spec.items()}
         unknown = set(options) - set(params)

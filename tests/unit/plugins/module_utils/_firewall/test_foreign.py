@@ -10,6 +10,7 @@ a simulated host with the same rules)."""
 from __future__ import annotations
 
 import ipaddress
+import shlex
 
 import pytest
 
@@ -278,8 +279,6 @@ def test_nothing_is_read_for_absent_objects(converge, firewall):
     ("-A X -m comment --comment netmodes -j NETMODES-FORWARD", [], "ours"),
 ])
 def test_iptables_save_lines(line, conditions, verdict):
-    import shlex
-
     rule = foreign_read.legacy_rule(shlex.split(line)[2:], line)
     assert (list(rule.conditions), rule.verdict) == (conditions, verdict)
 
