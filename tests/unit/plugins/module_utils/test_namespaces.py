@@ -6,6 +6,7 @@ are faked)."""
 
 from __future__ import annotations
 
+import inspect
 import os
 
 import pytest
@@ -132,3 +133,18 @@ def test_a_markers_temporary_file_never_meets_another_sandboxs_marker(mounts, ot
     net.namespaces._record(other, "4026531111")
     net.netns_create("web")
     assert net.netns_record(other) == 4026531111 and sorted(net.owned_markers()) == sorted([other, "web"])
+
+
+# -- the unit tests' kernel speaks the adapter's interface -------------------------------------------
+
+def test_the_fake_kernel_offers_every_call_of_the_netlink_adapter_with_its_parameters(kernel):
+    """The resources and batches see one adapter: the namespaces (netns_*) and links alike. The
+    in-memory kernel of the unit tests (tests/unit/conftest.py) must offer each of its calls, or
+    the unit tests stop saying anything about the real one."""
+    def calls(cls):
+        return {name: inspect.signature(func) for name, func in inspect.getmembers(cls, callable)
+                if not name.startswith("_") and name != "close"}   # close: the adapter's lifetime, not a call
+
+    real, fake = calls(_netlink.Netlink), calls(type(kernel))
+    assert {name: str(sig) for name, sig in real.items()} == {name: str(fake[name]) for name in real if name in fake}
+    assert set(real) <= set(fake)
