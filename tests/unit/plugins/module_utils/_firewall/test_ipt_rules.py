@@ -11,11 +11,11 @@ nftables rules are written as `nft -j list` prints them for the rule text quoted
 from __future__ import annotations
 
 import pytest
-from firewall_cases import GUARD, PEERS, policy, publish
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _firewall
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import ipt_rules as ipt
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import ipt_state
+from ansible_collections.netmodes.linux.tests.unit.plugins.module_utils._firewall.firewall_cases import GUARD, PEERS, policy, publish
 
 # -- iptables ---------------------------------------------------------------------------------
 

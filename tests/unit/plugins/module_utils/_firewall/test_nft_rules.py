@@ -14,11 +14,11 @@ import ipaddress
 import json
 
 import pytest
-from firewall_cases import GUARD, PEERS, policy, publish
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _firewall
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import nft_rules as nft
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import nft_state
+from ansible_collections.netmodes.linux.tests.unit.plugins.module_utils._firewall.firewall_cases import GUARD, PEERS, policy, publish
 
 # -- nftables ---------------------------------------------------------------------------------
 

@@ -4,10 +4,9 @@
 
 from __future__ import annotations
 
-from firewall_cases import PEERS, policy, publish
-
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import nft_rules as nft
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import nft_state, nftables
+from ansible_collections.netmodes.linux.tests.unit.plugins.module_utils._firewall.firewall_cases import PEERS, policy, publish
 
 # -- the state kept after a commit ------------------------------------------------------------
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
-from firewall_cases import GUARD, SUBNET, policy, publish
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _firewall
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import ipt_rules as ipt
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import iptables, nftables
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import nft_rules as nft
+from ansible_collections.netmodes.linux.tests.unit.plugins.module_utils._firewall.firewall_cases import GUARD, SUBNET, policy, publish
 
 
 @pytest.mark.parametrize("backend", [nft, ipt], ids=["nftables", "iptables"])
