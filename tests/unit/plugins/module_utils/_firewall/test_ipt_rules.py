@@ -17,7 +17,6 @@ from ansible_collections.netmodes.linux.plugins.module_utils._firewall import ip
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import ipt_state
 from ansible_collections.netmodes.linux.tests.unit.plugins.module_utils._firewall.firewall_cases import GUARD, PEERS, policy, publish
 
-# -- iptables ---------------------------------------------------------------------------------
 
 def texts(items, chain):
     """The rules of CHAIN among ITEMS in iptables-save words, without our comment."""

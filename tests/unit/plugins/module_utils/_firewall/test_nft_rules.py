@@ -20,8 +20,6 @@ from ansible_collections.netmodes.linux.plugins.module_utils._firewall import nf
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import nft_state
 from ansible_collections.netmodes.linux.tests.unit.plugins.module_utils._firewall.firewall_cases import GUARD, PEERS, policy, publish
 
-# -- nftables ---------------------------------------------------------------------------------
-
 ESTABLISHED = [{"match": {"op": "in", "left": {"ct": {"key": "state"}}, "right": ["established", "related"]}}, {"accept": None}]
 ICC = [{"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": "br-x"}}, {"accept": None}]
 NO_ICC = [{"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": "br-x"}}, {"drop": None}]

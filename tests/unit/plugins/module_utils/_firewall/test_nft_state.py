@@ -8,7 +8,6 @@ from ansible_collections.netmodes.linux.plugins.module_utils._firewall import nf
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import nft_state, nftables
 from ansible_collections.netmodes.linux.tests.unit.plugins.module_utils._firewall.firewall_cases import PEERS, policy, publish
 
-# -- the state kept after a commit ------------------------------------------------------------
 
 def _model(state):
     return state.exists, sorted(map(str, state._items())), {k: v for k, v in state.chains.items() if v or k == nft.USER_CHAIN}
