@@ -145,7 +145,11 @@ def test_a_link_is_replaced_as_a_file_is_with_the_same_temporary_names(tmp_path,
         directory.symlink("x.service", "/etc/systemd/system/x.service")
         assert os.readlink(tmp_path / "x.service") == "/etc/systemd/system/x.service"
         directory.symlink("x.service", "/lib/systemd/system/x.service")
-        monkeypatch.setattr(os, "rename", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
+
+        def killed(*args, **kwargs):
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(os, "rename", killed)
         with pytest.raises(KeyboardInterrupt):
             directory.symlink("x.service", "/nowhere")
     assert os.listdir(tmp_path) == ["x.service"] and os.readlink(tmp_path / "x.service") == "/lib/systemd/system/x.service"

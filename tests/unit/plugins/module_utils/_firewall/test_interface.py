@@ -69,4 +69,4 @@ def test_the_protocol_check_finds_what_is_missing_or_spelt_differently():
 
 @pytest.mark.parametrize("choice, adapter", [("nftables", nftables.Nftables), ("iptables", iptables.Iptables)])
 def test_backend_gives_the_adapter_chosen(choice, adapter):
-    assert type(_firewall.backend(choice)) is adapter
+    assert isinstance(_firewall.backend(choice), adapter)
