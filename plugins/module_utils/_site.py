@@ -36,7 +36,7 @@ POOLS = [ipaddress.ip_network("172.%d.0.0/16" % i) for i in range(17, 32)] + \
 DRIVERS = ("bridge",) + _fleet.MULTI_HOST
 STATES = ["merged", "overridden", "deleted", "gathered"]
 LINK_RESOURCES = {"bridge": Bridge, "vxlan": Vxlan, "macvlan": Macvlan, "ipvlan": Macvlan}
-FIREWALL_OPTION = {"type": "str", "choices": ["auto"] + list(_firewall.BACKENDS), "default": "auto"}
+FIREWALL_OPTION = _firewall.BACKEND_OPTION
 
 
 def _unknown(raw, known, where):

@@ -16,13 +16,15 @@ import itertools
 
 import pytest
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _iptables as ipt
 from ansible_collections.netmodes.linux.plugins.module_utils import _lock
-from ansible_collections.netmodes.linux.plugins.module_utils import _nftables as nft
 from ansible_collections.netmodes.linux.plugins.module_utils import _sysctl as sysctl_module
+from ansible_collections.netmodes.linux.plugins.module_utils._engine import converge as engine_converge
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._files import digest
-from ansible_collections.netmodes.linux.plugins.module_utils._firewall import read_foreign
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall import ipt_rules as ipt
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall import ipt_state, iptables, nft_state, nftables
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall import nft_rules as nft
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall.foreign_read import read_foreign
 from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER_TAG, Link, Route, RouteEntry, temp_name
 from ansible_collections.netmodes.linux.plugins.module_utils._netlink import ZERO_MAC
 
@@ -327,8 +329,8 @@ class FakeFirewall:
 
     name = "nftables"
     render = staticmethod(nft.render)
-    changes = staticmethod(nft.changes)
-    after = staticmethod(nft.Nftables.after)
+    changes = staticmethod(nft_state.changes)
+    after = staticmethod(nftables.Nftables.after)
 
     def __init__(self):
         self.listing = None   # the `nft -j list table` answer, or None: no table
@@ -350,7 +352,7 @@ class FakeFirewall:
         return table_exists(self)
 
     def read(self):
-        return nft.checked(nft.TableState(self.listing))
+        return nft_state.checked(nft_state.TableState(self.listing))
 
     def foreign_chains(self):
         return foreign_chains(self)
@@ -397,8 +399,8 @@ class FakeIptables:
 
     name = "iptables"
     render = staticmethod(ipt.render)
-    changes = staticmethod(ipt.changes)
-    after = staticmethod(ipt.Iptables.after)
+    changes = staticmethod(ipt_state.changes)
+    after = staticmethod(iptables.Iptables.after)
 
     def __init__(self):
         self.chains, self.hooks = {}, {}
@@ -425,7 +427,7 @@ class FakeIptables:
         return table_exists(self)
 
     def read(self):
-        return ipt.checked(ipt.State({k: list(v) for k, v in self.chains.items()}, {k: list(v) for k, v in self.hooks.items() if v}))
+        return ipt_state.checked(ipt_state.State({k: list(v) for k, v in self.chains.items()}, {k: list(v) for k, v in self.hooks.items() if v}))
 
     def stage(self, commands, after=None):
         self.staged += commands
@@ -680,8 +682,6 @@ def rebooted(firewall, files):
 @pytest.fixture
 def converge(adapters):
     """converge(ResourceClass, check=False, **options) -> the module result, as Ansible would run it."""
-    from ansible_collections.netmodes.linux.plugins.module_utils._engine import converge as engine_converge
-
     def run(resource_class, check=False, **options):
         params = {key: spec.get("default") for key, spec in resource_class.argument_spec.items()}
         unknown = set(options) - set(params)

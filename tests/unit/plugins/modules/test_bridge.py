@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _iptables as ipt
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall import ipt_rules as ipt
 from ansible_collections.netmodes.linux.plugins.module_utils._model import Link, interfaces
 from ansible_collections.netmodes.linux.plugins.modules.bridge import Bridge
 
