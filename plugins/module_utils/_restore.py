@@ -18,7 +18,10 @@ The file holds every network and sandbox of ours that exists, in the declaration
 replaces the entries it declares and keeps those of other runs (another playbook, an earlier
 inventory) while their objects still exist, so a pruned or removed one leaves the file too.
 Entries the restore could not make (a sandbox on a network that is not declared) are left out
-with a warning, so that one of them cannot stop a host's whole restore at boot.
+with a warning, so that one of them cannot stop a host's whole restore at boot. With the entries
+goes the fleet their overlay, macvlan and ipvlan networks span (the ``fleet`` option), since the
+addresses, peers and hosts files of such a network are computed from it; and a file the restore
+could not apply (``restore`` in check mode fails on it) fails the task and is not written.
 """
 
 from __future__ import annotations
