@@ -20,7 +20,7 @@ description:
     the entries of other runs (another playbook, an earlier inventory) while their objects exist.
     Sandboxes the restore could not make (on a network that is not declared) are left out with a
     warning.
-  - The fleet its overlay, macvlan and ipvlan networks span (O(fleet): the other hosts' indexes,
+  - The fleet its overlay, macvlan and ipvlan networks span (O(fleet), with the other hosts' indexes,
     underlay addresses and sandboxes) is saved with them, so that the restore computes the same
     addresses, peers and hosts files as the run did, without the inventory.
   - Before the declaration is saved, the restore plans it on this host (as C(netmodes-restore --check)
