@@ -165,9 +165,9 @@ def test_a_host_on_overlay_and_macvlan_networks_comes_back_after_a_reboot(spanni
     result = _restore.restore(doc, {**rebooted, "netlink": lab_cable(rebooted["netlink"])})
     assert result["changed"] and not result["warnings"], result["warnings"]
     have = state(rebooted)
-    assert have == before, json.dumps([(str(k), before["links"].get(k), have["links"].get(k)) for k in set(before["links"]) | set(have["links"])
-                                       if before["links"].get(k) != have["links"].get(k)] + [(k, before[k], have[k]) for k in before
-                                                                                           if k != "links" and before[k] != have[k]], default=str)
+    links = [(str(k), before["links"].get(k), have["links"].get(k)) for k in set(before["links"]) | set(have["links"])
+             if before["links"].get(k) != have["links"].get(k)]
+    assert have == before, json.dumps(links + [(k, before[k], have[k]) for k in before if k != "links" and before[k] != have[k]], default=str)
     assert files.files == before_files, "the sandboxes' files (hosts with the other host's members) are as they were"
     again = _restore.restore(doc, rebooted)
     assert not again["changed"], again["operations"]
@@ -354,4 +354,3 @@ def test_the_unit_passes_systemd_analyze_verify(tmp_path):
                  "ExecStart=%s /usr/local/lib/netmodes/netmodes-restore --file /etc/netmodes/declared.json" % sys.executable):
         assert line in text, line
     assert _site.DEFAULT_BRIDGE not in text
-
