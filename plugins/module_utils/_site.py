@@ -454,13 +454,19 @@ _SANDBOX_KEYS = ("name", "network_mode", "networks", "ip", "publish", "ports", "
 _NOT_WITH_CONTAINER = ("publish", "hostname", "dns", "dns_search", "dns_options", "extra_hosts", "networks", "ip", "aliases")
 
 
-def _list(raw, key, where):
-    value = raw.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, list):
-        raise InvalidInput("%s.%s: must be a list" % (where, key), where)
-    return tuple(str(v) for v in value)
+# The list-valued keys of a sandbox: {key: (a dict is its other form, each item is one value)}.
+_LIST_KEYS = {"networks": (False, False), "publish": (False, False), "ports": (False, True), "dns": (False, True),
+              "dns_search": (False, True), "dns_options": (False, True), "extra_hosts": (True, False), "aliases": (False, True)}
+
+
+def _lists(raw, where):
+    """{key: its items (None: not given)} of the list-valued keys of sandbox RAW, each checked to
+    be a list (m.listed: the one rule), before anything else reads them."""
+    return {key: m.listed(raw.get(key), "%s.%s" % (where, key), mapping, scalars) for key, (mapping, scalars) in _LIST_KEYS.items()}
+
+
+def _strings(items):
+    return None if items is None else tuple(str(v) for v in items)
 
 
 def _host_port(value, where):
@@ -478,6 +484,7 @@ def sandbox_spec(raw, where):
     if not isinstance(raw, dict) or not raw.get("name"):
         raise InvalidInput("%s: a sandbox is a dict with at least a name" % where, where)
     _unknown(raw, _SANDBOX_KEYS, where)
+    lists = _lists(raw, where)
     name = m.netns_name(str(raw["name"]), "%s.name" % where)
     state = raw.get("state") or "present"
     if state not in ("present", "absent"):
@@ -493,7 +500,7 @@ def sandbox_spec(raw, where):
             raise InvalidInput("%s: %s cannot be used with network_mode container:%s (it shares that sandbox's network, as"
                                " in Docker); set them on %s" % (where, ", ".join(bad), target, target), where)
         return SandboxSpec(name, "container", share_with=target, state=state, raw=raw)
-    ports = tuple(_host_port(p, where) for p in raw.get("ports") or ())
+    ports = tuple(_host_port(p, where) for p in lists["ports"] or ())
     if mode in ("host", "none"):
         refused = ("publish", "networks", "ip", "aliases")
         if mode == "host":
@@ -505,7 +512,7 @@ def sandbox_spec(raw, where):
             raise InvalidInput("%s: %s cannot be used with network_mode %s; %s" % (where, ", ".join(bad), mode, why), where)
     elif ports:
         raise InvalidInput("%s.ports: only host-mode sandboxes declare ports; publish with publish: [\"8080:80\"]" % where, where)
-    further, ips = _further_networks(raw, where)
+    further, ips = _further_networks(lists["networks"], where)
     networks = () if mode in ("host", "none") else (mode,) + further
     if mode == DEFAULT_NETWORK and len(networks) > 1:
         raise InvalidInput("%s.networks: further networks need a user-defined network_mode (Docker's default bridge"
@@ -514,33 +521,30 @@ def sandbox_spec(raw, where):
     ip = m.address(raw["ip"], "%s.ip" % where) if raw.get("ip") else None
     if state == "present" and mode != "host" and (not raw.get("hostname") or any(n != DEFAULT_NETWORK for n in networks)):
         _check_dns_name(name, where)
-    _check_dns(raw, where)
+    dns = {key: _strings(lists[key]) for key in ("dns", "dns_search", "dns_options", "aliases")}
+    _check_dns(dns, lists["extra_hosts"], where)
     return SandboxSpec(
         name, "network" if networks else mode, networks, None, ip,
-        m.port_mappings(raw.get("publish") or [], "%s.publish" % where), ports,
+        m.port_mappings(lists["publish"] or [], "%s.publish" % where), ports,
         m.hostname(raw["hostname"], "%s.hostname" % where) if raw.get("hostname") else None,
-        _list(raw, "dns", where), _list(raw, "dns_search", where), _list(raw, "dns_options", where),
-        raw.get("extra_hosts"), _list(raw, "aliases", where) or (), state, raw, ips)
+        dns["dns"], dns["dns_search"], dns["dns_options"], lists["extra_hosts"], dns["aliases"] or (), state, raw, ips)
 
 
-def _further_networks(raw, where):
-    """The names in NETWORKS, and the (name, address) of those given as {name, ip} (compose's
-    ipv4_address; the boot-time restore pins addresses this way)."""
-    items = raw.get("networks")
-    if items is None:
-        return (), ()
-    if not isinstance(items, list):
-        raise InvalidInput("%s.networks: must be a list" % where, where)
+def _further_networks(items, where):
+    """The names in ITEMS (a sandbox's networks, checked to be a list), and the (name, address) of
+    those given as {name, ip} (compose's ipv4_address; the boot-time restore pins addresses this way)."""
     names, ips = [], []
-    for i, item in enumerate(items):
+    for i, item in enumerate(items or ()):
+        at = "%s.networks[%d]" % (where, i)
         if isinstance(item, dict):
-            at = "%s.networks[%d]" % (where, i)
             _unknown(item, ("name", "ip"), at)
             if not item.get("name"):
                 raise InvalidInput("%s: a network given as a dict needs a name ({name: back, ip: 172.30.0.5})" % at, where)
             if item.get("ip"):
                 ips.append((str(item["name"]), m.address(item["ip"], "%s.ip" % at)))
             item = item["name"]
+        elif isinstance(item, bool) or not isinstance(item, str):
+            raise InvalidInput("%s: %r is %s; give a network's name, or {name: NAME, ip: ADDRESS}" % (at, item, m.kind(item)), where)
         names.append(str(item))
     return tuple(names), tuple(ips)
 
@@ -554,14 +558,14 @@ def _check_dns_name(name, where):
                            " but is not a valid host name (RFC 1123); rename it with letters, digits and '-'" % (where, name), where)
 
 
-def _check_dns(raw, where):
+def _check_dns(dns, extra_hosts, where):
     """The DNS options are used last in a run (dns_config), so they are checked here, before any change."""
-    for i, value in enumerate(_list(raw, "dns", where) or ()):
+    for i, value in enumerate(dns["dns"] or ()):
         m.address(value, "%s.dns[%d]" % (where, i), scoped=True)
-    rc.search_domains(_list(raw, "dns_search", where), "%s.dns_search" % where)
-    rc.resolver_options(_list(raw, "dns_options", where), "%s.dns_options" % where)
-    rc.host_entries(raw.get("extra_hosts"), "%s.extra_hosts" % where)
-    for i, alias in enumerate(_list(raw, "aliases", where) or ()):
+    rc.search_domains(dns["dns_search"], "%s.dns_search" % where)
+    rc.resolver_options(dns["dns_options"], "%s.dns_options" % where)
+    rc.host_entries(extra_hosts, "%s.extra_hosts" % where)
+    for i, alias in enumerate(dns["aliases"] or ()):
         m.hostname(alias, "%s.aliases[%d]" % (where, i))
 
 
@@ -577,6 +581,9 @@ def sandbox_specs(raws, where="config"):
         if target is not None and target.mode == "host":
             raise InvalidInput("%s: %s: network_mode container:%s points at a host-mode sandbox, which has no namespace;"
                                " use network_mode host for %s too" % (where, spec.name, target.name, spec.name), where)
+    present = [s for s in specs if s.state == "present"]
+    for network in sorted({n for s in present for n in s.networks if n != DEFAULT_NETWORK}):
+        _fleet.names_unique(network, [_fleet.Member(None, s.name, None, 0, s.aliases) for s in present if network in s.networks], where)
     return specs
 
 
@@ -948,7 +955,9 @@ class Sandboxes(BatchResource):
                   addresses=[address], gateway=gateway, mtu=network.mtu)
 
     def _members(self, specs, networks):
-        """{network: {name: address}} of the members of user-defined networks (Docker's embedded DNS)."""
+        """{network: [_fleet.Member]} of the user-defined networks on this host (Docker's embedded
+        DNS), in the order of their names: every namespace with an address there, under the
+        aliases SPECS declare."""
         net, aliases = self.adapters["netlink"], {s.name: s.aliases for s in specs}
         # A namespace under several names (container mode) is a member under its declared name only.
         inodes = net.netns_inodes()
@@ -959,22 +968,24 @@ class Sandboxes(BatchResource):
             subnet, _gateway = bridge_subnet(net.link(self._bridge_of(name, networks), routes=False))
             if subnet is None:
                 continue
-            members = out.setdefault(name, {})
-            for sandbox in names:
-                for addrs in net.addresses_by_link(sandbox).values():
-                    for a in addrs:
-                        if a.version == 4 and a.ip in subnet:
-                            for alias in (sandbox,) + tuple(aliases.get(sandbox, ())):
-                                members[alias] = str(a.ip)
+            out[name] = [_fleet.Member(self.fleet.host, sandbox, a.ip, 0, tuple(aliases.get(sandbox, ())))
+                         for sandbox in names for addrs in net.addresses_by_link(sandbox).values()
+                         for a in addrs if a.version == 4 and a.ip in subnet]
         return out
 
     def _dns(self, batch, spec, members, networks):
-        peers, host = {}, self.fleet.host
+        """SPEC's hostname, hosts and resolv.conf. Its hosts file lists the members of its networks
+        (_fleet.hosts_entries), network by network in its order: a name once, where its first
+        member comes, with a line for each member that has it; a member on several of the
+        sandbox's networks under the address of the last of them."""
+        lines, host = {}, self.fleet.host
         for name in spec.networks:
-            if name in self.spans:
-                peers.update(_fleet.hosts_entries(self.spans[name].members, host, spec.name))
-                continue
-            peers.update({who: ip for who, ip in members.get(name, {}).items() if who != spec.name and who not in spec.aliases})
+            found = self.spans[name].members if name in self.spans else members.get(name, ())
+            for who, member, ip in _fleet.hosts_entries(found, host, spec.name):
+                lines[(who, member)] = ip
+        peers = {}
+        for (who, _member), ip in lines.items():
+            peers.setdefault(who, []).append(ip)
         if self.check_mode and self.adapters["netlink"].netns_inode(spec.name) is None:
             self.warnings.append("%s: check mode: its hostname, hosts and resolv.conf are planned once the sandbox exists" % spec.name)
             return

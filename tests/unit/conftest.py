@@ -336,6 +336,19 @@ class FakeFirewall:
         self.others = None    # the whole ruleset, as `nft -j list ruleset` prints it (others' tables)
         self.saves = {}       # iptables-legacy-save / iptables-nft-save -> what it prints
 
+    # what the tests read of it: their own reading of the raw state (below), not the product's parser
+    def owners(self):
+        return owners(self)
+
+    def owned(self, owner):
+        return owned(self, owner)
+
+    def published(self):
+        return published(self)
+
+    def table_exists(self):
+        return table_exists(self)
+
     def read(self):
         return nft.checked(nft.TableState(self.listing))
 
@@ -369,8 +382,8 @@ class FakeFirewall:
                 items.append({"rule": obj})
             elif kind == "element":
                 target = next(i.get("map") or i.get("set") for i in items if (i.get("map") or i.get("set") or {}).get("name") == obj["name"])
-                if verb == "add":
-                    target["elem"] += obj["elem"]
+                if verb == "add":   # a set holds an element once, as nft keeps it
+                    target["elem"] += [e for e in obj["elem"] if json_key(e) not in [json_key(t) for t in target["elem"]]]
                 else:
                     gone = [json_key(e) for e in obj["elem"]]
                     target["elem"] = [e for e in target["elem"] if json_key(e) not in gone]
@@ -397,6 +410,19 @@ class FakeIptables:
 
     def ruleset(self):
         return self.others
+
+    # what the tests read of it: their own reading of the raw state (below), not the product's parser
+    def owners(self):
+        return owners(self)
+
+    def owned(self, owner):
+        return owned(self, owner)
+
+    def published(self):
+        return published(self)
+
+    def table_exists(self):
+        return table_exists(self)
 
     def read(self):
         return ipt.checked(ipt.State({k: list(v) for k, v in self.chains.items()}, {k: list(v) for k, v in self.hooks.items() if v}))
@@ -435,6 +461,78 @@ def json_key(element):
     if "elem" in element:
         element = element["elem"]["val"]
     return repr(element)
+
+
+# -- what a test reads of a fake firewall -------------------------------------------------------
+# The tests' own reading of the raw state a fake firewall holds, in the form the tools print it:
+# with nftables every element's comment names its owner, with iptables every rule of an owner is
+# commented "netmodes:OWNER". Never through the product's parsers (they are under test), so a parser
+# that loses or invents something cannot hide it from the tests.
+
+def raw_owned(fw):
+    """{owner: [(set or chain, raw entry)]} of everything an owner holds in FW."""
+    out = {}
+    if fw.name == "nftables":
+        for item in (fw.listing or {"nftables": []})["nftables"]:
+            body = item.get("set") or item.get("map") or {}
+            for entry in body.get("elem", []):
+                key = entry[0] if isinstance(entry, list) else entry
+                comment = key.get("elem", {}).get("comment") if isinstance(key, dict) else None
+                if comment and body["name"] != nft.MARK_SET:
+                    out.setdefault(comment, []).append((body["name"], entry))
+            # a bridge's (a VXLAN device's) chains carry its name: isolate-BR, ..., vxlan-DEV
+            rule = item.get("rule") or {}
+            for prefix, kind in (("isolate-", "bridge"), ("fwd-in-", "bridge"), ("fwd-out-", "bridge"), ("nat-out-", "bridge"), ("vxlan-", "vxlan")):
+                if rule.get("chain", "").startswith(prefix):
+                    out.setdefault("%s:%s" % (kind, rule["chain"][len(prefix):]), []).append((rule["chain"], rule["expr"]))
+        return out
+    for (table, chain), rules in list(fw.chains.items()) + list(fw.hooks.items()):
+        for head, matches, target in rules:
+            comment = dict(dict(matches).get("comment", ())).get("comment", "")
+            if comment.startswith("netmodes:"):
+                out.setdefault(comment[len("netmodes:"):], []).append(("%s %s" % (table, chain), (head, matches, target)))
+    return out
+
+
+def owners(fw):
+    return set(raw_owned(fw))
+
+
+def owned(fw, owner):
+    """What OWNER holds in FW, as [(set or chain, raw entry)]; empty if nothing."""
+    return raw_owned(fw).get(owner, [])
+
+
+def table_exists(fw):
+    """Our nftables table, or any chain of ours with iptables."""
+    return fw.listing is not None if fw.name == "nftables" else bool(fw.chains)
+
+
+def published(fw):
+    """[(owner, "[HOSTIP:]HOSTPORT:PORT/PROTO")] of the published ports in FW, sorted: read from the
+    nftables DNAT maps or the iptables DNAT rules, in Docker's -p words."""
+    out = []
+    for owner, entries in raw_owned(fw).items():
+        for where, entry in entries:
+            if where == "any-port4":
+                (proto, host_port), port = entry[0]["elem"]["val"]["concat"], entry[1]
+                out.append((owner, "%s:%s/%s" % (host_port, port, proto)))
+            elif where == "port4":
+                (host_ip, proto, host_port), port = entry[0]["elem"]["val"]["concat"], entry[1]
+                out.append((owner, "%s:%s:%s/%s" % (host_ip, host_port, port, proto)))
+            elif where == "range4":
+                prefix, proto, span = entry[0]["elem"]["val"]["concat"]
+                ports = "%s-%s" % tuple(span["range"])
+                host_ip = "" if prefix == {"prefix": {"addr": "0.0.0.0", "len": 0}} else prefix + ":"
+                out.append((owner, "%s%s:%s/%s" % (host_ip, ports, ports, proto)))
+            elif where == "nat NETMODES-DNAT":
+                head, matches, target = dict(entry[0]), dict(entry[1]), dict(entry[2][1])
+                proto = head["-p"]
+                host_ip = head["-d"][:-len("/32")] + ":" if "-d" in head else ""
+                host_port = dict(matches[proto])["dport"].replace(":", "-")
+                port = target["to-destination"].partition(":")[2] or host_port
+                out.append((owner, "%s%s:%s/%s" % (host_ip, host_port, port, proto)))
+    return sorted(out)
 
 
 class FakeSockets:
