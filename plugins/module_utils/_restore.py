@@ -18,7 +18,10 @@ The file holds every network and sandbox of ours that exists, in the declaration
 replaces the entries it declares and keeps those of other runs (another playbook, an earlier
 inventory) while their objects still exist, so a pruned or removed one leaves the file too.
 Entries the restore could not make (a sandbox on a network that is not declared) are left out
-with a warning, so that one of them cannot stop a host's whole restore at boot.
+with a warning, so that one of them cannot stop a host's whole restore at boot. With the entries
+goes the fleet their overlay, macvlan and ipvlan networks span (the ``fleet`` option), since the
+addresses, peers and hosts files of such a network are computed from it; and a file the restore
+could not apply (``restore`` in check mode fails on it) fails the task and is not written.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ import os
 import sys
 import zipfile
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _adapters, _fs, _lock, _model
+from ansible_collections.netmodes.linux.plugins.module_utils import _adapters, _fleet, _fs, _lock, _model
 from ansible_collections.netmodes.linux.plugins.module_utils import _site as site
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource, converge, ordered
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NetmodesError
@@ -111,6 +114,8 @@ def _addresses(spec, networks, net):
     mine = [a.ip for addrs in net.addresses_by_link(spec.name).values() for a in addrs if a.version == 4]
     pins = {}
     for name in spec.networks:
+        if name in networks and networks[name].multi_host:
+            continue  # every host computes its members' addresses from the fleet, which is saved too
         subnet, _gateway = site.bridge_subnet(net.link(_bridge_of(name, networks), routes=False))
         found = sorted(ip for ip in mine if subnet is not None and ip in subnet)
         if found:
@@ -185,10 +190,34 @@ def restorable(networks, sandboxes):
         sandboxes = keep
 
 
-def document(networks, sandboxes, backend):
-    """The saved declaration as text: what the restore converges."""
+def saved_fleet(networks, new, old):
+    """The fleet the saved NETWORKS need (the ``fleet`` option, as the filter netmodes.linux.fleet
+    builds it): the hosts and groups their multi-host networks name, from this run's fleet NEW, or
+    from the file's OLD for a network an earlier run declared; {} when no network spans hosts."""
+    new, old = (f if isinstance(f, dict) else {} for f in (new, old))
+    groups = dict(old.get("groups") or {}, **(new.get("groups") or {}))
+    every = dict(old.get("hosts") or {}, **(new.get("hosts") or {}))
+    named, names = {}, set()
+    for entry in networks:
+        hosts = entry.get("hosts") if entry.get("driver") in _fleet.MULTI_HOST else None
+        if isinstance(hosts, str):
+            named[hosts] = list(groups.get(hosts) or [])
+            names.update(named[hosts])
+        elif isinstance(hosts, list):
+            names.update(str(h) for h in hosts)
+    if not names:
+        return {}
+    return {"host": new.get("host") or old.get("host"), "groups": named,
+            "hosts": {name: every[name] for name in sorted(names) if name in every}}
+
+
+def document(networks, sandboxes, backend, fleet=None):
+    """The saved declaration as text: what the restore converges (and the fleet its multi-host
+    networks need, when they span hosts)."""
     doc = {"format": FORMAT, "written_by": WRITTEN_BY, "firewall_backend": backend,
            "networks": networks, "sandboxes": sandboxes}
+    if fleet:
+        doc["fleet"] = fleet
     return json.dumps(doc, indent=1, sort_keys=True) + "\n"
 
 
@@ -310,12 +339,14 @@ class BootRestore(Resource):
     argument_spec = {
         "networks": {"type": "list", "elements": "dict", "default": []},
         "sandboxes": {"type": "list", "elements": "dict", "default": []},
+        "fleet": site.FLEET_OPTION,
         "firewall_backend": site.FIREWALL_OPTION,
         "path": {"type": "path", "default": DECLARED},
         "command": {"type": "path", "default": COMMAND},
         "unit_dir": {"type": "path", "default": UNIT_DIR},
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     }
+    before = None  # {path: its content when the run began}
 
     def desired(self):
         p = self.params
@@ -327,6 +358,7 @@ class BootRestore(Resource):
         if p["state"] == "present":
             site.sandbox_specs(p["sandboxes"], "sandboxes")  # both lists are checked before anything is read
             site.network_specs(p["networks"], "networks")
+            _fleet.fleet_from(p["fleet"])
             python = sys.executable
             out["content"] = {"command": command(python), "unit": unit(python, p["command"], p["path"]).encode()}
         return out
@@ -345,6 +377,8 @@ class BootRestore(Resource):
                            + ". Nothing was changed, and it is left alone: choose another %s, or move it away if it is not"
                            " needed" % FIELDS[foreign[0]], FIELDS[foreign[0]])
         current = {key: entry[1] if entry else None for key, entry in current.items()}
+        if self.before is None:  # the diff's "before": the engine reads again after the write, and then makes the diff
+            self.before = {where[key]: content for key, content in current.items()}
         current["systemd"] = os.path.isdir("/run/systemd/system")
         if desired["state"] == "present":
             current["document"] = self._document(current["declared"])
@@ -353,21 +387,40 @@ class BootRestore(Resource):
     def _document(self, old_bytes):
         net, p = self.adapters["netlink"], self.params
         old = json.loads(old_bytes) if old_bytes else {}  # ours (``recognised``): valid JSON
+        old = old if isinstance(old, dict) else {}
         networks, by_name = pinned_networks(p["networks"], net)
         sandboxes, present = pinned_sandboxes(p["sandboxes"], by_name, net)
         extra = default_network(present, by_name, net)
         networks += [extra] if extra else []
         dropped = [s["name"] for s in p["sandboxes"] if s.get("state") == "absent"]
-        nets, boxes = merged(old if isinstance(old, dict) else {}, networks, sandboxes, dropped, net=net, claims=self.adapters["sockets"].claims())
+        nets, boxes = merged(old, networks, sandboxes, dropped, net=net, claims=self.adapters["sockets"].claims())
         try:
-            site.network_specs(nets, "file")
-            site.sandbox_specs(boxes, "file")
+            text = self._restorable(nets, boxes, old, old_bytes)
         except InvalidInput as exc:  # an entry of another run no longer fits with this run's
+            if (nets, boxes) == (networks, sandboxes):
+                raise
             self.warnings.append("boot restore: the entries of earlier runs are dropped (%s)" % exc.msg)
-            nets, boxes = networks, sandboxes
+            text = self._restorable(networks, sandboxes, old, old_bytes)
+        return text
+
+    def _restorable(self, nets, boxes, old, old_bytes):
+        """The document of NETS and BOXES, checked as the restore will use it: the restore command
+        planned on it (in check mode) must not fail, or the boot would. Unchanged, it was checked
+        when it was written."""
+        site.network_specs(nets, "file")
+        site.sandbox_specs(boxes, "file")
         boxes, warnings = restorable(nets, boxes)
+        p = self.params
+        text = document(nets, boxes, p["firewall_backend"], saved_fleet(nets, p["fleet"], old.get("fleet")))
+        if old_bytes != text.encode():
+            try:
+                restore(json.loads(text), self.adapters, check_mode=True)
+            except NetmodesError as exc:
+                raise InvalidInput("the declaration cannot be restored at boot, so it is not saved: netmodes-restore would fail"
+                                   " with \"%s\"; fix the declaration (netmodes_networks, netmodes_sandboxes) or pass the"
+                                   " fleet (the role boot_restore does)" % exc.msg, "networks")
         self.warnings += warnings
-        return document(nets, boxes, p["firewall_backend"])
+        return text
 
     def plan(self, current, desired):
         paths, ops = desired["paths"], []
@@ -404,8 +457,7 @@ class BootRestore(Resource):
             name = op.obj.partition(" ")[2]
             kwargs = op.call[1]
             if op.obj.startswith("file ") and name != self.params["command"]:
-                entry = self.adapters["files"].host_entry(name) if op.action != "create" else None
-                before = entry[1] if entry else None
+                before = self.before.get(name) if op.action != "create" else None
                 after = kwargs.get("content") if op.action != "delete" else None
                 out.append({"before_header": name if before is not None else "/dev/null", "before": (before or b"").decode(),
                             "after_header": name if after is not None else "/dev/null", "after": (after or b"").decode()})
@@ -430,8 +482,10 @@ def restore(doc, adapters, check_mode=False):
     mode, then their files; merged, so nothing that is not in it is touched."""
     backend = doc.get("firewall_backend") or "auto"
     result = {"changed": False, "operations": [], "warnings": []}
-    for resource_class, options in ((site.Networks, {"config": doc.get("networks", [])}),
-                                    (site.Sandboxes, {"config": doc.get("sandboxes", []), "networks": doc.get("networks", [])})):
+    fleet = doc.get("fleet") or {}
+    for resource_class, options in ((site.Networks, {"config": doc.get("networks", []), "fleet": fleet}),
+                                    (site.Sandboxes, {"config": doc.get("sandboxes", []), "networks": doc.get("networks", []),
+                                                      "fleet": fleet})):
         params = {key: spec.get("default") for key, spec in resource_class.argument_spec.items()}
         params.update(options, state="merged", firewall_backend=backend)
         part = converge(resource_class(params, adapters, check_mode))

@@ -289,7 +289,9 @@ class Networks(BatchResource):
             leaving = {link.name for link in our_host_links(net) if link.name not in wanted and link.name != DEFAULT_BRIDGE}
         check_subnets_free(specs, net, {s.name for s in made}, leaving)
         taken = _taken(net) | {s.subnet for s in specs if s.subnet}
-        for spec in specs:
+        # Shims first: a bridge claims forwarding on the interfaces with IPv4 addresses it finds,
+        # so one made after it would be claimed only by the next run (and not by a restore).
+        for spec in sorted(specs, key=lambda s: not (s.name in spans and s.shim)):
             if spec.name in spans:
                 ensure_multi_host(batch, spans[spec.name], backend)
             elif not spec.multi_host:

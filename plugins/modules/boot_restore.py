@@ -20,6 +20,12 @@ description:
     the entries of other runs (another playbook, an earlier inventory) while their objects exist.
     Sandboxes the restore could not make (on a network that is not declared) are left out with a
     warning.
+  - The fleet its overlay, macvlan and ipvlan networks span (O(fleet), with the other hosts' indexes,
+    underlay addresses and sandboxes) is saved with them, so that the restore computes the same
+    addresses, peers and hosts files as the run did, without the inventory.
+  - Before the declaration is saved, the restore plans it on this host (as C(netmodes-restore --check)
+    would); a declaration it could not restore fails the task, and nothing is saved, rather than the
+    boot.
   - The command is a Python zip application that carries the collection's engine, so the host
     needs no Ansible, only the interpreter the modules run with (and its pyroute2 and firewall
     library). C(netmodes-restore --check) prints what it would change; it takes the host's lock
@@ -35,6 +41,13 @@ options:
     type: list
     elements: dict
     default: []
+  fleet:
+    description:
+      - The hosts the overlay, macvlan and ipvlan networks of O(networks) span, as for
+        M(netmodes.linux.networks); build it with the filter netmodes.linux.fleet (the role
+        netmodes.linux.boot_restore does). Not needed without such networks.
+    type: dict
+    default: {}
   path:
     description:
       - Where the declaration is saved.
@@ -74,6 +87,7 @@ EXAMPLES = r"""
   netmodes.linux.boot_restore:
     networks: "{{ netmodes_networks }}"
     sandboxes: "{{ netmodes_sandboxes }}"
+    fleet: "{{ netmodes_networks | netmodes.linux.fleet(hostvars, groups, inventory_hostname) }}"
 """
 
 RETURN = r"""

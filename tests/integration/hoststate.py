@@ -5,24 +5,10 @@
 
 from __future__ import annotations
 
-from conftest import hostsnap, snapshot
+from conftest import REPO, hostsnap, snapshot
 
-# What a reboot loses, as far as the collection goes; run inside a simulated host only.
-REBOOT = r"""
-for ns in $(ls /run/netns 2>/dev/null); do umount -l /run/netns/$ns 2>/dev/null; rm -f /run/netns/$ns; done
-rm -rf /run/netmodes
-for l in $(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//'); do
-  case $l in lo|eth0) ;; *) ip link del "$l" 2>/dev/null ;; esac
-done
-nft delete table inet netmodes 2>/dev/null
-if [ -n "$(iptables-legacy-save 2>/dev/null)" ]; then  # flushing loads the tables, which a fresh boot does not have
-  for t in raw nat filter; do iptables-legacy -t $t -F 2>/dev/null; iptables-legacy -t $t -X 2>/dev/null; done
-fi
-for key in $(sysctl -N -a 2>/dev/null | grep -E '^net\.ipv[46]\.conf\.(all|default|eth0|lo)\.(forwarding|route_localnet)$'); do
-  sysctl -qw "$key=0"
-done
-true
-"""
+# What a reboot loses, as far as the collection goes (tests/harness/reboot.sh); run inside a simulated host only.
+REBOOT = (REPO / "tests" / "harness" / "reboot.sh").read_text()
 
 
 def state(host):

@@ -13,6 +13,7 @@ import shutil
 import pytest
 from conftest import BACKENDS, sh, use_backend
 from hoststate import REBOOT, diff, state
+from test_overlay import OVERLAY, ping
 from test_portmap import Processes, status
 
 UNIT = "/etc/systemd/system/netmodes-restore.service"
@@ -72,6 +73,49 @@ def test_the_restore_command_undoes_a_reboot(ansible, sim1, fleet, backend):
         assert sh(sim1, "getent hosts database", netns="web").split()[0] == before["spaces"]["db"]["addresses"]["eth0"][0]["local"]
     finally:
         procs.stop()
+
+
+def spanning(lab):
+    """sim1 and sim2 on a bridge network each, an overlay and the lab segment as a macvlan network
+    (with the host's shim) that span both; one sandbox of sim1 on all three."""
+    lan = {"name": "lan", "driver": "macvlan", "hosts": "ov", "parent": "eth0", "subnet": "%s.0/24" % lab, "gateway": "%s.1" % lab,
+           "ip_range": "%s.128/25" % lab, "max_hosts": 8, "shim": True}  # the harness uses .1 and .11-.12: the upper half is free
+    networks = [{"name": "br0"}, OVERLAY, lan]
+    sandboxes = {"sim1": [{"name": "web", "network_mode": "br0", "publish": ["8080:80"]}, {"name": "o1", "network_mode": "ov0"},
+                          {"name": "m1", "network_mode": "lan"}, {"name": "all3", "network_mode": "br0", "networks": ["ov0", "lan"]}],
+                 "sim2": [{"name": "o2", "network_mode": "ov0"}, {"name": "m2", "network_mode": "lan"}]}
+    return {"all": {"hosts": {h: {"netmodes_sandboxes": own} for h, own in sandboxes.items()},
+                    "vars": {"netmodes_networks": networks, "netmodes_requirements": False},
+                    "children": {"ov": {"hosts": {"sim1": {}, "sim2": {}}}}}}
+
+
+def test_a_host_on_bridge_overlay_and_macvlan_networks_comes_back_after_a_reboot(ansible, hosts, tmp_path):
+    sim1, sim2 = hosts[:2]
+    inventory = tmp_path / "spanning.json"
+    inventory.write_text(json.dumps(spanning(sim1.address.rsplit(".", 1)[0])))
+
+    def site():
+        return ansible._run(["ansible-playbook", "-i", str(inventory), "netmodes.linux.site"], False, False)
+
+    run = site()
+    assert not run.failed, run
+    check = sim1.run("/etc/netmodes/netmodes-restore --check", check=False)
+    assert check.returncode == 0 and check.stdout.strip().endswith("0 changes from /etc/netmodes/declared.json (check mode: nothing applied)"), \
+        check.stdout + check.stderr
+    before = state(sim1)
+    assert sorted(before["netns"]) == ["all3", "m1", "o1", "web"]
+
+    sim1.run(REBOOT)
+    assert state(sim1)["netns"] == {}
+    proc = restore(sim1)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    after = state(sim1)
+    assert after == before, diff(before, after)
+    for netns, peer in (("o1", "o2"), ("m1", "m2"), ("all3", "o2"), ("all3", "m2")):
+        ping(sim1, netns, peer)  # by name, across hosts
+    ping(sim2, "o2", "all3")
+    rerun = site()
+    assert not rerun.failed and not rerun.changed, "the site playbook finds the restored host as it left it\n%r" % rerun
 
 
 @pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is not installed")

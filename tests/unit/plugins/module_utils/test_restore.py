@@ -16,6 +16,7 @@ import pytest
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _restore, _site
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput
+from ansible_collections.netmodes.linux.plugins.module_utils._model import Link, interfaces
 from ansible_collections.netmodes.linux.plugins.modules.boot_restore import BootRestore
 from ansible_collections.netmodes.linux.plugins.modules.networks import Networks
 from ansible_collections.netmodes.linux.plugins.modules.sandboxes import Sandboxes
@@ -30,6 +31,17 @@ SANDBOXES = [
     {"name": "web2", "network_mode": "host", "ports": [9090]},
 ]
 PATHS = {"path": "/etc/netmodes/declared.json", "command": "/usr/local/lib/netmodes/netmodes-restore"}
+# A host of a two-host fleet: the bridge networks above, an overlay and a macvlan network (with the
+# host's shim) that span both hosts, sandboxes on each, one of them on all three kinds.
+OVERLAY = {"name": "ov0", "driver": "overlay", "hosts": "ov", "subnet": "10.231.200.0/24"}
+LAN = {"name": "lan", "driver": "macvlan", "hosts": "ov", "parent": "eth0", "subnet": "10.231.1.0/24", "gateway": "10.231.1.1",
+       "ip_range": "10.231.1.128/25", "max_hosts": 8, "shim": True}
+SPANNING = NETWORKS + [OVERLAY, LAN]
+ACROSS = {"sim1": SANDBOXES + [{"name": "o1", "network_mode": "ov0", "aliases": ["api"]}, {"name": "m1", "network_mode": "lan"},
+                               {"name": "all3", "network_mode": "br0", "networks": ["ov0", "lan"]}],
+          "sim2": [{"name": "o2", "network_mode": "ov0"}, {"name": "m2", "network_mode": "lan"}]}
+FLEET = {"host": "sim1", "groups": {"ov": ["sim1", "sim2"]},
+         "hosts": {h: {"index": None, "underlay": "10.231.1.1%s" % h[3:], "sandboxes": ACROSS[h]} for h in ACROSS}}
 
 
 @pytest.fixture
@@ -78,7 +90,23 @@ def state(adapters):
     return {"links": links, "netns": {n: net.netns_owned(n) for n in net.netns_names()},
             "shared": sorted(n for n in net.netns_names() if net.netns_inode(n) == net.netns_inode("web")),
             "firewall": _firewall(adapters["firewall"]),
-            "claims": adapters["sockets"].claims(), "sysctl": dict(adapters["sysctl"].values)}
+            "claims": adapters["sockets"].claims(), "sysctl": dict(adapters["sysctl"].values), "ledger": adapters["sysctl"].ledger()}
+
+
+def lab_cable(kernel):
+    """The host's eth0 with its underlay address, there at boot as before."""
+    kernel.links[(None, "eth0")] = Link("eth0", 90, "veth", 1500, "02:00:00:00:00:90", True, addresses=interfaces(["10.231.1.11/24"], "a"))
+    return kernel
+
+
+@pytest.fixture
+def spanning(converge, kernel, files):
+    """sim1 as the site builds it: networks and sandboxes with the fleet, then boot_restore with it."""
+    lab_cable(kernel)
+    files.host["/etc/resolv.conf"] = "nameserver 10.231.0.53\n"
+    assert converge(Networks, config=SPANNING, fleet=FLEET)["changed"]
+    assert converge(Sandboxes, config=ACROSS["sim1"], networks=SPANNING, fleet=FLEET)["changed"]
+    return converge(BootRestore, networks=SPANNING, sandboxes=ACROSS["sim1"], fleet=FLEET, **PATHS)
 
 
 def test_saving_is_idempotent_and_check_mode_writes_nothing(host, converge, files, four_steps):
@@ -125,6 +153,50 @@ def test_after_a_reboot_the_restore_makes_the_same_host(host, adapters, files, r
                                        if before["links"].get(k) != have["links"].get(k)], default=str)
     assert files.files == before_files, "the sandboxes' files are as they were"
     assert not _restore.restore(saved(files), after)["changed"], "a second restore changes nothing"
+
+
+def test_a_host_on_overlay_and_macvlan_networks_comes_back_after_a_reboot(spanning, adapters, files, rebooted):
+    assert not spanning.get("warnings"), spanning["warnings"]
+    doc = saved(files)
+    assert doc["fleet"] == FLEET, "the fleet the host's multi-host networks need is saved with them"
+    assert {s["name"]: s for s in doc["sandboxes"]}["o1"] == ACROSS["sim1"][6], "an overlay member's address comes from the fleet, unpinned"
+    before, before_files = state(adapters), dict(files.files)
+    assert ("o1", "eth0") in before["links"] and ("m1", "eth0") in before["links"] and ("all3", "eth2") in before["links"]
+    result = _restore.restore(doc, {**rebooted, "netlink": lab_cable(rebooted["netlink"])})
+    assert result["changed"] and not result["warnings"], result["warnings"]
+    have = state(rebooted)
+    links = [(str(k), before["links"].get(k), have["links"].get(k)) for k in set(before["links"]) | set(have["links"])
+             if before["links"].get(k) != have["links"].get(k)]
+    assert have == before, json.dumps(links + [(k, before[k], have[k]) for k in before if k != "links" and before[k] != have[k]], default=str)
+    assert files.files == before_files, "the sandboxes' files (hosts with the other host's members) are as they were"
+    again = _restore.restore(doc, rebooted)
+    assert not again["changed"], again["operations"]
+
+
+@pytest.mark.parametrize("check", [False, True])
+def test_a_declaration_the_restore_could_not_make_fails_the_task_not_the_boot(spanning, converge, files, check):
+    files.host.pop(PATHS["path"])
+    with pytest.raises(InvalidInput) as caught:  # no fleet: the restore could not make the overlay's part of this host
+        converge(BootRestore, check=check, networks=SPANNING, sandboxes=ACROSS["sim1"], **PATHS)
+    assert "cannot be restored at boot" in caught.value.msg and "needs the fleet option" in caught.value.msg, caught.value.msg
+    assert PATHS["path"] not in files.host, "nothing is saved"
+
+
+def test_the_diff_shows_the_file_before_the_write(host, converge, files):
+    host()
+    old = files.host[PATHS["path"]]
+    result = converge(BootRestore, networks=NETWORKS, sandboxes=SANDBOXES[:5] + [dict(SANDBOXES[5], state="absent")], **PATHS)
+    (declared,) = [d for d in result["diff"] if d["after_header"] == PATHS["path"]]
+    assert declared["before"] == old.decode(), "the file before the write"
+    assert declared["after"] == files.host[PATHS["path"]].decode() != old.decode(), "the file after it"
+
+
+def test_the_saved_fleet_keeps_what_the_saved_networks_name():
+    other = {"name": "far", "driver": "overlay", "hosts": ["sim1", "sim3"], "subnet": "10.231.202.0/24"}
+    old = {"host": "sim1", "groups": {}, "hosts": {"sim3": {"underlay": "10.231.1.13"}, "sim9": {}}}
+    fleet = _restore.saved_fleet(SPANNING + [other], FLEET, old)
+    assert fleet == {"host": "sim1", "groups": FLEET["groups"], "hosts": dict(FLEET["hosts"], sim3={"underlay": "10.231.1.13"})}
+    assert _restore.saved_fleet(NETWORKS, FLEET, old) == {}, "no network spans hosts: no fleet"
 
 
 def test_the_file_keeps_other_runs_sandboxes_while_they_exist(host, converge, kernel, files):
