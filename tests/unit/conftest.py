@@ -441,6 +441,7 @@ class FakeSockets:
     def __init__(self):
         self.listening = []   # (protocol, address, port, inode)
         self.claimed = {}
+        self.running = {}     # network namespace inode -> [(pid, command line)]
 
     def claims(self):
         return {k: [list(p) for p in v] for k, v in self.claimed.items()}
@@ -456,6 +457,9 @@ class FakeSockets:
 
     def process_of(self, inode):
         return "python3 (pid %d)" % inode
+
+    def processes_in(self, netns_inode):
+        return list(self.running.get(netns_inode, []))
 
 
 def make_firewall(backend):

@@ -1,0 +1,69 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A whole host in one plan (sandboxes with converge_networks, as site.yml runs it): check mode
+plans exactly the operations the real run then applies, across declaration changes."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.netmodes.linux.plugins.modules.sandboxes import Sandboxes
+
+NETWORKS = [{"name": "br0", "subnet": "172.18.0.0/16"}, {"name": "back", "subnet": "172.30.0.0/16", "internal": True}]
+SANDBOXES = [
+    {"name": "web", "network_mode": "br0", "publish": ["8080:80"]},
+    {"name": "db", "network_mode": "br0", "networks": ["back"], "aliases": ["database"]},
+    {"name": "side", "network_mode": "container:web"},
+    {"name": "quiet", "network_mode": "none"},
+    {"name": "legacy", "network_mode": "bridge"},
+    {"name": "web2", "network_mode": "host", "ports": [9090]},
+]
+
+
+def renamed(sandboxes, old, new):
+    out = []
+    for s in sandboxes:
+        s = dict(s, name=new) if s["name"] == old else dict(s)
+        if s.get("network_mode") == "container:" + old:
+            s["network_mode"] = "container:" + new
+        out.append(s)
+    return out
+
+
+def without(sandboxes, *names):
+    return [s for s in sandboxes if s["name"] not in names]
+
+
+def changed(sandboxes, name, **keys):
+    return [dict(s, **keys) if s["name"] == name else s for s in sandboxes]
+
+
+CHANGES = {
+    "first run": (NETWORKS, SANDBOXES),
+    "add a sandbox": (NETWORKS, SANDBOXES + [{"name": "cache", "network_mode": "br0", "publish": ["6379:6379"]}]),
+    "remove a sandbox (pruned)": (NETWORKS, without(SANDBOXES, "legacy")),
+    "rename with a sidecar and the port moving": (NETWORKS, renamed(SANDBOXES, "web", "www")),
+    "a port moves to another sandbox": (NETWORKS, changed(changed(SANDBOXES, "web", publish=[]), "db", publish=["8080:5432"])),
+    "a sandbox swaps networks": (NETWORKS, changed(SANDBOXES, "db", network_mode="back", networks=["br0"])),
+    "a network goes with its members": ([NETWORKS[0]], changed(SANDBOXES, "db", networks=[])),
+    "a new network with a new member": (NETWORKS + [{"name": "extra", "subnet": "172.31.0.0/16"}],
+                                        SANDBOXES + [{"name": "app", "network_mode": "extra", "publish": ["8081:80"]}]),
+}
+
+
+def plan(converge, networks, sandboxes, check):
+    return converge(Sandboxes, check=check, config=sandboxes, networks=networks, state="overridden", converge_networks=True)
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_check_mode_plans_the_run(converge, files, change):
+    files.host["/etc/resolv.conf"] = "nameserver 10.231.0.53\n"
+    if change != "first run":
+        plan(converge, NETWORKS, SANDBOXES, False)
+    networks, sandboxes = CHANGES[change]
+    check = plan(converge, networks, sandboxes, True)
+    run = plan(converge, networks, sandboxes, False)
+    assert check["operations"] == run["operations"]
+    assert check["changed"] == run["changed"] is True
+    assert not [w for w in check.get("warnings", []) if "netmodes.linux." in w], check["warnings"]
+    assert not plan(converge, networks, sandboxes, False)["changed"]
