@@ -32,12 +32,19 @@ class _Wrapped:
 
 
 class Sysctl(_Wrapped):
-    def __init__(self, real):
+    def __init__(self, real, netlink):
         super().__init__(real)
-        self._ledger, self._values = None, {}
+        self._ledger, self._values, self._netlink = None, {}, netlink
 
     def get(self, key):
-        return self._values[key] if key in self._values else self.real.get(key)
+        if key in self._values:
+            return self._values[key]
+        value = self.real.get(key)
+        parts = key.split("/")
+        if value is None and len(parts) == 5 and parts[2] == "conf" and parts[3] in self._netlink.made:
+            # an interface an earlier step makes starts with the defaults of its family
+            value = self.real.get("/".join(parts[:3] + ["default", parts[4]]))
+        return value
 
     def ledger(self):
         return self.real.ledger() if self._ledger is None else {k: dict(v) for k, v in self._ledger.items()}
@@ -88,6 +95,20 @@ class Netlink(_Wrapped):
     def __init__(self, real):
         super().__init__(real)
         self._links, self._names = set(), set()
+        self.made = set()  # host links earlier ops make (not modelled in reads; their sysctls are)
+
+    def link_add_bridge(self, name):
+        self.made.add(name)
+
+    def link_add_veth(self, name, peer, netns=None):
+        self.made.add(name)
+
+    def link_add_vxlan(self, name, vni, local, dstport, **_options):
+        self.made.add(name)
+
+    def link_add_macvlan(self, name, parent, *, netns=None, **_options):
+        if netns is None:
+            self.made.add(name)
 
     def _gone(self, name, netns):
         return netns in self._names or (netns, name) in self._links
@@ -139,12 +160,15 @@ class Netlink(_Wrapped):
         return frozenset(p for p in self.real.bridge_ports(name) if not self._gone(p, None))
 
 
-WRAPPERS = {"sysctl": Sysctl, "firewall": Firewall, "sockets": Sockets, "netlink": Netlink}
-
-
 def preview(adapters):
     """The ADAPTERS as check mode of a batch sees them (see the module's docstring)."""
-    return {owner: WRAPPERS[owner](real) if owner in WRAPPERS else real for owner, real in adapters.items()}
+    out = dict(adapters)
+    if "netlink" in adapters:
+        out["netlink"] = Netlink(adapters["netlink"])
+        if "sysctl" in adapters:
+            out["sysctl"] = Sysctl(adapters["sysctl"], out["netlink"])
+    out.update({owner: wrapper(adapters[owner]) for owner, wrapper in (("firewall", Firewall), ("sockets", Sockets)) if owner in adapters})
+    return out
 
 
 def play(adapters, ops):
