@@ -250,6 +250,17 @@ class BatchResource(Resource):
         raise NotImplementedError
 
     def converge(self):
+        """Plan the whole batch first, as check mode does: an error any step's plan raises (a
+        conflict, a bad reference) is raised before the first change, so a batch never half
+        applies what planning could refuse; with nothing to change the plan is the result."""
+        if not self.check_mode:
+            dry = type(self)(self.params, self.adapters, check_mode=True)
+            planned = dry.run_steps()
+            if not planned["changed"] and not planned.get("warnings"):
+                return planned
+        return self.run_steps()
+
+    def run_steps(self):
         batch = Batch(self.adapters, self.check_mode)
         self.adapters = batch.adapters  # in check mode, what the steps before leave (see Batch)
         extra = self.steps(batch) or {}

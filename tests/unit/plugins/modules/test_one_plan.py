@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict
 from ansible_collections.netmodes.linux.plugins.modules.sandboxes import Sandboxes
 
 NETWORKS = [{"name": "br0", "subnet": "172.18.0.0/16"}, {"name": "back", "subnet": "172.30.0.0/16", "internal": True}]
@@ -67,3 +68,23 @@ def test_check_mode_plans_the_run(converge, files, change):
     assert check["changed"] == run["changed"] is True
     assert not [w for w in check.get("warnings", []) if "netmodes.linux." in w], check["warnings"]
     assert not plan(converge, networks, sandboxes, False)["changed"]
+
+
+def test_a_refusal_only_a_later_step_finds_comes_before_the_first_change(converge, refused, kernel, files):
+    """A handmade namespace named like a declared sandbox, with a link of its own called eth0: the
+    veth of that sandbox cannot be made. Planned whole first, the run changes nothing."""
+    files.host["/etc/resolv.conf"] = "nameserver 10.231.0.53\n"
+    kernel.netns_create("db")
+    kernel.owned.pop("db")
+    kernel.link_add_veth("handmade", "eth0", netns="db")
+    refused(Sandboxes, Conflict, "eth0 already exists in sandbox db", config=SANDBOXES, networks=NETWORKS,
+            state="overridden", converge_networks=True)
+
+
+def test_a_pruned_sandbox_with_processes_running_is_named_with_them(converge, kernel, sockets, files):
+    files.host["/etc/resolv.conf"] = "nameserver 10.231.0.53\n"
+    plan(converge, NETWORKS, SANDBOXES, False)
+    sockets.running[kernel.netns_inode("legacy")] = [(4242, "python3 -m http.server 80")]
+    for check in (True, False):
+        found = plan(converge, NETWORKS, without(SANDBOXES, "legacy"), check).get("warnings", [])
+        assert [w for w in found if "sandbox legacy is pruned" in w and "pid 4242 (python3 -m http.server 80)" in w], found
