@@ -1051,12 +1051,7 @@ class Sandboxes(BatchResource):
         inode = net.netns_inode(spec.name)
         if inode is None or not net.netns_owned(spec.name):
             return False
-        if spec.share_with in self.leaving or self._planned_new(spec.share_with):
-            return True
-        return inode != net.netns_inode(spec.share_with)
-
-    def _planned_new(self, name):
-        return self.adapters["netlink"].netns_inode(name) is None
+        return spec.share_with in self.leaving or inode != net.netns_inode(spec.share_with)  # None: made by this run
 
 
 class HostPorts(Resource):
