@@ -114,9 +114,10 @@ class Netlink(_Wrapped):
         return netns in self._names or (netns, name) in self._links
 
     def link_delete(self, name, netns=None):
-        link = self.link(name, netns, routes=False)
+        # all_links: only a dump of the host's links tells in which namespace a veth's peer is
+        link = next((x for x in self.real.all_links() if x.name == name), None) if netns is None else None
         self._links.add((netns, name))
-        if link is None or netns is not None or link.kind != "veth" or not link.peer_netns:
+        if link is None or link.kind != "veth" or not link.peer_netns:
             return
         for other in [n for n, inode in self.netns_inodes().items() if inode == link.peer_netns]:
             for peer in self.real.all_links(other):

@@ -11,6 +11,7 @@ that check mode applies nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import itertools
 
@@ -108,7 +109,9 @@ class FakeNetlink:
         return (self.netns.get(netns), name)
 
     def link(self, name, netns=None, routes=True):
-        return self.links.get(self._key(name, netns))
+        # As the adapter: only all_links (a dump of the host) tells a veth peer's namespace.
+        link = self.links.get(self._key(name, netns))
+        return dataclasses.replace(link, peer_netns=None) if link is not None and link.peer_netns is not None else link
 
     def bridge_ports(self, name):
         return frozenset(link.name for (where, _name), link in self.links.items() if where is None and link.master == name)
