@@ -6,7 +6,9 @@ from __future__ import annotations
 
 class ModuleDocFragment:
     # The firewall_backend option of every module that writes firewall rules (bridge, vxlan, networks,
-    # sandboxes, portmap, boot_restore); its choices are _firewall.BACKENDS and auto.
+    # sandboxes, portmap, boot_restore). Its one spec is _firewall.backends.BACKEND_OPTION (net_info reads
+    # with the same spec, described in its own words);
+    # tests/unit/plugins/doc_fragments/test_firewall.py holds the two together.
     DOCUMENTATION = r"""
 options:
   firewall_backend:

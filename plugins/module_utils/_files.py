@@ -174,10 +174,7 @@ class Files:
     def link_host_file(name, target):
         """Make NAME a symbolic link to TARGET (replacing the link there), as systemctl enable does."""
         with _host_dir(name) as directory:
-            tmp = ".%s.netmodes-tmp" % os.path.basename(name)
-            directory.unlink(tmp)
-            os.symlink(target, tmp, dir_fd=directory.fd)
-            os.rename(tmp, os.path.basename(name), src_dir_fd=directory.fd, dst_dir_fd=directory.fd)
+            directory.symlink(os.path.basename(name), target)
 
     @staticmethod
     def remove_host_file(name, directory=False):

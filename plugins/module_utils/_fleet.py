@@ -233,31 +233,44 @@ def members(spec, declared, indexes, where):
                                " or give the network a bigger subnet or a smaller max_hosts" % (where, host, sandbox.name,
                                                                                                 block, spec.name), where)
             out.append(Member(host, sandbox.name, ip, position, tuple(sandbox.aliases), sandbox.state == "present"))
-    _names_unique(spec, out, where)
+    names_unique(spec.name, out, where)
     return out
 
 
-def _names_unique(spec, found, where):
-    """Members resolve each other by name, so a name (or alias) may be one member's only."""
-    owner = {}
-    for member in (m for m in found if m.present):
-        for name in (member.sandbox,) + member.aliases:
-            if name in owner and owner[name] != member:
-                other = owner[name]
-                raise Conflict("%s: network %s: the name %s is both sandbox %s of host %s and sandbox %s of host %s; members of a"
-                               " network resolve each other by name across its hosts, so rename one (or drop the alias)"
-                               % (where, spec.name, name, other.sandbox, other.host, member.sandbox, member.host), where)
-            owner[name] = member
+def names_unique(network, found, where):
+    """A member's name is its own: no other member of NETWORK (a name) has it as its name or as an
+    alias. An alias may be shared by several members: it then resolves to every one of them."""
+    present = [m for m in found if m.present]
+    named = {}
+    for member in present:
+        _clash(member.sandbox, (named.setdefault(member.sandbox, member), member), present, where, network)
+    for member in present:
+        for alias in member.aliases:
+            _clash(alias, (named.get(alias), member), present, where, network)
+
+
+def _clash(name, pair, present, where, network):
+    """Refuse NAME when it is the name of one member of PAIR and the name or an alias of the other."""
+    if pair[0] is not None and pair[0] is not pair[1]:
+        first, second = sorted(pair, key=present.index)
+        raise Conflict("%s: network %s: the name %s is both %s and %s; members of a network resolve each other by name (across its"
+                       " hosts), so rename one (or drop the alias)" % (where, network, name, _describe(first), _describe(second)), where)
+
+
+def _describe(member):
+    return "sandbox %s of host %s" % (member.sandbox, member.host) if member.host else "sandbox %s" % member.sandbox
 
 
 def hosts_entries(found, host, sandbox):
-    """{name: address} of the hosts file of SANDBOX (on HOST): every other present member of the
-    network, on any host, by its name and aliases."""
-    out = {}
-    for member in found:
-        if member.present and (member.host, member.sandbox) != (host, sandbox):
-            for name in (member.sandbox,) + member.aliases:
-                out[name] = str(member.address)
+    """[(name, member, address)] for the hosts file of SANDBOX (on HOST), MEMBER being (host,
+    sandbox): every present member of the network, on any host, in member order, under its name
+    and then each of its aliases. SANDBOX's own name is left out (its own lines come from its host
+    name), not its aliases: Docker's resolver answers an alias with every member that has it."""
+    out = []
+    for member in (m for m in found if m.present):
+        own = (member.host, member.sandbox) == (host, sandbox)
+        for name in (() if own else (member.sandbox,)) + member.aliases:
+            out.append((name, (member.host, member.sandbox), str(member.address)))
     return out
 
 

@@ -131,17 +131,8 @@ class Dir:
         default) as ``.TAG.XXXXXXXX.tmp`` (TAG: NAME by default); those that earlier writes killed
         before their rename left are removed first, so nothing lingers.
         """
-        scratch = scratch or self
-        prefix = ".%s." % (tag or name)
-        scratch.remove_leftovers(prefix)
-        while True:
-            tmp = "%s%s.tmp" % (prefix, secrets.token_hex(4))
-            try:
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, PRIVATE, dir_fd=scratch.fd)
-                break
-            except FileExistsError:
-                continue
-        try:
+        def make(tmp, where):
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, PRIVATE, dir_fd=where.fd)
             try:
                 view = memoryview(data)
                 while view:
@@ -150,6 +141,29 @@ class Dir:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+
+        self._replace(name, make, tag, scratch or self)
+
+    def symlink(self, name, target, *, tag=None):
+        """Make NAME a symbolic link to TARGET atomically (replacing what is there), as ``write``
+        replaces a file: a temporary link, renamed over NAME, the directory synced."""
+        self._replace(name, lambda tmp, where: os.symlink(target, tmp, dir_fd=where.fd), tag, self)
+
+    def _replace(self, name, make, tag, scratch):
+        """Make a temporary entry in SCRATCH with MAKE(tmp name, SCRATCH) and rename it over NAME."""
+        prefix = ".%s." % (tag or name)
+        scratch.remove_leftovers(prefix)
+        while True:
+            tmp = "%s%s.tmp" % (prefix, secrets.token_hex(4))
+            try:
+                make(tmp, scratch)
+                break
+            except FileExistsError:
+                continue
+            except BaseException:
+                scratch.unlink(tmp)
+                raise
+        try:
             os.rename(tmp, name, src_dir_fd=scratch.fd, dst_dir_fd=self.fd)
         except BaseException:
             scratch.unlink(tmp)

@@ -17,7 +17,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils import _files, _fir
 from ansible_collections.netmodes.linux.plugins.module_utils import _resolvconf as rc
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import NetmodesError, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._model import RouteEntry, jsonable
-from ansible_collections.netmodes.linux.plugins.module_utils._netlink import NETNS_DIR
+from ansible_collections.netmodes.linux.plugins.module_utils._namespaces import NETNS_DIR
 
 
 def read(adapters, sandboxes=None, networks=None, dns=True):

@@ -265,6 +265,37 @@ def number(value, field_name, low, high, what):
     return found
 
 
+def kind(value):
+    """What VALUE is, in YAML's words, for messages: 'a string', 'a number', 'a dict'..."""
+    for types, words in ((bool, "a boolean"), (str, "a string"), ((int, float), "a number"), (dict, "a dict"),
+                         ((list, tuple), "a list")):
+        if isinstance(value, types):
+            return words
+    return "no value" if value is None else type(value).__name__
+
+
+def listed(value, field_name, mapping=False, scalars=True):
+    """The items of a list-valued field of a declaration (``publish``, ``ports``, ``aliases``...)
+    as a tuple, or None when the field is not given.
+
+    The one rule for such fields: they take a YAML list, even of one item. Anything else is
+    refused naming the field (a string would be read as its characters, a number is not a list):
+    a dict too unless MAPPING (the field's other form, as compose's extra_hosts). With SCALARS,
+    each item is one value, a string or a whole number (a boolean is YAML's reading of yes/no/on/off)."""
+    if value is None or (mapping and isinstance(value, dict)):
+        return value
+    if not isinstance(value, (list, tuple)):
+        key = field_name.rpartition(".")[2]
+        fix = "%s: [%r]" % (key, value) if isinstance(value, (str, int, dict)) and not isinstance(value, bool) else "%s: [...]" % key
+        raise InvalidInput("%s: %r is %s, not a list; write a list, even of one item: %s%s"
+                           % (field_name, value, kind(value), fix, " (or a dict)" if mapping else ""), field_name)
+    for i, item in enumerate(value if scalars else ()):
+        if isinstance(item, bool) or not isinstance(item, (str, int)):
+            raise InvalidInput("%s[%d]: %r is %s; give each item as one value, a string or a number (quote yes, no, on and off)"
+                               % (field_name, i, item, kind(item)), field_name)
+    return tuple(value)
+
+
 def addresses(values, field_name, version=None):
     """A list of IP addresses as a frozenset (None: not managed), all of IP VERSION when given."""
     if values is None:

@@ -1,27 +1,25 @@
 # Copyright: netmodes.linux contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The netlink adapter: the only place that talks to pyroute2.
+"""The netlink adapter: the only place that talks to pyroute2 (links, addresses, routes, the
+bridge fdb and neighbours).
 
-It also owns the named network namespaces (/run/netns/NAME) because creating and sharing
-them is mount plumbing that belongs with the sockets opened inside them. Reads never create
-anything: a namespace is opened only after an exact existence check, and with flags=0 so that
-pyroute2 cannot create it behind our back.
+The named network namespaces themselves (the /run/netns mounts and our records of them) are
+the namespaces adapter's (_namespaces); the sockets opened inside them are made here, through
+its ``inside``. Reads never create anything: a namespace is entered only after an exact
+existence check, so that pyroute2 cannot create it behind our back.
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import errno
 import functools
 import ipaddress
 import os
-import threading
 import traceback
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _fs
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER_TAG, Link, Route, RouteEntry, temp_name
+from ansible_collections.netmodes.linux.plugins.module_utils._namespaces import NETNS_DIR, Namespaces
 
 try:
     from pyroute2 import IPRoute
@@ -38,12 +36,6 @@ else:
     HAS_PYROUTE2 = True
     PYROUTE2_IMPORT_ERROR = None
 
-NETNS_DIR = "/run/netns"
-# Which names in /run/netns we created (a file per name holding the namespace inode).
-# It lives on /run like the namespaces themselves, so both vanish together at reboot.
-OWNED_DIR = "/run/netmodes/netns"
-MARKER_TAG = "netns"  # a marker's temporary file: /run/netmodes/.netns.XXXXXXXX.tmp
-PENDING = "pending"
 RTPROT_STATIC = 4
 # rtnetlink's names of route protocols (RTPROT_*), as ``ip route`` prints them.
 RTPROT_NAMES = {2: "kernel", 3: "boot", 4: "static", 9: "ra", 16: "dhcp"}
@@ -62,11 +54,6 @@ IPVLAN_MODES = {"l2": 0, "l3": 1, "l3s": 2}
 KIND_PREFIXES = {"br_": "bridge", "vxlan_": "vxlan", "macvlan_": "macvlan", "ipvlan_": "ipvlan"}
 # Where sysfs lists a bridge's ports (brif/) beside its index.
 SYS_NET = "/sys/class/net"
-MS_BIND = 4096
-MS_REC = 16384
-MS_SHARED = 1 << 20
-MNT_DETACH = 2
-CLONE_NEWNET = 0x40000000
 
 
 def _kernel_error(action, exc):
@@ -110,17 +97,13 @@ def _writes(method):
     return changing
 
 
-def _markers():
-    """OWNED_DIR as an _fs.Dir reached from /run without following a link, or None."""
-    return _fs.open_dir(OWNED_DIR, os.path.dirname(os.path.dirname(OWNED_DIR)))
-
-
 class Netlink:
-    """Reads and writes links, addresses, routes and named namespaces."""
+    """Reads and writes links, addresses, routes, fdb entries and neighbours; offers the named
+    namespaces of NAMESPACES (a _namespaces.Namespaces) as ``netns_*``."""
 
-    def __init__(self):
+    def __init__(self, namespaces=None):
+        self.namespaces = namespaces or Namespaces()
         self._sockets = {}
-        self._libc = None
         self._cache = {}
 
     def close(self):
@@ -145,34 +128,8 @@ class Netlink:
         return self._sockets[netns]
 
     def _socket_in(self, netns):
-        """A netlink socket inside NETNS: this thread enters it, opens the socket, and returns.
-
-        A socket keeps the namespace it was opened in. pyroute2's own ``IPRoute(netns=…)`` forks
-        a helper process per namespace, which costs tens of milliseconds on a host with hundreds
-        of sandboxes; entering the namespace from this thread costs a system call.
-        """
-        try:
-            target = os.open(os.path.join(NETNS_DIR, netns), os.O_RDONLY)
-        except OSError:
-            target = None
-        if target is None or self.netns_inode(netns) is None:
-            if target is not None:
-                os.close(target)
-            raise NotFound("sandbox %r does not exist (no %s/%s); create it with"
-                           " netmodes.linux.netns first" % (netns, NETNS_DIR, netns), "netns")
-        home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-        libc = self._libc_handle()
-        try:
-            if libc.setns(target, CLONE_NEWNET) != 0:
-                raise KernelError("enter sandbox %s: %s" % (netns, os.strerror(ctypes.get_errno())))
-            try:
-                return IPRoute(strict_check=True, ext_ack=True)
-            finally:
-                if libc.setns(home, CLONE_NEWNET) != 0:  # cannot happen: our own namespace
-                    raise KernelError("return to the host's namespace: %s" % os.strerror(ctypes.get_errno()))
-        finally:
-            os.close(target)
-            os.close(home)
+        """A netlink socket inside NETNS (a socket keeps the namespace it was opened in)."""
+        return self.namespaces.inside(netns, lambda: IPRoute(strict_check=True, ext_ack=True))
 
     def _get(self, name, netns=None):
         """The kernel's message for the link called exactly NAME, or None (asked by name, not dumped)."""
@@ -189,87 +146,43 @@ class Netlink:
         msg = self._get(name, netns)
         return msg["index"] if msg is not None else None
 
-    # -- named network namespaces -------------------------------------------------------
+    # -- named network namespaces: the namespaces adapter's, under the names resources call --
 
     def netns_inode(self, name):
         """Inode of /run/netns/NAME when it is a mounted namespace, else None (exact name)."""
-        try:
-            st = os.stat(os.path.join(NETNS_DIR, name))
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        # A left-over mount point file is not a namespace: nsfs has its own device.
-        if st.st_dev != os.stat("/proc/self/ns/net").st_dev:
-            return None
-        return st.st_ino
+        return self.namespaces.inode(name)
 
     @_reads
     def netns_inodes(self):
-        """{name: namespace inode} of every mounted name in /run/netns, sorted by name
-        (container-mode names share their target's inode)."""
-        try:
-            names = os.listdir(NETNS_DIR)
-        except FileNotFoundError:
-            return {}
-        found = {name: self.netns_inode(name) for name in sorted(names)}
-        return {name: inode for name, inode in found.items() if inode is not None}
+        """{name: namespace inode} of every mounted name in /run/netns, sorted by name."""
+        return self.namespaces.inodes()
 
     def netns_names(self):
         """Every mounted namespace name, sorted."""
         return sorted(self.netns_inodes())
 
     def netns_record(self, name):
-        """What /run/netmodes/netns/NAME records: None (nothing), PENDING (our creation of NAME
-        began but did not finish) or the inode NAME named when we made it. A marker that is not
-        root's alone (another user's, or writable by others) records nothing."""
-        markers = _markers()
-        if markers is None:
-            return None
-        with markers:
-            data = markers.read_state(name)
-        if data is None:
-            return None
-        text = data.decode("utf-8", errors="replace").strip()
-        if text == PENDING:
-            return PENDING
-        try:
-            return int(text)
-        except ValueError:
-            return 0  # damaged: records nothing that exists
+        """What our record of NAME holds (see _namespaces.Namespaces.record)."""
+        return self.namespaces.record(name)
 
     def netns_owned(self, name):
-        """True when NAME was made by this collection and still names the same namespace (or
-        our creation of it was interrupted after the namespace was made)."""
-        inode, record = self.netns_inode(name), self.netns_record(name)
-        return inode is not None and record in (PENDING, inode)
+        """True when NAME was made by this collection and still names the same namespace."""
+        return self.namespaces.owned(name)
 
-    # A creation records NAME as pending first and its inode last, so that a run killed
-    # halfway leaves a record that the next run reads: a namespace under a pending record is
-    # ours and only needs finishing (netns_finish); a bare mount point file (the namespace was
-    # never bound to it, or was already unmounted by netns_delete) is reused by the next
-    # creation, or removed by netns_delete. netns_delete removes the record last for the same
-    # reason. A failed creation drops its record: a namespace that somebody else makes under
-    # the name is never taken for ours.
+    def owned_markers(self):
+        """Every name recorded as ours, also of namespaces that are gone since."""
+        return self.namespaces.owned_markers()
 
     @_writes
     def netns_create(self, name):
-        """Create a namespace with loopback up, and record it as ours.
-
-        As ``ip netns add`` does, but from a thread instead of a child process: the thread
-        leaves for a new network namespace and pins it with a bind mount on /run/netns/NAME.
-        """
-        def fresh():
-            if self._libc_handle().unshare(CLONE_NEWNET) != 0:
-                return ctypes.get_errno()
-            return self._bind("/proc/thread-self/ns/net", name)
-
-        self._new_name(name, fresh, "create sandbox %s" % name, in_thread=True)
+        """Create a namespace with loopback up, and record it as ours."""
+        self.namespaces.create(name)
         self.netns_finish(name)
 
     @_writes
     def netns_share(self, name, target):
         """Make NAME a second name of TARGET's namespace (Docker's container mode)."""
-        self._new_name(name, lambda: self._bind(os.path.join(NETNS_DIR, target), name),
-                       "bind %s to sandbox %s" % (name, target))
+        self.namespaces.share(name, target)
         self.netns_finish(name, loopback=False)
 
     @_writes
@@ -278,86 +191,21 @@ class Netlink:
         and its inode recorded, which marks it complete."""
         if loopback:
             self.link_set("lo", netns=name, state="up")
-        self._record(name, "%d" % self.netns_inode(name))
-
-    def _bind(self, source, name):
-        """Bind-mount SOURCE on /run/netns/NAME: 0, or the errno."""
-        return 0 if self._mount(source, os.path.join(NETNS_DIR, name), MS_BIND) == 0 else ctypes.get_errno()
-
-    def _new_name(self, name, mount, action, in_thread=False):
-        """Make the mount point /run/netns/NAME and run MOUNT (returns 0 or an errno) on it."""
-        self._prepare_netns_dir()
-        if self.netns_inode(name) is not None:
-            raise KernelError("%s: %s" % (action, os.strerror(errno.EEXIST)))
-        self._record(name, PENDING)
-        path = os.path.join(NETNS_DIR, name)
-        # Not O_EXCL: an empty mount point left by a run killed before its mount is reused.
-        os.close(os.open(path, os.O_RDONLY | os.O_CREAT, 0))
-        if in_thread:
-            outcome = []
-            worker = threading.Thread(target=lambda: outcome.append(mount()), name="netmodes-netns")
-            worker.start()
-            worker.join()
-            err = outcome[0] if outcome else errno.EIO
-        else:
-            err = mount()
-        if err:
-            os.unlink(path)
-            self.netns_forget(name)
-            raise KernelError("%s: %s" % (action, os.strerror(err)))
+        self.namespaces.mark(name)
 
     @_writes
     def netns_delete(self, name):
-        """Remove the name; the namespace lives on while another name or process holds it."""
+        """Remove the name (and our socket in it); the namespace lives on while another name or
+        process holds it."""
         sock = self._sockets.pop(name, None)
         if sock is not None:
             sock.close()
-        path = os.path.join(NETNS_DIR, name)
-        self._libc_handle().umount2(path.encode(), MNT_DETACH)
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
-        self.netns_forget(name)
-
-    def _record(self, name, text):
-        # The temporary file is made in /run/netmodes, not beside the markers, whose names are
-        # the sandboxes' (any name): it can never take the place of another sandbox's marker.
-        top = _fs.owned_dir(os.path.dirname(OWNED_DIR), _fs.PRIVATE_DIR)
-        with top, top.subdir(os.path.basename(OWNED_DIR), _fs.PRIVATE_DIR) as markers:
-            markers.write(name, (text + "\n").encode("utf-8"), _fs.PRIVATE, tag=MARKER_TAG, scratch=top)
-
-    def owned_markers(self):
-        """Every name recorded as ours under OWNED_DIR, also of namespaces that are gone since."""
-        markers = _markers()
-        if markers is None:
-            return []
-        with markers:
-            return [name for name in markers.names() if markers.read_state(name) is not None]
+        self.namespaces.delete(name)
 
     @_writes
     def netns_forget(self, name):
         """Drop the record that NAME is ours (its namespace is gone, or is another one now)."""
-        markers = _markers()
-        if markers is not None:
-            with markers:
-                markers.unlink(name)
-
-    def _libc_handle(self):
-        if self._libc is None:
-            self._libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-        return self._libc
-
-    def _mount(self, source, target, flags):
-        return self._libc_handle().mount(source.encode(), target.encode(), b"none", flags, None)
-
-    def _prepare_netns_dir(self):
-        # As iproute2 does: /run/netns is a shared mount, so that names made here show in
-        # every mount namespace that shares it.
-        os.makedirs(NETNS_DIR, exist_ok=True)
-        if self._libc_handle().mount(b"", NETNS_DIR.encode(), b"none", MS_SHARED | MS_REC, None) != 0:
-            self._mount(NETNS_DIR, NETNS_DIR, MS_BIND | MS_REC)
-            self._libc_handle().mount(b"", NETNS_DIR.encode(), b"none", MS_SHARED | MS_REC, None)
+        self.namespaces.forget(name)
 
     # -- links --------------------------------------------------------------------------
 

@@ -39,7 +39,7 @@ import re
 from ansible_collections.netmodes.linux.plugins.module_utils import _sysctl
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource
 from ansible_collections.netmodes.linux.plugins.module_utils._model import TEMP_PREFIX, netns_name
-from ansible_collections.netmodes.linux.plugins.module_utils._netlink import OWNED_DIR
+from ansible_collections.netmodes.linux.plugins.module_utils._namespaces import OWNED_DIR
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.bridge import Bridge
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.dns_config import DnsConfig
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.macvlan import Macvlan

@@ -209,7 +209,7 @@ def host_entries(value, field_name):
     if isinstance(value, dict):
         found = [(name, ip, "%s.%s" % (field_name, name))
                  for name, ips in value.items() for ip in (ips if isinstance(ips, list) else [ips])]
-    elif isinstance(value, list):
+    elif isinstance(value, (list, tuple)):
         found = [_one_entry(item, "%s[%d]" % (field_name, i)) + ("%s[%d]" % (field_name, i),) for i, item in enumerate(value)]
     else:
         raise InvalidInput("%s: give a list of NAME:IP strings or a dict NAME: IP" % field_name, field_name)

@@ -36,7 +36,7 @@ POOLS = [ipaddress.ip_network("172.%d.0.0/16" % i) for i in range(17, 32)] + \
 DRIVERS = ("bridge",) + _fleet.MULTI_HOST
 STATES = ["merged", "overridden", "deleted", "gathered"]
 LINK_RESOURCES = {"bridge": Bridge, "vxlan": Vxlan, "macvlan": Macvlan, "ipvlan": Macvlan}
-FIREWALL_OPTION = {"type": "str", "choices": ["auto"] + list(_firewall.BACKENDS), "default": "auto"}
+FIREWALL_OPTION = _firewall.BACKEND_OPTION
 
 
 def _unknown(raw, known, where):
@@ -467,13 +467,19 @@ _SANDBOX_KEYS = ("name", "network_mode", "networks", "ip", "publish", "ports", "
 _NOT_WITH_CONTAINER = ("publish", "hostname", "dns", "dns_search", "dns_options", "extra_hosts", "networks", "ip", "aliases")
 
 
-def _list(raw, key, where):
-    value = raw.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, list):
-        raise InvalidInput("%s.%s: must be a list" % (where, key), where)
-    return tuple(str(v) for v in value)
+# The list-valued keys of a sandbox: {key: (a dict is its other form, each item is one value)}.
+_LIST_KEYS = {"networks": (False, False), "publish": (False, False), "ports": (False, True), "dns": (False, True),
+              "dns_search": (False, True), "dns_options": (False, True), "extra_hosts": (True, False), "aliases": (False, True)}
+
+
+def _lists(raw, where):
+    """{key: its items (None: not given)} of the list-valued keys of sandbox RAW, each checked to
+    be a list (m.listed: the one rule), before anything else reads them."""
+    return {key: m.listed(raw.get(key), "%s.%s" % (where, key), mapping, scalars) for key, (mapping, scalars) in _LIST_KEYS.items()}
+
+
+def _strings(items):
+    return None if items is None else tuple(str(v) for v in items)
 
 
 def _host_port(value, where):
@@ -491,6 +497,7 @@ def sandbox_spec(raw, where):
     if not isinstance(raw, dict) or not raw.get("name"):
         raise InvalidInput("%s: a sandbox is a dict with at least a name" % where, where)
     _unknown(raw, _SANDBOX_KEYS, where)
+    lists = _lists(raw, where)
     name = m.netns_name(str(raw["name"]), "%s.name" % where)
     state = raw.get("state") or "present"
     if state not in ("present", "absent"):
@@ -506,7 +513,7 @@ def sandbox_spec(raw, where):
             raise InvalidInput("%s: %s cannot be used with network_mode container:%s (it shares that sandbox's network, as"
                                " in Docker); set them on %s" % (where, ", ".join(bad), target, target), where)
         return SandboxSpec(name, "container", share_with=target, state=state, raw=raw)
-    ports = tuple(_host_port(p, where) for p in raw.get("ports") or ())
+    ports = tuple(_host_port(p, where) for p in lists["ports"] or ())
     if mode in ("host", "none"):
         refused = ("publish", "networks", "ip", "aliases")
         if mode == "host":
@@ -518,7 +525,7 @@ def sandbox_spec(raw, where):
             raise InvalidInput("%s: %s cannot be used with network_mode %s; %s" % (where, ", ".join(bad), mode, why), where)
     elif ports:
         raise InvalidInput("%s.ports: only host-mode sandboxes declare ports; publish with publish: [\"8080:80\"]" % where, where)
-    further, ips = _further_networks(raw, where)
+    further, ips = _further_networks(lists["networks"], where)
     networks = () if mode in ("host", "none") else (mode,) + further
     if mode == DEFAULT_NETWORK and len(networks) > 1:
         raise InvalidInput("%s.networks: further networks need a user-defined network_mode (Docker's default bridge"
@@ -527,33 +534,30 @@ def sandbox_spec(raw, where):
     ip = m.address(raw["ip"], "%s.ip" % where) if raw.get("ip") else None
     if state == "present" and mode != "host" and (not raw.get("hostname") or any(n != DEFAULT_NETWORK for n in networks)):
         _check_dns_name(name, where)
-    _check_dns(raw, where)
+    dns = {key: _strings(lists[key]) for key in ("dns", "dns_search", "dns_options", "aliases")}
+    _check_dns(dns, lists["extra_hosts"], where)
     return SandboxSpec(
         name, "network" if networks else mode, networks, None, ip,
-        m.port_mappings(raw.get("publish") or [], "%s.publish" % where), ports,
+        m.port_mappings(lists["publish"] or [], "%s.publish" % where), ports,
         m.hostname(raw["hostname"], "%s.hostname" % where) if raw.get("hostname") else None,
-        _list(raw, "dns", where), _list(raw, "dns_search", where), _list(raw, "dns_options", where),
-        raw.get("extra_hosts"), _list(raw, "aliases", where) or (), state, raw, ips)
+        dns["dns"], dns["dns_search"], dns["dns_options"], lists["extra_hosts"], dns["aliases"] or (), state, raw, ips)
 
 
-def _further_networks(raw, where):
-    """The names in NETWORKS, and the (name, address) of those given as {name, ip} (compose's
-    ipv4_address; the boot-time restore pins addresses this way)."""
-    items = raw.get("networks")
-    if items is None:
-        return (), ()
-    if not isinstance(items, list):
-        raise InvalidInput("%s.networks: must be a list" % where, where)
+def _further_networks(items, where):
+    """The names in ITEMS (a sandbox's networks, checked to be a list), and the (name, address) of
+    those given as {name, ip} (compose's ipv4_address; the boot-time restore pins addresses this way)."""
     names, ips = [], []
-    for i, item in enumerate(items):
+    for i, item in enumerate(items or ()):
+        at = "%s.networks[%d]" % (where, i)
         if isinstance(item, dict):
-            at = "%s.networks[%d]" % (where, i)
             _unknown(item, ("name", "ip"), at)
             if not item.get("name"):
                 raise InvalidInput("%s: a network given as a dict needs a name ({name: back, ip: 172.30.0.5})" % at, where)
             if item.get("ip"):
                 ips.append((str(item["name"]), m.address(item["ip"], "%s.ip" % at)))
             item = item["name"]
+        elif isinstance(item, bool) or not isinstance(item, str):
+            raise InvalidInput("%s: %r is %s; give a network's name, or {name: NAME, ip: ADDRESS}" % (at, item, m.kind(item)), where)
         names.append(str(item))
     return tuple(names), tuple(ips)
 
@@ -567,14 +571,14 @@ def _check_dns_name(name, where):
                            " but is not a valid host name (RFC 1123); rename it with letters, digits and '-'" % (where, name), where)
 
 
-def _check_dns(raw, where):
+def _check_dns(dns, extra_hosts, where):
     """The DNS options are used last in a run (dns_config), so they are checked here, before any change."""
-    for i, value in enumerate(_list(raw, "dns", where) or ()):
+    for i, value in enumerate(dns["dns"] or ()):
         m.address(value, "%s.dns[%d]" % (where, i), scoped=True)
-    rc.search_domains(_list(raw, "dns_search", where), "%s.dns_search" % where)
-    rc.resolver_options(_list(raw, "dns_options", where), "%s.dns_options" % where)
-    rc.host_entries(raw.get("extra_hosts"), "%s.extra_hosts" % where)
-    for i, alias in enumerate(_list(raw, "aliases", where) or ()):
+    rc.search_domains(dns["dns_search"], "%s.dns_search" % where)
+    rc.resolver_options(dns["dns_options"], "%s.dns_options" % where)
+    rc.host_entries(extra_hosts, "%s.extra_hosts" % where)
+    for i, alias in enumerate(dns["aliases"] or ()):
         m.hostname(alias, "%s.aliases[%d]" % (where, i))
 
 
@@ -590,6 +594,9 @@ def sandbox_specs(raws, where="config"):
         if target is not None and target.mode == "host":
             raise InvalidInput("%s: %s: network_mode container:%s points at a host-mode sandbox, which has no namespace;"
                                " use network_mode host for %s too" % (where, spec.name, target.name, spec.name), where)
+    present = [s for s in specs if s.state == "present"]
+    for network in sorted({n for s in present for n in s.networks if n != DEFAULT_NETWORK}):
+        _fleet.names_unique(network, [_fleet.Member(None, s.name, None, 0, s.aliases) for s in present if network in s.networks], where)
     return specs
 
 
@@ -983,7 +990,9 @@ class Sandboxes(BatchResource):
                   addresses=[address], gateway=gateway, mtu=network.mtu)
 
     def _members(self, specs, networks):
-        """{network: {name: address}} of the members of user-defined networks (Docker's embedded DNS)."""
+        """{network: [_fleet.Member]} of the user-defined networks on this host (Docker's embedded
+        DNS), in the order of their names: every namespace with an address there, under the
+        aliases SPECS declare."""
         net, aliases = self.adapters["netlink"], {s.name: s.aliases for s in specs}
         # A namespace under several names (container mode) is a member under its declared name only.
         inodes = net.netns_inodes()
@@ -999,31 +1008,36 @@ class Sandboxes(BatchResource):
             subnet = subnet or self.planned_subnets.get(bridge, (None, None))[0]
             if subnet is None:
                 continue
-            members = out.setdefault(name, {})
-            for sandbox in names:
-                if sandbox in aliases:
-                    found = [a for a in self.planned_ips.get(sandbox, {}).values()]
-                else:
-                    found = [a for addrs in net.addresses_by_link(sandbox).values() for a in addrs]
-                for a in found:
-                    if a.version == 4 and a.ip in subnet:
-                        for alias in (sandbox,) + tuple(aliases.get(sandbox, ())):
-                            members[alias] = str(a.ip)
+            out[name] = [_fleet.Member(self.fleet.host, sandbox, a.ip, 0, tuple(aliases.get(sandbox, ())))
+                         for sandbox in names for a in self._addresses_of(sandbox, sandbox in aliases)
+                         if a.version == 4 and a.ip in subnet]
         return out
 
     def _dns(self, batch, spec, members, networks):
-        peers, host = {}, self.fleet.host
+        """SPEC's hostname, hosts and resolv.conf. Its hosts file lists the members of its networks
+        (_fleet.hosts_entries), network by network in its order: a name once, where its first
+        member comes, with a line for each member that has it; a member on several of the
+        sandbox's networks under the address of the last of them."""
+        lines, host = {}, self.fleet.host
         for name in spec.networks:
-            if name in self.spans:
-                peers.update(_fleet.hosts_entries(self.spans[name].members, host, spec.name))
-                continue
-            peers.update({who: ip for who, ip in members.get(name, {}).items() if who != spec.name and who not in spec.aliases})
+            found = self.spans[name].members if name in self.spans else members.get(name, ())
+            for who, member, ip in _fleet.hosts_entries(found, host, spec.name):
+                lines[(who, member)] = ip
+        peers = {}
+        for (who, _member), ip in lines.items():
+            peers.setdefault(who, []).append(ip)
         batch.run(DnsConfig, planned_addresses=self._planned_addresses(spec), netns=spec.name,
                   hostname=spec.hostname or spec.name, nameservers=list(spec.dns) if spec.dns else None,
                   search=list(spec.dns_search) if spec.dns_search is not None else None,
                   options=list(spec.dns_options) if spec.dns_options is not None else None,
                   extra_hosts=spec.extra_hosts, peers=peers or None, force=self.params["force"])
 
+    def _addresses_of(self, sandbox, declared):
+        """The addresses of SANDBOX: where this plan puts it when DECLARED (in check mode its links may
+        not be there yet), else as read."""
+        if declared:
+            return list(self.planned_ips.get(sandbox, {}).values())
+        return [a for addrs in self.adapters["netlink"].addresses_by_link(sandbox).values() for a in addrs]
 
     def _planned_addresses(self, spec):
         """Check mode: {link: addresses} the sandbox will have once its links are made (they may

@@ -308,7 +308,7 @@ class NetInfo(Resource):
         "netns": {"type": "list", "elements": "str"},
         "network": {"type": "list", "elements": "str"},
         "brief": {"type": "bool", "default": False},
-        "firewall_backend": {"type": "str", "choices": ["auto"] + list(_firewall.BACKENDS), "default": "auto"},
+        "firewall_backend": _firewall.BACKEND_OPTION,
     }
 
     def desired(self):

@@ -26,7 +26,9 @@ description:
     is its C(ip), or else the next free one of its host's slice in the order the host declares
     its sandboxes on that network (an entry with C(state=absent) keeps its place); every host
     computes all members' addresses from C(fleet), so members resolve members on other hosts by
-    name. Names (and aliases) must then be unique across the network's hosts.
+    name. Sandbox names must then be unique across the network's hosts.
+  - An alias several members of a network share resolves to all of them (a line for each in the
+    hosts file of every member); an alias that is another member's name is refused.
   - An overlay sandbox is plugged into the host's bridge of the network with the network's MTU and
     that bridge as its gateway; a macvlan or ipvlan sandbox gets a macvlan (ipvlan) link on the
     network's parent, with the segment's gateway. C(publish) needs a bridge, so not on macvlan or
@@ -44,6 +46,9 @@ options:
       - The sandboxes, as dicts with C(name), C(network_mode), C(networks) (further user-defined
         networks), C(ip), C(publish) (C(-p) strings), C(ports) (host mode), C(hostname), C(dns),
         C(dns_search), C(dns_options), C(extra_hosts), C(aliases) and C(state) (present or absent).
+      - C(networks), C(publish), C(ports), C(dns), C(dns_search), C(dns_options), C(extra_hosts)
+        (or a dict NAME to IP) and C(aliases) take a list, even of one item (C(publish) as V(["8080:80"]));
+        a string, number or boolean there is refused naming the key, never read as its characters.
       - C(ip) is the address on the first network; an entry of C(networks) may be a dict with
         C(name) and C(ip) to give the address on that network too. Given addresses are never
         handed out to other sandboxes.

@@ -26,13 +26,12 @@ import signal
 import sys
 
 import hostsnap
+from ansible.module_utils import basic
 
 TIMEOUT = 120  # seconds a single run may take before it is killed
 
 
 def _child(module, args, write_fd):
-    from ansible.module_utils import basic
-
     os.dup2(write_fd, 1)
     signal.alarm(TIMEOUT)
     basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()

@@ -448,6 +448,52 @@ SANDBOXES_CASES = [
          "networks: the subnets of front (10.231.201.0/24) and n (10.231.201.0/25) overlap", "give n a subnet of its own"),
 ]
 
+RESTORE_TYPES = {"command": "/etc/netmodes/netmodes-restore", "networks": NETWORKS}  # as RESTORE below
+
+# Issue 15, item 5: a list-valued field takes a list, even of one item; anything else is refused
+# naming the field (ports "9097" was read as ports 9, 0, 9 and 7, publish "8090:80" per character).
+LIST = "write a list, even of one item: "
+TYPE_CASES = [
+    case("sandboxes-host-ports-string", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "host", "ports": "9097"}),
+         "config[5].ports: '9097' is a string, not a list", LIST + "ports: ['9097']"),
+    case("sandboxes-host-ports-number", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "host", "ports": 9097}),
+         "config[5].ports: 9097 is a number, not a list", LIST + "ports: [9097]"),
+    case("sandboxes-publish-string", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "publish": "8090:80"}),
+         "config[5].publish: '8090:80' is a string, not a list", LIST + "publish: ['8090:80']"),
+    case("sandboxes-publish-dict", "sandboxes",
+         batch_sandboxes({"name": "x", "network_mode": "front", "publish": {"host_port": 8090, "container_port": 80}}),
+         "config[5].publish: {'host_port': 8090, 'container_port': 80} is a dict, not a list", LIST + "publish: [{'host_port'"),
+    case("sandboxes-publish-number", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "publish": 484880}),
+         "config[5].publish: 484880 is a number, not a list", LIST + "publish: [484880]"),
+    case("sandboxes-networks-string", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "networks": "back"}),
+         "config[5].networks: 'back' is a string, not a list", LIST + "networks: ['back']"),
+    case("sandboxes-networks-dict", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "networks": {"back": None}}),
+         "config[5].networks: {'back': None} is a dict, not a list", LIST + "networks: [{'back': None}]"),
+    case("sandboxes-aliases-string", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "aliases": "api"}),
+         "config[5].aliases: 'api' is a string, not a list", LIST + "aliases: ['api']"),
+    case("sandboxes-aliases-boolean-item", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "aliases": [True]}),
+         "config[5].aliases[0]: True is a boolean", "give each item as one value, a string or a number (quote yes, no, on and off)"),
+    case("sandboxes-dns-string", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "dns": "10.231.201.53"}),
+         "config[5].dns: '10.231.201.53' is a string, not a list", LIST + "dns: ['10.231.201.53']"),
+    case("sandboxes-dns-search-string", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "dns_search": "corp.example"}),
+         "config[5].dns_search: 'corp.example' is a string, not a list", LIST + "dns_search: ['corp.example']"),
+    case("sandboxes-dns-options-string", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "dns_options": "ndots:2"}),
+         "config[5].dns_options: 'ndots:2' is a string, not a list", LIST + "dns_options: ['ndots:2']"),
+    case("sandboxes-extra-hosts-string", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "extra_hosts": "db:10.231.201.9"}),
+         "config[5].extra_hosts: 'db:10.231.201.9' is a string, not a list", LIST + "extra_hosts: ['db:10.231.201.9'] (or a dict)"),
+    case("sandboxes-container-publish-string", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "container:app", "publish": "8090:80"}),
+         "config[5].publish: '8090:80' is a string, not a list", LIST + "publish: ['8090:80']"),
+    case("sandboxes-alias-is-another-members-name", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "aliases": ["api", "app"]}),
+         "config: network front: the name app is both sandbox app and sandbox x", "rename one (or drop the alias)"),
+    case("networks-overlay-hosts-dict", "networks",
+         batch_networks({"name": "ov", "driver": "overlay", "subnet": "10.231.220.0/24", "hosts": {"sim1": None}}),
+         "config[3].hosts: an overlay network needs the hosts it spans", "an inventory group name or a list of inventory hosts"),
+    case("dns-extra-hosts-number", "dns_config", dict(DNS, extra_hosts=9), "extra_hosts: give a list of NAME:IP strings", "or a dict NAME: IP"),
+    case("boot_restore-publish-string", "boot_restore", dict(RESTORE_TYPES, sandboxes=SANDBOXES + [{"name": "x", "network_mode": "front",
+                                                                                                    "publish": "8090:80"}]),
+         "sandboxes[4].publish: '8090:80' is a string, not a list", LIST + "publish: ['8090:80']"),
+]
+
 SITE_CASES = [
     case("site-container-itself", "site", site(sandboxes=[{"name": "x", "network_mode": "container:x"}]),
          "network_mode: container:x names the sandbox itself", "name another sandbox"),
@@ -471,6 +517,10 @@ SITE_CASES = [
          "networks[3].name: network name 'nm+' is not valid: " + WILDCARD, NAME_FIX),
     case("site-dns-ip", "site", site(sandboxes=[{"name": "x", "network_mode": "front", "dns": ["10.231.201.256"]}]),
          "config[5].dns[0]: '10.231.201.256'", "write it like 172.18.0.1"),
+    case("site-host-ports-string", "site", site(sandboxes=[{"name": "x", "network_mode": "host", "ports": "9097"}]),
+         "config[5].ports: '9097' is a string, not a list", LIST + "ports: ['9097']"),
+    case("site-publish-string", "site", site(sandboxes=[{"name": "x", "network_mode": "front", "publish": "8090:80"}]),
+         "config[5].publish: '8090:80' is a string, not a list", LIST + "publish: ['8090:80']"),
 ]
 
 VX = {"name": "vx1", "vni": 42, "local": "10.231.200.1"}  # br0's address: a local address of the host
@@ -540,7 +590,7 @@ BOOT_RESTORE_CASES = [
 ]
 
 MODULE_CASES = NETNS_CASES + BRIDGE_CASES + VETH_CASES + PORTMAP_CASES + DNS_CASES + NET_INFO_CASES + NETWORKS_CASES + SANDBOXES_CASES
-MODULE_CASES += VXLAN_CASES + MACVLAN_CASES + BOOT_RESTORE_CASES
+MODULE_CASES += VXLAN_CASES + MACVLAN_CASES + BOOT_RESTORE_CASES + TYPE_CASES
 
 
 @pytest.fixture(scope="module")

@@ -209,3 +209,55 @@ def _segment_with_shim(fleet, site, driver):
     assert [(r["gateway"], r["dev"]) for r in route] == [("%s.1" % lab, "eth0")], "the segment's gateway"
     again = site.run([network], ["sim1", "sim2"], sandboxes)
     assert not again.failed and not again.changed, "a second run changed something\n%r" % again
+
+
+def names_in_hosts_file(host, netns):
+    """The lines of NETNS's hosts file that name the lab's addresses (10.231.*), as written."""
+    return [line for line in sh(host, "cat /etc/netns/%s/hosts" % netns).splitlines() if line.startswith("10.231.")]
+
+
+def test_a_shared_alias_resolves_to_every_member_from_every_member(lab, site):
+    """Issue 15, item 6: as Docker's resolver answers an alias with every member that has it, the
+    hosts file of every member lists all of them: on an overlay and a macvlan network across
+    hosts (members from the inventory) and on a local network, in the documented order."""
+    fleet = lab
+    sim1, sim2, sim3 = (fleet.host(h) for h in HOSTS)
+    lab_net = sim1.address.rsplit(".", 1)[0]
+    lan = {"name": "lan", "driver": "macvlan", "hosts": "ov", "parent": "eth0", "subnet": "%s.0/24" % lab_net,
+           "gateway": "%s.1" % lab_net, "ip_range": "%s.128/25" % lab_net, "max_hosts": 8}
+    sandboxes = {
+        "sim1": [{"name": "a1", "network_mode": "ov0", "aliases": ["api"]}, {"name": "a2", "network_mode": "ov0"},
+                 {"name": "x1", "network_mode": "br0", "aliases": ["cache"]}, {"name": "x2", "network_mode": "br0", "aliases": ["cache"]},
+                 {"name": "m1", "network_mode": "lan", "aliases": ["db"]}],
+        "sim2": [{"name": "b1", "network_mode": "ov0", "aliases": ["api"]}, {"name": "m2", "network_mode": "lan", "aliases": ["db"]}],
+        "sim3": [{"name": "c1", "network_mode": "ov0", "aliases": ["api"]}],
+    }
+    run = site.run([OVERLAY, LOCAL, lan], HOSTS, sandboxes)
+    assert not run.failed and run.changed, (run, [r["result"].get("msg") for r in run.records if r["status"] == "failed"])
+    # ov0: sim1's slice .0/28 (bridge .1), sim2's .16/28 (bridge .16), sim3's .32/28 (bridge .32);
+    # lan: sim1's slice .128/28 (shim .128), sim2's .144/28; br0 is sim1's own (gateway .1).
+    a1, a2, b1, c1 = "10.231.200.2", "10.231.200.3", "10.231.200.17", "10.231.200.33"
+    x1, x2 = "10.231.201.2", "10.231.201.3"
+    m1, m2 = "%s.129" % lab_net, "%s.145" % lab_net
+    api = [a1 + "\tapi", b1 + "\tapi", c1 + "\tapi"]
+    expected = {
+        (sim1, "a1"): [a1 + "\ta1"] + api + [a2 + "\ta2", b1 + "\tb1", c1 + "\tc1"],
+        (sim1, "a2"): [a2 + "\ta2", a1 + "\ta1"] + api + [b1 + "\tb1", c1 + "\tc1"],
+        (sim2, "b1"): [b1 + "\tb1", a1 + "\ta1"] + api + [a2 + "\ta2", c1 + "\tc1"],
+        (sim3, "c1"): [c1 + "\tc1", a1 + "\ta1"] + api + [a2 + "\ta2", b1 + "\tb1"],
+        (sim1, "x1"): [x1 + "\tx1", x1 + "\tcache", x2 + "\tcache", x2 + "\tx2"],
+        (sim1, "x2"): [x2 + "\tx2", x1 + "\tx1", x1 + "\tcache", x2 + "\tcache"],
+        (sim1, "m1"): [m1 + "\tm1", m1 + "\tdb", m2 + "\tdb", m2 + "\tm2"],
+        (sim2, "m2"): [m2 + "\tm2", m1 + "\tm1", m1 + "\tdb", m2 + "\tdb"],
+    }
+    for (host, netns), lines in expected.items():
+        assert names_in_hosts_file(host, netns) == lines, "%s: %s" % (host.name, netns)
+    # and the resolver inside every member answers with every member that has the alias
+    for (host, netns), alias, members in [((sim1, "a1"), "api", [a1, b1, c1]), ((sim1, "a2"), "api", [a1, b1, c1]),
+                                          ((sim2, "b1"), "api", [a1, b1, c1]), ((sim3, "c1"), "api", [a1, b1, c1]),
+                                          ((sim1, "x1"), "cache", [x1, x2]), ((sim1, "x2"), "cache", [x1, x2]),
+                                          ((sim1, "m1"), "db", [m1, m2]), ((sim2, "m2"), "db", [m1, m2])]:
+        found = [line.split()[0] for line in sh(host, "getent hosts %s" % alias, netns=netns).splitlines()]
+        assert found == members, "%s: %s: getent hosts %s" % (host.name, netns, alias)
+    again = site.run([OVERLAY, LOCAL, lan], HOSTS, sandboxes)
+    assert not again.failed and not again.changed, "a second run changed something\n%r" % again

@@ -17,13 +17,15 @@ import itertools
 
 import pytest
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _iptables as ipt
 from ansible_collections.netmodes.linux.plugins.module_utils import _lock
-from ansible_collections.netmodes.linux.plugins.module_utils import _nftables as nft
 from ansible_collections.netmodes.linux.plugins.module_utils import _sysctl as sysctl_module
+from ansible_collections.netmodes.linux.plugins.module_utils._engine import converge as engine_converge
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._files import digest
-from ansible_collections.netmodes.linux.plugins.module_utils._firewall import read_foreign
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall import ipt_rules as ipt
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall import ipt_state, iptables, nft_state, nftables
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall import nft_rules as nft
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall.foreign_read import read_foreign
 from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER_TAG, Link, Route, RouteEntry, temp_name
 from ansible_collections.netmodes.linux.plugins.module_utils._netlink import ZERO_MAC
 
@@ -330,8 +332,8 @@ class FakeFirewall:
 
     name = "nftables"
     render = staticmethod(nft.render)
-    changes = staticmethod(nft.changes)
-    after = staticmethod(nft.Nftables.after)
+    changes = staticmethod(nft_state.changes)
+    after = staticmethod(nftables.Nftables.after)
 
     def __init__(self):
         self.listing = None   # the `nft -j list table` answer, or None: no table
@@ -339,8 +341,21 @@ class FakeFirewall:
         self.others = None    # the whole ruleset, as `nft -j list ruleset` prints it (others' tables)
         self.saves = {}       # iptables-legacy-save / iptables-nft-save -> what it prints
 
+    # what the tests read of it: their own reading of the raw state (below), not the product's parser
+    def owners(self):
+        return owners(self)
+
+    def owned(self, owner):
+        return owned(self, owner)
+
+    def published(self):
+        return published(self)
+
+    def table_exists(self):
+        return table_exists(self)
+
     def read(self):
-        return nft.checked(nft.TableState(self.listing))
+        return nft_state.checked(nft_state.TableState(self.listing))
 
     def foreign_chains(self):
         return foreign_chains(self)
@@ -372,8 +387,8 @@ class FakeFirewall:
                 items.append({"rule": obj})
             elif kind == "element":
                 target = next(i.get("map") or i.get("set") for i in items if (i.get("map") or i.get("set") or {}).get("name") == obj["name"])
-                if verb == "add":
-                    target["elem"] += obj["elem"]
+                if verb == "add":   # a set holds an element once, as nft keeps it
+                    target["elem"] += [e for e in obj["elem"] if json_key(e) not in [json_key(t) for t in target["elem"]]]
                 else:
                     gone = [json_key(e) for e in obj["elem"]]
                     target["elem"] = [e for e in target["elem"] if json_key(e) not in gone]
@@ -387,8 +402,8 @@ class FakeIptables:
 
     name = "iptables"
     render = staticmethod(ipt.render)
-    changes = staticmethod(ipt.changes)
-    after = staticmethod(ipt.Iptables.after)
+    changes = staticmethod(ipt_state.changes)
+    after = staticmethod(iptables.Iptables.after)
 
     def __init__(self):
         self.chains, self.hooks = {}, {}
@@ -401,8 +416,21 @@ class FakeIptables:
     def ruleset(self):
         return self.others
 
+    # what the tests read of it: their own reading of the raw state (below), not the product's parser
+    def owners(self):
+        return owners(self)
+
+    def owned(self, owner):
+        return owned(self, owner)
+
+    def published(self):
+        return published(self)
+
+    def table_exists(self):
+        return table_exists(self)
+
     def read(self):
-        return ipt.checked(ipt.State({k: list(v) for k, v in self.chains.items()}, {k: list(v) for k, v in self.hooks.items() if v}))
+        return ipt_state.checked(ipt_state.State({k: list(v) for k, v in self.chains.items()}, {k: list(v) for k, v in self.hooks.items() if v}))
 
     def stage(self, commands, after=None):
         self.staged += commands
@@ -438,6 +466,78 @@ def json_key(element):
     if "elem" in element:
         element = element["elem"]["val"]
     return repr(element)
+
+
+# -- what a test reads of a fake firewall -------------------------------------------------------
+# The tests' own reading of the raw state a fake firewall holds, in the form the tools print it:
+# with nftables every element's comment names its owner, with iptables every rule of an owner is
+# commented "netmodes:OWNER". Never through the product's parsers (they are under test), so a parser
+# that loses or invents something cannot hide it from the tests.
+
+def raw_owned(fw):
+    """{owner: [(set or chain, raw entry)]} of everything an owner holds in FW."""
+    out = {}
+    if fw.name == "nftables":
+        for item in (fw.listing or {"nftables": []})["nftables"]:
+            body = item.get("set") or item.get("map") or {}
+            for entry in body.get("elem", []):
+                key = entry[0] if isinstance(entry, list) else entry
+                comment = key.get("elem", {}).get("comment") if isinstance(key, dict) else None
+                if comment and body["name"] != nft.MARK_SET:
+                    out.setdefault(comment, []).append((body["name"], entry))
+            # a bridge's (a VXLAN device's) chains carry its name: isolate-BR, ..., vxlan-DEV
+            rule = item.get("rule") or {}
+            for prefix, kind in (("isolate-", "bridge"), ("fwd-in-", "bridge"), ("fwd-out-", "bridge"), ("nat-out-", "bridge"), ("vxlan-", "vxlan")):
+                if rule.get("chain", "").startswith(prefix):
+                    out.setdefault("%s:%s" % (kind, rule["chain"][len(prefix):]), []).append((rule["chain"], rule["expr"]))
+        return out
+    for (table, chain), rules in list(fw.chains.items()) + list(fw.hooks.items()):
+        for head, matches, target in rules:
+            comment = dict(dict(matches).get("comment", ())).get("comment", "")
+            if comment.startswith("netmodes:"):
+                out.setdefault(comment[len("netmodes:"):], []).append(("%s %s" % (table, chain), (head, matches, target)))
+    return out
+
+
+def owners(fw):
+    return set(raw_owned(fw))
+
+
+def owned(fw, owner):
+    """What OWNER holds in FW, as [(set or chain, raw entry)]; empty if nothing."""
+    return raw_owned(fw).get(owner, [])
+
+
+def table_exists(fw):
+    """Our nftables table, or any chain of ours with iptables."""
+    return fw.listing is not None if fw.name == "nftables" else bool(fw.chains)
+
+
+def published(fw):
+    """[(owner, "[HOSTIP:]HOSTPORT:PORT/PROTO")] of the published ports in FW, sorted: read from the
+    nftables DNAT maps or the iptables DNAT rules, in Docker's -p words."""
+    out = []
+    for owner, entries in raw_owned(fw).items():
+        for where, entry in entries:
+            if where == "any-port4":
+                (proto, host_port), port = entry[0]["elem"]["val"]["concat"], entry[1]
+                out.append((owner, "%s:%s/%s" % (host_port, port, proto)))
+            elif where == "port4":
+                (host_ip, proto, host_port), port = entry[0]["elem"]["val"]["concat"], entry[1]
+                out.append((owner, "%s:%s:%s/%s" % (host_ip, host_port, port, proto)))
+            elif where == "range4":
+                prefix, proto, span = entry[0]["elem"]["val"]["concat"]
+                ports = "%s-%s" % tuple(span["range"])
+                host_ip = "" if prefix == {"prefix": {"addr": "0.0.0.0", "len": 0}} else prefix + ":"
+                out.append((owner, "%s%s:%s/%s" % (host_ip, ports, ports, proto)))
+            elif where == "nat NETMODES-DNAT":
+                head, matches, target = dict(entry[0]), dict(entry[1]), dict(entry[2][1])
+                proto = head["-p"]
+                host_ip = head["-d"][:-len("/32")] + ":" if "-d" in head else ""
+                host_port = dict(matches[proto])["dport"].replace(":", "-")
+                port = target["to-destination"].partition(":")[2] or host_port
+                out.append((owner, "%s%s:%s/%s" % (host_ip, host_port, port, proto)))
+    return sorted(out)
 
 
 class FakeSockets:
@@ -589,8 +689,6 @@ def rebooted(firewall, files):
 @pytest.fixture
 def converge(adapters):
     """converge(ResourceClass, check=False, **options) -> the module result, as Ansible would run it."""
-    from ansible_collections.netmodes.linux.plugins.module_utils._engine import converge as engine_converge
-
     def run(resource_class, check=False, **options):
         params = {key: spec.get("default") for key, spec in resource_class.argument_spec.items()}
         unknown = set(options) - set(params)

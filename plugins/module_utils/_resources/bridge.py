@@ -20,7 +20,7 @@ class Bridge(Resource):
         "ip_masquerade": {"type": "bool", "default": True},
         "icc": {"type": "bool", "default": True},
         "internal": {"type": "bool", "default": False},
-        "firewall_backend": {"type": "str", "choices": ["auto"] + list(_firewall.BACKENDS), "default": "auto"},
+        "firewall_backend": _firewall.BACKEND_OPTION,
     }
 
     def desired(self):

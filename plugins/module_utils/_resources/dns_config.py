@@ -11,7 +11,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils import _resolvconf 
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._model import address, hostname, netns_name
-from ansible_collections.netmodes.linux.plugins.module_utils._netlink import NETNS_DIR
+from ansible_collections.netmodes.linux.plugins.module_utils._namespaces import NETNS_DIR
 
 
 class DnsConfig(Resource):

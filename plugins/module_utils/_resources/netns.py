@@ -7,7 +7,7 @@ from __future__ import annotations
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._model import netns_name
-from ansible_collections.netmodes.linux.plugins.module_utils._netlink import NETNS_DIR, PENDING
+from ansible_collections.netmodes.linux.plugins.module_utils._namespaces import NETNS_DIR, PENDING
 
 
 class Netns(Resource):

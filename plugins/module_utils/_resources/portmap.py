@@ -19,7 +19,7 @@ class Portmap(Resource):
         "bridge": {"type": "str", "required": True},
         "ports": {"type": "list", "elements": "raw", "default": []},
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-        "firewall_backend": {"type": "str", "choices": ["auto"] + list(_firewall.BACKENDS), "default": "auto"},
+        "firewall_backend": _firewall.BACKEND_OPTION,
     }
     mutually_exclusive = [("netns", "address")]
     required_one_of = [("netns", "address")]

@@ -55,7 +55,7 @@ class Vxlan(Resource):
         "fdb": {"type": "list", "elements": "dict"},
         "neigh": {"type": "list", "elements": "dict"},
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-        "firewall_backend": {"type": "str", "choices": ["auto"] + list(_firewall.BACKENDS), "default": "auto"},
+        "firewall_backend": _firewall.BACKEND_OPTION,
     }
     required_if = [("state", "present", ("vni", "local"))]
 

@@ -30,6 +30,9 @@ import signal
 import struct
 import sys
 
+from ansible_collections.netmodes.linux.plugins.module_utils import _engine, _namespaces, _netlink
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall import nftables as _nftables
+
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 NETLINK_WRITES = ("add", "set", "del", "remove", "change", "replace", "append", "flush")
 DEV_NULL = (os.devnull, os.devnull.encode())
@@ -94,8 +97,6 @@ def _short(value):
 
 def install(points):
     """Wrap every write primitive the collection uses; return nothing (the hooks stay)."""
-    from ansible_collections.netmodes.linux.plugins.module_utils import _engine, _netlink, _nftables
-
     def wrap_fs(name, describe):
         orig = getattr(os, name)
 
@@ -156,8 +157,8 @@ def install(points):
                 return attr
             return lambda *args: points.write("libc.%s %s" % (name, _short(args[:2])), attr, *args)
 
-    orig_libc = _netlink.Netlink._libc_handle
-    _netlink.Netlink._libc_handle = lambda self: Libc(orig_libc(self))
+    orig_libc = _namespaces.Namespaces._libc_handle
+    _namespaces.Namespaces._libc_handle = lambda self: Libc(orig_libc(self))
 
     orig_commit = _nftables.Nftables.commit
 
@@ -169,7 +170,7 @@ def install(points):
     _nftables.Nftables.commit = nft_commit
 
     try:
-        import iptc
+        import iptc  # noqa: PLC0415 - optional: only hosts with python-iptables have its commits to wrap
     except Exception:  # python-iptables unusable: the iptables backend reports it itself
         iptc = None
     if iptc is not None:

@@ -157,10 +157,39 @@ def test_member_conflicts_name_both_sides_and_the_fix(sandboxes, error, fragment
 
 def test_hosts_entries_list_the_other_members_of_every_host_with_aliases():
     found = members(net(), fleet(sandboxes=SANDBOXES))
-    assert _fleet.hosts_entries(found, "sim2", "b1") == {
-        "a1": "10.231.200.2", "a2": "10.231.200.4", "db": "10.231.200.4", "b2": "10.231.200.3", "c1": "10.231.200.33"}
+    assert _fleet.hosts_entries(found, "sim2", "b1") == [
+        ("a1", ("sim1", "a1"), "10.231.200.2"), ("a2", ("sim1", "a2"), "10.231.200.4"), ("db", ("sim1", "a2"), "10.231.200.4"),
+        ("b2", ("sim2", "b2"), "10.231.200.3"), ("c1", ("sim3", "c1"), "10.231.200.33")]
     gone = dict(SANDBOXES, sim3=[dict(SANDBOXES["sim3"][1], state="absent")])
-    assert "c1" not in _fleet.hosts_entries(members(net(), fleet(sandboxes=gone)), "sim2", "b1")
+    assert "c1" not in [name for name, _member, _ip in _fleet.hosts_entries(members(net(), fleet(sandboxes=gone)), "sim2", "b1")]
+
+
+# Issue 15, item 6: an alias several members share resolves to all of them, from each of them.
+SHARED = {
+    "sim1": [{"name": "a1", "network_mode": "ov0", "aliases": ["api"]}, {"name": "a2", "network_mode": "ov0"}],
+    "sim2": [{"name": "b1", "network_mode": "ov0", "aliases": ["api", "cache"]}],
+    "sim3": [{"name": "c1", "network_mode": "ov0", "aliases": ["api"]}],
+}
+
+
+@pytest.mark.parametrize("host, sandbox, expected", [
+    ("sim1", "a1", [("api", ("sim1", "a1"), "10.231.200.2"), ("a2", ("sim1", "a2"), "10.231.200.3"), ("b1", ("sim2", "b1"), "10.231.200.17"),
+                    ("api", ("sim2", "b1"), "10.231.200.17"), ("cache", ("sim2", "b1"), "10.231.200.17"), ("c1", ("sim3", "c1"), "10.231.200.33"),
+                    ("api", ("sim3", "c1"), "10.231.200.33")]),
+    ("sim3", "c1", [("a1", ("sim1", "a1"), "10.231.200.2"), ("api", ("sim1", "a1"), "10.231.200.2"), ("a2", ("sim1", "a2"), "10.231.200.3"),
+                    ("b1", ("sim2", "b1"), "10.231.200.17"), ("api", ("sim2", "b1"), "10.231.200.17"),
+                    ("cache", ("sim2", "b1"), "10.231.200.17"), ("api", ("sim3", "c1"), "10.231.200.33")]),
+])
+def test_a_shared_alias_lists_every_member_that_has_it_own_included(host, sandbox, expected):
+    assert _fleet.hosts_entries(members(net(), fleet(sandboxes=SHARED)), host, sandbox) == expected
+
+
+def test_a_shared_alias_is_no_conflict_but_an_alias_that_is_another_members_name_is():
+    assert len(members(net(), fleet(sandboxes=SHARED))) == 4
+    clash = dict(SHARED, sim3=[{"name": "c1", "network_mode": "ov0", "aliases": ["a2"]}])
+    with pytest.raises(Conflict, match="config\\[0\\]: network ov0: the name a2 is both sandbox a2 of host sim1 and sandbox c1 of host sim3;"
+                       " members of a network resolve each other by name"):
+        members(net(), fleet(sandboxes=clash))
 
 
 # -- VNI and names --------------------------------------------------------------------------------------

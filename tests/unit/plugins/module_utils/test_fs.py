@@ -136,6 +136,25 @@ def test_an_interrupted_write_leaves_the_old_file_and_no_temporary_one(tmp_path,
     assert os.listdir(tmp_path) == ["hosts"] and (tmp_path / "hosts").read_text() == "old\n"
 
 
+def test_a_link_is_replaced_as_a_file_is_with_the_same_temporary_names(tmp_path, monkeypatch):
+    """One implementation of an atomic replacement: a link of ours (a systemd unit's wants/ link)
+    is made under a temporary name, renamed over what is there, and what a killed run left goes."""
+    (tmp_path / "x.service").write_text("a file in the way\n")
+    (tmp_path / ".x.service.dead0000.tmp").symlink_to(tmp_path / "elsewhere")  # a link killed before its rename
+    with _fs.open_dir(str(tmp_path), str(tmp_path)) as directory:
+        directory.symlink("x.service", "/etc/systemd/system/x.service")
+        assert os.readlink(tmp_path / "x.service") == "/etc/systemd/system/x.service"
+        directory.symlink("x.service", "/lib/systemd/system/x.service")
+
+        def killed(*args, **kwargs):
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(os, "rename", killed)
+        with pytest.raises(KeyboardInterrupt):
+            directory.symlink("x.service", "/nowhere")
+    assert os.listdir(tmp_path) == ["x.service"] and os.readlink(tmp_path / "x.service") == "/lib/systemd/system/x.service"
+
+
 @needs_root
 def test_a_host_path_other_users_could_change_has_a_problem(tmp_path):
     sticky, own = tmp_path / "tmp", tmp_path / "tmp" / "root"

@@ -232,7 +232,7 @@ def test_the_command_carries_what_it_imports_and_is_the_same_every_time():
     assert data.startswith(b"#!/usr/bin/python3\n") and data == _restore.command("/usr/bin/python3")
     names = zipfile.ZipFile(__import__("io").BytesIO(data)).namelist()
     prefix = "ansible_collections/netmodes/linux/plugins/module_utils/"
-    for needed in ("_restore.py", "_site.py", "_iptables.py", "_nftables.py", "_lock.py", "_resources/__init__.py", "_resources/veth.py"):
+    for needed in ("_restore.py", "_site.py", "_firewall/iptables.py", "_firewall/nftables.py", "_lock.py", "_resources/__init__.py", "_resources/veth.py"):
         assert prefix + needed in names, needed
     assert prefix + "_runner.py" not in names, "the runner is Ansible's side"
 
@@ -257,7 +257,8 @@ def test_the_command_runs_without_ansible(installed, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "nothing to restore" in proc.stdout
     probe = ("import sys; sys.modules['ansible'] = None; sys.path.insert(0, %r)\n"
-             "from ansible_collections.netmodes.linux.plugins.module_utils import _firewall, _iptables, _restore\n"
+             "from ansible_collections.netmodes.linux.plugins.module_utils import _firewall, _restore\n"
+             "from ansible_collections.netmodes.linux.plugins.module_utils._firewall import iptables\n"
              "assert _firewall.backend('iptables').name == 'iptables'\n"
              "assert _restore.__file__.startswith(%r), _restore.__file__\n" % (str(installed), str(installed)))
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False, env=dict(os.environ, PYTHONPATH=""))

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _iptables as ipt
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall import ipt_rules as ipt
 from ansible_collections.netmodes.linux.plugins.module_utils._model import Link, interfaces
 from ansible_collections.netmodes.linux.plugins.modules.bridge import Bridge
 
@@ -140,13 +140,12 @@ def test_masquerade_follows_the_addresses_and_the_uplinks_forward(converge, kern
 def test_two_bridges_own_their_rules_and_the_last_one_out_removes_the_table(converge, firewall):
     converge(Bridge, name="br0", addresses=["172.18.0.1/16"])
     converge(Bridge, name="br1", addresses=["172.19.0.1/16"], internal=True)
-    state = firewall.read()
-    assert state.owned_by("bridge:br0") and state.owned_by("bridge:br1")
-    assert not state.owned_by("bridge:br0") & state.owned_by("bridge:br1")
+    assert firewall.owned("bridge:br0") and firewall.owned("bridge:br1")
+    assert not [entry for entry in firewall.owned("bridge:br0") if entry in firewall.owned("bridge:br1")]
     converge(Bridge, name="br0", state="absent")
-    assert firewall.read().owned_by("bridge:br0") == set() and firewall.read().exists
+    assert firewall.owned("bridge:br0") == [] and firewall.table_exists()
     converge(Bridge, name="br1", state="absent")
-    assert not firewall.read().exists
+    assert not firewall.table_exists()
 
 
 def test_the_user_chain_is_never_removed_while_it_has_rules(converge, firewall):
@@ -156,7 +155,7 @@ def test_the_user_chain_is_never_removed_while_it_has_rules(converge, firewall):
     else:
         firewall.chains[("filter", "NETMODES-USER")].append(ipt.spec(target=("DROP",), comment=None))
     converge(Bridge, name="br0", state="absent")
-    assert firewall.read().exists, "the user's own rules went with our last bridge"
+    assert firewall.table_exists(), "the user's own rules went with our last bridge"
 
 
 # -- the host stays closed (issue 13, items 1 and 9) -------------------------------------------
@@ -176,13 +175,13 @@ def test_the_uplinks_forwarding_is_guarded_and_put_back_with_the_last_bridge(upl
     converge(Bridge, name="br1", addresses=["172.19.0.1/16"])
     assert sysctl.values[ETH0] == "1"
     assert sysctl.ledger()[ETH0] == {"before": before, "users": ["bridge:br0", "bridge:br1"]}
-    guarded = firewall.read().owned_by("sysctl:ledger")
+    guarded = firewall.owned("sysctl:ledger")
     assert bool(guarded) == (before == "0"), "only an uplink whose forwarding we switched on is guarded"
     converge(Bridge, name="br0", state="absent")
     assert sysctl.values[ETH0] == "1", "br1 still needs it"
     converge(Bridge, name="br1", state="absent")
     assert sysctl.values[ETH0] == before and sysctl.ledger() == {}
-    assert not firewall.read().exists, "the guard went with the last sysctl it guarded"
+    assert not firewall.table_exists(), "the guard went with the last sysctl it guarded"
 
 
 def test_forwarding_is_switched_on_only_after_the_guard_is_committed(uplink, converge, sysctl, firewall, monkeypatch):
@@ -203,7 +202,7 @@ def test_the_guard_is_planned_and_shown_in_check_mode(uplink, four_steps):
 def test_an_internal_network_switches_no_uplink(uplink, converge, sysctl, firewall):
     converge(Bridge, name="br0", addresses=["172.18.0.1/16"], internal=True)
     assert list(sysctl.ledger()) == ["net/ipv4/conf/br0/forwarding"] and ETH0 not in sysctl.values
-    assert not firewall.read().owned_by("sysctl:ledger")
+    assert not firewall.owned("sysctl:ledger")
 
 
 @pytest.mark.parametrize("name", ["nm+", "+", "nm*", "!br"])

@@ -121,11 +121,11 @@ def test_a_sandbox_the_fleet_does_not_know_is_refused(sim2, converge):
 
 def test_pruning_removes_the_overlay_of_a_network_no_longer_declared(sim2, converge, kernel, firewall):
     site(converge, [OVERLAY], fleet())
-    assert "vxlan:" + VXLAN in firewall.read().owners(), "VXLAN is accepted from the peers only"
+    assert "vxlan:" + VXLAN in firewall.owners(), "VXLAN is accepted from the peers only"
     converge(Networks, config=[], state="overridden", fleet={})
     assert kernel.link("ov0") is None and kernel.link(VXLAN) is None
     assert kernel.link("eth0") is not None, "only ours go"
-    assert not firewall.read().owners(), "nor the filter of its VXLAN"
+    assert not firewall.owners(), "nor the filter of its VXLAN"
 
 
 def test_the_filter_of_a_vxlan_device_deleted_by_hand_is_pruned(sim2, converge, kernel, firewall):
@@ -134,7 +134,7 @@ def test_the_filter_of_a_vxlan_device_deleted_by_hand_is_pruned(sim2, converge, 
     run = converge(Networks, config=[], state="overridden", fleet={})
     assert {"action": "delete", "object": "vxlan %s firewall" % VXLAN, "before": {"peers": "those of a device that is gone"}} \
         in run["operations"]
-    assert not firewall.read().owners()
+    assert not firewall.owners()
 
 
 def test_macvlan_sandboxes_and_the_host_shim(sim2, converge, files):

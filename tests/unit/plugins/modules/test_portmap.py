@@ -7,9 +7,9 @@ import ipaddress
 
 import pytest
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _iptables as ipt
-from ansible_collections.netmodes.linux.plugins.module_utils import _nftables as nft
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall import ipt_rules as ipt
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall import nft_rules as nft
 from ansible_collections.netmodes.linux.plugins.module_utils._model import Link
 from ansible_collections.netmodes.linux.plugins.modules.bridge import Bridge
 from ansible_collections.netmodes.linux.plugins.modules.netns import Netns
@@ -37,7 +37,7 @@ def test_publish_four_steps(world, four_steps, firewall, sysctl):
     result = four_steps(Portmap, netns="web", bridge="br0", ports=["8080:80", "127.0.0.1:8081:80/udp"])
     assert result["published"] == ["127.0.0.1:8081:80/udp", "8080:80/tcp"] and result["address"] == "172.18.0.10"
     assert result["backend"] == firewall.name
-    assert firewall.read().owned_by("netns:web")
+    assert firewall.owned("netns:web")
     assert sysctl.values["net/ipv4/conf/br0/route_localnet"] == "1"
     assert sysctl.values["net/ipv4/conf/eth0/forwarding"] == "1"
     assert firewall.commits == commits + 1, "one transaction per run"
@@ -49,17 +49,16 @@ def test_the_list_is_complete_and_absent_removes_the_table(world, converge, fire
     assert result["diff"] == {"before": {"portmap netns:web": {"published": ["8080:80/tcp", "8081:81/tcp"]}},
                               "after": {"portmap netns:web": {"published": ["8081:81/tcp"]}}}
     converge(Portmap, netns="web", bridge="br0", state="absent")
-    assert firewall.read().owned_by("netns:web") == set()
+    assert firewall.owned("netns:web") == []
     converge(Bridge, name="br0", state="absent")
-    assert not firewall.read().exists, "the last owner's absent removes our table (chains)"
+    assert not firewall.table_exists(), "the last owner's absent removes our table (chains)"
 
 
 def test_absent_keeps_the_table_while_others_publish(world, converge, firewall):
     converge(Portmap, netns="web", bridge="br0", ports=["8080:80"])
     converge(Portmap, netns="db", bridge="br0", ports=["8081:80"])
     converge(Portmap, netns="web", bridge="br0", state="absent")
-    state = firewall.read()
-    assert state.owned_by("netns:web") == set() and state.owned_by("netns:db")
+    assert firewall.owned("netns:web") == [] and firewall.owned("netns:db")
 
 
 def test_another_sandbox_holding_the_port(world, converge, firewall):
@@ -102,7 +101,7 @@ def test_bad_input(world, refused, options, error, fragment):
 def test_explicit_address(world, converge, firewall):
     result = converge(Portmap, address="172.18.0.11", bridge="br0", ports=["8080:80"])
     assert result["address"] == "172.18.0.11"
-    assert firewall.read().owned_by("address:172.18.0.11")
+    assert firewall.owned("address:172.18.0.11")
 
 
 def test_a_damaged_skeleton_is_repaired(world, converge, firewall):
@@ -155,12 +154,12 @@ def test_a_bridge_not_ours_is_guarded_and_put_back(world, converge, kernel, sysc
     converge(Portmap, address="10.231.173.2", bridge="docker0", ports=["8088:80"])
     assert sysctl.values["net/ipv4/conf/docker0/route_localnet"] == "1"
     assert sysctl.values["net/ipv4/conf/docker0/forwarding"] == "1", "the replies of the published port come in there"
-    guard = {item[1:3] for item in firewall.read().owned_by("sysctl:ledger") if item[0] == "elem"} if firewall.name == "nftables" else None
-    if guard is not None:
-        assert guard == {("uplinks", ("docker0",)), ("uplinks", ("eth0",)), ("localnet", ("docker0",))}
+    if firewall.name == "nftables":
+        guard = {(where, entry["elem"]["val"]) for where, entry in firewall.owned("sysctl:ledger")}
+        assert guard == {("uplinks", "docker0"), ("uplinks", "eth0"), ("localnet", "docker0")}
     converge(Portmap, address="10.231.173.2", bridge="docker0", state="absent")
     assert sysctl.values["net/ipv4/conf/docker0/route_localnet"] == "0" and sysctl.values["net/ipv4/conf/docker0/forwarding"] == "0"
-    assert not firewall.read().owned_by("sysctl:ledger")
+    assert not firewall.owned("sysctl:ledger")
 
 
 # -- a table or chain of our name made by someone else (issue 13, item 12) ------------------------

@@ -133,10 +133,103 @@ def test_bad_specs_fail_before_anything_changes(converge, refused, config, error
     refused(Sandboxes, error, fragment, config=config, networks=NETWORKS)
 
 
+# Issue 15, item 5: a list-valued field takes a list, even of one item; nothing else is read as
+# one (a string would be its characters: ports "43" was ports 4 and 3, publish "8080:80" was '8').
+WRITE_A_LIST = r"is %s, not a list; write a list, even of one item: %s"
+BOX = {"name": "a", "network_mode": "br0"}
+
+
+@pytest.mark.parametrize("entry, fragment", [
+    (dict(BOX, network_mode="host", ports="43"), r"config\[0\].ports: '43' " + WRITE_A_LIST % ("a string", r"ports: \['43'\]")),
+    (dict(BOX, network_mode="host", ports=43), r"config\[0\].ports: 43 " + WRITE_A_LIST % ("a number", r"ports: \[43\]")),
+    (dict(BOX, network_mode="host", ports={"80": "tcp"}), r"config\[0\].ports: \{'80': 'tcp'\} is a dict, not a list"),
+    (dict(BOX, network_mode="host", ports=[True]), r"config\[0\].ports\[0\]: True is a boolean; give each item as one value"),
+    (dict(BOX, network_mode="host", ports=""), r"config\[0\].ports: '' is a string, not a list"),
+    (dict(BOX, publish="8080:80"), r"config\[0\].publish: '8080:80' " + WRITE_A_LIST % ("a string", r"publish: \['8080:80'\]")),
+    (dict(BOX, publish={"host_port": 8080, "container_port": 80}), r"config\[0\].publish: \{'host_port': 8080, .* is a dict, not a list;"
+     r" write a list, even of one item: publish: \[\{'host_port'"),
+    (dict(BOX, publish=484880), r"config\[0\].publish: 484880 is a number, not a list"),  # YAML 1.1 reads 8080:80 unquoted in base 60
+    (dict(BOX, publish=True), r"config\[0\].publish: True is a boolean, not a list; write a list, even of one item: publish: \[...\]"),
+    (dict(BOX, network_mode="container:b", publish="8080:80"), r"config\[0\].publish: '8080:80' is a string, not a list"),
+    (dict(BOX, networks="back"), r"config\[0\].networks: 'back' " + WRITE_A_LIST % ("a string", r"networks: \['back'\]")),
+    (dict(BOX, networks={"back": {"ipv4_address": "172.17.0.9"}}), r"config\[0\].networks: \{'back': .* is a dict, not a list"),
+    (dict(BOX, networks=[["back"]]), r"config\[0\].networks\[0\]: \['back'\] is a list; give a network's name, or \{name: NAME"),
+    (dict(BOX, aliases="database"), r"config\[0\].aliases: 'database' " + WRITE_A_LIST % ("a string", r"aliases: \['database'\]")),
+    (dict(BOX, aliases=["db", ["database"]]), r"config\[0\].aliases\[1\]: \['database'\] is a list; give each item as one value"),
+    (dict(BOX, aliases=[None]), r"config\[0\].aliases\[0\]: None is no value; give each item as one value"),
+    (dict(BOX, dns="10.231.0.53"), r"config\[0\].dns: '10.231.0.53' " + WRITE_A_LIST % ("a string", r"dns: \['10.231.0.53'\]")),
+    (dict(BOX, dns={"10.231.0.53": None}), r"config\[0\].dns: .* is a dict, not a list"),
+    (dict(BOX, dns_search="corp.example"), r"config\[0\].dns_search: 'corp.example' is a string, not a list"),
+    (dict(BOX, dns_options="ndots:2"), r"config\[0\].dns_options: 'ndots:2' is a string, not a list"),
+    (dict(BOX, dns_options=["ndots:2", True]), r"config\[0\].dns_options\[1\]: True is a boolean"),
+    (dict(BOX, extra_hosts="db:10.231.0.9"), r"config\[0\].extra_hosts: 'db:10.231.0.9' is a string, not a list; write a list, even of"
+     r" one item: extra_hosts: \['db:10.231.0.9'\] \(or a dict\)"),
+    (dict(BOX, extra_hosts=9), r"config\[0\].extra_hosts: 9 is a number, not a list"),
+])
+def test_a_list_valued_field_takes_a_list_only_naming_the_field(converge, refused, entry, fragment):
+    converge(Networks, config=NETWORKS)
+    refused(Sandboxes, InvalidInput, fragment, config=[entry], networks=NETWORKS)
+
+
+def test_the_fleet_data_of_other_hosts_is_held_to_the_same_rule():
+    with pytest.raises(InvalidInput, match=r"sim2: netmodes_sandboxes\[0\].publish: '8080:80' is a string, not a list"):
+        _site.sandbox_specs([dict(BOX, publish="8080:80")], "sim2: netmodes_sandboxes")
+
+
+def test_a_one_item_list_and_a_dict_where_one_is_a_form_are_read_whole(converge, kernel, files, sockets):
+    files.host["/etc/resolv.conf"] = "nameserver 10.231.0.53\n"
+    converge(Networks, config=NETWORKS)
+    config = [dict(BOX, publish=["8080:80"], aliases=["api"], dns=["10.231.0.53"], extra_hosts={"gw": "10.231.0.1"}),
+              {"name": "svc", "network_mode": "host", "ports": ["43"]}]
+    converge(Sandboxes, config=config, networks=NETWORKS)
+    assert sockets.claims()["svc"] == [[43, "tcp"]], "one port, 43 (not 4 and 3)"
+    assert "10.231.0.1\tgw\n" in files.files[("a", "hosts")]
+
+
+# Issue 15, item 6: an alias that several members of a network share resolves to every one of them,
+# from each of them (its own address included), as Docker's resolver answers; a name comes once,
+# where its first member comes (members by sandbox name on a local network), with a line per
+# member; a member on several of the sandbox's networks has the address of the last of them.
+SHARING_NETWORKS = [{"name": "br0", "subnet": "172.18.0.0/16"}, {"name": "back", "subnet": "172.30.0.0/24"}]
+SHARING = [{"name": "a", "network_mode": "br0", "aliases": ["api"]}, {"name": "b", "network_mode": "br0", "networks": ["back"], "aliases": ["api"]},
+           {"name": "c", "network_mode": "back", "networks": ["br0"]}]
+HOSTS_HEAD = "# Written by netmodes.linux dns_config. An edit by hand is kept: the next run\n# fails on it unless the task sets force: true.\n" \
+             "127.0.0.1\tlocalhost\n"
+
+
+def test_a_shared_alias_is_in_the_hosts_file_of_every_member_once_per_member(converge, files):
+    files.host["/etc/resolv.conf"] = "nameserver 10.231.0.53\n"
+    converge(Networks, config=SHARING_NETWORKS)
+    converge(Sandboxes, config=SHARING, networks=SHARING_NETWORKS)
+    assert files.files[("a", "hosts")] == HOSTS_HEAD + (
+        "172.18.0.2\ta\n"
+        "172.18.0.2\tapi\n172.18.0.3\tapi\n"
+        "172.18.0.3\tb\n"
+        "172.18.0.4\tc\n")
+    assert files.files[("b", "hosts")] == HOSTS_HEAD + (
+        "172.18.0.3\tb\n172.30.0.2\tb\n"
+        "172.18.0.2\ta\n"
+        "172.18.0.2\tapi\n172.30.0.2\tapi\n"
+        "172.30.0.3\tc\n")
+    assert files.files[("c", "hosts")] == HOSTS_HEAD + (
+        "172.18.0.4\tc\n172.30.0.3\tc\n"
+        "172.18.0.3\tb\n"
+        "172.18.0.3\tapi\n172.18.0.2\tapi\n"
+        "172.18.0.2\ta\n")
+    assert not converge(Sandboxes, config=SHARING, networks=SHARING_NETWORKS)["changed"], "the order is stable"
+
+
+def test_an_alias_that_is_another_members_name_is_refused_before_anything_changes(converge, refused):
+    converge(Networks, config=SHARING_NETWORKS)
+    config = SHARING + [{"name": "d", "network_mode": "back", "aliases": ["api", "b"]}]
+    refused(Sandboxes, Conflict, "config: network back: the name b is both sandbox b and sandbox d; members of a network resolve each other by name",
+            config=config, networks=SHARING_NETWORKS)
+
+
 def test_a_published_port_may_go_to_a_host_mode_sandbox_in_one_run(host, converge, firewall, sockets):
     config = [dict(s, publish=[]) if s["name"] == "web" else dict(s, ports=[8080]) if s["name"] == "web2" else s for s in SANDBOXES]
     converge(Sandboxes, config=config, networks=NETWORKS)
-    assert "netns:web" not in {who for who, _m in firewall.read().published()} and sockets.claims()["web2"] == [[8080, "tcp"]]
+    assert "netns:web" not in {who for who, _m in firewall.published()} and sockets.claims()["web2"] == [[8080, "tcp"]]
     assert not converge(Sandboxes, config=config, networks=NETWORKS)["changed"]
 
 
@@ -263,10 +356,6 @@ def test_bad_addresses_on_further_networks(converge, refused, networks, fragment
     refused(Sandboxes, InvalidInput, fragment, config=[{"name": "db", "network_mode": "br0", "networks": networks}], networks=NETWORKS)
 
 
-def published(firewall):
-    return sorted((who, str(m)) for who, m in firewall.read().published())
-
-
 @pytest.mark.parametrize("before, config", [
     # web's port goes to api, which is declared (and so built) first
     ([], [{"name": "api", "network_mode": "br0", "publish": ["8080:80"]}, {"name": "web", "network_mode": "br0"}]),
@@ -285,7 +374,7 @@ def test_a_host_port_moves_between_sandboxes_in_one_run(host, converge, firewall
     if not before:  # web only lets go of its port: check mode plans that once, as the run does
         assert [op for op in check["operations"] if op["object"] == "portmap netns:web"] == \
             [op for op in run["operations"] if op["object"] == "portmap netns:web"] != []
-    assert published(firewall) == sorted(("netns:%s" % s["name"], m + "/tcp") for s in config for m in s.get("publish", ()))
+    assert firewall.published() == sorted(("netns:%s" % s["name"], m + "/tcp") for s in config for m in s.get("publish", ()))
     assert not converge(Sandboxes, config=config, networks=NETWORKS)["changed"]
 
 
@@ -312,7 +401,7 @@ def test_a_sandbox_leaves_the_networks_it_no_longer_declares(host, converge, ker
     # web goes to none mode: no link but lo, nothing published
     config = [{k: v for k, v in s.items() if k not in ("publish", "hostname")} for s in redeclared("web", network_mode="none")]
     converge(Sandboxes, config=config, networks=NETWORKS)
-    assert links("web") == ["lo"] and "netns:web" not in {who for who, _m in firewall.read().published()}
+    assert links("web") == ["lo"] and "netns:web" not in {who for who, _m in firewall.published()}
     assert not converge(Sandboxes, config=config, networks=NETWORKS)["changed"]
 
 

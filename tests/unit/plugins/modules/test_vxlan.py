@@ -228,12 +228,12 @@ def admitted_by(result, name="vx0"):
 def test_vxlan_is_admitted_from_the_devices_remotes_only(world, converge, firewall):
     result = converge(Vxlan, **dict(VX, peers=["10.231.1.12"], fdb=PEERDB["fdb"], neigh=PEERDB["neigh"]))
     assert admitted_by(result) == ["10.231.1.12", "10.231.1.13"], "the peers and the hosts of the fdb entries"
-    assert firewall.read().owners() == {"vxlan:vx0", "bridge:br0", "sysctl:ledger"}, "br0 masquerades: eth0 forwards, guarded"
+    assert firewall.owners() == {"vxlan:vx0", "bridge:br0", "sysctl:ledger"}, "br0 masquerades: eth0 forwards, guarded"
     assert not converge(Vxlan, name="vx0", vni=4242, local="10.231.1.11")["changed"], "remotes not managed: those it has"
     result = converge(Vxlan, **dict(VX, peers=["10.231.1.12"], fdb=PEERDB["fdb"][:1], neigh=PEERDB["neigh"][:1]))
     assert admitted_by(result) == ["10.231.1.12"]
     assert converge(Vxlan, **dict(VX, vni=4243, peers=["10.231.1.12"], fdb=PEERDB["fdb"][:1], neigh=PEERDB["neigh"][:1]))["changed"]
-    chain = next(rules for name, rules in firewall.read().chains.items() if name == "vxlan-vx0")
+    chain = [rule for where, rule in firewall.owned("vxlan:vx0") if where == "vxlan-vx0"]
     assert all({"match": {"op": "==", "left": {"payload": {"base": "th", "offset": 96, "len": 24}}, "right": 4243}} in r for r in chain)
 
 
@@ -242,7 +242,7 @@ def test_a_device_gone_behind_our_back_leaves_a_filter_that_absent_removes(world
     kernel.link_delete("vx0")
     result = converge(Vxlan, name="vx0", state="absent")
     assert result["operations"] == [{"action": "delete", "object": "vxlan vx0 firewall", "before": {"peers": "those of a device that is gone"}}]
-    assert firewall.read().owners() == {"bridge:br0", "sysctl:ledger"}
+    assert firewall.owners() == {"bridge:br0", "sysctl:ledger"}
 
 
 @pytest.mark.parametrize("each_firewall", ["iptables"], indirect=True)

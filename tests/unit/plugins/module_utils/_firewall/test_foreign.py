@@ -10,12 +10,12 @@ a simulated host with the same rules)."""
 from __future__ import annotations
 
 import ipaddress
+import shlex
 
 import pytest
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _firewall
-from ansible_collections.netmodes.linux.plugins.module_utils import _iptables as ipt
-from ansible_collections.netmodes.linux.plugins.module_utils import _nftables as nft
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall import foreign, foreign_read, iptables
 from ansible_collections.netmodes.linux.plugins.modules.bridge import Bridge
 from ansible_collections.netmodes.linux.plugins.modules.netns import Netns
 from ansible_collections.netmodes.linux.plugins.modules.portmap import Portmap
@@ -279,9 +279,7 @@ def test_nothing_is_read_for_absent_objects(converge, firewall):
     ("-A X -m comment --comment netmodes -j NETMODES-FORWARD", [], "ours"),
 ])
 def test_iptables_save_lines(line, conditions, verdict):
-    import shlex
-
-    rule = ipt.legacy_rule(shlex.split(line)[2:], line)
+    rule = foreign_read.legacy_rule(shlex.split(line)[2:], line)
     assert (list(rule.conditions), rule.verdict) == (conditions, verdict)
 
 
@@ -289,14 +287,14 @@ def test_legacy_tables_are_read_only_when_the_kernel_has_some(tmp_path):
     names = tmp_path / "ip_tables_names"
     names.write_text("")
     calls = []
-    assert ipt.save("iptables-legacy-save", run=lambda *a, **k: calls.append(a), names=str(names)) == ""
+    assert foreign_read.save("iptables-legacy-save", run=lambda *a, **k: calls.append(a), names=str(names)) == ""
     assert calls == [], "naming no table, and listing none: a read must not create the filter table"
 
 
 def test_an_nftables_rule_we_do_not_understand_decides_nothing():
-    (rule,) = nft.foreign_rules([{"match": {"op": "==", "left": {"fib": {"result": "type"}}, "right": "local"}}, ACCEPT], "1")
+    (rule,) = foreign_read.foreign_rules([{"match": {"op": "==", "left": {"fib": {"result": "type"}}, "right": "local"}}, ACCEPT], "1")
     flow = _firewall.bridge_flows(_firewall.BridgePolicy("br0", (ipaddress.ip_network("10.231.201.0/24"),)), False)[0]
-    assert _firewall._matches(rule, flow) is None
+    assert foreign._matches(rule, flow) is None
 
 
 def test_python_iptables_is_kept_from_creating_tables(tmp_path):
@@ -309,17 +307,17 @@ def test_python_iptables_is_kept_from_creating_tables(tmp_path):
         ALL = ["filter", "mangle", "raw", "nat", "security"]
         existing_table_names = {"filter": True}
 
-    ipt.only_existing(type("iptc", (), {"Table": Table}), names=str(names))
+    iptables.only_existing(type("iptc", (), {"Table": Table}), names=str(names))
     assert Table.existing_table_names == {"filter": True, "mangle": True, "raw": True, "nat": True, "security": False}
 
 
 def test_a_firewall_that_cannot_be_read_is_a_warning_not_a_failure(converge, firewall):
     def refuse(tool):
-        raise ipt.KernelError("iptables: %s failed: can't initialize iptables table `filter'" % tool)
+        raise foreign_read.KernelError("iptables: %s failed: can't initialize iptables table `filter'" % tool)
 
     firewall.others = ruleset(("fw", "forward", "drop", []))
-    chains = _firewall.read_foreign(firewall, assume_hook=False, save=refuse)
-    assert [c.where for c in chains if isinstance(c, _firewall.Unreadable)] == ["iptables-legacy's tables"]
+    chains = foreign_read.read_foreign(firewall, assume_hook=False, save=refuse)
+    assert [c.where for c in chains if isinstance(c, foreign.Unreadable)] == ["iptables-legacy's tables"]
     (dropping, unreadable) = _firewall.blocked("bridge br0", chains, _firewall.bridge_flows(
         _firewall.BridgePolicy("br0", (ipaddress.ip_network("10.231.201.0/24"),)), False))
     assert dropping.startswith("bridge br0: nftables table inet theirs, chain fw")
@@ -343,7 +341,7 @@ COMMIT
 
 
 def test_a_comment_over_several_lines_is_one_rule_of_its_chain():
-    (chain,) = [c for c in ipt.save_chains(NEWLINE_COMMENT) if c.address == ("filter", "INPUT")]
+    (chain,) = [c for c in foreign_read.save_chains(NEWLINE_COMMENT) if c.address == ("filter", "INPUT")]
     assert [(r.conditions, r.verdict) for r in chain.rules] == [((("iif", False, frozenset(["br0"])),), "drop"),
                                                                 ((("iif", False, frozenset(["br1"])),), "accept")]
     assert chain.rules[0].text == '"-A INPUT -i br0 -m comment --comment "theirs\\n-A INPUT -j ACCEPT\\n#" -j DROP"'
@@ -354,7 +352,7 @@ def test_a_comment_over_several_lines_is_one_rule_of_its_chain():
 
 def test_a_rule_whose_quotes_never_close_makes_its_table_unreadable_not_the_run():
     text = NEWLINE_COMMENT.replace('#" -j DROP', "# -j DROP")
-    chains = ipt.save_chains(text)
-    assert [(c.where, c.why) for c in chains if isinstance(c, _firewall.Unreadable)] == [
+    chains = foreign_read.save_chains(text)
+    assert [(c.where, c.why) for c in chains if isinstance(c, foreign.Unreadable)] == [
         ("iptables-legacy table filter", "its rule '-A INPUT -i br0 -m comment --comment \"theirs' has quotes that do not close")]
     assert not [c for c in chains if getattr(c, "address", None) == ("filter", "INPUT")]

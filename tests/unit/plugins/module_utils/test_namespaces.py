@@ -1,16 +1,17 @@
 # Copyright: netmodes.linux contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The netlink adapter's named namespaces, on temporary directories: the order of a creation's
+"""The named namespaces (the namespaces adapter, as the netlink adapter offers it), on temporary directories: the order of a creation's
 steps, so that a run killed anywhere leaves a record of what it did (no root needed: the mounts
 are faked)."""
 
 from __future__ import annotations
 
+import inspect
 import os
 
 import pytest
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _netlink
+from ansible_collections.netmodes.linux.plugins.module_utils import _namespaces, _netlink
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError
 
 
@@ -34,7 +35,7 @@ class Mounts:
         self.mounted, self.records_seen, self.fail = set(), [], 0
 
     def bind(self, adapter, name):
-        self.records_seen.append(adapter.netns_record(name))
+        self.records_seen.append(adapter.record(name))
         if self.fail:
             return self.fail
         self.mounted.add(name)
@@ -43,21 +44,21 @@ class Mounts:
 
 @pytest.fixture
 def mounts(tmp_path, monkeypatch):
-    monkeypatch.setattr(_netlink, "NETNS_DIR", str(tmp_path / "netns"))
-    monkeypatch.setattr(_netlink, "OWNED_DIR", str(tmp_path / "owned"))
+    monkeypatch.setattr(_namespaces, "NETNS_DIR", str(tmp_path / "netns"))
+    monkeypatch.setattr(_namespaces, "OWNED_DIR", str(tmp_path / "owned"))
     found = Mounts()
 
     def inode(self, name):
-        path = os.path.join(_netlink.NETNS_DIR, name)
+        path = os.path.join(_namespaces.NETNS_DIR, name)
         return os.stat(path).st_ino if name in found.mounted and os.path.exists(path) else None
 
-    monkeypatch.setattr(_netlink.Netlink, "netns_inode", inode)
-    monkeypatch.setattr(_netlink.Netlink, "_libc_handle", lambda self: FakeLibc())
+    monkeypatch.setattr(_namespaces.Namespaces, "inode", inode)
+    monkeypatch.setattr(_namespaces.Namespaces, "_libc_handle", lambda self: FakeLibc())
 
     def bind(self, source, name):
         return found.bind(self, name)
 
-    monkeypatch.setattr(_netlink.Netlink, "_bind", bind)
+    monkeypatch.setattr(_namespaces.Namespaces, "_bind", bind)
     monkeypatch.setattr(_netlink.Netlink, "link_set", lambda self, name, netns=None, **attrs: None)
     return found
 
@@ -70,7 +71,7 @@ def test_creation_records_pending_before_the_mount_and_the_inode_last(mounts, sh
         net.netns_share("web", "db")
     else:
         net.netns_create("web")
-    assert mounts.records_seen[-1] == _netlink.PENDING
+    assert mounts.records_seen[-1] == _namespaces.PENDING
     assert net.netns_record("web") == net.netns_inode("web") and net.netns_owned("web")
 
 
@@ -79,14 +80,14 @@ def test_a_failed_mount_leaves_no_record_and_no_mount_point(mounts):
     net = _netlink.Netlink()
     with pytest.raises(KernelError, match="create sandbox web: Operation not permitted"):
         net.netns_create("web")
-    assert net.netns_record("web") is None and os.listdir(_netlink.NETNS_DIR) == []
+    assert net.netns_record("web") is None and os.listdir(_namespaces.NETNS_DIR) == []
 
 
 def test_a_pending_record_makes_a_namespace_ours_but_not_a_bare_mount_point(mounts):
     net = _netlink.Netlink()
-    net._record("web", _netlink.PENDING)
-    os.makedirs(_netlink.NETNS_DIR)
-    open(os.path.join(_netlink.NETNS_DIR, "web"), "w").close()  # killed before the mount
+    net.namespaces._record("web", _namespaces.PENDING)
+    os.makedirs(_namespaces.NETNS_DIR)
+    open(os.path.join(_namespaces.NETNS_DIR, "web"), "w").close()  # killed before the mount
     assert not net.netns_owned("web")
     mounts.mounted.add("web")  # killed after the mount
     assert net.netns_owned("web")
@@ -94,7 +95,7 @@ def test_a_pending_record_makes_a_namespace_ours_but_not_a_bare_mount_point(moun
 
 def test_removal_drops_the_record_last_and_cleans_up_what_an_interrupted_run_left(mounts):
     net = _netlink.Netlink()
-    net._record("web", "4026531999")  # the mount point went, the record stayed
+    net.namespaces._record("web", "4026531999")  # the mount point went, the record stayed
     net.netns_delete("web")
     assert net.netns_record("web") is None
 
@@ -105,12 +106,12 @@ def test_removal_drops_the_record_last_and_cleans_up_what_an_interrupted_run_lef
 @pytest.mark.parametrize("owner, bits", [(65534, 0o600), (0, 0o666)], ids=["another user's", "world-writable"])
 def test_a_marker_that_is_not_roots_alone_does_not_make_a_namespace_ours(mounts, owner, bits):
     net = _netlink.Netlink()
-    os.makedirs(_netlink.NETNS_DIR)
-    open(os.path.join(_netlink.NETNS_DIR, "mine"), "w").close()
+    os.makedirs(_namespaces.NETNS_DIR)
+    open(os.path.join(_namespaces.NETNS_DIR, "mine"), "w").close()
     mounts.mounted.add("mine")  # made by hand
-    net._record("mine", str(net.netns_inode("mine")))
+    net.namespaces._record("mine", str(net.netns_inode("mine")))
     assert net.netns_owned("mine") and net.owned_markers() == ["mine"]
-    marker = os.path.join(_netlink.OWNED_DIR, "mine")
+    marker = os.path.join(_namespaces.OWNED_DIR, "mine")
     os.chown(marker, owner, owner)
     os.chmod(marker, bits)
     assert net.netns_record("mine") is None and not net.netns_owned("mine") and net.owned_markers() == []
@@ -122,13 +123,28 @@ def test_markers_are_roots_alone_whatever_the_umask(mounts):
         _netlink.Netlink().netns_create("web")
     finally:
         os.umask(old)
-    owned = _netlink.OWNED_DIR
+    owned = _namespaces.OWNED_DIR
     assert [oct(os.stat(p).st_mode & 0o777) for p in (owned, os.path.join(owned, "web"))] == ["0o700", "0o600"]
 
 
 @pytest.mark.parametrize("other", [".web.tmp", ".web.abcd1234.tmp", ".netns.abcd1234.tmp"])
 def test_a_markers_temporary_file_never_meets_another_sandboxs_marker(mounts, other):
     net = _netlink.Netlink()
-    net._record(other, "4026531111")
+    net.namespaces._record(other, "4026531111")
     net.netns_create("web")
     assert net.netns_record(other) == 4026531111 and sorted(net.owned_markers()) == sorted([other, "web"])
+
+
+# -- the unit tests' kernel speaks the adapter's interface -------------------------------------------
+
+def test_the_fake_kernel_offers_every_call_of_the_netlink_adapter_with_its_parameters(kernel):
+    """The resources and batches see one adapter: the namespaces (netns_*) and links alike. The
+    in-memory kernel of the unit tests (tests/unit/conftest.py) must offer each of its calls, or
+    the unit tests stop saying anything about the real one."""
+    def calls(cls):
+        return {name: inspect.signature(func) for name, func in inspect.getmembers(cls, callable)
+                if not name.startswith("_") and name != "close"}   # close: the adapter's lifetime, not a call
+
+    real, fake = calls(_netlink.Netlink), calls(type(kernel))
+    assert {name: str(sig) for name, sig in real.items()} == {name: str(fake[name]) for name in real if name in fake}
+    assert set(real) <= set(fake)

@@ -1,0 +1,91 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What a planner asks of the firewall: intents (a published port, a bridge network's policy, who
+may send an overlay VXLAN, what keeps the host closed) and the owner tags they are written for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Publish:
+    """One published port mapping (``-p``) to sandbox address TARGET inside bridge SUBNET."""
+
+    mapping: object   # _model.PortMapping
+    target: object    # ipaddress.IPv4Address
+    subnet: object    # ipaddress.IPv4Network
+
+
+@dataclass(frozen=True)
+class BridgePolicy:
+    """Docker's bridge driver options for one bridge and its IPv4 subnets."""
+
+    bridge: str
+    subnets: tuple = ()
+    masquerade: bool = True
+    icc: bool = True
+    internal: bool = False
+
+    def describe(self):
+        return {"ip_masquerade": self.masquerade, "icc": self.icc, "internal": self.internal}
+
+
+@dataclass(frozen=True)
+class VxlanPeers:
+    """Who may send this host VXLAN with VNI to UDP port DSTPORT: the SOURCES only (the underlay
+    addresses of the overlay's peers, of IP VERSION). The kernel decapsulates VXLAN from any
+    sender, and the VNI is no secret (the collection derives it from the network's name), so
+    without this any machine on the LAN could put frames into the overlay's bridge."""
+
+    device: str
+    vni: int
+    dstport: int
+    version: int = 4
+    sources: tuple = ()
+
+
+@dataclass(frozen=True)
+class Guard:
+    """What keeps the host closed where the collection switched a sysctl on (``_sysctl.guarded``):
+    a forwarded packet that arrives on one of UPLINKS and goes neither into nor out of a bridge
+    of ours (whose chains decide it first) is dropped, unless it is IPv6 (not switched by us) or
+    belongs to a published port (to a foreign bridge); a packet to 127.0.0.0/8 that arrives on
+    one of LOCALNET is dropped. Docker sets the FORWARD policy to drop when it switches
+    forwarding on; this drops only what came in where we switched it, so the host's own
+    forwarding elsewhere is left as it was."""
+
+    uplinks: tuple = ()
+    localnet: tuple = ()
+
+    def describe(self):
+        return {"forwarding": list(self.uplinks), "route_localnet": list(self.localnet)}
+
+
+# The owner of the Guard's items: the ledger, not one network (an uplink serves many).
+GUARD_OWNER = "sysctl:ledger"
+
+
+def bridge_subnets(addresses):
+    """The subnets a bridge's policy covers: those of its IPv4 ADDRESSES, sorted."""
+    return tuple(sorted({a.network for a in addresses if a.version == 4}))
+
+
+def sandbox_owner(netns=None, address=None):
+    """The owner tag of a sandbox's published ports."""
+    return "netns:%s" % netns if netns else "address:%s" % address
+
+
+def owner_words(owner):
+    """An owner tag for messages: ``netns:web`` -> ``sandbox web``, ``address:X`` -> ``address X``."""
+    kind, _sep, name = owner.partition(":")
+    return "sandbox %s" % name if kind == "netns" else "%s %s" % (kind, name)
+
+
+def bridge_owner(name):
+    return "bridge:%s" % name
+
+
+def vxlan_owner(name):
+    """The owner tag of the filter of a VXLAN device's traffic (VxlanPeers)."""
+    return "vxlan:%s" % name

@@ -1,0 +1,203 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The iptables backend's rendering: our chains and their fixed rules, and the rules (specs) of an
+intent. See ``iptables`` for the whole."""
+
+from __future__ import annotations
+
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall.intents import Guard, VxlanPeers
+
+TAG = "netmodes"
+USER_CHAIN = "NETMODES-USER"
+_BRIDGE_PREFIXES = ("NM-IN-", "NM-OUT-")
+VXLAN_PREFIX = "NETMODES-VX-"
+# The chains that are an owner's item as a whole, by the prefix of their names: prefix -> kind of owner.
+_CHAIN_ITEMS = {**dict.fromkeys(_BRIDGE_PREFIXES, "bridge"), VXLAN_PREFIX: "vxlan"}
+TABLES = ("raw", "nat", "filter")   # commit order
+
+# A rule spec is (head, matches, target), all tuples, the form the reader makes from the kernel:
+#   head    ((flag, value), ...)  flag -s -d -i -o -p, "!" in front when negated
+#   matches ((name, ((param, value), ...)), ...)  params sorted
+#   target  (name, ((param, value), ...))
+# An item is ("rule", table, chain, spec) or ("chain", table, chain, (spec, ...)).
+
+
+def spec(head=(), matches=(), target=("ACCEPT",), comment=TAG):
+    """A rule spec from readable parts: matches as (name, {param: value}), target as (name, {param: value})."""
+    ms = [(name, tuple(sorted(params.items()))) for name, params in matches]
+    if comment:
+        ms.append(("comment", (("comment", comment),)))
+    name, params = (target[0], target[1] if len(target) > 1 else {})
+    return tuple(head), tuple(ms), (name, tuple(sorted(params.items())))
+
+
+def _port(head, protocol, port):
+    return head + (("-p", protocol),), [(protocol, {"dport": port.replace("-", ":")})]
+
+
+_DNATED = ("conntrack", {"ctstate": "DNAT"})
+_DNAT_REPLY = ("conntrack", {"ctdir": "REPLY", "ctstate": "DNAT"})
+_LOOPBACK = ("-d", "127.0.0.0/8")
+_ESTABLISHED = ("conntrack", {"ctstate": "RELATED,ESTABLISHED"})
+_LOCAL = ("addrtype", {"dst-type": "LOCAL"})
+
+# Chains and their fixed rules: (table, chain) -> [spec] (None: a chain of owned rules only).
+HOOKS = {
+    ("filter", "FORWARD"): spec(target=("NETMODES-FORWARD",)),
+    ("nat", "PREROUTING"): spec(matches=[_LOCAL], target=("NETMODES-DNAT",)),
+    ("nat", "OUTPUT"): spec(matches=[_LOCAL], target=("NETMODES-DNAT",)),
+    ("nat", "POSTROUTING"): spec(target=("NETMODES-POSTROUTING",)),
+    ("raw", "PREROUTING"): spec(target=("NETMODES-RAW",)),
+}
+CHAIN_RULES = {
+    ("filter", "NETMODES-FORWARD"): [spec(target=(USER_CHAIN,)), spec(target=("NETMODES-ISOLATE",)), spec(target=("NETMODES-FWD-IN",)),
+                                     spec(target=("NETMODES-FWD-OUT",)), spec(target=("NETMODES-UPLINKS",))],
+    ("filter", "NETMODES-ISOLATE"): None,
+    ("filter", "NETMODES-FWD-IN"): None,
+    ("filter", "NETMODES-FWD-OUT"): None,
+    ("filter", "NETMODES-UPLINKS"): None,
+    # What arrived on an uplink whose forwarding we switched on and goes neither into nor out of
+    # a bridge of ours: only connections to published ports (of a bridge not ours) and their
+    # replies cross; the rest is dropped, as it was before we switched forwarding on.
+    ("filter", "NETMODES-CLOSED"): [spec(matches=[_DNATED], target=("NETMODES-PUBLISHED",)),
+                                    spec(matches=[_DNAT_REPLY], target=("NETMODES-REPLIES",)), spec(target=("DROP",))],
+    ("filter", "NETMODES-PUBLISHED"): None,
+    ("filter", "NETMODES-REPLIES"): None,
+    ("nat", "NETMODES-DNAT"): None,
+    # The host reaching a sandbox through 127.0.0.1 (route_localnet lets it leave lo).
+    ("nat", "NETMODES-POSTROUTING"): [spec((("-s", "127.0.0.0/8"),), [_DNATED], ("MASQUERADE",))],
+    ("raw", "NETMODES-RAW"): None,
+}
+
+
+def _tag(owner):
+    return "%s:%s" % (TAG, owner)
+
+
+def _port_items(publish, tag):
+    mapping, target, subnet = publish.mapping, str(publish.target), str(publish.subnet)
+    proto, out = mapping.protocol, set()
+    host = () if mapping.host_ip.is_unspecified else (("-d", "%s/32" % mapping.host_ip),)
+    if mapping.size > 1 and mapping.host_port == mapping.container_port:
+        pairs = [(mapping.host_ports(), target)]   # DNAT keeps the port
+    else:
+        pairs = [(str(mapping.host_port + i), "%s:%d" % (target, mapping.container_port + i)) for i in range(mapping.size)]
+    for hport, dest in pairs:
+        head, ms = _port(host, proto, hport)
+        out.add(("rule", "nat", "NETMODES-DNAT", spec(head, ms, ("DNAT", {"to-destination": dest}), tag)))
+    cports = "%d" % mapping.container_port if mapping.size == 1 else "%d-%d" % (mapping.container_port, mapping.container_port_end)
+    head, ms = _port((("-d", target + "/32"),), proto, cports)
+    out.add(("rule", "filter", "NETMODES-PUBLISHED", spec(head, ms, ("ACCEPT",), tag)))
+    replies = spec((("-s", target + "/32"), ("-p", proto)), [(proto, {"sport": cports.replace("-", ":")})], ("ACCEPT",), tag)
+    out.add(("rule", "filter", "NETMODES-REPLIES", replies))
+    head, ms = _port((("-s", subnet), ("-d", target + "/32")), proto, cports)
+    out.add(("rule", "nat", "NETMODES-POSTROUTING", spec(head, ms + [_DNATED], ("MASQUERADE",), tag)))
+    if mapping.host_ip.is_loopback:
+        head, ms = _port(host + (("!-i", "lo"),), proto, mapping.host_ports())
+        out.add(("rule", "raw", "NETMODES-RAW", spec(head, ms, ("DROP",), tag)))
+    return out
+
+
+def bridge_chains(policy, tag):
+    """{chain: [spec]} of one bridge's policy: the same rules as the nftables backend's."""
+    br = policy.bridge
+    into = [spec(matches=[_ESTABLISHED], comment=tag)]
+    out = [spec(matches=[_ESTABLISHED], comment=tag)]
+    if policy.internal:
+        into.append(spec((("!-i", br),), target=("DROP",), comment=tag))
+        out.append(spec((("!-o", br),), target=("DROP",), comment=tag))
+    else:
+        into.append(spec(matches=[_DNATED], target=("NETMODES-PUBLISHED",), comment=tag))
+    into.append(spec((("-i", br),), target=("ACCEPT" if policy.icc else "DROP",), comment=tag))
+    into.append(spec(target=("DROP",), comment=tag))
+    out.append(spec(comment=tag))
+    return {"NM-IN-" + br: into, "NM-OUT-" + br: out}
+
+
+def _bridge_items(policy, tag):
+    br = policy.bridge
+    out = {("chain", "filter", name, tuple(rules)) for name, rules in bridge_chains(policy, tag).items()}
+    out.add(("rule", "filter", "NETMODES-FWD-IN", spec((("-o", br),), target=("NM-IN-" + br,), comment=tag)))
+    out.add(("rule", "filter", "NETMODES-FWD-OUT", spec((("-i", br),), target=("NM-OUT-" + br,), comment=tag)))
+    if policy.internal:
+        # Docker's DOCKER-INTERNAL: before NETMODES-FWD-IN, where another bridge's published port is accepted.
+        out.add(("rule", "filter", "NETMODES-ISOLATE", spec((("-i", br), ("!-o", br)), target=("DROP",), comment=tag)))
+    if policy.masquerade and not policy.internal:
+        for subnet in policy.subnets:
+            out.add(("rule", "nat", "NETMODES-POSTROUTING", spec((("-s", str(subnet)), ("!-o", br)), target=("MASQUERADE",), comment=tag)))
+    # Nothing arriving on the bridge reaches the host's 127.0.0.0/8 (CVE-2020-8558).
+    out.add(("rule", "raw", "NETMODES-RAW", spec((_LOOPBACK, ("-i", br)), target=("DROP",), comment=tag)))
+    return out
+
+
+def _guard_items(guard, tag):
+    out = {("rule", "filter", "NETMODES-UPLINKS", spec((("-i", name),), target=("NETMODES-CLOSED",), comment=tag)) for name in guard.uplinks}
+    return out | {("rule", "raw", "NETMODES-RAW", spec((_LOOPBACK, ("-i", name)), target=("DROP",), comment=tag)) for name in guard.localnet}
+
+
+def u32_vni(vni):
+    """The u32 match of VXLAN with VNI (the 24 bits after UDP's 8 bytes and VXLAN's first 4), as
+    iptables prints it back: Docker's match for its encrypted overlays' cleartext drop."""
+    return "0x0>>0x16&0x3c@0xc>>0x8=0x%x" % vni
+
+
+def _vxlan_items(peers, tag):
+    """A VXLAN device's filter (intents.VxlanPeers), in raw PREROUTING as the nftables backend's:
+    its VXLAN to this host goes through a chain of its own that returns for its peers and drops
+    the rest. IPv4 only, as everything this backend writes."""
+    if peers.version != 4:
+        return set()
+    chain = VXLAN_PREFIX + peers.device
+    rules = [spec((("-s", "%s/32" % source),), target=("RETURN",), comment=tag) for source in peers.sources]
+    rules.append(spec(target=("DROP",), comment=tag))
+    head, matches = _port((), "udp", str(peers.dstport))
+    matches += [("u32", {"u32": u32_vni(peers.vni)}), _LOCAL]
+    return {("chain", "raw", chain, tuple(rules)), ("rule", "raw", "NETMODES-RAW", spec(head, matches, (chain,), tag))}
+
+
+def render(owner, intents):
+    """The items of INTENTS (intents.Publish, BridgePolicy, VxlanPeers and Guard), tagged as OWNER's."""
+    out = set()
+    for intent in intents:
+        if isinstance(intent, VxlanPeers):
+            out |= _vxlan_items(intent, _tag(owner))
+        elif isinstance(intent, Guard):
+            out |= _guard_items(intent, _tag(owner))
+        else:
+            out |= (_bridge_items if hasattr(intent, "bridge") else _port_items)(intent, _tag(owner))
+    return out
+
+
+def _comment(rule_spec):
+    for name, params in rule_spec[1]:
+        if name == "comment":
+            return dict(params).get("comment", "")
+    return ""
+
+
+def _owner(item):
+    if item[0] == "chain":
+        for prefix, kind in _CHAIN_ITEMS.items():
+            if item[2].startswith(prefix):
+                return "%s:%s" % (kind, item[2][len(prefix):])
+    tag = _comment(item[3])
+    return tag[len(TAG) + 1:] if tag.startswith(TAG + ":") else None
+
+
+def text(rule_spec, comments=True):
+    """A spec in iptables-save words (for messages and tests), with or without its comment."""
+    head, matches, target = rule_spec
+    words = []
+    for flag, value in head:
+        words += (["!", flag[1:]] if flag.startswith("!") else [flag]) + [value]
+    for name, params in matches:
+        if name == "comment" and not comments:
+            continue
+        words += ["-m", name] + [w for key, value in params for w in ("--" + key, '"%s"' % value if " " in value else value)]
+    words += ["-j", target[0]] + [w for key, value in target[1] for w in ("--" + key, value)]
+    return " ".join(words)
+
+
+def ours(chain):
+    """CHAIN is of our names (the user's NETMODES-USER too)."""
+    return chain.startswith("NETMODES-") or chain.startswith(_BRIDGE_PREFIXES)

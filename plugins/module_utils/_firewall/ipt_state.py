@@ -1,0 +1,157 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The iptables backend's state: what is ours in the tables, and the commands that change one
+owner's rules."""
+
+from __future__ import annotations
+
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall.interface import OwnedItems
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall.ipt_rules import (
+    _CHAIN_ITEMS,
+    CHAIN_RULES,
+    HOOKS,
+    TAG,
+    USER_CHAIN,
+    _comment,
+    _owner,
+    text,
+)
+from ansible_collections.netmodes.linux.plugins.module_utils._model import port_mapping
+
+
+class State(OwnedItems):
+    """What is ours in the iptables tables: chains by (table, name) -> [spec], hooks present."""
+
+    def __init__(self, chains=None, hooks=None):
+        self.chains = chains or {}     # (table, chain) -> [spec] for our chains
+        self.hooks = hooks or {}       # (table, builtin) -> [our hook specs found there]
+
+    @property
+    def exists(self):
+        return bool(self.chains)
+
+    def _items(self):
+        out = []
+        for (table, chain), rules in self.chains.items():
+            if chain.startswith(tuple(_CHAIN_ITEMS)):
+                item = ("chain", table, chain, tuple(rules))
+                out.append((_owner(item), item))
+                continue
+            for rule in rules:
+                item = ("rule", table, chain, rule)
+                who = _owner(item)
+                if who:
+                    out.append((who, item))
+        return out
+
+    def published(self):
+        """[(owner, PortMapping)] of every published port (from the DNAT rules)."""
+        out = []
+        for rule in self.chains.get(("nat", "NETMODES-DNAT"), []):
+            head, matches, target = dict(rule[0]), dict(rule[1]), dict(target_params(rule))
+            who = _owner(("rule", "nat", "NETMODES-DNAT", rule))
+            proto = head.get("-p")
+            if not who or proto not in matches:
+                continue
+            hport = dict(matches[proto])["dport"].replace(":", "-")
+            dest = target.get("to-destination", "")
+            cport = dest.rpartition(":")[2] if ":" in dest else hport
+            ip = head["-d"].split("/")[0] + ":" if "-d" in head else ""
+            out.append((who, port_mapping("%s%s:%s/%s" % (ip, hport, cport, proto), "ports")))
+        return sorted(out)
+
+    def intact(self):
+        if any(self.hooks.get(key) != [rule] for key, rule in HOOKS.items()):
+            return False
+        if (("filter", USER_CHAIN)) not in self.chains:
+            return False
+        for key, fixed in CHAIN_RULES.items():
+            if key not in self.chains or (fixed and self.chains[key][:len(fixed)] != fixed):
+                return False
+        return True
+
+    def empty_after(self, owner, want):
+        return not want and not (self.owners() - {owner}) and not self.chains.get(("filter", USER_CHAIN))
+
+    def replaced(self, owner, want):
+        """The state a fresh read gives once ``changes(self, owner, want, …)`` is committed (the
+        rules' order aside): what a second change staged for the same commit is planned on."""
+        if self.empty_after(owner, want):
+            return State()
+        chains = {}
+        for (table, chain), rules in self.chains.items():
+            if chain.startswith(tuple(_CHAIN_ITEMS)):
+                if _owner(("chain", table, chain, ())) != owner:
+                    chains[(table, chain)] = list(rules)
+                continue
+            chains[(table, chain)] = [r for r in rules if _owner(("rule", table, chain, r)) != owner]
+        for key, fixed in CHAIN_RULES.items():
+            have = chains.get(key, [])
+            chains[key] = fixed + [r for r in have if r not in fixed] if fixed and have[:len(fixed)] != fixed else have
+        chains.setdefault(("filter", USER_CHAIN), [])
+        for item in sorted(want):
+            if item[0] == "chain":
+                chains[(item[1], item[2])] = list(item[3])
+            else:
+                chains.setdefault((item[1], item[2]), []).append(item[3])
+        return State(chains, {key: [rule] for key, rule in HOOKS.items()})
+
+
+def checked(state):
+    """STATE when every rule in a chain of our names carries our comment (NETMODES-USER is the
+    user's); a chain of our name holding another rule was made by someone else, and is refused
+    so that it is never flushed or deleted."""
+    for (table, chain), rules in sorted(state.chains.items()):
+        theirs = [rule for rule in rules if _comment(rule) != TAG and not _comment(rule).startswith(TAG + ":")]
+        if chain != USER_CHAIN and theirs:
+            raise Conflict("iptables: chain %s of table %s holds a rule netmodes.linux did not write (%s); the chain is left as"
+                           " it is and nothing was changed. Rename or remove that chain if it is not needed (iptables -t %s -F %s;"
+                           " iptables -t %s -X %s), and re-run" % (chain, table, text(theirs[0]), table, chain, table, chain))
+    return state
+
+
+def target_params(rule_spec):
+    return rule_spec[2][1]
+
+
+def _skeleton(state):
+    # Chains first: a rule can only jump to a chain that exists.
+    cmds = [("chain", "filter", USER_CHAIN)] + [("chain", table, chain) for table, chain in CHAIN_RULES]
+    for (table, chain), fixed in CHAIN_RULES.items():
+        have = state.chains.get((table, chain), [])
+        if fixed and have[:len(fixed)] != fixed:
+            cmds += [("delete", table, chain, rule) for rule in fixed if rule in have]
+            cmds += [("insert", table, chain, rule, i) for i, rule in enumerate(fixed)]
+    for (table, chain), rule in HOOKS.items():
+        found = state.hooks.get((table, chain), [])
+        if found != [rule]:
+            cmds += [("delete", table, chain, r) for r in found]
+            cmds.append(("insert", table, chain, rule, 0))
+    return cmds
+
+
+def _teardown(state):
+    cmds = [("delete", table, chain, rule) for (table, chain), rules in state.hooks.items() for rule in rules]
+    cmds += [("flush", table, chain) for table, chain in state.chains]
+    cmds += [("delete_chain", table, chain) for table, chain in state.chains]
+    return cmds
+
+
+def changes(state, owner, want, have):
+    """Commands that turn OWNER's items HAVE into WANT, keeping the skeleton intact; when nothing
+    of anybody's is left, every chain and hook of ours goes."""
+    if state.empty_after(owner, want):
+        return _teardown(state)
+    cmds = _skeleton(state)
+    cmds += [("delete",) + item[1:] for item in sorted(have - want) if item[0] == "rule"]
+    wanted_chains = {item[2] for item in want if item[0] == "chain"}
+    for _kind, table, chain, rules in sorted(want - have):
+        if _kind == "chain":
+            cmds += [("chain", table, chain), ("flush", table, chain)]
+            cmds += [("append", table, chain, rule) for rule in rules]
+    cmds += [("append",) + item[1:] for item in sorted(want - have) if item[0] == "rule"]
+    for _kind, table, chain, _rules in sorted(have - want):
+        if _kind == "chain" and chain not in wanted_chains:
+            cmds += [("flush", table, chain), ("delete_chain", table, chain)]
+    return cmds

@@ -1,0 +1,317 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The nftables backend's rendering: the layout of our table, one bridge's and one VXLAN
+device's chains, and the items (elements, chains) of an intent. See ``nftables`` for the whole."""
+
+from __future__ import annotations
+
+import json
+
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall.intents import Guard, VxlanPeers, bridge_owner, vxlan_owner
+
+FAMILY = "inet"
+TABLE = "netmodes"
+USER_CHAIN = "user"
+MARK_SET, MARK = "made-by", "netmodes.linux"
+_MARK_NOTE = "table inet netmodes is made and removed by netmodes.linux"
+
+
+def _payload(protocol, field):
+    return {"payload": {"protocol": protocol, "field": field}}
+
+
+def _meta(key):
+    return {"meta": {"key": key}}
+
+
+def _match(left, right, op="=="):
+    return {"match": {"op": op, "left": left, "right": right}}
+
+
+# The lookup key of a published port: the packet's destination address, protocol and port (or,
+# for ports published on every local address, protocol and port alone).
+_PORT_KEY = {"concat": [_payload("ip", "daddr"), _meta("l4proto"), _payload("th", "dport")]}
+_ANY_KEY = {"concat": [_meta("l4proto"), _payload("th", "dport")]}
+_L4 = _match(_meta("l4proto"), {"set": ["tcp", "udp", "sctp"]})
+_DNATED = _match({"ct": {"key": "status"}}, "dnat", "in")
+_ESTABLISHED = [_match({"ct": {"key": "state"}}, ["established", "related"], "in"), {"accept": None}]
+_LOCAL = _match({"fib": {"result": "type", "flags": ["daddr"]}}, "local")
+_LOOPBACK = _match(_payload("ip", "daddr"), {"prefix": {"addr": "127.0.0.0", "len": 8}})
+# The reply of a published port: from the sandbox's address and port.
+_REPLY_KEY = {"concat": [_payload("ip", "saddr"), _meta("l4proto"), _payload("th", "sport")]}
+
+# name -> (key types, data type or None for a set). Single ports are exact keys, which nftables
+# keeps in hash tables (one lookup whatever their number); ranges and prefixes need interval sets.
+_KEY = ["ipv4_addr", "inet_proto", "inet_service"]
+ELEMENT_SETS = {
+    "addr4": (_KEY, "ipv4_addr"),
+    "port4": (_KEY, "inet_service"),
+    "any-addr4": (["inet_proto", "inet_service"], "ipv4_addr"),
+    "any-port4": (["inet_proto", "inet_service"], "inet_service"),
+    "range4": (_KEY, "ipv4_addr"),
+    "exposed4": (_KEY, None),
+    "exposed-range4": (_KEY, None),
+    "loopback4": (_KEY, None),
+    "loopback-range4": (_KEY, None),
+    "isolate": ("ifname", "verdict"),
+    "fwd-in": ("ifname", "verdict"),
+    "fwd-out": ("ifname", "verdict"),
+    "nat-out": ("ifname", "verdict"),
+    "bridges": ("ifname", None),
+    "uplinks": ("ifname", None),
+    "localnet": ("ifname", None),
+}
+INTERVAL = ("range4", "exposed-range4", "loopback-range4")
+# The verdict maps that send a bridge's packets to its chains (the chain is named MAP-BRIDGE).
+BRIDGE_MAPS = ("isolate", "fwd-in", "fwd-out", "nat-out")
+# Sets and maps keyed by interface name, which stays text (even "123").
+IFNAME_SETS = BRIDGE_MAPS + ("bridges", "uplinks", "localnet")
+
+# name -> (type, hook, priority) for base chains; None for regular chains.
+CHAINS = {
+    "published": None,
+    "closed": None,
+    "nat-prerouting": ("nat", "prerouting", -100),
+    "nat-output": ("nat", "output", -100),
+    "nat-postrouting": ("nat", "postrouting", 100),
+    "raw-prerouting": ("filter", "prerouting", -300),
+    "filter-forward": ("filter", "forward", 0),
+}
+
+# The fixed rules of each chain, in the form `nft -j list` prints them (so they compare exactly).
+CHAIN_RULES = {
+    "published": [
+        [_L4, {"dnat": {"family": "ip", "addr": {"map": {"key": _PORT_KEY, "data": "@addr4"}},
+                        "port": {"map": {"key": _PORT_KEY, "data": "@port4"}}}}],
+        [_L4, {"dnat": {"family": "ip", "addr": {"map": {"key": _ANY_KEY, "data": "@any-addr4"}},
+                        "port": {"map": {"key": _ANY_KEY, "data": "@any-port4"}}}}],
+        [_L4, {"dnat": {"family": "ip", "addr": {"map": {"key": _PORT_KEY, "data": "@range4"}}}}],
+    ],
+    "nat-prerouting": [[_LOCAL, {"jump": {"target": "published"}}]],
+    "nat-output": [[_LOCAL, {"jump": {"target": "published"}}]],
+    "nat-postrouting": [
+        # The host reaching a sandbox through 127.0.0.1 (route_localnet lets it leave lo).
+        [_DNATED, _match(_payload("ip", "saddr"), {"prefix": {"addr": "127.0.0.0", "len": 8}}), {"masquerade": None}],
+        # A bridge's nat chain, by the way in and by the way out: a frame that br_netfilter
+        # bridges back out of its own port (hairpin) has no input interface here.
+        [{"vmap": {"key": _meta("iifname"), "data": "@nat-out"}}],
+        [{"vmap": {"key": _meta("oifname"), "data": "@nat-out"}}],
+    ],
+    # Nothing that arrives on a bridge of ours, or where we switched route_localnet on, reaches
+    # the host's 127.0.0.0/8 (CVE-2020-8558): the host's own connections to ports published on
+    # 127.0.0.1 come back to the bridge's address (masqueraded), which is de-NATed only later.
+    "raw-prerouting": [[_match(_meta("iifname"), "@" + name), _LOOPBACK, {"drop": None}] for name in ("bridges", "localnet")] + [
+        [_match(_meta("iifname"), "lo", "!="), _LOOPBACK, _L4, _match(_PORT_KEY, "@" + name), {"drop": None}]
+        for name in ("loopback4", "loopback-range4")],
+    # The user's chain comes first, so that its drops win over our accepts (Docker's DOCKER-USER).
+    "filter-forward": [
+        [{"jump": {"target": USER_CHAIN}}],
+        [{"vmap": {"key": _meta("iifname"), "data": "@isolate"}}],
+        [{"vmap": {"key": _meta("oifname"), "data": "@fwd-in"}}],
+        [{"vmap": {"key": _meta("iifname"), "data": "@fwd-out"}}],
+        [_match(_meta("iifname"), "@uplinks"), {"jump": {"target": "closed"}}],
+    ],
+    # What arrived on an uplink whose forwarding we switched on and goes neither into nor out of
+    # a bridge of ours: only connections to published ports (of a bridge not ours) and their
+    # replies cross; the rest of IPv4 is dropped, as it was before we switched forwarding on.
+    "closed": [[_L4, _DNATED, _match(_PORT_KEY, "@" + name), {"accept": None}] for name in ("exposed4", "exposed-range4")] + [
+        [_L4, _DNATED, _match({"ct": {"key": "direction"}}, "reply"), _match(_REPLY_KEY, "@" + name), {"accept": None}]
+        for name in ("exposed4", "exposed-range4")] + [
+        [_match(_meta("nfproto"), "ipv4"), {"drop": None}]],
+}
+
+
+def bridge_chains(policy):
+    """{chain name: [rule expr]} of one bridge's network policy (moby's nftabler, per option).
+
+    fwd-in-BR sees packets going into the bridge, fwd-out-BR packets leaving it, nat-out-BR
+    packets from or to the bridge in postrouting. What is not accepted into a bridge is dropped:
+    that is the isolation between networks, and the drop of unpublished ports.
+
+    isolate-BR sees packets leaving the bridge before any other chain: an internal network's
+    egress drop must come before fwd-in of another bridge, whose accept of a published port
+    would otherwise end the base chain first (an internal member reaching a port published on
+    another network through a host address). Docker's iptables rules drop it first alike
+    (``-i BR ! -o BR -j DROP`` in its isolation chain).
+    """
+    br = policy.bridge
+    into = [_ESTABLISHED]
+    out = [_ESTABLISHED]
+    if policy.internal:
+        into.append([_match(_meta("iifname"), br, "!="), {"drop": None}])
+        out.append([_match(_meta("oifname"), br, "!="), {"drop": None}])
+    else:
+        # Connections DNATed to a published port of a member (not any DNAT: foreign DNAT rules
+        # of the host do not open the network).
+        into += [[_L4, _DNATED, _match(_PORT_KEY, "@" + name), {"accept": None}] for name in ("exposed4", "exposed-range4")]
+    into.append([_match(_meta("iifname"), br), {"accept" if policy.icc else "drop": None}])
+    into.append([{"drop": None}])
+    out.append([{"accept": None}])
+    # Hairpin, internal networks too (it never leaves the bridge): a member reaching a published
+    # port of its own bridge through a host address (its own too); the answer must come back
+    # through the host, not straight from the member. Only members' connections: a client from
+    # outside keeps its address.
+    nat = [[_match(_meta("oifname"), br), _match(_payload("ip", "saddr"), _key_part(str(subnet))), _DNATED, {"masquerade": None}]
+           for subnet in policy.subnets]
+    if policy.masquerade and not policy.internal:
+        nat += [[_match(_meta("oifname"), br, "!="), _match(_payload("ip", "saddr"), _key_part(str(subnet))), {"masquerade": None}]
+                for subnet in policy.subnets]
+    isolate = [[_match(_meta("oifname"), br, "!="), {"drop": None}]] if policy.internal else []
+    return {"isolate-" + br: isolate, "fwd-in-" + br: into, "fwd-out-" + br: out, "nat-out-" + br: nat}
+
+
+def _bridge_of(chain):
+    for prefix in BRIDGE_MAPS:
+        if chain.startswith(prefix + "-"):
+            return chain[len(prefix) + 1:]
+    return None
+
+
+# A VXLAN device's filter: a base chain of its own (the VNI is matched raw, and libnftables'
+# JSON cannot make a set keyed by a raw payload), in prerouting before conntrack, as the raw
+# table is: a flood of forged packets never makes connection entries.
+VXLAN_PREFIX = "vxlan-"
+VXLAN_HOOK = ("filter", "prerouting", -300)
+_VNI = {"payload": {"base": "th", "offset": 96, "len": 24}}   # after UDP's 8 bytes, VXLAN's flags and 3 reserved
+
+
+def vxlan_chains(peers):
+    """{chain: [rule expr]} of a VXLAN device's filter (intents.VxlanPeers): VXLAN to its port
+    with its VNI is accepted from each peer, and dropped from anyone else when it is for this
+    host (what is forwarded through the host is none of its devices')."""
+    vxlan = [_match(_payload("udp", "dport"), peers.dstport), _match(_VNI, peers.vni)]
+    family = "ip" if peers.version == 4 else "ip6"
+    rules = [vxlan + [_match(_payload(family, "saddr"), str(source)), {"accept": None}] for source in peers.sources]
+    return {VXLAN_PREFIX + peers.device: rules + [vxlan + [_LOCAL, {"drop": None}]]}
+
+
+def chain_owner(chain):
+    """The owner of CHAIN when it is one of an owner's (a bridge's policy, a VXLAN device's
+    filter); None for the fixed chains."""
+    if chain.startswith(VXLAN_PREFIX):
+        return vxlan_owner(chain[len(VXLAN_PREFIX):])
+    bridge = _bridge_of(chain)
+    return bridge_owner(bridge) if bridge else None
+
+
+def _chain_fields(chain):
+    """What `add chain` needs for an owner's CHAIN: a VXLAN filter is a base chain."""
+    if chain.startswith(VXLAN_PREFIX):
+        kind, hook, prio = VXLAN_HOOK
+        return {"name": chain, "type": kind, "hook": hook, "prio": prio, "policy": "accept"}
+    return {"name": chain}
+
+
+# -- items ------------------------------------------------------------------------------------
+# An element is ("elem", set name, key tuple of text parts, value text or None); a bridge chain is
+# ("chain", name, rules as a tuple of canonical JSON texts).
+
+def _key_part(text):
+    """A key part as JSON: '0.0.0.0/0' -> prefix, '5000-5010' -> range, '80' -> 80, else text."""
+    if "/" in text:
+        addr, length = text.split("/")
+        return {"prefix": {"addr": addr, "len": int(length)}}
+    if text.isdigit():
+        return int(text)
+    first, sep, last = text.partition("-")
+    if sep and first.isdigit() and last.isdigit():
+        return {"range": [int(first), int(last)]}
+    return text
+
+
+def _key_text(part):
+    if isinstance(part, dict) and "prefix" in part:
+        return "%s/%d" % (part["prefix"]["addr"], part["prefix"]["len"])
+    if isinstance(part, dict) and "range" in part:
+        return "%d-%d" % tuple(part["range"])
+    if isinstance(part, dict) and "jump" in part:
+        return "jump " + part["jump"]["target"]
+    return str(part)
+
+
+def _value_json(text):
+    if text.startswith("jump "):
+        return {"jump": {"target": text[5:]}}
+    return _key_part(text)
+
+
+def _key_json(name, key):
+    if name in IFNAME_SETS:  # interface names stay text, even "123"
+        return key[0]
+    return {"concat": [_key_part(p) for p in key]} if len(key) > 1 else _key_part(key[0])
+
+
+def element_json(name, key, value, comment):
+    """One element of set NAME as nft JSON: KEY a tuple of text parts, VALUE text (maps) or None."""
+    val = {"elem": {"val": _key_json(name, key), "comment": comment}}
+    if value is None:
+        return val
+    return [val, _value_json(value)]
+
+
+def _parse_element(raw):
+    """(key tuple, value text or None, comment) from a listed element."""
+    value = None
+    if isinstance(raw, list):
+        raw, value = raw
+        value = _key_text(value)
+    comment = ""
+    if isinstance(raw, dict) and "elem" in raw:
+        comment = raw["elem"].get("comment", "")
+        raw = raw["elem"]["val"]
+    parts = raw["concat"] if isinstance(raw, dict) and "concat" in raw else [raw]
+    return tuple(_key_text(p) for p in parts), value, comment
+
+
+def _canonical(rules):
+    return tuple(json.dumps(expr, sort_keys=True) for expr in rules)
+
+
+def _port_items(publish):
+    mapping, target = publish.mapping, str(publish.target)
+    proto, out = mapping.protocol, set()
+    anywhere = mapping.host_ip.is_unspecified
+    if mapping.size > 1 and mapping.host_port == mapping.container_port:
+        host = "0.0.0.0/0" if anywhere else str(mapping.host_ip)
+        out.add(("elem", "range4", (host, proto, mapping.host_ports()), target))
+    else:  # one element per port: a map can only rewrite to one port per element
+        for offset in range(mapping.size):
+            port, cport = str(mapping.host_port + offset), str(mapping.container_port + offset)
+            key, names = ((proto, port), ("any-addr4", "any-port4")) if anywhere else ((str(mapping.host_ip), proto, port), ("addr4", "port4"))
+            out.add(("elem", names[0], key, target))
+            out.add(("elem", names[1], key, cport))
+    if mapping.size == 1:
+        out.add(("elem", "exposed4", (target, proto, str(mapping.container_port)), None))
+    else:
+        out.add(("elem", "exposed-range4", (target, proto, "%d-%d" % (mapping.container_port, mapping.container_port_end)), None))
+    if mapping.host_ip.is_loopback:
+        out.add(("elem", "loopback4" if mapping.size == 1 else "loopback-range4", (str(mapping.host_ip), proto, mapping.host_ports()), None))
+    return out
+
+
+def _bridge_items(policy):
+    out = set()
+    for name, rules in bridge_chains(policy).items():
+        out.add(("chain", name, _canonical(rules)))
+    for vmap in BRIDGE_MAPS:
+        out.add(("elem", vmap, (policy.bridge,), "jump %s-%s" % (vmap, policy.bridge)))
+    out.add(("elem", "bridges", (policy.bridge,), None))
+    return out
+
+
+def _guard_items(guard):
+    return {("elem", "uplinks", (name,), None) for name in guard.uplinks} | {("elem", "localnet", (name,), None) for name in guard.localnet}
+
+
+def render(owner, intents):
+    """The items of INTENTS (intents.Publish, BridgePolicy, VxlanPeers and Guard); nftables keeps
+    the OWNER in element comments, written by ``changes``, and in the names of its chains."""
+    out = set()
+    for intent in intents:
+        if isinstance(intent, VxlanPeers):
+            out |= {("chain", name, _canonical(rules)) for name, rules in vxlan_chains(intent).items()}
+        elif isinstance(intent, Guard):
+            out |= _guard_items(intent)
+        else:
+            out |= _bridge_items(intent) if hasattr(intent, "bridge") else _port_items(intent)
+    return out
