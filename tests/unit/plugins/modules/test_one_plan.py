@@ -65,7 +65,7 @@ def test_check_mode_plans_the_run(converge, files, change):
     check = plan(converge, networks, sandboxes, True)
     run = plan(converge, networks, sandboxes, False)
     assert check["operations"] == run["operations"]
-    assert check["changed"] == run["changed"] is True
+    assert check["changed"] and run["changed"]
     assert not [w for w in check.get("warnings", []) if "netmodes.linux." in w], check["warnings"]
     assert not plan(converge, networks, sandboxes, False)["changed"]
 
