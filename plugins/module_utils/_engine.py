@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ansible_collections.netmodes.linux.plugins.module_utils import _preview
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, NetmodesError
 from ansible_collections.netmodes.linux.plugins.module_utils._model import jsonable
 
@@ -93,15 +94,20 @@ class Resource:
         self.adapters = adapters
         self.check_mode = check_mode
         self.warnings = []
+        self.planned = frozenset()   # objects an earlier step of the same batch creates (see Batch)
 
-    def missing(self, error):
+    def missing(self, error, needs=None):
         """A referenced object (a sandbox, a bridge) does not exist.
 
         In a real run that is an error. In check mode nothing earlier in the play was applied, so
-        an earlier task may well create it: plan as if it existed and warn instead.
+        an earlier task may well create it: plan as if it existed and warn instead. When NEEDS
+        (the object as ops name it, "netns web") is created by an earlier step of the same batch,
+        the plan is whole and there is nothing to warn about.
         """
         if not self.check_mode:
             raise error
+        if needs is not None and needs in self.planned:
+            return
         self.warnings.append("%s (check mode: planned as if an earlier task creates it)" % error.msg)
 
     def desired(self):
@@ -178,7 +184,7 @@ def converge(resource, reread=True):
         return resource.converge()
     desired = resource.desired()
     current = resource.read(desired)
-    ops = resource.plan(current, desired)
+    ops = resource.ops = resource.plan(current, desired)
     if ops and not resource.check_mode:
         apply(ops, resource.adapters)
         if reread:
@@ -194,24 +200,34 @@ class Batch:
     """Converge many resources in one module run, one after another.
 
     Each resource plans against the state the ones before it left (a veth after its sandbox is
-    made), so a whole host converges in one Ansible task. In check mode nothing is applied, and
-    a resource whose object an earlier one would create plans with a warning (``missing``).
+    made), so a whole host converges in one Ansible task. In check mode nothing is applied: the
+    batch reads through ``_preview``, which plays each resource's plan in memory, so the next one
+    plans on the state the real run would leave (what that cannot model, an object an earlier
+    step creates, is planned through ``missing``).
     The batch's result adds up its resources': changed, operations, diff, warnings.
     """
 
     def __init__(self, adapters, check_mode=False):
-        self.adapters, self.check_mode = adapters, check_mode
+        self.adapters, self.check_mode = _preview.preview(adapters) if check_mode else adapters, check_mode
         self.changed, self.operations, self.diffs, self.warnings = False, [], [], []
+
+    def created(self):
+        """The objects (as ops name them: "netns web") that the steps so far create."""
+        return frozenset(op["object"] for op in self.operations if op["action"] in ("create", "recreate"))
 
     def run(self, resource_class, **options):
         """Converge one resource with OPTIONS (the rest take their argument_spec defaults)."""
         params = {key: spec.get("default") for key, spec in resource_class.argument_spec.items()}
         params.update(options)
+        resource = resource_class(params, self.adapters, self.check_mode)
+        resource.planned = self.created()
         try:
-            result = converge(resource_class(params, self.adapters, self.check_mode), reread=False)
+            result = converge(resource, reread=False)
         except NetmodesError as exc:
             exc.applied = ([] if self.check_mode else list(self.operations)) + list(exc.applied)
             raise
+        if self.check_mode:
+            _preview.play(self.adapters, resource.ops)
         self.changed = self.changed or result["changed"]
         self.operations += result["operations"]
         found = result["diff"]
@@ -234,7 +250,19 @@ class BatchResource(Resource):
         raise NotImplementedError
 
     def converge(self):
+        """Plan the whole batch first, as check mode does: an error any step's plan raises (a
+        conflict, a bad reference) is raised before the first change, so a batch never half
+        applies what planning could refuse; with nothing to change the plan is the result."""
+        if not self.check_mode:
+            dry = type(self)(self.params, self.adapters, check_mode=True)
+            planned = dry.run_steps()
+            if not planned["changed"] and not planned.get("warnings"):
+                return planned
+        return self.run_steps()
+
+    def run_steps(self):
         batch = Batch(self.adapters, self.check_mode)
+        self.adapters = batch.adapters  # in check mode, what the steps before leave (see Batch)
         extra = self.steps(batch) or {}
         result = batch.result()
         result.update(extra)

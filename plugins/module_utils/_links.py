@@ -147,13 +147,15 @@ def describe_endpoint(link):
 def check_netns(resource, exists, netns):
     """A sandbox the task puts a link in must exist (in check mode an earlier task may make it)."""
     if not exists:
-        resource.missing(NotFound("netns: sandbox %r does not exist; create it with netmodes.linux.netns first" % netns, "netns"))
+        resource.missing(NotFound("netns: sandbox %r does not exist; create it with netmodes.linux.netns first" % netns, "netns"),
+                         "netns %s" % netns)
 
 
 def check_bridge(resource, want, bridge):
     """The bridge WANT a link is to be enslaved to (BRIDGE, as read) must exist and be a bridge."""
     if want and bridge is None:
-        resource.missing(NotFound("bridge: %s does not exist; create it with netmodes.linux.bridge first" % want, "bridge"))
+        resource.missing(NotFound("bridge: %s does not exist; create it with netmodes.linux.bridge first" % want, "bridge"),
+                         "bridge %s" % want)
     if bridge is not None and bridge.kind != "bridge":
         raise Conflict("bridge: %s is a %s link, not a bridge; name a bridge (netmodes.linux.bridge makes one)"
                        % (bridge.name, bridge.kind or "plain"), "bridge")

@@ -116,6 +116,21 @@ def plugs(net, names, networks):
     return out
 
 
+def still_running(net, sockets, names):
+    """Warnings naming the processes that still run in the namespaces of the sandboxes NAMES that
+    pruning removes: they lose their network (and their name) without a word otherwise."""
+    out = []
+    for name in names:
+        inode = net.netns_inode(name)
+        found = sockets.processes_in(inode) if inode is not None else []
+        if found:
+            what = ", ".join("pid %d (%s)" % (pid, command[:80] or "?") for pid, command in found[:10])
+            more = " and %d more" % (len(found) - 10) if len(found) > 10 else ""
+            out.append("sandbox %s is pruned (no longer declared) but processes still run in its namespace and lose their"
+                       " network: %s%s; stop them, or declare %s again to keep it" % (name, what, more, name))
+    return out
+
+
 def sandboxes(batch, *, declared, removed, networks, force, backend):
     """Collect the leftovers of sandboxes that are not DECLARED ({name: SandboxSpec} of the present ones).
 
@@ -164,5 +179,6 @@ def networks(batch, *, wanted, backend):
             batch.run(_site.LINK_RESOURCES[link.kind], name=link.name, state="absent", **_site.absent_options(link.kind, backend))
     for owner in sorted(batch.adapters["firewall"].read().owners() | _sysctl.users(batch.adapters["sysctl"].ledger())):
         kind, _sep, name = owner.partition(":")
-        if kind in ("bridge", "vxlan") and name not in wanted and net.link(name, routes=False) is None:
+        made = "%s %s" % (kind, name) in batch.created()  # in check mode, made by this run is not there yet
+        if kind in ("bridge", "vxlan") and name not in wanted and net.link(name, routes=False) is None and not made:
             batch.run(_site.LINK_RESOURCES[kind], name=name, state="absent", firewall_backend=backend)

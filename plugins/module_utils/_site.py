@@ -280,25 +280,40 @@ class Networks(BatchResource):
                 remove_network(batch, spec, backend)
             return {}
         spans = host_spans(specs, _fleet.fleet_from(self.params["fleet"]))
-        made = [s for s in specs if s.name in spans or not s.multi_host]  # the networks with a part on this host
-        wanted, leaving = None, set()
+        wanted = networks_preflight(specs, net, spans, state == "overridden")
+        converge_networks(batch, specs, spans, _taken(net), backend)
         if state == "overridden":
-            wanted = {s.bridge for s in made}
-            wanted |= {_fleet.vxlan_name(n) for n, s in spans.items() if s.spec.driver == "overlay"}
-            wanted |= {_fleet.shim_name(n) for n, s in spans.items() if s.spec.shim}
-            leaving = {link.name for link in our_host_links(net) if link.name not in wanted and link.name != DEFAULT_BRIDGE}
-        check_subnets_free(specs, net, {s.name for s in made}, leaving)
-        taken = _taken(net) | {s.subnet for s in specs if s.subnet}
-        # Shims first: a bridge claims forwarding on the interfaces with IPv4 addresses it finds,
-        # so one made after it would be claimed only by the next run (and not by a restore).
-        for spec in sorted(specs, key=lambda s: not (s.name in spans and s.shim)):
-            if spec.name in spans:
-                ensure_multi_host(batch, spans[spec.name], backend)
-            elif not spec.multi_host:
-                ensure_network(batch, spec, taken, backend)
-        if wanted is not None:
             _prune.networks(batch, wanted=wanted, backend=backend)
         return {"networks": gather_networks(net)}
+
+
+def networks_preflight(specs, net, spans, prune):
+    """Check SPECS against the host before anything changes; the host links of ours that networks
+    make and that are to stay when PRUNE (the others go), or None."""
+    made = [s for s in specs if s.name in spans or not s.multi_host]  # the networks with a part on this host
+    wanted, leaving = None, set()
+    if prune:
+        wanted = {s.bridge for s in made}
+        wanted |= {_fleet.vxlan_name(n) for n, s in spans.items() if s.spec.driver == "overlay"}
+        wanted |= {_fleet.shim_name(n) for n, s in spans.items() if s.spec.shim}
+        leaving = {link.name for link in our_host_links(net) if link.name not in wanted and link.name != DEFAULT_BRIDGE}
+    check_subnets_free(specs, net, {s.name for s in made}, leaving)
+    return wanted
+
+
+def converge_networks(batch, specs, spans, taken, backend):
+    """Create or update this host's part of every network in SPECS; {bridge: (subnet, gateway)}
+    of the bridge networks, as planned (in check mode a new bridge has no address to read yet)."""
+    taken = taken | {s.subnet for s in specs if s.subnet}
+    out = {}
+    # Shims first: a bridge claims forwarding on the interfaces with IPv4 addresses it finds, so
+    # one made after it would be claimed only by the next run (and not by a restore).
+    for spec in sorted(specs, key=lambda s: not (s.name in spans and s.shim)):
+        if spec.name in spans:
+            ensure_multi_host(batch, spans[spec.name], backend)
+        elif not spec.multi_host:
+            out[spec.bridge] = ensure_network(batch, spec, taken, backend)
+    return out
 
 
 @dataclass(frozen=True)
@@ -614,41 +629,55 @@ class Sandboxes(BatchResource):
         "force": {"type": "bool", "default": False},
         "fleet": FLEET_OPTION,
         "firewall_backend": FIREWALL_OPTION,
+        "converge_networks": {"type": "bool", "default": False},
     }
 
     def steps(self, batch):
         net, p = self.adapters["netlink"], self.params
         specs = sandbox_specs(p["config"])
-        networks = {s.name: s for s in network_specs(p["networks"], "networks")}
-        self.spans, self.fleet = {}, _fleet.fleet_from(p["fleet"])
+        listed = network_specs(p["networks"], "networks")
+        networks = {s.name: s for s in listed}
+        self.spans, self.fleet, self.planned_ips, self.planned_subnets = {}, _fleet.fleet_from(p["fleet"]), {}, {}
         if p["state"] == "deleted":
             specs = [SandboxSpec(s.name, s.mode, s.networks, s.share_with, state="absent") for s in specs]
         else:
-            self.spans = host_spans(list(networks.values()), self.fleet, "networks")
+            self.spans = host_spans(listed, self.fleet, "networks")
         # Every sandbox is checked, also those of modes this run leaves to another task.
         declared = {s.name for s in specs}
         # Pruning removes the undeclared namespaces of ours, and unplugs those of someone else's.
         undeclared = {n for n in net.netns_names() if n not in declared} if p["state"] == "overridden" else set()
         pruned = {n for n in undeclared if net.netns_owned(n)}
-        leaving = undeclared | {s.name for s in specs if s.state == "absent"}
-        self._check_references(specs, networks, leaving)
+        self.leaving = undeclared | {s.name for s in specs if s.state == "absent"}
+        self._check_references(specs, networks, self.leaving)
         self._preflight_host_ports([s for s in specs if s.state == "present"], declared | undeclared)
         self._preflight_publish([s for s in specs if s.state == "present"], declared | undeclared)
         self._preflight_bridge_ports(specs, networks, undeclared)
+        hosting = p["converge_networks"] and p["state"] in ("merged", "overridden")
+        wanted = networks_preflight(listed, net, self.spans, p["state"] == "overridden") if hosting else None
         if p["state"] == "gathered":
             return {"sandboxes": gather_sandboxes(net)}
+        self.warnings += _prune.still_running(net, self.adapters["sockets"], sorted(pruned))
+        if hosting:  # networks first: the sandboxes plug into them
+            self.planned_subnets = converge_networks(batch, listed, self.spans, _taken(net), p["firewall_backend"])
         every = {s.name: s for s in specs if s.state == "present"}  # of every mode: what pruning keeps
-        specs = [s for s in specs if mode_of(s) in p["modes"]]
+        specs = [s for s in specs if hosting or mode_of(s) in p["modes"]]
         present = [s for s in specs if s.state == "present"]
         for spec in [s for s in specs if s.state == "absent"]:
             self._remove(batch, spec, networks)
         if p["state"] == "overridden":
             removed = sorted(pruned)
-            for name in removed:
+            for name in removed:  # unplugged first: a process may keep the namespace alive (a sidecar's name, a service)
+                for resource, options in _prune.plugs(net, [name], networks):
+                    batch.run(resource, state="absent", **options)
                 self._remove(batch, SandboxSpec(name, "none"), networks)
             _prune.sandboxes(batch, declared=every, removed=removed, networks=networks, force=p["force"], backend=p["firewall_backend"])
         self._build(batch, present, networks)
-        return {"sandboxes": gather_sandboxes(net, [s.name for s in present if s.mode != "host"])}
+        if hosting and p["state"] == "overridden":  # networks last: their members have left them
+            _prune.networks(batch, wanted=wanted, backend=p["firewall_backend"])
+        out = {"sandboxes": gather_sandboxes(net, [s.name for s in present if s.mode != "host"])}
+        if hosting:
+            out["networks"] = gather_networks(net)
+        return out
 
     def _check_references(self, specs, networks, leaving):
         net, names = self.adapters["netlink"], {s.name for s in specs if s.state == "present"}
@@ -826,7 +855,7 @@ class Sandboxes(BatchResource):
         net, backend = self.adapters["netlink"], self.params["firewall_backend"]
         if any(DEFAULT_NETWORK in s.networks for s in present) and DEFAULT_NETWORK not in networks:
             networks[DEFAULT_NETWORK] = NetworkSpec(DEFAULT_NETWORK, DEFAULT_BRIDGE)
-            ensure_network(batch, networks[DEFAULT_NETWORK], _taken(net), backend)
+            self.planned_subnets[DEFAULT_BRIDGE] = ensure_network(batch, networks[DEFAULT_NETWORK], _taken(net), backend)
         isolated = [s for s in present if s.mode in ("none", "network")]
         for spec in isolated:
             batch.run(Netns, name=spec.name)
@@ -836,21 +865,25 @@ class Sandboxes(BatchResource):
             for index, name in enumerate(spec.networks):
                 self._attach(batch, spec, index, name, networks=networks, used=used)
         for spec in [s for s in present if s.mode == "container"]:
+            if self._repointed(spec):  # its target changed (or was made again): share the new one
+                batch.run(Netns, name=spec.name, state="absent")
             batch.run(Netns, name=spec.name, share_with=spec.share_with)
         for spec in [s for s in present if s.mode == "host"]:
             batch.run(HostPorts, name=spec.name, ports=[list(p) for p in spec.ports])
         publishing = [(s, self._bridge_of(s.networks[0], networks)) for s in isolated if s.networks]
-        publishing = [(s, bridge) for s, bridge in publishing if bridge and (net.link(bridge, routes=False) is not None or not self.check_mode)]
+        publishing = [(s, bridge) for s, bridge in publishing
+                      if bridge and (net.link(bridge, routes=False) is not None or bridge in self.planned_subnets or not self.check_mode)]
         giving = self._ports_given_away([s for s, _bridge in publishing])
         for spec, bridge in publishing:  # first the sandboxes whose host ports go to another one let go of them
             if spec.name in giving:
                 batch.run(Portmap, netns=spec.name, bridge=bridge, ports=[str(m) for m in giving[spec.name]], firewall_backend=backend)
-        settled = {_firewall.sandbox_owner(name) for name in giving}
+        # Let go of already: the sandboxes that gave ports away, and those this run removed
+        settled = {_firewall.sandbox_owner(name) for name in set(giving) | self.leaving}
         for spec, bridge in publishing:
             if giving.get(spec.name) == sorted(spec.publish):
                 continue  # it only let go: done above (planning it again would list the same ops twice in check mode)
             batch.run(Portmap, netns=spec.name, bridge=bridge, ports=[str(m) for m in spec.publish], firewall_backend=backend,
-                      settled=settled)
+                      settled=settled, **self._planned_address(spec))
         if self.params["dns"]:
             members = self._members(isolated, networks)
             for spec in isolated:
@@ -922,6 +955,8 @@ class Sandboxes(BatchResource):
             return
         bridge = self._bridge_of(name, networks)
         subnet, gateway = bridge_subnet(self.adapters["netlink"].link(bridge, routes=False))
+        if subnet is None and bridge in self.planned_subnets:  # check mode: made by this run
+            subnet, gateway = self.planned_subnets[bridge]
         if subnet is None:
             self.missing(NotFound("%s: network %s has no subnet yet (its bridge %s is not there)" % (spec.name, name, bridge), "config"))
             return
@@ -936,6 +971,7 @@ class Sandboxes(BatchResource):
             if ip is None:
                 raise Conflict("%s: network %s (%s) has no free address left" % (spec.name, name, subnet), "config")
         used.setdefault(spec.name, set()).add(ip)
+        self.planned_ips.setdefault(spec.name, {})[name] = ipaddress.ip_interface("%s/%d" % (ip, subnet.prefixlen))
         # Hairpin on, as Docker without its userland proxy: a sandbox reaches its own published ports.
         batch.run(Veth, name=veth_name(spec.name, name), peer="eth%d" % index, netns=spec.name, bridge=bridge, hairpin=True,
                   addresses=["%s/%d" % (ip, subnet.prefixlen)], gateway=str(gateway) if index == 0 else None)
@@ -944,6 +980,7 @@ class Sandboxes(BatchResource):
         """Plug SPEC into this host's part of a multi-host network, at the address every host computes."""
         network, member = span.spec, self.member_of(spec, span.spec.name)
         address = "%s/%d" % (member.address, network.subnet.prefixlen)
+        self.planned_ips.setdefault(spec.name, {})[network.name] = ipaddress.ip_interface(address)
         if network.driver == "overlay":
             gateway = str(span.address) if index == 0 else None
             mtu = _fleet.overlay_mtu(network, self.adapters["netlink"], span.local)
@@ -962,15 +999,20 @@ class Sandboxes(BatchResource):
         # A namespace under several names (container mode) is a member under its declared name only.
         inodes = net.netns_inodes()
         declared = {inodes.get(s.name) for s in specs}
-        names = [n for n, inode in inodes.items() if n in aliases or inode not in declared]
+        # The declared sandboxes are where this plan puts them (also in check mode, where nothing
+        # moved yet); those leaving are gone by then.
+        names = sorted({n for n, inode in inodes.items() if n not in aliases and inode not in declared and n not in self.leaving}
+                       | set(aliases))
         out = {}
         for name in {n for s in specs for n in s.networks if n != DEFAULT_NETWORK and n not in self.spans}:
-            subnet, _gateway = bridge_subnet(net.link(self._bridge_of(name, networks), routes=False))
+            bridge = self._bridge_of(name, networks)
+            subnet, _gateway = bridge_subnet(net.link(bridge, routes=False))
+            subnet = subnet or self.planned_subnets.get(bridge, (None, None))[0]
             if subnet is None:
                 continue
             out[name] = [_fleet.Member(self.fleet.host, sandbox, a.ip, 0, tuple(aliases.get(sandbox, ())))
-                         for sandbox in names for addrs in net.addresses_by_link(sandbox).values()
-                         for a in addrs if a.version == 4 and a.ip in subnet]
+                         for sandbox in names for a in self._addresses_of(sandbox, sandbox in aliases)
+                         if a.version == 4 and a.ip in subnet]
         return out
 
     def _dns(self, batch, spec, members, networks):
@@ -986,13 +1028,46 @@ class Sandboxes(BatchResource):
         peers = {}
         for (who, _member), ip in lines.items():
             peers.setdefault(who, []).append(ip)
-        if self.check_mode and self.adapters["netlink"].netns_inode(spec.name) is None:
-            self.warnings.append("%s: check mode: its hostname, hosts and resolv.conf are planned once the sandbox exists" % spec.name)
-            return
-        batch.run(DnsConfig, netns=spec.name, hostname=spec.hostname or spec.name, nameservers=list(spec.dns) if spec.dns else None,
+        batch.run(DnsConfig, planned_addresses=self._planned_addresses(spec), netns=spec.name,
+                  hostname=spec.hostname or spec.name, nameservers=list(spec.dns) if spec.dns else None,
                   search=list(spec.dns_search) if spec.dns_search is not None else None,
                   options=list(spec.dns_options) if spec.dns_options is not None else None,
                   extra_hosts=spec.extra_hosts, peers=peers or None, force=self.params["force"])
+
+    def _addresses_of(self, sandbox, declared):
+        """The addresses of SANDBOX: where this plan puts it when DECLARED (in check mode its links may
+        not be there yet), else as read."""
+        if declared:
+            return list(self.planned_ips.get(sandbox, {}).values())
+        return [a for addrs in self.adapters["netlink"].addresses_by_link(sandbox).values() for a in addrs]
+
+    def _planned_addresses(self, spec):
+        """Check mode: {link: addresses} the sandbox will have once its links are made (they may
+        not be there yet, or be about to be made again), for its hosts file."""
+        if not self.check_mode:
+            return None
+        net = self.adapters["netlink"]
+        out = net.addresses_by_link(spec.name) if net.netns_inode(spec.name) is not None else {}
+        if "lo" not in out:  # a namespace made now: 127.0.0.1, and ::1 where the host has IPv6
+            host_lo = net.addresses_by_link().get("lo", ())
+            out["lo"] = [ipaddress.ip_interface("127.0.0.1/8")] + [a for a in host_lo if a.version == 6 and a.ip.is_loopback]
+        planned = self.planned_ips.get(spec.name, {})
+        out.update({"eth%d" % i: [planned[n]] for i, n in enumerate(spec.networks) if n in planned})
+        return out
+
+    def _planned_address(self, spec):
+        """Check mode: the address and subnet Portmap cannot read yet (the link is to be made)."""
+        ip = self.planned_ips.get(spec.name, {}).get(spec.networks[0]) if self.check_mode else None
+        return {"planned_address": str(ip.ip), "planned_subnet": ip.network} if ip else {}
+
+    def _repointed(self, spec):
+        """A container-mode sandbox that exists but shares another namespace than its target's now
+        (the target was renamed, removed or made again in this run)."""
+        net = self.adapters["netlink"]
+        inode = net.netns_inode(spec.name)
+        if inode is None or not net.netns_owned(spec.name):
+            return False
+        return spec.share_with in self.leaving or inode != net.netns_inode(spec.share_with)  # None: made by this run
 
 
 class HostPorts(Resource):

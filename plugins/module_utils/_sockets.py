@@ -104,3 +104,19 @@ class Sockets:
             except OSError:
                 continue
         return None
+
+    @staticmethod
+    def processes_in(netns_inode):
+        """[(pid, command line)] of the processes whose network namespace is NETNS_INODE (by
+        /proc/PID/ns/net), sorted by pid; those that cannot be read are left out."""
+        out = []
+        for pid in sorted(filter(str.isdigit, os.listdir("/proc")), key=int):
+            try:
+                if os.stat("/proc/%s/ns/net" % pid).st_ino != netns_inode:
+                    continue
+                with open("/proc/%s/cmdline" % pid, "rb") as handle:
+                    words = handle.read().split(b"\0")
+            except OSError:
+                continue
+            out.append((int(pid), " ".join(w.decode("utf-8", "replace") for w in words if w)))
+        return out

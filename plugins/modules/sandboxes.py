@@ -91,6 +91,14 @@ options:
     description: Write the sandboxes' hostname, hosts and resolv.conf files (with the names of the other members of their networks).
     type: bool
     default: true
+  converge_networks:
+    description:
+      - Converge C(networks) too, as M(netmodes.linux.networks) would, in the same plan - the
+        whole host in one task, every mode (C(modes) is then ignored). Networks are made or
+        updated before their members join them; with V(overridden) the networks no longer listed
+        are removed after their members left them. Check mode plans this very run.
+    type: bool
+    default: false
   force:
     description: Replace hostname, hosts and resolv.conf files that were edited by hand.
     type: bool

@@ -11,6 +11,7 @@ that check mode applies nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import itertools
 
@@ -110,7 +111,9 @@ class FakeNetlink:
         return (self.netns.get(netns), name)
 
     def link(self, name, netns=None, routes=True):
-        return self.links.get(self._key(name, netns))
+        # As the adapter: only all_links (a dump of the host) tells a veth peer's namespace.
+        link = self.links.get(self._key(name, netns))
+        return dataclasses.replace(link, peer_netns=None) if link is not None and link.peer_netns is not None else link
 
     def bridge_ports(self, name):
         return frozenset(link.name for (where, _name), link in self.links.items() if where is None and link.master == name)
@@ -541,6 +544,7 @@ class FakeSockets:
     def __init__(self):
         self.listening = []   # (protocol, address, port, inode)
         self.claimed = {}
+        self.running = {}     # network namespace inode -> [(pid, command line)]
 
     def claims(self):
         return {k: [list(p) for p in v] for k, v in self.claimed.items()}
@@ -556,6 +560,9 @@ class FakeSockets:
 
     def process_of(self, inode):
         return "python3 (pid %d)" % inode
+
+    def processes_in(self, netns_inode):
+        return list(self.running.get(netns_inode, []))
 
 
 def make_firewall(backend):

@@ -51,6 +51,9 @@ class DnsConfig(Resource):
             net = self.adapters["netlink"]
             current["exists"] = net.netns_inode(netns) is not None
             current["addresses"] = net.addresses_by_link(netns) if current["exists"] else {}
+            if self.params.get("planned_addresses") is not None:
+                # The sandboxes module only, in check mode: the addresses its plan gives the sandbox.
+                current["addresses"] = self.params["planned_addresses"]
             current["source"] = rc.host_source(files.host_file)
         return current
 
@@ -63,7 +66,7 @@ class DnsConfig(Resource):
         else:
             if not current["exists"]:
                 self.missing(NotFound("netns: sandbox %r does not exist (no %s/%s); create it with"
-                                      " netmodes.linux.netns first" % (netns, NETNS_DIR, netns), "netns"))
+                                      " netmodes.linux.netns first" % (netns, NETNS_DIR, netns), "netns"), "netns %s" % netns)
             wanted, warnings = rc.sandbox_files(desired, current["addresses"], current["source"])
             self.warnings += warnings
         return _files.plan(netns, wanted, current["files"], current["recorded"], desired["force"])

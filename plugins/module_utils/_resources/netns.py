@@ -50,7 +50,7 @@ class Netns(Resource):
             return [Op("delete", obj, before={"path": path}, call=("netlink.netns_delete", {"name": name}))]
         target = desired["share_with"]
         if target and current["target_inode"] is None:
-            self.missing(NotFound("share_with: sandbox %r does not exist; create it first" % target, "share_with"))
+            self.missing(NotFound("share_with: sandbox %r does not exist; create it first" % target, "share_with"), "netns %s" % target)
         if current["inode"] is None:
             if target:
                 return [Op("create", obj, after={"path": path, "share_with": target},

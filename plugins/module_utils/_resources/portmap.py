@@ -55,6 +55,11 @@ class Portmap(Resource):
             found = sorted(a.ip for addrs in net.addresses_by_link(desired["netns"]).values()
                            for a in addrs if any(a.ip in s for s in subnets))
             current["address"] = found[0] if found else None
+        if current["address"] is None and self.params.get("planned_address"):
+            # The sandboxes module only, in check mode: the address an earlier step of its plan gives
+            # the sandbox (it and its link do not exist yet), and the bridge's subnet that step plans.
+            current["address"] = address(self.params["planned_address"], "address")
+            subnets = subnets or ([self.params["planned_subnet"]] if self.params.get("planned_subnet") else [])
         current["subnet"] = next((s for s in subnets if current["address"] in s), None) if current["address"] else None
         current["listeners"] = self.adapters["sockets"].listeners()
         current["host_addresses"] = net.addresses_by_link()

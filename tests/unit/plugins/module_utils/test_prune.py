@@ -65,7 +65,7 @@ def test_orphans_of_vanished_and_undeclared_sandboxes_go_and_foreign_objects_sta
     assert sockets.claimed == {}
     assert kernel.owned_markers() == ["api", "quiet", "web"]
     assert _prune.orphan_veths(kernel) == []
-    new_web = kernel.link(web_veth)
+    new_web = kernel.links[(None, web_veth)]  # the stored link: link() leaves peer_netns out, as the adapter
     assert new_web.peer_netns == kernel.netns["web"], "web's veth is made again into its new namespace"
     # untouched: the namespace and bridge made by hand, the files of the namespace made by hand
     assert kernel.netns["handmade"] == FOREIGN_INODE and kernel.link("fbr") is not None
@@ -153,7 +153,7 @@ def test_a_sandbox_on_a_namespace_made_by_hand_is_unplugged_and_the_namespace_st
     config = [{"name": "mine", "network_mode": "br0", "publish": ["8088:80"]}, {"name": "web", "network_mode": "br0"}]
     converge(Sandboxes, config=config, networks=NETWORKS)
     veth = _site.veth_name("mine", "br0")
-    assert kernel.link(veth).peer_netns == FOREIGN_INODE and "netns:mine" in owners(firewall) and "mine" in files.recorded_sandboxes()
+    assert kernel.links[(None, veth)].peer_netns == FOREIGN_INODE and "netns:mine" in owners(firewall) and "mine" in files.recorded_sandboxes()
     kernel.link_add_macvlan("eth1", "lab0", netns="mine")           # as the sandboxes module plugs it into a macvlan network
     kernel.link_add_macvlan("seg0", "lab0", netns="mine")           # by the macvlan module
     kernel.link_add_veth("veth-mine", "eth5", "mine")               # by the veth module
