@@ -47,11 +47,16 @@ stress: setup
 molecule:
 	MOLECULE_JOBS=$(MOLECULE_JOBS) hack/molecule
 
+# bench/fleet.py runs site.yml on fleets of these sizes (see README, Performance, for how long that
+# takes): make bench FLEET_SIZES=5,20 for a shorter run.
+FLEET_SIZES ?= 5,20,50
+
 bench: setup
 	$(PY) bench/fleet_up.py
 	$(PY) bench/portmap.py
 	$(PY) bench/converge.py
 	$(PY) bench/datapath.py
+	FLEET_SIZES=$(FLEET_SIZES) $(PY) bench/fleet.py
 
 sweep:
 	$(PY) tests/harness/simfleet.py sweep --all
