@@ -118,8 +118,8 @@ def playbook(inventories, path, what):
     if proc.returncode != 0 or not recap or any(int(u) or int(f) for _c, u, f in recap):
         # What went wrong, host by host, then the recap: a long run's tail alone holds only the recap.
         wrong = [line for line in proc.stdout.splitlines() if line.startswith(("fatal:", "failed:")) or "UNREACHABLE" in line]
-        raise SystemExit("%s failed (rc %d):\n%s\n%s\n%s" % (what, proc.returncode, "\n".join(wrong)[-6000:], proc.stdout[-6000:],
-                                                           proc.stderr[-2000:]))
+        parts = (what, proc.returncode, "\n".join(wrong)[-6000:], proc.stdout[-6000:], proc.stderr[-2000:])
+        raise SystemExit("%s failed (rc %d):\n%s\n%s\n%s" % parts)
     return elapsed, sum(int(c) for c, _u, _f in recap)
 
 
