@@ -24,11 +24,17 @@ from _lab import PY, module, simfleet
 
 FIRST_PORT = 20000
 
+# The veth goes first, by name: deleting it removes both of its ends at once. Deleting the
+# namespace alone would leave them to the kernel's clean-up of the namespace, which comes later
+# (after the last process in it has exited, in a work queue shared by every namespace of the
+# machine): the next round's veth module then finds veth-web with its peer still in the old,
+# nameless namespace, and refuses it.
 SETUP = """
 set -e
 ln -sfn /usr/sbin/iptables-{legacy} /etc/alternatives/iptables
 nft delete table inet netmodes 2>/dev/null || true
 for t in raw nat filter; do iptables-legacy -t $t -F; iptables-legacy -t $t -X; done
+ip link del veth-web 2>/dev/null || true
 ip netns del web 2>/dev/null || true
 ip link del br0 2>/dev/null || true
 """
@@ -36,6 +42,10 @@ ip link del br0 2>/dev/null || true
 # A TCP listener in the sandbox that accepts and closes, so the backlog never fills.
 SERVER = ("ip netns exec web %s -c \"import socket; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1);"
           " s.bind(('0.0.0.0', 80)); s.listen(512); [c.close() for c, a in iter(s.accept, None)]\"")
+
+# The server is stopped and waited for (at most 10 s), so that no process of this round is left
+# in the sandbox when the next round replaces it.
+STOP = "kill {pid}; for i in $(seq 200); do kill -0 {pid} 2>/dev/null && ! grep -q ' Z ' /proc/{pid}/stat || break; sleep 0.05; done"
 
 # Connections to the measured ports alternate, so drift in the machine's load hits them alike.
 CLIENT = """
@@ -96,7 +106,7 @@ def main():
                               % (backend, used, count, apply_time, ops, noop, first, last, last / first))
                         sys.stdout.flush()
                 finally:
-                    sim1.run("kill %s" % server, check=False)
+                    sim1.run(STOP.format(pid=server), check=False)
     return 0
 
 

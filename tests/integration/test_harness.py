@@ -139,3 +139,32 @@ def test_a_snapshot_that_cannot_be_taken_fails(sim1, tool):
         sh(sim1, "rm -rf /etc/broken-tools")
     assert proc.returncode != 0 and proc.stdout == "", proc.stdout[:500]
     assert "%s" % tool in proc.stderr and "failed (3)" in proc.stderr, proc.stderr
+
+
+def test_etc_netns_lists_what_is_there(ansible, sim1, fleet):
+    """After site.yml and `ip netns exec` use (a process left running in a sandbox with its
+    files mounted), /etc/netns lists, over ssh as a user reaches the host and through the
+    harness alike, exactly what the host's /etc holds there (its overlay's upper layer):
+    a leak check that lists the directory sees every sandbox's."""
+    declared = {"target": "sim1", "netmodes_requirements": False, "netmodes_networks": [{"name": "br0", "subnet": "10.231.204.0/24"}],
+                "netmodes_sandboxes": [{"name": "web", "network_mode": "br0"}, {"name": "db", "network_mode": "br0"}]}
+    run = ansible.collection_playbook("site", declared)
+    assert not run.failed, run
+    held = sh(sim1, "cd /tmp && setsid ip netns exec web sleep 600 >/dev/null 2>&1 </dev/null & echo $!").strip()
+    try:
+        assert sh(sim1, "getent hosts db", netns="web").split()[1:] == ["db"]
+        sh(sim1, "ip netns exec db cat /etc/hosts >/dev/null && touch /etc/netns/by-hand")
+        there = sorted(sh(sim1, "ls -A /run/simfleet/upper/netns").split())
+        assert there == [".netmodes", "by-hand", "db", "web"]
+        ssh = ["ssh", "-i", str(fleet.workdir / "id_ed25519"), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+               "-o", "LogLevel=ERROR", "-o", "ControlPath=none", "root@%s" % sim1.address]
+        listed = {
+            "ssh ls": subprocess.run(ssh + ["ls -A /etc/netns"], capture_output=True, text=True, timeout=60, check=False).stdout,
+            "ssh os.listdir": subprocess.run(ssh + ["%s -c 'import os; print(\"\\n\".join(os.listdir(\"/etc/netns\")))'" % sys.executable],
+                                             capture_output=True, text=True, timeout=60, check=False).stdout,
+            "harness ls": sh(sim1, "ls -A /etc/netns"),
+            "in the sandbox": sh(sim1, "ls -A /etc/netns", netns="web"),
+        }
+        assert {how: sorted(out.split()) for how, out in listed.items()} == {how: there for how in listed}
+    finally:
+        sim1.run("kill %s; rm -f /etc/netns/by-hand" % held, check=False)
