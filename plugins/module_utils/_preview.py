@@ -20,7 +20,7 @@ Nothing here touches the host: the reads go to the real adapters, the writes sta
 
 from __future__ import annotations
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _sysctl
+from ansible_collections.netmodes.linux.plugins.module_utils import _sockets, _sysctl
 
 
 class _Wrapped:
@@ -80,12 +80,7 @@ class Sockets(_Wrapped):
         return self.real.claims() if self._claims is None else {k: list(v) for k, v in self._claims.items()}
 
     def claim(self, name, ports):
-        claims = self.claims()
-        if ports:
-            claims[name] = [list(p) for p in ports]
-        else:
-            claims.pop(name, None)
-        self._claims = claims
+        self._claims = _sockets.claimed(self.claims(), name, ports)
 
 
 class Netlink(_Wrapped):

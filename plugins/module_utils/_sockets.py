@@ -44,6 +44,16 @@ def parse_proc_net(text, protocol):
     return out
 
 
+def claimed(claims, name, ports):
+    """CLAIMS with the ports of host-mode sandbox NAME recorded (PORTS non-empty) or forgotten."""
+    claims = dict(claims)
+    if ports:
+        claims[name] = [list(p) for p in ports]
+    else:
+        claims.pop(name, None)
+    return claims
+
+
 class Sockets:
     """The sockets adapter."""
 
@@ -63,11 +73,7 @@ class Sockets:
 
     def claim(self, name, ports):
         """Record (PORTS non-empty) or forget the ports of host-mode sandbox NAME, atomically."""
-        claims = self.claims()
-        if ports:
-            claims[name] = [list(p) for p in ports]
-        else:
-            claims.pop(name, None)
+        claims = claimed(self.claims(), name, ports)
         with _fs.owned_dir(os.path.dirname(CLAIMS), _fs.PRIVATE_DIR) as directory:
             directory.write(os.path.basename(CLAIMS), json.dumps(claims, sort_keys=True).encode("utf-8"), _fs.PRIVATE)
 

@@ -327,7 +327,29 @@ class FakeSysctl:
             self.set(key, restore)
 
 
-class FakeFirewall:
+class FakeBackend:
+    """What both fake firewalls share: others' rules, and what the tests read of them (their own
+    reading of the raw state, below, not the product's parsers)."""
+
+    def foreign_chains(self):
+        return foreign_chains(self)
+
+    def ruleset(self):
+        return self.others
+
+    def owners(self):
+        return owners(self)
+
+    def owned(self, owner):
+        return owned(self, owner)
+
+    def published(self):
+        return published(self)
+
+    def table_exists(self):
+        return table_exists(self)
+
+class FakeFirewall(FakeBackend):
     """Our nftables table in memory: it understands the commands _nftables generates."""
 
     name = "nftables"
@@ -341,27 +363,8 @@ class FakeFirewall:
         self.others = None    # the whole ruleset, as `nft -j list ruleset` prints it (others' tables)
         self.saves = {}       # iptables-legacy-save / iptables-nft-save -> what it prints
 
-    # what the tests read of it: their own reading of the raw state (below), not the product's parser
-    def owners(self):
-        return owners(self)
-
-    def owned(self, owner):
-        return owned(self, owner)
-
-    def published(self):
-        return published(self)
-
-    def table_exists(self):
-        return table_exists(self)
-
     def read(self):
         return nft_state.checked(nft_state.TableState(self.listing))
-
-    def foreign_chains(self):
-        return foreign_chains(self)
-
-    def ruleset(self):
-        return self.others
 
     def stage(self, commands, after=None):
         self.staged += commands
@@ -397,7 +400,7 @@ class FakeFirewall:
         self.staged, self.commits = [], self.commits + 1
 
 
-class FakeIptables:
+class FakeIptables(FakeBackend):
     """Our iptables chains in memory: it understands the commands _iptables generates."""
 
     name = "iptables"
@@ -409,25 +412,6 @@ class FakeIptables:
         self.chains, self.hooks = {}, {}
         self.staged, self.commits = [], 0
         self.others, self.saves = None, {}   # as FakeFirewall's
-
-    def foreign_chains(self):
-        return foreign_chains(self)
-
-    def ruleset(self):
-        return self.others
-
-    # what the tests read of it: their own reading of the raw state (below), not the product's parser
-    def owners(self):
-        return owners(self)
-
-    def owned(self, owner):
-        return owned(self, owner)
-
-    def published(self):
-        return published(self)
-
-    def table_exists(self):
-        return table_exists(self)
 
     def read(self):
         return ipt_state.checked(ipt_state.State({k: list(v) for k, v in self.chains.items()}, {k: list(v) for k, v in self.hooks.items() if v}))
