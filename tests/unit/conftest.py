@@ -349,6 +349,7 @@ class FakeBackend:
     def table_exists(self):
         return table_exists(self)
 
+
 class FakeFirewall(FakeBackend):
     """Our nftables table in memory: it understands the commands _nftables generates."""
 
