@@ -10,7 +10,8 @@ from conftest import assert_unchanged, sh, snapshot
 from test_portmap import Processes, status
 
 # The roles' own names for the inventory's variables, which an error must not show the user.
-ROLE_VARIABLES = re.compile(r"\b(sandboxes_config|sandboxes_networks|networks_config|networks_sandboxes|boot_restore_\w+)\b")
+ROLE_VARIABLES = re.compile(r"\b(sandboxes_config|sandboxes_networks|sandboxes_prune|sandboxes_firewall_backend|networks_config"
+                            r"|networks_sandboxes|requirements_firewall_backend|boot_restore_\w+)\b")
 
 DECLARED = {
     "target": "sim1",
@@ -54,16 +55,18 @@ def test_a_bad_sandbox_fails_the_host_before_anything_is_made(ansible, sim1):
 
 
 def test_a_wrong_typed_inventory_variable_is_named_without_the_argument_spec(ansible, sim1):
-    """A role's argument error names the user's variable (netmodes_sandboxes, netmodes_networks),
+    """A role's argument error names the user's variable (netmodes_sandboxes, netmodes_networks, ...),
     not the role's internal one, and does not print the role's argument spec."""
     before = snapshot(sim1)
-    for variable in ("netmodes_sandboxes", "netmodes_networks"):
+    wrong = [("netmodes_sandboxes", "web", "not a list"), ("netmodes_networks", "br0", "not a list"),
+             ("netmodes_prune", "maybe", "not a boolean"), ("netmodes_firewall_backend", "ufw", "choose auto, nftables or iptables")]
+    for variable, value, words in wrong:
         for check in (True, False):
-            run = ansible.collection_playbook("site", dict(DECLARED, **{variable: "web"}), check=check)
+            run = ansible.collection_playbook("site", dict(DECLARED, **{variable: value}), check=check)
             assert run.failed, run
             said = run.stdout + run.stderr
             assert variable in said, run
-            assert "not a list" in said, run
+            assert words in said, run
             assert "argument_spec" not in said and "Validation of arguments failed" not in said, run
             assert not ROLE_VARIABLES.search(said), run
     assert_unchanged(before, snapshot(sim1))
