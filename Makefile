@@ -15,8 +15,8 @@ demo: setup
 # make test runs its parts in lanes side by side (hack/test): the checks of the code in one, what
 # needs simulated fleets in the other. TEST_LANES=lint,sanity,units,integration,molecule (one lane) runs
 # them one after another. INTEGRATION_WORKERS pytest-xdist workers run the integration files
-# (each worker with a fleet of its own; 3 beat 2 and 4 when measured, README "The simulated
-# fleet") and MOLECULE_JOBS molecule scenarios run at once.
+# (each worker with a fleet of its own; 3 beat 2 and 4 when measured, docs/testing.md "Fleets side
+# by side") and MOLECULE_JOBS molecule scenarios run at once.
 TEST_LANES ?= lint,sanity,units integration,molecule
 INTEGRATION_WORKERS ?= 3
 MOLECULE_JOBS ?= 3
@@ -47,7 +47,7 @@ stress: setup
 molecule:
 	MOLECULE_JOBS=$(MOLECULE_JOBS) hack/molecule
 
-# bench/fleet.py runs site.yml on fleets of these sizes (README, Performance: how long that takes).
+# bench/fleet.py runs site.yml on fleets of these sizes (bench/README.md: how long that takes).
 # make bench FLEET_SIZES=5,20,50 adds the 50-host fleet, whose runs did not yet finish on the
 # development machine (two hosts unreachable partway).
 FLEET_SIZES ?= 5,20

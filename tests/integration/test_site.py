@@ -4,8 +4,14 @@
 
 from __future__ import annotations
 
+import re
+
 from conftest import assert_unchanged, sh, snapshot
 from test_portmap import Processes, status
+
+# The roles' own names for the inventory's variables, which an error must not show the user.
+ROLE_VARIABLES = re.compile(r"\b(sandboxes_config|sandboxes_networks|sandboxes_prune|sandboxes_firewall_backend|networks_config"
+                            r"|networks_sandboxes|requirements_firewall_backend|boot_restore_\w+)\b")
 
 DECLARED = {
     "target": "sim1",
@@ -45,4 +51,34 @@ def test_a_bad_sandbox_fails_the_host_before_anything_is_made(ansible, sim1):
     run = ansible.collection_playbook("site", bad)
     assert run.failed
     assert "container:x names the sandbox itself" in run.stdout + str(run.results()), run
+    assert_unchanged(before, snapshot(sim1))
+
+
+def test_a_wrong_typed_inventory_variable_is_named_without_the_argument_spec(ansible, sim1):
+    """A role's argument error names the user's variable (netmodes_sandboxes, netmodes_networks, ...),
+    not the role's internal one, and does not print the role's argument spec."""
+    before = snapshot(sim1)
+    wrong = [("netmodes_sandboxes", "web", "not a list"), ("netmodes_networks", "br0", "not a list"),
+             ("netmodes_prune", "maybe", "not a boolean"), ("netmodes_firewall_backend", "ufw", "choose auto, nftables or iptables")]
+    for variable, value, words in wrong:
+        for check in (True, False):
+            run = ansible.collection_playbook("site", dict(DECLARED, **{variable: value}), check=check)
+            assert run.failed, run
+            said = run.stdout + run.stderr
+            assert variable in said, run
+            assert words in said, run
+            assert "argument_spec" not in said and "Validation of arguments failed" not in said, run
+            assert not ROLE_VARIABLES.search(said), run
+    assert_unchanged(before, snapshot(sim1))
+
+
+def test_an_entry_that_is_not_a_dict_is_named_with_its_index(ansible, sim1):
+    """netmodes_sandboxes[5], as the inventory counts, not the role's or the module's config[5]."""
+    before = snapshot(sim1)
+    bad = dict(DECLARED, netmodes_sandboxes=DECLARED["netmodes_sandboxes"] + ["web3"])
+    run = ansible.collection_playbook("site", bad)
+    assert run.failed, run
+    assert "netmodes_sandboxes[5] is a string, not a dict" in run.stdout + run.stderr, run
+    assert "argument_spec" not in run.stdout + run.stderr, run
+    assert not ROLE_VARIABLES.search(run.stdout + run.stderr), run
     assert_unchanged(before, snapshot(sim1))
