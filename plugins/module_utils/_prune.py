@@ -36,7 +36,7 @@ from __future__ import annotations
 import os
 import re
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _sysctl
+from ansible_collections.netmodes.linux.plugins.module_utils import _declaration, _sysctl
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource
 from ansible_collections.netmodes.linux.plugins.module_utils._model import TEMP_PREFIX, netns_name
 from ansible_collections.netmodes.linux.plugins.module_utils._namespaces import OWNED_DIR
@@ -103,7 +103,7 @@ def plugs(net, names, networks):
     from ansible_collections.netmodes.linux.plugins.module_utils import _site
 
     host = [link for link in net.all_links() if link.ours]
-    known = sorted(set(networks) | {_site.DEFAULT_NETWORK} | {link.name for link in host if link.kind == "bridge"})
+    known = sorted(set(networks) | {_declaration.DEFAULT_NETWORK} | {link.name for link in host if link.kind == "bridge"})
     veths = {link.name: link for link in host if link.kind == "veth"}
     out = []
     for name in names:
@@ -151,7 +151,7 @@ def sandboxes(batch, *, declared, removed, networks, force, backend):
     for owner in sorted(adapters["firewall"].read().owners() | _sysctl.users(adapters["sysctl"].ledger())):
         kind, _sep, name = owner.partition(":")
         if kind == "netns" and name not in keep:
-            batch.run(Portmap, netns=name, bridge=_site.DEFAULT_BRIDGE, state="absent", firewall_backend=backend)
+            batch.run(Portmap, netns=name, bridge=_declaration.DEFAULT_BRIDGE, state="absent", firewall_backend=backend)
     for name in adapters["files"].recorded_sandboxes():
         if name not in keep:
             batch.run(DnsConfig, netns=name, state="absent", force=force)
@@ -161,10 +161,10 @@ def sandboxes(batch, *, declared, removed, networks, force, backend):
     for name in net.owned_markers():
         if not net.netns_owned(name):
             batch.run(StaleMarker, name=name)
-    default = net.link(_site.DEFAULT_BRIDGE, routes=False)
-    if default is not None and default.ours and default.kind == "bridge" and _site.DEFAULT_BRIDGE not in {n.bridge for n in networks.values()}:
-        if not any(_site.DEFAULT_NETWORK in spec.networks for spec in declared.values()):
-            batch.run(Bridge, name=_site.DEFAULT_BRIDGE, state="absent", firewall_backend=backend)
+    default = net.link(_declaration.DEFAULT_BRIDGE, routes=False)
+    if default is not None and default.ours and default.kind == "bridge" and _declaration.DEFAULT_BRIDGE not in {n.bridge for n in networks.values()}:
+        if not any(_declaration.DEFAULT_NETWORK in spec.networks for spec in declared.values()):
+            batch.run(Bridge, name=_declaration.DEFAULT_BRIDGE, state="absent", firewall_backend=backend)
 
 
 def networks(batch, *, wanted, backend):
@@ -175,7 +175,7 @@ def networks(batch, *, wanted, backend):
 
     net = batch.adapters["netlink"]
     for link in _site.our_host_links(net):
-        if link.name not in wanted and link.name != _site.DEFAULT_BRIDGE:
+        if link.name not in wanted and link.name != _declaration.DEFAULT_BRIDGE:
             batch.run(_site.LINK_RESOURCES[link.kind], name=link.name, state="absent", **_site.absent_options(link.kind, backend))
     for owner in sorted(batch.adapters["firewall"].read().owners() | _sysctl.users(batch.adapters["sysctl"].ledger())):
         kind, _sep, name = owner.partition(":")

@@ -38,6 +38,7 @@ import sys
 import zipfile
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _adapters, _fleet, _fs, _lock, _model
+from ansible_collections.netmodes.linux.plugins.module_utils import _declaration as declaration
 from ansible_collections.netmodes.linux.plugins.module_utils import _site as site
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource, converge, ordered
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NetmodesError
@@ -61,13 +62,13 @@ FIELDS = {"declared": "path", "command": "command", "unit": "unit_dir", "wants":
 def _bridge_of(name, networks):
     if name in networks:
         return networks[name].bridge
-    return site.DEFAULT_BRIDGE if name == site.DEFAULT_NETWORK else name
+    return declaration.DEFAULT_BRIDGE if name == declaration.DEFAULT_NETWORK else name
 
 
 def pinned_networks(raws, net):
     """NETWORKS entries with the subnet and gateway their bridges have (auto-picked subnets depend
     on the host's routes, which at boot are not the same); and {name: NetworkSpec}."""
-    specs = site.network_specs(raws, "networks")
+    specs = declaration.network_specs(raws, "networks")
     out = []
     for index, spec in enumerate(specs):
         entry = dict(raws[index])
@@ -81,10 +82,10 @@ def pinned_networks(raws, net):
 
 def default_network(specs, networks, net):
     """The entry of Docker's default network when a sandbox uses it and it is not declared."""
-    if site.DEFAULT_NETWORK in networks or not any(site.DEFAULT_NETWORK in s.networks for s in specs):
+    if declaration.DEFAULT_NETWORK in networks or not any(declaration.DEFAULT_NETWORK in s.networks for s in specs):
         return None
-    entry = {"name": site.DEFAULT_NETWORK}
-    subnet, gateway = site.bridge_subnet(net.link(site.DEFAULT_BRIDGE, routes=False))
+    entry = {"name": declaration.DEFAULT_NETWORK}
+    subnet, gateway = site.bridge_subnet(net.link(declaration.DEFAULT_BRIDGE, routes=False))
     if subnet is not None:
         entry.update(subnet=str(subnet), gateway=str(gateway))
     return entry
@@ -93,7 +94,7 @@ def default_network(specs, networks, net):
 def pinned_sandboxes(raws, networks, net):
     """The present sandboxes' entries with the addresses they have on each network (allocation
     depends on the order sandboxes came and went, which the restore does not replay); and their specs."""
-    specs = site.sandbox_specs(raws, "sandboxes")
+    specs = declaration.sandbox_specs(raws, "sandboxes")
     out = []
     for index, spec in enumerate(specs):
         raw = raws[index]
@@ -137,14 +138,14 @@ def merged(old, networks, sandboxes, dropped, *, net, claims):
     site playbook did (iptables rules are appended in that order)."""
     def network_alive(entry):
         try:
-            link = net.link(site.network_spec(entry, "file").bridge, routes=False)
+            link = net.link(declaration.network_spec(entry, "file").bridge, routes=False)
         except InvalidInput:
             return False
         return link is not None and link.ours
 
     def sandbox_alive(entry):
         try:
-            spec = site.sandbox_spec(entry, "file")
+            spec = declaration.sandbox_spec(entry, "file")
         except InvalidInput:
             return False
         if spec.mode == "host":
@@ -175,7 +176,7 @@ def restorable(networks, sandboxes):
         names = {e["name"] for e in sandboxes}
         keep = []
         for entry in sandboxes:
-            spec = site.sandbox_spec(entry, "sandboxes")
+            spec = declaration.sandbox_spec(entry, "sandboxes")
             missing = [n for n in spec.networks if n not in known]
             if missing:
                 warnings.append("boot restore: sandbox %s is left out of the saved declaration: its network %s is not declared"
@@ -356,8 +357,8 @@ class BootRestore(Resource):
         out = {"state": p["state"], "paths": {"declared": p["path"], "command": p["command"], "unit": unit_path},
                "wants": os.path.join(p["unit_dir"], WANTED_BY + ".wants", UNIT), "unit_path": unit_path}
         if p["state"] == "present":
-            site.sandbox_specs(p["sandboxes"], "sandboxes")  # both lists are checked before anything is read
-            site.network_specs(p["networks"], "networks")
+            declaration.sandbox_specs(p["sandboxes"], "sandboxes")  # both lists are checked before anything is read
+            declaration.network_specs(p["networks"], "networks")
             _fleet.fleet_from(p["fleet"])
             python = sys.executable
             out["content"] = {"command": command(python), "unit": unit(python, p["command"], p["path"]).encode()}
@@ -407,8 +408,8 @@ class BootRestore(Resource):
         """The document of NETS and BOXES, checked as the restore will use it: the restore command
         planned on it (in check mode) must not fail, or the boot would. Unchanged, it was checked
         when it was written."""
-        site.network_specs(nets, "file")
-        site.sandbox_specs(boxes, "file")
+        declaration.network_specs(nets, "file")
+        declaration.sandbox_specs(boxes, "file")
         boxes, warnings = restorable(nets, boxes)
         p = self.params
         text = document(nets, boxes, p["firewall_backend"], saved_fleet(nets, p["fleet"], old.get("fleet")))

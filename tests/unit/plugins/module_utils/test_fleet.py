@@ -10,7 +10,7 @@ import ipaddress
 import pytest
 
 from ansible_collections.netmodes.linux.plugins.filter.fleet import fleet as fleet_filter
-from ansible_collections.netmodes.linux.plugins.module_utils import _fleet, _site
+from ansible_collections.netmodes.linux.plugins.module_utils import _declaration, _fleet
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput
 
 OVERLAY = {"name": "ov0", "driver": "overlay", "hosts": "ov", "subnet": "10.231.200.0/24"}
@@ -21,7 +21,7 @@ def ip(text):
 
 
 def net(**extra):
-    return _site.network_spec(dict(OVERLAY, **extra), "config[0]")
+    return _declaration.network_spec(dict(OVERLAY, **extra), "config[0]")
 
 
 def fleet(host="sim1", hosts=("sim1", "sim2", "sim3"), sandboxes=None, indexes=None):
@@ -33,7 +33,7 @@ def fleet(host="sim1", hosts=("sim1", "sim2", "sim3"), sandboxes=None, indexes=N
 
 def members(spec, the_fleet):
     hosts = _fleet.span(spec, the_fleet, "config[0]")
-    declared = {h: _site.sandbox_specs(the_fleet.hosts[h].sandboxes) for h in hosts}
+    declared = {h: _declaration.sandbox_specs(the_fleet.hosts[h].sandboxes) for h in hosts}
     return _fleet.members(spec, declared, _fleet.host_indexes(hosts, the_fleet, spec.max_hosts, "config[0]"), "config[0]")
 
 
@@ -238,13 +238,13 @@ def test_device_names_are_short_and_ours():
 ])
 def test_bad_declarations_name_the_field_and_the_fix(raw, fragment):
     with pytest.raises(InvalidInput, match=fragment) as info:
-        _site.network_spec(dict({"name": "ov0"}, **raw), "config[0]")
+        _declaration.network_spec(dict({"name": "ov0"}, **raw), "config[0]")
     assert info.value.field == "config[0]"
 
 
 def test_two_overlays_with_one_vni_are_refused():
     with pytest.raises(InvalidInput, match="overlay networks a and b have the same VXLAN id 7; give one of them another vni"):
-        _site.network_specs([dict(OVERLAY, name="a", vni=7), dict(OVERLAY, name="b", vni=7, subnet="10.231.201.0/24")])
+        _declaration.network_specs([dict(OVERLAY, name="a", vni=7), dict(OVERLAY, name="b", vni=7, subnet="10.231.201.0/24")])
 
 
 @pytest.mark.parametrize("raw, fragment", [

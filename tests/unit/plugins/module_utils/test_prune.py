@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _prune, _site
+from ansible_collections.netmodes.linux.plugins.module_utils import _declaration, _prune, _site
 from ansible_collections.netmodes.linux.plugins.module_utils import _sysctl as sysctl_module
 from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER_TAG, Link, temp_name
 from ansible_collections.netmodes.linux.plugins.modules.networks import Networks
@@ -60,7 +60,7 @@ def test_orphans_of_vanished_and_undeclared_sandboxes_go_and_foreign_objects_sta
     assert run["changed"]
     assert sorted(kernel.netns) == ["api", "handmade", "quiet", "web"]
     assert "netns:db" not in owners(firewall) and "netns:legacy" not in owners(firewall) and "netns:web" in owners(firewall)
-    assert "bridge:" + _site.DEFAULT_BRIDGE not in owners(firewall) and kernel.link(_site.DEFAULT_BRIDGE) is None
+    assert "bridge:" + _declaration.DEFAULT_BRIDGE not in owners(firewall) and kernel.link(_declaration.DEFAULT_BRIDGE) is None
     assert files.recorded_sandboxes() == ["api", "quiet", "web"]
     assert sockets.claimed == {}
     assert kernel.owned_markers() == ["api", "quiet", "web"]
@@ -101,7 +101,7 @@ def test_a_bridge_deleted_by_hand_leaves_no_policy_behind(host, converge, kernel
     assert "bridge:back" in owners(firewall)
     run = converge(Networks, config=NETWORKS[:1], state="overridden")
     assert run["changed"] and "bridge:back" not in owners(firewall) and "bridge:br0" in owners(firewall)
-    assert kernel.link("fbr") is not None and kernel.link(_site.DEFAULT_BRIDGE) is not None, \
+    assert kernel.link("fbr") is not None and kernel.link(_declaration.DEFAULT_BRIDGE) is not None, \
         "a foreign bridge stays; the default network is the sandboxes' to prune"
     assert not converge(Networks, config=NETWORKS[:1], state="overridden")["changed"]
 
@@ -109,7 +109,7 @@ def test_a_bridge_deleted_by_hand_leaves_no_policy_behind(host, converge, kernel
 def test_the_default_network_stays_while_a_declared_sandbox_uses_it(host, converge, kernel):
     assert not converge(Networks, config=NETWORKS, state="overridden")["changed"]
     assert not converge(Sandboxes, config=SANDBOXES, networks=NETWORKS, state="overridden")["changed"]
-    assert kernel.link(_site.DEFAULT_BRIDGE) is not None
+    assert kernel.link(_declaration.DEFAULT_BRIDGE) is not None
 
 
 def test_a_veth_with_both_ends_on_the_host_is_no_orphan(converge, kernel):

@@ -14,7 +14,7 @@ import zipfile
 
 import pytest
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _restore, _site
+from ansible_collections.netmodes.linux.plugins.module_utils import _declaration, _restore
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput
 from ansible_collections.netmodes.linux.plugins.module_utils._model import Link, interfaces
 from ansible_collections.netmodes.linux.plugins.modules.boot_restore import BootRestore
@@ -373,4 +373,4 @@ def test_the_unit_passes_systemd_analyze_verify(tmp_path):
     for line in ("Type=oneshot", "After=network-pre.target", "Before=network-online.target", "WantedBy=multi-user.target",
                  "ExecStart=%s /usr/local/lib/netmodes/netmodes-restore --file /etc/netmodes/declared.json" % sys.executable):
         assert line in text, line
-    assert _site.DEFAULT_BRIDGE not in text
+    assert _declaration.DEFAULT_BRIDGE not in text
