@@ -37,7 +37,7 @@ import os
 import sys
 import zipfile
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _adapters, _fleet, _fs, _lock, _model
+from ansible_collections.netmodes.linux.plugins.module_utils import _adapters, _firewall, _fleet, _fs, _lock, _model
 from ansible_collections.netmodes.linux.plugins.module_utils import _declaration as declaration
 from ansible_collections.netmodes.linux.plugins.module_utils import _site as site
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource, converge, ordered
@@ -341,7 +341,7 @@ class BootRestore(Resource):
         "networks": {"type": "list", "elements": "dict", "default": []},
         "sandboxes": {"type": "list", "elements": "dict", "default": []},
         "fleet": site.FLEET_OPTION,
-        "firewall_backend": site.FIREWALL_OPTION,
+        "firewall_backend": _firewall.BACKEND_OPTION,
         "path": {"type": "path", "default": DECLARED},
         "command": {"type": "path", "default": COMMAND},
         "unit_dir": {"type": "path", "default": UNIT_DIR},

@@ -41,7 +41,6 @@ POOLS = [ipaddress.ip_network("172.%d.0.0/16" % i) for i in range(17, 32)] + \
         [ipaddress.ip_network("192.168.%d.0/20" % (16 * i)) for i in range(16)]
 STATES = ["merged", "overridden", "deleted", "gathered"]
 LINK_RESOURCES = {"bridge": Bridge, "vxlan": Vxlan, "macvlan": Macvlan, "ipvlan": Macvlan}
-FIREWALL_OPTION = _firewall.BACKEND_OPTION
 
 
 def check_subnets_free(specs, net, here, leaving=(), where="config"):
@@ -92,7 +91,7 @@ class Networks(BatchResource):
         "config": {"type": "list", "elements": "dict", "default": []},
         "state": {"type": "str", "choices": STATES, "default": "merged"},
         "fleet": FLEET_OPTION,
-        "firewall_backend": FIREWALL_OPTION,
+        "firewall_backend": _firewall.BACKEND_OPTION,
     }
 
     def steps(self, batch):
@@ -280,7 +279,7 @@ class Sandboxes(BatchResource):
         "dns": {"type": "bool", "default": True},
         "force": {"type": "bool", "default": False},
         "fleet": FLEET_OPTION,
-        "firewall_backend": FIREWALL_OPTION,
+        "firewall_backend": _firewall.BACKEND_OPTION,
         "converge_networks": {"type": "bool", "default": False},
     }
 
