@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _fleet
+from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _fleet
 from ansible_collections.netmodes.linux.plugins.module_utils import _model as m
 from ansible_collections.netmodes.linux.plugins.module_utils import _resolvconf as rc
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput
@@ -168,7 +168,7 @@ def _multi_host_spec(spec, raw, where):
                    mtu=m.mtu(raw.get("mtu"), "%s.mtu" % where),
                    max_hosts=max_hosts, ip_range=ip_range, parent=str(raw["parent"]) if raw.get("parent") else None, mode=mode,
                    shim=shim)
-    _fleet.check_slices(spec, where)
+    _addresses.check_slices(spec, where)
     return spec
 
 
@@ -365,6 +365,14 @@ def sandbox_specs(raws, where="config"):
 
 # The modes a run can be limited to: "bridge" is Docker's default network, "network" a user-defined one.
 MODES = ("host", "bridge", "network", "none", "container")
+
+
+def bridge_of(name, networks):
+    """The bridge of network NAME (NETWORKS: {name: NetworkSpec} declared): its own, Docker's
+    default network's, or (a network made by hand) the bridge of that name."""
+    if name in networks:
+        return networks[name].bridge
+    return DEFAULT_BRIDGE if name == DEFAULT_NETWORK else name
 
 
 def mode_of(spec):

@@ -37,7 +37,7 @@ import os
 import sys
 import zipfile
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _adapters, _firewall, _fleet, _fs, _lock, _model
+from ansible_collections.netmodes.linux.plugins.module_utils import _adapters, _addresses, _firewall, _fleet, _fs, _lock, _model
 from ansible_collections.netmodes.linux.plugins.module_utils import _declaration as declaration
 from ansible_collections.netmodes.linux.plugins.module_utils import _site as site
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource, converge, ordered
@@ -59,12 +59,6 @@ FIELDS = {"declared": "path", "command": "command", "unit": "unit_dir", "wants":
 # -- the declaration, pinned to what the runs chose ------------------------------------------------
 
 
-def _bridge_of(name, networks):
-    if name in networks:
-        return networks[name].bridge
-    return declaration.DEFAULT_BRIDGE if name == declaration.DEFAULT_NETWORK else name
-
-
 def pinned_networks(raws, net):
     """NETWORKS entries with the subnet and gateway their bridges have (auto-picked subnets depend
     on the host's routes, which at boot are not the same); and {name: NetworkSpec}."""
@@ -73,7 +67,7 @@ def pinned_networks(raws, net):
     for index, spec in enumerate(specs):
         entry = dict(raws[index])
         if spec.subnet is None:
-            subnet, gateway = site.bridge_subnet(net.link(spec.bridge, routes=False))
+            subnet, gateway = _addresses.bridge_subnet(net.link(spec.bridge, routes=False))
             if subnet is not None:
                 entry.update(subnet=str(subnet), gateway=str(gateway))
         out.append(entry)
@@ -85,7 +79,7 @@ def default_network(specs, networks, net):
     if declaration.DEFAULT_NETWORK in networks or not any(declaration.DEFAULT_NETWORK in s.networks for s in specs):
         return None
     entry = {"name": declaration.DEFAULT_NETWORK}
-    subnet, gateway = site.bridge_subnet(net.link(declaration.DEFAULT_BRIDGE, routes=False))
+    subnet, gateway = _addresses.bridge_subnet(net.link(declaration.DEFAULT_BRIDGE, routes=False))
     if subnet is not None:
         entry.update(subnet=str(subnet), gateway=str(gateway))
     return entry
@@ -102,7 +96,7 @@ def pinned_sandboxes(raws, networks, net):
             continue
         entry = dict(raw)
         if spec.mode == "network" and net.netns_inode(spec.name) is not None:
-            pins = _addresses(spec, networks, net)
+            pins = _pins(spec, networks, net)
             if not raw.get("ip") and spec.networks[0] in pins:
                 entry["ip"] = pins[spec.networks[0]]
             if raw.get("networks"):
@@ -111,16 +105,15 @@ def pinned_sandboxes(raws, networks, net):
     return out, [s for s in specs if s.state == "present"]
 
 
-def _addresses(spec, networks, net):
-    mine = [a.ip for addrs in net.addresses_by_link(spec.name).values() for a in addrs if a.version == 4]
+def _pins(spec, networks, net):
     pins = {}
     for name in spec.networks:
         if name in networks and networks[name].multi_host:
             continue  # every host computes its members' addresses from the fleet, which is saved too
-        subnet, _gateway = site.bridge_subnet(net.link(_bridge_of(name, networks), routes=False))
-        found = sorted(ip for ip in mine if subnet is not None and ip in subnet)
-        if found:
-            pins[name] = str(found[0])
+        subnet, _gateway = _addresses.bridge_subnet(net.link(declaration.bridge_of(name, networks), routes=False))
+        found = _addresses.address_in(net, spec.name, [subnet]) if subnet is not None else None
+        if found is not None:
+            pins[name] = str(found)
     return pins
 
 

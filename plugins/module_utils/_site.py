@@ -12,16 +12,16 @@ before the first change.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 from dataclasses import dataclass
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _firewall, _fleet, _links, _prune
+from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _firewall, _fleet, _links, _prune
 from ansible_collections.netmodes.linux.plugins.module_utils._declaration import (
     DEFAULT_BRIDGE,
     DEFAULT_NETWORK,
     MODES,
     NetworkSpec,
     SandboxSpec,
+    bridge_of,
     mode_of,
     network_specs,
     sandbox_specs,
@@ -36,9 +36,6 @@ from ansible_collections.netmodes.linux.plugins.module_utils._resources.portmap 
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.veth import Veth
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.vxlan import Vxlan
 
-# Docker's default address pools: 172.17-31.0.0/16, then 192.168.0.0/16 in /20s.
-POOLS = [ipaddress.ip_network("172.%d.0.0/16" % i) for i in range(17, 32)] + \
-        [ipaddress.ip_network("192.168.%d.0/20" % (16 * i)) for i in range(16)]
 STATES = ["merged", "overridden", "deleted", "gathered"]
 LINK_RESOURCES = {"bridge": Bridge, "vxlan": Vxlan, "macvlan": Macvlan, "ipvlan": Macvlan}
 
@@ -48,36 +45,12 @@ def check_subnets_free(specs, net, here, leaving=(), where="config"):
     address of another interface of the host (another bridge, the host's own network): its routes
     would be ambiguous. LEAVING: links this run removes. A macvlan or ipvlan network (no bridge)
     shares its segment's subnet with its parent by design."""
-    used = [(name, a.network) for name, addrs in sorted(net.addresses_by_link().items()) if name not in leaving
-            for a in addrs if a.version == 4]
+    used = _addresses.host_networks(net, leaving)
     for index, spec in enumerate(specs):
         for name, other in used if spec.subnet is not None and spec.bridge is not None and spec.name in here else ():
             if name != spec.bridge and spec.subnet.overlaps(other):
                 raise InvalidInput("%s[%d].subnet: %s overlaps %s of %s on the host; choose a free subnet"
                                    % (where, index, spec.subnet, other, name), "%s[%d]" % (where, index))
-
-
-def bridge_subnet(link):
-    """(subnet, gateway) of an existing bridge, from its first IPv4 address, or (None, None)."""
-    for addr in sorted(link.addresses if link else (), key=str):
-        if addr.version == 4:
-            return addr.network, addr.ip
-    return None, None
-
-
-def pick_subnet(taken):
-    """The first of Docker's pools that overlaps none of TAKEN (networks)."""
-    for pool in POOLS:
-        if not any(pool.overlaps(t) for t in taken):
-            return pool
-    raise Conflict("no free subnet left in the default pools (172.17-31.0.0/16, 192.168.0.0/16); give the network a subnet")
-
-
-def _taken(net):
-    """Networks already in use on the host: connected subnets and routed destinations."""
-    out = {a.network for addrs in net.addresses_by_link().values() for a in addrs if a.version == 4}
-    out |= {dst for dst in net.route_destinations() if dst.prefixlen}
-    return out
 
 
 FLEET_OPTION = {"type": "dict", "default": {}}
@@ -106,7 +79,7 @@ class Networks(BatchResource):
             return {}
         spans = host_spans(specs, _fleet.fleet_from(self.params["fleet"]))
         wanted = networks_preflight(specs, net, spans, state == "overridden")
-        converge_networks(batch, specs, spans, _taken(net), backend)
+        converge_networks(batch, specs, spans, _addresses.taken_subnets(net), backend)
         if state == "overridden":
             _prune.networks(batch, wanted=wanted, backend=backend)
         return {"networks": gather_networks(net)}
@@ -181,7 +154,7 @@ def host_spans(specs, fleet, where="config"):
             peers = tuple(_fleet.peers_of(others, fleet, here))
             underlay = dict(zip(others, peers, strict=True))
             remote = tuple((m, underlay[m.host]) for m in members if m.present and m.host != fleet.host)
-        out[spec.name] = Span(spec, hosts, indexes[fleet.host], _fleet.host_address(spec, indexes[fleet.host]),
+        out[spec.name] = Span(spec, hosts, indexes[fleet.host], _addresses.host_address(spec, indexes[fleet.host]),
                               tuple(members), local, peers, remote)
     return out
 
@@ -196,7 +169,7 @@ def ensure_multi_host(batch, span, backend):
     spec, net = span.spec, batch.adapters["netlink"]
     if spec.driver == "overlay":
         mtu = _fleet.overlay_mtu(spec, net, span.local)
-        batch.run(Bridge, name=spec.bridge, addresses=["%s/%d" % (span.address, spec.subnet.prefixlen)], mtu=mtu,
+        batch.run(Bridge, name=spec.bridge, addresses=[str(_addresses.interface(span.address, spec.subnet))], mtu=mtu,
                   internal=spec.internal, ip_masquerade=spec.masquerade, icc=spec.icc, firewall_backend=backend)
         fdb = [{"mac": _fleet.member_mac(m.address), "dst": str(underlay)} for m, underlay in span.remote]
         neigh = [{"ip": str(m.address), "mac": _fleet.member_mac(m.address)} for m, _underlay in span.remote]
@@ -206,7 +179,7 @@ def ensure_multi_host(batch, span, backend):
         # libnetwork#1915: a macvlan child cannot reach its parent's addresses, so the host gets a
         # sibling of its own: its address alone (/32), and a route to its slice of the network.
         batch.run(Macvlan, name=_fleet.shim_name(spec.name), parent=spec.parent, kind=spec.driver, mode=spec.mode,
-                  addresses=["%s/32" % span.address], routes=[{"dst": str(_fleet.host_slice(spec, span.index))}], mtu=spec.mtu)
+                  addresses=["%s/32" % span.address], routes=[{"dst": str(_addresses.host_slice(spec, span.index))}], mtu=spec.mtu)
     else:
         batch.run(Macvlan, name=_fleet.shim_name(spec.name), kind=spec.driver, state="absent")
 
@@ -232,14 +205,12 @@ def absent_options(kind, backend):
 def ensure_network(batch, spec, taken, backend):
     """Converge one network's bridge; its subnet is kept once chosen (it is the bridge's address)."""
     link = batch.adapters["netlink"].link(spec.bridge, routes=False)
-    subnet, gateway = bridge_subnet(link)
-    if spec.subnet is not None:
-        subnet, gateway = spec.subnet, spec.gateway or next(spec.subnet.hosts())
-    elif subnet is None:
-        subnet = pick_subnet(taken)
-        gateway = next(subnet.hosts())
+    subnet, gateway = _addresses.network_subnet(spec, link)
+    if subnet is None:
+        subnet = _addresses.pick_subnet(taken)
+        gateway = _addresses.default_gateway(subnet)
     taken.add(subnet)
-    batch.run(Bridge, name=spec.bridge, addresses=["%s/%d" % (gateway, subnet.prefixlen)], internal=spec.internal,
+    batch.run(Bridge, name=spec.bridge, addresses=[str(_addresses.interface(gateway, subnet))], internal=spec.internal,
               ip_masquerade=spec.masquerade, icc=spec.icc, firewall_backend=backend)
     return subnet, gateway
 
@@ -258,7 +229,7 @@ def our_host_links(net):
 def gather_networks(net):
     out = {}
     for name in our_bridges(net):
-        subnet, gateway = bridge_subnet(net.link(name, routes=False))
+        subnet, gateway = _addresses.bridge_subnet(net.link(name, routes=False))
         out[name] = {"subnet": str(subnet) if subnet else None, "gateway": str(gateway) if gateway else None}
     return out
 
@@ -309,7 +280,7 @@ class Sandboxes(BatchResource):
             return {"sandboxes": gather_sandboxes(net)}
         self.warnings += _prune.still_running(net, self.adapters["sockets"], sorted(pruned))
         if hosting:  # networks first: the sandboxes plug into them
-            self.planned_subnets = converge_networks(batch, listed, self.spans, _taken(net), p["firewall_backend"])
+            self.planned_subnets = converge_networks(batch, listed, self.spans, _addresses.taken_subnets(net), p["firewall_backend"])
         every = {s.name: s for s in specs if s.state == "present"}  # of every mode: what pruning keeps
         specs = [s for s in specs if hosting or mode_of(s) in p["modes"]]
         present = [s for s in specs if s.state == "present"]
@@ -344,15 +315,15 @@ class Sandboxes(BatchResource):
                 if name in networks and networks[name].multi_host:
                     self._check_multi_host(spec, index, networks[name])
                     continue
-                bridge = self._bridge_of(name, networks)
+                bridge = bridge_of(name, networks)
                 link = net.link(bridge, routes=False)
                 if name != DEFAULT_NETWORK and name not in networks and link is None:
                     self.missing(NotFound("%s: %s: network %r does not exist; declare it in netmodes_networks (or create it"
                                           " with netmodes.linux.networks first)" % (spec.name, "networks" if index else "network_mode", name),
                                           "config"))
-                subnet, gateway = bridge_subnet(link)
-                if subnet is None and name in networks and networks[name].subnet:
-                    subnet, gateway = networks[name].subnet, networks[name].gateway or next(networks[name].subnet.hosts())
+                subnet, gateway = _addresses.bridge_subnet(link)
+                if subnet is None and name in networks:
+                    subnet, gateway = _addresses.declared_subnet(networks[name])
                 ip = spec.ip_on(index, name)
                 if ip and subnet and (ip not in subnet or ip == gateway):
                     raise InvalidInput("%s.ip: %s is not a free host address of network %s (%s, gateway %s); choose another"
@@ -372,7 +343,7 @@ class Sandboxes(BatchResource):
         for name in sorted(net.netns_names(), key=lambda n: (n in sharing, n)):
             if name in leaving or (own is not None and net.netns_inode(name) == own):
                 continue
-            if any(a.ip == ip for addrs in net.addresses_by_link(name).values() for a in addrs):
+            if any(a.ip == ip for a in _addresses.sandbox_interfaces(net, name)):
                 return name
         return None
 
@@ -394,12 +365,6 @@ class Sandboxes(BatchResource):
         host = self.fleet.host
         return next(m for m in self.spans[name].members if m.host == host and m.sandbox == spec.name)
 
-    @staticmethod
-    def _bridge_of(name, networks):
-        if name in networks:
-            return networks[name].bridge
-        return DEFAULT_BRIDGE if name == DEFAULT_NETWORK else name
-
     def _preflight_bridge_ports(self, specs, networks, undeclared):
         """A bridge has at most _links.MAX_BRIDGE_PORTS ports (the kernel's limit): a declaration
         that would plug more sandboxes into one fails before anything changes. Counted are the
@@ -408,7 +373,7 @@ class Sandboxes(BatchResource):
         links = {}   # bridge -> {network: the links to it that the declaration has}
         for spec in (s for s in specs if s.state == "present"):
             for name in spec.networks:
-                bridge = self._bridge_of(name, networks)
+                bridge = bridge_of(name, networks)
                 if bridge:
                     links.setdefault(bridge, {}).setdefault(name, set()).add(veth_name(spec.name, name))
         for name, span in self.spans.items():
@@ -494,7 +459,7 @@ class Sandboxes(BatchResource):
             batch.run(HostPorts, name=spec.name, ports=[])
             return
         if spec.mode != "container" and net.netns_inode(spec.name) is not None:
-            bridge = self._bridge_of(spec.networks[0], networks) if spec.networks else DEFAULT_BRIDGE
+            bridge = bridge_of(spec.networks[0], networks) if spec.networks else DEFAULT_BRIDGE
             if bridge:
                 batch.run(Portmap, netns=spec.name, bridge=bridge, state="absent", firewall_backend=backend)
             batch.run(DnsConfig, netns=spec.name, state="absent")
@@ -506,7 +471,7 @@ class Sandboxes(BatchResource):
         net, backend = self.adapters["netlink"], self.params["firewall_backend"]
         if any(DEFAULT_NETWORK in s.networks for s in present) and DEFAULT_NETWORK not in networks:
             networks[DEFAULT_NETWORK] = NetworkSpec(DEFAULT_NETWORK, DEFAULT_BRIDGE)
-            self.planned_subnets[DEFAULT_BRIDGE] = ensure_network(batch, networks[DEFAULT_NETWORK], _taken(net), backend)
+            self.planned_subnets[DEFAULT_BRIDGE] = ensure_network(batch, networks[DEFAULT_NETWORK], _addresses.taken_subnets(net), backend)
         isolated = [s for s in present if s.mode in ("none", "network")]
         for spec in isolated:
             batch.run(Netns, name=spec.name)
@@ -521,7 +486,7 @@ class Sandboxes(BatchResource):
             batch.run(Netns, name=spec.name, share_with=spec.share_with)
         for spec in [s for s in present if s.mode == "host"]:
             batch.run(HostPorts, name=spec.name, ports=[list(p) for p in spec.ports])
-        publishing = [(s, self._bridge_of(s.networks[0], networks)) for s in isolated if s.networks]
+        publishing = [(s, bridge_of(s.networks[0], networks)) for s in isolated if s.networks]
         publishing = [(s, bridge) for s, bridge in publishing
                       if bridge and (net.link(bridge, routes=False) is not None or bridge in self.planned_subnets or not self.check_mode)]
         giving = self._ports_given_away([s for s, _bridge in publishing])
@@ -595,7 +560,7 @@ class Sandboxes(BatchResource):
         """{sandbox: set of IPv4 addresses} of every sandbox on the host, for allocation."""
         net, out = self.adapters["netlink"], {}
         for name in net.netns_names():
-            out[name] = {a.ip for addrs in net.addresses_by_link(name).values() for a in addrs if a.version == 4}
+            out[name] = _addresses.sandbox_ips(net, name)
         for spec in specs:  # given addresses are taken, also before their sandbox is made
             out.setdefault(spec.name, set()).update(([spec.ip] if spec.ip else []) + [ip for _net, ip in spec.ips])
         return out
@@ -604,34 +569,26 @@ class Sandboxes(BatchResource):
         if name in self.spans:
             self._attach_multi_host(batch, spec, index, self.spans[name])
             return
-        bridge = self._bridge_of(name, networks)
-        subnet, gateway = bridge_subnet(self.adapters["netlink"].link(bridge, routes=False))
+        bridge = bridge_of(name, networks)
+        subnet, gateway = _addresses.bridge_subnet(self.adapters["netlink"].link(bridge, routes=False))
         if subnet is None and bridge in self.planned_subnets:  # check mode: made by this run
             subnet, gateway = self.planned_subnets[bridge]
         if subnet is None:
             self.missing(NotFound("%s: network %s has no subnet yet (its bridge %s is not there)" % (spec.name, name, bridge), "config"))
             return
-        mine = {ip for ip in used.get(spec.name, ()) if ip in subnet}
-        ip = spec.ip_on(index, name) or (min(mine) if mine else None)
-        if ip is not None and (ip not in subnet or ip == gateway):
-            raise InvalidInput("%s.ip: %s is not a free host address of network %s (%s, gateway %s)" % (spec.name, ip, name, subnet, gateway),
-                               "config")
-        if ip is None:
-            taken = {gateway} | {a for other, addrs in used.items() if other != spec.name for a in addrs}
-            ip = next((h for h in subnet.hosts() if h not in taken), None)
-            if ip is None:
-                raise Conflict("%s: network %s (%s) has no free address left" % (spec.name, name, subnet), "config")
+        ip = _addresses.pick_address(spec.name, name, given=spec.ip_on(index, name), subnet=subnet, gateway=gateway, used=used)
         used.setdefault(spec.name, set()).add(ip)
-        self.planned_ips.setdefault(spec.name, {})[name] = ipaddress.ip_interface("%s/%d" % (ip, subnet.prefixlen))
+        self.planned_ips.setdefault(spec.name, {})[name] = _addresses.interface(ip, subnet)
         # Hairpin on, as Docker without its userland proxy: a sandbox reaches its own published ports.
         batch.run(Veth, name=veth_name(spec.name, name), peer="eth%d" % index, netns=spec.name, bridge=bridge, hairpin=True,
-                  addresses=["%s/%d" % (ip, subnet.prefixlen)], gateway=str(gateway) if index == 0 else None)
+                  addresses=[str(_addresses.interface(ip, subnet))], gateway=str(gateway) if index == 0 else None)
 
     def _attach_multi_host(self, batch, spec, index, span):
         """Plug SPEC into this host's part of a multi-host network, at the address every host computes."""
         network, member = span.spec, self.member_of(spec, span.spec.name)
-        address = "%s/%d" % (member.address, network.subnet.prefixlen)
-        self.planned_ips.setdefault(spec.name, {})[network.name] = ipaddress.ip_interface(address)
+        address = _addresses.interface(member.address, network.subnet)
+        self.planned_ips.setdefault(spec.name, {})[network.name] = address
+        address = str(address)
         if network.driver == "overlay":
             gateway = str(span.address) if index == 0 else None
             mtu = _fleet.overlay_mtu(network, self.adapters["netlink"], span.local)
@@ -656,8 +613,8 @@ class Sandboxes(BatchResource):
                        | set(aliases))
         out = {}
         for name in {n for s in specs for n in s.networks if n != DEFAULT_NETWORK and n not in self.spans}:
-            bridge = self._bridge_of(name, networks)
-            subnet, _gateway = bridge_subnet(net.link(bridge, routes=False))
+            bridge = bridge_of(name, networks)
+            subnet, _gateway = _addresses.bridge_subnet(net.link(bridge, routes=False))
             subnet = subnet or self.planned_subnets.get(bridge, (None, None))[0]
             if subnet is None:
                 continue
@@ -690,7 +647,7 @@ class Sandboxes(BatchResource):
         not be there yet), else as read."""
         if declared:
             return list(self.planned_ips.get(sandbox, {}).values())
-        return [a for addrs in self.adapters["netlink"].addresses_by_link(sandbox).values() for a in addrs]
+        return _addresses.sandbox_interfaces(self.adapters["netlink"], sandbox)
 
     def _planned_addresses(self, spec):
         """Check mode: {link: addresses} the sandbox will have once its links are made (they may
@@ -701,7 +658,7 @@ class Sandboxes(BatchResource):
         out = net.addresses_by_link(spec.name) if net.netns_inode(spec.name) is not None else {}
         if "lo" not in out:  # a namespace made now: 127.0.0.1, and ::1 where the host has IPv6
             host_lo = net.addresses_by_link().get("lo", ())
-            out["lo"] = [ipaddress.ip_interface("127.0.0.1/8")] + [a for a in host_lo if a.version == 6 and a.ip.is_loopback]
+            out["lo"] = _addresses.new_namespace_lo(host_lo)
         planned = self.planned_ips.get(spec.name, {})
         out.update({"eth%d" % i: [planned[n]] for i, n in enumerate(spec.networks) if n in planned})
         return out

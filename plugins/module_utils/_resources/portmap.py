@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _firewall, _links, _sysctl
+from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _firewall, _links, _sysctl
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Resource
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._model import address, ifname, netns_name, port_mappings
@@ -50,11 +50,9 @@ class Portmap(Resource):
             return current
         if desired["ports"]:
             current["foreign"] = self.adapters["firewall"].foreign_chains()
-        subnets = [a.network for a in (bridge.addresses if bridge else ()) if a.version == 4]
+        subnets = _addresses.subnets_of(bridge.addresses if bridge else ())
         if current["address"] is None and net.netns_inode(desired["netns"]) is not None:
-            found = sorted(a.ip for addrs in net.addresses_by_link(desired["netns"]).values()
-                           for a in addrs if any(a.ip in s for s in subnets))
-            current["address"] = found[0] if found else None
+            current["address"] = _addresses.address_in(net, desired["netns"], subnets)
         if current["address"] is None and self.params.get("planned_address"):
             # The sandboxes module only, in check mode: the address an earlier step of its plan gives
             # the sandbox (it and its link do not exist yet), and the bridge's subnet that step plans.

@@ -68,31 +68,6 @@ def test_host_index_errors_name_the_hosts_and_the_fix(indexes, max_hosts, fragme
         _fleet.host_indexes(("sim1", "sim2", "sim3"), fleet(indexes=indexes), max_hosts, "x")
 
 
-# -- slices ---------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("extra, index, block, own", [
-    ({}, 0, "10.231.200.0/28", "10.231.200.1"),      # the subnet's network address is nobody's
-    ({}, 1, "10.231.200.16/28", "10.231.200.16"),
-    ({}, 15, "10.231.200.240/28", "10.231.200.240"),
-    ({"max_hosts": 4}, 3, "10.231.200.192/26", "10.231.200.192"),
-    ({"driver": "macvlan", "parent": "eth0", "gateway": "10.231.200.1", "ip_range": "10.231.200.128/25", "max_hosts": 8},
-     0, "10.231.200.128/28", "10.231.200.128"),
-    ({"driver": "macvlan", "parent": "eth0", "gateway": "10.231.200.1", "max_hosts": 16}, 0,
-     "10.231.200.0/28", "10.231.200.2"),           # not the segment's gateway either
-])
-def test_each_host_owns_a_slice_and_its_first_address(extra, index, block, own):
-    spec = net(**extra)
-    assert str(_fleet.host_slice(spec, index)) == block
-    assert str(_fleet.host_address(spec, index)) == own
-
-
-def test_slices_of_different_hosts_never_overlap():
-    spec = net()
-    blocks = [_fleet.host_slice(spec, i) for i in range(spec.max_hosts)]
-    assert all(not a.overlaps(b) for i, a in enumerate(blocks) for b in blocks[i + 1:])
-    assert sum(b.num_addresses for b in blocks) == spec.subnet.num_addresses
-
-
 # -- member addresses -------------------------------------------------------------------------------
 
 SANDBOXES = {
