@@ -8,6 +8,7 @@ preflight.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, replace
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _fleet
@@ -379,3 +380,8 @@ def mode_of(spec):
     if spec.mode == "network":
         return "bridge" if spec.networks[0] == DEFAULT_NETWORK else "network"
     return spec.mode
+
+
+def veth_name(sandbox, network):
+    """The host end of SANDBOX's link to NETWORK: stable, unique, within 15 bytes (Docker: vethXXXXXXX)."""
+    return "nmv" + hashlib.sha256(("%s\0%s" % (sandbox, network)).encode()).hexdigest()[:11]

@@ -18,7 +18,7 @@ sandbox removed while a process kept its namespace alive); these are collected h
 - the files and record of such a sandbox (/etc/netns/NAME, /etc/netns/.netmodes/NAME.json);
 - what plugged a sandbox that is not declared into its networks when its namespace is someone
   else's (``ip netns add``), so that pruning does not remove the namespace itself: the veths of
-  ours named for it (``_site.veth_name``) whose peer is in it, and the macvlan and ipvlan links
+  ours named for it (``_declaration.veth_name``) whose peer is in it, and the macvlan and ipvlan links
   of ours inside it;
 - the port claims of a host-mode sandbox that is no longer declared;
 - the marker (/run/netmodes/netns/NAME) of a namespace that is gone, or is another one now: left
@@ -100,15 +100,13 @@ def plugs(net, names, networks):
     the sandbox's ``eth<index>``; a link of ours made for something else into a namespace of
     someone else's (by the veth or macvlan module) is not a sandbox's and stays.
     """
-    from ansible_collections.netmodes.linux.plugins.module_utils import _site
-
     host = [link for link in net.all_links() if link.ours]
     known = sorted(set(networks) | {_declaration.DEFAULT_NETWORK} | {link.name for link in host if link.kind == "bridge"})
     veths = {link.name: link for link in host if link.kind == "veth"}
     out = []
     for name in names:
         inode = net.netns_inode(name)
-        found = [veths.get(_site.veth_name(name, network)) for network in known]
+        found = [veths.get(_declaration.veth_name(name, network)) for network in known]
         out += [(Veth, {"name": veth.name}) for veth in found if veth is not None and veth.peer_netns == inode]
         out += [(Macvlan, {"name": link.name, "kind": link.kind, "netns": name})
                 for link in net.all_links(name) if link.ours and link.kind in ("macvlan", "ipvlan")

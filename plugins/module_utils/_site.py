@@ -11,10 +11,9 @@ before the first change.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _firewall, _fleet, _links, _prune
+from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _firewall, _fleet, _prune
 from ansible_collections.netmodes.linux.plugins.module_utils._declaration import (
     DEFAULT_BRIDGE,
     DEFAULT_NETWORK,
@@ -25,9 +24,11 @@ from ansible_collections.netmodes.linux.plugins.module_utils._declaration import
     mode_of,
     network_specs,
     sandbox_specs,
+    veth_name,
 )
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import BatchResource, Op, Resource
-from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import NotFound
+from ansible_collections.netmodes.linux.plugins.module_utils._preflight import Preflight, check_subnets_free
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.bridge import Bridge
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.dns_config import DnsConfig
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.macvlan import Macvlan
@@ -38,19 +39,6 @@ from ansible_collections.netmodes.linux.plugins.module_utils._resources.vxlan im
 
 STATES = ["merged", "overridden", "deleted", "gathered"]
 LINK_RESOURCES = {"bridge": Bridge, "vxlan": Vxlan, "macvlan": Macvlan, "ipvlan": Macvlan}
-
-
-def check_subnets_free(specs, net, here, leaving=(), where="config"):
-    """Refuse a declared subnet of a bridge made on this host (a network in HERE) that overlaps an
-    address of another interface of the host (another bridge, the host's own network): its routes
-    would be ambiguous. LEAVING: links this run removes. A macvlan or ipvlan network (no bridge)
-    shares its segment's subnet with its parent by design."""
-    used = _addresses.host_networks(net, leaving)
-    for index, spec in enumerate(specs):
-        for name, other in used if spec.subnet is not None and spec.bridge is not None and spec.name in here else ():
-            if name != spec.bridge and spec.subnet.overlaps(other):
-                raise InvalidInput("%s[%d].subnet: %s overlaps %s of %s on the host; choose a free subnet"
-                                   % (where, index, spec.subnet, other, name), "%s[%d]" % (where, index))
 
 
 FLEET_OPTION = {"type": "dict", "default": {}}
@@ -234,11 +222,6 @@ def gather_networks(net):
     return out
 
 
-def veth_name(sandbox, network):
-    """The host end of SANDBOX's link to NETWORK: stable, unique, within 15 bytes (Docker: vethXXXXXXX)."""
-    return "nmv" + hashlib.sha256(("%s\0%s" % (sandbox, network)).encode()).hexdigest()[:11]
-
-
 class Sandboxes(BatchResource):
     """Every sandbox of a host (``docker run --network … -p … -h … --dns …``), in one run."""
 
@@ -270,10 +253,11 @@ class Sandboxes(BatchResource):
         undeclared = {n for n in net.netns_names() if n not in declared} if p["state"] == "overridden" else set()
         pruned = {n for n in undeclared if net.netns_owned(n)}
         self.leaving = undeclared | {s.name for s in specs if s.state == "absent"}
-        self._check_references(specs, networks, self.leaving)
-        self._preflight_host_ports([s for s in specs if s.state == "present"], declared | undeclared)
-        self._preflight_publish([s for s in specs if s.state == "present"], declared | undeclared)
-        self._preflight_bridge_ports(specs, networks, undeclared)
+        check = Preflight(self.adapters, self.spans, self.fleet, self.missing)
+        check.references(specs, networks, self.leaving)
+        check.host_ports([s for s in specs if s.state == "present"], declared | undeclared)
+        check.publish([s for s in specs if s.state == "present"], declared | undeclared)
+        check.bridge_ports(specs, networks, undeclared)
         hosting = p["converge_networks"] and p["state"] in ("merged", "overridden")
         wanted = networks_preflight(listed, net, self.spans, p["state"] == "overridden") if hosting else None
         if p["state"] == "gathered":
@@ -301,157 +285,10 @@ class Sandboxes(BatchResource):
             out["networks"] = gather_networks(net)
         return out
 
-    def _check_references(self, specs, networks, leaving):
-        net, names = self.adapters["netlink"], {s.name for s in specs if s.state == "present"}
-        ips = {}  # {(network, ip): sandbox} of explicit addresses, to find one declared twice
-        sharing = {s.name for s in specs if s.mode == "container"}
-        for spec in specs:
-            if spec.state == "absent":
-                continue
-            if spec.share_with and spec.share_with not in names and net.netns_inode(spec.share_with) is None:
-                raise NotFound("%s: network_mode container:%s names no sandbox; declare %s or run it first"
-                               % (spec.name, spec.share_with, spec.share_with), "config")
-            for index, name in enumerate(spec.networks):
-                if name in networks and networks[name].multi_host:
-                    self._check_multi_host(spec, index, networks[name])
-                    continue
-                bridge = bridge_of(name, networks)
-                link = net.link(bridge, routes=False)
-                if name != DEFAULT_NETWORK and name not in networks and link is None:
-                    self.missing(NotFound("%s: %s: network %r does not exist; declare it in netmodes_networks (or create it"
-                                          " with netmodes.linux.networks first)" % (spec.name, "networks" if index else "network_mode", name),
-                                          "config"))
-                subnet, gateway = _addresses.bridge_subnet(link)
-                if subnet is None and name in networks:
-                    subnet, gateway = _addresses.declared_subnet(networks[name])
-                ip = spec.ip_on(index, name)
-                if ip and subnet and (ip not in subnet or ip == gateway):
-                    raise InvalidInput("%s.ip: %s is not a free host address of network %s (%s, gateway %s); choose another"
-                                       " address in %s or leave ip out" % (spec.name, ip, name, subnet, gateway, subnet), "config")
-                if ip:
-                    holder = ips.setdefault((name, ip), spec.name)
-                    holder = holder if holder != spec.name else self._holder(spec, ip, leaving, sharing)
-                    if holder is not None:
-                        raise Conflict("%s.ip: %s is already the address of sandbox %s; choose another address in %s or leave ip out"
-                                       % (spec.name, ip, holder, subnet or "the network"), "config")
-
-    def _holder(self, spec, ip, leaving, sharing):
-        """The sandbox on the host (not SPEC's own namespace, nor one LEAVING) that has address IP,
-        by a name that is not a second one (SHARING: container mode) where it has one."""
-        net = self.adapters["netlink"]
-        own = net.netns_inode(spec.name)
-        for name in sorted(net.netns_names(), key=lambda n: (n in sharing, n)):
-            if name in leaving or (own is not None and net.netns_inode(name) == own):
-                continue
-            if any(a.ip == ip for a in _addresses.sandbox_interfaces(net, name)):
-                return name
-        return None
-
-    def _check_multi_host(self, spec, index, network):
-        span, fleet = self.spans.get(network.name), self.fleet
-        if span is None:
-            raise InvalidInput("%s: network %s does not span this host (%s); add it to the network's hosts"
-                               % (spec.name, network.name, fleet.host), "config")
-        if not any(m.host == fleet.host and m.sandbox == spec.name for m in span.members):
-            raise InvalidInput("%s: it is on network %s, but netmodes_sandboxes of host %s, from which every host of the"
-                               " network computes its members, does not declare it there; declare it in netmodes_sandboxes"
-                               % (spec.name, network.name, fleet.host), "config")
-        if index == 0 and spec.publish and network.bridge is None:
-            raise InvalidInput("%s.publish: %s network has no bridge to publish from; its sandboxes have their own address"
-                               " on the segment, reach them there" % (spec.name, _fleet.article(network.driver)), "config")
-
     def member_of(self, spec, name):
         """SPEC's Member on multi-host network NAME."""
         host = self.fleet.host
         return next(m for m in self.spans[name].members if m.host == host and m.sandbox == spec.name)
-
-    def _preflight_bridge_ports(self, specs, networks, undeclared):
-        """A bridge has at most _links.MAX_BRIDGE_PORTS ports (the kernel's limit): a declaration
-        that would plug more sandboxes into one fails before anything changes. Counted are the
-        ports each bridge has now (anybody's), less the links of ours to it that this run may
-        remove (of every sandbox it names or prunes, UNDECLARED), and the links it will have."""
-        links = {}   # bridge -> {network: the links to it that the declaration has}
-        for spec in (s for s in specs if s.state == "present"):
-            for name in spec.networks:
-                bridge = bridge_of(name, networks)
-                if bridge:
-                    links.setdefault(bridge, {}).setdefault(name, set()).add(veth_name(spec.name, name))
-        for name, span in self.spans.items():
-            if span.spec.driver == "overlay" and span.spec.bridge in links:
-                links[span.spec.bridge].setdefault(name, set()).add(_fleet.vxlan_name(name))
-        names = {s.name for s in specs} | set(undeclared)
-        for bridge, by_network in sorted(links.items()):
-            on = {n for n, spec in networks.items() if spec.bridge == bridge} | {bridge} | set(by_network)
-            wanted = set().union(*by_network.values())
-            ours = wanted | {veth_name(sandbox, network) for sandbox in names for network in on}
-            full = _links.bridge_full(bridge, len(self.adapters["netlink"].bridge_ports(bridge) - ours), len(wanted))
-            if full:
-                raise Conflict("config: network %s: %s. Split its sandboxes across several networks: declare another network"
-                               " in netmodes_networks and give some of them network_mode (or networks) with its name"
-                               % (" and ".join(sorted(by_network)), full), "config")
-
-    def _preflight_host_ports(self, present, accounted):
-        """Host mode: a declared port claimed by another host-mode sandbox, published in the firewall
-        by a sandbox not in ACCOUNTED (those publish what they declare, which ``_preflight_publish``
-        checks against host-mode ports), or held by a host process that is not the sandbox's own
-        service (a port it claimed in an earlier run) fails."""
-        if not any(s.ports for s in present):
-            return
-        sockets = self.adapters["sockets"]
-        claims = {name: {tuple(p) for p in ports} for name, ports in sockets.claims().items()}
-        declared = {s.name for s in present}
-        claimed = {(p, proto): name for name, ports in claims.items() if name not in declared for p, proto in ports}
-        theirs = {_firewall.sandbox_owner(name) for name in accounted}
-        published = [(who, m) for who, m in self.adapters["firewall"].read().published() if who not in theirs]
-        listeners = sockets.listeners()
-        for spec in present:
-            for port, proto in spec.ports:
-                if (port, proto) in claimed:
-                    raise Conflict("%s: port %d/%s is already declared by host-mode sandbox %s; give one of them another port"
-                                   % (spec.name, port, proto, claimed[(port, proto)]), "config")
-                claimed[(port, proto)] = spec.name
-                for who, mapping in published:
-                    if mapping.covers(port, proto):
-                        raise Conflict("%s: port %d/%s is published by %s (%s); host mode would collide with it; give %s"
-                                       " another port" % (spec.name, port, proto, _firewall.owner_words(who), mapping, spec.name), "config")
-                if (port, proto) in claims.get(spec.name, ()):
-                    continue  # claimed in an earlier run: the listener is the sandbox's own service
-                for lproto, addr, lport, inode in listeners:
-                    if (lproto, lport) == (proto, port):
-                        process = sockets.process_of(inode)
-                        raise Conflict("%s: port %d/%s is already in use on the host: %s listens on %s:%d; stop it or"
-                                       " change the port" % (spec.name, port, proto, process or "a process", addr, lport), "config")
-
-    def _preflight_publish(self, present, accounted):
-        """A published host port that another sandbox publishes (in this declaration, or in the firewall
-        for sandboxes not in ACCOUNTED: declared or pruned), that a host-mode sandbox claims, or that
-        a host process listens on fails before anything changes, not when its sandbox is half made."""
-        if not any(s.publish for s in present):
-            return
-        sockets = self.adapters["sockets"]
-        theirs = {_firewall.sandbox_owner(name) for name in accounted}
-        taken = [(_firewall.owner_words(who), mapping) for who, mapping in self.adapters["firewall"].read().published() if who not in theirs]
-        claims = {name: ports for name, ports in sockets.claims().items() if name not in accounted}
-        claims.update({s.name: s.ports for s in present if s.ports})
-        for spec in present:
-            for mapping in sorted(spec.publish):
-                self._publish_conflict(spec, mapping, taken, claims)
-            taken += [("sandbox %s" % spec.name, mapping) for mapping in spec.publish]
-
-    def _publish_conflict(self, spec, mapping, taken, claims):
-        where = "%s: publish: host port %s/%s" % (spec.name, mapping.host_ports(), mapping.protocol)
-        for who, other in taken:
-            if mapping.overlaps(other):
-                raise Conflict("%s is already published by %s (%s); choose another host port" % (where, who, other), "config")
-        for name, ports in sorted(claims.items()):
-            if any(mapping.covers(port, proto) for port, proto in ports):
-                raise Conflict("%s is already declared by host-mode sandbox %s; choose another host port" % (where, name), "config")
-        sockets = self.adapters["sockets"]
-        held = mapping.listener(sockets.listeners())
-        if held is not None:
-            _proto, addr, port, inode = held
-            raise Conflict("%s is already in use on the host: %s listens on %s:%d; stop it or choose another host port"
-                           % (where, sockets.process_of(inode) or "a process", addr, port), "config")
 
     def _remove(self, batch, spec, networks):
         backend, net = self.params["firewall_backend"], self.adapters["netlink"]

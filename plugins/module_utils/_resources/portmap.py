@@ -10,6 +10,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, 
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Resource
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._model import address, ifname, netns_name, port_mappings
+from ansible_collections.netmodes.linux.plugins.module_utils._preflight import in_use, published_by
 
 
 class Portmap(Resource):
@@ -104,14 +105,13 @@ class Portmap(Resource):
         for mapping in sorted(desired["ports"]):
             for who, other in theirs:
                 if mapping.overlaps(other):
-                    raise Conflict("%s: host port %s/%s is already published by %s (%s); choose another host port"
-                                   % (field, mapping.host_ports(), mapping.protocol, _firewall.owner_words(who), other), field)
+                    raise Conflict(published_by("%s: host port %s/%s" % (field, mapping.host_ports(), mapping.protocol),
+                                                _firewall.owner_words(who), other), field)
             held = mapping.listener(current["listeners"])
             if held is not None:
                 protocol, addr, port, inode = held
-                process = self.adapters["sockets"].process_of(inode)
-                raise Conflict("%s: host port %d/%s is already in use on the host: %s listens on %s; stop it or choose"
-                               " another host port" % (field, port, protocol, process or "a process", _endpoint(addr, port)), field)
+                raise Conflict(in_use("%s: host port %d/%s" % (field, port, protocol), self.adapters["sockets"].process_of(inode), addr, port,
+                                      "stop it or choose another host port"), field)
 
     @staticmethod
     def _sysctl_want(current, desired):
@@ -135,10 +135,6 @@ class Portmap(Resource):
         if current.get("address") is not None:
             out["address"] = str(current["address"])
         return out
-
-
-def _endpoint(addr, port):
-    return "[%s]:%d" % (addr, port) if addr.version == 6 else "%s:%d" % (addr, port)
 
 
 def published(state, owner):

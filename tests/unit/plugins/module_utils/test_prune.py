@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _declaration, _prune, _site
+from ansible_collections.netmodes.linux.plugins.module_utils import _declaration, _prune
 from ansible_collections.netmodes.linux.plugins.module_utils import _sysctl as sysctl_module
 from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER_TAG, Link, temp_name
 from ansible_collections.netmodes.linux.plugins.modules.networks import Networks
@@ -54,7 +54,7 @@ def test_orphans_of_vanished_and_undeclared_sandboxes_go_and_foreign_objects_sta
     web_veth = "nmva697f8b15b4"  # sha256("web\0br0"), as the sandboxes module names it
     behind_our_back(kernel, "web")      # declared still: made again, with a new veth
     behind_our_back(kernel, "db")       # declared no more: its ports, files and marker go
-    assert kernel.link(web_veth) is not None and sorted(_prune.orphan_veths(kernel)) == sorted([web_veth, _site.veth_name("db", "br0")])
+    assert kernel.link(web_veth) is not None and sorted(_prune.orphan_veths(kernel)) == sorted([web_veth, _declaration.veth_name("db", "br0")])
     keep = named("web", "api", "quiet")  # legacy (default network) and web2 (host mode) are gone too
     run = converge(Sandboxes, config=keep, networks=NETWORKS, state="overridden")
     assert run["changed"]
@@ -152,7 +152,7 @@ def test_a_sandbox_on_a_namespace_made_by_hand_is_unplugged_and_the_namespace_st
     kernel.links[(FOREIGN_INODE, "lo")] = Link("lo", 1, "", 65536, "00:00:00:00:00:00", True)
     config = [{"name": "mine", "network_mode": "br0", "publish": ["8088:80"]}, {"name": "web", "network_mode": "br0"}]
     converge(Sandboxes, config=config, networks=NETWORKS)
-    veth = _site.veth_name("mine", "br0")
+    veth = _declaration.veth_name("mine", "br0")
     assert kernel.links[(None, veth)].peer_netns == FOREIGN_INODE and "netns:mine" in owners(firewall) and "mine" in files.recorded_sandboxes()
     kernel.link_add_macvlan("eth1", "lab0", netns="mine")           # as the sandboxes module plugs it into a macvlan network
     kernel.link_add_macvlan("seg0", "lab0", netns="mine")           # by the macvlan module

@@ -8,7 +8,7 @@ import ipaddress
 
 import pytest
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _declaration, _site
+from ansible_collections.netmodes.linux.plugins.module_utils import _declaration
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
 from ansible_collections.netmodes.linux.plugins.modules.networks import Networks
 from ansible_collections.netmodes.linux.plugins.modules.sandboxes import Sandboxes
@@ -306,14 +306,6 @@ def test_a_name_that_is_no_host_name_is_refused_only_where_it_becomes_one(conver
     assert converge(Sandboxes, config=fine, networks=NETWORKS)["changed"]
     with pytest.raises(InvalidInput, match=r"config\[0\].name: 'my_db' is the sandbox's default host name"):
         converge(Sandboxes, config=[{"name": "my_db", "network_mode": "br0", "hostname": "db"}], networks=NETWORKS)
-
-
-def test_veth_names_are_stable_and_short():
-    # The names are written out (sha256 of "SANDBOX\0NETWORK", 11 hex digits): a name that changes
-    # from one version to the next would orphan every veth made before the upgrade.
-    assert _site.veth_name("web", "br0") == "nmva697f8b15b4"
-    assert _site.veth_name("web", "br1") == "nmv36f01ab81c1"
-    assert _site.veth_name("a" * 200, "b" * 200) == "nmvddb1f4c7b40"
 
 
 def test_host_mode_claims_its_ports_so_its_own_service_is_not_a_conflict(converge, sockets):
