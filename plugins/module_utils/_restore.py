@@ -31,6 +31,7 @@ import ast
 import functools
 import hashlib
 import importlib
+import importlib.util
 import io
 import json
 import os
@@ -39,7 +40,8 @@ import zipfile
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _adapters, _addresses, _firewall, _fleet, _fs, _lock, _model
 from ansible_collections.netmodes.linux.plugins.module_utils import _declaration as declaration
-from ansible_collections.netmodes.linux.plugins.module_utils import _site as site
+from ansible_collections.netmodes.linux.plugins.module_utils._batches.networks import FLEET_OPTION, Networks
+from ansible_collections.netmodes.linux.plugins.module_utils._batches.sandboxes import Sandboxes
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource, converge, ordered
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NetmodesError
 from ansible_collections.netmodes.linux.plugins.module_utils._netlink import HAS_PYROUTE2, Netlink
@@ -237,11 +239,20 @@ def _imports(source):
         if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             if node.module == PACKAGE:
                 out |= {"%s.%s" % (PACKAGE, alias.name) for alias in node.names}
-            elif node.module.startswith(PACKAGE + "."):
+            elif node.module.startswith(PACKAGE + "."):  # a module, or a package and maybe modules of it
                 out.add(node.module)
+                out |= {name for name in ("%s.%s" % (node.module, alias.name) for alias in node.names) if _is_module(name)}
         elif isinstance(node, ast.Import):
             out |= {alias.name for alias in node.names if alias.name.startswith(PACKAGE + ".")}
     return out
+
+
+def _is_module(name):
+    """Whether NAME (PACKAGE.X.Y) is a module (Y of package X), not a name in module X."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # X is a module, not a package
+        return False
 
 
 @functools.cache
@@ -333,7 +344,7 @@ class BootRestore(Resource):
     argument_spec = {
         "networks": {"type": "list", "elements": "dict", "default": []},
         "sandboxes": {"type": "list", "elements": "dict", "default": []},
-        "fleet": site.FLEET_OPTION,
+        "fleet": FLEET_OPTION,
         "firewall_backend": _firewall.BACKEND_OPTION,
         "path": {"type": "path", "default": DECLARED},
         "command": {"type": "path", "default": COMMAND},
@@ -489,8 +500,8 @@ def restore(doc, adapters, check_mode=False):
     backend = doc.get("firewall_backend") or "auto"
     result = {"changed": False, "operations": [], "warnings": []}
     fleet = doc.get("fleet") or {}
-    for resource_class, options in ((site.Networks, {"config": doc.get("networks", []), "fleet": fleet}),
-                                    (site.Sandboxes, {"config": doc.get("sandboxes", []), "networks": doc.get("networks", []),
+    for resource_class, options in ((Networks, {"config": doc.get("networks", []), "fleet": fleet}),
+                                    (Sandboxes, {"config": doc.get("sandboxes", []), "networks": doc.get("networks", []),
                                                       "fleet": fleet})):
         params = {key: spec.get("default") for key, spec in resource_class.argument_spec.items()}
         params.update(options, state="merged", firewall_backend=backend)

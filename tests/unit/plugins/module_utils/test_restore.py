@@ -323,7 +323,8 @@ def test_the_command_carries_what_it_imports_and_is_the_same_every_time():
     assert data.startswith(b"#!/usr/bin/python3\n") and data == _restore.command("/usr/bin/python3")
     names = zipfile.ZipFile(__import__("io").BytesIO(data)).namelist()
     prefix = "ansible_collections/netmodes/linux/plugins/module_utils/"
-    for needed in ("_restore.py", "_site.py", "_firewall/iptables.py", "_firewall/nftables.py", "_lock.py", "_resources/__init__.py", "_resources/veth.py"):
+    for needed in ("_restore.py", "_batches/sandboxes.py", "_firewall/iptables.py", "_firewall/nftables.py", "_lock.py",
+                   "_resources/__init__.py", "_resources/veth.py"):
         assert prefix + needed in names, needed
     assert prefix + "_runner.py" not in names, "the runner is Ansible's side"
 
