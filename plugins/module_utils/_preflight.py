@@ -12,7 +12,6 @@ from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, 
 from ansible_collections.netmodes.linux.plugins.module_utils._declaration import DEFAULT_NETWORK, bridge_of, veth_name
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
 
-# -- messages ------------------------------------------------------------------------------------
 
 def endpoint(addr, port):
     """ADDR:PORT as a listener is written (an IPv6 address in brackets)."""

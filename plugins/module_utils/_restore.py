@@ -502,7 +502,7 @@ def restore(doc, adapters, check_mode=False):
     fleet = doc.get("fleet") or {}
     for resource_class, options in ((Networks, {"config": doc.get("networks", []), "fleet": fleet}),
                                     (Sandboxes, {"config": doc.get("sandboxes", []), "networks": doc.get("networks", []),
-                                                      "fleet": fleet})):
+                                                 "fleet": fleet})):
         params = {key: spec.get("default") for key, spec in resource_class.argument_spec.items()}
         params.update(options, state="merged", firewall_backend=backend)
         part = converge(resource_class(params, adapters, check_mode))

@@ -22,6 +22,9 @@ class Portmap(Resource):
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
         "firewall_backend": _firewall.BACKEND_OPTION,
     }
+    # The sandboxes batch: owners whose ports it let go already, and in check mode the address
+    # and subnet an earlier step plans for the sandbox.
+    batch_options = ("settled", "planned_address", "planned_subnet")
     mutually_exclusive = [("netns", "address")]
     required_one_of = [("netns", "address")]
 
