@@ -20,7 +20,7 @@ Nothing here touches the host: the reads go to the real adapters, the writes sta
 
 from __future__ import annotations
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _sockets, _sysctl
+from ansible_collections.netmodes.linux.plugins.module_utils import _ledger, _sockets
 
 
 class _Wrapped:
@@ -50,11 +50,11 @@ class Sysctl(_Wrapped):
         return self.real.ledger() if self._ledger is None else {k: dict(v) for k, v in self._ledger.items()}
 
     def claim(self, key, owner, value):
-        self._ledger = _sysctl.claimed(self.ledger(), key, owner, self.get(key))
+        self._ledger = _ledger.claimed(self.ledger(), key, owner, self.get(key))
         self._values[key] = str(value)
 
     def release(self, key, owner):
-        self._ledger, restore = _sysctl.released(self.ledger(), key, owner)
+        self._ledger, restore = _ledger.released(self.ledger(), key, owner)
         if restore is not None and self.get(key) is not None:
             self._values[key] = str(restore)
 

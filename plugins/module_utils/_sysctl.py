@@ -26,6 +26,7 @@ import re
 from ansible_collections.netmodes.linux.plugins.module_utils import _fs
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError
+from ansible_collections.netmodes.linux.plugins.module_utils._ledger import claimed, released
 
 # br_netfilter: "1" when packets bridged between the members of a bridge pass the IPv4 hooks too.
 BRIDGE_NF_CALL = "net/bridge/bridge-nf-call-iptables"
@@ -71,28 +72,6 @@ def users(ledger):
 def held(ledger, owner):
     """The keys OWNER is a user of."""
     return sorted(key for key, entry in ledger.items() if owner in entry["users"])
-
-
-def claimed(ledger, key, owner, now):
-    """LEDGER once OWNER claims KEY, whose value is NOW (recorded as the value before us when KEY
-    has no entry yet)."""
-    out = dict(ledger)
-    entry = out.get(key) or {"before": now, "users": []}
-    out[key] = {"before": entry["before"], "users": sorted(set(entry["users"]) | {owner})}
-    return out
-
-
-def released(ledger, key, owner):
-    """LEDGER once OWNER releases KEY; and the value to put back (None: others still use it)."""
-    out, entry = dict(ledger), ledger.get(key)
-    if entry is None:
-        return out, None
-    users = sorted(set(entry["users"]) - {owner})
-    if users:
-        out[key] = {"before": entry["before"], "users": users}
-        return out, None
-    del out[key]
-    return out, entry["before"]
 
 
 def after(ledger, owner, want, values):

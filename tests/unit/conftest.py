@@ -17,7 +17,7 @@ import itertools
 
 import pytest
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _lock
+from ansible_collections.netmodes.linux.plugins.module_utils import _ledger, _lock
 from ansible_collections.netmodes.linux.plugins.module_utils import _sysctl as sysctl_module
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import converge as engine_converge
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, NotFound
@@ -317,12 +317,12 @@ class FakeSysctl:
 
     def claim(self, key, owner, value):
         self.calls.append(("claim", key, owner))
-        self.entries = sysctl_module.claimed(self.entries, key, owner, self.get(key))
+        self.entries = _ledger.claimed(self.entries, key, owner, self.get(key))
         self.set(key, value)
 
     def release(self, key, owner):
         self.calls.append(("release", key, owner))
-        self.entries, restore = sysctl_module.released(self.entries, key, owner)
+        self.entries, restore = _ledger.released(self.entries, key, owner)
         if restore is not None:
             self.set(key, restore)
 

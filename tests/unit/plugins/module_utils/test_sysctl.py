@@ -13,6 +13,7 @@ import stat
 
 import pytest
 
+from ansible_collections.netmodes.linux.plugins.module_utils import _ledger
 from ansible_collections.netmodes.linux.plugins.module_utils import _sysctl as s
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError
 
@@ -25,18 +26,9 @@ def killed(*_args, **_kwargs):
     raise KernelError("killed")
 
 
-def test_the_first_claim_records_the_value_before_and_the_last_release_gives_it_back():
-    ledger = s.claimed({}, ETH0, "bridge:br0", "0")
-    ledger = s.claimed(ledger, ETH0, "netns:web", "1")  # the value now is ours: the one before stays
-    assert ledger == {ETH0: {"before": "0", "users": ["bridge:br0", "netns:web"]}}
-    ledger, restore = s.released(ledger, ETH0, "bridge:br0")
-    assert (ledger, restore) == ({ETH0: {"before": "0", "users": ["netns:web"]}}, None), "another user still needs it"
-    assert s.released(ledger, ETH0, "netns:web") == ({}, "0")
-
-
 def test_a_host_that_forwarded_before_keeps_forwarding_and_is_not_guarded():
-    ledger = s.claimed({}, ETH0, "bridge:br0", "1")
-    assert s.released(ledger, ETH0, "bridge:br0") == ({}, "1")
+    ledger = _ledger.claimed({}, ETH0, "bridge:br0", "1")
+    assert _ledger.released(ledger, ETH0, "bridge:br0") == ({}, "1")
     assert s.guarded(ledger) == {"uplinks": (), "localnet": ()}
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _declaration
+from ansible_collections.netmodes.linux.plugins.module_utils import _declaration, _ledger
 from ansible_collections.netmodes.linux.plugins.module_utils import _sysctl as sysctl_module
 from ansible_collections.netmodes.linux.plugins.module_utils._batches import prune as _prune
 from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER_TAG, Link, temp_name
@@ -135,8 +135,8 @@ def test_sysctls_held_by_a_pruned_sandbox_or_network_are_put_back_also_without_i
     """An owner the ledger still lists (its rules were flushed, or a run was killed between the
     two) is pruned like one the firewall lists: its sysctls go back as they were."""
     key = "net/ipv4/conf/br0/route_localnet"
-    sysctl.entries = sysctl_module.claimed(sysctl.entries, key, "netns:gone", "0")
-    sysctl.entries = sysctl_module.claimed(sysctl.entries, "net/ipv4/conf/brgone/forwarding", "bridge:brgone", "0")
+    sysctl.entries = _ledger.claimed(sysctl.entries, key, "netns:gone", "0")
+    sysctl.entries = _ledger.claimed(sysctl.entries, "net/ipv4/conf/brgone/forwarding", "bridge:brgone", "0")
     converge(Sandboxes, config=named("api", "quiet"), networks=NETWORKS, state="overridden")
     converge(Networks, config=NETWORKS[1:], state="overridden")
     assert sysctl_module.users(sysctl.ledger()) == {"bridge:back"}
