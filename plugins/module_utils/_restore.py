@@ -4,7 +4,7 @@
 
 Namespaces, links, addresses, routes, sysctls and firewall rules live in the kernel and are gone
 after a reboot, as are the markers and port claims on /run; the sandboxes' files under /etc/netns
-and their records stay. ``BootRestore`` (module netmodes.linux.boot_restore, which the site
+and their records stay. ``BootRestore`` (``_resources/boot_restore``, module netmodes.linux.boot_restore, which the site
 playbook runs last) saves the declaration to /etc/netmodes/declared.json, pinned to what the runs
 chose (subnets, addresses), and installs a command and a systemd unit that runs it at boot.
 
