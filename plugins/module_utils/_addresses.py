@@ -132,6 +132,51 @@ def pick_address(sandbox, network, *, given, subnet, gateway, used):
     return ip
 
 
+def used_addresses(net, specs):
+    """{sandbox: set of IPv4 addresses} of every sandbox on the host, and those SPECS give (taken
+    also before their sandbox is made), for allocation."""
+    out = {name: sandbox_ips(net, name) for name in net.netns_names()}
+    for spec in specs:
+        out.setdefault(spec.name, set()).update(([spec.ip] if spec.ip else []) + [ip for _net, ip in spec.ips])
+    return out
+
+
+class Planned:
+    """The addresses a run gives its sandboxes, {sandbox: {network: interface}}, as it plans them:
+    in check mode their links may not be there yet (or be about to be made again), so the hosts
+    files and the published ports take them from here."""
+
+    def __init__(self, net, check_mode):
+        self.net, self.check_mode, self.ips = net, check_mode, {}
+
+    def put(self, sandbox, network, address):
+        self.ips.setdefault(sandbox, {})[network] = address
+
+    def of(self, sandbox, declared):
+        """The addresses of SANDBOX: where this plan puts it when DECLARED, else as read."""
+        if declared:
+            return list(self.ips.get(sandbox, {}).values())
+        return sandbox_interfaces(self.net, sandbox)
+
+    def links(self, sandbox, networks):
+        """Check mode: {link: addresses} SANDBOX (on NETWORKS, in order) will have once its links
+        are made, for its hosts file; None in a real run (dns_config reads them)."""
+        if not self.check_mode:
+            return None
+        net = self.net
+        out = net.addresses_by_link(sandbox) if net.netns_inode(sandbox) is not None else {}
+        if "lo" not in out:  # a namespace made now: 127.0.0.1, and ::1 where the host has IPv6
+            out["lo"] = new_namespace_lo(net.addresses_by_link().get("lo", ()))
+        planned = self.ips.get(sandbox, {})
+        out.update({"eth%d" % i: [planned[n]] for i, n in enumerate(networks) if n in planned})
+        return out
+
+    def for_portmap(self, sandbox, network):
+        """Check mode: the address and subnet Portmap cannot read yet (the link is to be made)."""
+        ip = self.ips.get(sandbox, {}).get(network) if self.check_mode else None
+        return {"planned_address": str(ip.ip), "planned_subnet": ip.network} if ip else {}
+
+
 # -- multi-host networks: per-host slices ----------------------------------------------------------
 
 def check_slices(spec, where):

@@ -60,7 +60,8 @@ class Sandboxes(BatchResource):
         specs = sandbox_specs(p["config"])
         listed = network_specs(p["networks"], "networks")
         networks = {s.name: s for s in listed}
-        self.spans, self.fleet, self.planned_ips, self.planned_subnets = {}, _fleet.fleet_from(p["fleet"]), {}, {}
+        self.spans, self.fleet, self.planned_subnets = {}, _fleet.fleet_from(p["fleet"]), {}
+        self.planned = _addresses.Planned(net, self.check_mode)
         if p["state"] == "deleted":
             specs = [SandboxSpec(s.name, s.mode, s.networks, s.share_with, state="absent") for s in specs]
         else:
@@ -131,7 +132,7 @@ class Sandboxes(BatchResource):
         for spec in isolated:
             batch.run(Netns, name=spec.name)
         self._detach(batch, isolated, networks)
-        used = self._addresses(isolated)
+        used = _addresses.used_addresses(net, isolated)
         for spec in isolated:
             for index, name in enumerate(spec.networks):
                 self._attach(batch, spec, index, name, networks=networks, used=used)
@@ -154,7 +155,7 @@ class Sandboxes(BatchResource):
             if giving.get(spec.name) == sorted(spec.publish):
                 continue  # it only let go: done above (planning it again would list the same ops twice in check mode)
             batch.run(Portmap, netns=spec.name, bridge=bridge, ports=[str(m) for m in spec.publish], firewall_backend=backend,
-                      settled=settled, **self._planned_address(spec))
+                      settled=settled, **self.planned.for_portmap(spec.name, spec.networks[0]))
         if self.params["dns"]:
             members = self._members(isolated, networks)
             for spec in isolated:
@@ -211,15 +212,6 @@ class Sandboxes(BatchResource):
                 out[spec.name] = sorted(mine & set(spec.publish))
         return out
 
-    def _addresses(self, specs):
-        """{sandbox: set of IPv4 addresses} of every sandbox on the host, for allocation."""
-        net, out = self.adapters["netlink"], {}
-        for name in net.netns_names():
-            out[name] = _addresses.sandbox_ips(net, name)
-        for spec in specs:  # given addresses are taken, also before their sandbox is made
-            out.setdefault(spec.name, set()).update(([spec.ip] if spec.ip else []) + [ip for _net, ip in spec.ips])
-        return out
-
     def _attach(self, batch, spec, index, name, *, networks, used):
         if name in self.spans:
             self._attach_multi_host(batch, spec, index, self.spans[name])
@@ -233,7 +225,7 @@ class Sandboxes(BatchResource):
             return
         ip = _addresses.pick_address(spec.name, name, given=spec.ip_on(index, name), subnet=subnet, gateway=gateway, used=used)
         used.setdefault(spec.name, set()).add(ip)
-        self.planned_ips.setdefault(spec.name, {})[name] = _addresses.interface(ip, subnet)
+        self.planned.put(spec.name, name, _addresses.interface(ip, subnet))
         # Hairpin on, as Docker without its userland proxy: a sandbox reaches its own published ports.
         batch.run(Veth, name=veth_name(spec.name, name), peer="eth%d" % index, netns=spec.name, bridge=bridge, hairpin=True,
                   addresses=[str(_addresses.interface(ip, subnet))], gateway=str(gateway) if index == 0 else None)
@@ -242,7 +234,7 @@ class Sandboxes(BatchResource):
         """Plug SPEC into this host's part of a multi-host network, at the address every host computes."""
         network, member = span.spec, self.member_of(spec, span.spec.name)
         address = _addresses.interface(member.address, network.subnet)
-        self.planned_ips.setdefault(spec.name, {})[network.name] = address
+        self.planned.put(spec.name, network.name, address)
         address = str(address)
         if network.driver == "overlay":
             gateway = str(span.address) if index == 0 else None
@@ -274,7 +266,7 @@ class Sandboxes(BatchResource):
             if subnet is None:
                 continue
             out[name] = [_fleet.Member(self.fleet.host, sandbox, a.ip, 0, tuple(aliases.get(sandbox, ())))
-                         for sandbox in names for a in self._addresses_of(sandbox, sandbox in aliases)
+                         for sandbox in names for a in self.planned.of(sandbox, sandbox in aliases)
                          if a.version == 4 and a.ip in subnet]
         return out
 
@@ -291,37 +283,11 @@ class Sandboxes(BatchResource):
         peers = {}
         for (who, _member), ip in lines.items():
             peers.setdefault(who, []).append(ip)
-        batch.run(DnsConfig, planned_addresses=self._planned_addresses(spec), netns=spec.name,
+        batch.run(DnsConfig, planned_addresses=self.planned.links(spec.name, spec.networks), netns=spec.name,
                   hostname=spec.hostname or spec.name, nameservers=list(spec.dns) if spec.dns else None,
                   search=list(spec.dns_search) if spec.dns_search is not None else None,
                   options=list(spec.dns_options) if spec.dns_options is not None else None,
                   extra_hosts=spec.extra_hosts, peers=peers or None, force=self.params["force"])
-
-    def _addresses_of(self, sandbox, declared):
-        """The addresses of SANDBOX: where this plan puts it when DECLARED (in check mode its links may
-        not be there yet), else as read."""
-        if declared:
-            return list(self.planned_ips.get(sandbox, {}).values())
-        return _addresses.sandbox_interfaces(self.adapters["netlink"], sandbox)
-
-    def _planned_addresses(self, spec):
-        """Check mode: {link: addresses} the sandbox will have once its links are made (they may
-        not be there yet, or be about to be made again), for its hosts file."""
-        if not self.check_mode:
-            return None
-        net = self.adapters["netlink"]
-        out = net.addresses_by_link(spec.name) if net.netns_inode(spec.name) is not None else {}
-        if "lo" not in out:  # a namespace made now: 127.0.0.1, and ::1 where the host has IPv6
-            host_lo = net.addresses_by_link().get("lo", ())
-            out["lo"] = _addresses.new_namespace_lo(host_lo)
-        planned = self.planned_ips.get(spec.name, {})
-        out.update({"eth%d" % i: [planned[n]] for i, n in enumerate(spec.networks) if n in planned})
-        return out
-
-    def _planned_address(self, spec):
-        """Check mode: the address and subnet Portmap cannot read yet (the link is to be made)."""
-        ip = self.planned_ips.get(spec.name, {}).get(spec.networks[0]) if self.check_mode else None
-        return {"planned_address": str(ip.ip), "planned_subnet": ip.network} if ip else {}
 
     def _repointed(self, spec):
         """A container-mode sandbox that exists but shares another namespace than its target's now
