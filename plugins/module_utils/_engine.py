@@ -85,6 +85,8 @@ class Resource:
     """
 
     argument_spec = {}
+    # Options a batch alone passes (check mode's planned addresses...), beside the module's own.
+    batch_options = ()
     mutually_exclusive = []
     required_if = []
     required_one_of = []
@@ -216,7 +218,11 @@ class Batch:
         return frozenset(op["object"] for op in self.operations if op["action"] in ("create", "recreate"))
 
     def run(self, resource_class, **options):
-        """Converge one resource with OPTIONS (the rest take their argument_spec defaults)."""
+        """Converge one resource with OPTIONS (the rest take their argument_spec defaults); an
+        option neither in its argument_spec nor in its batch_options is a bug: TypeError."""
+        unknown = sorted(set(options) - set(resource_class.argument_spec) - set(resource_class.batch_options))
+        if unknown:
+            raise TypeError("%s: unknown option %s" % (resource_class.__name__, ", ".join(unknown)))
         params = {key: spec.get("default") for key, spec in resource_class.argument_spec.items()}
         params.update(options)
         resource = resource_class(params, self.adapters, self.check_mode)

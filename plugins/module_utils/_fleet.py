@@ -24,11 +24,10 @@ VNI and peers, without asking the others:
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import re
 from dataclasses import dataclass
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _model
+from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _model
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput
 
 MULTI_HOST = ("overlay", "macvlan", "ipvlan")
@@ -161,39 +160,6 @@ def host_indexes(names, fleet, max_hosts, where):
     return out
 
 
-def check_slices(spec, where):
-    """Fail unless SPEC's range cut into max_hosts slices leaves each slice some addresses."""
-    base = spec.ip_range or spec.subnet
-    bits = spec.max_hosts.bit_length() - 1
-    if spec.max_hosts < 1 or 1 << bits != spec.max_hosts:
-        raise InvalidInput("%s.max_hosts: %r is not a power of two (1, 2, 4, ... 16, ...)" % (where, spec.max_hosts), where)
-    if base.prefixlen + bits > 30:
-        raise InvalidInput("%s.max_hosts: %d slices of %s would have %d addresses each; give a bigger %s or a smaller max_hosts"
-                           % (where, spec.max_hosts, base, 2 ** max(0, 32 - base.prefixlen - bits),
-                              "ip_range" if spec.ip_range else "subnet", ), where)
-
-
-def host_slice(spec, index):
-    """The slice of SPEC's subnet (or ip_range) that the host with INDEX allocates from."""
-    base = spec.ip_range or spec.subnet
-    prefix = base.prefixlen + spec.max_hosts.bit_length() - 1
-    size = 2 ** (base.max_prefixlen - prefix)
-    return ipaddress.ip_network((int(base.network_address) + index * size, prefix))
-
-
-def _usable(spec, block):
-    """The addresses of BLOCK a host or sandbox may have: not the subnet's network or broadcast
-    address, nor the segment's gateway."""
-    skip = {spec.subnet.network_address, spec.subnet.broadcast_address, spec.gateway}
-    return (ipaddress.ip_address(int(block.network_address) + i) for i in range(block.num_addresses)
-            if ipaddress.ip_address(int(block.network_address) + i) not in skip)
-
-
-def host_address(spec, index):
-    """The host's own address on SPEC: the first usable one of its slice (bridge or shim)."""
-    return next(_usable(spec, host_slice(spec, index)))
-
-
 @dataclass(frozen=True)
 class Member:
     """A sandbox of some host on a multi-host network, with the address every host computes."""
@@ -213,7 +179,7 @@ def members(spec, declared, indexes, where):
     Addresses are computed the same way on every host: static ``ip``, else the next free address
     of the owning host's slice, in the order the host declares its sandboxes on SPEC.
     """
-    reserved = {host_address(spec, i): h for h, i in indexes.items()}
+    reserved = {_addresses.host_address(spec, i): h for h, i in indexes.items()}
     statics, out = {}, []
     for host in sorted(declared, key=natural_key):
         for sandbox in declared[host]:
@@ -221,8 +187,8 @@ def members(spec, declared, indexes, where):
                 _check_static(spec, (host, sandbox), reserved, statics, where)
                 statics[sandbox.ip] = (host, sandbox.name)
     for host in sorted(declared, key=natural_key):
-        block = host_slice(spec, indexes[host])
-        free = (a for a in _usable(spec, block) if a not in reserved and a not in statics)
+        block = _addresses.host_slice(spec, indexes[host])
+        free = (a for a in _addresses.usable(spec, block) if a not in reserved and a not in statics)
         for sandbox in declared[host]:
             if spec.name not in sandbox.networks:
                 continue

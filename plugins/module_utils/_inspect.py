@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _files, _firewall
+from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _files, _firewall
 from ansible_collections.netmodes.linux.plugins.module_utils import _resolvconf as rc
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import NetmodesError, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._model import RouteEntry, jsonable
@@ -96,13 +96,9 @@ def _missing(snap):
             for option, wanted in sorted(snap["filters"].items()) for name in wanted or () if name not in found[option]]
 
 
-def _sorted_networks(addresses):
-    return sorted({a.network for a in addresses}, key=lambda n: (n.version, n))
-
-
 def _network(bridge, snap, names, warnings):
     """One network: the bridge, its firewall policy and its members."""
-    ipv4 = sorted(a.ip for a in bridge.addresses if a.version == 4)
+    gateway = _addresses.lowest_ip(bridge.addresses)
     options = None
     if snap["firewall"] is not None:
         have = snap["firewall"].owned_by(_firewall.bridge_owner(bridge.name))
@@ -110,8 +106,8 @@ def _network(bridge, snap, names, warnings):
         if options == _firewall.UNRECOGNISED:
             warnings.append("network %s: its firewall rules are %s; run netmodes.linux.bridge to rewrite them" % (bridge.name, options))
             options = None
-    return {"name": bridge.name, "driver": "bridge", "subnets": jsonable(_sorted_networks(bridge.addresses)),
-            "gateway": str(ipv4[0]) if ipv4 else None, "addresses": jsonable(bridge.addresses),
+    return {"name": bridge.name, "driver": "bridge", "subnets": jsonable(_addresses.all_subnets(bridge.addresses)),
+            "gateway": str(gateway) if gateway else None, "addresses": jsonable(bridge.addresses),
             "mtu": bridge.mtu, "mac": bridge.mac, "up": bridge.up, "options": options,
             "members": _members(bridge, snap, names)}
 

@@ -4,7 +4,7 @@
 
 Namespaces, links, addresses, routes, sysctls and firewall rules live in the kernel and are gone
 after a reboot, as are the markers and port claims on /run; the sandboxes' files under /etc/netns
-and their records stay. ``BootRestore`` (module netmodes.linux.boot_restore, which the site
+and their records stay. ``BootRestore`` (``_resources/boot_restore``, module netmodes.linux.boot_restore, which the site
 playbook runs last) saves the declaration to /etc/netmodes/declared.json, pinned to what the runs
 chose (subnets, addresses), and installs a command and a systemd unit that runs it at boot.
 
@@ -31,16 +31,19 @@ import ast
 import functools
 import hashlib
 import importlib
+import importlib.util
 import io
 import json
 import os
 import sys
 import zipfile
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _adapters, _fleet, _fs, _lock, _model
-from ansible_collections.netmodes.linux.plugins.module_utils import _site as site
-from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource, converge, ordered
-from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NetmodesError
+from ansible_collections.netmodes.linux.plugins.module_utils import _adapters, _addresses, _fleet, _fs, _lock
+from ansible_collections.netmodes.linux.plugins.module_utils import _declaration as declaration
+from ansible_collections.netmodes.linux.plugins.module_utils._batches.networks import Networks
+from ansible_collections.netmodes.linux.plugins.module_utils._batches.sandboxes import Sandboxes
+from ansible_collections.netmodes.linux.plugins.module_utils._engine import converge
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput, NetmodesError
 from ansible_collections.netmodes.linux.plugins.module_utils._netlink import HAS_PYROUTE2, Netlink
 
 PACKAGE = __name__.rpartition(".")[0]
@@ -58,21 +61,15 @@ FIELDS = {"declared": "path", "command": "command", "unit": "unit_dir", "wants":
 # -- the declaration, pinned to what the runs chose ------------------------------------------------
 
 
-def _bridge_of(name, networks):
-    if name in networks:
-        return networks[name].bridge
-    return site.DEFAULT_BRIDGE if name == site.DEFAULT_NETWORK else name
-
-
 def pinned_networks(raws, net):
     """NETWORKS entries with the subnet and gateway their bridges have (auto-picked subnets depend
     on the host's routes, which at boot are not the same); and {name: NetworkSpec}."""
-    specs = site.network_specs(raws, "networks")
+    specs = declaration.network_specs(raws, "networks")
     out = []
     for index, spec in enumerate(specs):
         entry = dict(raws[index])
         if spec.subnet is None:
-            subnet, gateway = site.bridge_subnet(net.link(spec.bridge, routes=False))
+            subnet, gateway = _addresses.bridge_subnet(net.link(spec.bridge, routes=False))
             if subnet is not None:
                 entry.update(subnet=str(subnet), gateway=str(gateway))
         out.append(entry)
@@ -81,10 +78,10 @@ def pinned_networks(raws, net):
 
 def default_network(specs, networks, net):
     """The entry of Docker's default network when a sandbox uses it and it is not declared."""
-    if site.DEFAULT_NETWORK in networks or not any(site.DEFAULT_NETWORK in s.networks for s in specs):
+    if declaration.DEFAULT_NETWORK in networks or not any(declaration.DEFAULT_NETWORK in s.networks for s in specs):
         return None
-    entry = {"name": site.DEFAULT_NETWORK}
-    subnet, gateway = site.bridge_subnet(net.link(site.DEFAULT_BRIDGE, routes=False))
+    entry = {"name": declaration.DEFAULT_NETWORK}
+    subnet, gateway = _addresses.bridge_subnet(net.link(declaration.DEFAULT_BRIDGE, routes=False))
     if subnet is not None:
         entry.update(subnet=str(subnet), gateway=str(gateway))
     return entry
@@ -93,7 +90,7 @@ def default_network(specs, networks, net):
 def pinned_sandboxes(raws, networks, net):
     """The present sandboxes' entries with the addresses they have on each network (allocation
     depends on the order sandboxes came and went, which the restore does not replay); and their specs."""
-    specs = site.sandbox_specs(raws, "sandboxes")
+    specs = declaration.sandbox_specs(raws, "sandboxes")
     out = []
     for index, spec in enumerate(specs):
         raw = raws[index]
@@ -101,7 +98,7 @@ def pinned_sandboxes(raws, networks, net):
             continue
         entry = dict(raw)
         if spec.mode == "network" and net.netns_inode(spec.name) is not None:
-            pins = _addresses(spec, networks, net)
+            pins = _pins(spec, networks, net)
             if not raw.get("ip") and spec.networks[0] in pins:
                 entry["ip"] = pins[spec.networks[0]]
             if raw.get("networks"):
@@ -110,16 +107,15 @@ def pinned_sandboxes(raws, networks, net):
     return out, [s for s in specs if s.state == "present"]
 
 
-def _addresses(spec, networks, net):
-    mine = [a.ip for addrs in net.addresses_by_link(spec.name).values() for a in addrs if a.version == 4]
+def _pins(spec, networks, net):
     pins = {}
     for name in spec.networks:
         if name in networks and networks[name].multi_host:
             continue  # every host computes its members' addresses from the fleet, which is saved too
-        subnet, _gateway = site.bridge_subnet(net.link(_bridge_of(name, networks), routes=False))
-        found = sorted(ip for ip in mine if subnet is not None and ip in subnet)
-        if found:
-            pins[name] = str(found[0])
+        subnet, _gateway = _addresses.bridge_subnet(net.link(declaration.bridge_of(name, networks), routes=False))
+        found = _addresses.address_in(net, spec.name, [subnet]) if subnet is not None else None
+        if found is not None:
+            pins[name] = str(found)
     return pins
 
 
@@ -137,14 +133,14 @@ def merged(old, networks, sandboxes, dropped, *, net, claims):
     site playbook did (iptables rules are appended in that order)."""
     def network_alive(entry):
         try:
-            link = net.link(site.network_spec(entry, "file").bridge, routes=False)
+            link = net.link(declaration.network_spec(entry, "file").bridge, routes=False)
         except InvalidInput:
             return False
         return link is not None and link.ours
 
     def sandbox_alive(entry):
         try:
-            spec = site.sandbox_spec(entry, "file")
+            spec = declaration.sandbox_spec(entry, "file")
         except InvalidInput:
             return False
         if spec.mode == "host":
@@ -175,7 +171,7 @@ def restorable(networks, sandboxes):
         names = {e["name"] for e in sandboxes}
         keep = []
         for entry in sandboxes:
-            spec = site.sandbox_spec(entry, "sandboxes")
+            spec = declaration.sandbox_spec(entry, "sandboxes")
             missing = [n for n in spec.networks if n not in known]
             if missing:
                 warnings.append("boot restore: sandbox %s is left out of the saved declaration: its network %s is not declared"
@@ -243,11 +239,20 @@ def _imports(source):
         if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             if node.module == PACKAGE:
                 out |= {"%s.%s" % (PACKAGE, alias.name) for alias in node.names}
-            elif node.module.startswith(PACKAGE + "."):
+            elif node.module.startswith(PACKAGE + "."):  # a module, or a package and maybe modules of it
                 out.add(node.module)
+                out |= {name for name in ("%s.%s" % (node.module, alias.name) for alias in node.names) if _is_module(name)}
         elif isinstance(node, ast.Import):
             out |= {alias.name for alias in node.names if alias.name.startswith(PACKAGE + ".")}
     return out
+
+
+def _is_module(name):
+    """Whether NAME (PACKAGE.X.Y) is a module (Y of package X), not a name in module X."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # X is a module, not a package
+        return False
 
 
 @functools.cache
@@ -329,162 +334,8 @@ def recognised(key, entry):
         return False
 
 
-def _digest(data):
+def digest(data):
     return None if data is None else "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-class BootRestore(Resource):
-    """The saved declaration, the restore command and its systemd unit (module netmodes.linux.boot_restore)."""
-
-    argument_spec = {
-        "networks": {"type": "list", "elements": "dict", "default": []},
-        "sandboxes": {"type": "list", "elements": "dict", "default": []},
-        "fleet": site.FLEET_OPTION,
-        "firewall_backend": site.FIREWALL_OPTION,
-        "path": {"type": "path", "default": DECLARED},
-        "command": {"type": "path", "default": COMMAND},
-        "unit_dir": {"type": "path", "default": UNIT_DIR},
-        "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-    }
-    before = None  # {path: its content when the run began}
-
-    def desired(self):
-        p = self.params
-        for key in ("path", "command", "unit_dir"):  # path and command are words of the unit's ExecStart
-            _model.unit_path(p[key], key)
-        unit_path = os.path.join(p["unit_dir"], UNIT)
-        out = {"state": p["state"], "paths": {"declared": p["path"], "command": p["command"], "unit": unit_path},
-               "wants": os.path.join(p["unit_dir"], WANTED_BY + ".wants", UNIT), "unit_path": unit_path}
-        if p["state"] == "present":
-            site.sandbox_specs(p["sandboxes"], "sandboxes")  # both lists are checked before anything is read
-            site.network_specs(p["networks"], "networks")
-            _fleet.fleet_from(p["fleet"])
-            python = sys.executable
-            out["content"] = {"command": command(python), "unit": unit(python, p["command"], p["path"]).encode()}
-        return out
-
-    def read(self, desired):
-        files, where = self.adapters["files"], dict(desired["paths"], wants=desired["wants"])
-        for key, path in where.items():
-            problem = files.host_path_problem(path)
-            if problem:
-                raise InvalidInput("%s: %s: %s; the restore runs as root at boot, so its files must be where no other user can"
-                                   " change them: choose another %s" % (FIELDS[key], path, problem, FIELDS[key]), FIELDS[key])
-        current = {key: files.host_entry(path) for key, path in where.items()}
-        foreign = [key for key, entry in current.items() if entry is not None and not recognised(key, entry)]
-        if foreign:
-            raise Conflict("; ".join("%s exists and was not made by netmodes.linux (boot_restore)" % where[key] for key in foreign)
-                           + ". Nothing was changed, and it is left alone: choose another %s, or move it away if it is not"
-                           " needed" % FIELDS[foreign[0]], FIELDS[foreign[0]])
-        current = {key: entry[1] if entry else None for key, entry in current.items()}
-        if self.before is None:  # the diff's "before": the engine reads again after the write, and then makes the diff
-            self.before = {where[key]: content for key, content in current.items()}
-        current["systemd"] = os.path.isdir("/run/systemd/system")
-        if desired["state"] == "present":
-            current["document"] = self._document(current["declared"])
-        return current
-
-    def _document(self, old_bytes):
-        net, p = self.adapters["netlink"], self.params
-        old = json.loads(old_bytes) if old_bytes else {}  # ours (``recognised``): valid JSON
-        old = old if isinstance(old, dict) else {}
-        networks, by_name = pinned_networks(p["networks"], net)
-        sandboxes, present = pinned_sandboxes(p["sandboxes"], by_name, net)
-        extra = default_network(present, by_name, net)
-        networks += [extra] if extra else []
-        dropped = [s["name"] for s in p["sandboxes"] if s.get("state") == "absent"]
-        nets, boxes = merged(old, networks, sandboxes, dropped, net=net, claims=self.adapters["sockets"].claims())
-        try:
-            text = self._restorable(nets, boxes, old, old_bytes)
-        except InvalidInput as exc:  # an entry of another run no longer fits with this run's
-            if (nets, boxes) == (networks, sandboxes):
-                raise
-            self.warnings.append("boot restore: the entries of earlier runs are dropped (%s)" % exc.msg)
-            text = self._restorable(networks, sandboxes, old, old_bytes)
-        return text
-
-    def _restorable(self, nets, boxes, old, old_bytes):
-        """The document of NETS and BOXES, checked as the restore will use it: the restore command
-        planned on it (in check mode) must not fail, or the boot would. Unchanged, it was checked
-        when it was written."""
-        site.network_specs(nets, "file")
-        site.sandbox_specs(boxes, "file")
-        boxes, warnings = restorable(nets, boxes)
-        p = self.params
-        text = document(nets, boxes, p["firewall_backend"], saved_fleet(nets, p["fleet"], old.get("fleet")))
-        if old_bytes != text.encode():
-            try:
-                restore(json.loads(text), self.adapters, check_mode=True)
-            except Conflict as exc:
-                if not self.check_mode:
-                    raise self._unrestorable(exc) from exc
-                # In check mode the host is still as it was before the run (a port the run moves
-                # is still held by its old sandbox): the real run checks this again on the host
-                # it made, and fails there if the conflict is real.
-                self.warnings.append("boot restore: the restore of this declaration is checked by the real run, on the"
-                                     " host that run makes (in check mode the host is still as before: %s)" % exc.msg)
-            except NetmodesError as exc:
-                raise self._unrestorable(exc) from exc
-        self.warnings += warnings
-        return text
-
-    @staticmethod
-    def _unrestorable(exc):
-        return InvalidInput("the declaration cannot be restored at boot, so it is not saved: netmodes-restore would fail"
-                            " with \"%s\"; fix the declaration (netmodes_networks, netmodes_sandboxes) or pass the"
-                            " fleet (the role boot_restore does)" % exc.msg, "networks")
-
-    def plan(self, current, desired):
-        paths, ops = desired["paths"], []
-        if desired["state"] == "absent":
-            for key in ("declared", "command", "unit"):
-                if current[key] is not None:
-                    # Its directory too once empty, when it is one of ours (the defaults' netmodes).
-                    mine = key != "unit" and os.path.basename(os.path.dirname(paths[key])) == "netmodes"
-                    ops.append(Op("delete", "file %s" % paths[key], before=_digest(current[key]),
-                                  call=("files.remove_host_file", {"name": paths[key], "directory": mine})))
-            if current["wants"] is not None:
-                ops.append(Op("delete", "link %s" % desired["wants"], before=current["wants"],
-                              call=("files.remove_host_file", {"name": desired["wants"]})))
-            return ops
-        want = dict(desired["content"], declared=current["document"].encode())
-        for key in ("declared", "command", "unit"):
-            have = current[key]
-            if have == want[key]:
-                continue
-            call = ("files.write_host_file", {"name": paths[key], "content": want[key], "mode": 0o755 if key == "command" else 0o644})
-            if have is None:
-                ops.append(Op("create", "file %s" % paths[key], after=_digest(want[key]), call=call))
-            else:
-                ops.append(Op("set", "file %s" % paths[key], "content", _digest(have), _digest(want[key]), call))
-        if current["wants"] != desired["unit_path"]:
-            ops.append(Op("create" if current["wants"] is None else "set", "link %s" % desired["wants"], "target", current["wants"],
-                          desired["unit_path"], ("files.link_host_file", {"name": desired["wants"], "target": desired["unit_path"]})))
-        return ops
-
-    def diff(self, ops):
-        """The declaration and the unit as unified diffs; the command (a zip) by its digest."""
-        out = []
-        for op in ordered(ops):
-            name = op.obj.partition(" ")[2]
-            kwargs = op.call[1]
-            if op.obj.startswith("file ") and name != self.params["command"]:
-                before = self.before.get(name) if op.action != "create" else None
-                after = kwargs.get("content") if op.action != "delete" else None
-                out.append({"before_header": name if before is not None else "/dev/null", "before": (before or b"").decode(),
-                            "after_header": name if after is not None else "/dev/null", "after": (after or b"").decode()})
-            else:
-                out.append({"before_header": name, "before": "%s\n" % (op.before or ""),
-                            "after_header": name, "after": "%s\n" % (op.after if op.action != "delete" else "")})
-        return out
-
-    def result(self, current, desired):
-        out = {"path": desired["paths"]["declared"], "command": desired["paths"]["command"], "unit": desired["unit_path"],
-               "systemd": current["systemd"]}
-        if desired["state"] == "present":
-            doc = json.loads(current["document"])
-            out["declared"] = {"networks": doc["networks"], "sandboxes": doc["sandboxes"]}
-        return out
 
 
 # -- the command's entry point: no Ansible from here on -------------------------------------------
@@ -495,9 +346,9 @@ def restore(doc, adapters, check_mode=False):
     backend = doc.get("firewall_backend") or "auto"
     result = {"changed": False, "operations": [], "warnings": []}
     fleet = doc.get("fleet") or {}
-    for resource_class, options in ((site.Networks, {"config": doc.get("networks", []), "fleet": fleet}),
-                                    (site.Sandboxes, {"config": doc.get("sandboxes", []), "networks": doc.get("networks", []),
-                                                      "fleet": fleet})):
+    for resource_class, options in ((Networks, {"config": doc.get("networks", []), "fleet": fleet}),
+                                    (Sandboxes, {"config": doc.get("sandboxes", []), "networks": doc.get("networks", []),
+                                                 "fleet": fleet})):
         params = {key: spec.get("default") for key, spec in resource_class.argument_spec.items()}
         params.update(options, state="merged", firewall_backend=backend)
         part = converge(resource_class(params, adapters, check_mode))

@@ -123,7 +123,7 @@ operations:
   elements: dict
 """
 
-from ansible_collections.netmodes.linux.plugins.module_utils._restore import BootRestore
+from ansible_collections.netmodes.linux.plugins.module_utils._resources.boot_restore import BootRestore
 from ansible_collections.netmodes.linux.plugins.module_utils._runner import run_module
 
 

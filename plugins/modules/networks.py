@@ -102,8 +102,8 @@ operations:
   elements: dict
 """
 
+from ansible_collections.netmodes.linux.plugins.module_utils._batches.networks import Networks
 from ansible_collections.netmodes.linux.plugins.module_utils._runner import run_module
-from ansible_collections.netmodes.linux.plugins.module_utils._site import Networks
 
 
 def main():

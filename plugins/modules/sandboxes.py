@@ -133,8 +133,8 @@ operations:
   elements: dict
 """
 
+from ansible_collections.netmodes.linux.plugins.module_utils._batches.sandboxes import Sandboxes
 from ansible_collections.netmodes.linux.plugins.module_utils._runner import run_module
-from ansible_collections.netmodes.linux.plugins.module_utils._site import Sandboxes
 
 
 def main():

@@ -27,6 +27,7 @@ class DnsConfig(Resource):
         "force": {"type": "bool", "default": False},
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     }
+    batch_options = ("planned_addresses",)  # the sandboxes batch, in check mode: the links' addresses it plans
 
     def desired(self):
         p = self.params

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _firewall, _links, _sysctl
+from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _firewall, _links, _sysctl
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Resource
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._model import address, ifname, netns_name, port_mappings
+from ansible_collections.netmodes.linux.plugins.module_utils._preflight import in_use, published_by
 
 
 class Portmap(Resource):
@@ -21,6 +22,9 @@ class Portmap(Resource):
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
         "firewall_backend": _firewall.BACKEND_OPTION,
     }
+    # The sandboxes batch: owners whose ports it let go already, and in check mode the address
+    # and subnet an earlier step plans for the sandbox.
+    batch_options = ("settled", "planned_address", "planned_subnet")
     mutually_exclusive = [("netns", "address")]
     required_one_of = [("netns", "address")]
 
@@ -50,11 +54,9 @@ class Portmap(Resource):
             return current
         if desired["ports"]:
             current["foreign"] = self.adapters["firewall"].foreign_chains()
-        subnets = [a.network for a in (bridge.addresses if bridge else ()) if a.version == 4]
+        subnets = _addresses.subnets_of(bridge.addresses if bridge else ())
         if current["address"] is None and net.netns_inode(desired["netns"]) is not None:
-            found = sorted(a.ip for addrs in net.addresses_by_link(desired["netns"]).values()
-                           for a in addrs if any(a.ip in s for s in subnets))
-            current["address"] = found[0] if found else None
+            current["address"] = _addresses.address_in(net, desired["netns"], subnets)
         if current["address"] is None and self.params.get("planned_address"):
             # The sandboxes module only, in check mode: the address an earlier step of its plan gives
             # the sandbox (it and its link do not exist yet), and the bridge's subnet that step plans.
@@ -106,14 +108,13 @@ class Portmap(Resource):
         for mapping in sorted(desired["ports"]):
             for who, other in theirs:
                 if mapping.overlaps(other):
-                    raise Conflict("%s: host port %s/%s is already published by %s (%s); choose another host port"
-                                   % (field, mapping.host_ports(), mapping.protocol, _firewall.owner_words(who), other), field)
+                    raise Conflict(published_by("%s: host port %s/%s" % (field, mapping.host_ports(), mapping.protocol),
+                                                _firewall.owner_words(who), other), field)
             held = mapping.listener(current["listeners"])
             if held is not None:
                 protocol, addr, port, inode = held
-                process = self.adapters["sockets"].process_of(inode)
-                raise Conflict("%s: host port %d/%s is already in use on the host: %s listens on %s; stop it or choose"
-                               " another host port" % (field, port, protocol, process or "a process", _endpoint(addr, port)), field)
+                raise Conflict(in_use("%s: host port %d/%s" % (field, port, protocol), self.adapters["sockets"].process_of(inode), addr, port,
+                                      "stop it or choose another host port"), field)
 
     @staticmethod
     def _sysctl_want(current, desired):
@@ -137,10 +138,6 @@ class Portmap(Resource):
         if current.get("address") is not None:
             out["address"] = str(current["address"])
         return out
-
-
-def _endpoint(addr, port):
-    return "[%s]:%d" % (addr, port) if addr.version == 6 else "%s:%d" % (addr, port)
 
 
 def published(state, owner):

@@ -214,3 +214,17 @@ def test_a_refused_transaction_counts_none_of_its_ops_as_applied():
         e.apply(ops, {"r": rec, "fw": fw})
     assert [a["object"] for a in info.value.applied] == ["b"]
     assert info.value.operation["object"] == "fw a"
+
+
+class Knob(Toy):
+    argument_spec = {"want": {"type": "int"}}
+    batch_options = ("hint",)
+
+
+def test_a_batch_refuses_an_option_its_resource_does_not_take():
+    store = Store()
+    batch = e.Batch({"store": store})
+    with pytest.raises(TypeError, match="Knob: unknown option settle"):
+        batch.run(Knob, want=2, settle=True)
+    assert store.puts == 0, "refused before anything is planned"
+    assert batch.run(Knob, want=2, hint="only a batch passes it")["changed"] and store.value == 2

@@ -10,7 +10,7 @@ import ipaddress
 import pytest
 
 from ansible_collections.netmodes.linux.plugins.filter.fleet import fleet as fleet_filter
-from ansible_collections.netmodes.linux.plugins.module_utils import _fleet, _site
+from ansible_collections.netmodes.linux.plugins.module_utils import _declaration, _fleet
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput
 
 OVERLAY = {"name": "ov0", "driver": "overlay", "hosts": "ov", "subnet": "10.231.200.0/24"}
@@ -21,7 +21,7 @@ def ip(text):
 
 
 def net(**extra):
-    return _site.network_spec(dict(OVERLAY, **extra), "config[0]")
+    return _declaration.network_spec(dict(OVERLAY, **extra), "config[0]")
 
 
 def fleet(host="sim1", hosts=("sim1", "sim2", "sim3"), sandboxes=None, indexes=None):
@@ -33,7 +33,7 @@ def fleet(host="sim1", hosts=("sim1", "sim2", "sim3"), sandboxes=None, indexes=N
 
 def members(spec, the_fleet):
     hosts = _fleet.span(spec, the_fleet, "config[0]")
-    declared = {h: _site.sandbox_specs(the_fleet.hosts[h].sandboxes) for h in hosts}
+    declared = {h: _declaration.sandbox_specs(the_fleet.hosts[h].sandboxes) for h in hosts}
     return _fleet.members(spec, declared, _fleet.host_indexes(hosts, the_fleet, spec.max_hosts, "config[0]"), "config[0]")
 
 
@@ -66,31 +66,6 @@ def test_an_explicit_index_is_kept_and_the_others_fill_the_free_ones():
 def test_host_index_errors_name_the_hosts_and_the_fix(indexes, max_hosts, fragment):
     with pytest.raises(InvalidInput, match=fragment):
         _fleet.host_indexes(("sim1", "sim2", "sim3"), fleet(indexes=indexes), max_hosts, "x")
-
-
-# -- slices ---------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("extra, index, block, own", [
-    ({}, 0, "10.231.200.0/28", "10.231.200.1"),      # the subnet's network address is nobody's
-    ({}, 1, "10.231.200.16/28", "10.231.200.16"),
-    ({}, 15, "10.231.200.240/28", "10.231.200.240"),
-    ({"max_hosts": 4}, 3, "10.231.200.192/26", "10.231.200.192"),
-    ({"driver": "macvlan", "parent": "eth0", "gateway": "10.231.200.1", "ip_range": "10.231.200.128/25", "max_hosts": 8},
-     0, "10.231.200.128/28", "10.231.200.128"),
-    ({"driver": "macvlan", "parent": "eth0", "gateway": "10.231.200.1", "max_hosts": 16}, 0,
-     "10.231.200.0/28", "10.231.200.2"),           # not the segment's gateway either
-])
-def test_each_host_owns_a_slice_and_its_first_address(extra, index, block, own):
-    spec = net(**extra)
-    assert str(_fleet.host_slice(spec, index)) == block
-    assert str(_fleet.host_address(spec, index)) == own
-
-
-def test_slices_of_different_hosts_never_overlap():
-    spec = net()
-    blocks = [_fleet.host_slice(spec, i) for i in range(spec.max_hosts)]
-    assert all(not a.overlaps(b) for i, a in enumerate(blocks) for b in blocks[i + 1:])
-    assert sum(b.num_addresses for b in blocks) == spec.subnet.num_addresses
 
 
 # -- member addresses -------------------------------------------------------------------------------
@@ -238,13 +213,13 @@ def test_device_names_are_short_and_ours():
 ])
 def test_bad_declarations_name_the_field_and_the_fix(raw, fragment):
     with pytest.raises(InvalidInput, match=fragment) as info:
-        _site.network_spec(dict({"name": "ov0"}, **raw), "config[0]")
+        _declaration.network_spec(dict({"name": "ov0"}, **raw), "config[0]")
     assert info.value.field == "config[0]"
 
 
 def test_two_overlays_with_one_vni_are_refused():
     with pytest.raises(InvalidInput, match="overlay networks a and b have the same VXLAN id 7; give one of them another vni"):
-        _site.network_specs([dict(OVERLAY, name="a", vni=7), dict(OVERLAY, name="b", vni=7, subnet="10.231.201.0/24")])
+        _declaration.network_specs([dict(OVERLAY, name="a", vni=7), dict(OVERLAY, name="b", vni=7, subnet="10.231.201.0/24")])
 
 
 @pytest.mark.parametrize("raw, fragment", [

@@ -14,7 +14,7 @@ import zipfile
 
 import pytest
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _restore, _site
+from ansible_collections.netmodes.linux.plugins.module_utils import _declaration, _restore
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput
 from ansible_collections.netmodes.linux.plugins.module_utils._model import Link, interfaces
 from ansible_collections.netmodes.linux.plugins.modules.boot_restore import BootRestore
@@ -323,7 +323,8 @@ def test_the_command_carries_what_it_imports_and_is_the_same_every_time():
     assert data.startswith(b"#!/usr/bin/python3\n") and data == _restore.command("/usr/bin/python3")
     names = zipfile.ZipFile(__import__("io").BytesIO(data)).namelist()
     prefix = "ansible_collections/netmodes/linux/plugins/module_utils/"
-    for needed in ("_restore.py", "_site.py", "_firewall/iptables.py", "_firewall/nftables.py", "_lock.py", "_resources/__init__.py", "_resources/veth.py"):
+    for needed in ("_restore.py", "_batches/sandboxes.py", "_firewall/iptables.py", "_firewall/nftables.py", "_lock.py",
+                   "_resources/__init__.py", "_resources/veth.py"):
         assert prefix + needed in names, needed
     assert prefix + "_runner.py" not in names, "the runner is Ansible's side"
 
@@ -373,4 +374,4 @@ def test_the_unit_passes_systemd_analyze_verify(tmp_path):
     for line in ("Type=oneshot", "After=network-pre.target", "Before=network-online.target", "WantedBy=multi-user.target",
                  "ExecStart=%s /usr/local/lib/netmodes/netmodes-restore --file /etc/netmodes/declared.json" % sys.executable):
         assert line in text, line
-    assert _site.DEFAULT_BRIDGE not in text
+    assert _declaration.DEFAULT_BRIDGE not in text

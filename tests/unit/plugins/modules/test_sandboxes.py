@@ -8,7 +8,7 @@ import ipaddress
 
 import pytest
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _site
+from ansible_collections.netmodes.linux.plugins.module_utils import _declaration
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
 from ansible_collections.netmodes.linux.plugins.modules.networks import Networks
 from ansible_collections.netmodes.linux.plugins.modules.sandboxes import Sandboxes
@@ -60,7 +60,7 @@ def test_the_whole_host_four_steps(converge, kernel, files, firewall):
     assert addr(kernel, "db", "eth1") == ["172.17.0.2/16"], "db's second network is eth1 (back: the first free pool)"
     assert kernel.netns["side"] == kernel.netns["web"], "container mode shares web's namespace"
     assert [n for (ns, n) in kernel.links if ns == kernel.netns["quiet"]] == ["lo"], "none mode has only lo"
-    assert kernel.link(_site.DEFAULT_BRIDGE) is not None, "the default network is made on first use"
+    assert kernel.link(_declaration.DEFAULT_BRIDGE) is not None, "the default network is made on first use"
     assert result["sandboxes"]["legacy"]["addresses"] == ["172.19.0.2/16"]
     hosts = files.files[("web", "hosts")]
     assert "172.18.0.3\tdb" in hosts.replace(" ", "\t") or "172.18.0.3 db" in hosts, hosts
@@ -173,7 +173,7 @@ def test_a_list_valued_field_takes_a_list_only_naming_the_field(converge, refuse
 
 def test_the_fleet_data_of_other_hosts_is_held_to_the_same_rule():
     with pytest.raises(InvalidInput, match=r"sim2: netmodes_sandboxes\[0\].publish: '8080:80' is a string, not a list"):
-        _site.sandbox_specs([dict(BOX, publish="8080:80")], "sim2: netmodes_sandboxes")
+        _declaration.sandbox_specs([dict(BOX, publish="8080:80")], "sim2: netmodes_sandboxes")
 
 
 def test_a_one_item_list_and_a_dict_where_one_is_a_form_are_read_whole(converge, kernel, files, sockets):
@@ -306,14 +306,6 @@ def test_a_name_that_is_no_host_name_is_refused_only_where_it_becomes_one(conver
     assert converge(Sandboxes, config=fine, networks=NETWORKS)["changed"]
     with pytest.raises(InvalidInput, match=r"config\[0\].name: 'my_db' is the sandbox's default host name"):
         converge(Sandboxes, config=[{"name": "my_db", "network_mode": "br0", "hostname": "db"}], networks=NETWORKS)
-
-
-def test_veth_names_are_stable_and_short():
-    # The names are written out (sha256 of "SANDBOX\0NETWORK", 11 hex digits): a name that changes
-    # from one version to the next would orphan every veth made before the upgrade.
-    assert _site.veth_name("web", "br0") == "nmva697f8b15b4"
-    assert _site.veth_name("web", "br1") == "nmv36f01ab81c1"
-    assert _site.veth_name("a" * 200, "b" * 200) == "nmvddb1f4c7b40"
 
 
 def test_host_mode_claims_its_ports_so_its_own_service_is_not_a_conflict(converge, sockets):

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _ledger, _prune, _site
+from ansible_collections.netmodes.linux.plugins.module_utils import _declaration, _ledger
 from ansible_collections.netmodes.linux.plugins.module_utils import _sysctl as sysctl_module
+from ansible_collections.netmodes.linux.plugins.module_utils._batches import prune as _prune
 from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER_TAG, Link, temp_name
 from ansible_collections.netmodes.linux.plugins.modules.networks import Networks
 from ansible_collections.netmodes.linux.plugins.modules.sandboxes import Sandboxes
@@ -54,13 +55,13 @@ def test_orphans_of_vanished_and_undeclared_sandboxes_go_and_foreign_objects_sta
     web_veth = "nmva697f8b15b4"  # sha256("web\0br0"), as the sandboxes module names it
     behind_our_back(kernel, "web")      # declared still: made again, with a new veth
     behind_our_back(kernel, "db")       # declared no more: its ports, files and marker go
-    assert kernel.link(web_veth) is not None and sorted(_prune.orphan_veths(kernel)) == sorted([web_veth, _site.veth_name("db", "br0")])
+    assert kernel.link(web_veth) is not None and sorted(_prune.orphan_veths(kernel)) == sorted([web_veth, _declaration.veth_name("db", "br0")])
     keep = named("web", "api", "quiet")  # legacy (default network) and web2 (host mode) are gone too
     run = converge(Sandboxes, config=keep, networks=NETWORKS, state="overridden")
     assert run["changed"]
     assert sorted(kernel.netns) == ["api", "handmade", "quiet", "web"]
     assert "netns:db" not in owners(firewall) and "netns:legacy" not in owners(firewall) and "netns:web" in owners(firewall)
-    assert "bridge:" + _site.DEFAULT_BRIDGE not in owners(firewall) and kernel.link(_site.DEFAULT_BRIDGE) is None
+    assert "bridge:" + _declaration.DEFAULT_BRIDGE not in owners(firewall) and kernel.link(_declaration.DEFAULT_BRIDGE) is None
     assert files.recorded_sandboxes() == ["api", "quiet", "web"]
     assert sockets.claimed == {}
     assert kernel.owned_markers() == ["api", "quiet", "web"]
@@ -101,7 +102,7 @@ def test_a_bridge_deleted_by_hand_leaves_no_policy_behind(host, converge, kernel
     assert "bridge:back" in owners(firewall)
     run = converge(Networks, config=NETWORKS[:1], state="overridden")
     assert run["changed"] and "bridge:back" not in owners(firewall) and "bridge:br0" in owners(firewall)
-    assert kernel.link("fbr") is not None and kernel.link(_site.DEFAULT_BRIDGE) is not None, \
+    assert kernel.link("fbr") is not None and kernel.link(_declaration.DEFAULT_BRIDGE) is not None, \
         "a foreign bridge stays; the default network is the sandboxes' to prune"
     assert not converge(Networks, config=NETWORKS[:1], state="overridden")["changed"]
 
@@ -109,7 +110,7 @@ def test_a_bridge_deleted_by_hand_leaves_no_policy_behind(host, converge, kernel
 def test_the_default_network_stays_while_a_declared_sandbox_uses_it(host, converge, kernel):
     assert not converge(Networks, config=NETWORKS, state="overridden")["changed"]
     assert not converge(Sandboxes, config=SANDBOXES, networks=NETWORKS, state="overridden")["changed"]
-    assert kernel.link(_site.DEFAULT_BRIDGE) is not None
+    assert kernel.link(_declaration.DEFAULT_BRIDGE) is not None
 
 
 def test_a_veth_with_both_ends_on_the_host_is_no_orphan(converge, kernel):
@@ -152,7 +153,7 @@ def test_a_sandbox_on_a_namespace_made_by_hand_is_unplugged_and_the_namespace_st
     kernel.links[(FOREIGN_INODE, "lo")] = Link("lo", 1, "", 65536, "00:00:00:00:00:00", True)
     config = [{"name": "mine", "network_mode": "br0", "publish": ["8088:80"]}, {"name": "web", "network_mode": "br0"}]
     converge(Sandboxes, config=config, networks=NETWORKS)
-    veth = _site.veth_name("mine", "br0")
+    veth = _declaration.veth_name("mine", "br0")
     assert kernel.links[(None, veth)].peer_netns == FOREIGN_INODE and "netns:mine" in owners(firewall) and "mine" in files.recorded_sandboxes()
     kernel.link_add_macvlan("eth1", "lab0", netns="mine")           # as the sandboxes module plugs it into a macvlan network
     kernel.link_add_macvlan("seg0", "lab0", netns="mine")           # by the macvlan module

@@ -3,7 +3,7 @@
 """Pruning: what the collection made and the declaration no longer has.
 
 ``state: overridden`` of the networks and sandboxes modules (the roles' ``netmodes_prune: true``)
-removes the sandboxes and bridges of ours that are not declared (``_site``). A host also keeps
+removes the sandboxes and bridges of ours that are not declared (the networks and sandboxes batches). A host also keeps
 objects whose parent went away behind our back (``ip netns del``, a bridge deleted by hand, a
 sandbox removed while a process kept its namespace alive); these are collected here:
 
@@ -18,7 +18,7 @@ sandbox removed while a process kept its namespace alive); these are collected h
 - the files and record of such a sandbox (/etc/netns/NAME, /etc/netns/.netmodes/NAME.json);
 - what plugged a sandbox that is not declared into its networks when its namespace is someone
   else's (``ip netns add``), so that pruning does not remove the namespace itself: the veths of
-  ours named for it (``_site.veth_name``) whose peer is in it, and the macvlan and ipvlan links
+  ours named for it (``_declaration.veth_name``) whose peer is in it, and the macvlan and ipvlan links
   of ours inside it;
 - the port claims of a host-mode sandbox that is no longer declared;
 - the marker (/run/netmodes/netns/NAME) of a namespace that is gone, or is another one now: left
@@ -33,38 +33,18 @@ and diff show it.
 
 from __future__ import annotations
 
-import os
 import re
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _sysctl
-from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource
-from ansible_collections.netmodes.linux.plugins.module_utils._model import TEMP_PREFIX, netns_name
-from ansible_collections.netmodes.linux.plugins.module_utils._namespaces import OWNED_DIR
+from ansible_collections.netmodes.linux.plugins.module_utils import _declaration, _sysctl
+from ansible_collections.netmodes.linux.plugins.module_utils._batches import links
+from ansible_collections.netmodes.linux.plugins.module_utils._model import TEMP_PREFIX
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.bridge import Bridge
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.dns_config import DnsConfig
+from ansible_collections.netmodes.linux.plugins.module_utils._resources.host_ports import HostPorts
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.macvlan import Macvlan
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.portmap import Portmap
+from ansible_collections.netmodes.linux.plugins.module_utils._resources.stale_marker import StaleMarker
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.veth import Veth
-
-
-class StaleMarker(Resource):
-    """The record that a namespace name is ours, once the namespace it recorded is gone."""
-
-    argument_spec = {"name": {"type": "str", "required": True}}
-
-    def desired(self):
-        return {"name": netns_name(self.params["name"], "name", existing=True)}
-
-    def read(self, desired):
-        net = self.adapters["netlink"]
-        return {"stale": desired["name"] in net.owned_markers() and not net.netns_owned(desired["name"])}
-
-    def plan(self, current, desired):
-        if not current["stale"]:
-            return []
-        name = desired["name"]
-        return [Op("delete", "netns marker %s" % name, before={"path": os.path.join(OWNED_DIR, name)},
-                   call=("netlink.netns_forget", {"name": name}))]
 
 
 def orphan_veths(net):
@@ -100,15 +80,13 @@ def plugs(net, names, networks):
     the sandbox's ``eth<index>``; a link of ours made for something else into a namespace of
     someone else's (by the veth or macvlan module) is not a sandbox's and stays.
     """
-    from ansible_collections.netmodes.linux.plugins.module_utils import _site
-
     host = [link for link in net.all_links() if link.ours]
-    known = sorted(set(networks) | {_site.DEFAULT_NETWORK} | {link.name for link in host if link.kind == "bridge"})
+    known = sorted(set(networks) | {_declaration.DEFAULT_NETWORK} | {link.name for link in host if link.kind == "bridge"})
     veths = {link.name: link for link in host if link.kind == "veth"}
     out = []
     for name in names:
         inode = net.netns_inode(name)
-        found = [veths.get(_site.veth_name(name, network)) for network in known]
+        found = [veths.get(_declaration.veth_name(name, network)) for network in known]
         out += [(Veth, {"name": veth.name}) for veth in found if veth is not None and veth.peer_netns == inode]
         out += [(Macvlan, {"name": link.name, "kind": link.kind, "netns": name})
                 for link in net.all_links(name) if link.ours and link.kind in ("macvlan", "ipvlan")
@@ -137,8 +115,6 @@ def sandboxes(batch, *, declared, removed, networks, force, backend):
     REMOVED are the undeclared sandboxes this run already removes; NETWORKS the declared
     networks ({name: NetworkSpec}), for Docker's default network.
     """
-    from ansible_collections.netmodes.linux.plugins.module_utils import _site
-
     adapters = batch.adapters
     net = adapters["netlink"]
     keep = set(declared) | set(removed)
@@ -151,34 +127,32 @@ def sandboxes(batch, *, declared, removed, networks, force, backend):
     for owner in sorted(adapters["firewall"].read().owners() | _sysctl.users(adapters["sysctl"].ledger())):
         kind, _sep, name = owner.partition(":")
         if kind == "netns" and name not in keep:
-            batch.run(Portmap, netns=name, bridge=_site.DEFAULT_BRIDGE, state="absent", firewall_backend=backend)
+            batch.run(Portmap, netns=name, bridge=_declaration.DEFAULT_BRIDGE, state="absent", firewall_backend=backend)
     for name in adapters["files"].recorded_sandboxes():
         if name not in keep:
             batch.run(DnsConfig, netns=name, state="absent", force=force)
     for name in sorted(adapters["sockets"].claims()):
         if name not in keep:
-            batch.run(_site.HostPorts, name=name, ports=[])
+            batch.run(HostPorts, name=name, ports=[])
     for name in net.owned_markers():
         if not net.netns_owned(name):
             batch.run(StaleMarker, name=name)
-    default = net.link(_site.DEFAULT_BRIDGE, routes=False)
-    if default is not None and default.ours and default.kind == "bridge" and _site.DEFAULT_BRIDGE not in {n.bridge for n in networks.values()}:
-        if not any(_site.DEFAULT_NETWORK in spec.networks for spec in declared.values()):
-            batch.run(Bridge, name=_site.DEFAULT_BRIDGE, state="absent", firewall_backend=backend)
+    default = net.link(_declaration.DEFAULT_BRIDGE, routes=False)
+    if default is not None and default.ours and default.kind == "bridge" and _declaration.DEFAULT_BRIDGE not in {n.bridge for n in networks.values()}:
+        if not any(_declaration.DEFAULT_NETWORK in spec.networks for spec in declared.values()):
+            batch.run(Bridge, name=_declaration.DEFAULT_BRIDGE, state="absent", firewall_backend=backend)
 
 
 def networks(batch, *, wanted, backend):
     """Remove the host links of ours that networks make (bridges, VXLAN devices, shims) and that
     are not WANTED (names), and the firewall items (and sysctls) of bridges and VXLAN devices that are gone. Docker's default
     network is left to the sandboxes' pruning, which knows whether a sandbox still uses it."""
-    from ansible_collections.netmodes.linux.plugins.module_utils import _site
-
     net = batch.adapters["netlink"]
-    for link in _site.our_host_links(net):
-        if link.name not in wanted and link.name != _site.DEFAULT_BRIDGE:
-            batch.run(_site.LINK_RESOURCES[link.kind], name=link.name, state="absent", **_site.absent_options(link.kind, backend))
+    for link in links.our_host_links(net):
+        if link.name not in wanted and link.name != _declaration.DEFAULT_BRIDGE:
+            batch.run(links.LINK_RESOURCES[link.kind], name=link.name, state="absent", **links.absent_options(link.kind, backend))
     for owner in sorted(batch.adapters["firewall"].read().owners() | _sysctl.users(batch.adapters["sysctl"].ledger())):
         kind, _sep, name = owner.partition(":")
         made = "%s %s" % (kind, name) in batch.created()  # in check mode, made by this run is not there yet
         if kind in ("bridge", "vxlan") and name not in wanted and net.link(name, routes=False) is None and not made:
-            batch.run(_site.LINK_RESOURCES[kind], name=name, state="absent", firewall_backend=backend)
+            batch.run(links.LINK_RESOURCES[kind], name=name, state="absent", firewall_backend=backend)

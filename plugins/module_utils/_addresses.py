@@ -1,0 +1,212 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The address plan: every address the collection computes, in one place.
+
+A network's subnets (a list, one per address family; IPv4 only for now) and gateway, the pick of
+a free subnet from Docker's pools, the address of a sandbox on a network (as read, or picked),
+and the per-host slices of multi-host networks. Every other module asks here; none works out an
+address itself.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput
+
+# Docker's default address pools: 172.17-31.0.0/16, then 192.168.0.0/16 in /20s.
+POOLS = [ipaddress.ip_network("172.%d.0.0/16" % i) for i in range(17, 32)] + \
+        [ipaddress.ip_network("192.168.%d.0/20" % (16 * i)) for i in range(16)]
+FAMILIES = (4,)  # the address families networks and sandboxes have addresses of
+
+
+# -- a network's subnets ---------------------------------------------------------------------------
+
+def subnets_of(addresses):
+    """The subnets of ADDRESSES (interfaces: a link's), in the families networks use."""
+    return [a.network for a in addresses if a.version in FAMILIES]
+
+
+def bridge_subnet(link):
+    """(subnet, gateway) of an existing bridge, from its first IPv4 address, or (None, None)."""
+    for addr in sorted(link.addresses if link else (), key=str):
+        if addr.version == 4:
+            return addr.network, addr.ip
+    return None, None
+
+
+def declared_subnet(spec):
+    """(subnet, gateway) a network SPEC declares, its gateway the first host address unless given;
+    (None, None) if it declares none."""
+    if spec.subnet is None:
+        return None, None
+    return spec.subnet, spec.gateway or default_gateway(spec.subnet)
+
+
+def default_gateway(subnet):
+    """The gateway of SUBNET when none is given: its first host address (Docker's choice)."""
+    return next(subnet.hosts())
+
+
+def network_subnet(spec, link):
+    """(subnet, gateway) of a bridge network: declared, else kept from its bridge LINK (its
+    address, once chosen); (None, None) if it has none yet."""
+    declared = declared_subnet(spec)
+    return declared if declared[0] is not None else bridge_subnet(link)
+
+
+def all_subnets(addresses):
+    """The subnets of ADDRESSES in every family (what a link reports), IPv4 first, sorted."""
+    return sorted({a.network for a in addresses}, key=lambda n: (n.version, n))
+
+
+def lowest_ip(addresses):
+    """The lowest IPv4 address of ADDRESSES (a bridge's gateway as reported), or None."""
+    ips = sorted(a.ip for a in addresses if a.version == 4)
+    return ips[0] if ips else None
+
+
+def pick_subnet(taken):
+    """The first of Docker's pools that overlaps none of TAKEN (networks)."""
+    for pool in POOLS:
+        if not any(pool.overlaps(t) for t in taken):
+            return pool
+    raise Conflict("no free subnet left in the default pools (172.17-31.0.0/16, 192.168.0.0/16); give the network a subnet")
+
+
+def taken_subnets(net):
+    """Networks already in use on the host: connected subnets and routed destinations."""
+    out = {a.network for addrs in net.addresses_by_link().values() for a in addrs if a.version == 4}
+    out |= {dst for dst in net.route_destinations() if dst.prefixlen}
+    return out
+
+
+def host_networks(net, leaving=()):
+    """[(link, network)] of the host's IPv4 addresses, but on the links LEAVING, by link name."""
+    return [(name, a.network) for name, addrs in sorted(net.addresses_by_link().items()) if name not in leaving
+            for a in addrs if a.version == 4]
+
+
+# -- a sandbox's addresses -----------------------------------------------------------------------
+
+def sandbox_interfaces(net, sandbox):
+    """The addresses (interfaces, every family) SANDBOX (a namespace) has, on any of its links."""
+    return [a for addrs in net.addresses_by_link(sandbox).values() for a in addrs]
+
+
+def sandbox_ips(net, sandbox):
+    """The IPv4 addresses SANDBOX (a namespace) has, on any of its links."""
+    return {a.ip for a in sandbox_interfaces(net, sandbox) if a.version == 4}
+
+
+def address_in(net, sandbox, subnets):
+    """SANDBOX's address in one of SUBNETS (its lowest), as read, or None."""
+    found = sorted(a.ip for a in sandbox_interfaces(net, sandbox) if any(a.ip in s for s in subnets))
+    return found[0] if found else None
+
+
+def new_namespace_lo(host_lo):
+    """The addresses lo has in a namespace made now: 127.0.0.1, and ::1 where the host's lo
+    (HOST_LO, its addresses) has IPv6."""
+    return [ipaddress.ip_interface("127.0.0.1/8")] + [a for a in host_lo if a.version == 6 and a.ip.is_loopback]
+
+
+def interface(ip, subnet):
+    """The interface (address/prefix) IP has on SUBNET."""
+    return ipaddress.ip_interface("%s/%d" % (ip, subnet.prefixlen))
+
+
+def pick_address(sandbox, network, *, given, subnet, gateway, used):
+    """SANDBOX's address on NETWORK (SUBNET, GATEWAY): GIVEN, else the one it has there (in USED,
+    {sandbox: its addresses}), else the first free host address; InvalidInput or Conflict."""
+    mine = {ip for ip in used.get(sandbox, ()) if ip in subnet}
+    ip = given or (min(mine) if mine else None)
+    if ip is not None and (ip not in subnet or ip == gateway):
+        raise InvalidInput("%s.ip: %s is not a free host address of network %s (%s, gateway %s)" % (sandbox, ip, network, subnet, gateway),
+                           "config")
+    if ip is None:
+        taken = {gateway} | {a for other, addrs in used.items() if other != sandbox for a in addrs}
+        ip = next((h for h in subnet.hosts() if h not in taken), None)
+        if ip is None:
+            raise Conflict("%s: network %s (%s) has no free address left" % (sandbox, network, subnet), "config")
+    return ip
+
+
+def used_addresses(net, specs):
+    """{sandbox: set of IPv4 addresses} of every sandbox on the host, and those SPECS give (taken
+    also before their sandbox is made), for allocation."""
+    out = {name: sandbox_ips(net, name) for name in net.netns_names()}
+    for spec in specs:
+        out.setdefault(spec.name, set()).update(([spec.ip] if spec.ip else []) + [ip for _net, ip in spec.ips])
+    return out
+
+
+class Planned:
+    """The addresses a run gives its sandboxes, {sandbox: {network: interface}}, as it plans them:
+    in check mode their links may not be there yet (or be about to be made again), so the hosts
+    files and the published ports take them from here."""
+
+    def __init__(self, net, check_mode):
+        self.net, self.check_mode, self.ips = net, check_mode, {}
+
+    def put(self, sandbox, network, address):
+        self.ips.setdefault(sandbox, {})[network] = address
+
+    def of(self, sandbox, declared):
+        """The addresses of SANDBOX: where this plan puts it when DECLARED, else as read."""
+        if declared:
+            return list(self.ips.get(sandbox, {}).values())
+        return sandbox_interfaces(self.net, sandbox)
+
+    def links(self, sandbox, networks):
+        """Check mode: {link: addresses} SANDBOX (on NETWORKS, in order) will have once its links
+        are made, for its hosts file; None in a real run (dns_config reads them)."""
+        if not self.check_mode:
+            return None
+        net = self.net
+        out = net.addresses_by_link(sandbox) if net.netns_inode(sandbox) is not None else {}
+        if "lo" not in out:  # a namespace made now: 127.0.0.1, and ::1 where the host has IPv6
+            out["lo"] = new_namespace_lo(net.addresses_by_link().get("lo", ()))
+        planned = self.ips.get(sandbox, {})
+        out.update({"eth%d" % i: [planned[n]] for i, n in enumerate(networks) if n in planned})
+        return out
+
+    def for_portmap(self, sandbox, network):
+        """Check mode: the address and subnet Portmap cannot read yet (the link is to be made)."""
+        ip = self.ips.get(sandbox, {}).get(network) if self.check_mode else None
+        return {"planned_address": str(ip.ip), "planned_subnet": ip.network} if ip else {}
+
+
+# -- multi-host networks: per-host slices ----------------------------------------------------------
+
+def check_slices(spec, where):
+    """Fail unless SPEC's range cut into max_hosts slices leaves each slice some addresses."""
+    base = spec.ip_range or spec.subnet
+    bits = spec.max_hosts.bit_length() - 1
+    if spec.max_hosts < 1 or 1 << bits != spec.max_hosts:
+        raise InvalidInput("%s.max_hosts: %r is not a power of two (1, 2, 4, ... 16, ...)" % (where, spec.max_hosts), where)
+    if base.prefixlen + bits > 30:
+        raise InvalidInput("%s.max_hosts: %d slices of %s would have %d addresses each; give a bigger %s or a smaller max_hosts"
+                           % (where, spec.max_hosts, base, 2 ** max(0, 32 - base.prefixlen - bits),
+                              "ip_range" if spec.ip_range else "subnet", ), where)
+
+
+def host_slice(spec, index):
+    """The slice of SPEC's subnet (or ip_range) that the host with INDEX allocates from."""
+    base = spec.ip_range or spec.subnet
+    prefix = base.prefixlen + spec.max_hosts.bit_length() - 1
+    size = 2 ** (base.max_prefixlen - prefix)
+    return ipaddress.ip_network((int(base.network_address) + index * size, prefix))
+
+
+def usable(spec, block):
+    """The addresses of BLOCK a host or sandbox may have: not the subnet's network or broadcast
+    address, nor the segment's gateway."""
+    skip = {spec.subnet.network_address, spec.subnet.broadcast_address, spec.gateway}
+    return (ipaddress.ip_address(int(block.network_address) + i) for i in range(block.num_addresses)
+            if ipaddress.ip_address(int(block.network_address) + i) not in skip)
+
+
+def host_address(spec, index):
+    """The host's own address on SPEC: the first usable one of its slice (bridge or shim)."""
+    return next(usable(spec, host_slice(spec, index)))

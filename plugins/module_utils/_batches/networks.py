@@ -1,0 +1,177 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The networks batch (module netmodes.linux.networks): every network of a host, in one run, and
+this host's part of the multi-host networks (spans) that the sandboxes batch plugs into."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _firewall, _fleet
+from ansible_collections.netmodes.linux.plugins.module_utils._batches import prune as _prune
+from ansible_collections.netmodes.linux.plugins.module_utils._batches.links import gather_networks, our_host_links
+from ansible_collections.netmodes.linux.plugins.module_utils._declaration import (
+    DEFAULT_BRIDGE,
+    NetworkSpec,
+    network_specs,
+    sandbox_specs,
+)
+from ansible_collections.netmodes.linux.plugins.module_utils._engine import BatchResource
+from ansible_collections.netmodes.linux.plugins.module_utils._preflight import check_subnets_free
+from ansible_collections.netmodes.linux.plugins.module_utils._resources.bridge import Bridge
+from ansible_collections.netmodes.linux.plugins.module_utils._resources.macvlan import Macvlan
+from ansible_collections.netmodes.linux.plugins.module_utils._resources.vxlan import Vxlan
+
+STATES = ["merged", "overridden", "deleted", "gathered"]
+FLEET_OPTION = {"type": "dict", "default": {}}
+
+
+class Networks(BatchResource):
+    """Every network of a host (``docker network create``), in one run: bridges, and this host's
+    part of the overlay, macvlan and ipvlan networks that span it."""
+
+    argument_spec = {
+        "config": {"type": "list", "elements": "dict", "default": []},
+        "state": {"type": "str", "choices": STATES, "default": "merged"},
+        "fleet": FLEET_OPTION,
+        "firewall_backend": _firewall.BACKEND_OPTION,
+    }
+
+    def steps(self, batch):
+        specs = network_specs(self.params["config"])
+        net, state = self.adapters["netlink"], self.params["state"]
+        backend = self.params["firewall_backend"]
+        if state == "gathered":
+            return {"networks": gather_networks(net)}
+        if state == "deleted":
+            for spec in specs:
+                remove_network(batch, spec, backend)
+            return {}
+        spans = host_spans(specs, _fleet.fleet_from(self.params["fleet"]))
+        wanted = networks_preflight(specs, net, spans, state == "overridden")
+        converge_networks(batch, specs, spans, _addresses.taken_subnets(net), backend)
+        if state == "overridden":
+            _prune.networks(batch, wanted=wanted, backend=backend)
+        return {"networks": gather_networks(net)}
+
+
+def networks_preflight(specs, net, spans, prune):
+    """Check SPECS against the host before anything changes; the host links of ours that networks
+    make and that are to stay when PRUNE (the others go), or None."""
+    made = [s for s in specs if s.name in spans or not s.multi_host]  # the networks with a part on this host
+    wanted, leaving = None, set()
+    if prune:
+        wanted = {s.bridge for s in made}
+        wanted |= {_fleet.vxlan_name(n) for n, s in spans.items() if s.spec.driver == "overlay"}
+        wanted |= {_fleet.shim_name(n) for n, s in spans.items() if s.spec.shim}
+        leaving = {link.name for link in our_host_links(net) if link.name not in wanted and link.name != DEFAULT_BRIDGE}
+    check_subnets_free(specs, net, {s.name for s in made}, leaving)
+    return wanted
+
+
+def converge_networks(batch, specs, spans, taken, backend):
+    """Create or update this host's part of every network in SPECS; {bridge: (subnet, gateway)}
+    of the bridge networks, as planned (in check mode a new bridge has no address to read yet)."""
+    taken = taken | {s.subnet for s in specs if s.subnet}
+    out = {}
+    # Shims first: a bridge claims forwarding on the interfaces with IPv4 addresses it finds, so
+    # one made after it would be claimed only by the next run (and not by a restore).
+    for spec in sorted(specs, key=lambda s: not (s.name in spans and s.shim)):
+        if spec.name in spans:
+            ensure_multi_host(batch, spans[spec.name], backend)
+        elif not spec.multi_host:
+            out[spec.bridge] = ensure_network(batch, spec, taken, backend)
+    return out
+
+
+@dataclass(frozen=True)
+class Span:
+    """A multi-host network as this host sees it (computed alike on every host it spans)."""
+
+    spec: NetworkSpec
+    hosts: tuple           # the hosts it spans, naturally sorted
+    index: int             # this host's index
+    address: object        # this host's own address: its bridge's or its shim's
+    members: tuple         # _fleet.Member of every host
+    local: object = None   # this host's underlay address (overlay)
+    peers: tuple = ()      # the other hosts' underlay addresses (overlay)
+    remote: tuple = ()     # (Member, its host's underlay address) of the other hosts' present members (overlay)
+
+
+def host_spans(specs, fleet, where="config"):
+    """{network: Span} of the multi-host networks in SPECS that span this host (fleet.host).
+
+    Every host of a network makes the same Span from the same fleet; a network that does not
+    span this host is left out (it has nothing on this host).
+    """
+    out, declared = {}, {}
+    for index, spec in enumerate(specs):
+        if not spec.multi_host:
+            continue
+        here = "%s[%d]" % (where, index)
+        hosts = _fleet.span(spec, fleet, here)
+        if fleet.host not in hosts:
+            continue
+        for host in hosts:
+            if host not in declared:
+                declared[host] = sandbox_specs(fleet.hosts[host].sandboxes, "%s: netmodes_sandboxes" % host)
+        indexes = _fleet.host_indexes(hosts, fleet, spec.max_hosts, here)
+        members = _fleet.members(spec, {h: declared[h] for h in hosts}, indexes, here)
+        local, peers, remote = None, (), ()
+        if spec.driver == "overlay":
+            (local,) = _fleet.peers_of([fleet.host], fleet, here)
+            others = [h for h in hosts if h != fleet.host]
+            peers = tuple(_fleet.peers_of(others, fleet, here))
+            underlay = dict(zip(others, peers, strict=True))
+            remote = tuple((m, underlay[m.host]) for m in members if m.present and m.host != fleet.host)
+        out[spec.name] = Span(spec, hosts, indexes[fleet.host], _addresses.host_address(spec, indexes[fleet.host]),
+                              tuple(members), local, peers, remote)
+    return out
+
+
+def ensure_multi_host(batch, span, backend):
+    """This host's part of an overlay network (a bridge and a VXLAN device into it, with every
+    other host as a peer) or of a macvlan/ipvlan network (its shim, if asked for).
+
+    An overlay's VXLAN device gets Docker's peerdb from the inventory: a forwarding entry (MAC to
+    host) and an ARP entry (address to MAC) for every member on another host, so it answers ARP
+    itself and learns nothing; broadcasts still reach every peer."""
+    spec, net = span.spec, batch.adapters["netlink"]
+    if spec.driver == "overlay":
+        mtu = _fleet.overlay_mtu(spec, net, span.local)
+        batch.run(Bridge, name=spec.bridge, addresses=[str(_addresses.interface(span.address, spec.subnet))], mtu=mtu,
+                  internal=spec.internal, ip_masquerade=spec.masquerade, icc=spec.icc, firewall_backend=backend)
+        fdb = [{"mac": _fleet.member_mac(m.address), "dst": str(underlay)} for m, underlay in span.remote]
+        neigh = [{"ip": str(m.address), "mac": _fleet.member_mac(m.address)} for m, _underlay in span.remote]
+        batch.run(Vxlan, name=_fleet.vxlan_name(spec.name), vni=spec.vni, local=str(span.local), dstport=spec.dstport,
+                  mtu=mtu, bridge=spec.bridge, peers=[str(p) for p in span.peers], fdb=fdb, neigh=neigh, firewall_backend=backend)
+    elif spec.shim:
+        # libnetwork#1915: a macvlan child cannot reach its parent's addresses, so the host gets a
+        # sibling of its own: its address alone (/32), and a route to its slice of the network.
+        batch.run(Macvlan, name=_fleet.shim_name(spec.name), parent=spec.parent, kind=spec.driver, mode=spec.mode,
+                  addresses=["%s/32" % span.address], routes=[{"dst": str(_addresses.host_slice(spec, span.index))}], mtu=spec.mtu)
+    else:
+        batch.run(Macvlan, name=_fleet.shim_name(spec.name), kind=spec.driver, state="absent")
+
+
+def remove_network(batch, spec, backend):
+    """Remove what a network has on this host (whichever its driver: the names are its own)."""
+    if spec.driver == "overlay":
+        batch.run(Vxlan, name=_fleet.vxlan_name(spec.name), state="absent", firewall_backend=backend)
+    if spec.bridge:
+        batch.run(Bridge, name=spec.bridge, state="absent", firewall_backend=backend)
+    if spec.driver in ("macvlan", "ipvlan"):
+        batch.run(Macvlan, name=_fleet.shim_name(spec.name), kind=spec.driver, state="absent")
+
+
+def ensure_network(batch, spec, taken, backend):
+    """Converge one network's bridge; its subnet is kept once chosen (it is the bridge's address)."""
+    link = batch.adapters["netlink"].link(spec.bridge, routes=False)
+    subnet, gateway = _addresses.network_subnet(spec, link)
+    if subnet is None:
+        subnet = _addresses.pick_subnet(taken)
+        gateway = _addresses.default_gateway(subnet)
+    taken.add(subnet)
+    batch.run(Bridge, name=spec.bridge, addresses=[str(_addresses.interface(gateway, subnet))], internal=spec.internal,
+              ip_masquerade=spec.masquerade, icc=spec.icc, firewall_backend=backend)
+    return subnet, gateway

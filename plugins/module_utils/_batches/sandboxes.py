@@ -1,0 +1,309 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The sandboxes batch (module netmodes.linux.sandboxes): every sandbox of a host (``docker run
+--network … -p … -h … --dns …``), in one run, checked first (``_preflight``), its addresses from
+the address plan (``_addresses``)."""
+
+from __future__ import annotations
+
+from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _firewall, _fleet
+from ansible_collections.netmodes.linux.plugins.module_utils._batches import prune as _prune
+from ansible_collections.netmodes.linux.plugins.module_utils._batches.links import gather_networks
+from ansible_collections.netmodes.linux.plugins.module_utils._batches.networks import (
+    FLEET_OPTION,
+    STATES,
+    converge_networks,
+    ensure_network,
+    host_spans,
+    networks_preflight,
+)
+from ansible_collections.netmodes.linux.plugins.module_utils._declaration import (
+    DEFAULT_BRIDGE,
+    DEFAULT_NETWORK,
+    MODES,
+    NetworkSpec,
+    SandboxSpec,
+    bridge_of,
+    mode_of,
+    network_specs,
+    sandbox_specs,
+    veth_name,
+)
+from ansible_collections.netmodes.linux.plugins.module_utils._engine import BatchResource
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import NotFound
+from ansible_collections.netmodes.linux.plugins.module_utils._preflight import Preflight
+from ansible_collections.netmodes.linux.plugins.module_utils._resources.dns_config import DnsConfig
+from ansible_collections.netmodes.linux.plugins.module_utils._resources.host_ports import HostPorts
+from ansible_collections.netmodes.linux.plugins.module_utils._resources.macvlan import Macvlan
+from ansible_collections.netmodes.linux.plugins.module_utils._resources.netns import Netns
+from ansible_collections.netmodes.linux.plugins.module_utils._resources.portmap import Portmap
+from ansible_collections.netmodes.linux.plugins.module_utils._resources.veth import Veth
+
+
+class Sandboxes(BatchResource):
+    """Every sandbox of a host (``docker run --network … -p … -h … --dns …``), in one run."""
+
+    argument_spec = {
+        "config": {"type": "list", "elements": "dict", "default": []},
+        "networks": {"type": "list", "elements": "dict", "default": []},
+        "state": {"type": "str", "choices": STATES, "default": "merged"},
+        "modes": {"type": "list", "elements": "str", "choices": list(MODES), "default": list(MODES)},
+        "dns": {"type": "bool", "default": True},
+        "force": {"type": "bool", "default": False},
+        "fleet": FLEET_OPTION,
+        "firewall_backend": _firewall.BACKEND_OPTION,
+        "converge_networks": {"type": "bool", "default": False},
+    }
+
+    def steps(self, batch):
+        net, p = self.adapters["netlink"], self.params
+        specs = sandbox_specs(p["config"])
+        listed = network_specs(p["networks"], "networks")
+        networks = {s.name: s for s in listed}
+        self.spans, self.fleet, self.planned_subnets = {}, _fleet.fleet_from(p["fleet"]), {}
+        self.planned = _addresses.Planned(net, self.check_mode)
+        if p["state"] == "deleted":
+            specs = [SandboxSpec(s.name, s.mode, s.networks, s.share_with, state="absent") for s in specs]
+        else:
+            self.spans = host_spans(listed, self.fleet, "networks")
+        # Every sandbox is checked, also those of modes this run leaves to another task.
+        declared = {s.name for s in specs}
+        # Pruning removes the undeclared namespaces of ours, and unplugs those of someone else's.
+        undeclared = {n for n in net.netns_names() if n not in declared} if p["state"] == "overridden" else set()
+        pruned = {n for n in undeclared if net.netns_owned(n)}
+        self.leaving = undeclared | {s.name for s in specs if s.state == "absent"}
+        check = Preflight(self.adapters, self.spans, self.fleet, self.missing)
+        check.references(specs, networks, self.leaving)
+        check.host_ports([s for s in specs if s.state == "present"], declared | undeclared)
+        check.publish([s for s in specs if s.state == "present"], declared | undeclared)
+        check.bridge_ports(specs, networks, undeclared)
+        hosting = p["converge_networks"] and p["state"] in ("merged", "overridden")
+        wanted = networks_preflight(listed, net, self.spans, p["state"] == "overridden") if hosting else None
+        if p["state"] == "gathered":
+            return {"sandboxes": gather_sandboxes(net)}
+        self.warnings += _prune.still_running(net, self.adapters["sockets"], sorted(pruned))
+        if hosting:  # networks first: the sandboxes plug into them
+            self.planned_subnets = converge_networks(batch, listed, self.spans, _addresses.taken_subnets(net), p["firewall_backend"])
+        every = {s.name: s for s in specs if s.state == "present"}  # of every mode: what pruning keeps
+        specs = [s for s in specs if hosting or mode_of(s) in p["modes"]]
+        present = [s for s in specs if s.state == "present"]
+        for spec in [s for s in specs if s.state == "absent"]:
+            self._remove(batch, spec, networks)
+        if p["state"] == "overridden":
+            removed = sorted(pruned)
+            for name in removed:  # unplugged first: a process may keep the namespace alive (a sidecar's name, a service)
+                for resource, options in _prune.plugs(net, [name], networks):
+                    batch.run(resource, state="absent", **options)
+                self._remove(batch, SandboxSpec(name, "none"), networks)
+            _prune.sandboxes(batch, declared=every, removed=removed, networks=networks, force=p["force"], backend=p["firewall_backend"])
+        self._build(batch, present, networks)
+        if hosting and p["state"] == "overridden":  # networks last: their members have left them
+            _prune.networks(batch, wanted=wanted, backend=p["firewall_backend"])
+        out = {"sandboxes": gather_sandboxes(net, [s.name for s in present if s.mode != "host"])}
+        if hosting:
+            out["networks"] = gather_networks(net)
+        return out
+
+    def member_of(self, spec, name):
+        """SPEC's Member on multi-host network NAME."""
+        host = self.fleet.host
+        return next(m for m in self.spans[name].members if m.host == host and m.sandbox == spec.name)
+
+    def _remove(self, batch, spec, networks):
+        backend, net = self.params["firewall_backend"], self.adapters["netlink"]
+        if spec.mode == "host":
+            batch.run(HostPorts, name=spec.name, ports=[])
+            return
+        if spec.mode != "container" and net.netns_inode(spec.name) is not None:
+            bridge = bridge_of(spec.networks[0], networks) if spec.networks else DEFAULT_BRIDGE
+            if bridge:
+                batch.run(Portmap, netns=spec.name, bridge=bridge, state="absent", firewall_backend=backend)
+            batch.run(DnsConfig, netns=spec.name, state="absent")
+            for name in spec.networks:
+                batch.run(Veth, name=veth_name(spec.name, name), state="absent")
+        batch.run(Netns, name=spec.name, state="absent")
+
+    def _build(self, batch, present, networks):
+        net, backend = self.adapters["netlink"], self.params["firewall_backend"]
+        if any(DEFAULT_NETWORK in s.networks for s in present) and DEFAULT_NETWORK not in networks:
+            networks[DEFAULT_NETWORK] = NetworkSpec(DEFAULT_NETWORK, DEFAULT_BRIDGE)
+            self.planned_subnets[DEFAULT_BRIDGE] = ensure_network(batch, networks[DEFAULT_NETWORK], _addresses.taken_subnets(net), backend)
+        isolated = [s for s in present if s.mode in ("none", "network")]
+        for spec in isolated:
+            batch.run(Netns, name=spec.name)
+        self._detach(batch, isolated, networks)
+        used = _addresses.used_addresses(net, isolated)
+        for spec in isolated:
+            for index, name in enumerate(spec.networks):
+                self._attach(batch, spec, index, name, networks=networks, used=used)
+        for spec in [s for s in present if s.mode == "container"]:
+            if self._repointed(spec):  # its target changed (or was made again): share the new one
+                batch.run(Netns, name=spec.name, state="absent")
+            batch.run(Netns, name=spec.name, share_with=spec.share_with)
+        for spec in [s for s in present if s.mode == "host"]:
+            batch.run(HostPorts, name=spec.name, ports=[list(p) for p in spec.ports])
+        publishing = [(s, bridge_of(s.networks[0], networks)) for s in isolated if s.networks]
+        publishing = [(s, bridge) for s, bridge in publishing
+                      if bridge and (net.link(bridge, routes=False) is not None or bridge in self.planned_subnets or not self.check_mode)]
+        giving = self._ports_given_away([s for s, _bridge in publishing])
+        for spec, bridge in publishing:  # first the sandboxes whose host ports go to another one let go of them
+            if spec.name in giving:
+                batch.run(Portmap, netns=spec.name, bridge=bridge, ports=[str(m) for m in giving[spec.name]], firewall_backend=backend)
+        # Let go of already: the sandboxes that gave ports away, and those this run removed
+        settled = {_firewall.sandbox_owner(name) for name in set(giving) | self.leaving}
+        for spec, bridge in publishing:
+            if giving.get(spec.name) == sorted(spec.publish):
+                continue  # it only let go: done above (planning it again would list the same ops twice in check mode)
+            batch.run(Portmap, netns=spec.name, bridge=bridge, ports=[str(m) for m in spec.publish], firewall_backend=backend,
+                      settled=settled, **self.planned.for_portmap(spec.name, spec.networks[0]))
+        if self.params["dns"]:
+            members = self._members(isolated, networks)
+            for spec in isolated:
+                self._dns(batch, spec, members, networks)
+
+    def _detach(self, batch, specs, networks):
+        """Unplug SPECS from what they are no longer declared on, as ``docker network disconnect``:
+        a veth of ours named for the sandbox and a network it is not on (or whose link inside is
+        not the eth<index> the network has now: it is made again), a macvlan/ipvlan link of ours
+        inside that no network of it has at that index, and the published ports of a sandbox that
+        has no network left to publish from."""
+        net, backend = self.adapters["netlink"], self.params["firewall_backend"]
+        host = [link for link in net.all_links() if link.ours]
+        known = set(networks) | {DEFAULT_NETWORK} | {link.name for link in host if link.kind == "bridge"}
+        veths = {link.name: link for link in host if link.kind == "veth" and link.peer_netns}
+        underlays = {name for name, span in self.spans.items() if span.spec.driver in ("macvlan", "ipvlan")}
+        owners = {who for who, _mapping in self.adapters["firewall"].read().published()} if any(not s.networks for s in specs) else set()
+        for spec in specs:
+            inode = net.netns_inode(spec.name)
+            if inode is None:
+                continue
+            for network in sorted(known):
+                veth = veths.get(veth_name(spec.name, network))
+                if veth is None or veth.peer_netns != inode:
+                    continue
+                if network not in spec.networks:
+                    batch.run(Veth, name=veth.name, state="absent")
+                    continue
+                inside = net.link("eth%d" % spec.networks.index(network), spec.name, routes=False)
+                if inside is None or inside.index != veth.peer_index:
+                    batch.run(Veth, name=veth.name, state="absent")
+            if underlays:
+                keep = {"eth%d" % i for i, name in enumerate(spec.networks) if name in underlays}
+                for link in net.all_links(spec.name):
+                    if link.kind in ("macvlan", "ipvlan") and link.ours and link.name not in keep:
+                        batch.run(Macvlan, name=link.name, kind=link.kind, netns=spec.name, state="absent")
+            if not spec.networks and _firewall.sandbox_owner(spec.name) in owners:
+                batch.run(Portmap, netns=spec.name, bridge=DEFAULT_BRIDGE, state="absent", firewall_backend=backend)
+
+    def _ports_given_away(self, specs):
+        """{sandbox: the published ports it keeps} of the SPECS that publish a host port now that
+        another of them is declared to publish (a port moving from one sandbox to another, or two
+        swapping theirs). Run first, these let go before any sandbox takes a port; the preflight
+        already checked the declaration, so in check mode (nothing let go) the sandboxes taking
+        them treat those owners as SETTLED."""
+        held = {}
+        for who, mapping in self.adapters["firewall"].read().published():
+            held.setdefault(who, set()).add(mapping)
+        out = {}
+        for spec in specs:
+            mine = held.get(_firewall.sandbox_owner(spec.name), set())
+            others = [m for other in specs if other is not spec for m in other.publish]
+            if any(m.overlaps(o) for m in mine - set(spec.publish) for o in others):
+                out[spec.name] = sorted(mine & set(spec.publish))
+        return out
+
+    def _attach(self, batch, spec, index, name, *, networks, used):
+        if name in self.spans:
+            self._attach_multi_host(batch, spec, index, self.spans[name])
+            return
+        bridge = bridge_of(name, networks)
+        subnet, gateway = _addresses.bridge_subnet(self.adapters["netlink"].link(bridge, routes=False))
+        if subnet is None and bridge in self.planned_subnets:  # check mode: made by this run
+            subnet, gateway = self.planned_subnets[bridge]
+        if subnet is None:
+            self.missing(NotFound("%s: network %s has no subnet yet (its bridge %s is not there)" % (spec.name, name, bridge), "config"))
+            return
+        ip = _addresses.pick_address(spec.name, name, given=spec.ip_on(index, name), subnet=subnet, gateway=gateway, used=used)
+        used.setdefault(spec.name, set()).add(ip)
+        self.planned.put(spec.name, name, _addresses.interface(ip, subnet))
+        # Hairpin on, as Docker without its userland proxy: a sandbox reaches its own published ports.
+        batch.run(Veth, name=veth_name(spec.name, name), peer="eth%d" % index, netns=spec.name, bridge=bridge, hairpin=True,
+                  addresses=[str(_addresses.interface(ip, subnet))], gateway=str(gateway) if index == 0 else None)
+
+    def _attach_multi_host(self, batch, spec, index, span):
+        """Plug SPEC into this host's part of a multi-host network, at the address every host computes."""
+        network, member = span.spec, self.member_of(spec, span.spec.name)
+        address = _addresses.interface(member.address, network.subnet)
+        self.planned.put(spec.name, network.name, address)
+        address = str(address)
+        if network.driver == "overlay":
+            gateway = str(span.address) if index == 0 else None
+            mtu = _fleet.overlay_mtu(network, self.adapters["netlink"], span.local)
+            batch.run(Veth, name=veth_name(spec.name, network.name), peer="eth%d" % index, netns=spec.name, bridge=network.bridge,
+                      hairpin=True, addresses=[address], gateway=gateway, mtu=mtu, mac=_fleet.member_mac(member.address))
+            return
+        gateway = str(network.gateway) if index == 0 and network.gateway else None
+        batch.run(Macvlan, name="eth%d" % index, parent=network.parent, kind=network.driver, mode=network.mode, netns=spec.name,
+                  addresses=[address], gateway=gateway, mtu=network.mtu)
+
+    def _members(self, specs, networks):
+        """{network: [_fleet.Member]} of the user-defined networks on this host (Docker's embedded
+        DNS), in the order of their names: every namespace with an address there, under the
+        aliases SPECS declare."""
+        net, aliases = self.adapters["netlink"], {s.name: s.aliases for s in specs}
+        # A namespace under several names (container mode) is a member under its declared name only.
+        inodes = net.netns_inodes()
+        declared = {inodes.get(s.name) for s in specs}
+        # The declared sandboxes are where this plan puts them (also in check mode, where nothing
+        # moved yet); those leaving are gone by then.
+        names = sorted({n for n, inode in inodes.items() if n not in aliases and inode not in declared and n not in self.leaving}
+                       | set(aliases))
+        out = {}
+        for name in {n for s in specs for n in s.networks if n != DEFAULT_NETWORK and n not in self.spans}:
+            bridge = bridge_of(name, networks)
+            subnet, _gateway = _addresses.bridge_subnet(net.link(bridge, routes=False))
+            subnet = subnet or self.planned_subnets.get(bridge, (None, None))[0]
+            if subnet is None:
+                continue
+            out[name] = [_fleet.Member(self.fleet.host, sandbox, a.ip, 0, tuple(aliases.get(sandbox, ())))
+                         for sandbox in names for a in self.planned.of(sandbox, sandbox in aliases)
+                         if a.version == 4 and a.ip in subnet]
+        return out
+
+    def _dns(self, batch, spec, members, networks):
+        """SPEC's hostname, hosts and resolv.conf. Its hosts file lists the members of its networks
+        (_fleet.hosts_entries), network by network in its order: a name once, where its first
+        member comes, with a line for each member that has it; a member on several of the
+        sandbox's networks under the address of the last of them."""
+        lines, host = {}, self.fleet.host
+        for name in spec.networks:
+            found = self.spans[name].members if name in self.spans else members.get(name, ())
+            for who, member, ip in _fleet.hosts_entries(found, host, spec.name):
+                lines[(who, member)] = ip
+        peers = {}
+        for (who, _member), ip in lines.items():
+            peers.setdefault(who, []).append(ip)
+        batch.run(DnsConfig, planned_addresses=self.planned.links(spec.name, spec.networks), netns=spec.name,
+                  hostname=spec.hostname or spec.name, nameservers=list(spec.dns) if spec.dns else None,
+                  search=list(spec.dns_search) if spec.dns_search is not None else None,
+                  options=list(spec.dns_options) if spec.dns_options is not None else None,
+                  extra_hosts=spec.extra_hosts, peers=peers or None, force=self.params["force"])
+
+    def _repointed(self, spec):
+        """A container-mode sandbox that exists but shares another namespace than its target's now
+        (the target was renamed, removed or made again in this run)."""
+        net = self.adapters["netlink"]
+        inode = net.netns_inode(spec.name)
+        if inode is None or not net.netns_owned(spec.name):
+            return False
+        return spec.share_with in self.leaving or inode != net.netns_inode(spec.share_with)  # None: made by this run
+
+
+def gather_sandboxes(net, names=None):
+    """{name: {addresses}} of the host's sandboxes (all, or NAMES)."""
+    out = {}
+    for name in names if names is not None else net.netns_names():
+        if net.netns_inode(name) is None:
+            continue
+        out[name] = {"addresses": sorted(str(a) for link, addrs in net.addresses_by_link(name).items() if link != "lo" for a in addrs)}
+    return out

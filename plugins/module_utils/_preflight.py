@@ -1,0 +1,199 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The preflight: every check of a declaration against other objects (the host, the firewall,
+the other sandboxes and networks), made before anything changes: references, addresses given
+twice, multi-host membership, host ports, published ports, bridge ports, subnets. One builder
+per message that more than one check (or resource) gives.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _firewall, _fleet, _links
+from ansible_collections.netmodes.linux.plugins.module_utils._declaration import DEFAULT_NETWORK, bridge_of, veth_name
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
+
+
+def endpoint(addr, port):
+    """ADDR:PORT as a listener is written (an IPv6 address in brackets)."""
+    return "[%s]:%d" % (addr, port) if addr.version == 6 else "%s:%d" % (addr, port)
+
+
+def in_use(where, process, addr, port, fix):
+    """A port a host process (PROCESS, None if unknown) listens on at ADDR:PORT."""
+    return "%s is already in use on the host: %s listens on %s; %s" % (where, process or "a process", endpoint(addr, port), fix)
+
+
+def published_by(where, who, other):
+    """A host port that WHO (in words) already publishes with mapping OTHER."""
+    return "%s is already published by %s (%s); choose another host port" % (where, who, other)
+
+
+# -- networks ------------------------------------------------------------------------------------
+
+def check_subnets_free(specs, net, here, leaving=(), where="config"):
+    """Refuse a declared subnet of a bridge made on this host (a network in HERE) that overlaps an
+    address of another interface of the host (another bridge, the host's own network): its routes
+    would be ambiguous. LEAVING: links this run removes. A macvlan or ipvlan network (no bridge)
+    shares its segment's subnet with its parent by design."""
+    used = _addresses.host_networks(net, leaving)
+    for index, spec in enumerate(specs):
+        for name, other in used if spec.subnet is not None and spec.bridge is not None and spec.name in here else ():
+            if name != spec.bridge and spec.subnet.overlaps(other):
+                raise InvalidInput("%s[%d].subnet: %s overlaps %s of %s on the host; choose a free subnet"
+                                   % (where, index, spec.subnet, other, name), "%s[%d]" % (where, index))
+
+
+# -- sandboxes -----------------------------------------------------------------------------------
+
+class Preflight:
+    """The cross-object checks of a sandboxes run, on the host as ADAPTERS read it; SPANS: the
+    multi-host networks on this host, FLEET the inventory, MISSING the batch's report of a missing
+    reference (a warning in check mode)."""
+
+    def __init__(self, adapters, spans, fleet, missing):
+        self.adapters, self.spans, self.fleet, self.missing = adapters, spans, fleet, missing
+
+    def references(self, specs, networks, leaving):
+        net, names = self.adapters["netlink"], {s.name for s in specs if s.state == "present"}
+        ips = {}  # {(network, ip): sandbox} of explicit addresses, to find one declared twice
+        sharing = {s.name for s in specs if s.mode == "container"}
+        for spec in specs:
+            if spec.state == "absent":
+                continue
+            if spec.share_with and spec.share_with not in names and net.netns_inode(spec.share_with) is None:
+                raise NotFound("%s: network_mode container:%s names no sandbox; declare %s or run it first"
+                               % (spec.name, spec.share_with, spec.share_with), "config")
+            for index, name in enumerate(spec.networks):
+                if name in networks and networks[name].multi_host:
+                    self._multi_host(spec, index, networks[name])
+                    continue
+                bridge = bridge_of(name, networks)
+                link = net.link(bridge, routes=False)
+                if name != DEFAULT_NETWORK and name not in networks and link is None:
+                    self.missing(NotFound("%s: %s: network %r does not exist; declare it in netmodes_networks (or create it"
+                                          " with netmodes.linux.networks first)" % (spec.name, "networks" if index else "network_mode", name),
+                                          "config"))
+                subnet, gateway = _addresses.bridge_subnet(link)
+                if subnet is None and name in networks:
+                    subnet, gateway = _addresses.declared_subnet(networks[name])
+                ip = spec.ip_on(index, name)
+                if ip and subnet and (ip not in subnet or ip == gateway):
+                    raise InvalidInput("%s.ip: %s is not a free host address of network %s (%s, gateway %s); choose another"
+                                       " address in %s or leave ip out" % (spec.name, ip, name, subnet, gateway, subnet), "config")
+                if ip:
+                    holder = ips.setdefault((name, ip), spec.name)
+                    holder = holder if holder != spec.name else self._holder(spec, ip, leaving, sharing)
+                    if holder is not None:
+                        raise Conflict("%s.ip: %s is already the address of sandbox %s; choose another address in %s or leave ip out"
+                                       % (spec.name, ip, holder, subnet or "the network"), "config")
+
+    def _holder(self, spec, ip, leaving, sharing):
+        """The sandbox on the host (not SPEC's own namespace, nor one LEAVING) that has address IP,
+        by a name that is not a second one (SHARING: container mode) where it has one."""
+        net = self.adapters["netlink"]
+        own = net.netns_inode(spec.name)
+        for name in sorted(net.netns_names(), key=lambda n: (n in sharing, n)):
+            if name in leaving or (own is not None and net.netns_inode(name) == own):
+                continue
+            if any(a.ip == ip for a in _addresses.sandbox_interfaces(net, name)):
+                return name
+        return None
+
+    def _multi_host(self, spec, index, network):
+        span, fleet = self.spans.get(network.name), self.fleet
+        if span is None:
+            raise InvalidInput("%s: network %s does not span this host (%s); add it to the network's hosts"
+                               % (spec.name, network.name, fleet.host), "config")
+        if not any(m.host == fleet.host and m.sandbox == spec.name for m in span.members):
+            raise InvalidInput("%s: it is on network %s, but netmodes_sandboxes of host %s, from which every host of the"
+                               " network computes its members, does not declare it there; declare it in netmodes_sandboxes"
+                               % (spec.name, network.name, fleet.host), "config")
+        if index == 0 and spec.publish and network.bridge is None:
+            raise InvalidInput("%s.publish: %s network has no bridge to publish from; its sandboxes have their own address"
+                               " on the segment, reach them there" % (spec.name, _fleet.article(network.driver)), "config")
+
+    def bridge_ports(self, specs, networks, undeclared):
+        """A bridge has at most _links.MAX_BRIDGE_PORTS ports (the kernel's limit): a declaration
+        that would plug more sandboxes into one fails before anything changes. Counted are the
+        ports each bridge has now (anybody's), less the links of ours to it that this run may
+        remove (of every sandbox it names or prunes, UNDECLARED), and the links it will have."""
+        links = {}   # bridge -> {network: the links to it that the declaration has}
+        for spec in (s for s in specs if s.state == "present"):
+            for name in spec.networks:
+                bridge = bridge_of(name, networks)
+                if bridge:
+                    links.setdefault(bridge, {}).setdefault(name, set()).add(veth_name(spec.name, name))
+        for name, span in self.spans.items():
+            if span.spec.driver == "overlay" and span.spec.bridge in links:
+                links[span.spec.bridge].setdefault(name, set()).add(_fleet.vxlan_name(name))
+        names = {s.name for s in specs} | set(undeclared)
+        for bridge, by_network in sorted(links.items()):
+            on = {n for n, spec in networks.items() if spec.bridge == bridge} | {bridge} | set(by_network)
+            wanted = set().union(*by_network.values())
+            ours = wanted | {veth_name(sandbox, network) for sandbox in names for network in on}
+            full = _links.bridge_full(bridge, len(self.adapters["netlink"].bridge_ports(bridge) - ours), len(wanted))
+            if full:
+                raise Conflict("config: network %s: %s. Split its sandboxes across several networks: declare another network"
+                               " in netmodes_networks and give some of them network_mode (or networks) with its name"
+                               % (" and ".join(sorted(by_network)), full), "config")
+
+    def host_ports(self, present, accounted):
+        """Host mode: a declared port claimed by another host-mode sandbox, published in the firewall
+        by a sandbox not in ACCOUNTED (those publish what they declare, which ``publish``
+        checks against host-mode ports), or held by a host process that is not the sandbox's own
+        service (a port it claimed in an earlier run) fails."""
+        if not any(s.ports for s in present):
+            return
+        sockets = self.adapters["sockets"]
+        claims = {name: {tuple(p) for p in ports} for name, ports in sockets.claims().items()}
+        declared = {s.name for s in present}
+        claimed = {(p, proto): name for name, ports in claims.items() if name not in declared for p, proto in ports}
+        theirs = {_firewall.sandbox_owner(name) for name in accounted}
+        published = [(who, m) for who, m in self.adapters["firewall"].read().published() if who not in theirs]
+        listeners = sockets.listeners()
+        for spec in present:
+            for port, proto in spec.ports:
+                if (port, proto) in claimed:
+                    raise Conflict("%s: port %d/%s is already declared by host-mode sandbox %s; give one of them another port"
+                                   % (spec.name, port, proto, claimed[(port, proto)]), "config")
+                claimed[(port, proto)] = spec.name
+                for who, mapping in published:
+                    if mapping.covers(port, proto):
+                        raise Conflict("%s: port %d/%s is published by %s (%s); host mode would collide with it; give %s"
+                                       " another port" % (spec.name, port, proto, _firewall.owner_words(who), mapping, spec.name), "config")
+                if (port, proto) in claims.get(spec.name, ()):
+                    continue  # claimed in an earlier run: the listener is the sandbox's own service
+                for lproto, addr, lport, inode in listeners:
+                    if (lproto, lport) == (proto, port):
+                        raise Conflict(in_use("%s: port %d/%s" % (spec.name, port, proto), sockets.process_of(inode), addr, lport,
+                                              "stop it or change the port"), "config")
+
+    def publish(self, present, accounted):
+        """A published host port that another sandbox publishes (in this declaration, or in the firewall
+        for sandboxes not in ACCOUNTED: declared or pruned), that a host-mode sandbox claims, or that
+        a host process listens on fails before anything changes, not when its sandbox is half made."""
+        if not any(s.publish for s in present):
+            return
+        sockets = self.adapters["sockets"]
+        theirs = {_firewall.sandbox_owner(name) for name in accounted}
+        taken = [(_firewall.owner_words(who), mapping) for who, mapping in self.adapters["firewall"].read().published() if who not in theirs]
+        claims = {name: ports for name, ports in sockets.claims().items() if name not in accounted}
+        claims.update({s.name: s.ports for s in present if s.ports})
+        for spec in present:
+            for mapping in sorted(spec.publish):
+                self._publish_conflict(spec, mapping, taken, claims)
+            taken += [("sandbox %s" % spec.name, mapping) for mapping in spec.publish]
+
+    def _publish_conflict(self, spec, mapping, taken, claims):
+        where = "%s: publish: host port %s/%s" % (spec.name, mapping.host_ports(), mapping.protocol)
+        for who, other in taken:
+            if mapping.overlaps(other):
+                raise Conflict(published_by(where, who, other), "config")
+        for name, ports in sorted(claims.items()):
+            if any(mapping.covers(port, proto) for port, proto in ports):
+                raise Conflict("%s is already declared by host-mode sandbox %s; choose another host port" % (where, name), "config")
+        sockets = self.adapters["sockets"]
+        held = mapping.listener(sockets.listeners())
+        if held is not None:
+            _proto, addr, port, inode = held
+            raise Conflict(in_use(where, sockets.process_of(inode), addr, port, "stop it or choose another host port"), "config")
