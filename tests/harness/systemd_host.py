@@ -103,6 +103,9 @@ MASKED = (
     "apt-daily.timer", "apt-daily-upgrade.timer", "man-db.timer", "dpkg-db-backup.timer",
 )
 
+# In the host, on its own disk (see SystemdHost._disk): sshd's key, config and the keys it admits.
+SSH_DIR = "/etc/netmodes-sim"
+
 SSHD_UNIT = """\
 [Unit]
 Description=sshd of the simulated host (lab address)
@@ -292,7 +295,7 @@ class SystemdHost:
             link = units / unit
             if not link.is_symlink():
                 link.symlink_to("/dev/null")
-        (units / "netmodes-sshd.service").write_text(SSHD_UNIT.format(dir=self.keydir, address=self.address))
+        (units / "netmodes-sshd.service").write_text(SSHD_UNIT.format(dir=SSH_DIR, address=self.address))
         wants = units / "multi-user.target.wants" / "netmodes-sshd.service"
         if not wants.is_symlink():
             wants.symlink_to("/etc/systemd/system/netmodes-sshd.service")
@@ -304,15 +307,17 @@ class SystemdHost:
         (etc / "machine-id").write_text(hashlib.md5(self.marker.encode()).hexdigest() + "\n")
         (etc / "fstab").write_text("# the simulated host's root is an overlay set up before boot\n")
         (disk / "upper" / ".netmodes-oldroot").mkdir(exist_ok=True)
-        if not (self.keydir / "sshd_config").exists():
-            self._keys()
-
-    def _keys(self):
+        # sshd's key, the keys it admits and its config on the host's own disk: the workdir or
+        # the key folder may be under /tmp, which the host gets fresh and empty at every boot
         for key in ("id_ed25519", "ssh_host_ed25519_key"):
             if not (self.keydir / key).exists():
                 _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", MARKER, "-f", str(self.keydir / key))
-        shutil.copyfile(self.keydir / "id_ed25519.pub", self.keydir / "authorized_keys")
-        (self.keydir / "sshd_config").write_text(SSHD_CONFIG.format(dir=self.keydir))
+        ssh = etc / os.path.relpath(SSH_DIR, "/etc")
+        ssh.mkdir(mode=0o700, exist_ok=True)
+        for source, target, mode in (("ssh_host_ed25519_key", "ssh_host_ed25519_key", 0o600), ("id_ed25519.pub", "authorized_keys", 0o644)):
+            shutil.copyfile(self.keydir / source, ssh / target)
+            os.chmod(ssh / target, mode)
+        (ssh / "sshd_config").write_text(SSHD_CONFIG.format(dir=SSH_DIR))
 
     def wait_booted(self, boots, timeout=60):
         """Wait until boot number BOOTS answers on ssh (sshd is a unit: systemd has started)."""
