@@ -134,6 +134,21 @@ def _alive(pid, marker):
         return False
 
 
+def child_of(pid, what, timeout=5.0):
+    """The first child of process PID (the init that `unshare --fork` starts in a new PID
+    namespace), waited for; WHAT names PID in the error."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            children = Path("/proc/%d/task/%d/children" % (pid, pid)).read_text().split()
+        except FileNotFoundError:
+            raise RuntimeError("%s %d exited at start" % (what, pid))
+        if children:
+            return int(children[0])
+        time.sleep(0.002)
+    raise RuntimeError("%s %d did not fork its init" % (what, pid))
+
+
 class SimHost:
     def __init__(self, fleet, index, pid=None):
         self.fleet, self.index, self.pid = fleet, index, pid
@@ -248,24 +263,10 @@ class Fleet:
                 "bash", "-c", INIT, host.marker, host.name, "%s/24" % host.address, str(self.workdir)]
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=log, stderr=log, start_new_session=True)
         log.close()
-        host.pid = self._child_of(proc.pid)
+        host.pid = child_of(proc.pid, "simulated host process")  # nsenter needs PID 1 of the host, not unshare
         host.unshare_pid, host.proc = proc.pid, proc
         self.hosts.append(host)
         return host, proc
-
-    @staticmethod
-    def _child_of(pid, timeout=5.0):
-        # nsenter needs PID 1 of the host (it is in the new PID namespace; unshare is not).
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                children = Path("/proc/%d/task/%d/children" % (pid, pid)).read_text().split()
-            except FileNotFoundError:
-                raise RuntimeError("simulated host process %d exited at start" % pid)
-            if children:
-                return int(children[0])
-            time.sleep(0.002)
-        raise RuntimeError("simulated host process %d did not fork its init" % pid)
 
     def _wait_ssh(self, timeout):
         # Connecting before a host has its address costs a failed ARP resolution and a second of

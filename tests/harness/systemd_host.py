@@ -52,6 +52,8 @@ import sys
 import time
 from pathlib import Path
 
+from simfleet import child_of
+
 MARKER = "netmodes-systemd-host"
 
 
@@ -438,19 +440,6 @@ def _remove_cgroup(path):
 
 # -- the supervisor -------------------------------------------------------------------------------
 
-def _child_of(pid, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            children = Path("/proc/%d/task/%d/children" % (pid, pid)).read_text().split()
-        except FileNotFoundError:
-            raise RuntimeError("boot process %d exited at start" % pid)
-        if children:
-            return int(children[0])
-        time.sleep(0.002)
-    raise RuntimeError("boot process %d did not fork its init" % pid)
-
-
 def supervise(workdir, marker):
     """Boot the host, and boot it again while its systemd asks for a reboot. Whatever ends the
     supervisor (a power-off, an error, SIGTERM) ends the boot with it."""
@@ -486,7 +475,7 @@ def _boot(conf, cgroup, workdir, marker, state):
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE)
     marker_hash = hashlib.sha1(marker.encode()).hexdigest()
     try:
-        pid = _child_of(proc.pid)
+        pid = child_of(proc.pid, "boot process")
         # eth0 keeps its MAC address across reboots, as a real NIC does: the lab's neighbours'
         # ARP entries stay right (a new MAC would leave them stale for the first seconds).
         mac = "02:" + ":".join(marker_hash[i:i + 2] for i in range(0, 10, 2))
