@@ -97,6 +97,25 @@ def _writes(method):
     return changing
 
 
+def _writes_entries(*reads):
+    """Forget only the remembered reads named READS, before and after a change of fdb or
+    neighbour entries: such a change leaves every link (and so the index of a link) as it was,
+    and a vxlan network writes hundreds of them in a row."""
+
+    def decorate(method):
+        @functools.wraps(method)
+        def changing(self, *args, **kwargs):
+            self._forget(reads)
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                self._forget(reads)
+
+        return changing
+
+    return decorate
+
+
 class Netlink:
     """Reads and writes links, addresses, routes, fdb entries and neighbours; offers the named
     namespaces of NAMESPACES (a _namespaces.Namespaces) as ``netns_*``."""
@@ -105,6 +124,10 @@ class Netlink:
         self.namespaces = namespaces or Namespaces()
         self._sockets = {}
         self._cache = {}
+
+    def _forget(self, reads):
+        for key in [key for key in self._cache if key[0] in reads]:
+            del self._cache[key]
 
     def close(self):
         for sock in self._sockets.values():
@@ -142,6 +165,7 @@ class Netlink:
                 return None
             raise _kernel_error("read link %s" % name, exc)
 
+    @_reads
     def _index(self, name, netns=None):
         msg = self._get(name, netns)
         return msg["index"] if msg is not None else None
@@ -569,13 +593,13 @@ class Netlink:
         self._call("%s fdb entry %s dst %s on %s" % (command, mac, dst, name), self._ipr().fdb, command, ifindex=index,
                    lladdr=mac, dst=dst, state=NUD_NOARP | NUD_PERMANENT, flags=NTF_SELF)
 
-    @_writes
+    @_writes_entries("vxlan_fdb")
     def fdb_add(self, name, mac, dst):
         """Send what is for MAC to the remote DST. The all-zero MAC takes one more remote (append);
         another MAC has one remote, which this sets (replace)."""
         self._fdb("append" if mac == ZERO_MAC else "replace", name, mac, dst)
 
-    @_writes
+    @_writes_entries("vxlan_fdb")
     def fdb_delete(self, name, mac, dst):
         """Remove one remote DST of MAC (for the all-zero MAC, the others stay)."""
         self._fdb("del", name, mac, dst)
@@ -590,13 +614,13 @@ class Netlink:
                 for msg in self._ipr().neigh("dump", ifindex=index)
                 if msg["ifindex"] == index and msg["family"] in (2, 10) and msg["state"] & NUD_PERMANENT and msg.get("NDA_DST")}
 
-    @_writes
+    @_writes_entries("neighbours")
     def neigh_add(self, name, ip, mac):
         """Set the permanent neighbour entry IP -> MAC on the host's link NAME (add or replace)."""
         self._call("set neighbour %s on %s" % (ip, name), self._ipr().neigh, "replace", ifindex=self._index(name),
                    dst=ip, lladdr=mac, state=NUD_PERMANENT)
 
-    @_writes
+    @_writes_entries("neighbours")
     def neigh_delete(self, name, ip):
         """Remove the neighbour entry of IP on the host's link NAME."""
         self._call("delete neighbour %s on %s" % (ip, name), self._ipr().neigh, "del", ifindex=self._index(name), dst=ip)
