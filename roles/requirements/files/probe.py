@@ -6,7 +6,7 @@ missing on stdout). Run by the role with the interpreter the modules use; reads,
 argv[1]: JSON {"os": [OS package], "pip": [pip requirement], "imports": [Python module]}.
 """
 
-import importlib
+import importlib.util
 import json
 import re
 import shutil
@@ -34,26 +34,30 @@ def pip_ok(spec):
     return True
 
 
-def os_ok(package):
+def os_missing(packages):
+    """The PACKAGES that the OS package manager does not list as installed (one query for all)."""
+    if not packages:
+        return []
     if shutil.which("dpkg-query"):
-        proc = subprocess.run(["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True, check=False)
-        return proc.returncode == 0 and proc.stdout.endswith("installed")
+        proc = subprocess.run(["dpkg-query", "-W", "-f=${Package} ${Status}\\n", *packages], capture_output=True, text=True, check=False)
+        installed = {line.split()[0].partition(":")[0] for line in proc.stdout.splitlines() if line.endswith(" installed")}
+        return [p for p in packages if p not in installed]
     if shutil.which("rpm"):
-        return subprocess.run(["rpm", "-q", package], capture_output=True, check=False).returncode == 0
-    return False
+        return [p for p in packages if subprocess.run(["rpm", "-q", p], capture_output=True, check=False).returncode != 0]
+    return list(packages)
 
 
 def import_ok(module):
+    """Whether MODULE can be found on the interpreter's path (found, not imported: this is cheap)."""
     try:
-        importlib.import_module(module)
-    except ImportError:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
         return False
-    return True
 
 
 def main():
     wanted = json.loads(sys.argv[1])
-    missing = [p for p in wanted.get("os", []) if not os_ok(p)]
+    missing = os_missing(wanted.get("os", []))
     missing += [p for p in wanted.get("pip", []) if not pip_ok(p)]
     missing += [m for m in wanted.get("imports", []) if not import_ok(m)]
     print(json.dumps(missing))
