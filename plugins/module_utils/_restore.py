@@ -8,11 +8,12 @@ and their records stay. ``BootRestore`` (``_resources/boot_restore``, module net
 playbook runs last) saves the declaration to /etc/netmodes/declared.json, pinned to what the runs
 chose (subnets, addresses), and installs a command and a systemd unit that runs it at boot.
 
-The command (``main``) converges the saved declaration through the same engine as the roles -
-networks, then sandboxes by mode, then their files - and needs no Ansible on the host: it is a
-Python zip application that carries this file and the module_utils it imports (found by reading
-their imports, as Ansible packs a module's), which need only the standard library, pyroute2 and
-the firewall's library, and it runs with the interpreter the modules ran with.
+The command (``_batches.restore.main``) converges the saved declaration through the same plan as
+the site playbook (``_batches.restore.restore``: networks, then sandboxes, then their files) and
+needs no Ansible on the host: it is a Python zip application that carries its module and the
+module_utils it imports (found by reading their imports, as Ansible packs a module's), which need
+only the standard library, pyroute2 and the firewall's library, and it runs with the interpreter
+the modules ran with.
 
 The file holds every network and sandbox of ours that exists, in the declaration's words: a run
 replaces the entries it declares and keeps those of other runs (another playbook, an earlier
@@ -21,13 +22,11 @@ Entries the restore could not make (a sandbox on a network that is not declared)
 with a warning, so that one of them cannot stop a host's whole restore at boot. With the entries
 goes the fleet their overlay, macvlan and ipvlan networks span (the ``fleet`` option), since the
 addresses, peers and hosts files of such a network are computed from it; and a file the restore
-could not apply (``restore`` in check mode fails on it) fails the task and is not written.
+could not apply (the restore's plan fails on it: ``BootRestore.verify``) fails the task and is not written.
 """
 
 from __future__ import annotations
 
-import argparse
-import ast
 import functools
 import hashlib
 import importlib
@@ -35,16 +34,12 @@ import importlib.util
 import io
 import json
 import os
-import sys
+import re
 import zipfile
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _adapters, _addresses, _fleet, _fs, _lock
+from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _fleet, _fs
 from ansible_collections.netmodes.linux.plugins.module_utils import _declaration as declaration
-from ansible_collections.netmodes.linux.plugins.module_utils._batches.networks import Networks
-from ansible_collections.netmodes.linux.plugins.module_utils._batches.sandboxes import Sandboxes
-from ansible_collections.netmodes.linux.plugins.module_utils._engine import converge
-from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput, NetmodesError
-from ansible_collections.netmodes.linux.plugins.module_utils._netlink import HAS_PYROUTE2, Netlink
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput
 
 PACKAGE = __name__.rpartition(".")[0]
 DECLARED = "/etc/netmodes/declared.json"
@@ -61,7 +56,33 @@ FIELDS = {"declared": "path", "command": "command", "unit": "unit_dir", "wants":
 # -- the declaration, pinned to what the runs chose ------------------------------------------------
 
 
-def pinned_networks(raws, net):
+class Pins:
+    """Where the pins come from: the plan that saves the declaration, for what it gives (in check
+    mode its links are not made yet, and a sandbox it moves still has its old address), else the
+    host as read. PLANNED_SUBNETS: {bridge: (subnet, gateway)}; PLANNED_ADDRESSES: {sandbox:
+    {network: interface}} (``_addresses.Planned``)."""
+
+    def __init__(self, net, planned_subnets=None, planned_addresses=None):
+        self.net, self.subnets, self.addresses = net, planned_subnets or {}, planned_addresses or {}
+
+    def subnet(self, bridge):
+        """(subnet, gateway) of BRIDGE, or (None, None)."""
+        if bridge in self.subnets:
+            return tuple(self.subnets[bridge])
+        return _addresses.bridge_subnet(self.net.link(bridge, routes=False))
+
+    def exists(self, sandbox):
+        return sandbox in self.addresses or self.net.netns_inode(sandbox) is not None
+
+    def address(self, sandbox, network, subnet):
+        """SANDBOX's address on NETWORK (in SUBNET), or None."""
+        planned = self.addresses.get(sandbox, {}).get(network)
+        if planned is not None:
+            return planned.ip
+        return _addresses.address_in(self.net, sandbox, [subnet]) if sandbox not in self.addresses else None
+
+
+def pinned_networks(raws, pins):
     """NETWORKS entries with the subnet and gateway their bridges have (auto-picked subnets depend
     on the host's routes, which at boot are not the same); and {name: NetworkSpec}."""
     specs = declaration.network_specs(raws, "networks")
@@ -69,25 +90,25 @@ def pinned_networks(raws, net):
     for index, spec in enumerate(specs):
         entry = dict(raws[index])
         if spec.subnet is None:
-            subnet, gateway = _addresses.bridge_subnet(net.link(spec.bridge, routes=False))
+            subnet, gateway = pins.subnet(spec.bridge)
             if subnet is not None:
                 entry.update(subnet=str(subnet), gateway=str(gateway))
         out.append(entry)
     return out, {spec.name: spec for spec in specs}
 
 
-def default_network(specs, networks, net):
+def default_network(specs, networks, pins):
     """The entry of Docker's default network when a sandbox uses it and it is not declared."""
     if declaration.DEFAULT_NETWORK in networks or not any(declaration.DEFAULT_NETWORK in s.networks for s in specs):
         return None
     entry = {"name": declaration.DEFAULT_NETWORK}
-    subnet, gateway = _addresses.bridge_subnet(net.link(declaration.DEFAULT_BRIDGE, routes=False))
+    subnet, gateway = pins.subnet(declaration.DEFAULT_BRIDGE)
     if subnet is not None:
         entry.update(subnet=str(subnet), gateway=str(gateway))
     return entry
 
 
-def pinned_sandboxes(raws, networks, net):
+def pinned_sandboxes(raws, networks, pins):
     """The present sandboxes' entries with the addresses they have on each network (allocation
     depends on the order sandboxes came and went, which the restore does not replay); and their specs."""
     specs = declaration.sandbox_specs(raws, "sandboxes")
@@ -97,26 +118,26 @@ def pinned_sandboxes(raws, networks, net):
         if spec.state != "present":
             continue
         entry = dict(raw)
-        if spec.mode == "network" and net.netns_inode(spec.name) is not None:
-            pins = _pins(spec, networks, net)
-            if not raw.get("ip") and spec.networks[0] in pins:
-                entry["ip"] = pins[spec.networks[0]]
+        if spec.mode == "network" and pins.exists(spec.name):
+            found = _pins(spec, networks, pins)
+            if not raw.get("ip") and spec.networks[0] in found:
+                entry["ip"] = found[spec.networks[0]]
             if raw.get("networks"):
-                entry["networks"] = [_pin(item, pins) for item in raw["networks"]]
+                entry["networks"] = [_pin(item, found) for item in raw["networks"]]
         out.append(entry)
     return out, [s for s in specs if s.state == "present"]
 
 
-def _pins(spec, networks, net):
-    pins = {}
+def _pins(spec, networks, pins):
+    out = {}
     for name in spec.networks:
         if name in networks and networks[name].multi_host:
             continue  # every host computes its members' addresses from the fleet, which is saved too
-        subnet, _gateway = _addresses.bridge_subnet(net.link(declaration.bridge_of(name, networks), routes=False))
-        found = _addresses.address_in(net, spec.name, [subnet]) if subnet is not None else None
+        subnet, _gateway = pins.subnet(declaration.bridge_of(name, networks))
+        found = pins.address(spec.name, name, subnet) if subnet is not None else None
         if found is not None:
-            pins[name] = str(found)
-    return pins
+            out[name] = str(found)
+    return out
 
 
 def _pin(item, pins):
@@ -219,6 +240,7 @@ def document(networks, sandboxes, backend, fleet=None):
 
 # -- the command: a zip application carrying the engine ---------------------------------------
 
+ENTRY = "_batches.restore"  # the module of the command's main()
 MAIN = COMMAND_DOC + ''' apply the declaration netmodes.linux saved on this host again (at boot).
 
 Written by the module netmodes.linux.boot_restore, with the collection's module_utils inside;
@@ -226,24 +248,36 @@ run it with --help. It needs Python 3, pyroute2 and the firewall's library, not 
 """
 import sys
 
-from %s import _restore
+from %s.%s import main
 
-sys.exit(_restore.main())
-''' % PACKAGE
+sys.exit(main())
+''' % (PACKAGE, ENTRY)
+
+
+# Import statements at the start of a line (also inside functions); ``from X import (a, b)`` may
+# span lines. Read as text, not parsed: every module run that saves the restore reads them all.
+_FROM = re.compile(r"^[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)", re.M)
+_IMPORT = re.compile(r"^[ \t]*import[ \t]+([^\n]*)", re.M)
+
+
+def _names(text):
+    """The imported names of an import list: ``a, b as c  # note`` or ``(a,\n b,)``: a, b."""
+    text = "\n".join(line.partition("#")[0] for line in text.strip("()").splitlines())
+    return [part.split()[0] for part in text.replace("\n", ",").split(",") if part.strip()]
 
 
 def _imports(source):
     """The package's modules that SOURCE imports, anywhere in it (also inside functions)."""
     out = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            if node.module == PACKAGE:
-                out |= {"%s.%s" % (PACKAGE, alias.name) for alias in node.names}
-            elif node.module.startswith(PACKAGE + "."):  # a module, or a package and maybe modules of it
-                out.add(node.module)
-                out |= {name for name in ("%s.%s" % (node.module, alias.name) for alias in node.names) if _is_module(name)}
-        elif isinstance(node, ast.Import):
-            out |= {alias.name for alias in node.names if alias.name.startswith(PACKAGE + ".")}
+    for match in _FROM.finditer(source):
+        module, names = match.group(1), _names(match.group(2))
+        if module == PACKAGE:
+            out |= {"%s.%s" % (PACKAGE, name) for name in names}
+        elif module.startswith(PACKAGE + "."):  # a module, or a package and maybe modules of it
+            out.add(module)
+            out |= {name for name in ("%s.%s" % (module, name) for name in names) if _is_module(name)}
+    for match in _IMPORT.finditer(source):
+        out |= {name for name in _names(match.group(1)) if name.startswith(PACKAGE + ".")}
     return out
 
 
@@ -257,8 +291,8 @@ def _is_module(name):
 
 @functools.cache
 def carried():
-    """{module name: (source, is a package)} of this module and all it imports from the package."""
-    found, todo = {}, [__name__]
+    """{module name: (source, is a package)} of the command's module and all it imports from the package."""
+    found, todo = {}, ["%s.%s" % (PACKAGE, ENTRY)]
     while todo:
         name = todo.pop()
         if name in found:
@@ -336,67 +370,3 @@ def recognised(key, entry):
 
 def digest(data):
     return None if data is None else "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-# -- the command's entry point: no Ansible from here on -------------------------------------------
-
-def restore(doc, adapters, check_mode=False):
-    """Converge DOC (the saved declaration) as the site playbook does: networks, then sandboxes by
-    mode, then their files; merged, so nothing that is not in it is touched."""
-    backend = doc.get("firewall_backend") or "auto"
-    result = {"changed": False, "operations": [], "warnings": []}
-    fleet = doc.get("fleet") or {}
-    for resource_class, options in ((Networks, {"config": doc.get("networks", []), "fleet": fleet}),
-                                    (Sandboxes, {"config": doc.get("sandboxes", []), "networks": doc.get("networks", []),
-                                                 "fleet": fleet})):
-        params = {key: spec.get("default") for key, spec in resource_class.argument_spec.items()}
-        params.update(options, state="merged", firewall_backend=backend)
-        part = converge(resource_class(params, adapters, check_mode))
-        result["changed"] = result["changed"] or part["changed"]
-        result["operations"] += part["operations"]
-        result["warnings"] += part.get("warnings", [])
-    return result
-
-
-def _say(text, stream=None):
-    (stream or sys.stdout).write("%s\n" % text)
-
-
-def main(argv=None):
-    """netmodes-restore [--file PATH] [--check] [--lock-timeout S]: exit 0 when the host is as declared."""
-    parser = argparse.ArgumentParser(prog="netmodes-restore", description="Apply again the networks and sandboxes netmodes.linux"
-                                     " declared on this host (saved by the module boot_restore); run at boot by " + UNIT + ".")
-    parser.add_argument("--file", default=DECLARED, help="the saved declaration (default %(default)s)")
-    parser.add_argument("--check", action="store_true", help="only print what would change")
-    parser.add_argument("--lock-timeout", type=int, default=int(os.environ.get(_lock.TIMEOUT_ENV) or _lock.DEFAULT_TIMEOUT),
-                        help="seconds to wait for a netmodes.linux run that holds the host's lock (default %(default)s)")
-    args = parser.parse_args(argv)
-    try:
-        with open(args.file) as handle:
-            doc = json.load(handle)
-    except FileNotFoundError:
-        _say("netmodes-restore: %s does not exist: nothing to restore" % args.file)
-        return 0
-    except ValueError as exc:
-        _say("netmodes-restore: %s is not valid JSON (%s); run the site playbook again to rewrite it" % (args.file, exc), sys.stderr)
-        return 1
-    if not HAS_PYROUTE2:
-        _say("netmodes-restore: the Python library pyroute2 is missing for %s; install it (pip install 'pyroute2>=0.9,<0.10'"
-             " or the package python3-pyroute2)" % sys.executable, sys.stderr)
-        return 1
-    try:
-        with Netlink() as netlink, _lock.host_lock("netmodes-restore", exclusive=not args.check, timeout=args.lock_timeout):
-            result = restore(doc, _adapters.adapters(netlink, doc.get("firewall_backend") or "auto"), args.check)
-    except NetmodesError as exc:
-        _say("netmodes-restore: %s" % exc.msg, sys.stderr)
-        if exc.applied:
-            _say("netmodes-restore: applied before the failure: %s" % json.dumps(exc.applied), sys.stderr)
-        return 1
-    for op in result["operations"]:
-        _say("%s %s%s" % (op["action"], op["object"], " " + op["field"] if op.get("field") else ""))
-    for warning in result["warnings"]:
-        _say("warning: %s" % warning, sys.stderr)
-    count = len(result["operations"])
-    mode = " (check mode: nothing applied)" if args.check else ""
-    _say("netmodes-restore: %d %s from %s%s" % (count, "change" if count == 1 else "changes", args.file, mode))
-    return 0

@@ -123,12 +123,12 @@ operations:
   elements: dict
 """
 
-from ansible_collections.netmodes.linux.plugins.module_utils._resources.boot_restore import BootRestore
+from ansible_collections.netmodes.linux.plugins.module_utils._batches.restore import SavedDeclaration
 from ansible_collections.netmodes.linux.plugins.module_utils._runner import run_module
 
 
 def main():
-    run_module(BootRestore)
+    run_module(SavedDeclaration)
 
 
 if __name__ == "__main__":

@@ -103,6 +103,31 @@ options:
     description: Replace hostname, hosts and resolv.conf files that were edited by hand.
     type: bool
     default: false
+  boot_restore:
+    description:
+      - Also save the declaration and install the boot-time restore, as M(netmodes.linux.boot_restore)
+        does with these settings, as the last step of the same plan (so that what it saves is the
+        host this run leaves, check mode included). The site playbook runs it this way.
+      - Omitted, the boot restore is left as it is.
+    type: dict
+    suboptions:
+      state:
+        description: V(absent) removes the saved declaration, the command and the unit.
+        type: str
+        choices: [present, absent]
+        default: present
+      path:
+        description: Where the declaration is saved (see M(netmodes.linux.boot_restore)).
+        type: path
+        default: /etc/netmodes/declared.json
+      command:
+        description: Where the restore command is installed.
+        type: path
+        default: /usr/local/lib/netmodes/netmodes-restore
+      unit_dir:
+        description: Where the systemd unit C(netmodes-restore.service) is written.
+        type: path
+        default: /etc/systemd/system
 extends_documentation_fragment:
   - netmodes.linux.attributes
   - netmodes.linux.firewall
@@ -126,6 +151,14 @@ sandboxes:
   returned: always
   type: dict
   sample: {"web": {"addresses": ["172.18.0.2/16"]}}
+boot_restore:
+  description:
+    - With O(boot_restore), what M(netmodes.linux.boot_restore) returns (V(path), V(command),
+      V(unit), V(systemd), V(declared)), and V(changed), whether the boot restore's files changed
+      (a changed unit wants C(systemctl daemon-reload) where V(systemd) is true).
+  returned: when O(boot_restore) is set
+  type: dict
+  sample: {"changed": true, "path": "/etc/netmodes/declared.json", "systemd": false}
 operations:
   description: The ordered changes planned (and, unless in check mode, applied), of every sandbox.
   returned: always
@@ -133,12 +166,12 @@ operations:
   elements: dict
 """
 
-from ansible_collections.netmodes.linux.plugins.module_utils._batches.sandboxes import Sandboxes
+from ansible_collections.netmodes.linux.plugins.module_utils._batches.restore import HostPlan
 from ansible_collections.netmodes.linux.plugins.module_utils._runner import run_module
 
 
 def main():
-    run_module(Sandboxes)
+    run_module(HostPlan)
 
 
 if __name__ == "__main__":

@@ -127,7 +127,9 @@ class Sandboxes(BatchResource):
         net, backend = self.adapters["netlink"], self.params["firewall_backend"]
         if any(DEFAULT_NETWORK in s.networks for s in present) and DEFAULT_NETWORK not in networks:
             networks[DEFAULT_NETWORK] = NetworkSpec(DEFAULT_NETWORK, DEFAULT_BRIDGE)
-            self.planned_subnets[DEFAULT_BRIDGE] = ensure_network(batch, networks[DEFAULT_NETWORK], _addresses.taken_subnets(net), backend)
+            # Not a subnet this plan gives another network (in check mode its bridge is not there to read)
+            taken = _addresses.taken_subnets(net) | {subnet for subnet, _gateway in self.planned_subnets.values() if subnet}
+            self.planned_subnets[DEFAULT_BRIDGE] = ensure_network(batch, networks[DEFAULT_NETWORK], taken, backend)
         isolated = [s for s in present if s.mode in ("none", "network")]
         for spec in isolated:
             batch.run(Netns, name=spec.name)

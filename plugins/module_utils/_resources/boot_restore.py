@@ -17,7 +17,8 @@ from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conf
 
 
 class BootRestore(Resource):
-    """The saved declaration, the restore command and its systemd unit (module netmodes.linux.boot_restore)."""
+    """The saved declaration, the restore command and its systemd unit (module netmodes.linux.boot_restore,
+    through ``_batches.sandboxes.SavedDeclaration``, which gives ``verify``)."""
 
     argument_spec = {
         "networks": {"type": "list", "elements": "dict", "default": []},
@@ -29,6 +30,9 @@ class BootRestore(Resource):
         "unit_dir": {"type": "path", "default": _restore.UNIT_DIR},
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     }
+    # The sandboxes batch that saves the declaration in its plan: the subnets and addresses it
+    # plans (in check mode not made yet), to pin the declaration to (``_restore.Pins``).
+    batch_options = ("planned_subnets", "planned_addresses")
     before = None  # {path: its content when the run began}
 
     def desired(self):
@@ -71,9 +75,10 @@ class BootRestore(Resource):
         net, p = self.adapters["netlink"], self.params
         old = json.loads(old_bytes) if old_bytes else {}  # ours (``recognised``): valid JSON
         old = old if isinstance(old, dict) else {}
-        networks, by_name = _restore.pinned_networks(p["networks"], net)
-        sandboxes, present = _restore.pinned_sandboxes(p["sandboxes"], by_name, net)
-        extra = _restore.default_network(present, by_name, net)
+        pins = _restore.Pins(net, p.get("planned_subnets"), p.get("planned_addresses"))
+        networks, by_name = _restore.pinned_networks(p["networks"], pins)
+        sandboxes, present = _restore.pinned_sandboxes(p["sandboxes"], by_name, pins)
+        extra = _restore.default_network(present, by_name, pins)
         networks += [extra] if extra else []
         dropped = [s["name"] for s in p["sandboxes"] if s.get("state") == "absent"]
         nets, boxes = _restore.merged(old, networks, sandboxes, dropped, net=net, claims=self.adapters["sockets"].claims())
@@ -97,7 +102,7 @@ class BootRestore(Resource):
         text = _restore.document(nets, boxes, p["firewall_backend"], _restore.saved_fleet(nets, p["fleet"], old.get("fleet")))
         if old_bytes != text.encode():
             try:
-                _restore.restore(json.loads(text), self.adapters, check_mode=True)
+                self.verify(json.loads(text))
             except Conflict as exc:
                 if not self.check_mode:
                     raise self._unrestorable(exc) from exc
@@ -110,6 +115,12 @@ class BootRestore(Resource):
                 raise self._unrestorable(exc) from exc
         self.warnings += warnings
         return text
+
+    def verify(self, doc):
+        """Plan DOC as the restore command will, changing nothing; a NetmodesError when that
+        fails. The batch that plans a declaration gives it (``_batches.sandboxes.SavedDeclaration``,
+        which the modules run): a resource does not import a batch."""
+        raise NotImplementedError
 
     @staticmethod
     def _unrestorable(exc):
@@ -168,3 +179,9 @@ class BootRestore(Resource):
             doc = json.loads(current["document"])
             out["declared"] = {"networks": doc["networks"], "sandboxes": doc["sandboxes"]}
         return out
+
+
+# The sandboxes module's boot_restore option: the site saves the declaration in the host's one
+# plan, with the settings of this resource (None keeps a setting's default).
+BOOT_RESTORE_OPTION = {"type": "dict", "default": None,
+                       "options": {key: BootRestore.argument_spec[key] for key in ("path", "command", "unit_dir", "state")}}

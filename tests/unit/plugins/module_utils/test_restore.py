@@ -15,11 +15,11 @@ import zipfile
 import pytest
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _declaration, _restore
+from ansible_collections.netmodes.linux.plugins.module_utils._batches.restore import SavedDeclaration, restore
+from ansible_collections.netmodes.linux.plugins.module_utils._batches.sandboxes import Sandboxes
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput
 from ansible_collections.netmodes.linux.plugins.module_utils._model import Link, interfaces
-from ansible_collections.netmodes.linux.plugins.modules.boot_restore import BootRestore
 from ansible_collections.netmodes.linux.plugins.modules.networks import Networks
-from ansible_collections.netmodes.linux.plugins.modules.sandboxes import Sandboxes
 
 NETWORKS = [{"name": "br0"}, {"name": "back", "subnet": "172.30.0.0/24", "internal": True}]
 SANDBOXES = [
@@ -52,7 +52,7 @@ def host(converge, files):
         networks, sandboxes = networks or NETWORKS, sandboxes or SANDBOXES
         converge(Networks, config=networks)
         converge(Sandboxes, config=sandboxes, networks=networks, **kwargs)
-        return converge(BootRestore, networks=networks, sandboxes=sandboxes, **PATHS)
+        return converge(SavedDeclaration, networks=networks, sandboxes=sandboxes, **PATHS)
 
     return declare
 
@@ -106,7 +106,7 @@ def spanning(converge, kernel, files):
     files.host["/etc/resolv.conf"] = "nameserver 10.231.0.53\n"
     assert converge(Networks, config=SPANNING, fleet=FLEET)["changed"]
     assert converge(Sandboxes, config=ACROSS["sim1"], networks=SPANNING, fleet=FLEET)["changed"]
-    return converge(BootRestore, networks=SPANNING, sandboxes=ACROSS["sim1"], fleet=FLEET, **PATHS)
+    return converge(SavedDeclaration, networks=SPANNING, sandboxes=ACROSS["sim1"], fleet=FLEET, **PATHS)
 
 
 def test_saving_is_idempotent_and_check_mode_writes_nothing(host, converge, files, four_steps):
@@ -114,7 +114,7 @@ def test_saving_is_idempotent_and_check_mode_writes_nothing(host, converge, file
     for path in (PATHS["path"], PATHS["command"], "/etc/systemd/system/netmodes-restore.service"):
         files.host.pop(path)
     files.links.clear()
-    first = four_steps(BootRestore, networks=NETWORKS, sandboxes=SANDBOXES, **PATHS)
+    first = four_steps(SavedDeclaration, networks=NETWORKS, sandboxes=SANDBOXES, **PATHS)
     objects = [op["object"] for op in first["operations"]]
     assert objects == ["file /etc/netmodes/declared.json", "file /usr/local/lib/netmodes/netmodes-restore",
                        "file /etc/systemd/system/netmodes-restore.service",
@@ -146,13 +146,13 @@ def test_after_a_reboot_the_restore_makes_the_same_host(host, adapters, files, r
     before, before_files = state(adapters), dict(files.files)
     assert before["links"][("c", "eth0")]["addresses"] == ["172.17.0.4/16"] and before["links"][("b", "eth0")]["addresses"] == ["172.17.0.5/16"]
     after = rebooted
-    result = _restore.restore(saved(files), after)
+    result = restore(saved(files), after)
     assert result["changed"] and not result["warnings"], result["warnings"]
     have = state(after)
     assert have == before, json.dumps([(str(k), before["links"].get(k), have["links"].get(k)) for k in set(before["links"]) | set(have["links"])
                                        if before["links"].get(k) != have["links"].get(k)], default=str)
     assert files.files == before_files, "the sandboxes' files are as they were"
-    assert not _restore.restore(saved(files), after)["changed"], "a second restore changes nothing"
+    assert not restore(saved(files), after)["changed"], "a second restore changes nothing"
 
 
 def test_a_host_on_overlay_and_macvlan_networks_comes_back_after_a_reboot(spanning, adapters, files, rebooted):
@@ -162,14 +162,14 @@ def test_a_host_on_overlay_and_macvlan_networks_comes_back_after_a_reboot(spanni
     assert {s["name"]: s for s in doc["sandboxes"]}["o1"] == ACROSS["sim1"][6], "an overlay member's address comes from the fleet, unpinned"
     before, before_files = state(adapters), dict(files.files)
     assert ("o1", "eth0") in before["links"] and ("m1", "eth0") in before["links"] and ("all3", "eth2") in before["links"]
-    result = _restore.restore(doc, {**rebooted, "netlink": lab_cable(rebooted["netlink"])})
+    result = restore(doc, {**rebooted, "netlink": lab_cable(rebooted["netlink"])})
     assert result["changed"] and not result["warnings"], result["warnings"]
     have = state(rebooted)
     links = [(str(k), before["links"].get(k), have["links"].get(k)) for k in set(before["links"]) | set(have["links"])
              if before["links"].get(k) != have["links"].get(k)]
     assert have == before, json.dumps(links + [(k, before[k], have[k]) for k in before if k != "links" and before[k] != have[k]], default=str)
     assert files.files == before_files, "the sandboxes' files (hosts with the other host's members) are as they were"
-    again = _restore.restore(doc, rebooted)
+    again = restore(doc, rebooted)
     assert not again["changed"], again["operations"]
 
 
@@ -177,7 +177,7 @@ def test_a_host_on_overlay_and_macvlan_networks_comes_back_after_a_reboot(spanni
 def test_a_declaration_the_restore_could_not_make_fails_the_task_not_the_boot(spanning, converge, files, check):
     files.host.pop(PATHS["path"])
     with pytest.raises(InvalidInput) as caught:  # no fleet: the restore could not make the overlay's part of this host
-        converge(BootRestore, check=check, networks=SPANNING, sandboxes=ACROSS["sim1"], **PATHS)
+        converge(SavedDeclaration, check=check, networks=SPANNING, sandboxes=ACROSS["sim1"], **PATHS)
     assert "cannot be restored at boot" in caught.value.msg and "needs the fleet option" in caught.value.msg, caught.value.msg
     assert PATHS["path"] not in files.host, "nothing is saved"
 
@@ -190,21 +190,21 @@ def test_check_mode_does_not_fail_on_what_only_the_run_changes(host, converge, f
     moved = [dict(s, name="www") if s["name"] == "web" else dict(s, network_mode="container:www") if s["name"] == "side" else s
              for s in SANDBOXES]
     before = files.host[PATHS["path"]]
-    check = converge(BootRestore, check=True, networks=NETWORKS, sandboxes=moved, **PATHS)
+    check = converge(SavedDeclaration, check=True, networks=NETWORKS, sandboxes=moved, **PATHS)
     assert check["changed"] and any("checked by the real run" in w and "8080/tcp" in w for w in check["warnings"]), check["warnings"]
     assert files.host[PATHS["path"]] == before
     with pytest.raises(InvalidInput, match="cannot be restored at boot.*8080/tcp"):
-        converge(BootRestore, networks=NETWORKS, sandboxes=moved, **PATHS)
+        converge(SavedDeclaration, networks=NETWORKS, sandboxes=moved, **PATHS)
     assert files.host[PATHS["path"]] == before
     converge(Sandboxes, config=moved, networks=NETWORKS, state="overridden")
-    assert converge(BootRestore, networks=NETWORKS, sandboxes=moved, **PATHS)["changed"]
+    assert converge(SavedDeclaration, networks=NETWORKS, sandboxes=moved, **PATHS)["changed"]
     assert [s["name"] for s in saved(files)["sandboxes"]].count("www") == 1
 
 
 def test_the_diff_shows_the_file_before_the_write(host, converge, files):
     host()
     old = files.host[PATHS["path"]]
-    result = converge(BootRestore, networks=NETWORKS, sandboxes=SANDBOXES[:5] + [dict(SANDBOXES[5], state="absent")], **PATHS)
+    result = converge(SavedDeclaration, networks=NETWORKS, sandboxes=SANDBOXES[:5] + [dict(SANDBOXES[5], state="absent")], **PATHS)
     (declared,) = [d for d in result["diff"] if d["after_header"] == PATHS["path"]]
     assert declared["before"] == old.decode(), "the file before the write"
     assert declared["after"] == files.host[PATHS["path"]].decode() != old.decode(), "the file after it"
@@ -222,13 +222,13 @@ def test_the_file_keeps_other_runs_sandboxes_while_they_exist(host, converge, ke
     host()
     other = [{"name": "cache", "network_mode": "br0"}]
     converge(Sandboxes, config=other, networks=NETWORKS)
-    converge(BootRestore, networks=NETWORKS, sandboxes=other, **PATHS)
+    converge(SavedDeclaration, networks=NETWORKS, sandboxes=other, **PATHS)
     names = [s["name"] for s in saved(files)["sandboxes"]]
     assert names == ["web", "db", "side", "quiet", "legacy", "web2", "cache"], "the first run's entries are kept, in place"
-    assert not converge(BootRestore, networks=NETWORKS, sandboxes=SANDBOXES, **PATHS)["changed"], "runs take turns without a change"
-    assert not converge(BootRestore, networks=NETWORKS, sandboxes=other, **PATHS)["changed"]
+    assert not converge(SavedDeclaration, networks=NETWORKS, sandboxes=SANDBOXES, **PATHS)["changed"], "runs take turns without a change"
+    assert not converge(SavedDeclaration, networks=NETWORKS, sandboxes=other, **PATHS)["changed"]
     converge(Sandboxes, config=SANDBOXES[:4], networks=NETWORKS, state="overridden")  # prunes cache, legacy, web2
-    converge(BootRestore, networks=NETWORKS, sandboxes=SANDBOXES[:4], **PATHS)
+    converge(SavedDeclaration, networks=NETWORKS, sandboxes=SANDBOXES[:4], **PATHS)
     assert [s["name"] for s in saved(files)["sandboxes"]] == ["web", "db", "side", "quiet"]
     assert [n["name"] for n in saved(files)["networks"]] == ["br0", "back"], "the default network went with its last member"
 
@@ -238,7 +238,7 @@ def test_sandboxes_the_restore_could_not_make_are_left_out_with_a_warning(host, 
     converge(Networks, config=[{"name": "lone", "subnet": "172.29.0.0/24"}])  # exists, but is not declared
     extra = [{"name": "x", "network_mode": "lone"}, {"name": "y", "network_mode": "container:x"}]
     converge(Sandboxes, config=extra, networks=NETWORKS)
-    result = converge(BootRestore, networks=NETWORKS, sandboxes=SANDBOXES + extra, **PATHS)
+    result = converge(SavedDeclaration, networks=NETWORKS, sandboxes=SANDBOXES + extra, **PATHS)
     assert "x" not in json.dumps(saved(files)["sandboxes"]).replace("sandboxes", "")
     text = json.dumps(result["warnings"])
     assert "sandbox x is left out of the saved declaration: its network lone is not declared" in text
@@ -247,10 +247,10 @@ def test_sandboxes_the_restore_could_not_make_are_left_out_with_a_warning(host, 
 
 def test_absent_removes_what_it_installed(host, converge, files):
     host()
-    result = converge(BootRestore, state="absent", **PATHS)
+    result = converge(SavedDeclaration, state="absent", **PATHS)
     assert result["changed"] and PATHS["path"] not in files.host and PATHS["command"] not in files.host
     assert "/etc/systemd/system/netmodes-restore.service" not in files.host and files.links == {}
-    assert not converge(BootRestore, state="absent", **PATHS)["changed"]
+    assert not converge(SavedDeclaration, state="absent", **PATHS)["changed"]
 
 
 # -- only files of its own (issue 13, item 7) -----------------------------------------------------
@@ -266,7 +266,7 @@ def test_a_file_it_did_not_make_is_never_replaced_nor_removed(host, converge, fi
     files.host[path] = "root:x:0:0:root:/root:/bin/bash\n"
     before = dict(files.host), dict(files.links)
     with pytest.raises(Conflict) as info:
-        converge(BootRestore, networks=NETWORKS, sandboxes=SANDBOXES, state=state, **dict(PATHS, **{key: path}))
+        converge(SavedDeclaration, networks=NETWORKS, sandboxes=SANDBOXES, state=state, **dict(PATHS, **{key: path}))
     assert info.value.msg.startswith("%s exists and was not made by netmodes.linux (boot_restore). Nothing was changed" % path)
     assert info.value.field == key and ("choose another %s" % key) in info.value.msg
     assert (dict(files.host), dict(files.links)) == before, "nothing written, nothing removed (not even its own files)"
@@ -294,7 +294,7 @@ def test_what_is_recognised_as_its_own(host, converge, files, where, entry):
     before = dict(files.host), dict(files.links)
     for state in ("present", "absent"):
         with pytest.raises(Conflict, match="^%s exists and was not made by netmodes.linux" % path):
-            converge(BootRestore, networks=NETWORKS, sandboxes=SANDBOXES, state=state, **PATHS)
+            converge(SavedDeclaration, networks=NETWORKS, sandboxes=SANDBOXES, state=state, **PATHS)
     assert (dict(files.host), dict(files.links)) == before
 
 
@@ -303,7 +303,7 @@ def test_a_path_other_users_could_change_is_refused(host, converge, files):
     files.unsafe["/home/joe"] = "/home/joe belongs to uid 1000"
     before = dict(files.host)
     with pytest.raises(InvalidInput) as info:
-        converge(BootRestore, networks=NETWORKS, sandboxes=SANDBOXES, **dict(PATHS, command="/home/joe/bin/restore"))
+        converge(SavedDeclaration, networks=NETWORKS, sandboxes=SANDBOXES, **dict(PATHS, command="/home/joe/bin/restore"))
     assert info.value.field == "command" and info.value.msg == (
         "command: /home/joe/bin/restore: /home/joe belongs to uid 1000; the restore runs as root at boot, so its files must be"
         " where no other user can change them: choose another command")
@@ -312,7 +312,7 @@ def test_a_path_other_users_could_change_is_refused(host, converge, files):
 
 def test_its_directory_goes_only_when_it_is_one_of_its_own(host, converge, files):
     host()
-    ops = converge(BootRestore, state="absent", check=True, **dict(PATHS, path="/etc/declared.json"))["operations"]
+    ops = converge(SavedDeclaration, state="absent", check=True, **dict(PATHS, path="/etc/declared.json"))["operations"]
     assert [op["object"] for op in ops][:2] == ["file /usr/local/lib/netmodes/netmodes-restore", "file %s" % UNIT_PATH]
 
 

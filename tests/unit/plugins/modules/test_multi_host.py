@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _fleet
+from ansible_collections.netmodes.linux.plugins.module_utils._batches.sandboxes import Sandboxes
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput
 from ansible_collections.netmodes.linux.plugins.module_utils._model import Link, interfaces
 from ansible_collections.netmodes.linux.plugins.modules.networks import Networks
-from ansible_collections.netmodes.linux.plugins.modules.sandboxes import Sandboxes
 
 OVERLAY = {"name": "ov0", "driver": "overlay", "hosts": "ov", "subnet": "10.231.200.0/24"}
 LAN = {"name": "lan", "driver": "macvlan", "hosts": "ov", "parent": "eth0", "subnet": "10.231.1.0/24", "gateway": "10.231.1.1",

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.netmodes.linux.plugins.module_utils._batches.sandboxes import Sandboxes
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict
-from ansible_collections.netmodes.linux.plugins.modules.sandboxes import Sandboxes
 
 NETWORKS = [{"name": "br0", "subnet": "172.18.0.0/16"}, {"name": "back", "subnet": "172.30.0.0/16", "internal": True}]
 SANDBOXES = [

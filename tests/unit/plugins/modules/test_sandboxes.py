@@ -9,9 +9,9 @@ import ipaddress
 import pytest
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _declaration
+from ansible_collections.netmodes.linux.plugins.module_utils._batches.sandboxes import Sandboxes
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
 from ansible_collections.netmodes.linux.plugins.modules.networks import Networks
-from ansible_collections.netmodes.linux.plugins.modules.sandboxes import Sandboxes
 
 NETWORKS = [{"name": "br0", "subnet": "172.18.0.0/16"}, {"name": "back", "internal": True}]
 SANDBOXES = [
