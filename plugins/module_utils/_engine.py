@@ -212,10 +212,12 @@ class Batch:
     def __init__(self, adapters, check_mode=False):
         self.adapters, self.check_mode = _preview.preview(adapters) if check_mode else adapters, check_mode
         self.changed, self.operations, self.diffs, self.warnings = False, [], [], []
+        self._created = set()
 
     def created(self):
-        """The objects (as ops name them: "netns web") that the steps so far create."""
-        return frozenset(op["object"] for op in self.operations if op["action"] in ("create", "recreate"))
+        """The objects (as ops name them: "netns web") that the steps so far create (the batch's
+        own set, which grows with each step: read it, do not keep it)."""
+        return self._created
 
     def run(self, resource_class, **options):
         """Converge one resource with OPTIONS (the rest take their argument_spec defaults); an
@@ -236,6 +238,7 @@ class Batch:
             _preview.play(self.adapters, resource.ops)
         self.changed = self.changed or result["changed"]
         self.operations += result["operations"]
+        self._created.update(op["object"] for op in result["operations"] if op["action"] in ("create", "recreate"))
         found = result["diff"]
         self.diffs += found if isinstance(found, list) else [found] if found.get("before") or found.get("after") else []
         self.warnings += result.get("warnings", [])

@@ -84,7 +84,8 @@ def _reads(method):
 
 
 def _writes(method):
-    """Forget every remembered read, before and after a change."""
+    """Forget every remembered read, before and after a change. The indexes of links stay: only
+    a change that makes, removes, renames or moves links (``_relinks``) changes them."""
 
     @functools.wraps(method)
     def changing(self, *args, **kwargs):
@@ -93,6 +94,23 @@ def _writes(method):
             return method(self, *args, **kwargs)
         finally:
             self._cache.clear()
+
+    return changing
+
+
+def _relinks(method):
+    """Forget every remembered read and link index, before and after a change that makes,
+    removes, renames or moves links (a namespace that goes takes its links with it)."""
+
+    @functools.wraps(method)
+    def changing(self, *args, **kwargs):
+        self._cache.clear()
+        self._indexes.clear()
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self._cache.clear()
+            self._indexes.clear()
 
     return changing
 
@@ -124,6 +142,7 @@ class Netlink:
         self.namespaces = namespaces or Namespaces()
         self._sockets = {}
         self._cache = {}
+        self._indexes = {}  # {(netns, name): index}: kept across writes that leave every link where it is
 
     def _forget(self, reads):
         for key in [key for key in self._cache if key[0] in reads]:
@@ -165,10 +184,12 @@ class Netlink:
                 return None
             raise _kernel_error("read link %s" % name, exc)
 
-    @_reads
     def _index(self, name, netns=None):
-        msg = self._get(name, netns)
-        return msg["index"] if msg is not None else None
+        key = (netns, name)
+        if key not in self._indexes:
+            msg = self._get(name, netns)
+            self._indexes[key] = msg["index"] if msg is not None else None
+        return self._indexes[key]
 
     # -- named network namespaces: the namespaces adapter's, under the names resources call --
 
@@ -197,13 +218,13 @@ class Netlink:
         """Every name recorded as ours, also of namespaces that are gone since."""
         return self.namespaces.owned_markers()
 
-    @_writes
+    @_relinks
     def netns_create(self, name):
         """Create a namespace with loopback up, and record it as ours."""
         self.namespaces.create(name)
         self.netns_finish(name)
 
-    @_writes
+    @_relinks
     def netns_share(self, name, target):
         """Make NAME a second name of TARGET's namespace (Docker's container mode)."""
         self.namespaces.share(name, target)
@@ -217,7 +238,7 @@ class Netlink:
             self.link_set("lo", netns=name, state="up")
         self.namespaces.mark(name)
 
-    @_writes
+    @_relinks
     def netns_delete(self, name):
         """Remove the name (and our socket in it); the namespace lives on while another name or
         process holds it."""
@@ -385,6 +406,7 @@ class Netlink:
         value = msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_DATA", attr)
         return None if value is None else bool(value)
 
+    @_reads
     def _name_of(self, index, netns):
         found = self._ipr(netns).link("get", index=index)
         return found[0].get("IFLA_IFNAME") if found else None
@@ -467,18 +489,18 @@ class Netlink:
             then()
         self.link_set(temp, netns=netns, ifname=name)
 
-    @_writes
+    @_relinks
     def link_add_bridge(self, name):
         """Create a bridge tagged as ours."""
         self._add_link(name, kind="bridge")
 
-    @_writes
+    @_relinks
     def link_add_veth(self, name, peer, netns=None):
         """Create a veth pair whose peer is born inside NETNS (so it never clashes with the host)."""
         self._add_link(name, kind="veth", peer=self._born_in(netns, {"ifname": peer}),
                        then=lambda: self.link_set(peer, netns=netns, ifalias="%s veth-peer" % OWNER_TAG))
 
-    @_writes
+    @_relinks
     def link_add_vxlan(self, name, vni, local, dstport, *, learning=None, proxy=False, replace=False):
         """Create a vxlan device (no multicast group: remotes come from its fdb) tagged as ours.
 
@@ -491,7 +513,7 @@ class Netlink:
             spec["vxlan_learning"] = int(learning)
         self._add_link(name, replace=replace, kind="vxlan", **spec)
 
-    @_writes
+    @_relinks
     def link_add_macvlan(self, name, parent, *, kind="macvlan", mode="bridge", netns=None, replace=False):
         """Create a macvlan or ipvlan link on the host's link PARENT, born inside NETNS."""
         parent_index = self._index(parent)
@@ -507,6 +529,8 @@ class Netlink:
         index = self._index(name, netns)
         if index is None:
             raise NotFound("link %s vanished while it was being configured" % name)
+        if "ifname" in attrs or "net_ns_fd" in attrs:  # the link changes its name or namespace
+            self._indexes.clear()
         if "master" in attrs:
             master = attrs.pop("master")
             attrs["master"] = self._index(master, netns) if master else 0
@@ -526,7 +550,7 @@ class Netlink:
             attrs["vxlan_learning"] = int(attrs["vxlan_learning"])
         self._call("set %s on %s" % (", ".join(sorted(attrs)), name), self._ipr(netns).link, "set", index=index, **attrs)
 
-    @_writes
+    @_relinks
     def link_delete(self, name, netns=None):
         """Delete a link (for a veth, both ends go)."""
         index = self._index(name, netns)

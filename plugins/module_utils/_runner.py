@@ -46,6 +46,8 @@ def run_module(resource_class):
                 result = converge(resource_class(params, adapters, module.check_mode))
         except NetmodesError as exc:
             module.fail_json(msg=exc.msg, **exc.details())
+    if not module._diff:  # asked for with --diff only: a host's first run would send its every file twice
+        result.pop("diff", None)
     for warning in dict.fromkeys(result.pop("warnings", [])):  # a batch of resources may repeat one
         module.warn(warning)
     module.exit_json(**result)

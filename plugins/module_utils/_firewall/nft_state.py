@@ -62,11 +62,14 @@ class TableState(OwnedItems):
             self._published = self._read_published()
         return self._published
 
-    def _read_published(self):
+    def _read_published(self, owner=None):
+        """As ``published``, of every owner or only OWNER."""
         ports = {(who, key): value for name in ("port4", "any-port4") for key, value, who in self.elements[name]}
         out = []
         for name in ("addr4", "any-addr4", "range4"):
             for key, _value, who in self.elements[name]:
+                if owner is not None and who != owner:
+                    continue
                 host, proto, hport = key if len(key) == 3 else ("0.0.0.0/0",) + key
                 ip = "" if host == "0.0.0.0/0" else host + ":"
                 cport = hport if name == "range4" else ports.get((who, key), hport)
@@ -94,6 +97,8 @@ class TableState(OwnedItems):
                 out.chains[item[1]] = [json.loads(rule) for rule in item[2]]
             else:
                 out.elements[item[1]].append((item[2], item[3], owner))
+        if self._published is not None:  # the others' ports as read, OWNER's from WANT: one sandbox's parse, not the table's
+            out._published = sorted([p for p in self._published if p[0] != owner] + out._read_published(owner))
         return out
 
     def empty_after(self, owner, want):
