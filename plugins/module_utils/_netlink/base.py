@@ -1,0 +1,194 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The netlink adapter's base: pyroute2, the sockets (one per namespace), the kernel's errors,
+and the memory of reads that a batch asks many times (forgotten on a write)."""
+
+from __future__ import annotations
+
+import errno
+import functools
+import os
+import traceback
+
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError
+
+try:
+    from pyroute2 import IPRoute
+    from pyroute2.netlink.exceptions import NetlinkError
+    from pyroute2.requests.main import RequestProcessor
+except ImportError:
+    HAS_PYROUTE2 = False
+    PYROUTE2_IMPORT_ERROR = traceback.format_exc()
+
+    class NetlinkError(Exception):
+        """Stand-in so that ``except NetlinkError`` stays valid without pyroute2."""
+
+else:
+    HAS_PYROUTE2 = True
+    PYROUTE2_IMPORT_ERROR = None
+
+RTPROT_STATIC = 4
+# rtnetlink's names of route protocols (RTPROT_*), as ``ip route`` prints them.
+RTPROT_NAMES = {2: "kernel", 3: "boot", 4: "static", 9: "ra", 16: "dhcp"}
+MAIN_TABLE = 254
+IFF_UP = 1
+# Neighbour and bridge fdb entries (ndmsg): states and flags.
+NUD_NOARP = 0x40
+NUD_PERMANENT = 0x80
+NTF_SELF = 0x02
+# An all-zero MAC in a vxlan fdb is the default destination of what has no entry of its own.
+ZERO_MAC = "00:00:00:00:00:00"
+# The kernel's numbers of macvlan and ipvlan modes (if_link.h), both ways.
+MACVLAN_MODES = {"private": 1, "vepa": 2, "bridge": 4, "passthru": 8}
+IPVLAN_MODES = {"l2": 0, "l3": 1, "l3s": 2}
+# Link attributes of one kind (link_set names them with its prefix), and the kind they need.
+KIND_PREFIXES = {"br_": "bridge", "vxlan_": "vxlan", "macvlan_": "macvlan", "ipvlan_": "ipvlan"}
+# Where sysfs lists a bridge's ports (brif/) beside its index.
+SYS_NET = "/sys/class/net"
+
+
+def _kernel_error(action, exc):
+    code = getattr(exc, "code", None) or getattr(exc, "errno", None)
+    reason = os.strerror(code) if isinstance(code, int) and code > 0 else str(exc)
+    # The kernel's own words (extended ack), when it said more than the errno.
+    said = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], str) else None
+    if said and said != reason:
+        reason = "%s (%s)" % (said, reason)
+    return KernelError("%s: %s" % (action, reason))
+
+
+def _name_of_number(names, number):
+    return next((name for name, value in names.items() if value == number), number)
+
+
+def _reads(method):
+    """Remember a read until the next write: a batch reads the same links many times."""
+
+    @functools.wraps(method)
+    def cached(self, *args, **kwargs):
+        key = (method.__name__, args, tuple(sorted(kwargs.items())))
+        if key not in self._cache:
+            self._cache[key] = method(self, *args, **kwargs)
+        return self._cache[key]
+
+    return cached
+
+
+def _writes(method):
+    """Forget every remembered read, before and after a change. The indexes of links stay: only
+    a change that makes, removes, renames or moves links (``_relinks``) changes them."""
+
+    @functools.wraps(method)
+    def changing(self, *args, **kwargs):
+        self._cache.clear()
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self._cache.clear()
+
+    return changing
+
+
+def _relinks(method):
+    """Forget every remembered read and link index, before and after a change that makes,
+    removes, renames or moves links (a namespace that goes takes its links with it)."""
+
+    @functools.wraps(method)
+    def changing(self, *args, **kwargs):
+        self._cache.clear()
+        self._indexes.clear()
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self._cache.clear()
+            self._indexes.clear()
+
+    return changing
+
+
+def _writes_entries(*reads):
+    """Forget only the remembered reads named READS, before and after a change of fdb or
+    neighbour entries: such a change leaves every link (and so the index of a link) as it was,
+    and a vxlan network writes hundreds of them in a row."""
+
+    def decorate(method):
+        @functools.wraps(method)
+        def changing(self, *args, **kwargs):
+            self._forget(reads)
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                self._forget(reads)
+
+        return changing
+
+    return decorate
+
+
+def empty_dump_filter():
+    """An explicit, empty dump filter: the request then carries the caller's own filter (an
+    index) for the kernel to honour, instead of pyroute2 filtering a whole dump itself."""
+    return RequestProcessor()
+
+
+class Sockets:
+    """The sockets of one run (one per namespace entered) and what the reads remember."""
+
+    def __init__(self, namespaces):
+        self.namespaces = namespaces
+        self._sockets = {}
+        self._cache = {}
+        self._indexes = {}  # {(netns, name): index}: kept across writes that leave every link where it is
+
+    def _forget(self, reads):
+        for key in [key for key in self._cache if key[0] in reads]:
+            del self._cache[key]
+
+    def close(self):
+        for sock in self._sockets.values():
+            sock.close()
+        self._sockets.clear()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- sockets ------------------------------------------------------------------------
+
+    def _ipr(self, netns=None):
+        if netns not in self._sockets:
+            if netns is None:
+                self._sockets[None] = IPRoute(strict_check=True, ext_ack=True)
+            else:
+                self._sockets[netns] = self._socket_in(netns)
+        return self._sockets[netns]
+
+    def _socket_in(self, netns):
+        """A netlink socket inside NETNS (a socket keeps the namespace it was opened in)."""
+        return self.namespaces.inside(netns, lambda: IPRoute(strict_check=True, ext_ack=True))
+
+    def _get(self, name, netns=None):
+        """The kernel's message for the link called exactly NAME, or None (asked by name, not dumped)."""
+        if not name:
+            return None  # no name names no link (the kernel would call the request invalid)
+        try:
+            return self._ipr(netns).link("get", ifname=name)[0]
+        except NetlinkError as exc:
+            if exc.code == errno.ENODEV:
+                return None
+            raise _kernel_error("read link %s" % name, exc)
+
+    def _index(self, name, netns=None):
+        key = (netns, name)
+        if key not in self._indexes:
+            msg = self._get(name, netns)
+            self._indexes[key] = msg["index"] if msg is not None else None
+        return self._indexes[key]
+
+    def _call(self, action, func, *args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except (NetlinkError, OSError) as exc:
+            raise _kernel_error(action, exc)
