@@ -147,7 +147,7 @@ class Sandboxes(BatchResource):
         publishing = [(s, bridge_of(s.networks[0], networks)) for s in isolated if s.networks]
         publishing = [(s, bridge) for s, bridge in publishing
                       if bridge and (net.link(bridge, routes=False) is not None or bridge in self.planned_subnets or not self.check_mode)]
-        giving = self._ports_given_away([s for s, _bridge in publishing])
+        giving = ports_given_away(self.adapters["firewall"], [s for s, _bridge in publishing])
         for spec, bridge in publishing:  # first the sandboxes whose host ports go to another one let go of them
             if spec.name in giving:
                 batch.run(Portmap, netns=spec.name, bridge=bridge, ports=[str(m) for m in giving[spec.name]], firewall_backend=backend)
@@ -196,23 +196,6 @@ class Sandboxes(BatchResource):
                         batch.run(Macvlan, name=link.name, kind=link.kind, netns=spec.name, state="absent")
             if not spec.networks and _firewall.sandbox_owner(spec.name) in owners:
                 batch.run(Portmap, netns=spec.name, bridge=DEFAULT_BRIDGE, state="absent", firewall_backend=backend)
-
-    def _ports_given_away(self, specs):
-        """{sandbox: the published ports it keeps} of the SPECS that publish a host port now that
-        another of them is declared to publish (a port moving from one sandbox to another, or two
-        swapping theirs). Run first, these let go before any sandbox takes a port; the preflight
-        already checked the declaration, so in check mode (nothing let go) the sandboxes taking
-        them treat those owners as SETTLED."""
-        held = {}
-        for who, mapping in self.adapters["firewall"].read().published():
-            held.setdefault(who, set()).add(mapping)
-        out = {}
-        for spec in specs:
-            mine = held.get(_firewall.sandbox_owner(spec.name), set())
-            others = [m for other in specs if other is not spec for m in other.publish]
-            if any(m.overlaps(o) for m in mine - set(spec.publish) for o in others):
-                out[spec.name] = sorted(mine & set(spec.publish))
-        return out
 
     def _attach(self, batch, spec, index, name, *, networks, used):
         if name in self.spans:
@@ -299,6 +282,24 @@ class Sandboxes(BatchResource):
         if inode is None or not net.netns_owned(spec.name):
             return False
         return spec.share_with in self.leaving or inode != net.netns_inode(spec.share_with)  # None: made by this run
+
+
+def ports_given_away(firewall, specs):
+    """{sandbox: the published ports it keeps} of the SPECS that publish a host port now that
+    another of them is declared to publish (a port moving from one sandbox to another, or two
+    swapping theirs). Run first, these let go before any sandbox takes a port; the preflight
+    already checked the declaration, so in check mode (nothing let go) the sandboxes taking
+    them treat those owners as SETTLED."""
+    held = {}
+    for who, mapping in firewall.read().published():
+        held.setdefault(who, set()).add(mapping)
+    out = {}
+    for spec in specs:
+        mine = held.get(_firewall.sandbox_owner(spec.name), set())
+        leaving = mine - set(spec.publish)
+        if leaving and any(m.overlaps(o) for m in leaving for other in specs if other is not spec for o in other.publish):
+            out[spec.name] = sorted(mine & set(spec.publish))
+    return out
 
 
 def gather_sandboxes(net, names=None):
