@@ -117,7 +117,8 @@ def playbook(inventories, path, what):
     recap = re.findall(r"changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", proc.stdout)
     if proc.returncode != 0 or not recap or any(int(u) or int(f) for _c, u, f in recap):
         # What went wrong, host by host, then the recap: a long run's tail alone holds only the recap.
-        wrong = [line for line in proc.stdout.splitlines() if line.startswith(("fatal:", "failed:")) or "UNREACHABLE" in line]
+        lines = proc.stdout.splitlines()  # a failure's line and the message under it (the yaml callback)
+        wrong = ["\n".join(lines[i:i + 6]) for i, line in enumerate(lines) if line.startswith(("fatal:", "failed:")) or "UNREACHABLE" in line]
         parts = (what, proc.returncode, "\n".join(wrong)[-6000:], proc.stdout[-6000:], proc.stderr[-2000:])
         raise SystemExit("%s failed (rc %d):\n%s\n%s\n%s" % parts)
     return elapsed, sum(int(c) for c, _u, _f in recap)
