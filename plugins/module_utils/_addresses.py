@@ -184,9 +184,9 @@ def check_slices(spec, where):
     base = spec.ip_range or spec.subnet
     bits = spec.max_hosts.bit_length() - 1
     if spec.max_hosts < 1 or 1 << bits != spec.max_hosts:
-        raise InvalidInput("%s.max_hosts: %r is not a power of two (1, 2, 4, ... 16, ...)" % (where, spec.max_hosts), where)
+        raise InvalidInput("%s: max_hosts: %r is not a power of two (1, 2, 4, ... 16, ...)" % (where, spec.max_hosts), where)
     if base.prefixlen + bits > 30:
-        raise InvalidInput("%s.max_hosts: %d slices of %s would have %d addresses each; give a bigger %s or a smaller max_hosts"
+        raise InvalidInput("%s: max_hosts: %d slices of %s would have %d addresses each; give a bigger %s or a smaller max_hosts"
                            % (where, spec.max_hosts, base, 2 ** max(0, 32 - base.prefixlen - bits),
                               "ip_range" if spec.ip_range else "subnet", ), where)
 

@@ -285,7 +285,7 @@ def listed(value, field_name, mapping=False, scalars=True):
     if value is None or (mapping and isinstance(value, dict)):
         return value
     if not isinstance(value, (list, tuple)):
-        key = field_name.rpartition(".")[2]
+        key = field_name.rpartition(".")[2].rpartition(" ")[2]  # config[0].publish, netmodes_sandboxes[0] (web): publish
         fix = "%s: [%r]" % (key, value) if isinstance(value, (str, int, dict)) and not isinstance(value, bool) else "%s: [...]" % key
         raise InvalidInput("%s: %r is %s, not a list; write a list, even of one item: %s%s"
                            % (field_name, value, kind(value), fix, " (or a dict)" if mapping else ""), field_name)

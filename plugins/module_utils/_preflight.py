@@ -9,7 +9,7 @@ per message that more than one check (or resource) gives.
 from __future__ import annotations
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _firewall, _fleet, _links
-from ansible_collections.netmodes.linux.plugins.module_utils._declaration import DEFAULT_NETWORK, bridge_of, veth_name
+from ansible_collections.netmodes.linux.plugins.module_utils._declaration import DEFAULT_NETWORK, bridge_of, entry, veth_name
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
 
 
@@ -30,17 +30,17 @@ def published_by(where, who, other):
 
 # -- networks ------------------------------------------------------------------------------------
 
-def check_subnets_free(specs, net, here, leaving=(), where="config"):
+def check_subnets_free(specs, net, here, leaving, where):
     """Refuse a declared subnet of a bridge made on this host (a network in HERE) that overlaps an
     address of another interface of the host (another bridge, the host's own network): its routes
-    would be ambiguous. LEAVING: links this run removes. A macvlan or ipvlan network (no bridge)
+    would be ambiguous. LEAVING: links this run removes; WHERE: the variable SPECS were declared in. A macvlan or ipvlan network (no bridge)
     shares its segment's subnet with its parent by design."""
     used = _addresses.host_networks(net, leaving)
     for index, spec in enumerate(specs):
         for name, other in used if spec.subnet is not None and spec.bridge is not None and spec.name in here else ():
             if name != spec.bridge and spec.subnet.overlaps(other):
-                raise InvalidInput("%s[%d].subnet: %s overlaps %s of %s on the host; choose a free subnet"
-                                   % (where, index, spec.subnet, other, name), "%s[%d]" % (where, index))
+                at = entry(where, index, spec.name)
+                raise InvalidInput("%s: subnet: %s overlaps %s of %s on the host; choose a free subnet" % (at, spec.subnet, other, name), at)
 
 
 # -- sandboxes -----------------------------------------------------------------------------------

@@ -346,9 +346,10 @@ def restore(doc, adapters, check_mode=False):
     backend = doc.get("firewall_backend") or "auto"
     result = {"changed": False, "operations": [], "warnings": []}
     fleet = doc.get("fleet") or {}
-    for resource_class, options in ((Networks, {"config": doc.get("networks", []), "fleet": fleet}),
+    # An error names the document's own keys (networks[2] (web)), not the modules' config.
+    for resource_class, options in ((Networks, {"config": doc.get("networks", []), "fleet": fleet, "declared_in": {"config": "networks"}}),
                                     (Sandboxes, {"config": doc.get("sandboxes", []), "networks": doc.get("networks", []),
-                                                 "fleet": fleet})):
+                                                 "fleet": fleet, "declared_in": {"config": "sandboxes", "networks": "networks"}})):
         params = {key: spec.get("default") for key, spec in resource_class.argument_spec.items()}
         params.update(options, state="merged", firewall_backend=backend)
         part = converge(resource_class(params, adapters, check_mode))

@@ -106,6 +106,7 @@ options:
 extends_documentation_fragment:
   - netmodes.linux.attributes
   - netmodes.linux.firewall
+  - netmodes.linux.declaration
 """
 
 EXAMPLES = r"""

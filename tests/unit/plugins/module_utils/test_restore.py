@@ -182,6 +182,13 @@ def test_a_declaration_the_restore_could_not_make_fails_the_task_not_the_boot(sp
     assert PATHS["path"] not in files.host, "nothing is saved"
 
 
+def test_an_error_names_the_variable_the_roles_say_the_entry_came_from(refused):
+    bad = SANDBOXES + [{"name": "x", "network_mode": "br0", "publish": "8090:80"}]
+    refused(BootRestore, InvalidInput, r"^netmodes_sandboxes\[6\] \(x\): publish: '8090:80' is a string, not a list", networks=NETWORKS,
+            sandboxes=bad, declared_in={"sandboxes": "netmodes_sandboxes", "networks": "netmodes_networks"}, **PATHS)
+    refused(BootRestore, InvalidInput, r"^sandboxes\[6\] \(x\): publish: ", networks=NETWORKS, sandboxes=bad, **PATHS)
+
+
 def test_check_mode_does_not_fail_on_what_only_the_run_changes(host, converge, files):
     """A port moving from web to www: in check mode the host still has web holding it, so the
     restore's own check is left to the real run (with a warning); the real run, on the host it
