@@ -16,6 +16,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, 
 from ansible_collections.netmodes.linux.plugins.module_utils import _model as m
 from ansible_collections.netmodes.linux.plugins.module_utils import _resolvconf as rc
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput
+from ansible_collections.netmodes.linux.plugins.module_utils._ports import PROTOCOL_WORDS, PROTOCOLS, port_mappings
 
 DEFAULT_NETWORK = "bridge"        # Docker's default network (docker0)
 DEFAULT_BRIDGE = "netmodes0"
@@ -283,9 +284,9 @@ def _host_port(value, where):
     text = str(value)
     port, _sep, proto = text.partition("/")
     proto = proto or "tcp"
-    if not port.isdigit() or not 1 <= int(port) <= 65535 or proto not in m.PROTOCOLS:
+    if not port.isdigit() or not 1 <= int(port) <= 65535 or proto not in PROTOCOLS:
         raise InvalidInput("%s: ports: %r is not a port; give a port from 1 to 65535, with a protocol %s after a slash"
-                           " if not tcp (80, 53/udp)" % (where, value, m.PROTOCOL_WORDS), where)
+                           " if not tcp (80, 53/udp)" % (where, value, PROTOCOL_WORDS), where)
     return int(port), proto
 
 
@@ -335,7 +336,7 @@ def sandbox_spec(raw, where):
     _check_dns(dns, lists["extra_hosts"], where)
     return SandboxSpec(
         name, "network" if networks else mode, networks, None, ip,
-        m.port_mappings(lists["publish"] or [], "%s: publish" % where), ports,
+        port_mappings(lists["publish"] or [], "%s: publish" % where), ports,
         m.hostname(raw["hostname"], "%s: hostname" % where) if raw.get("hostname") else None,
         dns["dns"], dns["dns_search"], dns["dns_options"], lists["extra_hosts"], dns["aliases"] or (), state, raw, ips)
 

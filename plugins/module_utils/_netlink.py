@@ -18,8 +18,9 @@ import os
 import traceback
 
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, NotFound
-from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER_TAG, Link, Route, RouteEntry, temp_name
+from ansible_collections.netmodes.linux.plugins.module_utils._model import Route
 from ansible_collections.netmodes.linux.plugins.module_utils._namespaces import NETNS_DIR, Namespaces
+from ansible_collections.netmodes.linux.plugins.module_utils._records import OWNER_TAG, Link, RouteEntry, temp_name
 
 try:
     from pyroute2 import IPRoute
@@ -429,7 +430,7 @@ class Netlink:
         old NAME there first (a recreate: what the kernel cannot change in place).
 
         The kernel takes no alias at creation, so the link is made under its temporary name
-        (_model.temp_name), tagged (and THEN called: a veth tags its peer), and renamed last:
+        (_records.temp_name), tagged (and THEN called: a veth tags its peer), and renamed last:
         NAME never holds a link of ours without its tag. A link left under the temporary name
         by an interrupted run goes first (a veth's peer with it).
         """

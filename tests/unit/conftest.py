@@ -26,8 +26,9 @@ from ansible_collections.netmodes.linux.plugins.module_utils._firewall import ip
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import ipt_state, iptables, nft_state, nftables
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import nft_rules as nft
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall.foreign_read import read_foreign
-from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER_TAG, Link, Route, RouteEntry, temp_name
+from ansible_collections.netmodes.linux.plugins.module_utils._model import Route
 from ansible_collections.netmodes.linux.plugins.module_utils._netlink import ZERO_MAC
+from ansible_collections.netmodes.linux.plugins.module_utils._records import OWNER_TAG, Link, RouteEntry, temp_name
 
 
 class FakeNetlink:

@@ -16,7 +16,8 @@ import pytest
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _declaration, _restore
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput
-from ansible_collections.netmodes.linux.plugins.module_utils._model import Link, interfaces
+from ansible_collections.netmodes.linux.plugins.module_utils._model import interfaces
+from ansible_collections.netmodes.linux.plugins.module_utils._records import Link
 from ansible_collections.netmodes.linux.plugins.modules.boot_restore import BootRestore
 from ansible_collections.netmodes.linux.plugins.modules.networks import Networks
 from ansible_collections.netmodes.linux.plugins.modules.sandboxes import Sandboxes

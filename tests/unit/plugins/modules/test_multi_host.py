@@ -9,7 +9,8 @@ import pytest
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _fleet
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput
-from ansible_collections.netmodes.linux.plugins.module_utils._model import Link, interfaces
+from ansible_collections.netmodes.linux.plugins.module_utils._model import interfaces
+from ansible_collections.netmodes.linux.plugins.module_utils._records import Link
 from ansible_collections.netmodes.linux.plugins.modules.networks import Networks
 from ansible_collections.netmodes.linux.plugins.modules.sandboxes import Sandboxes
 

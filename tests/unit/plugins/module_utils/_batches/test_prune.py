@@ -10,7 +10,7 @@ import pytest
 from ansible_collections.netmodes.linux.plugins.module_utils import _declaration, _ledger
 from ansible_collections.netmodes.linux.plugins.module_utils import _sysctl as sysctl_module
 from ansible_collections.netmodes.linux.plugins.module_utils._batches import prune as _prune
-from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER_TAG, Link, temp_name
+from ansible_collections.netmodes.linux.plugins.module_utils._records import OWNER_TAG, Link, temp_name
 from ansible_collections.netmodes.linux.plugins.modules.networks import Networks
 from ansible_collections.netmodes.linux.plugins.modules.sandboxes import Sandboxes
 
