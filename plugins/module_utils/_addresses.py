@@ -122,7 +122,7 @@ def pick_address(sandbox, network, *, given, subnet, gateway, used):
     mine = {ip for ip in used.get(sandbox, ()) if ip in subnet}
     ip = given or (min(mine) if mine else None)
     if ip is not None and (ip not in subnet or ip == gateway):
-        raise InvalidInput("%s.ip: %s is not a free host address of network %s (%s, gateway %s)" % (sandbox, ip, network, subnet, gateway),
+        raise InvalidInput("%s: ip: %s is not a free host address of network %s (%s, gateway %s)" % (sandbox, ip, network, subnet, gateway),
                            "config")
     if ip is None:
         taken = {gateway} | {a for other, addrs in used.items() if other != sandbox for a in addrs}

@@ -688,7 +688,7 @@ def converge(adapters):
 def names_field(error, options):
     """Whether ERROR's message begins with the field it names ("mtu: ...", "config[0].subnet: ...",
     at least as precisely as error.field), or, for a conflict between entries of a batch, with
-    the name of a declared entry ("web.ip: ...", "web: publish: ...")."""
+    the name of a declared entry ("web: ip: ...", "web: publish: ...")."""
     msg, field = error.msg, error.field or ""
     if field and msg.startswith(field) and msg[len(field):len(field) + 1] in (":", ".", "["):
         return True

@@ -80,7 +80,7 @@ class Sandboxes(BatchResource):
         check.references(specs, networks, self.leaving)
         check.host_ports([s for s in specs if s.state == "present"], declared | undeclared)
         check.publish([s for s in specs if s.state == "present"], declared | undeclared)
-        check.bridge_ports(specs, networks, undeclared)
+        check.bridge_ports(specs, networks, undeclared, where["config"])
         hosting = p["converge_networks"] and p["state"] in ("merged", "overridden")
         wanted = networks_preflight(listed, net, self.spans, p["state"] == "overridden", where["networks"]) if hosting else None
         if p["state"] == "gathered":

@@ -114,7 +114,7 @@ def test_overridden_prunes_only_ours(host, converge, kernel):
     ([{"name": "my_app", "network_mode": "br0"}], InvalidInput,
      r"config\[0\] \(my_app\): name: 'my_app' is the sandbox's default host name .* rename it with letters, digits and '-'"),
     ([{"name": "a", "network_mode": "br0", "ip": "172.18.0.9"}, {"name": "b", "network_mode": "br0", "ip": "172.18.0.9"}], Conflict,
-     "b.ip: 172.18.0.9 is already the address of sandbox a; choose another address in 172.18.0.0/16 or leave ip out"),
+     "b: ip: 172.18.0.9 is already the address of sandbox a; choose another address in 172.18.0.0/16 or leave ip out"),
     ([{"name": "a", "network_mode": "br0", "publish": ["9100:80"]}, {"name": "b", "network_mode": "br0", "publish": ["9100:81"]}], Conflict,
      r"b: publish: host port 9100/tcp is already published by sandbox a \(9100:80/tcp\); choose another host port"),
     ([{"name": "a", "network_mode": "br0", "publish": ["9100:80"]}, {"name": "b", "network_mode": "host", "ports": [9100]}], Conflict,
@@ -295,7 +295,7 @@ def test_conflicts_with_the_hosts_state_fail_before_anything_changes(host, conve
         ({"name": "x", "network_mode": "br0", "publish": ["80:80"]}, "x: publish: host port 80/tcp is already declared by host-mode sandbox web2"),
         ({"name": "x", "network_mode": "br0", "publish": ["9000:80"]},
          r"x: publish: host port 9000/tcp is already in use on the host: python3 \(pid 4242\) .*; stop it or choose another host port"),
-        ({"name": "x", "network_mode": "br0", "ip": "172.18.0.2"}, "x.ip: 172.18.0.2 is already the address of sandbox web; choose another address"),
+        ({"name": "x", "network_mode": "br0", "ip": "172.18.0.2"}, "x: ip: 172.18.0.2 is already the address of sandbox web; choose another address"),
     ]
     for extra, fragment in cases:
         calls, commits = len(kernel.calls), firewall.commits
@@ -354,7 +354,7 @@ def test_an_address_can_be_given_on_every_network_and_is_never_handed_out(conver
 @pytest.mark.parametrize("networks, fragment", [
     ([{"ip": "172.17.0.9"}], r"config\[0\] \(db\): networks\[0\]: a network given as a dict needs a name"),
     ([{"name": "back", "mac": "x"}], r"config\[0\] \(db\): networks\[0\]: unknown keys mac"),
-    ([{"name": "back", "ip": "10.9.9.9"}], "db.ip: 10.9.9.9 is not a free host address of network back"),
+    ([{"name": "back", "ip": "10.9.9.9"}], "db: ip: 10.9.9.9 is not a free host address of network back"),
 ])
 def test_bad_addresses_on_further_networks(converge, refused, networks, fragment):
     converge(Networks, config=NETWORKS)
