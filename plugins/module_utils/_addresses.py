@@ -122,7 +122,7 @@ def pick_address(sandbox, network, *, given, subnet, gateway, used):
     mine = {ip for ip in used.get(sandbox, ()) if ip in subnet}
     ip = given or (min(mine) if mine else None)
     if ip is not None and (ip not in subnet or ip == gateway):
-        raise InvalidInput("%s.ip: %s is not a free host address of network %s (%s, gateway %s)" % (sandbox, ip, network, subnet, gateway),
+        raise InvalidInput("%s: ip: %s is not a free host address of network %s (%s, gateway %s)" % (sandbox, ip, network, subnet, gateway),
                            "config")
     if ip is None:
         taken = {gateway} | {a for other, addrs in used.items() if other != sandbox for a in addrs}
@@ -184,9 +184,9 @@ def check_slices(spec, where):
     base = spec.ip_range or spec.subnet
     bits = spec.max_hosts.bit_length() - 1
     if spec.max_hosts < 1 or 1 << bits != spec.max_hosts:
-        raise InvalidInput("%s.max_hosts: %r is not a power of two (1, 2, 4, ... 16, ...)" % (where, spec.max_hosts), where)
+        raise InvalidInput("%s: max_hosts: %r is not a power of two (1, 2, 4, ... 16, ...)" % (where, spec.max_hosts), where)
     if base.prefixlen + bits > 30:
-        raise InvalidInput("%s.max_hosts: %d slices of %s would have %d addresses each; give a bigger %s or a smaller max_hosts"
+        raise InvalidInput("%s: max_hosts: %d slices of %s would have %d addresses each; give a bigger %s or a smaller max_hosts"
                            % (where, spec.max_hosts, base, 2 ** max(0, 32 - base.prefixlen - bits),
                               "ip_range" if spec.ip_range else "subnet", ), where)
 

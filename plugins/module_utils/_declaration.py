@@ -9,16 +9,50 @@ preflight.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field, replace
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _fleet
 from ansible_collections.netmodes.linux.plugins.module_utils import _model as m
 from ansible_collections.netmodes.linux.plugins.module_utils import _resolvconf as rc
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput
+from ansible_collections.netmodes.linux.plugins.module_utils._ports import PROTOCOL_WORDS, PROTOCOLS, port_mappings
 
 DEFAULT_NETWORK = "bridge"        # Docker's default network (docker0)
 DEFAULT_BRIDGE = "netmodes0"
 DRIVERS = ("bridge",) + _fleet.MULTI_HOST
+
+
+# The declared_in option of every module that takes a declaration (sandboxes, networks,
+# boot_restore), the one spec of it: {option: the variable the user wrote it in}, so that an error
+# names netmodes_sandboxes[2] (web), not config[2]. The roles fill it; plugins/doc_fragments/
+# declaration.py documents it (tests/unit/plugins/doc_fragments/test_declaration_fragment.py holds the two together).
+DECLARED_IN_OPTION = {"type": "dict", "default": {}}
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
+
+
+def declared_in(params, *options):
+    """{option: the name the user knows it by}, for the list OPTIONS of a module: the variable
+    declared_in gives (the roles give the inventory's), else the option's own name."""
+    given = params.get("declared_in") or {}
+    _unknown(given, options, "declared_in")
+    for option, variable in given.items():
+        if not isinstance(variable, str) or not _VARIABLE.match(variable):
+            raise InvalidInput("declared_in: %s: %r is not a variable name; give the name of the variable %s came from, like"
+                               " netmodes_sandboxes" % (option, variable, option), "declared_in")
+    return {option: given.get(option) or option for option in options}
+
+
+def entry(where, index, name=None):
+    """How an error names the INDEXth entry of list WHERE: netmodes_sandboxes[2] (web), its name
+    in parentheses when it has a printable one."""
+    if isinstance(name, str) and name and name.isprintable() and len(name) <= 64:
+        return "%s[%d] (%s)" % (where, index, name)
+    return "%s[%d]" % (where, index)
+
+
+def _name_of(raw):
+    return raw.get("name") if isinstance(raw, dict) else None
 
 
 def _unknown(raw, known, where):
@@ -32,7 +66,7 @@ def _bool(raw, key, default, where):
     if value is None:
         return default
     if not isinstance(value, bool):
-        raise InvalidInput("%s.%s: %r is not a boolean; write true or false" % (where, key, value), where)
+        raise InvalidInput("%s: %s: %r is not a boolean; write true or false" % (where, key, value), where)
     return value
 
 
@@ -84,7 +118,7 @@ def _int(raw, key, low, high, where):
     if value in (None, ""):
         return None
     if isinstance(value, bool) or not str(value).isdigit() or not low <= int(value) <= high:
-        raise InvalidInput("%s.%s: %r is not a whole number in %d..%d; give a whole number from %d to %d"
+        raise InvalidInput("%s: %s: %r is not a whole number in %d..%d; give a whole number from %d to %d"
                            % (where, key, value, low, high, low, high), where)
     return int(value)
 
@@ -95,7 +129,7 @@ def _refuse_foreign_keys(raw, driver, where):
             continue
         takers = [d for d in DRIVERS if key in _DRIVER_KEYS[d]]
         why = _WHY_NOT.get((driver, key)) or "only %s networks take it" % " and ".join(takers)
-        raise InvalidInput("%s.%s: %s network has no %s: %s; remove it" % (where, key, _fleet.article(driver), key, why), where)
+        raise InvalidInput("%s: %s: %s network has no %s: %s; remove it" % (where, key, _fleet.article(driver), key, why), where)
 
 
 def network_spec(raw, where):
@@ -103,27 +137,27 @@ def network_spec(raw, where):
     if not isinstance(raw, dict) or not raw.get("name"):
         raise InvalidInput("%s: a network is a dict with at least a name" % where, where)
     _unknown(raw, _NETWORK_KEYS, where)
-    name = m.name(str(raw["name"]), "%s.name" % where, "network name")
+    name = m.name(str(raw["name"]), "%s: name" % where, "network name")
     driver = raw.get("driver") or "bridge"
     if driver not in DRIVERS:
-        raise InvalidInput("%s.driver: %r is not a driver (choose one of %s)" % (where, driver, ", ".join(DRIVERS)), where)
+        raise InvalidInput("%s: driver: %r is not a driver (choose one of %s)" % (where, driver, ", ".join(DRIVERS)), where)
     _refuse_foreign_keys(raw, driver, where)
     bridge = None
     if driver in ("bridge", "overlay"):
         bridge = raw.get("bridge_name") or (DEFAULT_BRIDGE if name == DEFAULT_NETWORK else name)
         if not raw.get("bridge_name") and len(bridge.encode("utf-8")) > m.IFNAME_MAX_BYTES:
-            raise InvalidInput("%s.name: network name %r is %d bytes, too long to name its bridge (the kernel allows at most %d);"
+            raise InvalidInput("%s: name: network name %r is %d bytes, too long to name its bridge (the kernel allows at most %d);"
                                " give a bridge_name of at most %d bytes, or a shorter name"
                                % (where, name, len(bridge.encode("utf-8")), m.IFNAME_MAX_BYTES, m.IFNAME_MAX_BYTES), where)
-        m.ifname(bridge, "%s.bridge_name" % where if raw.get("bridge_name") else "%s.name" % where)
-    subnet = m.network(raw["subnet"], "%s.subnet" % where) if raw.get("subnet") else None
+        m.ifname(bridge, "%s: bridge_name" % where if raw.get("bridge_name") else "%s: name" % where)
+    subnet = m.network(raw["subnet"], "%s: subnet" % where) if raw.get("subnet") else None
     if subnet is not None and subnet.version != 4:
-        raise InvalidInput("%s.subnet: IPv6 networks are not supported yet; give an IPv4 subnet" % where, where)
-    gateway = m.address(raw["gateway"], "%s.gateway" % where) if raw.get("gateway") else None
+        raise InvalidInput("%s: subnet: IPv6 networks are not supported yet; give an IPv4 subnet" % where, where)
+    gateway = m.address(raw["gateway"], "%s: gateway" % where) if raw.get("gateway") else None
     if gateway is not None and subnet is None:
-        raise InvalidInput("%s.gateway: %s needs a subnet; give a subnet and a gateway inside it" % (where, gateway), where)
+        raise InvalidInput("%s: gateway: %s needs a subnet; give a subnet and a gateway inside it" % (where, gateway), where)
     if gateway is not None and (gateway not in subnet or gateway in (subnet.network_address, subnet.broadcast_address)):
-        raise InvalidInput("%s.gateway: %s is not a host address of subnet %s; give a subnet and a gateway inside it"
+        raise InvalidInput("%s: gateway: %s is not a host address of subnet %s; give a subnet and a gateway inside it"
                            % (where, gateway, subnet), where)
     spec = NetworkSpec(name, bridge, subnet, gateway, _bool(raw, "internal", False, where),
                        _bool(raw, "ip_masquerade", True, where), _bool(raw, "icc", True, where), driver)
@@ -136,37 +170,37 @@ def _multi_host_spec(spec, raw, where):
     """The options of an overlay, macvlan or ipvlan network, checked."""
     driver = spec.driver
     if spec.subnet is None:
-        raise InvalidInput("%s.subnet: %s network needs a subnet, the same on every host it spans (it cannot be picked"
+        raise InvalidInput("%s: subnet: %s network needs a subnet, the same on every host it spans (it cannot be picked"
                            " per host); give one, like 10.10.0.0/24" % (where, _fleet.article(driver)), where)
     hosts = raw.get("hosts")
     if isinstance(hosts, list) and hosts and all(isinstance(h, str) and h for h in hosts):
         hosts = tuple(hosts)
     elif not isinstance(hosts, str) or not hosts:
-        raise InvalidInput("%s.hosts: %s network needs the hosts it spans: an inventory group name or a list of inventory"
+        raise InvalidInput("%s: hosts: %s network needs the hosts it spans: an inventory group name or a list of inventory"
                            " hosts" % (where, _fleet.article(driver)), where)
-    ip_range = m.network(raw["ip_range"], "%s.ip_range" % where) if raw.get("ip_range") else None
+    ip_range = m.network(raw["ip_range"], "%s: ip_range" % where) if raw.get("ip_range") else None
     if ip_range is not None and not ip_range.subnet_of(spec.subnet):
-        raise InvalidInput("%s.ip_range: %s is not inside subnet %s; give a part of the subnet" % (where, ip_range, spec.subnet), where)
+        raise InvalidInput("%s: ip_range: %s is not inside subnet %s; give a part of the subnet" % (where, ip_range, spec.subnet), where)
     mode = raw.get("mode")
     if driver in MODES_OF:
         mode = mode or MODES_OF[driver][0]
         if mode not in MODES_OF[driver]:
-            raise InvalidInput("%s.mode: %r is not %s mode (choose one of %s)" % (where, mode, _fleet.article(driver), ", ".join(MODES_OF[driver])),
+            raise InvalidInput("%s: mode: %r is not %s mode (choose one of %s)" % (where, mode, _fleet.article(driver), ", ".join(MODES_OF[driver])),
                                where)
         if not raw.get("parent"):
-            raise InvalidInput("%s.parent: %s network needs the host interface on the segment (parent: eth0)" % (where, _fleet.article(driver)),
+            raise InvalidInput("%s: parent: %s network needs the host interface on the segment (parent: eth0)" % (where, _fleet.article(driver)),
                                where)
-        m.ifname(str(raw["parent"]), "%s.parent" % where)
+        m.ifname(str(raw["parent"]), "%s: parent" % where)
     shim = _bool(raw, "shim", False, where)
     if shim and driver == "macvlan" and mode != "bridge":
-        raise InvalidInput("%s.shim: the host reaches its sandboxes through the shim only in mode bridge (a macvlan in mode %s"
+        raise InvalidInput("%s: shim: the host reaches its sandboxes through the shim only in mode bridge (a macvlan in mode %s"
                            " does not pass traffic between its siblings); use mode bridge or no shim" % (where, mode), where)
     vni = _int(raw, "vni", 1, _fleet.VNI_MAX, where)
     max_hosts = _int(raw, "max_hosts", 1, 2 ** 24, where) or _fleet.DEFAULT_MAX_HOSTS
     overlay = driver == "overlay"
     spec = replace(spec, hosts=hosts, vni=vni or (_fleet.derived_vni(spec.name) if overlay else None),
                    dstport=_int(raw, "dstport", 1, 65535, where) or (_fleet.VXLAN_PORT if overlay else None),
-                   mtu=m.mtu(raw.get("mtu"), "%s.mtu" % where),
+                   mtu=m.mtu(raw.get("mtu"), "%s: mtu" % where),
                    max_hosts=max_hosts, ip_range=ip_range, parent=str(raw["parent"]) if raw.get("parent") else None, mode=mode,
                    shim=shim)
     _addresses.check_slices(spec, where)
@@ -174,7 +208,7 @@ def _multi_host_spec(spec, raw, where):
 
 
 def network_specs(raws, where="config"):
-    specs = [network_spec(raw, "%s[%d]" % (where, i)) for i, raw in enumerate(raws or [])]
+    specs = [network_spec(raw, entry(where, i, _name_of(raw))) for i, raw in enumerate(raws or [])]
     _no_duplicates([s.name for s in specs], where, "network name")
     _no_duplicates([s.bridge for s in specs if s.bridge], where, "bridge name")
     vnis = {}
@@ -239,7 +273,7 @@ _LIST_KEYS = {"networks": (False, False), "publish": (False, False), "ports": (F
 def _lists(raw, where):
     """{key: its items (None: not given)} of the list-valued keys of sandbox RAW, each checked to
     be a list (m.listed: the one rule), before anything else reads them."""
-    return {key: m.listed(raw.get(key), "%s.%s" % (where, key), mapping, scalars) for key, (mapping, scalars) in _LIST_KEYS.items()}
+    return {key: m.listed(raw.get(key), "%s: %s" % (where, key), mapping, scalars) for key, (mapping, scalars) in _LIST_KEYS.items()}
 
 
 def _strings(items):
@@ -250,9 +284,9 @@ def _host_port(value, where):
     text = str(value)
     port, _sep, proto = text.partition("/")
     proto = proto or "tcp"
-    if not port.isdigit() or not 1 <= int(port) <= 65535 or proto not in m.PROTOCOLS:
-        raise InvalidInput("%s.ports: %r is not a port; give a port from 1 to 65535, with a protocol %s after a slash"
-                           " if not tcp (80, 53/udp)" % (where, value, m.PROTOCOL_WORDS), where)
+    if not port.isdigit() or not 1 <= int(port) <= 65535 or proto not in PROTOCOLS:
+        raise InvalidInput("%s: ports: %r is not a port; give a port from 1 to 65535, with a protocol %s after a slash"
+                           " if not tcp (80, 53/udp)" % (where, value, PROTOCOL_WORDS), where)
     return int(port), proto
 
 
@@ -262,16 +296,16 @@ def sandbox_spec(raw, where):
         raise InvalidInput("%s: a sandbox is a dict with at least a name" % where, where)
     _unknown(raw, _SANDBOX_KEYS, where)
     lists = _lists(raw, where)
-    name = m.netns_name(str(raw["name"]), "%s.name" % where)
+    name = m.netns_name(str(raw["name"]), "%s: name" % where)
     state = raw.get("state") or "present"
     if state not in ("present", "absent"):
-        raise InvalidInput("%s.state: %r is not a state of a sandbox; use present or absent" % (where, state), where)
+        raise InvalidInput("%s: state: %r is not a state of a sandbox; use present or absent" % (where, state), where)
     mode = str(raw.get("network_mode") or DEFAULT_NETWORK)
     given = [k for k in _SANDBOX_KEYS if raw.get(k) not in (None, [], "")]
     if mode.startswith("container:"):
-        target = m.netns_name(mode.partition(":")[2], "%s.network_mode" % where)
+        target = m.netns_name(mode.partition(":")[2], "%s: network_mode" % where)
         if target == name:
-            raise InvalidInput("%s.network_mode: container:%s names the sandbox itself; name another sandbox" % (where, name), where)
+            raise InvalidInput("%s: network_mode: container:%s names the sandbox itself; name another sandbox" % (where, name), where)
         bad = [k for k in _NOT_WITH_CONTAINER if k in given]
         if bad:
             raise InvalidInput("%s: %s cannot be used with network_mode container:%s (it shares that sandbox's network, as"
@@ -288,22 +322,22 @@ def sandbox_spec(raw, where):
                    if mode == "host" else "a none-mode sandbox has only lo: to use them, join a network (network_mode: NAME)")
             raise InvalidInput("%s: %s cannot be used with network_mode %s; %s" % (where, ", ".join(bad), mode, why), where)
     elif ports:
-        raise InvalidInput("%s.ports: only host-mode sandboxes declare ports; publish with publish: [\"8080:80\"]" % where, where)
+        raise InvalidInput("%s: ports: only host-mode sandboxes declare ports; publish with publish: [\"8080:80\"]" % where, where)
     further, ips = _further_networks(lists["networks"], where)
     networks = () if mode in ("host", "none") else (mode,) + further
     if mode == DEFAULT_NETWORK and len(networks) > 1:
-        raise InvalidInput("%s.networks: further networks need a user-defined network_mode (Docker's default bridge"
+        raise InvalidInput("%s: networks: further networks need a user-defined network_mode (Docker's default bridge"
                            " network cannot be combined)" % where, where)
-    _no_duplicates(networks, where + ".networks", "network")
-    ip = m.address(raw["ip"], "%s.ip" % where) if raw.get("ip") else None
+    _no_duplicates(networks, where + ": networks", "network")
+    ip = m.address(raw["ip"], "%s: ip" % where) if raw.get("ip") else None
     if state == "present" and mode != "host" and (not raw.get("hostname") or any(n != DEFAULT_NETWORK for n in networks)):
         _check_dns_name(name, where)
     dns = {key: _strings(lists[key]) for key in ("dns", "dns_search", "dns_options", "aliases")}
     _check_dns(dns, lists["extra_hosts"], where)
     return SandboxSpec(
         name, "network" if networks else mode, networks, None, ip,
-        m.port_mappings(lists["publish"] or [], "%s.publish" % where), ports,
-        m.hostname(raw["hostname"], "%s.hostname" % where) if raw.get("hostname") else None,
+        port_mappings(lists["publish"] or [], "%s: publish" % where), ports,
+        m.hostname(raw["hostname"], "%s: hostname" % where) if raw.get("hostname") else None,
         dns["dns"], dns["dns_search"], dns["dns_options"], lists["extra_hosts"], dns["aliases"] or (), state, raw, ips)
 
 
@@ -312,7 +346,7 @@ def _further_networks(items, where):
     those given as {name, ip} (compose's ipv4_address; the boot-time restore pins addresses this way)."""
     names, ips = [], []
     for i, item in enumerate(items or ()):
-        at = "%s.networks[%d]" % (where, i)
+        at = "%s: networks[%d]" % (where, i)
         if isinstance(item, dict):
             _unknown(item, ("name", "ip"), at)
             if not item.get("name"):
@@ -329,25 +363,25 @@ def _further_networks(items, where):
 def _check_dns_name(name, where):
     """A sandbox's name is its host name unless it has one, and its name in its networks' hosts files."""
     try:
-        m.hostname(name, "%s.name" % where)
+        m.hostname(name, "%s: name" % where)
     except InvalidInput:
-        raise InvalidInput("%s.name: %r is the sandbox's default host name and its name in the hosts files of its networks,"
+        raise InvalidInput("%s: name: %r is the sandbox's default host name and its name in the hosts files of its networks,"
                            " but is not a valid host name (RFC 1123); rename it with letters, digits and '-'" % (where, name), where)
 
 
 def _check_dns(dns, extra_hosts, where):
     """The DNS options are used last in a run (dns_config), so they are checked here, before any change."""
     for i, value in enumerate(dns["dns"] or ()):
-        m.address(value, "%s.dns[%d]" % (where, i), scoped=True)
-    rc.search_domains(dns["dns_search"], "%s.dns_search" % where)
-    rc.resolver_options(dns["dns_options"], "%s.dns_options" % where)
-    rc.host_entries(extra_hosts, "%s.extra_hosts" % where)
+        m.address(value, "%s: dns[%d]" % (where, i), scoped=True)
+    rc.search_domains(dns["dns_search"], "%s: dns_search" % where)
+    rc.resolver_options(dns["dns_options"], "%s: dns_options" % where)
+    rc.host_entries(extra_hosts, "%s: extra_hosts" % where)
     for i, alias in enumerate(dns["aliases"] or ()):
-        m.hostname(alias, "%s.aliases[%d]" % (where, i))
+        m.hostname(alias, "%s: aliases[%d]" % (where, i))
 
 
 def sandbox_specs(raws, where="config"):
-    specs = [sandbox_spec(raw, "%s[%d]" % (where, i)) for i, raw in enumerate(raws or [])]
+    specs = [sandbox_spec(raw, entry(where, i, _name_of(raw))) for i, raw in enumerate(raws or [])]
     _no_duplicates([s.name for s in specs], where, "sandbox name")
     by_name = {s.name: s for s in specs}
     for spec in specs:

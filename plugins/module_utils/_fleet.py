@@ -123,13 +123,13 @@ def span(spec, fleet, where):
     if isinstance(spec.hosts, str):
         names = fleet.groups.get(spec.hosts)
         if not names:
-            raise InvalidInput("%s.hosts: %r is no inventory group with hosts; name a group or list the hosts"
+            raise InvalidInput("%s: hosts: %r is no inventory group with hosts; name a group or list the hosts"
                                % (where, spec.hosts), where)
     else:
         names = spec.hosts
     missing = [n for n in names if n not in fleet.hosts]
     if missing:
-        raise InvalidInput("%s.hosts: %s not in the inventory; list inventory hosts only" % (where, ", ".join(missing) + (
+        raise InvalidInput("%s: hosts: %s not in the inventory; list inventory hosts only" % (where, ", ".join(missing) + (
             " is" if len(missing) == 1 else " are")), where)
     return tuple(sorted(set(names), key=natural_key))
 

@@ -16,8 +16,9 @@ import os
 from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _files, _firewall
 from ansible_collections.netmodes.linux.plugins.module_utils import _resolvconf as rc
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import NetmodesError, NotFound
-from ansible_collections.netmodes.linux.plugins.module_utils._model import RouteEntry, jsonable
+from ansible_collections.netmodes.linux.plugins.module_utils._model import jsonable
 from ansible_collections.netmodes.linux.plugins.module_utils._namespaces import NETNS_DIR
+from ansible_collections.netmodes.linux.plugins.module_utils._records import RouteEntry
 
 
 def read(adapters, sandboxes=None, networks=None, dns=True):

@@ -1,14 +1,14 @@
 # Copyright: netmodes.linux contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Canonical, normalized values: parsers from module options and the state records.
+"""Canonical, normalized values: the parsers of module options (names, addresses, lists, routes).
 
 Everything compared by the planner passes through here first, so that ``10.0.0.1/24`` and
 ``10.0.0.1/255.255.255.0``, or ``AA:BB:..`` and ``aa:bb:..``, can never cause a false change.
+Published ports are parsed in ``_ports``; the state records read from the kernel are ``_records``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -17,9 +17,6 @@ from ansible_collections.netmodes.linux.plugins.module_utils._errors import Inva
 
 # The kernel's IFNAMSIZ is 16 bytes including the terminating NUL.
 IFNAME_MAX_BYTES = 15
-# Every link the collection creates carries this tag as the first word of its alias
-# (``ip -d link`` shows it), so that removal and garbage collection touch ours only.
-OWNER_TAG = "netmodes.linux"
 
 # Every pattern here is matched against the whole string (fullmatch): ``$`` also matches before a
 # trailing newline, which would reach a file or a rule as a line of its own.
@@ -34,22 +31,6 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # interfaces), a leading '!' a negation to python-iptables, '@' and '$' a set or a variable to nft.
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 NAME_RULE = "use letters, digits, '_', '.' and '-', starting with a letter or digit"
-
-
-def is_ours(alias):
-    """True when a link alias marks the link as created by this collection."""
-    return bool(alias) and alias.split()[0] == OWNER_TAG
-
-
-# A link is created under a temporary name and renamed once it is tagged, since the kernel
-# takes no alias at creation: a run killed in between leaves a link under this name, which is
-# ours by its name alone, and the next creation of NAME removes it.
-TEMP_PREFIX = "nmt"
-
-
-def temp_name(name):
-    """The temporary name (fixed for NAME, within 15 bytes) that link NAME is created under."""
-    return TEMP_PREFIX + hashlib.sha256(name.encode("utf-8")).hexdigest()[:12]
 
 
 def _name_problem(value):
@@ -285,7 +266,7 @@ def listed(value, field_name, mapping=False, scalars=True):
     if value is None or (mapping and isinstance(value, dict)):
         return value
     if not isinstance(value, (list, tuple)):
-        key = field_name.rpartition(".")[2]
+        key = field_name.rpartition(".")[2].rpartition(" ")[2]  # config[0].publish, netmodes_sandboxes[0] (web): publish
         fix = "%s: [%r]" % (key, value) if isinstance(value, (str, int, dict)) and not isinstance(value, bool) else "%s: [...]" % key
         raise InvalidInput("%s: %r is %s, not a list; write a list, even of one item: %s%s"
                            % (field_name, value, kind(value), fix, " (or a dict)" if mapping else ""), field_name)
@@ -353,53 +334,6 @@ def default_route(gateway):
     return Route(dst, gateway, 0)
 
 
-@dataclass
-class Link:
-    """What the kernel says about one link (read through the netlink adapter)."""
-
-    name: str
-    index: int
-    kind: str
-    mtu: int
-    mac: str
-    up: bool
-    alias: str = ""
-    master: str = None
-    peer_index: int = None
-    # Inode of the named namespace (sandbox) holding a veth's peer, when it is not the link's own.
-    peer_netns: int = None
-    stp: bool = None
-    nf_call_iptables: bool = None
-    # As a bridge port: whether the bridge sends a frame back out of the port it came in on.
-    hairpin: bool = None
-    addresses: frozenset = frozenset()
-    routes: frozenset = frozenset()
-    # What the kind adds (vxlan: vni, local, dstport, learning, proxy; macvlan/ipvlan: mode).
-    info: dict = None
-
-    @property
-    def ours(self):
-        return is_ours(self.alias)
-
-
-@dataclass(frozen=True)
-class RouteEntry:
-    """Any route of a namespace's main table as read, for reports (``Route`` is what modules manage)."""
-
-    route: Route
-    dev: str = None
-    protocol: str = "static"
-
-    def sort_key(self):
-        return (self.route.dst.version, self.route.dst, self.route.metric, self.dev or "")
-
-    def describe(self):
-        """As ``ip -j route`` words it: ``default`` for a default route, ``via`` its gateway."""
-        dst = self.route.dst
-        return {"dst": "default" if dst.prefixlen == 0 else str(dst), "via": jsonable(self.route.via),
-                "dev": self.dev, "metric": self.route.metric, "protocol": self.protocol}
-
-
 def jsonable(value):
     """Render model values (ip objects, sets, routes) as plain JSON data for results and diffs."""
     if isinstance(value, (frozenset, set)):
@@ -411,125 +345,3 @@ def jsonable(value):
     if value is None or isinstance(value, (bool, int, str)):
         return value
     return str(value)
-
-
-PROTOCOLS = ("tcp", "udp", "sctp")
-PROTOCOL_WORDS = "%s or %s" % (", ".join(PROTOCOLS[:-1]), PROTOCOLS[-1])  # for messages: "tcp, udp or sctp"
-_ANY4 = ipaddress.ip_address("0.0.0.0")
-
-
-@dataclass(frozen=True, order=True)
-class PortMapping:
-    """One published port or port range (Docker's ``-p``), host side and sandbox side.
-
-    ``host_ip`` 0.0.0.0 means every local address. A range maps port for port, so only the
-    first sandbox port is kept.
-    """
-
-    protocol: str
-    host_port: int
-    host_port_end: int
-    container_port: int
-    host_ip: object = _ANY4
-
-    @property
-    def size(self):
-        return self.host_port_end - self.host_port + 1
-
-    @property
-    def container_port_end(self):
-        return self.container_port + self.size - 1
-
-    def host_ports(self):
-        return "%d" % self.host_port if self.size == 1 else "%d-%d" % (self.host_port, self.host_port_end)
-
-    def covers(self, port, protocol):
-        """True when host port PORT/PROTOCOL is one of this mapping's (on whichever address)."""
-        return protocol == self.protocol and self.host_port <= port <= self.host_port_end
-
-    def listener(self, listeners):
-        """The first of LISTENERS ((protocol, address, port, inode), as the sockets adapter lists
-        them) that holds one of this mapping's host ports on an address it publishes on, or None."""
-        return next(((protocol, addr, port, inode) for protocol, addr, port, inode in listeners if self.covers(port, protocol)
-                     and (addr.is_unspecified or self.host_ip.is_unspecified or addr == self.host_ip)), None)
-
-    def overlaps(self, other):
-        """True when both claim a host port of the same protocol on a common local address."""
-        return (self.protocol == other.protocol
-                and self.host_port <= other.host_port_end and other.host_port <= self.host_port_end
-                and (self.host_ip == other.host_ip or _ANY4 in (self.host_ip, other.host_ip)))
-
-    def __str__(self):
-        ip = "" if self.host_ip == _ANY4 else "%s:" % self.host_ip
-        container = "%d" % self.container_port if self.size == 1 else "%d-%d" % (self.container_port, self.container_port_end)
-        return "%s%s:%s/%s" % (ip, self.host_ports(), container, self.protocol)
-
-
-def _port_range(text, field_name, what):
-    first, _sep, last = str(text).strip().partition("-")
-    try:
-        start, end = int(first), int(last or first)
-    except ValueError:
-        raise InvalidInput("%s: %s %r is not a port or a port range; write it like 8080 or 5000-5010" % (field_name, what, text),
-                           field_name)
-    if not (1 <= start <= 65535 and 1 <= end <= 65535):
-        raise InvalidInput("%s: %s %r is outside 1-65535; give ports from 1 to 65535" % (field_name, what, text), field_name)
-    if start > end:
-        raise InvalidInput("%s: %s %r runs backwards; write the lower port first (%d-%d)" % (field_name, what, text, end, start),
-                           field_name)
-    return start, end
-
-
-def port_mapping(spec, field_name):
-    """A PortMapping from Docker's ``-p`` text or from a dict.
-
-    Text: ``[HOST_IP:]HOST_PORT:CONTAINER_PORT[/PROTOCOL]``, where ports may be equal-length
-    ranges. Dict: ``host_ip``, ``host_port``, ``container_port``, ``protocol``. A host port is
-    required: Docker's random host ports (``-p 80``) are not idempotent, so they are refused.
-    """
-    if isinstance(spec, dict):
-        known = ("container_port", "host_ip", "host_port", "protocol")
-        unknown = set(spec) - set(known)
-        if unknown:
-            raise InvalidInput("%s: unknown keys %s (known: %s)" % (field_name, ", ".join(sorted(unknown)), ", ".join(known)), field_name)
-        host_ip, host, container = spec.get("host_ip"), spec.get("host_port"), spec.get("container_port")
-        protocol = spec.get("protocol") or "tcp"
-    else:
-        text = str(spec).strip()
-        text, _sep, protocol = text.partition("/")
-        protocol = protocol or "tcp"
-        if text.startswith("["):
-            raise InvalidInput("%s: %r: publishing on IPv6 host addresses is not supported yet" % (field_name, spec), field_name)
-        parts = text.split(":")
-        if len(parts) == 3:
-            host_ip, host, container = parts
-        elif len(parts) == 2:
-            host_ip, (host, container) = None, parts
-        else:
-            raise InvalidInput("%s: %r: write it as Docker's -p, [HOST_IP:]HOST_PORT:CONTAINER_PORT[/PROTOCOL]; a host port is"
-                               " required (random host ports are not idempotent)" % (field_name, spec), field_name)
-    if host in (None, "") or container in (None, ""):
-        raise InvalidInput("%s: %r needs both a host port and a container port" % (field_name, spec), field_name)
-    protocol = str(protocol).lower()
-    if protocol not in PROTOCOLS:
-        raise InvalidInput("%s: protocol %r is not supported; use %s" % (field_name, protocol, PROTOCOL_WORDS), field_name)
-    host_start, host_end = _port_range(host, field_name, "host port")
-    c_start, c_end = _port_range(container, field_name, "container port")
-    if c_end - c_start != host_end - host_start:
-        raise InvalidInput("%s: %r: host range %d-%d and container range %d-%d differ in length; give ranges of the same"
-                           " length (a range maps port for port)" % (field_name, spec, host_start, host_end, c_start, c_end), field_name)
-    ip = address(host_ip, field_name + ".host_ip") if host_ip not in (None, "") else _ANY4
-    if ip.version != 4:
-        raise InvalidInput("%s: %r: publishing on IPv6 host addresses is not supported yet" % (field_name, spec), field_name)
-    return PortMapping(protocol, host_start, host_end, c_start, ip)
-
-
-def port_mappings(values, field_name):
-    """The complete set of a sandbox's published ports; overlapping entries are refused."""
-    mappings = [port_mapping(v, "%s[%d]" % (field_name, i)) for i, v in enumerate(values or [])]
-    for i, one in enumerate(mappings):
-        for other in mappings[:i]:
-            if one.overlaps(other) and one != other:
-                raise InvalidInput("%s: %s and %s publish the same host port %s/%s twice; publish each host port once" % (
-                    field_name, other, one, one.host_ports(), one.protocol), field_name)
-    return frozenset(mappings)

@@ -9,7 +9,7 @@ per message that more than one check (or resource) gives.
 from __future__ import annotations
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _firewall, _fleet, _links
-from ansible_collections.netmodes.linux.plugins.module_utils._declaration import DEFAULT_NETWORK, bridge_of, veth_name
+from ansible_collections.netmodes.linux.plugins.module_utils._declaration import DEFAULT_NETWORK, bridge_of, entry, veth_name
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
 
 
@@ -30,17 +30,17 @@ def published_by(where, who, other):
 
 # -- networks ------------------------------------------------------------------------------------
 
-def check_subnets_free(specs, net, here, leaving=(), where="config"):
+def check_subnets_free(specs, net, here, leaving, where):
     """Refuse a declared subnet of a bridge made on this host (a network in HERE) that overlaps an
     address of another interface of the host (another bridge, the host's own network): its routes
-    would be ambiguous. LEAVING: links this run removes. A macvlan or ipvlan network (no bridge)
+    would be ambiguous. LEAVING: links this run removes; WHERE: the variable SPECS were declared in. A macvlan or ipvlan network (no bridge)
     shares its segment's subnet with its parent by design."""
     used = _addresses.host_networks(net, leaving)
     for index, spec in enumerate(specs):
         for name, other in used if spec.subnet is not None and spec.bridge is not None and spec.name in here else ():
             if name != spec.bridge and spec.subnet.overlaps(other):
-                raise InvalidInput("%s[%d].subnet: %s overlaps %s of %s on the host; choose a free subnet"
-                                   % (where, index, spec.subnet, other, name), "%s[%d]" % (where, index))
+                at = entry(where, index, spec.name)
+                raise InvalidInput("%s: subnet: %s overlaps %s of %s on the host; choose a free subnet" % (at, spec.subnet, other, name), at)
 
 
 # -- sandboxes -----------------------------------------------------------------------------------
@@ -78,13 +78,13 @@ class Preflight:
                     subnet, gateway = _addresses.declared_subnet(networks[name])
                 ip = spec.ip_on(index, name)
                 if ip and subnet and (ip not in subnet or ip == gateway):
-                    raise InvalidInput("%s.ip: %s is not a free host address of network %s (%s, gateway %s); choose another"
+                    raise InvalidInput("%s: ip: %s is not a free host address of network %s (%s, gateway %s); choose another"
                                        " address in %s or leave ip out" % (spec.name, ip, name, subnet, gateway, subnet), "config")
                 if ip:
                     holder = ips.setdefault((name, ip), spec.name)
                     holder = holder if holder != spec.name else self._holder(spec, ip, leaving, sharing)
                     if holder is not None:
-                        raise Conflict("%s.ip: %s is already the address of sandbox %s; choose another address in %s or leave ip out"
+                        raise Conflict("%s: ip: %s is already the address of sandbox %s; choose another address in %s or leave ip out"
                                        % (spec.name, ip, holder, subnet or "the network"), "config")
 
     def _holder(self, spec, ip, leaving, sharing):
@@ -109,14 +109,15 @@ class Preflight:
                                " network computes its members, does not declare it there; declare it in netmodes_sandboxes"
                                % (spec.name, network.name, fleet.host), "config")
         if index == 0 and spec.publish and network.bridge is None:
-            raise InvalidInput("%s.publish: %s network has no bridge to publish from; its sandboxes have their own address"
+            raise InvalidInput("%s: publish: %s network has no bridge to publish from; its sandboxes have their own address"
                                " on the segment, reach them there" % (spec.name, _fleet.article(network.driver)), "config")
 
-    def bridge_ports(self, specs, networks, undeclared):
+    def bridge_ports(self, specs, networks, undeclared, where):
         """A bridge has at most _links.MAX_BRIDGE_PORTS ports (the kernel's limit): a declaration
         that would plug more sandboxes into one fails before anything changes. Counted are the
         ports each bridge has now (anybody's), less the links of ours to it that this run may
-        remove (of every sandbox it names or prunes, UNDECLARED), and the links it will have."""
+        remove (of every sandbox it names or prunes, UNDECLARED), and the links it will have. WHERE:
+        the variable SPECS were declared in."""
         links = {}   # bridge -> {network: the links to it that the declaration has}
         for spec in (s for s in specs if s.state == "present"):
             for name in spec.networks:
@@ -133,9 +134,9 @@ class Preflight:
             ours = wanted | {veth_name(sandbox, network) for sandbox in names for network in on}
             full = _links.bridge_full(bridge, len(self.adapters["netlink"].bridge_ports(bridge) - ours), len(wanted))
             if full:
-                raise Conflict("config: network %s: %s. Split its sandboxes across several networks: declare another network"
+                raise Conflict("%s: network %s: %s. Split its sandboxes across several networks: declare another network"
                                " in netmodes_networks and give some of them network_mode (or networks) with its name"
-                               % (" and ".join(sorted(by_network)), full), "config")
+                               % (where, " and ".join(sorted(by_network)), full), where)
 
     def host_ports(self, present, accounted):
         """Host mode: a declared port claimed by another host-mode sandbox, published in the firewall

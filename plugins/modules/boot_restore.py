@@ -73,6 +73,7 @@ options:
 extends_documentation_fragment:
   - netmodes.linux.attributes
   - netmodes.linux.firewall
+  - netmodes.linux.declaration
 notes:
   - The module writes and removes only files it made itself (the declaration says it was written
     by this module, the unit begins with its header line, the command is its zip application, the

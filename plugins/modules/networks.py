@@ -71,6 +71,7 @@ options:
 extends_documentation_fragment:
   - netmodes.linux.attributes
   - netmodes.linux.firewall
+  - netmodes.linux.declaration
 """
 
 EXAMPLES = r"""

@@ -23,6 +23,8 @@ from pathlib import Path
 import pytest
 from xdist.scheduler import LoadFileScheduling
 
+from ansible_collections.netmodes.linux.tests.shared.foreign_firewalls import DOCKER_LEGACY, UFW
+
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "harness"))
 
@@ -207,61 +209,9 @@ EOF""",
     # A chain of someone else's in iptables-legacy, hooked from FORWARD and nat PREROUTING.
     "legacy": "iptables-legacy -N THEIRS && iptables-legacy -A THEIRS -p tcp --dport 9999 -j RETURN"
               " && iptables-legacy -I FORWARD -j THEIRS && iptables-legacy -t nat -A PREROUTING -p tcp --dport 9998 -j RETURN",
-    # Docker on an iptables-legacy host, with a container on docker0 publishing 8000, and the
-    # FORWARD policy drop Docker sets when it switched forwarding on itself.
-    "docker": """iptables-legacy-restore --noflush <<'EOF'
-*nat
-:DOCKER - [0:0]
--A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
--A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER
--A POSTROUTING -s 10.231.240.0/24 ! -o docker0 -j MASQUERADE
--A DOCKER -i docker0 -j RETURN
--A DOCKER ! -i docker0 -p tcp -m tcp --dport 8000 -j DNAT --to-destination 10.231.240.2:80
-COMMIT
-*filter
-:FORWARD DROP [0:0]
-:DOCKER - [0:0]
-:DOCKER-ISOLATION-STAGE-1 - [0:0]
-:DOCKER-USER - [0:0]
--A FORWARD -j DOCKER-USER
--A FORWARD -j DOCKER-ISOLATION-STAGE-1
--A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
--A FORWARD -o docker0 -j DOCKER
--A FORWARD -i docker0 ! -o docker0 -j ACCEPT
--A FORWARD -i docker0 -o docker0 -j ACCEPT
--A DOCKER -d 10.231.240.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT
--A DOCKER-ISOLATION-STAGE-1 -j RETURN
--A DOCKER-USER -j RETURN
-COMMIT
-EOF""",
-    # ufw through iptables-nft: default deny incoming and routed, ssh allowed.
-    "ufw": """iptables-nft-restore --noflush <<'EOF'
-*filter
-:INPUT DROP [0:0]
-:FORWARD DROP [0:0]
-:OUTPUT ACCEPT [0:0]
-:ufw-before-input - [0:0]
-:ufw-after-input - [0:0]
-:ufw-before-forward - [0:0]
-:ufw-after-forward - [0:0]
-:ufw-user-input - [0:0]
-:ufw-user-forward - [0:0]
--A INPUT -j ufw-before-input
--A INPUT -j ufw-after-input
--A FORWARD -j ufw-before-forward
--A FORWARD -j ufw-after-forward
--A ufw-before-input -i lo -j ACCEPT
--A ufw-before-input -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
--A ufw-before-input -m conntrack --ctstate INVALID -j DROP
--A ufw-before-input -p icmp -m icmp --icmp-type 8 -j ACCEPT
--A ufw-before-input -j ufw-user-input
--A ufw-user-input -p tcp -m tcp --dport 22 -m comment --comment "dapp_OpenSSH" -j ACCEPT
--A ufw-after-input -m addrtype --dst-type BROADCAST -j DROP
--A ufw-before-forward -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
--A ufw-before-forward -p icmp -m icmp --icmp-type 8 -j ACCEPT
--A ufw-before-forward -j ufw-user-forward
-COMMIT
-EOF""",
+    # Docker on an iptables-legacy host, and ufw through iptables-nft (tests/shared/foreign_firewalls.py).
+    "docker": "iptables-legacy-restore --noflush <<'EOF'\n%sEOF" % DOCKER_LEGACY,
+    "ufw": "iptables-nft-restore --noflush <<'EOF'\n%sEOF" % UFW,
     # A hand-written table whose forward chain drops what it does not accept, and a prerouting
     # chain that drops part of the traffic only (no warning for that).
     "nft-drop": """nft -f - <<'EOF'

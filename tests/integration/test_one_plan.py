@@ -13,6 +13,8 @@ import pytest
 from conftest import reset, sh, snapshot
 from test_portmap import Processes, status
 
+from ansible_collections.netmodes.linux.tests.shared.declaration_changes import changed, renamed, without
+
 NETWORKS = [{"name": "br0", "subnet": "172.18.0.0/16"}, {"name": "back", "subnet": "172.30.0.0/16", "internal": True}]
 SANDBOXES = [
     {"name": "web", "network_mode": "br0", "publish": ["8080:80"]},
@@ -29,24 +31,6 @@ def declared(networks, sandboxes):
 
 
 BASE = declared(NETWORKS, SANDBOXES)
-
-
-def renamed(sandboxes, old, new):
-    out = []
-    for entry in sandboxes:
-        entry = dict(entry, name=new) if entry["name"] == old else dict(entry)
-        if entry.get("network_mode") == "container:" + old:
-            entry["network_mode"] = "container:" + new
-        out.append(entry)
-    return out
-
-
-def without(sandboxes, *names):
-    return [s for s in sandboxes if s["name"] not in names]
-
-
-def changed(sandboxes, name, **keys):
-    return [dict(s, **keys) if s["name"] == name else s for s in sandboxes]
 
 
 CHANGES = {

@@ -401,9 +401,9 @@ def test_a_newline_in_a_dns_value_is_refused_and_writes_no_line(ansible, sim1, a
 
 
 @pytest.mark.parametrize("entry, field", [
-    pytest.param({"dns": ["fe80::1%x\nnameserver 6.6.6.6"]}, "config[0].dns[0]", id="dns"),
-    pytest.param({"extra_hosts": ["db:[fe80::1%x\n6.6.6.6 bank.example]"]}, "config[0].extra_hosts[0]", id="extra-hosts"),
-    pytest.param({"extra_hosts": {"db": "fe80::1%x\n6.6.6.6 bank.example"}}, "config[0].extra_hosts.db", id="extra-hosts-dict"),
+    pytest.param({"dns": ["fe80::1%x\nnameserver 6.6.6.6"]}, "config[0] (s1): dns[0]", id="dns"),
+    pytest.param({"extra_hosts": ["db:[fe80::1%x\n6.6.6.6 bank.example]"]}, "config[0] (s1): extra_hosts[0]", id="extra-hosts"),
+    pytest.param({"extra_hosts": {"db": "fe80::1%x\n6.6.6.6 bank.example"}}, "config[0] (s1): extra_hosts.db", id="extra-hosts-dict"),
 ])
 def test_the_site_declaration_refuses_dns_injection_before_any_change(ansible, sim1, entry, field):
     before = snapshot(sim1)
@@ -420,7 +420,7 @@ def test_a_sandbox_name_with_a_newline_is_refused_and_no_rule_is_written(ansible
     use_backend(sim1, backend)
     before, rules = snapshot(sim1), firewall(sim1)
     run = ansible.adhoc("sim1", "sandboxes", {"config": [{"name": NEWLINE_SANDBOX, "hostname": "s3", "publish": ["8085:80"]}]})
-    assert run.failed and run.result()["msg"].startswith("config[0].name: sandbox name"), run
+    assert run.failed and run.result()["msg"].startswith("config[0]: name: sandbox name"), run
     assert "Choose another name" in run.result()["msg"]
     assert (snapshot(sim1), firewall(sim1)) == (before, rules), "the refused sandbox changed the host"
     # What the attack aimed at: a save and restore of the legacy tables runs a line of the comment.
@@ -449,7 +449,7 @@ def test_a_network_named_like_an_interface_wildcard_is_refused_and_leaves_no_bri
     use_backend(sim1, backend)
     before, rules = snapshot(sim1), firewall(sim1)
     run = ansible.adhoc("sim1", "networks", {"config": [{"name": name, "subnet": "10.231.172.0/24"}]})
-    assert run.failed and run.result()["msg"].startswith("config[0].name: network name %r is not valid" % name), run
+    assert run.failed and run.result()["msg"].startswith("config[0] (%s): name: network name %r is not valid" % (name, name)), run
     assert (snapshot(sim1), firewall(sim1)) == (before, rules), "the refused network changed the host"
     run = ansible.adhoc("sim1", "bridge", {"name": name, "addresses": ["10.231.172.1/24"]})
     assert run.failed and run.result()["msg"].startswith("name: interface name %r is not valid" % name), run

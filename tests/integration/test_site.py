@@ -50,7 +50,8 @@ def test_a_bad_sandbox_fails_the_host_before_anything_is_made(ansible, sim1):
     bad = dict(DECLARED, netmodes_sandboxes=DECLARED["netmodes_sandboxes"] + [{"name": "x", "network_mode": "container:x"}])
     run = ansible.collection_playbook("site", bad)
     assert run.failed
-    assert "container:x names the sandbox itself" in run.stdout + str(run.results()), run
+    assert "netmodes_sandboxes[5] (x): network_mode: container:x names the sandbox itself" in run.stdout + str(run.results()), run
+    assert not ROLE_VARIABLES.search(run.stdout + run.stderr), run
     assert_unchanged(before, snapshot(sim1))
 
 
@@ -59,7 +60,8 @@ def test_a_wrong_typed_inventory_variable_is_named_without_the_argument_spec(ans
     not the role's internal one, and does not print the role's argument spec."""
     before = snapshot(sim1)
     wrong = [("netmodes_sandboxes", "web", "not a list"), ("netmodes_networks", "br0", "not a list"),
-             ("netmodes_prune", "maybe", "not a boolean"), ("netmodes_firewall_backend", "ufw", "choose auto, nftables or iptables")]
+             ("netmodes_prune", "maybe", "not a boolean"), ("netmodes_firewall_backend", "ufw", "choose auto, nftables or iptables"),
+             ("netmodes_boot_restore", "maybe", "not a boolean"), ("netmodes_boot_restore_command", "bin/restore", "not an absolute path")]
     for variable, value, words in wrong:
         for check in (True, False):
             run = ansible.collection_playbook("site", dict(DECLARED, **{variable: value}), check=check)
@@ -69,6 +71,17 @@ def test_a_wrong_typed_inventory_variable_is_named_without_the_argument_spec(ans
             assert words in said, run
             assert "argument_spec" not in said and "Validation of arguments failed" not in said, run
             assert not ROLE_VARIABLES.search(said), run
+    assert_unchanged(before, snapshot(sim1))
+
+
+def test_a_wrong_typed_role_variable_is_named_without_the_argument_spec(ansible, sim1):
+    """A play that sets a role's own variable (sandboxes_dns) is told which, and not shown the role's spec."""
+    before = snapshot(sim1)
+    run = ansible.collection_playbook("site", dict(DECLARED, sandboxes_dns="maybe"))
+    assert run.failed, run
+    said = run.stdout + run.stderr
+    assert "'sandboxes_dns'" in said and "'maybe' is not a valid boolean" in said, run
+    assert "argument_spec" not in said, run
     assert_unchanged(before, snapshot(sim1))
 
 

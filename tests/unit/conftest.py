@@ -26,8 +26,9 @@ from ansible_collections.netmodes.linux.plugins.module_utils._firewall import ip
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import ipt_state, iptables, nft_state, nftables
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import nft_rules as nft
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall.foreign_read import read_foreign
-from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER_TAG, Link, Route, RouteEntry, temp_name
+from ansible_collections.netmodes.linux.plugins.module_utils._model import Route
 from ansible_collections.netmodes.linux.plugins.module_utils._netlink import ZERO_MAC
+from ansible_collections.netmodes.linux.plugins.module_utils._records import OWNER_TAG, Link, RouteEntry, temp_name
 
 
 class FakeNetlink:
@@ -687,7 +688,7 @@ def converge(adapters):
 def names_field(error, options):
     """Whether ERROR's message begins with the field it names ("mtu: ...", "config[0].subnet: ...",
     at least as precisely as error.field), or, for a conflict between entries of a batch, with
-    the name of a declared entry ("web.ip: ...", "web: publish: ...")."""
+    the name of a declared entry ("web: ip: ...", "web: publish: ...")."""
     msg, field = error.msg, error.field or ""
     if field and msg.startswith(field) and msg[len(field):len(field) + 1] in (":", ".", "["):
         return True

@@ -11,8 +11,11 @@ from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, 
 from ansible_collections.netmodes.linux.plugins.module_utils._batches import prune as _prune
 from ansible_collections.netmodes.linux.plugins.module_utils._batches.links import gather_networks, our_host_links
 from ansible_collections.netmodes.linux.plugins.module_utils._declaration import (
+    DECLARED_IN_OPTION,
     DEFAULT_BRIDGE,
     NetworkSpec,
+    declared_in,
+    entry,
     network_specs,
     sandbox_specs,
 )
@@ -35,10 +38,12 @@ class Networks(BatchResource):
         "state": {"type": "str", "choices": STATES, "default": "merged"},
         "fleet": FLEET_OPTION,
         "firewall_backend": _firewall.BACKEND_OPTION,
+        "declared_in": DECLARED_IN_OPTION,
     }
 
     def steps(self, batch):
-        specs = network_specs(self.params["config"])
+        where = declared_in(self.params, "config")["config"]
+        specs = network_specs(self.params["config"], where)
         net, state = self.adapters["netlink"], self.params["state"]
         backend = self.params["firewall_backend"]
         if state == "gathered":
@@ -47,17 +52,17 @@ class Networks(BatchResource):
             for spec in specs:
                 remove_network(batch, spec, backend)
             return {}
-        spans = host_spans(specs, _fleet.fleet_from(self.params["fleet"]))
-        wanted = networks_preflight(specs, net, spans, state == "overridden")
+        spans = host_spans(specs, _fleet.fleet_from(self.params["fleet"]), where)
+        wanted = networks_preflight(specs, net, spans, state == "overridden", where)
         converge_networks(batch, specs, spans, _addresses.taken_subnets(net), backend)
         if state == "overridden":
             _prune.networks(batch, wanted=wanted, backend=backend)
         return {"networks": gather_networks(net)}
 
 
-def networks_preflight(specs, net, spans, prune):
-    """Check SPECS against the host before anything changes; the host links of ours that networks
-    make and that are to stay when PRUNE (the others go), or None."""
+def networks_preflight(specs, net, spans, prune, where):
+    """Check SPECS (declared in WHERE) against the host before anything changes; the host links of
+    ours that networks make and that are to stay when PRUNE (the others go), or None."""
     made = [s for s in specs if s.name in spans or not s.multi_host]  # the networks with a part on this host
     wanted, leaving = None, set()
     if prune:
@@ -65,7 +70,7 @@ def networks_preflight(specs, net, spans, prune):
         wanted |= {_fleet.vxlan_name(n) for n, s in spans.items() if s.spec.driver == "overlay"}
         wanted |= {_fleet.shim_name(n) for n, s in spans.items() if s.spec.shim}
         leaving = {link.name for link in our_host_links(net) if link.name not in wanted and link.name != DEFAULT_BRIDGE}
-    check_subnets_free(specs, net, {s.name for s in made}, leaving)
+    check_subnets_free(specs, net, {s.name for s in made}, leaving, where)
     return wanted
 
 
@@ -98,7 +103,7 @@ class Span:
     remote: tuple = ()     # (Member, its host's underlay address) of the other hosts' present members (overlay)
 
 
-def host_spans(specs, fleet, where="config"):
+def host_spans(specs, fleet, where):
     """{network: Span} of the multi-host networks in SPECS that span this host (fleet.host).
 
     Every host of a network makes the same Span from the same fleet; a network that does not
@@ -108,7 +113,7 @@ def host_spans(specs, fleet, where="config"):
     for index, spec in enumerate(specs):
         if not spec.multi_host:
             continue
-        here = "%s[%d]" % (where, index)
+        here = entry(where, index, spec.name)
         hosts = _fleet.span(spec, fleet, here)
         if fleet.host not in hosts:
             continue

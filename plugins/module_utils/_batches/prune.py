@@ -37,7 +37,7 @@ import re
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _declaration, _sysctl
 from ansible_collections.netmodes.linux.plugins.module_utils._batches import links
-from ansible_collections.netmodes.linux.plugins.module_utils._model import TEMP_PREFIX
+from ansible_collections.netmodes.linux.plugins.module_utils._records import TEMP_PREFIX
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.bridge import Bridge
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.dns_config import DnsConfig
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.host_ports import HostPorts

@@ -30,8 +30,10 @@ def restore(doc, adapters, check_mode=False):
     plan: networks, then sandboxes, then their files; merged, so nothing that is not in it is
     touched."""
     params = {key: spec.get("default") for key, spec in Sandboxes.argument_spec.items()}
+    # An error names the document's own keys (sandboxes[2] (web)), not the module's config.
     params.update(config=doc.get("sandboxes", []), networks=doc.get("networks", []), fleet=doc.get("fleet") or {},
-                  state="merged", firewall_backend=doc.get("firewall_backend") or "auto", converge_networks=True)
+                  state="merged", firewall_backend=doc.get("firewall_backend") or "auto", converge_networks=True,
+                  declared_in={"config": "sandboxes", "networks": "networks"})
     result = converge(Sandboxes(params, adapters, check_mode))
     result.setdefault("warnings", [])
     return result
@@ -57,7 +59,9 @@ class HostPlan(Sandboxes):
         if p["boot_restore"] and p["state"] != "gathered":  # last: what it saves is the host this plan leaves
             settings = {key: value for key, value in p["boot_restore"].items() if value is not None}
             sandboxes = [dict(s, state="absent") for s in p["config"]] if p["state"] == "deleted" else p["config"]
-            result = batch.run(SavedDeclaration, networks=p["networks"], sandboxes=sandboxes, fleet=p["fleet"],
+            where = p["declared_in"] or {}  # the restore saves the sandboxes module's config as its sandboxes
+            named = {"sandboxes": where.get("config", "config"), "networks": where.get("networks", "networks")}
+            result = batch.run(SavedDeclaration, networks=p["networks"], sandboxes=sandboxes, fleet=p["fleet"], declared_in=named,
                                firewall_backend=p["firewall_backend"], planned_subnets=self.planned_subnets,
                                planned_addresses=self.planned.ips, **settings)
             # Whether it changed: a changed unit wants systemd reloaded (the role's handler).

@@ -18,12 +18,14 @@ from ansible_collections.netmodes.linux.plugins.module_utils._batches.networks i
     networks_preflight,
 )
 from ansible_collections.netmodes.linux.plugins.module_utils._declaration import (
+    DECLARED_IN_OPTION,
     DEFAULT_BRIDGE,
     DEFAULT_NETWORK,
     MODES,
     NetworkSpec,
     SandboxSpec,
     bridge_of,
+    declared_in,
     mode_of,
     network_specs,
     sandbox_specs,
@@ -53,19 +55,21 @@ class Sandboxes(BatchResource):
         "fleet": FLEET_OPTION,
         "firewall_backend": _firewall.BACKEND_OPTION,
         "converge_networks": {"type": "bool", "default": False},
+        "declared_in": DECLARED_IN_OPTION,
     }
 
     def steps(self, batch):
         net, p = self.adapters["netlink"], self.params
-        specs = sandbox_specs(p["config"])
-        listed = network_specs(p["networks"], "networks")
+        where = declared_in(p, "config", "networks")
+        specs = sandbox_specs(p["config"], where["config"])
+        listed = network_specs(p["networks"], where["networks"])
         networks = {s.name: s for s in listed}
         self.spans, self.fleet, self.planned_subnets = {}, _fleet.fleet_from(p["fleet"]), {}
         self.planned = _addresses.Planned(net, self.check_mode)
         if p["state"] == "deleted":
             specs = [SandboxSpec(s.name, s.mode, s.networks, s.share_with, state="absent") for s in specs]
         else:
-            self.spans = host_spans(listed, self.fleet, "networks")
+            self.spans = host_spans(listed, self.fleet, where["networks"])
         # Every sandbox is checked, also those of modes this run leaves to another task.
         declared = {s.name for s in specs}
         # Pruning removes the undeclared namespaces of ours, and unplugs those of someone else's.
@@ -76,9 +80,9 @@ class Sandboxes(BatchResource):
         check.references(specs, networks, self.leaving)
         check.host_ports([s for s in specs if s.state == "present"], declared | undeclared)
         check.publish([s for s in specs if s.state == "present"], declared | undeclared)
-        check.bridge_ports(specs, networks, undeclared)
+        check.bridge_ports(specs, networks, undeclared, where["config"])
         hosting = p["converge_networks"] and p["state"] in ("merged", "overridden")
-        wanted = networks_preflight(listed, net, self.spans, p["state"] == "overridden") if hosting else None
+        wanted = networks_preflight(listed, net, self.spans, p["state"] == "overridden", where["networks"]) if hosting else None
         if p["state"] == "gathered":
             return {"sandboxes": gather_sandboxes(net)}
         self.warnings += _prune.still_running(net, self.adapters["sockets"], sorted(pruned))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 class Publish:
     """One published port mapping (``-p``) to sandbox address TARGET inside bridge SUBNET."""
 
-    mapping: object   # _model.PortMapping
+    mapping: object   # _ports.PortMapping
     target: object    # ipaddress.IPv4Address
     subnet: object    # ipaddress.IPv4Network
 

@@ -17,7 +17,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils._firewall.ipt_rules
     _owner,
     text,
 )
-from ansible_collections.netmodes.linux.plugins.module_utils._model import port_mapping
+from ansible_collections.netmodes.linux.plugins.module_utils._ports import port_mapping
 
 
 class State(OwnedItems):

@@ -27,7 +27,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils._firewall.nft_rules
     chain_owner,
     element_json,
 )
-from ansible_collections.netmodes.linux.plugins.module_utils._model import port_mapping
+from ansible_collections.netmodes.linux.plugins.module_utils._ports import port_mapping
 
 
 class TableState(OwnedItems):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import ipaddress
 import os
 
-from ansible_collections.netmodes.linux.plugins.module_utils._model import Link, Route, RouteEntry
+from ansible_collections.netmodes.linux.plugins.module_utils._model import Route
 from ansible_collections.netmodes.linux.plugins.module_utils._namespaces import NETNS_DIR
 from ansible_collections.netmodes.linux.plugins.module_utils._netlink.base import (
     IFF_UP,
@@ -23,6 +23,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils._netlink.base impor
     _reads,
     empty_dump_filter,
 )
+from ansible_collections.netmodes.linux.plugins.module_utils._records import Link, RouteEntry
 
 
 class Reads(Sockets):

@@ -8,7 +8,6 @@ import errno
 import ipaddress
 
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import NotFound
-from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER_TAG, temp_name
 from ansible_collections.netmodes.linux.plugins.module_utils._netlink.base import (
     IPVLAN_MODES,
     KIND_PREFIXES,
@@ -21,6 +20,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils._netlink.base impor
     _relinks,
     _writes,
 )
+from ansible_collections.netmodes.linux.plugins.module_utils._records import OWNER_TAG, temp_name
 
 
 class Writes(Sockets):
@@ -39,7 +39,7 @@ class Writes(Sockets):
         old NAME there first (a recreate: what the kernel cannot change in place).
 
         The kernel takes no alias at creation, so the link is made under its temporary name
-        (_model.temp_name), tagged (and THEN called: a veth tags its peer), and renamed last:
+        (_records.temp_name), tagged (and THEN called: a veth tags its peer), and renamed last:
         NAME never holds a link of ours without its tag. A link left under the temporary name
         by an interrupted run goes first (a veth's peer with it).
         """

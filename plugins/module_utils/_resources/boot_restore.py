@@ -29,6 +29,7 @@ class BootRestore(Resource):
         "command": {"type": "path", "default": _restore.COMMAND},
         "unit_dir": {"type": "path", "default": _restore.UNIT_DIR},
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+        "declared_in": declaration.DECLARED_IN_OPTION,
     }
     # The sandboxes batch that saves the declaration in its plan: the subnets and addresses it
     # plans (in check mode not made yet), to pin the declaration to (``_restore.Pins``).
@@ -43,8 +44,9 @@ class BootRestore(Resource):
         out = {"state": p["state"], "paths": {"declared": p["path"], "command": p["command"], "unit": unit_path},
                "wants": os.path.join(p["unit_dir"], _restore.WANTED_BY + ".wants", _restore.UNIT), "unit_path": unit_path}
         if p["state"] == "present":
-            declaration.sandbox_specs(p["sandboxes"], "sandboxes")  # both lists are checked before anything is read
-            declaration.network_specs(p["networks"], "networks")
+            where = declaration.declared_in(p, "sandboxes", "networks")
+            declaration.sandbox_specs(p["sandboxes"], where["sandboxes"])  # both lists are checked before anything is read
+            declaration.network_specs(p["networks"], where["networks"])
             _fleet.fleet_from(p["fleet"])
             python = sys.executable
             out["content"] = {"command": _restore.command(python), "unit": _restore.unit(python, p["command"], p["path"]).encode()}

@@ -9,7 +9,8 @@ import ipaddress
 from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _firewall, _links, _sysctl
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Resource
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
-from ansible_collections.netmodes.linux.plugins.module_utils._model import address, ifname, netns_name, port_mappings
+from ansible_collections.netmodes.linux.plugins.module_utils._model import address, ifname, netns_name
+from ansible_collections.netmodes.linux.plugins.module_utils._ports import port_mappings
 from ansible_collections.netmodes.linux.plugins.module_utils._preflight import in_use, published_by
 
 

@@ -8,6 +8,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils import _links
 from ansible_collections.netmodes.linux.plugins.module_utils import _model as m
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput
+from ansible_collections.netmodes.linux.plugins.module_utils._records import temp_name
 
 
 class Veth(Resource):
@@ -50,7 +51,7 @@ class Veth(Resource):
                 # The ports of the bridge the host end is to join: it may have no room left.
                 "ports": net.bridge_ports(desired["bridge"]) if joining else frozenset(),
                 # A pair left half-made by an interrupted creation (see _netlink._add_link).
-                "half": net.link(m.temp_name(desired["name"]), routes=False) if host is None else None}
+                "half": net.link(temp_name(desired["name"]), routes=False) if host is None else None}
 
     def plan(self, current, desired):
         name, host, obj = desired["name"], current["host"], "veth %s" % desired["name"]

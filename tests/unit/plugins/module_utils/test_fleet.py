@@ -188,28 +188,28 @@ def test_device_names_are_short_and_ours():
 # -- the declarations ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("raw, fragment", [
-    ({"driver": "overlay", "hosts": "ov"}, r"config\[0\].subnet: an overlay network needs a subnet, the same on every host"),
-    ({"driver": "overlay", "subnet": "10.231.200.0/24"}, r"config\[0\].hosts: an overlay network needs the hosts it spans"),
-    ({"driver": "overlay", "hosts": [1, 2], "subnet": "10.231.200.0/24"}, r"config\[0\].hosts"),
-    (dict(OVERLAY, gateway="10.231.200.1"), r"config\[0\].gateway: an overlay network has no gateway: each host's bridge is the"
+    ({"driver": "overlay", "hosts": "ov"}, r"config\[0\]: subnet: an overlay network needs a subnet, the same on every host"),
+    ({"driver": "overlay", "subnet": "10.231.200.0/24"}, r"config\[0\]: hosts: an overlay network needs the hosts it spans"),
+    ({"driver": "overlay", "hosts": [1, 2], "subnet": "10.231.200.0/24"}, r"config\[0\]: hosts"),
+    (dict(OVERLAY, gateway="10.231.200.1"), r"config\[0\]: gateway: an overlay network has no gateway: each host's bridge is the"
                                             " gateway of its own sandboxes"),
-    (dict(OVERLAY, parent="eth0"), r"config\[0\].parent: an overlay network has no parent: only macvlan and ipvlan networks"),
-    ({"driver": "bridge", "vni": 5}, r"config\[0\].vni: a bridge network has no vni: only overlay networks take it; remove it"),
-    (dict(OVERLAY, vni=0), r"config\[0\].vni: 0 is not a whole number in 1..16777215; give a whole number from 1 to 16777215"),
+    (dict(OVERLAY, parent="eth0"), r"config\[0\]: parent: an overlay network has no parent: only macvlan and ipvlan networks"),
+    ({"driver": "bridge", "vni": 5}, r"config\[0\]: vni: a bridge network has no vni: only overlay networks take it; remove it"),
+    (dict(OVERLAY, vni=0), r"config\[0\]: vni: 0 is not a whole number in 1..16777215; give a whole number from 1 to 16777215"),
     (dict(OVERLAY, vni=2 ** 24), r"vni: 16777216 is not a whole number"),
-    (dict(OVERLAY, max_hosts=12), r"config\[0\].max_hosts: 12 is not a power of two"),
-    (dict(OVERLAY, max_hosts=128), r"config\[0\].max_hosts: 128 slices of 10.231.200.0/24 would have 2 addresses each"),
-    (dict(OVERLAY, ip_range="10.231.201.0/25"), r"config\[0\].ip_range: 10.231.201.0/25 is not inside subnet 10.231.200.0/24"),
-    ({"driver": "macvlan", "hosts": "ov", "subnet": "10.231.5.0/24"}, r"config\[0\].parent: a macvlan network needs the host"
+    (dict(OVERLAY, max_hosts=12), r"config\[0\]: max_hosts: 12 is not a power of two"),
+    (dict(OVERLAY, max_hosts=128), r"config\[0\]: max_hosts: 128 slices of 10.231.200.0/24 would have 2 addresses each"),
+    (dict(OVERLAY, ip_range="10.231.201.0/25"), r"config\[0\]: ip_range: 10.231.201.0/25 is not inside subnet 10.231.200.0/24"),
+    ({"driver": "macvlan", "hosts": "ov", "subnet": "10.231.5.0/24"}, r"config\[0\]: parent: a macvlan network needs the host"
                                                                       " interface on the segment"),
     ({"driver": "macvlan", "hosts": "ov", "subnet": "10.231.5.0/24", "parent": "eth0", "mode": "l2"},
-     r"config\[0\].mode: 'l2' is not a macvlan mode \(choose one of bridge, private, vepa, passthru\)"),
+     r"config\[0\]: mode: 'l2' is not a macvlan mode \(choose one of bridge, private, vepa, passthru\)"),
     ({"driver": "ipvlan", "hosts": "ov", "subnet": "10.231.5.0/24", "parent": "eth0", "mode": "bridge"}, r"not an ipvlan mode"),
     ({"driver": "macvlan", "hosts": "ov", "subnet": "10.231.5.0/24", "parent": "eth0", "mode": "private", "shim": True},
-     r"config\[0\].shim: the host reaches its sandboxes through the shim only in mode bridge"),
+     r"config\[0\]: shim: the host reaches its sandboxes through the shim only in mode bridge"),
     ({"driver": "macvlan", "hosts": "ov", "subnet": "10.231.5.0/24", "parent": "eth0", "icc": False},
-     r"config\[0\].icc: a macvlan network has no icc: only bridge and overlay networks take it"),
-    ({"driver": "vlan"}, r"config\[0\].driver: 'vlan' is not a driver \(choose one of bridge, overlay, macvlan, ipvlan\)"),
+     r"config\[0\]: icc: a macvlan network has no icc: only bridge and overlay networks take it"),
+    ({"driver": "vlan"}, r"config\[0\]: driver: 'vlan' is not a driver \(choose one of bridge, overlay, macvlan, ipvlan\)"),
 ])
 def test_bad_declarations_name_the_field_and_the_fix(raw, fragment):
     with pytest.raises(InvalidInput, match=fragment) as info:
@@ -238,9 +238,9 @@ def test_bad_fleet_entries_name_the_inventory_variable(raw, fragment):
 
 def test_the_span_is_a_group_or_a_list_of_inventory_hosts():
     assert _fleet.span(net(hosts=["sim3", "sim1"]), fleet(), "x") == ("sim1", "sim3")
-    with pytest.raises(InvalidInput, match=r"x.hosts: 'nogroup' is no inventory group with hosts"):
+    with pytest.raises(InvalidInput, match=r"x: hosts: 'nogroup' is no inventory group with hosts"):
         _fleet.span(net(hosts="nogroup"), fleet(), "x")
-    with pytest.raises(InvalidInput, match=r"x.hosts: sim9 is not in the inventory"):
+    with pytest.raises(InvalidInput, match=r"x: hosts: sim9 is not in the inventory"):
         _fleet.span(net(hosts=["sim1", "sim9"]), fleet(), "x")
     with pytest.raises(InvalidInput, match=r"x: an overlay network spans hosts, so it needs the fleet option"):
         _fleet.span(net(), _fleet.fleet_from({}), "x")

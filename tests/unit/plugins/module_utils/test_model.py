@@ -189,18 +189,6 @@ def test_default_route_follows_gateway_family():
     assert m.default_route(ipaddress.ip_address("2001:db8::1")).dst == ipaddress.ip_network("::/0")
 
 
-@pytest.mark.parametrize("alias, ours", [
-    ("netmodes.linux bridge", True),
-    ("netmodes.linux", True),
-    ("netmodes.linuxish", False),
-    ("docker bridge", False),
-    ("", False),
-    (None, False),
-])
-def test_ownership_tag(alias, ours):
-    assert m.is_ours(alias) is ours
-
-
 def test_jsonable_renders_model_values_sorted():
     value = {"a": frozenset({m.interface("10.231.0.2/24", "x"), m.interface("10.231.0.1/24", "x")}), "b": None, "c": (1, "x")}
     assert m.jsonable(value) == {"a": ["10.231.0.1/24", "10.231.0.2/24"], "b": None, "c": [1, "x"]}

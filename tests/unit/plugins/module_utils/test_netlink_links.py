@@ -10,7 +10,7 @@ import errno
 import pytest
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _netlink
-from ansible_collections.netmodes.linux.plugins.module_utils._model import temp_name
+from ansible_collections.netmodes.linux.plugins.module_utils._records import temp_name
 
 
 class FakeIPRoute:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput
-from ansible_collections.netmodes.linux.plugins.module_utils._model import port_mapping, port_mappings
+from ansible_collections.netmodes.linux.plugins.module_utils._ports import port_mapping, port_mappings
 
 
 @pytest.mark.parametrize("spec, text", [

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, KernelError, NotFound
-from ansible_collections.netmodes.linux.plugins.module_utils._model import Link, interfaces
+from ansible_collections.netmodes.linux.plugins.module_utils._model import interfaces
+from ansible_collections.netmodes.linux.plugins.module_utils._records import Link
 from ansible_collections.netmodes.linux.plugins.modules.macvlan import Macvlan
 from ansible_collections.netmodes.linux.plugins.modules.netns import Netns
 

@@ -10,7 +10,8 @@ import pytest
 from ansible_collections.netmodes.linux.plugins.module_utils import _fleet
 from ansible_collections.netmodes.linux.plugins.module_utils._batches.sandboxes import Sandboxes
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput
-from ansible_collections.netmodes.linux.plugins.module_utils._model import Link, interfaces
+from ansible_collections.netmodes.linux.plugins.module_utils._model import interfaces
+from ansible_collections.netmodes.linux.plugins.module_utils._records import Link
 from ansible_collections.netmodes.linux.plugins.modules.networks import Networks
 
 OVERLAY = {"name": "ov0", "driver": "overlay", "hosts": "ov", "subnet": "10.231.200.0/24"}
@@ -174,7 +175,7 @@ def test_ipvlan_is_planned_like_macvlan_and_fails_with_the_kernels_words(sim2, c
 
 def test_publish_is_refused_on_a_macvlan_network(sim2, converge):
     declared = {"sim2": [{"name": "m2", "network_mode": "lan", "publish": ["8080:80"]}]}
-    with pytest.raises(InvalidInput, match="m2.publish: a macvlan network has no bridge to publish from"):
+    with pytest.raises(InvalidInput, match="m2: publish: a macvlan network has no bridge to publish from"):
         converge(Sandboxes, config=declared["sim2"], networks=[LAN], fleet=fleet(("sim2",), declared))
 
 

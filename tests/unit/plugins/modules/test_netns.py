@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
-from ansible_collections.netmodes.linux.plugins.module_utils._model import Link
+from ansible_collections.netmodes.linux.plugins.module_utils._records import Link
 from ansible_collections.netmodes.linux.plugins.modules.netns import Netns
 
 

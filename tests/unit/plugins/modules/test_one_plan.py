@@ -9,6 +9,7 @@ import pytest
 
 from ansible_collections.netmodes.linux.plugins.module_utils._batches.sandboxes import Sandboxes
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict
+from ansible_collections.netmodes.linux.tests.shared.declaration_changes import changed, renamed, without
 
 NETWORKS = [{"name": "br0", "subnet": "172.18.0.0/16"}, {"name": "back", "subnet": "172.30.0.0/16", "internal": True}]
 SANDBOXES = [
@@ -19,24 +20,6 @@ SANDBOXES = [
     {"name": "legacy", "network_mode": "bridge"},
     {"name": "web2", "network_mode": "host", "ports": [9090]},
 ]
-
-
-def renamed(sandboxes, old, new):
-    out = []
-    for s in sandboxes:
-        s = dict(s, name=new) if s["name"] == old else dict(s)
-        if s.get("network_mode") == "container:" + old:
-            s["network_mode"] = "container:" + new
-        out.append(s)
-    return out
-
-
-def without(sandboxes, *names):
-    return [s for s in sandboxes if s["name"] not in names]
-
-
-def changed(sandboxes, name, **keys):
-    return [dict(s, **keys) if s["name"] == name else s for s in sandboxes]
 
 
 CHANGES = {

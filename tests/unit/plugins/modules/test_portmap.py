@@ -10,7 +10,7 @@ import pytest
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import ipt_rules as ipt
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import nft_rules as nft
-from ansible_collections.netmodes.linux.plugins.module_utils._model import Link
+from ansible_collections.netmodes.linux.plugins.module_utils._records import Link
 from ansible_collections.netmodes.linux.plugins.modules.bridge import Bridge
 from ansible_collections.netmodes.linux.plugins.modules.netns import Netns
 from ansible_collections.netmodes.linux.plugins.modules.portmap import Portmap

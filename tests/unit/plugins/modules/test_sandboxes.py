@@ -98,23 +98,23 @@ def test_overridden_prunes_only_ours(host, converge, kernel):
      r"aliases cannot be used with network_mode none; .* join a network \(network_mode: NAME\)"),
     ([{"name": "a", "network_mode": "host"}, {"name": "b", "network_mode": "container:a"}], InvalidInput,
      "container:a points at a host-mode sandbox, which has no namespace; use network_mode host for b too"),
-    ([{"name": "a", "network_mode": "host", "ports": [0]}], InvalidInput, r"config\[0\].ports: 0 is not a port; give a port from 1 to 65535"),
+    ([{"name": "a", "network_mode": "host", "ports": [0]}], InvalidInput, r"config\[0\] \(a\): ports: 0 is not a port; give a port from 1 to 65535"),
     ([{"name": "a", "network_mode": "host", "ports": ["53/icmp"]}], InvalidInput, "is not a port; .* with a protocol tcp, udp or sctp"),
-    ([{"name": "a", "state": "running"}], InvalidInput, r"config\[0\].state: 'running' is not a state of a sandbox; use present or absent"),
+    ([{"name": "a", "state": "running"}], InvalidInput, r"config\[0\] \(a\): state: 'running' is not a state of a sandbox; use present or absent"),
     # options used only at the end of a run (by dns_config) are checked before anything changes
     ([{"name": "a", "network_mode": "br0", "dns": ["10.0.0.999"]}], InvalidInput,
-     r"config\[0\].dns\[0\]: '10.0.0.999' is not a valid IP address; write it like"),
+     r"config\[0\] \(a\): dns\[0\]: '10.0.0.999' is not a valid IP address; write it like"),
     ([{"name": "a", "network_mode": "br0", "dns_search": ["a_b.example"]}], InvalidInput,
-     r"config\[0\].dns_search\[0\]: 'a_b.example' is not a valid host name"),
+     r"config\[0\] \(a\): dns_search\[0\]: 'a_b.example' is not a valid host name"),
     ([{"name": "a", "network_mode": "br0", "dns_options": ["ndots:1 rotate"]}], InvalidInput,
-     r"config\[0\].dns_options\[0\]: 'ndots:1 rotate' is not one resolver option; give each option as its own list item"),
+     r"config\[0\] \(a\): dns_options\[0\]: 'ndots:1 rotate' is not one resolver option; give each option as its own list item"),
     ([{"name": "a", "network_mode": "br0", "extra_hosts": ["db:10.0.0.999"]}], InvalidInput,
-     r"config\[0\].extra_hosts\[0\]: '10.0.0.999' is not a valid IP address"),
-    ([{"name": "a", "network_mode": "br0", "aliases": ["data_base"]}], InvalidInput, r"config\[0\].aliases\[0\]: 'data_base' is not a valid host name"),
+     r"config\[0\] \(a\): extra_hosts\[0\]: '10.0.0.999' is not a valid IP address"),
+    ([{"name": "a", "network_mode": "br0", "aliases": ["data_base"]}], InvalidInput, r"config\[0\] \(a\): aliases\[0\]: 'data_base' is not a valid host name"),
     ([{"name": "my_app", "network_mode": "br0"}], InvalidInput,
-     r"config\[0\].name: 'my_app' is the sandbox's default host name .* rename it with letters, digits and '-'"),
+     r"config\[0\] \(my_app\): name: 'my_app' is the sandbox's default host name .* rename it with letters, digits and '-'"),
     ([{"name": "a", "network_mode": "br0", "ip": "172.18.0.9"}, {"name": "b", "network_mode": "br0", "ip": "172.18.0.9"}], Conflict,
-     "b.ip: 172.18.0.9 is already the address of sandbox a; choose another address in 172.18.0.0/16 or leave ip out"),
+     "b: ip: 172.18.0.9 is already the address of sandbox a; choose another address in 172.18.0.0/16 or leave ip out"),
     ([{"name": "a", "network_mode": "br0", "publish": ["9100:80"]}, {"name": "b", "network_mode": "br0", "publish": ["9100:81"]}], Conflict,
      r"b: publish: host port 9100/tcp is already published by sandbox a \(9100:80/tcp\); choose another host port"),
     ([{"name": "a", "network_mode": "br0", "publish": ["9100:80"]}, {"name": "b", "network_mode": "host", "ports": [9100]}], Conflict,
@@ -140,39 +140,51 @@ BOX = {"name": "a", "network_mode": "br0"}
 
 
 @pytest.mark.parametrize("entry, fragment", [
-    (dict(BOX, network_mode="host", ports="43"), r"config\[0\].ports: '43' " + WRITE_A_LIST % ("a string", r"ports: \['43'\]")),
-    (dict(BOX, network_mode="host", ports=43), r"config\[0\].ports: 43 " + WRITE_A_LIST % ("a number", r"ports: \[43\]")),
-    (dict(BOX, network_mode="host", ports={"80": "tcp"}), r"config\[0\].ports: \{'80': 'tcp'\} is a dict, not a list"),
-    (dict(BOX, network_mode="host", ports=[True]), r"config\[0\].ports\[0\]: True is a boolean; give each item as one value"),
-    (dict(BOX, network_mode="host", ports=""), r"config\[0\].ports: '' is a string, not a list"),
-    (dict(BOX, publish="8080:80"), r"config\[0\].publish: '8080:80' " + WRITE_A_LIST % ("a string", r"publish: \['8080:80'\]")),
-    (dict(BOX, publish={"host_port": 8080, "container_port": 80}), r"config\[0\].publish: \{'host_port': 8080, .* is a dict, not a list;"
+    (dict(BOX, network_mode="host", ports="43"), r"config\[0\] \(a\): ports: '43' " + WRITE_A_LIST % ("a string", r"ports: \['43'\]")),
+    (dict(BOX, network_mode="host", ports=43), r"config\[0\] \(a\): ports: 43 " + WRITE_A_LIST % ("a number", r"ports: \[43\]")),
+    (dict(BOX, network_mode="host", ports={"80": "tcp"}), r"config\[0\] \(a\): ports: \{'80': 'tcp'\} is a dict, not a list"),
+    (dict(BOX, network_mode="host", ports=[True]), r"config\[0\] \(a\): ports\[0\]: True is a boolean; give each item as one value"),
+    (dict(BOX, network_mode="host", ports=""), r"config\[0\] \(a\): ports: '' is a string, not a list"),
+    (dict(BOX, publish="8080:80"), r"config\[0\] \(a\): publish: '8080:80' " + WRITE_A_LIST % ("a string", r"publish: \['8080:80'\]")),
+    (dict(BOX, publish={"host_port": 8080, "container_port": 80}), r"config\[0\] \(a\): publish: \{'host_port': 8080, .* is a dict, not a list;"
      r" write a list, even of one item: publish: \[\{'host_port'"),
-    (dict(BOX, publish=484880), r"config\[0\].publish: 484880 is a number, not a list"),  # YAML 1.1 reads 8080:80 unquoted in base 60
-    (dict(BOX, publish=True), r"config\[0\].publish: True is a boolean, not a list; write a list, even of one item: publish: \[...\]"),
-    (dict(BOX, network_mode="container:b", publish="8080:80"), r"config\[0\].publish: '8080:80' is a string, not a list"),
-    (dict(BOX, networks="back"), r"config\[0\].networks: 'back' " + WRITE_A_LIST % ("a string", r"networks: \['back'\]")),
-    (dict(BOX, networks={"back": {"ipv4_address": "172.17.0.9"}}), r"config\[0\].networks: \{'back': .* is a dict, not a list"),
-    (dict(BOX, networks=[["back"]]), r"config\[0\].networks\[0\]: \['back'\] is a list; give a network's name, or \{name: NAME"),
-    (dict(BOX, aliases="database"), r"config\[0\].aliases: 'database' " + WRITE_A_LIST % ("a string", r"aliases: \['database'\]")),
-    (dict(BOX, aliases=["db", ["database"]]), r"config\[0\].aliases\[1\]: \['database'\] is a list; give each item as one value"),
-    (dict(BOX, aliases=[None]), r"config\[0\].aliases\[0\]: None is no value; give each item as one value"),
-    (dict(BOX, dns="10.231.0.53"), r"config\[0\].dns: '10.231.0.53' " + WRITE_A_LIST % ("a string", r"dns: \['10.231.0.53'\]")),
-    (dict(BOX, dns={"10.231.0.53": None}), r"config\[0\].dns: .* is a dict, not a list"),
-    (dict(BOX, dns_search="corp.example"), r"config\[0\].dns_search: 'corp.example' is a string, not a list"),
-    (dict(BOX, dns_options="ndots:2"), r"config\[0\].dns_options: 'ndots:2' is a string, not a list"),
-    (dict(BOX, dns_options=["ndots:2", True]), r"config\[0\].dns_options\[1\]: True is a boolean"),
-    (dict(BOX, extra_hosts="db:10.231.0.9"), r"config\[0\].extra_hosts: 'db:10.231.0.9' is a string, not a list; write a list, even of"
+    (dict(BOX, publish=484880), r"config\[0\] \(a\): publish: 484880 is a number, not a list"),  # YAML 1.1 reads 8080:80 unquoted in base 60
+    (dict(BOX, publish=True), r"config\[0\] \(a\): publish: True is a boolean, not a list; write a list, even of one item: publish: \[...\]"),
+    (dict(BOX, network_mode="container:b", publish="8080:80"), r"config\[0\] \(a\): publish: '8080:80' is a string, not a list"),
+    (dict(BOX, networks="back"), r"config\[0\] \(a\): networks: 'back' " + WRITE_A_LIST % ("a string", r"networks: \['back'\]")),
+    (dict(BOX, networks={"back": {"ipv4_address": "172.17.0.9"}}), r"config\[0\] \(a\): networks: \{'back': .* is a dict, not a list"),
+    (dict(BOX, networks=[["back"]]), r"config\[0\] \(a\): networks\[0\]: \['back'\] is a list; give a network's name, or \{name: NAME"),
+    (dict(BOX, aliases="database"), r"config\[0\] \(a\): aliases: 'database' " + WRITE_A_LIST % ("a string", r"aliases: \['database'\]")),
+    (dict(BOX, aliases=["db", ["database"]]), r"config\[0\] \(a\): aliases\[1\]: \['database'\] is a list; give each item as one value"),
+    (dict(BOX, aliases=[None]), r"config\[0\] \(a\): aliases\[0\]: None is no value; give each item as one value"),
+    (dict(BOX, dns="10.231.0.53"), r"config\[0\] \(a\): dns: '10.231.0.53' " + WRITE_A_LIST % ("a string", r"dns: \['10.231.0.53'\]")),
+    (dict(BOX, dns={"10.231.0.53": None}), r"config\[0\] \(a\): dns: .* is a dict, not a list"),
+    (dict(BOX, dns_search="corp.example"), r"config\[0\] \(a\): dns_search: 'corp.example' is a string, not a list"),
+    (dict(BOX, dns_options="ndots:2"), r"config\[0\] \(a\): dns_options: 'ndots:2' is a string, not a list"),
+    (dict(BOX, dns_options=["ndots:2", True]), r"config\[0\] \(a\): dns_options\[1\]: True is a boolean"),
+    (dict(BOX, extra_hosts="db:10.231.0.9"), r"config\[0\] \(a\): extra_hosts: 'db:10.231.0.9' is a string, not a list; write a list, even of"
      r" one item: extra_hosts: \['db:10.231.0.9'\] \(or a dict\)"),
-    (dict(BOX, extra_hosts=9), r"config\[0\].extra_hosts: 9 is a number, not a list"),
+    (dict(BOX, extra_hosts=9), r"config\[0\] \(a\): extra_hosts: 9 is a number, not a list"),
 ])
 def test_a_list_valued_field_takes_a_list_only_naming_the_field(converge, refused, entry, fragment):
     converge(Networks, config=NETWORKS)
     refused(Sandboxes, InvalidInput, fragment, config=[entry], networks=NETWORKS)
 
 
+def test_an_error_names_the_variable_the_roles_say_the_entry_came_from(converge, refused):
+    converge(Networks, config=NETWORKS)
+    boxes = [dict(BOX, name="db"), dict(BOX, name="api"), dict(BOX, name="web", publish="8080:80")]
+    refused(Sandboxes, InvalidInput, r"^netmodes_sandboxes\[2\] \(web\): publish: '8080:80' is a string, not a list", config=boxes,
+            networks=NETWORKS, declared_in={"config": "netmodes_sandboxes", "networks": "netmodes_networks"})
+    refused(Sandboxes, InvalidInput, r"^netmodes_networks\[1\] \(x\): internal: 'maybe' is not a boolean", config=[BOX],
+            networks=[NETWORKS[0], {"name": "x", "internal": "maybe"}], declared_in={"config": "netmodes_sandboxes", "networks": "netmodes_networks"})
+    refused(Networks, InvalidInput, r"^networks_config\[0\] \(x\): gateway: 10.0.0.1 needs a subnet", config=[{"name": "x", "gateway": "10.0.0.1"}],
+            declared_in={"config": "networks_config"})
+    refused(Sandboxes, InvalidInput, r"^declared_in: unknown keys sandboxes", config=[BOX], networks=NETWORKS, declared_in={"sandboxes": "x"})
+
+
 def test_the_fleet_data_of_other_hosts_is_held_to_the_same_rule():
-    with pytest.raises(InvalidInput, match=r"sim2: netmodes_sandboxes\[0\].publish: '8080:80' is a string, not a list"):
+    with pytest.raises(InvalidInput, match=r"sim2: netmodes_sandboxes\[0\] \(a\): publish: '8080:80' is a string, not a list"):
         _declaration.sandbox_specs([dict(BOX, publish="8080:80")], "sim2: netmodes_sandboxes")
 
 
@@ -245,11 +257,12 @@ def test_host_mode_preflight_names_the_owner(host, converge, sockets):
     ({"name": "x", "driver": "vlan"}, r"driver: 'vlan' is not a driver"),
     ({"name": "x", "driver": "overlay"}, "an overlay network needs a subnet"),
     ({"name": "x", "subnet": "172.18.0.0/16", "gateway": "10.0.0.1"}, "is not a host address of subnet .*; give a subnet and a gateway inside it"),
-    ({"name": "x", "gateway": "10.0.0.1"}, r"config\[0\].gateway: 10.0.0.1 needs a subnet; give a subnet and a gateway inside it"),
-    ({"name": "this-name-is-too-long"}, r"config\[0\].name: network name 'this-name-is-too-long' is 21 bytes, .* give a bridge_name of at most 15"),
-    ({"name": "x", "bridge_name": "br/x"}, r"config\[0\].bridge_name: interface name 'br/x' is not valid.*Choose another name"),
-    ({"name": "x", "internal": "maybe"}, r"config\[0\].internal: 'maybe' is not a boolean; write true or false"),
-    ({"name": "x", "subnet": "2001:db8::/64"}, r"config\[0\].subnet: IPv6 networks are not supported yet; give an IPv4 subnet"),
+    ({"name": "x", "gateway": "10.0.0.1"}, r"config\[0\] \(x\): gateway: 10.0.0.1 needs a subnet; give a subnet and a gateway inside it"),
+    ({"name": "this-name-is-too-long"},
+     r"config\[0\] \(this-name-is-too-long\): name: network name 'this-name-is-too-long' is 21 bytes, .* give a bridge_name of at most 15"),
+    ({"name": "x", "bridge_name": "br/x"}, r"config\[0\] \(x\): bridge_name: interface name 'br/x' is not valid.*Choose another name"),
+    ({"name": "x", "internal": "maybe"}, r"config\[0\] \(x\): internal: 'maybe' is not a boolean; write true or false"),
+    ({"name": "x", "subnet": "2001:db8::/64"}, r"config\[0\] \(x\): subnet: IPv6 networks are not supported yet; give an IPv4 subnet"),
 ])
 def test_bad_networks(refused, raw, fragment):
     refused(Networks, InvalidInput, fragment, config=[raw])
@@ -260,7 +273,7 @@ def test_bad_networks(refused, raw, fragment):
      r"config: the subnets of a \(10.231.0.0/24\) and b \(10.231.0.128/25\) overlap; give b a subnet of its own"),
     ([{"name": "a"}, {"name": "a"}], "config: network name 'a' is declared twice; declare each once"),
     ([{"name": "a"}, {"name": "b", "bridge_name": "a"}], "config: bridge name 'a' is declared twice; declare each once"),
-    ([{"name": "a", "subnet": "172.18.5.0/24"}], r"config\[0\].subnet: 172.18.5.0/24 overlaps 172.18.0.0/16 of br0 on the host; choose a free subnet"),
+    ([{"name": "a", "subnet": "172.18.5.0/24"}], r"config\[0\] \(a\): subnet: 172.18.5.0/24 overlaps 172.18.0.0/16 of br0 on the host; choose a free subnet"),
 ])
 def test_conflicting_networks_fail_before_anything_changes(converge, refused, config, fragment):
     converge(Networks, config=NETWORKS)
@@ -282,7 +295,7 @@ def test_conflicts_with_the_hosts_state_fail_before_anything_changes(host, conve
         ({"name": "x", "network_mode": "br0", "publish": ["80:80"]}, "x: publish: host port 80/tcp is already declared by host-mode sandbox web2"),
         ({"name": "x", "network_mode": "br0", "publish": ["9000:80"]},
          r"x: publish: host port 9000/tcp is already in use on the host: python3 \(pid 4242\) .*; stop it or choose another host port"),
-        ({"name": "x", "network_mode": "br0", "ip": "172.18.0.2"}, "x.ip: 172.18.0.2 is already the address of sandbox web; choose another address"),
+        ({"name": "x", "network_mode": "br0", "ip": "172.18.0.2"}, "x: ip: 172.18.0.2 is already the address of sandbox web; choose another address"),
     ]
     for extra, fragment in cases:
         calls, commits = len(kernel.calls), firewall.commits
@@ -304,7 +317,7 @@ def test_a_name_that_is_no_host_name_is_refused_only_where_it_becomes_one(conver
     fine = [{"name": "my_web", "network_mode": "host", "ports": [81]}, {"name": "my_box", "network_mode": "none", "hostname": "box"},
             {"name": "my_old", "network_mode": "bridge", "hostname": "old"}, {"name": "my_gone", "network_mode": "br0", "state": "absent"}]
     assert converge(Sandboxes, config=fine, networks=NETWORKS)["changed"]
-    with pytest.raises(InvalidInput, match=r"config\[0\].name: 'my_db' is the sandbox's default host name"):
+    with pytest.raises(InvalidInput, match=r"config\[0\] \(my_db\): name: 'my_db' is the sandbox's default host name"):
         converge(Sandboxes, config=[{"name": "my_db", "network_mode": "br0", "hostname": "db"}], networks=NETWORKS)
 
 
@@ -339,9 +352,9 @@ def test_an_address_can_be_given_on_every_network_and_is_never_handed_out(conver
 
 
 @pytest.mark.parametrize("networks, fragment", [
-    ([{"ip": "172.17.0.9"}], r"config\[0\].networks\[0\]: a network given as a dict needs a name"),
-    ([{"name": "back", "mac": "x"}], r"config\[0\].networks\[0\]: unknown keys mac"),
-    ([{"name": "back", "ip": "10.9.9.9"}], "db.ip: 10.9.9.9 is not a free host address of network back"),
+    ([{"ip": "172.17.0.9"}], r"config\[0\] \(db\): networks\[0\]: a network given as a dict needs a name"),
+    ([{"name": "back", "mac": "x"}], r"config\[0\] \(db\): networks\[0\]: unknown keys mac"),
+    ([{"name": "back", "ip": "10.9.9.9"}], "db: ip: 10.9.9.9 is not a free host address of network back"),
 ])
 def test_bad_addresses_on_further_networks(converge, refused, networks, fragment):
     converge(Networks, config=NETWORKS)

@@ -7,7 +7,8 @@ import pytest
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _links
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
-from ansible_collections.netmodes.linux.plugins.module_utils._model import interfaces, temp_name
+from ansible_collections.netmodes.linux.plugins.module_utils._model import interfaces
+from ansible_collections.netmodes.linux.plugins.module_utils._records import temp_name
 from ansible_collections.netmodes.linux.plugins.modules.bridge import Bridge
 from ansible_collections.netmodes.linux.plugins.modules.netns import Netns
 from ansible_collections.netmodes.linux.plugins.modules.veth import Veth

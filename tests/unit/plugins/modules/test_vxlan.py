@@ -8,7 +8,8 @@ import ipaddress
 import pytest
 
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
-from ansible_collections.netmodes.linux.plugins.module_utils._model import Link, interfaces
+from ansible_collections.netmodes.linux.plugins.module_utils._model import interfaces
+from ansible_collections.netmodes.linux.plugins.module_utils._records import Link
 from ansible_collections.netmodes.linux.plugins.modules.bridge import Bridge
 from ansible_collections.netmodes.linux.plugins.modules.vxlan import Vxlan
 

@@ -11,7 +11,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils import _declaration
 from ansible_collections.netmodes.linux.plugins.module_utils import _sysctl as sysctl_module
 from ansible_collections.netmodes.linux.plugins.module_utils._batches import prune as _prune
 from ansible_collections.netmodes.linux.plugins.module_utils._batches.sandboxes import Sandboxes
-from ansible_collections.netmodes.linux.plugins.module_utils._model import OWNER_TAG, Link, temp_name
+from ansible_collections.netmodes.linux.plugins.module_utils._records import OWNER_TAG, Link, temp_name
 from ansible_collections.netmodes.linux.plugins.modules.networks import Networks
 
 NETWORKS = [{"name": "br0", "subnet": "172.18.0.0/16"}, {"name": "back", "subnet": "172.30.0.0/24"}]

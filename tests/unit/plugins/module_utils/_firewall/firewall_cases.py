@@ -8,7 +8,7 @@ from __future__ import annotations
 import ipaddress
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _firewall
-from ansible_collections.netmodes.linux.plugins.module_utils._model import port_mapping
+from ansible_collections.netmodes.linux.plugins.module_utils._ports import port_mapping
 
 SUBNET = (ipaddress.ip_network("172.18.0.0/16"),)
 TARGET, NET = ipaddress.ip_address("172.18.0.2"), ipaddress.ip_network("172.18.0.0/16")

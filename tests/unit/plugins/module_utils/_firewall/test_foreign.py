@@ -20,6 +20,7 @@ from ansible_collections.netmodes.linux.plugins.modules.bridge import Bridge
 from ansible_collections.netmodes.linux.plugins.modules.netns import Netns
 from ansible_collections.netmodes.linux.plugins.modules.portmap import Portmap
 from ansible_collections.netmodes.linux.plugins.modules.veth import Veth
+from ansible_collections.netmodes.linux.tests.shared.foreign_firewalls import DOCKER_LEGACY, UFW
 
 
 @pytest.fixture
@@ -65,54 +66,6 @@ def merge(*listings):
     return {"nftables": [i for listing in listings for i in listing["nftables"]]}
 
 
-DOCKER_LEGACY = """\
-*nat
-:PREROUTING ACCEPT [0:0]
-:DOCKER - [0:0]
--A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
--A DOCKER ! -i docker0 -p tcp -m tcp --dport 8000 -j DNAT --to-destination 10.231.240.2:80
-COMMIT
-*filter
-:INPUT ACCEPT [0:0]
-:FORWARD DROP [0:0]
-:OUTPUT ACCEPT [0:0]
-:DOCKER - [0:0]
-:DOCKER-ISOLATION-STAGE-1 - [0:0]
-:DOCKER-USER - [0:0]
--A FORWARD -j DOCKER-USER
--A FORWARD -j DOCKER-ISOLATION-STAGE-1
--A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
--A FORWARD -o docker0 -j DOCKER
--A FORWARD -i docker0 ! -o docker0 -j ACCEPT
--A FORWARD -i docker0 -o docker0 -j ACCEPT
--A DOCKER -d 10.231.240.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT
--A DOCKER-ISOLATION-STAGE-1 -j RETURN
--A DOCKER-USER -j RETURN
-COMMIT
-"""
-
-UFW = """\
-*filter
-:INPUT DROP [0:0]
-:FORWARD DROP [0:0]
-:OUTPUT ACCEPT [0:0]
-:ufw-before-input - [0:0]
-:ufw-before-forward - [0:0]
-:ufw-user-input - [0:0]
-:ufw-user-forward - [0:0]
--A INPUT -j ufw-before-input
--A FORWARD -j ufw-before-forward
--A ufw-before-input -i lo -j ACCEPT
--A ufw-before-input -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
--A ufw-before-input -m conntrack --ctstate INVALID -j DROP
--A ufw-before-input -p icmp -m icmp --icmp-type 8 -j ACCEPT
--A ufw-before-input -j ufw-user-input
--A ufw-user-input -p tcp -m tcp --dport 22 -m comment --comment "\\'dapp_OpenSSH\\'" -j ACCEPT
--A ufw-before-forward -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
--A ufw-before-forward -p icmp -m icmp --icmp-type 8 -j ACCEPT
--A ufw-before-forward -j ufw-user-forward
-COMMIT
-"""
 # How iptables-nft's ufw tables look in `nft -j list ruleset`: conntrack matches are opaque.
 UFW_NFT = ruleset(("FORWARD", "forward", "drop", [[COUNTER, {"jump": {"target": "ufw-before-forward"}}]]),
                   ("INPUT", "input", "drop", [[COUNTER, {"jump": {"target": "ufw-before-input"}}]]),

@@ -1,0 +1,133 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Published ports: Docker's ``-p`` (``[HOST_IP:]HOST_PORT:CONTAINER_PORT[/PROTOCOL]``, or a dict)
+parsed into PortMapping values, and the protocols a port is published for."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput
+from ansible_collections.netmodes.linux.plugins.module_utils._model import address
+
+PROTOCOLS = ("tcp", "udp", "sctp")
+PROTOCOL_WORDS = "%s or %s" % (", ".join(PROTOCOLS[:-1]), PROTOCOLS[-1])  # for messages: "tcp, udp or sctp"
+_ANY4 = ipaddress.ip_address("0.0.0.0")
+
+
+@dataclass(frozen=True, order=True)
+class PortMapping:
+    """One published port or port range (Docker's ``-p``), host side and sandbox side.
+
+    ``host_ip`` 0.0.0.0 means every local address. A range maps port for port, so only the
+    first sandbox port is kept.
+    """
+
+    protocol: str
+    host_port: int
+    host_port_end: int
+    container_port: int
+    host_ip: object = _ANY4
+
+    @property
+    def size(self):
+        return self.host_port_end - self.host_port + 1
+
+    @property
+    def container_port_end(self):
+        return self.container_port + self.size - 1
+
+    def host_ports(self):
+        return "%d" % self.host_port if self.size == 1 else "%d-%d" % (self.host_port, self.host_port_end)
+
+    def covers(self, port, protocol):
+        """True when host port PORT/PROTOCOL is one of this mapping's (on whichever address)."""
+        return protocol == self.protocol and self.host_port <= port <= self.host_port_end
+
+    def listener(self, listeners):
+        """The first of LISTENERS ((protocol, address, port, inode), as the sockets adapter lists
+        them) that holds one of this mapping's host ports on an address it publishes on, or None."""
+        return next(((protocol, addr, port, inode) for protocol, addr, port, inode in listeners if self.covers(port, protocol)
+                     and (addr.is_unspecified or self.host_ip.is_unspecified or addr == self.host_ip)), None)
+
+    def overlaps(self, other):
+        """True when both claim a host port of the same protocol on a common local address."""
+        return (self.protocol == other.protocol
+                and self.host_port <= other.host_port_end and other.host_port <= self.host_port_end
+                and (self.host_ip == other.host_ip or _ANY4 in (self.host_ip, other.host_ip)))
+
+    def __str__(self):
+        ip = "" if self.host_ip == _ANY4 else "%s:" % self.host_ip
+        container = "%d" % self.container_port if self.size == 1 else "%d-%d" % (self.container_port, self.container_port_end)
+        return "%s%s:%s/%s" % (ip, self.host_ports(), container, self.protocol)
+
+
+def _port_range(text, field_name, what):
+    first, _sep, last = str(text).strip().partition("-")
+    try:
+        start, end = int(first), int(last or first)
+    except ValueError:
+        raise InvalidInput("%s: %s %r is not a port or a port range; write it like 8080 or 5000-5010" % (field_name, what, text),
+                           field_name)
+    if not (1 <= start <= 65535 and 1 <= end <= 65535):
+        raise InvalidInput("%s: %s %r is outside 1-65535; give ports from 1 to 65535" % (field_name, what, text), field_name)
+    if start > end:
+        raise InvalidInput("%s: %s %r runs backwards; write the lower port first (%d-%d)" % (field_name, what, text, end, start),
+                           field_name)
+    return start, end
+
+
+def port_mapping(spec, field_name):
+    """A PortMapping from Docker's ``-p`` text or from a dict.
+
+    Text: ``[HOST_IP:]HOST_PORT:CONTAINER_PORT[/PROTOCOL]``, where ports may be equal-length
+    ranges. Dict: ``host_ip``, ``host_port``, ``container_port``, ``protocol``. A host port is
+    required: Docker's random host ports (``-p 80``) are not idempotent, so they are refused.
+    """
+    if isinstance(spec, dict):
+        known = ("container_port", "host_ip", "host_port", "protocol")
+        unknown = set(spec) - set(known)
+        if unknown:
+            raise InvalidInput("%s: unknown keys %s (known: %s)" % (field_name, ", ".join(sorted(unknown)), ", ".join(known)), field_name)
+        host_ip, host, container = spec.get("host_ip"), spec.get("host_port"), spec.get("container_port")
+        protocol = spec.get("protocol") or "tcp"
+    else:
+        text = str(spec).strip()
+        text, _sep, protocol = text.partition("/")
+        protocol = protocol or "tcp"
+        if text.startswith("["):
+            raise InvalidInput("%s: %r: publishing on IPv6 host addresses is not supported yet" % (field_name, spec), field_name)
+        parts = text.split(":")
+        if len(parts) == 3:
+            host_ip, host, container = parts
+        elif len(parts) == 2:
+            host_ip, (host, container) = None, parts
+        else:
+            raise InvalidInput("%s: %r: write it as Docker's -p, [HOST_IP:]HOST_PORT:CONTAINER_PORT[/PROTOCOL]; a host port is"
+                               " required (random host ports are not idempotent)" % (field_name, spec), field_name)
+    if host in (None, "") or container in (None, ""):
+        raise InvalidInput("%s: %r needs both a host port and a container port" % (field_name, spec), field_name)
+    protocol = str(protocol).lower()
+    if protocol not in PROTOCOLS:
+        raise InvalidInput("%s: protocol %r is not supported; use %s" % (field_name, protocol, PROTOCOL_WORDS), field_name)
+    host_start, host_end = _port_range(host, field_name, "host port")
+    c_start, c_end = _port_range(container, field_name, "container port")
+    if c_end - c_start != host_end - host_start:
+        raise InvalidInput("%s: %r: host range %d-%d and container range %d-%d differ in length; give ranges of the same"
+                           " length (a range maps port for port)" % (field_name, spec, host_start, host_end, c_start, c_end), field_name)
+    ip = address(host_ip, field_name + ".host_ip") if host_ip not in (None, "") else _ANY4
+    if ip.version != 4:
+        raise InvalidInput("%s: %r: publishing on IPv6 host addresses is not supported yet" % (field_name, spec), field_name)
+    return PortMapping(protocol, host_start, host_end, c_start, ip)
+
+
+def port_mappings(values, field_name):
+    """The complete set of a sandbox's published ports; overlapping entries are refused."""
+    mappings = [port_mapping(v, "%s[%d]" % (field_name, i)) for i, v in enumerate(values or [])]
+    for i, one in enumerate(mappings):
+        for other in mappings[:i]:
+            if one.overlaps(other) and one != other:
+                raise InvalidInput("%s: %s and %s publish the same host port %s/%s twice; publish each host port once" % (
+                    field_name, other, one, one.host_ports(), one.protocol), field_name)
+    return frozenset(mappings)
