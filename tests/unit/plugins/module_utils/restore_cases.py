@@ -11,10 +11,10 @@ import json
 import pytest
 
 from ansible_collections.netmodes.linux.plugins.module_utils._batches.restore import SavedDeclaration
+from ansible_collections.netmodes.linux.plugins.module_utils._batches.sandboxes import Sandboxes
 from ansible_collections.netmodes.linux.plugins.module_utils._model import interfaces
 from ansible_collections.netmodes.linux.plugins.module_utils._records import Link
 from ansible_collections.netmodes.linux.plugins.modules.networks import Networks
-from ansible_collections.netmodes.linux.plugins.modules.sandboxes import Sandboxes
 
 NETWORKS = [{"name": "br0"}, {"name": "back", "subnet": "172.30.0.0/24", "internal": True}]
 SANDBOXES = [
