@@ -10,15 +10,10 @@ import pytest
 from conftest import BACKENDS, assert_unchanged, firewall, sh, sh_json, snapshot, use_backend
 from test_portmap import Processes, status
 
+from ansible_collections.netmodes.linux.tests.shared.sandboxes import EVERY_MODE
+
 NETWORKS = [{"name": "br0", "subnet": "172.18.0.0/16"}, {"name": "back", "subnet": "172.30.0.0/24", "internal": True}]
-SANDBOXES = [
-    {"name": "web", "network_mode": "br0", "publish": ["8080:80"], "hostname": "web1"},
-    {"name": "db", "network_mode": "br0", "networks": ["back"], "aliases": ["database"]},
-    {"name": "side", "network_mode": "container:web"},
-    {"name": "quiet", "network_mode": "none"},
-    {"name": "legacy", "network_mode": "bridge"},
-    {"name": "web2", "network_mode": "host", "ports": [9090]},
-]
+SANDBOXES = EVERY_MODE
 
 PLAY = """
 - hosts: sim1

@@ -15,16 +15,10 @@ from ansible_collections.netmodes.linux.plugins.module_utils._batches.sandboxes 
 from ansible_collections.netmodes.linux.plugins.module_utils._model import interfaces
 from ansible_collections.netmodes.linux.plugins.module_utils._records import Link
 from ansible_collections.netmodes.linux.plugins.modules.networks import Networks
+from ansible_collections.netmodes.linux.tests.shared.sandboxes import EVERY_MODE
 
 NETWORKS = [{"name": "br0"}, {"name": "back", "subnet": "172.30.0.0/24", "internal": True}]
-SANDBOXES = [
-    {"name": "web", "network_mode": "br0", "publish": ["8080:80"], "hostname": "web1"},
-    {"name": "db", "network_mode": "br0", "networks": ["back"], "aliases": ["database"]},
-    {"name": "side", "network_mode": "container:web"},
-    {"name": "quiet", "network_mode": "none"},
-    {"name": "legacy", "network_mode": "bridge"},
-    {"name": "web2", "network_mode": "host", "ports": [9090]},
-]
+SANDBOXES = EVERY_MODE
 PATHS = {"path": "/etc/netmodes/declared.json", "command": "/usr/local/lib/netmodes/netmodes-restore"}
 # A host of a two-host fleet: the bridge networks above, an overlay and a macvlan network (with the
 # host's shim) that span both hosts, sandboxes on each, one of them on all three kinds.

@@ -12,16 +12,10 @@ from ansible_collections.netmodes.linux.plugins.module_utils import _declaration
 from ansible_collections.netmodes.linux.plugins.module_utils._batches.sandboxes import Sandboxes
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
 from ansible_collections.netmodes.linux.plugins.modules.networks import Networks
+from ansible_collections.netmodes.linux.tests.shared.sandboxes import EVERY_MODE, with_keys
 
 NETWORKS = [{"name": "br0", "subnet": "172.18.0.0/16"}, {"name": "back", "internal": True}]
-SANDBOXES = [
-    {"name": "web", "network_mode": "br0", "publish": ["8080:80"], "hostname": "web1"},
-    {"name": "db", "network_mode": "br0", "networks": ["back"], "aliases": ["database"]},
-    {"name": "side", "network_mode": "container:web"},
-    {"name": "quiet", "network_mode": "none"},
-    {"name": "legacy", "network_mode": "bridge"},
-    {"name": "web2", "network_mode": "host", "ports": [80]},
-]
+SANDBOXES = with_keys(EVERY_MODE, "web2", ports=[80])
 
 
 @pytest.fixture
