@@ -299,6 +299,8 @@ def carried():
             continue
         module = importlib.import_module(name)
         source = module.__spec__.loader.get_source(name)
+        if isinstance(source, bytes):  # Ansible's collection loader gives bytes (zipimport and the file loader text)
+            source = source.decode("utf-8")
         found[name] = (source, hasattr(module, "__path__"))
         parent = name.rpartition(".")[0]
         todo += sorted(_imports(source)) + ([parent] if parent != PACKAGE else [])
