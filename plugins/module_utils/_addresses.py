@@ -210,3 +210,51 @@ def usable(spec, block):
 def host_address(spec, index):
     """The host's own address on SPEC: the first usable one of its slice (bridge or shim)."""
     return next(usable(spec, host_slice(spec, index)))
+
+
+def member_addresses(spec, hosts, declared, indexes, where):
+    """[(host, sandbox spec, ip, position)] of every sandbox on multi-host network SPEC, the same
+    on every host: a static ``ip``, else the next free address of its host's slice, in the order
+    of HOSTS and, per host, of its DECLARED sandboxes ({host: [SandboxSpec]}); INDEXES are the
+    hosts' indexes (their slices)."""
+    reserved = {host_address(spec, i): h for h, i in indexes.items()}
+    statics, out = {}, []
+    for host in hosts:
+        for sandbox in declared[host]:
+            if sandbox.networks[:1] == (spec.name,) and sandbox.ip is not None:
+                _check_static(spec, (host, sandbox), reserved, statics, where)
+                statics[sandbox.ip] = (host, sandbox.name)
+    for host in hosts:
+        block = host_slice(spec, indexes[host])
+        free = (a for a in usable(spec, block) if a not in reserved and a not in statics)
+        for sandbox in declared[host]:
+            if spec.name not in sandbox.networks:
+                continue
+            position = sandbox.networks.index(spec.name)
+            ip = sandbox.ip if position == 0 and sandbox.ip is not None else next(free, None)
+            if ip is None:
+                raise Conflict("%s: host %s has no address left for sandbox %s in its slice %s of network %s; give it an ip,"
+                               " or give the network a bigger subnet or a smaller max_hosts" % (where, host, sandbox.name,
+                                                                                                block, spec.name), where)
+            out.append((host, sandbox, ip, position))
+    return out
+
+
+def _check_static(spec, owner, reserved, statics, where):
+    host, sandbox = owner
+    ip = sandbox.ip
+    what = "%s: sandbox %s of host %s: ip %s" % (where, sandbox.name, host, ip)
+    if ip not in spec.subnet or ip in (spec.subnet.network_address, spec.subnet.broadcast_address, spec.gateway):
+        raise InvalidInput("%s is not a host address of network %s (%s%s); pick one inside it"
+                           % (what, spec.name, spec.subnet, ", gateway %s" % spec.gateway if spec.gateway else ""), where)
+    if ip in reserved:
+        raise Conflict("%s is host %s's own address on network %s (the first of its slice); pick another"
+                       % (what, reserved[ip], spec.name), where)
+    if ip in statics:
+        raise Conflict("%s is also the ip of sandbox %s of host %s; give one of them another"
+                       % (what, statics[ip][1], statics[ip][0]), where)
+
+
+def ipv4_subnets(addresses):
+    """The subnets of the IPv4 ADDRESSES (a bridge's: what its firewall policy covers), sorted."""
+    return tuple(sorted({a.network for a in addresses if a.version == 4}))

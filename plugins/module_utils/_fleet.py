@@ -176,29 +176,12 @@ def members(spec, declared, indexes, where):
     """Every sandbox on SPEC of every host, with its address.
 
     DECLARED is {host: [SandboxSpec]} for the hosts SPEC spans, INDEXES their host indexes.
-    Addresses are computed the same way on every host: static ``ip``, else the next free address
-    of the owning host's slice, in the order the host declares its sandboxes on SPEC.
+    Addresses are computed the same way on every host, by the address plan
+    (``_addresses.member_addresses``), the hosts in their natural order.
     """
-    reserved = {_addresses.host_address(spec, i): h for h, i in indexes.items()}
-    statics, out = {}, []
-    for host in sorted(declared, key=natural_key):
-        for sandbox in declared[host]:
-            if sandbox.networks[:1] == (spec.name,) and sandbox.ip is not None:
-                _check_static(spec, (host, sandbox), reserved, statics, where)
-                statics[sandbox.ip] = (host, sandbox.name)
-    for host in sorted(declared, key=natural_key):
-        block = _addresses.host_slice(spec, indexes[host])
-        free = (a for a in _addresses.usable(spec, block) if a not in reserved and a not in statics)
-        for sandbox in declared[host]:
-            if spec.name not in sandbox.networks:
-                continue
-            position = sandbox.networks.index(spec.name)
-            ip = sandbox.ip if position == 0 and sandbox.ip is not None else next(free, None)
-            if ip is None:
-                raise Conflict("%s: host %s has no address left for sandbox %s in its slice %s of network %s; give it an ip,"
-                               " or give the network a bigger subnet or a smaller max_hosts" % (where, host, sandbox.name,
-                                                                                                block, spec.name), where)
-            out.append(Member(host, sandbox.name, ip, position, tuple(sandbox.aliases), sandbox.state == "present"))
+    hosts = sorted(declared, key=natural_key)
+    out = [Member(host, sandbox.name, ip, position, tuple(sandbox.aliases), sandbox.state == "present")
+           for host, sandbox, ip, position in _addresses.member_addresses(spec, hosts, declared, indexes, where)]
     names_unique(spec.name, out, where)
     return out
 
@@ -238,21 +221,6 @@ def hosts_entries(found, host, sandbox):
         for name in (() if own else (member.sandbox,)) + member.aliases:
             out.append((name, (member.host, member.sandbox), str(member.address)))
     return out
-
-
-def _check_static(spec, owner, reserved, statics, where):
-    host, sandbox = owner
-    ip = sandbox.ip
-    what = "%s: sandbox %s of host %s: ip %s" % (where, sandbox.name, host, ip)
-    if ip not in spec.subnet or ip in (spec.subnet.network_address, spec.subnet.broadcast_address, spec.gateway):
-        raise InvalidInput("%s is not a host address of network %s (%s%s); pick one inside it"
-                           % (what, spec.name, spec.subnet, ", gateway %s" % spec.gateway if spec.gateway else ""), where)
-    if ip in reserved:
-        raise Conflict("%s is host %s's own address on network %s (the first of its slice); pick another"
-                       % (what, reserved[ip], spec.name), where)
-    if ip in statics:
-        raise Conflict("%s is also the ip of sandbox %s of host %s; give one of them another"
-                       % (what, statics[ip][1], statics[ip][0]), where)
 
 
 def peers_of(names, fleet, where):

@@ -31,7 +31,6 @@ from ansible_collections.netmodes.linux.plugins.module_utils._firewall.intents i
     Publish,
     VxlanPeers,
     bridge_owner,
-    bridge_subnets,
     owner_words,
     sandbox_owner,
     vxlan_owner,
@@ -40,6 +39,6 @@ from ansible_collections.netmodes.linux.plugins.module_utils._firewall.planning 
 
 __all__ = [
     "BACKENDS", "BACKEND_OPTION", "GUARD_OWNER", "UNRECOGNISED", "BridgePolicy", "Guard", "Publish", "VxlanPeers",
-    "backend", "blocked", "bridge_flows", "bridge_owner", "bridge_subnets", "detect", "guard", "owner_words",
+    "backend", "blocked", "bridge_flows", "bridge_owner", "detect", "guard", "owner_words",
     "plan", "plan_guard", "publish_flows", "recognise", "sandbox_owner", "vxlan_owner",
 ]

@@ -66,11 +66,6 @@ class Guard:
 GUARD_OWNER = "sysctl:ledger"
 
 
-def bridge_subnets(addresses):
-    """The subnets a bridge's policy covers: those of its IPv4 ADDRESSES, sorted."""
-    return tuple(sorted({a.network for a in addresses if a.version == 4}))
-
-
 def sandbox_owner(netns=None, address=None):
     """The owner tag of a sandbox's published ports."""
     return "netns:%s" % netns if netns else "address:%s" % address

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _firewall, _links, _sysctl
+from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _firewall, _links, _sysctl
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput
 from ansible_collections.netmodes.linux.plugins.module_utils._model import ifname, interfaces, jsonable, mtu
@@ -82,7 +82,7 @@ class Bridge(Resource):
     @staticmethod
     def _policy(current, desired):
         addresses = desired["addresses"] if desired["addresses"] is not None else (current["link"].addresses if current["link"] else ())
-        return _firewall.BridgePolicy(desired["name"], _firewall.bridge_subnets(addresses), **desired["policy"])
+        return _firewall.BridgePolicy(desired["name"], _addresses.ipv4_subnets(addresses), **desired["policy"])
 
     def _policy_ops(self, current, desired, policy):
         """The bridge's rules, then what keeps the host closed for the sysctls it switches (both
