@@ -6,7 +6,7 @@ from __future__ import annotations
 
 class ModuleDocFragment:
     # The declared_in option of every module that takes a declaration (networks, sandboxes,
-    # boot_restore). Its one spec is _declaration.DECLARED_IN_OPTION;
+    # boot_restore). Its one spec is _naming.DECLARED_IN_OPTION;
     # tests/unit/plugins/doc_fragments/test_declaration_fragment.py holds the two together.
     DOCUMENTATION = r"""
 options:

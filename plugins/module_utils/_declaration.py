@@ -9,46 +9,18 @@ preflight.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field, replace
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _fleet
 from ansible_collections.netmodes.linux.plugins.module_utils import _model as m
 from ansible_collections.netmodes.linux.plugins.module_utils import _resolvconf as rc
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput
+from ansible_collections.netmodes.linux.plugins.module_utils._naming import entry
 from ansible_collections.netmodes.linux.plugins.module_utils._ports import PROTOCOL_WORDS, PROTOCOLS, port_mappings
 
 DEFAULT_NETWORK = "bridge"        # Docker's default network (docker0)
 DEFAULT_BRIDGE = "netmodes0"
 DRIVERS = ("bridge",) + _fleet.MULTI_HOST
-
-
-# The declared_in option of every module that takes a declaration (sandboxes, networks,
-# boot_restore), the one spec of it: {option: the variable the user wrote it in}, so that an error
-# names netmodes_sandboxes[2] (web), not config[2]. The roles fill it; plugins/doc_fragments/
-# declaration.py documents it (tests/unit/plugins/doc_fragments/test_declaration_fragment.py holds the two together).
-DECLARED_IN_OPTION = {"type": "dict", "default": {}}
-_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
-
-
-def declared_in(params, *options):
-    """{option: the name the user knows it by}, for the list OPTIONS of a module: the variable
-    declared_in gives (the roles give the inventory's), else the option's own name."""
-    given = params.get("declared_in") or {}
-    _unknown(given, options, "declared_in")
-    for option, variable in given.items():
-        if not isinstance(variable, str) or not _VARIABLE.match(variable):
-            raise InvalidInput("declared_in: %s: %r is not a variable name; give the name of the variable %s came from, like"
-                               " netmodes_sandboxes" % (option, variable, option), "declared_in")
-    return {option: given.get(option) or option for option in options}
-
-
-def entry(where, index, name=None):
-    """How an error names the INDEXth entry of list WHERE: netmodes_sandboxes[2] (web), its name
-    in parentheses when it has a printable one."""
-    if isinstance(name, str) and name and name.isprintable() and len(name) <= 64:
-        return "%s[%d] (%s)" % (where, index, name)
-    return "%s[%d]" % (where, index)
 
 
 def _name_of(raw):

@@ -9,8 +9,9 @@ per message that more than one check (or resource) gives.
 from __future__ import annotations
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _firewall, _fleet, _links
-from ansible_collections.netmodes.linux.plugins.module_utils._declaration import DEFAULT_NETWORK, bridge_of, entry, veth_name
+from ansible_collections.netmodes.linux.plugins.module_utils._declaration import DEFAULT_NETWORK, bridge_of, veth_name
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
+from ansible_collections.netmodes.linux.plugins.module_utils._naming import entry
 
 
 def endpoint(addr, port):

@@ -11,15 +11,13 @@ from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, 
 from ansible_collections.netmodes.linux.plugins.module_utils._batches import prune as _prune
 from ansible_collections.netmodes.linux.plugins.module_utils._batches.links import gather_networks, our_host_links
 from ansible_collections.netmodes.linux.plugins.module_utils._declaration import (
-    DECLARED_IN_OPTION,
     DEFAULT_BRIDGE,
     NetworkSpec,
-    declared_in,
-    entry,
     network_specs,
     sandbox_specs,
 )
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import BatchResource
+from ansible_collections.netmodes.linux.plugins.module_utils._naming import DECLARED_IN_OPTION, declared_in, entry
 from ansible_collections.netmodes.linux.plugins.module_utils._preflight import check_subnets_free
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.bridge import Bridge
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.macvlan import Macvlan

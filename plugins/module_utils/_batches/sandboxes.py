@@ -18,14 +18,12 @@ from ansible_collections.netmodes.linux.plugins.module_utils._batches.networks i
     networks_preflight,
 )
 from ansible_collections.netmodes.linux.plugins.module_utils._declaration import (
-    DECLARED_IN_OPTION,
     DEFAULT_BRIDGE,
     DEFAULT_NETWORK,
     MODES,
     NetworkSpec,
     SandboxSpec,
     bridge_of,
-    declared_in,
     mode_of,
     network_specs,
     sandbox_specs,
@@ -33,6 +31,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils._declaration import
 )
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import BatchResource
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import NotFound
+from ansible_collections.netmodes.linux.plugins.module_utils._naming import DECLARED_IN_OPTION, declared_in
 from ansible_collections.netmodes.linux.plugins.module_utils._preflight import Preflight
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.dns_config import DnsConfig
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.host_ports import HostPorts

@@ -10,7 +10,7 @@ import os
 import sys
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _declaration as declaration
-from ansible_collections.netmodes.linux.plugins.module_utils import _firewall, _fleet, _model, _restore
+from ansible_collections.netmodes.linux.plugins.module_utils import _firewall, _fleet, _model, _naming, _restore
 from ansible_collections.netmodes.linux.plugins.module_utils._batches.networks import FLEET_OPTION
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource, ordered
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NetmodesError
@@ -29,7 +29,7 @@ class BootRestore(Resource):
         "command": {"type": "path", "default": _restore.COMMAND},
         "unit_dir": {"type": "path", "default": _restore.UNIT_DIR},
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-        "declared_in": declaration.DECLARED_IN_OPTION,
+        "declared_in": _naming.DECLARED_IN_OPTION,
     }
     # The sandboxes batch that saves the declaration in its plan: the subnets and addresses it
     # plans (in check mode not made yet), to pin the declaration to (``_restore.Pins``).
@@ -44,7 +44,7 @@ class BootRestore(Resource):
         out = {"state": p["state"], "paths": {"declared": p["path"], "command": p["command"], "unit": unit_path},
                "wants": os.path.join(p["unit_dir"], _restore.WANTED_BY + ".wants", _restore.UNIT), "unit_path": unit_path}
         if p["state"] == "present":
-            where = declaration.declared_in(p, "sandboxes", "networks")
+            where = _naming.declared_in(p, "sandboxes", "networks")
             declaration.sandbox_specs(p["sandboxes"], where["sandboxes"])  # both lists are checked before anything is read
             declaration.network_specs(p["networks"], where["networks"])
             _fleet.fleet_from(p["fleet"])
