@@ -4,7 +4,7 @@
 
 Each host is an ``unshare``d process tree with its own network, mount, UTS, IPC and PID
 namespaces, a private tmpfs ``/run`` (so ``/run/netns`` is its own), an overlay ``/etc`` (so
-``/etc/netns`` and ``/etc/hosts`` are its own), its own hostname and an ``sshd`` bound to its lab
+``/etc/netns`` and ``/etc/hosts`` are its own) and ``/usr/local/lib``, its own hostname and an ``sshd`` bound to its lab
 address. The only objects this creates in the real host's network namespace are the lab bridge
 ``nml<K>`` (10.231.K.1/24) and one veth ``nml<K>h<I>`` per host; ``down`` and ``sweep`` remove
 them. Every process is tracked by PID in a registry under /run/netmodes-simfleet, and only those
@@ -39,7 +39,7 @@ REGISTRY = Path("/run/netmodes-simfleet")
 LAB_NET = "10.231.%d.0/24"
 MAX_FLEETS = 99
 
-# PID 1 of a simulated host. It mounts its private /proc, /sys, /run and /etc, waits for the
+# PID 1 of a simulated host. It mounts its private /proc, /sys, /run, /etc and /usr/local/lib, waits for the
 # harness to hand it eth0, starts sshd and then stays alive reaping orphans.
 INIT = r"""
 set -eu
@@ -49,6 +49,10 @@ mount -t sysfs sysfs /sys
 mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir -p /run/sshd /run/simfleet/upper /run/simfleet/work /run/lock
 mount -t overlay overlay -o lowerdir=/etc,upperdir=/run/simfleet/upper,workdir=/run/simfleet/work /etc
+# /usr/local/lib as well: what a host installs there (the boot restore's default command,
+# /usr/local/lib/netmodes) stays in the host, never in the machine's own /usr.
+mkdir -p /run/simfleet/local-upper /run/simfleet/local-work
+mount -t overlay overlay -o lowerdir=/usr/local/lib,upperdir=/run/simfleet/local-upper,workdir=/run/simfleet/local-work /usr/local/lib
 hostname "$name"
 echo "$name" > /etc/hostname
 printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s\t%s\n' "$addr" "$name" > /etc/hosts

@@ -32,14 +32,17 @@ def spare(tmp_path):
 def test_hosts_are_private(fleet):
     sim1, sim2 = fleet.host("sim1"), fleet.host("sim2")
     assert sh(sim1, "hostname").strip() == "sim1" and sh(sim2, "hostname").strip() == "sim2"
-    sh(sim1, "ip netns add private-probe && mkdir -p /etc/netns/private-probe")
+    sh(sim1, "ip netns add private-probe && mkdir -p /etc/netns/private-probe /usr/local/lib/private-probe")
     try:
         assert "private-probe" not in sh(sim2, "ls /run/netns 2>/dev/null || true")
         assert not os.path.exists("/run/netns/private-probe"), "a simulated host wrote into the real /run"
         assert not os.path.exists("/etc/netns/private-probe"), "a simulated host wrote into the real /etc"
+        # Where the boot restore's command goes by default (/usr/local/lib/netmodes)
+        assert not os.path.exists("/usr/local/lib/private-probe"), "a simulated host wrote into the real /usr/local/lib"
+        assert "private-probe" not in sh(sim2, "ls /usr/local/lib")
         sh(sim1, "ping -c 1 -W 2 %s" % sim2.address)
     finally:
-        sh(sim1, "ip netns del private-probe; rm -rf /etc/netns/private-probe")
+        sh(sim1, "ip netns del private-probe; rm -rf /etc/netns/private-probe /usr/local/lib/private-probe")
 
 
 def test_down_leaves_nothing(spare):
