@@ -98,6 +98,14 @@ class Resource:
         self.warnings = []
         self.planned = frozenset()   # objects an earlier step of the same batch creates (see Batch)
 
+    @classmethod
+    def params_with(cls, **options):
+        """The params a run of this resource takes: OPTIONS over its argument_spec's defaults (as
+        Ansible fills in what a task leaves out)."""
+        params = {key: spec.get("default") for key, spec in cls.argument_spec.items()}
+        params.update(options)
+        return params
+
     def missing(self, error, needs=None):
         """A referenced object (a sandbox, a bridge) does not exist.
 
@@ -225,9 +233,7 @@ class Batch:
         unknown = sorted(set(options) - set(resource_class.argument_spec) - set(resource_class.batch_options))
         if unknown:
             raise TypeError("%s: unknown option %s" % (resource_class.__name__, ", ".join(unknown)))
-        params = {key: spec.get("default") for key, spec in resource_class.argument_spec.items()}
-        params.update(options)
-        resource = resource_class(params, self.adapters, self.check_mode)
+        resource = resource_class(resource_class.params_with(**options), self.adapters, self.check_mode)
         resource.planned = self.created()
         try:
             result = converge(resource, reread=False)

@@ -676,11 +676,9 @@ def rebooted(firewall, files):
 def converge(adapters):
     """converge(ResourceClass, check=False, **options) -> the module result, as Ansible would run it."""
     def run(resource_class, check=False, **options):
-        params = {key: spec.get("default") for key, spec in resource_class.argument_spec.items()}
-        unknown = set(options) - set(params)
+        unknown = set(options) - set(resource_class.argument_spec)
         assert not unknown, "not options of %s: %s" % (resource_class.__name__, unknown)
-        params.update(options)
-        return engine_converge(resource_class(params, adapters, check))
+        return engine_converge(resource_class(resource_class.params_with(**options), adapters, check))
 
     return run
 

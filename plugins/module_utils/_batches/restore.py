@@ -29,11 +29,10 @@ def restore(doc, adapters, check_mode=False):
     """Converge DOC (the declaration the boot restore saved) as the site playbook does, in one
     plan: networks, then sandboxes, then their files; merged, so nothing that is not in it is
     touched."""
-    params = {key: spec.get("default") for key, spec in Sandboxes.argument_spec.items()}
     # An error names the document's own keys (sandboxes[2] (web)), not the module's config.
-    params.update(config=doc.get("sandboxes", []), networks=doc.get("networks", []), fleet=doc.get("fleet") or {},
-                  state="merged", firewall_backend=doc.get("firewall_backend") or "auto", converge_networks=True,
-                  declared_in={"config": "sandboxes", "networks": "networks"})
+    params = Sandboxes.params_with(config=doc.get("sandboxes", []), networks=doc.get("networks", []), fleet=doc.get("fleet") or {},
+                                   state="merged", firewall_backend=doc.get("firewall_backend") or "auto", converge_networks=True,
+                                   declared_in={"config": "sandboxes", "networks": "networks"})
     result = converge(Sandboxes(params, adapters, check_mode))
     result.setdefault("warnings", [])
     return result
