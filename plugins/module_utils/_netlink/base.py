@@ -74,55 +74,36 @@ def _reads(method):
     return cached
 
 
-def _writes(method):
-    """Forget every remembered read, before and after a change. The indexes of links stay: only
-    a change that makes, removes, renames or moves links (``_relinks``) changes them."""
-
-    @functools.wraps(method)
-    def changing(self, *args, **kwargs):
-        self._cache.clear()
-        try:
-            return method(self, *args, **kwargs)
-        finally:
-            self._cache.clear()
-
-    return changing
-
-
-def _relinks(method):
-    """Forget every remembered read and link index, before and after a change that makes,
-    removes, renames or moves links (a namespace that goes takes its links with it)."""
-
-    @functools.wraps(method)
-    def changing(self, *args, **kwargs):
-        self._cache.clear()
-        self._indexes.clear()
-        try:
-            return method(self, *args, **kwargs)
-        finally:
-            self._cache.clear()
-            self._indexes.clear()
-
-    return changing
-
-
-def _writes_entries(*reads):
-    """Forget only the remembered reads named READS, before and after a change of fdb or
-    neighbour entries: such a change leaves every link (and so the index of a link) as it was,
-    and a vxlan network writes hundreds of them in a row."""
+def _changing(forget, *args):
+    """A write, around which (before and after) the Sockets method FORGET(*ARGS) drops the
+    remembered reads it may change."""
 
     def decorate(method):
         @functools.wraps(method)
-        def changing(self, *args, **kwargs):
-            self._forget(reads)
+        def changing(self, *call_args, **kwargs):
+            getattr(self, forget)(*args)
             try:
-                return method(self, *args, **kwargs)
+                return method(self, *call_args, **kwargs)
             finally:
-                self._forget(reads)
+                getattr(self, forget)(*args)
 
         return changing
 
     return decorate
+
+
+# Every remembered read goes. The indexes of links stay: only a change that makes, removes,
+# renames or moves links (``_relinks``) changes them.
+_writes = _changing("_forget_reads")
+# Every remembered read and link index goes (a namespace that goes takes its links with it).
+_relinks = _changing("_forget_links")
+
+
+def _writes_entries(*reads):
+    """Only the remembered reads named READS go, around a change of fdb or neighbour entries:
+    such a change leaves every link (and so the index of a link) as it was, and a vxlan network
+    writes hundreds of them in a row."""
+    return _changing("_forget", reads)
 
 
 def empty_dump_filter():
@@ -139,6 +120,13 @@ class Sockets:
         self._sockets = {}
         self._cache = {}
         self._indexes = {}  # {(netns, name): index}: kept across writes that leave every link where it is
+
+    def _forget_reads(self):
+        self._cache.clear()
+
+    def _forget_links(self):
+        self._cache.clear()
+        self._indexes.clear()
 
     def _forget(self, reads):
         for key in [key for key in self._cache if key[0] in reads]:
