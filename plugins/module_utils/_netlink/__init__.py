@@ -88,9 +88,7 @@ class Netlink(Reads, Writes, Entries):
     def netns_delete(self, name):
         """Remove the name (and our socket in it); the namespace lives on while another name or
         process holds it."""
-        sock = self._sockets.pop(name, None)
-        if sock is not None:
-            sock.close()
+        self._close_in(name)
         self.namespaces.delete(name)
 
     @_writes

@@ -5,17 +5,16 @@ and the memory of reads that a batch asks many times (forgotten on a write)."""
 
 from __future__ import annotations
 
-import errno
 import functools
 import os
 import traceback
 
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError
+from ansible_collections.netmodes.linux.plugins.module_utils._netlink.wire import Wire, WireError
 
 try:
     from pyroute2 import IPRoute
     from pyroute2.netlink.exceptions import NetlinkError
-    from pyroute2.requests.main import RequestProcessor
 except ImportError:
     HAS_PYROUTE2 = False
     PYROUTE2_IMPORT_ERROR = traceback.format_exc()
@@ -106,18 +105,13 @@ def _writes_entries(*reads):
     return _changing("_forget", reads)
 
 
-def empty_dump_filter():
-    """An explicit, empty dump filter: the request then carries the caller's own filter (an
-    index) for the kernel to honour, instead of pyroute2 filtering a whole dump itself."""
-    return RequestProcessor()
-
-
 class Sockets:
     """The sockets of one run (one per namespace entered) and what the reads remember."""
 
     def __init__(self, namespaces):
         self.namespaces = namespaces
         self._sockets = {}
+        self._wires = {}  # {netns: Wire}: the reads' sockets (wire)
         self._cache = {}
         self._indexes = {}  # {(netns, name): index}: kept across writes that leave every link where it is
 
@@ -133,9 +127,17 @@ class Sockets:
             del self._cache[key]
 
     def close(self):
-        for sock in self._sockets.values():
+        for sock in list(self._sockets.values()) + list(self._wires.values()):
             sock.close()
         self._sockets.clear()
+        self._wires.clear()
+
+    def _close_in(self, netns):
+        """Close the sockets open inside NETNS (it goes, or its name is taken away)."""
+        for sockets in (self._sockets, self._wires):
+            sock = sockets.pop(netns, None)
+            if sock is not None:
+                sock.close()
 
     def __enter__(self):
         return self
@@ -157,22 +159,32 @@ class Sockets:
         """A netlink socket inside NETNS (a socket keeps the namespace it was opened in)."""
         return self.namespaces.inside(netns, lambda: IPRoute(strict_check=True, ext_ack=True))
 
+    def _wire(self, netns=None):
+        """The reads' socket (``wire``) in NETNS (None: the host), entered after the same exact
+        existence check as pyroute2's."""
+        if netns not in self._wires:
+            self._wires[netns] = Wire() if netns is None else self.namespaces.inside(netns, lambda: Wire(netns))
+        return self._wires[netns]
+
+    def _read(self, action, func, *args, **kwargs):
+        """A read through the wire, its refusal in the words of every kernel error."""
+        try:
+            return func(*args, **kwargs)
+        except WireError as exc:
+            raise _kernel_error(action, exc)
+
     def _get(self, name, netns=None):
-        """The kernel's message for the link called exactly NAME, or None (asked by name, not dumped)."""
+        """The kernel's message (a ``wire.LinkMessage``) for the link called exactly NAME, or
+        None (asked by name, not dumped)."""
         if not name:
             return None  # no name names no link (the kernel would call the request invalid)
-        try:
-            return self._ipr(netns).link("get", ifname=name)[0]
-        except NetlinkError as exc:
-            if exc.code == errno.ENODEV:
-                return None
-            raise _kernel_error("read link %s" % name, exc)
+        return self._read("read link %s" % name, self._wire(netns).link, name)
 
     def _index(self, name, netns=None):
         key = (netns, name)
         if key not in self._indexes:
             msg = self._get(name, netns)
-            self._indexes[key] = msg["index"] if msg is not None else None
+            self._indexes[key] = msg.index if msg is not None else None
         return self._indexes[key]
 
     def _call(self, action, func, *args, **kwargs):

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import struct
 
 from ansible_collections.netmodes.linux.plugins.module_utils._model import Route
 from ansible_collections.netmodes.linux.plugins.module_utils._namespaces import NETNS_DIR
+from ansible_collections.netmodes.linux.plugins.module_utils._netlink import wire
 from ansible_collections.netmodes.linux.plugins.module_utils._netlink.base import (
     IFF_UP,
     IPVLAN_MODES,
@@ -21,7 +23,6 @@ from ansible_collections.netmodes.linux.plugins.module_utils._netlink.base impor
     Sockets,
     _name_of_number,
     _reads,
-    empty_dump_filter,
 )
 from ansible_collections.netmodes.linux.plugins.module_utils._records import Link, RouteEntry
 
@@ -39,9 +40,9 @@ class Reads(Sockets):
         msg = self._get(name, netns)
         if msg is None:
             return None
-        master = msg.get("IFLA_MASTER")
+        master = wire.u32(msg.attrs.get(wire.IFLA_MASTER))
         return self._link(msg, self._name_of(master, netns) if master else None,
-                          {msg["index"]: self._addresses_of(msg["index"], netns)},
+                          {msg.index: self._addresses_of(msg.index, netns)},
                           self._static_routes(netns) if routes else {})
 
     def all_links(self, netns=None):
@@ -50,34 +51,34 @@ class Reads(Sockets):
         On the host's links ``peer_netns`` says which sandbox (by namespace inode) holds a veth's
         peer; a link's peer index alone is ambiguous, as every namespace numbers its own links.
         """
-        msgs = sorted(self._ipr(netns).link("dump"), key=lambda msg: msg["index"])
-        names = {msg["index"]: msg.get("IFLA_IFNAME") for msg in msgs}
+        msgs = sorted(self._dump_links(netns), key=lambda msg: msg.index)
+        names = {msg.index: msg.name for msg in msgs}
         addresses, routes = self._address_dump(netns), self._static_routes(netns)
-        cross = netns is None and any(msg.get("IFLA_LINK_NETNSID") is not None for msg in msgs)
+        cross = netns is None and any(wire.IFLA_LINK_NETNSID in msg.attrs for msg in msgs)
         inodes = self._nsid_inodes() if cross else {}
         out = []
         for msg in msgs:
-            link = self._link(msg, names.get(msg.get("IFLA_MASTER")), addresses, routes)
-            link.peer_netns = inodes.get(msg.get("IFLA_LINK_NETNSID"))
+            link = self._link(msg, names.get(wire.u32(msg.attrs.get(wire.IFLA_MASTER))), addresses, routes)
+            netnsid = msg.attrs.get(wire.IFLA_LINK_NETNSID)
+            link.peer_netns = inodes.get(struct.unpack("=i", netnsid)[0]) if netnsid is not None else None
             out.append(link)
         return out
 
     def _link(self, msg, master, addresses, routes):
-        index = msg["index"]
-        kind = msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_KIND") or ""
+        index, kind, found = msg.index, msg.kind, msg.attrs
         return Link(
-            name=msg.get("IFLA_IFNAME"),
+            name=msg.name,
             index=index,
             kind=kind,
-            mtu=msg.get("IFLA_MTU"),
-            mac=(msg.get("IFLA_ADDRESS") or "").lower(),
-            up=bool(msg["flags"] & IFF_UP),
-            alias=msg.get("IFLA_IFALIAS") or "",
+            mtu=wire.u32(found.get(wire.IFLA_MTU)),
+            mac=wire.mac(found.get(wire.IFLA_ADDRESS)) or "",
+            up=bool(msg.flags & IFF_UP),
+            alias=wire.text(found.get(wire.IFLA_IFALIAS)) or "",
             master=master,
-            peer_index=msg.get("IFLA_LINK"),
-            stp=self._bridge_flag(msg, "IFLA_BR_STP_STATE"),
-            nf_call_iptables=self._bridge_flag(msg, "IFLA_BR_NF_CALL_IPTABLES"),
-            hairpin=self._port_flag(msg, "IFLA_BRPORT_MODE"),
+            peer_index=wire.u32(found.get(wire.IFLA_LINK)),
+            stp=self._flag(msg.data(wire.IFLA_BR_STP_STATE)) if kind == "bridge" else None,
+            nf_call_iptables=self._flag(msg.data(wire.IFLA_BR_NF_CALL_IPTABLES)) if kind == "bridge" else None,
+            hairpin=self._flag(msg.data(wire.IFLA_BRPORT_MODE, slave=True)) if msg.slave_kind == "bridge" else None,
             addresses=addresses.get(index, frozenset()),
             routes=routes.get(index, frozenset()),
             info=self._kind_info(msg, kind),
@@ -86,20 +87,24 @@ class Reads(Sockets):
     @staticmethod
     def _kind_info(msg, kind):
         """What a vxlan, macvlan or ipvlan link adds, in the words of the modules' options."""
-        def data(attr):
-            return msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_DATA", attr)
-
         if kind == "vxlan":
-            local = data("IFLA_VXLAN_LOCAL") or data("IFLA_VXLAN_LOCAL6")
-            return {"vni": data("IFLA_VXLAN_ID"), "local": ipaddress.ip_address(local) if local else None,
-                    "dstport": data("IFLA_VXLAN_PORT"), "learning": bool(data("IFLA_VXLAN_LEARNING")),
-                    "proxy": bool(data("IFLA_VXLAN_PROXY"))}
+            local = wire.ip(msg.data(wire.IFLA_VXLAN_LOCAL) or msg.data(wire.IFLA_VXLAN_LOCAL6))
+            return {"vni": wire.u32(msg.data(wire.IFLA_VXLAN_ID)), "local": ipaddress.ip_address(local) if local else None,
+                    "dstport": wire.port(msg.data(wire.IFLA_VXLAN_PORT)), "learning": bool(wire.number(msg.data(wire.IFLA_VXLAN_LEARNING))),
+                    "proxy": bool(wire.number(msg.data(wire.IFLA_VXLAN_PROXY)))}
         if kind == "macvlan":
-            mode = data("IFLA_MACVLAN_MODE")
-            return {"mode": mode if isinstance(mode, str) else _name_of_number(MACVLAN_MODES, mode)}
+            return {"mode": _name_of_number(MACVLAN_MODES, wire.number(msg.data(wire.IFLA_MACVLAN_MODE)))}
         if kind == "ipvlan":
-            return {"mode": _name_of_number(IPVLAN_MODES, data("IFLA_IPVLAN_MODE"))}
+            return {"mode": _name_of_number(IPVLAN_MODES, wire.number(msg.data(wire.IFLA_IPVLAN_MODE)))}
         return None
+
+    @staticmethod
+    def _flag(payload):
+        """A flag attribute of a link's kind data as a bool; None when the kernel sent none."""
+        return None if payload is None else bool(wire.number(payload))
+
+    def _dump_links(self, netns, master=0):
+        return self._read("read the links of %s" % (netns or "the host"), self._wire(netns).links, master)
 
     def _nsid_inodes(self):
         """{nsid: namespace inode} of the named namespaces, as the host numbers them (``ip netns list-id``)."""
@@ -139,13 +144,13 @@ class Reads(Sockets):
                     return frozenset(os.listdir(os.path.join(here, "brif")))
         except (OSError, ValueError):
             pass  # another namespace's sysfs, or NAME is no bridge
-        msgs = self._ipr().link("dump", master=index, dump_filter=lambda msg: msg.get("IFLA_MASTER") == index)
-        return frozenset(msg.get("IFLA_IFNAME") for msg in msgs)
+        msgs = self._dump_links(None, master=index)
+        return frozenset(msg.name for msg in msgs if wire.u32(msg.attrs.get(wire.IFLA_MASTER)) == index)
 
     @_reads
     def link_names(self, netns=None):
         """{index: name} of every link in NETNS (None: the host)."""
-        return {msg["index"]: msg.get("IFLA_IFNAME") for msg in self._ipr(netns).link("dump")}
+        return {msg.index: msg.name for msg in self._dump_links(netns)}
 
     @_reads
     def addresses_by_link(self, netns=None):
@@ -157,76 +162,53 @@ class Reads(Sockets):
         """Every route of the main table of NETNS (None: the host) as RouteEntry, but the fe80::/64
         ones the kernel makes for each link (as its link-local addresses are left out too)."""
         names = self.link_names(netns)
-        return [RouteEntry(route, names.get(msg.get("RTA_OIF")), RTPROT_NAMES.get(msg["proto"], str(msg["proto"])))
+        return [RouteEntry(route, names.get(msg.oif), RTPROT_NAMES.get(msg.proto, str(msg.proto)))
                 for msg, route in self._main_routes(netns) if not (route.dst.version == 6 and route.dst.is_link_local)]
 
     @_reads
     def route_destinations(self, netns=None):
         """The destinations (networks) of every IPv4 route in the main table of NETNS."""
-        out = set()
-        for msg in self._ipr(netns).route("dump", family=2):
-            if msg.get("RTA_TABLE", msg["table"]) == MAIN_TABLE:
-                out.add(ipaddress.ip_network("%s/%d" % (msg.get("RTA_DST") or "0.0.0.0", msg["dst_len"])))
-        return out
-
-    @staticmethod
-    def _port_flag(msg, attr):
-        """A flag of the link as a bridge port; None when it is no bridge's port."""
-        if msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_SLAVE_KIND") != "bridge":
-            return None
-        return bool(msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_SLAVE_DATA", attr))
-
-    @staticmethod
-    def _bridge_flag(msg, attr):
-        value = msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_DATA", attr)
-        return None if value is None else bool(value)
+        return {route.dst for _msg, route in self._main_routes(netns, family=2)}
 
     @_reads
     def _name_of(self, index, netns):
-        found = self._ipr(netns).link("get", index=index)
-        return found[0].get("IFLA_IFNAME") if found else None
+        found = self._read("read link %d" % index, self._wire(netns).link, index=index)
+        return found.name if found is not None else None
 
     @_reads
     def _address_dump(self, netns):
         """{link index: frozenset of addresses}, without the link-local ones the kernel makes itself."""
-        return self._addresses(self._ipr(netns).addr("dump"))
+        return self._addresses(self._read("read the addresses of %s" % (netns or "the host"), self._wire(netns).addresses))
 
     @_reads
     def _addresses_of(self, index, netns):
-        """The addresses of one link, filtered by the kernel.
-
-        pyroute2 filters ``addr("dump", index=…)`` itself after dumping every address (on a host
-        with hundreds of veths, hundreds of link-local ones); with an explicit (empty) dump
-        filter the index goes into the request instead, which a strict-checking socket has the
-        kernel honour. The grouping by index below keeps the answer right either way.
-        """
-        msgs = self._ipr(netns).addr("dump", index=index, dump_filter=empty_dump_filter())
+        """The addresses of one link, filtered by the kernel (a strict-checking socket honours
+        the index of a dump request). The grouping by index below keeps the answer right either way."""
+        msgs = self._read("read the addresses of link %d" % index, self._wire(netns).addresses, index)
         return self._addresses(msgs).get(index, frozenset())
 
     @staticmethod
     def _addresses(msgs):
         out = {}
         for msg in msgs:
-            value = ipaddress.ip_interface("%s/%d" % (msg.get("IFA_ADDRESS"), msg["prefixlen"]))
+            value = ipaddress.ip_interface(msg.address)
             if not value.ip.is_link_local:
-                out.setdefault(msg["index"], set()).add(value)
+                out.setdefault(msg.index, set()).add(value)
         return {index: frozenset(addrs) for index, addrs in out.items()}
 
-    def _main_routes(self, netns):
-        """(message, Route) of every route in the main table of NETNS."""
-        for msg in self._ipr(netns).route("dump"):
-            if msg.get("RTA_TABLE", msg["table"]) != MAIN_TABLE:
+    def _main_routes(self, netns, family=0):
+        """(message, Route) of every route in the main table of NETNS (FAMILY: 2 or 10 for one family)."""
+        for msg in self._read("read the routes of %s" % (netns or "the host"), self._wire(netns).routes, family):
+            if msg.table != MAIN_TABLE or msg.family not in (2, 10):
                 continue
-            zero = "0.0.0.0" if msg["family"] == 2 else "::"
-            dst = ipaddress.ip_network("%s/%d" % (msg.get("RTA_DST") or zero, msg["dst_len"]))
-            via = msg.get("RTA_GATEWAY")
-            yield msg, Route(dst, ipaddress.ip_address(via) if via else None, msg.get("RTA_PRIORITY") or 0)
+            dst = ipaddress.ip_network("%s/%d" % (msg.dst or ("0.0.0.0" if msg.family == 2 else "::"), msg.dst_len))
+            yield msg, Route(dst, ipaddress.ip_address(msg.gateway) if msg.gateway else None, msg.priority or 0)
 
     @_reads
     def _static_routes(self, netns):
         """{link index: frozenset of Route}: the static routes (ours) leaving through each link."""
         out = {}
         for msg, route in self._main_routes(netns):
-            if msg["proto"] == RTPROT_STATIC:
-                out.setdefault(msg.get("RTA_OIF"), set()).add(route)
+            if msg.proto == RTPROT_STATIC:
+                out.setdefault(msg.oif, set()).add(route)
         return {index: frozenset(routes) for index, routes in out.items()}

@@ -1,26 +1,33 @@
 # Copyright: netmodes.linux contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The netlink adapter's writes: links made, set and removed, addresses and routes."""
+"""The netlink adapter's writes: links made, set and removed, addresses and routes. What every
+sandbox makes goes through ``wire``; what a network makes once (bridges, vxlan, macvlan and
+ipvlan links, their kind's attributes) through pyroute2."""
 
 from __future__ import annotations
 
 import errno
 import ipaddress
+import os
 
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import NotFound
+from ansible_collections.netmodes.linux.plugins.module_utils._namespaces import NETNS_DIR
 from ansible_collections.netmodes.linux.plugins.module_utils._netlink.base import (
     IPVLAN_MODES,
     KIND_PREFIXES,
     MACVLAN_MODES,
     MAIN_TABLE,
     RTPROT_STATIC,
-    NetlinkError,
     Sockets,
     _kernel_error,
     _relinks,
     _writes,
 )
+from ansible_collections.netmodes.linux.plugins.module_utils._netlink.wire import WireError
 from ansible_collections.netmodes.linux.plugins.module_utils._records import OWNER_TAG, temp_name
+
+# The attributes link_set writes through the wire (the rest are a kind's: pyroute2's), in its words.
+_WIRE_ATTRS = {"state": "up", "mtu": "mtu", "address": "address", "ifalias": "alias", "master": "master", "ifname": "name"}
 
 
 class Writes(Sockets):
@@ -34,20 +41,24 @@ class Writes(Sockets):
             spec["net_ns_fd"] = netns
         return spec
 
-    def _add_link(self, name, netns=None, replace=False, then=None, **spec):
+    def _add_link(self, name, netns=None, replace=False, then=None, create=None, **spec):
         """Create link NAME of ``spec["kind"]`` in NETNS and tag it as ours; REPLACE removes an
         old NAME there first (a recreate: what the kernel cannot change in place).
 
         The kernel takes no alias at creation, so the link is made under its temporary name
         (_records.temp_name), tagged (and THEN called: a veth tags its peer), and renamed last:
         NAME never holds a link of ours without its tag. A link left under the temporary name
-        by an interrupted run goes first (a veth's peer with it).
+        by an interrupted run goes first (a veth's peer with it). CREATE(temp) makes it, when
+        pyroute2 does not (with SPEC).
         """
         kind, temp = spec["kind"], temp_name(name)
         if replace:
             self.link_delete(name, netns)
         self.link_delete(temp, netns)
-        self._call("create %s %s" % (kind, name), self._ipr().link, "add", **self._born_in(netns, dict(spec, ifname=temp)))
+        if create is not None:
+            self._call("create %s %s" % (kind, name), create, temp)
+        else:
+            self._call("create %s %s" % (kind, name), self._ipr().link, "add", **self._born_in(netns, dict(spec, ifname=temp)))
         self.link_set(temp, netns=netns, ifalias="%s %s" % (OWNER_TAG, kind))
         if then is not None:
             then()
@@ -61,8 +72,12 @@ class Writes(Sockets):
     @_relinks
     def link_add_veth(self, name, peer, netns=None):
         """Create a veth pair whose peer is born inside NETNS (so it never clashes with the host)."""
-        self._add_link(name, kind="veth", peer=self._born_in(netns, {"ifname": peer}),
-                       then=lambda: self.link_set(peer, netns=netns, ifalias="%s veth-peer" % OWNER_TAG))
+        def create(temp):
+            if netns is not None:
+                self._wire(netns)  # existence check before the kernel is asked
+            self._wire().add_veth(temp, peer, os.path.join(NETNS_DIR, netns) if netns is not None else None)
+
+        self._add_link(name, kind="veth", create=create, then=lambda: self.link_set(peer, netns=netns, ifalias="%s veth-peer" % OWNER_TAG))
 
     @_relinks
     def link_add_vxlan(self, name, vni, local, dstport, *, learning=None, proxy=False, replace=False):
@@ -99,10 +114,14 @@ class Writes(Sockets):
             master = attrs.pop("master")
             attrs["master"] = self._index(master, netns) if master else 0
         if "hairpin" in attrs:  # a bridge port's flag: set through the port, not the link
-            hairpin = int(attrs.pop("hairpin"))
-            self._call("set hairpin on %s" % name, self._ipr(netns).brport, "set", index=index, mode=hairpin)
-            if not attrs:
-                return
+            self._call("set hairpin on %s" % name, self._wire(netns).set_port_mode, index, attrs.pop("hairpin"))
+        common = {_WIRE_ATTRS[key]: attrs.pop(key) for key in list(attrs) if key in _WIRE_ATTRS}
+        if "up" in common:
+            common["up"] = common["up"] == "up"
+        if common:
+            self._call("set %s on %s" % (", ".join(sorted(common)), name), self._wire(netns).set_link, index, **common)
+        if not attrs:
+            return
         for prefix, kind in KIND_PREFIXES.items():
             if any(attr.startswith(prefix) for attr in attrs):
                 attrs["kind"] = kind
@@ -119,38 +138,29 @@ class Writes(Sockets):
         """Delete a link (for a veth, both ends go)."""
         index = self._index(name, netns)
         if index is not None:
-            self._call("delete %s" % name, self._ipr(netns).link, "del", index=index)
+            self._call("delete %s" % name, self._wire(netns).delete_link, index)
 
     @_writes
     def addresses_set(self, name, netns=None, add=(), remove=()):
         """Add and remove addresses (CIDR strings) on a link."""
         # Removal first: deleting a primary address also deletes the secondaries of its subnet,
         # which would take a just-added address with it.
-        ipr, index = self._ipr(netns), self._index(name, netns)
+        sock, index = self._wire(netns), self._index(name, netns)
         for command, texts in (("del", remove), ("add", add)):
             for text in texts:
-                value = ipaddress.ip_interface(text)
-                self._call("%s address %s on %s" % (command, text, name), ipr.addr, command, index=index,
-                           address=str(value.ip), prefixlen=value.network.prefixlen)
+                self._call("%s address %s on %s" % (command, text, name), sock.address, command == "add", index, ipaddress.ip_interface(text))
 
     @_writes
     def routes_set(self, name, netns=None, add=(), remove=()):
         """Add and remove routes (dicts: dst, via, metric) leaving through a link."""
-        ipr, index = self._ipr(netns), self._index(name, netns)
+        sock, index = self._wire(netns), self._index(name, netns)
         for command, routes in (("del", remove), ("add", add)):
             for spec in routes:
-                dst = ipaddress.ip_network(spec["dst"])
-                kwargs = {"oif": index, "proto": RTPROT_STATIC, "table": MAIN_TABLE,
-                          "family": 2 if dst.version == 4 else 10, "dst_len": dst.prefixlen}
-                if dst.prefixlen:
-                    kwargs["dst"] = str(dst.network_address)
-                if spec.get("via"):
-                    kwargs["gateway"] = spec["via"]
-                if spec.get("metric"):
-                    kwargs["priority"] = spec["metric"]
+                via = ipaddress.ip_address(spec["via"]) if spec.get("via") else None
                 try:
-                    ipr.route(command, **kwargs)
-                except NetlinkError as exc:
+                    sock.route(command == "add", index, ipaddress.ip_network(spec["dst"]), via=via, metric=spec.get("metric"),
+                               proto=RTPROT_STATIC, table=MAIN_TABLE)
+                except WireError as exc:
                     if command == "del" and exc.code == errno.ESRCH:
                         continue  # already gone with its address
                     raise _kernel_error("%s route %s on %s" % (command, spec["dst"], name), exc)

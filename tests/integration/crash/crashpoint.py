@@ -32,9 +32,13 @@ import sys
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _engine, _namespaces, _netlink
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import nftables as _nftables
+from ansible_collections.netmodes.linux.plugins.module_utils._netlink import wire
 
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 NETLINK_WRITES = ("add", "set", "del", "remove", "change", "replace", "append", "flush")
+# The requests the adapter writes itself (wire), by message type.
+WIRE_REQUESTS = {wire.RTM_NEWLINK: "newlink", wire.RTM_DELLINK: "dellink", wire.RTM_SETLINK: "setlink", wire.RTM_NEWADDR: "newaddr",
+                 wire.RTM_DELADDR: "deladdr", wire.RTM_NEWROUTE: "newroute", wire.RTM_DELROUTE: "delroute"}
 DEV_NULL = (os.devnull, os.devnull.encode())
 
 
@@ -146,6 +150,14 @@ def install(points):
 
     orig_ipr = _netlink.Netlink._ipr
     _netlink.Netlink._ipr = lambda self, netns=None: Socket(orig_ipr(self, netns), netns)
+
+    orig_change = wire.Wire.change
+
+    def change(self, kind, body, flags=0):  # every write of the adapter's own netlink requests
+        label = "netlink %s in %s" % (WIRE_REQUESTS.get(kind, kind), self.where or "host")
+        return points.write(label, orig_change, self, kind, body, flags)
+
+    wire.Wire.change = change
 
     class Libc:
         def __init__(self, libc):

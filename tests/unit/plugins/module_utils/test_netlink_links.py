@@ -5,7 +5,7 @@ carries its name without its tag, and what an interrupted creation left is remov
 
 from __future__ import annotations
 
-import errno
+from types import SimpleNamespace
 
 import pytest
 
@@ -13,40 +13,60 @@ from ansible_collections.netmodes.linux.plugins.module_utils import _netlink
 from ansible_collections.netmodes.linux.plugins.module_utils._records import temp_name
 
 
-class FakeIPRoute:
-    """Links of one namespace as pyroute2 sees them; every request goes to the shared LOG. A
-    link added with net_ns_fd is born in that namespace (its socket in SPACES)."""
+class FakeNamespace:
+    """Links of one namespace as its sockets see them, pyroute2's (links of a kind made once per
+    network) and the wire's (veths, link attributes, removals); every request goes to the shared
+    LOG in the adapter's words. A link made with net_ns_fd (pyroute2) or a peer namespace path
+    (the wire) is born in that namespace (its fake in SPACES)."""
 
     def __init__(self, where, log, spaces):
         self.where, self.log, self.spaces, self.links = where, log, spaces, {}
 
-    def link(self, command, index=None, **kwargs):
-        if command == "get":
-            if kwargs["ifname"] not in self.links:
-                raise _netlink.NetlinkError(errno.ENODEV)
-            return [{"index": self.links[kwargs["ifname"]]}]
-        name = next((n for n, i in self.links.items() if i == index), kwargs.get("ifname"))
-        self.log.append((self.where, command, name, {k: v for k, v in kwargs.items() if k != "peer"}))
-        if command == "add":
-            self.spaces[kwargs.get("net_ns_fd")].links[kwargs["ifname"]] = len(self.log) + 100
-        elif command == "del":
-            del self.links[name]
-        elif "ifname" in kwargs:
-            self.links[kwargs["ifname"]] = self.links.pop(name)
+    def _name(self, index):
+        return next(n for n, i in self.links.items() if i == index)
+
+    def _born(self, space, name):
+        self.spaces[space].links[name] = len(self.log) + 100
+
+    def link(self, command, **kwargs):  # pyroute2's
+        assert command == "add", "pyroute2 only makes the links a network makes"
+        self.log.append((self.where, "add", kwargs["ifname"], kwargs))
+        self._born(kwargs.get("net_ns_fd"), kwargs["ifname"])
+
+    def add_veth(self, name, peer, peer_netns=None):
+        self.log.append((self.where, "add", name, {"kind": "veth", "peer": peer}))
+        self._born(self.where if self.where != "host" else None, name)
+        self._born(peer_netns.rsplit("/", 1)[1] if peer_netns else None, peer)
+
+    def set_link(self, index, **kwargs):
+        name = self._name(index)
+        self.log.append((self.where, "set", name, kwargs))
+        if "name" in kwargs:
+            self.links[kwargs["name"]] = self.links.pop(name)
+
+    def delete_link(self, index):
+        name = self._name(index)
+        self.log.append((self.where, "del", name, {}))
+        del self.links[name]
 
 
 @pytest.fixture
 def sockets(monkeypatch):
     log = []
     found = {}
-    found.update({None: FakeIPRoute("host", log, found), "web": FakeIPRoute("web", log, found)})
+    found.update({None: FakeNamespace("host", log, found), "web": FakeNamespace("web", log, found)})
     found[None].links["eth9"] = 1
 
-    def ipr(self, netns=None):
+    def sock(self, netns=None):
         return found[netns]
 
-    monkeypatch.setattr(_netlink.Netlink, "_ipr", ipr)
-    found["web"].links["eth0"] = 2  # the kernel makes the peer in the sandbox along with the host end
+    def get(self, name, netns=None):  # a link asked by name: what the fake namespace holds
+        index = found[netns].links.get(name)
+        return SimpleNamespace(index=index) if index is not None else None
+
+    monkeypatch.setattr(_netlink.Netlink, "_ipr", sock)
+    monkeypatch.setattr(_netlink.Netlink, "_wire", sock)
+    monkeypatch.setattr(_netlink.Netlink, "_get", get)
     return found, log
 
 
@@ -57,8 +77,9 @@ def test_a_link_gets_its_name_only_once_it_is_tagged(sockets):
     found, log = sockets
     _netlink.Netlink().link_add_veth("vweb", "eth0", "web")
     assert [entry[:3] for entry in log] == [("host", "add", TEMP), ("host", "set", TEMP), ("web", "set", "eth0"), ("host", "set", TEMP)]
-    assert log[1][3] == {"ifalias": "netmodes.linux veth"} and log[2][3] == {"ifalias": "netmodes.linux veth-peer"}
-    assert log[3][3] == {"ifname": "vweb"} and sorted(found[None].links) == ["eth9", "vweb"]
+    assert log[1][3] == {"alias": "netmodes.linux veth"} and log[2][3] == {"alias": "netmodes.linux veth-peer"}
+    assert log[3][3] == {"name": "vweb"} and sorted(found[None].links) == ["eth9", "vweb"]
+    assert sorted(found["web"].links) == ["eth0"]
 
 
 def test_a_link_left_under_its_temporary_name_by_an_interrupted_run_goes_first(sockets):
@@ -66,7 +87,8 @@ def test_a_link_left_under_its_temporary_name_by_an_interrupted_run_goes_first(s
     found[None].links[TEMP] = 7
     _netlink.Netlink().link_add_bridge("vweb")
     assert [entry[:3] for entry in log] == [("host", "del", TEMP), ("host", "add", TEMP), ("host", "set", TEMP), ("host", "set", TEMP)]
-    assert log[1][3] == {"ifname": TEMP, "kind": "bridge"} and sorted(found[None].links) == ["eth9", "vweb"]
+    assert log[1][3] == {"ifname": TEMP, "kind": "bridge"} and log[3][3] == {"name": "vweb"}
+    assert sorted(found[None].links) == ["eth9", "vweb"]
 
 
 def test_a_link_born_in_a_sandbox_gets_its_name_there(sockets):
@@ -75,7 +97,7 @@ def test_a_link_born_in_a_sandbox_gets_its_name_there(sockets):
     _netlink.Netlink().link_add_macvlan("mv0", "eth9", netns="web")
     assert [entry[:3] for entry in log] == [("web", "del", temp_name("mv0")), ("host", "add", temp_name("mv0")),
                                             ("web", "set", temp_name("mv0")), ("web", "set", temp_name("mv0"))]
-    assert log[1][3]["net_ns_fd"] == "web" and log[3][3] == {"ifname": "mv0"}
+    assert log[1][3]["net_ns_fd"] == "web" and log[3][3] == {"name": "mv0"}
     assert "mv0" in found["web"].links and "mv0" not in found[None].links
 
 
