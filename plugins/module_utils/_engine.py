@@ -95,6 +95,7 @@ class Resource:
         self.params = params
         self.adapters = adapters
         self.check_mode = check_mode
+        self.diff_mode = True  # False: no one asked for the diff (Ansible without --diff), so it is not made
         self.warnings = []
         self.planned = frozenset()   # objects an earlier step of the same batch creates (see Batch)
 
@@ -199,7 +200,7 @@ def converge(resource, reread=True):
         apply(ops, resource.adapters)
         if reread:
             current = resource.read(desired)
-    result = {"changed": bool(ops), "operations": [op.describe() for op in ordered(ops)], "diff": resource.diff(ops)}
+    result = {"changed": bool(ops), "operations": [op.describe() for op in ordered(ops)], "diff": resource.diff(ops) if resource.diff_mode else {}}
     result.update(resource.result(current, desired))
     if resource.warnings:
         result["warnings"] = list(resource.warnings)
@@ -217,8 +218,9 @@ class Batch:
     The batch's result adds up its resources': changed, operations, diff, warnings.
     """
 
-    def __init__(self, adapters, check_mode=False):
+    def __init__(self, adapters, check_mode=False, diff_mode=True):
         self.adapters, self.check_mode = _preview.preview(adapters) if check_mode else adapters, check_mode
+        self.diff_mode = diff_mode
         self.changed, self.operations, self.diffs, self.warnings = False, [], [], []
         self._created = set()
 
@@ -234,7 +236,7 @@ class Batch:
         if unknown:
             raise TypeError("%s: unknown option %s" % (resource_class.__name__, ", ".join(unknown)))
         resource = resource_class(resource_class.params_with(**options), self.adapters, self.check_mode)
-        resource.planned = self.created()
+        resource.planned, resource.diff_mode = self.created(), self.diff_mode
         try:
             result = converge(resource, reread=False)
         except NetmodesError as exc:
@@ -270,13 +272,14 @@ class BatchResource(Resource):
         applies what planning could refuse; with nothing to change the plan is the result."""
         if not self.check_mode:
             dry = type(self)(self.params, self.adapters, check_mode=True)
+            dry.diff_mode = self.diff_mode
             planned = dry.run_steps()
             if not planned["changed"] and not planned.get("warnings"):
                 return planned
         return self.run_steps()
 
     def run_steps(self):
-        batch = Batch(self.adapters, self.check_mode)
+        batch = Batch(self.adapters, self.check_mode, self.diff_mode)
         self.adapters = batch.adapters  # in check mode, what the steps before leave (see Batch)
         extra = self.steps(batch) or {}
         result = batch.result()

@@ -43,10 +43,12 @@ def run_module(resource_class):
             # From the first read to the last write: two runs never plan on each other's half-made change.
             with _lock.host_lock(module._name, exclusive=not read_only(resource_class, module), timeout=timeout):
                 adapters = _adapters.adapters(netlink, params.get("firewall_backend"))
-                result = converge(resource_class(params, adapters, module.check_mode))
+                resource = resource_class(params, adapters, module.check_mode)
+                resource.diff_mode = module._diff
+                result = converge(resource)
         except NetmodesError as exc:
             module.fail_json(msg=exc.msg, **exc.details())
-    if not module._diff:  # asked for with --diff only: a host's first run would send its every file twice
+    if not module._diff:  # made and sent for --diff only: a host's first run would send its every file twice
         result.pop("diff", None)
     for warning in dict.fromkeys(result.pop("warnings", [])):  # a batch of resources may repeat one
         module.warn(warning)
