@@ -125,21 +125,24 @@ def plan(owner, want, ledger, values):
     LEDGER is the ledger now, VALUES the keys' values now ({key: value, None when the key does
     not exist}). A key OWNER uses whose value someone changed is set again. Each op is a field
     of the object ``sysctl`` (the key, dotted as sysctl(8) writes it), and shows the key's value
-    and users before and after.
+    and how many use it before and after, and OWNER as who claims or releases it (not every
+    user: a host's uplink serves every sandbox, and listing them in each op made a run's result
+    grow with the square of its sandboxes).
     """
     ops = []
     for key in sorted(set(want) | set(held(ledger, owner))):
         entry, now = ledger.get(key), values.get(key)
         users = list(entry["users"]) if entry else []
-        before = {"value": now, "users": users}
+        before = {"value": now, "users": len(users)}
         if key in want:
             if owner in users and now == want[key]:
                 continue
-            after_ = {"value": want[key], "users": claimed(ledger, key, owner, now)[key]["users"]}
+            after_ = {"value": want[key], "users": len(claimed(ledger, key, owner, now)[key]["users"]), "claimed_by": owner}
             call = ("sysctl.claim", {"key": key, "owner": owner, "value": want[key]})
         else:
             rest, restored = released(ledger, key, owner)
-            after_ = {"value": now if restored is None or now is None else restored, "users": rest[key]["users"] if key in rest else []}
+            after_ = {"value": now if restored is None or now is None else restored, "users": len(rest[key]["users"]) if key in rest else 0,
+                      "released_by": owner}
             call = ("sysctl.release", {"key": key, "owner": owner})
         ops.append(Op("set", "sysctl", _dotted(key), before, after_, call))
     return ops

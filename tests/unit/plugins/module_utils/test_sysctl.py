@@ -37,12 +37,12 @@ def test_plan_claims_sets_again_and_releases_as_ops_of_sysctl():
     values = {ETH0: "1", ETH1: "1", LOCALNET: "0"}
     ops = s.plan("netns:web", {ETH0: "1", LOCALNET: "1"}, ledger, values)
     assert [(o.action, o.obj, o.field, o.before, o.after, o.call[0]) for o in ops] == [
-        ("set", "sysctl", "net.ipv4.conf.br0.route_localnet", {"value": "0", "users": []}, {"value": "1", "users": ["netns:web"]},
-         "sysctl.claim"),
-        ("set", "sysctl", "net.ipv4.conf.eth0.forwarding", {"value": "1", "users": ["bridge:br0"]},
-         {"value": "1", "users": ["bridge:br0", "netns:web"]}, "sysctl.claim"),
-        ("set", "sysctl", "net.ipv4.conf.eth1.forwarding", {"value": "1", "users": ["netns:web"]}, {"value": "0", "users": []},
-         "sysctl.release")]
+        ("set", "sysctl", "net.ipv4.conf.br0.route_localnet", {"value": "0", "users": 0},
+         {"value": "1", "users": 1, "claimed_by": "netns:web"}, "sysctl.claim"),
+        ("set", "sysctl", "net.ipv4.conf.eth0.forwarding", {"value": "1", "users": 1},
+         {"value": "1", "users": 2, "claimed_by": "netns:web"}, "sysctl.claim"),
+        ("set", "sysctl", "net.ipv4.conf.eth1.forwarding", {"value": "1", "users": 1},
+         {"value": "0", "users": 0, "released_by": "netns:web"}, "sysctl.release")]
     after = s.after(ledger, "netns:web", {ETH0: "1", LOCALNET: "1"}, values)
     assert not s.plan("netns:web", {ETH0: "1", LOCALNET: "1"}, after, dict(values, **{LOCALNET: "1", ETH1: "0"}))
     # Someone switched it off behind our back: claimed again (the value before stays recorded).

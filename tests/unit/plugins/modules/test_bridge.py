@@ -45,8 +45,8 @@ def test_ipv6_addresses_need_nftables(refused, sysctl, firewall):
 
 def test_a_new_bridge_diff_shows_only_after(converge):
     diff = converge(Bridge, check=True, name="br0", addresses=["172.18.0.1/16"])["diff"]
-    assert diff["before"] == {"sysctl": {"net.ipv4.conf.br0.forwarding": {"value": "0", "users": []}}}
-    assert diff["after"]["sysctl"] == {"net.ipv4.conf.br0.forwarding": {"value": "1", "users": ["bridge:br0"]}}
+    assert diff["before"] == {"sysctl": {"net.ipv4.conf.br0.forwarding": {"value": "0", "users": 0}}}
+    assert diff["after"]["sysctl"] == {"net.ipv4.conf.br0.forwarding": {"value": "1", "users": 1, "claimed_by": "bridge:br0"}}
     assert diff["after"]["bridge br0"]["kind"] == "bridge"
     assert diff["after"]["bridge br0"]["addresses"] == ["172.18.0.1/16"]
 
@@ -110,8 +110,8 @@ def test_absent_four_steps(converge, four_steps, kernel):
     result = four_steps(Bridge, name="br0", state="absent")
     assert result["diff"] == {"before": {"bridge br0": {"addresses": ["172.18.0.1/16"]},
                                          "bridge br0 firewall": {"policy": {"ip_masquerade": True, "icc": True, "internal": False}},
-                                         "sysctl": {"net.ipv4.conf.br0.forwarding": {"value": "1", "users": ["bridge:br0"]}}},
-                              "after": {"sysctl": {"net.ipv4.conf.br0.forwarding": {"value": "0", "users": []}}}}
+                                         "sysctl": {"net.ipv4.conf.br0.forwarding": {"value": "1", "users": 1}}},
+                              "after": {"sysctl": {"net.ipv4.conf.br0.forwarding": {"value": "0", "users": 0, "released_by": "bridge:br0"}}}}
     assert kernel.link("br0") is None and result["exists"] is False
 
 
@@ -197,7 +197,7 @@ def test_the_guard_is_planned_and_shown_in_check_mode(uplink, four_steps):
     result = four_steps(Bridge, name="br0", addresses=["172.18.0.1/16"])
     (guard,) = [op for op in result["operations"] if op["object"] == "firewall guard"]
     assert guard == {"action": "create", "object": "firewall guard", "after": {"closed": {"forwarding": ["eth0"], "route_localnet": []}}}
-    assert result["diff"]["after"]["sysctl"]["net.ipv4.conf.eth0.forwarding"] == {"value": "1", "users": ["bridge:br0"]}
+    assert result["diff"]["after"]["sysctl"]["net.ipv4.conf.eth0.forwarding"] == {"value": "1", "users": 1, "claimed_by": "bridge:br0"}
 
 
 def test_an_internal_network_switches_no_uplink(uplink, converge, sysctl, firewall):
