@@ -68,14 +68,27 @@ class Backend(Protocol):
 
 
 class OwnedItems:
-    """What both backends' states share: items by owner, from ``_items()`` -> [(owner, item)]."""
+    """What both backends' states share: items by owner, from ``_items()`` -> [(owner, item)].
+
+    A state is a value once made (a read, or ``replaced``): its items are grouped by owner once,
+    on the first question, as a batch asks every sandbox's on a table holding every sandbox's.
+    """
+
+    _owned = None
 
     def _items(self):
         raise NotImplementedError
 
+    def _by_owner(self):
+        if self._owned is None:
+            self._owned = {}
+            for who, item in self._items():
+                self._owned.setdefault(who, set()).add(item)
+        return self._owned
+
     def owned_by(self, owner):
         """The set of OWNER's items."""
-        return {item for who, item in self._items() if who == owner}
+        return set(self._by_owner().get(owner, ()))
 
     def owners(self):
-        return {who for who, _item in self._items()}
+        return set(self._by_owner())

@@ -54,5 +54,6 @@ def plan_guard(firewall, state, owner, want, *, ledger, keys, values):
     WANT leaves, since both are staged for the same commit."""
     now, then = guard(ledger), guard(_sysctl.after(ledger, owner, keys, values))
     items = firewall.render(GUARD_OWNER, [then]) if then else set()
-    return plan("firewall guard", "closed", firewall, firewall.after(state, owner, want), GUARD_OWNER, want=items,
+    unchanged = want == state.owned_by(owner) and state.intact()  # OWNER's change stages nothing: the state stays
+    return plan("firewall guard", "closed", firewall, state if unchanged else firewall.after(state, owner, want), GUARD_OWNER, want=items,
                 before=now.describe() if now else None, after=then.describe() if then else None)
