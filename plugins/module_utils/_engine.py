@@ -215,13 +215,15 @@ class Batch:
     batch reads through ``_preview``, which plays each resource's plan in memory, so the next one
     plans on the state the real run would leave (what that cannot model, an object an earlier
     step creates, is planned through ``missing``).
-    The batch's result adds up its resources': changed, operations, diff, warnings.
+    The batch's result adds up its resources': changed, operations, diff, warnings. ``plans``
+    keeps each step's ops, in the order of the steps.
     """
 
     def __init__(self, adapters, check_mode=False, diff_mode=True):
         self.adapters, self.check_mode = _preview.preview(adapters) if check_mode else adapters, check_mode
         self.diff_mode = diff_mode
         self.changed, self.operations, self.diffs, self.warnings = False, [], [], []
+        self.plans = []
         self._created = set()
 
     def created(self):
@@ -244,6 +246,7 @@ class Batch:
             raise
         if self.check_mode:
             _preview.play(self.adapters, resource.ops)
+        self.plans.append(resource.ops)
         self.changed = self.changed or result["changed"]
         self.operations += result["operations"]
         self._created.update(op["object"] for op in result["operations"] if op["action"] in ("create", "recreate"))
@@ -261,29 +264,53 @@ class Batch:
 
 class BatchResource(Resource):
     """A resource made of others: ``steps(batch)`` validates everything first, then runs the
-    single-object resources through BATCH in dependency order, and returns extra result keys."""
+    single-object resources through BATCH in dependency order, and returns extra result keys;
+    ``gather(adapters)`` reads the keys that describe the state the steps leave."""
 
     def steps(self, batch):
         raise NotImplementedError
 
+    def gather(self, adapters):
+        """Result keys read from ADAPTERS once the steps ran (in check mode: the preview's state)."""
+        return {}
+
     def converge(self):
         """Plan the whole batch first, as check mode does: an error any step's plan raises (a
         conflict, a bad reference) is raised before the first change, so a batch never half
-        applies what planning could refuse; with nothing to change the plan is the result."""
-        if not self.check_mode:
-            dry = type(self)(self.params, self.adapters, check_mode=True)
-            dry.diff_mode = self.diff_mode
-            planned = dry.run_steps()
-            if not planned["changed"] and not planned.get("warnings"):
-                return planned
-        return self.run_steps()
+        applies what planning could refuse; with nothing to change the plan is the result.
+
+        A whole plan (no step planned anything as if an earlier task made it, nothing to warn
+        about) is then applied as it is, step by step: check mode's operations are the run's by
+        construction, and the host is read and planned once. A plan that is not whole is made
+        again step by step on the state each step leaves, as before.
+        """
+        if self.check_mode:
+            return self.run_steps()
+        dry = type(self)(self.params, self.adapters, check_mode=True)
+        dry.diff_mode = self.diff_mode
+        planned = dry.run_steps()
+        if planned.get("warnings"):
+            return self.run_steps()
+        if planned["changed"]:
+            done = []
+            for ops in dry.batch.plans:
+                try:
+                    done += apply(ops, self.adapters) if ops else []
+                except NetmodesError as exc:
+                    exc.applied = done + list(exc.applied)
+                    raise
+            planned.update(dry.gather(self.adapters))
+        return planned
 
     def run_steps(self):
-        batch = Batch(self.adapters, self.check_mode, self.diff_mode)
+        batch = self.batch = Batch(self.adapters, self.check_mode, self.diff_mode)
+        real = self.adapters
         self.adapters = batch.adapters  # in check mode, what the steps before leave (see Batch)
         extra = self.steps(batch) or {}
         result = batch.result()
         result.update(extra)
+        result.update(self.gather(batch.adapters))
+        self.adapters = real
         if self.warnings:
             result["warnings"] = result.get("warnings", []) + self.warnings
         return result

@@ -13,12 +13,16 @@ does, so that the next step reads it:
   already computes the state a change leads to, ``after``) are played exactly;
 - links and namespaces that ops remove are gone from every read (a veth with its peer); what
   ops create is not modelled: a step that needs it is planned with ``Resource.missing`` against
-  the objects the batch plans (``Resource.planned``).
+  the objects the batch plans (``Resource.planned``), but for the addresses ops give the host's
+  links, also those made by earlier ops (a macvlan network's shim is an uplink whose forwarding
+  a published port claims).
 
 Nothing here touches the host: the reads go to the real adapters, the writes stay in memory.
 """
 
 from __future__ import annotations
+
+import ipaddress
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _ledger, _sockets
 
@@ -90,7 +94,8 @@ class Netlink(_Wrapped):
     def __init__(self, real):
         super().__init__(real)
         self._links, self._names = set(), set()
-        self.made = set()  # host links earlier ops make (not modelled in reads; their sysctls are)
+        self.made = set()  # host links earlier ops make (not modelled in reads; their sysctls and addresses are)
+        self._addresses = {}  # {host link: (addresses earlier ops add, addresses they remove)}
 
     def link_add_bridge(self, name):
         self.made.add(name)
@@ -104,6 +109,17 @@ class Netlink(_Wrapped):
     def link_add_macvlan(self, name, parent, *, netns=None, **_options):
         if netns is None:
             self.made.add(name)
+
+    def addresses_set(self, name, netns=None, add=(), remove=()):
+        if netns is not None:
+            return
+        added, removed = self._addresses.setdefault(name, (set(), set()))
+        for text in remove:
+            added.discard(ipaddress.ip_interface(text))
+            removed.add(ipaddress.ip_interface(text))
+        for text in add:
+            removed.discard(ipaddress.ip_interface(text))
+            added.add(ipaddress.ip_interface(text))
 
     def _gone(self, name, netns):
         return netns in self._names or (netns, name) in self._links
@@ -150,7 +166,14 @@ class Netlink(_Wrapped):
         return {} if netns in self._names else {i: n for i, n in self.real.link_names(netns).items() if not self._gone(n, netns)}
 
     def addresses_by_link(self, netns=None):
-        return {} if netns in self._names else {n: a for n, a in self.real.addresses_by_link(netns).items() if not self._gone(n, netns)}
+        if netns in self._names:
+            return {}
+        out = {n: a for n, a in self.real.addresses_by_link(netns).items() if not self._gone(n, netns)}
+        if netns is None:
+            for name, (added, removed) in self._addresses.items():
+                if name in out or (name in self.made and not self._gone(name, None)):
+                    out[name] = frozenset((out.get(name, frozenset()) - removed) | added)
+        return out
 
     def bridge_ports(self, name):
         return frozenset(p for p in self.real.bridge_ports(name) if not self._gone(p, None))

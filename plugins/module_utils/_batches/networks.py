@@ -45,7 +45,7 @@ class Networks(BatchResource):
         net, state = self.adapters["netlink"], self.params["state"]
         backend = self.params["firewall_backend"]
         if state == "gathered":
-            return {"networks": gather_networks(net)}
+            return {}
         if state == "deleted":
             for spec in specs:
                 remove_network(batch, spec, backend)
@@ -55,7 +55,11 @@ class Networks(BatchResource):
         converge_networks(batch, specs, spans, _addresses.taken_subnets(net), backend)
         if state == "overridden":
             _prune.networks(batch, wanted=wanted, backend=backend)
-        return {"networks": gather_networks(net)}
+        return {}
+
+    def gather(self, adapters):
+        """Every network of the host as it is, but after a removal (state deleted): nothing."""
+        return {} if self.params["state"] == "deleted" else {"networks": gather_networks(adapters["netlink"])}
 
 
 def networks_preflight(specs, net, spans, prune, where):

@@ -82,8 +82,9 @@ class Sandboxes(BatchResource):
         check.bridge_ports(specs, networks, undeclared, where["config"])
         hosting = p["converge_networks"] and p["state"] in ("merged", "overridden")
         wanted = networks_preflight(listed, net, self.spans, p["state"] == "overridden", where["networks"]) if hosting else None
+        self.shown, self.hosting = None, False  # what gather reads: every sandbox, no network
         if p["state"] == "gathered":
-            return {"sandboxes": gather_sandboxes(net)}
+            return {}
         self.warnings += _prune.still_running(net, self.adapters["sockets"], sorted(pruned))
         if hosting:  # networks first: the sandboxes plug into them
             self.planned_subnets = converge_networks(batch, listed, self.spans, _addresses.taken_subnets(net), p["firewall_backend"])
@@ -102,8 +103,13 @@ class Sandboxes(BatchResource):
         self._build(batch, present, networks)
         if hosting and p["state"] == "overridden":  # networks last: their members have left them
             _prune.networks(batch, wanted=wanted, backend=p["firewall_backend"])
-        out = {"sandboxes": gather_sandboxes(net, [s.name for s in present if s.mode != "host"])}
-        if hosting:
+        self.shown, self.hosting = [s.name for s in present if s.mode != "host"], hosting
+        return {}
+
+    def gather(self, adapters):
+        net = adapters["netlink"]
+        out = {"sandboxes": gather_sandboxes(net, self.shown)}
+        if self.hosting:
             out["networks"] = gather_networks(net)
         return out
 

@@ -114,6 +114,18 @@ def test_a_host_on_overlay_and_macvlan_networks_comes_back_after_a_reboot(spanni
     assert not again["changed"], again["operations"]
 
 
+def test_check_mode_of_the_restore_plans_every_sysctl_the_restore_claims(spanning, adapters, files, rebooted):
+    # The macvlan network's shim is made by the plan itself and is an uplink of published ports:
+    # check mode must see the address the plan gives it, or it would not claim its forwarding
+    # (and a real run, which applies check mode's plan, would not either).
+    before = state(adapters)
+    check = restore(saved(files), {**rebooted, "netlink": lab_cable(rebooted["netlink"])}, check_mode=True)
+    assert not check["warnings"], check["warnings"]
+    claimed = {op["field"] for op in check["operations"] if op["object"] == "sysctl"}
+    assert claimed == {key.replace("/", ".") for key in before["ledger"]}
+    assert any(".nms" in key for key in claimed), "the shim's forwarding is among them"
+
+
 def test_the_saved_fleet_keeps_what_the_saved_networks_name():
     other = {"name": "far", "driver": "overlay", "hosts": ["sim1", "sim3"], "subnet": "10.231.202.0/24"}
     old = {"host": "sim1", "groups": {}, "hosts": {"sim3": {"underlay": "10.231.1.13"}, "sim9": {}}}
