@@ -18,7 +18,6 @@ from ansible_collections.netmodes.linux.plugins.module_utils._netlink.base impor
     MACVLAN_MODES,
     PYROUTE2_IMPORT_ERROR,
     ZERO_MAC,
-    NetlinkError,
     _reads,
     _relinks,
     _writes,
@@ -27,7 +26,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils._netlink.entries im
 from ansible_collections.netmodes.linux.plugins.module_utils._netlink.reads import Reads
 from ansible_collections.netmodes.linux.plugins.module_utils._netlink.writes import Writes
 
-__all__ = ["HAS_PYROUTE2", "MACVLAN_MODES", "PYROUTE2_IMPORT_ERROR", "ZERO_MAC", "Netlink", "NetlinkError"]
+__all__ = ["HAS_PYROUTE2", "MACVLAN_MODES", "PYROUTE2_IMPORT_ERROR", "ZERO_MAC", "Netlink"]
 
 
 class Netlink(Reads, Writes, Entries):

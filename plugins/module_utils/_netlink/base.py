@@ -1,30 +1,26 @@
 # Copyright: netmodes.linux contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The netlink adapter's base: pyroute2, the sockets (one per namespace), the kernel's errors,
-and the memory of reads that a batch asks many times (forgotten on a write)."""
+"""The netlink adapter's base: the sockets (one per namespace: ours, ``wire``, and pyroute2's),
+the kernel's errors, and the memory of reads that a batch asks many times (forgotten on a write).
+
+pyroute2 is imported when a run first needs it (a bridge, vxlan or macvlan link made or set, an
+fdb or neighbour entry): importing it costs a tenth of a second, more than a run that only reads
+or plugs sandboxes spends talking to the kernel. Whether it is installed is known at once.
+"""
 
 from __future__ import annotations
 
 import functools
+import importlib
+import importlib.util
 import os
-import traceback
+import sys
 
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError
 from ansible_collections.netmodes.linux.plugins.module_utils._netlink.wire import Wire, WireError
 
-try:
-    from pyroute2 import IPRoute
-    from pyroute2.netlink.exceptions import NetlinkError
-except ImportError:
-    HAS_PYROUTE2 = False
-    PYROUTE2_IMPORT_ERROR = traceback.format_exc()
-
-    class NetlinkError(Exception):
-        """Stand-in so that ``except NetlinkError`` stays valid without pyroute2."""
-
-else:
-    HAS_PYROUTE2 = True
-    PYROUTE2_IMPORT_ERROR = None
+HAS_PYROUTE2 = importlib.util.find_spec("pyroute2") is not None
+PYROUTE2_IMPORT_ERROR = None if HAS_PYROUTE2 else "ModuleNotFoundError: No module named 'pyroute2'"
 
 RTPROT_STATIC = 4
 # rtnetlink's names of route protocols (RTPROT_*), as ``ip route`` prints them.
@@ -44,6 +40,18 @@ IPVLAN_MODES = {"l2": 0, "l3": 1, "l3s": 2}
 KIND_PREFIXES = {"br_": "bridge", "vxlan_": "vxlan", "macvlan_": "macvlan", "ipvlan_": "ipvlan"}
 # Where sysfs lists a bridge's ports (brif/) beside its index.
 SYS_NET = "/sys/class/net"
+
+
+def _iproute():
+    """A new pyroute2 IPRoute socket (strict checks, the kernel's own words on errors), in the
+    namespace of the calling thread."""
+    return importlib.import_module("pyroute2").IPRoute(strict_check=True, ext_ack=True)
+
+
+def _pyroute2_errors():
+    """pyroute2's NetlinkError once pyroute2 is imported (before, nothing of it can raise)."""
+    found = sys.modules.get("pyroute2.netlink.exceptions")
+    return found.NetlinkError if found is not None else OSError
 
 
 def _kernel_error(action, exc):
@@ -150,14 +158,14 @@ class Sockets:
     def _ipr(self, netns=None):
         if netns not in self._sockets:
             if netns is None:
-                self._sockets[None] = IPRoute(strict_check=True, ext_ack=True)
+                self._sockets[None] = _iproute()
             else:
                 self._sockets[netns] = self._socket_in(netns)
         return self._sockets[netns]
 
     def _socket_in(self, netns):
         """A netlink socket inside NETNS (a socket keeps the namespace it was opened in)."""
-        return self.namespaces.inside(netns, lambda: IPRoute(strict_check=True, ext_ack=True))
+        return self.namespaces.inside(netns, _iproute)
 
     def _wire(self, netns=None):
         """The reads' socket (``wire``) in NETNS (None: the host), entered after the same exact
@@ -190,5 +198,5 @@ class Sockets:
     def _call(self, action, func, *args, **kwargs):
         try:
             return func(*args, **kwargs)
-        except (NetlinkError, OSError) as exc:
+        except (_pyroute2_errors(), OSError) as exc:
             raise _kernel_error(action, exc)

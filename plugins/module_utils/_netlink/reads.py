@@ -19,7 +19,6 @@ from ansible_collections.netmodes.linux.plugins.module_utils._netlink.base impor
     RTPROT_NAMES,
     RTPROT_STATIC,
     SYS_NET,
-    NetlinkError,
     Sockets,
     _name_of_number,
     _reads,
@@ -115,13 +114,12 @@ class Reads(Sockets):
             except OSError:
                 continue  # removed meanwhile
             try:
-                nsid = (self._ipr().get_netnsid(fd=fd) or {}).get("nsid")
-                inode = os.fstat(fd).st_ino
-            except NetlinkError:
-                nsid = None
+                nsid, inode = self._wire().nsid(fd), os.fstat(fd).st_ino
+            except OSError:
+                nsid = -1  # removed meanwhile
             finally:
                 os.close(fd)
-            if nsid is not None and nsid >= 0:  # -1: the host has not numbered it
+            if nsid >= 0:  # -1: the host has not numbered it
                 out[nsid] = inode
         return out
 

@@ -36,6 +36,8 @@ NLM_F_EXCL, NLM_F_CREATE = 0x200, 0x400
 RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK, RTM_SETLINK = 16, 17, 18, 19
 RTM_NEWADDR, RTM_DELADDR, RTM_GETADDR = 20, 21, 22
 RTM_NEWROUTE, RTM_DELROUTE, RTM_GETROUTE = 24, 25, 26
+RTM_GETNSID = 90
+NETNSA_NSID, NETNSA_FD = 1, 3
 NLA_F_NESTED = 0x8000
 AF_BRIDGE = 7
 IFF_UP = 1
@@ -45,7 +47,8 @@ _ATTR = struct.Struct("=HH")  # rtattr / nlattr: length, type
 _IFINFO = struct.Struct("=BxHiII")  # ifinfomsg: family, type, index, flags, change
 _IFADDR = struct.Struct("=BBBBi")  # ifaddrmsg: family, prefixlen, flags, scope, index
 _RTMSG = struct.Struct("=BBBBBBBBI")  # rtmsg: family, dst_len, src_len, tos, table, protocol, scope, type, flags
-_U32, _U16, _BE16 = struct.Struct("=I"), struct.Struct("=H"), struct.Struct("!H")
+_RTGEN = struct.Struct("=Bxxx")  # rtgenmsg: family (padded to four bytes)
+_U32, _S32, _U16, _BE16 = struct.Struct("=I"), struct.Struct("=i"), struct.Struct("=H"), struct.Struct("!H")
 NLA_TYPE_MASK = 0x3FFF  # the type without the nested / byte-order flags
 
 # Link attributes (IFLA_*), and those nested in IFLA_LINKINFO (IFLA_INFO_*).
@@ -191,6 +194,16 @@ class RouteMessage:
         self.oif, self.priority = u32(found.get(RTA_OIF)), u32(found.get(RTA_PRIORITY))
 
 
+class NsidMessage:
+    """One RTM_NEWNSID answer: the id this namespace gives another (-1: none given yet)."""
+
+    __slots__ = ("nsid",)
+
+    def __init__(self, data, start, end):
+        found = attrs(data, start + _RTGEN.size, end).get(NETNSA_NSID)
+        self.nsid = _S32.unpack_from(found)[0] if found is not None else -1
+
+
 class Wire:
     """A synchronous rtnetlink socket in the namespace it was opened in (strict checks, the
     kernel's own words on errors), for link, address and route reads and the writes of a
@@ -238,6 +251,12 @@ class Wire:
     def routes(self, family=0):
         """Every route of every table (FAMILY: 2 or 10 for one family)."""
         return self._ask(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, _RTMSG.pack(family, 0, 0, 0, 0, 0, 0, 0, 0), RouteMessage)
+
+    def nsid(self, fd):
+        """The id this namespace numbers the namespace of open file FD with (``ip netns list-id``);
+        -1 when it has numbered it none."""
+        found = self._ask(RTM_GETNSID, NLM_F_REQUEST, _RTGEN.pack(0) + attr(NETNSA_FD, _U32.pack(fd)), NsidMessage)
+        return found[0].nsid if found else -1
 
     # -- writes ---------------------------------------------------------------------------
 
