@@ -154,8 +154,9 @@ class Sandboxes(BatchResource):
         for spec in [s for s in present if s.mode == "host"]:
             batch.run(HostPorts, name=spec.name, ports=[list(p) for p in spec.ports])
         publishing = [(s, bridge_of(s.networks[0], networks)) for s in isolated if s.networks]
+        made = set(self.planned_subnets) | {span.spec.bridge for span in self.spans.values() if span.spec.bridge}  # by this plan, maybe
         publishing = [(s, bridge) for s, bridge in publishing
-                      if bridge and (net.link(bridge, routes=False) is not None or bridge in self.planned_subnets or not self.check_mode)]
+                      if bridge and (net.link(bridge, routes=False) is not None or bridge in made or not self.check_mode)]
         giving = ports_given_away(self.adapters["firewall"], [s for s, _bridge in publishing])
         for spec, bridge in publishing:  # first the sandboxes whose host ports go to another one let go of them
             if spec.name in giving:

@@ -87,6 +87,18 @@ def test_check_mode_changes_nothing_and_plans_the_same(sim2, converge, kernel, f
     assert check[0]["operations"] == run[0]["operations"], "the networks' plan in check mode is the run's"
 
 
+def test_an_overlay_member_publishes_its_port_from_the_first_run_of_one_plan(sim2, converge):
+    # The overlay's bridge is made by the same plan: check mode (whose plan the run applies)
+    # must publish the member's port on it too, not leave it out because the bridge is not there yet.
+    declared = dict(DECLARED, sim2=[{"name": "b1", "network_mode": "ov0", "publish": ["8080:80"]}])
+    options = {"config": declared["sim2"], "networks": [OVERLAY], "fleet": fleet(declared=declared), "converge_networks": True}
+    check = converge(Sandboxes, check=True, **options)
+    assert "portmap netns:b1" in objects(check)
+    run = converge(Sandboxes, **options)
+    assert run["operations"] == check["operations"]
+    assert not converge(Sandboxes, **options)["changed"]
+
+
 def test_a_host_joining_changes_only_its_peer_and_the_hosts_files(sim2, converge):
     two = {h: DECLARED[h] for h in ("sim1", "sim2")}
     site(converge, [OVERLAY], fleet(("sim1", "sim2"), two), two)
