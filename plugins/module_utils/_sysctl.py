@@ -44,20 +44,41 @@ def route_localnet(name):
     return "net/ipv4/conf/%s/route_localnet" % name
 
 
-def uplinks(addresses_by_link, ledger, only=None):
-    """The forwarding keys of the interfaces that carry IPv4 addresses (all but lo and the
-    bridges of ours in LEDGER, which forward for their own networks), or only of those that
-    carry one of the addresses ONLY.
+def uplink_addresses(net, ledger):
+    """{name: addresses} of the host's links that may be uplinks (NET: the netlink adapter, LEDGER:
+    the ledger now): those with an IPv4 address, but lo and the bridges of ours, which forward for
+    their own networks.
+
+    A bridge of ours is known by its tag, which the netlink adapter gives it before it has its
+    name (and so an address) and which goes with it. The ledger names most of them without a
+    read (each bridge is a user of its own forwarding), but it lags the link on both sides: a
+    bridge claims its forwarding after its address and its firewall, and releases it before its
+    link goes. A run killed in between would otherwise have the next bridge claim the other's
+    forwarding as an uplink's, a claim that outlives the bridge it was made for.
+    """
+    ours = bridges(ledger)
+    out = {}
+    for name, addrs in sorted(net.addresses_by_link().items()):
+        if name == "lo" or name in ours or not any(a.version == 4 for a in addrs):
+            continue
+        link = net.link(name, routes=False)
+        if link is not None and not (link.kind == "bridge" and link.ours):
+            out[name] = addrs
+    return out
+
+
+def uplinks(addresses, only=None):
+    """The forwarding keys of the uplinks in ADDRESSES ({name: addresses}, as ``uplink_addresses``
+    gives them), or only of those that carry one of the addresses ONLY.
 
     Linux decides IPv4 forwarding by the interface a packet comes in on, so a connection that
     leaves a bridge network through NAT needs it on the interface its replies come back on, and
     a published port on the interfaces its clients come in on.
     """
-    ours = bridges(ledger)
     keys = []
-    for name, addrs in sorted(addresses_by_link.items()):
+    for name, addrs in sorted(addresses.items()):
         ips = {a.ip for a in addrs if a.version == 4}
-        if name != "lo" and name not in ours and ips and (only is None or ips & set(only)):
+        if ips and (only is None or ips & set(only)):
             keys.append(forwarding(name))
     return keys
 

@@ -38,7 +38,7 @@ class Bridge(Resource):
         ledger = sysctl.ledger()
         want = dict(desired["forwarding"]) if desired["state"] == "present" else {}
         if want and desired["policy"]["masquerade"] and not desired["policy"]["internal"]:
-            want.update(dict.fromkeys(_sysctl.uplinks(net.addresses_by_link(), ledger), "1"))
+            want.update(dict.fromkeys(_sysctl.uplinks(_sysctl.uplink_addresses(net, ledger)), "1"))
         keys = set(want) | set(_sysctl.held(ledger, _firewall.bridge_owner(desired["name"])))
         current = {"link": net.link(desired["name"], routes=False), "firewall": self.adapters["firewall"].read(),
                    "ledger": ledger, "sysctl": {key: sysctl.get(key) for key in sorted(keys)}, "want_sysctl": want, "foreign": []}

@@ -48,7 +48,7 @@ class Portmap(Resource):
         bridge = net.link(desired["bridge"], routes=False)
         ledger = sysctl.ledger()
         current = {"bridge": bridge, "firewall": self.adapters["firewall"].read(), "address": desired["address"],
-                   "listeners": [], "host_addresses": {}, "ledger": ledger, "foreign": []}
+                   "listeners": [], "uplink_addresses": {}, "ledger": ledger, "foreign": []}
         held = _sysctl.held(ledger, desired["owner"])
         current["sysctl"] = {key: sysctl.get(key) for key in held}
         if desired["state"] == "absent":
@@ -65,8 +65,8 @@ class Portmap(Resource):
             subnets = subnets or ([self.params["planned_subnet"]] if self.params.get("planned_subnet") else [])
         current["subnet"] = next((s for s in subnets if current["address"] in s), None) if current["address"] else None
         current["listeners"] = self.adapters["sockets"].listeners()
-        current["host_addresses"] = net.addresses_by_link()
-        keys = [_sysctl.route_localnet(desired["bridge"])] + _sysctl.uplinks(current["host_addresses"], ledger)  # all _sysctl_want may want
+        current["uplink_addresses"] = _sysctl.uplink_addresses(net, ledger)
+        keys = [_sysctl.route_localnet(desired["bridge"])] + _sysctl.uplinks(current["uplink_addresses"])  # all _sysctl_want may want
         current["sysctl"].update({key: sysctl.get(key) for key in keys})
         return current
 
@@ -126,7 +126,7 @@ class Portmap(Resource):
         if not hosts:
             return {}
         anywhere = ipaddress.ip_address("0.0.0.0") in hosts
-        wanted = _sysctl.uplinks(current["host_addresses"], current["ledger"], None if anywhere else hosts)
+        wanted = _sysctl.uplinks(current["uplink_addresses"], None if anywhere else hosts)
         if anywhere or any(ip.is_loopback for ip in hosts):
             wanted.append(_sysctl.route_localnet(desired["bridge"]))
         return dict.fromkeys(wanted, "1")

@@ -102,6 +102,9 @@ CASES = [
          ("ip netns add web", ("dns_config", DNS))),
     Case("networks", "networks", {"config": NETWORKS}, weight=2),
     Case("networks-deleted", "networks", {"config": NETWORKS, "state": "deleted"}, (("networks", {"config": NETWORKS}),)),
+    # back goes and front stays: back releases its forwarding before its link goes, and front must
+    # not take back for an uplink in between.
+    Case("networks-pruned", "networks", {"config": NETWORKS[:1], "state": "overridden"}, (("networks", {"config": NETWORKS}),)),
     Case("sandboxes", "sandboxes", _sandboxes("nftables"), (("networks", {"config": NETWORKS}),), weight=5),
     Case("sandboxes-iptables", "sandboxes", _sandboxes("iptables"),
          (("networks", {"config": NETWORKS, "firewall_backend": "iptables"}),), weight=2),

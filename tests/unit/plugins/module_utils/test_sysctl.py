@@ -16,6 +16,7 @@ import pytest
 from ansible_collections.netmodes.linux.plugins.module_utils import _ledger
 from ansible_collections.netmodes.linux.plugins.module_utils import _sysctl as s
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError
+from ansible_collections.netmodes.linux.plugins.module_utils._records import OWNER_TAG, Link
 
 ETH0, ETH1, BR0 = s.forwarding("eth0"), s.forwarding("eth1"), s.forwarding("br0")
 LOCALNET = s.route_localnet("br0")
@@ -58,13 +59,25 @@ def test_the_guard_covers_uplinks_and_route_localnet_we_switched_but_not_our_bri
     assert s.bridges(ledger) == {"br0"} and s.users(ledger) == {"bridge:br0", "netns:web"}
 
 
-def test_uplinks_leave_out_lo_and_our_bridges():
-    addrs = {"lo": {ipaddress.ip_interface("127.0.0.1/8")}, "eth0": {ipaddress.ip_interface("10.231.1.11/24")},
-             "br0": {ipaddress.ip_interface("10.231.172.1/24")}, "br1": {ipaddress.ip_interface("10.231.173.1/24")},
-             "v6": {ipaddress.ip_interface("fd31::1/64")}}
+def _link(name, index, kind, cidr, alias=""):
+    return Link(name, index, kind, 1500, "02:00:00:00:00:%02x" % index, True, alias=alias, addresses=frozenset({ipaddress.ip_interface(cidr)}))
+
+
+def test_uplinks_leave_out_lo_and_our_bridges_by_their_tag_whatever_the_ledger_says(kernel):
+    """br1 is ours but not in the ledger: a run killed between its address and its claim (or
+    between its release and its removal) left it so. lan is a bridge, but not ours."""
+    ours = "%s bridge" % OWNER_TAG
+    for index, (name, kind, cidr, alias) in enumerate([
+            ("eth0", "", "10.231.1.11/24", ""), ("br0", "bridge", "10.231.172.1/24", ours), ("br1", "bridge", "10.231.173.1/24", ours),
+            ("lan", "bridge", "10.231.174.2/24", ""), ("v6", "", "fd31::1/64", "")], start=2):
+        kernel.links[(None, name)] = _link(name, index, kind, cidr, alias)
+    kernel.links[(None, "lo")] = _link("lo", 1, "", "127.0.0.1/8")
     ledger = {BR0: {"before": "0", "users": ["bridge:br0"]}}
-    assert s.uplinks(addrs, ledger) == [s.forwarding("br1"), ETH0]
-    assert s.uplinks(addrs, ledger, only={ipaddress.ip_address("10.231.1.11")}) == [ETH0]
+    addrs = s.uplink_addresses(kernel, ledger)
+    assert sorted(addrs) == ["eth0", "lan"]
+    assert s.uplink_addresses(kernel, {}) == addrs, "the ledger only saves reads"
+    assert s.uplinks(addrs) == [ETH0, s.forwarding("lan")]
+    assert s.uplinks(addrs, only={ipaddress.ip_address("10.231.1.11")}) == [ETH0]
 
 
 @pytest.fixture

@@ -214,3 +214,52 @@ def test_a_wildcard_bridge_is_refused_but_one_an_older_version_made_can_go(refus
     kernel.link_add_bridge(name)
     result = converge(Bridge, name=name, state="absent")
     assert result["changed"] and kernel.link(name) is None
+
+
+# -- a run killed between a bridge's link and its ledger entry (crash test, CRASH_SEED=174817) ---
+
+BACK = "net/ipv4/conf/back/forwarding"
+
+
+def _ledger_users(sysctl):
+    return {key: entry["users"] for key, entry in sysctl.ledger().items()}
+
+
+def test_a_bridge_of_ours_the_ledger_does_not_know_yet_is_no_uplink(uplink, converge, sysctl):
+    """Killed after bridge back got its address and before it claimed its forwarding: the re-run's
+    front must not claim back's forwarding as an uplink's (the tag says back is ours)."""
+    converge(Bridge, name="back", addresses=["10.231.202.1/24"], internal=True)
+    sysctl.entries = {}  # the claim never reached the ledger, nor the value the kernel
+    sysctl.values[BACK] = "0"
+    converge(Bridge, name="front", addresses=["10.231.201.1/24"])
+    converge(Bridge, name="back", addresses=["10.231.202.1/24"], internal=True)
+    assert _ledger_users(sysctl) == {ETH0: ["bridge:front"], BACK: ["bridge:back"],
+                                     "net/ipv4/conf/front/forwarding": ["bridge:front"]}
+    assert not converge(Bridge, name="front", addresses=["10.231.201.1/24"])["changed"]
+
+
+def test_a_bridge_of_ours_released_but_not_yet_removed_is_no_uplink(uplink, converge, sysctl):
+    """Killed after bridge back released its forwarding and before its link went: the re-run's
+    front must not claim back's forwarding either (it would stay in the ledger after back goes)."""
+    converge(Bridge, name="front", addresses=["10.231.201.1/24"])
+    converge(Bridge, name="back", addresses=["10.231.202.1/24"], internal=True)
+    sysctl.release(BACK, "bridge:back")  # the release is applied before the link's removal
+    assert not converge(Bridge, name="front", addresses=["10.231.201.1/24"])["changed"]
+    converge(Bridge, name="back", state="absent")
+    assert BACK not in sysctl.ledger()
+
+
+def test_a_bridge_not_ours_with_an_address_is_an_uplink(converge, kernel, sysctl):
+    kernel.links[(None, "lan")] = Link("lan", 98, "bridge", 1500, "02:00:00:00:00:98", True,
+                                       addresses=interfaces(["10.231.9.2/24"], "a"))
+    converge(Bridge, name="front", addresses=["10.231.201.1/24"])
+    assert sysctl.ledger()["net/ipv4/conf/lan/forwarding"]["users"] == ["bridge:front"]
+
+
+def test_a_claim_on_a_bridge_of_ours_as_an_uplink_is_released(uplink, converge, sysctl):
+    """What such a killed run left before: front a user of back's forwarding, which the next run puts right."""
+    converge(Bridge, name="back", addresses=["10.231.202.1/24"], internal=True)
+    converge(Bridge, name="front", addresses=["10.231.201.1/24"])
+    sysctl.claim(BACK, "bridge:front", "1")
+    assert converge(Bridge, name="front", addresses=["10.231.201.1/24"])["changed"]
+    assert sysctl.ledger()[BACK]["users"] == ["bridge:back"] and sysctl.values[BACK] == "1"
