@@ -55,6 +55,10 @@ def uplink_addresses(net, ledger):
     bridge claims its forwarding after its address and its firewall, and releases it before its
     link goes. A run killed in between would otherwise have the next bridge claim the other's
     forwarding as an uplink's, a claim that outlives the bridge it was made for.
+
+    A link with addresses but none to read is one the plan makes (check mode's preview knows the
+    addresses ops give it, not the link): a bridge claims its own forwarding in the step that
+    makes it, so it is in the ledger by then; anything else (a macvlan network's shim) is an uplink.
     """
     ours = bridges(ledger)
     out = {}
@@ -62,7 +66,7 @@ def uplink_addresses(net, ledger):
         if name == "lo" or name in ours or not any(a.version == 4 for a in addrs):
             continue
         link = net.link(name, routes=False)
-        if link is not None and not (link.kind == "bridge" and link.ours):
+        if link is None or not (link.kind == "bridge" and link.ours):
             out[name] = addrs
     return out
 
