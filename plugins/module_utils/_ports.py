@@ -63,6 +63,39 @@ class PortMapping:
         return "%s%s:%s/%s" % (ip, self.host_ports(), container, self.protocol)
 
 
+class Held:
+    """Published host ports of many owners, found by protocol and port: which of them a mapping
+    overlaps, without comparing it with every other (a host publishing a thousand ports)."""
+
+    # A range this long or longer is compared with every single port of its protocol, not looked
+    # up port by port.
+    LOOKUP = 64
+
+    def __init__(self, pairs=()):
+        self._ports, self._ranges, self._count = {}, [], 0
+        for who, mapping in pairs:
+            self.add(who, mapping)
+
+    def add(self, who, mapping):
+        entry = (self._count, who, mapping)
+        self._count += 1
+        if mapping.size == 1:
+            self._ports.setdefault((mapping.protocol, mapping.host_port), []).append(entry)
+        else:
+            self._ranges.append(entry)
+
+    def overlapping(self, mapping, skip=()):
+        """The first held (owner, mapping), in the order they were added, that MAPPING overlaps,
+        but of the owners in SKIP; None."""
+        if mapping.size < self.LOOKUP:
+            singles = [e for port in range(mapping.host_port, mapping.host_port_end + 1)
+                       for e in self._ports.get((mapping.protocol, port), ())]
+        else:
+            singles = [e for (protocol, _port), entries in self._ports.items() if protocol == mapping.protocol for e in entries]
+        found = min((e for e in singles + self._ranges if e[1] not in skip and mapping.overlaps(e[2])), default=None, key=lambda e: e[0])
+        return found[1:] if found is not None else None
+
+
 def _port_range(text, field_name, what):
     first, _sep, last = str(text).strip().partition("-")
     try:

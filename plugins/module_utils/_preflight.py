@@ -12,6 +12,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, 
 from ansible_collections.netmodes.linux.plugins.module_utils._declaration import DEFAULT_NETWORK, bridge_of, veth_name
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._naming import entry
+from ansible_collections.netmodes.linux.plugins.module_utils._ports import Held
 
 
 def endpoint(addr, port):
@@ -178,19 +179,20 @@ class Preflight:
             return
         sockets = self.adapters["sockets"]
         theirs = {_firewall.sandbox_owner(name) for name in accounted}
-        taken = [(_firewall.owner_words(who), mapping) for who, mapping in self.adapters["firewall"].read().published() if who not in theirs]
+        taken = Held((_firewall.owner_words(who), mapping) for who, mapping in self.adapters["firewall"].read().published() if who not in theirs)
         claims = {name: ports for name, ports in sockets.claims().items() if name not in accounted}
         claims.update({s.name: s.ports for s in present if s.ports})
         for spec in present:
             for mapping in sorted(spec.publish):
                 self._publish_conflict(spec, mapping, taken, claims)
-            taken += [("sandbox %s" % spec.name, mapping) for mapping in spec.publish]
+            for mapping in spec.publish:
+                taken.add("sandbox %s" % spec.name, mapping)
 
     def _publish_conflict(self, spec, mapping, taken, claims):
         where = "%s: publish: host port %s/%s" % (spec.name, mapping.host_ports(), mapping.protocol)
-        for who, other in taken:
-            if mapping.overlaps(other):
-                raise Conflict(published_by(where, who, other), "config")
+        found = taken.overlapping(mapping)
+        if found is not None:
+            raise Conflict(published_by(where, *found), "config")
         for name, ports in sorted(claims.items()):
             if any(mapping.covers(port, proto) for port, proto in ports):
                 raise Conflict("%s is already declared by host-mode sandbox %s; choose another host port" % (where, name), "config")

@@ -96,23 +96,29 @@ class Netlink(_Wrapped):
         self._links, self._names = set(), set()
         self.made = set()  # host links earlier ops make (not modelled in reads; their sysctls and addresses are)
         self._addresses = {}  # {host link: (addresses earlier ops add, addresses they remove)}
+        self._by_link = {}  # addresses_by_link's answers, until an op changes what they show
+
+    def _made(self, name):
+        self.made.add(name)
+        self._by_link.clear()
 
     def link_add_bridge(self, name):
-        self.made.add(name)
+        self._made(name)
 
     def link_add_veth(self, name, peer, netns=None):
-        self.made.add(name)
+        self._made(name)
 
     def link_add_vxlan(self, name, vni, local, dstport, **_options):
-        self.made.add(name)
+        self._made(name)
 
     def link_add_macvlan(self, name, parent, *, netns=None, **_options):
         if netns is None:
-            self.made.add(name)
+            self._made(name)
 
     def addresses_set(self, name, netns=None, add=(), remove=()):
         if netns is not None:
             return
+        self._by_link.clear()
         added, removed = self._addresses.setdefault(name, (set(), set()))
         for text in remove:
             added.discard(ipaddress.ip_interface(text))
@@ -128,6 +134,7 @@ class Netlink(_Wrapped):
         # all_links: only a dump of the host's links tells in which namespace a veth's peer is
         link = next((x for x in self.real.all_links() if x.name == name), None) if netns is None else None
         self._links.add((netns, name))
+        self._by_link.clear()
         if link is None or link.kind != "veth" or not link.peer_netns:
             return
         for other in [n for n, inode in self.netns_inodes().items() if inode == link.peer_netns]:
@@ -137,6 +144,7 @@ class Netlink(_Wrapped):
 
     def netns_delete(self, name):
         self._names.add(name)
+        self._by_link.clear()
 
     def netns_inode(self, name):
         return None if name in self._names else self.real.netns_inode(name)
@@ -166,6 +174,11 @@ class Netlink(_Wrapped):
         return {} if netns in self._names else {i: n for i, n in self.real.link_names(netns).items() if not self._gone(n, netns)}
 
     def addresses_by_link(self, netns=None):
+        if netns not in self._by_link:
+            self._by_link[netns] = self._addresses_by_link(netns)
+        return dict(self._by_link[netns])
+
+    def _addresses_by_link(self, netns):
         if netns in self._names:
             return {}
         out = {n: a for n, a in self.real.addresses_by_link(netns).items() if not self._gone(n, netns)}

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+from ansible_collections.netmodes.linux.plugins.module_utils._ports import Held
+
 
 @runtime_checkable
 class FirewallState(Protocol):
@@ -27,6 +29,9 @@ class FirewallState(Protocol):
 
     def published(self):
         """[(owner, PortMapping)] of every owner's published ports."""
+
+    def held(self):
+        """The published ports as a ``_ports.Held``: which owner's a mapping overlaps."""
 
     def intact(self):
         """The fixed skeleton is there and unmodified."""
@@ -75,9 +80,16 @@ class OwnedItems:
     """
 
     _owned = None
+    _held = None
 
     def _items(self):
         raise NotImplementedError
+
+    def held(self):
+        """Every owner's published ports (``published``), indexed to find which one a mapping overlaps."""
+        if self._held is None:
+            self._held = Held(self.published())
+        return self._held
 
     def _by_owner(self):
         if self._owned is None:

@@ -105,12 +105,12 @@ class Portmap(Resource):
         owner, field = desired["owner"], "ports"
         # SETTLED (the sandboxes module only): owners whose ports this run has already checked and let go
         settled = self.params.get("settled") or ()
-        theirs = [(who, m) for who, m in current["firewall"].published() if who != owner and who not in settled]
         for mapping in sorted(desired["ports"]):
-            for who, other in theirs:
-                if mapping.overlaps(other):
-                    raise Conflict(published_by("%s: host port %s/%s" % (field, mapping.host_ports(), mapping.protocol),
-                                                _firewall.owner_words(who), other), field)
+            found = current["firewall"].held().overlapping(mapping, skip={owner, *settled})
+            if found is not None:
+                who, other = found
+                raise Conflict(published_by("%s: host port %s/%s" % (field, mapping.host_ports(), mapping.protocol),
+                                            _firewall.owner_words(who), other), field)
             held = mapping.listener(current["listeners"])
             if held is not None:
                 protocol, addr, port, inode = held

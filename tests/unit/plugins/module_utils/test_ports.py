@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput
-from ansible_collections.netmodes.linux.plugins.module_utils._ports import port_mapping, port_mappings
+from ansible_collections.netmodes.linux.plugins.module_utils._ports import Held, port_mapping, port_mappings
 
 
 @pytest.mark.parametrize("spec, text", [
@@ -67,3 +67,21 @@ def test_a_list_may_not_publish_one_port_twice():
     with pytest.raises(InvalidInput, match="publish the same host port 8080/tcp twice; publish each host port once"):
         port_mappings(["8080:80", "8080:81"], "ports")
     assert len(port_mappings(["8080:80", "8080:80", "8080:80/udp"], "ports")) == 2
+
+
+def _held(*pairs):
+    return Held((who, port_mapping(text, "ports")) for who, text in pairs)
+
+
+def test_held_ports_name_the_first_owner_that_overlaps_in_the_order_they_came():
+    held = _held(("a", "5000-5010:5000-5010/tcp"), ("b", "5005:80/tcp"), ("c", "10.231.0.5:6000:80/tcp"), ("d", "6000:80/udp"))
+    assert held.overlapping(port_mapping("5005:80", "ports"))[0] == "a", "the range came first"
+    assert held.overlapping(port_mapping("5011:80", "ports")) is None
+    assert held.overlapping(port_mapping("10.231.0.6:6000:80", "ports")) is None, "another address, another protocol"
+    assert held.overlapping(port_mapping("6000:80", "ports"))[0] == "c", "every address covers 10.231.0.5"
+    assert held.overlapping(port_mapping("6000:80/udp", "ports"))[0] == "d"
+    # A long range is compared with every single port of its protocol rather than looked up port by port.
+    wide = port_mapping("1000-%d:1000-%d" % (1000 + Held.LOOKUP * 100, 1000 + Held.LOOKUP * 100), "ports")
+    assert held.overlapping(wide)[0] == "a"
+    held.add("e", port_mapping("100:80", "ports"))
+    assert held.overlapping(port_mapping("90-110:90-110", "ports"))[0] == "e"
