@@ -126,8 +126,8 @@ def port(payload):
 
 
 def ip(payload):
-    """An IPv4 or IPv6 address attribute as text (None when absent)."""
-    if payload is None:
+    """An IPv4 or IPv6 address attribute as text (None when absent, or of another family's length)."""
+    if payload is None or len(payload) not in _FAMILIES:
         return None
     return socket.inet_ntop(_FAMILIES[len(payload)], payload)
 
