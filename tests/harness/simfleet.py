@@ -7,7 +7,10 @@ namespaces, a private tmpfs ``/run`` (so ``/run/netns`` is its own), an overlay 
 ``/etc/netns`` and ``/etc/hosts`` are its own) and ``/usr/local/lib``, its own hostname and an ``sshd`` bound to its lab
 address. The only objects this creates in the real host's network namespace are the lab bridge
 ``nml<K>`` (10.231.K.1/24) and one veth ``nml<K>h<I>`` per host; ``down`` and ``sweep`` remove
-them. Every process is tracked by PID in a registry under /run/netmodes-simfleet, and only those
+them. The lab cable is dual-stack inside the hosts: host I of lab K has 10.231.K.(10+I)/24 and
+fd31:9b5e:c207:K::(10+I)/64 on its eth0. The real host gets no IPv6 address, route or
+autoconfiguration from it: IPv6 is switched off on the bridge and its ports (they switch frames
+of both families all the same). Every process is tracked by PID in a registry under /run/netmodes-simfleet, and only those
 PIDs (checked against a marker in their command line) are ever killed.
 
 Command line::
@@ -37,14 +40,21 @@ PREFIX = "nml"
 MARKER = "netmodes-simfleet"
 REGISTRY = Path("/run/netmodes-simfleet")
 LAB_NET = "10.231.%d.0/24"
+# The lab's IPv6: a ULA /48 of the project's own (RFC 4193, a random-looking global ID), and lab K
+# its /64 fd31:9b5e:c207:K::/64. Never fd00::/8's fd00:..., where this machine's uplink is
+# (fd00::/64). K and a host's number are written with the decimal digits of the IPv4 lab (digits
+# read as hex, distinct for distinct numbers), so 10.231.5.11 and fd31:9b5e:c207:5::11 are one host.
+LAB_PREFIX6 = "fd31:9b5e:c207::/48"
+LAB_NET6 = "fd31:9b5e:c207:%d::/64"
+LAB_ADDRESS6 = "fd31:9b5e:c207:%d::%d"
 MAX_FLEETS = 99
 
 # PID 1 of a simulated host. It mounts its private /proc, /sys, /run, /etc and /usr/local/lib, waits for the
 # harness to hand it eth0, starts sshd and then stays alive reaping orphans.
 INIT = r"""
 set -eu
-name=$1 cidr=$2 dir=$3
-addr=${cidr%/*}
+name=$1 cidr=$2 cidr6=$3 dir=$4
+addr=${cidr%/*} addr6=${cidr6%/*}
 mount -t sysfs sysfs /sys
 mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir -p /run/sshd /run/simfleet/upper /run/simfleet/work /run/lock
@@ -55,14 +65,16 @@ mkdir -p /run/simfleet/local-upper /run/simfleet/local-work
 mount -t overlay overlay -o lowerdir=/usr/local/lib,upperdir=/run/simfleet/local-upper,workdir=/run/simfleet/local-work /usr/local/lib
 hostname "$name"
 echo "$name" > /etc/hostname
-printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s\t%s\n' "$addr" "$name" > /etc/hosts
+printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s\t%s\n%s\t%s\n' "$addr" "$name" "$addr6" "$name" > /etc/hosts
 ip link set lo up
 read -r _go
 # No duplicate address detection on the lab cable: its link-local address exists at once
-# instead of appearing a moment after the host is up (and inside a test's before/after).
-sysctl -qw net.ipv6.conf.eth0.accept_dad=0
+# instead of appearing a moment after the host is up (and inside a test's before/after). No
+# router advertisements either: the lab's addresses are the ones given here, whatever a test sends.
+sysctl -qw net.ipv6.conf.eth0.accept_dad=0 net.ipv6.conf.eth0.accept_ra=0
 ip link set eth0 up
 ip addr add "$cidr" dev eth0
+ip -6 addr add "$cidr6" dev eth0 nodad
 /usr/sbin/sshd -f "$dir/sshd_config" -o "ListenAddress=$addr"
 : > "$dir/$name.ready"
 exec 0</dev/null
@@ -113,6 +125,12 @@ def _write(path, text):
     os.replace(tmp, path)
 
 
+def _no_ipv6(link):
+    """Switch IPv6 off on LINK, a lab link of the real host's namespace, before it goes up: no
+    link-local address, and no router advertisement from the lab configures anything there."""
+    Path("/proc/sys/net/ipv6/conf/%s/disable_ipv6" % link).write_text("1")
+
+
 def _link_names():
     out = _run("ip", "-j", "link", "show").stdout
     return [link["ifname"] for link in json.loads(out or "[]")]
@@ -158,6 +176,7 @@ class SimHost:
         self.fleet, self.index, self.pid = fleet, index, pid
         self.name = "sim%d" % index
         self.address = "10.231.%d.%d" % (fleet.fleet_id, 10 + index)
+        self.address6 = LAB_ADDRESS6 % (fleet.fleet_id, 10 + index)
         self.lab_link = "%s%dh%d" % (PREFIX, fleet.fleet_id, index)
 
     @property
@@ -174,7 +193,7 @@ class SimHost:
                               text=True, timeout=timeout, input=input)
 
     def as_dict(self):
-        return {"name": self.name, "address": self.address, "pid": self.pid, "lab_link": self.lab_link}
+        return {"name": self.name, "address": self.address, "address6": self.address6, "pid": self.pid, "lab_link": self.lab_link}
 
 
 class Fleet:
@@ -211,11 +230,12 @@ class Fleet:
         """Start the hosts and wait until every sshd accepts connections."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._keys()
-        self._claim_lab()
         try:
+            self._claim_lab()
             procs = [self._spawn(SimHost(self, i)) for i in range(1, self.size + 1)]
             for host, proc in procs:
                 _run("ip", "link", "add", host.lab_link, "type", "veth", "peer", "name", "eth0", "netns", str(proc.pid))
+                _no_ipv6(host.lab_link)
                 _run("ip", "link", "set", host.lab_link, "master", self.bridge, "up")
             for _host, proc in procs:
                 proc.stdin.write(b"go\n")
@@ -256,6 +276,7 @@ class Fleet:
                 raise RuntimeError("no free lab number: %d fleets are up (simfleet.py sweep removes dead ones)" % MAX_FLEETS)
             _write(last, str(self.fleet_id))
             self._save()
+        _no_ipv6(self.bridge)
         _run("ip", "addr", "add", "10.231.%d.1/24" % self.fleet_id, "dev", self.bridge)
         _run("ip", "link", "set", self.bridge, "up")
 
@@ -264,7 +285,7 @@ class Fleet:
         log = open(self.workdir / ("%s.log" % host.name), "wb")
         argv = ["unshare", "--net", "--mount", "--uts", "--ipc", "--pid", "--fork", "--mount-proc",
                 "--kill-child=SIGKILL", "--propagation", "private",
-                "bash", "-c", INIT, host.marker, host.name, "%s/24" % host.address, str(self.workdir)]
+                "bash", "-c", INIT, host.marker, host.name, "%s/24" % host.address, "%s/64" % host.address6, str(self.workdir)]
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=log, stderr=log, start_new_session=True)
         log.close()
         host.pid = child_of(proc.pid, "simulated host process")  # nsenter needs PID 1 of the host, not unshare
@@ -300,7 +321,7 @@ class Fleet:
 
     def _write_inventory(self):
         lines = ["[sim]"]
-        lines += ["%s ansible_host=%s" % (h.name, h.address) for h in self.hosts]
+        lines += ["%s ansible_host=%s lab_address6=%s" % (h.name, h.address, h.address6) for h in self.hosts]
         lines += [
             "",
             "[sim:vars]",

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import multiprocessing
 import os
 import signal
@@ -16,10 +18,42 @@ import pytest
 import simfleet
 from conftest import REPO, sh
 
+LAB6 = ipaddress.ip_network(simfleet.LAB_PREFIX6)
+UPLINK = ipaddress.ip_network("fd00::/16")  # this machine's uplink is fd00::/64: never the lab's
+
 
 def lab_links(fleet_id):
     mine = "%s%d" % (simfleet.PREFIX, fleet_id)
     return [n for n in simfleet._link_names() if n == mine or n.startswith(mine + "h")]
+
+
+def _real(*argv):
+    """`ip -j ARGV` in the real host's namespace (read only), as JSON."""
+    return json.loads(subprocess.run(["ip", "-j", *argv], check=True, capture_output=True, text=True).stdout or "[]")
+
+
+def lab_traces(fleet_id):
+    """What lab FLEET_ID has in the real host's namespace: its links, their IPv6 settings, and any
+    address or route of either family in its lab networks (IPv4) or the lab's IPv6 prefix."""
+    mine = "%s%d" % (simfleet.PREFIX, fleet_id)
+    net4 = ipaddress.ip_network(simfleet.LAB_NET % fleet_id)
+    found = ["link %s" % name for name in lab_links(fleet_id)]
+    found += ["sysctl net.ipv6.conf.%s" % p.name for p in Path("/proc/sys/net/ipv6/conf").iterdir()
+              if p.name == mine or p.name.startswith(mine + "h")]
+    for family, net in (("-4", net4), ("-6", LAB6)):
+        for link in _real(family, "addr", "show"):
+            found += ["address %s on %s" % (a["local"], link["ifname"]) for a in link.get("addr_info", [])
+                      if a and ipaddress.ip_address(a["local"]) in net]
+        for table in ("main", "local"):
+            found += ["route %s (table %s)" % (r["dst"], table) for r in _real(family, "route", "show", "table", table)
+                      if r["dst"] != "default" and ipaddress.ip_network(r["dst"], strict=False).subnet_of(net)]
+    return found
+
+
+def global6(host):
+    """HOST's IPv6 addresses on its lab cable (eth0) that are not link-local, as "addr/len"."""
+    (eth0,) = json.loads(sh(host, "ip -j -6 addr show dev eth0"))
+    return ["%s/%d" % (a["local"], a["prefixlen"]) for a in eth0["addr_info"] if a and a["scope"] != "link"]
 
 
 @pytest.fixture
@@ -45,12 +79,67 @@ def test_hosts_are_private(fleet):
         sh(sim1, "ip netns del private-probe; rm -rf /etc/netns/private-probe /usr/local/lib/private-probe")
 
 
+def test_every_host_has_its_ipv6_lab_address(fleet):
+    """The lab cable is dual-stack: each host has its address in the fleet's /64 of the lab's
+    prefix (no DAD, so usable at once), named in the inventory and in the host's /etc/hosts, and
+    the IPv4 side is as before."""
+    net6 = ipaddress.ip_network(simfleet.LAB_NET6 % fleet.fleet_id)
+    assert net6.subnet_of(LAB6) and net6.prefixlen == 64
+    inventory = fleet.inventory.read_text()
+    for host in fleet.hosts:
+        assert global6(host) == ["%s/64" % host.address6], host.name
+        assert ipaddress.ip_address(host.address6) in net6
+        (eth0,) = json.loads(sh(host, "ip -j -6 addr show dev eth0 to %s" % net6))
+        (addr,) = [a for a in eth0["addr_info"] if a]  # `ip -j` adds an empty {} for each address filtered out
+        assert addr.get("nodad") is True and not addr.get("tentative"), addr
+        assert "%s ansible_host=%s lab_address6=%s\n" % (host.name, host.address, host.address6) in inventory
+        assert sh(host, "getent ahostsv6 %s" % host.name).split()[0] == host.address6
+        assert sh(host, "getent ahostsv4 %s" % host.name).split()[0] == host.address
+        assert sh(host, "sysctl -n net.ipv6.conf.eth0.accept_ra").strip() == "0", "router advertisements move the lab's addresses"
+    assert len({h.address6 for h in fleet.hosts}) == len(fleet.hosts)
+
+
+def test_a_host_pings_another_over_ipv6(fleet):
+    sim1, sim2 = fleet.host("sim1"), fleet.host("sim2")
+    sh(sim1, "ping -6 -c1 -W2 %s" % sim2.address6)
+    sh(sim2, "ping -6 -c1 -W2 %s" % sim1.address6)
+    (neighbour,) = json.loads(sh(sim1, "ip -j -6 neigh show dev eth0 to %s" % sim2.address6))
+    (link,) = json.loads(sh(sim2, "ip -j link show dev eth0"))
+    assert neighbour["lladdr"] == link["address"], "the answer came from sim2's lab cable"
+
+
+def test_no_fd00_anywhere(fleet):
+    """This machine's uplink is fd00::/64: no lab address, no address or route inside a host, is in
+    fd00::/16 (and the lab's prefix is a ULA of its own)."""
+    assert LAB6.subnet_of(ipaddress.ip_network("fc00::/7")) and not LAB6.overlaps(UPLINK)
+    for host in fleet.hosts:
+        addresses = [a["local"] for link in json.loads(sh(host, "ip -j -6 addr show")) for a in link.get("addr_info", []) if a]
+        routes = [r["dst"] for table in ("main", "local") for r in json.loads(sh(host, "ip -j -6 route show table %s" % table))]
+        assert host.address6 in addresses
+        assert [a for a in addresses if ipaddress.ip_address(a) in UPLINK] == [], host.name
+        assert [r for r in routes if r != "default" and ipaddress.ip_network(r, strict=False).overlaps(UPLINK)] == [], host.name
+
+
+def test_the_real_host_gets_no_ipv6_from_the_lab(fleet):
+    """While the fleet runs, the lab bridge and its ports in the real host's namespace have IPv6
+    switched off: no address (not even link-local), no route, nothing a router advertisement on
+    the lab cable could configure; and no address or route of the lab's prefix anywhere there."""
+    links = lab_links(fleet.fleet_id)
+    assert len(links) == 1 + len(fleet.hosts)
+    for name in links:
+        assert Path("/proc/sys/net/ipv6/conf/%s/disable_ipv6" % name).read_text().strip() == "1", name
+        assert [a for link in _real("-6", "addr", "show", "dev", name) for a in link.get("addr_info", []) if a] == [], name
+        assert _real("-6", "route", "show", "dev", name) == [], name
+    assert [t for t in lab_traces(fleet.fleet_id) if not t.startswith(("link ", "sysctl ", "address 10.", "route 10."))] == []
+
+
 def test_down_leaves_nothing(spare):
     spare.up()
     fleet_id, pids = spare.fleet_id, [(h.pid, h.unshare_pid) for h in spare.hosts]
     assert lab_links(fleet_id)
+    assert any(t.startswith("sysctl ") for t in lab_traces(fleet_id)), "the check itself sees the lab's links"
     spare.down()
-    assert lab_links(fleet_id) == []
+    assert lab_traces(fleet_id) == []
     assert not (simfleet.REGISTRY / ("%d.json" % fleet_id)).exists()
     assert not any(simfleet.running(p) for pair in pids for p in pair)
 
@@ -68,7 +157,7 @@ def test_sweep_removes_a_fleet_whose_processes_died(spare):
         time.sleep(0.01)  # SIGKILL is delivered asynchronously
     spare.hosts, spare.fleet_id = [], None
     assert fleet_id in simfleet.sweep()
-    assert lab_links(fleet_id) == []
+    assert lab_traces(fleet_id) == []
 
 
 def _save_until(fleet, deadline):
@@ -127,7 +216,7 @@ def test_cli_starts_enters_and_stops_a_fleet(tmp_path):
     finally:
         down = subprocess.run(cli + ["down", "--workdir", str(workdir)], capture_output=True, text=True, timeout=120, check=False)
     assert down.returncode == 0, down.stderr
-    assert lab_links(fleet_id) == [], "down left lab links"
+    assert lab_traces(fleet_id) == [], "down left lab links"
 
 
 @pytest.mark.parametrize("tool", ["nft", "iptables-legacy-save", "bridge"])
