@@ -125,7 +125,7 @@ def _write(path, text):
     os.replace(tmp, path)
 
 
-def _no_ipv6(link):
+def no_ipv6(link):
     """Switch IPv6 off on LINK, a lab link of the real host's namespace, before it goes up: no
     link-local address, and no router advertisement from the lab configures anything there."""
     Path("/proc/sys/net/ipv6/conf/%s/disable_ipv6" % link).write_text("1")
@@ -235,7 +235,7 @@ class Fleet:
             procs = [self._spawn(SimHost(self, i)) for i in range(1, self.size + 1)]
             for host, proc in procs:
                 _run("ip", "link", "add", host.lab_link, "type", "veth", "peer", "name", "eth0", "netns", str(proc.pid))
-                _no_ipv6(host.lab_link)
+                no_ipv6(host.lab_link)
                 _run("ip", "link", "set", host.lab_link, "master", self.bridge, "up")
             for _host, proc in procs:
                 proc.stdin.write(b"go\n")
@@ -276,7 +276,7 @@ class Fleet:
                 raise RuntimeError("no free lab number: %d fleets are up (simfleet.py sweep removes dead ones)" % MAX_FLEETS)
             _write(last, str(self.fleet_id))
             self._save()
-        _no_ipv6(self.bridge)
+        no_ipv6(self.bridge)
         _run("ip", "addr", "add", "10.231.%d.1/24" % self.fleet_id, "dev", self.bridge)
         _run("ip", "link", "set", self.bridge, "up")
 

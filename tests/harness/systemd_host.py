@@ -52,7 +52,7 @@ import sys
 import time
 from pathlib import Path
 
-from simfleet import child_of
+from simfleet import child_of, no_ipv6
 
 MARKER = "netmodes-systemd-host"
 
@@ -480,6 +480,7 @@ def _boot(conf, cgroup, workdir, marker, state):
         # ARP entries stay right (a new MAC would leave them stale for the first seconds).
         mac = "02:" + ":".join(marker_hash[i:i + 2] for i in range(0, 10, 2))
         _run("ip", "link", "add", conf["lab_link"], "type", "veth", "peer", "name", "eth0", "address", mac, "netns", str(pid))
+        no_ipv6(conf["lab_link"])  # its lab end is the real host's, as simfleet's ports are
         _run("ip", "link", "set", conf["lab_link"], "master", conf["bridge"], "up")
         proc.stdin.write(b"go\n")
         proc.stdin.close()
