@@ -288,28 +288,31 @@ class BatchResource(Resource):
             return self.run_steps()
         dry = type(self)(self.params, self.adapters, check_mode=True)
         dry.diff_mode = self.diff_mode
-        planned = dry.run_steps()
+        planned = dry.run_steps(gather=False)  # what the state is once applied is read then
         if planned.get("warnings"):
             return self.run_steps()
-        if planned["changed"]:
-            done = []
-            for ops in dry.batch.plans:
-                try:
-                    done += apply(ops, self.adapters) if ops else []
-                except NetmodesError as exc:
-                    exc.applied = done + list(exc.applied)
-                    raise
-            planned.update(dry.gather(self.adapters))
+        if not planned["changed"]:
+            planned.update(dry.gather(dry.batch.adapters))
+            return planned
+        done = []
+        for ops in dry.batch.plans:
+            try:
+                done += apply(ops, self.adapters) if ops else []
+            except NetmodesError as exc:
+                exc.applied = done + list(exc.applied)
+                raise
+        planned.update(dry.gather(self.adapters))
         return planned
 
-    def run_steps(self):
+    def run_steps(self, gather=True):
         batch = self.batch = Batch(self.adapters, self.check_mode, self.diff_mode)
         real = self.adapters
         self.adapters = batch.adapters  # in check mode, what the steps before leave (see Batch)
         extra = self.steps(batch) or {}
         result = batch.result()
         result.update(extra)
-        result.update(self.gather(batch.adapters))
+        if gather:
+            result.update(self.gather(batch.adapters))
         self.adapters = real
         if self.warnings:
             result["warnings"] = result.get("warnings", []) + self.warnings

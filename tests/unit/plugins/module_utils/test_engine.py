@@ -228,3 +228,78 @@ def test_a_batch_refuses_an_option_its_resource_does_not_take():
         batch.run(Knob, want=2, settle=True)
     assert store.puts == 0, "refused before anything is planned"
     assert batch.run(Knob, want=2, hint="only a batch passes it")["changed"] and store.value == 2
+
+
+class CountingStore(Store):
+    """A Store that counts its reads and may refuse a put."""
+
+    def __init__(self, fail=False):
+        super().__init__()
+        self.reads, self.fail = 0, fail
+
+    @property
+    def value(self):
+        self.reads += 1
+        return self._value
+
+    @value.setter
+    def value(self, value):
+        self._value = value
+
+    def put(self, value):
+        if self.fail:
+            raise KernelError("store refused %s" % value)
+        super().put(value)
+
+
+class Stored(Toy):
+    """A Toy whose store is named by the option 'store'; it warns when told to (check mode only)."""
+
+    argument_spec = {"want": {"type": "int"}, "store": {"type": "str"}, "warn": {"type": "bool", "default": False}}
+
+    def read(self, desired):
+        if self.params["warn"] and self.check_mode:
+            self.missing(NetmodesError("the store is made by an earlier task"))
+        return self.adapters[self.params["store"]].value
+
+    def plan(self, current, desired):
+        if current == desired:
+            return []
+        return [e.Op("set", "toy %s" % self.params["store"], "value", current, desired, ("%s.put" % self.params["store"], {"value": desired}))]
+
+
+class TwoSteps(e.BatchResource):
+    argument_spec = {"want": {"type": "int"}, "warn": {"type": "bool", "default": False}}
+
+    def steps(self, batch):
+        batch.run(Stored, want=self.params["want"], store="a")
+        batch.run(Stored, want=self.params["want"], store="b", warn=self.params["warn"])
+
+    def gather(self, adapters):
+        return {"values": [adapters["a"].value, adapters["b"].value]}
+
+
+def test_a_batch_is_planned_once_and_applies_that_plan_step_by_step():
+    stores = {"a": CountingStore(), "b": CountingStore()}
+    check = e.converge(TwoSteps({"want": 2, "warn": False}, stores, check_mode=True))
+    assert check["values"] == [1, 1] and stores["a"].puts == 0
+    reads = stores["a"].reads
+    run = e.converge(TwoSteps({"want": 2, "warn": False}, stores))
+    assert run["operations"] == check["operations"] and run["values"] == [2, 2], "the state the plan left, read again"
+    assert stores["a"].reads - reads == 2, "read once by the plan and once for the result, not planned again"
+    assert not e.converge(TwoSteps({"want": 2, "warn": False}, stores))["changed"]
+
+
+def test_a_batch_whose_apply_fails_names_what_it_applied_before():
+    stores = {"a": CountingStore(), "b": CountingStore(fail=True)}
+    with pytest.raises(KernelError) as info:
+        e.converge(TwoSteps({"want": 2, "warn": False}, stores))
+    assert [a["object"] for a in info.value.applied] == ["toy a"] and info.value.operation["object"] == "toy b"
+    assert stores["a"].value == 2 and stores["b"].value == 1
+
+
+def test_a_plan_with_a_warning_is_made_again_step_by_step():
+    stores = {"a": CountingStore(), "b": CountingStore()}
+    run = e.converge(TwoSteps({"want": 2, "warn": True}, stores))
+    assert run["values"] == [2, 2] and not run.get("warnings"), "the real run plans again and warns of nothing"
+    assert stores["b"].reads == 3, "read by the plan, by the run's own plan of the step, and for the result"
