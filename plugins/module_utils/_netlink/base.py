@@ -17,7 +17,7 @@ import os
 import sys
 
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError
-from ansible_collections.netmodes.linux.plugins.module_utils._netlink.wire import Wire, WireError
+from ansible_collections.netmodes.linux.plugins.module_utils._netlink.wire import Wire
 
 HAS_PYROUTE2 = importlib.util.find_spec("pyroute2") is not None
 PYROUTE2_IMPORT_ERROR = None if HAS_PYROUTE2 else "ModuleNotFoundError: No module named 'pyroute2'"
@@ -174,19 +174,12 @@ class Sockets:
             self._wires[netns] = Wire() if netns is None else self.namespaces.inside(netns, lambda: Wire(netns))
         return self._wires[netns]
 
-    def _read(self, action, func, *args, **kwargs):
-        """A read through the wire, its refusal in the words of every kernel error."""
-        try:
-            return func(*args, **kwargs)
-        except WireError as exc:
-            raise _kernel_error(action, exc)
-
     def _get(self, name, netns=None):
         """The kernel's message (a ``wire.LinkMessage``) for the link called exactly NAME, or
         None (asked by name, not dumped)."""
         if not name:
             return None  # no name names no link (the kernel would call the request invalid)
-        return self._read("read link %s" % name, self._wire(netns).link, name)
+        return self._call("read link %s" % name, self._wire(netns).link, name)
 
     def _index(self, name, netns=None):
         key = (netns, name)

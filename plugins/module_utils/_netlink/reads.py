@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import struct
 
 from ansible_collections.netmodes.linux.plugins.module_utils._model import Route
 from ansible_collections.netmodes.linux.plugins.module_utils._namespaces import NETNS_DIR
@@ -58,8 +57,7 @@ class Reads(Sockets):
         out = []
         for msg in msgs:
             link = self._link(msg, names.get(wire.u32(msg.attrs.get(wire.IFLA_MASTER))), addresses, routes)
-            netnsid = msg.attrs.get(wire.IFLA_LINK_NETNSID)
-            link.peer_netns = inodes.get(struct.unpack("=i", netnsid)[0]) if netnsid is not None else None
+            link.peer_netns = inodes.get(wire.s32(msg.attrs.get(wire.IFLA_LINK_NETNSID)))
             out.append(link)
         return out
 
@@ -103,7 +101,7 @@ class Reads(Sockets):
         return None if payload is None else bool(wire.number(payload))
 
     def _dump_links(self, netns, master=0):
-        return self._read("read the links of %s" % (netns or "the host"), self._wire(netns).links, master)
+        return self._call("read the links of %s" % (netns or "the host"), self._wire(netns).links, master)
 
     def _nsid_inodes(self):
         """{nsid: namespace inode} of the named namespaces, as the host numbers them (``ip netns list-id``)."""
@@ -170,19 +168,19 @@ class Reads(Sockets):
 
     @_reads
     def _name_of(self, index, netns):
-        found = self._read("read link %d" % index, self._wire(netns).link, index=index)
+        found = self._call("read link %d" % index, self._wire(netns).link, index=index)
         return found.name if found is not None else None
 
     @_reads
     def _address_dump(self, netns):
         """{link index: frozenset of addresses}, without the link-local ones the kernel makes itself."""
-        return self._addresses(self._read("read the addresses of %s" % (netns or "the host"), self._wire(netns).addresses))
+        return self._addresses(self._call("read the addresses of %s" % (netns or "the host"), self._wire(netns).addresses))
 
     @_reads
     def _addresses_of(self, index, netns):
         """The addresses of one link, filtered by the kernel (a strict-checking socket honours
         the index of a dump request). The grouping by index below keeps the answer right either way."""
-        msgs = self._read("read the addresses of link %d" % index, self._wire(netns).addresses, index)
+        msgs = self._call("read the addresses of link %d" % index, self._wire(netns).addresses, index)
         return self._addresses(msgs).get(index, frozenset())
 
     @staticmethod
@@ -196,7 +194,7 @@ class Reads(Sockets):
 
     def _main_routes(self, netns, family=0):
         """(message, Route) of every route in the main table of NETNS (FAMILY: 2 or 10 for one family)."""
-        for msg in self._read("read the routes of %s" % (netns or "the host"), self._wire(netns).routes, family):
+        for msg in self._call("read the routes of %s" % (netns or "the host"), self._wire(netns).routes, family):
             if msg.table != MAIN_TABLE or msg.family not in (2, 10):
                 continue
             dst = ipaddress.ip_network("%s/%d" % (msg.dst or ("0.0.0.0" if msg.family == 2 else "::"), msg.dst_len))

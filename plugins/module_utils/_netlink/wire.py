@@ -114,6 +114,10 @@ def u32(payload):
     return _U32.unpack_from(payload)[0] if payload is not None else None
 
 
+def s32(payload):
+    return _S32.unpack_from(payload)[0] if payload is not None else None
+
+
 def number(payload):
     """An unsigned attribute of 1, 2 or 4 bytes (host order)."""
     if payload is None:
@@ -200,8 +204,8 @@ class NsidMessage:
     __slots__ = ("nsid",)
 
     def __init__(self, data, start, end):
-        found = attrs(data, start + _RTGEN.size, end).get(NETNSA_NSID)
-        self.nsid = _S32.unpack_from(found)[0] if found is not None else -1
+        found = s32(attrs(data, start + _RTGEN.size, end).get(NETNSA_NSID))
+        self.nsid = found if found is not None else -1
 
 
 class Wire:
