@@ -217,8 +217,9 @@ def test_a_shared_alias_is_in_the_hosts_file_of_every_member_once_per_member(con
         "172.18.0.2\ta\n"
         "172.18.0.2\tapi\n172.30.0.2\tapi\n"
         "172.30.0.3\tc\n")
+    # c's own lines in the order of its networks (Docker's): back, then br0.
     assert files.files[("c", "hosts")] == HOSTS_HEAD + (
-        "172.18.0.4\tc\n172.30.0.3\tc\n"
+        "172.30.0.3\tc\n172.18.0.4\tc\n"
         "172.18.0.3\tb\n"
         "172.18.0.3\tapi\n172.18.0.2\tapi\n"
         "172.18.0.2\ta\n")
@@ -256,7 +257,22 @@ def test_host_mode_preflight_names_the_owner(host, converge, sockets):
      r"config\[0\] \(this-name-is-too-long\): name: network name 'this-name-is-too-long' is 21 bytes, .* give a bridge_name of at most 15"),
     ({"name": "x", "bridge_name": "br/x"}, r"config\[0\] \(x\): bridge_name: interface name 'br/x' is not valid.*Choose another name"),
     ({"name": "x", "internal": "maybe"}, r"config\[0\] \(x\): internal: 'maybe' is not a boolean; write true or false"),
-    ({"name": "x", "subnet": "2001:db8::/64"}, r"config\[0\] \(x\): subnet: IPv6 networks are not supported yet; give an IPv4 subnet"),
+    ({"name": "x", "subnet": "fd31:7::/64"}, r"config\[0\] \(x\): subnet: fd31:7::/64 is an IPv6 subnet but the network has no IPv6;"
+     " add ipv6: true"),
+    ({"name": "x", "subnet": ["10.1.0.0/24", "10.2.0.0/24"]}, r"subnet: 10.1.0.0/24 and 10.2.0.0/24 are both IPv4; give at most one subnet"
+     " of each IP version"),
+    ({"name": "x", "ipv6": True, "subnet": ["fd31:7::/64", "fd31:8::/64"]}, "are both IPv6"),
+    ({"name": "x", "ipv4": False}, "ipv4: a network without IPv4 needs IPv6 .*; add ipv6: true"),
+    ({"name": "x", "ipv4": False, "ipv6": True, "subnet": ["10.1.0.0/24", "fd31:7::/64"]},
+     "subnet: 10.1.0.0/24 is an IPv4 subnet but the network has ipv4: false"),
+    ({"name": "bridge", "ipv4": False, "ipv6": True}, "Docker's default network bridge always has IPv4"),
+    ({"name": "x", "ipv6": True, "subnet": "fd31:7::/64", "gateway": "fd31:8::1"}, "gateway: fd31:8::1 is not a host address of subnet fd31:7::/64"),
+    ({"name": "x", "ipv6": True, "gateway": "fd31:8::1"}, "gateway: fd31:8::1 needs an IPv6 subnet"),
+    ({"name": "x", "subnet": "10.1.0.0/24", "gateway": ["10.1.0.1", "10.1.0.2"]}, "gateway: 10.1.0.1 and 10.1.0.2 are both IPv4"),
+    ({"name": "x", "ipv6": True, "subnet": "fd31:7::/127"}, r"leaves no address for members \(an IPv6 subnet needs a prefix of at most /126"),
+    ({"name": "x", "ipv6": "yes"}, "ipv6: 'yes' is not a boolean"),
+    ({"name": "x", "ipv6": True, "subnet": "fd31:7::1/64"}, "is not a valid network"),
+    ({"name": "x", "driver": "overlay", "subnet": "10.1.0.0/24", "hosts": "all", "ipv6": True}, "an overlay network has no ipv6"),
 ])
 def test_bad_networks(refused, raw, fragment):
     refused(Networks, InvalidInput, fragment, config=[raw])
@@ -266,6 +282,8 @@ def test_bad_networks(refused, raw, fragment):
     ([{"name": "a", "subnet": "10.231.0.0/24"}, {"name": "b", "subnet": "10.231.0.128/25"}],
      r"config: the subnets of a \(10.231.0.0/24\) and b \(10.231.0.128/25\) overlap; give b a subnet of its own"),
     ([{"name": "a"}, {"name": "a"}], "config: network name 'a' is declared twice; declare each once"),
+    ([{"name": "a", "ipv6": True, "subnet": "fd31:7::/48"}, {"name": "b", "ipv6": True, "subnet": ["10.1.0.0/24", "fd31:7:0:5::/64"]}],
+     r"config: the subnets of a \(fd31:7::/48\) and b \(fd31:7:0:5::/64\) overlap; give b a subnet of its own"),
     ([{"name": "a"}, {"name": "b", "bridge_name": "a"}], "config: bridge name 'a' is declared twice; declare each once"),
     ([{"name": "a", "subnet": "172.18.5.0/24"}], r"config\[0\] \(a\): subnet: 172.18.5.0/24 overlaps 172.18.0.0/16 of br0 on the host; choose a free subnet"),
 ])
