@@ -237,80 +237,126 @@ class Planned:
 
 # -- multi-host networks: per-host slices ----------------------------------------------------------
 
+def slice_base(spec, version=4):
+    """What multi-host network SPEC cuts into per-host slices in IP VERSION: its ip_range or
+    subnet (IPv4), its IPv6 subnet (IPv6)."""
+    return (spec.ip_range or spec.subnet) if version == 4 else spec.subnet6
+
+
 def check_slices(spec, where):
-    """Fail unless SPEC's range cut into max_hosts slices leaves each slice some addresses."""
-    base = spec.ip_range or spec.subnet
+    """Fail unless SPEC's range of each of its families cut into max_hosts slices leaves each
+    slice some addresses (4 at least)."""
     bits = spec.max_hosts.bit_length() - 1
     if spec.max_hosts < 1 or 1 << bits != spec.max_hosts:
         raise InvalidInput("%s: max_hosts: %r is not a power of two (1, 2, 4, ... 16, ...)" % (where, spec.max_hosts), where)
-    if base.prefixlen + bits > 30:
-        raise InvalidInput("%s: max_hosts: %d slices of %s would have %d addresses each; give a bigger %s or a smaller max_hosts"
-                           % (where, spec.max_hosts, base, 2 ** max(0, 32 - base.prefixlen - bits),
-                              "ip_range" if spec.ip_range else "subnet", ), where)
+    for version in spec.families:
+        base = slice_base(spec, version)
+        if base.prefixlen + bits > base.max_prefixlen - 2:
+            field_name = "ip_range" if version == 4 and spec.ip_range else "subnet" if version == 4 else "IPv6 subnet"
+            raise InvalidInput("%s: max_hosts: %d slices of %s would have %d addresses each; give a bigger %s or a smaller max_hosts"
+                               % (where, spec.max_hosts, base, 2 ** max(0, base.max_prefixlen - base.prefixlen - bits), field_name),
+                               where)
 
 
-def host_slice(spec, index):
-    """The slice of SPEC's subnet (or ip_range) that the host with INDEX allocates from."""
-    base = spec.ip_range or spec.subnet
+def host_slice(spec, index, version=4):
+    """The slice of SPEC's subnet (or ip_range) in IP VERSION that the host with INDEX allocates from."""
+    base = slice_base(spec, version)
     prefix = base.prefixlen + spec.max_hosts.bit_length() - 1
     size = 2 ** (base.max_prefixlen - prefix)
     return ipaddress.ip_network((int(base.network_address) + index * size, prefix))
 
 
-def usable(spec, block):
-    """The addresses of BLOCK a host or sandbox may have: not the subnet's network or broadcast
-    address, nor the segment's gateway."""
-    skip = {spec.subnet.network_address, spec.subnet.broadcast_address, spec.gateway}
+def usable(spec, block, version=4):
+    """The addresses of BLOCK a host or sandbox may have: not the subnet's network address (nor
+    its broadcast address, IPv4), nor the segment's gateway."""
+    skip = _unusable(spec, version)
     return (ipaddress.ip_address(int(block.network_address) + i) for i in range(block.num_addresses)
             if ipaddress.ip_address(int(block.network_address) + i) not in skip)
 
 
-def host_address(spec, index):
-    """The host's own address on SPEC: the first usable one of its slice (bridge or shim)."""
-    return next(usable(spec, host_slice(spec, index)))
+def _unusable(spec, version):
+    """The addresses of SPEC's subnet of IP VERSION no host or sandbox has."""
+    subnet, gateway = spec.declared(version)
+    return {subnet.network_address, gateway} | ({subnet.broadcast_address} if version == 4 else set())
+
+
+def host_address(spec, index, version=4):
+    """The host's own address on SPEC in IP VERSION: the first usable one of its slice (bridge or shim)."""
+    return next(usable(spec, host_slice(spec, index, version), version))
+
+
+def host_addresses(spec, index):
+    """{IP version: the host's own address} on SPEC, in each of its families."""
+    return {version: host_address(spec, index, version) for version in spec.families}
 
 
 def member_addresses(spec, hosts, declared, indexes, where):
-    """[(host, sandbox spec, ip, position)] of every sandbox on multi-host network SPEC, the same
-    on every host: a static ``ip``, else the next free address of its host's slice, in the order
-    of HOSTS and, per host, of its DECLARED sandboxes ({host: [SandboxSpec]}); INDEXES are the
-    hosts' indexes (their slices)."""
-    reserved = {host_address(spec, i): h for h, i in indexes.items()}
-    statics, out = {}, []
+    """[(host, sandbox spec, {IP version: ip}, position)] of every sandbox on multi-host network
+    SPEC, the same on every host: in each of its families a static ``ip`` (``ip6``), else the next
+    free address of its host's slice, in the order of HOSTS and, per host, of its DECLARED
+    sandboxes ({host: [SandboxSpec]}); INDEXES are the hosts' indexes (their slices)."""
+    out = {}
+    for host in hosts:  # an address of a family the network lacks
+        for sandbox in declared[host]:
+            for version in (v for v in (4, 6) if v not in spec.families and _given(sandbox, spec, v)):
+                _check_static(spec, (host, sandbox, _given(sandbox, spec, version)), {}, {}, where)
+    for version in spec.families:
+        for key, ip in _member_addresses(spec, version, hosts, (declared, indexes), where).items():
+            out.setdefault(key, {})[version] = ip
+    return [(host, sandbox, out[(host, sandbox.name)], sandbox.networks.index(spec.name))
+            for host in hosts for sandbox in declared[host] if spec.name in sandbox.networks]
+
+
+def _given(sandbox, spec, version):
+    """The static address of IP VERSION SANDBOX declares for multi-host network SPEC (its first), or None."""
+    return sandbox.ip_on(0, spec.name, version) if sandbox.networks[:1] == (spec.name,) else None
+
+
+def _member_addresses(spec, version, hosts, hosts_of, where):
+    """{(host, sandbox): ip} of IP VERSION on SPEC, as member_addresses."""
+    declared, indexes = hosts_of
+    reserved = {host_address(spec, i, version): h for h, i in indexes.items()}
+    statics, out = {}, {}
     for host in hosts:
         for sandbox in declared[host]:
-            if sandbox.networks[:1] == (spec.name,) and sandbox.ip is not None:
-                _check_static(spec, (host, sandbox), reserved, statics, where)
-                statics[sandbox.ip] = (host, sandbox.name)
+            ip = _given(sandbox, spec, version)
+            if ip is not None:
+                _check_static(spec, (host, sandbox, ip), reserved, statics, where)
+                statics[ip] = (host, sandbox.name)
     for host in hosts:
-        block = host_slice(spec, indexes[host])
-        free = (a for a in usable(spec, block) if a not in reserved and a not in statics)
+        block = host_slice(spec, indexes[host], version)
+        free = (a for a in usable(spec, block, version) if a not in reserved and a not in statics)
         for sandbox in declared[host]:
             if spec.name not in sandbox.networks:
                 continue
-            position = sandbox.networks.index(spec.name)
-            ip = sandbox.ip if position == 0 and sandbox.ip is not None else next(free, None)
+            ip = _given(sandbox, spec, version) or next(free, None)
             if ip is None:
-                raise Conflict("%s: host %s has no address left for sandbox %s in its slice %s of network %s; give it an ip,"
+                key = "ip" if version == 4 else "ip6"
+                raise Conflict("%s: host %s has no address left for sandbox %s in its slice %s of network %s; give it an %s,"
                                " or give the network a bigger subnet or a smaller max_hosts" % (where, host, sandbox.name,
-                                                                                                block, spec.name), where)
-            out.append((host, sandbox, ip, position))
+                                                                                                block, spec.name, key), where)
+            out[(host, sandbox.name)] = ip
     return out
 
 
 def _check_static(spec, owner, reserved, statics, where):
-    host, sandbox = owner
-    ip = sandbox.ip
-    what = "%s: sandbox %s of host %s: ip %s" % (where, sandbox.name, host, ip)
-    if ip not in spec.subnet or ip in (spec.subnet.network_address, spec.subnet.broadcast_address, spec.gateway):
+    host, sandbox, ip = owner
+    key = "ip" if ip.version == 4 else "ip6"
+    subnet, gateway = spec.declared(ip.version)
+    what = "%s: sandbox %s of host %s: %s %s" % (where, sandbox.name, host, key, ip)
+    if subnet is None:
+        raise InvalidInput("%s is an IPv%d address, but network %s has no IPv%d; %s" % (
+            what, ip.version, spec.name, ip.version, "give the network ipv6: true or leave ip6 out" if ip.version == 6
+            else "leave ip out (the network is IPv6-only)"), where)
+    if ip not in subnet or ip in _unusable(spec, ip.version):
         raise InvalidInput("%s is not a host address of network %s (%s%s); pick one inside it"
-                           % (what, spec.name, spec.subnet, ", gateway %s" % spec.gateway if spec.gateway else ""), where)
+                           % (what, spec.name, subnet, ", gateway %s" % gateway if gateway else ""), where)
     if ip in reserved:
         raise Conflict("%s is host %s's own address on network %s (the first of its slice); pick another"
                        % (what, reserved[ip], spec.name), where)
     if ip in statics:
-        raise Conflict("%s is also the ip of sandbox %s of host %s; give one of them another"
-                       % (what, statics[ip][1], statics[ip][0]), where)
+        raise Conflict("%s is also the %s of sandbox %s of host %s; give one of them another"
+                       % (what, key, statics[ip][1], statics[ip][0]), where)
 
 
 def ipv4_subnets(addresses):

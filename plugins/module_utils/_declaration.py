@@ -88,9 +88,9 @@ _NETWORK_KEYS = ("name", "driver", "bridge_name", "subnet", "gateway", "internal
 _DRIVER_KEYS = {
     "bridge": ("bridge_name", "subnet", "gateway", "internal", "ip_masquerade", "icc", "ipv6", "ipv4"),
     "overlay": ("bridge_name", "subnet", "internal", "ip_masquerade", "icc", "hosts", "vni", "dstport", "mtu", "max_hosts",
-                "ip_range"),
-    "macvlan": ("subnet", "gateway", "hosts", "mtu", "max_hosts", "ip_range", "parent", "mode", "shim"),
-    "ipvlan": ("subnet", "gateway", "hosts", "mtu", "max_hosts", "ip_range", "parent", "mode", "shim"),
+                "ip_range", "ipv6", "ipv4"),
+    "macvlan": ("subnet", "gateway", "hosts", "mtu", "max_hosts", "ip_range", "parent", "mode", "shim", "ipv6", "ipv4"),
+    "ipvlan": ("subnet", "gateway", "hosts", "mtu", "max_hosts", "ip_range", "parent", "mode", "shim", "ipv6", "ipv4"),
 }
 MODES_OF = {"macvlan": ("bridge", "private", "vepa", "passthru"), "ipvlan": ("l2", "l3", "l3s")}
 _WHY_NOT = {
@@ -192,9 +192,17 @@ def _check_families(name, subnets, gateways, *, ipv4, ipv6, where):
 def _multi_host_spec(spec, raw, where):
     """The options of an overlay, macvlan or ipvlan network, checked."""
     driver = spec.driver
-    if spec.subnet is None:
+    if spec.ipv4 and spec.subnet is None:
         raise InvalidInput("%s: subnet: %s network needs a subnet, the same on every host it spans (it cannot be picked"
                            " per host); give one, like 10.10.0.0/24" % (where, _fleet.article(driver)), where)
+    if spec.ipv6 and spec.subnet6 is None:
+        if driver != "overlay":
+            raise InvalidInput("%s: subnet: %s network with ipv6 needs the IPv6 subnet of its segment (it cannot be picked);"
+                               " give it beside the IPv4 one, like subnet: [10.10.0.0/24, fd31:10::/64]" % (where, _fleet.article(driver)),
+                               where)
+        # An overlay's own: the first /64 of the ULA its name gives, alike on every host (no host's
+        # routes are asked, or hosts with different routes would pick different ones).
+        spec = replace(spec, subnet6=_addresses.ipv6_subnet(spec.name, set()))
     hosts = raw.get("hosts")
     if isinstance(hosts, list) and hosts and all(isinstance(h, str) and h for h in hosts):
         hosts = tuple(hosts)
@@ -202,6 +210,9 @@ def _multi_host_spec(spec, raw, where):
         raise InvalidInput("%s: hosts: %s network needs the hosts it spans: an inventory group name or a list of inventory"
                            " hosts" % (where, _fleet.article(driver)), where)
     ip_range = m.network(raw["ip_range"], "%s: ip_range" % where) if raw.get("ip_range") else None
+    if ip_range is not None and (ip_range.version != 4 or spec.subnet is None):
+        raise InvalidInput("%s: ip_range: %s: a range is taken of the IPv4 subnet only (the IPv6 subnet is cut into slices as a"
+                           " whole); give a part of the IPv4 subnet, or leave ip_range out" % (where, ip_range), where)
     if ip_range is not None and not ip_range.subnet_of(spec.subnet):
         raise InvalidInput("%s: ip_range: %s is not inside subnet %s; give a part of the subnet" % (where, ip_range, spec.subnet), where)
     mode = raw.get("mode")

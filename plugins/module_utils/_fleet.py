@@ -33,7 +33,8 @@ from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conf
 MULTI_HOST = ("overlay", "macvlan", "ipvlan")
 VNI_MAX = 2 ** 24 - 1
 DEFAULT_MAX_HOSTS = 16
-VXLAN_OVERHEAD = 50  # outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8
+# The VXLAN headers, by the underlay's IP version: outer Ethernet 14 + IP (20 or 40) + UDP 8 + VXLAN 8.
+VXLAN_OVERHEAD = {4: 50, 6: 70}
 VXLAN_PORT = 4789    # IANA's, and Linux's and Docker's default
 
 
@@ -162,7 +163,9 @@ def host_indexes(names, fleet, max_hosts, where):
 
 @dataclass(frozen=True)
 class Member:
-    """A sandbox of some host on a multi-host network, with the address every host computes."""
+    """A sandbox of some host on a multi-host network, with the address every host computes: its
+    IPv4 one, or its IPv6 one on an IPv6-only network; ADDRESS6 its IPv6 one besides on a
+    dual-stack network (a member of a bridge network has one Member per address)."""
 
     host: str
     sandbox: str
@@ -170,6 +173,16 @@ class Member:
     interface: int          # its link is eth<interface> inside the sandbox
     aliases: tuple = ()
     present: bool = True
+    address6: object = None
+
+    @property
+    def addresses(self):
+        """Its addresses, IPv4 first."""
+        return (self.address,) + ((self.address6,) if self.address6 is not None else ())
+
+    def address_of(self, version):
+        """Its address of IP VERSION, or None."""
+        return next((a for a in self.addresses if a.version == version), None)
 
 
 def members(spec, declared, indexes, where):
@@ -180,8 +193,9 @@ def members(spec, declared, indexes, where):
     (``_addresses.member_addresses``), the hosts in their natural order.
     """
     hosts = sorted(declared, key=natural_key)
-    out = [Member(host, sandbox.name, ip, position, tuple(sandbox.aliases), sandbox.state == "present")
-           for host, sandbox, ip, position in _addresses.member_addresses(spec, hosts, declared, indexes, where)]
+    out = [Member(host, sandbox.name, ips.get(4, ips.get(6)), position, tuple(sandbox.aliases), sandbox.state == "present",
+                  ips[6] if 4 in ips and 6 in ips else None)
+           for host, sandbox, ips, position in _addresses.member_addresses(spec, hosts, declared, indexes, where)]
     names_unique(spec.name, out, where)
     return out
 
@@ -214,32 +228,43 @@ def hosts_entries(found, host, sandbox):
     """[(name, member, address)] for the hosts file of SANDBOX (on HOST), MEMBER being (host,
     sandbox): every present member of the network, on any host, in member order, under its name
     and then each of its aliases. SANDBOX's own name is left out (its own lines come from its host
-    name), not its aliases: Docker's resolver answers an alias with every member that has it."""
+    name), not its aliases: Docker's resolver answers an alias with every member that has it. A
+    member with both families has a line for each, IPv4 first."""
     out = []
     for member in (m for m in found if m.present):
         own = (member.host, member.sandbox) == (host, sandbox)
         for name in (() if own else (member.sandbox,)) + member.aliases:
-            out.append((name, (member.host, member.sandbox), str(member.address)))
+            out += [(name, (member.host, member.sandbox), str(address)) for address in member.addresses]
     return out
 
 
 def peers_of(names, fleet, where):
-    """The underlay addresses of hosts NAMES (the VXLAN peers), each required."""
+    """The underlay addresses of hosts NAMES (the VXLAN peers), each required, all of one IP
+    version (a VXLAN device has one local address: its remotes are of its family)."""
     out = []
     for name in names:
         underlay = fleet.hosts[name].underlay
         if underlay is None:
             raise InvalidInput("%s: host %s has no underlay address; set netmodes_underlay_address of %s (or ansible_host to"
                                " an IP address)" % (where, name, name), where)
+        if out and underlay.version != out[0].version:
+            raise InvalidInput("%s: the hosts of an overlay network reach each other over one IP version, but host %s has the"
+                               " IPv%d underlay address %s and host %s the IPv%d one %s; set netmodes_underlay_address of"
+                               " every host of the network to an address of the same IP version"
+                               % (where, names[0], out[0].version, out[0], name, underlay.version, underlay), where)
         out.append(underlay)
     return out
 
 
-def member_mac(address):
-    """The MAC of a member's link on an overlay network: 02:42 and its IPv4 address, as Docker
+def member_mac(member):
+    """The MAC of MEMBER's link on an overlay network: 02:42 and its IPv4 address, as Docker
     derived containers' MACs, so that every host knows every member's MAC from the inventory
-    alone and can give its VXLAN device the remote members' forwarding and ARP entries."""
-    return "02:42:" + ":".join("%02x" % byte for byte in address.packed)
+    alone and can give its VXLAN device the remote members' forwarding and neighbour entries.
+    A member of an IPv6-only network: 02:42 and the last four bytes of sha256 of its IPv6
+    address (its interface identifier may be anything, so its bytes are not taken as they are)."""
+    ipv4 = member.address_of(4)
+    packed = ipv4.packed if ipv4 is not None else hashlib.sha256(member.address_of(6).packed).digest()[-4:]
+    return "02:42:" + ":".join("%02x" % byte for byte in packed)
 
 
 def derived_vni(name):
@@ -267,14 +292,14 @@ def shim_name(network):
 
 
 def overlay_mtu(spec, net, underlay):
-    """The MTU of an overlay network on this host: ``mtu``, else the underlay link's less 50
-    (the VXLAN headers), read from the link that has the underlay address."""
+    """The MTU of an overlay network on this host: ``mtu``, else the underlay link's less the
+    VXLAN headers (50 over IPv4, 70 over IPv6), read from the link that has the underlay address."""
     if spec.mtu:
         return spec.mtu
     for name, addrs in net.addresses_by_link().items():
         if any(a.ip == underlay for a in addrs):
             link = net.link(name, routes=False)
             if link is not None and link.mtu:
-                return link.mtu - VXLAN_OVERHEAD
+                return link.mtu - VXLAN_OVERHEAD[underlay.version]
     raise InvalidInput("network %s: the underlay address %s is on no interface of this host; set netmodes_underlay_address"
                        " to one of its addresses (or give the network an mtu)" % (spec.name, underlay), "fleet")

@@ -30,7 +30,7 @@ description:
     forwarding and an ARP entry for every member on another host (Docker's peerdb, made from the
     inventory, where a member's MAC is 02:42 and its address), so it answers ARP itself and learns
     nothing. Its VXLAN id is C(vni), else derived from the name (sha256, in 1 to 16777215). Its
-    MTU is C(mtu), else the underlay link's less 50.
+    MTU is C(mtu), else the underlay link's less 50 (70 over an IPv6 underlay).
   - A macvlan or ipvlan network puts each sandbox on the physical segment of C(parent) with an
     address of its host's slice (no DHCP); C(shim) adds a macvlan (ipvlan) of the host's own on
     the parent, with the first address of the slice and a route to the slice, through which the
@@ -44,10 +44,12 @@ options:
         C(bridge_name) (default the name, which must then be a valid interface name).
       - C(overlay) takes C(hosts), C(subnet) (both required), C(vni), C(dstport) (default 4789),
         C(mtu), C(max_hosts) (default 16, a power of two), C(ip_range), C(internal),
-        C(ip_masquerade), C(icc) and C(bridge_name).
+        C(ip_masquerade), C(icc), C(bridge_name), C(ipv6) and C(ipv4) (without an IPv6 subnet, an
+        overlay with C(ipv6) takes the first /64 of the ULA its name gives, alike on every host).
       - C(macvlan) and C(ipvlan) take C(hosts), C(subnet), C(parent) (all required), C(gateway)
         (the segment's router), C(ip_range), C(mode) (macvlan bridge, private, vepa or passthru,
-        default bridge; ipvlan l2, l3 or l3s, default l2), C(shim), C(mtu) and C(max_hosts).
+        default bridge; ipvlan l2, l3 or l3s, default l2), C(shim), C(mtu), C(max_hosts), C(ipv6)
+        and C(ipv4) (with C(ipv6), C(subnet) and C(gateway) list one of each family).
       - All of them are validated before anything changes.
     type: list
     elements: dict

@@ -103,7 +103,7 @@ class Span:
     spec: NetworkSpec
     hosts: tuple           # the hosts it spans, naturally sorted
     index: int             # this host's index
-    address: object        # this host's own address: its bridge's or its shim's
+    addresses: dict        # {IP version: this host's own address}: its bridge's or its shim's
     members: tuple         # _fleet.Member of every host
     local: object = None   # this host's underlay address (overlay)
     peers: tuple = ()      # the other hosts' underlay addresses (overlay)
@@ -131,12 +131,10 @@ def host_spans(specs, fleet, where):
         members = _fleet.members(spec, {h: declared[h] for h in hosts}, indexes, here)
         local, peers, remote = None, (), ()
         if spec.driver == "overlay":
-            (local,) = _fleet.peers_of([fleet.host], fleet, here)
-            others = [h for h in hosts if h != fleet.host]
-            peers = tuple(_fleet.peers_of(others, fleet, here))
-            underlay = dict(zip(others, peers, strict=True))
+            underlay = dict(zip(hosts, _fleet.peers_of(hosts, fleet, here), strict=True))
+            local, peers = underlay[fleet.host], tuple(underlay[h] for h in hosts if h != fleet.host)
             remote = tuple((m, underlay[m.host]) for m in members if m.present and m.host != fleet.host)
-        out[spec.name] = Span(spec, hosts, indexes[fleet.host], _addresses.host_address(spec, indexes[fleet.host]),
+        out[spec.name] = Span(spec, hosts, indexes[fleet.host], _addresses.host_addresses(spec, indexes[fleet.host]),
                               tuple(members), local, peers, remote)
     return out
 
@@ -146,22 +144,26 @@ def ensure_multi_host(batch, span, backend):
     other host as a peer) or of a macvlan/ipvlan network (its shim, if asked for).
 
     An overlay's VXLAN device gets Docker's peerdb from the inventory: a forwarding entry (MAC to
-    host) and an ARP entry (address to MAC) for every member on another host, so it answers ARP
-    itself and learns nothing; broadcasts still reach every peer."""
+    host) and a neighbour entry (address to MAC: ARP, and NDP for IPv6) for every member on
+    another host, so it answers ARP and neighbour solicitations itself and learns nothing;
+    broadcasts still reach every peer. Its underlay (local and peers) is IPv4 or IPv6, whichever
+    the inventory gives, whatever the families of the network itself."""
     spec, net = span.spec, batch.adapters["netlink"]
     if spec.driver == "overlay":
         mtu = _fleet.overlay_mtu(spec, net, span.local)
-        batch.run(Bridge, name=spec.bridge, addresses=[str(_addresses.interface(span.address, spec.subnet))], mtu=mtu,
-                  internal=spec.internal, ip_masquerade=spec.masquerade, icc=spec.icc, firewall_backend=backend)
-        fdb = [{"mac": _fleet.member_mac(m.address), "dst": str(underlay)} for m, underlay in span.remote]
-        neigh = [{"ip": str(m.address), "mac": _fleet.member_mac(m.address)} for m, _underlay in span.remote]
+        batch.run(Bridge, name=spec.bridge, addresses=[str(_addresses.interface(ip, spec.declared(v)[0])) for v, ip in span.addresses.items()],
+                  mtu=mtu, internal=spec.internal, ip_masquerade=spec.masquerade, icc=spec.icc, firewall_backend=backend)
+        fdb = [{"mac": _fleet.member_mac(m), "dst": str(underlay)} for m, underlay in span.remote]
+        neigh = [{"ip": str(ip), "mac": _fleet.member_mac(m)} for m, _underlay in span.remote for ip in m.addresses]
         batch.run(Vxlan, name=_fleet.vxlan_name(spec.name), vni=spec.vni, local=str(span.local), dstport=spec.dstport,
                   mtu=mtu, bridge=spec.bridge, peers=[str(p) for p in span.peers], fdb=fdb, neigh=neigh, firewall_backend=backend)
     elif spec.shim:
         # libnetwork#1915: a macvlan child cannot reach its parent's addresses, so the host gets a
-        # sibling of its own: its address alone (/32), and a route to its slice of the network.
+        # sibling of its own: its address alone (/32, /128), and a route to its slice of the network.
         batch.run(Macvlan, name=_fleet.shim_name(spec.name), parent=spec.parent, kind=spec.driver, mode=spec.mode,
-                  addresses=["%s/32" % span.address], routes=[{"dst": str(_addresses.host_slice(spec, span.index))}], mtu=spec.mtu)
+                  addresses=["%s/%d" % (ip, ip.max_prefixlen) for ip in span.addresses.values()],
+                  routes=[{"dst": str(_addresses.host_slice(spec, span.index, v))} for v in span.addresses], mtu=spec.mtu,
+                  ipv6="on" if 6 in span.addresses else None)
     else:
         batch.run(Macvlan, name=_fleet.shim_name(spec.name), kind=spec.driver, state="absent")
 

@@ -237,18 +237,19 @@ class Sandboxes(BatchResource):
     def _attach_multi_host(self, batch, spec, index, span):
         """Plug SPEC into this host's part of a multi-host network, at the address every host computes."""
         network, member = span.spec, self.member_of(spec, span.spec.name)
-        address = _addresses.interface(member.address, network.subnet)
-        self.planned.put(spec.name, network.name, address)
-        address = str(address)
-        if network.driver == "overlay":
-            gateway = str(span.address) if index == 0 else None
+        addresses = [_addresses.interface(ip, network.declared(ip.version)[0]) for ip in member.addresses]
+        for address in addresses:
+            self.planned.put(spec.name, network.name, address)
+        addresses, ipv6 = [str(a) for a in addresses], _links.ipv6_of(network.families)
+        if network.driver == "overlay":  # its host's bridge is its gateway
+            gateways = [str(ip) for ip in span.addresses.values()] if index == 0 else None
             mtu = _fleet.overlay_mtu(network, self.adapters["netlink"], span.local)
             batch.run(Veth, name=veth_name(spec.name, network.name), peer="eth%d" % index, netns=spec.name, bridge=network.bridge,
-                      hairpin=True, addresses=[address], gateway=gateway, mtu=mtu, mac=_fleet.member_mac(member.address))
+                      hairpin=True, addresses=addresses, gateway=gateways, mtu=mtu, mac=_fleet.member_mac(member), ipv6=ipv6)
             return
-        gateway = str(network.gateway) if index == 0 and network.gateway else None
+        gateways = [str(g) for g in (network.declared(v)[1] for v in network.families) if g] if index == 0 else None
         batch.run(Macvlan, name="eth%d" % index, parent=network.parent, kind=network.driver, mode=network.mode, netns=spec.name,
-                  addresses=[address], gateway=gateway, mtu=network.mtu)
+                  addresses=addresses, gateway=gateways or None, mtu=network.mtu, ipv6=ipv6)
 
     def _members(self, specs, networks):
         """{network: [_fleet.Member]} of the user-defined networks on this host (Docker's embedded

@@ -14,14 +14,14 @@ hosts of the fdb entries) and dropped from anyone else.
 
 from __future__ import annotations
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _firewall, _links
+from ansible_collections.netmodes.linux.plugins.module_utils import _firewall, _fleet, _links
 from ansible_collections.netmodes.linux.plugins.module_utils import _model as m
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._netlink import ZERO_MAC
 
 # Outer Ethernet (14) + IP + UDP (8) + VXLAN (8) headers, by the underlay's IP version.
-OVERHEAD = {4: 50, 6: 70}
+OVERHEAD = _fleet.VXLAN_OVERHEAD
 # What the kernel cannot change on an existing device: a change means delete and create again.
 FIXED = ("vni", "local", "dstport", "proxy")
 

@@ -272,7 +272,8 @@ def test_host_mode_preflight_names_the_owner(host, converge, sockets):
     ({"name": "x", "ipv6": True, "subnet": "fd31:7::/127"}, r"leaves no address for members \(an IPv6 subnet needs a prefix of at most /126"),
     ({"name": "x", "ipv6": "yes"}, "ipv6: 'yes' is not a boolean"),
     ({"name": "x", "ipv6": True, "subnet": "fd31:7::1/64"}, "is not a valid network"),
-    ({"name": "x", "driver": "overlay", "subnet": "10.1.0.0/24", "hosts": "all", "ipv6": True}, "an overlay network has no ipv6"),
+    ({"name": "x", "driver": "macvlan", "subnet": "10.1.0.0/24", "hosts": "all", "parent": "eth0", "ipv6": True},
+     "a macvlan network with ipv6 needs the IPv6 subnet of its segment"),
 ])
 def test_bad_networks(refused, raw, fragment):
     refused(Networks, InvalidInput, fragment, config=[raw])
