@@ -7,7 +7,8 @@ namespace of it). Standard library only.
 
 sends, from underlay address SOURCE to TARGET's VXLAN port (4789), a VXLAN packet with VNI that
 carries an Ethernet frame to INNER_MAC holding a UDP datagram TEXT from INNER_SOURCE to
-INNER_TARGET:PORT: what a member of the overlay would receive from a peer.
+INNER_TARGET:PORT: what a member of the overlay would receive from a peer. SOURCE and TARGET
+are IPv4 or IPv6 addresses (the underlay); the inner datagram is IPv4.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def main(argv):
     source, target, vni, mac, inner_source, inner_target, text = argv
     address, port = inner_target.rsplit(":", 1)
     packet = struct.pack("!II", 0x08000000, int(vni) << 8) + frame(mac, inner_source, address, int(port), text)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock = socket.socket(socket.AF_INET6 if ":" in source else socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind((source, 0))
     sock.sendto(packet, (target, VXLAN_PORT))
     sock.close()
