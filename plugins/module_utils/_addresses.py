@@ -112,9 +112,9 @@ def ipv6_pool(value, field_name):
     return pool
 
 
-def lowest_ip(addresses):
-    """The lowest IPv4 address of ADDRESSES (a bridge's gateway as reported), or None."""
-    ips = sorted(a.ip for a in addresses if a.version == 4)
+def lowest_ip(addresses, version=4):
+    """The lowest address of IP VERSION of ADDRESSES (a bridge's gateway as reported), or None."""
+    ips = sorted(a.ip for a in addresses if a.version == version)
     return ips[0] if ips else None
 
 

@@ -458,3 +458,43 @@ def test_the_ports_a_bridge_has_count_and_those_this_run_removes_do_not(converge
     assert len(kernel.bridge_ports("br0")) == 1022
     converge(Sandboxes, config=_on("br0", ["s4", "s5", "s6"]), networks=NETWORKS, state="overridden")
     assert sorted(kernel.netns) == ["s4", "s5", "s6"] and len(kernel.bridge_ports("br0")) == 1023
+
+
+# -- IPv6 -------------------------------------------------------------------------------------------
+
+DUAL = [{"name": "dual", "ipv6": True, "subnet": ["172.18.0.0/16", "fd31:18::/64"]}, {"name": "six", "ipv6": True, "ipv4": False},
+        {"name": "four", "subnet": "172.30.0.0/24"}]
+DUAL_SANDBOXES = [{"name": "a", "network_mode": "dual", "ip6": "fd31:18::a"}, {"name": "b", "network_mode": "dual", "networks": ["six", "four"]},
+                  {"name": "c", "network_mode": "six"}]
+
+
+def test_dual_stack_and_ipv6_only_networks_four_steps(four_steps, converge, kernel, files):
+    files.host["/etc/resolv.conf"] = "nameserver 10.231.0.53\nnameserver fd31:53::53\n"
+    first = four_steps(Sandboxes, config=DUAL_SANDBOXES, networks=DUAL, converge_networks=True)
+    six = ipaddress.ip_network(first["networks"]["six"]["subnet6"])
+    assert first["networks"]["dual"] == {"subnet": "172.18.0.0/16", "gateway": "172.18.0.1", "subnet6": "fd31:18::/64", "gateway6": "fd31:18::1"}
+    assert first["networks"]["six"]["subnet"] is None and six.prefixlen == 64 and six.subnet_of(ipaddress.ip_network("fd00::/8"))
+    assert addr(kernel, "a") == ["172.18.0.2/16", "fd31:18::a/64"], "ip6 given"
+    assert addr(kernel, "b") == ["172.18.0.3/16", "fd31:18::2/64"], "the first free IPv6 address, ::a taken by a"
+    assert addr(kernel, "b", "eth1") == ["%s/64" % (six.network_address + 2)] and addr(kernel, "b", "eth2") == ["172.30.0.2/24"]
+    assert [kernel.link(n, "b").ipv6 for n in ("eth0", "eth1", "eth2")] == ["on", "on", "off"], "IPv6 off where the network has none"
+    routes = sorted(str(r) for r in kernel.link("eth0", "a").routes)
+    assert routes == ["default via 172.18.0.1", "default via fd31:18::1"]
+    assert sorted(str(a) for a in kernel.link("dual").addresses) == ["172.18.0.1/16", "fd31:18::1/64"]
+    hosts = files.files[("b", "hosts")]
+    assert "fd31:18::a\ta\n" in hosts and "172.18.0.2\ta\n" in hosts and "%s\tc\n" % (six.network_address + 3) in hosts
+    assert "nameserver fd31:53::53" in files.files[("b", "resolv.conf")], "a sandbox with IPv6 keeps IPv6 nameservers"
+
+
+def test_an_ipv6_address_must_fit_the_networks_families(converge, refused):
+    converge(Networks, config=DUAL)
+    refused(Sandboxes, InvalidInput, "a: ip6: fd31:30::5 is an IPv6 address, but network four has no IPv6; give the network ipv6: true",
+            config=[{"name": "a", "network_mode": "four", "ip6": "fd31:30::5"}], networks=DUAL)
+    refused(Sandboxes, InvalidInput, "a: ip: 172.30.0.9 is an IPv4 address, but network six has no IPv4 .it is IPv6-only.",
+            config=[{"name": "a", "network_mode": "six", "ip": "172.30.0.9"}], networks=DUAL)
+    refused(Sandboxes, InvalidInput, r"config\[0\] \(a\): ip6: 172.18.0.9 is an IPv4 address; ip6 takes IPv6 \(give IPv4 addresses in ip\)",
+            config=[{"name": "a", "network_mode": "dual", "ip6": "172.18.0.9"}], networks=DUAL)
+    refused(Sandboxes, InvalidInput, "a: ip6: fd31:19::9 is not a free host address of network dual",
+            config=[{"name": "a", "network_mode": "dual", "ip6": "fd31:19::9"}], networks=DUAL)
+    refused(Sandboxes, InvalidInput, "a: ip6: fd31:18::1 is not a free host address of network dual",
+            config=[{"name": "a", "network_mode": "dual", "ip6": "fd31:18::1"}], networks=DUAL)
