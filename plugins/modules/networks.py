@@ -52,10 +52,11 @@ options:
         (default false), C(ipv4) (default true) and C(bridge_name) (default the name, which must
         then be a valid interface name). C(subnet) and C(gateway) are one value, or a list with one
         of each IP version; an IPv6 subnet needs C(ipv6=true).
-      - C(overlay) takes C(hosts), C(subnet) (both required), C(vni), C(dstport) (default 4789),
-        C(mtu), C(max_hosts) (default 16, a power of two), C(ip_range), C(internal),
-        C(ip_masquerade), C(icc), C(bridge_name), C(ipv6) and C(ipv4) (without an IPv6 subnet, an
-        overlay with C(ipv6) takes the first /64 of the ULA its name gives, alike on every host).
+      - C(overlay) takes C(hosts), C(subnet) (both required; an IPv6-only overlay needs no IPv4
+        subnet), C(vni), C(dstport) (default 4789), C(mtu), C(max_hosts) (default 16, a power of
+        two), C(ip_range) (of the IPv4 subnet), C(internal), C(ip_masquerade), C(icc),
+        C(bridge_name), C(ipv6) and C(ipv4) (without an IPv6 subnet, an overlay with C(ipv6) takes
+        the first /64 of the ULA its name gives, alike on every host).
       - C(macvlan) and C(ipvlan) take C(hosts), C(subnet), C(parent) (all required), C(gateway)
         (the segment's router), C(ip_range), C(mode) (macvlan bridge, private, vepa or passthru,
         default bridge; ipvlan l2, l3 or l3s, default l2), C(shim), C(mtu), C(max_hosts), C(ipv6)

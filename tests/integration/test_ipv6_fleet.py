@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 
 from conftest import assert_unchanged, sh, sh_json, snapshot
+from hoststate import REBOOT, diff, state
+from test_boot_restore import restore
 from test_portmap import Processes
 from test_security import PROBE, wait_udp
 
@@ -185,3 +187,25 @@ def test_a_dual_stack_macvlan_network_with_the_host_shim(ansible, hosts, tmp_pat
     route = sh_json(sim1, "ip netns exec m1 ip -j -6 route show default")
     assert [(r["gateway"], r["dev"]) for r in route] == [("fd31:141::1", "eth0")], "the segment's IPv6 gateway"
     sh(sim1, "ping -4 -c 1 -W 2 m2", netns="m1")
+
+
+def test_a_dual_stack_overlay_over_the_ipv6_cable_comes_back_after_a_reboot(ansible, hosts, tmp_path):
+    """The boot-time restore makes sim1's part of the overlay again from the fleet it saved: both
+    families, the IPv6 underlay, the peerdb's NDP entries."""
+    sim1, sim2 = hosts[:2]
+    sandboxes = {"sim1": [{"name": "a1", "network_mode": "ovd"}], "sim2": [{"name": "b1", "network_mode": "ovd"}]}
+    underlay = {h.name: {"netmodes_underlay_address": h.address6} for h in (sim1, sim2)}
+    site = Site(ansible, tmp_path, (sim1, sim2))
+    run = site.run([DUAL], sandboxes, underlay)
+    assert not run.failed, run
+    before = state(sim1)
+    sim1.run(REBOOT)
+    assert state(sim1)["netns"] == {}
+    proc = restore(sim1)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    after = state(sim1)
+    assert after == before, diff(before, after)
+    ping6(sim1, "a1", "b1")
+    ping6(sim2, "b1", "a1")
+    rerun = site.run([DUAL], sandboxes, underlay)
+    assert not rerun.failed and not rerun.changed, "the site playbook finds the restored host as it left it\n%r" % rerun
