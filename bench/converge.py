@@ -10,6 +10,8 @@ Prints, for N sandboxes (default 200):
 - baseline, first: the same kernel state built the way a playbook without the collection would,
   with ansible.builtin.command and one loop item per object (sandbox, veth, address, route,
   published port);
+- the same two rows with the network dual-stack (IPv6 too: an address, a route and the published
+  ports of both families per sandbox), and their ratio to IPv4 alone;
 - engine / CNI: without Ansible, the collection's sandboxes module run directly in one process,
   against Debian's containernetworking-plugins (loopback, bridge with host-local IPAM, portmap)
   invoked directly with the CNI environment for the same sandboxes, per sandbox.
@@ -40,6 +42,8 @@ true
 """
 
 NETWORKS = [{"name": "br0", "subnet": "172.18.0.0/16"}]
+# The same network dual-stack: every sandbox gets an IPv6 address too, and publishes on both families.
+DUAL_STACK = [{"name": "br0", "subnet": ["172.18.0.0/16", "fd31:b0::/64"], "ipv6": True}]
 
 PLAYBOOK = """
 - hosts: sim1
@@ -145,6 +149,9 @@ def main():
             rows += [("playbook (the host's one plan), first", first), ("playbook (the host's one plan), no-op, median of 3", noop),
                      ("Ansible's floor (two ping tasks), median of 3", floor)]
             sim1.run(RESET)
+            dual = playbook(fleet, workdir, PLAYBOOK, {"networks": DUAL_STACK, "sandboxes": sandboxes})
+            dual_noop = statistics.median(playbook(fleet, workdir, PLAYBOOK, {"networks": DUAL_STACK, "sandboxes": sandboxes}) for _ in range(3))
+            sim1.run(RESET)
             items = [{"name": "s%d" % i, "index": i, "ip": "172.18.%d.%d" % ((i + 2) // 256, (i + 2) % 256)} for i in range(n)]
             ports = [{"port": first_port + 2 * i + k, "ip": items[i]["ip"]} for i in range(n) for k in (0, 1)]
             base = playbook(fleet, workdir, BASELINE, {"sandboxes": items, "ports": ports})
@@ -153,13 +160,20 @@ def main():
             module(sim1, "networks", {"config": NETWORKS})
             engine, _result = module(sim1, "sandboxes", {"config": sandboxes, "networks": NETWORKS, "dns": False})
             sim1.run(RESET)
+            module(sim1, "networks", {"config": DUAL_STACK})
+            engine6, _result = module(sim1, "sandboxes", {"config": sandboxes, "networks": DUAL_STACK, "dns": False})
+            sim1.run(RESET)
             cni = float(sim1.run("%s - %d %d" % (PY, n, first_port), input=CNI, timeout=1200).stdout)
             sim1.run(RESET)
     print("%d bridge sandboxes, 2 published ports each, one simulated host" % n)
     for label, seconds in rows:
         print("  %-62s %8.2f s" % (label, seconds))
     print("  %-62s %8.1fx" % ("baseline / playbook first", rows[3][1] / rows[0][1]))
+    print("  %-62s %8.2f s  (%.1fx IPv4 alone)" % ("playbook, dual-stack, first", dual, dual / rows[0][1]))
+    print("  %-62s %8.2f s  (%.1fx IPv4 alone)" % ("playbook, dual-stack, no-op, median of 3", dual_noop, dual_noop / rows[1][1]))
     print("  %-62s %8.2f s  (%.1f ms per sandbox)" % ("engine alone: sandboxes module, one process", engine, 1000 * engine / n))
+    print("  %-62s %8.2f s  (%.1f ms per sandbox, %.1fx IPv4 alone)" % ("engine alone, dual-stack", engine6, 1000 * engine6 / n,
+                                                                        engine6 / engine))
     print("  %-62s %8.2f s  (%.1f ms per sandbox)" % ("CNI plugins: loopback + bridge + portmap per sandbox", cni, 1000 * cni / n))
     return 0
 

@@ -145,10 +145,13 @@ def plan_endpoint(obj, name, netns, link, desired, *, attrs):
     With ``routes`` not managed, only the default route of the gateway is; otherwise the routes
     and the gateway's together are the complete set.
     """
-    # IPv6 first: switched off before the link is up, it never gets a link-local address.
+    # IPv6 first: switched off before the link is up, it never gets a link-local address; switched
+    # off on a link that has it, its IPv6 addresses and routes go with it.
     ops = plan_attrs(obj, name, netns, link_attrs(link), {"ipv6": desired.get("ipv6"), **attrs})
-    ops += plan_addresses(obj, name, netns, link.addresses if link else frozenset(), desired["addresses"])
-    have_routes = link.routes if link else frozenset()
+    have, have_routes = (link.addresses, link.routes) if link else (frozenset(), frozenset())
+    if link is not None and desired.get("ipv6") == "off" and link.ipv6 != "off":
+        have, have_routes = frozenset(a for a in have if a.version == 4), frozenset(r for r in have_routes if r.dst.version == 4)
+    ops += plan_addresses(obj, name, netns, have, desired["addresses"])
     if desired["routes"] is None:
         if desired["default"]:
             families = {r.dst.version for r in desired["default"]}

@@ -12,8 +12,8 @@ one of them fails: a snapshot that cannot be taken is never an empty one.
 - ``spaces``: for the host and every named namespace, the links with all their details (bridge
   and port flags such as hairpin, vxlan and macvlan settings, the peer of a veth by namespace and
   name), addresses, routes of every table, static fdb entries, permanent neighbours, and the
-  sysctls of ours: ip_forward, forwarding and route_localnet of every IPv4 interface, forwarding of
-  every IPv6 interface, br_netfilter's bridge-nf-call-*;
+  sysctls of ours: ip_forward, forwarding and route_localnet of every IPv4 interface, forwarding,
+  force_forwarding, disable_ipv6 and accept_ra of every IPv6 interface, br_netfilter's bridge-nf-call-*;
 - ``nftables`` (every table), ``iptables-legacy`` and ``ip6tables-legacy``;
 - ``files``: every file, directory and symlink under the paths the collection writes
   (/etc/netns, /etc/netmodes, /run/netmodes, /run/netns, the restore unit and command) with modes
@@ -42,7 +42,8 @@ UNIT_GLOBS = ("/etc/systemd/system/netmodes*", "/etc/systemd/system/*.wants/netm
 LOCK = "/run/netmodes/lock"
 OWNED_DIR = "/run/netmodes/netns"
 SYSCTLS = ("/proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv4/conf/*/forwarding /proc/sys/net/ipv4/conf/*/route_localnet"
-           " /proc/sys/net/ipv6/conf/*/forwarding /proc/sys/net/bridge/bridge-nf-call-*")
+           " /proc/sys/net/ipv6/conf/*/forwarding /proc/sys/net/ipv6/conf/*/force_forwarding /proc/sys/net/ipv6/conf/*/disable_ipv6"
+           " /proc/sys/net/ipv6/conf/*/accept_ra /proc/sys/net/bridge/bridge-nf-call-*")
 
 _NOISE_FLAGS = {"LOWER_UP", "NO-CARRIER", "M-DOWN", "DORMANT"}
 _NOISE_LINK = {"ifindex", "operstate", "linkmode", "link_index", "link_netnsid", "address", "flags", "stats", "stats64"}

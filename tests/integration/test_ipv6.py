@@ -4,9 +4,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 
 from conftest import sh, sh_json
+from hoststate import REBOOT, diff, state
+from test_boot_restore import restore
 
 PLAY = """
 - hosts: sim1
@@ -62,3 +65,46 @@ def test_dual_stack_and_ipv6_only_networks(ansible, sim1):
     # b's own lines: its first network (dual: IPv4 then IPv6), then six
     own = [line.split("\t")[0] for line in hosts.splitlines() if line.endswith("\tb")]
     assert own[:2] == ["10.231.120.3", "fd31:120::3"] and len(own) == 3 and own[2].startswith("fd"), hosts
+
+
+DECLARED = {
+    "target": "sim1", "netmodes_requirements": False, "netmodes_firewall_backend": "nftables", "netmodes_ipv6_pool": "fd31:77aa:bb00::/48",
+    "netmodes_networks": [{"name": "dual", "ipv6": True}, {"name": "six", "ipv6": True, "ipv4": False}, {"name": "bridge", "ipv6": True}],
+    "netmodes_sandboxes": [{"name": "a", "network_mode": "dual", "networks": ["six"]}, {"name": "b", "network_mode": "six"},
+                           {"name": "legacy", "network_mode": "bridge"}, {"name": "side", "network_mode": "container:a"},
+                           {"name": "quiet", "network_mode": "none"}],
+}
+
+
+def test_the_site_playbook_and_the_boot_restore_keep_ipv6_subnets_picked_from_the_pool(ansible, sim1):
+    run = ansible.collection_playbook("site", DECLARED)
+    assert not run.failed, run
+    pool = ipaddress.ip_network(DECLARED["netmodes_ipv6_pool"])
+    for sandbox in ("a", "b", "legacy"):
+        (found,) = [ipaddress.ip_interface(a) for a in addresses(sim1, sandbox) if ":" in a]
+        assert found.network.subnet_of(pool) and found.network.prefixlen == 64, found
+    assert addresses(sim1, "side") == addresses(sim1, "a"), "container mode has its target's IPv6 addresses"
+    assert sh(sim1, "ip -6 -br addr show", netns="quiet").split() == ["lo", "UNKNOWN", "::1/128"], "none mode: ::1 only"
+    before = state(sim1)
+    sim1.run(REBOOT)
+    proc = restore(sim1)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    after = state(sim1)
+    assert after == before, diff(before, after)
+    assert sh(sim1, "ping -6 -c1 -W2 b", netns="a")
+    again = ansible.collection_playbook("site", DECLARED)
+    assert not again.failed and not again.changed, again
+
+
+def test_a_network_gains_and_loses_ipv6_in_place(ansible, sim1):
+    four = [{"name": "dual", "subnet": "10.231.120.0/24"}]
+    sandboxes = [{"name": "a", "network_mode": "dual"}]
+    assert not ansible.playbook(play(four, sandboxes)).failed
+    assert sh(sim1, "sysctl -n net.ipv6.conf.eth0.disable_ipv6", netns="a").strip() == "1"
+    ansible.four_steps(play(DUAL[:1], sandboxes))
+    assert addresses(sim1, "a") == ["10.231.120.2/24", "fd31:120::2/64"]
+    assert sh(sim1, "ping -6 -c1 -W2 fd31:120::1", netns="a")
+    ansible.four_steps(play(four, sandboxes))
+    assert addresses(sim1, "a") == ["10.231.120.2/24"]
+    assert sh(sim1, "sysctl -n net.ipv6.conf.eth0.disable_ipv6", netns="a").strip() == "1"
+    assert "fd31" not in sh(sim1, "ip -6 addr show dev dual") and "10.231.120.1/24" in sh(sim1, "ip addr show dev dual")

@@ -42,6 +42,11 @@ SANDBOXES = [
     {"name": "quiet", "network_mode": "none"},
     {"name": "svc", "network_mode": "host", "ports": [9090]},
 ]
+# Dual-stack and IPv6-only networks, made in the same plan as their members.
+DUAL_NETWORKS = [{"name": "dual", "ipv6": True, "subnet": ["10.231.207.0/24", "fd31:207::/64"]},
+                 {"name": "six", "ipv6": True, "ipv4": False, "subnet": "fd31:208::/64"}]
+DUAL_SANDBOXES = [{"name": "a", "network_mode": "dual", "networks": ["six"], "hostname": "a1"}, {"name": "b", "network_mode": "six"},
+                  {"name": "c", "network_mode": "dual", "ip6": "fd31:207::c"}]
 PLUGGED = ("ip netns add web && ip link add br0 type bridge && ip addr add 10.231.200.1/24 dev br0 && ip link set br0 up"
            " && ip link add vweb type veth peer name eth0 netns web && ip link set vweb master br0 up"
            " && ip -n web addr add 10.231.200.10/24 dev eth0 && ip -n web link set eth0 up")
@@ -108,6 +113,8 @@ CASES = [
     Case("sandboxes", "sandboxes", _sandboxes("nftables"), (("networks", {"config": NETWORKS}),), weight=5),
     Case("sandboxes-iptables", "sandboxes", _sandboxes("iptables"),
          (("networks", {"config": NETWORKS, "firewall_backend": "iptables"}),), weight=2),
+    Case("sandboxes-dual-stack", "sandboxes", {"config": DUAL_SANDBOXES, "networks": DUAL_NETWORKS, "converge_networks": True,
+                                               "firewall_backend": "nftables"}, weight=2),
     Case("sandboxes-deleted", "sandboxes", _sandboxes("nftables", "deleted"),
          (("networks", {"config": NETWORKS}), ("sandboxes", _sandboxes("nftables"))), weight=2),
 ]
