@@ -10,9 +10,9 @@ import pytest
 from ansible_collections.netmodes.linux.plugins.module_utils import _fleet
 from ansible_collections.netmodes.linux.plugins.module_utils._batches.sandboxes import Sandboxes
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput
-from ansible_collections.netmodes.linux.plugins.module_utils._model import interfaces
-from ansible_collections.netmodes.linux.plugins.module_utils._records import Link
 from ansible_collections.netmodes.linux.plugins.modules.networks import Networks
+from ansible_collections.netmodes.linux.tests.shared.multi_host import lab_host
+from ansible_collections.netmodes.linux.tests.shared.multi_host import site as shared_site
 
 OVERLAY = {"name": "ov0", "driver": "overlay", "hosts": "ov", "subnet": "10.231.200.0/24"}
 LAN = {"name": "lan", "driver": "macvlan", "hosts": "ov", "parent": "eth0", "subnet": "10.231.1.0/24", "gateway": "10.231.1.1",
@@ -36,17 +36,11 @@ def fleet(group=("sim1", "sim2", "sim3"), declared=None, host="sim2"):
 @pytest.fixture
 def sim2(kernel, files):
     """The fake kernel as host sim2: its lab link eth0 carries its underlay address."""
-    kernel.links[(None, "eth0")] = Link("eth0", 90, "veth", 1500, "02:00:00:00:00:90", True,
-                                        addresses=interfaces(["10.231.1.12/24"], "a"))
-    files.host["/etc/resolv.conf"] = "nameserver 10.231.0.53\n"
-    return kernel
+    return lab_host(kernel, files, "10.231.1.12/24")
 
 
 def site(converge, networks, the_fleet, declared=None, check=False):
-    """What site.yml does on sim2: the networks, then the sandboxes."""
-    own = (DECLARED if declared is None else declared).get(the_fleet["host"], [])
-    first = converge(Networks, check=check, config=networks, fleet=the_fleet)
-    return first, converge(Sandboxes, check=check, config=own, networks=networks, fleet=the_fleet)
+    return shared_site(converge, networks, the_fleet, DECLARED if declared is None else declared, check)
 
 
 def objects(*results):

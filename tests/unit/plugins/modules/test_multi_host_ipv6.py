@@ -12,11 +12,10 @@ import ipaddress
 import pytest
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _addresses
-from ansible_collections.netmodes.linux.plugins.module_utils._batches.sandboxes import Sandboxes
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput
-from ansible_collections.netmodes.linux.plugins.module_utils._model import interfaces
-from ansible_collections.netmodes.linux.plugins.module_utils._records import Link
 from ansible_collections.netmodes.linux.plugins.modules.networks import Networks
+from ansible_collections.netmodes.linux.tests.shared.multi_host import lab_host
+from ansible_collections.netmodes.linux.tests.shared.multi_host import site as shared_site
 
 OVERLAY = {"name": "ov0", "driver": "overlay", "hosts": "ov", "subnet": ["10.231.140.0/24", "fd31:140::/64"], "ipv6": True}
 SIX = {"name": "ov6", "driver": "overlay", "hosts": "ov", "ipv6": True, "ipv4": False}
@@ -41,17 +40,11 @@ def fleet(group=("sim1", "sim2", "sim3"), declared=None, host="sim2", underlay="
 @pytest.fixture
 def sim2(kernel, files):
     """The fake kernel as host sim2: its lab link eth0 carries its underlay addresses, both families."""
-    kernel.links[(None, "eth0")] = Link("eth0", 90, "veth", 1500, "02:00:00:00:00:90", True,
-                                        addresses=interfaces(["10.231.1.12/24", "fd31:9b5e:c207:1::12/64"], "a"))
-    files.host["/etc/resolv.conf"] = "nameserver 10.231.0.53\n"
-    return kernel
+    return lab_host(kernel, files, "10.231.1.12/24", "fd31:9b5e:c207:1::12/64")
 
 
 def site(converge, networks, the_fleet, declared=None, check=False):
-    """What site.yml does on the fleet's host: the networks, then the sandboxes."""
-    own = (DECLARED if declared is None else declared).get(the_fleet["host"], [])
-    first = converge(Networks, check=check, config=networks, fleet=the_fleet)
-    return first, converge(Sandboxes, check=check, config=own, networks=networks, fleet=the_fleet)
+    return shared_site(converge, networks, the_fleet, DECLARED if declared is None else declared, check)
 
 
 def addresses(link):
