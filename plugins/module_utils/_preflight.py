@@ -77,8 +77,9 @@ class Preflight:
                                           " with netmodes.linux.networks first)" % (spec.name, "networks" if index else "network_mode", name),
                                           "config"))
                 subnets = _addresses.bridge_subnets(link)
-                if not subnets and name in networks:
-                    subnets = {v: networks[name].declared(v) for v in networks[name].families}
+                if name in networks:  # its families as declared (its bridge may not have them all yet), subnets declared or kept
+                    declared = networks[name]
+                    subnets = {v: declared.declared(v) if declared.declared(v)[0] else subnets.get(v, (None, None)) for v in declared.families}
                 for version in (4, 6):
                     ip = spec.ip_on(index, name, version)
                     if ip:

@@ -498,3 +498,13 @@ def test_an_ipv6_address_must_fit_the_networks_families(converge, refused):
             config=[{"name": "a", "network_mode": "dual", "ip6": "fd31:19::9"}], networks=DUAL)
     refused(Sandboxes, InvalidInput, "a: ip6: fd31:18::1 is not a free host address of network dual",
             config=[{"name": "a", "network_mode": "dual", "ip6": "fd31:18::1"}], networks=DUAL)
+
+
+def test_a_network_whose_bridge_lacks_a_declared_family_yet_takes_its_addresses(converge, kernel, files):
+    # A run killed after the bridge's IPv4 address and before its IPv6 one (the crash test found
+    # it): the declaration says the network has IPv6, so an ip6 on it is no error, and the next
+    # run finishes the bridge and plugs the sandbox in.
+    files.host["/etc/resolv.conf"] = "nameserver 10.231.0.53\n"
+    converge(Networks, config=[{"name": "dual", "subnet": "172.18.0.0/16"}])
+    result = converge(Sandboxes, config=[{"name": "a", "network_mode": "dual", "ip6": "fd31:18::a"}], networks=DUAL, converge_networks=True)
+    assert result["changed"] and addr(kernel, "a") == ["172.18.0.2/16", "fd31:18::a/64"]
