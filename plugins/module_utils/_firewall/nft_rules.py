@@ -31,6 +31,7 @@ def _match(left, right, op="=="):
 # The lookup key of a published port: the packet's destination address, protocol and port (or,
 # for ports published on every local address, protocol and port alone).
 _PORT_KEY = {"concat": [_payload("ip", "daddr"), _meta("l4proto"), _payload("th", "dport")]}
+_PORT_KEY6 = {"concat": [_payload("ip6", "daddr"), _meta("l4proto"), _payload("th", "dport")]}
 _ANY_KEY = {"concat": [_meta("l4proto"), _payload("th", "dport")]}
 _L4 = _match(_meta("l4proto"), {"set": ["tcp", "udp", "sctp"]})
 _DNATED = _match({"ct": {"key": "status"}}, "dnat", "in")
@@ -43,6 +44,7 @@ _REPLY_KEY = {"concat": [_payload("ip", "saddr"), _meta("l4proto"), _payload("th
 # name -> (key types, data type or None for a set). Single ports are exact keys, which nftables
 # keeps in hash tables (one lookup whatever their number); ranges and prefixes need interval sets.
 _KEY = ["ipv4_addr", "inet_proto", "inet_service"]
+_KEY6 = ["ipv6_addr", "inet_proto", "inet_service"]
 ELEMENT_SETS = {
     "addr4": (_KEY, "ipv4_addr"),
     "port4": (_KEY, "inet_service"),
@@ -51,6 +53,8 @@ ELEMENT_SETS = {
     "range4": (_KEY, "ipv4_addr"),
     "exposed4": (_KEY, None),
     "exposed-range4": (_KEY, None),
+    "exposed6": (_KEY6, None),
+    "exposed-range6": (_KEY6, None),
     "loopback4": (_KEY, None),
     "loopback-range4": (_KEY, None),
     "isolate": ("ifname", "verdict"),
@@ -61,7 +65,7 @@ ELEMENT_SETS = {
     "uplinks": ("ifname", None),
     "localnet": ("ifname", None),
 }
-INTERVAL = ("range4", "exposed-range4", "loopback-range4")
+INTERVAL = ("range4", "exposed-range4", "loopback-range4", "exposed-range6")
 # The verdict maps that send a bridge's packets to its chains (the chain is named MAP-BRIDGE).
 BRIDGE_MAPS = ("isolate", "fwd-in", "fwd-out", "nat-out")
 # Sets and maps keyed by interface name, which stays text (even "123").
@@ -121,6 +125,11 @@ CHAIN_RULES = {
 }
 
 
+def _saddr(subnet):
+    """The match of packets from SUBNET (an ipaddress network of either family)."""
+    return _match(_payload("ip" if subnet.version == 4 else "ip6", "saddr"), _key_part(str(subnet)))
+
+
 def bridge_chains(policy):
     """{chain name: [rule expr]} of one bridge's network policy (moby's nftabler, per option).
 
@@ -144,6 +153,8 @@ def bridge_chains(policy):
         # Connections DNATed to a published port of a member (not any DNAT: foreign DNAT rules
         # of the host do not open the network).
         into += [[_L4, _DNATED, _match(_PORT_KEY, "@" + name), {"accept": None}] for name in ("exposed4", "exposed-range4")]
+        if any(subnet.version == 6 for subnet in policy.subnets):
+            into += [[_L4, _DNATED, _match(_PORT_KEY6, "@" + name), {"accept": None}] for name in ("exposed6", "exposed-range6")]
     into.append([_match(_meta("iifname"), br), {"accept" if policy.icc else "drop": None}])
     into.append([{"drop": None}])
     out.append([{"accept": None}])
@@ -151,11 +162,9 @@ def bridge_chains(policy):
     # port of its own bridge through a host address (its own too); the answer must come back
     # through the host, not straight from the member. Only members' connections: a client from
     # outside keeps its address.
-    nat = [[_match(_meta("oifname"), br), _match(_payload("ip", "saddr"), _key_part(str(subnet))), _DNATED, {"masquerade": None}]
-           for subnet in policy.subnets]
+    nat = [[_match(_meta("oifname"), br), _saddr(subnet), _DNATED, {"masquerade": None}] for subnet in policy.subnets]
     if policy.masquerade and not policy.internal:
-        nat += [[_match(_meta("oifname"), br, "!="), _match(_payload("ip", "saddr"), _key_part(str(subnet))), {"masquerade": None}]
-                for subnet in policy.subnets]
+        nat += [[_match(_meta("oifname"), br, "!="), _saddr(subnet), {"masquerade": None}] for subnet in policy.subnets]
     isolate = [[_match(_meta("oifname"), br, "!="), {"drop": None}]] if policy.internal else []
     return {"isolate-" + br: isolate, "fwd-in-" + br: into, "fwd-out-" + br: out, "nat-out-" + br: nat}
 
