@@ -158,7 +158,8 @@ def _bridge_items(policy, tag):
 
 
 def _guard_items(guard, tag):
-    out = {("rule", "filter", "NETMODES-UPLINKS", spec((("-i", name),), target=("NETMODES-CLOSED",), comment=tag)) for name in guard.uplinks}
+    out = {("rule", table, "NETMODES-UPLINKS", spec((("-i", name),), target=("NETMODES-CLOSED",), comment=tag))
+           for table, names in (("filter", guard.uplinks), ("filter6", guard.uplinks6)) for name in names}
     return out | {("rule", "raw", "NETMODES-RAW", spec((_LOOPBACK, ("-i", name)), target=("DROP",), comment=tag)) for name in guard.localnet}
 
 

@@ -40,6 +40,7 @@ _LOCAL = _match({"fib": {"result": "type", "flags": ["daddr"]}}, "local")
 _LOOPBACK = _match(_payload("ip", "daddr"), {"prefix": {"addr": "127.0.0.0", "len": 8}})
 # The reply of a published port: from the sandbox's address and port.
 _REPLY_KEY = {"concat": [_payload("ip", "saddr"), _meta("l4proto"), _payload("th", "sport")]}
+_REPLY_KEY6 = {"concat": [_payload("ip6", "saddr"), _meta("l4proto"), _payload("th", "sport")]}
 
 # name -> (key types, data type or None for a set). Single ports are exact keys, which nftables
 # keeps in hash tables (one lookup whatever their number); ranges and prefixes need interval sets.
@@ -63,18 +64,20 @@ ELEMENT_SETS = {
     "nat-out": ("ifname", "verdict"),
     "bridges": ("ifname", None),
     "uplinks": ("ifname", None),
+    "uplinks6": ("ifname", None),
     "localnet": ("ifname", None),
 }
 INTERVAL = ("range4", "exposed-range4", "loopback-range4", "exposed-range6")
 # The verdict maps that send a bridge's packets to its chains (the chain is named MAP-BRIDGE).
 BRIDGE_MAPS = ("isolate", "fwd-in", "fwd-out", "nat-out")
 # Sets and maps keyed by interface name, which stays text (even "123").
-IFNAME_SETS = BRIDGE_MAPS + ("bridges", "uplinks", "localnet")
+IFNAME_SETS = BRIDGE_MAPS + ("bridges", "uplinks", "uplinks6", "localnet")
 
 # name -> (type, hook, priority) for base chains; None for regular chains.
 CHAINS = {
     "published": None,
     "closed": None,
+    "closed6": None,
     "nat-prerouting": ("nat", "prerouting", -100),
     "nat-output": ("nat", "output", -100),
     "nat-postrouting": ("nat", "postrouting", 100),
@@ -114,6 +117,7 @@ CHAIN_RULES = {
         [{"vmap": {"key": _meta("oifname"), "data": "@fwd-in"}}],
         [{"vmap": {"key": _meta("iifname"), "data": "@fwd-out"}}],
         [_match(_meta("iifname"), "@uplinks"), {"jump": {"target": "closed"}}],
+        [_match(_meta("iifname"), "@uplinks6"), {"jump": {"target": "closed6"}}],
     ],
     # What arrived on an uplink whose forwarding we switched on and goes neither into nor out of
     # a bridge of ours: only connections to published ports (of a bridge not ours) and their
@@ -122,6 +126,12 @@ CHAIN_RULES = {
         [_L4, _DNATED, _match({"ct": {"key": "direction"}}, "reply"), _match(_REPLY_KEY, "@" + name), {"accept": None}]
         for name in ("exposed4", "exposed-range4")] + [
         [_match(_meta("nfproto"), "ipv4"), {"drop": None}]],
+    # The same for IPv6, where we switched force_forwarding on (an interface may forward one
+    # family and not the other).
+    "closed6": [[_L4, _DNATED, _match(_PORT_KEY6, "@" + name), {"accept": None}] for name in ("exposed6", "exposed-range6")] + [
+        [_L4, _DNATED, _match({"ct": {"key": "direction"}}, "reply"), _match(_REPLY_KEY6, "@" + name), {"accept": None}]
+        for name in ("exposed6", "exposed-range6")] + [
+        [_match(_meta("nfproto"), "ipv6"), {"drop": None}]],
 }
 
 
@@ -309,7 +319,8 @@ def _bridge_items(policy):
 
 
 def _guard_items(guard):
-    return {("elem", "uplinks", (name,), None) for name in guard.uplinks} | {("elem", "localnet", (name,), None) for name in guard.localnet}
+    sets = {"uplinks": guard.uplinks, "uplinks6": guard.uplinks6, "localnet": guard.localnet}
+    return {("elem", kind, (name,), None) for kind, names in sets.items() for name in names}
 
 
 def render(owner, intents):

@@ -28,7 +28,8 @@ def test_forwarding_is_per_interface_never_global(converge, sysctl, firewall):
     if firewall.name == "iptables":
         pytest.skip("IPv6 addresses on a bridge need the nftables backend (test_ipv6_addresses_need_nftables)")
     converge(Bridge, name="br0", addresses=["172.18.0.1/16", "2001:db8:1::1/64"])
-    assert sorted(sysctl.values) == ["net/ipv4/conf/br0/forwarding", "net/ipv6/conf/br0/forwarding"]
+    # IPv6: force_forwarding (Linux 6.17), the only per-interface switch that forwards
+    assert sorted(sysctl.values) == ["net/ipv4/conf/br0/forwarding", "net/ipv6/conf/br0/force_forwarding"]
     assert all("all" not in key and "ip_forward" not in key for key in sysctl.values)
 
 

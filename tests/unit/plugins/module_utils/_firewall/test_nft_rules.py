@@ -177,12 +177,15 @@ def test_nftables_the_guard_is_elements_of_the_ledger_and_rules_after_the_bridge
         ("elem", "uplinks", ("eth0",), None), ("elem", "uplinks", ("eth1",), None), ("elem", "localnet", ("docker0",), None)}
     forward = nft.CHAIN_RULES["filter-forward"]
     # Last: the bridges' verdict maps before it are terminal (each bridge chain ends in a verdict).
-    assert forward[-1] == [{"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": "@uplinks"}},
-                           {"jump": {"target": "closed"}}]
+    assert forward[-2:] == [[{"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": "@" + name}},
+                             {"jump": {"target": chain}}] for name, chain in (("uplinks", "closed"), ("uplinks6", "closed6"))]
     closed = nft.CHAIN_RULES["closed"]
     assert closed[:2] == [PUBLISHED, PUBLISHED_RANGES], "connections to published ports (into a bridge not ours) cross"
     assert closed[-1] == [{"match": {"op": "==", "left": {"meta": {"key": "nfproto"}}, "right": "ipv4"}}, {"drop": None}], \
-        "IPv4 only: we never switch IPv6 forwarding on for an uplink"
+        "IPv4 where we switched IPv4 forwarding on"
+    assert nft.CHAIN_RULES["closed6"][-1] == [{"match": {"op": "==", "left": {"meta": {"key": "nfproto"}}, "right": "ipv6"}}, {"drop": None}], \
+        "IPv6 where we switched IPv6 forwarding on: an uplink may forward one family and not the other"
+    assert all("ip6" in json.dumps(rule) for rule in nft.CHAIN_RULES["closed6"][:4]), "published IPv6 ports cross"
     raw = nft.CHAIN_RULES["raw-prerouting"]
     for name in ("bridges", "localnet"):
         assert [{"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": "@" + name}}, LOOPBACK_NET, {"drop": None}] in raw
@@ -219,3 +222,11 @@ def test_nftables_dual_stack_bridge_lets_in_published_ports_of_either_family():
     assert nft.ELEMENT_SETS["exposed6"][0][0] == "ipv6_addr"
     # an IPv4-only network renders as before IPv6
     assert len(nft.bridge_chains(policy())["fwd-in-br-x"]) == 5
+
+
+def test_nftables_the_guard_of_ipv6_uplinks_is_a_set_of_its_own():
+    guard = _firewall.Guard(("eth0",), (), ("eth0", "eth1"))
+    assert nft.render(_firewall.GUARD_OWNER, [guard]) == {
+        ("elem", "uplinks", ("eth0",), None), ("elem", "uplinks6", ("eth0",), None), ("elem", "uplinks6", ("eth1",), None)}
+    assert guard.describe() == {"forwarding": ["eth0"], "route_localnet": [], "forwarding6": ["eth0", "eth1"]}
+    assert GUARD.describe() == {"forwarding": ["eth0", "eth1"], "route_localnet": ["docker0"]}, "IPv4 only: as before IPv6"
