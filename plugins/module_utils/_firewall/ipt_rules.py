@@ -91,24 +91,27 @@ def _tag(owner):
 
 
 def _port_items(publish, tag):
-    mapping, target, subnet = publish.mapping, str(publish.target), str(publish.subnet)
-    proto, out = mapping.protocol, set()
-    host = () if mapping.host_ip.is_unspecified else (("-d", "%s/32" % mapping.host_ip),)
+    """The rules of a published port, in the tables of the target's family (ip6tables' for IPv6)."""
+    family, subnet = publish.target.version, str(publish.subnet)
+    mapping, v, host_len = publish.mapping.for_family(family), "" if family == 4 else "6", "/32" if family == 4 else "/128"
+    proto, out, target = mapping.protocol, set(), str(publish.target)
+    host = () if mapping.host_ip.is_unspecified else (("-d", "%s%s" % (mapping.host_ip, host_len)),)
+    to = target if family == 4 else "[%s]" % target   # the DNAT target's address, before ":port"
     if mapping.size > 1 and mapping.host_port == mapping.container_port:
         pairs = [(mapping.host_ports(), target)]   # DNAT keeps the port
     else:
-        pairs = [(str(mapping.host_port + i), "%s:%d" % (target, mapping.container_port + i)) for i in range(mapping.size)]
+        pairs = [(str(mapping.host_port + i), "%s:%d" % (to, mapping.container_port + i)) for i in range(mapping.size)]
     for hport, dest in pairs:
         head, ms = _port(host, proto, hport)
-        out.add(("rule", "nat", "NETMODES-DNAT", spec(head, ms, ("DNAT", {"to-destination": dest}), tag)))
+        out.add(("rule", "nat" + v, "NETMODES-DNAT", spec(head, ms, ("DNAT", {"to-destination": dest}), tag)))
     cports = "%d" % mapping.container_port if mapping.size == 1 else "%d-%d" % (mapping.container_port, mapping.container_port_end)
-    head, ms = _port((("-d", target + "/32"),), proto, cports)
-    out.add(("rule", "filter", "NETMODES-PUBLISHED", spec(head, ms, ("ACCEPT",), tag)))
-    replies = spec((("-s", target + "/32"), ("-p", proto)), [(proto, {"sport": cports.replace("-", ":")})], ("ACCEPT",), tag)
-    out.add(("rule", "filter", "NETMODES-REPLIES", replies))
-    head, ms = _port((("-s", subnet), ("-d", target + "/32")), proto, cports)
-    out.add(("rule", "nat", "NETMODES-POSTROUTING", spec(head, ms + [_DNATED], ("MASQUERADE",), tag)))
-    if mapping.host_ip.is_loopback:
+    head, ms = _port((("-d", target + host_len),), proto, cports)
+    out.add(("rule", "filter" + v, "NETMODES-PUBLISHED", spec(head, ms, ("ACCEPT",), tag)))
+    replies = spec((("-s", target + host_len), ("-p", proto)), [(proto, {"sport": cports.replace("-", ":")})], ("ACCEPT",), tag)
+    out.add(("rule", "filter" + v, "NETMODES-REPLIES", replies))
+    head, ms = _port((("-s", subnet), ("-d", target + host_len)), proto, cports)
+    out.add(("rule", "nat" + v, "NETMODES-POSTROUTING", spec(head, ms + [_DNATED], ("MASQUERADE",), tag)))
+    if mapping.host_ip.is_loopback and family == 4:
         head, ms = _port(host + (("!-i", "lo"),), proto, mapping.host_ports())
         out.add(("rule", "raw", "NETMODES-RAW", spec(head, ms, ("DROP",), tag)))
     return out
@@ -172,7 +175,7 @@ def u32_vni(vni):
 def _vxlan_items(peers, tag):
     """A VXLAN device's filter (intents.VxlanPeers), in raw PREROUTING as the nftables backend's:
     its VXLAN to this host goes through a chain of its own that returns for its peers and drops
-    the rest. IPv4 only, as everything this backend writes."""
+    the rest. IPv4 underlays only (IPv6 ones: the nftables backend)."""
     if peers.version != 4:
         return set()
     chain = VXLAN_PREFIX + peers.device

@@ -48,17 +48,20 @@ class State(OwnedItems):
     def published(self):
         """[(owner, PortMapping)] of every published port (from the DNAT rules)."""
         out = []
-        for rule in self.chains.get(("nat", "NETMODES-DNAT"), []):
-            head, matches, target = dict(rule[0]), dict(rule[1]), dict(target_params(rule))
-            who = _owner(("rule", "nat", "NETMODES-DNAT", rule))
-            proto = head.get("-p")
-            if not who or proto not in matches:
-                continue
-            hport = dict(matches[proto])["dport"].replace(":", "-")
-            dest = target.get("to-destination", "")
-            cport = dest.rpartition(":")[2] if ":" in dest else hport
-            ip = head["-d"].split("/")[0] + ":" if "-d" in head else ""
-            out.append((who, port_mapping("%s%s:%s/%s" % (ip, hport, cport, proto), "ports")))
+        for table, family in (("nat", 4), ("nat6", 6)):
+            for rule in self.chains.get((table, "NETMODES-DNAT"), []):
+                head, matches, target = dict(rule[0]), dict(rule[1]), dict(target_params(rule))
+                who = _owner(("rule", table, "NETMODES-DNAT", rule))
+                proto = head.get("-p")
+                if not who or proto not in matches:
+                    continue
+                hport = dict(matches[proto])["dport"].replace(":", "-")
+                dest = target.get("to-destination", "")
+                port = dest.rpartition("]:" if family == 6 else ":")
+                cport = port[2] if port[1] else hport   # [ADDR]:PORT (ADDR:PORT), or ADDR alone for a range
+                ip = head["-d"].split("/")[0] if "-d" in head else None
+                ip = (ip + ":" if ip else "") if family == 4 else "[%s]:" % (ip or "::")
+                out.append((who, port_mapping("%s%s:%s/%s" % (ip, hport, cport, proto), "ports").for_family(family)))
         return sorted(out)
 
     def uses6(self, owner=None, want=()):

@@ -21,6 +21,11 @@ chain by a rule commented ``netmodes``; every other rule carries ``netmodes:OWNE
                             -p udp --dport PORT -m u32 VNI -m addrtype --dst-type LOCAL -j NETMODES-VX-DEV)
             NETMODES-VX-DEV  -s PEER -j RETURN (one per peer of VXLAN device DEV), -j DROP
 
+IPv6 (a bridge with an IPv6 subnet, a published IPv6 port, an uplink whose IPv6 forwarding we
+switched on) goes into the same chains in ip6tables, made while something of IPv6 is ours and
+removed with the last of it (tables nat6, filter6 of the items; see ``ip6t``), but the loopback
+rules (nothing is published on ::1, never routed from elsewhere).
+
 A chain of our names (but NETMODES-USER, the user's) is ours only while every rule in it carries
 our comment: one holding a rule of someone else's is refused, never flushed or deleted.
 

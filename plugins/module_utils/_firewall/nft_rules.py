@@ -54,6 +54,11 @@ ELEMENT_SETS = {
     "range4": (_KEY, "ipv4_addr"),
     "exposed4": (_KEY, None),
     "exposed-range4": (_KEY, None),
+    "addr6": (_KEY6, "ipv6_addr"),
+    "port6": (_KEY6, "inet_service"),
+    "any-addr6": (["inet_proto", "inet_service"], "ipv6_addr"),
+    "any-port6": (["inet_proto", "inet_service"], "inet_service"),
+    "range6": (_KEY6, "ipv6_addr"),
     "exposed6": (_KEY6, None),
     "exposed-range6": (_KEY6, None),
     "loopback4": (_KEY, None),
@@ -67,7 +72,7 @@ ELEMENT_SETS = {
     "uplinks6": ("ifname", None),
     "localnet": ("ifname", None),
 }
-INTERVAL = ("range4", "exposed-range4", "loopback-range4", "exposed-range6")
+INTERVAL = ("range4", "exposed-range4", "loopback-range4", "range6", "exposed-range6")
 # The verdict maps that send a bridge's packets to its chains (the chain is named MAP-BRIDGE).
 BRIDGE_MAPS = ("isolate", "fwd-in", "fwd-out", "nat-out")
 # Sets and maps keyed by interface name, which stays text (even "123").
@@ -93,6 +98,12 @@ CHAIN_RULES = {
         [_L4, {"dnat": {"family": "ip", "addr": {"map": {"key": _ANY_KEY, "data": "@any-addr4"}},
                         "port": {"map": {"key": _ANY_KEY, "data": "@any-port4"}}}}],
         [_L4, {"dnat": {"family": "ip", "addr": {"map": {"key": _PORT_KEY, "data": "@range4"}}}}],
+        # IPv6 alike (a dnat of the other family does nothing to a packet: nft_nat_inet_eval)
+        [_L4, {"dnat": {"family": "ip6", "addr": {"map": {"key": _PORT_KEY6, "data": "@addr6"}},
+                        "port": {"map": {"key": _PORT_KEY6, "data": "@port6"}}}}],
+        [_L4, {"dnat": {"family": "ip6", "addr": {"map": {"key": _ANY_KEY, "data": "@any-addr6"}},
+                        "port": {"map": {"key": _ANY_KEY, "data": "@any-port6"}}}}],
+        [_L4, {"dnat": {"family": "ip6", "addr": {"map": {"key": _PORT_KEY6, "data": "@range6"}}}}],
     ],
     "nat-prerouting": [[_LOCAL, {"jump": {"target": "published"}}]],
     "nat-output": [[_LOCAL, {"jump": {"target": "published"}}]],
@@ -286,24 +297,31 @@ def _canonical(rules):
     return tuple(json.dumps(expr, sort_keys=True) for expr in rules)
 
 
+# Every address of a family, as a prefix key of a range map.
+_EVERYWHERE = {4: "0.0.0.0/0", 6: "::/0"}
+
+
 def _port_items(publish):
-    mapping, target = publish.mapping, str(publish.target)
-    proto, out = mapping.protocol, set()
+    """The elements of a published port, in the sets of the target's family (a mapping of IPv4
+    host addresses to an IPv6 target, or back, is refused before: Docker's userland proxy's)."""
+    target, family = str(publish.target), publish.target.version
+    mapping = publish.mapping.for_family(family)
+    proto, out, v = mapping.protocol, set(), str(family)
     anywhere = mapping.host_ip.is_unspecified
     if mapping.size > 1 and mapping.host_port == mapping.container_port:
-        host = "0.0.0.0/0" if anywhere else str(mapping.host_ip)
-        out.add(("elem", "range4", (host, proto, mapping.host_ports()), target))
+        host = _EVERYWHERE[family] if anywhere else str(mapping.host_ip)
+        out.add(("elem", "range" + v, (host, proto, mapping.host_ports()), target))
     else:  # one element per port: a map can only rewrite to one port per element
         for offset in range(mapping.size):
             port, cport = str(mapping.host_port + offset), str(mapping.container_port + offset)
-            key, names = ((proto, port), ("any-addr4", "any-port4")) if anywhere else ((str(mapping.host_ip), proto, port), ("addr4", "port4"))
-            out.add(("elem", names[0], key, target))
-            out.add(("elem", names[1], key, cport))
+            key, names = ((proto, port), ("any-addr", "any-port")) if anywhere else ((str(mapping.host_ip), proto, port), ("addr", "port"))
+            out.add(("elem", names[0] + v, key, target))
+            out.add(("elem", names[1] + v, key, cport))
     if mapping.size == 1:
-        out.add(("elem", "exposed4", (target, proto, str(mapping.container_port)), None))
+        out.add(("elem", "exposed" + v, (target, proto, str(mapping.container_port)), None))
     else:
-        out.add(("elem", "exposed-range4", (target, proto, "%d-%d" % (mapping.container_port, mapping.container_port_end)), None))
-    if mapping.host_ip.is_loopback:
+        out.add(("elem", "exposed-range" + v, (target, proto, "%d-%d" % (mapping.container_port, mapping.container_port_end)), None))
+    if mapping.host_ip.is_loopback and family == 4:
         out.add(("elem", "loopback4" if mapping.size == 1 else "loopback-range4", (str(mapping.host_ip), proto, mapping.host_ports()), None))
     return out
 

@@ -134,7 +134,7 @@ def test_nftables_single_ports_are_exact_keys_ranges_are_intervals():
     # exact keys live in hash tables: the cost of a lookup does not grow with the element count
     exact = {n for n in nft.ELEMENT_SETS if n not in nft.INTERVAL}
     assert {"addr4", "port4", "any-addr4", "any-port4", "exposed4", "loopback4"} <= exact
-    assert set(nft.INTERVAL) == {"range4", "exposed-range4", "loopback-range4", "exposed-range6"}
+    assert set(nft.INTERVAL) == {"range4", "exposed-range4", "loopback-range4", "range6", "exposed-range6"}
 
 
 # -- who may send an overlay VXLAN (issue 13, item 13) ---------------------------------------------
