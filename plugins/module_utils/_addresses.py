@@ -2,14 +2,15 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The address plan: every address the collection computes, in one place.
 
-A network's subnets (a list, one per address family; IPv4 only for now) and gateway, the pick of
-a free subnet from Docker's pools, the address of a sandbox on a network (as read, or picked),
-and the per-host slices of multi-host networks. Every other module asks here; none works out an
-address itself.
+A network's subnets (one per address family) and gateways, the pick of a free subnet from
+Docker's pools (IPv4) or of a ULA /64 that every host derives alike (IPv6), the addresses of a
+sandbox on a network (as read, or picked), and the per-host slices of multi-host networks. Every
+other module asks here; none works out an address itself.
 """
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput
@@ -17,7 +18,10 @@ from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conf
 # Docker's default address pools: 172.17-31.0.0/16, then 192.168.0.0/16 in /20s.
 POOLS = [ipaddress.ip_network("172.%d.0.0/16" % i) for i in range(17, 32)] + \
         [ipaddress.ip_network("192.168.%d.0/20" % (16 * i)) for i in range(16)]
-FAMILIES = (4,)  # the address families networks and sandboxes have addresses of
+FAMILIES = (4, 6)  # the address families networks and sandboxes have addresses of
+# How many /64s of a pool an IPv6 network tries before it gives up (a host with that many taken is
+# not one to guess on).
+IPV6_TRIES = 4096
 
 
 # -- a network's subnets ---------------------------------------------------------------------------
@@ -27,20 +31,18 @@ def subnets_of(addresses):
     return [a.network for a in addresses if a.version in FAMILIES]
 
 
+def bridge_subnets(link):
+    """{IP version: (subnet, gateway)} of an existing bridge LINK, from its first address of
+    each family (link-local ones are never read)."""
+    out = {}
+    for addr in sorted(link.addresses if link else (), key=lambda a: (a.version, a)):
+        out.setdefault(addr.version, (addr.network, addr.ip))
+    return out
+
+
 def bridge_subnet(link):
     """(subnet, gateway) of an existing bridge, from its first IPv4 address, or (None, None)."""
-    for addr in sorted(link.addresses if link else (), key=str):
-        if addr.version == 4:
-            return addr.network, addr.ip
-    return None, None
-
-
-def declared_subnet(spec):
-    """(subnet, gateway) a network SPEC declares, its gateway the first host address unless given;
-    (None, None) if it declares none."""
-    if spec.subnet is None:
-        return None, None
-    return spec.subnet, spec.gateway or default_gateway(spec.subnet)
+    return bridge_subnets(link).get(4, (None, None))
 
 
 def default_gateway(subnet):
@@ -48,21 +50,71 @@ def default_gateway(subnet):
     return next(subnet.hosts())
 
 
-def network_subnet(spec, link):
-    """(subnet, gateway) of a bridge network: declared, else kept from its bridge LINK (its
-    address, once chosen); (None, None) if it has none yet."""
-    declared = declared_subnet(spec)
-    return declared if declared[0] is not None else bridge_subnet(link)
-
-
 def all_subnets(addresses):
     """The subnets of ADDRESSES in every family (what a link reports), IPv4 first, sorted."""
     return sorted({a.network for a in addresses}, key=lambda n: (n.version, n))
 
 
-def lowest_ip(addresses):
-    """The lowest IPv4 address of ADDRESSES (a bridge's gateway as reported), or None."""
-    ips = sorted(a.ip for a in addresses if a.version == 4)
+def network_subnets(spec, link, taken, pool=None):
+    """{IP version: (subnet, gateway)} of bridge network SPEC in each of its families: declared,
+    else kept from its bridge LINK (its address, once chosen), else picked free of TAKEN (which
+    the picks join): IPv4 from Docker's pools, IPv6 a /64 of POOL or of the ULA its name gives."""
+    have = bridge_subnets(link)
+    out = {}
+    for version in spec.families:
+        subnet, gateway = spec.declared(version)
+        if subnet is None:
+            subnet, gateway = have.get(version, (None, None))
+        if subnet is None:
+            subnet = pick_subnet(taken) if version == 4 else ipv6_subnet(spec.name, taken, pool)
+        taken.add(subnet)
+        out[version] = (subnet, gateway or default_gateway(subnet))
+    return out
+
+
+def _digest(name):
+    return int.from_bytes(hashlib.sha256(("netmodes.linux\0%s" % name).encode("utf-8")).digest()[:8], "big")
+
+
+def ula_of(name):
+    """The ULA /48 (RFC 4193: fd and a 40-bit global ID) of network NAME: its global ID from the
+    name, so that every host of a fleet derives the same one, never fd00::/48 (the one often
+    picked by hand)."""
+    global_id = (_digest(name) >> 24) or 1
+    return ipaddress.ip_network(((0xFD << 120) | (global_id << 80), 48))
+
+
+def ipv6_subnet(name, taken, pool=None):
+    """The IPv6 /64 of network NAME that overlaps none of TAKEN: in POOL (an IPv6 network the
+    user gives, ``netmodes_ipv6_pool``), starting at the /64 its name points at; else the first
+    free /64 of its own ULA /48. Alike on every host whose routes and addresses leave it free."""
+    base, start = (ula_of(name), 0) if pool is None else (pool, _digest(name))
+    count = 2 ** (64 - base.prefixlen)
+    used = [t for t in taken if t.version == 6]
+    for step in range(min(count, IPV6_TRIES)):
+        candidate = ipaddress.ip_network((int(base.network_address) + (((start + step) % count) << 64), 64))
+        if not any(candidate.overlaps(t) for t in used):
+            return candidate
+    raise Conflict("network %s: no free IPv6 /64 left in %s; give the network an IPv6 subnet" % (name, base))
+
+
+def ipv6_pool(value, field_name):
+    """The IPv6 pool networks take their /64s from (``netmodes_ipv6_pool``), or None."""
+    if not value:
+        return None
+    try:
+        pool = ipaddress.ip_network(str(value))
+    except ValueError:
+        pool = None
+    if pool is None or pool.version != 6 or pool.prefixlen > 64:
+        raise InvalidInput("%s: %r is not an IPv6 prefix of at most /64; give one like fd31:1234:5678::/48" % (field_name, value),
+                           field_name)
+    return pool
+
+
+def lowest_ip(addresses, version=4):
+    """The lowest address of IP VERSION of ADDRESSES (a bridge's gateway as reported), or None."""
+    ips = sorted(a.ip for a in addresses if a.version == version)
     return ips[0] if ips else None
 
 
@@ -75,16 +127,16 @@ def pick_subnet(taken):
 
 
 def taken_subnets(net):
-    """Networks already in use on the host: connected subnets and routed destinations."""
-    out = {a.network for addrs in net.addresses_by_link().values() for a in addrs if a.version == 4}
-    out |= {dst for dst in net.route_destinations() if dst.prefixlen}
+    """Networks already in use on the host, both families: connected subnets and routed destinations."""
+    out = {a.network for addrs in net.addresses_by_link().values() for a in addrs}
+    out |= {dst for version in FAMILIES for dst in net.route_destinations(version=version) if dst.prefixlen}
     return out
 
 
 def host_networks(net, leaving=()):
-    """[(link, network)] of the host's IPv4 addresses, but on the links LEAVING, by link name."""
+    """[(link, network)] of the host's addresses (both families), but on the links LEAVING, by link name."""
     return [(name, a.network) for name, addrs in sorted(net.addresses_by_link().items()) if name not in leaving
-            for a in addrs if a.version == 4]
+            for a in sorted(addrs, key=lambda a: (a.version, a))]
 
 
 # -- a sandbox's addresses -----------------------------------------------------------------------
@@ -95,13 +147,18 @@ def sandbox_interfaces(net, sandbox):
 
 
 def sandbox_ips(net, sandbox):
-    """The IPv4 addresses SANDBOX (a namespace) has, on any of its links."""
-    return {a.ip for a in sandbox_interfaces(net, sandbox) if a.version == 4}
+    """The addresses (both families, but loopback) SANDBOX (a namespace) has, on any of its links."""
+    return {a.ip for a in sandbox_interfaces(net, sandbox) if not a.ip.is_loopback}
+
+
+def by_family(ips):
+    """IPS sorted IPv4 first (addresses of both families do not compare)."""
+    return sorted(ips, key=lambda ip: (ip.version, ip))
 
 
 def address_in(net, sandbox, subnets):
-    """SANDBOX's address in one of SUBNETS (its lowest), as read, or None."""
-    found = sorted(a.ip for a in sandbox_interfaces(net, sandbox) if any(a.ip in s for s in subnets))
+    """SANDBOX's address in one of SUBNETS (its lowest, IPv4 first), as read, or None."""
+    found = by_family(a.ip for a in sandbox_interfaces(net, sandbox) if any(a.ip in s for s in subnets))
     return found[0] if found else None
 
 
@@ -122,8 +179,8 @@ def pick_address(sandbox, network, *, given, subnet, gateway, used):
     mine = {ip for ip in used.get(sandbox, ()) if ip in subnet}
     ip = given or (min(mine) if mine else None)
     if ip is not None and (ip not in subnet or ip == gateway):
-        raise InvalidInput("%s: ip: %s is not a free host address of network %s (%s, gateway %s)" % (sandbox, ip, network, subnet, gateway),
-                           "config")
+        raise InvalidInput("%s: %s: %s is not a free host address of network %s (%s, gateway %s)"
+                           % (sandbox, "ip" if ip.version == 4 else "ip6", ip, network, subnet, gateway), "config")
     if ip is None:
         taken = {gateway} | {a for other, addrs in used.items() if other != sandbox for a in addrs}
         ip = next((h for h in subnet.hosts() if h not in taken), None)
@@ -133,16 +190,16 @@ def pick_address(sandbox, network, *, given, subnet, gateway, used):
 
 
 def used_addresses(net, specs):
-    """{sandbox: set of IPv4 addresses} of every sandbox on the host, and those SPECS give (taken
-    also before their sandbox is made), for allocation."""
+    """{sandbox: set of addresses} of every sandbox on the host, and those SPECS give (taken also
+    before their sandbox is made), for allocation."""
     out = {name: sandbox_ips(net, name) for name in net.netns_names()}
     for spec in specs:
-        out.setdefault(spec.name, set()).update(([spec.ip] if spec.ip else []) + [ip for _net, ip in spec.ips])
+        out.setdefault(spec.name, set()).update(spec.given())
     return out
 
 
 class Planned:
-    """The addresses a run gives its sandboxes, {sandbox: {network: interface}}, as it plans them:
+    """The addresses a run gives its sandboxes, {sandbox: {network: [interface]}} (IPv4 first), as it plans them:
     in check mode their links may not be there yet (or be about to be made again), so the hosts
     files and the published ports take them from here."""
 
@@ -150,12 +207,12 @@ class Planned:
         self.net, self.check_mode, self.ips = net, check_mode, {}
 
     def put(self, sandbox, network, address):
-        self.ips.setdefault(sandbox, {})[network] = address
+        self.ips.setdefault(sandbox, {}).setdefault(network, []).append(address)
 
     def of(self, sandbox, declared):
         """The addresses of SANDBOX: where this plan puts it when DECLARED, else as read."""
         if declared:
-            return list(self.ips.get(sandbox, {}).values())
+            return [a for addrs in self.ips.get(sandbox, {}).values() for a in addrs]
         return sandbox_interfaces(self.net, sandbox)
 
     def links(self, sandbox, networks):
@@ -168,12 +225,13 @@ class Planned:
         if "lo" not in out:  # a namespace made now: 127.0.0.1, and ::1 where the host has IPv6
             out["lo"] = new_namespace_lo(net.addresses_by_link().get("lo", ()))
         planned = self.ips.get(sandbox, {})
-        out.update({"eth%d" % i: [planned[n]] for i, n in enumerate(networks) if n in planned})
+        out.update({"eth%d" % i: list(planned[n]) for i, n in enumerate(networks) if n in planned})
         return out
 
     def for_portmap(self, sandbox, network):
         """Check mode: the address and subnet Portmap cannot read yet (the link is to be made)."""
-        ip = self.ips.get(sandbox, {}).get(network) if self.check_mode else None
+        found = self.ips.get(sandbox, {}).get(network) if self.check_mode else None
+        ip = found[0] if found else None
         return {"planned_address": str(ip.ip), "planned_subnet": ip.network} if ip else {}
 
 

@@ -63,17 +63,30 @@ class NetworkSpec:
     parent: str = None
     mode: str = None                 # macvlan: bridge|private|vepa|passthru; ipvlan: l2|l3|l3s
     shim: bool = False
+    ipv6: bool = False               # Docker's --ipv6: the network has an IPv6 subnet (given, or a ULA /64 picked)
+    subnet6: object = None
+    gateway6: object = None
+    ipv4: bool = True                # Docker's --ipv4: false makes an IPv6-only network
 
     @property
     def multi_host(self):
         return self.driver in _fleet.MULTI_HOST
 
+    @property
+    def families(self):
+        """The IP versions the network's members have addresses of."""
+        return tuple(v for v, on in ((4, self.ipv4), (6, self.ipv6)) if on)
+
+    def declared(self, version):
+        """(subnet, gateway) the network declares in IP VERSION, (None, None) where it declares none."""
+        return (self.subnet, self.gateway) if version == 4 else (self.subnet6, self.gateway6)
+
 
 _NETWORK_KEYS = ("name", "driver", "bridge_name", "subnet", "gateway", "internal", "ip_masquerade", "icc", "hosts", "vni",
-                 "dstport", "mtu", "max_hosts", "ip_range", "parent", "mode", "shim")
+                 "dstport", "mtu", "max_hosts", "ip_range", "parent", "mode", "shim", "ipv6", "ipv4")
 # The keys each driver takes besides name and driver; the others are refused, naming the drivers that take them.
 _DRIVER_KEYS = {
-    "bridge": ("bridge_name", "subnet", "gateway", "internal", "ip_masquerade", "icc"),
+    "bridge": ("bridge_name", "subnet", "gateway", "internal", "ip_masquerade", "icc", "ipv6", "ipv4"),
     "overlay": ("bridge_name", "subnet", "internal", "ip_masquerade", "icc", "hosts", "vni", "dstport", "mtu", "max_hosts",
                 "ip_range"),
     "macvlan": ("subnet", "gateway", "hosts", "mtu", "max_hosts", "ip_range", "parent", "mode", "shim"),
@@ -122,20 +135,58 @@ def network_spec(raw, where):
                                " give a bridge_name of at most %d bytes, or a shorter name"
                                % (where, name, len(bridge.encode("utf-8")), m.IFNAME_MAX_BYTES, m.IFNAME_MAX_BYTES), where)
         m.ifname(bridge, "%s: bridge_name" % where if raw.get("bridge_name") else "%s: name" % where)
-    subnet = m.network(raw["subnet"], "%s: subnet" % where) if raw.get("subnet") else None
-    if subnet is not None and subnet.version != 4:
-        raise InvalidInput("%s: subnet: IPv6 networks are not supported yet; give an IPv4 subnet" % where, where)
-    gateway = m.address(raw["gateway"], "%s: gateway" % where) if raw.get("gateway") else None
-    if gateway is not None and subnet is None:
-        raise InvalidInput("%s: gateway: %s needs a subnet; give a subnet and a gateway inside it" % (where, gateway), where)
-    if gateway is not None and (gateway not in subnet or gateway in (subnet.network_address, subnet.broadcast_address)):
-        raise InvalidInput("%s: gateway: %s is not a host address of subnet %s; give a subnet and a gateway inside it"
-                           % (where, gateway, subnet), where)
-    spec = NetworkSpec(name, bridge, subnet, gateway, _bool(raw, "internal", False, where),
-                       _bool(raw, "ip_masquerade", True, where), _bool(raw, "icc", True, where), driver)
+    subnets = _per_family(raw.get("subnet"), "subnet", m.network, where)
+    gateways = _per_family(raw.get("gateway"), "gateway", m.address, where)
+    ipv6, ipv4 = _bool(raw, "ipv6", False, where), _bool(raw, "ipv4", True, where)
+    _check_families(name, subnets, gateways, ipv4=ipv4, ipv6=ipv6, where=where)
+    spec = NetworkSpec(name, bridge, subnets.get(4), gateways.get(4), _bool(raw, "internal", False, where),
+                       _bool(raw, "ip_masquerade", True, where), _bool(raw, "icc", True, where), driver,
+                       ipv6=ipv6, subnet6=subnets.get(6), gateway6=gateways.get(6), ipv4=ipv4)
     if driver == "bridge":
         return spec
     return _multi_host_spec(spec, raw, where)
+
+
+def _per_family(value, key, parse, where):
+    """{IP version: value} of KEY (subnet or gateway): one, or a list with at most one of each
+    family (Docker's --subnet and --gateway, given once per family)."""
+    if value in (None, "", []):
+        return {}
+    items = (value,) if isinstance(value, str) else m.listed(value, "%s: %s" % (where, key))
+    out = {}
+    for i, item in enumerate(items):
+        found = parse(item, "%s: %s" % (where, key) if len(items) == 1 else "%s: %s[%d]" % (where, key, i))
+        if found.version in out:
+            raise InvalidInput("%s: %s: %s and %s are both IPv%d; give at most one %s of each IP version"
+                               % (where, key, out[found.version], found, found.version, key), where)
+        out[found.version] = found
+    return out
+
+
+def _check_families(name, subnets, gateways, *, ipv4, ipv6, where):
+    """Docker's rules for a network's address families: an IPv6 subnet needs ipv6: true, an
+    IPv6-only network (ipv4: false) needs ipv6 and has no IPv4 subnet, a gateway is a host
+    address of its family's subnet."""
+    if 6 in subnets and not ipv6:
+        raise InvalidInput("%s: subnet: %s is an IPv6 subnet but the network has no IPv6; add ipv6: true" % (where, subnets[6]), where)
+    if not ipv4 and not ipv6:
+        raise InvalidInput("%s: ipv4: a network without IPv4 needs IPv6 (an IPv6-only network); add ipv6: true" % where, where)
+    if not ipv4 and name == DEFAULT_NETWORK:
+        raise InvalidInput("%s: ipv4: Docker's default network %s always has IPv4; remove ipv4: false" % (where, name), where)
+    if not ipv4 and 4 in subnets:
+        raise InvalidInput("%s: subnet: %s is an IPv4 subnet but the network has ipv4: false; remove it or the ipv4 key"
+                           % (where, subnets[4]), where)
+    for version, gateway in sorted(gateways.items()):
+        subnet = subnets.get(version)
+        if subnet is None:
+            raise InvalidInput("%s: gateway: %s needs %s subnet; give a subnet and a gateway inside it"
+                               % (where, gateway, "a" if version == 4 else "an IPv6"), where)
+        if gateway not in subnet or gateway == subnet.network_address or (version == 4 and gateway == subnet.broadcast_address):
+            raise InvalidInput("%s: gateway: %s is not a host address of subnet %s; give a subnet and a gateway inside it"
+                               % (where, gateway, subnet), where)
+    if 6 in subnets and subnets[6].prefixlen > 126:
+        raise InvalidInput("%s: subnet: %s leaves no address for members (an IPv6 subnet needs a prefix of at most /126; Docker"
+                           " uses /64)" % (where, subnets[6]), where)
 
 
 def _multi_host_spec(spec, raw, where):
@@ -189,12 +240,12 @@ def network_specs(raws, where="config"):
             raise InvalidInput("%s: overlay networks %s and %s have the same VXLAN id %d; give one of them another vni"
                                % (where, vnis[spec.vni], spec.name, spec.vni), where)
         vnis[spec.vni] = spec.name
-    explicit = [s for s in specs if s.subnet]
-    for i, a in enumerate(explicit):
-        for b in explicit[i + 1:]:
-            if a.subnet.overlaps(b.subnet):
+    explicit = [(s, subnet) for s in specs for subnet in (s.subnet, s.subnet6) if subnet]
+    for i, (a, one) in enumerate(explicit):
+        for b, other in explicit[i + 1:]:
+            if a is not b and one.version == other.version and one.overlaps(other):
                 raise InvalidInput("%s: the subnets of %s (%s) and %s (%s) overlap; give %s a subnet of its own"
-                                   % (where, a.name, a.subnet, b.name, b.subnet, b.name), where)
+                                   % (where, a.name, one, b.name, other, b.name), where)
     return specs
 
 
@@ -225,16 +276,24 @@ class SandboxSpec:
     aliases: tuple = ()
     state: str = "present"
     raw: dict = field(default=None, compare=False, hash=False)
-    ips: tuple = ()                  # (network, address) given for further networks
+    ips: tuple = ()                  # (network, address) given for further networks, both families
+    ip6: object = None               # Docker's --ip6
 
-    def ip_on(self, index, network):
-        """The address given for NETWORK, the sandbox's INDEXth (ip for the first), or None."""
-        return self.ip if index == 0 else dict(self.ips).get(network)
+    def ip_on(self, index, network, version=4):
+        """The address of IP VERSION given for NETWORK, the sandbox's INDEXth (ip or ip6 for the
+        first), or None."""
+        if index == 0:
+            return self.ip if version == 4 else self.ip6
+        return next((ip for name, ip in self.ips if name == network and ip.version == version), None)
+
+    def given(self):
+        """Every address the declaration gives the sandbox."""
+        return [ip for ip in (self.ip, self.ip6) if ip] + [ip for _network, ip in self.ips]
 
 
-_SANDBOX_KEYS = ("name", "network_mode", "networks", "ip", "publish", "ports", "hostname", "dns", "dns_search", "dns_options",
+_SANDBOX_KEYS = ("name", "network_mode", "networks", "ip", "ip6", "publish", "ports", "hostname", "dns", "dns_search", "dns_options",
                  "extra_hosts", "aliases", "state")
-_NOT_WITH_CONTAINER = ("publish", "hostname", "dns", "dns_search", "dns_options", "extra_hosts", "networks", "ip", "aliases")
+_NOT_WITH_CONTAINER = ("publish", "hostname", "dns", "dns_search", "dns_options", "extra_hosts", "networks", "ip", "ip6", "aliases")
 
 
 # The list-valued keys of a sandbox: {key: (a dict is its other form, each item is one value)}.
@@ -285,7 +344,7 @@ def sandbox_spec(raw, where):
         return SandboxSpec(name, "container", share_with=target, state=state, raw=raw)
     ports = tuple(_host_port(p, where) for p in lists["ports"] or ())
     if mode in ("host", "none"):
-        refused = ("publish", "networks", "ip", "aliases")
+        refused = ("publish", "networks", "ip", "ip6", "aliases")
         if mode == "host":
             refused += ("hostname", "dns", "dns_search", "dns_options", "extra_hosts")
         bad = [k for k in refused if k in given]
@@ -301,7 +360,7 @@ def sandbox_spec(raw, where):
         raise InvalidInput("%s: networks: further networks need a user-defined network_mode (Docker's default bridge"
                            " network cannot be combined)" % where, where)
     _no_duplicates(networks, where + ": networks", "network")
-    ip = m.address(raw["ip"], "%s: ip" % where) if raw.get("ip") else None
+    ip, ip6 = (_given_ip(raw.get(key), version, "%s: %s" % (where, key)) for key, version in (("ip", 4), ("ip6", 6)))
     if state == "present" and mode != "host" and (not raw.get("hostname") or any(n != DEFAULT_NETWORK for n in networks)):
         _check_dns_name(name, where)
     dns = {key: _strings(lists[key]) for key in ("dns", "dns_search", "dns_options", "aliases")}
@@ -310,7 +369,20 @@ def sandbox_spec(raw, where):
         name, "network" if networks else mode, networks, None, ip,
         port_mappings(lists["publish"] or [], "%s: publish" % where), ports,
         m.hostname(raw["hostname"], "%s: hostname" % where) if raw.get("hostname") else None,
-        dns["dns"], dns["dns_search"], dns["dns_options"], lists["extra_hosts"], dns["aliases"] or (), state, raw, ips)
+        dns["dns"], dns["dns_search"], dns["dns_options"], lists["extra_hosts"], dns["aliases"] or (), state, raw, ips, ip6)
+
+
+def _given_ip(value, version, field_name):
+    """A sandbox's address of IP VERSION (ip is IPv4, ip6 IPv6, as Docker's --ip and --ip6), or None."""
+    if not value:
+        return None
+    found = m.address(value, field_name)
+    if found.version != version:
+        key = field_name.rpartition(" ")[2].rpartition(".")[2]
+        raise InvalidInput("%s: %s is an IPv%d address; %s takes IPv%d (give IPv%d addresses in %s)"
+                           % (field_name, found, found.version, key, version, found.version,
+                              key[:-1] if key.endswith("6") else key + "6"), field_name)
+    return found
 
 
 def _further_networks(items, where):
@@ -320,11 +392,12 @@ def _further_networks(items, where):
     for i, item in enumerate(items or ()):
         at = "%s: networks[%d]" % (where, i)
         if isinstance(item, dict):
-            _unknown(item, ("name", "ip"), at)
+            _unknown(item, ("name", "ip", "ip6"), at)
             if not item.get("name"):
                 raise InvalidInput("%s: a network given as a dict needs a name ({name: back, ip: 172.30.0.5})" % at, where)
-            if item.get("ip"):
-                ips.append((str(item["name"]), m.address(item["ip"], "%s.ip" % at)))
+            for key, version in (("ip", 4), ("ip6", 6)):
+                if item.get(key):
+                    ips.append((str(item["name"]), _given_ip(item[key], version, "%s.%s" % (at, key))))
             item = item["name"]
         elif isinstance(item, bool) or not isinstance(item, str):
             raise InvalidInput("%s: %r is %s; give a network's name, or {name: NAME, ip: ADDRESS}" % (at, item, m.kind(item)), where)

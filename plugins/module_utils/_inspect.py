@@ -65,7 +65,7 @@ def brief(result):
     """RESULT (``report``'s) cut to a line per object, like ``docker network ls`` and ``docker ps``:
     a network's subnets, gateway, options and member names; a sandbox's names, addresses by
     interface (C(lo) and interfaces without one left out), networks and published ports."""
-    networks = [{"name": n["name"], "subnets": n["subnets"], "gateway": n["gateway"], "options": n["options"],
+    networks = [{"name": n["name"], "subnets": n["subnets"], "gateway": n["gateway"], "gateway6": n["gateway6"], "options": n["options"],
                  "members": [m["sandbox"] for m in n["members"]]} for n in result["networks"]]
     sandboxes = [{"name": s["name"], "names": s["names"], "owned": s["owned"],
                   "addresses": {i["name"]: i["addresses"] for i in s["interfaces"] if i["addresses"] and i["name"] != "lo"},
@@ -99,7 +99,7 @@ def _missing(snap):
 
 def _network(bridge, snap, names, warnings):
     """One network: the bridge, its firewall policy and its members."""
-    gateway = _addresses.lowest_ip(bridge.addresses)
+    gateway, gateway6 = _addresses.lowest_ip(bridge.addresses), _addresses.lowest_ip(bridge.addresses, 6)
     options = None
     if snap["firewall"] is not None:
         have = snap["firewall"].owned_by(_firewall.bridge_owner(bridge.name))
@@ -108,7 +108,8 @@ def _network(bridge, snap, names, warnings):
             warnings.append("network %s: its firewall rules are %s; run netmodes.linux.bridge to rewrite them" % (bridge.name, options))
             options = None
     return {"name": bridge.name, "driver": "bridge", "subnets": jsonable(_addresses.all_subnets(bridge.addresses)),
-            "gateway": str(gateway) if gateway else None, "addresses": jsonable(bridge.addresses),
+            "gateway": str(gateway) if gateway else None, "gateway6": str(gateway6) if gateway6 else None,
+            "ipv6": gateway6 is not None, "addresses": jsonable(bridge.addresses),
             "mtu": bridge.mtu, "mac": bridge.mac, "up": bridge.up, "options": options,
             "members": _members(bridge, snap, names)}
 
@@ -140,7 +141,7 @@ def _sandbox(name, snap, names, host_ends):
 
 def _interface(link, host_end):
     return {"name": link.name, "kind": link.kind or None, "mac": link.mac, "mtu": link.mtu, "up": link.up,
-            "addresses": jsonable(link.addresses),
+            "addresses": jsonable(link.addresses), "ipv6": link.ipv6,
             "host_interface": host_end.name if host_end else None, "network": host_end.master if host_end else None}
 
 

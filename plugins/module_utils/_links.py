@@ -67,6 +67,7 @@ def link_attrs(link):
         "br_stp_state": None if link.stp is None else int(link.stp),
         "br_nf_call_iptables": None if link.nf_call_iptables is None else int(link.nf_call_iptables),
         "hairpin": link.hairpin,
+        "ipv6": link.ipv6,
     }
 
 
@@ -99,26 +100,43 @@ def plan_routes(obj, name, netns, current, desired):
 
 # -- an interface with addresses and routes (a veth's peer, a macvlan) -------------------------
 
-# The options of such an interface, as endpoint_options reads them.
+# The options of such an interface, as endpoint_options reads them. A gateway is given once per
+# IP version (a string is one gateway: Ansible reads "10.0.0.1" as a list of one).
 ENDPOINT_SPEC = {
     "addresses": {"type": "list", "elements": "str"},
-    "gateway": {"type": "str"},
+    "gateway": {"type": "list", "elements": "str"},
     "routes": {"type": "list", "elements": "dict"},
+    "ipv6": {"type": "str", "choices": ["on", "off"]},
 }
 
 
+def ipv6_of(families):
+    """A sandbox's link's ``ipv6`` on a network of FAMILIES (IP versions): on where the network
+    has IPv6 (router advertisements ignored: a sandbox takes no address or route from its
+    network's members), off where it has none (as Docker 26+ does on IPv4-only networks)."""
+    return "on" if 6 in families else "off"
+
+
 def endpoint_options(params):
-    """The options ``addresses``, ``gateway`` and ``routes`` of an interface, validated, as the
-    desired keys ``addresses``, ``routes`` (None: not managed) and ``default`` (the gateway's route)."""
+    """The options ``addresses``, ``gateway``, ``routes`` and ``ipv6`` of an interface, validated,
+    as the desired keys ``addresses``, ``routes`` (None: not managed), ``default`` (the gateways'
+    routes) and ``ipv6`` (None: not managed)."""
     addresses = m.interfaces(params["addresses"], "addresses")
-    gateway = m.address(params["gateway"], "gateway") if params["gateway"] else None
-    if gateway and addresses is not None and not any(gateway in a.network for a in addresses):
-        raise InvalidInput("gateway: %s is not inside any subnet of addresses (%s); pick an address of"
-                           " the interface's subnet" % (gateway, ", ".join(map(str, sorted(addresses, key=str)))), "gateway")
+    given = params["gateway"]
+    gateways = [m.address(g, "gateway") for g in ([given] if isinstance(given, str) else given or ()) if g]
+    for gateway in gateways:
+        if [g for g in gateways if g.version == gateway.version] != [gateway]:
+            raise InvalidInput("gateway: give at most one gateway of each IP version (%s)" % ", ".join(map(str, gateways)), "gateway")
+        if addresses is not None and not any(gateway in a.network for a in addresses):
+            raise InvalidInput("gateway: %s is not inside any subnet of addresses (%s); pick an address of"
+                               " the interface's subnet" % (gateway, ", ".join(map(str, sorted(addresses, key=str)))), "gateway")
+    if params.get("ipv6") == "off" and any(a.version == 6 for a in addresses or ()):
+        raise InvalidInput("ipv6: off leaves no IPv6 on the interface, but addresses gives it IPv6 ones; remove them or the option",
+                           "ipv6")
     routes = params["routes"]
     return {"addresses": addresses,
             "routes": None if routes is None else {m.route(r, "routes[%d]" % i) for i, r in enumerate(routes)},
-            "default": {m.default_route(gateway)} if gateway else set()}
+            "default": {m.default_route(g) for g in gateways}, "ipv6": params.get("ipv6")}
 
 
 def plan_endpoint(obj, name, netns, link, desired, *, attrs):
@@ -127,12 +145,14 @@ def plan_endpoint(obj, name, netns, link, desired, *, attrs):
     With ``routes`` not managed, only the default route of the gateway is; otherwise the routes
     and the gateway's together are the complete set.
     """
-    ops = plan_attrs(obj, name, netns, link_attrs(link), attrs)
+    # IPv6 first: switched off before the link is up, it never gets a link-local address.
+    ops = plan_attrs(obj, name, netns, link_attrs(link), {"ipv6": desired.get("ipv6"), **attrs})
     ops += plan_addresses(obj, name, netns, link.addresses if link else frozenset(), desired["addresses"])
     have_routes = link.routes if link else frozenset()
     if desired["routes"] is None:
         if desired["default"]:
-            have = frozenset(r for r in have_routes if r.dst.prefixlen == 0)
+            families = {r.dst.version for r in desired["default"]}
+            have = frozenset(r for r in have_routes if r.dst.prefixlen == 0 and r.dst.version in families)
             ops += plan_routes(obj, name, netns, have, frozenset(desired["default"]))
     else:
         ops += plan_routes(obj, name, netns, have_routes, frozenset(desired["routes"] | desired["default"]))

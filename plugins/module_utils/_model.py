@@ -308,6 +308,10 @@ class Route:
         return text
 
 
+# The metric the kernel gives an IPv6 route added without one (IP6_RT_PRIO_USER).
+IPV6_USER_METRIC = 1024
+
+
 def route(spec, field_name):
     """A Route from a dict with ``dst`` and optional ``via`` and ``metric``."""
     if not isinstance(spec, dict) or "dst" not in spec:
@@ -317,6 +321,8 @@ def route(spec, field_name):
         raise InvalidInput("%s: unknown route keys %s (known: dst, via, metric)" % (field_name, ", ".join(sorted(unknown))), field_name)
     dst = network(spec["dst"], field_name + ".dst")
     via = address(spec["via"], field_name + ".via") if spec.get("via") is not None else None
+    if str(spec["dst"]).strip(" ") == "default" and via is not None and via.version == 6:
+        dst = ipaddress.ip_network("::/0")
     if via is not None and via.version != dst.version:
         raise InvalidInput("%s: via %s and dst %s are of different IP versions; give a via of the same IP version as dst"
                            % (field_name, via, dst), field_name)
@@ -325,6 +331,8 @@ def route(spec, field_name):
     except (TypeError, ValueError):
         raise InvalidInput("%s.metric: %r is not a number; give a whole number (0 is the kernel's default)" % (field_name, spec.get("metric")),
                            field_name)
+    if dst.version == 6 and metric == IPV6_USER_METRIC:
+        metric = 0  # the kernel's own for an IPv6 route given none: read back as none
     return Route(dst, via, metric)
 
 

@@ -39,10 +39,11 @@ def check_subnets_free(specs, net, here, leaving, where):
     shares its segment's subnet with its parent by design."""
     used = _addresses.host_networks(net, leaving)
     for index, spec in enumerate(specs):
-        for name, other in used if spec.subnet is not None and spec.bridge is not None and spec.name in here else ():
-            if name != spec.bridge and spec.subnet.overlaps(other):
-                at = entry(where, index, spec.name)
-                raise InvalidInput("%s: subnet: %s overlaps %s of %s on the host; choose a free subnet" % (at, spec.subnet, other, name), at)
+        for subnet in (s for s in (spec.subnet, spec.subnet6) if s is not None and spec.bridge is not None and spec.name in here):
+            for name, other in used:
+                if name != spec.bridge and subnet.overlaps(other):
+                    at = entry(where, index, spec.name)
+                    raise InvalidInput("%s: subnet: %s overlaps %s of %s on the host; choose a free subnet" % (at, subnet, other, name), at)
 
 
 # -- sandboxes -----------------------------------------------------------------------------------
@@ -75,19 +76,34 @@ class Preflight:
                     self.missing(NotFound("%s: %s: network %r does not exist; declare it in netmodes_networks (or create it"
                                           " with netmodes.linux.networks first)" % (spec.name, "networks" if index else "network_mode", name),
                                           "config"))
-                subnet, gateway = _addresses.bridge_subnet(link)
-                if subnet is None and name in networks:
-                    subnet, gateway = _addresses.declared_subnet(networks[name])
-                ip = spec.ip_on(index, name)
-                if ip and subnet and (ip not in subnet or ip == gateway):
-                    raise InvalidInput("%s: ip: %s is not a free host address of network %s (%s, gateway %s); choose another"
-                                       " address in %s or leave ip out" % (spec.name, ip, name, subnet, gateway, subnet), "config")
-                if ip:
-                    holder = ips.setdefault((name, ip), spec.name)
-                    holder = holder if holder != spec.name else self._holder(spec, ip, leaving, sharing)
-                    if holder is not None:
-                        raise Conflict("%s: ip: %s is already the address of sandbox %s; choose another address in %s or leave ip out"
-                                       % (spec.name, ip, holder, subnet or "the network"), "config")
+                subnets = _addresses.bridge_subnets(link)
+                if not subnets and name in networks:
+                    subnets = {v: networks[name].declared(v) for v in networks[name].families}
+                for version in (4, 6):
+                    ip = spec.ip_on(index, name, version)
+                    if ip:
+                        self._given(spec, name, ip, subnets, seen=(ips, leaving, sharing), known=name in networks or link is not None)
+
+    def _given(self, spec, name, ip, subnets, *, seen, known):
+        """Check IP, given to SPEC on network NAME (SUBNETS: {version: (subnet, gateway)} it has or
+        declares): inside the subnet of its family, not its gateway, nobody else's. SEEN: (the
+        addresses given so far, the sandboxes leaving, those sharing a namespace); KNOWN: the
+        network is declared or exists (its families are known)."""
+        ips, leaving, sharing = seen
+        key = "ip" if ip.version == 4 else "ip6"
+        subnet, gateway = subnets.get(ip.version, (None, None))
+        if known and subnets and ip.version not in subnets:
+            raise InvalidInput("%s: %s: %s is an IPv%d address, but network %s has no IPv%d%s" % (
+                spec.name, key, ip, ip.version, name, ip.version,
+                "; give the network ipv6: true" if ip.version == 6 else " (it is IPv6-only)"), "config")
+        if subnet and (ip not in subnet or ip == gateway):
+            raise InvalidInput("%s: %s: %s is not a free host address of network %s (%s, gateway %s); choose another"
+                               " address in %s or leave %s out" % (spec.name, key, ip, name, subnet, gateway, subnet, key), "config")
+        holder = ips.setdefault((name, ip), spec.name)
+        holder = holder if holder != spec.name else self._holder(spec, ip, leaving, sharing)
+        if holder is not None:
+            raise Conflict("%s: %s: %s is already the address of sandbox %s; choose another address in %s or leave %s out"
+                           % (spec.name, key, ip, holder, subnet or "the network", key), "config")
 
     def _holder(self, spec, ip, leaving, sharing):
         """The sandbox on the host (not SPEC's own namespace, nor one LEAVING) that has address IP,

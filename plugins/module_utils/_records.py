@@ -50,6 +50,9 @@ class Link:
     nf_call_iptables: bool = None
     # As a bridge port: whether the bridge sends a frame back out of the port it came in on.
     hairpin: bool = None
+    # IPv6 on the link: "off" (disable_ipv6), "on" (router advertisements ignored), "auto" (the
+    # kernel's default), None (not known).
+    ipv6: str = None
     addresses: frozenset = frozenset()
     routes: frozenset = frozenset()
     # What the kind adds (vxlan: vni, local, dstport, learning, proxy; macvlan/ipvlan: mode).

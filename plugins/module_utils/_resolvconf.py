@@ -145,7 +145,8 @@ def hosts_file(entries, ipv6=True):
 
 
 def own_entries(name, domainname, addresses):
-    """Hosts entries of the sandbox itself: each address with ``name.domainname`` and ``name``.
+    """Hosts entries of the sandbox itself: each address (in the order given) with
+    ``name.domainname`` and ``name``.
 
     As Docker does, a dotted name gets its first label as a second name; no name, no entries.
     """
@@ -154,7 +155,20 @@ def own_entries(name, domainname, addresses):
     names = "%s.%s" % (name, domainname) if domainname else name
     if "." in names:
         names += " " + names.split(".")[0]
-    return [(ip, names) for ip in sorted(addresses, key=lambda ip: (ip.version, ip))]
+    return [(ip, names) for ip in addresses]
+
+
+def _link_order(name):
+    """A sandbox's links in the order of its networks (eth0, eth1, … eth10), any other after."""
+    number = name[3:]
+    return (0, int(number), "") if name.startswith("eth") and number.isdigit() else (1, 0, name)
+
+
+def own_addresses(addresses):
+    """The sandbox's own addresses from ADDRESSES ({link: addresses}) in Docker's order for its
+    hosts file: network by network in the order of its networks, IPv4 then IPv6 on each."""
+    return [a.ip for link in sorted(addresses, key=_link_order)
+            for a in sorted(addresses[link], key=lambda a: (a.version, a)) if not a.ip.is_loopback]
 
 
 def hostname_file(name):
@@ -227,7 +241,7 @@ def sandbox_files(desired, addresses, source):
     (path, text) from host_source. The hostname file is only managed when a hostname is given.
     """
     ips = [a.ip for addrs in addresses.values() for a in addrs]
-    own = [ip for ip in ips if not ip.is_loopback]
+    own = own_addresses(addresses)
     resolv, warnings = resolv_conf(*source, nameservers=desired["nameservers"], search=desired["search"],
                                    options=desired["options"], ipv6=any(ip.version == 6 for ip in own))
     entries = desired["extra_hosts"] + own_entries(desired["hostname"], desired["domainname"], own) + desired["peers"]

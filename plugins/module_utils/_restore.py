@@ -59,26 +59,26 @@ FIELDS = {"declared": "path", "command": "command", "unit": "unit_dir", "wants":
 class Pins:
     """Where the pins come from: the plan that saves the declaration, for what it gives (in check
     mode its links are not made yet, and a sandbox it moves still has its old address), else the
-    host as read. PLANNED_SUBNETS: {bridge: (subnet, gateway)}; PLANNED_ADDRESSES: {sandbox:
-    {network: interface}} (``_addresses.Planned``)."""
+    host as read. PLANNED_SUBNETS: {bridge: {IP version: (subnet, gateway)}}; PLANNED_ADDRESSES:
+    {sandbox: {network: [interface]}} (``_addresses.Planned``)."""
 
     def __init__(self, net, planned_subnets=None, planned_addresses=None):
-        self.net, self.subnets, self.addresses = net, planned_subnets or {}, planned_addresses or {}
+        self.net, self.planned, self.addresses = net, planned_subnets or {}, planned_addresses or {}
 
-    def subnet(self, bridge):
-        """(subnet, gateway) of BRIDGE, or (None, None)."""
-        if bridge in self.subnets:
-            return tuple(self.subnets[bridge])
-        return _addresses.bridge_subnet(self.net.link(bridge, routes=False))
+    def subnets(self, bridge):
+        """{IP version: (subnet, gateway)} of BRIDGE."""
+        if bridge in self.planned:
+            return dict(self.planned[bridge])
+        return _addresses.bridge_subnets(self.net.link(bridge, routes=False))
 
     def exists(self, sandbox):
         return sandbox in self.addresses or self.net.netns_inode(sandbox) is not None
 
     def address(self, sandbox, network, subnet):
         """SANDBOX's address on NETWORK (in SUBNET), or None."""
-        planned = self.addresses.get(sandbox, {}).get(network)
-        if planned is not None:
-            return planned.ip
+        planned = [a.ip for a in self.addresses.get(sandbox, {}).get(network, ()) if a.ip in subnet]
+        if planned:
+            return planned[0]
         return _addresses.address_in(self.net, sandbox, [subnet]) if sandbox not in self.addresses else None
 
 
@@ -89,12 +89,26 @@ def pinned_networks(raws, pins):
     out = []
     for index, spec in enumerate(specs):
         entry = dict(raws[index])
-        if spec.subnet is None:
-            subnet, gateway = pins.subnet(spec.bridge)
-            if subnet is not None:
-                entry.update(subnet=str(subnet), gateway=str(gateway))
+        if spec.bridge and not spec.multi_host:
+            entry.update(_pinned(spec, pins.subnets(spec.bridge)))
         out.append(entry)
     return out, {spec.name: spec for spec in specs}
+
+
+def _pinned(spec, found):
+    """The subnet and gateway entries of network SPEC with every family's subnet: declared, else
+    FOUND ({IP version: (subnet, gateway)} its bridge has); {} when nothing is to pin."""
+    subnets, gateways = [], []
+    for version in spec.families:
+        subnet, gateway = spec.declared(version)
+        if subnet is None:
+            subnet, gateway = found.get(version, (None, None))
+        if subnet is not None:
+            subnets.append(str(subnet))
+            gateways += [str(gateway)] if gateway else []
+    if subnets == [str(s) for s in (spec.subnet, spec.subnet6) if s]:
+        return {}  # all declared: the entry says it already
+    return {"subnet": subnets[0] if len(subnets) == 1 else subnets, "gateway": gateways[0] if len(gateways) == 1 else gateways}
 
 
 def default_network(specs, networks, pins):
@@ -102,9 +116,8 @@ def default_network(specs, networks, pins):
     if declaration.DEFAULT_NETWORK in networks or not any(declaration.DEFAULT_NETWORK in s.networks for s in specs):
         return None
     entry = {"name": declaration.DEFAULT_NETWORK}
-    subnet, gateway = pins.subnet(declaration.DEFAULT_BRIDGE)
-    if subnet is not None:
-        entry.update(subnet=str(subnet), gateway=str(gateway))
+    entry.update(_pinned(declaration.NetworkSpec(declaration.DEFAULT_NETWORK, declaration.DEFAULT_BRIDGE),
+                         pins.subnets(declaration.DEFAULT_BRIDGE)))
     return entry
 
 
@@ -120,8 +133,9 @@ def pinned_sandboxes(raws, networks, pins):
         entry = dict(raw)
         if spec.mode == "network" and pins.exists(spec.name):
             found = _pins(spec, networks, pins)
-            if not raw.get("ip") and spec.networks[0] in found:
-                entry["ip"] = found[spec.networks[0]]
+            for key, version in (("ip", 4), ("ip6", 6)):
+                if not raw.get(key) and (spec.networks[0], version) in found:
+                    entry[key] = found[(spec.networks[0], version)]
             if raw.get("networks"):
                 entry["networks"] = [_pin(item, found) for item in raw["networks"]]
         out.append(entry)
@@ -133,17 +147,23 @@ def _pins(spec, networks, pins):
     for name in spec.networks:
         if name in networks and networks[name].multi_host:
             continue  # every host computes its members' addresses from the fleet, which is saved too
-        subnet, _gateway = pins.subnet(declaration.bridge_of(name, networks))
-        found = pins.address(spec.name, name, subnet) if subnet is not None else None
-        if found is not None:
-            out[name] = str(found)
+        for version, (subnet, _gateway) in pins.subnets(declaration.bridge_of(name, networks)).items():
+            found = pins.address(spec.name, name, subnet)
+            if found is not None:
+                out[(name, version)] = str(found)
     return out
 
 
 def _pin(item, pins):
+    """A further network of a sandbox (ITEM, its entry) with its addresses pinned (PINS:
+    {(network, IP version): address})."""
     name = str(item["name"]) if isinstance(item, dict) else str(item)
-    given = item.get("ip") if isinstance(item, dict) else None
-    return {"name": name, "ip": given or pins[name]} if given or name in pins else item
+    out = {"name": name}
+    for key, version in (("ip", 4), ("ip6", 6)):
+        given = item.get(key) if isinstance(item, dict) else None
+        if given or (name, version) in pins:
+            out[key] = given or pins[(name, version)]
+    return out if len(out) > 1 else item
 
 
 def merged(old, networks, sandboxes, dropped, *, net, claims):

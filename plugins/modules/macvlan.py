@@ -50,9 +50,17 @@ options:
     elements: str
   gateway:
     description:
-      - Default gateway of the sandbox (the segment's router), routed through the link. It must
-        lie in the subnet of one of O(addresses) when those are given. Not for a host shim.
+      - Default gateway of the sandbox (the segment's router), routed through the link, at most one
+        of each IP version (a string is one). Each must lie in the subnet of one of O(addresses)
+        when those are given. Not for a host shim.
+    type: list
+    elements: str
+  ipv6:
+    description:
+      - IPv6 on the link - V(on) without router advertisements, V(off) switched off (as
+        M(netmodes.linux.veth) does). Omit to leave it to the kernel.
     type: str
+    choices: ["on", "off"]
   routes:
     description:
       - Complete list of further static routes through the link, each with C(dst) (a CIDR or

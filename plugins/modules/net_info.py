@@ -90,7 +90,7 @@ firewall:
 networks:
   description:
     - The collection's bridges (alias tagged C(netmodes.linux)), sorted by interface index, like C(docker network inspect).
-    - With O(brief), each has only C(name), C(subnets), C(gateway), C(options) and C(members), a list of sandbox names.
+    - With O(brief), each has only C(name), C(subnets), C(gateway), C(gateway6), C(options) and C(members), a list of sandbox names.
   returned: always
   type: list
   elements: dict
@@ -112,6 +112,13 @@ networks:
       description: The bridge's IPv4 address (the lowest, when it has several), the members' gateway; null without one.
       type: str
       sample: 172.18.0.1
+    gateway6:
+      description: The bridge's IPv6 address (the lowest global one), the members' IPv6 gateway; null without one.
+      type: str
+      sample: fd31:120::1
+    ipv6:
+      description: Whether the network has IPv6 (Docker's C(EnableIPv6)).
+      type: bool
     addresses:
       description: The bridge's addresses with prefix length.
       type: list
@@ -220,6 +227,12 @@ sandboxes:
         mtu:
           description: MTU.
           type: int
+        ipv6:
+          description:
+            - IPv6 on the link, V(on) (without router advertisements, as the collection sets a sandbox's link on a network with
+              IPv6), V(off) (switched off, as on a network without IPv6), V(auto) (the kernel's default), null when unknown.
+          type: str
+          sample: "on"
         up:
           description: Whether the link is administratively up.
           type: bool

@@ -17,6 +17,14 @@ description:
     172.31.0.0/16, then 192.168.0.0/16 in /20 blocks) that no route or address of the host
     overlaps; once chosen it stays, since it is the bridge's address.
   - The network called C(bridge) is Docker's default network; its bridge is C(netmodes0).
+  - A bridge network with C(ipv6) (Docker's C(--ipv6)) has an IPv6 subnet too (C(subnet) and
+    C(gateway) take one of each family, as a list); without one it gets a ULA /64 - of
+    O(ipv6_pool) if given, else of a ULA /48 derived from the network's name, so every host of a
+    fleet derives the same one - that no route or address of the host overlaps, kept once chosen.
+    C(ipv4=false) makes it IPv6-only (Docker 28's C(--ipv4=false)). Its members get an address of
+    each family (IPv6 without duplicate address detection, as Docker), a default route of each,
+    and ignore router advertisements; the members of a network without IPv6 have IPv6 switched off
+    on their link there (Docker 26+).
   - Overlay, macvlan and ipvlan networks span the hosts of C(hosts) (an inventory group or a list
     of hosts) and need C(fleet), which the roles build from the inventory with the filter
     netmodes.linux.fleet. Each host cuts the subnet (or C(ip_range)) into C(max_hosts) equal
@@ -40,8 +48,10 @@ options:
     description:
       - The networks, as dicts with C(name), C(driver) (C(bridge), C(overlay), C(macvlan) or
         C(ipvlan)) and the driver's keys.
-      - C(bridge) takes C(subnet), C(gateway), C(internal), C(ip_masquerade), C(icc) and
-        C(bridge_name) (default the name, which must then be a valid interface name).
+      - C(bridge) takes C(subnet), C(gateway), C(internal), C(ip_masquerade), C(icc), C(ipv6)
+        (default false), C(ipv4) (default true) and C(bridge_name) (default the name, which must
+        then be a valid interface name). C(subnet) and C(gateway) are one value, or a list with one
+        of each IP version; an IPv6 subnet needs C(ipv6=true).
       - C(overlay) takes C(hosts), C(subnet) (both required), C(vni), C(dstport) (default 4789),
         C(mtu), C(max_hosts) (default 16, a power of two), C(ip_range), C(internal),
         C(ip_masquerade), C(icc) and C(bridge_name).
@@ -60,6 +70,12 @@ options:
       - Build it with the filter netmodes.linux.fleet; not needed without such networks.
     type: dict
     default: {}
+  ipv6_pool:
+    description:
+      - An IPv6 prefix of at most /64 (the inventory's C(netmodes_ipv6_pool), such as a ULA /48) that
+        networks with C(ipv6) and no IPv6 subnet take a /64 of, the one their name points at (the
+        next free one when the host uses it). Omit to give each network a /64 of its own ULA /48.
+    type: str
   state:
     description:
       - V(merged) creates or updates the listed networks and leaves others alone.
@@ -80,6 +96,8 @@ EXAMPLES = r"""
     config:
       - {name: br0, subnet: 172.18.0.0/16}
       - {name: backend, internal: true, icc: false}
+      - {name: dual, ipv6: true, subnet: [172.20.0.0/16, "fd31:20::/64"]}
+      - {name: v6only, ipv6: true, ipv4: false}
 
 - name: An overlay network across the hosts of group app, and the lab segment through macvlan
   netmodes.linux.networks:
@@ -92,10 +110,13 @@ EXAMPLES = r"""
 
 RETURN = r"""
 networks:
-  description: The collection's networks after the run (bridge name, subnet and gateway).
+  description:
+    - The collection's networks after the run - bridge name, IPv4 C(subnet) and C(gateway) (null on an IPv6-only network), and
+      C(subnet6) and C(gateway6) on a network with IPv6.
   returned: always
   type: dict
-  sample: {"br0": {"subnet": "172.18.0.0/16", "gateway": "172.18.0.1"}}
+  sample: {"br0": {"subnet": "172.18.0.0/16", "gateway": "172.18.0.1"}, "dual": {"subnet": "172.19.0.0/16", "gateway": "172.19.0.1",
+           "subnet6": "fd31:20::/64", "gateway6": "fd31:20::1"}}
 operations:
   description: The ordered changes planned (and, unless in check mode, applied), of every network.
   returned: always

@@ -49,9 +49,9 @@ options:
       - C(networks), C(publish), C(ports), C(dns), C(dns_search), C(dns_options), C(extra_hosts)
         (or a dict NAME to IP) and C(aliases) take a list, even of one item (C(publish) as V(["8080:80"]));
         a string, number or boolean there is refused naming the key, never read as its characters.
-      - C(ip) is the address on the first network; an entry of C(networks) may be a dict with
-        C(name) and C(ip) to give the address on that network too. Given addresses are never
-        handed out to other sandboxes.
+      - C(ip) is the IPv4 address and C(ip6) the IPv6 address (Docker's C(--ip) and C(--ip6)) on the
+        first network; an entry of C(networks) may be a dict with C(name), C(ip) and C(ip6) to give
+        the addresses on that network too. Given addresses are never handed out to other sandboxes.
     type: list
     elements: dict
     default: []
@@ -87,6 +87,9 @@ options:
         of other hosts' members come from their C(sandboxes) in it.
     type: dict
     default: {}
+  ipv6_pool:
+    description: Where networks with C(ipv6) and no IPv6 subnet take theirs, as for M(netmodes.linux.networks).
+    type: str
   dns:
     description: Write the sandboxes' hostname, hosts and resolv.conf files (with the names of the other members of their networks).
     type: bool

@@ -42,9 +42,17 @@ options:
     elements: str
   gateway:
     description:
-      - Default gateway of the sandbox, routed through the peer. It must lie in the subnet of one
-        of O(addresses) when those are given.
+      - Default gateway of the sandbox, routed through the peer, at most one of each IP version (a
+        string is one). Each must lie in the subnet of one of O(addresses) when those are given.
+    type: list
+    elements: str
+  ipv6:
+    description:
+      - IPv6 on the peer - V(on) without router advertisements (the peer takes no address or route
+        from the network; Docker's sandboxes on IPv6 networks), V(off) switched off (Docker 26+ on
+        IPv4-only networks). Omit to leave it to the kernel.
     type: str
+    choices: ["on", "off"]
   routes:
     description:
       - Complete list of further static routes through the peer, each with C(dst) (a CIDR or

@@ -101,7 +101,8 @@ def expected(host):
                                     "host_interface": port["ifname"], "mac": peer["address"], "addresses": _addresses(peer)})
         networks.append({"name": bridge["ifname"], "driver": "bridge",
                          "subnets": sorted({str(ipaddress.ip_interface(a).network) for a in addresses}),
-                         "gateway": addresses[0].split("/")[0] if addresses else None, "addresses": addresses,
+                         "gateway": _lowest(addresses, 4), "gateway6": _lowest(addresses, 6), "ipv6": _lowest(addresses, 6) is not None,
+                         "addresses": addresses,
                          "mtu": bridge["mtu"], "mac": bridge["address"], "up": "UP" in bridge["flags"],
                          "options": OPTIONS[bridge["ifname"]], "members": sorted(members, key=lambda m: m["sandbox"])})
     sandboxes = []
@@ -111,10 +112,23 @@ def expected(host):
             end = _peer(link, host_links) if "link_netnsid" in link else None
             interfaces.append({"name": link["ifname"], "kind": link.get("linkinfo", {}).get("info_kind"), "mac": link["address"],
                                "mtu": link["mtu"], "up": "UP" in link["flags"], "addresses": _addresses(link),
+                               "ipv6": _ipv6(host, name, link["ifname"]),
                                "host_interface": end["ifname"] if end else None, "network": end.get("master") if end else None})
         sandboxes.append({"name": name, "path": "/run/netns/" + name, "inode": inodes[name], "names": sharing[name],
                           "owned": name != "byhand", "interfaces": interfaces, "routes": _routes(host, name)})
     return networks, sandboxes
+
+
+def _lowest(addresses, version):
+    ips = sorted(ipaddress.ip_interface(a).ip for a in addresses if ipaddress.ip_interface(a).version == version)
+    return str(ips[0]) if ips else None
+
+
+def _ipv6(host, netns, link):
+    """A link's IPv6 as net_info words it, from its sysctls."""
+    disabled, accept_ra = sh(host, "cat /proc/sys/net/ipv6/conf/%s/disable_ipv6 /proc/sys/net/ipv6/conf/%s/accept_ra" % (link, link),
+                             netns=netns).split()
+    return "off" if disabled == "1" else "on" if accept_ra == "0" else "auto"
 
 
 def _file(host, path):
@@ -163,7 +177,7 @@ def test_brief_is_the_full_answer_cut_short(world, ansible, sim1):
     run = ansible.adhoc("sim1", "net_info", "brief=true")
     assert not run.failed and not run.changed, run
     brief = run.result()
-    assert [{k: n[k] for k in ("name", "subnets", "gateway", "options")} | {"members": [m["sandbox"] for m in n["members"]]}
+    assert [{k: n[k] for k in ("name", "subnets", "gateway", "gateway6", "options")} | {"members": [m["sandbox"] for m in n["members"]]}
             for n in full["networks"]] == brief["networks"]
     web = {s["name"]: s for s in brief["sandboxes"]}["web"]
     addresses = {i["name"]: i["addresses"] for i in {s["name"]: s for s in full["sandboxes"]}["web"]["interfaces"] if i["name"] == "eth0"}

@@ -46,10 +46,10 @@ class FakeNetlink:
         self.calls = []
 
     # -- namespaces
-    def route_destinations(self, netns=None):
+    def route_destinations(self, netns=None, version=4):
         inode = self._key("lo", netns)[0]
-        out = {a.network for (ns, _name), link in self.links.items() if ns == inode for a in link.addresses if a.version == 4}
-        return out | {r.dst for (ns, _name), link in self.links.items() if ns == inode for r in link.routes if r.dst.version == 4}
+        out = {a.network for (ns, _name), link in self.links.items() if ns == inode for a in link.addresses if a.version == version}
+        return out | {r.dst for (ns, _name), link in self.links.items() if ns == inode for r in link.routes if r.dst.version == version}
 
     def netns_inode(self, name):
         return self.netns.get(name)

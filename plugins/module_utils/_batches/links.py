@@ -32,8 +32,12 @@ def our_host_links(net):
 
 
 def gather_networks(net):
+    """{bridge: its IPv4 subnet and gateway (null without), and its IPv6 ones where it has IPv6}."""
     out = {}
     for name in our_bridges(net):
-        subnet, gateway = _addresses.bridge_subnet(net.link(name, routes=False))
+        found = _addresses.bridge_subnets(net.link(name, routes=False))
+        subnet, gateway = found.get(4, (None, None))
         out[name] = {"subnet": str(subnet) if subnet else None, "gateway": str(gateway) if gateway else None}
+        if 6 in found:
+            out[name].update(subnet6=str(found[6][0]), gateway6=str(found[6][1]))
     return out

@@ -25,6 +25,8 @@ from ansible_collections.netmodes.linux.plugins.module_utils._resources.vxlan im
 
 STATES = ["merged", "overridden", "deleted", "gathered"]
 FLEET_OPTION = {"type": "dict", "default": {}}
+# netmodes_ipv6_pool: the prefix networks with ipv6 and no IPv6 subnet take a /64 of.
+IPV6_POOL_OPTION = {"type": "str"}
 
 
 class Networks(BatchResource):
@@ -35,6 +37,7 @@ class Networks(BatchResource):
         "config": {"type": "list", "elements": "dict", "default": []},
         "state": {"type": "str", "choices": STATES, "default": "merged"},
         "fleet": FLEET_OPTION,
+        "ipv6_pool": IPV6_POOL_OPTION,
         "firewall_backend": _firewall.BACKEND_OPTION,
         "declared_in": DECLARED_IN_OPTION,
     }
@@ -50,9 +53,10 @@ class Networks(BatchResource):
             for spec in specs:
                 remove_network(batch, spec, backend)
             return {}
+        pool = _addresses.ipv6_pool(self.params["ipv6_pool"], "ipv6_pool")
         spans = host_spans(specs, _fleet.fleet_from(self.params["fleet"]), where)
         wanted = networks_preflight(specs, net, spans, state == "overridden", where)
-        converge_networks(batch, specs, spans, _addresses.taken_subnets(net), backend)
+        converge_networks(batch, specs, spans, _addresses.taken_subnets(net), backend=backend, pool=pool)
         if state == "overridden":
             _prune.networks(batch, wanted=wanted, backend=backend)
         return {}
@@ -76,10 +80,11 @@ def networks_preflight(specs, net, spans, prune, where):
     return wanted
 
 
-def converge_networks(batch, specs, spans, taken, backend):
-    """Create or update this host's part of every network in SPECS; {bridge: (subnet, gateway)}
-    of the bridge networks, as planned (in check mode a new bridge has no address to read yet)."""
-    taken = taken | {s.subnet for s in specs if s.subnet}
+def converge_networks(batch, specs, spans, taken, *, backend, pool=None):
+    """Create or update this host's part of every network in SPECS; {bridge: {IP version:
+    (subnet, gateway)}} of the bridge networks, as planned (in check mode a new bridge has no
+    address to read yet). POOL: where IPv6 subnets are picked (``_addresses.ipv6_subnet``)."""
+    taken = taken | {subnet for s in specs for subnet in (s.subnet, s.subnet6) if subnet}
     out = {}
     # Shims first: a bridge claims forwarding on the interfaces with IPv4 addresses it finds, so
     # one made after it would be claimed only by the next run (and not by a restore).
@@ -87,7 +92,7 @@ def converge_networks(batch, specs, spans, taken, backend):
         if spec.name in spans:
             ensure_multi_host(batch, spans[spec.name], backend)
         elif not spec.multi_host:
-            out[spec.bridge] = ensure_network(batch, spec, taken, backend)
+            out[spec.bridge] = ensure_network(batch, spec, taken, backend, pool)
     return out
 
 
@@ -171,14 +176,11 @@ def remove_network(batch, spec, backend):
         batch.run(Macvlan, name=_fleet.shim_name(spec.name), kind=spec.driver, state="absent")
 
 
-def ensure_network(batch, spec, taken, backend):
-    """Converge one network's bridge; its subnet is kept once chosen (it is the bridge's address)."""
+def ensure_network(batch, spec, taken, backend, pool=None):
+    """Converge one network's bridge: its gateway's address in each of its families; a subnet is
+    kept once chosen (it is the bridge's address). {IP version: (subnet, gateway)}."""
     link = batch.adapters["netlink"].link(spec.bridge, routes=False)
-    subnet, gateway = _addresses.network_subnet(spec, link)
-    if subnet is None:
-        subnet = _addresses.pick_subnet(taken)
-        gateway = _addresses.default_gateway(subnet)
-    taken.add(subnet)
-    batch.run(Bridge, name=spec.bridge, addresses=[str(_addresses.interface(gateway, subnet))], internal=spec.internal,
-              ip_masquerade=spec.masquerade, icc=spec.icc, firewall_backend=backend)
-    return subnet, gateway
+    subnets = _addresses.network_subnets(spec, link, taken, pool)
+    batch.run(Bridge, name=spec.bridge, addresses=[str(_addresses.interface(gateway, subnet)) for subnet, gateway in subnets.values()],
+              internal=spec.internal, ip_masquerade=spec.masquerade, icc=spec.icc, firewall_backend=backend)
+    return subnets

@@ -6,11 +6,14 @@ the address plan (``_addresses``)."""
 
 from __future__ import annotations
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _firewall, _fleet
+import ipaddress
+
+from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _firewall, _fleet, _links
 from ansible_collections.netmodes.linux.plugins.module_utils._batches import prune as _prune
 from ansible_collections.netmodes.linux.plugins.module_utils._batches.links import gather_networks
 from ansible_collections.netmodes.linux.plugins.module_utils._batches.networks import (
     FLEET_OPTION,
+    IPV6_POOL_OPTION,
     STATES,
     converge_networks,
     ensure_network,
@@ -52,6 +55,7 @@ class Sandboxes(BatchResource):
         "dns": {"type": "bool", "default": True},
         "force": {"type": "bool", "default": False},
         "fleet": FLEET_OPTION,
+        "ipv6_pool": IPV6_POOL_OPTION,
         "firewall_backend": _firewall.BACKEND_OPTION,
         "converge_networks": {"type": "bool", "default": False},
         "declared_in": DECLARED_IN_OPTION,
@@ -65,6 +69,7 @@ class Sandboxes(BatchResource):
         networks = {s.name: s for s in listed}
         self.spans, self.fleet, self.planned_subnets = {}, _fleet.fleet_from(p["fleet"]), {}
         self.planned = _addresses.Planned(net, self.check_mode)
+        self.pool = _addresses.ipv6_pool(p["ipv6_pool"], "ipv6_pool")
         if p["state"] == "deleted":
             specs = [SandboxSpec(s.name, s.mode, s.networks, s.share_with, state="absent") for s in specs]
         else:
@@ -87,7 +92,8 @@ class Sandboxes(BatchResource):
             return {}
         self.warnings += _prune.still_running(net, self.adapters["sockets"], sorted(pruned))
         if hosting:  # networks first: the sandboxes plug into them
-            self.planned_subnets = converge_networks(batch, listed, self.spans, _addresses.taken_subnets(net), p["firewall_backend"])
+            self.planned_subnets = converge_networks(batch, listed, self.spans, _addresses.taken_subnets(net), backend=p["firewall_backend"],
+                                                     pool=self.pool)
         every = {s.name: s for s in specs if s.state == "present"}  # of every mode: what pruning keeps
         specs = [s for s in specs if hosting or mode_of(s) in p["modes"]]
         present = [s for s in specs if s.state == "present"]
@@ -137,8 +143,8 @@ class Sandboxes(BatchResource):
         if any(DEFAULT_NETWORK in s.networks for s in present) and DEFAULT_NETWORK not in networks:
             networks[DEFAULT_NETWORK] = NetworkSpec(DEFAULT_NETWORK, DEFAULT_BRIDGE)
             # Not a subnet this plan gives another network (in check mode its bridge is not there to read)
-            taken = _addresses.taken_subnets(net) | {subnet for subnet, _gateway in self.planned_subnets.values() if subnet}
-            self.planned_subnets[DEFAULT_BRIDGE] = ensure_network(batch, networks[DEFAULT_NETWORK], taken, backend)
+            taken = _addresses.taken_subnets(net) | {subnet for planned in self.planned_subnets.values() for subnet, _gateway in planned.values()}
+            self.planned_subnets[DEFAULT_BRIDGE] = ensure_network(batch, networks[DEFAULT_NETWORK], taken, backend, self.pool)
         isolated = [s for s in present if s.mode in ("none", "network")]
         for spec in isolated:
             batch.run(Netns, name=spec.name)
@@ -212,18 +218,21 @@ class Sandboxes(BatchResource):
             self._attach_multi_host(batch, spec, index, self.spans[name])
             return
         bridge = bridge_of(name, networks)
-        subnet, gateway = _addresses.bridge_subnet(self.adapters["netlink"].link(bridge, routes=False))
-        if subnet is None and bridge in self.planned_subnets:  # check mode: made by this run
-            subnet, gateway = self.planned_subnets[bridge]
-        if subnet is None:
+        # As this plan leaves the bridge (its step comes first), else as it is (a network of another run).
+        subnets = self.planned_subnets.get(bridge) or _addresses.bridge_subnets(self.adapters["netlink"].link(bridge, routes=False))
+        if not subnets:
             self.missing(NotFound("%s: network %s has no subnet yet (its bridge %s is not there)" % (spec.name, name, bridge), "config"))
             return
-        ip = _addresses.pick_address(spec.name, name, given=spec.ip_on(index, name), subnet=subnet, gateway=gateway, used=used)
-        used.setdefault(spec.name, set()).add(ip)
-        self.planned.put(spec.name, name, _addresses.interface(ip, subnet))
+        addresses = []
+        for version, (subnet, gateway) in sorted(subnets.items()):
+            ip = _addresses.pick_address(spec.name, name, given=spec.ip_on(index, name, version), subnet=subnet, gateway=gateway, used=used)
+            used.setdefault(spec.name, set()).add(ip)
+            self.planned.put(spec.name, name, _addresses.interface(ip, subnet))
+            addresses.append(str(_addresses.interface(ip, subnet)))
+        gateways = [str(gateway) for _subnet, gateway in (subnets[v] for v in sorted(subnets))] if index == 0 else None
         # Hairpin on, as Docker without its userland proxy: a sandbox reaches its own published ports.
         batch.run(Veth, name=veth_name(spec.name, name), peer="eth%d" % index, netns=spec.name, bridge=bridge, hairpin=True,
-                  addresses=[str(_addresses.interface(ip, subnet))], gateway=str(gateway) if index == 0 else None)
+                  addresses=addresses, gateway=gateways, ipv6=_links.ipv6_of(subnets))
 
     def _attach_multi_host(self, batch, spec, index, span):
         """Plug SPEC into this host's part of a multi-host network, at the address every host computes."""
@@ -256,13 +265,12 @@ class Sandboxes(BatchResource):
         out = {}
         for name in {n for s in specs for n in s.networks if n != DEFAULT_NETWORK and n not in self.spans}:
             bridge = bridge_of(name, networks)
-            subnet, _gateway = _addresses.bridge_subnet(net.link(bridge, routes=False))
-            subnet = subnet or self.planned_subnets.get(bridge, (None, None))[0]
-            if subnet is None:
-                continue
-            out[name] = [_fleet.Member(self.fleet.host, sandbox, a.ip, 0, tuple(aliases.get(sandbox, ())))
-                         for sandbox in names for a in self.planned.of(sandbox, sandbox in aliases)
-                         if a.version == 4 and a.ip in subnet]
+            planned = self.planned_subnets.get(bridge) or _addresses.bridge_subnets(net.link(bridge, routes=False))
+            subnets = [subnet for subnet, _gateway in planned.values()]
+            out[name] = [_fleet.Member(self.fleet.host, sandbox, ip, 0, tuple(aliases.get(sandbox, ())))
+                         for sandbox in names
+                         for ip in _addresses.by_family(a.ip for a in self.planned.of(sandbox, sandbox in aliases))
+                         if any(ip in subnet for subnet in subnets)]
         return out
 
     def _dns(self, batch, spec, members, networks):
@@ -274,9 +282,9 @@ class Sandboxes(BatchResource):
         for name in spec.networks:
             found = self.spans[name].members if name in self.spans else members.get(name, ())
             for who, member, ip in _fleet.hosts_entries(found, host, spec.name):
-                lines[(who, member)] = ip
+                lines[(who, member, ipaddress.ip_address(ip).version)] = ip  # one line per family
         peers = {}
-        for (who, _member), ip in lines.items():
+        for (who, _member, _version), ip in lines.items():
             peers.setdefault(who, []).append(ip)
         batch.run(DnsConfig, planned_addresses=self.planned.links(spec.name, spec.networks), netns=spec.name,
                   hostname=spec.hostname or spec.name, nameservers=list(spec.dns) if spec.dns else None,

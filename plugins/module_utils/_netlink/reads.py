@@ -7,7 +7,7 @@ from __future__ import annotations
 import ipaddress
 import os
 
-from ansible_collections.netmodes.linux.plugins.module_utils._model import Route
+from ansible_collections.netmodes.linux.plugins.module_utils._model import IPV6_USER_METRIC, Route
 from ansible_collections.netmodes.linux.plugins.module_utils._namespaces import NETNS_DIR
 from ansible_collections.netmodes.linux.plugins.module_utils._netlink import wire
 from ansible_collections.netmodes.linux.plugins.module_utils._netlink.base import (
@@ -76,6 +76,7 @@ class Reads(Sockets):
             stp=self._flag(msg.data(wire.IFLA_BR_STP_STATE)) if kind == "bridge" else None,
             nf_call_iptables=self._flag(msg.data(wire.IFLA_BR_NF_CALL_IPTABLES)) if kind == "bridge" else None,
             hairpin=self._flag(msg.data(wire.IFLA_BRPORT_MODE, slave=True)) if msg.slave_kind == "bridge" else None,
+            ipv6=self._ipv6_state(msg),
             addresses=addresses.get(index, frozenset()),
             routes=routes.get(index, frozenset()),
             info=self._kind_info(msg, kind),
@@ -94,6 +95,17 @@ class Reads(Sockets):
         if kind == "ipvlan":
             return {"mode": _name_of_number(IPVLAN_MODES, wire.number(msg.data(wire.IFLA_IPVLAN_MODE)))}
         return None
+
+    @staticmethod
+    def _ipv6_state(msg):
+        """The link's IPv6 as the modules set it: off (disable_ipv6), on (without router
+        advertisements: accept_ra 0), auto (the kernel's default), None (unknown)."""
+        disabled = msg.ipv6_conf(wire.DEVCONF_DISABLE_IPV6)
+        if disabled is None:
+            return None
+        if disabled:
+            return "off"
+        return "on" if msg.ipv6_conf(wire.DEVCONF_ACCEPT_RA) == 0 else "auto"
 
     @staticmethod
     def _flag(payload):
@@ -162,9 +174,9 @@ class Reads(Sockets):
                 for msg, route in self._main_routes(netns) if not (route.dst.version == 6 and route.dst.is_link_local)]
 
     @_reads
-    def route_destinations(self, netns=None):
-        """The destinations (networks) of every IPv4 route in the main table of NETNS."""
-        return {route.dst for _msg, route in self._main_routes(netns, family=2)}
+    def route_destinations(self, netns=None, version=4):
+        """The destinations (networks) of every route of IP VERSION in the main table of NETNS."""
+        return {route.dst for _msg, route in self._main_routes(netns, family=2 if version == 4 else 10)}
 
     @_reads
     def _name_of(self, index, netns):
@@ -206,5 +218,7 @@ class Reads(Sockets):
         out = {}
         for msg, route in self._main_routes(netns):
             if msg.proto == RTPROT_STATIC:
+                if route.dst.version == 6 and route.metric == IPV6_USER_METRIC:
+                    route = Route(route.dst, route.via)  # the metric the kernel gives one added without
                 out.setdefault(msg.oif, set()).add(route)
         return {index: frozenset(routes) for index, routes in out.items()}

@@ -62,6 +62,10 @@ IFLA_BR_STP_STATE, IFLA_BR_NF_CALL_IPTABLES = 5, 36
 IFLA_BRPORT_MODE = 4
 IFLA_VXLAN_ID, IFLA_VXLAN_LOCAL, IFLA_VXLAN_LEARNING, IFLA_VXLAN_PROXY, IFLA_VXLAN_PORT, IFLA_VXLAN_LOCAL6 = 1, 4, 7, 11, 15, 17
 IFLA_MACVLAN_MODE = 1
+# A link's per-family settings: IPv6's devconf array (the sysctls of net/ipv6/conf/LINK, by index).
+IFLA_AF_SPEC, IFLA_INET6_CONF = 26, 2
+DEVCONF_ACCEPT_RA, DEVCONF_DISABLE_IPV6 = 3, 26
+IFA_F_NODAD = 0x02
 IFLA_IPVLAN_MODE = 1
 # Address and route attributes; the route type of an ordinary route (RTN_UNICAST).
 IFA_ADDRESS, IFA_LOCAL = 1, 2
@@ -165,6 +169,15 @@ class LinkMessage:
     @property
     def name(self):
         return text(self.attrs.get(IFLA_IFNAME))
+
+    def ipv6_conf(self, index):
+        """The link's IPv6 sysctl number INDEX (a DEVCONF_*), or None when it has no IPv6 state."""
+        spec = self.attrs.get(IFLA_AF_SPEC)
+        inet6 = attrs(spec).get(socket.AF_INET6) if spec is not None else None
+        conf = attrs(inet6).get(IFLA_INET6_CONF) if inet6 is not None else None
+        if conf is None or len(conf) < 4 * (index + 1):
+            return None
+        return _S32.unpack_from(conf, 4 * index)[0]
 
     @property
     def kind(self):
@@ -307,7 +320,10 @@ class Wire:
     def address(self, add, index, interface):
         """Add (ADD) or remove an address (an ipaddress interface) of link INDEX."""
         family = socket.AF_INET if interface.version == 4 else socket.AF_INET6
-        body = _IFADDR.pack(family, interface.network.prefixlen, 0, 0, index)
+        # An IPv6 address is usable at once, without duplicate address detection (as Docker's
+        # are): on a bridge of ours or a sandbox's link, the address plan is what keeps it unique.
+        flags = IFA_F_NODAD if interface.version == 6 else 0
+        body = _IFADDR.pack(family, interface.network.prefixlen, flags, 0, index)
         body += attr(IFA_LOCAL, interface.ip.packed) + attr(IFA_ADDRESS, interface.ip.packed)
         self.change(RTM_NEWADDR if add else RTM_DELADDR, body, NLM_F_CREATE | NLM_F_EXCL if add else 0)
 

@@ -113,6 +113,8 @@ class Writes(Sockets):
         if "master" in attrs:
             master = attrs.pop("master")
             attrs["master"] = self._index(master, netns) if master else 0
+        if "ipv6" in attrs:
+            self._set_ipv6(name, netns, attrs.pop("ipv6"))
         if "hairpin" in attrs:  # a bridge port's flag: set through the port, not the link
             self._call("set hairpin on %s" % name, self._wire(netns).set_port_mode, index, attrs.pop("hairpin"))
         common = {_WIRE_ATTRS[key]: attrs.pop(key) for key in list(attrs) if key in _WIRE_ATTRS}
@@ -132,6 +134,23 @@ class Writes(Sockets):
         if "vxlan_learning" in attrs:
             attrs["vxlan_learning"] = int(attrs["vxlan_learning"])
         self._call("set %s on %s" % (", ".join(sorted(attrs)), name), self._ipr(netns).link, "set", index=index, **attrs)
+
+    def _set_ipv6(self, name, netns, value):
+        """IPv6 on link NAME: "off" (disable_ipv6, as Docker does on the links of IPv4-only
+        networks) or "on" without router advertisements (a sandbox takes no address or route
+        from anyone on its network). netlink cannot set these: they are sysctls of the link, in
+        its namespace, which lasts as long as the link does."""
+        settings = {"off": (("disable_ipv6", "1"),), "on": (("accept_ra", "0"), ("disable_ipv6", "0"))}[value]
+
+        def write():
+            for key, number in settings:
+                with open("/proc/sys/net/ipv6/conf/%s/%s" % (name, key), "w") as handle:
+                    handle.write(number)
+
+        try:
+            write() if netns is None else self.namespaces.inside(netns, write)
+        except OSError as exc:
+            raise _kernel_error("set ipv6 %s on %s" % (value, name), exc)
 
     @_relinks
     def link_delete(self, name, netns=None):

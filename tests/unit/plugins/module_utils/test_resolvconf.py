@@ -145,11 +145,19 @@ def test_hosts_without_ipv6_drops_ipv6_lines():  # etchosts TestBuildNoIPv6
     (None, "corp.example", None),
 ])
 def test_own_entries_name_each_address(name, domain, expected):
-    entries = rc.own_entries(name, domain, ips("fd12::5", "10.11.12.13"))
+    entries = rc.own_entries(name, domain, ips("10.11.12.13", "fd12::5"))
     if expected is None:
         assert entries == []
     else:
         assert entries == [(ipaddress.ip_address("10.11.12.13"), expected), (ipaddress.ip_address("fd12::5"), expected)]
+
+
+def test_own_addresses_follow_the_networks_then_ipv4_before_ipv6():
+    # Docker's order (sandbox_dns_unix.go): network by network as the sandbox joined them, each
+    # IPv4 then IPv6; eth10 after eth9, loopback never.
+    links = {"lo": iface("127.0.0.1/8", "::1/128"), "eth10": iface("10.0.10.2/24"), "eth1": iface("fd31:1::2/64", "10.0.1.2/24"),
+             "eth0": iface("fd31::2/64", "10.0.0.2/24"), "eth9": iface("10.0.9.2/24")}
+    assert rc.own_addresses(links) == ips("10.0.0.2", "fd31::2", "10.0.1.2", "fd31:1::2", "10.0.9.2", "10.0.10.2")
 
 
 def desired(**options):

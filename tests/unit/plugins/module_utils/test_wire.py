@@ -133,3 +133,31 @@ def test_a_link_is_set_in_one_request_with_what_is_given():
     found = wire.attrs(sent, HEADER.size + 16)
     assert sorted(found) == [wire.IFLA_ADDRESS, wire.IFLA_MTU, wire.IFLA_MASTER]
     assert wire.mac(found[wire.IFLA_ADDRESS]) == "02:42:0a:e7:c8:02" and wire.u32(found[wire.IFLA_MASTER]) == 0
+
+
+@pytest.mark.parametrize("cidr, family, flags", [("172.17.0.2/16", socket.AF_INET, 0), ("fd31:120::2/64", socket.AF_INET6, wire.IFA_F_NODAD)])
+def test_an_ipv6_address_is_added_without_duplicate_address_detection(cidr, family, flags):
+    # As Docker's: usable at once (the address plan keeps it unique), never "tentative" for a second.
+    sock = fake_wire(error(0))
+    sock.address(True, 7, ipaddress.ip_interface(cidr))
+    sent = sock.sock.sent[0]
+    found_family, prefixlen, found_flags, _scope, index = struct.unpack_from("=BBBBi", sent, HEADER.size)
+    assert (found_family, prefixlen, found_flags, index) == (family, ipaddress.ip_interface(cidr).network.prefixlen, flags, 7)
+    assert wire.ip(wire.attrs(sent, HEADER.size + 8).get(wire.IFA_LOCAL)) == cidr.split("/", maxsplit=1)[0]
+
+
+def ipv6_conf(values):
+    """IFLA_AF_SPEC with AF_INET6's devconf array, VALUES {DEVCONF index: value}."""
+    array = [0] * 40
+    for index, value in values.items():
+        array[index] = value
+    conf = wire.attr(wire.IFLA_INET6_CONF, struct.pack("=%di" % len(array), *array))
+    return wire.nested(wire.IFLA_AF_SPEC, wire.nested(socket.AF_INET6, conf))
+
+
+def test_a_links_ipv6_sysctls_are_read_from_its_devconf_array():
+    body = link_body(3, "eth0", ipv6_conf({wire.DEVCONF_ACCEPT_RA: 0, wire.DEVCONF_DISABLE_IPV6: 1}))
+    msg = wire.LinkMessage(body, 0, len(body))
+    assert msg.ipv6_conf(wire.DEVCONF_DISABLE_IPV6) == 1 and msg.ipv6_conf(wire.DEVCONF_ACCEPT_RA) == 0
+    bare = link_body(3, "eth0")
+    assert wire.LinkMessage(bare, 0, len(bare)).ipv6_conf(wire.DEVCONF_DISABLE_IPV6) is None, "no IPv6 state: unknown"

@@ -48,7 +48,7 @@ def test_the_whole_answer(world, converge, firewall):
     assert result["firewall"] == firewall.name
     web_eth0, db_eth0 = world.link("eth0", "web"), world.link("eth0", "db")
     assert result["networks"] == [{
-        "name": "br0", "driver": "bridge", "subnets": ["172.18.0.0/16"], "gateway": "172.18.0.1",
+        "name": "br0", "driver": "bridge", "subnets": ["172.18.0.0/16"], "gateway": "172.18.0.1", "gateway6": None, "ipv6": False,
         "addresses": ["172.18.0.1/16"], "mtu": 1450, "mac": world.link("br0").mac, "up": True,
         "options": {"ip_masquerade": True, "icc": False, "internal": False},
         "members": [
@@ -64,9 +64,9 @@ def test_the_whole_answer(world, converge, firewall):
         "path": "/run/netns/web", "inode": world.netns["web"], "names": ["web", "web-side"], "owned": True,
         "published": ["127.0.0.1:5353:53/udp", "8080:80/tcp"]}
     assert web["interfaces"] == [
-        {"name": "lo", "kind": None, "mac": "00:00:00:00:00:00", "mtu": 65536, "up": True, "addresses": [],
+        {"name": "lo", "kind": None, "mac": "00:00:00:00:00:00", "mtu": 65536, "up": True, "addresses": [], "ipv6": None,
          "host_interface": None, "network": None},
-        {"name": "eth0", "kind": "veth", "mac": web_eth0.mac, "mtu": 1500, "up": True, "addresses": ["172.18.0.10/16"],
+        {"name": "eth0", "kind": "veth", "mac": web_eth0.mac, "mtu": 1500, "up": True, "addresses": ["172.18.0.10/16"], "ipv6": None,
          "host_interface": "veth-web", "network": "br0"},
     ]
     assert web["routes"] == [
@@ -181,7 +181,7 @@ def test_brief_is_a_line_per_object_and_reads_no_dns_file(world, converge, files
     monkeypatch.setattr(files, "read", lambda netns, name: reads.append((netns, name)) or read(netns, name))
     result = converge(NetInfo, brief=True)
     assert reads == [], "brief reads no DNS file"
-    assert result["networks"] == [{"name": "br0", "subnets": ["172.18.0.0/16"], "gateway": "172.18.0.1",
+    assert result["networks"] == [{"name": "br0", "subnets": ["172.18.0.0/16"], "gateway": "172.18.0.1", "gateway6": None,
                                    "options": {"ip_masquerade": True, "icc": False, "internal": False}, "members": ["db", "web"]}]
     assert by_name(result["sandboxes"], "web") == {"name": "web", "names": ["web", "web-side"], "owned": True,
                                                    "addresses": {"eth0": ["172.18.0.10/16"]}, "networks": ["br0"],

@@ -217,8 +217,9 @@ def test_a_shared_alias_is_in_the_hosts_file_of_every_member_once_per_member(con
         "172.18.0.2\ta\n"
         "172.18.0.2\tapi\n172.30.0.2\tapi\n"
         "172.30.0.3\tc\n")
+    # c's own lines in the order of its networks (Docker's): back, then br0.
     assert files.files[("c", "hosts")] == HOSTS_HEAD + (
-        "172.18.0.4\tc\n172.30.0.3\tc\n"
+        "172.30.0.3\tc\n172.18.0.4\tc\n"
         "172.18.0.3\tb\n"
         "172.18.0.3\tapi\n172.18.0.2\tapi\n"
         "172.18.0.2\ta\n")
@@ -264,7 +265,22 @@ def test_host_mode_preflight_covers_ipv6_listeners(host, converge, sockets, addr
      r"config\[0\] \(this-name-is-too-long\): name: network name 'this-name-is-too-long' is 21 bytes, .* give a bridge_name of at most 15"),
     ({"name": "x", "bridge_name": "br/x"}, r"config\[0\] \(x\): bridge_name: interface name 'br/x' is not valid.*Choose another name"),
     ({"name": "x", "internal": "maybe"}, r"config\[0\] \(x\): internal: 'maybe' is not a boolean; write true or false"),
-    ({"name": "x", "subnet": "2001:db8::/64"}, r"config\[0\] \(x\): subnet: IPv6 networks are not supported yet; give an IPv4 subnet"),
+    ({"name": "x", "subnet": "fd31:7::/64"}, r"config\[0\] \(x\): subnet: fd31:7::/64 is an IPv6 subnet but the network has no IPv6;"
+     " add ipv6: true"),
+    ({"name": "x", "subnet": ["10.1.0.0/24", "10.2.0.0/24"]}, r"subnet: 10.1.0.0/24 and 10.2.0.0/24 are both IPv4; give at most one subnet"
+     " of each IP version"),
+    ({"name": "x", "ipv6": True, "subnet": ["fd31:7::/64", "fd31:8::/64"]}, "are both IPv6"),
+    ({"name": "x", "ipv4": False}, "ipv4: a network without IPv4 needs IPv6 .*; add ipv6: true"),
+    ({"name": "x", "ipv4": False, "ipv6": True, "subnet": ["10.1.0.0/24", "fd31:7::/64"]},
+     "subnet: 10.1.0.0/24 is an IPv4 subnet but the network has ipv4: false"),
+    ({"name": "bridge", "ipv4": False, "ipv6": True}, "Docker's default network bridge always has IPv4"),
+    ({"name": "x", "ipv6": True, "subnet": "fd31:7::/64", "gateway": "fd31:8::1"}, "gateway: fd31:8::1 is not a host address of subnet fd31:7::/64"),
+    ({"name": "x", "ipv6": True, "gateway": "fd31:8::1"}, "gateway: fd31:8::1 needs an IPv6 subnet"),
+    ({"name": "x", "subnet": "10.1.0.0/24", "gateway": ["10.1.0.1", "10.1.0.2"]}, "gateway: 10.1.0.1 and 10.1.0.2 are both IPv4"),
+    ({"name": "x", "ipv6": True, "subnet": "fd31:7::/127"}, r"leaves no address for members \(an IPv6 subnet needs a prefix of at most /126"),
+    ({"name": "x", "ipv6": "yes"}, "ipv6: 'yes' is not a boolean"),
+    ({"name": "x", "ipv6": True, "subnet": "fd31:7::1/64"}, "is not a valid network"),
+    ({"name": "x", "driver": "overlay", "subnet": "10.1.0.0/24", "hosts": "all", "ipv6": True}, "an overlay network has no ipv6"),
 ])
 def test_bad_networks(refused, raw, fragment):
     refused(Networks, InvalidInput, fragment, config=[raw])
@@ -274,6 +290,8 @@ def test_bad_networks(refused, raw, fragment):
     ([{"name": "a", "subnet": "10.231.0.0/24"}, {"name": "b", "subnet": "10.231.0.128/25"}],
      r"config: the subnets of a \(10.231.0.0/24\) and b \(10.231.0.128/25\) overlap; give b a subnet of its own"),
     ([{"name": "a"}, {"name": "a"}], "config: network name 'a' is declared twice; declare each once"),
+    ([{"name": "a", "ipv6": True, "subnet": "fd31:7::/48"}, {"name": "b", "ipv6": True, "subnet": ["10.1.0.0/24", "fd31:7:0:5::/64"]}],
+     r"config: the subnets of a \(fd31:7::/48\) and b \(fd31:7:0:5::/64\) overlap; give b a subnet of its own"),
     ([{"name": "a"}, {"name": "b", "bridge_name": "a"}], "config: bridge name 'a' is declared twice; declare each once"),
     ([{"name": "a", "subnet": "172.18.5.0/24"}], r"config\[0\] \(a\): subnet: 172.18.5.0/24 overlaps 172.18.0.0/16 of br0 on the host; choose a free subnet"),
 ])
@@ -447,3 +465,43 @@ def test_the_ports_a_bridge_has_count_and_those_this_run_removes_do_not(converge
     assert len(kernel.bridge_ports("br0")) == 1022
     converge(Sandboxes, config=_on("br0", ["s4", "s5", "s6"]), networks=NETWORKS, state="overridden")
     assert sorted(kernel.netns) == ["s4", "s5", "s6"] and len(kernel.bridge_ports("br0")) == 1023
+
+
+# -- IPv6 -------------------------------------------------------------------------------------------
+
+DUAL = [{"name": "dual", "ipv6": True, "subnet": ["172.18.0.0/16", "fd31:18::/64"]}, {"name": "six", "ipv6": True, "ipv4": False},
+        {"name": "four", "subnet": "172.30.0.0/24"}]
+DUAL_SANDBOXES = [{"name": "a", "network_mode": "dual", "ip6": "fd31:18::a"}, {"name": "b", "network_mode": "dual", "networks": ["six", "four"]},
+                  {"name": "c", "network_mode": "six"}]
+
+
+def test_dual_stack_and_ipv6_only_networks_four_steps(four_steps, converge, kernel, files):
+    files.host["/etc/resolv.conf"] = "nameserver 10.231.0.53\nnameserver fd31:53::53\n"
+    first = four_steps(Sandboxes, config=DUAL_SANDBOXES, networks=DUAL, converge_networks=True)
+    six = ipaddress.ip_network(first["networks"]["six"]["subnet6"])
+    assert first["networks"]["dual"] == {"subnet": "172.18.0.0/16", "gateway": "172.18.0.1", "subnet6": "fd31:18::/64", "gateway6": "fd31:18::1"}
+    assert first["networks"]["six"]["subnet"] is None and six.prefixlen == 64 and six.subnet_of(ipaddress.ip_network("fd00::/8"))
+    assert addr(kernel, "a") == ["172.18.0.2/16", "fd31:18::a/64"], "ip6 given"
+    assert addr(kernel, "b") == ["172.18.0.3/16", "fd31:18::2/64"], "the first free IPv6 address, ::a taken by a"
+    assert addr(kernel, "b", "eth1") == ["%s/64" % (six.network_address + 2)] and addr(kernel, "b", "eth2") == ["172.30.0.2/24"]
+    assert [kernel.link(n, "b").ipv6 for n in ("eth0", "eth1", "eth2")] == ["on", "on", "off"], "IPv6 off where the network has none"
+    routes = sorted(str(r) for r in kernel.link("eth0", "a").routes)
+    assert routes == ["default via 172.18.0.1", "default via fd31:18::1"]
+    assert sorted(str(a) for a in kernel.link("dual").addresses) == ["172.18.0.1/16", "fd31:18::1/64"]
+    hosts = files.files[("b", "hosts")]
+    assert "fd31:18::a\ta\n" in hosts and "172.18.0.2\ta\n" in hosts and "%s\tc\n" % (six.network_address + 3) in hosts
+    assert "nameserver fd31:53::53" in files.files[("b", "resolv.conf")], "a sandbox with IPv6 keeps IPv6 nameservers"
+
+
+def test_an_ipv6_address_must_fit_the_networks_families(converge, refused):
+    converge(Networks, config=DUAL)
+    refused(Sandboxes, InvalidInput, "a: ip6: fd31:30::5 is an IPv6 address, but network four has no IPv6; give the network ipv6: true",
+            config=[{"name": "a", "network_mode": "four", "ip6": "fd31:30::5"}], networks=DUAL)
+    refused(Sandboxes, InvalidInput, "a: ip: 172.30.0.9 is an IPv4 address, but network six has no IPv4 .it is IPv6-only.",
+            config=[{"name": "a", "network_mode": "six", "ip": "172.30.0.9"}], networks=DUAL)
+    refused(Sandboxes, InvalidInput, r"config\[0\] \(a\): ip6: 172.18.0.9 is an IPv4 address; ip6 takes IPv6 \(give IPv4 addresses in ip\)",
+            config=[{"name": "a", "network_mode": "dual", "ip6": "172.18.0.9"}], networks=DUAL)
+    refused(Sandboxes, InvalidInput, "a: ip6: fd31:19::9 is not a free host address of network dual",
+            config=[{"name": "a", "network_mode": "dual", "ip6": "fd31:19::9"}], networks=DUAL)
+    refused(Sandboxes, InvalidInput, "a: ip6: fd31:18::1 is not a free host address of network dual",
+            config=[{"name": "a", "network_mode": "dual", "ip6": "fd31:18::1"}], networks=DUAL)
