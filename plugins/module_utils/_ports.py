@@ -172,7 +172,7 @@ def port_mapping(spec, field_name):
         text = str(spec).strip()
         text, _sep, protocol = text.partition("/")
         protocol = protocol or "tcp"
-        bracketed = text.startswith("[") and "]:" in text
+        host_ip, bracketed = None, text.startswith("[") and "]:" in text
         if bracketed:
             host_ip, _sep, text = text[1:].partition("]:")
         parts = text.split(":")

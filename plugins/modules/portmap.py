@@ -58,7 +58,7 @@ options:
         (every IPv6 address) or C([fd31::1]:8080:80/udp). Without a host address a port is
         published on every address of each family the sandbox has an address of on O(bridge)
         (C(0.0.0.0) and C(::) on a dual-stack network, as Docker does).
-      - What Docker's userland proxy would carry is refused before any change: an IPv6 host
+      - What Docker's userland proxy would carry is refused before any change, that is an IPv6 host
         address for a sandbox without an IPv6 address on O(bridge) (or an IPv4 one for an
         IPv6-only sandbox), and C([::1]) (IPv6 has no route_localnet).
       - A host port is required (Docker's random host ports are not idempotent).

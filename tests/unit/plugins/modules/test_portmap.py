@@ -167,10 +167,11 @@ def test_an_ipv6_only_sandbox_publishes_on_any6_only(dual, converge):
 
 
 @pytest.mark.parametrize("who, ports, fragment", [
-    ({"netns": "v4"}, ["[::]:8080:80"], "ports: [::]:8080:80/tcp: the sandbox has no IPv6 address on bridge br6, so Docker would"
-                                         " need its userland proxy"),
+    ({"netns": "v4"}, ["[::]:8080:80"],
+     "ports: [::]:8080:80/tcp: the sandbox has no IPv6 address on bridge br6, so Docker would need its userland proxy"),
     ({"netns": "web6"}, ["8080:80", "[::1]:8081:80"], "ports: [::1]:8081:80/tcp: publishing on ::1 needs Docker's userland proxy"),
-    ({"address": "fd31:9b5e:c207:60::20"}, ["10.231.1.11:8080:80"], "ports: 10.231.1.11:8080:80/tcp: the sandbox has no IPv4 address on bridge br6"),
+    ({"address": "fd31:9b5e:c207:60::20"}, ["10.231.1.11:8080:80"],
+     "ports: 10.231.1.11:8080:80/tcp: the sandbox has no IPv4 address on bridge br6"),
 ])
 def test_what_needs_dockers_userland_proxy_is_refused_before_any_change(dual, converge, firewall, sysctl, who, ports, fragment):
     commits, calls = firewall.commits, list(sysctl.calls)

@@ -163,6 +163,6 @@ def test_iptables_ip6tables_holds_our_chains_only_while_something_of_ipv6_is_our
 
 def test_iptables_the_guard_of_ipv6_uplinks_is_in_ip6tables():
     items = ipt.render(_firewall.GUARD_OWNER, [_firewall.Guard((), (), ("eth0",))])
-    assert items == {("rule", "filter6", "NETMODES-UPLINKS", ipt.spec((("-i", "eth0"),), target=("NETMODES-CLOSED",),
-                                                                     comment="netmodes:" + _firewall.GUARD_OWNER))}
+    rule = ipt.spec((("-i", "eth0"),), target=("NETMODES-CLOSED",), comment="netmodes:" + _firewall.GUARD_OWNER)
+    assert items == {("rule", "filter6", "NETMODES-UPLINKS", rule)}
     assert ipt.CHAIN_RULES6[("filter6", "NETMODES-CLOSED")] == ipt.CHAIN_RULES[("filter", "NETMODES-CLOSED")]
