@@ -131,7 +131,7 @@ SANDBOX_NET = "10.231.172.0/24"
 GATEWAY = "10.231.172.1"
 FOREIGN_NET = "10.231.173.0/24"   # a bridge made by hand (docker0)
 SYSCTLS = ("grep -H . /proc/sys/net/ipv4/conf/*/forwarding /proc/sys/net/ipv4/conf/*/route_localnet"
-           " /proc/sys/net/ipv6/conf/*/forwarding /proc/sys/net/ipv4/ip_forward")
+           " /proc/sys/net/ipv6/conf/*/forwarding /proc/sys/net/ipv6/conf/*/force_forwarding /proc/sys/net/ipv4/ip_forward")
 LEDGER = "/run/netmodes/sysctl.json"
 
 BRIDGE_PLAY = """
@@ -363,7 +363,7 @@ def test_the_iptables_backend_refuses_ipv6_addresses_on_a_bridge(backend, lan, a
         assert sim1.run("ip link show br6", check=False).returncode != 0
         return
     assert not run.failed, run
-    assert sysctls(sim1)["net/ipv6/conf/br6/forwarding"] == "1"
+    assert sysctls(sim1)["net/ipv6/conf/br6/force_forwarding"] == "1", "IPv6 forwarding on the bridge alone (Linux 6.17)"
     assert sysctls(sim1)["net/ipv6/conf/all/forwarding"] == before["net/ipv6/conf/all/forwarding"]
     assert not ansible.adhoc("sim1", "bridge", {"name": "br6", "state": "absent"}).failed
     assert (sysctls(sim1), firewall(sim1)) == (before, rules)
