@@ -131,7 +131,7 @@ SANDBOX_NET = "10.231.172.0/24"
 GATEWAY = "10.231.172.1"
 FOREIGN_NET = "10.231.173.0/24"   # a bridge made by hand (docker0)
 SYSCTLS = ("grep -H . /proc/sys/net/ipv4/conf/*/forwarding /proc/sys/net/ipv4/conf/*/route_localnet"
-           " /proc/sys/net/ipv6/conf/*/forwarding /proc/sys/net/ipv4/ip_forward")
+           " /proc/sys/net/ipv6/conf/*/forwarding /proc/sys/net/ipv6/conf/*/force_forwarding /proc/sys/net/ipv4/ip_forward")
 LEDGER = "/run/netmodes/sysctl.json"
 
 BRIDGE_PLAY = """
@@ -356,7 +356,7 @@ def test_a_bridge_with_ipv6_is_closed_by_either_backend(backend, lan, ansible, s
     args = {"name": "br6", "addresses": ["10.231.174.1/24", "fd31:9b5e:c207:174::1/64"], "internal": True}
     run = ansible.adhoc("sim1", "bridge", args)
     assert not run.failed, run
-    assert sim1.run("cat /proc/sys/net/ipv6/conf/br6/force_forwarding", check=False).stdout.strip() == "1"
+    assert sysctls(sim1)["net/ipv6/conf/br6/force_forwarding"] == "1", "IPv6 forwarding on the bridge alone (Linux 6.17)"
     assert sysctls(sim1)["net/ipv6/conf/all/forwarding"] == before["net/ipv6/conf/all/forwarding"]
     if backend == "iptables":
         assert "-A NM-IN-br6 ! -i br6" in sim1.run("ip6tables-legacy-save", check=False).stdout, "the internal network's drop, for IPv6"
