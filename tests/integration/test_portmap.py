@@ -200,3 +200,40 @@ def test_an_ipv6_port_of_a_sandbox_without_ipv6_is_refused_naming_the_proxy(dual
         run = ansible.adhoc("sim1", "portmap", {"netns": "v4only", "bridge": "br6", "ports": ports})
         assert run.failed and words in run.result()["msg"], run.result()
     assert_unchanged(before, snapshot(sim1))
+
+
+# A dual-stack network of the bridge module (its IPv6 policy: fwd-in's exposed6, the hairpin's
+# ip6 masquerade), published from another host and from a member of the same bridge.
+NETWORK6 = """
+- hosts: sim1
+  gather_facts: false
+  tasks:
+    - netmodes.linux.bridge: {name: br0, addresses: [172.18.0.1/16, "fd31:9b5e:c207:118::1/64"]}
+    - netmodes.linux.netns: {name: "{{ item }}"}
+      loop: [web, db]
+    - netmodes.linux.veth:
+        name: "veth-{{ item.name }}"
+        netns: "{{ item.name }}"
+        bridge: br0
+        addresses: ["{{ item.ip }}/16", "{{ item.ip6 }}/64"]
+        gateway: [172.18.0.1, "fd31:9b5e:c207:118::1"]
+        ipv6: "on"
+      loop: [{name: web, ip: 172.18.0.10, ip6: "fd31:9b5e:c207:118::10"}, {name: db, ip: 172.18.0.11, ip6: "fd31:9b5e:c207:118::11"}]
+"""
+
+
+def test_a_dual_stack_network_of_ours_publishes_ipv6_to_other_hosts_and_its_members(backend, ansible, sim1, fleet, processes):
+    sim2 = fleet.host("sim2")
+    assert not ansible.playbook(NETWORK6).failed
+    processes.start(sim1, "ip netns exec web /usr/bin/python3 -m http.server --bind :: 80")
+    sh(sim1, "for i in $(seq 300); do ip netns exec web curl -sg -o /dev/null http://[::1]:80/ && exit 0; sleep 0.1; done; exit 1")
+    run = ansible.four_steps(publish('["8080:80"]'), snapshot=lambda: firewall(sim1))
+    assert run.result()["published"] == ["8080:80/tcp", "[::]:8080:80/tcp"]
+    assert status(sim2, "-g -6 http://[%s]:8080/" % sim1.address6) == "200"                 # another host
+    assert status(sim1, "-g -6 http://[%s]:8080/" % sim1.address6, netns="db") == "200"     # hairpin, same bridge
+    sh(sim2, "ip -6 route add fd31:9b5e:c207:118::/64 via %s" % sim1.address6)   # sim2 routes to the network itself
+    try:
+        assert status(sim2, "-g -6 http://[fd31:9b5e:c207:118::10]:80/") == "000", "an unpublished port reached from outside"
+    finally:
+        sh(sim2, "ip -6 route del fd31:9b5e:c207:118::/64")
+    assert status(sim2, "http://%s:8080/" % sim1.address) == "200"
