@@ -5,8 +5,9 @@ parsed into PortMapping values, and the protocols a port is published for."""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput
 from ansible_collections.netmodes.linux.plugins.module_utils._model import address
@@ -14,14 +15,25 @@ from ansible_collections.netmodes.linux.plugins.module_utils._model import addre
 PROTOCOLS = ("tcp", "udp", "sctp")
 PROTOCOL_WORDS = "%s or %s" % (", ".join(PROTOCOLS[:-1]), PROTOCOLS[-1])  # for messages: "tcp, udp or sctp"
 _ANY4 = ipaddress.ip_address("0.0.0.0")
+ANY6 = ipaddress.ip_address("::")
 
 
-@dataclass(frozen=True, order=True)
+def _holds(one, other):
+    """Host addresses ONE and OTHER have one in common: of one family, equal or one of them every
+    address. 0.0.0.0 and :: are different addresses (the firewall tells the families apart)."""
+    return one.version == other.version and (one == other or one.is_unspecified or other.is_unspecified)
+
+
+@functools.total_ordering
+@dataclass(frozen=True)
 class PortMapping:
     """One published port or port range (Docker's ``-p``), host side and sandbox side.
 
-    ``host_ip`` 0.0.0.0 means every local address. A range maps port for port, so only the
-    first sandbox port is kept.
+    ``host_ip`` 0.0.0.0 means every local IPv4 address, :: every IPv6 one. ``every_family``: no
+    host address was given (``-p 8080:80``), so the port is published on every address of each
+    family the sandbox has an address of (as Docker does on a dual-stack network); ``for_family``
+    makes the mapping of one family, which is what the firewall holds and reads back. A range maps
+    port for port, so only the first sandbox port is kept.
     """
 
     protocol: str
@@ -29,6 +41,23 @@ class PortMapping:
     host_port_end: int
     container_port: int
     host_ip: object = _ANY4
+    every_family: bool = field(default=False, compare=False)
+
+    def _key(self):
+        return (self.protocol, self.host_port, self.host_port_end, self.container_port, self.host_ip.version, int(self.host_ip))
+
+    def __lt__(self, other):
+        return self._key() < other._key()
+
+    def hosts(self):
+        """The host addresses it may be published on: 0.0.0.0 and :: for every_family."""
+        return (_ANY4, ANY6) if self.every_family else (self.host_ip,)
+
+    def for_family(self, version):
+        """This mapping as published on IP VERSION alone (``every_family`` resolved)."""
+        if self.every_family:
+            return replace(self, host_ip=_ANY4 if version == 4 else ANY6, every_family=False)
+        return self
 
     @property
     def size(self):
@@ -49,18 +78,31 @@ class PortMapping:
         """The first of LISTENERS ((protocol, address, port, inode), as the sockets adapter lists
         them) that holds one of this mapping's host ports on an address it publishes on, or None."""
         return next(((protocol, addr, port, inode) for protocol, addr, port, inode in listeners if self.covers(port, protocol)
-                     and (addr.is_unspecified or self.host_ip.is_unspecified or addr == self.host_ip)), None)
+                     and any(_holds(host, held) for host in self.hosts() for held in _listening_on(addr))), None)
 
     def overlaps(self, other):
         """True when both claim a host port of the same protocol on a common local address."""
         return (self.protocol == other.protocol
                 and self.host_port <= other.host_port_end and other.host_port <= self.host_port_end
-                and (self.host_ip == other.host_ip or _ANY4 in (self.host_ip, other.host_ip)))
+                and any(_holds(one, two) for one in self.hosts() for two in other.hosts()))
 
     def __str__(self):
-        ip = "" if self.host_ip == _ANY4 else "%s:" % self.host_ip
+        if self.host_ip == _ANY4:
+            ip = ""
+        else:
+            ip = "[%s]:" % self.host_ip if self.host_ip.version == 6 else "%s:" % self.host_ip
         container = "%d" % self.container_port if self.size == 1 else "%d-%d" % (self.container_port, self.container_port_end)
         return "%s%s:%s/%s" % (ip, self.host_ports(), container, self.protocol)
+
+
+def _listening_on(addr):
+    """The addresses a listener on ADDR receives connections for. One on :: gets IPv4 too unless
+    it set IPV6_V6ONLY, which /proc/net does not tell: Linux's default (bindv6only 0) is assumed,
+    so it holds the port on every address of both families. One on an IPv4-mapped address is an
+    IPv4 listener."""
+    if addr.version == 6 and addr.ipv4_mapped is not None:
+        return (addr.ipv4_mapped,)
+    return (_ANY4, ANY6) if addr == ANY6 else (addr,)
 
 
 class Held:
@@ -115,8 +157,9 @@ def port_mapping(spec, field_name):
     """A PortMapping from Docker's ``-p`` text or from a dict.
 
     Text: ``[HOST_IP:]HOST_PORT:CONTAINER_PORT[/PROTOCOL]``, where ports may be equal-length
-    ranges. Dict: ``host_ip``, ``host_port``, ``container_port``, ``protocol``. A host port is
-    required: Docker's random host ports (``-p 80``) are not idempotent, so they are refused.
+    ranges and an IPv6 HOST_IP is in brackets (``[::]:8080:80``). Dict: ``host_ip`` (IPv6 with or
+    without brackets), ``host_port``, ``container_port``, ``protocol``. A host port is required:
+    Docker's random host ports (``-p 80``) are not idempotent, so they are refused.
     """
     if isinstance(spec, dict):
         known = ("container_port", "host_ip", "host_port", "protocol")
@@ -129,16 +172,20 @@ def port_mapping(spec, field_name):
         text = str(spec).strip()
         text, _sep, protocol = text.partition("/")
         protocol = protocol or "tcp"
-        if text.startswith("["):
-            raise InvalidInput("%s: %r: publishing on IPv6 host addresses is not supported yet" % (field_name, spec), field_name)
+        host_ip, bracketed = None, text.startswith("[") and "]:" in text
+        if bracketed:
+            host_ip, _sep, text = text[1:].partition("]:")
         parts = text.split(":")
-        if len(parts) == 3:
+        if bracketed and len(parts) == 2:
+            host, container = parts
+        elif not bracketed and len(parts) == 3:
             host_ip, host, container = parts
         elif len(parts) == 2:
             host_ip, (host, container) = None, parts
         else:
-            raise InvalidInput("%s: %r: write it as Docker's -p, [HOST_IP:]HOST_PORT:CONTAINER_PORT[/PROTOCOL]; a host port is"
-                               " required (random host ports are not idempotent)" % (field_name, spec), field_name)
+            raise InvalidInput("%s: %r: write it as Docker's -p, [HOST_IP:]HOST_PORT:CONTAINER_PORT[/PROTOCOL], an IPv6 HOST_IP"
+                               " in brackets ([::]:8080:80); a host port is required (random host ports are not idempotent)"
+                               % (field_name, spec), field_name)
     if host in (None, "") or container in (None, ""):
         raise InvalidInput("%s: %r needs both a host port and a container port" % (field_name, spec), field_name)
     protocol = str(protocol).lower()
@@ -149,9 +196,10 @@ def port_mapping(spec, field_name):
     if c_end - c_start != host_end - host_start:
         raise InvalidInput("%s: %r: host range %d-%d and container range %d-%d differ in length; give ranges of the same"
                            " length (a range maps port for port)" % (field_name, spec, host_start, host_end, c_start, c_end), field_name)
-    ip = address(host_ip, field_name + ".host_ip") if host_ip not in (None, "") else _ANY4
-    if ip.version != 4:
-        raise InvalidInput("%s: %r: publishing on IPv6 host addresses is not supported yet" % (field_name, spec), field_name)
+    if host_ip in (None, ""):
+        return PortMapping(protocol, host_start, host_end, c_start, _ANY4, every_family=True)
+    host_ip = str(host_ip).strip()
+    ip = address(host_ip[1:-1] if host_ip.startswith("[") and host_ip.endswith("]") else host_ip, field_name + ".host_ip")
     return PortMapping(protocol, host_start, host_end, c_start, ip)
 
 

@@ -32,12 +32,24 @@ from ansible_collections.netmodes.linux.plugins.module_utils._ledger import clai
 BRIDGE_NF_CALL = "net/bridge/bridge-nf-call-iptables"
 LEDGER = "/run/netmodes/sysctl.json"
 # The keys the ledger may hold: nothing else is ever written back from it.
-KEY = re.compile(r"\Anet/ipv([46])/conf/([^/\s]{1,15})/(forwarding|route_localnet)\Z")
+# (IPv6's per-interface "forwarding" only makes an interface act as a router's; a ledger of an
+# earlier version may hold it, to be put back.)
+KEY = re.compile(r"\Anet/ipv([46])/conf/([^/\s]{1,15})/(forwarding|force_forwarding|route_localnet)\Z")
+# What switches forwarding on for packets that come in on one interface, per IP version. IPv6 has
+# no per-interface forwarding but force_forwarding (Linux 6.17): all/forwarding would make the
+# host a router between all its interfaces, and is never set.
+FORWARDING = {4: "forwarding", 6: "force_forwarding"}
 VALUE = re.compile(r"\A[0-9]{1,3}\Z")
 
 
 def forwarding(name, version=4):
-    return "net/ipv%d/conf/%s/forwarding" % (version, name)
+    """The key that forwards what comes in on interface NAME, for IP VERSION."""
+    return "net/ipv%d/conf/%s/%s" % (version, name, FORWARDING[version])
+
+
+def _routable(address, version):
+    """ADDRESS (an ip_interface) is one of VERSION that may route: IPv6 link-local ones do not."""
+    return address.version == version and not (version == 6 and address.ip.is_link_local)
 
 
 def route_localnet(name):
@@ -63,7 +75,7 @@ def uplink_addresses(net, ledger):
     ours = bridges(ledger)
     out = {}
     for name, addrs in sorted(net.addresses_by_link().items()):
-        if name == "lo" or name in ours or not any(a.version == 4 for a in addrs):
+        if name == "lo" or name in ours or not any(_routable(a, 4) or _routable(a, 6) for a in addrs):
             continue
         link = net.link(name, routes=False)
         if link is None or not (link.kind == "bridge" and link.ours):
@@ -71,9 +83,10 @@ def uplink_addresses(net, ledger):
     return out
 
 
-def uplinks(addresses, only=None):
-    """The forwarding keys of the uplinks in ADDRESSES ({name: addresses}, as ``uplink_addresses``
-    gives them), or only of those that carry one of the addresses ONLY.
+def uplinks(addresses, only=None, version=4):
+    """The forwarding keys for IP VERSION of the uplinks in ADDRESSES ({name: addresses}, as
+    ``uplink_addresses`` gives them) that have an address of it (IPv6: not link-local), or only
+    of those that carry one of the addresses ONLY.
 
     Linux decides IPv4 forwarding by the interface a packet comes in on, so a connection that
     leaves a bridge network through NAT needs it on the interface its replies come back on, and
@@ -81,9 +94,9 @@ def uplinks(addresses, only=None):
     """
     keys = []
     for name, addrs in sorted(addresses.items()):
-        ips = {a.ip for a in addrs if a.version == 4}
+        ips = {a.ip for a in addrs if _routable(a, version)}
         if ips and (only is None or ips & set(only)):
-            keys.append(forwarding(name))
+            keys.append(forwarding(name, version))
     return keys
 
 
@@ -115,28 +128,26 @@ def bridges(ledger):
     out = set()
     for key, entry in ledger.items():
         found = KEY.match(key)
-        if found and found.group(3) == "forwarding" and "bridge:" + found.group(2) in entry["users"]:
+        if found and found.group(3) in FORWARDING.values() and "bridge:" + found.group(2) in entry["users"]:
             out.add(found.group(2))
     return out
 
 
 def guarded(ledger):
     """What the firewall closes for the keys of LEDGER that the collection switched on (their
-    value before was not 1): {"uplinks": interfaces whose IPv4 forwarding, "localnet": interfaces
-    whose route_localnet}. A bridge of ours is left out of the uplinks: its own chains decide
-    what it forwards."""
-    out = {"uplinks": set(), "localnet": set()}
+    value before was not 1): {"uplinks": interfaces whose IPv4 forwarding, "uplinks6": interfaces
+    whose IPv6 force_forwarding, "localnet": interfaces whose route_localnet}. A bridge of ours is
+    left out of the uplinks: its own chains decide what it forwards."""
+    out = {"uplinks": set(), "uplinks6": set(), "localnet": set()}
     for key, entry in ledger.items():
         found = KEY.match(key)
-        if found is None:
+        if found is None or entry["before"] == "1":
             continue
         version, name, what = found.groups()
-        if entry["before"] == "1" or version != "4":
-            continue
         if what == "route_localnet":
             out["localnet"].add(name)
-        elif "bridge:%s" % name not in entry["users"]:
-            out["uplinks"].add(name)
+        elif what == FORWARDING[int(version)] and "bridge:%s" % name not in entry["users"]:
+            out["uplinks" if version == "4" else "uplinks6"].add(name)
     return {kind: tuple(sorted(names)) for kind, names in out.items()}
 
 

@@ -40,7 +40,10 @@ options:
     description: The sandbox whose ports are published; its address on O(bridge) is looked up.
     type: str
   address:
-    description: The sandbox address to forward to, instead of looking it up through O(netns).
+    description:
+      - The sandbox address to forward to, instead of looking it up through O(netns) (which finds
+        the sandbox's IPv4 and IPv6 addresses on O(bridge)). An IPv6 address is an IPv6-only
+        sandbox's.
     type: str
   bridge:
     description: The bridge network of the sandbox (made by M(netmodes.linux.bridge), or another Linux bridge; nothing else).
@@ -51,8 +54,14 @@ options:
       - Published ports in Docker's C(-p) syntax, C([HOST_IP:]HOST_PORT:CONTAINER_PORT[/PROTOCOL]), for
         example C(8080:80), C(127.0.0.1:8080:80), C(5353:53/udp) or the range C(5000-5010:5000-5010),
         or as dicts with C(host_ip), C(host_port), C(container_port) and C(protocol) (tcp, udp, sctp).
-      - A host port is required (Docker's random host ports are not idempotent). IPv6 host
-        addresses are not supported yet.
+      - IPv6 host addresses are in brackets, as Docker writes them, for example C([::]:8080:80)
+        (every IPv6 address) or C([fd31::1]:8080:80/udp). Without a host address a port is
+        published on every address of each family the sandbox has an address of on O(bridge)
+        (C(0.0.0.0) and C(::) on a dual-stack network, as Docker does).
+      - What Docker's userland proxy would carry is refused before any change, that is an IPv6 host
+        address for a sandbox without an IPv6 address on O(bridge) (or an IPv4 one for an
+        IPv6-only sandbox), and C([::1]) (IPv6 has no route_localnet).
+      - A host port is required (Docker's random host ports are not idempotent).
     type: list
     elements: raw
     default: []
@@ -87,8 +96,12 @@ EXAMPLES = r"""
 
 RETURN = r"""
 address:
-  description: The sandbox address the ports forward to.
+  description: The sandbox IPv4 address the ports forward to.
   returned: when it is known
+  type: str
+address6:
+  description: The sandbox IPv6 address the ports of IPv6 forward to.
+  returned: when the sandbox has one on the bridge
   type: str
   sample: 172.18.0.10
 published:

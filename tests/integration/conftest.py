@@ -278,11 +278,13 @@ def reset(host):
     done
     nft flush ruleset
     for t in raw nat filter; do iptables-legacy -t $t -F 2>/dev/null; iptables-legacy -t $t -X 2>/dev/null; done
+    for t in $(cat /proc/net/ip6_tables_names 2>/dev/null); do ip6tables-legacy -t $t -F; ip6tables-legacy -t $t -X; done
     for c in INPUT FORWARD OUTPUT; do iptables-legacy -P $c ACCEPT 2>/dev/null; done
     ln -sfn /usr/sbin/iptables-nft /etc/alternatives/iptables
     # The lab cable as a new host has it: not forwarding, no 127.0.0.0/8 routed (a test that
     # left them on must not make the next one start on a host that already forwarded).
-    sysctl -qw net.ipv4.conf.eth0.forwarding=0 net.ipv4.conf.eth0.route_localnet=0 net.ipv6.conf.eth0.forwarding=0
+    sysctl -qw net.ipv4.conf.eth0.forwarding=0 net.ipv4.conf.eth0.route_localnet=0 net.ipv6.conf.eth0.forwarding=0 \
+      net.ipv6.conf.eth0.force_forwarding=0
     true
     """
     host.run(script)

@@ -209,7 +209,10 @@ PORTMAP_CASES = [
     case("portmap-twice", "portmap", dict(PUB, ports=["8090:80", "8090:81"]), "ports: 8090:80/tcp and 8090:81/tcp", "publish each host port once"),
     case("portmap-host-ip", "portmap", dict(PUB, ports=["10.231.200.300:8090:80"]), "ports[0].host_ip: '10.231.200.300'",
          "write it like 172.18.0.1"),
-    case("portmap-ipv6-host", "portmap", dict(PUB, ports=["[::1]:8090:80"]), "ports[0]:", "not supported yet"),
+    case("portmap-ipv6-loopback", "portmap", dict(PUB, ports=["[::1]:8090:80"]), "ports: [::1]:8090:80/tcp: publishing on ::1 needs"
+         " Docker's userland proxy", "publish on 127.0.0.1 or on the host's IPv6 address instead"),
+    case("portmap-ipv6-host-no-ipv6", "portmap", dict(PUB, ports=["[::]:8090:80"]), "ports: [::]:8090:80/tcp: the sandbox has no IPv6"
+         " address on bridge br0, so Docker would need its userland proxy", "give the sandbox an IPv6 address on br0"),
     case("portmap-dict-unknown-key", "portmap", dict(PUB, ports=[{"host_port": 8090, "container_port": 80, "proto": "tcp"}]),
          "ports[0]: unknown keys proto", "known: container_port, host_ip, host_port, protocol"),
     case("portmap-published-by-another", "portmap", dict(PUB, ports=["8080:80"]),
@@ -231,8 +234,8 @@ PORTMAP_CASES = [
          "netns: sandbox 'quiet' has no IPv4 address on bridge br0", "plug it in with netmodes.linux.veth"),
     case("portmap-address-off-bridge", "portmap", {"address": "10.231.201.10", "bridge": "br0", "ports": ["8090:80"]},
          "address: 10.231.201.10 is not inside a subnet of bridge br0", "give the sandbox's address on br0"),
-    case("portmap-address-ipv6", "portmap", {"address": "fd12::5", "bridge": "br0", "ports": ["8090:80"]}, "address: fd12::5",
-         "not supported yet"),
+    case("portmap-address-ipv6", "portmap", {"address": "fd31:9b5e:c207:99::5", "bridge": "br0", "ports": ["8090:80"]},
+         "address: fd31:9b5e:c207:99::5 is not inside a subnet of bridge br0", "give the sandbox's address on br0"),
 ]
 
 DNS_CASES = [

@@ -424,7 +424,7 @@ class FakeIptables(FakeBackend):
     def commit(self):
         for cmd in self.staged:
             verb, key = cmd[0], (cmd[1], cmd[2])
-            rules = self.hooks.setdefault(key, []) if key in ipt.HOOKS else self.chains.get(key)
+            rules = self.hooks.setdefault(key, []) if key in ipt.HOOKS or key in ipt.HOOKS6 else self.chains.get(key)
             if verb == "chain":
                 self.chains.setdefault(key, [])
             elif verb == "delete_chain":

@@ -109,7 +109,8 @@ def _addresses(flow, key, networks):
     ours = (key == "saddr") == bool(flow.iif)
     if not ours or not flow.subnets:
         return None
-    if all(any(s.subnet_of(n) for n in networks) for s in flow.subnets):
+    # (a dual-stack network's flow has subnets of both families; a network of the other family holds none of them)
+    if all(any(s.version == n.version and s.subnet_of(n) for n in networks) for s in flow.subnets):
         return True
     if not any(s.overlaps(n) for s in flow.subnets for n in networks):
         return False

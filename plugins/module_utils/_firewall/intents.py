@@ -48,18 +48,20 @@ class VxlanPeers:
 @dataclass(frozen=True)
 class Guard:
     """What keeps the host closed where the collection switched a sysctl on (``_sysctl.guarded``):
-    a forwarded packet that arrives on one of UPLINKS and goes neither into nor out of a bridge
-    of ours (whose chains decide it first) is dropped, unless it is IPv6 (not switched by us) or
-    belongs to a published port (to a foreign bridge); a packet to 127.0.0.0/8 that arrives on
-    one of LOCALNET is dropped. Docker sets the FORWARD policy to drop when it switches
+    a forwarded IPv4 packet that arrives on one of UPLINKS (an IPv6 one on one of UPLINKS6) and
+    goes neither into nor out of a bridge of ours (whose chains decide it first) is dropped,
+    unless it belongs to a published port (to a foreign bridge); a packet to 127.0.0.0/8 that
+    arrives on one of LOCALNET is dropped. Docker sets the FORWARD policy to drop when it switches
     forwarding on; this drops only what came in where we switched it, so the host's own
     forwarding elsewhere is left as it was."""
 
     uplinks: tuple = ()
     localnet: tuple = ()
+    uplinks6: tuple = ()
 
     def describe(self):
-        return {"forwarding": list(self.uplinks), "route_localnet": list(self.localnet)}
+        out = {"forwarding": list(self.uplinks), "route_localnet": list(self.localnet)}
+        return dict(out, forwarding6=list(self.uplinks6)) if self.uplinks6 else out
 
 
 # The owner of the Guard's items: the ledger, not one network (an uplink serves many).

@@ -14,6 +14,13 @@ VXLAN_PREFIX = "NETMODES-VX-"
 # The chains that are an owner's item as a whole, by the prefix of their names: prefix -> kind of owner.
 _CHAIN_ITEMS = {**dict.fromkeys(_BRIDGE_PREFIXES, "bridge"), VXLAN_PREFIX: "vxlan"}
 TABLES = ("raw", "nat", "filter")   # commit order
+# ip6tables' tables, as items and commands name them (the same names with a 6): written after IPv4's.
+TABLES6 = tuple(table + "6" for table in TABLES)
+
+
+def is6(table):
+    """TABLE (an item's or a command's) is one of ip6tables'."""
+    return table in TABLES6
 
 # A rule spec is (head, matches, target), all tuples, the form the reader makes from the kernel:
 #   head    ((flag, value), ...)  flag -s -d -i -o -p, "!" in front when negated
@@ -68,6 +75,15 @@ CHAIN_RULES = {
     ("nat", "NETMODES-POSTROUTING"): [spec((("-s", "127.0.0.0/8"),), [_DNATED], ("MASQUERADE",))],
     ("raw", "NETMODES-RAW"): None,
 }
+# ip6tables holds the same chains as soon as anything of IPv6 is ours, but the loopback masquerade
+# (IPv6 has no route_localnet: nothing is published on ::1).
+HOOKS6 = {(table + "6", chain): rule for (table, chain), rule in HOOKS.items()}
+CHAIN_RULES6 = {(table + "6", chain): None if chain == "NETMODES-POSTROUTING" else rules for (table, chain), rules in CHAIN_RULES.items()}
+
+
+def skeleton(v6):
+    """(hooks, chain rules) of the families in use: IPv4's always, ip6tables' when V6."""
+    return ({**HOOKS, **HOOKS6}, {**CHAIN_RULES, **CHAIN_RULES6}) if v6 else (HOOKS, CHAIN_RULES)
 
 
 def _tag(owner):
@@ -75,24 +91,27 @@ def _tag(owner):
 
 
 def _port_items(publish, tag):
-    mapping, target, subnet = publish.mapping, str(publish.target), str(publish.subnet)
-    proto, out = mapping.protocol, set()
-    host = () if mapping.host_ip.is_unspecified else (("-d", "%s/32" % mapping.host_ip),)
+    """The rules of a published port, in the tables of the target's family (ip6tables' for IPv6)."""
+    family, subnet = publish.target.version, str(publish.subnet)
+    mapping, v, host_len = publish.mapping.for_family(family), "" if family == 4 else "6", "/32" if family == 4 else "/128"
+    proto, out, target = mapping.protocol, set(), str(publish.target)
+    host = () if mapping.host_ip.is_unspecified else (("-d", "%s%s" % (mapping.host_ip, host_len)),)
+    to = target if family == 4 else "[%s]" % target   # the DNAT target's address, before ":port"
     if mapping.size > 1 and mapping.host_port == mapping.container_port:
         pairs = [(mapping.host_ports(), target)]   # DNAT keeps the port
     else:
-        pairs = [(str(mapping.host_port + i), "%s:%d" % (target, mapping.container_port + i)) for i in range(mapping.size)]
+        pairs = [(str(mapping.host_port + i), "%s:%d" % (to, mapping.container_port + i)) for i in range(mapping.size)]
     for hport, dest in pairs:
         head, ms = _port(host, proto, hport)
-        out.add(("rule", "nat", "NETMODES-DNAT", spec(head, ms, ("DNAT", {"to-destination": dest}), tag)))
+        out.add(("rule", "nat" + v, "NETMODES-DNAT", spec(head, ms, ("DNAT", {"to-destination": dest}), tag)))
     cports = "%d" % mapping.container_port if mapping.size == 1 else "%d-%d" % (mapping.container_port, mapping.container_port_end)
-    head, ms = _port((("-d", target + "/32"),), proto, cports)
-    out.add(("rule", "filter", "NETMODES-PUBLISHED", spec(head, ms, ("ACCEPT",), tag)))
-    replies = spec((("-s", target + "/32"), ("-p", proto)), [(proto, {"sport": cports.replace("-", ":")})], ("ACCEPT",), tag)
-    out.add(("rule", "filter", "NETMODES-REPLIES", replies))
-    head, ms = _port((("-s", subnet), ("-d", target + "/32")), proto, cports)
-    out.add(("rule", "nat", "NETMODES-POSTROUTING", spec(head, ms + [_DNATED], ("MASQUERADE",), tag)))
-    if mapping.host_ip.is_loopback:
+    head, ms = _port((("-d", target + host_len),), proto, cports)
+    out.add(("rule", "filter" + v, "NETMODES-PUBLISHED", spec(head, ms, ("ACCEPT",), tag)))
+    replies = spec((("-s", target + host_len), ("-p", proto)), [(proto, {"sport": cports.replace("-", ":")})], ("ACCEPT",), tag)
+    out.add(("rule", "filter" + v, "NETMODES-REPLIES", replies))
+    head, ms = _port((("-s", subnet), ("-d", target + host_len)), proto, cports)
+    out.add(("rule", "nat" + v, "NETMODES-POSTROUTING", spec(head, ms + [_DNATED], ("MASQUERADE",), tag)))
+    if mapping.host_ip.is_loopback and family == 4:
         head, ms = _port(host + (("!-i", "lo"),), proto, mapping.host_ports())
         out.add(("rule", "raw", "NETMODES-RAW", spec(head, ms, ("DROP",), tag)))
     return out
@@ -114,24 +133,36 @@ def bridge_chains(policy, tag):
     return {"NM-IN-" + br: into, "NM-OUT-" + br: out}
 
 
-def _bridge_items(policy, tag):
+def _filter_items(policy, tag, filter_table):
+    """A bridge's filter rules in FILTER_TABLE (filter, or filter6 for ip6tables): alike for both families."""
     br = policy.bridge
-    out = {("chain", "filter", name, tuple(rules)) for name, rules in bridge_chains(policy, tag).items()}
-    out.add(("rule", "filter", "NETMODES-FWD-IN", spec((("-o", br),), target=("NM-IN-" + br,), comment=tag)))
-    out.add(("rule", "filter", "NETMODES-FWD-OUT", spec((("-i", br),), target=("NM-OUT-" + br,), comment=tag)))
+    out = {("chain", filter_table, name, tuple(rules)) for name, rules in bridge_chains(policy, tag).items()}
+    out.add(("rule", filter_table, "NETMODES-FWD-IN", spec((("-o", br),), target=("NM-IN-" + br,), comment=tag)))
+    out.add(("rule", filter_table, "NETMODES-FWD-OUT", spec((("-i", br),), target=("NM-OUT-" + br,), comment=tag)))
     if policy.internal:
         # Docker's DOCKER-INTERNAL: before NETMODES-FWD-IN, where another bridge's published port is accepted.
-        out.add(("rule", "filter", "NETMODES-ISOLATE", spec((("-i", br), ("!-o", br)), target=("DROP",), comment=tag)))
+        out.add(("rule", filter_table, "NETMODES-ISOLATE", spec((("-i", br), ("!-o", br)), target=("DROP",), comment=tag)))
+    return out
+
+
+def _bridge_items(policy, tag):
+    """A bridge's rules: IPv4's always (as before IPv6), ip6tables' too when one of its subnets is IPv6."""
+    br = policy.bridge
+    v6 = any(subnet.version == 6 for subnet in policy.subnets)
+    out = _filter_items(policy, tag, "filter") | (_filter_items(policy, tag, "filter6") if v6 else set())
     if policy.masquerade and not policy.internal:
         for subnet in policy.subnets:
-            out.add(("rule", "nat", "NETMODES-POSTROUTING", spec((("-s", str(subnet)), ("!-o", br)), target=("MASQUERADE",), comment=tag)))
-    # Nothing arriving on the bridge reaches the host's 127.0.0.0/8 (CVE-2020-8558).
+            nat = "nat" if subnet.version == 4 else "nat6"
+            out.add(("rule", nat, "NETMODES-POSTROUTING", spec((("-s", str(subnet)), ("!-o", br)), target=("MASQUERADE",), comment=tag)))
+    # Nothing arriving on the bridge reaches the host's 127.0.0.0/8 (CVE-2020-8558); IPv6's ::1 is
+    # never routed from another interface.
     out.add(("rule", "raw", "NETMODES-RAW", spec((_LOOPBACK, ("-i", br)), target=("DROP",), comment=tag)))
     return out
 
 
 def _guard_items(guard, tag):
-    out = {("rule", "filter", "NETMODES-UPLINKS", spec((("-i", name),), target=("NETMODES-CLOSED",), comment=tag)) for name in guard.uplinks}
+    out = {("rule", table, "NETMODES-UPLINKS", spec((("-i", name),), target=("NETMODES-CLOSED",), comment=tag))
+           for table, names in (("filter", guard.uplinks), ("filter6", guard.uplinks6)) for name in names}
     return out | {("rule", "raw", "NETMODES-RAW", spec((_LOOPBACK, ("-i", name)), target=("DROP",), comment=tag)) for name in guard.localnet}
 
 
@@ -144,7 +175,7 @@ def u32_vni(vni):
 def _vxlan_items(peers, tag):
     """A VXLAN device's filter (intents.VxlanPeers), in raw PREROUTING as the nftables backend's:
     its VXLAN to this host goes through a chain of its own that returns for its peers and drops
-    the rest. IPv4 only, as everything this backend writes."""
+    the rest. IPv4 underlays only (IPv6 ones: the nftables backend)."""
     if peers.version != 4:
         return set()
     chain = VXLAN_PREFIX + peers.device

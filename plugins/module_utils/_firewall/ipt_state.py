@@ -9,12 +9,12 @@ from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conf
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall.interface import OwnedItems
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall.ipt_rules import (
     _CHAIN_ITEMS,
-    CHAIN_RULES,
-    HOOKS,
     TAG,
     USER_CHAIN,
     _comment,
     _owner,
+    is6,
+    skeleton,
     text,
 )
 from ansible_collections.netmodes.linux.plugins.module_utils._ports import port_mapping
@@ -48,54 +48,70 @@ class State(OwnedItems):
     def published(self):
         """[(owner, PortMapping)] of every published port (from the DNAT rules)."""
         out = []
-        for rule in self.chains.get(("nat", "NETMODES-DNAT"), []):
-            head, matches, target = dict(rule[0]), dict(rule[1]), dict(target_params(rule))
-            who = _owner(("rule", "nat", "NETMODES-DNAT", rule))
-            proto = head.get("-p")
-            if not who or proto not in matches:
-                continue
-            hport = dict(matches[proto])["dport"].replace(":", "-")
-            dest = target.get("to-destination", "")
-            cport = dest.rpartition(":")[2] if ":" in dest else hport
-            ip = head["-d"].split("/")[0] + ":" if "-d" in head else ""
-            out.append((who, port_mapping("%s%s:%s/%s" % (ip, hport, cport, proto), "ports")))
+        for table, family in (("nat", 4), ("nat6", 6)):
+            for rule in self.chains.get((table, "NETMODES-DNAT"), []):
+                head, matches, target = dict(rule[0]), dict(rule[1]), dict(target_params(rule))
+                who = _owner(("rule", table, "NETMODES-DNAT", rule))
+                proto = head.get("-p")
+                if not who or proto not in matches:
+                    continue
+                hport = dict(matches[proto])["dport"].replace(":", "-")
+                dest = target.get("to-destination", "")
+                port = dest.rpartition("]:" if family == 6 else ":")
+                cport = port[2] if port[1] else hport   # [ADDR]:PORT (ADDR:PORT), or ADDR alone for a range
+                ip = head["-d"].split("/")[0] if "-d" in head else None
+                ip = (ip + ":" if ip else "") if family == 4 else "[%s]:" % (ip or "::")
+                out.append((who, port_mapping("%s%s:%s/%s" % (ip, hport, cport, proto), "ports").for_family(family)))
         return sorted(out)
 
+    def uses6(self, owner=None, want=()):
+        """Anything of IPv6 is ours (after OWNER's change to WANT, when given): ip6tables holds our chains then."""
+        if self.chains.get(("filter6", USER_CHAIN)) or any(is6(item[1]) for item in want):
+            return True
+        return any(is6(item[1]) for who, item in self._items() if owner is None or who != owner)
+
     def intact(self):
-        if any(self.hooks.get(key) != [rule] for key, rule in HOOKS.items()):
+        v6 = self.uses6()
+        hooks, chain_rules = skeleton(v6)
+        if any(self.hooks.get(key) != [rule] for key, rule in hooks.items()):
             return False
-        if (("filter", USER_CHAIN)) not in self.chains:
+        if any((table, USER_CHAIN) not in self.chains for table in ("filter", "filter6")[:1 + v6]):
             return False
-        for key, fixed in CHAIN_RULES.items():
+        for key, fixed in chain_rules.items():
             if key not in self.chains or (fixed and self.chains[key][:len(fixed)] != fixed):
                 return False
         return True
 
     def empty_after(self, owner, want):
-        return not want and not (self.owners() - {owner}) and not self.chains.get(("filter", USER_CHAIN))
+        return not want and not (self.owners() - {owner}) and not any(self.chains.get((table, USER_CHAIN)) for table in ("filter", "filter6"))
 
     def replaced(self, owner, want):
         """The state a fresh read gives once ``changes(self, owner, want, …)`` is committed (the
         rules' order aside): what a second change staged for the same commit is planned on."""
         if self.empty_after(owner, want):
             return State()
+        v6 = self.uses6(owner, want)
+        hooks, chain_rules = skeleton(v6)
         chains = {}
         for (table, chain), rules in self.chains.items():
+            if is6(table) and not v6:
+                continue
             if chain.startswith(tuple(_CHAIN_ITEMS)):
                 if _owner(("chain", table, chain, ())) != owner:
                     chains[(table, chain)] = list(rules)
                 continue
             chains[(table, chain)] = [r for r in rules if _owner(("rule", table, chain, r)) != owner]
-        for key, fixed in CHAIN_RULES.items():
+        for key, fixed in chain_rules.items():
             have = chains.get(key, [])
             chains[key] = fixed + [r for r in have if r not in fixed] if fixed and have[:len(fixed)] != fixed else have
-        chains.setdefault(("filter", USER_CHAIN), [])
+        for table in ("filter", "filter6")[:1 + v6]:
+            chains.setdefault((table, USER_CHAIN), [])
         for item in sorted(want):
             if item[0] == "chain":
                 chains[(item[1], item[2])] = list(item[3])
             else:
                 chains.setdefault((item[1], item[2]), []).append(item[3])
-        return State(chains, {key: [rule] for key, rule in HOOKS.items()})
+        return State(chains, {key: [rule] for key, rule in hooks.items()})
 
 
 def checked(state):
@@ -115,15 +131,16 @@ def target_params(rule_spec):
     return rule_spec[2][1]
 
 
-def _skeleton(state):
+def _skeleton(state, v6):
     # Chains first: a rule can only jump to a chain that exists.
-    cmds = [("chain", "filter", USER_CHAIN)] + [("chain", table, chain) for table, chain in CHAIN_RULES]
-    for (table, chain), fixed in CHAIN_RULES.items():
+    hooks, chain_rules = skeleton(v6)
+    cmds = [("chain", table, USER_CHAIN) for table in ("filter", "filter6")[:1 + v6]] + [("chain", table, chain) for table, chain in chain_rules]
+    for (table, chain), fixed in chain_rules.items():
         have = state.chains.get((table, chain), [])
         if fixed and have[:len(fixed)] != fixed:
             cmds += [("delete", table, chain, rule) for rule in fixed if rule in have]
             cmds += [("insert", table, chain, rule, i) for i, rule in enumerate(fixed)]
-    for (table, chain), rule in HOOKS.items():
+    for (table, chain), rule in hooks.items():
         found = state.hooks.get((table, chain), [])
         if found != [rule]:
             cmds += [("delete", table, chain, r) for r in found]
@@ -131,10 +148,13 @@ def _skeleton(state):
     return cmds
 
 
-def _teardown(state):
-    cmds = [("delete", table, chain, rule) for (table, chain), rules in state.hooks.items() for rule in rules]
-    cmds += [("flush", table, chain) for table, chain in state.chains]
-    cmds += [("delete_chain", table, chain) for table, chain in state.chains]
+def _teardown(state, only=None):
+    """Commands that remove every hook and chain of ours (in the tables ONLY picks, when given)."""
+    hooks = {key: rules for key, rules in state.hooks.items() if only is None or only(key[0])}
+    chains = [key for key in state.chains if only is None or only(key[0])]
+    cmds = [("delete", table, chain, rule) for (table, chain), rules in hooks.items() for rule in rules]
+    cmds += [("flush", table, chain) for table, chain in chains]
+    cmds += [("delete_chain", table, chain) for table, chain in chains]
     return cmds
 
 
@@ -143,15 +163,19 @@ def changes(state, owner, want, have):
     of anybody's is left, every chain and hook of ours goes."""
     if state.empty_after(owner, want):
         return _teardown(state)
-    cmds = _skeleton(state)
+    v6 = state.uses6(owner, want)
+    cmds = _skeleton(state, v6)
     cmds += [("delete",) + item[1:] for item in sorted(have - want) if item[0] == "rule"]
-    wanted_chains = {item[2] for item in want if item[0] == "chain"}
+    wanted_chains = {item[1:3] for item in want if item[0] == "chain"}
     for _kind, table, chain, rules in sorted(want - have):
         if _kind == "chain":
             cmds += [("chain", table, chain), ("flush", table, chain)]
             cmds += [("append", table, chain, rule) for rule in rules]
     cmds += [("append",) + item[1:] for item in sorted(want - have) if item[0] == "rule"]
     for _kind, table, chain, _rules in sorted(have - want):
-        if _kind == "chain" and chain not in wanted_chains:
+        if _kind == "chain" and (table, chain) not in wanted_chains:
             cmds += [("flush", table, chain), ("delete_chain", table, chain)]
-    return cmds
+    if v6:
+        return cmds
+    # Nothing of IPv6 is left: ip6tables goes back to what it was before us.
+    return [cmd for cmd in cmds if not is6(cmd[1])] + _teardown(state, is6)

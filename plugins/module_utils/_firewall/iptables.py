@@ -21,6 +21,11 @@ chain by a rule commented ``netmodes``; every other rule carries ``netmodes:OWNE
                             -p udp --dport PORT -m u32 VNI -m addrtype --dst-type LOCAL -j NETMODES-VX-DEV)
             NETMODES-VX-DEV  -s PEER -j RETURN (one per peer of VXLAN device DEV), -j DROP
 
+IPv6 (a bridge with an IPv6 subnet, a published IPv6 port, an uplink whose IPv6 forwarding we
+switched on) goes into the same chains in ip6tables, made while something of IPv6 is ours and
+removed with the last of it (tables nat6, filter6 of the items; see ``ip6t``), but the loopback
+rules (nothing is published on ::1, never routed from elsewhere).
+
 A chain of our names (but NETMODES-USER, the user's) is ours only while every rule in it carries
 our comment: one holding a rule of someone else's is refused, never flushed or deleted.
 
@@ -45,8 +50,9 @@ except ImportError:  # the boot-time restore (_restore) runs on hosts without An
         return "Failed to import the required Python library (%s)%s" % (library, ", " + reason if reason else "")
 
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, MissingLibrary
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall import ip6t
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall.foreign_read import LEGACY_NAMES, read_foreign
-from ansible_collections.netmodes.linux.plugins.module_utils._firewall.ipt_rules import HOOKS, TABLES, TAG, _comment, ours, render
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall.ipt_rules import HOOKS, HOOKS6, TABLES, TAG, _comment, is6, ours, render
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall.ipt_state import State, changes, checked
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall.nftables import Nftables
 
@@ -126,6 +132,9 @@ class Iptables:
                         hooks[(table_name, chain.name)] = [r for r in found if _comment(r) == TAG]
         except (iptc.IPTCError, OSError) as exc:
             raise KernelError("iptables: cannot read the %s table: %s" % (table_name, exc))
+        chains6, builtin6 = ip6t.read(HOOKS6)
+        chains.update(chains6)
+        hooks.update({key: [r for r in rules if _comment(r) == TAG] for key, rules in builtin6.items()})
         return checked(State(chains, hooks))
 
     @staticmethod
@@ -138,7 +147,8 @@ class Iptables:
         self._staged += commands
 
     def commit(self):
-        """Apply the staged commands, one libiptc commit per table (raw, nat, filter)."""
+        """Apply the staged commands, one libiptc commit per table (raw, nat, filter), then
+        ip6tables' (see ip6t)."""
         staged, self._staged, self._state = self._staged, [], None
         iptc = self._lib()
         for table_name in TABLES:
@@ -157,6 +167,7 @@ class Iptables:
             finally:
                 table.refresh()
                 table.autocommit = True
+        ip6t.commit([c for c in staged if is6(c[1])], HOOKS6)
 
     @staticmethod
     def _apply(iptc, table, group):
@@ -228,7 +239,7 @@ def rule_spec(rule):
     head = []
     for flag, attr in (("-s", "src"), ("-d", "dst")):
         negated, net = _prefix(getattr(rule, attr))
-        if net != "0.0.0.0/0" or negated:
+        if net not in ("0.0.0.0/0", "::/0") or negated:
             head.append(("!" + flag if negated else flag, net))
     for flag, attr in (("-i", "in_interface"), ("-o", "out_interface")):
         value = getattr(rule, attr)

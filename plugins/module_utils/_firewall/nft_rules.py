@@ -31,6 +31,7 @@ def _match(left, right, op="=="):
 # The lookup key of a published port: the packet's destination address, protocol and port (or,
 # for ports published on every local address, protocol and port alone).
 _PORT_KEY = {"concat": [_payload("ip", "daddr"), _meta("l4proto"), _payload("th", "dport")]}
+_PORT_KEY6 = {"concat": [_payload("ip6", "daddr"), _meta("l4proto"), _payload("th", "dport")]}
 _ANY_KEY = {"concat": [_meta("l4proto"), _payload("th", "dport")]}
 _L4 = _match(_meta("l4proto"), {"set": ["tcp", "udp", "sctp"]})
 _DNATED = _match({"ct": {"key": "status"}}, "dnat", "in")
@@ -39,10 +40,12 @@ _LOCAL = _match({"fib": {"result": "type", "flags": ["daddr"]}}, "local")
 _LOOPBACK = _match(_payload("ip", "daddr"), {"prefix": {"addr": "127.0.0.0", "len": 8}})
 # The reply of a published port: from the sandbox's address and port.
 _REPLY_KEY = {"concat": [_payload("ip", "saddr"), _meta("l4proto"), _payload("th", "sport")]}
+_REPLY_KEY6 = {"concat": [_payload("ip6", "saddr"), _meta("l4proto"), _payload("th", "sport")]}
 
 # name -> (key types, data type or None for a set). Single ports are exact keys, which nftables
 # keeps in hash tables (one lookup whatever their number); ranges and prefixes need interval sets.
 _KEY = ["ipv4_addr", "inet_proto", "inet_service"]
+_KEY6 = ["ipv6_addr", "inet_proto", "inet_service"]
 ELEMENT_SETS = {
     "addr4": (_KEY, "ipv4_addr"),
     "port4": (_KEY, "inet_service"),
@@ -51,6 +54,13 @@ ELEMENT_SETS = {
     "range4": (_KEY, "ipv4_addr"),
     "exposed4": (_KEY, None),
     "exposed-range4": (_KEY, None),
+    "addr6": (_KEY6, "ipv6_addr"),
+    "port6": (_KEY6, "inet_service"),
+    "any-addr6": (["inet_proto", "inet_service"], "ipv6_addr"),
+    "any-port6": (["inet_proto", "inet_service"], "inet_service"),
+    "range6": (_KEY6, "ipv6_addr"),
+    "exposed6": (_KEY6, None),
+    "exposed-range6": (_KEY6, None),
     "loopback4": (_KEY, None),
     "loopback-range4": (_KEY, None),
     "isolate": ("ifname", "verdict"),
@@ -59,18 +69,20 @@ ELEMENT_SETS = {
     "nat-out": ("ifname", "verdict"),
     "bridges": ("ifname", None),
     "uplinks": ("ifname", None),
+    "uplinks6": ("ifname", None),
     "localnet": ("ifname", None),
 }
-INTERVAL = ("range4", "exposed-range4", "loopback-range4")
+INTERVAL = ("range4", "exposed-range4", "loopback-range4", "range6", "exposed-range6")
 # The verdict maps that send a bridge's packets to its chains (the chain is named MAP-BRIDGE).
 BRIDGE_MAPS = ("isolate", "fwd-in", "fwd-out", "nat-out")
 # Sets and maps keyed by interface name, which stays text (even "123").
-IFNAME_SETS = BRIDGE_MAPS + ("bridges", "uplinks", "localnet")
+IFNAME_SETS = BRIDGE_MAPS + ("bridges", "uplinks", "uplinks6", "localnet")
 
 # name -> (type, hook, priority) for base chains; None for regular chains.
 CHAINS = {
     "published": None,
     "closed": None,
+    "closed6": None,
     "nat-prerouting": ("nat", "prerouting", -100),
     "nat-output": ("nat", "output", -100),
     "nat-postrouting": ("nat", "postrouting", 100),
@@ -86,6 +98,12 @@ CHAIN_RULES = {
         [_L4, {"dnat": {"family": "ip", "addr": {"map": {"key": _ANY_KEY, "data": "@any-addr4"}},
                         "port": {"map": {"key": _ANY_KEY, "data": "@any-port4"}}}}],
         [_L4, {"dnat": {"family": "ip", "addr": {"map": {"key": _PORT_KEY, "data": "@range4"}}}}],
+        # IPv6 alike (a dnat of the other family does nothing to a packet: nft_nat_inet_eval)
+        [_L4, {"dnat": {"family": "ip6", "addr": {"map": {"key": _PORT_KEY6, "data": "@addr6"}},
+                        "port": {"map": {"key": _PORT_KEY6, "data": "@port6"}}}}],
+        [_L4, {"dnat": {"family": "ip6", "addr": {"map": {"key": _ANY_KEY, "data": "@any-addr6"}},
+                        "port": {"map": {"key": _ANY_KEY, "data": "@any-port6"}}}}],
+        [_L4, {"dnat": {"family": "ip6", "addr": {"map": {"key": _PORT_KEY6, "data": "@range6"}}}}],
     ],
     "nat-prerouting": [[_LOCAL, {"jump": {"target": "published"}}]],
     "nat-output": [[_LOCAL, {"jump": {"target": "published"}}]],
@@ -110,6 +128,7 @@ CHAIN_RULES = {
         [{"vmap": {"key": _meta("oifname"), "data": "@fwd-in"}}],
         [{"vmap": {"key": _meta("iifname"), "data": "@fwd-out"}}],
         [_match(_meta("iifname"), "@uplinks"), {"jump": {"target": "closed"}}],
+        [_match(_meta("iifname"), "@uplinks6"), {"jump": {"target": "closed6"}}],
     ],
     # What arrived on an uplink whose forwarding we switched on and goes neither into nor out of
     # a bridge of ours: only connections to published ports (of a bridge not ours) and their
@@ -118,7 +137,18 @@ CHAIN_RULES = {
         [_L4, _DNATED, _match({"ct": {"key": "direction"}}, "reply"), _match(_REPLY_KEY, "@" + name), {"accept": None}]
         for name in ("exposed4", "exposed-range4")] + [
         [_match(_meta("nfproto"), "ipv4"), {"drop": None}]],
+    # The same for IPv6, where we switched force_forwarding on (an interface may forward one
+    # family and not the other).
+    "closed6": [[_L4, _DNATED, _match(_PORT_KEY6, "@" + name), {"accept": None}] for name in ("exposed6", "exposed-range6")] + [
+        [_L4, _DNATED, _match({"ct": {"key": "direction"}}, "reply"), _match(_REPLY_KEY6, "@" + name), {"accept": None}]
+        for name in ("exposed6", "exposed-range6")] + [
+        [_match(_meta("nfproto"), "ipv6"), {"drop": None}]],
 }
+
+
+def _saddr(subnet):
+    """The match of packets from SUBNET (an ipaddress network of either family)."""
+    return _match(_payload("ip" if subnet.version == 4 else "ip6", "saddr"), _key_part(str(subnet)))
 
 
 def bridge_chains(policy):
@@ -144,6 +174,8 @@ def bridge_chains(policy):
         # Connections DNATed to a published port of a member (not any DNAT: foreign DNAT rules
         # of the host do not open the network).
         into += [[_L4, _DNATED, _match(_PORT_KEY, "@" + name), {"accept": None}] for name in ("exposed4", "exposed-range4")]
+        if any(subnet.version == 6 for subnet in policy.subnets):
+            into += [[_L4, _DNATED, _match(_PORT_KEY6, "@" + name), {"accept": None}] for name in ("exposed6", "exposed-range6")]
     into.append([_match(_meta("iifname"), br), {"accept" if policy.icc else "drop": None}])
     into.append([{"drop": None}])
     out.append([{"accept": None}])
@@ -151,11 +183,9 @@ def bridge_chains(policy):
     # port of its own bridge through a host address (its own too); the answer must come back
     # through the host, not straight from the member. Only members' connections: a client from
     # outside keeps its address.
-    nat = [[_match(_meta("oifname"), br), _match(_payload("ip", "saddr"), _key_part(str(subnet))), _DNATED, {"masquerade": None}]
-           for subnet in policy.subnets]
+    nat = [[_match(_meta("oifname"), br), _saddr(subnet), _DNATED, {"masquerade": None}] for subnet in policy.subnets]
     if policy.masquerade and not policy.internal:
-        nat += [[_match(_meta("oifname"), br, "!="), _match(_payload("ip", "saddr"), _key_part(str(subnet))), {"masquerade": None}]
-                for subnet in policy.subnets]
+        nat += [[_match(_meta("oifname"), br, "!="), _saddr(subnet), {"masquerade": None}] for subnet in policy.subnets]
     isolate = [[_match(_meta("oifname"), br, "!="), {"drop": None}]] if policy.internal else []
     return {"isolate-" + br: isolate, "fwd-in-" + br: into, "fwd-out-" + br: out, "nat-out-" + br: nat}
 
@@ -267,24 +297,31 @@ def _canonical(rules):
     return tuple(json.dumps(expr, sort_keys=True) for expr in rules)
 
 
+# Every address of a family, as a prefix key of a range map.
+_EVERYWHERE = {4: "0.0.0.0/0", 6: "::/0"}
+
+
 def _port_items(publish):
-    mapping, target = publish.mapping, str(publish.target)
-    proto, out = mapping.protocol, set()
+    """The elements of a published port, in the sets of the target's family (a mapping of IPv4
+    host addresses to an IPv6 target, or back, is refused before: Docker's userland proxy's)."""
+    target, family = str(publish.target), publish.target.version
+    mapping = publish.mapping.for_family(family)
+    proto, out, v = mapping.protocol, set(), str(family)
     anywhere = mapping.host_ip.is_unspecified
     if mapping.size > 1 and mapping.host_port == mapping.container_port:
-        host = "0.0.0.0/0" if anywhere else str(mapping.host_ip)
-        out.add(("elem", "range4", (host, proto, mapping.host_ports()), target))
+        host = _EVERYWHERE[family] if anywhere else str(mapping.host_ip)
+        out.add(("elem", "range" + v, (host, proto, mapping.host_ports()), target))
     else:  # one element per port: a map can only rewrite to one port per element
         for offset in range(mapping.size):
             port, cport = str(mapping.host_port + offset), str(mapping.container_port + offset)
-            key, names = ((proto, port), ("any-addr4", "any-port4")) if anywhere else ((str(mapping.host_ip), proto, port), ("addr4", "port4"))
-            out.add(("elem", names[0], key, target))
-            out.add(("elem", names[1], key, cport))
+            key, names = ((proto, port), ("any-addr", "any-port")) if anywhere else ((str(mapping.host_ip), proto, port), ("addr", "port"))
+            out.add(("elem", names[0] + v, key, target))
+            out.add(("elem", names[1] + v, key, cport))
     if mapping.size == 1:
-        out.add(("elem", "exposed4", (target, proto, str(mapping.container_port)), None))
+        out.add(("elem", "exposed" + v, (target, proto, str(mapping.container_port)), None))
     else:
-        out.add(("elem", "exposed-range4", (target, proto, "%d-%d" % (mapping.container_port, mapping.container_port_end)), None))
-    if mapping.host_ip.is_loopback:
+        out.add(("elem", "exposed-range" + v, (target, proto, "%d-%d" % (mapping.container_port, mapping.container_port_end)), None))
+    if mapping.host_ip.is_loopback and family == 4:
         out.add(("elem", "loopback4" if mapping.size == 1 else "loopback-range4", (str(mapping.host_ip), proto, mapping.host_ports()), None))
     return out
 
@@ -300,7 +337,8 @@ def _bridge_items(policy):
 
 
 def _guard_items(guard):
-    return {("elem", "uplinks", (name,), None) for name in guard.uplinks} | {("elem", "localnet", (name,), None) for name in guard.localnet}
+    sets = {"uplinks": guard.uplinks, "uplinks6": guard.uplinks6, "localnet": guard.localnet}
+    return {("elem", kind, (name,), None) for kind, names in sets.items() for name in names}
 
 
 def render(owner, intents):

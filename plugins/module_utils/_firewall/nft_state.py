@@ -64,16 +64,17 @@ class TableState(OwnedItems):
 
     def _read_published(self, owner=None):
         """As ``published``, of every owner or only OWNER."""
-        ports = {(who, key): value for name in ("port4", "any-port4") for key, value, who in self.elements[name]}
         out = []
-        for name in ("addr4", "any-addr4", "range4"):
-            for key, _value, who in self.elements[name]:
-                if owner is not None and who != owner:
-                    continue
-                host, proto, hport = key if len(key) == 3 else ("0.0.0.0/0",) + key
-                ip = "" if host == "0.0.0.0/0" else host + ":"
-                cport = hport if name == "range4" else ports.get((who, key), hport)
-                out.append((who, port_mapping("%s%s:%s/%s" % (ip, hport, cport, proto), "ports")))
+        for v, every in (("4", ""), ("6", "[::]:")):
+            ports = {(who, key): value for name in ("port" + v, "any-port" + v) for key, value, who in self.elements[name]}
+            for name in ("addr" + v, "any-addr" + v, "range" + v):
+                for key, _value, who in self.elements[name]:
+                    if owner is not None and who != owner:
+                        continue
+                    host, proto, hport = key if len(key) == 3 else (None,) + key
+                    ip = every if host in (None, "0.0.0.0/0", "::/0") else (host + ":" if v == "4" else "[%s]:" % host)
+                    cport = hport if name == "range" + v else ports.get((who, key), hport)
+                    out.append((who, port_mapping("%s%s:%s/%s" % (ip, hport, cport, proto), "ports").for_family(int(v))))
         return sorted(out)
 
     def intact(self):

@@ -11,19 +11,23 @@ are published, on one bridge or twenty (Docker's nftables layout, with maps for 
       map addr4 / port4          host address . protocol . host port -> sandbox address / port
       map any-addr4 / any-port4  protocol . host port (every local address) -> the same
       map range4                 host address/prefix . protocol . port range -> sandbox address
+      map addr6 / port6 / any-addr6 / any-port6 / range6   the same for IPv6 (ipv6_addr keys)
       set made-by                    holds "netmodes.linux": the mark that the table is ours
       set exposed4, exposed-range4   sandbox address . protocol . port(s): published, let in
+      set exposed6, exposed-range6   the same for IPv6
       set loopback4, loopback-range4 127.x address . protocol . port(s): drop remote access (moby#41872)
       map isolate / fwd-in / fwd-out / nat-out   bridge name -> jump to that bridge's chain
       set bridges                     our bridges: nothing arriving there reaches 127.0.0.0/8
       set uplinks, localnet           interfaces whose forwarding / route_localnet we switched on
-      chain published     the two DNAT rules, looked up through the maps
+      set uplinks6                    interfaces whose IPv6 force_forwarding we switched on
+      chain published     the DNAT rules (three per family), looked up through the maps
       chain nat-prerouting / nat-output  (fib daddr type local -> published)
       chain nat-postrouting              (masquerade host-loopback; iifname and oifname vmap @nat-out)
       chain raw-prerouting               (the loopback guards: @bridges, @localnet, loopback4)
       chain filter-forward               (jump user; iifname vmap @isolate; oifname vmap @fwd-in;
-                                          iifname vmap @fwd-out; iifname @uplinks jump closed)
-      chain closed                       (what may cross an uplink we switched on: published ports)
+                                          iifname vmap @fwd-out; iifname @uplinks jump closed;
+                                          iifname @uplinks6 jump closed6)
+      chain closed, closed6              (what may cross an uplink we switched on: published ports)
       chain user                         (the user's own rules; created, never flushed)
       chain isolate-BR / fwd-in-BR / fwd-out-BR / nat-out-BR   one set per bridge: its network policy
       chain vxlan-DEV                    (a VXLAN device's filter, hook prerouting priority raw: VXLAN

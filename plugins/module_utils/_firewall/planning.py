@@ -45,7 +45,7 @@ def plan(obj, field, firewall, state, owner, *, want, before, after):
 def guard(ledger):
     """The Guard for LEDGER (the sysctl ledger), or None when it switched nothing on."""
     found = _sysctl.guarded(ledger)
-    return Guard(found["uplinks"], found["localnet"]) if found["uplinks"] or found["localnet"] else None
+    return Guard(found["uplinks"], found["localnet"], found["uplinks6"]) if any(found.values()) else None
 
 
 def plan_guard(firewall, state, owner, want, *, ledger, keys, values):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _firewall, _links, _sysctl
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource
-from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput
 from ansible_collections.netmodes.linux.plugins.module_utils._model import ifname, interfaces, jsonable, mtu
 
 
@@ -38,7 +37,9 @@ class Bridge(Resource):
         ledger = sysctl.ledger()
         want = dict(desired["forwarding"]) if desired["state"] == "present" else {}
         if want and desired["policy"]["masquerade"] and not desired["policy"]["internal"]:
-            want.update(dict.fromkeys(_sysctl.uplinks(_sysctl.uplink_addresses(net, ledger)), "1"))
+            uplinks = _sysctl.uplink_addresses(net, ledger)
+            for version in sorted({int(_sysctl.KEY.match(key).group(1)) for key in desired["forwarding"]}):   # the bridge's families
+                want.update(dict.fromkeys(_sysctl.uplinks(uplinks, version=version), "1"))
         keys = set(want) | set(_sysctl.held(ledger, _firewall.bridge_owner(desired["name"])))
         current = {"link": net.link(desired["name"], routes=False), "firewall": self.adapters["firewall"].read(),
                    "ledger": ledger, "sysctl": {key: sysctl.get(key) for key in sorted(keys)}, "want_sysctl": want, "foreign": []}
@@ -54,7 +55,6 @@ class Bridge(Resource):
             ops = [Op("delete", obj, before={"addresses": jsonable(link.addresses)},
                       call=("netlink.link_delete", {"name": name}))] if link else []
             return ops + self._sysctl_ops(current, desired) + self._policy_ops(current, desired, None)
-        self._ipv6_needs_nftables(desired)
         ops = []
         if link is None:
             ops.append(Op("create", obj, after={"kind": "bridge"}, call=("netlink.link_add_bridge", {"name": name})))
@@ -66,15 +66,6 @@ class Bridge(Resource):
         ops += self._sysctl_ops(current, desired)
         return ops + self._policy_ops(current, desired, self._policy(current, desired))
 
-    def _ipv6_needs_nftables(self, desired):
-        """The iptables backend writes no ip6tables rules (IPv6 is issue 17's): a bridge with an
-        IPv6 address would be open over IPv6 there, so it is refused before anything changes."""
-        found = [a for a in desired["addresses"] or () if a.version == 6]
-        if found and self.adapters["firewall"].name == "iptables":
-            raise InvalidInput("addresses: %s: IPv6 addresses on a bridge need the nftables firewall backend (the iptables backend"
-                               " writes no ip6tables rules, so the network would be open over IPv6); remove the IPv6 address or"
-                               " use firewall_backend: nftables" % found[0], "addresses")
-
     def _sysctl_ops(self, current, desired):
         owner = _firewall.bridge_owner(desired["name"])
         return _sysctl.plan(owner, current["want_sysctl"], current["ledger"], current["sysctl"])
@@ -82,7 +73,8 @@ class Bridge(Resource):
     @staticmethod
     def _policy(current, desired):
         addresses = desired["addresses"] if desired["addresses"] is not None else (current["link"].addresses if current["link"] else ())
-        return _firewall.BridgePolicy(desired["name"], _addresses.ipv4_subnets(addresses), **desired["policy"])
+        ipv6 = sorted({a.network for a in addresses if a.version == 6 and not a.ip.is_link_local})
+        return _firewall.BridgePolicy(desired["name"], _addresses.ipv4_subnets(addresses) + tuple(ipv6), **desired["policy"])
 
     def _policy_ops(self, current, desired, policy):
         """The bridge's rules, then what keeps the host closed for the sysctls it switches (both

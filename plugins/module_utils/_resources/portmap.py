@@ -10,7 +10,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, 
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Resource
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._model import address, ifname, netns_name
-from ansible_collections.netmodes.linux.plugins.module_utils._ports import port_mappings
+from ansible_collections.netmodes.linux.plugins.module_utils._ports import ANY6, port_mappings
 from ansible_collections.netmodes.linux.plugins.module_utils._preflight import in_use, published_by
 
 
@@ -32,8 +32,6 @@ class Portmap(Resource):
     def desired(self):
         p = self.params
         target = address(p["address"], "address") if p["address"] else None
-        if target is not None and target.version != 4:
-            raise InvalidInput("address: %s: IPv6 sandbox addresses are not supported yet" % target, "address")
         mappings = port_mappings(p["ports"], "ports") if p["state"] == "present" else frozenset()
         gone = p["state"] == "absent"
         netns = netns_name(p["netns"], "netns", existing=gone) if p["netns"] else None
@@ -55,18 +53,25 @@ class Portmap(Resource):
             return current
         if desired["ports"]:
             current["foreign"] = self.adapters["firewall"].foreign_chains()
-        subnets = _addresses.subnets_of(bridge.addresses if bridge else ())
-        if current["address"] is None and net.netns_inode(desired["netns"]) is not None:
+        subnets = [a.network for a in (bridge.addresses if bridge else ()) if a.version == 4]
+        subnets6 = [a.network for a in (bridge.addresses if bridge else ()) if a.version == 6 and not a.ip.is_link_local]
+        current["address6"] = None
+        if current["address"] is not None and current["address"].version == 6:   # an IPv6-only sandbox, by address
+            current["address"], current["address6"] = None, current["address"]
+        elif current["address"] is None and net.netns_inode(desired["netns"]) is not None:
             current["address"] = _addresses.address_in(net, desired["netns"], subnets)
-        if current["address"] is None and self.params.get("planned_address"):
+            current["address6"] = _addresses.address_in(net, desired["netns"], subnets6)
+        if current["address"] is None and current["address6"] is None and self.params.get("planned_address"):
             # The sandboxes module only, in check mode: the address an earlier step of its plan gives
             # the sandbox (it and its link do not exist yet), and the bridge's subnet that step plans.
             current["address"] = address(self.params["planned_address"], "address")
             subnets = subnets or ([self.params["planned_subnet"]] if self.params.get("planned_subnet") else [])
         current["subnet"] = next((s for s in subnets if current["address"] in s), None) if current["address"] else None
+        current["subnet6"] = next((s for s in subnets6 if current["address6"] in s), None) if current["address6"] else None
         current["listeners"] = self.adapters["sockets"].listeners()
         current["uplink_addresses"] = _sysctl.uplink_addresses(net, ledger)
-        keys = [_sysctl.route_localnet(desired["bridge"])] + _sysctl.uplinks(current["uplink_addresses"])  # all _sysctl_want may want
+        keys = ([_sysctl.route_localnet(desired["bridge"])] + _sysctl.uplinks(current["uplink_addresses"])  # all _sysctl_want may want
+                + _sysctl.uplinks(current["uplink_addresses"], version=6))
         current["sysctl"].update({key: sysctl.get(key) for key in keys})
         return current
 
@@ -79,20 +84,22 @@ class Portmap(Resource):
             return self._closing(current, desired, set(), {}, ops)
         # Not any link: route_localnet on the LAN's would let the LAN reach the host's loopback.
         _links.check_bridge(self, desired["bridge"], current["bridge"])
-        self._check_conflicts(current, desired)
-        target, subnet = current["address"], current.get("subnet")
-        if target is None or subnet is None:
+        targets = {4: (current["address"], current.get("subnet")), 6: (current.get("address6"), current.get("subnet6"))}
+        targets = {family: pair for family, pair in targets.items() if None not in pair}
+        if not targets:
             why = ("address: %s is not inside a subnet of bridge %s; give the sandbox's address on %s"
                    % (desired["address"], desired["bridge"], desired["bridge"]) if desired["address"]
                    else "netns: sandbox %r has no IPv4 address on bridge %s; plug it in with netmodes.linux.veth first"
                    % (desired["netns"], desired["bridge"]))
             self.missing(NotFound(why, "address" if desired["address"] else "netns"))
-            want = set()  # check mode only: the address is not known yet
+            mappings, want = [], set()  # check mode only: the address is not known yet
         else:
-            want = firewall.render(owner, [_firewall.Publish(m, target, subnet) for m in desired["ports"]])
-        after = sorted(str(m) for m in desired["ports"])
+            mappings = published_mappings(desired["ports"], targets, desired["bridge"])
+            want = firewall.render(owner, [_firewall.Publish(m, *targets[m.host_ip.version]) for m in mappings])
+        self._check_conflicts(current, desired, mappings or sorted(desired["ports"]))
+        after = sorted(str(m) for m in mappings or desired["ports"])
         ops = _firewall.plan(obj, "published", firewall, state, owner, want=want, before=before, after=after)
-        return self._closing(current, desired, want, self._sysctl_want(current, desired), ops)
+        return self._closing(current, desired, want, self._sysctl_want(current, mappings or desired["ports"]), ops)
 
     def _closing(self, current, desired, want, keys, ops):
         """The ledger's ops for KEYS ({key: value}, all this sandbox's ports need), the ports' own
@@ -101,11 +108,11 @@ class Portmap(Resource):
         return (_sysctl.plan(owner, keys, ledger, values) + ops
                 + _firewall.plan_guard(self.adapters["firewall"], current["firewall"], owner, want, ledger=ledger, keys=keys, values=values))
 
-    def _check_conflicts(self, current, desired):
+    def _check_conflicts(self, current, desired, mappings):
         owner, field = desired["owner"], "ports"
         # SETTLED (the sandboxes module only): owners whose ports this run has already checked and let go
         settled = self.params.get("settled") or ()
-        for mapping in sorted(desired["ports"]):
+        for mapping in mappings:
             found = current["firewall"].held().overlapping(mapping, skip={owner, *settled})
             if found is not None:
                 who, other = found
@@ -117,18 +124,20 @@ class Portmap(Resource):
                 raise Conflict(in_use("%s: host port %d/%s" % (field, port, protocol), self.adapters["sockets"].process_of(inode), addr, port,
                                       "stop it or choose another host port"), field)
 
-    @staticmethod
-    def _sysctl_want(current, desired):
-        """Forwarding on the interfaces the ports' clients come in on, and route_localnet on the
-        bridge only when the host reaches a port through 127.0.0.1 (published on every address or
-        on a loopback address): the host's packets to it leave lo for the bridge."""
-        hosts = {m.host_ip for m in desired["ports"]}
-        if not hosts:
-            return {}
-        anywhere = ipaddress.ip_address("0.0.0.0") in hosts
-        wanted = _sysctl.uplinks(current["uplink_addresses"], None if anywhere else hosts)
-        if anywhere or any(ip.is_loopback for ip in hosts):
-            wanted.append(_sysctl.route_localnet(desired["bridge"]))
+    def _sysctl_want(self, current, mappings):
+        """Forwarding on the interfaces the ports' clients come in on (of each family published),
+        and route_localnet on the bridge only when the host reaches a port through 127.0.0.1
+        (published on every IPv4 address or on a loopback address): the host's packets to it
+        leave lo for the bridge."""
+        hosts = {m.host_ip for m in mappings}
+        wanted = []
+        if any(ip.version == 4 for ip in hosts):
+            anywhere = ipaddress.ip_address("0.0.0.0") in hosts
+            wanted = _sysctl.uplinks(current["uplink_addresses"], None if anywhere else hosts)
+            if anywhere or any(ip.is_loopback for ip in hosts):
+                wanted.append(_sysctl.route_localnet(self.params["bridge"]))
+        if any(ip.version == 6 for ip in hosts):
+            wanted += _sysctl.uplinks(current["uplink_addresses"], None if ANY6 in hosts else hosts, version=6)
         return dict.fromkeys(wanted, "1")
 
     def result(self, current, desired):
@@ -138,7 +147,33 @@ class Portmap(Resource):
         out = {"published": published(current["firewall"], desired["owner"]), "backend": self.adapters["firewall"].name}
         if current.get("address") is not None:
             out["address"] = str(current["address"])
+        if current.get("address6") is not None:
+            out["address6"] = str(current["address6"])
         return out
+
+
+def published_mappings(ports, targets, bridge):
+    """The mappings of one family each that PORTS publish for a sandbox with TARGETS ({family:
+    (address, subnet)}, its addresses on BRIDGE): a port without a host address on each family
+    it has an address of (Docker on a dual-stack network); one with a host address of a family
+    it has no address of, or on ::1, is what Docker's userland proxy would carry, and is refused."""
+    out = []
+    for mapping in sorted(ports):
+        if mapping.every_family:
+            out += [mapping.for_family(family) for family in sorted(targets)]
+            continue
+        family = mapping.host_ip.version
+        if family == 6 and mapping.host_ip.is_loopback:
+            raise InvalidInput("ports: %s: publishing on ::1 needs Docker's userland proxy (IPv6 has no route_localnet to send"
+                               " the host's own connections to a bridge), which netmodes.linux does not run; publish on"
+                               " 127.0.0.1 or on the host's IPv6 address instead" % mapping, "ports")
+        if family not in targets:
+            raise InvalidInput("ports: %s: the sandbox has no IPv%d address on bridge %s, so Docker would need its userland proxy"
+                               " to carry IPv%d connections to it, which netmodes.linux does not run; give the sandbox an IPv%d"
+                               " address on %s (a dual-stack network), or publish on an IPv%d host address or without one"
+                               % (mapping, family, bridge, family, family, bridge, 6 if family == 4 else 4), "ports")
+        out.append(mapping)
+    return out
 
 
 def published(state, owner):

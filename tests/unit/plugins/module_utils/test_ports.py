@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput
@@ -19,9 +21,31 @@ from ansible_collections.netmodes.linux.plugins.module_utils._ports import Held,
     ("8000-8002:9000-9002/sctp", "8000-8002:9000-9002/sctp"),
     ({"host_port": 8080, "container_port": 80}, "8080:80/tcp"),
     ({"host_ip": "127.0.0.1", "host_port": "8080", "container_port": 80, "protocol": "udp"}, "127.0.0.1:8080:80/udp"),
+    # IPv6 host addresses in Docker's brackets
+    ("[::]:8080:80", "[::]:8080:80/tcp"),
+    ("[fd31::1]:8080:80/udp", "[fd31::1]:8080:80/udp"),
+    ("[FD31:0::1]:5000-5010:5000-5010/sctp", "[fd31::1]:5000-5010:5000-5010/sctp"),
+    ({"host_ip": "::", "host_port": 8080, "container_port": 80}, "[::]:8080:80/tcp"),
+    ({"host_ip": "[fd31::1]", "host_port": 8080, "container_port": 80, "protocol": "udp"}, "[fd31::1]:8080:80/udp"),
 ])
 def test_docker_syntax(spec, text):
     assert str(port_mapping(spec, "ports[0]")) == text
+
+
+@pytest.mark.parametrize("spec", ["8080:80", "[::]:8080:80/udp", "[fd31::1]:8080:80", "10.231.1.11:5000-5001:6000-6001/sctp"])
+def test_printed_mappings_parse_back_as_themselves(spec):
+    mapping = port_mapping(spec, "ports[0]")
+    assert port_mapping(str(mapping), "ports[0]") == mapping
+
+
+def test_without_a_host_address_a_port_is_published_on_each_family():
+    """Docker on a dual-stack network: -p 8080:80 publishes on 0.0.0.0 and on ::."""
+    every = port_mapping("8080:80", "p")
+    assert every.every_family and every.hosts() == (ipaddress.ip_address("0.0.0.0"), ipaddress.ip_address("::"))
+    assert [str(every.for_family(v)) for v in (4, 6)] == ["8080:80/tcp", "[::]:8080:80/tcp"]
+    assert not port_mapping("0.0.0.0:8080:80", "p").every_family, "Docker: 0.0.0.0 is IPv4 alone"
+    assert every == every.for_family(4), "what the firewall reads back compares equal"
+    assert sorted([port_mapping("[::]:8080:80", "p"), every.for_family(4)]) == [every.for_family(4), every.for_family(6)]
 
 
 def test_a_range_keeps_its_shape():
@@ -40,7 +64,9 @@ def test_a_range_keeps_its_shape():
     ("5010-5000:80-90", "host port '5010-5000' runs backwards", "write the lower port first (5000-5010)"),
     ("http:80", "host port 'http' is not a port", "write it like 8080 or 5000-5010"),
     ("10.231.0.300:8080:80", "host_ip: '10.231.0.300' is not a valid IP address", "write it like 172.18.0.1"),
-    ("[::1]:8080:80", "IPv6 host addresses is not supported yet", "not supported yet"),
+    ("::1:8080:80", "'::1:8080:80': write it as Docker's -p", "an IPv6 HOST_IP in brackets ([::]:8080:80)"),
+    ("[fd31::1]:8080", "'[fd31::1]:8080': write it as Docker's -p", "in brackets"),
+    ("[fd31::g]:8080:80", "host_ip: 'fd31::g' is not a valid IP address", "write it like"),
     ({"host_port": 8080, "container_port": 80, "proto": "tcp"}, "unknown keys proto", "(known: container_port, host_ip, host_port, protocol)"),
 ])
 def test_refused_with_the_reason_and_the_fix(spec, fragment, fix):
@@ -57,6 +83,14 @@ def test_refused_with_the_reason_and_the_fix(spec, fragment, fix):
     ("127.0.0.1:8080:80", "10.231.1.11:8080:80", False),
     ("5000-5010:5000-5010", "5010:80", True),
     ("5000-5010:5000-5010", "5011:80", False),
+    # 0.0.0.0 and :: are different addresses: the firewall tells the families apart
+    ("0.0.0.0:8080:80", "[::]:8080:80", False),
+    ("10.231.1.11:8080:80", "[::]:8080:80", False),
+    ("[fd31::1]:8080:80", "[::]:8080:80", True),
+    ("[fd31::1]:8080:80", "[fd31::2]:8080:80", False),
+    # without a host address a mapping may be published on both
+    ("8080:80", "[fd31::1]:8080:80", True),
+    ("8080:80", "10.231.1.11:8080:80", True),
 ])
 def test_overlap(a, b, overlap):
     assert port_mapping(a, "a").overlaps(port_mapping(b, "b")) is overlap
@@ -85,3 +119,23 @@ def test_held_ports_name_the_first_owner_that_overlaps_in_the_order_they_came():
     assert held.overlapping(wide)[0] == "a"
     held.add("e", port_mapping("100:80", "ports"))
     assert held.overlapping(port_mapping("90-110:90-110", "ports"))[0] == "e"
+
+
+def _listening(addr):
+    return [("tcp", ipaddress.ip_address(addr), 8080, 7)]
+
+
+@pytest.mark.parametrize("spec, addr, held", [
+    # a listener on :: with IPV6_V6ONLY off (Linux's default, which /proc/net does not tell) also holds IPv4
+    ("0.0.0.0:8080:80", "::", True),
+    ("10.231.1.11:8080:80", "::", True),
+    ("[::]:8080:80", "0.0.0.0", False),
+    ("[fd31::1]:8080:80", "0.0.0.0", False),
+    ("[::]:8080:80", "fd31::1", True),
+    ("[fd31::2]:8080:80", "fd31::1", False),
+    ("10.231.1.11:8080:80", "::ffff:10.231.1.11", True),
+    ("10.231.1.12:8080:80", "::ffff:10.231.1.11", False),
+    ("8080:80", "fd31::1", True),
+])
+def test_a_listener_holds_the_port_on_its_own_family_and_on_both_from_any6(spec, addr, held):
+    assert (port_mapping(spec, "p").listener(_listening(addr)) is not None) is held

@@ -30,7 +30,7 @@ def killed(*_args, **_kwargs):
 def test_a_host_that_forwarded_before_keeps_forwarding_and_is_not_guarded():
     ledger = _ledger.claimed({}, ETH0, "bridge:br0", "1")
     assert _ledger.released(ledger, ETH0, "bridge:br0") == ({}, "1")
-    assert s.guarded(ledger) == {"uplinks": (), "localnet": ()}
+    assert s.guarded(ledger) == {"uplinks": (), "uplinks6": (), "localnet": ()}
 
 
 def test_plan_claims_sets_again_and_releases_as_ops_of_sysctl():
@@ -55,7 +55,7 @@ def test_the_guard_covers_uplinks_and_route_localnet_we_switched_but_not_our_bri
     ledger = {BR0: {"before": "0", "users": ["bridge:br0", "netns:web"]}, ETH0: {"before": "0", "users": ["bridge:br0"]},
               ETH1: {"before": "1", "users": ["bridge:br0"]}, LOCALNET: {"before": "0", "users": ["netns:web"]},
               s.forwarding("br0", 6): {"before": "0", "users": ["bridge:br0"]}}
-    assert s.guarded(ledger) == {"uplinks": ("eth0",), "localnet": ("br0",)}
+    assert s.guarded(ledger) == {"uplinks": ("eth0",), "uplinks6": (), "localnet": ("br0",)}
     assert s.bridges(ledger) == {"br0"} and s.users(ledger) == {"bridge:br0", "netns:web"}
 
 
@@ -74,7 +74,7 @@ def test_uplinks_leave_out_lo_and_our_bridges_by_their_tag_whatever_the_ledger_s
     kernel.links[(None, "lo")] = _link("lo", 1, "", "127.0.0.1/8")
     ledger = {BR0: {"before": "0", "users": ["bridge:br0"]}}
     addrs = s.uplink_addresses(kernel, ledger)
-    assert sorted(addrs) == ["eth0", "lan"]
+    assert sorted(addrs) == ["eth0", "lan", "v6"]
     assert s.uplink_addresses(kernel, {}) == addrs, "the ledger only saves reads"
     assert s.uplinks(addrs) == [ETH0, s.forwarding("lan")]
     assert s.uplinks(addrs, only={ipaddress.ip_address("10.231.1.11")}) == [ETH0]
@@ -137,3 +137,34 @@ def test_a_damaged_ledger_is_refused_naming_it(adapter, text):
         handle.write(text)
     with pytest.raises(KernelError, match="the sysctl ledger .*sysctl.json is damaged"):
         adapter.ledger()
+
+
+def test_ipv6_forwarding_is_force_forwarding_of_one_interface_never_all():
+    """Linux 6.17's force_forwarding forwards what comes in on one interface; IPv6's per-interface
+    "forwarding" does not forward, and all/forwarding would make the host a router everywhere."""
+    assert s.forwarding("eth0", 6) == "net/ipv6/conf/eth0/force_forwarding"
+    assert s.forwarding("eth0") == "net/ipv4/conf/eth0/forwarding"
+    old = "net/ipv6/conf/br0/forwarding"   # what an earlier version claimed for a bridge's IPv6: put back
+    ledger = s.parse(json.dumps({s.forwarding("eth0", 6): {"before": "0", "users": ["netns:web"]}, old: {"before": "0", "users": ["bridge:br0"]}}))
+    assert s.guarded(ledger) == {"uplinks": (), "uplinks6": ("eth0",), "localnet": ()}
+    assert not s.KEY.match("net/ipv6/conf/all/disable_ipv6")
+
+
+def test_the_guard_covers_ipv6_uplinks_we_switched_but_not_our_bridges():
+    six = {name: s.forwarding(name, 6) for name in ("eth0", "eth1", "br0")}
+    ledger = {six["eth0"]: {"before": "0", "users": ["bridge:br0"]}, six["eth1"]: {"before": "1", "users": ["bridge:br0"]},
+              six["br0"]: {"before": "0", "users": ["bridge:br0"]}, ETH1: {"before": "0", "users": ["bridge:br0"]}}
+    assert s.guarded(ledger) == {"uplinks": ("eth1",), "uplinks6": ("eth0",), "localnet": ()}
+    assert s.bridges(ledger) == {"br0"}
+
+
+def test_ipv6_uplinks_are_links_with_an_ipv6_address_not_link_local(kernel):
+    links = [("eth0", "10.231.1.11/24"), ("eth1", "fd31:9b5e:c207:1::11/64"), ("ll", "fe80::1/64")]
+    for index, (name, cidr) in enumerate(links, start=2):
+        kernel.links[(None, name)] = _link(name, index, "", cidr)
+    addrs = s.uplink_addresses(kernel, {})
+    assert sorted(addrs) == ["eth0", "eth1"]
+    assert s.uplinks(addrs) == [ETH0]
+    assert s.uplinks(addrs, version=6) == [s.forwarding("eth1", 6)]
+    assert s.uplinks(addrs, only={ipaddress.ip_address("fd31:9b5e:c207:1::11")}, version=6) == [s.forwarding("eth1", 6)]
+    assert s.uplinks(addrs, only={ipaddress.ip_address("fd31:9b5e:c207:1::12")}, version=6) == []

@@ -25,22 +25,25 @@ def test_create_four_steps(four_steps, kernel, sysctl):
 
 
 def test_forwarding_is_per_interface_never_global(converge, sysctl, firewall):
-    if firewall.name == "iptables":
-        pytest.skip("IPv6 addresses on a bridge need the nftables backend (test_ipv6_addresses_need_nftables)")
-    converge(Bridge, name="br0", addresses=["172.18.0.1/16", "2001:db8:1::1/64"])
-    assert sorted(sysctl.values) == ["net/ipv4/conf/br0/forwarding", "net/ipv6/conf/br0/forwarding"]
+    converge(Bridge, name="br0", addresses=["172.18.0.1/16", "fd31:9b5e:c207:18::1/64"])
+    # IPv6: force_forwarding (Linux 6.17), the only per-interface switch that forwards
+    assert sorted(sysctl.values) == ["net/ipv4/conf/br0/forwarding", "net/ipv6/conf/br0/force_forwarding"]
     assert all("all" not in key and "ip_forward" not in key for key in sysctl.values)
 
 
-def test_ipv6_addresses_need_nftables(refused, sysctl, firewall):
-    """The iptables backend writes no ip6tables rules: a bridge with an IPv6 address would be open
-    over IPv6 there (issue 13, item 9), so it is refused before anything changes."""
-    if firewall.name == "nftables":
-        pytest.skip("the nftables table is inet: its rules cover IPv6 too")
-    error = refused(Bridge, InvalidInput, "addresses: 2001:db8:1::1/64: IPv6 addresses on a bridge need the nftables firewall backend",
-                    name="br0", addresses=["172.18.0.1/16", "2001:db8:1::1/64"], internal=True)
-    assert "firewall_backend: nftables" in error.msg
-    assert sysctl.calls == [] and firewall.commits == 0
+def test_a_dual_stack_bridge_has_its_policy_for_both_families_on_either_backend(converge, firewall, kernel, sysctl):
+    """Once refused on the iptables backend (it wrote no ip6tables rules, issue 13 item 9): now the
+    policy covers the IPv6 subnet there too, and the IPv6 uplinks forward for its masquerade."""
+    kernel.links[(None, "eth0")] = Link("eth0", 99, "", 1500, "02:00:00:00:00:99", True,
+                                        addresses=interfaces(["10.231.1.11/24", "fd31:9b5e:c207:1::11/64"], "a"))
+    result = converge(Bridge, name="br0", addresses=["172.18.0.1/16", "fd31:9b5e:c207:18::1/64"], icc=False)
+    assert result["policy"] == {"ip_masquerade": True, "icc": False, "internal": False}
+    assert sysctl.values["net/ipv6/conf/eth0/force_forwarding"] == "1" and sysctl.values[ETH0] == "1"
+    text = repr(firewall.listing if firewall.name == "nftables" else firewall.chains)
+    assert "fd31:9b5e:c207:18::" in text, "the IPv6 subnet's masquerade"
+    if firewall.name == "iptables":
+        assert ("filter6", "NM-IN-br0") in firewall.chains and ("nat6", "NETMODES-POSTROUTING") in firewall.chains
+    assert not converge(Bridge, name="br0", addresses=["172.18.0.1/16", "fd31:9b5e:c207:18::1/64"], icc=False)["changed"]
 
 
 def test_a_new_bridge_diff_shows_only_after(converge):

@@ -115,9 +115,79 @@ def test_a_damaged_skeleton_is_repaired(world, converge, firewall):
     assert firewall.read().intact()
 
 
-def test_ipv6_sandbox_address_is_refused_as_input(world, converge):
-    with pytest.raises(InvalidInput, match="IPv6 sandbox addresses are not supported yet"):
-        converge(Portmap, address="2001:db8::10", bridge="br0", ports=["8080:80"])
+def test_an_ipv6_sandbox_address_outside_the_bridges_subnets_is_not_found(world, converge):
+    with pytest.raises(NotFound, match="address: fd31:9b5e:c207:61::10 is not inside a subnet of bridge br0"):
+        converge(Portmap, address="fd31:9b5e:c207:61::10", bridge="br0", ports=["8080:80"])
+
+
+# -- IPv6 (issue 17): dual-stack and IPv6-only sandboxes ------------------------------------------
+
+def _link(name, index, kind, *cidrs):
+    return Link(name, index, kind, 1500, "02:00:00:00:01:%02x" % index, True, addresses=frozenset(ipaddress.ip_interface(c) for c in cidrs))
+
+
+@pytest.fixture
+def dual(converge, kernel):
+    """Bridge br6 (not ours: the lead's model makes dual-stack bridges) with an IPv4 and an IPv6
+    subnet, sandbox web6 on both, v4 on IPv4 alone, and eth0 with an address of each family."""
+    kernel.links[(None, "br6")] = _link("br6", 90, "bridge", "10.231.60.1/24", "fd31:9b5e:c207:60::1/64", "fe80::1/64")
+    kernel.links[(None, "eth0")] = _link("eth0", 91, "", "10.231.1.11/24", "fd31:9b5e:c207:1::11/64", "fe80::2/64")
+    for name, cidrs in (("web6", ("10.231.60.10/24", "fd31:9b5e:c207:60::10/64", "fe80::10/64")), ("v4", ("10.231.60.11/24",))):
+        converge(Netns, name=name)
+        kernel.links[(kernel.netns[name], "eth0")] = _link("eth0", 2, "veth", *cidrs)
+
+
+FWD6 = "net/ipv6/conf/eth0/force_forwarding"
+
+
+def test_a_dual_stack_sandbox_publishes_a_port_without_host_address_on_both_families(dual, converge, firewall, sysctl):
+    result = converge(Portmap, netns="web6", bridge="br6", ports=["8080:80", "[::]:5000-5001:5000-5001/udp"])
+    assert result["published"] == ["8080:80/tcp", "[::]:5000-5001:5000-5001/udp", "[::]:8080:80/tcp"]
+    assert (result["address"], result["address6"]) == ("10.231.60.10", "fd31:9b5e:c207:60::10")
+    assert sysctl.values[ETH0] == "1" and sysctl.values[FWD6] == "1", "forwarding of each family on the uplink, per interface"
+    assert not any("all" in key for key in sysctl.values)
+    assert not converge(Portmap, netns="web6", bridge="br6", ports=["8080:80", "[::]:5000-5001:5000-5001/udp"])["changed"]
+    if firewall.name == "nftables":
+        guard = {(where, entry["elem"]["val"]) for where, entry in firewall.owned("sysctl:ledger")}
+        assert {("uplinks", "eth0"), ("uplinks6", "eth0")} <= guard
+    converge(Portmap, netns="web6", bridge="br6", state="absent")
+    assert sysctl.values[FWD6] == "0" and not firewall.owned("netns:web6")
+
+
+def test_an_ipv6_host_address_publishes_on_ipv6_alone(dual, converge, sysctl):
+    result = converge(Portmap, netns="web6", bridge="br6", ports=["[fd31:9b5e:c207:1::11]:8081:80"])
+    assert result["published"] == ["[fd31:9b5e:c207:1::11]:8081:80/tcp"]
+    assert FWD6 in sysctl.ledger() and ETH0 not in sysctl.ledger()
+    assert sysctl.values.get("net/ipv4/conf/br6/route_localnet", "0") == "0", "IPv6 has no route_localnet"
+
+
+def test_an_ipv6_only_sandbox_publishes_on_any6_only(dual, converge):
+    result = converge(Portmap, address="fd31:9b5e:c207:60::20", bridge="br6", ports=["8080:80"])
+    assert result["published"] == ["[::]:8080:80/tcp"] and result["address6"] == "fd31:9b5e:c207:60::20"
+
+
+@pytest.mark.parametrize("who, ports, fragment", [
+    ({"netns": "v4"}, ["[::]:8080:80"],
+     "ports: [::]:8080:80/tcp: the sandbox has no IPv6 address on bridge br6, so Docker would need its userland proxy"),
+    ({"netns": "web6"}, ["8080:80", "[::1]:8081:80"], "ports: [::1]:8081:80/tcp: publishing on ::1 needs Docker's userland proxy"),
+    ({"address": "fd31:9b5e:c207:60::20"}, ["10.231.1.11:8080:80"],
+     "ports: 10.231.1.11:8080:80/tcp: the sandbox has no IPv4 address on bridge br6"),
+])
+def test_what_needs_dockers_userland_proxy_is_refused_before_any_change(dual, converge, firewall, sysctl, who, ports, fragment):
+    commits, calls = firewall.commits, list(sysctl.calls)
+    with pytest.raises(InvalidInput) as info:
+        converge(Portmap, bridge="br6", ports=ports, **who)
+    assert info.value.msg.startswith(fragment) and "which netmodes.linux does not run" in info.value.msg
+    assert firewall.commits == commits and sysctl.calls == calls
+
+
+def test_a_port_held_on_either_family_is_a_conflict_named_as_for_ipv4(dual, converge):
+    converge(Portmap, address="fd31:9b5e:c207:60::20", bridge="br6", ports=["[::]:8080:80"])
+    with pytest.raises(Conflict, match=r"^ports: host port 8080/tcp is already published by address fd31:9b5e:c207:60::20 "
+                                       r"\(\[::\]:8080:80/tcp\); choose another host port"):
+        converge(Portmap, netns="web6", bridge="br6", ports=["8080:80"])
+    # 0.0.0.0 is another address than ::: an IPv4-only publication of the same port is no conflict
+    assert converge(Portmap, netns="v4", bridge="br6", ports=["8080:80"])["published"] == ["8080:80/tcp"]
 
 
 # -- the host stays closed (issue 13, items 2 and 6) -------------------------------------------

@@ -248,6 +248,14 @@ def test_host_mode_preflight_names_the_owner(host, converge, sockets):
         converge(Sandboxes, config=[{"name": "web3", "network_mode": "host", "ports": [9000]}], networks=NETWORKS)
 
 
+@pytest.mark.parametrize("addr", ["::", "fd31:9b5e:c207:1::11"])
+def test_host_mode_preflight_covers_ipv6_listeners(host, converge, sockets, addr):
+    sockets.listening.append(("tcp", ipaddress.ip_address(addr), 9000, 4242))
+    with pytest.raises(Conflict, match=r"port 9000/tcp is already in use on the host: python3 \(pid 4242\) listens on \[%s\]:9000"
+                                       % addr.replace(".", "\\.")):
+        converge(Sandboxes, config=[{"name": "web3", "network_mode": "host", "ports": [9000]}], networks=NETWORKS)
+
+
 @pytest.mark.parametrize("raw, fragment", [
     ({"name": "x", "driver": "vlan"}, r"driver: 'vlan' is not a driver"),
     ({"name": "x", "driver": "overlay"}, "an overlay network needs a subnet"),

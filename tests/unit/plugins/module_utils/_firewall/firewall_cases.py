@@ -24,3 +24,11 @@ def policy(**options):
 
 PEERS = _firewall.VxlanPeers("vx0", 4242, 4789, 4, (ipaddress.ip_address("10.231.1.12"), ipaddress.ip_address("10.231.1.13")))
 GUARD = _firewall.Guard(("eth0", "eth1"), ("docker0",))
+
+# A dual-stack network: Docker's IPv4 subnet and a ULA /64 of the tests' own (never fd00::/64).
+SUBNET6 = ipaddress.ip_network("fd31:9b5e:c207:18::/64")
+TARGET6 = ipaddress.ip_address("fd31:9b5e:c207:18::2")
+
+
+def policy6(**options):
+    return _firewall.BridgePolicy("br-x", SUBNET + (SUBNET6,), **options)

@@ -309,3 +309,13 @@ def test_a_rule_whose_quotes_never_close_makes_its_table_unreadable_not_the_run(
     assert [(c.where, c.why) for c in chains if isinstance(c, foreign.Unreadable)] == [
         ("iptables-legacy table filter", "its rule '-A INPUT -i br0 -m comment --comment \"theirs' has quotes that do not close")]
     assert not [c for c in chains if getattr(c, "address", None) == ("filter", "INPUT")]
+
+
+def test_a_dual_stack_networks_flows_meet_rules_of_either_family():
+    """A source match of one family beside a network with subnets of both: no TypeError from
+    comparing an IPv6 subnet with an IPv4 network (ipaddress refuses subnet_of across versions)."""
+    nets = (ipaddress.ip_network("10.231.201.0/24"), ipaddress.ip_network("fd31:9b5e:c207:201::/64"))
+    flow = _firewall.bridge_flows(_firewall.BridgePolicy("br0", nets), False)[0]
+    assert foreign._addresses(flow, "saddr", [ipaddress.ip_network("10.0.0.0/8")]) is None, "one family's part of the flow"
+    assert foreign._addresses(flow, "saddr", [ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("fd31::/16")]) is True
+    assert foreign._addresses(flow, "saddr", [ipaddress.ip_network("192.168.0.0/16")]) is False

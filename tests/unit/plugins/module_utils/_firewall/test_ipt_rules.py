@@ -15,7 +15,8 @@ import pytest
 from ansible_collections.netmodes.linux.plugins.module_utils import _firewall
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import ipt_rules as ipt
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import ipt_state
-from ansible_collections.netmodes.linux.tests.unit.plugins.module_utils._firewall.firewall_cases import GUARD, PEERS, policy, publish
+from ansible_collections.netmodes.linux.tests.unit.conftest import FakeIptables
+from ansible_collections.netmodes.linux.tests.unit.plugins.module_utils._firewall.firewall_cases import GUARD, PEERS, policy, policy6, publish
 
 
 def texts(items, chain):
@@ -124,3 +125,44 @@ def test_iptables_the_guard_is_rules_of_the_ledger_after_the_bridges():
     assert [ipt.text(r, comments=False) for r in ipt.CHAIN_RULES[("filter", "NETMODES-CLOSED")]] == [
         "-m conntrack --ctstate DNAT -j NETMODES-PUBLISHED", "-m conntrack --ctdir REPLY --ctstate DNAT -j NETMODES-REPLIES", "-j DROP"]
     assert "-d 127.0.0.0/8 -i br-x -j DROP" in texts(ipt.render("bridge:br-x", [policy()]), "NETMODES-RAW")
+
+
+@pytest.mark.parametrize("options", [{}, {"icc": False}, {"internal": True}])
+def test_iptables_dual_stack_bridge_writes_the_same_filter_rules_in_ip6tables(options):
+    """Docker 27+ (ip6tables on by default): the same chains and rules in ip6tables for a network
+    with an IPv6 subnet; here items of the tables filter6/nat6 (raw6: ::1 is never routed in)."""
+    items = ipt.render("bridge:br-x", [policy6(**options)])
+    for chain in ("NM-IN-br-x", "NM-OUT-br-x", "NETMODES-FWD-IN", "NETMODES-FWD-OUT", "NETMODES-ISOLATE"):
+        four = texts({i for i in items if i[1] == "filter"}, chain)
+        assert texts({i for i in items if i[1] == "filter6"}, chain) == four
+    masquerade = [] if options.get("internal") else ["-s fd31:9b5e:c207:18::/64 ! -o br-x -j MASQUERADE"]
+    assert texts({i for i in items if i[1] == "nat6"}, "NETMODES-POSTROUTING") == masquerade
+    assert texts({i for i in items if i[1] == "nat"}, "NETMODES-POSTROUTING") == [m.replace("fd31:9b5e:c207:18::/64", "172.18.0.0/16")
+                                                                                  for m in masquerade]
+    assert not {i for i in items if i[1] == "raw6"}
+    # an IPv4-only network writes nothing in ip6tables
+    assert not {i for i in ipt.render("bridge:br-x", [policy(**options)]) if ipt.is6(i[1])}
+
+
+def test_iptables_ip6tables_holds_our_chains_only_while_something_of_ipv6_is_ours():
+    fw = FakeIptables()
+    for pol, v6 in ((policy6(), True), (policy(), False), (policy6(), True)):
+        state = fw.read()
+        want = fw.render("bridge:br-x", [pol])
+        fw.stage(fw.changes(state, "bridge:br-x", want, state.owned_by("bridge:br-x")))
+        fw.commit()
+        state = fw.read()
+        assert state.owned_by("bridge:br-x") == want and state.intact()
+        assert fw.after(state, "bridge:br-x", want).intact()
+        assert any(ipt.is6(table) for table, _chain in fw.chains) == v6
+        assert any(ipt.is6(table) and rules for (table, _chain), rules in fw.hooks.items()) == v6
+    fw.stage(fw.changes(fw.read(), "bridge:br-x", set(), fw.read().owned_by("bridge:br-x")))
+    fw.commit()
+    assert not fw.chains and not any(fw.hooks.values())
+
+
+def test_iptables_the_guard_of_ipv6_uplinks_is_in_ip6tables():
+    items = ipt.render(_firewall.GUARD_OWNER, [_firewall.Guard((), (), ("eth0",))])
+    rule = ipt.spec((("-i", "eth0"),), target=("NETMODES-CLOSED",), comment="netmodes:" + _firewall.GUARD_OWNER)
+    assert items == {("rule", "filter6", "NETMODES-UPLINKS", rule)}
+    assert ipt.CHAIN_RULES6[("filter6", "NETMODES-CLOSED")] == ipt.CHAIN_RULES[("filter", "NETMODES-CLOSED")]

@@ -18,7 +18,7 @@ import pytest
 from ansible_collections.netmodes.linux.plugins.module_utils import _firewall
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import nft_rules as nft
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import nft_state
-from ansible_collections.netmodes.linux.tests.unit.plugins.module_utils._firewall.firewall_cases import GUARD, PEERS, policy, publish
+from ansible_collections.netmodes.linux.tests.unit.plugins.module_utils._firewall.firewall_cases import GUARD, PEERS, policy, policy6, publish
 
 ESTABLISHED = [{"match": {"op": "in", "left": {"ct": {"key": "state"}}, "right": ["established", "related"]}}, {"accept": None}]
 ICC = [{"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": "br-x"}}, {"accept": None}]
@@ -134,7 +134,7 @@ def test_nftables_single_ports_are_exact_keys_ranges_are_intervals():
     # exact keys live in hash tables: the cost of a lookup does not grow with the element count
     exact = {n for n in nft.ELEMENT_SETS if n not in nft.INTERVAL}
     assert {"addr4", "port4", "any-addr4", "any-port4", "exposed4", "loopback4"} <= exact
-    assert set(nft.INTERVAL) == {"range4", "exposed-range4", "loopback-range4"}
+    assert set(nft.INTERVAL) == {"range4", "exposed-range4", "loopback-range4", "range6", "exposed-range6"}
 
 
 # -- who may send an overlay VXLAN (issue 13, item 13) ---------------------------------------------
@@ -177,12 +177,15 @@ def test_nftables_the_guard_is_elements_of_the_ledger_and_rules_after_the_bridge
         ("elem", "uplinks", ("eth0",), None), ("elem", "uplinks", ("eth1",), None), ("elem", "localnet", ("docker0",), None)}
     forward = nft.CHAIN_RULES["filter-forward"]
     # Last: the bridges' verdict maps before it are terminal (each bridge chain ends in a verdict).
-    assert forward[-1] == [{"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": "@uplinks"}},
-                           {"jump": {"target": "closed"}}]
+    assert forward[-2:] == [[{"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": "@" + name}},
+                             {"jump": {"target": chain}}] for name, chain in (("uplinks", "closed"), ("uplinks6", "closed6"))]
     closed = nft.CHAIN_RULES["closed"]
     assert closed[:2] == [PUBLISHED, PUBLISHED_RANGES], "connections to published ports (into a bridge not ours) cross"
     assert closed[-1] == [{"match": {"op": "==", "left": {"meta": {"key": "nfproto"}}, "right": "ipv4"}}, {"drop": None}], \
-        "IPv4 only: we never switch IPv6 forwarding on for an uplink"
+        "IPv4 where we switched IPv4 forwarding on"
+    assert nft.CHAIN_RULES["closed6"][-1] == [{"match": {"op": "==", "left": {"meta": {"key": "nfproto"}}, "right": "ipv6"}}, {"drop": None}], \
+        "IPv6 where we switched IPv6 forwarding on: an uplink may forward one family and not the other"
+    assert all("ip6" in json.dumps(rule) for rule in nft.CHAIN_RULES["closed6"][:4]), "published IPv6 ports cross"
     raw = nft.CHAIN_RULES["raw-prerouting"]
     for name in ("bridges", "localnet"):
         assert [{"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": "@" + name}}, LOOPBACK_NET, {"drop": None}] in raw
@@ -190,3 +193,40 @@ def test_nftables_the_guard_is_elements_of_the_ledger_and_rules_after_the_bridge
 
 def test_nftables_every_bridge_is_guarded_against_reaching_the_hosts_loopback():
     assert ("elem", "bridges", ("br-x",), None) in nft.render("bridge:br-x", [policy(internal=True)])
+
+
+def _nat_rule(op, protocol, prefix, length, dnated):
+    rule = [{"match": {"op": op, "left": {"meta": {"key": "oifname"}}, "right": "br-x"}},
+            {"match": {"op": "==", "left": {"payload": {"protocol": protocol, "field": "saddr"}},
+                       "right": {"prefix": {"addr": prefix, "len": length}}}}]
+    return rule + ([{"match": {"op": "in", "left": {"ct": {"key": "status"}}, "right": "dnat"}}] if dnated else []) + [{"masquerade": None}]
+
+
+@pytest.mark.parametrize("options, masquerade", [({}, True), ({"masquerade": False}, False), ({"internal": True}, False)])
+def test_nftables_dual_stack_bridge_masquerades_each_family_by_its_own_source(options, masquerade):
+    """Docker's ip6 docker-bridges table: the same rules with `ip6 saddr` (an `ip saddr` match
+    of an IPv6 prefix is no rule nftables takes)."""
+    nat = nft.bridge_chains(policy6(**options))["nat-out-br-x"]
+    hairpin = [_nat_rule("==", "ip", "172.18.0.0", 16, True), _nat_rule("==", "ip6", "fd31:9b5e:c207:18::", 64, True)]
+    out = [_nat_rule("!=", "ip", "172.18.0.0", 16, False), _nat_rule("!=", "ip6", "fd31:9b5e:c207:18::", 64, False)]
+    assert nat == hairpin + (out if masquerade else [])
+
+
+def test_nftables_dual_stack_bridge_lets_in_published_ports_of_either_family():
+    """icc and the drop of the rest hold for IPv6 as they are (the inet table's forward chain sees
+    both families); a published IPv6 port of a member is looked up by the IPv6 destination."""
+    into = nft.bridge_chains(policy6())["fwd-in-br-x"]
+    exposed6 = [rule for rule in into if json.dumps({"protocol": "ip6", "field": "daddr"}, sort_keys=True) in json.dumps(rule, sort_keys=True)]
+    assert [rule[2]["match"]["right"] for rule in exposed6] == ["@exposed6", "@exposed-range6"]
+    assert into[:3] == [ESTABLISHED, PUBLISHED, PUBLISHED_RANGES] and into[-2:] == [ICC, DROP]
+    assert nft.ELEMENT_SETS["exposed6"][0][0] == "ipv6_addr"
+    # an IPv4-only network renders as before IPv6
+    assert len(nft.bridge_chains(policy())["fwd-in-br-x"]) == 5
+
+
+def test_nftables_the_guard_of_ipv6_uplinks_is_a_set_of_its_own():
+    guard = _firewall.Guard(("eth0",), (), ("eth0", "eth1"))
+    assert nft.render(_firewall.GUARD_OWNER, [guard]) == {
+        ("elem", "uplinks", ("eth0",), None), ("elem", "uplinks6", ("eth0",), None), ("elem", "uplinks6", ("eth1",), None)}
+    assert guard.describe() == {"forwarding": ["eth0"], "route_localnet": [], "forwarding6": ["eth0", "eth1"]}
+    assert GUARD.describe() == {"forwarding": ["eth0", "eth1"], "route_localnet": ["docker0"]}, "IPv4 only: as before IPv6"
