@@ -229,10 +229,9 @@ class Planned:
         return out
 
     def for_portmap(self, sandbox, network):
-        """Check mode: the address and subnet Portmap cannot read yet (the link is to be made)."""
+        """Check mode: the addresses (interfaces, a family each) Portmap cannot read yet (the link is to be made)."""
         found = self.ips.get(sandbox, {}).get(network) if self.check_mode else None
-        ip = found[0] if found else None
-        return {"planned_address": str(ip.ip), "planned_subnet": ip.network} if ip else {}
+        return {"planned_addresses": list(found)} if found else {}
 
 
 # -- multi-host networks: per-host slices ----------------------------------------------------------

@@ -25,7 +25,7 @@ class Portmap(Resource):
     }
     # The sandboxes batch: owners whose ports it let go already, and in check mode the address
     # and subnet an earlier step plans for the sandbox.
-    batch_options = ("settled", "planned_address", "planned_subnet")
+    batch_options = ("settled", "planned_addresses")
     mutually_exclusive = [("netns", "address")]
     required_one_of = [("netns", "address")]
 
@@ -61,11 +61,15 @@ class Portmap(Resource):
         elif current["address"] is None and net.netns_inode(desired["netns"]) is not None:
             current["address"] = _addresses.address_in(net, desired["netns"], subnets)
             current["address6"] = _addresses.address_in(net, desired["netns"], subnets6)
-        if current["address"] is None and current["address6"] is None and self.params.get("planned_address"):
-            # The sandboxes module only, in check mode: the address an earlier step of its plan gives
-            # the sandbox (it and its link do not exist yet), and the bridge's subnet that step plans.
-            current["address"] = address(self.params["planned_address"], "address")
-            subnets = subnets or ([self.params["planned_subnet"]] if self.params.get("planned_subnet") else [])
+        if current["address"] is None and current["address6"] is None and self.params.get("planned_addresses"):
+            # The sandboxes module only, in check mode: the addresses (interfaces, a family each) an
+            # earlier step of its plan gives the sandbox (it and its link do not exist yet), in the
+            # bridge's subnets that step plans.
+            for planned in self.params["planned_addresses"]:
+                if planned.version == 4:
+                    current["address"], subnets = planned.ip, subnets or [planned.network]
+                else:
+                    current["address6"], subnets6 = planned.ip, subnets6 or [planned.network]
         current["subnet"] = next((s for s in subnets if current["address"] in s), None) if current["address"] else None
         current["subnet6"] = next((s for s in subnets6 if current["address6"] in s), None) if current["address6"] else None
         current["listeners"] = self.adapters["sockets"].listeners()

@@ -516,3 +516,13 @@ def test_a_network_whose_bridge_lacks_a_declared_family_yet_takes_its_addresses(
     converge(Networks, config=[{"name": "dual", "subnet": "172.18.0.0/16"}])
     result = converge(Sandboxes, config=[{"name": "a", "network_mode": "dual", "ip6": "fd31:18::a"}], networks=DUAL, converge_networks=True)
     assert result["changed"] and addr(kernel, "a") == ["172.18.0.2/16", "fd31:18::a/64"]
+
+
+def test_a_new_dual_stack_sandbox_publishes_on_both_families_in_its_first_run(four_steps, converge, firewall, files):
+    # The plan publishes a sandbox made in the same run at the addresses the plan gives it: both
+    # families, not only the first (a second run would then have something left to do).
+    files.host["/etc/resolv.conf"] = "nameserver 10.231.0.53\n"
+    config = [{"name": "a", "network_mode": "dual", "publish": ["8080:80"]}, {"name": "c", "network_mode": "six", "publish": ["8081:80"]}]
+    four_steps(Sandboxes, config=config, networks=DUAL, converge_networks=True)
+    published = sorted(str(m) for who, m in firewall.read().published())
+    assert published == ["8080:80/tcp", "[::]:8080:80/tcp", "[::]:8081:80/tcp"], published
