@@ -41,7 +41,7 @@ def require_ours(link, what, kind, field_name="name"):
 def plan_attrs(obj, name, netns, current, desired):
     """Ops for simple link attributes. DESIRED maps attribute -> value (None: not managed).
 
-    Attributes are netlink names: mtu, address (MAC), master, state, br_stp_state, br_nf_call_iptables,
+    Attributes are netlink names: mtu, address (MAC), master, state, br_stp_state, br_nf_call_iptables, br_nf_call_ip6tables,
     and ``hairpin`` (a bridge port's mode flag; plan it after ``master``).
     """
     ops = []
@@ -66,6 +66,7 @@ def link_attrs(link):
         "state": "up" if link.up else "down",
         "br_stp_state": None if link.stp is None else int(link.stp),
         "br_nf_call_iptables": None if link.nf_call_iptables is None else int(link.nf_call_iptables),
+        "br_nf_call_ip6tables": None if link.nf_call_ip6tables is None else int(link.nf_call_ip6tables),
         "hairpin": link.hairpin,
         "ipv6": link.ipv6,
     }

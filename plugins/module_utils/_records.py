@@ -48,6 +48,7 @@ class Link:
     peer_netns: int = None
     stp: bool = None
     nf_call_iptables: bool = None
+    nf_call_ip6tables: bool = None
     # As a bridge port: whether the bridge sends a frame back out of the port it came in on.
     hairpin: bool = None
     # IPv6 on the link: "off" (disable_ipv6), "on" (router advertisements ignored), "auto" (the

@@ -57,7 +57,7 @@ options:
     description: Spanning tree protocol on the bridge. Omit to leave it as it is (off when created).
     type: bool
   ip_masquerade:
-    description: Masquerade connections from the bridge's IPv4 subnets that leave through another interface.
+    description: Masquerade connections from the bridge's subnets (both families) that leave through another interface.
     type: bool
     default: true
   icc:
@@ -65,7 +65,8 @@ options:
       - Inter-container communication. V(false) drops traffic between members of the bridge
         (published ports of a member stay reachable through a host address).
       - Bridged traffic only meets the firewall through br_netfilter, so V(false) also switches on
-        the bridge's own C(nf_call_iptables) (the per-bridge form of C(bridge-nf-call-iptables)).
+        the bridge's own C(nf_call_iptables) (the per-bridge form of C(bridge-nf-call-iptables)),
+        and with IPv6 addresses its C(nf_call_ip6tables) too.
     type: bool
     default: true
   internal:

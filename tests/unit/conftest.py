@@ -216,6 +216,8 @@ class FakeNetlink:
                 link.stp = bool(value)
             elif attr == "br_nf_call_iptables":
                 link.nf_call_iptables = bool(value)
+            elif attr == "br_nf_call_ip6tables":
+                link.nf_call_ip6tables = bool(value)
             elif attr == "vxlan_learning":
                 link.info["learning"] = bool(value)
             elif attr in ("macvlan_mode", "ipvlan_mode"):

@@ -75,6 +75,7 @@ class Reads(Sockets):
             peer_index=wire.u32(found.get(wire.IFLA_LINK)),
             stp=self._flag(msg.data(wire.IFLA_BR_STP_STATE)) if kind == "bridge" else None,
             nf_call_iptables=self._flag(msg.data(wire.IFLA_BR_NF_CALL_IPTABLES)) if kind == "bridge" else None,
+            nf_call_ip6tables=self._flag(msg.data(wire.IFLA_BR_NF_CALL_IP6TABLES)) if kind == "bridge" else None,
             hairpin=self._flag(msg.data(wire.IFLA_BRPORT_MODE, slave=True)) if msg.slave_kind == "bridge" else None,
             ipv6=self._ipv6_state(msg),
             addresses=addresses.get(index, frozenset()),

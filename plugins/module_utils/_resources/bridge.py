@@ -60,7 +60,9 @@ class Bridge(Resource):
             ops.append(Op("create", obj, after={"kind": "bridge"}, call=("netlink.link_add_bridge", {"name": name})))
         stp = None if desired["stp"] is None else int(desired["stp"])
         nf_call = None if desired["policy"]["icc"] else 1
-        attrs = {"mtu": desired["mtu"], "br_stp_state": stp, "br_nf_call_iptables": nf_call, "state": "up"}
+        # With IPv6 addresses, its IPv6 frames pass ip6tables' hooks too (icc false drops both families).
+        nf_call6 = nf_call if any(a.version == 6 for a in desired["addresses"] or ()) else None
+        attrs = {"mtu": desired["mtu"], "br_stp_state": stp, "br_nf_call_iptables": nf_call, "br_nf_call_ip6tables": nf_call6, "state": "up"}
         ops += _links.plan_attrs(obj, name, None, _links.link_attrs(link), attrs)
         ops += _links.plan_addresses(obj, name, None, link.addresses if link else frozenset(), desired["addresses"])
         ops += self._sysctl_ops(current, desired)

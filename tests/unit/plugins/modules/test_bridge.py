@@ -129,6 +129,9 @@ def test_policy_four_steps_on_both_backends(four_steps, converge, kernel, firewa
     assert result["operations"][-1]["before"] == {"ip_masquerade": True, "icc": True, "internal": False}
     assert result["policy"] == {"ip_masquerade": False, "icc": False, "internal": False}
     assert kernel.link("br0").nf_call_iptables, "icc=false needs bridged traffic to meet the firewall"
+    assert kernel.link("br0").nf_call_ip6tables is None, "an IPv4-only bridge is left as it was for IPv6"
+    four_steps(Bridge, name="br0", addresses=["172.18.0.1/16", "fd31:18::1/64"], icc=False, ip_masquerade=False)
+    assert kernel.link("br0").nf_call_ip6tables, "with IPv6, its IPv6 frames meet the firewall too"
 
 
 def test_masquerade_follows_the_addresses_and_the_uplinks_forward(converge, kernel, sysctl, firewall):
