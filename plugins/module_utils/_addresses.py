@@ -358,6 +358,7 @@ def _check_static(spec, owner, reserved, statics, where):
                        % (what, key, statics[ip][1], statics[ip][0]), where)
 
 
-def ipv4_subnets(addresses):
-    """The subnets of the IPv4 ADDRESSES (a bridge's: what its firewall policy covers), sorted."""
-    return tuple(sorted({a.network for a in addresses if a.version == 4}))
+def policy_subnets(addresses):
+    """The subnets of a bridge's ADDRESSES that its firewall policy covers: IPv4 then IPv6 (not
+    link-local), each sorted."""
+    return tuple(sorted({a.network for a in addresses if not a.ip.is_link_local}, key=lambda n: (n.version, n)))

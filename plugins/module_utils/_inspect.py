@@ -103,7 +103,7 @@ def _network(bridge, snap, names, warnings):
     options = None
     if snap["firewall"] is not None:
         have = snap["firewall"].owned_by(_firewall.bridge_owner(bridge.name))
-        options = _firewall.recognise(snap["backend"], bridge.name, _addresses.ipv4_subnets(bridge.addresses), have)
+        options = _firewall.recognise(snap["backend"], bridge.name, _addresses.policy_subnets(bridge.addresses), have)
         if options == _firewall.UNRECOGNISED:
             warnings.append("network %s: its firewall rules are %s; run netmodes.linux.bridge to rewrite them" % (bridge.name, options))
             options = None

@@ -75,8 +75,7 @@ class Bridge(Resource):
     @staticmethod
     def _policy(current, desired):
         addresses = desired["addresses"] if desired["addresses"] is not None else (current["link"].addresses if current["link"] else ())
-        ipv6 = sorted({a.network for a in addresses if a.version == 6 and not a.ip.is_link_local})
-        return _firewall.BridgePolicy(desired["name"], _addresses.ipv4_subnets(addresses) + tuple(ipv6), **desired["policy"])
+        return _firewall.BridgePolicy(desired["name"], _addresses.policy_subnets(addresses), **desired["policy"])
 
     def _policy_ops(self, current, desired, policy):
         """The bridge's rules, then what keeps the host closed for the sysctls it switches (both

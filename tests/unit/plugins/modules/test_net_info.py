@@ -190,3 +190,14 @@ def test_brief_is_a_line_per_object_and_reads_no_dns_file(world, converge, files
                                                       "networks": [], "published": []}
     full = converge(NetInfo)
     assert reads and [s["name"] for s in full["sandboxes"]] == [s["name"] for s in result["sandboxes"]]
+
+
+def test_a_dual_stack_networks_policy_is_recognised(converge):
+    # The policy covers both families' subnets, as the bridge module writes it: net_info reads it
+    # back as the options, not as rules it cannot match (null and a warning).
+    converge(Bridge, name="dual", addresses=["172.20.0.1/16", "fd31:20::1/64"], icc=False)
+    result = converge(NetInfo, brief=True)
+    assert "warnings" not in result, result.get("warnings")
+    assert result["networks"] == [{"name": "dual", "subnets": ["172.20.0.0/16", "fd31:20::/64"], "gateway": "172.20.0.1",
+                                   "gateway6": "fd31:20::1", "options": {"ip_masquerade": True, "icc": False, "internal": False},
+                                   "members": []}]
