@@ -75,6 +75,19 @@ def test_the_restore_command_undoes_a_reboot(ansible, sim1, fleet, backend):
         procs.stop()
 
 
+def rebooted(host):
+    """Reboot HOST (simulated: what lives in the kernel and on /run is gone) and restore it with the
+    unit's command alone; fail unless its state comes back as it was. Its state before."""
+    before = state(host)
+    host.run(REBOOT)
+    assert state(host)["netns"] == {}
+    proc = restore(host)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    after = state(host)
+    assert after == before, diff(before, after)
+    return before
+
+
 def spanning(lab):
     """sim1 and sim2 on a bridge network each, an overlay and the lab segment as a macvlan network
     (with the host's shim) that span both; one sandbox of sim1 on all three."""
@@ -102,15 +115,7 @@ def test_a_host_on_bridge_overlay_and_macvlan_networks_comes_back_after_a_reboot
     check = sim1.run("/etc/netmodes/netmodes-restore --check", check=False)
     assert check.returncode == 0 and check.stdout.strip().endswith("0 changes from /etc/netmodes/declared.json (check mode: nothing applied)"), \
         check.stdout + check.stderr
-    before = state(sim1)
-    assert sorted(before["netns"]) == ["all3", "m1", "o1", "web"]
-
-    sim1.run(REBOOT)
-    assert state(sim1)["netns"] == {}
-    proc = restore(sim1)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    after = state(sim1)
-    assert after == before, diff(before, after)
+    assert sorted(rebooted(sim1)["netns"]) == ["all3", "m1", "o1", "web"]
     for netns, peer in (("o1", "o2"), ("m1", "m2"), ("all3", "o2"), ("all3", "m2")):
         ping(sim1, netns, peer)  # by name, across hosts
     ping(sim2, "o2", "all3")

@@ -8,8 +8,7 @@ import ipaddress
 import json
 
 from conftest import sh, sh_json
-from hoststate import REBOOT, diff, state
-from test_boot_restore import restore
+from test_boot_restore import rebooted
 
 PLAY = """
 - hosts: sim1
@@ -85,12 +84,7 @@ def test_the_site_playbook_and_the_boot_restore_keep_ipv6_subnets_picked_from_th
         assert found.network.subnet_of(pool) and found.network.prefixlen == 64, found
     assert addresses(sim1, "side") == addresses(sim1, "a"), "container mode has its target's IPv6 addresses"
     assert sh(sim1, "ip -6 -br addr show", netns="quiet").split() == ["lo", "UNKNOWN", "::1/128"], "none mode: ::1 only"
-    before = state(sim1)
-    sim1.run(REBOOT)
-    proc = restore(sim1)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    after = state(sim1)
-    assert after == before, diff(before, after)
+    rebooted(sim1)
     assert sh(sim1, "ping -6 -c1 -W2 b", netns="a")
     again = ansible.collection_playbook("site", DECLARED)
     assert not again.failed and not again.changed, again

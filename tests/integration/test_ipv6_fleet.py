@@ -12,8 +12,7 @@ import json
 from pathlib import Path
 
 from conftest import assert_unchanged, sh, sh_json, snapshot
-from hoststate import REBOOT, diff, state
-from test_boot_restore import restore
+from test_boot_restore import rebooted
 from test_portmap import Processes
 from test_security import PROBE, wait_udp
 
@@ -198,13 +197,7 @@ def test_a_dual_stack_overlay_over_the_ipv6_cable_comes_back_after_a_reboot(ansi
     site = Site(ansible, tmp_path, (sim1, sim2))
     run = site.run([DUAL], sandboxes, underlay)
     assert not run.failed, run
-    before = state(sim1)
-    sim1.run(REBOOT)
-    assert state(sim1)["netns"] == {}
-    proc = restore(sim1)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    after = state(sim1)
-    assert after == before, diff(before, after)
+    rebooted(sim1)
     ping6(sim1, "a1", "b1")
     ping6(sim2, "b1", "a1")
     rerun = site.run([DUAL], sandboxes, underlay)
