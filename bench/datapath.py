@@ -16,7 +16,11 @@ Every row measures one client and one server:
   output), and sim2 to sim1's lab address and that port (DNAT in nat prerouting, then forward);
 - macvlan: a sandbox on sim1 to a sandbox on sim2, each with a macvlan on its host's eth0;
 - overlay: a sandbox on sim1 to a sandbox on sim2, through a bridge and a VXLAN device on each
-  host (head-end replication to the other host's lab address).
+  host (head-end replication to the other host's lab address);
+- IPv6: br0 is dual-stack (its sandboxes and published ports have IPv6 too), and the host rows
+  and the bridge rows are measured over IPv6 as well (the lab cable's IPv6 addresses, the
+  sandboxes' IPv6 addresses, the published ports through the hosts' IPv6 lab addresses), against
+  host mode over IPv6.
 
 Host mode is measured twice so that each comparison is fair: the rows that stay on sim1 are
 compared with two host-mode processes on sim1, the rows that cross the lab cable with host mode
@@ -57,15 +61,17 @@ from _lab import PY, module, simfleet
 IPERF_PORT, ECHO_PORT = 5201, 5300
 PUBLISHED = {IPERF_PORT: 15201, ECHO_PORT: 15300}
 BRIDGE_NET, OVERLAY_NET = "10.231.200", "10.231.201"
+BRIDGE_NET6 = "fd31:200::"
 VNI = 42
 
 # Each exchange: 1 byte out, wait for it to come back. `serve PORT` answers one connection.
 ECHO = r"""
 import socket, sys, time
 if sys.argv[1] == "serve":
-    s = socket.socket()
+    s = socket.socket(socket.AF_INET6)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", int(sys.argv[2])))
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    s.bind(("::", int(sys.argv[2])))
     s.listen(1)
     c, _ = s.accept()
     c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -126,12 +132,13 @@ class Row:
 
 
 def setup_bridge(sim1):
-    """br0 with sandboxes a and b; b's two server ports published on every host address."""
-    module(sim1, "bridge", {"name": "br0", "addresses": ["%s.1/24" % BRIDGE_NET]})
+    """br0, dual-stack, with sandboxes a and b; b's two server ports published on every host address of both families."""
+    module(sim1, "bridge", {"name": "br0", "addresses": ["%s.1/24" % BRIDGE_NET, "%s1/64" % BRIDGE_NET6]})
     for index, name in enumerate(("a", "b")):
         module(sim1, "netns", {"name": name})
-        module(sim1, "veth", {"name": "veth-%s" % name, "netns": name, "bridge": "br0",
-                              "addresses": ["%s.%d/24" % (BRIDGE_NET, 10 + index)], "gateway": "%s.1" % BRIDGE_NET})
+        module(sim1, "veth", {"name": "veth-%s" % name, "netns": name, "bridge": "br0", "ipv6": "on",
+                              "addresses": ["%s.%d/24" % (BRIDGE_NET, 10 + index), "%s%d/64" % (BRIDGE_NET6, 10 + index)],
+                              "gateway": ["%s.1" % BRIDGE_NET, "%s1" % BRIDGE_NET6]})
     ports = ["%d:%d" % (host, sandbox) for sandbox, host in PUBLISHED.items()]
     _elapsed, result = module(sim1, "portmap", {"netns": "b", "bridge": "br0", "ports": ports})
     return result.get("backend", "?")
@@ -189,6 +196,26 @@ def paths(sim1, sim2, sim3, sim4):
             links=[(mv1, "eth0"), (h1, "eth0"), (h2, "eth0"), (mv2, "eth0")], baseline=cable),
         Row("overlay", "sandbox on sim1 to sandbox on sim2, VXLAN", ov1, ov2, "%s.2" % OVERLAY_NET,
             links=[(ov1, "eth0"), (h1, vxlan), (h2, vxlan), (ov2, "eth0")], baseline=cable),
+        *paths6(sim1, sim2),
+    ]
+
+
+def paths6(sim1, sim2):
+    """The rows over IPv6: host mode on sim1 and across the cable, and the bridge rows against them."""
+    h1, h2, a, b = Endpoint(sim1), Endpoint(sim2), Endpoint(sim1, "a"), Endpoint(sim1, "b")
+    sandbox_b, into_b = "%s11" % BRIDGE_NET6, [(h1, "br0"), (h1, "veth-b"), (b, "eth0")]
+    local = Row("host, IPv6", "two processes on sim1, to its IPv6 lab address", h1, h1, sim1.address6, links=[(h1, "lo")])
+    cable = Row("host, IPv6", "sim2 to sim1, over the lab cable", h2, h1, sim1.address6, links=[(h2, "eth0"), (h1, "eth0")])
+    return [
+        local,
+        cable,
+        Row("bridge, IPv6", "sandbox to sandbox, one bridge of sim1", a, b, sandbox_b,
+            links=[(a, "eth0"), (h1, "veth-a"), *into_b], baseline=local),
+        Row("bridge, IPv6", "sim1 to a sandbox's address", h1, b, sandbox_b, links=into_b, baseline=local),
+        Row("bridge, published, IPv6", "sim1 to its IPv6 lab address:published port", h1, b, sim1.address6,
+            links=into_b, ports=PUBLISHED, baseline=local),
+        Row("bridge, published, IPv6", "sim2 to sim1's IPv6 lab address:published port", h2, b, sim1.address6,
+            links=[(h2, "eth0"), (h1, "eth0"), *into_b], ports=PUBLISHED, baseline=cable),
     ]
 
 
@@ -283,7 +310,7 @@ def report(rows, backend, args, loads):
     print("RTT: Python TCP request/response, 1 byte each way, %d exchanges on one connection; %s."
           % (args.rounds, pinning(args.rtt_cpus)))
     print("x host / +µs: best run against host mode's over the same reach on the hosts that carry the modes (rows within one host:"
-          " the first row; rows across the cable: the second).")
+          " the first row; rows across the cable: the second; IPv6 rows: the IPv6 host rows).")
     print("Every mode made by the collection's modules; firewall backend: %s." % backend)
     print()
     print("| mode | path | MTU | MSS | Gbit/s | x host | RTT p50 µs | +µs | RTT p99 µs |")

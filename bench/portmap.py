@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Benchmark: publishing 1, 100 and 1000 ports of one sandbox, on each firewall backend.
 
-For each backend and port count it prints
+For each backend, sandbox and port count it prints (the sandbox IPv4-only, measured over IPv4,
+or dual-stack, whose ports are published on both families, measured over IPv6)
 - apply: wall time of the portmap module publishing N ports (from none), run directly with
   Python inside the simulated host (no Ansible connection overhead; Python start-up included);
 - no-op: the same module run again, with nothing to change;
@@ -33,15 +34,16 @@ SETUP = """
 set -e
 ln -sfn /usr/sbin/iptables-{legacy} /etc/alternatives/iptables
 nft delete table inet netmodes 2>/dev/null || true
-for t in raw nat filter; do iptables-legacy -t $t -F; iptables-legacy -t $t -X; done
+for t in raw nat filter; do iptables-legacy -t $t -F; iptables-legacy -t $t -X; ip6tables-legacy -t $t -F; ip6tables-legacy -t $t -X; done
 ip link del veth-web 2>/dev/null || true
 ip netns del web 2>/dev/null || true
 ip link del br0 2>/dev/null || true
 """
 
-# A TCP listener in the sandbox that accepts and closes, so the backlog never fills.
-SERVER = ("ip netns exec web %s -c \"import socket; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1);"
-          " s.bind(('0.0.0.0', 80)); s.listen(512); [c.close() for c, a in iter(s.accept, None)]\"")
+# A TCP listener in the sandbox, of both families, that accepts and closes, so the backlog never fills.
+SERVER = ("ip netns exec web %s -c \"import socket; s=socket.socket(socket.AF_INET6); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1);"
+          " s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0);"
+          " s.bind(('::', 80)); s.listen(512); [c.close() for c, a in iter(s.accept, None)]\"")
 
 # The server is stopped and waited for (at most 10 s), so that no process of this round is left
 # in the sandbox when the next round replaces it.
@@ -54,7 +56,7 @@ host, rounds, ports = sys.argv[1], int(sys.argv[2]), [int(p) for p in sys.argv[3
 times = {p: [] for p in ports}
 for _ in range(rounds):
     for port in ports:
-        s = socket.socket()
+        s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
         start = time.perf_counter()
         s.connect((host, port))
         times[port].append(time.perf_counter() - start)
@@ -63,22 +65,30 @@ print(" ".join("%.1f" % (statistics.median(times[p]) * 1e6) for p in ports))
 """
 
 
-def prepare(host, backend):
+# The sandbox's network: IPv4-only, or dual-stack (its IPv6 a ULA /64 inside the simulated host).
+STACKS = {"ipv4": {"bridge": ["172.18.0.1/16"], "veth": ["172.18.0.10/16"], "gateway": ["172.18.0.1"]},
+          "dual": {"bridge": ["172.18.0.1/16", "fd31:18::1/64"], "veth": ["172.18.0.10/16", "fd31:18::10/64"],
+                   "gateway": ["172.18.0.1", "fd31:18::1"], "ipv6": "on"}}
+
+
+def prepare(host, backend, stack):
+    net = STACKS[stack]
     host.run(SETUP.format(legacy="legacy" if backend == "iptables" else "nft"))
-    module(host, "bridge", {"name": "br0", "addresses": ["172.18.0.1/16"]})
+    module(host, "bridge", {"name": "br0", "addresses": net["bridge"]})
     module(host, "netns", {"name": "web"})
-    module(host, "veth", {"name": "veth-web", "netns": "web", "bridge": "br0", "addresses": ["172.18.0.10/16"],
-                          "gateway": "172.18.0.1"})
+    module(host, "veth", {"name": "veth-web", "netns": "web", "bridge": "br0", "addresses": net["veth"],
+                          "gateway": net["gateway"], **({"ipv6": net["ipv6"]} if "ipv6" in net else {})})
 
 
-def measure(sim1, sim2, backend, count, rounds):
+def measure(sim1, sim2, count, rounds, stack):
     ports = ["%d:80" % (FIRST_PORT + i) for i in range(count)]
     args = {"netns": "web", "bridge": "br0", "ports": ports}
     module(sim1, "portmap", dict(args, state="absent"))
     apply_time, result = module(sim1, "portmap", args)
     noop_time, again = module(sim1, "portmap", args)
     last = FIRST_PORT + count - 1
-    client = sim2.run("%s - %s %d %d %d" % (PY, sim1.address, rounds, FIRST_PORT, last), input=CLIENT, timeout=600)
+    target = sim1.address6 if stack == "dual" else sim1.address
+    client = sim2.run("%s - %s %d %d %d" % (PY, target, rounds, FIRST_PORT, last), input=CLIENT, timeout=600)
     first_us, last_us = (float(x) for x in client.stdout.split())
     # What the runs did is printed beside the numbers, for the reader to judge: the backend the
     # module chose, and how many operations the repeat still had (0 when it was a no-op).
@@ -89,24 +99,28 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--ports", type=int, nargs="+", default=[1, 100, 1000])
     parser.add_argument("--backends", nargs="+", default=["nftables", "iptables"])
+    parser.add_argument("--stacks", nargs="+", default=["ipv4", "dual"], choices=sorted(STACKS),
+                        help="the sandbox IPv4-only (measured over IPv4) or dual-stack (measured over IPv6)")
     parser.add_argument("--rounds", type=int, default=1000, help="connections per measured port")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="netmodes-bench-") as tmp:
         with simfleet.Fleet(Path(tmp) / "fleet", size=2, python=PY) as fleet:
             sim1, sim2 = fleet.host("sim1"), fleet.host("sim2")
-            header = ("backend", "used", "ports", "apply", "ops", "no-op", "first conn", "last conn", "last/first")
-            print("%-9s %-9s %6s %10s %6s %10s %12s %12s %8s" % header)
+            header = ("backend", "used", "sandbox", "ports", "apply", "ops", "no-op", "first conn", "last conn", "last/first")
+            print("%-9s %-9s %-12s %6s %10s %6s %10s %12s %12s %8s" % header)
             for backend in args.backends:
-                prepare(sim1, backend)
-                server = sim1.run("setsid %s >/dev/null 2>&1 </dev/null & echo $!" % (SERVER % PY)).stdout.strip()
-                try:
-                    for count in args.ports:
-                        used, apply_time, ops, noop, first, last = measure(sim1, sim2, backend, count, args.rounds)
-                        print("%-9s %-9s %6d %9.3fs %6d %9.3fs %10.1fus %10.1fus %8.2f"
-                              % (backend, used, count, apply_time, ops, noop, first, last, last / first))
-                        sys.stdout.flush()
-                finally:
-                    sim1.run(STOP.format(pid=server), check=False)
+                for stack in args.stacks:
+                    prepare(sim1, backend, stack)
+                    server = sim1.run("setsid %s >/dev/null 2>&1 </dev/null & echo $!" % (SERVER % PY)).stdout.strip()
+                    try:
+                        for count in args.ports:
+                            used, apply_time, ops, noop, first, last = measure(sim1, sim2, count, args.rounds, stack)
+                            print("%-9s %-9s %-12s %6d %9.3fs %6d %9.3fs %10.1fus %10.1fus %8.2f"
+                                  % (backend, used, "ipv4" if stack == "ipv4" else "dual (IPv6)", count, apply_time, ops, noop, first, last,
+                                     last / first))
+                            sys.stdout.flush()
+                    finally:
+                        sim1.run(STOP.format(pid=server), check=False)
     return 0
 
 

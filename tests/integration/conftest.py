@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -23,7 +24,7 @@ from pathlib import Path
 import pytest
 from xdist.scheduler import LoadFileScheduling
 
-from ansible_collections.netmodes.linux.tests.shared.foreign_firewalls import DOCKER_LEGACY, UFW
+from ansible_collections.netmodes.linux.tests.shared.foreign_firewalls import DOCKER_LEGACY, DOCKER_LEGACY6, UFW, UFW6
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "harness"))
@@ -212,6 +213,22 @@ EOF""",
     # Docker on an iptables-legacy host, and ufw through iptables-nft (tests/shared/foreign_firewalls.py).
     "docker": "iptables-legacy-restore --noflush <<'EOF'\n%sEOF" % DOCKER_LEGACY,
     "ufw": "iptables-nft-restore --noflush <<'EOF'\n%sEOF" % UFW,
+    # Their IPv6 halves: Docker's ip6tables-legacy, ufw's ip6tables-nft (table ip6 filter), and a
+    # hand-written ip6 table with a nat chain and a forward chain that counts.
+    "docker6": "ip6tables-legacy-restore --noflush <<'EOF'\n%sEOF" % DOCKER_LEGACY6,
+    "ufw6": "ip6tables-nft-restore --noflush <<'EOF'\n%sEOF" % UFW6,
+    "nft6": """nft -f - <<'EOF'
+table ip6 theirs6 {
+\tchain prerouting {
+\t\ttype nat hook prerouting priority dstnat; policy accept;
+\t\tip6 daddr fd31:250::/64 tcp dport 9999 counter
+\t}
+\tchain forward_count {
+\t\ttype filter hook forward priority 5; policy accept;
+\t\tip6 saddr fd31:250::/64 counter
+\t}
+}
+EOF""",
     # A hand-written table whose forward chain drops what it does not accept, and a prerouting
     # chain that drops part of the traffic only (no warning for that).
     "nft-drop": """nft -f - <<'EOF'
@@ -242,6 +259,23 @@ def _not_ours(line):
     return not any(word in line for word in ("NETMODES-", "NM-IN-", "NM-OUT-", "netmodes"))
 
 
+def _legacy_tables(saved):
+    """The lines of ``ip(6)tables-legacy-save`` that are not ours, without counters, and without
+    the tables left with nothing but built-in chains that accept: the kernel makes a legacy table
+    whenever it is first named (a listing does), so an empty one is nobody's state."""
+    out, table = [], []
+    for line in saved.splitlines():
+        line = re.sub(r" \[\d+:\d+\]$", "", line)
+        if line.startswith("#") or not _not_ours(line):
+            continue
+        table.append(line)
+        if line == "COMMIT":
+            if any(not re.fullmatch(r"\*\w+|:[A-Z]+ ACCEPT|COMMIT", kept) for kept in table):
+                out += table
+            table = []
+    return out
+
+
 def foreign_state(host):
     """Everything in HOST's firewalls and links that is not ours, as text, byte for byte except
     for counters and the bridge's running timers (which traffic and time move)."""
@@ -254,7 +288,7 @@ def foreign_state(host):
         for expr in item.get("rule", {}).get("expr", []):
             if "counter" in expr:
                 expr["counter"] = None
-    legacy = [line.split(" [")[0] for line in sh(host, "iptables-legacy-save").splitlines() if not line.startswith("#") and _not_ours(line)]
+    legacy = {tool: _legacy_tables(sh(host, tool + "-save")) for tool in ("iptables-legacy", "ip6tables-legacy")}
     links = {}
     for link in sh_json(host, "ip -d -j link show"):
         if link.get("linkinfo", {}).get("info_kind") == "bridge" and "netmodes.linux" not in (link.get("ifalias") or ""):
@@ -264,7 +298,7 @@ def foreign_state(host):
             # IPv6 link-local addresses are the kernel's own, and come and go with DAD.
             addrs["addr_info"] = [a for a in addrs["addr_info"] if not (a.get("family") == "inet6" and a.get("scope") == "link")]
             links[link["ifname"]] = (link, addrs)
-    return {"nftables": json.dumps(nft, sort_keys=True, indent=1), "iptables-legacy": "\n".join(legacy), "bridges": links}
+    return {"nftables": json.dumps(nft, sort_keys=True, indent=1), "bridges": links, **{tool: "\n".join(lines) for tool, lines in legacy.items()}}
 
 
 def reset(host):
@@ -280,6 +314,7 @@ def reset(host):
     for t in raw nat filter; do iptables-legacy -t $t -F 2>/dev/null; iptables-legacy -t $t -X 2>/dev/null; done
     for t in $(cat /proc/net/ip6_tables_names 2>/dev/null); do ip6tables-legacy -t $t -F; ip6tables-legacy -t $t -X; done
     for c in INPUT FORWARD OUTPUT; do iptables-legacy -P $c ACCEPT 2>/dev/null; done
+    if grep -qw filter /proc/net/ip6_tables_names 2>/dev/null; then for c in INPUT FORWARD OUTPUT; do ip6tables-legacy -P $c ACCEPT; done; fi
     ln -sfn /usr/sbin/iptables-nft /etc/alternatives/iptables
     # The lab cable as a new host has it: not forwarding, no 127.0.0.0/8 routed (a test that
     # left them on must not make the next one start on a host that already forwarded).

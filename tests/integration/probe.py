@@ -4,9 +4,10 @@
 sandboxes (``ip netns exec NAME python3 probe.py ...``). Standard library only.
 
     probe.py serve NAME [ADDR:]PORT...
-                                  answer every TCP connection on each PORT (of ADDR only, when given)
-                                  with NAME and a newline, until killed (a raw socket server: no
-                                  reverse DNS, unlike http.server)
+                                  answer every TCP connection on each PORT (of ADDR only, when given;
+                                  else of every address, IPv4 and IPv6) with NAME and a newline,
+                                  until killed (a raw socket server: no reverse DNS, unlike
+                                  http.server)
     probe.py udp-log FILE ADDR:PORT
                                   append every UDP datagram received on ADDR:PORT to FILE, a line
                                   each, until killed
@@ -14,11 +15,13 @@ sandboxes (``ip netns exec NAME python3 probe.py ...``). Standard library only.
     probe.py probe JSON           JSON: {label: ["icmp", ADDR] or ["tcp", ADDR, PORT] or
                                   ["tcp", ADDR, PORT, SOURCE_PORT]}; prints {label: answer}, all
                                   targets at once with short timeouts: an ICMP target answers
-                                  true or false, a TCP one the server's NAME or null
+                                  true or false, a TCP one the server's NAME or null; an ADDR
+                                  is IPv4 or IPv6 (ICMPv6 echo for the latter)
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import socket
@@ -42,16 +45,33 @@ def serve(name, ports):
 
     threads = []
     for port in ports:
-        server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         addr, _sep, port = port.rpartition(":")
-        server.bind((addr or "0.0.0.0", int(port)))
+        server = listener(addr, int(port))
         server.listen(128)
         threads.append(threading.Thread(target=loop, args=(server,), daemon=True))
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+
+
+def family(addr):
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
+def listener(addr, port):
+    """A TCP socket listening on ADDR:PORT; without ADDR on every address of both families (one
+    IPv6 socket that takes IPv4 too), or of IPv4 only where IPv6 is off."""
+    try:
+        server = socket.socket(family(addr or "::"), socket.SOCK_STREAM)
+    except OSError:
+        server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if server.family == socket.AF_INET6 and not addr:
+        server.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    server.bind((addr or ("::" if server.family == socket.AF_INET6 else "0.0.0.0"), port))
+    server.listen(128)
+    return server
 
 
 def udp_log(path, endpoint):
@@ -66,12 +86,12 @@ def udp_log(path, endpoint):
 
 def tcp(addr, port, source_port=None, timeout=TIMEOUT):
     """The first line the server at ADDR:PORT sends, or None when it cannot be reached."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(family(addr), socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
         if source_port:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(("0.0.0.0", int(source_port)))
+            sock.bind(("::" if sock.family == socket.AF_INET6 else "0.0.0.0", int(source_port)))
         sock.connect((addr, int(port)))
         data = b""
         while not data.endswith(b"\n"):
@@ -97,13 +117,26 @@ def _checksum(data):
 
 def icmp(addresses, timeout=TIMEOUT):
     """{address: answered} for one echo request to each of ADDRESSES, sent at once."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    out = {}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for answers in pool.map(lambda six: _icmp([a for a in addresses if (":" in a) == six], six, timeout), (False, True)):
+            out.update(answers)
+    return out
+
+
+def _icmp(addresses, six, timeout):
+    """icmp() of one family (SIX: ICMPv6, whose checksum the kernel fills in)."""
+    if not addresses:
+        return {}
+    request, reply = (128, 129) if six else (8, 0)
+    sock = socket.socket(*((socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6) if six else (socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)))
     ident = os.getpid() & 0xFFFF
     wanted = {}
-    for seq, addr in enumerate(sorted(set(addresses)), 1):
-        header = struct.pack("!BBHHH", 8, 0, 0, ident, seq)
+    canonical = {a: str(ipaddress.ip_address(a)) for a in addresses}  # as recvfrom gives it
+    for seq, addr in enumerate(sorted(set(canonical.values())), 1):
+        header = struct.pack("!BBHHH", request, 0, 0, ident, seq)
         payload = b"netmodes-probe"
-        packet = struct.pack("!BBHHH", 8, 0, _checksum(header + payload), ident, seq) + payload
+        packet = struct.pack("!BBHHH", request, 0, 0 if six else _checksum(header + payload), ident, seq) + payload
         try:
             sock.sendto(packet, (addr, 0))
             wanted[(addr, seq)] = False
@@ -114,15 +147,16 @@ def icmp(addresses, timeout=TIMEOUT):
     while len(answered) < len(wanted) and time.monotonic() < deadline:
         sock.settimeout(max(0.01, deadline - time.monotonic()))
         try:
-            data, (peer, _port) = sock.recvfrom(2048)
+            data, peer = sock.recvfrom(2048)
         except TimeoutError:
             break
-        start = (data[0] & 0x0F) * 4
+        peer = str(ipaddress.ip_address(peer[0].split("%")[0]))
+        start = 0 if six else (data[0] & 0x0F) * 4
         kind, _code, _sum, got_ident, seq = struct.unpack("!BBHHH", data[start:start + 8])
-        if kind == 0 and got_ident == ident and (peer, seq) in wanted:
+        if kind == reply and got_ident == ident and (peer, seq) in wanted:
             answered.add(peer)
     sock.close()
-    return {addr: addr in answered for addr in addresses}
+    return {addr: canonical[addr] in answered for addr in addresses}
 
 
 def probe(targets):

@@ -1,9 +1,10 @@
 # Copyright: netmodes.linux contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Other software's state in a host: Docker's chains in iptables-legacy (FORWARD policy drop),
-ufw through iptables-nft (INPUT and FORWARD policy drop), a hand-written nftables table with a
-forward chain that drops, and a bridge not ours. Our networks and sandboxes are applied and
-removed around them, on both backends:
+"""Other software's state in a host: Docker's chains in iptables-legacy and ip6tables-legacy
+(FORWARD policy drop), ufw through iptables-nft and ip6tables-nft (INPUT and FORWARD policy drop),
+a hand-written nftables table with a forward chain that drops and an ip6 one of nat and forward
+chains, and a bridge not ours. Our dual-stack network and its sandboxes, one publishing a port
+(so on both families), are applied and removed around them, on both backends:
 
 - every foreign object is exactly as it was after the apply and after the removal;
 - each foreign chain that drops our traffic is named in a warning with the accept to add, the
@@ -22,7 +23,7 @@ from conftest import BACKENDS, add_foreign, foreign_state, sh, use_backend
 from test_portmap import Processes
 
 PROBE = "/usr/bin/python3 %s" % (Path(__file__).parent / "probe.py")
-NETWORKS = [{"name": "front", "subnet": "10.231.201.0/24"}]
+NETWORKS = [{"name": "front", "subnet": ["10.231.201.0/24", "fd31:201::/64"], "ipv6": True}]
 SANDBOXES = [{"name": "web", "network_mode": "front", "publish": ["8080:80"]}, {"name": "db", "network_mode": "front"}]
 APPLY = """
 - hosts: sim1
@@ -75,13 +76,15 @@ def reach(host, addr, port, netns=None):
 def test_foreign_state_is_kept_and_its_drops_are_named(backend, ansible, fleet, sim1, servers):
     sim2 = fleet.host("sim2")
     use_backend(sim1, backend)
-    add_foreign(sim1, "docker", "ufw", "nft-drop", "bridge")
+    add_foreign(sim1, "docker", "ufw", "nft-drop", "bridge", "docker6", "ufw6", "nft6")
     pristine = foreign_state(sim1)
     assert pristine["bridges"] and "DOCKER-USER" in pristine["iptables-legacy"] and "ufw-before-input" in pristine["nftables"]
+    assert "fd31:240::2" in pristine["ip6tables-legacy"] and "ufw6-before-input" in pristine["nftables"] and "theirs6" in pristine["nftables"]
 
     run = ansible.playbook(APPLY)
     assert not run.failed, run
     assert foreign_state(sim1) == pristine, "the apply changed a foreign object"
+    assert "fd31:201::" in sh(sim1, ("ip6tables-legacy-save" if backend == "iptables" else "nft list table inet netmodes")), "no IPv6 rules of ours"
     found = warnings(run)
     expected = {("bridge front", UFW_INPUT), ("bridge front", UFW_FORWARD), ("bridge front", GUARD),
                 ("portmap netns:web", UFW_FORWARD), ("portmap netns:web", GUARD)}
@@ -114,4 +117,4 @@ def test_foreign_state_is_kept_and_its_drops_are_named(backend, ansible, fleet, 
     removed = ansible.playbook(REMOVE)
     assert not removed.failed and removed.changed, removed
     assert foreign_state(sim1) == advised, "the removal changed a foreign object"
-    assert "netmodes" not in sh(sim1, "nft list tables") and "NETMODES" not in sh(sim1, "iptables-legacy-save")
+    assert "netmodes" not in sh(sim1, "nft list tables") and "NETMODES" not in sh(sim1, "iptables-legacy-save") + sh(sim1, "ip6tables-legacy-save")

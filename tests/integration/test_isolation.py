@@ -7,10 +7,12 @@ Two hosts declare the same networks (two user-defined ones, an internal one and 
 sandbox runs a TCP server on port 80 and every host one on port 9000, and one on 127.0.0.1:6379
 only (a loopback-only service, such as a database left on its default). Behind each host is a
 private network (a namespace ``private`` on a veth ``eth1`` of the host) with a server on port 22;
-on the lab LAN is a third machine, the attacker, that runs netmodes on nothing. The LAN::
+on the lab LAN is a third machine, the attacker, that runs netmodes on nothing. Everything is
+dual-stack: every network has an IPv6 subnet too (fd31:2NN::/64 beside 10.231.2NN.0/24), and
+so have the private networks and the LAN (the lab cable's ``address6``). The LAN::
 
-    attacker (sim3) ---+--- eth0 sim1 eth1 --- 10.231.170.0/24 --- private (.5)
-                       +--- eth0 sim2 eth1 --- 10.231.180.0/24 --- private (.5)
+    attacker (sim3) ---+--- eth0 sim1 eth1 --- 10.231.170.0/24, fd31:170::/64 --- private (.5, ::5)
+                       +--- eth0 sim2 eth1 --- 10.231.180.0/24, fd31:180::/64 --- private (.5, ::5)
 
 Every machine sends what it probes through the host it is meant for, as any machine on the LAN
 can: each host routes the other's subnets and private network to it (so each host is also a LAN
@@ -24,8 +26,11 @@ From every endpoint (each host, sandbox and private network, and the attacker) o
 every target at once, ICMP and TCP: each sandbox address, each private network, each host's
 addresses and service, each host's published ports through its lab address, 127.0.0.1 of the host
 itself, 127.0.0.1 of a host routed to it (its loopback-only service and its port published on
-127.0.0.1, moby#41872), and the attacker. The whole measured matrix must equal ``expected``, pair
-for pair: an extra reachable pair fails as much as a missing one.
+127.0.0.1, moby#41872), and the attacker; and over IPv6 the same, each address's IPv6 twin
+(members over IPv6, the published ports through each host's IPv6 lab address), but 127.0.0.1's
+targets, which have none: nothing is published on [::1], and IPv6 has no route_localnet. The
+whole measured matrix must equal ``expected``, pair for pair: an extra reachable pair fails as
+much as a missing one.
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ SANDBOXES = {
 }
 SERVICE, HOST_SERVICE, PRIVATE_SERVICE, LOOPBACK_ONLY = 80, 9000, 22, 6379
 PRIVATE_NETWORKS = {"sim1": "10.231.170.0/24", "sim2": "10.231.180.0/24"}  # the host is .1, the machine .5
+PRIVATE_NETWORKS6 = {"sim1": "fd31:170::/64", "sim2": "fd31:180::/64"}  # the host is ::1, the machine ::5
 ROUTED_LOOPBACK = 231  # the routing table (and rule) that sends 127.0.0.1 out; 232 the attacker's second
 ROUTED_PORTS = {"sim1": (41000, 41099), "sim2": (41100, 41199)}  # the source ports that send it to that host
 
@@ -70,17 +76,19 @@ def loopback_port(host):
     return 8081 + offset(host)
 
 
-def subnet(host, network):
-    return ipaddress.ip_network("10.231.%d.0/24" % (NETWORKS[network][0] + offset(host)))
+def subnet(host, network, six=False):
+    """NETWORK's subnet on HOST, its IPv6 one when SIX."""
+    return ipaddress.ip_network(("fd31:%d::/64" if six else "10.231.%d.0/24") % (NETWORKS[network][0] + offset(host)))
 
 
-def private_address(host, machine=5):
+def private_address(host, machine=5, six=False):
     """The private network's machine behind HOST, or (MACHINE=1) the host's own address on it."""
-    return str(ipaddress.ip_network(PRIVATE_NETWORKS[host])[machine])
+    return str(ipaddress.ip_network((PRIVATE_NETWORKS6 if six else PRIVATE_NETWORKS)[host])[machine])
 
 
 def declaration(host):
-    networks = [{"name": name, "subnet": str(subnet(host, name)), "internal": internal} for name, (_octet, internal) in NETWORKS.items()]
+    networks = [{"name": name, "subnet": [str(subnet(host, name)), str(subnet(host, name, True))], "ipv6": True, "internal": internal}
+                for name, (_octet, internal) in NETWORKS.items()]
     sandboxes = [{"name": name, "network_mode": nets[0], "networks": nets[1:],
                   "publish": [p.replace("LO", str(loopback_port(host))) for p in publish]}
                  for name, (nets, publish) in SANDBOXES.items()]
@@ -158,15 +166,17 @@ def both(host, addr, port, via, answer):
 
 
 def targets(fleet, addresses):
-    """Every target of the matrix; ADDRESSES: host -> sandbox -> [(network, address)]."""
-    out = both(ATTACKER, fleet.host(ATTACKER).address, HOST_SERVICE, "attacker", "attacker")
+    """Every target of the matrix; ADDRESSES: host -> sandbox -> [(network, address)], both families."""
+    attacker = fleet.host(ATTACKER)
+    out = both(ATTACKER, attacker.address, HOST_SERVICE, "attacker", "attacker") + both(ATTACKER, attacker.address6, HOST_SERVICE, "attacker", "attacker")
     for host in HOSTS:
         for name, nets in addresses[host].items():
             for network, addr in nets:
                 out.append(Target("icmp", host, addr, 0, "direct", True, network, name))
                 out.append(Target("tcp", host, addr, SERVICE, "direct", "%s/%s" % (host, name), network, name))
-        out += both(host, private_address(host), PRIVATE_SERVICE, "private", "%s/private" % host)
-        for addr in (fleet.host(host).address, private_address(host, 1)):
+        for six in (False, True):
+            out += both(host, private_address(host, six=six), PRIVATE_SERVICE, "private", "%s/private" % host)
+        for addr in (fleet.host(host).address, private_address(host, 1), fleet.host(host).address6, private_address(host, 1, True)):
             out += both(host, addr, HOST_SERVICE, "host", host)
         out.append(Target("tcp", host, "127.0.0.1", LOOPBACK_ONLY, "loopback", "%s/loopback-only" % host))
         out.append(Target("tcp", host, "127.0.0.1", LOOPBACK_ONLY, "routed", "%s/loopback-only" % host))
@@ -175,7 +185,8 @@ def targets(fleet, addresses):
                 spec = spec.replace("LO", str(loopback_port(host)))
                 port = int(spec.split(":")[-2])
                 answer = "%s/%s" % (host, name)
-                out.append(Target("tcp", host, fleet.host(host).address, port, "published", answer, nets[0], name, spec))
+                for addr in (fleet.host(host).address, fleet.host(host).address6):
+                    out.append(Target("tcp", host, addr, port, "published", answer, nets[0], name, spec))
                 out.append(Target("tcp", host, "127.0.0.1", port, "loopback", answer, nets[0], name, spec))
                 if spec.startswith("127.0.0.1:"):
                     out.append(Target("tcp", host, "127.0.0.1", port, "routed", answer, nets[0], name, spec))
@@ -205,7 +216,9 @@ def reaches_host(source, host):
 
 
 def expected(source, target):
-    """Docker's policy, with the host kept closed, for what SOURCE gets from TARGET.
+    """Docker's policy, with the host kept closed, for what SOURCE gets from TARGET, over IPv4 and
+    IPv6 alike (Docker's ip6tables rules are its iptables ones; an IPv6 target is the twin of an
+    IPv4 one, on the same network, host or mapping).
 
     - A host is no router. Nothing reaches the private network behind a host but the host, its
       sandboxes (their egress, as Docker allows it to wherever the host routes; an internal
@@ -264,13 +277,19 @@ def addresses_of(run):
         out[host] = {}
         for name in SANDBOXES:
             ips = [ipaddress.ip_interface(a).ip for a in found[name]["addresses"]]
-            out[host][name] = sorted((network, str(ip)) for ip in ips for network in NETWORKS if ip in subnet(host, network))
+            out[host][name] = sorted((network, str(ip)) for ip in ips for network in NETWORKS for six in (False, True) if ip in subnet(host, network, six))
     return out
 
 
-def behind(host):
-    """What a LAN machine routes to HOST: its subnets and its private network."""
-    return [str(subnet(host, n)) for n in NETWORKS] + [PRIVATE_NETWORKS[host]]
+def behind(host, six=False):
+    """What a LAN machine routes to HOST: its subnets and its private network (the IPv6 ones when SIX)."""
+    return [str(subnet(host, n, six)) for n in NETWORKS] + [(PRIVATE_NETWORKS6 if six else PRIVATE_NETWORKS)[host]]
+
+
+def lan_routes(sim, verb="add"):
+    """Shell lines that route what is behind the simulated host SIM to it, both families (VERB del: no more)."""
+    return (["ip route %s %s via %s" % (verb, net, sim.address) for net in behind(sim.name)]
+            + ["ip -6 route %s %s via %s" % (verb, net, sim.address6) for net in behind(sim.name, True)])
 
 
 def route_loopback(routes, netns=None):
@@ -291,10 +310,12 @@ def route_loopback(routes, netns=None):
 def private_network(host):
     """Shell lines that put the private network behind HOST: a namespace on a veth eth1."""
     me, machine = private_address(host, 1), private_address(host)
+    me6, machine6 = private_address(host, 1, True), private_address(host, six=True)
     return ["ip netns add private", "ip link add eth1 type veth peer name eth0 netns private",
-            "ip addr add %s/24 dev eth1" % me, "ip link set eth1 up", "ip -n private link set lo up",
-            "ip -n private addr add %s/24 dev eth0" % machine, "ip -n private link set eth0 up",
-            "ip -n private route add default via %s" % me] + route_loopback([(ROUTED_PORTS[host], me, "eth0")], "private")
+            "ip addr add %s/24 dev eth1" % me, "ip addr add %s/64 dev eth1 nodad" % me6, "ip link set eth1 up", "ip -n private link set lo up",
+            "ip -n private addr add %s/24 dev eth0" % machine, "ip -n private addr add %s/64 dev eth0 nodad" % machine6, "ip -n private link set eth0 up",
+            "ip -n private route add default via %s" % me, "ip -n private -6 route add default via %s" % me6,
+            *route_loopback([(ROUTED_PORTS[host], me, "eth0")], "private")]
 
 
 @pytest.fixture(scope="module")
@@ -308,17 +329,16 @@ def lan(fleet, hosts):
     """The private networks and every machine's routes (see the module's docstring)."""
     for host in HOSTS:
         other = HOSTS[1 - HOSTS.index(host)]
-        routes = ["ip route add %s via %s" % (net, fleet.host(other).address) for net in behind(other)]
-        sh(fleet.host(host), " && ".join(private_network(host) + routes))
+        sh(fleet.host(host), " && ".join(private_network(host) + lan_routes(fleet.host(other))))
     attacker = fleet.host(ATTACKER)
-    routes = ["ip route add %s via %s" % (net, fleet.host(host).address) for host in HOSTS for net in behind(host)]
+    routes = [line for host in HOSTS for line in lan_routes(fleet.host(host))]
     sh(attacker, " && ".join(routes + route_loopback([(ROUTED_PORTS[h], fleet.host(h).address, "eth0") for h in HOSTS])))
     yield
     # reset() removes the private networks and puts route_localnet back; not the routes over eth0.
     for host in HOSTS:
         other = HOSTS[1 - HOSTS.index(host)]
-        fleet.host(host).run(" ; ".join("ip route del %s" % net for net in behind(other)), check=False)
-    attacker.run(" ; ".join(["ip route del %s" % net for host in HOSTS for net in behind(host)] + [
+        fleet.host(host).run(" ; ".join(lan_routes(fleet.host(other), "del")), check=False)
+    attacker.run(" ; ".join([line for host in HOSTS for line in lan_routes(fleet.host(host), "del")] + [
         "ip rule add pref 0 lookup local", "ip rule del pref 200", "ip rule del pref 100", "ip rule del pref 101",
         "ip route flush table %d" % ROUTED_LOOPBACK, "ip route flush table %d" % (ROUTED_LOOPBACK + 1)]), check=False)
 
@@ -371,7 +391,7 @@ def route_sandboxes_loopback(fleet, addresses):
         own = [ipaddress.ip_interface("%s/%d" % (a["local"], a["prefixlen"])) for link in sh_json(sim, "ip -j -4 addr show") for a in link["addr_info"]]
         lines = []
         for name, nets in addresses[host].items():
-            network, addr = nets[0]
+            network, addr = next((network, addr) for network, addr in nets if "." in addr)
             (gateway,) = [str(a.ip) for a in own if a.ip in subnet(host, network)]
             (dev,) = [link["ifname"] for link in sh_json(sim, "ip -n %s -j -4 addr show" % name) if any(a["local"] == addr for a in link["addr_info"])]
             lines += route_loopback([(ROUTED_PORTS[host], gateway, dev)], name)
