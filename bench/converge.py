@@ -150,7 +150,7 @@ def main():
                      ("Ansible's floor (two ping tasks), median of 3", floor)]
             sim1.run(RESET)
             dual = playbook(fleet, workdir, PLAYBOOK, {"networks": DUAL_STACK, "sandboxes": sandboxes})
-            dual_noop = statistics.median(playbook(fleet, workdir, PLAYBOOK, {"networks": DUAL_STACK, "sandboxes": sandboxes}) for _ in range(3))
+            dual_noop = statistics.median(playbook(fleet, workdir, PLAYBOOK, {"networks": DUAL_STACK, "sandboxes": sandboxes}) for _round in range(3))
             sim1.run(RESET)
             items = [{"name": "s%d" % i, "index": i, "ip": "172.18.%d.%d" % ((i + 2) // 256, (i + 2) % 256)} for i in range(n)]
             ports = [{"port": first_port + 2 * i + k, "ip": items[i]["ip"]} for i in range(n) for k in (0, 1)]

@@ -103,7 +103,7 @@ address6:
   description: The sandbox IPv6 address the ports of IPv6 forward to.
   returned: when the sandbox has one on the bridge
   type: str
-  sample: 172.18.0.10
+  sample: fd31:18::10
 published:
   description: The published ports after the run (before it, in check mode), one per host port or range.
   returned: always
