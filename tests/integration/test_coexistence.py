@@ -43,6 +43,8 @@ REMOVE = """
 
 DOCKER, UFW_INPUT, UFW_FORWARD, GUARD = ("iptables-legacy table filter, chain FORWARD", "nftables table ip filter (iptables-nft), chain INPUT",
                                          "nftables table ip filter (iptables-nft), chain FORWARD", "nftables table inet guard, chain forward_guard")
+DOCKER6, UFW6_INPUT, UFW6_FORWARD = ("ip6tables-legacy table filter, chain FORWARD", "nftables table ip6 filter (ip6tables-nft), chain INPUT",
+                                     "nftables table ip6 filter (ip6tables-nft), chain FORWARD")
 
 
 def warnings(run):
@@ -87,9 +89,10 @@ def test_foreign_state_is_kept_and_its_drops_are_named(backend, ansible, fleet, 
     assert "fd31:201::" in sh(sim1, ("ip6tables-legacy-save" if backend == "iptables" else "nft list table inet netmodes")), "no IPv6 rules of ours"
     found = warnings(run)
     expected = {("bridge front", UFW_INPUT), ("bridge front", UFW_FORWARD), ("bridge front", GUARD),
-                ("portmap netns:web", UFW_FORWARD), ("portmap netns:web", GUARD)}
-    if backend == "nftables":  # the iptables backend's own FORWARD hook accepts first
-        expected |= {("bridge front", DOCKER), ("portmap netns:web", DOCKER)}
+                ("portmap netns:web", UFW_FORWARD), ("portmap netns:web", GUARD),
+                ("bridge front", UFW6_INPUT), ("bridge front", UFW6_FORWARD), ("portmap netns:web", UFW6_FORWARD)}
+    if backend == "nftables":  # the iptables backend's own FORWARD hooks (ip6tables' too) accept first
+        expected |= {("bridge front", DOCKER), ("portmap netns:web", DOCKER), ("bridge front", DOCKER6), ("portmap netns:web", DOCKER6)}
     assert named(found) == expected, "\n".join(found)
     assert all("netavark#977" in w for w in found)
 
@@ -100,10 +103,12 @@ def test_foreign_state_is_kept_and_its_drops_are_named(backend, ansible, fleet, 
     sh(sim2, "%s wait 127.0.0.1:9000" % PROBE)
     assert reach(sim1, sim2.address, 9000, netns="db") is None
     assert reach(sim2, sim1.address, 8080) is None
+    assert reach(sim1, sim2.address6, 9000, netns="db") is None
+    assert reach(sim2, sim1.address6, 8080) is None
 
     # Doing what they say lets the traffic through, and a re-run changes nothing and warns no more.
     for command in sorted({c for w in found for c in advice(w)}):
-        assert re.fullmatch(r"(nft insert rule|iptables-(legacy|nft) -t filter -I) [\w -]+ (-[io] |[io]ifname \")front\"? (-j ACCEPT|accept)",
+        assert re.fullmatch(r"(nft insert rule|ip6?tables-(legacy|nft) -t filter -I) [\w -]+ (-[io] |[io]ifname \")front\"? (-j ACCEPT|accept)",
                             command), command
         sh(sim1, command)
     advised = foreign_state(sim1)
@@ -112,6 +117,8 @@ def test_foreign_state_is_kept_and_its_drops_are_named(backend, ansible, fleet, 
     assert warnings(again) == []
     assert reach(sim1, sim2.address, 9000, netns="db") == "sim2"
     assert reach(sim2, sim1.address, 8080) == "web"
+    assert reach(sim1, sim2.address6, 9000, netns="db") == "sim2"
+    assert reach(sim2, sim1.address6, 8080) == "web"
     assert foreign_state(sim1) == advised
 
     removed = ansible.playbook(REMOVE)

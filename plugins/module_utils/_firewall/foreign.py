@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 # -- other firewalls' drops (netavark#977) ------------------------------------------------------
 #
@@ -12,11 +12,12 @@ from dataclasses import dataclass
 # too: an accept in our table does not override another table's drop. So before it can be said
 # that a bridge's traffic flows, the base chains of others on the hooks it passes are walked
 # (read-only) for each kind of packet (a ``Flow``). What is understood of a rule: interface names
-# (with wildcards and sets), IPv4 source and destination prefixes, conntrack state and DNAT
+# (with wildcards and sets), IPv4 and IPv6 source and destination prefixes, conntrack state and DNAT
 # status, jumps, gotos, returns and verdicts; any other match (ports, marks, addrtype, limits)
 # makes the rule cover part of a flow only, and such a rule neither accepts nor drops the flow.
 # A flow is reported when a rule drops (or rejects) all of it, or the chain's policy is drop
-# and no rule accepts all of it.
+# and no rule accepts all of it. A chain sees one family's packets (an ``ip`` or ``ip6`` table,
+# iptables or ip6tables) or both (``inet``): a dual-stack flow is walked once per family it has.
 
 HOOKS = ("prerouting", "input", "forward")
 
@@ -62,6 +63,7 @@ class BaseChain:
     tool: str = "nft"
     address: tuple = ()     # what the tool needs to name the chain: (family, table, chain) or (table, chain)
     user_chain: str = None  # a chain the user adds accepts to instead (Docker's DOCKER-USER)
+    family: int = None      # the IP version of the packets it sees: 4, 6, or None for both (inet)
 
 
 @dataclass(frozen=True)
@@ -88,10 +90,10 @@ def bridge_flows(policy, bridged):
     return flows
 
 
-def publish_flows(bridge, subnet):
-    """The flow of connections to ports published into BRIDGE (SUBNET)."""
+def publish_flows(bridge, subnets):
+    """The flow of connections to ports published into BRIDGE (to the sandbox's SUBNETS, one a family)."""
     return [Flow("forward", "connections to ports published into %s" % bridge, bridge, iif=False, oif=True,
-                 subnets=(subnet,), dnat=True)]
+                 subnets=tuple(subnets), dnat=True)]
 
 
 def _iface(side, patterns, bridge):
@@ -123,6 +125,8 @@ def _condition(condition, flow):
         return False  # no such interface on this hook: neither a match nor a negated one holds
     if key in ("iif", "oif"):
         found = _iface(getattr(flow, key), values, flow.bridge)
+    elif key in ("saddr", "daddr") and flow.subnets and not {n.version for n in values} & {s.version for s in flow.subnets}:
+        return False  # the other family's addresses (``ip6 saddr`` matches IPv6 packets only): none of these, negated or not
     elif key in ("saddr", "daddr"):
         found = _addresses(flow, key, values)
     elif key == "ctstate":
@@ -171,15 +175,24 @@ def _walk(rules, chains, flow, depth=0):
     return "return", None
 
 
+def _parts(flow, family):
+    """FLOW as the packets of each IP version a chain of FAMILY sees (see BaseChain.family). A
+    flow without subnets is an IPv4 chain's to judge (none of it is known to be IPv6)."""
+    versions = sorted({s.version for s in flow.subnets}) or [4]
+    return [replace(flow, subnets=tuple(s for s in flow.subnets if s.version == v)) for v in versions if family in (None, v)]
+
+
 def drops(chain, flow):
-    """Why CHAIN drops all of FLOW (its policy, or a rule), or None when it lets it through."""
+    """Why CHAIN drops all of FLOW, or all of one family's part of it (its policy, or a rule), or
+    None when it lets it through."""
     if chain.hook != flow.hook:
         return None
-    verdict, rule = _walk(chain.rules, dict(chain.chains), flow)
-    if verdict == "drop":
-        return "its rule %s drops them" % rule.text
-    if verdict == "return" and chain.policy == "drop":
-        return "its policy is drop and no rule accepts them"
+    for part in _parts(flow, chain.family):
+        verdict, rule = _walk(chain.rules, dict(chain.chains), part)
+        if verdict == "drop":
+            return "its rule %s drops them" % rule.text
+        if verdict == "return" and chain.policy == "drop":
+            return "its policy is drop and no rule accepts them"
     return None
 
 

@@ -1,7 +1,7 @@
 # Copyright: netmodes.linux contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Reading other programs' firewalls into what the analyser (``foreign``) walks: nftables
-listings, iptables-nft-save and iptables-legacy-save, read-only."""
+listings, iptables-nft-save and iptables-legacy-save and their ip6tables twins, read-only."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def foreign_condition(match):
     meta, ct, payload = left.get("meta", {}).get("key"), left.get("ct", {}).get("key"), left.get("payload", {})
     if meta in ("iifname", "oifname", "iif", "oif") and all(isinstance(v, str) for v in values):
         return (meta[:3], negated, frozenset(values))
-    if payload.get("protocol") == "ip" and payload.get("field") in ("saddr", "daddr"):
+    if payload.get("protocol") in ("ip", "ip6") and payload.get("field") in ("saddr", "daddr"):
         nets = _networks(values)
         return _OTHER if nets is None else (payload["field"], negated, nets)
     if ct in ("state", "status") and all(isinstance(v, str) for v in values):
@@ -99,16 +99,21 @@ def foreign_rules(exprs, text):
     return [Rule(tuple(conditions), verdict, target, text)]
 
 
+# The nftables families whose base chains see our packets, and the IP version of those (None: both).
+_FAMILIES = {"ip": 4, "ip6": 6, "inet": None}
+_NFT_TOOL = {"ip": "iptables-nft", "ip6": "ip6tables-nft"}
+
+
 def iptables_nft_tables(listing):
-    """The names of the ``ip`` tables in LISTING that iptables-nft manages (its table names,
-    upper-case built-in chains)."""
-    return {i["chain"]["table"] for i in (listing or {}).get("nftables", []) if "chain" in i and i["chain"]["family"] == "ip"
-            and i["chain"]["table"] in _IPTABLES_NFT and i["chain"]["name"] in _BUILTIN}
+    """The (family, name) of the ``ip`` and ``ip6`` tables in LISTING that iptables-nft and
+    ip6tables-nft manage (their table names, upper-case built-in chains)."""
+    return {(i["chain"]["family"], i["chain"]["table"]) for i in (listing or {}).get("nftables", []) if "chain" in i
+            and i["chain"]["family"] in _NFT_TOOL and i["chain"]["table"] in _IPTABLES_NFT and i["chain"]["name"] in _BUILTIN}
 
 
 def foreign_chains(listing, skip=()):
-    """The base chains on foreign.HOOKS of every IPv4 table in LISTING (``nft -j list ruleset``)
-    but ours and the ``ip`` tables SKIP, as foreign.BaseChain."""
+    """The base chains on foreign.HOOKS of every ``ip``, ``ip6`` and ``inet`` table in LISTING
+    (``nft -j list ruleset``) but ours and the (family, name) tables SKIP, as foreign.BaseChain."""
     items = (listing or {}).get("nftables", [])
     dormant = {(t["table"]["family"], t["table"]["name"]) for t in items if "table" in t and "dormant" in (t["table"].get("flags") or [])}
     rules, chains = {}, []
@@ -124,20 +129,22 @@ def foreign_chains(listing, skip=()):
     out = []
     for chain in chains:
         family, table, name = chain["family"], chain["table"], chain["name"]
-        if ((family, table) in ((FAMILY, TABLE),) + tuple(("ip", t) for t in skip) or (family, table) in dormant
-                or family not in ("ip", "inet") or chain.get("hook") not in HOOKS):
+        if ((family, table) in ((FAMILY, TABLE),) + tuple(skip) or (family, table) in dormant
+                or family not in _FAMILIES or chain.get("hook") not in HOOKS):
             continue
         others = tuple((other, tuple(rs)) for (f, t, other), rs in rules.items() if (f, t) == (family, table))
-        iptables = family == "ip" and table in _IPTABLES_NFT and name in _BUILTIN
+        iptables = family in _NFT_TOOL and table in _IPTABLES_NFT and name in _BUILTIN
         out.append(BaseChain("nftables table %s %s, chain %s" % (family, table, name), chain["hook"], chain.get("policy", "accept"),
                              tuple(rules.get((family, table, name), ())), others,
-                             "iptables-nft" if iptables else "nft", (table, name) if iptables else (family, table, name)))
+                             _NFT_TOOL[family] if iptables else "nft", (table, name) if iptables else (family, table, name),
+                             family=_FAMILIES[family]))
     return out
 
 
 # -- iptables-legacy and iptables-nft: others' chains -------------------------------------------
 
 LEGACY_NAMES = "/proc/net/ip_tables_names"
+LEGACY_NAMES6 = "/proc/net/ip6_tables_names"
 # The built-in chains on the hooks our traffic passes (nat's cannot drop).
 SAVE_HOOKS = {("raw", "PREROUTING"): "prerouting", ("mangle", "PREROUTING"): "prerouting", ("mangle", "INPUT"): "input",
               ("mangle", "FORWARD"): "forward", ("filter", "INPUT"): "input", ("filter", "FORWARD"): "forward"}
@@ -147,14 +154,16 @@ _VERDICTS = {"ACCEPT": "accept", "DROP": "drop", "REJECT": "reject", "RETURN": "
 _VIRTUAL_STATES = {"dnat", "snat"}
 
 
-def save(tool, run=subprocess.run, names=LEGACY_NAMES):
-    """What TOOL (iptables-legacy-save or iptables-nft-save) prints of the tables there are; ""
-    without the tool or, for legacy, without tables.
+def save(tool, run=subprocess.run, names=None):
+    """What TOOL (iptables-legacy-save, iptables-nft-save or their ip6tables twins) prints of the
+    tables there are; "" without the tool or, for legacy, without tables.
 
     Naming a legacy table would create it (the kernel makes one on first use), so the command
-    runs without ``-t``, and iptables-legacy-save only when /proc/net/ip_tables_names lists some.
+    runs without ``-t``, and a legacy one only when NAMES (/proc/net/ip_tables_names, or
+    ip6_tables_names for ip6tables) lists some.
     """
-    if tool == "iptables-legacy-save":
+    if tool in ("iptables-legacy-save", "ip6tables-legacy-save"):
+        names = names or (LEGACY_NAMES6 if tool.startswith("ip6") else LEGACY_NAMES)
         try:
             with open(names) as handle:
                 if not handle.read().split():
@@ -239,7 +248,8 @@ def _rule_words(lines, index):
 
 
 def save_chains(text, tool="iptables-legacy", assume_hook=False):
-    """The built-in chains on SAVE_HOOKS in TEXT (what TOOL-save prints) as foreign.BaseChain;
+    """The built-in chains on SAVE_HOOKS in TEXT (what TOOL-save prints: TOOL is iptables-legacy,
+    iptables-nft, ip6tables-legacy or ip6tables-nft) as foreign.BaseChain;
     our chains are left out, and a jump into one counts as an accept (they accept our traffic).
     ASSUME_HOOK: filter FORWARD is read as if our hook were its first rule (this run writes it).
     A table with a rule that cannot be split into words is an foreign.Unreadable."""
@@ -261,7 +271,8 @@ def save_chains(text, tool="iptables-legacy", assume_hook=False):
             table[1].setdefault(words[1], []).append(legacy_rule(words[2:], '"%s"' % rule.strip().replace("\n", "\\n")))
     out = []
     for (name, chain), hook in SAVE_HOOKS.items():
-        where = "iptables-legacy table %s" % name if tool == "iptables-legacy" else "nftables table ip %s (iptables-nft)" % name
+        where = ("%s table %s" % (tool, name) if tool.endswith("-legacy")
+                 else "nftables table %s %s (%s)" % ("ip6" if tool.startswith("ip6") else "ip", name, tool))
         if name in broken:
             out.append(Unreadable(where, "its rule %r has quotes that do not close" % broken.pop(name)))
             continue
@@ -272,16 +283,17 @@ def save_chains(text, tool="iptables-legacy", assume_hook=False):
         if assume_hook and (name, chain) == ("filter", "FORWARD") and not any(r.verdict == "ours" for r in base):
             base = (Rule((), "ours", "NETMODES-FORWARD", '"-A FORWARD -j NETMODES-FORWARD"'),) + base
         others = tuple((other, tuple(found)) for other, found in rules.items() if not ours(other))
-        out.append(BaseChain("%s, chain %s" % (where, chain), hook, policies[chain], base, others, tool, (name, chain)))
+        out.append(BaseChain("%s, chain %s" % (where, chain), hook, policies[chain], base, others, tool, (name, chain),
+                             family=6 if tool.startswith("ip6") else 4))
     return out
 
 
 def read_foreign(nft, assume_hook, save=save):
     """Every base chain on HOOKS that is not ours, from every firewall a packet passes: nftables
-    tables through NFT (a ``nftables.Nftables``), those iptables-nft manages through
-    iptables-nft-save (their JSON hides conntrack matches as opaque ``xt`` expressions), and
-    iptables-legacy. ASSUME_HOOK: our iptables-legacy hook in FORWARD counts as there (the run
-    is about to write it). SAVE(tool): what iptables-legacy-save or iptables-nft-save prints.
+    tables through NFT (a ``nftables.Nftables``), those iptables-nft and ip6tables-nft manage
+    through their -save (their JSON hides conntrack matches as opaque ``xt`` expressions), and
+    iptables-legacy and ip6tables-legacy. ASSUME_HOOK: our legacy hooks in FORWARD count as there
+    (the run is about to write them). SAVE(tool): what a TOOL such as iptables-legacy-save prints.
 
     A firewall that cannot be read is an ``Unreadable`` in the list, not an error: this is
     advice, and the run goes on without it."""
@@ -295,9 +307,15 @@ def read_foreign(nft, assume_hook, save=save):
             return default
 
     listing = attempt("the nftables ruleset", nft.ruleset, None)
-    managed = iptables_nft_tables(listing)
-    text = attempt("iptables-nft's tables", lambda: save("iptables-nft-save"), "") if managed else ""
-    found += foreign_chains(listing, skip=managed if text else ())
-    found += save_chains(text, "iptables-nft")
-    legacy = attempt("iptables-legacy's tables", lambda: save("iptables-legacy-save"), "")
-    return found + save_chains(legacy, "iptables-legacy", assume_hook)
+    managed, texts, skip = iptables_nft_tables(listing), {}, set()
+    for family, tool in _NFT_TOOL.items():
+        tables = {m for m in managed if m[0] == family}
+        texts[tool] = attempt("%s's tables" % tool, lambda tool=tool: save(tool + "-save"), "") if tables else ""
+        skip |= tables if texts[tool] else set()
+    found += foreign_chains(listing, skip=skip)
+    found += save_chains(texts["iptables-nft"], "iptables-nft")
+    found += save_chains(texts["ip6tables-nft"], "ip6tables-nft")
+    for tool in ("iptables-legacy", "ip6tables-legacy"):
+        legacy = attempt("%s's tables" % tool, lambda tool=tool: save(tool + "-save"), "")
+        found += save_chains(legacy, tool, assume_hook)
+    return found

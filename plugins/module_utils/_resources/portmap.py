@@ -145,8 +145,9 @@ class Portmap(Resource):
         return dict.fromkeys(wanted, "1")
 
     def result(self, current, desired):
-        if current["foreign"] and current.get("subnet") is not None:
-            flows = _firewall.publish_flows(desired["bridge"], current["subnet"])
+        subnets = [s for s in (current.get("subnet"), current.get("subnet6")) if s is not None]
+        if current["foreign"] and subnets:
+            flows = _firewall.publish_flows(desired["bridge"], subnets)
             self.warnings += _firewall.blocked("portmap %s" % desired["owner"], current["foreign"], flows)
         out = {"published": published(current["firewall"], desired["owner"]), "backend": self.adapters["firewall"].name}
         if current.get("address") is not None:

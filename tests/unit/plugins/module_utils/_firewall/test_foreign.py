@@ -20,7 +20,7 @@ from ansible_collections.netmodes.linux.plugins.modules.bridge import Bridge
 from ansible_collections.netmodes.linux.plugins.modules.netns import Netns
 from ansible_collections.netmodes.linux.plugins.modules.portmap import Portmap
 from ansible_collections.netmodes.linux.plugins.modules.veth import Veth
-from ansible_collections.netmodes.linux.tests.shared.foreign_firewalls import DOCKER_LEGACY, UFW
+from ansible_collections.netmodes.linux.tests.shared.foreign_firewalls import DOCKER_LEGACY, DOCKER_LEGACY6, UFW, UFW6
 
 
 @pytest.fixture
@@ -270,12 +270,13 @@ def test_a_firewall_that_cannot_be_read_is_a_warning_not_a_failure(converge, fir
 
     firewall.others = ruleset(("fw", "forward", "drop", []))
     chains = foreign_read.read_foreign(firewall, assume_hook=False, save=refuse)
-    assert [c.where for c in chains if isinstance(c, foreign.Unreadable)] == ["iptables-legacy's tables"]
-    (dropping, unreadable) = _firewall.blocked("bridge br0", chains, _firewall.bridge_flows(
+    assert [c.where for c in chains if isinstance(c, foreign.Unreadable)] == ["iptables-legacy's tables", "ip6tables-legacy's tables"]
+    (dropping, unreadable, unreadable6) = _firewall.blocked("bridge br0", chains, _firewall.bridge_flows(
         _firewall.BridgePolicy("br0", (ipaddress.ip_network("10.231.201.0/24"),)), False))
     assert dropping.startswith("bridge br0: nftables table inet theirs, chain fw")
     assert unreadable == ("firewall: cannot read iptables-legacy's tables, so drops there that would block netmodes' traffic were not"
                           " looked for: iptables: iptables-legacy-save failed: can't initialize iptables table `filter'")
+    assert unreadable6.startswith("firewall: cannot read ip6tables-legacy's tables, so drops there")
 
 
 # iptables-save prints a comment between quotes as it is, so a newline in it (the comment match
@@ -319,3 +320,91 @@ def test_a_dual_stack_networks_flows_meet_rules_of_either_family():
     assert foreign._addresses(flow, "saddr", [ipaddress.ip_network("10.0.0.0/8")]) is None, "one family's part of the flow"
     assert foreign._addresses(flow, "saddr", [ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("fd31::/16")]) is True
     assert foreign._addresses(flow, "saddr", [ipaddress.ip_network("192.168.0.0/16")]) is False
+
+
+# -- IPv6: ip6 tables, ip6tables-legacy and ip6tables-nft (issue 17) -------------------------------
+
+DUAL = {"addresses": ["10.231.201.1/24", "fd31:201::1/64"]}
+
+# How ip6tables-nft's ufw6 tables look in `nft -j list ruleset` (table ip6 filter).
+UFW6_NFT = ruleset(("FORWARD", "forward", "drop", [[COUNTER, {"jump": {"target": "ufw6-before-forward"}}]]),
+                   ("INPUT", "input", "drop", [[COUNTER, {"jump": {"target": "ufw6-before-input"}}]]),
+                   ("ufw6-before-forward", None, None, [[{"xt": {"type": "match", "name": "conntrack"}}, COUNTER, ACCEPT]]),
+                   ("ufw6-before-input", None, None, [[{"xt": {"type": "match", "name": "conntrack"}}, COUNTER, ACCEPT]]),
+                   family="ip6", table="filter")
+
+
+def saddr6(prefix, length, op="=="):
+    return {"match": {"op": op, "left": {"payload": {"protocol": "ip6", "field": "saddr"}},
+                      "right": {"prefix": {"addr": prefix, "len": length}}}}
+
+
+def test_an_ip6_tables_drop_is_named_for_a_dual_stack_bridge_only(converge, firewall):
+    firewall.others = ruleset(("fw", "forward", "drop", [[ESTABLISHED, ACCEPT]]), family="ip6")
+    assert warnings_of(converge) == [], "an IPv4 bridge's packets do not pass ip6 tables"
+    (warning,) = warnings_of(converge, **DUAL)
+    assert warning.startswith("bridge br0: nftables table ip6 theirs, chain fw (hook forward) drops outbound connections of br0's"
+                              " sandboxes: its policy is drop")
+    assert warning.endswith('nft insert rule ip6 theirs fw iifname "br0" accept')
+
+
+@pytest.mark.parametrize("rules, warned", [
+    ([[ESTABLISHED, ACCEPT], [saddr6("fd31:201::", 64), ACCEPT], [saddr("10.231.0.0", 16), ACCEPT]], False),   # each family's sources
+    ([[ESTABLISHED, ACCEPT], [saddr6("fd31:201::", 64, "!="), DROP], [ACCEPT]], False),
+    ([[ESTABLISHED, ACCEPT], [saddr("10.231.0.0", 16), ACCEPT]], True),          # IPv4's accept leaves IPv6's part dropped
+])
+def test_an_inet_chain_judges_each_family_of_a_dual_stack_flow(converge, firewall, rules, warned):
+    firewall.others = ruleset(("fw", "forward", "drop", rules))
+    assert bool(warnings_of(converge, **DUAL)) == warned
+    assert warnings_of(converge) == [], "an IPv4 bridge: ip6 matches are none of its packets, negated or not"
+
+
+def test_docker_on_ip6tables_legacy(converge, firewall):
+    firewall.saves["ip6tables-legacy-save"] = DOCKER_LEGACY6
+    assert warnings_of(converge) == [], "an IPv4 bridge's packets do not pass ip6tables"
+    warnings = warnings_of(converge, **dict(DUAL, firewall_backend=firewall.name))
+    if firewall.name == "iptables":   # its ip6tables FORWARD hook accepts first
+        assert warnings == []
+        return
+    (warning,) = warnings
+    assert warning.startswith("bridge br0: ip6tables-legacy table filter, chain FORWARD (hook forward) drops outbound connections")
+    assert warning.endswith("ip6tables-legacy -t filter -I DOCKER-USER -i br0 -j ACCEPT; ip6tables-legacy -t filter -I DOCKER-USER -o br0 -j ACCEPT")
+
+
+def test_ufw6_through_ip6tables_nft_is_read_from_ip6tables_nft_save(converge, firewall):
+    firewall.others = merge(UFW_NFT, UFW6_NFT)
+    firewall.saves["iptables-nft-save"], firewall.saves["ip6tables-nft-save"] = UFW, UFW6
+    warnings = warnings_of(converge, **DUAL)
+    assert [w.split(" (hook")[0] for w in warnings] == [
+        "bridge br0: nftables table ip filter (iptables-nft), chain INPUT", "bridge br0: nftables table ip filter (iptables-nft), chain FORWARD",
+        "bridge br0: nftables table ip6 filter (ip6tables-nft), chain INPUT", "bridge br0: nftables table ip6 filter (ip6tables-nft), chain FORWARD"]
+    assert warnings[3].endswith("ip6tables-nft -t filter -I FORWARD -i br0 -j ACCEPT")
+    assert [w.split(" (hook")[0] for w in warnings_of(converge)] == [w.split(" (hook")[0] for w in warnings[:2]]
+
+
+def test_legacy_ip6_tables_are_read_only_when_the_kernel_has_some(tmp_path, monkeypatch):
+    monkeypatch.setattr(foreign_read, "LEGACY_NAMES6", str(tmp_path / "absent"))
+    calls = []
+    assert foreign_read.save("ip6tables-legacy-save", run=lambda *a, **k: calls.append(a)) == ""
+    assert calls == []
+
+
+def test_iptables_save_lines_of_ip6tables():
+    rule = foreign_read.legacy_rule(shlex.split("-A X -s fd31:201::/64 ! -d fd31::/16 -j ACCEPT")[2:], "")
+    assert rule.conditions == (("saddr", False, frozenset([ipaddress.ip_network("fd31:201::/64")])),
+                               ("daddr", True, frozenset([ipaddress.ip_network("fd31::/16")])))
+
+
+@pytest.fixture
+def plugged6(converge, kernel):
+    converge(Bridge, name="br0", **DUAL)
+    converge(Netns, name="web")
+    converge(Veth, name="veth-web", netns="web", bridge="br0", addresses=["10.231.201.10/24", "fd31:201::10/64"], gateway="10.231.201.1")
+
+
+def test_portmap_warns_about_published_ipv6_connections(plugged6, converge, firewall):
+    firewall.others = ruleset(("fw", "forward", "drop", [[ESTABLISHED, ACCEPT]]), family="ip6")
+    (warning,) = converge(Portmap, netns="web", bridge="br0", ports=["8080:80"])["warnings"]
+    assert warning.startswith("portmap netns:web: nftables table ip6 theirs, chain fw (hook forward) drops connections to ports"
+                              " published into br0: its policy is drop")
+    assert warning.endswith('nft insert rule ip6 theirs fw oifname "br0" accept')
