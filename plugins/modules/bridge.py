@@ -30,8 +30,8 @@ description:
     user chain, C(user) in nftables and C(NETMODES-USER) in iptables, is evaluated before them and
     never flushed, for the user's own rules (Docker's C(DOCKER-USER)).
   - A packet must be accepted by every base chain on its hook, so a drop in another firewall
-    (another nftables table, iptables-nft's or iptables-legacy's chains, for example Docker's or
-    ufw's policy drop) wins over these rules. Such chains are read, never changed, and each one
+    (another nftables table, iptables-nft's or iptables-legacy's chains and their ip6tables twins,
+    for example Docker's or ufw's policy drop) wins over these rules. Such chains are read, never changed, and each one
     that drops the network's traffic is named in a warning with the accept to add to it.
 options:
   name:
