@@ -25,7 +25,8 @@ description:
     O(dstport)) is accepted from its remotes only - the O(peers) and the hosts of the O(fdb)
     entries, or those the device has when they are not managed - and dropped from anyone else
     when it is for this host, before connection tracking (nftables - a base chain C(vxlan-NAME)
-    in table C(inet netmodes); iptables - chain C(NETMODES-VX-NAME) of the raw table, IPv4 only).
+    in table C(inet netmodes); iptables - chain C(NETMODES-VX-NAME) of the raw table, of ip6tables'
+    over an IPv6 underlay, where VXLAN behind IPv6 extension headers is dropped too).
   - The kernel cannot change O(vni), O(local), O(dstport), nor whether the device answers ARP
     from O(neigh), on an existing device. A change to one of them is planned as one V(recreate)
     operation (delete and create again, with its entries), shown with what forced it.

@@ -166,24 +166,36 @@ def _guard_items(guard, tag):
     return out | {("rule", "raw", "NETMODES-RAW", spec((_LOOPBACK, ("-i", name)), target=("DROP",), comment=tag)) for name in guard.localnet}
 
 
-def u32_vni(vni):
+def u32_vni(vni, version=4):
     """The u32 match of VXLAN with VNI (the 24 bits after UDP's 8 bytes and VXLAN's first 4), as
-    iptables prints it back: Docker's match for its encrypted overlays' cleartext drop."""
-    return "0x0>>0x16&0x3c@0xc>>0x8=0x%x" % vni
+    iptables prints it back: Docker's match for its encrypted overlays' cleartext drop (IPv4,
+    past the header's options); over IPv6, UDP right after the fixed header (next header 17) and
+    the VNI at 40 + 8 + 4."""
+    if version == 4:
+        return "0x0>>0x16&0x3c@0xc>>0x8=0x%x" % vni
+    return "0x4>>0x8&0xff=0x11&&0x34>>0x8=0x%x" % vni
+
+
+# IPv6 whose next header is not UDP: where u32 cannot find the VNI (extension headers first). The
+# kernel's VXLAN sends none, so such VXLAN is no peer's and is dropped rather than let past the match.
+IPV6_EXTENDED = "0x4>>0x8&0xff=0x0:0x10,0x12:0xff"
 
 
 def _vxlan_items(peers, tag):
     """A VXLAN device's filter (intents.VxlanPeers), in raw PREROUTING as the nftables backend's:
     its VXLAN to this host goes through a chain of its own that returns for its peers and drops
-    the rest. IPv4 underlays only (IPv6 ones: the nftables backend)."""
-    if peers.version != 4:
-        return set()
+    the rest; over an IPv6 underlay in ip6tables, where VXLAN behind extension headers is dropped."""
+    v4 = peers.version == 4
+    raw, host = ("raw", 32) if v4 else ("raw6", 128)
     chain = VXLAN_PREFIX + peers.device
-    rules = [spec((("-s", "%s/32" % source),), target=("RETURN",), comment=tag) for source in peers.sources]
+    rules = [spec((("-s", "%s/%d" % (source, host)),), target=("RETURN",), comment=tag) for source in peers.sources]
     rules.append(spec(target=("DROP",), comment=tag))
     head, matches = _port((), "udp", str(peers.dstport))
-    matches += [("u32", {"u32": u32_vni(peers.vni)}), _LOCAL]
-    return {("chain", "raw", chain, tuple(rules)), ("rule", "raw", "NETMODES-RAW", spec(head, matches, (chain,), tag))}
+    out = {("chain", raw, chain, tuple(rules)),
+           ("rule", raw, "NETMODES-RAW", spec(head, matches + [("u32", {"u32": u32_vni(peers.vni, peers.version)}), _LOCAL], (chain,), tag))}
+    if not v4:
+        out.add(("rule", raw, "NETMODES-RAW", spec(head, matches + [("u32", {"u32": IPV6_EXTENDED}), _LOCAL], ("DROP",), tag)))
+    return out
 
 
 def render(owner, intents):

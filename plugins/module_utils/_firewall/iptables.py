@@ -57,6 +57,15 @@ from ansible_collections.netmodes.linux.plugins.module_utils._firewall.ipt_state
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall.nftables import Nftables
 
 
+def legacy_tables(names=LEGACY_NAMES):
+    """The iptables-legacy tables that exist (opening one that does not makes the kernel create it)."""
+    try:
+        with open(names) as handle:
+            return set(handle.read().split())
+    except OSError:
+        return set()
+
+
 def only_existing(iptc, names=LEGACY_NAMES):
     """Keep python-iptables from creating tables that are not there (and that we do not use).
 
@@ -65,11 +74,7 @@ def only_existing(iptc, names=LEGACY_NAMES):
     create it: a run that wrote to raw, nat and filter left empty mangle and security tables
     behind. Its cache of available tables is told the answer first.
     """
-    try:
-        with open(names) as handle:
-            there = set(handle.read().split())
-    except OSError:
-        there = set()
+    there = legacy_tables(names)
     cache = getattr(iptc.Table, "existing_table_names", None)
     if isinstance(cache, dict):
         for name in getattr(iptc.Table, "ALL", ()):
@@ -120,8 +125,11 @@ class Iptables:
 
     def _read(self):
         iptc, chains, hooks = self._lib(), {}, {}
+        there = legacy_tables()
         try:
-            for table_name in TABLES:
+            # A table that is not there holds nothing of ours, and reading it would make it (check
+            # mode and net_info on a host where iptables-legacy was never used would leave it behind).
+            for table_name in (name for name in TABLES if name in there):
                 table = iptc.Table(table_name)
                 table.refresh()
                 for chain in table.chains:

@@ -144,9 +144,6 @@ class Vxlan(Resource):
         """The op that lets the device's VXLAN in from FILTERED.sources only (None: the device goes)."""
         firewall, state, owner = self.adapters["firewall"], current["firewall"], _firewall.vxlan_owner(desired["name"])
         want = firewall.render(owner, [filtered]) if filtered else set()
-        if filtered and not want:
-            self.warnings.append("vxlan %s: the %s backend filters IPv4 only, so VXLAN over IPv6 reaches the device from any"
-                                 " sender; use nftables to accept it from the peers only" % (desired["name"], firewall.name))
         before = self._admitted(current, owner) if state.owned_by(owner) else None
         after = m.jsonable(list(filtered.sources)) if filtered else None
         return _firewall.plan("vxlan %s firewall" % desired["name"], "peers", firewall, state, owner, want=want, before=before, after=after)

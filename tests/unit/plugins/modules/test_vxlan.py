@@ -247,13 +247,11 @@ def test_a_device_gone_behind_our_back_leaves_a_filter_that_absent_removes(world
 
 
 @pytest.mark.parametrize("each_firewall", ["iptables"], indirect=True)
-def test_the_iptables_backend_filters_ipv4_only_and_says_so(converge, kernel, adapters, each_firewall):
+def test_the_iptables_backend_filters_both_families(converge, kernel, adapters, each_firewall):
     adapters["firewall"] = each_firewall
     underlay(kernel, "fd42:231::11/64")
     result = converge(Vxlan, name="vx0", vni=7, local="fd42:231::11", peers=["fd42:231::12"])
-    assert not any(o["object"] == "vxlan vx0 firewall" for o in result["operations"])
-    assert result["warnings"] == ["vxlan vx0: the iptables backend filters IPv4 only, so VXLAN over IPv6 reaches the device from"
-                                  " any sender; use nftables to accept it from the peers only"]
+    assert admitted_by(result, "vx0") == ["fd42:231::12"] and "warnings" not in result
     underlay(kernel, "10.231.1.11/24", name="eth1")
     result = converge(Vxlan, name="vx1", vni=8, local="10.231.1.11", peers=["10.231.1.12"])
     assert admitted_by(result, "vx1") == ["10.231.1.12"] and "warnings" not in result

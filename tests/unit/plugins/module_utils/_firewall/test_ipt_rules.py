@@ -113,7 +113,18 @@ def test_iptables_vxlan_is_accepted_from_the_peers_and_dropped_from_others_befor
     assert all(ipt._comment(r) == "netmodes:vxlan:vx0" for r in chain[3])
     chains = {("raw", "NETMODES-VX-vx0"): list(chain[3]), ("raw", "NETMODES-RAW"): [i[3] for i in items if i[0] == "rule"]}
     assert ipt_state.State(chains).owned_by("vxlan:vx0") == items, "read back as the owner's"
-    assert ipt.render("vxlan:vx0", [_firewall.VxlanPeers("vx0", 4242, 4789, 6, ())]) == set(), "IPv4 only"
+
+
+
+def test_ip6tables_vxlan_over_ipv6_is_filtered_alike_and_behind_extension_headers_dropped():
+    items = ipt.render("vxlan:vx0", [_firewall.VxlanPeers("vx0", 4242, 4789, 6, ("fd31:9b5e:c207:1::12",))])
+    assert sorted(ipt.text(i[3], comments=False) for i in items if i[0] == "rule" and i[1:3] == ("raw6", "NETMODES-RAW")) == [
+        "-p udp -m udp --dport 4789 -m u32 --u32 0x4>>0x8&0xff=0x0:0x10,0x12:0xff -m addrtype --dst-type LOCAL -j DROP",
+        "-p udp -m udp --dport 4789 -m u32 --u32 0x4>>0x8&0xff=0x11&&0x34>>0x8=0x1092 -m addrtype --dst-type LOCAL -j NETMODES-VX-vx0"]
+    (chain,) = [item for item in items if item[0] == "chain"]
+    assert chain[1:3] == ("raw6", "NETMODES-VX-vx0")
+    assert [ipt.text(r, comments=False) for r in chain[3]] == ["-s fd31:9b5e:c207:1::12/128 -j RETURN", "-j DROP"]
+    assert not [item for item in items if item[1] == "raw"], "nothing in iptables' own raw table"
 
 
 def test_iptables_the_guard_is_rules_of_the_ledger_after_the_bridges():
