@@ -8,6 +8,7 @@ import ipaddress
 import json
 
 from conftest import sh, sh_json
+from hoststate import diff, state
 from test_boot_restore import rebooted
 
 PLAY = """
@@ -102,3 +103,22 @@ def test_a_network_gains_and_loses_ipv6_in_place(ansible, sim1):
     assert addresses(sim1, "a") == ["10.231.120.2/24"]
     assert sh(sim1, "sysctl -n net.ipv6.conf.eth0.disable_ipv6", netns="a").strip() == "1"
     assert "fd31" not in sh(sim1, "ip -6 addr show dev dual") and "10.231.120.1/24" in sh(sim1, "ip addr show dev dual")
+
+
+def test_pruning_a_dual_stack_host_puts_it_back_as_it_was(ansible, sim1):
+    # What IPv6 adds - force_forwarding of the bridges and the uplink, the IPv6 sets and rules, the
+    # sandboxes' links - goes with the last network and sandbox that needed it.
+    before = state(sim1)
+    declared = dict(DECLARED, netmodes_sandboxes=DECLARED["netmodes_sandboxes"] + [{"name": "web", "network_mode": "dual",
+                                                                                     "publish": ["8080:80", "[::]:8443:443"]}])
+    run = ansible.collection_playbook("site", declared)
+    assert not run.failed, run
+    assert sh(sim1, "sysctl -n net.ipv6.conf.eth0.force_forwarding").strip() == "1", "the published port's uplink forwards IPv6"
+    gone = dict(declared, netmodes_networks=[], netmodes_sandboxes=[], netmodes_prune=True, netmodes_boot_restore=False)
+    run = ansible.collection_playbook("site", gone)
+    assert not run.failed, run
+    after = state(sim1)
+    # Left as `ip netns` leaves them: the empty directories sandboxes live under, /run/netns a shared mount.
+    empty = {"/etc/netns": "dir 755", "/run/netmodes/netns": "dir 700", "/run/netns": "dir 755"}
+    assert after["files"] == dict(before["files"], **empty) and set(after["mounts"]) - set(before["mounts"]) <= {"/run/netns"}
+    assert dict(after, files=None, mounts=None) == dict(before, files=None, mounts=None), diff(before, after)
