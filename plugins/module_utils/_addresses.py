@@ -45,6 +45,13 @@ def bridge_subnet(link):
     return bridge_subnets(link).get(4, (None, None))
 
 
+def declared(spec, version):
+    """(subnet, gateway) network SPEC declares in IP VERSION, its gateway the first host address
+    unless given; None where it declares no subnet of that version."""
+    subnet, gateway = spec.declared(version)
+    return (subnet, gateway or default_gateway(subnet)) if subnet is not None else None
+
+
 def default_gateway(subnet):
     """The gateway of SUBNET when none is given: its first host address (Docker's choice)."""
     return next(subnet.hosts())
@@ -222,8 +229,8 @@ class Planned:
             return None
         net = self.net
         out = net.addresses_by_link(sandbox) if net.netns_inode(sandbox) is not None else {}
-        if "lo" not in out:  # a namespace made now: 127.0.0.1, and ::1 where the host has IPv6
-            out["lo"] = new_namespace_lo(net.addresses_by_link().get("lo", ()))
+        if not out.get("lo"):  # a namespace made now, or whose lo is not up yet (the plan brings it up): 127.0.0.1, and ::1
+            out["lo"] = new_namespace_lo(net.addresses_by_link().get("lo", ()))  # where the host has IPv6
         planned = self.ips.get(sandbox, {})
         out.update({"eth%d" % i: list(planned[n]) for i, n in enumerate(networks) if n in planned})
         return out

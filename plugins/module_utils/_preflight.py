@@ -79,7 +79,7 @@ class Preflight:
                 subnets = _addresses.bridge_subnets(link)
                 if name in networks:  # its families as declared (its bridge may not have them all yet), subnets declared or kept
                     declared = networks[name]
-                    subnets = {v: declared.declared(v) if declared.declared(v)[0] else subnets.get(v, (None, None)) for v in declared.families}
+                    subnets = {v: _addresses.declared(declared, v) or subnets.get(v, (None, None)) for v in declared.families}
                 for version in (4, 6):
                     ip = spec.ip_on(index, name, version)
                     if ip:
