@@ -109,8 +109,8 @@ def test_pruning_a_dual_stack_host_puts_it_back_as_it_was(ansible, sim1):
     # What IPv6 adds - force_forwarding of the bridges and the uplink, the IPv6 sets and rules, the
     # sandboxes' links - goes with the last network and sandbox that needed it.
     before = state(sim1)
-    declared = dict(DECLARED, netmodes_sandboxes=DECLARED["netmodes_sandboxes"] + [{"name": "web", "network_mode": "dual",
-                                                                                     "publish": ["8080:80", "[::]:8443:443"]}])
+    web = {"name": "web", "network_mode": "dual", "publish": ["8080:80", "[::]:8443:443"]}
+    declared = dict(DECLARED, netmodes_sandboxes=DECLARED["netmodes_sandboxes"] + [web])
     run = ansible.collection_playbook("site", declared)
     assert not run.failed, run
     assert sh(sim1, "sysctl -n net.ipv6.conf.eth0.force_forwarding").strip() == "1", "the published port's uplink forwards IPv6"

@@ -115,7 +115,6 @@ def test_iptables_vxlan_is_accepted_from_the_peers_and_dropped_from_others_befor
     assert ipt_state.State(chains).owned_by("vxlan:vx0") == items, "read back as the owner's"
 
 
-
 def test_ip6tables_vxlan_over_ipv6_is_filtered_alike_and_behind_extension_headers_dropped():
     items = ipt.render("vxlan:vx0", [_firewall.VxlanPeers("vx0", 4242, 4789, 6, ("fd31:9b5e:c207:1::12",))])
     assert sorted(ipt.text(i[3], comments=False) for i in items if i[0] == "rule" and i[1:3] == ("raw6", "NETMODES-RAW")) == [
