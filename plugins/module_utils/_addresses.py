@@ -26,9 +26,9 @@ IPV6_TRIES = 4096
 
 # -- a network's subnets ---------------------------------------------------------------------------
 
-def subnets_of(addresses):
-    """The subnets of ADDRESSES (interfaces: a link's), in the families networks use."""
-    return [a.network for a in addresses if a.version in FAMILIES]
+def subnets_of(addresses, version):
+    """The subnets of ADDRESSES (interfaces: a link's, link-local ones never read) of IP VERSION."""
+    return [a.network for a in addresses if a.version == version]
 
 
 def bridge_subnets(link):
@@ -38,11 +38,6 @@ def bridge_subnets(link):
     for addr in sorted(link.addresses if link else (), key=lambda a: (a.version, a)):
         out.setdefault(addr.version, (addr.network, addr.ip))
     return out
-
-
-def bridge_subnet(link):
-    """(subnet, gateway) of an existing bridge, from its first IPv4 address, or (None, None)."""
-    return bridge_subnets(link).get(4, (None, None))
 
 
 def declared(spec, version):
@@ -69,13 +64,12 @@ def network_subnets(spec, link, taken, pool=None):
     have = bridge_subnets(link)
     out = {}
     for version in spec.families:
-        subnet, gateway = spec.declared(version)
-        if subnet is None:
-            subnet, gateway = have.get(version, (None, None))
-        if subnet is None:
+        found = declared(spec, version) or have.get(version)
+        if found is None:
             subnet = pick_subnet(taken) if version == 4 else ipv6_subnet(spec.name, taken, pool)
-        taken.add(subnet)
-        out[version] = (subnet, gateway or default_gateway(subnet))
+            found = (subnet, default_gateway(subnet))
+        taken.add(found[0])
+        out[version] = found
     return out
 
 

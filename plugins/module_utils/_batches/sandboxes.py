@@ -223,16 +223,16 @@ class Sandboxes(BatchResource):
         if not subnets:
             self.missing(NotFound("%s: network %s has no subnet yet (its bridge %s is not there)" % (spec.name, name, bridge), "config"))
             return
-        addresses = []
+        addresses, gateways = [], []
         for version, (subnet, gateway) in sorted(subnets.items()):
             ip = _addresses.pick_address(spec.name, name, given=spec.ip_on(index, name, version), subnet=subnet, gateway=gateway, used=used)
             used.setdefault(spec.name, set()).add(ip)
             self.planned.put(spec.name, name, _addresses.interface(ip, subnet))
             addresses.append(str(_addresses.interface(ip, subnet)))
-        gateways = [str(gateway) for _subnet, gateway in (subnets[v] for v in sorted(subnets))] if index == 0 else None
+            gateways.append(str(gateway))
         # Hairpin on, as Docker without its userland proxy: a sandbox reaches its own published ports.
         batch.run(Veth, name=veth_name(spec.name, name), peer="eth%d" % index, netns=spec.name, bridge=bridge, hairpin=True,
-                  addresses=addresses, gateway=gateways, ipv6=_links.ipv6_of(subnets))
+                  addresses=addresses, gateway=gateways if index == 0 else None, ipv6=_links.ipv6_of(subnets))
 
     def _attach_multi_host(self, batch, spec, index, span):
         """Plug SPEC into this host's part of a multi-host network, at the address every host computes."""

@@ -53,8 +53,7 @@ class Portmap(Resource):
             return current
         if desired["ports"]:
             current["foreign"] = self.adapters["firewall"].foreign_chains()
-        subnets = [a.network for a in (bridge.addresses if bridge else ()) if a.version == 4]
-        subnets6 = [a.network for a in (bridge.addresses if bridge else ()) if a.version == 6 and not a.ip.is_link_local]
+        subnets, subnets6 = (_addresses.subnets_of(bridge.addresses if bridge else (), version) for version in (4, 6))
         current["address6"] = None
         if current["address"] is not None and current["address"].version == 6:   # an IPv6-only sandbox, by address
             current["address"], current["address6"] = None, current["address"]
