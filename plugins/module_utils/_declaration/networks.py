@@ -46,6 +46,7 @@ class NetworkSpec:
     subnet6: object = None
     gateway6: object = None
     ipv4: bool = True                # Docker's --ipv4: false makes an IPv6-only network
+    dns: bool = True                 # members resolve each other through the network's resolver (never Docker's default bridge)
 
     @property
     def multi_host(self):
@@ -62,14 +63,14 @@ class NetworkSpec:
 
 
 _NETWORK_KEYS = ("name", "driver", "bridge_name", "subnet", "gateway", "internal", "ip_masquerade", "icc", "hosts", "vni",
-                 "dstport", "mtu", "max_hosts", "ip_range", "parent", "mode", "shim", "ipv6", "ipv4")
+                 "dstport", "mtu", "max_hosts", "ip_range", "parent", "mode", "shim", "ipv6", "ipv4", "dns")
 # The keys each driver takes besides name and driver; the others are refused, naming the drivers that take them.
 _DRIVER_KEYS = {
-    "bridge": ("bridge_name", "subnet", "gateway", "internal", "ip_masquerade", "icc", "ipv6", "ipv4"),
+    "bridge": ("bridge_name", "subnet", "gateway", "internal", "ip_masquerade", "icc", "ipv6", "ipv4", "dns"),
     "overlay": ("bridge_name", "subnet", "internal", "ip_masquerade", "icc", "hosts", "vni", "dstport", "mtu", "max_hosts",
-                "ip_range", "ipv6", "ipv4"),
-    "macvlan": ("subnet", "gateway", "hosts", "mtu", "max_hosts", "ip_range", "parent", "mode", "shim", "ipv6", "ipv4"),
-    "ipvlan": ("subnet", "gateway", "hosts", "mtu", "max_hosts", "ip_range", "parent", "mode", "shim", "ipv6", "ipv4"),
+                "ip_range", "ipv6", "ipv4", "dns"),
+    "macvlan": ("subnet", "gateway", "hosts", "mtu", "max_hosts", "ip_range", "parent", "mode", "shim", "ipv6", "ipv4", "dns"),
+    "ipvlan": ("subnet", "gateway", "hosts", "mtu", "max_hosts", "ip_range", "parent", "mode", "shim", "ipv6", "ipv4", "dns"),
 }
 MODES_OF = {"macvlan": ("bridge", "private", "vepa", "passthru"), "ipvlan": ("l2", "l3", "l3s")}
 _WHY_NOT = {
@@ -120,10 +121,20 @@ def network_spec(raw, where):
     _check_families(name, subnets, gateways, ipv4=ipv4, ipv6=ipv6, where=where)
     spec = NetworkSpec(name, bridge, subnets.get(4), gateways.get(4), boolean(raw, "internal", False, where),
                        boolean(raw, "ip_masquerade", True, where), boolean(raw, "icc", True, where), driver,
-                       ipv6=ipv6, subnet6=subnets.get(6), gateway6=gateways.get(6), ipv4=ipv4)
+                       ipv6=ipv6, subnet6=subnets.get(6), gateway6=gateways.get(6), ipv4=ipv4, dns=_dns(raw, name, where))
     if driver == "bridge":
         return spec
     return _multi_host_spec(spec, raw, where)
+
+
+def _dns(raw, name, where):
+    """Whether network NAME has a resolver: by default every user-defined network has one; Docker's
+    default ``bridge`` network never does (its members do not resolve each other by name)."""
+    dns = boolean(raw, "dns", name != DEFAULT_NETWORK, where)
+    if dns and name == DEFAULT_NETWORK:
+        raise InvalidInput("%s: dns: Docker's default network %s has no resolver (its members do not resolve each other by"
+                           " name); declare a network of your own for names, or remove dns" % (where, name), where)
+    return dns
 
 
 def _per_family(value, key, parse, where):
