@@ -206,10 +206,11 @@ def probed_from(source, target):
 
 def reaches_host(source, host):
     """Whether SOURCE reaches HOST's own addresses: the hosts and the attacker are on one LAN; a
-    sandbox reaches its own host, and other hosts unless it is on an internal network; a private
-    network only its own host (any other would be through its host)."""
+    sandbox reaches its own host and other hosts, but one on an internal network only, which has
+    no default route (as in Docker) and so reaches no address off its network; a private network
+    only its own host (any other would be through its host)."""
     if source.kind == "sandbox":
-        return source.host == host or not source.internal
+        return not source.internal
     if source.kind == "private":
         return source.host == host
     return True
@@ -233,7 +234,8 @@ def expected(source, target):
     - Published ports: through the lab address, from whoever reaches the host but internal
       networks (the attacker, the other host, the private network behind it); a port published
       on 127.0.0.1 only through 127.0.0.1 of its own host; a port published by a member of an
-      internal network only from its own host and its own network.
+      internal network from no one through the lab address (the member has no route back to it:
+      not even its own host's packets, which leave with the lab address as their source).
     - 127.0.0.1 is the host's alone: its loopback-only service and its ports published on
       127.0.0.1 answer the host itself, never a packet routed to 127.0.0.1 from a sandbox, the
       private network or the LAN (route_localnet's hole, CVE-2020-8558).
@@ -257,7 +259,7 @@ def expected(source, target):
         if target.mapping.startswith("127.0.0.1:"):
             reached = False
         elif NETWORKS[target.network][1]:
-            reached = local
+            reached = False
         else:
             reached = reaches_host(source, target.host) and not source.internal
     elif target.via == "loopback":
