@@ -24,10 +24,10 @@ from ansible_collections.netmodes.linux.plugins.module_utils._declaration import
     DEFAULT_BRIDGE,
     DEFAULT_NETWORK,
     MODES,
-    NetworkSpec,
     SandboxSpec,
     bridge_of,
     mode_of,
+    network_spec,
     network_specs,
     sandbox_specs,
     veth_name,
@@ -141,7 +141,8 @@ class Sandboxes(BatchResource):
     def _build(self, batch, present, networks):
         net, backend = self.adapters["netlink"], self.params["firewall_backend"]
         if any(DEFAULT_NETWORK in s.networks for s in present) and DEFAULT_NETWORK not in networks:
-            networks[DEFAULT_NETWORK] = NetworkSpec(DEFAULT_NETWORK, DEFAULT_BRIDGE)
+            # As declared with its name alone: the declaration's defaults for it (no resolver, dns false).
+            networks[DEFAULT_NETWORK] = network_spec({"name": DEFAULT_NETWORK}, DEFAULT_NETWORK)
             # Not a subnet this plan gives another network (in check mode its bridge is not there to read)
             taken = _addresses.taken_subnets(net) | {subnet for planned in self.planned_subnets.values() for subnet, _gateway in planned.values()}
             self.planned_subnets[DEFAULT_BRIDGE] = ensure_network(batch, networks[DEFAULT_NETWORK], taken, backend, self.pool)

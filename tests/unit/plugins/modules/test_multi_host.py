@@ -157,7 +157,7 @@ def test_macvlan_sandboxes_and_the_host_shim(sim2, converge, files):
     assert "10.231.1.129\tm1" in files.files[("m2", "hosts")].replace(" ", "\t")
     assert not any(site(converge, [LAN], fleet(("sim1", "sim2"), declared), declared)[i]["changed"] for i in (0, 1))
     without = site(converge, [dict(LAN, shim=False)], fleet(("sim1", "sim2"), declared), declared)
-    assert objects(*without) == ["macvlan %s" % SHIM] and sim2.link(SHIM) is None
+    assert objects(*without) == ["macvlan %s" % SHIM, "resolver %s firewall" % SHIM] and sim2.link(SHIM) is None
 
 
 def test_a_sandbox_leaving_a_macvlan_network_loses_its_link_there(sim2, converge):
