@@ -251,7 +251,8 @@ def expected(source, target):
       the sandboxes of other hosts (no overlay): a direct address is reached only from the
       same host, by the host itself or by a member of that address's network; never from the
       LAN (the attacker, the other host) nor from the private network behind the host.
-    - A host's own addresses and services (see ``reaches_host``), its gateways' too; the attacker's:
+    - A host's own addresses and services (see ``reaches_host``), its gateways' too (a network's
+      own gateway also from its members on an internal network: it is on their link); the attacker's:
       from the hosts and from sandboxes not on an internal network (egress), not from a private network.
     - A network's resolver (port 53 of its gateways, udp and tcp): from its own members and the host
       itself only; not from a member of another network of the host (whatever its route), the
@@ -277,8 +278,10 @@ def expected(source, target):
         reached = local
     elif target.via == "private":
         reached = same_host and (source.kind in ("host", "private") or egress)
-    elif target.via in ("host", "gateway") or (target.via == "resolver" and not has_resolver(target.network)):
+    elif target.via == "host":
         reached = reaches_host(source, target.host)
+    elif target.via == "gateway" or (target.via == "resolver" and not has_resolver(target.network)):
+        reached = reaches_host(source, target.host) or local  # its own network's gateway is on its link
     elif target.via == "resolver":
         reached = local
     elif target.via == "attacker":
