@@ -21,6 +21,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils._naming import DECL
 from ansible_collections.netmodes.linux.plugins.module_utils._preflight import check_subnets_free
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.bridge import Bridge
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.macvlan import Macvlan
+from ansible_collections.netmodes.linux.plugins.module_utils._resources.resolver import Resolver
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.vxlan import Vxlan
 
 STATES = ["merged", "overridden", "deleted", "gathered"]
@@ -170,6 +171,7 @@ def ensure_multi_host(batch, span, backend):
 
 def remove_network(batch, spec, backend):
     """Remove what a network has on this host (whichever its driver: the names are its own)."""
+    batch.run(Resolver, network=spec.name, state="absent")
     if spec.driver == "overlay":
         batch.run(Vxlan, name=_fleet.vxlan_name(spec.name), state="absent", firewall_backend=backend)
     if spec.bridge:
