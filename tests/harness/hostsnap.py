@@ -16,7 +16,8 @@ one of them fails: a snapshot that cannot be taken is never an empty one.
   force_forwarding, disable_ipv6 and accept_ra of every IPv6 interface, br_netfilter's bridge-nf-call-*;
 - ``nftables`` (every table), ``iptables-legacy`` and ``ip6tables-legacy``;
 - ``files``: every file, directory and symlink under the paths the collection writes
-  (/etc/netns, /etc/netmodes, /run/netmodes, /run/netns, the restore unit and command) with modes
+  (/etc/netns, /etc/netmodes, /run/netmodes, /run/netns, the resolvers' /run/netmodes-resolver, the
+  restore unit and command) with modes
   and contents, and the mounts under them;
 - ``ids``: what the kernel picks anew each time an object is made (link indexes, random MACs,
   namespace inodes, nftables handles, bridge and port ids). Two snapshots of one host with nothing
@@ -37,7 +38,7 @@ import os
 import subprocess
 import sys
 
-WATCHED = ("/etc/netns", "/etc/netmodes", "/run/netmodes", "/run/netns", "/usr/local/lib/netmodes")
+WATCHED = ("/etc/netns", "/etc/netmodes", "/run/netmodes", "/run/netns", "/usr/local/lib/netmodes", "/run/netmodes-resolver")
 UNIT_GLOBS = ("/etc/systemd/system/netmodes*", "/etc/systemd/system/*.wants/netmodes*")
 LOCK = "/run/netmodes/lock"
 OWNED_DIR = "/run/netmodes/netns"

@@ -305,6 +305,9 @@ def reset(host):
     """Remove, inside HOST, every sandbox and every link besides lo and eth0 (the lab cable)."""
     script = r"""
     for ns in $(ls /run/netns 2>/dev/null); do umount -l /run/netns/$ns 2>/dev/null; rm -f /run/netns/$ns; done
+    # the networks' resolvers (dnsmasq), by the pid files of ours
+    for pidfile in /run/netmodes-resolver/*/dnsmasq.pid; do [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null; done
+    rm -rf /run/netmodes-resolver
     rm -rf /run/netmodes /etc/netns /etc/netmodes /etc/systemd/system/netmodes-restore.service \
       /etc/systemd/system/multi-user.target.wants/netmodes-restore.service
     for l in $(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//'); do

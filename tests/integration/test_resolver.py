@@ -1,0 +1,131 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The resolver per network (dnsmasq), on a simulated host: asked with dig from the host itself
+(the firewall's admission of members to port 53 is another branch's, fw53).
+
+The host's resolv.conf names a lab upstream: a dnsmasq this file starts inside the simulated host
+on an address of its own (10.231.180.53), which knows one name, ext.lab.test. Nothing is ever
+sent to the machine's real resolver.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import sh
+
+UPSTREAM = "10.231.180.53"
+EXTERNAL = ("ext.lab.test", "10.231.180.9")
+NETWORKS = [{"name": "front", "subnet": ["10.231.181.0/24", "fd31:181::/64"], "ipv6": True},
+            {"name": "back", "subnet": "10.231.182.0/24", "internal": True}]
+SANDBOXES = [{"name": "web", "network_mode": "front", "aliases": ["shared"]},
+             {"name": "db", "network_mode": "front", "networks": ["back"], "aliases": ["shared"]}]
+FRONT, BACK = "10.231.181.1", "10.231.182.1"
+PLAY = """
+- hosts: sim1
+  gather_facts: false
+  tasks:
+    - netmodes.linux.sandboxes:
+        config: {sandboxes}
+        networks: {networks}
+        converge_networks: true
+        state: {state}
+"""
+
+
+def play(sandboxes=SANDBOXES, networks=NETWORKS, state="merged"):
+    return PLAY.format(sandboxes=json.dumps(sandboxes), networks=json.dumps(networks), state=state)
+
+
+def dig(host, server, *query):
+    """dig's short answer lines (sorted), asked of SERVER from the host itself."""
+    return sorted(sh(host, "dig +short +time=2 +tries=1 @%s %s" % (server, " ".join(query))).split())
+
+
+def status(host, server, name):
+    out = sh(host, "dig +time=2 +tries=1 @%s %s" % (server, name))
+    return out.split("status: ", 1)[1].split(",", 1)[0]
+
+
+def pid(host, network):
+    return int(sh(host, "cat /run/netmodes-resolver/%s/dnsmasq.pid" % network))
+
+
+def resolvers(host):
+    """The pids of the processes whose command line names a config of ours."""
+    # [-]: grep's own command line does not match itself
+    out = sh(host, "grep -l -a -- '[-]-conf-file=/run/netmodes-resolver/' /proc/[0-9]*/cmdline 2>/dev/null || true")
+    return sorted(int(path.split("/")[2]) for path in out.split())
+
+
+@pytest.fixture
+def host(sim1):
+    """sim1 whose resolv.conf names the lab's upstream, which runs until the test ends."""
+    saved = sh(sim1, "cat /etc/resolv.conf")
+    sh(sim1, "ip link add labup type bridge && ip link set labup up && ip addr add %s/32 dev labup" % UPSTREAM)
+    sh(sim1, "dnsmasq --conf-file=/dev/null --no-hosts --no-resolv --listen-address=%s --bind-interfaces"
+             " --pid-file=/run/labup.pid --host-record=%s,%s" % (UPSTREAM, *EXTERNAL))
+    sim1.run("cat > /etc/resolv.conf", input="nameserver %s\n" % UPSTREAM)
+    yield sim1
+    sim1.run("kill $(cat /run/labup.pid); rm -f /run/labup.pid", check=False)
+    sim1.run("cat > /etc/resolv.conf", input=saved)
+
+
+def test_it_answers_members_aliases_ptr_over_udp_and_tcp_and_forwards_other_names(ansible, host):
+    run = ansible.playbook(play())
+    assert not run.failed and run.changed, run
+    web, db = (sh(host, "ip netns exec %s ip -4 -br addr show eth0" % n).split()[2].split("/")[0] for n in ("web", "db"))
+    web6 = sh(host, "ip netns exec web ip -6 -br addr show eth0 scope global").split()[2].split("/")[0]
+    assert dig(host, FRONT, "web", "A") == [web]
+    assert dig(host, FRONT, "web", "AAAA") == [web6], "a dual-stack member has both"
+    assert dig(host, "fd31:181::1", "db", "A") == [db], "it listens on the gateway of each family"
+    assert set(dig(host, FRONT, "shared", "A")) == {web, db}, "an alias of two members answers with both"
+    assert dig(host, FRONT, "-x", db) == ["db."]
+    assert dig(host, FRONT, "+tcp", "web", "A") == [web]
+    assert dig(host, FRONT, EXTERNAL[0]) == [EXTERNAL[1]], "another name goes to the host's nameserver"
+    assert dig(host, BACK, "db", "A") == [sh(host, "ip netns exec db ip -4 -br addr show eth1").split()[2].split("/")[0]]
+    assert status(host, BACK, EXTERNAL[0]) == "REFUSED", "an internal network's resolver forwards nothing"
+    again = ansible.playbook(play())
+    assert not again.failed and not again.changed, again
+
+
+def test_a_member_added_later_is_answered_by_the_same_process(ansible, host):
+    assert not ansible.playbook(play()).failed
+    before = pid(host, "front")
+    check = ansible.playbook(play(SANDBOXES + [{"name": "cache", "network_mode": "front"}]), check=True, diff=True)
+    assert check.changed and "cache" in json.dumps(check.records), "check mode shows the hosts file's change"
+    run = ansible.playbook(play(SANDBOXES + [{"name": "cache", "network_mode": "front"}]))
+    assert not run.failed and run.changed, run
+    cache = sh(host, "ip netns exec cache ip -4 -br addr show eth0").split()[2].split("/")[0]
+    assert dig(host, FRONT, "cache", "A") == [cache]
+    assert pid(host, "front") == before, "no restart: dnsmasq read its hosts file again by itself"
+
+
+def test_a_resolver_killed_by_hand_is_started_again_by_the_next_run(ansible, host):
+    assert not ansible.playbook(play()).failed
+    killed = pid(host, "front")
+    sh(host, "kill %d" % killed)
+    sh(host, "for i in $(seq 50); do [ -r /proc/%d/cmdline ] && [ -s /proc/%d/cmdline ] || exit 0; sleep 0.1; done; exit 1" % (killed, killed))
+    run = ansible.playbook(play())
+    assert not run.failed and run.changed, run
+    assert pid(host, "front") != killed
+    assert dig(host, FRONT, "web", "A") != []
+
+
+def test_removing_the_networks_leaves_no_process_and_no_files(ansible, host):
+    assert not ansible.playbook(play()).failed
+    assert len(resolvers(host)) == 2
+    run = ansible.playbook(play(sandboxes=[], networks=[], state="overridden"))
+    assert not run.failed and run.changed, run
+    assert resolvers(host) == []
+    assert sh(host, "ls -A /run/netmodes-resolver 2>/dev/null || true").split() == []
+
+
+def test_a_member_asks_it_from_its_sandbox(ansible, host):
+    assert not ansible.playbook(play()).failed
+    db = sh(host, "ip netns exec db ip -4 -br addr show eth0").split()[2].split("/")[0]
+    out = host.run("ip netns exec web dig +short +time=2 +tries=1 @%s db A" % FRONT, check=False)
+    assert out.returncode == 0 and out.stdout.split() == [db], out
+    tcp = host.run("ip netns exec web dig +short +tcp +time=2 +tries=1 @%s db A" % FRONT, check=False)
+    assert tcp.returncode == 0 and tcp.stdout.split() == [db], tcp
