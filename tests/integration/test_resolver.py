@@ -11,9 +11,13 @@ sent to the machine's real resolver.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import sys
 
 import pytest
-from conftest import sh
+import systemd_host
+from conftest import REPO, sh
 
 UPSTREAM = "10.231.180.53"
 EXTERNAL = ("ext.lab.test", "10.231.180.9")
@@ -129,3 +133,54 @@ def test_a_member_asks_it_from_its_sandbox(ansible, host):
     assert out.returncode == 0 and out.stdout.split() == [db], out
     tcp = host.run("ip netns exec web dig +short +tcp +time=2 +tries=1 @%s db A" % FRONT, check=False)
     assert tcp.returncode == 0 and tcp.stdout.split() == [db], tcp
+
+
+# -- where systemd runs: netmodes-resolver@<network>.service ---------------------------------------
+
+@pytest.fixture(scope="module")
+def sdhost(fleet):
+    """A simulated host that boots systemd (tests/harness/systemd_host.py), on the fleet's lab."""
+    problem = systemd_host.cgroup2_problem()
+    if problem:
+        pytest.skip("no systemd-booted simulated host on this machine: %s" % problem)
+    systemd_host.sweep()
+    workdir = REPO / ".tmp" / ("sdresolver-%d" % os.getpid())
+    shutil.rmtree(workdir, ignore_errors=True)
+    host = systemd_host.SystemdHost(workdir, "sd62", fleet.bridge, "10.231.%d.62/24" % fleet.fleet_id, keydir=fleet.workdir)
+    try:
+        yield host.up()
+    finally:
+        host.down()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def test_where_systemd_runs_it_is_a_unit_of_the_template(ansible, fleet, sdhost, tmp_path):
+    inventory = tmp_path / "sd.ini"
+    inventory.write_text("sd62 ansible_host=%s ansible_user=root ansible_ssh_private_key_file=%s ansible_python_interpreter=%s\n"
+                         % (sdhost.address, fleet.workdir / "id_ed25519", sys.executable))
+
+    def site(sandboxes, networks, state="merged"):
+        path = tmp_path / "play.yml"
+        path.write_text(play(sandboxes, networks, state).replace("hosts: sim1", "hosts: sd62"))
+        return ansible._run(["ansible-playbook", "-i", str(inventory), str(path)], False, False)
+
+    unit = "netmodes-resolver@front.service"
+    run = site(SANDBOXES, NETWORKS)
+    assert not run.failed and run.changed, run.records[0]["result"].get("msg")
+    assert sdhost.ssh("systemctl is-active %s" % unit, check=False).stdout.strip() == "active"
+    assert "--conf-file=/run/netmodes-resolver/front/dnsmasq.conf" in sdhost.ssh("systemctl show -p ExecStart %s" % unit).stdout
+    web = sdhost.ssh("ip netns exec web ip -4 -br addr show eth0").stdout.split()[2].split("/")[0]
+    assert sdhost.ssh("dig +short +time=2 +tries=1 @%s web A" % FRONT).stdout.split() == [web]
+    main = sdhost.ssh("systemctl show -p MainPID --value %s" % unit).stdout.strip()
+    again = site(SANDBOXES + [{"name": "cache", "network_mode": "front"}], NETWORKS)
+    assert not again.failed and again.changed, again
+    assert sdhost.ssh("systemctl show -p MainPID --value %s" % unit).stdout.strip() == main, "a new member: no restart"
+    assert sdhost.ssh("dig +short +time=2 +tries=1 @%s cache A" % FRONT).stdout.split() != []
+    sdhost.ssh("systemctl stop %s" % unit)
+    repaired = site(SANDBOXES + [{"name": "cache", "network_mode": "front"}], NETWORKS)
+    assert not repaired.failed and repaired.changed, repaired
+    assert sdhost.ssh("systemctl is-active %s" % unit, check=False).stdout.strip() == "active", "stopped by hand, started again"
+    gone = site([], [], "overridden")
+    assert not gone.failed and gone.changed, gone
+    assert sdhost.ssh("systemctl is-active %s" % unit, check=False).stdout.strip() != "active"
+    assert sdhost.ssh("test -e /run/netmodes-resolver/front", check=False).returncode != 0

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _firewall, _fleet
 from ansible_collections.netmodes.linux.plugins.module_utils._batches import prune as _prune
 from ansible_collections.netmodes.linux.plugins.module_utils._batches.links import gather_networks, our_host_links
+from ansible_collections.netmodes.linux.plugins.module_utils._batches.resolvers import prune_resolvers
 from ansible_collections.netmodes.linux.plugins.module_utils._declaration import (
     DEFAULT_BRIDGE,
     NetworkSpec,
@@ -60,6 +61,7 @@ class Networks(BatchResource):
         converge_networks(batch, specs, spans, _addresses.taken_subnets(net), backend=backend, pool=pool)
         if state == "overridden":
             _prune.networks(batch, wanted=wanted, backend=backend)
+            prune_resolvers(batch, {s.name for s in specs})
         return {}
 
     def gather(self, adapters):

@@ -33,9 +33,14 @@ def converge_resolvers(batch, networks, wanted, *, members, spans, subnets, prun
         batch.run(Resolver, network=name, listen=[str(ip) for ip in listen], servers=[str(ip) for ip in servers],
                   hosts=_resolver.hosts(name, members(name)))
     if prune:
-        for name in batch.adapters["resolver"].networks():
-            if name not in networks:
-                batch.run(Resolver, network=name, state="absent")
+        prune_resolvers(batch, networks)
+
+
+def prune_resolvers(batch, declared):
+    """Remove the resolvers of the networks that are not DECLARED (names)."""
+    for name in batch.adapters["resolver"].networks():
+        if name not in declared:
+            batch.run(Resolver, network=name, state="absent")
 
 
 def bridge_gateways(planned, net, spec):

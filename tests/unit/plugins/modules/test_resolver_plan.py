@@ -94,6 +94,12 @@ def test_pruning_removes_the_resolver_of_a_network_no_longer_declared(run, resol
     assert resolvers.networks() == ["front"]
 
 
+def test_the_networks_module_pruning_removes_the_resolvers_of_undeclared_networks_only(run, resolvers, converge):
+    run()
+    converge(Networks, config=NETWORKS[1:], state="overridden")
+    assert resolvers.networks() == ["back"]
+
+
 def test_a_run_for_other_modes_leaves_the_resolvers_alone(converge, run, resolvers):
     run()
     converge(Sandboxes, config=SANDBOXES, networks=NETWORKS, modes=["container", "host"])
