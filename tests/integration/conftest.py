@@ -305,8 +305,13 @@ def reset(host):
     """Remove, inside HOST, every sandbox and every link besides lo and eth0 (the lab cable)."""
     script = r"""
     for ns in $(ls /run/netns 2>/dev/null); do umount -l /run/netns/$ns 2>/dev/null; rm -f /run/netns/$ns; done
-    # the networks' resolvers (dnsmasq), by the pid files of ours
-    for pidfile in /run/netmodes-resolver/*/dnsmasq.pid; do [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null; done
+    # the networks' resolvers (dnsmasq): by the pid files of ours, checked against their command line
+    for pidfile in /run/netmodes-resolver/*/dnsmasq.pid; do
+      [ -f "$pidfile" ] || continue
+      pid=$(cat "$pidfile")
+      grep -qa -- "--conf-file=${pidfile%/*}/dnsmasq.conf" "/proc/$pid/cmdline" 2>/dev/null && kill "$pid"
+      for _ in $(seq 100); do grep -qa . "/proc/$pid/cmdline" 2>/dev/null || break; sleep 0.05; done
+    done
     rm -rf /run/netmodes-resolver
     rm -rf /run/netmodes /etc/netns /etc/netmodes /etc/systemd/system/netmodes-restore.service \
       /etc/systemd/system/multi-user.target.wants/netmodes-restore.service

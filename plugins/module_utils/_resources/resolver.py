@@ -39,8 +39,8 @@ class Resolver(Resource):
         if desired["state"] == "present" and not self.adapters["resolver"].installed():
             # in check mode too: the real run plans first, and must fail before its first change
             raise NotFound("network %s has dns (a resolver on every host with members) but %s is not installed: install"
-                                  " the package %s (the netmodes.linux.requirements role does), or set dns: false on the"
-                                  " network" % (desired["network"], _resolver.DNSMASQ, _resolver.PACKAGE), "networks")
+                           " the package %s (the netmodes.linux.requirements role does), or set dns: false on the"
+                           " network" % (desired["network"], _resolver.DNSMASQ, _resolver.PACKAGE), "networks")
         return current
 
     def plan(self, current, desired):
@@ -66,4 +66,3 @@ class Resolver(Resource):
 
     def result(self, current, desired):
         return {"resolver": {"directory": _resolver.directory(desired["network"]), "running": bool(current["running"])}}
-

@@ -24,8 +24,9 @@ SANDBOXES = [{"name": "web", "network_mode": "front", "aliases": ["www"]},
 def run(converge, files):
     files.host["/etc/resolv.conf"] = "nameserver 10.231.0.53\n"
 
-    def go(sandboxes=SANDBOXES, networks=NETWORKS, check=False, **options):
-        return converge(Sandboxes, check=check, config=sandboxes, networks=networks, converge_networks=True, **options)
+    def go(sandboxes=None, networks=None, check=False, **options):
+        return converge(Sandboxes, check=check, config=SANDBOXES if sandboxes is None else sandboxes,
+                        networks=NETWORKS if networks is None else networks, converge_networks=True, **options)
 
     return go
 
