@@ -63,6 +63,3 @@ class Resolver(Resource):
         elif current["config"] != desired["config"]:
             ops.append(Op("set", obj, "process", "running", "restarted", call=("resolver.restart", {"network": name})))
         return ops
-
-    def result(self, current, desired):
-        return {"resolver": {"directory": _resolver.directory(desired["network"]), "running": bool(current["running"])}}
