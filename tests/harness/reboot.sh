@@ -7,14 +7,7 @@
 # interface's from its namespace's "default").
 for ns in $(ls /run/netns 2>/dev/null); do umount -l /run/netns/$ns 2>/dev/null; rm -f /run/netns/$ns; done
 rm -rf /run/netmodes
-# the networks' resolvers (dnsmasq): processes die with a reboot, and /run goes
-for pidfile in /run/netmodes-resolver/*/dnsmasq.pid; do
-  [ -f "$pidfile" ] || continue
-  pid=$(cat "$pidfile")
-  grep -qa -- "--conf-file=${pidfile%/*}/dnsmasq.conf" "/proc/$pid/cmdline" 2>/dev/null && kill "$pid"
-  for _ in $(seq 100); do grep -qa . "/proc/$pid/cmdline" 2>/dev/null || break; sleep 0.05; done
-done
-rm -rf /run/netmodes-resolver
+sh "$(dirname "$0")/stop_resolvers.sh"
 for l in $(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//'); do
   case $l in lo|eth0) ;; *) ip link del "$l" 2>/dev/null ;; esac
 done
