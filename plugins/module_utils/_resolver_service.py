@@ -92,12 +92,28 @@ class Supervised:
         pid = self.running(network)
         if pid is None:
             return
+        started = _process(pid)[1]
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + STOP_TIMEOUT
-        while self.running(network) == pid:  # gone, or a zombie (no command line): its port is free
+        # Until it is gone or a zombie: its command line goes earlier in its exit than its sockets
+        # (the kernel frees its memory, then closes its files), so that alone would not free its port.
+        while True:
+            state, start = _process(pid)
+            if state in (None, "Z") or start != started:
+                return
             if time.monotonic() > deadline:
                 os.kill(pid, signal.SIGKILL)
             time.sleep(0.02)
+
+
+def _process(pid):
+    """(state, start time) of process PID from /proc/PID/stat, or (None, None) when there is none."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as handle:
+            fields = handle.read().rpartition(b")")[2].split()
+    except OSError:
+        return None, None
+    return fields[0].decode(), int(fields[19])
 
 
 class Systemd:
@@ -211,3 +227,7 @@ class Resolvers:
                 mine.unlink(name)
         with self._dir() as top:
             top.rmdir(network)
+        try:
+            os.rmdir(self.root)  # the last one: nothing of ours is left (a link is not removed: not a directory)
+        except OSError:
+            pass

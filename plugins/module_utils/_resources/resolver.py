@@ -30,7 +30,8 @@ class Resolver(Resource):
         out = {"network": p["network"], "state": p["state"]}
         if p["state"] == "present":
             listen = [address(v, "listen[%d]" % i) for i, v in enumerate(p["listen"])]
-            servers = [address(v, "servers[%d]" % i) for i, v in enumerate(p["servers"])]
+            # a link-local server of the host's keeps its interface (dnsmasq reads fe80::1%eth0)
+            servers = [address(v, "servers[%d]" % i, scoped=True) for i, v in enumerate(p["servers"])]
             out.update(config=_resolver.config(p["network"], listen, servers), hosts=p["hosts"])
         return out
 

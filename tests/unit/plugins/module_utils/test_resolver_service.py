@@ -53,8 +53,11 @@ def test_files_are_public_written_whole_and_removed_with_their_directory(tmp_pat
     adapter.write("front", hosts="10.231.150.3\tdb\n")
     assert adapter.read("front")["config"] == "port=53\n", "a hosts file alone leaves the config"
     assert adapter.networks() == ["front"]
+    adapter.write("back", config="port=53\n")
     adapter.remove("front")
-    assert adapter.networks() == [] and os.listdir(root) == []
+    assert adapter.networks() == ["back"]
+    adapter.remove("back")
+    assert adapter.networks() == [] and not root.exists(), "the last one leaves nothing"
 
 
 def test_a_supervised_resolver_is_known_by_its_pid_file_and_command_line_never_by_name(tmp_path):

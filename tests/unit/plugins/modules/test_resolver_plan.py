@@ -72,6 +72,13 @@ def test_new_upstream_servers_restart_it(run, resolvers, files):
     assert "server=10.231.0.54" in resolvers.resolvers["front"]["config"]
 
 
+def test_a_link_local_nameserver_of_the_host_keeps_its_interface(run, resolvers, files):
+    files.host["/etc/resolv.conf"] = "nameserver fe80::1%eth0\nnameserver 127.0.0.53\nnameserver 127.0.0.1\n"
+    run()
+    assert "server=fe80::1%eth0\nserver=127.0.0.53\nserver=127.0.0.1\n" in resolvers.resolvers["front"]["config"], \
+        "loopback servers too: the resolver runs in the host's namespace (only 127.0.0.53 alone means systemd-resolved's file)"
+
+
 def test_a_resolver_not_running_is_started_again(run, resolvers):
     run()
     resolvers.resolvers["back"]["running"] = None  # killed, or stopped by hand
