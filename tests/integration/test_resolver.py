@@ -219,3 +219,16 @@ def test_an_overlay_s_resolver_answers_the_members_on_the_other_host_and_follows
     finally:
         for h in (sim1, sim2):
             h.run("cat > /etc/resolv.conf", input=saved[h.name])
+
+
+def test_a_network_gaining_ipv6_restarts_its_resolver_on_both_gateways(ansible, host):
+    four = [dict(NETWORKS[0], subnet="10.231.181.0/24", ipv6=False), NETWORKS[1]]
+    assert not ansible.playbook(play(networks=four)).failed
+    before = pid(host, "front")
+    run = ansible.playbook(play())
+    assert not run.failed and run.changed, run
+    ops = [(op["object"], op.get("field"), op.get("after")) for op in run.result()["operations"] if op["object"] == "resolver front"]
+    assert ("resolver front", "process", "restarted") in ops, ops
+    assert pid(host, "front") != before
+    web6 = sh(host, "ip netns exec web ip -6 -br addr show eth0 scope global").split()[2].split("/")[0]
+    assert dig(host, "fd31:181::1", "web", "AAAA") == [web6]
