@@ -106,8 +106,8 @@ def main():
             fleet.up()
             host = fleet.host("sim1")
             host.run("ip link add nmbench type bridge && ip link set nmbench up && ip addr add %s/24 dev nmbench" % GATEWAY)
-            proc = host.run("%s %s --inside --names %d --replacements %d" % (sys.executable, Path(__file__).resolve(), args.names,
-                                                                              args.replacements), check=False, timeout=600)
+            command = "%s %s --inside --names %d --replacements %d" % (sys.executable, Path(__file__).resolve(), args.names, args.replacements)
+            proc = host.run(command, check=False, timeout=600)
             print(proc.stdout + proc.stderr, end="")
         finally:
             fleet.down()
