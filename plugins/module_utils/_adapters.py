@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _firewall
 from ansible_collections.netmodes.linux.plugins.module_utils._files import Files
+from ansible_collections.netmodes.linux.plugins.module_utils._resolver_service import Resolvers
 from ansible_collections.netmodes.linux.plugins.module_utils._sockets import Sockets
 from ansible_collections.netmodes.linux.plugins.module_utils._sysctl import Sysctl
 
@@ -14,7 +15,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils._sysctl import Sysc
 def adapters(netlink, firewall_backend=None):
     """{name: adapter} around NETLINK; a firewall adapter only when FIREWALL_BACKEND is given
     (auto, nftables or iptables), since choosing one reads the host."""
-    out = {"netlink": netlink, "sysctl": Sysctl(), "sockets": Sockets(), "files": Files()}
+    out = {"netlink": netlink, "sysctl": Sysctl(), "sockets": Sockets(), "files": Files(), "resolver": Resolvers()}
     if firewall_backend is not None:
         out["firewall"] = _firewall.backend(firewall_backend)
     return out

@@ -17,14 +17,44 @@ own address on this host, which every member reaches without a route off the net
   files as with ``dns: false``.
 
 Docker's default ``bridge`` network never has one (the declaration refuses ``dns: true`` on it).
+
+Its files, under ``RUN_DIR/<network>/`` (docs/names.md says why each option):
+
+- ``dnsmasq.conf``: where it listens, its upstream servers (the host's, by Docker's rule; none
+  for an internal network), no DHCP, no /etc/hosts and no /etc/resolv.conf of the host;
+- ``hosts/<network>``: every present member and alias of the network on every host of the fleet,
+  read again by dnsmasq (inotify) when it is replaced: a change of members needs no restart;
+- ``dnsmasq.pid``: the process, checked by its command line (``CONF_ARG``), never by its name.
+
+dnsmasq drops to the user ``nobody`` and reads its hosts directory again as that user, so the
+directory is public (0755) and not under /run/netmodes, which is root's alone.
 """
 
 from __future__ import annotations
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _addresses
+import posixpath
+
+from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _fleet
+from ansible_collections.netmodes.linux.plugins.module_utils import _resolvconf as rc
 
 PORT = 53                       # udp and tcp
-RUN_DIR = "/run/netmodes/resolver"
+RUN_DIR = "/run/netmodes-resolver"
+DNSMASQ = "/usr/sbin/dnsmasq"
+PACKAGE = "dnsmasq-base"        # Debian's: the binary alone, no service of its own
+CONFIG, PID_FILE, HOSTS_DIR = "dnsmasq.conf", "dnsmasq.pid", "hosts"
+UNIT = "netmodes-resolver@%s.service"
+UNIT_PATH = "/etc/systemd/system/netmodes-resolver@.service"
+# The unit template (where systemd runs): one instance per network, dnsmasq in the foreground.
+UNIT_TEMPLATE = """\
+# Written by netmodes.linux: the resolver of a network (instance: the network's name).
+[Unit]
+Description=netmodes.linux resolver of network %%i
+After=network.target
+
+[Service]
+ExecStart=%s --keep-in-foreground --conf-file=%s/%%i/%s
+Restart=on-failure
+""" % (DNSMASQ, RUN_DIR, CONFIG)
 
 
 def has_resolver(spec):
@@ -42,3 +72,51 @@ def addresses(spec, gateways=None, index=None):
     if spec.driver == "bridge":
         return [gateways[version] for version in sorted(gateways or {})]
     return [_addresses.host_address(spec, index, version) for version in spec.families]
+
+
+def directory(network, root=RUN_DIR):
+    """The directory of network NETWORK's resolver (its name is a valid network name: no slash)."""
+    return posixpath.join(root, network)
+
+
+def conf_arg(network, root=RUN_DIR):
+    """The argument that names our config on the resolver's command line (how its process is known)."""
+    return "--conf-file=" + posixpath.join(directory(network, root), CONFIG)
+
+
+def servers(spec, read):
+    """The upstream servers (ip_address) of network SPEC's resolver: none for an internal network;
+    else the host's nameservers, from the file a sandbox's resolv.conf starts from (Docker's rule,
+    ``_resolvconf.host_source``: systemd-resolved's upstreams when the host names only its stub),
+    loopback and IPv6 ones kept (the resolver runs in the host's namespace), and Docker's defaults
+    when the host names none. READ(path): a host file's text or None."""
+    if spec.internal:
+        return []
+    found = rc.parse(rc.host_source(read)[1]).nameservers
+    return found or list(rc.DEFAULT_NAMESERVERS_V4 + rc.DEFAULT_NAMESERVERS_V6)
+
+
+def config(network, listen, upstream, root=RUN_DIR):
+    """dnsmasq.conf of network NETWORK's resolver, listening on LISTEN (ip_address) and forwarding
+    to UPSTREAM (ip_address; none: other names are refused)."""
+    where = directory(network, root)
+    lines = ["# Written by netmodes.linux: the resolver of network %s (docs/names.md)." % network,
+             "port=%d" % PORT]
+    lines += ["listen-address=%s" % ip for ip in listen]
+    # bind-dynamic: a listen address that is not there yet (a tentative IPv6 one) is bound when it comes.
+    lines += ["bind-dynamic", "no-hosts", "no-resolv", "no-negcache",
+              "hostsdir=%s" % posixpath.join(where, HOSTS_DIR), "pid-file=%s" % posixpath.join(where, PID_FILE)]
+    lines += ["server=%s" % ip for ip in upstream]
+    return "\n".join(lines) + "\n"
+
+
+def hosts(network, members):
+    """The hosts file of network NETWORK's resolver: a line for each address of every present
+    member (_fleet.Member, on any host) under its name and its aliases, in member order, once
+    each; dnsmasq answers a name with every address it has, and PTR from the same lines."""
+    lines = ["# Written by netmodes.linux: the members of network %s, on every host." % network]
+    for name, _member, ip in _fleet.hosts_entries(members, None, None):
+        line = "%s\t%s" % (ip, name)
+        if line not in lines:
+            lines.append(line)
+    return "\n".join(lines) + "\n"

@@ -61,6 +61,12 @@ options:
         (the segment's router), C(ip_range), C(mode) (macvlan bridge, private, vepa or passthru,
         default bridge; ipvlan l2, l3 or l3s, default l2), C(shim), C(mtu), C(max_hosts), C(ipv6)
         and C(ipv4) (with C(ipv6), C(subnet) and C(gateway) list one of each family).
+      - Every driver takes C(dns) (default true; never on Docker's default C(bridge) network) - the
+        network's resolver, a dnsmasq on the network's own address of each host with members (a
+        bridge's gateway, an overlay host's bridge, a macvlan or ipvlan C(shim); none without a
+        shim) that answers every member and alias on every host and forwards other names to the
+        host's nameservers (an C(internal) network's, none). The sandboxes batch runs it; see
+        docs/names.md.
       - All of them are validated before anything changes.
     type: list
     elements: dict

@@ -29,6 +29,12 @@ description:
     name. Sandbox names must then be unique across the network's hosts.
   - An alias several members of a network share resolves to all of them (a line for each in the
     hosts file of every member); an alias that is another member's name is refused.
+  - Each network with C(dns) (see M(netmodes.linux.networks)) and members on the host gets its
+    resolver (dnsmasq, from the package dnsmasq-base), planned after the members' addresses -
+    under a systemd unit C(netmodes-resolver@NETWORK.service) where systemd runs, else as a
+    process of its own - whose hosts file follows the members without a restart; it is started
+    again when it is not running, and goes with the network's last member on the host. A run for
+    the C(host) or C(container) modes alone leaves the resolvers as they are. See docs/names.md.
   - An overlay sandbox is plugged into the host's bridge of the network with the network's MTU and
     that bridge as its gateway; a macvlan or ipvlan sandbox gets a macvlan (ipvlan) link on the
     network's parent, with the segment's gateway. C(publish) needs a bridge, so not on macvlan or

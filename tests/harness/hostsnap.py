@@ -16,10 +16,11 @@ one of them fails: a snapshot that cannot be taken is never an empty one.
   force_forwarding, disable_ipv6 and accept_ra of every IPv6 interface, br_netfilter's bridge-nf-call-*;
 - ``nftables`` (every table), ``iptables-legacy`` and ``ip6tables-legacy``;
 - ``files``: every file, directory and symlink under the paths the collection writes
-  (/etc/netns, /etc/netmodes, /run/netmodes, /run/netns, the restore unit and command) with modes
-  and contents, and the mounts under them;
+  (/etc/netns, /etc/netmodes, /run/netmodes, /run/netns, the resolvers' /run/netmodes-resolver, the
+  restore unit and command) with modes and contents (a resolver's pid file: whether it names its
+  running resolver), and the mounts under them;
 - ``ids``: what the kernel picks anew each time an object is made (link indexes, random MACs,
-  namespace inodes, nftables handles, bridge and port ids). Two snapshots of one host with nothing
+  namespace inodes, nftables handles, bridge and port ids, the resolvers' pids). Two snapshots of one host with nothing
   done in between are equal, ``ids`` included; ``comparable()`` drops ``ids`` for comparing a
   host with another run that made the same objects anew (crash re-runs, boot restore).
 
@@ -37,7 +38,8 @@ import os
 import subprocess
 import sys
 
-WATCHED = ("/etc/netns", "/etc/netmodes", "/run/netmodes", "/run/netns", "/usr/local/lib/netmodes")
+RESOLVERS, RESOLVER_PID = "/run/netmodes-resolver", "dnsmasq.pid"  # a resolver's pid: in ids
+WATCHED = ("/etc/netns", "/etc/netmodes", "/run/netmodes", "/run/netns", "/usr/local/lib/netmodes", RESOLVERS)
 UNIT_GLOBS = ("/etc/systemd/system/netmodes*", "/etc/systemd/system/*.wants/netmodes*")
 LOCK = "/run/netmodes/lock"
 OWNED_DIR = "/run/netmodes/netns"
@@ -244,6 +246,19 @@ def _entry(path, inodes):
     return "file %o %s" % (st.st_mode & 0o7777, text)
 
 
+def _resolver_pid(path, entry):
+    """(what a resolver's pid file says that a new run would say alike, the pid): whether it names
+    a process whose command line names that resolver's config."""
+    mode, _sep, text = entry[len("file "):].partition(" ")
+    conf = "--conf-file=" + os.path.join(os.path.dirname(path), "dnsmasq.conf")
+    try:
+        with open("/proc/%d/cmdline" % int(text.strip()), "rb") as handle:
+            running = conf in handle.read().decode("utf-8", "replace").split("\0")
+    except (OSError, ValueError):
+        running = False
+    return "file %s names its running resolver: %s" % (mode, running), text.strip()
+
+
 def files(inodes, ids):
     """{path: what it is} under the watched paths; a namespace's owner record says only whether
     it names that namespace's inode now (the inode is in IDS)."""
@@ -256,6 +271,8 @@ def files(inodes, ids):
     for path in sorted(set(paths)):
         if path not in ("/run/netmodes", LOCK):  # the lock and its directory: any run makes them
             out[path] = _entry(path, inodes)
+        if path.startswith(RESOLVERS + "/") and path.endswith("/" + RESOLVER_PID) and out[path].startswith("file "):
+            out[path], ids["pid of " + path] = _resolver_pid(path, out[path])
     for name, inode in inodes.items():
         ids["inode of " + name] = inode
     with open("/proc/self/mountinfo") as handle:

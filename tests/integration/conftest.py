@@ -305,6 +305,7 @@ def reset(host):
     """Remove, inside HOST, every sandbox and every link besides lo and eth0 (the lab cable)."""
     script = r"""
     for ns in $(ls /run/netns 2>/dev/null); do umount -l /run/netns/$ns 2>/dev/null; rm -f /run/netns/$ns; done
+    sh %s/tests/harness/stop_resolvers.sh
     rm -rf /run/netmodes /etc/netns /etc/netmodes /etc/systemd/system/netmodes-restore.service \
       /etc/systemd/system/multi-user.target.wants/netmodes-restore.service
     for l in $(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//'); do
@@ -321,7 +322,7 @@ def reset(host):
     sysctl -qw net.ipv4.conf.eth0.forwarding=0 net.ipv4.conf.eth0.route_localnet=0 net.ipv6.conf.eth0.forwarding=0 \
       net.ipv6.conf.eth0.force_forwarding=0
     true
-    """
+    """ % REPO
     host.run(script)
 
 

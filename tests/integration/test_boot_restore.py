@@ -15,6 +15,7 @@ from conftest import BACKENDS, sh, use_backend
 from hoststate import REBOOT, diff, state
 from test_overlay import OVERLAY, ping
 from test_portmap import Processes, status
+from test_resolver import resolvers
 
 UNIT = "/etc/systemd/system/netmodes-restore.service"
 DECLARED = {
@@ -115,7 +116,9 @@ def test_a_host_on_bridge_overlay_and_macvlan_networks_comes_back_after_a_reboot
     check = sim1.run("/etc/netmodes/netmodes-restore --check", check=False)
     assert check.returncode == 0 and check.stdout.strip().endswith("0 changes from /etc/netmodes/declared.json (check mode: nothing applied)"), \
         check.stdout + check.stderr
+    assert len(resolvers(sim1)) == 3, "br0, ov0 and lan (with its shim) have a resolver on sim1"
     assert sorted(rebooted(sim1)["netns"]) == ["all3", "m1", "o1", "web"]
+    assert len(resolvers(sim1)) == 3, "the restore starts the networks' resolvers again"
     for netns, peer in (("o1", "o2"), ("m1", "m2"), ("all3", "o2"), ("all3", "m2")):
         ping(sim1, netns, peer)  # by name, across hosts
     ping(sim2, "o2", "all3")

@@ -27,6 +27,7 @@ HOSTS = ("sim1", "sim2", "sim3")
 VXLAN = "nmx55f4bbf11d7"
 DECLARED = "file /etc/netmodes/declared.json"  # the boot-time restore's saved declaration
 PROBE = "/usr/bin/python3 %s" % (Path(__file__).parent / "probe.py")
+RESOLVER = "resolver ov0"  # the network's resolver on the host: its hosts file follows the members of every host
 
 
 def member_mac(ip):
@@ -146,9 +147,9 @@ def test_overlay_across_hosts_by_name_then_a_third_host_joins_and_leaves(lab, si
         peerdb += ["vxlan %s fdb %s" % (vxlan, eth0["address"]), "vxlan %s neigh %s" % (vxlan, ip)]
     for host in (sim1, sim2):
         own = [s["name"] for s in TWO_EACH[host.name]]
-        # The boot-time restore's file too: it holds the fleet the overlay spans, sim3 now included.
+        # The resolver's hosts file (docs/names.md) and the boot-time restore's file too: it holds the fleet the overlay spans, sim3 now included.
         assert objects(joined, host.name) == sorted(["vxlan %s peer %s" % (vxlan, sim3.address), "vxlan %s firewall" % vxlan] + peerdb
-                                                    + ["file /etc/netns/%s/hosts" % n for n in own] + [DECLARED]), joined
+                                                    + ["file /etc/netns/%s/hosts" % n for n in own] + [DECLARED, RESOLVER]), joined
     everyone_pings_everyone_by_name(fleet, three)
     assert not site.run([OVERLAY], HOSTS, three).changed
 
@@ -158,7 +159,8 @@ def test_overlay_across_hosts_by_name_then_a_third_host_joins_and_leaves(lab, si
     assert not left.failed and left.changed, left
     assert sh(sim3, "ls /run/netns").split() == []
     for host in (sim1, sim2):
-        assert objects(left, host.name) == sorted(["file /etc/netns/%s/hosts" % s["name"] for s in TWO_EACH[host.name]] + peerdb + [DECLARED])
+        assert objects(left, host.name) == sorted(["file /etc/netns/%s/hosts" % s["name"] for s in TWO_EACH[host.name]] + peerdb
+                                                  + [DECLARED, RESOLVER])
     assert "c1" not in sh(sim1, "cat /etc/netns/a1/hosts")
     assert sim1.run("ip netns exec a1 getent hosts c1", check=False).returncode != 0
     everyone_pings_everyone_by_name(fleet, two)

@@ -625,6 +625,38 @@ class FakeFiles:
         self.stray = False
 
 
+class FakeResolvers:
+    """The resolvers' adapter in memory: {network: {"config", "hosts", "running" (a pid)}}."""
+
+    def __init__(self):
+        self.resolvers = {}
+        self.present = True  # dnsmasq is installed
+        self.calls = []
+        self._pids = itertools.count(100)
+
+    def installed(self):
+        return self.present
+
+    def networks(self):
+        return sorted(self.resolvers)
+
+    def read(self, network):
+        return dict(self.resolvers.get(network, {"config": None, "hosts": None, "running": None}))
+
+    def write(self, network, config=None, hosts=None):
+        self.calls.append(("write", network, config is not None, hosts is not None))
+        found = self.resolvers.setdefault(network, {"config": None, "hosts": None, "running": None})
+        found.update({k: v for k, v in (("config", config), ("hosts", hosts)) if v is not None})
+
+    def restart(self, network):
+        self.calls.append(("restart", network))
+        self.resolvers[network]["running"] = next(self._pids)
+
+    def remove(self, network):
+        self.calls.append(("remove", network))
+        self.resolvers.pop(network, None)
+
+
 @pytest.fixture(autouse=True)
 def lock_path(monkeypatch, tmp_path):
     """The host's lock of a run in a unit test: a file of the test's own, never /run/netmodes/lock."""
@@ -665,14 +697,20 @@ def sysctl():
 
 
 @pytest.fixture
-def adapters(kernel, sysctl, firewall, sockets, files):
-    return {"netlink": kernel, "sysctl": sysctl, "firewall": firewall, "sockets": sockets, "files": files}
+def resolvers():
+    return FakeResolvers()
+
+
+@pytest.fixture
+def adapters(kernel, sysctl, firewall, sockets, files, *, resolvers):
+    return {"netlink": kernel, "sysctl": sysctl, "firewall": firewall, "sockets": sockets, "files": files, "resolver": resolvers}
 
 
 @pytest.fixture
 def rebooted(firewall, files):
     """The adapters of the same host after a reboot: empty kernel, sysctls, firewall and /run, the same files."""
-    return {"netlink": FakeNetlink(), "sysctl": FakeSysctl(), "firewall": type(firewall)(), "sockets": FakeSockets(), "files": files}
+    return {"netlink": FakeNetlink(), "sysctl": FakeSysctl(), "firewall": type(firewall)(), "sockets": FakeSockets(), "files": files,
+            "resolver": FakeResolvers()}
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _firewall, _fleet, _resolver
 from ansible_collections.netmodes.linux.plugins.module_utils._batches import prune as _prune
 from ansible_collections.netmodes.linux.plugins.module_utils._batches.links import gather_networks, our_host_links
+from ansible_collections.netmodes.linux.plugins.module_utils._batches.resolvers import prune_resolvers
 from ansible_collections.netmodes.linux.plugins.module_utils._declaration import (
     DEFAULT_BRIDGE,
     NetworkSpec,
@@ -21,6 +22,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils._naming import DECL
 from ansible_collections.netmodes.linux.plugins.module_utils._preflight import check_subnets_free
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.bridge import Bridge
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.macvlan import Macvlan
+from ansible_collections.netmodes.linux.plugins.module_utils._resources.resolver import Resolver
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.resolver_firewall import ResolverFirewall
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.vxlan import Vxlan
 
@@ -60,6 +62,7 @@ class Networks(BatchResource):
         converge_networks(batch, specs, spans, _addresses.taken_subnets(net), backend=backend, pool=pool)
         if state == "overridden":
             _prune.networks(batch, wanted=wanted, backend=backend)
+            prune_resolvers(batch, {s.name for s in specs})
         return {}
 
     def gather(self, adapters):
@@ -182,6 +185,7 @@ def admit_members(batch, spec, device, subnets, backend, *, gateways=None, index
 
 def remove_network(batch, spec, backend):
     """Remove what a network has on this host (whichever its driver: the names are its own)."""
+    batch.run(Resolver, network=spec.name, state="absent")
     if spec.driver == "overlay":
         batch.run(Vxlan, name=_fleet.vxlan_name(spec.name), state="absent", firewall_backend=backend)
     if spec.bridge:

@@ -20,6 +20,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils._batches.networks i
     host_spans,
     networks_preflight,
 )
+from ansible_collections.netmodes.linux.plugins.module_utils._batches.resolvers import bridge_gateways, converge_resolvers
 from ansible_collections.netmodes.linux.plugins.module_utils._declaration import (
     DEFAULT_BRIDGE,
     DEFAULT_NETWORK,
@@ -106,7 +107,10 @@ class Sandboxes(BatchResource):
                     batch.run(resource, state="absent", **options)
                 self._remove(batch, SandboxSpec(name, "none"), networks)
             _prune.sandboxes(batch, declared=every, removed=removed, networks=networks, force=p["force"], backend=p["firewall_backend"])
-        self._build(batch, present, networks)
+        # The resolvers: planned by the runs that plan the sandboxes on networks (not by one for the
+        # host or container mode alone, which knows nothing of the networks' members).
+        resolvers = hosting or "network" in p["modes"]
+        self._build(batch, present, networks, resolvers=resolvers, prune=hosting and p["state"] == "overridden")
         if hosting and p["state"] == "overridden":  # networks last: their members have left them
             _prune.networks(batch, wanted=wanted, backend=p["firewall_backend"])
         self.shown, self.hosting = [s.name for s in present if s.mode != "host"], hosting
@@ -138,7 +142,7 @@ class Sandboxes(BatchResource):
                 batch.run(Veth, name=veth_name(spec.name, name), state="absent")
         batch.run(Netns, name=spec.name, state="absent")
 
-    def _build(self, batch, present, networks):
+    def _build(self, batch, present, networks, *, resolvers=False, prune=False):
         net, backend = self.adapters["netlink"], self.params["firewall_backend"]
         if any(DEFAULT_NETWORK in s.networks for s in present) and DEFAULT_NETWORK not in networks:
             # As declared with its name alone: the declaration's defaults for it (no resolver, dns false).
@@ -175,8 +179,12 @@ class Sandboxes(BatchResource):
                 continue  # it only let go: done above (planning it again would list the same ops twice in check mode)
             batch.run(Portmap, netns=spec.name, bridge=bridge, ports=[str(m) for m in spec.publish], firewall_backend=backend,
                       settled=settled, **self.planned.for_portmap(spec.name, spec.networks[0]))
+        members = self._members(isolated, networks) if resolvers or self.params["dns"] else {}
+        if resolvers:  # once the members' addresses are planned
+            converge_resolvers(batch, {n: s for n, s in networks.items() if n != DEFAULT_NETWORK}, {n for s in isolated for n in s.networks},
+                               members=lambda name: self.network_members(name, members), spans=self.spans, prune=prune,
+                               subnets=lambda spec: bridge_gateways(self.planned_subnets, net, spec))
         if self.params["dns"]:
-            members = self._members(isolated, networks)
             for spec in isolated:
                 self._dns(batch, spec, members, networks)
 
@@ -276,6 +284,11 @@ class Sandboxes(BatchResource):
                          if any(ip in subnet for subnet in subnets)]
         return out
 
+    def network_members(self, name, members):
+        """The _fleet.Member of network NAME: of every host when it spans several (from the fleet),
+        else of this host (MEMBERS: what ``_members`` found)."""
+        return self.spans[name].members if name in self.spans else members.get(name, ())
+
     def _dns(self, batch, spec, members, networks):
         """SPEC's hostname, hosts and resolv.conf. Its hosts file lists the members of its networks
         (_fleet.hosts_entries), network by network in its order: a name once, where its first
@@ -283,8 +296,7 @@ class Sandboxes(BatchResource):
         sandbox's networks under the address of the last of them."""
         lines, host = {}, self.fleet.host
         for name in spec.networks:
-            found = self.spans[name].members if name in self.spans else members.get(name, ())
-            for who, member, ip in _fleet.hosts_entries(found, host, spec.name):
+            for who, member, ip in _fleet.hosts_entries(self.network_members(name, members), host, spec.name):
                 lines[(who, member, ipaddress.ip_address(ip).version)] = ip  # one line per family
         peers = {}
         for (who, _member, _version), ip in lines.items():

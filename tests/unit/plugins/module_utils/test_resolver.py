@@ -1,12 +1,14 @@
 # Copyright: netmodes.linux contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Where a network's resolver listens (_resolver)."""
+"""A network's resolver (_resolver): where it listens, its config, its upstream servers and its hosts file."""
 
 from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _resolver
+import pytest
+
+from ansible_collections.netmodes.linux.plugins.module_utils import _fleet, _resolver
 from ansible_collections.netmodes.linux.plugins.module_utils._declaration import network_spec
 
 ip = ipaddress.ip_address
@@ -32,3 +34,43 @@ def test_a_macvlan_network_has_a_resolver_only_with_a_shim():
 def test_no_resolver_with_dns_false_nor_on_docker_s_default_network():
     assert _resolver.addresses(network_spec({"name": "back", "dns": False}, "n"), {4: ip("10.231.90.1")}) == []
     assert _resolver.addresses(network_spec({"name": "bridge"}, "n"), {4: ip("172.17.0.1")}) == []
+
+
+def _member(host, sandbox, ip4, ip6=None, aliases=(), present=True):
+    return _fleet.Member(host, sandbox, ip(ip4), 0, tuple(aliases), present, ip(ip6) if ip6 else None)
+
+
+def test_the_config_listens_on_port_53_binds_dynamically_and_reads_nothing_of_the_host_s():
+    text = _resolver.config("back", [ip("10.231.90.1"), ip("fd31:90::1")], [ip("127.0.0.53")], root="/r")
+    lines = text.splitlines()
+    assert lines[1:] == ["port=53", "listen-address=10.231.90.1", "listen-address=fd31:90::1", "bind-dynamic", "no-hosts",
+                         "no-resolv", "no-negcache", "hostsdir=/r/back/hosts", "pid-file=/r/back/dnsmasq.pid", "server=127.0.0.53"]
+    assert not any(line.startswith(("dhcp", "interface")) for line in lines), "no DHCP, no interface of its own choosing"
+
+
+@pytest.mark.parametrize(("resolv", "resolved", "internal", "expected"), [
+    ("nameserver 10.231.0.53\nnameserver fd31:1::53\n", None, False, ["10.231.0.53", "fd31:1::53"]),
+    # the resolver runs in the host's namespace: loopback servers are reachable and kept
+    ("nameserver 127.0.0.1\n", None, False, ["127.0.0.1"]),
+    # Docker's rule: the host names only systemd-resolved's stub, so its upstreams are used
+    ("nameserver 127.0.0.53\n", "nameserver 10.231.0.54\n", False, ["10.231.0.54"]),
+    ("", None, False, ["8.8.8.8", "8.8.4.4", "2001:4860:4860::8888", "2001:4860:4860::8844"]),
+    ("nameserver 10.231.0.53\n", None, True, []),
+])
+def test_the_upstream_servers_are_the_host_s_by_docker_s_rule_and_none_for_an_internal_network(resolv, resolved, internal, expected):
+    host = {"/etc/resolv.conf": resolv, "/run/systemd/resolve/resolv.conf": resolved}
+    spec = network_spec({"name": "back", "internal": internal}, "n")
+    assert [str(s) for s in _resolver.servers(spec, host.get)] == expected
+
+
+def test_the_hosts_file_lists_every_present_member_and_alias_on_every_host_both_families_once():
+    members = [_member("h1", "web", "10.231.90.2", "fd31:90::2", aliases=("www", "shared")),
+               _member("h2", "db", "10.231.90.3", aliases=("shared",)),
+               _member("h2", "gone", "10.231.90.4", present=False)]
+    assert _resolver.hosts("back", members).splitlines()[1:] == [
+        "10.231.90.2\tweb", "fd31:90::2\tweb", "10.231.90.2\twww", "fd31:90::2\twww", "10.231.90.2\tshared",
+        "fd31:90::2\tshared", "10.231.90.3\tdb", "10.231.90.3\tshared"]
+
+
+def test_the_unit_template_runs_dnsmasq_on_the_network_s_config_in_the_foreground():
+    assert "ExecStart=/usr/sbin/dnsmasq --keep-in-foreground --conf-file=%s/%%i/dnsmasq.conf" % _resolver.RUN_DIR in _resolver.UNIT_TEMPLATE

@@ -99,7 +99,7 @@ def test_a_host_joining_changes_only_its_peer_and_the_hosts_files(sim2, converge
     joined = site(converge, [OVERLAY], fleet())
     assert objects(*joined) == sorted(["vxlan %s peer 10.231.1.13" % VXLAN, "vxlan %s fdb 02:42:0a:e7:c8:21" % VXLAN,
                                        "vxlan %s neigh 10.231.200.33" % VXLAN, "vxlan %s firewall" % VXLAN,
-                                       "file /etc/netns/b1/hosts", "file /etc/netns/b2/hosts"])
+                                       "file /etc/netns/b1/hosts", "file /etc/netns/b2/hosts", "resolver ov0"])
     left = site(converge, [OVERLAY], fleet(("sim1", "sim2"), two), two)
     assert objects(*left) == objects(*joined), "and leaving undoes just that"
 
@@ -108,7 +108,7 @@ def test_an_absent_member_leaves_the_hosts_files_of_the_others(sim2, converge, f
     site(converge, [OVERLAY], fleet())
     gone = dict(DECLARED, sim3=[dict(DECLARED["sim3"][0], state="absent")])
     result = site(converge, [OVERLAY], fleet(declared=gone), gone)
-    assert objects(*result) == ["file /etc/netns/b1/hosts", "file /etc/netns/b2/hosts",
+    assert objects(*result) == ["file /etc/netns/b1/hosts", "file /etc/netns/b2/hosts", "resolver ov0",
                                 "vxlan %s fdb 02:42:0a:e7:c8:21" % VXLAN, "vxlan %s neigh 10.231.200.33" % VXLAN]
     assert "c1" not in files.files[("b1", "hosts")]
 
@@ -157,7 +157,8 @@ def test_macvlan_sandboxes_and_the_host_shim(sim2, converge, files):
     assert "10.231.1.129\tm1" in files.files[("m2", "hosts")].replace(" ", "\t")
     assert not any(site(converge, [LAN], fleet(("sim1", "sim2"), declared), declared)[i]["changed"] for i in (0, 1))
     without = site(converge, [dict(LAN, shim=False)], fleet(("sim1", "sim2"), declared), declared)
-    assert objects(*without) == ["macvlan %s" % SHIM, "resolver %s firewall" % SHIM] and sim2.link(SHIM) is None
+    # Without its shim the host cannot reach the network: no resolver there either, nor its admission.
+    assert objects(*without) == ["macvlan %s" % SHIM, "resolver lan", "resolver %s firewall" % SHIM] and sim2.link(SHIM) is None
 
 
 def test_a_sandbox_leaving_a_macvlan_network_loses_its_link_there(sim2, converge):

@@ -1,0 +1,234 @@
+# Copyright: netmodes.linux contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The resolver per network (dnsmasq), on a simulated host: asked with dig from the host itself
+(the firewall's admission of members to port 53 is another branch's, fw53).
+
+The host's resolv.conf names a lab upstream: a dnsmasq this file starts inside the simulated host
+on an address of its own (10.231.180.53), which knows one name, ext.lab.test. Nothing is ever
+sent to the machine's real resolver.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+
+import pytest
+import systemd_host
+from conftest import REPO, sh, snapshot
+
+UPSTREAM = "10.231.180.53"
+EXTERNAL = ("ext.lab.test", "10.231.180.9")
+NETWORKS = [{"name": "front", "subnet": ["10.231.181.0/24", "fd31:181::/64"], "ipv6": True},
+            {"name": "back", "subnet": "10.231.182.0/24", "internal": True}]
+SANDBOXES = [{"name": "web", "network_mode": "front", "aliases": ["shared"]},
+             {"name": "db", "network_mode": "front", "networks": ["back"], "aliases": ["shared"]}]
+FRONT, BACK = "10.231.181.1", "10.231.182.1"
+PLAY = """
+- hosts: sim1
+  gather_facts: false
+  tasks:
+    - netmodes.linux.sandboxes:
+        config: {sandboxes}
+        networks: {networks}
+        converge_networks: true
+        state: {state}
+"""
+
+
+def play(sandboxes=None, networks=None, state="merged"):
+    return PLAY.format(sandboxes=json.dumps(SANDBOXES if sandboxes is None else sandboxes),
+                       networks=json.dumps(NETWORKS if networks is None else networks), state=state)
+
+
+def dig(host, server, *query):
+    """dig's short answer lines (sorted), asked of SERVER from the host itself."""
+    return sorted(sh(host, "dig +short +time=2 +tries=1 @%s %s" % (server, " ".join(query))).split())
+
+
+def status(host, server, name):
+    out = sh(host, "dig +time=2 +tries=1 @%s %s" % (server, name))
+    return out.split("status: ", 1)[1].split(",", 1)[0]
+
+
+def pid(host, network):
+    return int(sh(host, "cat /run/netmodes-resolver/%s/dnsmasq.pid" % network))
+
+
+def resolvers(host):
+    """The pids of the processes whose command line names a config of ours."""
+    # [-]: grep's own command line does not match itself
+    out = sh(host, "grep -l -a -- '[-]-conf-file=/run/netmodes-resolver/' /proc/[0-9]*/cmdline 2>/dev/null || true")
+    return sorted(int(path.split("/")[2]) for path in out.split())
+
+
+@pytest.fixture
+def host(sim1):
+    """sim1 whose resolv.conf names the lab's upstream, which runs until the test ends."""
+    saved = sh(sim1, "cat /etc/resolv.conf")
+    sh(sim1, "ip link add labup type bridge && ip link set labup up && ip addr add %s/32 dev labup" % UPSTREAM)
+    sh(sim1, "dnsmasq --conf-file=/dev/null --no-hosts --no-resolv --listen-address=%s --bind-interfaces"
+             " --pid-file=/run/labup.pid --host-record=%s,%s" % (UPSTREAM, *EXTERNAL))
+    sim1.run("cat > /etc/resolv.conf", input="nameserver %s\n" % UPSTREAM)
+    yield sim1
+    sim1.run("kill $(cat /run/labup.pid); rm -f /run/labup.pid", check=False)
+    sim1.run("cat > /etc/resolv.conf", input=saved)
+
+
+def test_it_answers_members_aliases_ptr_over_udp_and_tcp_and_forwards_other_names(ansible, host):
+    ansible.four_steps(play(), snapshot=lambda: snapshot(host))  # check mode writes and starts nothing
+    web, db = (sh(host, "ip netns exec %s ip -4 -br addr show eth0" % n).split()[2].split("/")[0] for n in ("web", "db"))
+    web6 = sh(host, "ip netns exec web ip -6 -br addr show eth0 scope global").split()[2].split("/")[0]
+    assert dig(host, FRONT, "web", "A") == [web]
+    assert dig(host, FRONT, "web", "AAAA") == [web6], "a dual-stack member has both"
+    assert dig(host, "fd31:181::1", "db", "A") == [db], "it listens on the gateway of each family"
+    assert set(dig(host, FRONT, "shared", "A")) == {web, db}, "an alias of two members answers with both"
+    assert dig(host, FRONT, "-x", db) == ["db."]
+    assert dig(host, FRONT, "+tcp", "web", "A") == [web]
+    assert dig(host, FRONT, EXTERNAL[0]) == [EXTERNAL[1]], "another name goes to the host's nameserver"
+    assert dig(host, BACK, "db", "A") == [sh(host, "ip netns exec db ip -4 -br addr show eth1").split()[2].split("/")[0]]
+    assert status(host, BACK, EXTERNAL[0]) == "REFUSED", "an internal network's resolver forwards nothing"
+
+
+def test_a_member_added_later_is_answered_by_the_same_process(ansible, host):
+    assert not ansible.playbook(play()).failed
+    before = pid(host, "front")
+    check = ansible.playbook(play(SANDBOXES + [{"name": "cache", "network_mode": "front"}]), check=True, diff=True)
+    shown = [d for d in check.result()["diff"] if "resolver front" in d.get("after", {})]
+    assert shown and "\tcache\n" in shown[0]["after"]["resolver front"]["hosts"], "check mode's diff shows the hosts file's change"
+    assert "\tcache\n" not in shown[0]["before"]["resolver front"]["hosts"]
+    assert dig(host, FRONT, "cache", "A") == [] and pid(host, "front") == before, "check mode changed nothing"
+    run = ansible.playbook(play(SANDBOXES + [{"name": "cache", "network_mode": "front"}]))
+    assert not run.failed and run.changed, run
+    cache = sh(host, "ip netns exec cache ip -4 -br addr show eth0").split()[2].split("/")[0]
+    assert dig(host, FRONT, "cache", "A") == [cache]
+    assert pid(host, "front") == before, "no restart: dnsmasq read its hosts file again by itself"
+
+
+def test_a_resolver_killed_by_hand_is_started_again_by_the_next_run(ansible, host):
+    assert not ansible.playbook(play()).failed
+    killed = pid(host, "front")
+    sh(host, "kill %d" % killed)
+    # gone once its command line is (a zombie has none): /proc's files have no size to test
+    sh(host, "for i in $(seq 50); do grep -qa . /proc/%d/cmdline 2>/dev/null || exit 0; sleep 0.1; done; exit 1" % killed)
+    run = ansible.playbook(play())
+    assert not run.failed and run.changed, run
+    assert pid(host, "front") != killed
+    assert dig(host, FRONT, "web", "A") != []
+
+
+def test_removing_the_networks_leaves_no_process_and_no_files(ansible, host):
+    assert not ansible.playbook(play()).failed
+    assert len(resolvers(host)) == 2
+    run = ansible.playbook(play(sandboxes=[], networks=[], state="overridden"))
+    assert not run.failed and run.changed, run
+    assert resolvers(host) == []
+    assert host.run("test -e /run/netmodes-resolver", check=False).returncode != 0, "not even the resolvers' directory"
+
+
+def test_a_member_asks_it_from_its_sandbox(ansible, host):
+    assert not ansible.playbook(play()).failed
+    db = sh(host, "ip netns exec db ip -4 -br addr show eth0").split()[2].split("/")[0]
+    out = host.run("ip netns exec web dig +short +time=2 +tries=1 @%s db A" % FRONT, check=False)
+    assert out.returncode == 0 and out.stdout.split() == [db], out
+    tcp = host.run("ip netns exec web dig +short +tcp +time=2 +tries=1 @%s db A" % FRONT, check=False)
+    assert tcp.returncode == 0 and tcp.stdout.split() == [db], tcp
+
+
+# -- where systemd runs: netmodes-resolver@<network>.service ---------------------------------------
+
+@pytest.fixture(scope="module")
+def sdhost(fleet):
+    """A simulated host that boots systemd (tests/harness/systemd_host.py), on the fleet's lab."""
+    problem = systemd_host.cgroup2_problem()
+    if problem:
+        pytest.skip("no systemd-booted simulated host on this machine: %s" % problem)
+    systemd_host.sweep()
+    workdir = REPO / ".tmp" / ("sdresolver-%d" % os.getpid())
+    shutil.rmtree(workdir, ignore_errors=True)
+    host = systemd_host.SystemdHost(workdir, "sd62", fleet.bridge, "10.231.%d.62/24" % fleet.fleet_id, keydir=fleet.workdir)
+    try:
+        yield host.up()
+    finally:
+        host.down()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def test_where_systemd_runs_it_is_a_unit_of_the_template(ansible, fleet, sdhost, tmp_path):
+    inventory = tmp_path / "sd.ini"
+    inventory.write_text("sd62 ansible_host=%s ansible_user=root ansible_ssh_private_key_file=%s ansible_python_interpreter=%s\n"
+                         % (sdhost.address, fleet.workdir / "id_ed25519", sys.executable))
+
+    def site(sandboxes, networks, state="merged"):
+        path = tmp_path / "play.yml"
+        path.write_text(play(sandboxes, networks, state).replace("hosts: sim1", "hosts: sd62"))
+        return ansible._run(["ansible-playbook", "-i", str(inventory), str(path)], False, False)
+
+    unit = "netmodes-resolver@front.service"
+    run = site(SANDBOXES, NETWORKS)
+    assert not run.failed and run.changed, run
+    assert sdhost.ssh("systemctl is-active %s" % unit, check=False).stdout.strip() == "active"
+    assert "--conf-file=/run/netmodes-resolver/front/dnsmasq.conf" in sdhost.ssh("systemctl show -p ExecStart %s" % unit).stdout
+    web = sdhost.ssh("ip netns exec web ip -4 -br addr show eth0").stdout.split()[2].split("/")[0]
+    assert sdhost.ssh("dig +short +time=2 +tries=1 @%s web A" % FRONT).stdout.split() == [web]
+    main = sdhost.ssh("systemctl show -p MainPID --value %s" % unit).stdout.strip()
+    again = site(SANDBOXES + [{"name": "cache", "network_mode": "front"}], NETWORKS)
+    assert not again.failed and again.changed, again
+    assert sdhost.ssh("systemctl show -p MainPID --value %s" % unit).stdout.strip() == main, "a new member: no restart"
+    assert sdhost.ssh("dig +short +time=2 +tries=1 @%s cache A" % FRONT).stdout.split() != []
+    sdhost.ssh("systemctl stop %s" % unit)
+    repaired = site(SANDBOXES + [{"name": "cache", "network_mode": "front"}], NETWORKS)
+    assert not repaired.failed and repaired.changed, repaired
+    assert sdhost.ssh("systemctl is-active %s" % unit, check=False).stdout.strip() == "active", "stopped by hand, started again"
+    gone = site([], [], "overridden")
+    assert not gone.failed and gone.changed, gone
+    assert sdhost.ssh("systemctl is-active %s" % unit, check=False).stdout.strip() != "active"
+    assert sdhost.ssh("test -e /run/netmodes-resolver/front", check=False).returncode != 0
+
+
+def test_an_overlay_s_resolver_answers_the_members_on_the_other_host_and_follows_them(ansible, hosts, tmp_path):
+    sim1, sim2 = hosts[:2]
+    saved = {h.name: sh(h, "cat /etc/resolv.conf") for h in (sim1, sim2)}
+    for h in (sim1, sim2):  # never the machine's resolver, even for a name asked by mistake
+        h.run("cat > /etc/resolv.conf", input="nameserver %s\n" % UPSTREAM)
+    overlay = {"name": "ovr", "driver": "overlay", "hosts": "ovr", "subnet": "10.231.184.0/24"}
+
+    def site(sim2_sandboxes):
+        inventory = tmp_path / "overlay.json"
+        inventory.write_text(json.dumps({"all": {
+            "hosts": {"sim1": {"netmodes_sandboxes": [{"name": "o1", "network_mode": "ovr"}]},
+                      "sim2": {"netmodes_sandboxes": sim2_sandboxes}},
+            "vars": {"netmodes_networks": [overlay], "netmodes_requirements": False},
+            "children": {"ovr": {"hosts": {"sim1": {}, "sim2": {}}}}}}))
+        return ansible._run(["ansible-playbook", "-i", str(inventory), "netmodes.linux.site"], False, False)
+
+    try:
+        run = site([{"name": "o2", "network_mode": "ovr"}])
+        assert not run.failed, run
+        gateway = sh(sim1, "ip -4 -br addr show ovr").split()[2].split("/")[0]
+        o2 = sh(sim2, "ip netns exec o2 ip -4 -br addr show eth0").split()[2].split("/")[0]
+        assert dig(sim1, gateway, "o2", "A") == [o2], "sim1's resolver answers a member on sim2"
+        before = pid(sim1, "ovr")
+        run = site([{"name": "o2", "network_mode": "ovr"}, {"name": "o3", "network_mode": "ovr"}])
+        assert not run.failed, run
+        o3 = sh(sim2, "ip netns exec o3 ip -4 -br addr show eth0").split()[2].split("/")[0]
+        assert dig(sim1, gateway, "o3", "A") == [o3], "a member joining on another host is answered after the run"
+        assert pid(sim1, "ovr") == before, "without a restart"
+    finally:
+        for h in (sim1, sim2):
+            h.run("cat > /etc/resolv.conf", input=saved[h.name])
+
+
+def test_a_network_gaining_ipv6_restarts_its_resolver_on_both_gateways(ansible, host):
+    four = [dict(NETWORKS[0], subnet="10.231.181.0/24", ipv6=False), NETWORKS[1]]
+    assert not ansible.playbook(play(networks=four)).failed
+    before = pid(host, "front")
+    run = ansible.playbook(play())
+    assert not run.failed and run.changed, run
+    ops = [(op["object"], op.get("field"), op.get("after")) for op in run.result()["operations"] if op["object"] == "resolver front"]
+    assert ("resolver front", "process", "restarted") in ops, ops
+    assert pid(host, "front") != before
+    web6 = sh(host, "ip netns exec web ip -6 -br addr show eth0 scope global").split()[2].split("/")[0]
+    assert dig(host, "fd31:181::1", "web", "AAAA") == [web6]
