@@ -56,6 +56,7 @@ bench: setup
 	$(PY) bench/fleet_up.py
 	$(PY) bench/portmap.py
 	$(PY) bench/converge.py
+	$(PY) bench/names.py
 	$(PY) bench/datapath.py
 	FLEET_SIZES=$(FLEET_SIZES) $(PY) bench/fleet.py
 
