@@ -42,3 +42,17 @@ def addresses(spec, gateways=None, index=None):
     if spec.driver == "bridge":
         return [gateways[version] for version in sorted(gateways or {})]
     return [_addresses.host_address(spec, index, version) for version in spec.families]
+
+
+def serving(names, specs):
+    """Which of a sandbox's networks NAMES (in its order) answers its resolv.conf: the first that
+    has a resolver, or None. SPECS: {name: NetworkSpec} of the declared networks; a network not
+    declared to this run (made by another) counts as having none, as its ``dns`` is not known."""
+    return next((name for name in names if name in specs and has_resolver(specs[name])), None)
+
+
+def nameserver(listening):
+    """The one address a sandbox's resolv.conf names of a resolver listening on LISTENING
+    (``addresses``, IPv4 first): its IPv4 one, else (an IPv6-only network) its IPv6 one; None
+    when it listens nowhere."""
+    return listening[0] if listening else None

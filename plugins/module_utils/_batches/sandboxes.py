@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _firewall, _fleet, _links
+from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _firewall, _fleet, _links, _resolver
 from ansible_collections.netmodes.linux.plugins.module_utils._batches import prune as _prune
 from ansible_collections.netmodes.linux.plugins.module_utils._batches.links import gather_networks
 from ansible_collections.netmodes.linux.plugins.module_utils._batches.networks import (
@@ -141,7 +141,7 @@ class Sandboxes(BatchResource):
     def _build(self, batch, present, networks):
         net, backend = self.adapters["netlink"], self.params["firewall_backend"]
         if any(DEFAULT_NETWORK in s.networks for s in present) and DEFAULT_NETWORK not in networks:
-            networks[DEFAULT_NETWORK] = NetworkSpec(DEFAULT_NETWORK, DEFAULT_BRIDGE)
+            networks[DEFAULT_NETWORK] = NetworkSpec(DEFAULT_NETWORK, DEFAULT_BRIDGE, dns=False)  # Docker's: no resolver
             # Not a subnet this plan gives another network (in check mode its bridge is not there to read)
             taken = _addresses.taken_subnets(net) | {subnet for planned in self.planned_subnets.values() for subnet, _gateway in planned.values()}
             self.planned_subnets[DEFAULT_BRIDGE] = ensure_network(batch, networks[DEFAULT_NETWORK], taken, backend, self.pool)
@@ -275,12 +275,23 @@ class Sandboxes(BatchResource):
         return out
 
     def _dns(self, batch, spec, members, networks):
-        """SPEC's hostname, hosts and resolv.conf. Its hosts file lists the members of its networks
-        (_fleet.hosts_entries), network by network in its order: a name once, where its first
-        member comes, with a line for each member that has it; a member on several of the
-        sandbox's networks under the address of the last of them."""
+        """SPEC's hostname, hosts and resolv.conf.
+
+        Its resolv.conf names the resolver of the first of its networks that has one (unless it
+        names nameservers of its own: then, as before resolvers, it uses those and the hosts file
+        lists the members of all its networks). That resolver answers for the members of its
+        network, so, as in Docker, the hosts file lists none of them. It lists the members of its
+        other networks (_fleet.hosts_entries): those with ``dns: false``, and (for now: one
+        resolver per sandbox) those of its further networks with resolvers, network by network
+        in its order: a name once, where its first member comes, with a line for each member
+        that has it; a member on several of the sandbox's networks under the address of the
+        last of them."""
         lines, host = {}, self.fleet.host
+        serving = None if spec.dns else _resolver.serving(spec.networks, networks)
+        resolver = self._resolver_address(serving, networks)
         for name in spec.networks:
+            if name == serving and resolver is not None:
+                continue
             found = self.spans[name].members if name in self.spans else members.get(name, ())
             for who, member, ip in _fleet.hosts_entries(found, host, spec.name):
                 lines[(who, member, ipaddress.ip_address(ip).version)] = ip  # one line per family
@@ -291,7 +302,20 @@ class Sandboxes(BatchResource):
                   hostname=spec.hostname or spec.name, nameservers=list(spec.dns) if spec.dns else None,
                   search=list(spec.dns_search) if spec.dns_search is not None else None,
                   options=list(spec.dns_options) if spec.dns_options is not None else None,
-                  extra_hosts=spec.extra_hosts, peers=peers or None, force=self.params["force"])
+                  extra_hosts=spec.extra_hosts, peers=peers or None, force=self.params["force"],
+                  resolver=[str(resolver), serving] if resolver is not None else None)
+
+    def _resolver_address(self, name, networks):
+        """The address a sandbox's resolv.conf names of the resolver of network NAME on this host
+        (_resolver.nameserver), or None (no NAME, or its bridge has no address yet)."""
+        if name is None:
+            return None
+        if name in self.spans:
+            span = self.spans[name]
+            return _resolver.nameserver(_resolver.addresses(span.spec, index=span.index))
+        bridge = bridge_of(name, networks)
+        subnets = self.planned_subnets.get(bridge) or _addresses.bridge_subnets(self.adapters["netlink"].link(bridge, routes=False))
+        return _resolver.nameserver(_resolver.addresses(networks[name], {v: gateway for v, (_subnet, gateway) in subnets.items()}))
 
     def _repointed(self, spec):
         """A container-mode sandbox that exists but shares another namespace than its target's now

@@ -27,7 +27,9 @@ class DnsConfig(Resource):
         "force": {"type": "bool", "default": False},
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     }
-    batch_options = ("planned_addresses",)  # the sandboxes batch, in check mode: the links' addresses it plans
+    # The sandboxes batch: in check mode the links' addresses it plans; the resolver of the
+    # sandbox's network, (address, network), that its resolv.conf names (_resolver.serving).
+    batch_options = ("planned_addresses", "resolver")
 
     def desired(self):
         p = self.params
@@ -41,7 +43,8 @@ class DnsConfig(Resource):
                 "domainname": hostname(p["domainname"], "domainname") if p["domainname"] else None,
                 "nameservers": [address(v, "nameservers[%d]" % i, scoped=True) for i, v in enumerate(p["nameservers"] or [])],
                 "search": rc.search_domains(p["search"], "search"), "options": rc.resolver_options(p["options"], "options"),
-                "extra_hosts": rc.host_entries(p["extra_hosts"], "extra_hosts"), "peers": rc.host_entries(p["peers"], "peers")}
+                "extra_hosts": rc.host_entries(p["extra_hosts"], "extra_hosts"), "peers": rc.host_entries(p["peers"], "peers"),
+                "resolver": (address(p["resolver"][0], "resolver"), p["resolver"][1]) if p.get("resolver") else None}
 
     def read(self, desired):
         files, netns = self.adapters["files"], desired["netns"]
