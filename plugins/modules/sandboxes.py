@@ -33,7 +33,8 @@ description:
     host's search domains and options kept), unless the sandbox gives C(dns) servers of its own;
     its hosts file then lists no member of that network, only localhost, C(extra_hosts) and its
     own lines. The members of its networks with C(dns=false) are listed in its hosts file, and for
-    now so are those of its further networks with resolvers (one resolver per sandbox).
+    now so are those of its further networks with resolvers (one resolver per sandbox). A
+    C(container:NAME) sandbox shows NAME's files (see M(netmodes.linux.dns_config)'s C(share_with)).
   - An alias several members of a network share resolves to all of them (in a hosts file, a line
     for each); an alias that is another member's name is refused.
   - An overlay sandbox is plugged into the host's bridge of the network with the network's MTU and

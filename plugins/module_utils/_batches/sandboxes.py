@@ -129,7 +129,9 @@ class Sandboxes(BatchResource):
         if spec.mode == "host":
             batch.run(HostPorts, name=spec.name, ports=[])
             return
-        if spec.mode != "container" and net.netns_inode(spec.name) is not None:
+        if spec.mode == "container":  # the link to its target's files (its target's own are left alone)
+            batch.run(DnsConfig, netns=spec.name, state="absent")
+        elif net.netns_inode(spec.name) is not None:
             bridge = bridge_of(spec.networks[0], networks) if spec.networks else DEFAULT_BRIDGE
             if bridge:
                 batch.run(Portmap, netns=spec.name, bridge=bridge, state="absent", firewall_backend=backend)
@@ -178,6 +180,8 @@ class Sandboxes(BatchResource):
             members = self._members(isolated, networks)
             for spec in isolated:
                 self._dns(batch, spec, members, networks)
+            for spec in [s for s in present if s.mode == "container"]:  # Docker's: its target's files
+                batch.run(DnsConfig, netns=spec.name, share_with=spec.share_with, force=self.params["force"])
 
     def _detach(self, batch, specs, networks):
         """Unplug SPECS from what they are no longer declared on, as ``docker network disconnect``:

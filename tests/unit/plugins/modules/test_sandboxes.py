@@ -53,6 +53,8 @@ def test_the_whole_host_four_steps(converge, kernel, files, firewall):
     assert addr(kernel, "web") == ["172.18.0.2/16"] and addr(kernel, "db") == ["172.18.0.3/16"]
     assert addr(kernel, "db", "eth1") == ["172.17.0.2/16"], "db's second network is eth1 (back: the first free pool)"
     assert kernel.netns["side"] == kernel.netns["web"], "container mode shares web's namespace"
+    assert files.shared == {"side": "web"}, "and web's files: /etc/netns/side is a link to web's"
+    assert not any(netns == "side" for netns, _name in files.files)
     assert [n for (ns, n) in kernel.links if ns == kernel.netns["quiet"]] == ["lo"], "none mode has only lo"
     assert kernel.link(_declaration.DEFAULT_BRIDGE) is not None, "the default network is made on first use"
     assert result["sandboxes"]["legacy"]["addresses"] == ["172.19.0.2/16"]
@@ -67,18 +69,20 @@ def test_the_whole_host_four_steps(converge, kernel, files, firewall):
     assert "web" not in files.files[("legacy", "hosts")].split("localhost")[-1].replace("legacy", "")
 
 
-def test_addresses_are_kept_and_freed_addresses_reused(host, converge, kernel):
+def test_addresses_are_kept_and_freed_addresses_reused(host, converge, kernel, files):
     converge(Sandboxes, config=[{"name": "side", "state": "absent", "network_mode": "container:web"},
                                 {"name": "web", "state": "absent", "network_mode": "br0"}], networks=NETWORKS)
     assert kernel.netns_inode("web") is None and kernel.netns_inode("side") is None
+    assert files.shared == {} and not files.records.get("side"), "side's link went with it"
     again = converge(Sandboxes, config=SANDBOXES, networks=NETWORKS)
     assert again["changed"] and addr(kernel, "db") == ["172.18.0.3/16"] and addr(kernel, "web") == ["172.18.0.2/16"]
 
 
-def test_overridden_prunes_only_ours(host, converge, kernel):
+def test_overridden_prunes_only_ours(host, converge, kernel, files):
     kernel.netns["handmade"] = 4026539999
     converge(Sandboxes, config=SANDBOXES[:2], networks=NETWORKS, state="overridden")
     assert kernel.netns_inode("quiet") is None and kernel.netns_inode("handmade") is not None
+    assert files.shared == {} and files.files[("web", "hostname")] == "web1\n", "side's link is pruned, web's files kept"
     assert kernel.netns_inode("web") is not None
 
 
