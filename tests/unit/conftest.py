@@ -57,6 +57,9 @@ class FakeNetlink:
     def netns_names(self):
         return sorted(self.netns)
 
+    def netns_made_order(self):
+        return list(self.netns)  # in the order they were made, as the kernel lists their mounts
+
     def netns_inodes(self):
         return dict(sorted(self.netns.items()))
 
