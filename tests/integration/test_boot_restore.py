@@ -70,7 +70,10 @@ def test_the_restore_command_undoes_a_reboot(ansible, sim1, fleet, backend):
         procs.start(sim1, "ip netns exec web /usr/bin/python3 -m http.server 80")
         sh(sim1, "for i in $(seq 300); do ip netns exec web curl -s -o /dev/null http://127.0.0.1:80/ && exit 0; sleep 0.1; done; exit 1")
         assert status(fleet.host("sim2"), "http://%s:8080/" % sim1.address) == "200", "the published port works after the restore"
-        assert sh(sim1, "getent hosts database", netns="web").split()[0] == before["spaces"]["db"]["addresses"]["eth0"][0]["local"]
+        web = sh(sim1, "ip -4 -br addr show eth0", netns="web").split()[2].split("/")[0]
+        assert sh(sim1, "getent hosts web1", netns="side").split()[0] == web, "side shows web's files after the restore"
+        gateway = sh(sim1, "ip route show default", netns="web").split()[2]
+        assert sh(sim1, "grep ^nameserver /etc/resolv.conf", netns="web").split() == ["nameserver", gateway], "br0's resolver"
     finally:
         procs.stop()
 

@@ -17,8 +17,9 @@ from test_boot_restore import rebooted
 from test_portmap import Processes
 from test_security import PROBE, wait_udp
 
-DUAL = {"name": "ovd", "driver": "overlay", "hosts": "ov", "subnet": ["10.231.140.0/24", "fd31:140::/64"], "ipv6": True}
-SIX = {"name": "ovs", "driver": "overlay", "hosts": "ov", "ipv6": True, "ipv4": False}
+# Names through hosts files (dns: false), a line per family per member across hosts.
+DUAL = {"name": "ovd", "driver": "overlay", "hosts": "ov", "subnet": ["10.231.140.0/24", "fd31:140::/64"], "ipv6": True, "dns": False}
+SIX = {"name": "ovs", "driver": "overlay", "hosts": "ov", "ipv6": True, "ipv4": False, "dns": False}
 GROUP = ("sim1", "sim2")
 INJECT = "/usr/bin/python3 %s" % (Path(__file__).parent / "vxlan_inject.py")
 

@@ -13,8 +13,10 @@ from conftest import assert_unchanged, fleet_of, reset, sh, snapshot
 from test_macvlan import kernel_refuses_ipvlan
 from test_portmap import Processes, status
 
-OVERLAY = {"name": "ov0", "driver": "overlay", "hosts": "ov", "subnet": "10.231.200.0/24"}
-LOCAL = {"name": "br0", "subnet": "10.231.201.0/24"}
+# Names through hosts files (dns: false), members listed from the inventory across hosts;
+# test_a_resolver_s_members_are_in_no_hosts_file has the network's resolver.
+OVERLAY = {"name": "ov0", "driver": "overlay", "hosts": "ov", "subnet": "10.231.200.0/24", "dns": False}
+LOCAL = {"name": "br0", "subnet": "10.231.201.0/24", "dns": False}
 TWO_EACH = {
     "sim1": [{"name": "a1", "network_mode": "ov0"}, {"name": "a2", "network_mode": "ov0"}],
     "sim2": [{"name": "b1", "network_mode": "ov0"}, {"name": "b2", "network_mode": "ov0"}],
@@ -195,7 +197,7 @@ def _segment_with_shim(fleet, site, driver):
     lab = sim1.address.rsplit(".", 1)[0]
     # The harness uses .1 (the lab bridge) and .11-.13 (the hosts): the upper half is free.
     network = {"name": "lan", "driver": driver, "hosts": "ov", "parent": "eth0", "subnet": "%s.0/24" % lab,
-               "gateway": "%s.1" % lab, "ip_range": "%s.128/25" % lab, "max_hosts": 8, "shim": True}
+               "gateway": "%s.1" % lab, "ip_range": "%s.128/25" % lab, "max_hosts": 8, "shim": True, "dns": False}
     sandboxes = {"sim1": [{"name": "m1", "network_mode": "lan"}], "sim2": [{"name": "m2", "network_mode": "lan"}]}
     run = site.run([network], ["sim1", "sim2"], sandboxes)
     assert not run.failed and run.changed, (run, [r["result"].get("msg") for r in run.records if r["status"] == "failed"])
@@ -263,3 +265,23 @@ def test_a_shared_alias_resolves_to_every_member_from_every_member(lab, site):
         assert found == members, "%s: %s: getent hosts %s" % (host.name, netns, alias)
     again = site.run([OVERLAY, LOCAL, lan], HOSTS, sandboxes)
     assert not again.failed and not again.changed, "a second run changed something\n%r" % again
+
+
+def test_a_resolver_s_members_are_in_no_hosts_file(lab, site):
+    """Issue 18: with its resolver (dns, the default) an overlay's members ask it, on their own
+    host's bridge, and their hosts files list no member: a host joining changes no file."""
+    fleet = lab
+    sim1, sim2 = fleet.host("sim1"), fleet.host("sim2")
+    resolving = dict(OVERLAY, dns=True)
+    two = {"sim1": TWO_EACH["sim1"], "sim2": TWO_EACH["sim2"]}
+    run = site.run([resolving], ["sim1", "sim2"], two)
+    assert not run.failed and run.changed, run
+    for host, netns, bridge in ((sim1, "a1", "10.231.200.1"), (sim2, "b1", "10.231.200.16")):
+        assert sh(host, "grep ^nameserver /etc/resolv.conf", netns=netns).split() == ["nameserver", bridge], "its host's bridge"
+        assert [line for line in sh(host, "cat /etc/hosts", netns=netns).splitlines() if line.startswith("10.231.")] == [
+            ("10.231.200.2\ta1" if netns == "a1" else "10.231.200.17\tb1")], "its own line only"
+    three = dict(two, sim3=TWO_EACH["sim3"])
+    joined = site.run([resolving], HOSTS, three)
+    assert not joined.failed and joined.changed, joined
+    for host in (sim1, sim2):
+        assert not [o for o in objects(joined, host.name) if o.startswith("file /etc/netns/")], "no sandbox file changes"

@@ -42,7 +42,7 @@ class DnsConfig(Resource):
         share_with = netns_name(p["share_with"], "share_with") if p["share_with"] else None
         own = [key for key in _OWN if p[key] not in (None, [], "", {})]
         if share_with and (own or share_with == netns or p["state"] == "absent"):
-            why = ("sandbox %s cannot share its own files" % netns if share_with == netns
+            why = ("sandbox %s cannot share its own files; name another sandbox" % netns if share_with == netns
                    else "not with state absent (which removes the link)" if p["state"] == "absent"
                    else "the files are %s's; set %s on %s" % (share_with, ", ".join(own), share_with))
             raise InvalidInput("share_with: " + why, "share_with")
