@@ -133,8 +133,9 @@ def plan_link(netns, target, current, force=False, replaced=False):
     if link is not None and not current["ours"]:
         raise Conflict("%s is a symbolic link (to %s) that netmodes.linux did not make; it never follows a link in a path it owns:"
                        " remove it (rm %s), and re-run" % (os.path.join(ETC_NETNS, netns), link, os.path.join(ETC_NETNS, netns)))
-    if link == target:
-        return []
+    if link == target:  # done; but a run killed before the link's last record kept the marks of the files it removed
+        left = {name: mark for name, mark in current["recorded"].items() if name != LINK}
+        return [Op("set", obj, "record", left, {LINK: target}, call=("files.link", {"netns": netns, "target": target}))] if left else []
     if target is None:
         return [Op("recreate" if replaced else "delete", obj, before={LINK: link}, call=("files.unlink", {"netns": netns}))]
     if link is not None:

@@ -260,6 +260,21 @@ def test_files_of_its_own_make_way_for_the_link_and_come_back_without_it(converg
     assert files.shared == {} and files.files[(side, "hostname")] == "side1\n"
 
 
+def test_a_link_made_by_a_run_killed_before_its_last_record_is_finished(converge, four_steps, files, web, side):
+    files.shared[side] = web
+    files.records[side] = {"link": web, "hostname": digest("side1\n")}  # the marks of the files the link replaced
+    result = four_steps(DnsConfig, netns=side, share_with=web)
+    assert [(op["action"], op.get("field")) for op in result["operations"]] == [("set", "record")] and result["diff"] == []
+    assert files.records[side] == {"link": web}
+
+
+def test_a_link_recorded_but_never_made_is_forgotten(converge, files, web, side):
+    files.records[side] = {"link": web}  # a run killed between the link's record and the link
+    gone = converge(DnsConfig, netns=side, state="absent")
+    assert [(op["action"], op["object"]) for op in gone["operations"]] == [("delete", "directory /etc/netns/side")]
+    assert not files.records.get(side)
+
+
 def test_a_file_not_ours_in_the_way_of_the_link_needs_force(converge, files, web, side):
     files.files[(side, "hosts")] = "10.231.9.9 mine\n"
     with pytest.raises(EditedByHand, match=r"/etc/netns/side/hosts exists and was not written by netmodes.linux"):
