@@ -185,7 +185,8 @@ def test_a_dual_stack_macvlan_network_with_the_host_shim(ansible, hosts, tmp_pat
     # the upper half of the lab's IPv4 /24 (the harness uses .1 and .11-.13), and an IPv6 subnet of
     # its own on the same segment
     network = {"name": "lan", "driver": "macvlan", "hosts": "ov", "parent": "eth0", "subnet": ["%s.0/24" % lab, "fd31:141::/64"],
-               "gateway": ["%s.1" % lab, "fd31:141::1"], "ip_range": "%s.128/25" % lab, "max_hosts": 8, "shim": True, "ipv6": True}
+               "gateway": ["%s.1" % lab, "fd31:141::1"], "ip_range": "%s.128/25" % lab, "max_hosts": 8, "shim": True, "ipv6": True,
+               "dns": False}  # names through hosts files
     sandboxes = {"sim1": [{"name": "m1", "network_mode": "lan"}], "sim2": [{"name": "m2", "network_mode": "lan"}]}
     Site(ansible, tmp_path, (sim1, sim2)).four_steps([network], sandboxes)
     # sim1 has index 0 of 8 (fd31:141::/67: ::1 the gateway, ::2 its shim, ::3 m1), sim2 index 1
