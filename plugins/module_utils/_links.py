@@ -121,7 +121,7 @@ def ipv6_of(families):
 def endpoint_options(params):
     """The options ``addresses``, ``gateway``, ``routes`` and ``ipv6`` of an interface, validated,
     as the desired keys ``addresses``, ``routes`` (None: not managed), ``default`` (the gateways'
-    routes) and ``ipv6`` (None: not managed)."""
+    routes; None: not managed, an empty set: no default route) and ``ipv6`` (None: not managed)."""
     addresses = m.interfaces(params["addresses"], "addresses")
     given = params["gateway"]
     gateways = [m.address(g, "gateway") for g in ([given] if isinstance(given, str) else given or ()) if g]
@@ -137,14 +137,16 @@ def endpoint_options(params):
     routes = params["routes"]
     return {"addresses": addresses,
             "routes": None if routes is None else {m.route(r, "routes[%d]" % i) for i, r in enumerate(routes)},
-            "default": {m.default_route(g) for g in gateways}, "ipv6": params.get("ipv6")}
+            "default": None if given is None else {m.default_route(g) for g in gateways}, "ipv6": params.get("ipv6")}
 
 
 def plan_endpoint(obj, name, netns, link, desired, *, attrs):
     """Ops for an interface's ATTRS (as plan_attrs), its addresses and its routes.
 
-    With ``routes`` not managed, only the default route of the gateway is; otherwise the routes
-    and the gateway's together are the complete set.
+    With ``routes`` not managed, only the default routes are: those of the gateways, in their IP
+    versions, or none at all when the gateway list is empty (a sandbox's link to a network that is
+    not its gateway: Docker gives a sandbox one default route, never through an internal network);
+    otherwise the routes and the gateways' together are the complete set.
     """
     # IPv6 first: switched off before the link is up, it never gets a link-local address; switched
     # off on a link that has it, its IPv6 addresses and routes go with it.
@@ -154,12 +156,12 @@ def plan_endpoint(obj, name, netns, link, desired, *, attrs):
         have, have_routes = frozenset(a for a in have if a.version == 4), frozenset(r for r in have_routes if r.dst.version == 4)
     ops += plan_addresses(obj, name, netns, have, desired["addresses"])
     if desired["routes"] is None:
-        if desired["default"]:
-            families = {r.dst.version for r in desired["default"]}
+        if desired["default"] is not None:
+            families = {r.dst.version for r in desired["default"]} or {4, 6}
             have = frozenset(r for r in have_routes if r.dst.prefixlen == 0 and r.dst.version in families)
             ops += plan_routes(obj, name, netns, have, frozenset(desired["default"]))
     else:
-        ops += plan_routes(obj, name, netns, have_routes, frozenset(desired["routes"] | desired["default"]))
+        ops += plan_routes(obj, name, netns, have_routes, frozenset(desired["routes"] | (desired["default"] or set())))
     return ops
 
 

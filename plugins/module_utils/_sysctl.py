@@ -210,6 +210,11 @@ class Sysctl:
 
     def __init__(self, ledger=LEDGER, root="/proc/sys"):
         self.path, self.root = ledger, root
+        # The ledger as last read or written: a run holds the host's lock, and only a run writes
+        # the ledger, so it changes under this adapter by its own writes alone (the portmap of
+        # each of a host's sandboxes reads it). Callers treat it as a value (_ledger's functions
+        # copy): it is never changed in place.
+        self._ledger = None
 
     def _key_path(self, key):
         return os.path.join(self.root, *key.split("/"))
@@ -233,15 +238,18 @@ class Sysctl:
     def ledger(self):
         """{key: {"before": value, "users": [owner]}} of the keys the collection switched on (a
         file another user owns or may write records nothing)."""
-        directory = _fs.owned_dir(os.path.dirname(self.path))
-        if directory is None:
-            return {}
-        with directory:
-            data = directory.read_state(os.path.basename(self.path))
-        return parse(data.decode("utf-8", "replace"), self.path) if data else {}
+        if self._ledger is None:
+            directory = _fs.owned_dir(os.path.dirname(self.path))
+            if directory is None:
+                return {}
+            with directory:
+                data = directory.read_state(os.path.basename(self.path))
+            self._ledger = parse(data.decode("utf-8", "replace"), self.path) if data else {}
+        return self._ledger
 
     def _write(self, ledger):
         """Replace the ledger atomically (0600, whatever the umask), or remove it when empty."""
+        self._ledger = None  # read again after the write (or after its failure)
         with _fs.owned_dir(os.path.dirname(self.path), _fs.PRIVATE_DIR) as directory:
             name = os.path.basename(self.path)
             if ledger:

@@ -53,6 +53,8 @@ options:
       - Default gateway of the sandbox (the segment's router), routed through the link, at most one
         of each IP version (a string is one). Each must lie in the subnet of one of O(addresses)
         when those are given. Not for a host shim.
+      - An empty list means no default route through the link (of either IP version); omit it to
+        leave default routes unmanaged.
     type: list
     elements: str
   ipv6:

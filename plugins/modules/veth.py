@@ -44,6 +44,8 @@ options:
     description:
       - Default gateway of the sandbox, routed through the peer, at most one of each IP version (a
         string is one). Each must lie in the subnet of one of O(addresses) when those are given.
+      - An empty list means no default route through the peer (of either IP version); omit it to
+        leave default routes unmanaged.
     type: list
     elements: str
   ipv6:

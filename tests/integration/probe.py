@@ -8,19 +8,24 @@ sandboxes (``ip netns exec NAME python3 probe.py ...``). Standard library only.
                                   else of every address, IPv4 and IPv6) with NAME and a newline,
                                   until killed (a raw socket server: no reverse DNS, unlike
                                   http.server)
+    probe.py serve-udp NAME [ADDR:]PORT...
+                                  answer every UDP datagram to each PORT (of ADDR only, when
+                                  given) with NAME and a newline, until killed
     probe.py udp-log FILE ADDR:PORT
                                   append every UDP datagram received on ADDR:PORT to FILE, a line
                                   each, until killed
     probe.py wait ADDR:PORT...    return once every server answers (at most 30 s)
     probe.py probe JSON           JSON: {label: ["icmp", ADDR] or ["tcp", ADDR, PORT] or
-                                  ["tcp", ADDR, PORT, SOURCE_PORT]}; prints {label: answer}, all
-                                  targets at once with short timeouts: an ICMP target answers
-                                  true or false, a TCP one the server's NAME or null; an ADDR
-                                  is IPv4 or IPv6 (ICMPv6 echo for the latter)
+                                  ["tcp", ADDR, PORT, SOURCE_PORT] or ["udp", ADDR, PORT]};
+                                  prints {label: answer}, all targets at once with short
+                                  timeouts: an ICMP target answers true or false, a TCP or UDP
+                                  one the server's NAME or null; an ADDR is IPv4 or IPv6
+                                  (ICMPv6 echo for the latter)
 """
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import json
 import os
@@ -55,6 +60,36 @@ def serve(name, ports):
         thread.join()
 
 
+def serve_udp(name, ports):
+    def loop(server):
+        while True:
+            _data, peer = server.recvfrom(2048)
+            server.sendto(name.encode() + b"\n", peer)
+
+    threads = []
+    for port in ports:
+        addr, _sep, port = port.rpartition(":")
+        server = bound(socket.socket(family(addr or "0.0.0.0"), socket.SOCK_DGRAM), addr or "0.0.0.0", int(port))
+        threads.append(threading.Thread(target=loop, args=(server,), daemon=True))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def bound(sock, addr, port, deadline=10.0):
+    """SOCK bound to ADDR:PORT, waiting for an address still tentative (IPv6's DAD) to be usable."""
+    end = time.monotonic() + deadline
+    while True:
+        try:
+            sock.bind((addr, port))
+            return sock
+        except OSError as exc:
+            if exc.errno != errno.EADDRNOTAVAIL or time.monotonic() > end:
+                raise
+            time.sleep(0.1)
+
+
 def family(addr):
     return socket.AF_INET6 if ":" in addr else socket.AF_INET
 
@@ -69,7 +104,7 @@ def listener(addr, port):
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if server.family == socket.AF_INET6 and not addr:
         server.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-    server.bind((addr or ("::" if server.family == socket.AF_INET6 else "0.0.0.0"), port))
+    bound(server, addr or ("::" if server.family == socket.AF_INET6 else "0.0.0.0"), port)
     server.listen(128)
     return server
 
@@ -99,6 +134,20 @@ def tcp(addr, port, source_port=None, timeout=TIMEOUT):
             if not chunk:
                 break
             data += chunk
+        return data.decode().strip() or None
+    except OSError:
+        return None
+    finally:
+        sock.close()
+
+
+def udp(addr, port, timeout=TIMEOUT):
+    """The first line the server at ADDR:PORT answers a datagram with, or None when none comes."""
+    sock = socket.socket(family(addr), socket.SOCK_DGRAM)
+    sock.settimeout(timeout)
+    try:
+        sock.sendto(b"netmodes-probe", (addr, int(port)))
+        data, _peer = sock.recvfrom(2048)
         return data.decode().strip() or None
     except OSError:
         return None
@@ -161,10 +210,10 @@ def _icmp(addresses, six, timeout):
 
 def probe(targets):
     pings = icmp([t[1] for t in targets.values() if t[0] == "icmp"]) if any(t[0] == "icmp" for t in targets.values()) else {}
-    tcps = {label: t for label, t in targets.items() if t[0] == "tcp"}
+    tcps = {label: t for label, t in targets.items() if t[0] in ("tcp", "udp")}
     out = {label: pings[t[1]] for label, t in targets.items() if t[0] == "icmp"}
     with ThreadPoolExecutor(max_workers=max(1, len(tcps))) as pool:
-        futures = {label: pool.submit(tcp, *t[1:]) for label, t in tcps.items()}
+        futures = {label: pool.submit(tcp if t[0] == "tcp" else udp, *t[1:]) for label, t in tcps.items()}
         out.update({label: future.result() for label, future in futures.items()})
     return out
 
@@ -183,6 +232,8 @@ def main(argv):
     command, args = argv[0], argv[1:]
     if command == "serve":
         serve(args[0], args[1:])
+    elif command == "serve-udp":
+        serve_udp(args[0], args[1:])
     elif command == "udp-log":
         udp_log(args[0], args[1])
     elif command == "wait":

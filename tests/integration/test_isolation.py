@@ -31,6 +31,12 @@ itself, 127.0.0.1 of a host routed to it (its loopback-only service and its port
 targets, which have none: nothing is published on [::1], and IPv6 has no route_localnet. The
 whole measured matrix must equal ``expected``, pair for pair: an extra reachable pair fails as
 much as a missing one.
+
+Every host also runs a stand-in for the networks' resolvers (issue 18): a server answering UDP
+and TCP on port 53 of each network's gateway, both families, Docker's default network included
+(it has none: ``dns`` false, so nothing about it changes). The matrix probes each of them, and
+each gateway's host service (port 9000) beside it: only a network's own members (and the host
+itself) reach its resolver; the rest of the host is as reachable as before.
 """
 
 from __future__ import annotations
@@ -62,6 +68,7 @@ SANDBOXES = {
     "d1": (["bridge"], []),
 }
 SERVICE, HOST_SERVICE, PRIVATE_SERVICE, LOOPBACK_ONLY = 80, 9000, 22, 6379
+DNS = 53  # where a network's resolver listens, udp and tcp: on its gateways
 PRIVATE_NETWORKS = {"sim1": "10.231.170.0/24", "sim2": "10.231.180.0/24"}  # the host is .1, the machine .5
 PRIVATE_NETWORKS6 = {"sim1": "fd31:170::/64", "sim2": "fd31:180::/64"}  # the host is ::1, the machine ::5
 ROUTED_LOOPBACK = 231  # the routing table (and rule) that sends 127.0.0.1 out; 232 the attacker's second
@@ -79,6 +86,16 @@ def loopback_port(host):
 def subnet(host, network, six=False):
     """NETWORK's subnet on HOST, its IPv6 one when SIX."""
     return ipaddress.ip_network(("fd31:%d::/64" if six else "10.231.%d.0/24") % (NETWORKS[network][0] + offset(host)))
+
+
+def gateway(host, network, six=False):
+    """NETWORK's gateway on HOST (the first address of its subnet: none is declared), where its resolver listens."""
+    return str(subnet(host, network, six)[1])
+
+
+def has_resolver(network):
+    """Every network but Docker's default one has a resolver (``dns`` is true unless declared false)."""
+    return network != "bridge"
 
 
 def private_address(host, machine=5, six=False):
@@ -138,9 +155,10 @@ SOURCES = [Source("attacker")] + [s for host in HOSTS for s in (
 
 @dataclass(frozen=True)
 class Target:
-    """One thing to reach: KIND icmp or tcp at ADDR:PORT, on HOST, by way of VIA (direct: a
+    """One thing to reach: KIND icmp, tcp or udp at ADDR:PORT, on HOST, by way of VIA (direct: a
     sandbox's address on NETWORK; private: the private network behind HOST; host: one of the
-    host's own addresses, on the LAN or on its private network; published: a published port of
+    host's own addresses, on the LAN or on its private network; resolver: port 53 of NETWORK's
+    gateway; gateway: the host's service on NETWORK's gateway; published: a published port of
     SANDBOX through the lab address; loopback: through 127.0.0.1 of the host itself; routed:
     127.0.0.1 of HOST, routed to it from elsewhere; attacker: the LAN machine). ANSWER is what
     reaching it gives."""
@@ -157,7 +175,7 @@ class Target:
 
     @property
     def label(self):
-        where = "%s:%d" % (self.addr, self.port) if self.kind == "tcp" else self.addr
+        where = "%s:%d" % (self.addr, self.port) if self.kind != "icmp" else self.addr
         return "%s %s %s %s" % (self.host, self.via, self.kind, where)
 
 
@@ -178,6 +196,10 @@ def targets(fleet, addresses):
             out += both(host, private_address(host, six=six), PRIVATE_SERVICE, "private", "%s/private" % host)
         for addr in (fleet.host(host).address, private_address(host, 1), fleet.host(host).address6, private_address(host, 1, True)):
             out += both(host, addr, HOST_SERVICE, "host", host)
+        for network in NETWORKS:
+            for addr in (gateway(host, network), gateway(host, network, True)):
+                out += [Target(kind, host, addr, DNS, "resolver", "%s/dns" % host, network) for kind in ("udp", "tcp")]
+                out.append(Target("tcp", host, addr, HOST_SERVICE, "gateway", host, network))
         out.append(Target("tcp", host, "127.0.0.1", LOOPBACK_ONLY, "loopback", "%s/loopback-only" % host))
         out.append(Target("tcp", host, "127.0.0.1", LOOPBACK_ONLY, "routed", "%s/loopback-only" % host))
         for name, (nets, publish) in SANDBOXES.items():
@@ -206,10 +228,11 @@ def probed_from(source, target):
 
 def reaches_host(source, host):
     """Whether SOURCE reaches HOST's own addresses: the hosts and the attacker are on one LAN; a
-    sandbox reaches its own host, and other hosts unless it is on an internal network; a private
-    network only its own host (any other would be through its host)."""
+    sandbox reaches its own host and other hosts, but one on an internal network only, which has
+    no default route (as in Docker) and so reaches no address off its network; a private network
+    only its own host (any other would be through its host)."""
     if source.kind == "sandbox":
-        return source.host == host or not source.internal
+        return not source.internal
     if source.kind == "private":
         return source.host == host
     return True
@@ -228,12 +251,18 @@ def expected(source, target):
       the sandboxes of other hosts (no overlay): a direct address is reached only from the
       same host, by the host itself or by a member of that address's network; never from the
       LAN (the attacker, the other host) nor from the private network behind the host.
-    - A host's own addresses and services (see ``reaches_host``); the attacker's: from the hosts
-      and from sandboxes not on an internal network (egress), not from a private network.
+    - A host's own addresses and services (see ``reaches_host``), its gateways' too (a network's
+      own gateway also from its members on an internal network: it is on their link); the attacker's:
+      from the hosts and from sandboxes not on an internal network (egress), not from a private network.
+    - A network's resolver (port 53 of its gateways, udp and tcp): from its own members and the host
+      itself only; not from a member of another network of the host (whatever its route), the
+      private network, the LAN or another host. Docker's default network has none: its gateways'
+      port 53 is any address's of the host.
     - Published ports: through the lab address, from whoever reaches the host but internal
       networks (the attacker, the other host, the private network behind it); a port published
       on 127.0.0.1 only through 127.0.0.1 of its own host; a port published by a member of an
-      internal network only from its own host and its own network.
+      internal network from no one through the lab address (the member has no route back to it:
+      not even its own host's packets, which leave with the lab address as their source).
     - 127.0.0.1 is the host's alone: its loopback-only service and its ports published on
       127.0.0.1 answer the host itself, never a packet routed to 127.0.0.1 from a sandbox, the
       private network or the LAN (route_localnet's hole, CVE-2020-8558).
@@ -251,13 +280,17 @@ def expected(source, target):
         reached = same_host and (source.kind in ("host", "private") or egress)
     elif target.via == "host":
         reached = reaches_host(source, target.host)
+    elif target.via == "gateway" or (target.via == "resolver" and not has_resolver(target.network)):
+        reached = reaches_host(source, target.host) or local  # its own network's gateway is on its link
+    elif target.via == "resolver":
+        reached = local
     elif target.via == "attacker":
         reached = source.kind == "host" or egress
     elif target.via == "published":
         if target.mapping.startswith("127.0.0.1:"):
             reached = False
         elif NETWORKS[target.network][1]:
-            reached = local
+            reached = False
         else:
             reached = reaches_host(source, target.host) and not source.internal
     elif target.via == "loopback":
@@ -362,6 +395,16 @@ def serve(fleet, servers):
     sh(fleet.host(ATTACKER), "%s wait 127.0.0.1:%d" % (PROBE, HOST_SERVICE))
 
 
+def serve_resolvers(fleet, servers):
+    """A stand-in for the resolvers on every host: UDP and TCP port 53 of every network's gateways."""
+    for host in HOSTS:
+        sim = fleet.host(host)
+        endpoints = " ".join("%s:%d" % (gateway(host, n, six), DNS) for n in NETWORKS for six in (False, True))
+        servers.start(sim, "%s serve %s/dns %s" % (PROBE, host, endpoints))
+        servers.start(sim, "%s serve-udp %s/dns %s" % (PROBE, host, endpoints))
+        sh(sim, "%s wait %s" % (PROBE, endpoints))
+
+
 def probe(fleet, source, chosen):
     """{label: answer} of CHOSEN ({label: probe.py's target}) probed from SOURCE."""
     on, netns = source.machine
@@ -405,7 +448,7 @@ def measure(fleet, all_targets):
         chosen, sport = {}, {host: low for host, (low, _high) in ROUTED_PORTS.items()}
         for target in all_targets:
             if probed_from(source, target):
-                spec = [target.kind, target.addr] + ([target.port] if target.kind == "tcp" else [])
+                spec = [target.kind, target.addr] + ([target.port] if target.kind != "icmp" else [])
                 if target.via == "routed":
                     spec.append(sport[target.host])
                     sport[target.host] += 1
@@ -438,6 +481,7 @@ def test_the_measured_matrix_is_the_declared_policy(backend, ansible, fleet, lan
             servers.start(sim, "ip netns exec %s %s serve %s/%s %d" % (name, PROBE, host, name, SERVICE))
         sh(sim, "%s wait %s" % (PROBE, " ".join("%s:%d" % (addr, SERVICE) for nets in addresses[host].values() for _n, addr in nets)))
     route_sandboxes_loopback(fleet, addresses)
+    serve_resolvers(fleet, servers)
 
     all_targets = targets(fleet, addresses)
     measured = measure(fleet, all_targets)

@@ -7,6 +7,7 @@ network, and sandboxes on every host."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from conftest import assert_unchanged, fleet_of, reset, sh, snapshot
@@ -27,6 +28,7 @@ HOSTS = ("sim1", "sim2", "sim3")
 # digits of sha256("vxlan\0ov0"), written out here rather than asked of the code under test.
 VXLAN = "nmx55f4bbf11d7"
 DECLARED = "file /etc/netmodes/declared.json"  # the boot-time restore's saved declaration
+PROBE = "/usr/bin/python3 %s" % (Path(__file__).parent / "probe.py")
 
 
 def member_mac(ip):
@@ -89,6 +91,20 @@ def everyone_pings_everyone_by_name(fleet, sandboxes):
         for netns in (s["name"] for s in own):
             for other in (s["name"] for ss in sandboxes.values() for s in ss if s["name"] != netns):
                 ping(host, netns, other)
+
+
+def resolver_answers(host, address, netns=None):
+    """{udp, tcp: what a stand-in resolver at ADDRESS port 53 answers a probe from HOST (its NETNS)}."""
+    prefix = "ip netns exec %s " % netns if netns else ""
+    found = json.loads(sh(host, "%s%s probe '%s'" % (prefix, PROBE, json.dumps({p: [p, address, 53] for p in ("udp", "tcp")}))))
+    return {found["udp"], found["tcp"]}
+
+
+def serve_resolver(procs, host, address):
+    """A stand-in for the resolver of a network on HOST: UDP and TCP port 53 of ADDRESS, answering NAME/dns."""
+    for command in ("serve", "serve-udp"):
+        procs.start(host, "%s %s %s/dns %s:53" % (PROBE, command, host.name, address))
+    sh(host, "%s wait %s:53" % (PROBE, address))
 
 
 def test_overlay_across_hosts_by_name_then_a_third_host_joins_and_leaves(lab, site):
@@ -155,17 +171,18 @@ def test_an_overlay_is_isolated_from_other_networks_as_on_one_host(lab, site):
     sim1, sim2 = fleet.host("sim1"), fleet.host("sim2")
     sandboxes = {"sim1": [{"name": "a1", "network_mode": "ov0", "publish": ["8080:80"]}, {"name": "x1", "network_mode": "br0"}],
                  "sim2": [{"name": "b1", "network_mode": "ov0"}, {"name": "y1", "network_mode": "br0"}]}
+    overlay = dict(OVERLAY, dns=True)  # with its resolver on each host
     before = [snapshot(h) for h in (sim1, sim2)]
-    check = site.run([OVERLAY, LOCAL], ["sim1", "sim2"], sandboxes, check=True)
+    check = site.run([overlay, LOCAL], ["sim1", "sim2"], sandboxes, check=True)
     assert not check.failed and check.changed, check
     for host, was in zip((sim1, sim2), before, strict=True):
         assert_unchanged(was, snapshot(host), "check mode on %s" % host.name)
-    run = site.run([OVERLAY, LOCAL], ["sim1", "sim2"], sandboxes)
+    run = site.run([overlay, LOCAL], ["sim1", "sim2"], sandboxes)
     assert not run.failed, run
     # sim1 has index 0 (slice .0/28, its bridge .1), sim2 index 1 (slice .16/28, its bridge .16).
     a1, b1, x1 = "10.231.200.2", "10.231.200.17", "10.231.201.2"
-    assert sh(sim1, "getent hosts b1", netns="a1").split() == [b1, "b1"]
-    ping(sim1, "a1", "b1")
+    assert sh(sim1, "grep ^nameserver /etc/resolv.conf", netns="a1").split() == ["nameserver", "10.231.200.1"]
+    ping(sim1, "a1", b1)
     ping(sim1, "a1", "10.231.200.1")    # its gateway: its own host's bridge
     ping(sim2, "b1", "10.231.200.16")
     ping(sim1, "x1", a1, ok=False)      # from a local network of the same host into the overlay
@@ -177,8 +194,21 @@ def test_an_overlay_is_isolated_from_other_networks_as_on_one_host(lab, site):
         procs.start(sim1, "ip netns exec a1 /usr/bin/python3 -m http.server 80")
         sh(sim1, "for i in $(seq 300); do ip netns exec a1 curl -s -o /dev/null http://127.0.0.1:80/ && exit 0; sleep 0.1; done; exit 1")
         assert status(sim2, "http://%s:8080/" % sim1.address) == "200"
+        # The overlay's resolver on each host (its bridge address there) answers the overlay's
+        # members (each asks its own host's: another host's bridge address is no neighbour of the
+        # overlay's VXLAN devices); not a member of another network, nor a machine of the LAN.
+        sim3 = fleet.host("sim3")
+        serve_resolver(procs, sim1, "10.231.200.1")
+        serve_resolver(procs, sim2, "10.231.200.16")
+        assert resolver_answers(sim1, "10.231.200.1", "a1") == {"sim1/dns"}
+        assert resolver_answers(sim2, "10.231.200.16", "b1") == {"sim2/dns"}
+        assert resolver_answers(sim1, "10.231.200.1", "x1") == resolver_answers(sim2, "10.231.200.16", "y1") == {None}
+        assert resolver_answers(sim2, "10.231.200.1", "y1") == {None}
+        sh(sim3, "ip route add 10.231.200.1/32 via %s" % sim1.address)
+        assert resolver_answers(sim3, "10.231.200.1") == {None}, "the LAN, through sim1's own cable"
     finally:
         procs.stop()
+        fleet.host("sim3").run("ip route del 10.231.200.1/32", check=False)
 
 
 def test_macvlan_on_the_lab_segment_with_the_host_shim(lab, site):
@@ -197,21 +227,35 @@ def _segment_with_shim(fleet, site, driver):
     lab = sim1.address.rsplit(".", 1)[0]
     # The harness uses .1 (the lab bridge) and .11-.13 (the hosts): the upper half is free.
     network = {"name": "lan", "driver": driver, "hosts": "ov", "parent": "eth0", "subnet": "%s.0/24" % lab,
-               "gateway": "%s.1" % lab, "ip_range": "%s.128/25" % lab, "max_hosts": 8, "shim": True, "dns": False}
-    sandboxes = {"sim1": [{"name": "m1", "network_mode": "lan"}], "sim2": [{"name": "m2", "network_mode": "lan"}]}
-    run = site.run([network], ["sim1", "sim2"], sandboxes)
+               "gateway": "%s.1" % lab, "ip_range": "%s.128/25" % lab, "max_hosts": 8, "shim": True}
+    sandboxes = {"sim1": [{"name": "m1", "network_mode": "lan"}, {"name": "x1", "network_mode": "br0"}],
+                 "sim2": [{"name": "m2", "network_mode": "lan"}]}
+    run = site.run([network, LOCAL], ["sim1", "sim2"], sandboxes)
     assert not run.failed and run.changed, (run, [r["result"].get("msg") for r in run.records if r["status"] == "failed"])
     m1, shim1, m2, shim2 = "%s.129" % lab, "%s.128" % lab, "%s.145" % lab, "%s.144" % lab
-    assert sh(sim1, "getent hosts m2", netns="m1").split() == [m2, "m2"]
-    ping(sim1, "m1", "m2")                                     # across hosts, on the segment
-    ping(sim2, "m2", "m1")
+    # names: the network's resolver on sim1 listens on its shim (issue 18); m1 lists no member
+    assert sh(sim1, "grep ^nameserver /etc/resolv.conf", netns="m1").split() == ["nameserver", shim1]
+    assert "m2" not in sh(sim1, "cat /etc/hosts", netns="m1")
+    ping(sim1, "m1", m2)                                       # across hosts, on the segment
+    ping(sim2, "m2", m1)
     ping(sim1, "m1", shim1)                                    # its own host, through the shim
     assert sim1.run("ping -c 1 -W 2 %s" % m1, check=False).returncode == 0, "the host reaches its sandbox"
     assert sim2.run("ping -c 1 -W 2 %s" % m2, check=False).returncode == 0
     ping(sim2, "m2", shim2)
     route = json.loads(sh(sim1, "ip -j route show default", netns="m1"))
     assert [(r["gateway"], r["dev"]) for r in route] == [("%s.1" % lab, "eth0")], "the segment's gateway"
-    again = site.run([network], ["sim1", "sim2"], sandboxes)
+    # The network's resolver on sim1 (its shim) answers its members there, and not a member of
+    # another network of sim1 (which reaches the shim's address through its own bridge). A member
+    # on another host asks its own host's; to this one it may come in through the parent (which
+    # answers ARP for the shim's address too), as the LAN does, and is not let in.
+    procs = Processes()
+    try:
+        serve_resolver(procs, sim1, shim1)
+        assert resolver_answers(sim1, shim1, "m1") == {"sim1/dns"}
+        assert resolver_answers(sim1, shim1, "x1") == {None}
+    finally:
+        procs.stop()
+    again = site.run([network, LOCAL], ["sim1", "sim2"], sandboxes)
     assert not again.failed and not again.changed, "a second run changed something\n%r" % again
 
 

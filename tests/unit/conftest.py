@@ -476,9 +476,10 @@ def raw_owned(fw):
                 comment = key.get("elem", {}).get("comment") if isinstance(key, dict) else None
                 if comment and body["name"] != nft.MARK_SET:
                     out.setdefault(comment, []).append((body["name"], entry))
-            # a bridge's (a VXLAN device's) chains carry its name: isolate-BR, ..., vxlan-DEV
+            # a bridge's (a VXLAN device's, a resolver's) chains carry its name: isolate-BR, ..., vxlan-DEV, resolver-DEV
             rule = item.get("rule") or {}
-            for prefix, kind in (("isolate-", "bridge"), ("fwd-in-", "bridge"), ("fwd-out-", "bridge"), ("nat-out-", "bridge"), ("vxlan-", "vxlan")):
+            for prefix, kind in (("isolate-", "bridge"), ("fwd-in-", "bridge"), ("fwd-out-", "bridge"), ("nat-out-", "bridge"), ("vxlan-", "vxlan"),
+                                 ("resolver-", "resolver")):
                 if rule.get("chain", "").startswith(prefix):
                     out.setdefault("%s:%s" % (kind, rule["chain"][len(prefix):]), []).append((rule["chain"], rule["expr"]))
         return out

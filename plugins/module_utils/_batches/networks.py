@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _firewall, _fleet
+from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _firewall, _fleet, _resolver
 from ansible_collections.netmodes.linux.plugins.module_utils._batches import prune as _prune
 from ansible_collections.netmodes.linux.plugins.module_utils._batches.links import gather_networks, our_host_links
 from ansible_collections.netmodes.linux.plugins.module_utils._declaration import (
@@ -21,6 +21,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils._naming import DECL
 from ansible_collections.netmodes.linux.plugins.module_utils._preflight import check_subnets_free
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.bridge import Bridge
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.macvlan import Macvlan
+from ansible_collections.netmodes.linux.plugins.module_utils._resources.resolver_firewall import ResolverFirewall
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.vxlan import Vxlan
 
 STATES = ["merged", "overridden", "deleted", "gathered"]
@@ -157,6 +158,7 @@ def ensure_multi_host(batch, span, backend):
         neigh = [{"ip": str(ip), "mac": _fleet.member_mac(m)} for m, _underlay in span.remote for ip in m.addresses]
         batch.run(Vxlan, name=_fleet.vxlan_name(spec.name), vni=spec.vni, local=str(span.local), dstport=spec.dstport,
                   mtu=mtu, bridge=spec.bridge, peers=[str(p) for p in span.peers], fdb=fdb, neigh=neigh, firewall_backend=backend)
+        admit_members(batch, spec, spec.bridge, {v: spec.declared(v)[0] for v in span.addresses}, backend, index=span.index)
     elif spec.shim:
         # libnetwork#1915: a macvlan child cannot reach its parent's addresses, so the host gets a
         # sibling of its own: its address alone (/32, /128), and a route to its slice of the network.
@@ -164,8 +166,18 @@ def ensure_multi_host(batch, span, backend):
                   addresses=["%s/%d" % (ip, ip.max_prefixlen) for ip in span.addresses.values()],
                   routes=[{"dst": str(_addresses.host_slice(spec, span.index, v))} for v in span.addresses], mtu=spec.mtu,
                   ipv6="on" if 6 in span.addresses else None)
+        admit_members(batch, spec, _fleet.shim_name(spec.name), {v: spec.declared(v)[0] for v in span.addresses}, backend, index=span.index)
     else:
         batch.run(Macvlan, name=_fleet.shim_name(spec.name), kind=spec.driver, state="absent")
+        batch.run(ResolverFirewall, device=_fleet.shim_name(spec.name), state="absent", firewall_backend=backend)
+
+
+def admit_members(batch, spec, device, subnets, backend, *, gateways=None, index=None):
+    """Let the members of network SPEC (arriving on DEVICE, from SUBNETS: {IP version: subnet})
+    reach its resolver on this host, and no one else; remove that when it has none (``dns:
+    false``). GATEWAYS and INDEX as ``_resolver.addresses`` takes them."""
+    found = [str(_addresses.interface(ip, subnets[ip.version])) for ip in _resolver.addresses(spec, gateways, index)]
+    batch.run(ResolverFirewall, device=device, addresses=found, state="present" if found else "absent", firewall_backend=backend)
 
 
 def remove_network(batch, spec, backend):
@@ -173,9 +185,11 @@ def remove_network(batch, spec, backend):
     if spec.driver == "overlay":
         batch.run(Vxlan, name=_fleet.vxlan_name(spec.name), state="absent", firewall_backend=backend)
     if spec.bridge:
+        batch.run(ResolverFirewall, device=spec.bridge, state="absent", firewall_backend=backend)
         batch.run(Bridge, name=spec.bridge, state="absent", firewall_backend=backend)
     if spec.driver in ("macvlan", "ipvlan"):
         batch.run(Macvlan, name=_fleet.shim_name(spec.name), kind=spec.driver, state="absent")
+        batch.run(ResolverFirewall, device=_fleet.shim_name(spec.name), state="absent", firewall_backend=backend)
 
 
 def ensure_network(batch, spec, taken, backend, pool=None):
@@ -185,4 +199,6 @@ def ensure_network(batch, spec, taken, backend, pool=None):
     subnets = _addresses.network_subnets(spec, link, taken, pool)
     batch.run(Bridge, name=spec.bridge, addresses=[str(_addresses.interface(gateway, subnet)) for subnet, gateway in subnets.values()],
               internal=spec.internal, ip_masquerade=spec.masquerade, icc=spec.icc, firewall_backend=backend)
+    admit_members(batch, spec, spec.bridge, {v: subnet for v, (subnet, _gw) in subnets.items()}, backend,
+                  gateways={v: gateway for v, (_subnet, gateway) in subnets.items()})
     return subnets

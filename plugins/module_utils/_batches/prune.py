@@ -13,7 +13,8 @@ sandbox removed while a process kept its namespace alive); these are collected h
   it and renaming it, and the veth that was being made may not be declared any more (the host
   links networks make are collected by ``networks``, temporary names included: none is wanted);
 - the firewall items of a sandbox (owner ``netns:NAME``) that is not declared, whoever made its
-  namespace; those of a bridge (``bridge:NAME``) or VXLAN device (``vxlan:NAME``) that is gone;
+  namespace; those of a bridge (``bridge:NAME``) or VXLAN device (``vxlan:NAME``) that is gone,
+  and the admission to the resolver (``resolver:NAME``) of a network no longer declared;
   and the sysctls either still holds in the ledger (put back when no one else uses them);
 - the files and record of such a sandbox (/etc/netns/NAME, /etc/netns/.netmodes/NAME.json);
 - what plugged a sandbox that is not declared into its networks when its namespace is someone
@@ -43,6 +44,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils._resources.dns_conf
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.host_ports import HostPorts
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.macvlan import Macvlan
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.portmap import Portmap
+from ansible_collections.netmodes.linux.plugins.module_utils._resources.resolver_firewall import ResolverFirewall
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.stale_marker import StaleMarker
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.veth import Veth
 
@@ -156,3 +158,5 @@ def networks(batch, *, wanted, backend):
         made = "%s %s" % (kind, name) in batch.created()  # in check mode, made by this run is not there yet
         if kind in ("bridge", "vxlan") and name not in wanted and net.link(name, routes=False) is None and not made:
             batch.run(links.LINK_RESOURCES[kind], name=name, state="absent", firewall_backend=backend)
+        elif kind == "resolver" and name not in wanted:  # the admission to the resolver of a network gone
+            batch.run(ResolverFirewall, device=name, state="absent", firewall_backend=backend)

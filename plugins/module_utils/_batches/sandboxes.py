@@ -24,10 +24,10 @@ from ansible_collections.netmodes.linux.plugins.module_utils._declaration import
     DEFAULT_BRIDGE,
     DEFAULT_NETWORK,
     MODES,
-    NetworkSpec,
     SandboxSpec,
     bridge_of,
     mode_of,
+    network_spec,
     network_specs,
     sandbox_specs,
     veth_name,
@@ -143,7 +143,8 @@ class Sandboxes(BatchResource):
     def _build(self, batch, present, networks):
         net, backend = self.adapters["netlink"], self.params["firewall_backend"]
         if any(DEFAULT_NETWORK in s.networks for s in present) and DEFAULT_NETWORK not in networks:
-            networks[DEFAULT_NETWORK] = NetworkSpec(DEFAULT_NETWORK, DEFAULT_BRIDGE, dns=False)  # Docker's: no resolver
+            # As declared with its name alone: the declaration's defaults for it (no resolver, dns false).
+            networks[DEFAULT_NETWORK] = network_spec({"name": DEFAULT_NETWORK}, DEFAULT_NETWORK)
             # Not a subnet this plan gives another network (in check mode its bridge is not there to read)
             taken = _addresses.taken_subnets(net) | {subnet for planned in self.planned_subnets.values() for subnet, _gateway in planned.values()}
             self.planned_subnets[DEFAULT_BRIDGE] = ensure_network(batch, networks[DEFAULT_NETWORK], taken, backend, self.pool)
@@ -219,7 +220,7 @@ class Sandboxes(BatchResource):
 
     def _attach(self, batch, spec, index, name, *, networks, used):
         if name in self.spans:
-            self._attach_multi_host(batch, spec, index, self.spans[name])
+            self._attach_multi_host(batch, spec, index, self.spans[name], networks)
             return
         bridge = bridge_of(name, networks)
         # As this plan leaves the bridge (its step comes first), else as it is (a network of another run).
@@ -236,9 +237,9 @@ class Sandboxes(BatchResource):
             gateways.append(str(gateway))
         # Hairpin on, as Docker without its userland proxy: a sandbox reaches its own published ports.
         batch.run(Veth, name=veth_name(spec.name, name), peer="eth%d" % index, netns=spec.name, bridge=bridge, hairpin=True,
-                  addresses=addresses, gateway=gateways if index == 0 else None, ipv6=_links.ipv6_of(subnets))
+                  addresses=addresses, gateway=gateways if name == gateway_network(spec, networks) else [], ipv6=_links.ipv6_of(subnets))
 
-    def _attach_multi_host(self, batch, spec, index, span):
+    def _attach_multi_host(self, batch, spec, index, span, networks):
         """Plug SPEC into this host's part of a multi-host network, at the address every host computes."""
         network, member = span.spec, self.member_of(spec, span.spec.name)
         addresses = [_addresses.interface(ip, network.declared(ip.version)[0]) for ip in member.addresses]
@@ -246,14 +247,15 @@ class Sandboxes(BatchResource):
             self.planned.put(spec.name, network.name, address)
         addresses, ipv6 = [str(a) for a in addresses], _links.ipv6_of(network.families)
         if network.driver == "overlay":  # its host's bridge is its gateway
-            gateways = [str(ip) for ip in span.addresses.values()] if index == 0 else None
+            gateways = [str(ip) for ip in span.addresses.values()] if network.name == gateway_network(spec, networks) else []
             mtu = _fleet.overlay_mtu(network, self.adapters["netlink"], span.local)
             batch.run(Veth, name=veth_name(spec.name, network.name), peer="eth%d" % index, netns=spec.name, bridge=network.bridge,
                       hairpin=True, addresses=addresses, gateway=gateways, mtu=mtu, mac=_fleet.member_mac(member), ipv6=ipv6)
             return
-        gateways = [str(g) for g in (network.declared(v)[1] for v in network.families) if g] if index == 0 else None
+        gateways = ([str(g) for g in (network.declared(v)[1] for v in network.families) if g]
+                    if network.name == gateway_network(spec, networks) else [])
         batch.run(Macvlan, name="eth%d" % index, parent=network.parent, kind=network.driver, mode=network.mode, netns=spec.name,
-                  addresses=addresses, gateway=gateways or None, mtu=network.mtu, ipv6=ipv6)
+                  addresses=addresses, gateway=gateways, mtu=network.mtu, ipv6=ipv6)
 
     def _members(self, specs, networks):
         """{network: [_fleet.Member]} of the user-defined networks on this host (Docker's embedded
@@ -329,6 +331,13 @@ class Sandboxes(BatchResource):
         if inode is None or not net.netns_owned(spec.name):
             return False
         return spec.share_with in self.leaving or inode != net.netns_inode(spec.share_with)  # None: made by this run
+
+
+def gateway_network(spec, networks):
+    """The network of SPEC's default route: its first network that is not internal (Docker's
+    gateway endpoint: a sandbox on internal networks only has no default route, and one on an
+    internal and another network routes off-network through the other); NETWORKS: {name: spec}."""
+    return next((name for name in spec.networks if not (name in networks and networks[name].internal)), None)
 
 
 def ports_given_away(firewall, specs):

@@ -12,7 +12,7 @@ import subprocess
 
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, NetmodesError
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall.foreign import HOOKS, BaseChain, Rule, Unreadable
-from ansible_collections.netmodes.linux.plugins.module_utils._firewall.ipt_rules import ours
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall.ipt_rules import PASSING, ours
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall.nft_rules import FAMILY, TABLE
 
 _SBIN = "/usr/sbin:/sbin:/usr/bin:/bin"
@@ -216,7 +216,7 @@ def legacy_rule(words, text):
         if option in ("-j", "-g", "--jump", "--goto") and args:
             target = args[0]
             if ours(target):
-                return Rule(tuple(conditions), "ours", target, text)
+                return Rule(tuple(conditions), None if target in PASSING else "ours", target, text)
             if option in ("-g", "--goto"):
                 return Rule(tuple(conditions), "goto", target, text)
             return Rule(tuple(conditions), _VERDICTS.get(target, "jump"), target, text)

@@ -1,7 +1,8 @@
 # Copyright: netmodes.linux contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What a planner asks of the firewall: intents (a published port, a bridge network's policy, who
-may send an overlay VXLAN, what keeps the host closed) and the owner tags they are written for."""
+may send an overlay VXLAN, who may ask a network's resolver, what keeps the host closed) and the
+owner tags they are written for."""
 
 from __future__ import annotations
 
@@ -46,6 +47,24 @@ class VxlanPeers:
 
 
 @dataclass(frozen=True)
+class ResolverAccess:
+    """Who may reach the resolver of a network on this host (``_resolver``): a packet to one of
+    ADDRESSES (ip addresses, of either family) on udp or tcp PORT is accepted when it arrives on
+    DEVICE (the network's bridge, or its macvlan/ipvlan shim) from one of SUBNETS of its family
+    (the network's members), let on when it comes from the host itself (``lo``), and dropped from
+    anyone else: another network's members (their bridge, whatever source address they forge),
+    the uplinks, other hosts. Nothing else of the host is opened or closed."""
+
+    device: str
+    addresses: tuple
+    subnets: tuple
+    port: int          # _resolver.PORT
+
+    def describe(self):
+        return ["%s port %d" % (address, self.port) for address in self.addresses]
+
+
+@dataclass(frozen=True)
 class Guard:
     """What keeps the host closed where the collection switched a sysctl on (``_sysctl.guarded``):
     a forwarded IPv4 packet that arrives on one of UPLINKS (an IPv6 one on one of UPLINKS6) and
@@ -81,6 +100,12 @@ def owner_words(owner):
 
 def bridge_owner(name):
     return "bridge:%s" % name
+
+
+def resolver_owner(device):
+    """The owner tag of the admission of a network's members to its resolver (ResolverAccess), by
+    the DEVICE they arrive on."""
+    return "resolver:%s" % device
 
 
 def vxlan_owner(name):

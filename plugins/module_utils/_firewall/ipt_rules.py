@@ -5,14 +5,18 @@ intent. See ``iptables`` for the whole."""
 
 from __future__ import annotations
 
-from ansible_collections.netmodes.linux.plugins.module_utils._firewall.intents import Guard, VxlanPeers
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall.intents import Guard, ResolverAccess, VxlanPeers
 
 TAG = "netmodes"
 USER_CHAIN = "NETMODES-USER"
 _BRIDGE_PREFIXES = ("NM-IN-", "NM-OUT-")
 VXLAN_PREFIX = "NETMODES-VX-"
+RESOLVER_PREFIX = "NETMODES-DNS-"   # and a device name: 28 characters at most, iptables' limit
 # The chains that are an owner's item as a whole, by the prefix of their names: prefix -> kind of owner.
-_CHAIN_ITEMS = {**dict.fromkeys(_BRIDGE_PREFIXES, "bridge"), VXLAN_PREFIX: "vxlan"}
+_CHAIN_ITEMS = {**dict.fromkeys(_BRIDGE_PREFIXES, "bridge"), VXLAN_PREFIX: "vxlan", RESOLVER_PREFIX: "resolver"}
+# Our chains that decide only some of what their hook sees and return the rest (to the foreign
+# analyser, a jump into one is no accept).
+PASSING = ("NETMODES-INPUT",)
 TABLES = ("raw", "nat", "filter")   # commit order
 # ip6tables' tables, as items and commands name them (the same names with a 6): written after IPv4's.
 TABLES6 = tuple(table + "6" for table in TABLES)
@@ -51,6 +55,7 @@ _LOCAL = ("addrtype", {"dst-type": "LOCAL"})
 # Chains and their fixed rules: (table, chain) -> [spec] (None: a chain of owned rules only).
 HOOKS = {
     ("filter", "FORWARD"): spec(target=("NETMODES-FORWARD",)),
+    ("filter", "INPUT"): spec(target=("NETMODES-INPUT",)),
     ("nat", "PREROUTING"): spec(matches=[_LOCAL], target=("NETMODES-DNAT",)),
     ("nat", "OUTPUT"): spec(matches=[_LOCAL], target=("NETMODES-DNAT",)),
     ("nat", "POSTROUTING"): spec(target=("NETMODES-POSTROUTING",)),
@@ -70,6 +75,8 @@ CHAIN_RULES = {
                                     spec(matches=[_DNAT_REPLY], target=("NETMODES-REPLIES",)), spec(target=("DROP",))],
     ("filter", "NETMODES-PUBLISHED"): None,
     ("filter", "NETMODES-REPLIES"): None,
+    # -d RESOLVER -p P --dport 53 -j NETMODES-DNS-DEV: a network's resolver, its members only.
+    ("filter", "NETMODES-INPUT"): None,
     ("nat", "NETMODES-DNAT"): None,
     # The host reaching a sandbox through 127.0.0.1 (route_localnet lets it leave lo).
     ("nat", "NETMODES-POSTROUTING"): [spec((("-s", "127.0.0.0/8"),), [_DNATED], ("MASQUERADE",))],
@@ -166,6 +173,22 @@ def _guard_items(guard, tag):
     return out | {("rule", "raw", "NETMODES-RAW", spec((_LOOPBACK, ("-i", name)), target=("DROP",), comment=tag)) for name in guard.localnet}
 
 
+def _resolver_items(access, tag):
+    """Who may reach a network's resolver (intents.ResolverAccess), in each family it listens in:
+    the same rules as the nftables backend's."""
+    chain, out = RESOLVER_PREFIX + access.device, set()
+    for version in sorted({address.version for address in access.addresses}):
+        table, host = ("filter", 32) if version == 4 else ("filter6", 128)
+        rules = [spec((("-s", str(subnet)), ("-i", access.device)), comment=tag) for subnet in access.subnets if subnet.version == version]
+        rules += [spec((("-i", "lo"),), target=("RETURN",), comment=tag), spec(target=("DROP",), comment=tag)]
+        out.add(("chain", table, chain, tuple(rules)))
+        for address in (a for a in access.addresses if a.version == version):
+            for proto in ("udp", "tcp"):
+                head, matches = _port((("-d", "%s/%d" % (address, host)),), proto, str(access.port))
+                out.add(("rule", table, "NETMODES-INPUT", spec(head, matches, (chain,), tag)))
+    return out
+
+
 def u32_vni(vni, version=4):
     """The u32 match of VXLAN with VNI (the 24 bits after UDP's 8 bytes and VXLAN's first 4), as
     iptables prints it back: Docker's match for its encrypted overlays' cleartext drop (IPv4,
@@ -199,11 +222,13 @@ def _vxlan_items(peers, tag):
 
 
 def render(owner, intents):
-    """The items of INTENTS (intents.Publish, BridgePolicy, VxlanPeers and Guard), tagged as OWNER's."""
+    """The items of INTENTS (intents.Publish, BridgePolicy, VxlanPeers, ResolverAccess and Guard), tagged as OWNER's."""
     out = set()
     for intent in intents:
         if isinstance(intent, VxlanPeers):
             out |= _vxlan_items(intent, _tag(owner))
+        elif isinstance(intent, ResolverAccess):
+            out |= _resolver_items(intent, _tag(owner))
         elif isinstance(intent, Guard):
             out |= _guard_items(intent, _tag(owner))
         else:

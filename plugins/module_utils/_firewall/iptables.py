@@ -14,6 +14,9 @@ chain by a rule commented ``netmodes``; every other rule carries ``netmodes:OWNE
             NETMODES-CLOSED   DNATed -> NETMODES-PUBLISHED, their replies -> NETMODES-REPLIES, -j DROP
             NETMODES-PUBLISHED  -d SANDBOX -p P --dport PORT -j ACCEPT   (jumped to for DNATed packets)
             NETMODES-REPLIES    -s SANDBOX -p P --sport PORT -j ACCEPT   (their replies, from NETMODES-CLOSED)
+            INPUT        -> NETMODES-INPUT: -d RESOLVER -p udp|tcp --dport 53 -j NETMODES-DNS-DEV (a network's
+                            resolver on this host, DEV the device its members arrive on)
+            NETMODES-DNS-DEV  -s SUBNET -i DEV -j ACCEPT (its members), -i lo -j RETURN, -j DROP
     nat     PREROUTING, OUTPUT -m addrtype --dst-type LOCAL -> NETMODES-DNAT (one DNAT rule per port)
             POSTROUTING -> NETMODES-POSTROUTING (loopback, hairpin and outbound masquerade)
     raw     PREROUTING  -> NETMODES-RAW (drop remote packets for 127.0.0.1-published ports, and

@@ -7,7 +7,14 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.netmodes.linux.plugins.module_utils._firewall.intents import Guard, VxlanPeers, bridge_owner, vxlan_owner
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall.intents import (
+    Guard,
+    ResolverAccess,
+    VxlanPeers,
+    bridge_owner,
+    resolver_owner,
+    vxlan_owner,
+)
 
 FAMILY = "inet"
 TABLE = "netmodes"
@@ -34,6 +41,7 @@ _PORT_KEY = {"concat": [_payload("ip", "daddr"), _meta("l4proto"), _payload("th"
 _PORT_KEY6 = {"concat": [_payload("ip6", "daddr"), _meta("l4proto"), _payload("th", "dport")]}
 _ANY_KEY = {"concat": [_meta("l4proto"), _payload("th", "dport")]}
 _L4 = _match(_meta("l4proto"), {"set": ["tcp", "udp", "sctp"]})
+_DNS = _match(_meta("l4proto"), {"set": ["tcp", "udp"]})
 _DNATED = _match({"ct": {"key": "status"}}, "dnat", "in")
 _ESTABLISHED = [_match({"ct": {"key": "state"}}, ["established", "related"], "in"), {"accept": None}]
 _LOCAL = _match({"fib": {"result": "type", "flags": ["daddr"]}}, "local")
@@ -71,6 +79,8 @@ ELEMENT_SETS = {
     "uplinks": ("ifname", None),
     "uplinks6": ("ifname", None),
     "localnet": ("ifname", None),
+    "resolve4": (_KEY, "verdict"),
+    "resolve6": (_KEY6, "verdict"),
 }
 INTERVAL = ("range4", "exposed-range4", "loopback-range4", "range6", "exposed-range6")
 # The verdict maps that send a bridge's packets to its chains (the chain is named MAP-BRIDGE).
@@ -88,6 +98,7 @@ CHAINS = {
     "nat-postrouting": ("nat", "postrouting", 100),
     "raw-prerouting": ("filter", "prerouting", -300),
     "filter-forward": ("filter", "forward", 0),
+    "filter-input": ("filter", "input", 0),
 }
 
 # The fixed rules of each chain, in the form `nft -j list` prints them (so they compare exactly).
@@ -143,6 +154,9 @@ CHAIN_RULES = {
         [_L4, _DNATED, _match({"ct": {"key": "direction"}}, "reply"), _match(_REPLY_KEY6, "@" + name), {"accept": None}]
         for name in ("exposed6", "exposed-range6")] + [
         [_match(_meta("nfproto"), "ipv6"), {"drop": None}]],
+    # A packet to a network's resolver (its address, protocol and port) goes to that network's
+    # chain, which admits its members only; nothing else to the host is looked at.
+    "filter-input": [[_DNS, {"vmap": {"key": key, "data": "@" + name}}] for key, name in ((_PORT_KEY, "resolve4"), (_PORT_KEY6, "resolve6"))],
 }
 
 
@@ -190,6 +204,27 @@ def bridge_chains(policy):
     return {"isolate-" + br: isolate, "fwd-in-" + br: into, "fwd-out-" + br: out, "nat-out-" + br: nat}
 
 
+RESOLVER_PREFIX = "resolver-"
+
+
+def resolver_chains(access):
+    """{chain: [rule expr]} of the admission to a network's resolver (intents.ResolverAccess): its
+    members (on its device, from its subnets) are accepted, the host itself goes on to the rest of
+    its rules, anyone else is dropped. The device is matched, not the source alone: a member of
+    another network can forge a source address of this one, not the bridge it arrives on."""
+    dev = access.device
+    rules = [[_match(_meta("iifname"), dev), _saddr(subnet), {"accept": None}] for subnet in access.subnets]
+    return {RESOLVER_PREFIX + dev: rules + [[_match(_meta("iifname"), "lo"), {"return": None}], [{"drop": None}]]}
+
+
+def _resolver_items(access):
+    out = {("chain", name, _canonical(rules)) for name, rules in resolver_chains(access).items()}
+    for address in access.addresses:
+        for proto in ("udp", "tcp"):
+            out.add(("elem", "resolve%d" % address.version, (str(address), proto, str(access.port)), "jump %s%s" % (RESOLVER_PREFIX, access.device)))
+    return out
+
+
 def _bridge_of(chain):
     for prefix in BRIDGE_MAPS:
         if chain.startswith(prefix + "-"):
@@ -220,6 +255,8 @@ def chain_owner(chain):
     filter); None for the fixed chains."""
     if chain.startswith(VXLAN_PREFIX):
         return vxlan_owner(chain[len(VXLAN_PREFIX):])
+    if chain.startswith(RESOLVER_PREFIX):
+        return resolver_owner(chain[len(RESOLVER_PREFIX):])
     bridge = _bridge_of(chain)
     return bridge_owner(bridge) if bridge else None
 
@@ -342,7 +379,7 @@ def _guard_items(guard):
 
 
 def render(owner, intents):
-    """The items of INTENTS (intents.Publish, BridgePolicy, VxlanPeers and Guard); nftables keeps
+    """The items of INTENTS (intents.Publish, BridgePolicy, VxlanPeers, ResolverAccess and Guard); nftables keeps
     the OWNER in element comments, written by ``changes``, and in the names of its chains."""
     out = set()
     for intent in intents:
@@ -350,6 +387,8 @@ def render(owner, intents):
             out |= {("chain", name, _canonical(rules)) for name, rules in vxlan_chains(intent).items()}
         elif isinstance(intent, Guard):
             out |= _guard_items(intent)
+        elif isinstance(intent, ResolverAccess):
+            out |= _resolver_items(intent)
         else:
             out |= _bridge_items(intent) if hasattr(intent, "bridge") else _port_items(intent)
     return out

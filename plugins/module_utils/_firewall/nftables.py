@@ -20,6 +20,7 @@ are published, on one bridge or twenty (Docker's nftables layout, with maps for 
       set bridges                     our bridges: nothing arriving there reaches 127.0.0.0/8
       set uplinks, localnet           interfaces whose forwarding / route_localnet we switched on
       set uplinks6                    interfaces whose IPv6 force_forwarding we switched on
+      map resolve4 / resolve6         a resolver's address . protocol . port 53 -> jump to its network's chain
       chain published     the DNAT rules (three per family), looked up through the maps
       chain nat-prerouting / nat-output  (fib daddr type local -> published)
       chain nat-postrouting              (masquerade host-loopback; iifname and oifname vmap @nat-out)
@@ -28,14 +29,17 @@ are published, on one bridge or twenty (Docker's nftables layout, with maps for 
                                           iifname vmap @fwd-out; iifname @uplinks jump closed;
                                           iifname @uplinks6 jump closed6)
       chain closed, closed6              (what may cross an uplink we switched on: published ports)
+      chain filter-input                 (ip daddr . meta l4proto . th dport vmap @resolve4, and IPv6's)
       chain user                         (the user's own rules; created, never flushed)
       chain isolate-BR / fwd-in-BR / fwd-out-BR / nat-out-BR   one set per bridge: its network policy
       chain vxlan-DEV                    (a VXLAN device's filter, hook prerouting priority raw: VXLAN
                                           to its port with its VNI from its peers only)
+      chain resolver-DEV                 (a network's resolver: iifname DEV from its subnets accept,
+                                          iifname lo return, drop)
     }
 
-Each element carries its owner (``netns:web``, ``bridge:br0``, ``sysctl:ledger``) as its comment, and a bridge's
-(a VXLAN device's) chains carry its name: that is how a run finds its own items, another owner's
+Each element carries its owner (``netns:web``, ``bridge:br0``, ``resolver:br0``, ``sysctl:ledger``) as its comment, and a
+bridge's (a VXLAN device's, a resolver's device's) chains carry its name: that is how a run finds its own items, another owner's
 conflicting ones, and nothing else. The table itself is ours by its mark, the set ``made-by``
 holding the element ``netmodes.linux`` (nftables 1.0.6 neither reads nor prints a table's or a
 set's comment in JSON): a table of our name without it is someone else's, refused and never

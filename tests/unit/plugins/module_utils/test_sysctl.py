@@ -168,3 +168,19 @@ def test_ipv6_uplinks_are_links_with_an_ipv6_address_not_link_local(kernel):
     assert s.uplinks(addrs, version=6) == [s.forwarding("eth1", 6)]
     assert s.uplinks(addrs, only={ipaddress.ip_address("fd31:9b5e:c207:1::11")}, version=6) == [s.forwarding("eth1", 6)]
     assert s.uplinks(addrs, only={ipaddress.ip_address("fd31:9b5e:c207:1::12")}, version=6) == []
+
+
+def test_the_ledger_is_read_once_and_again_after_each_write(tmp_path):
+    # A host's every portmap reads the ledger: the adapter keeps what it read, and a write of its
+    # own (the only writer under the host's lock) makes it read the file again.
+    proc = tmp_path / "proc" / "net" / "ipv4" / "conf" / "br0"
+    proc.mkdir(parents=True)
+    (proc / "forwarding").write_text("0\n")
+    adapter = s.Sysctl(ledger=str(tmp_path / "run" / "sysctl.json"), root=str(tmp_path / "proc"))
+    assert adapter.ledger() == {}
+    adapter.claim("net/ipv4/conf/br0/forwarding", "bridge:br0", "1")
+    first = adapter.ledger()
+    assert first == {"net/ipv4/conf/br0/forwarding": {"before": "0", "users": ["bridge:br0"]}}
+    assert adapter.ledger() is first
+    adapter.release("net/ipv4/conf/br0/forwarding", "bridge:br0")
+    assert adapter.ledger() == {} and (proc / "forwarding").read_text() == "0"

@@ -166,7 +166,8 @@ def test_macvlan_sandboxes_and_the_host_shim(sim2, converge, files):
     assert "m1" not in files.files[("m2", "hosts")]
     assert not any(site(converge, [LAN], fleet(("sim1", "sim2"), declared), declared)[i]["changed"] for i in (0, 1))
     without = site(converge, [dict(LAN, shim=False)], fleet(("sim1", "sim2"), declared), declared)
-    assert objects(*without) == ["file /etc/netns/m2/hosts", "file /etc/netns/m2/resolv.conf", "macvlan %s" % SHIM]
+    assert objects(*without) == ["file /etc/netns/m2/hosts", "file /etc/netns/m2/resolv.conf", "macvlan %s" % SHIM,
+                                 "resolver %s firewall" % SHIM]
     assert sim2.link(SHIM) is None
     # without a shim the host is out of the network's reach: no resolver, so the hosts file lists m1
     assert "10.231.1.129\tm1" in files.files[("m2", "hosts")].replace(" ", "\t")

@@ -602,3 +602,22 @@ def test_a_new_dual_stack_sandbox_publishes_on_both_families_in_its_first_run(fo
     four_steps(Sandboxes, config=config, networks=DUAL, converge_networks=True)
     published = sorted(str(m) for who, m in firewall.read().published())
     assert published == ["8080:80/tcp", "[::]:8080:80/tcp", "[::]:8081:80/tcp"], published
+
+
+def test_a_sandbox_routes_off_network_through_its_first_network_that_is_not_internal(converge, kernel):
+    # Docker's gateway endpoint: never an internal network. On internal networks only, no default route.
+    networks = [{"name": "br0", "subnet": "172.18.0.0/16"}, {"name": "back", "subnet": "172.30.0.0/16", "internal": True}]
+    config = [{"name": "db", "network_mode": "back"}, {"name": "app", "network_mode": "back", "networks": ["br0"]},
+              {"name": "web", "network_mode": "br0", "networks": ["back"]}]
+    converge(Networks, config=networks)
+    converge(Sandboxes, config=config, networks=networks)
+    routes = {(netns, link): sorted(str(r) for r in kernel.link(link, netns).routes)
+              for netns, links in (("db", ("eth0",)), ("app", ("eth0", "eth1")), ("web", ("eth0", "eth1"))) for link in links}
+    assert routes == {("db", "eth0"): [], ("app", "eth0"): [], ("app", "eth1"): ["default via 172.18.0.1"],
+                      ("web", "eth0"): ["default via 172.18.0.1"], ("web", "eth1"): []}
+    assert not converge(Sandboxes, config=config, networks=networks)["changed"]
+    # A network that becomes internal takes its default route with it.
+    networks[0]["internal"] = True
+    converge(Networks, config=networks)
+    converge(Sandboxes, config=config, networks=networks)
+    assert kernel.link("eth0", "web").routes == frozenset() and kernel.link("eth1", "app").routes == frozenset()

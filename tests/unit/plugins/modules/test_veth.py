@@ -176,3 +176,15 @@ def test_a_bridge_takes_ports_up_to_the_kernels_limit_and_no_more(world, converg
     assert not converge(Veth, **PLUG)["changed"], "a port already on the bridge is not counted again"
     converge(Veth, name="veth-web", state="absent")
     converge(Veth, **dict(PLUG, name="veth-db", netns="db", addresses=["172.18.0.11/16"]))
+
+
+def test_an_empty_gateway_list_manages_the_default_routes_to_none(world, converge, kernel):
+    # The sandboxes module's link to a network that is not the sandbox's gateway: an internal
+    # network's, or a second network's. A default route there goes, of either IP version; other
+    # routes stay (routes unmanaged); an omitted gateway leaves default routes alone, as before.
+    converge(Veth, **PLUG)
+    assert not converge(Veth, **dict(PLUG, gateway=None))["changed"]
+    assert [str(r) for r in kernel.link("eth0", "web").routes] == ["default via 172.18.0.1"]
+    result = converge(Veth, **dict(PLUG, gateway=[]))
+    assert result["changed"] and kernel.link("eth0", "web").routes == frozenset()
+    assert not converge(Veth, **dict(PLUG, gateway=[]))["changed"]
