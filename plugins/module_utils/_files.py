@@ -27,6 +27,9 @@ RECORD_TAG = "record"  # temporary records are .record.XXXXXXXX.tmp: never NAME.
 FILE_MODE = _fs.PUBLIC     # processes in the sandbox read them
 DIR_MODE = _fs.PUBLIC_DIR
 RECORDS_MODE = _fs.PRIVATE_DIR
+# In a sandbox's record: the sandbox whose files it shares (Docker's container mode), its
+# directory being a symbolic link to that sandbox's.
+LINK = "link"
 
 
 def path(netns, name, root=ETC_NETNS):
@@ -107,16 +110,74 @@ def plan(netns, wanted, current, recorded, force=False):
     return ops
 
 
+def shown(files, netns):
+    """The sandbox whose files ``ip netns exec NETNS`` shows: NETNS, or the sandbox its directory
+    is our symbolic link to (FILES: the adapter). A link that is not ours is not followed: reading
+    through it fails, naming it."""
+    link = files.link_of(netns)
+    return link if link is not None and link == files.recorded(netns).get(LINK) else netns
+
+
+def plan_link(netns, target, current, force=False, replaced=False):
+    """Ops that make /etc/netns/NETNS show the files of sandbox TARGET (None: no link, and with
+    REPLACED files of its own, planned after these ops).
+
+    CURRENT: the link there ("link", None when there is none), whether it is ours ("ours"), the
+    files in the directory ("files", {name: content or None}) and their records ("recorded").
+    Files of ours in the way go with the directory (those changed by hand only with FORCE); a
+    link that is not ours is refused."""
+    link, obj = current["link"], "directory %s" % os.path.join(ETC_NETNS, netns)
+    if link is None and target is None:  # a link recorded but not made (a run killed halfway): its record goes
+        stale = current["recorded"].get(LINK)
+        return [Op("recreate" if replaced else "delete", obj, before={LINK: stale}, call=("files.unlink", {"netns": netns}))] if stale else []
+    if link is not None and not current["ours"]:
+        raise Conflict("%s is a symbolic link (to %s) that netmodes.linux did not make; it never follows a link in a path it owns:"
+                       " remove it (rm %s), and re-run" % (os.path.join(ETC_NETNS, netns), link, os.path.join(ETC_NETNS, netns)))
+    if link == target:  # done; but a run killed before the link's last record kept the marks of the files it removed
+        left = {name: mark for name, mark in current["recorded"].items() if name != LINK}
+        return [Op("set", obj, "record", left, {LINK: target}, call=("files.link", {"netns": netns, "target": target}))] if left else []
+    if target is None:
+        return [Op("recreate" if replaced else "delete", obj, before={LINK: link}, call=("files.unlink", {"netns": netns}))]
+    if link is not None:
+        return [Op("set", obj, LINK, link, target, call=("files.link", {"netns": netns, "target": target}))]
+    there = {name: content for name, content in current["files"].items() if content is not None}
+    plan(netns, dict.fromkeys(there), there, {name: mark for name, mark in current["recorded"].items() if name in there}, force)
+    mine = [name for name in sorted(there) if current["recorded"].get(name) or force]
+    if len(mine) < len(there):
+        theirs = sorted(set(there) - set(mine))
+        raise EditedByHand("%s exists and was not written by netmodes.linux. Nothing was changed. Set force: true to remove it"
+                           " (%s shares the files of %s)" % (", ".join(path(netns, n) for n in theirs), netns, target),
+                           [file_diff(netns, name, there[name], None) for name in theirs])
+    return [Op("recreate" if there else "create", obj, before=there or None, after={LINK: target},
+               call=("files.link", {"netns": netns, "target": target, "remove": mine}))]
+
+
 def diff(ops):
-    """The unified diff of every file OPS change (a record-only op changes no content)."""
+    """The unified diff of every file OPS change (a record-only op changes no content); a
+    sandbox's directory made a link shows as the line ``-> TARGET``."""
     out = []
     for op in ordered(ops):
         before = op.before if op.action != "create" else None
         after = op.after if op.action != "delete" else None
         if op.field == "record" or before == after:
             continue
+        if op.call[0] in ("files.link", "files.unlink"):
+            where = os.path.join(ETC_NETNS, op.call[1]["netns"])
+            out.append({"before_header": where, "before": _as_text(before), "after_header": where, "after": _as_text(after)})
+            continue
         out.append(file_diff(op.call[1]["netns"], op.call[1]["name"], before, after))
     return out
+
+
+def _as_text(value):
+    """A link's target (``-> web``), or the files a directory holds, for a diff."""
+    if isinstance(value, str):
+        return "-> %s\n" % value
+    if not value:
+        return ""
+    if LINK in value:
+        return "-> %s\n" % value[LINK]
+    return "".join("%s:\n%s" % (name, content) for name, content in sorted(value.items()))
 
 
 class Files:
@@ -248,6 +309,48 @@ class Files:
                 root.rmdir(netns)
         self._set_record(netns, name, None)
 
+    def link_of(self, netns):
+        """The target of /etc/netns/NETNS when it is a symbolic link (never followed), else None."""
+        root = self._dir()
+        if root is None:
+            return None
+        with root:
+            found = root.lstat(netns)
+            return os.readlink(netns, dir_fd=root.fd) if found is not None and stat.S_ISLNK(found.st_mode) else None
+
+    def link(self, netns, target, remove=()):
+        """Make /etc/netns/NETNS a symbolic link to TARGET (the directory beside it), so that ``ip
+        netns exec NETNS`` shows TARGET's files, always as they are now (Docker's container mode).
+
+        The link is recorded first, so a run killed halfway finds what it left as ours. What is
+        there is replaced: a link, or a directory holding nothing but the files REMOVE, which go.
+        """
+        self._write_record(netns, dict(self.recorded(netns), **{LINK: target}))
+        with self._dir(create=DIR_MODE) as root:
+            found = root.lstat(netns)
+            if found is not None and stat.S_ISDIR(found.st_mode):
+                with root.subdir(netns) as directory:
+                    for name in remove:
+                        directory.unlink(name)
+                        directory.remove_leftovers(".%s." % name)
+                    left = directory.names()
+                if left:
+                    raise Conflict("%s holds %s, which netmodes.linux did not write; %s shares the files of %s: remove them, and re-run"
+                                   % (os.path.join(self.root, netns), ", ".join(left), netns, target))
+                root.rmdir(netns)
+            root.symlink(netns, target, tag=LINK)
+        self._write_record(netns, {LINK: target})
+
+    def unlink(self, netns):
+        """Remove the symbolic link /etc/netns/NETNS (never what it points to), then its record."""
+        root = self._dir()
+        if root is not None:
+            with root:
+                found = root.lstat(netns)
+                if found is not None and stat.S_ISLNK(found.st_mode):
+                    root.unlink(netns)
+        self._set_record(netns, LINK, None)
+
     def stray_records(self):
         """True when the records' directory is there but empty: a removal of the last record,
         killed before the directory went, leaves it (see ``tidy``)."""
@@ -270,6 +373,10 @@ class Files:
             marks.pop(name, None)
         else:
             marks[name] = value
+        self._write_record(netns, marks)
+
+    def _write_record(self, netns, marks):
+        """Record MARKS for NETNS (none: its record goes, and the records' directory once empty)."""
         if marks:
             with self._dir(RECORDS, create=RECORDS_MODE) as records:
                 records.write(netns + ".json", (json.dumps(marks, indent=1, sort_keys=True) + "\n").encode("utf-8"),

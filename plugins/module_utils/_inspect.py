@@ -46,7 +46,7 @@ def read(adapters, sandboxes=None, networks=None, dns=True):
     return {
         "filters": {"netns": sandboxes, "network": networks},
         "host": host, "bridges": bridges, "inodes": inodes, "spaces": spaces,
-        "sandboxes": [name for name in wanted if inodes[name] in spaces],
+        "sandboxes": [name for name in wanted if inodes[name] in spaces], "made": net.netns_made_order(),
         "owned": {name: net.netns_owned(name) for name in wanted},
         "files": {name: ({file: files.read(name, file) for file in rc.FILES}, files.recorded(name)) if dns else None for name in wanted},
         "backend": adapters["firewall"], "firewall": firewall, "firewall_error": firewall_error,
@@ -77,8 +77,11 @@ def brief(result):
 def report(snap):
     """(result, warnings): the module's ``firewall``, ``networks`` and ``sandboxes`` from SNAP (``read``)."""
     warnings = _missing(snap)
+    # A namespace's names, the one it was made under first (web, not its sidecar), then in the
+    # order they were given; names the mount list does not order come after, by name.
+    made = {name: i for i, name in enumerate(snap["made"])}
     names = {}
-    for name, inode in sorted(snap["inodes"].items()):
+    for name, inode in sorted(snap["inodes"].items(), key=lambda item: (made.get(item[0], len(made)), item[0])):
         names.setdefault(inode, []).append(name)
     # The host end of every veth whose peer is in a sandbox, by (sandbox inode, peer index).
     host_ends = {(link.peer_netns, link.peer_index): link for link in snap["host"] if link.peer_netns}

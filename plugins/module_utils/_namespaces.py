@@ -15,6 +15,7 @@ import ctypes
 import ctypes.util
 import errno
 import os
+import re
 import threading
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _fs
@@ -24,6 +25,7 @@ NETNS_DIR = "/run/netns"
 # Which names in /run/netns we created (a file per name holding the namespace inode).
 # It lives on /run like the namespaces themselves, so both vanish together at reboot.
 OWNED_DIR = "/run/netmodes/netns"
+MOUNTINFO = "/proc/self/mountinfo"  # the mounts, in the order they were made
 MARKER_TAG = "netns"  # a marker's temporary file: /run/netmodes/.netns.XXXXXXXX.tmp
 PENDING = "pending"
 MS_BIND = 4096
@@ -66,6 +68,28 @@ class Namespaces:
             return {}
         found = {name: self.inode(name) for name in sorted(names)}
         return {name: inode for name, inode in found.items() if inode is not None}
+
+    @staticmethod
+    def made_order():
+        """The names mounted in /run/netns in the order they were mounted: a namespace's first
+        name is the one it was made under (``ip netns add``, or a sandbox), a second name
+        (container mode, ``share``) comes after it. The kernel lists mounts in the order they
+        were made; a name read here is only ordered, never taken for a namespace (``inode`` does
+        that). [] when the list cannot be read."""
+        try:
+            with open(MOUNTINFO, encoding="utf-8", errors="replace") as handle:
+                lines = handle.read().split("\n")
+        except OSError:
+            return []
+        prefix, out = NETNS_DIR + "/", []
+        for line in lines:
+            fields = line.split(" ")
+            if len(fields) > 4 and fields[4].startswith(prefix):
+                # mountinfo writes a space, tab, newline and backslash as \040, \011, \012 and \134
+                name = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4][len(prefix):])
+                if "/" not in name and name not in out:
+                    out.append(name)
+        return out
 
     def record(self, name):
         """What /run/netmodes/netns/NAME records: None (nothing), PENDING (our creation of NAME

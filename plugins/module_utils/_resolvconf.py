@@ -90,16 +90,21 @@ def host_source(read):
     return HOST_RESOLV_CONF, text
 
 
-def resolv_conf(source, text, *, nameservers=None, search=None, options=None, ipv6=False):
+def resolv_conf(source, text, *, nameservers=None, search=None, options=None, ipv6=False, resolver=None):
     """(content, warnings): the sandbox's resolv.conf from host file SOURCE holding TEXT.
 
     NAMESERVERS (ip addresses), SEARCH and OPTIONS replace the host's when not empty; explicit
     nameservers are kept as given, loopback and IPv6 ones too. IPV6 says whether the sandbox
-    has an IPv6 address beyond loopback.
+    has an IPv6 address beyond loopback. RESOLVER, (address, network), is the resolver of the
+    sandbox's network: without NAMESERVERS it is the one nameserver (Docker's 127.0.0.11), and
+    the host's search and options are kept as without it.
     """
     conf, warnings, notes, overrides = parse(text), [], [], []
     if nameservers:
         conf.nameservers, overrides = list(nameservers), ["nameservers"]
+    elif resolver:
+        conf.nameservers = [resolver[0]]
+        notes.append("Nameserver: the resolver of network %s." % resolver[1])
     else:
         conf.nameservers = [ns for ns in conf.nameservers if not ns.is_loopback and (ipv6 or ns.version == 4)]
         if not conf.nameservers:
@@ -237,13 +242,14 @@ def sandbox_files(desired, addresses, source):
     """({file name: content}, warnings) of the files a sandbox gets.
 
     DESIRED holds the parsed options (hostname, domainname, nameservers, search, options,
-    extra_hosts, peers), ADDRESSES is {link: addresses} inside the sandbox, SOURCE the host's
+    extra_hosts, peers, and the resolver of the sandbox's network or None), ADDRESSES is {link: addresses} inside the sandbox, SOURCE the host's
     (path, text) from host_source. The hostname file is only managed when a hostname is given.
     """
     ips = [a.ip for addrs in addresses.values() for a in addrs]
     own = own_addresses(addresses)
     resolv, warnings = resolv_conf(*source, nameservers=desired["nameservers"], search=desired["search"],
-                                   options=desired["options"], ipv6=any(ip.version == 6 for ip in own))
+                                   options=desired["options"], ipv6=any(ip.version == 6 for ip in own),
+                                   resolver=desired.get("resolver"))
     entries = desired["extra_hosts"] + own_entries(desired["hostname"], desired["domainname"], own) + desired["peers"]
     out = {"resolv.conf": resolv, "hosts": hosts_file(entries, ipv6=any(ip.version == 6 for ip in ips))}
     if desired["hostname"]:

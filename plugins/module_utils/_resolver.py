@@ -120,3 +120,17 @@ def hosts(network, members):
         if line not in lines:
             lines.append(line)
     return "\n".join(lines) + "\n"
+
+
+def serving(names, specs):
+    """Which of a sandbox's networks NAMES (in its order) answers its resolv.conf: the first that
+    has a resolver, or None. SPECS: {name: NetworkSpec} of the declared networks; a network not
+    declared to this run (made by another) counts as having none, as its ``dns`` is not known."""
+    return next((name for name in names if name in specs and has_resolver(specs[name])), None)
+
+
+def nameserver(listening):
+    """The one address a sandbox's resolv.conf names of a resolver listening on LISTENING
+    (``addresses``, IPv4 first): its IPv4 one, else (an IPv6-only network) its IPv6 one; None
+    when it listens nowhere."""
+    return listening[0] if listening else None

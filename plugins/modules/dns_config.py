@@ -75,6 +75,16 @@ options:
         among them; the roles fill this in. Same forms as O(extra_hosts), and list items may also
         be dicts with C(name) and C(address); written after the sandbox's own lines.
     type: raw
+  share_with:
+    description:
+      - Another sandbox whose files this one shows, as Docker's container mode shares its target's
+        hostname, hosts and resolv.conf (C(--network container:NAME)). C(/etc/netns/NAME) becomes a
+        symbolic link to C(SHARE_WITH) beside it, which C(ip netns exec NAME) follows, so its
+        processes always see SHARE_WITH's files as they are (also those written after). The files
+        of its own that were there go (those changed by hand only with O(force=true)).
+      - Not with the options that make files of its own (O(hostname), O(nameservers), ...). V(absent),
+        or a run without O(share_with), removes the link (never SHARE_WITH's files).
+    type: str
   force:
     description: Replace (or, for V(absent), remove) files that were changed by hand or not written by this module.
     type: bool
@@ -91,7 +101,9 @@ notes:
     C(NetworkNamespacePath=) does not mount these files; add for example
     C(BindReadOnlyPaths=/etc/netns/NAME/resolv.conf:/etc/resolv.conf) to the unit.
   - A symbolic link at C(/etc/netns), C(/etc/netns/NAME) or a file is never followed; the task
-    fails naming it (also with O(force=true)), so the host's own files are never reached.
+    fails naming it (also with O(force=true)), so the host's own files are never reached. The one
+    exception is the link O(share_with) makes, recorded as ours, which is read (for the result) and
+    replaced, never written through.
 extends_documentation_fragment:
   - netmodes.linux.attributes
 """
@@ -107,6 +119,11 @@ EXAMPLES = r"""
     extra_hosts: ["db:10.231.9.9", "cache:[fd42:231::9]"]
     peers: {api: 172.18.0.11}
 
+- name: Sandbox side shows web's files (network_mode container:web)
+  netmodes.linux.dns_config:
+    netns: side
+    share_with: web
+
 - name: Remove them
   netmodes.linux.dns_config:
     netns: web
@@ -115,7 +132,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 files:
-  description: Each file (C(hostname), C(hosts), C(resolv.conf)) after the run (before it, in check mode).
+  description: Each file (C(hostname), C(hosts), C(resolv.conf)) after the run (before it, in check mode); with O(share_with), those it shows.
   returned: always
   type: dict
   sample: {"resolv.conf": {"path": "/etc/netns/web/resolv.conf", "exists": true, "managed": true}}
@@ -130,6 +147,11 @@ hosts:
   type: list
   elements: dict
   sample: [{"address": "127.0.0.1", "names": ["localhost"]}, {"address": "10.231.9.9", "names": ["db"]}]
+share_with:
+  description: The sandbox whose files this one shows (its C(/etc/netns/NAME) is our link to them); null when it has its own.
+  returned: always
+  type: str
+  sample: web
 hostname:
   description: The content of the sandbox's hostname file; null when it does not exist.
   returned: always

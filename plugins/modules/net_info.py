@@ -148,11 +148,11 @@ networks:
       elements: dict
       contains:
         sandbox:
-          description: The sandbox, by the first of its names in sort order.
+          description: The sandbox, by the name its namespace was made under (V(web), not its C(container:web) sidecar).
           type: str
           sample: web
         names:
-          description: Every name of the sandbox's namespace.
+          description: Every name of the sandbox's namespace, the one it was made under first, then in the order they were given.
           type: list
           elements: str
           sample: [web, web-sidecar]
@@ -192,7 +192,7 @@ sandboxes:
       description: Inode of the namespace; names with the same inode are one namespace.
       type: int
     names:
-      description: Every name of this namespace, this one included (more than one in container mode).
+      description: Every name of this namespace, this one included (more than one in container mode), the one it was made under first.
       type: list
       elements: str
       sample: [web, web-sidecar]

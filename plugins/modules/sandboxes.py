@@ -17,7 +17,7 @@ description:
     M(netmodes.linux.dns_config).
   - C(network_mode) is C(bridge) (Docker's default network, made on first use with a free subnet;
     no name resolution between its members), a user-defined network's name (members resolve each
-    other, and their C(aliases), by name through their hosts files), C(none) (only C(lo)),
+    other, and their C(aliases), by name), C(none) (only C(lo)),
     C(container:NAME) (NAME's namespace), or C(host) (no sandbox; the C(ports) it will bind are
     checked against host processes, other host-mode sandboxes and published ports).
   - Addresses are kept once given; a sandbox without C(ip) gets the lowest free address of the
@@ -27,8 +27,16 @@ description:
     its sandboxes on that network (an entry with C(state=absent) keeps its place); every host
     computes all members' addresses from C(fleet), so members resolve members on other hosts by
     name. Sandbox names must then be unique across the network's hosts.
-  - An alias several members of a network share resolves to all of them (a line for each in the
-    hosts file of every member); an alias that is another member's name is refused.
+  - Names, as in Docker. A network with a resolver (C(dns), the default; see M(netmodes.linux.networks))
+    answers for its members and their C(aliases). A sandbox's resolv.conf names the resolver of the
+    first of its networks that has one (its IPv4 address on this host, else its IPv6 one; the
+    host's search domains and options kept), unless the sandbox gives C(dns) servers of its own;
+    its hosts file then lists no member of that network, only localhost, C(extra_hosts) and its
+    own lines. The members of its networks with C(dns=false) are listed in its hosts file, and for
+    now so are those of its further networks with resolvers (one resolver per sandbox). A
+    C(container:NAME) sandbox shows NAME's files (see M(netmodes.linux.dns_config)'s C(share_with)).
+  - An alias several members of a network share resolves to all of them (in a hosts file, a line
+    for each); an alias that is another member's name is refused.
   - Each network with C(dns) (see M(netmodes.linux.networks)) and members on the host gets its
     resolver (dnsmasq, from the package dnsmasq-base), planned after the members' addresses -
     under a systemd unit C(netmodes-resolver@NETWORK.service) where systemd runs, else as a
@@ -97,7 +105,7 @@ options:
     description: Where networks with C(ipv6) and no IPv6 subnet take theirs, as for M(netmodes.linux.networks).
     type: str
   dns:
-    description: Write the sandboxes' hostname, hosts and resolv.conf files (with the names of the other members of their networks).
+    description: Write the sandboxes' hostname, hosts and resolv.conf files (naming their networks' resolvers, or listing the other members of their networks).
     type: bool
     default: true
   converge_networks:

@@ -255,6 +255,12 @@ DNS_CASES = [
     case("dns-extra-host-name", "dns_config", dict(DNS, extra_hosts=["bad_name:10.231.200.10"]), "extra_hosts[0]: 'bad_name'", "use labels of"),
     case("dns-extra-host-gateway", "dns_config", dict(DNS, extra_hosts=["gw:host-gateway"]), "extra_hosts[0]: 'gw:host-gateway'", "give the address"),
     case("dns-peers-ip", "dns_config", dict(DNS, peers={"web": "10.231.200.1000"}), "peers.web: '10.231.200.1000'", "write it like 172.18.0.1"),
+    case("dns-share-with-own-files", "dns_config", dict(DNS, share_with="web", hostname="db1"), "share_with: the files are web's",
+         "set hostname on web"),
+    case("dns-share-with-itself", "dns_config", dict(DNS, share_with="db"), "share_with: sandbox db cannot share its own files",
+         "name another sandbox"),
+    case("dns-share-with-path", "dns_config", dict(DNS, share_with="../web"), "share_with: sandbox name '../web' is not valid: it contains '/'",
+         "use letters, digits, '_', '.' and '-'"),
     case("dns-nameserver-scope-injection", "dns_config", dict(DNS, nameservers=[SCOPED]), "nameservers[0]: 'fe80::1%x\\nnameserver 6.6.6.6"
          "\\nsearch evil.example': its scope id 'x\\nnameserver 6.6.6.6\\nsearch evil.example' is not an interface name",
          "write a link-local address and an interface, like fe80::1%eth0"),

@@ -71,7 +71,10 @@ def test_the_restore_command_undoes_a_reboot(ansible, sim1, fleet, backend):
         procs.start(sim1, "ip netns exec web /usr/bin/python3 -m http.server 80")
         sh(sim1, "for i in $(seq 300); do ip netns exec web curl -s -o /dev/null http://127.0.0.1:80/ && exit 0; sleep 0.1; done; exit 1")
         assert status(fleet.host("sim2"), "http://%s:8080/" % sim1.address) == "200", "the published port works after the restore"
-        assert sh(sim1, "getent hosts database", netns="web").split()[0] == before["spaces"]["db"]["addresses"]["eth0"][0]["local"]
+        web = sh(sim1, "ip -4 -br addr show eth0", netns="web").split()[2].split("/")[0]
+        assert sh(sim1, "getent hosts web1", netns="side").split()[0] == web, "side shows web's files after the restore"
+        gateway = sh(sim1, "ip route show default", netns="web").split()[2]
+        assert sh(sim1, "grep ^nameserver /etc/resolv.conf", netns="web").split() == ["nameserver", gateway], "br0's resolver"
     finally:
         procs.stop()
 
@@ -94,7 +97,8 @@ def spanning(lab):
     (with the host's shim) that span both; one sandbox of sim1 on all three."""
     lan = {"name": "lan", "driver": "macvlan", "hosts": "ov", "parent": "eth0", "subnet": "%s.0/24" % lab, "gateway": "%s.1" % lab,
            "ip_range": "%s.128/25" % lab, "max_hosts": 8, "shim": True}  # the harness uses .1 and .11-.12: the upper half is free
-    networks = [{"name": "br0"}, OVERLAY, lan]
+    # Names across hosts through hosts files (dns: false, as test_overlay's OVERLAY has it).
+    networks = [{"name": "br0"}, OVERLAY, dict(lan, dns=False)]
     sandboxes = {"sim1": [{"name": "web", "network_mode": "br0", "publish": ["8080:80"]}, {"name": "o1", "network_mode": "ov0"},
                           {"name": "m1", "network_mode": "lan"}, {"name": "all3", "network_mode": "br0", "networks": ["ov0", "lan"]}],
                  "sim2": [{"name": "o2", "network_mode": "ov0"}, {"name": "m2", "network_mode": "lan"}]}

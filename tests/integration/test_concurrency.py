@@ -14,7 +14,7 @@ import time
 import pytest
 from conftest import BACKENDS, REPO, assert_unchanged, firewall, sh, sh_json, snapshot, use_backend
 
-NETWORKS = [{"name": "br0", "subnet": "172.18.0.0/16"}]
+NETWORKS = [{"name": "br0", "subnet": "172.18.0.0/16", "dns": False}]  # every member in every hosts file
 FIRST = [{"name": "web", "network_mode": "br0", "publish": ["8080:80"]},
          {"name": "db", "network_mode": "br0", "publish": ["5432:5432"]}]
 SECOND = FIRST + [{"name": "cache", "network_mode": "br0", "publish": ["6379:6379"]},

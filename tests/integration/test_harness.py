@@ -244,7 +244,7 @@ def test_etc_netns_lists_what_is_there(ansible, sim1, fleet):
     assert not run.failed, run
     held = sh(sim1, "cd /tmp && setsid ip netns exec web sleep 600 >/dev/null 2>&1 </dev/null & echo $!").strip()
     try:
-        assert sh(sim1, "getent hosts db", netns="web").split()[1:] == ["db"]
+        assert sh(sim1, "getent hosts web", netns="web").split()[1:] == ["web"]
         sh(sim1, "ip netns exec db cat /etc/hosts >/dev/null && touch /etc/netns/by-hand")
         there = sorted(sh(sim1, "ls -A /run/simfleet/upper/netns").split())
         assert there == [".netmodes", "by-hand", "db", "web"]

@@ -21,8 +21,9 @@ PLAY = """
     - netmodes.linux.sandboxes: {{config: "{{{{ sandboxes }}}}", networks: "{{{{ networks }}}}", converge_networks: true{extra}}}
 """
 
-DUAL = [{"name": "dual", "subnet": ["10.231.120.0/24", "fd31:120::/64"], "ipv6": True},
-        {"name": "six", "ipv6": True, "ipv4": False},
+# Names through hosts files (dns: false): their lines of both families.
+DUAL = [{"name": "dual", "subnet": ["10.231.120.0/24", "fd31:120::/64"], "ipv6": True, "dns": False},
+        {"name": "six", "ipv6": True, "ipv4": False, "dns": False},
         {"name": "four", "subnet": "10.231.121.0/24"}]
 SANDBOXES = [{"name": "a", "network_mode": "dual"}, {"name": "b", "network_mode": "dual", "networks": ["six"]},
              {"name": "c", "network_mode": "six"}, {"name": "d", "network_mode": "four"}]

@@ -17,8 +17,9 @@ from test_boot_restore import rebooted
 from test_portmap import Processes
 from test_security import PROBE, wait_udp
 
-DUAL = {"name": "ovd", "driver": "overlay", "hosts": "ov", "subnet": ["10.231.140.0/24", "fd31:140::/64"], "ipv6": True}
-SIX = {"name": "ovs", "driver": "overlay", "hosts": "ov", "ipv6": True, "ipv4": False}
+# Names through hosts files (dns: false), a line per family per member across hosts.
+DUAL = {"name": "ovd", "driver": "overlay", "hosts": "ov", "subnet": ["10.231.140.0/24", "fd31:140::/64"], "ipv6": True, "dns": False}
+SIX = {"name": "ovs", "driver": "overlay", "hosts": "ov", "ipv6": True, "ipv4": False, "dns": False}
 GROUP = ("sim1", "sim2")
 INJECT = "/usr/bin/python3 %s" % (Path(__file__).parent / "vxlan_inject.py")
 
@@ -184,7 +185,8 @@ def test_a_dual_stack_macvlan_network_with_the_host_shim(ansible, hosts, tmp_pat
     # the upper half of the lab's IPv4 /24 (the harness uses .1 and .11-.13), and an IPv6 subnet of
     # its own on the same segment
     network = {"name": "lan", "driver": "macvlan", "hosts": "ov", "parent": "eth0", "subnet": ["%s.0/24" % lab, "fd31:141::/64"],
-               "gateway": ["%s.1" % lab, "fd31:141::1"], "ip_range": "%s.128/25" % lab, "max_hosts": 8, "shim": True, "ipv6": True}
+               "gateway": ["%s.1" % lab, "fd31:141::1"], "ip_range": "%s.128/25" % lab, "max_hosts": 8, "shim": True, "ipv6": True,
+               "dns": False}  # names through hosts files
     sandboxes = {"sim1": [{"name": "m1", "network_mode": "lan"}], "sim2": [{"name": "m2", "network_mode": "lan"}]}
     Site(ansible, tmp_path, (sim1, sim2)).four_steps([network], sandboxes)
     # sim1 has index 0 of 8 (fd31:141::/67: ::1 the gateway, ::2 its shim, ::3 m1), sim2 index 1

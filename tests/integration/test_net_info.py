@@ -207,3 +207,17 @@ def test_readable_from_ansible_all(hosts, ansible, fleet):
     assert [s["name"] for s in run.result("sim1")["sandboxes"]] == ["byhand"]
     # The YAML callback of ansible.cfg: a reader sees keys and values, not one line of JSON.
     assert "sim1 | SUCCESS =>" in run.stdout and "\n    sandboxes:\n" in run.stdout and "name: byhand" in run.stdout
+
+
+def test_a_shared_namespace_is_named_by_the_sandbox_that_made_it(world, ansible, sim1):
+    """Issue 18: aside shares web's namespace and sorts before it; net_info still names it web
+    (the kernel's mount list, in the order the names were made, says which came first)."""
+    assert not ansible.adhoc("sim1", "netns", "name=aside share_with=web").failed
+    result = ansible.adhoc("sim1", "net_info", "").result()
+    (member,) = [m for m in result["networks"][0]["members"] if "aside" in m["names"]]
+    assert member["sandbox"] == "web" and member["names"] == ["web", "web-side", "aside"]
+    assert {s["name"]: s["names"] for s in result["sandboxes"]}["aside"] == ["web", "web-side", "aside"]
+    assert ansible.adhoc("sim1", "net_info", "brief=true").result()["networks"][0]["members"] == ["db", "web"]
+    sh(sim1, "ip netns del web")  # the name it was made under goes: the namespace lives on under its second names
+    (member,) = [m for m in ansible.adhoc("sim1", "net_info", "").result()["networks"][0]["members"] if "aside" in m["names"]]
+    assert member["sandbox"] == "web-side" and member["names"] == ["web-side", "aside"]

@@ -14,8 +14,10 @@ from conftest import assert_unchanged, fleet_of, reset, sh, snapshot
 from test_macvlan import kernel_refuses_ipvlan
 from test_portmap import Processes, status
 
-OVERLAY = {"name": "ov0", "driver": "overlay", "hosts": "ov", "subnet": "10.231.200.0/24"}
-LOCAL = {"name": "br0", "subnet": "10.231.201.0/24"}
+# Names through hosts files (dns: false), members listed from the inventory across hosts;
+# test_a_resolver_s_members_are_in_no_hosts_file has the network's resolver.
+OVERLAY = {"name": "ov0", "driver": "overlay", "hosts": "ov", "subnet": "10.231.200.0/24", "dns": False}
+LOCAL = {"name": "br0", "subnet": "10.231.201.0/24", "dns": False}
 TWO_EACH = {
     "sim1": [{"name": "a1", "network_mode": "ov0"}, {"name": "a2", "network_mode": "ov0"}],
     "sim2": [{"name": "b1", "network_mode": "ov0"}, {"name": "b2", "network_mode": "ov0"}],
@@ -171,17 +173,18 @@ def test_an_overlay_is_isolated_from_other_networks_as_on_one_host(lab, site):
     sim1, sim2 = fleet.host("sim1"), fleet.host("sim2")
     sandboxes = {"sim1": [{"name": "a1", "network_mode": "ov0", "publish": ["8080:80"]}, {"name": "x1", "network_mode": "br0"}],
                  "sim2": [{"name": "b1", "network_mode": "ov0"}, {"name": "y1", "network_mode": "br0"}]}
+    overlay = dict(OVERLAY, dns=True)  # with its resolver on each host
     before = [snapshot(h) for h in (sim1, sim2)]
-    check = site.run([OVERLAY, LOCAL], ["sim1", "sim2"], sandboxes, check=True)
+    check = site.run([overlay, LOCAL], ["sim1", "sim2"], sandboxes, check=True)
     assert not check.failed and check.changed, check
     for host, was in zip((sim1, sim2), before, strict=True):
         assert_unchanged(was, snapshot(host), "check mode on %s" % host.name)
-    run = site.run([OVERLAY, LOCAL], ["sim1", "sim2"], sandboxes)
+    run = site.run([overlay, LOCAL], ["sim1", "sim2"], sandboxes)
     assert not run.failed, run
     # sim1 has index 0 (slice .0/28, its bridge .1), sim2 index 1 (slice .16/28, its bridge .16).
     a1, b1, x1 = "10.231.200.2", "10.231.200.17", "10.231.201.2"
-    assert sh(sim1, "getent hosts b1", netns="a1").split() == [b1, "b1"]
-    ping(sim1, "a1", "b1")
+    assert sh(sim1, "grep ^nameserver /etc/resolv.conf", netns="a1").split() == ["nameserver", "10.231.200.1"]
+    ping(sim1, "a1", b1)
     ping(sim1, "a1", "10.231.200.1")    # its gateway: its own host's bridge
     ping(sim2, "b1", "10.231.200.16")
     ping(sim1, "x1", a1, ok=False)      # from a local network of the same host into the overlay
@@ -232,9 +235,11 @@ def _segment_with_shim(fleet, site, driver):
     run = site.run([network, LOCAL], ["sim1", "sim2"], sandboxes)
     assert not run.failed and run.changed, (run, [r["result"].get("msg") for r in run.records if r["status"] == "failed"])
     m1, shim1, m2, shim2 = "%s.129" % lab, "%s.128" % lab, "%s.145" % lab, "%s.144" % lab
-    assert sh(sim1, "getent hosts m2", netns="m1").split() == [m2, "m2"]
-    ping(sim1, "m1", "m2")                                     # across hosts, on the segment
-    ping(sim2, "m2", "m1")
+    # names: the network's resolver on sim1 listens on its shim (issue 18); m1 lists no member
+    assert sh(sim1, "grep ^nameserver /etc/resolv.conf", netns="m1").split() == ["nameserver", shim1]
+    assert "m2" not in sh(sim1, "cat /etc/hosts", netns="m1")
+    ping(sim1, "m1", m2)                                       # across hosts, on the segment
+    ping(sim2, "m2", m1)
     ping(sim1, "m1", shim1)                                    # its own host, through the shim
     assert sim1.run("ping -c 1 -W 2 %s" % m1, check=False).returncode == 0, "the host reaches its sandbox"
     assert sim2.run("ping -c 1 -W 2 %s" % m2, check=False).returncode == 0
@@ -306,3 +311,23 @@ def test_a_shared_alias_resolves_to_every_member_from_every_member(lab, site):
         assert found == members, "%s: %s: getent hosts %s" % (host.name, netns, alias)
     again = site.run([OVERLAY, LOCAL, lan], HOSTS, sandboxes)
     assert not again.failed and not again.changed, "a second run changed something\n%r" % again
+
+
+def test_a_resolver_s_members_are_in_no_hosts_file(lab, site):
+    """Issue 18: with its resolver (dns, the default) an overlay's members ask it, on their own
+    host's bridge, and their hosts files list no member: a host joining changes no file."""
+    fleet = lab
+    sim1, sim2 = fleet.host("sim1"), fleet.host("sim2")
+    resolving = dict(OVERLAY, dns=True)
+    two = {"sim1": TWO_EACH["sim1"], "sim2": TWO_EACH["sim2"]}
+    run = site.run([resolving], ["sim1", "sim2"], two)
+    assert not run.failed and run.changed, run
+    for host, netns, bridge in ((sim1, "a1", "10.231.200.1"), (sim2, "b1", "10.231.200.16")):
+        assert sh(host, "grep ^nameserver /etc/resolv.conf", netns=netns).split() == ["nameserver", bridge], "its host's bridge"
+        assert [line for line in sh(host, "cat /etc/hosts", netns=netns).splitlines() if line.startswith("10.231.")] == [
+            ("10.231.200.2\ta1" if netns == "a1" else "10.231.200.17\tb1")], "its own line only"
+    three = dict(two, sim3=TWO_EACH["sim3"])
+    joined = site.run([resolving], HOSTS, three)
+    assert not joined.failed and joined.changed, joined
+    for host in (sim1, sim2):
+        assert not [o for o in objects(joined, host.name) if o.startswith("file /etc/netns/")], "no sandbox file changes"

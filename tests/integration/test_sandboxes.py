@@ -12,7 +12,8 @@ from test_portmap import Processes, status
 
 from ansible_collections.netmodes.linux.tests.shared.sandboxes import EVERY_MODE
 
-NETWORKS = [{"name": "br0", "subnet": "172.18.0.0/16"}, {"name": "back", "subnet": "172.30.0.0/24", "internal": True}]
+# Names through hosts files here (dns: false); test_names_with_and_without_a_resolver has both.
+NETWORKS = [{"name": "br0", "subnet": "172.18.0.0/16", "dns": False}, {"name": "back", "subnet": "172.30.0.0/24", "internal": True, "dns": False}]
 SANDBOXES = EVERY_MODE
 
 PLAY = """
@@ -27,8 +28,9 @@ PLAY = """
 """
 
 
-def play(sandboxes=None, state="merged"):
-    return PLAY.format(networks=json.dumps(NETWORKS), sandboxes=json.dumps(SANDBOXES if sandboxes is None else sandboxes), state=state)
+def play(sandboxes=None, state="merged", networks=None):
+    return PLAY.format(networks=json.dumps(NETWORKS if networks is None else networks),
+                       sandboxes=json.dumps(SANDBOXES if sandboxes is None else sandboxes), state=state)
 
 
 def links(host, netns):
@@ -50,6 +52,10 @@ def test_a_host_in_dockers_vocabulary(ansible, sim1, fleet):
         assert sim1.run("ip netns exec legacy getent hosts web", check=False).returncode != 0, "the default bridge resolves names"
         assert sh(sim1, "ping -c1 -W2 db", netns="web")
         assert sh(sim1, "cat /etc/hostname", netns="web").strip() == "web1"
+        # container mode: side sees web's hostname, hosts and resolv.conf (Docker's), not the host's
+        for command in ("getent hosts db", "getent hosts database", "cat /etc/resolv.conf", "cat /etc/hosts", "cat /etc/hostname"):
+            assert sh(sim1, command, netns="side") == sh(sim1, command, netns="web"), command
+        assert sh(sim1, "cat /etc/hosts", netns="side") != sh(sim1, "cat /etc/hosts")
         # publishing: an HTTP server in web answers on the host's port 8080, from another host too
         procs.start(sim1, "ip netns exec web /usr/bin/python3 -m http.server 80")
         sh(sim1, "for i in $(seq 300); do ip netns exec web curl -s -o /dev/null http://127.0.0.1:80/ && exit 0; sleep 0.1; done; exit 1")
@@ -82,7 +88,54 @@ def test_removal_and_pruning(ansible, sim1):
     run = ansible.playbook(play(keep, state="overridden"))
     assert not run.failed, run
     assert sorted(sh(sim1, "ip netns list | cut -d' ' -f1").split()) == ["db", "web"]
+    assert sh(sim1, "ls -A /etc/netns").split() == [".netmodes", "db", "web"], "side's link went, web's files stay"
     assert not ansible.playbook(play(keep)).changed
+
+
+# Issue 18: a network with a resolver answers for its members. A member's resolv.conf names it (the
+# network's gateway; the host's search and options kept) and its hosts file lists no member of it;
+# the members of a network with dns: false are listed as before. A container-mode sandbox shows
+# its target's files through /etc/netns/NAME, a link to the target's directory: always as they are.
+RESOLVING = [{"name": "br0", "subnet": "172.18.0.0/16"}, {"name": "back", "subnet": "172.30.0.0/24", "internal": True, "dns": False}]
+NAMED = [{"name": "web", "network_mode": "br0", "hostname": "web1"}, {"name": "db", "network_mode": "br0", "networks": ["back"], "aliases": ["database"]},
+         {"name": "cache", "network_mode": "back"}, {"name": "side", "network_mode": "container:web"}]
+
+
+def resolv(host, netns):
+    return [line for line in sh(host, "cat /etc/resolv.conf", netns=netns).splitlines() if line.startswith(("nameserver", "search", "options"))]
+
+
+def test_names_with_and_without_a_resolver(ansible, sim1):
+    host = [line for line in sh(sim1, "cat /etc/resolv.conf").splitlines() if line.startswith(("search", "options"))]
+    ansible.four_steps(play(NAMED, networks=RESOLVING))
+    assert resolv(sim1, "web") == ["nameserver 172.18.0.1"] + host, "br0's resolver, on its gateway"
+    assert resolv(sim1, "db") == ["nameserver 172.18.0.1"] + host
+    assert "172.18.0.1" not in resolv(sim1, "cache")[0], "back has no resolver: the host's nameservers"
+    web_hosts = sh(sim1, "cat /etc/hosts", netns="web")
+    assert "172.18.0.2\tweb1\n" in web_hosts and "db" not in web_hosts and "database" not in web_hosts, web_hosts
+    # back (dns: false): its members list each other
+    assert sh(sim1, "getent hosts db", netns="cache").split() == ["172.30.0.2", "db"]
+    assert sh(sim1, "getent hosts database", netns="cache").split() == ["172.30.0.2", "database"]
+    assert sh(sim1, "getent hosts cache", netns="db").split() == ["172.30.0.3", "cache"]
+    assert "172.18." not in sh(sim1, "cat /etc/hosts", netns="db").split("db\n", 1)[1], "no line of br0's members"
+    # side shows web's files: the files web's processes see, also once they change
+    assert sh(sim1, "readlink /etc/netns/side").strip() == "web"
+    for command in ("cat /etc/resolv.conf", "cat /etc/hosts", "cat /etc/hostname"):
+        assert sh(sim1, command, netns="side") == sh(sim1, command, netns="web"), command
+    renamed = [dict(s, hostname="web2") if s["name"] == "web" else s for s in NAMED]
+    assert ansible.playbook(play(renamed, networks=RESOLVING)).changed
+    assert sh(sim1, "cat /etc/hostname", netns="side").strip() == "web2"
+    assert "172.18.0.2\tweb2\n" in sh(sim1, "cat /etc/hosts", netns="side")
+    # dns: false on br0 lists its members again, in side too
+    plain = [dict(RESOLVING[0], dns=False), RESOLVING[1]]
+    assert ansible.playbook(play(renamed, networks=plain)).changed
+    assert sh(sim1, "getent hosts db", netns="side").split()[0] == "172.18.0.3"
+    assert "172.18.0.1" not in resolv(sim1, "side")[0]
+    # side leaves: its link goes, web's files stay
+    leaving = [s for s in renamed if s["name"] != "side"] + [{"name": "side", "network_mode": "container:web", "state": "absent"}]
+    assert not ansible.playbook(play(leaving, networks=plain)).failed
+    assert sim1.run("test -e /etc/netns/side -o -L /etc/netns/side", check=False).returncode != 0
+    assert sh(sim1, "cat /etc/hostname", netns="web").strip() == "web2"
 
 
 def serve_name(procs, host, name):

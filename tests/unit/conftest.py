@@ -20,7 +20,7 @@ import pytest
 from ansible_collections.netmodes.linux.plugins.module_utils import _ledger, _lock
 from ansible_collections.netmodes.linux.plugins.module_utils import _sysctl as sysctl_module
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import converge as engine_converge
-from ansible_collections.netmodes.linux.plugins.module_utils._errors import KernelError, NotFound
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, KernelError, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._files import digest
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import ipt_rules as ipt
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import ipt_state, iptables, nft_state, nftables
@@ -56,6 +56,9 @@ class FakeNetlink:
 
     def netns_names(self):
         return sorted(self.netns)
+
+    def netns_made_order(self):
+        return list(self.netns)  # in the order they were made, as the kernel lists their mounts
 
     def netns_inodes(self):
         return dict(sorted(self.netns.items()))
@@ -569,6 +572,7 @@ class FakeFiles:
         self.files = {}     # (netns, name) -> text
         self.records = {}   # netns -> {name: hash of what was written}
         self.stray = False  # an empty records directory, left by an interrupted removal
+        self.shared = {}    # netns -> the sandbox whose directory /etc/netns/NETNS is a symbolic link to
         self.calls = []
 
     def host_file(self, name):
@@ -616,6 +620,24 @@ class FakeFiles:
         self.calls.append(("remove", netns, name))
         self.files.pop((netns, name), None)
         self.records.get(netns, {}).pop(name, None)
+
+    def link_of(self, netns):
+        return self.shared.get(netns)
+
+    def link(self, netns, target, remove=()):
+        self.calls.append(("link", netns, target))
+        left = [name for (owner, name) in self.files if owner == netns and name not in remove]
+        if left:
+            raise Conflict("/etc/netns/%s holds %s" % (netns, ", ".join(left)))
+        for name in remove:
+            self.files.pop((netns, name), None)
+        self.shared[netns] = target
+        self.records[netns] = {"link": target}
+
+    def unlink(self, netns):
+        self.calls.append(("unlink", netns))
+        self.shared.pop(netns, None)
+        self.records.get(netns, {}).pop("link", None)
 
     def stray_records(self):
         return self.stray

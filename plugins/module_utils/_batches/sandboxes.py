@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _firewall, _fleet, _links
+from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _firewall, _fleet, _links, _resolver
 from ansible_collections.netmodes.linux.plugins.module_utils._batches import prune as _prune
 from ansible_collections.netmodes.linux.plugins.module_utils._batches.links import gather_networks
 from ansible_collections.netmodes.linux.plugins.module_utils._batches.networks import (
@@ -133,7 +133,9 @@ class Sandboxes(BatchResource):
         if spec.mode == "host":
             batch.run(HostPorts, name=spec.name, ports=[])
             return
-        if spec.mode != "container" and net.netns_inode(spec.name) is not None:
+        if spec.mode == "container":  # the link to its target's files (its target's own are left alone)
+            batch.run(DnsConfig, netns=spec.name, state="absent")
+        elif net.netns_inode(spec.name) is not None:
             bridge = bridge_of(spec.networks[0], networks) if spec.networks else DEFAULT_BRIDGE
             if bridge:
                 batch.run(Portmap, netns=spec.name, bridge=bridge, state="absent", firewall_backend=backend)
@@ -187,6 +189,8 @@ class Sandboxes(BatchResource):
         if self.params["dns"]:
             for spec in isolated:
                 self._dns(batch, spec, members, networks)
+            for spec in [s for s in present if s.mode == "container"]:  # Docker's: its target's files
+                batch.run(DnsConfig, netns=spec.name, share_with=spec.share_with, force=self.params["force"])
 
     def _detach(self, batch, specs, networks):
         """Unplug SPECS from what they are no longer declared on, as ``docker network disconnect``:
@@ -290,12 +294,23 @@ class Sandboxes(BatchResource):
         return self.spans[name].members if name in self.spans else members.get(name, ())
 
     def _dns(self, batch, spec, members, networks):
-        """SPEC's hostname, hosts and resolv.conf. Its hosts file lists the members of its networks
-        (_fleet.hosts_entries), network by network in its order: a name once, where its first
-        member comes, with a line for each member that has it; a member on several of the
-        sandbox's networks under the address of the last of them."""
+        """SPEC's hostname, hosts and resolv.conf.
+
+        Its resolv.conf names the resolver of the first of its networks that has one (unless it
+        names nameservers of its own: then, as before resolvers, it uses those and the hosts file
+        lists the members of all its networks). That resolver answers for the members of its
+        network, so, as in Docker, the hosts file lists none of them. It lists the members of its
+        other networks (_fleet.hosts_entries): those with ``dns: false``, and (for now: one
+        resolver per sandbox) those of its further networks with resolvers, network by network
+        in its order: a name once, where its first member comes, with a line for each member
+        that has it; a member on several of the sandbox's networks under the address of the
+        last of them."""
         lines, host = {}, self.fleet.host
+        serving = None if spec.dns else _resolver.serving(spec.networks, networks)
+        resolver = self._resolver_address(serving, networks)
         for name in spec.networks:
+            if name == serving and resolver is not None:
+                continue
             for who, member, ip in _fleet.hosts_entries(self.network_members(name, members), host, spec.name):
                 lines[(who, member, ipaddress.ip_address(ip).version)] = ip  # one line per family
         peers = {}
@@ -305,7 +320,20 @@ class Sandboxes(BatchResource):
                   hostname=spec.hostname or spec.name, nameservers=list(spec.dns) if spec.dns else None,
                   search=list(spec.dns_search) if spec.dns_search is not None else None,
                   options=list(spec.dns_options) if spec.dns_options is not None else None,
-                  extra_hosts=spec.extra_hosts, peers=peers or None, force=self.params["force"])
+                  extra_hosts=spec.extra_hosts, peers=peers or None, force=self.params["force"],
+                  resolver=[str(resolver), serving] if resolver is not None else None)
+
+    def _resolver_address(self, name, networks):
+        """The address a sandbox's resolv.conf names of the resolver of network NAME on this host
+        (_resolver.nameserver), or None (no NAME, or its bridge has no address yet)."""
+        if name is None:
+            return None
+        if name in self.spans:
+            span = self.spans[name]
+            return _resolver.nameserver(_resolver.addresses(span.spec, index=span.index))
+        bridge = bridge_of(name, networks)
+        subnets = self.planned_subnets.get(bridge) or _addresses.bridge_subnets(self.adapters["netlink"].link(bridge, routes=False))
+        return _resolver.nameserver(_resolver.addresses(networks[name], {v: gateway for v, (_subnet, gateway) in subnets.items()}))
 
     def _repointed(self, spec):
         """A container-mode sandbox that exists but shares another namespace than its target's now

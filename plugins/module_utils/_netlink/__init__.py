@@ -51,6 +51,11 @@ class Netlink(Reads, Writes, Entries):
         """Every mounted namespace name, sorted."""
         return sorted(self.netns_inodes())
 
+    def netns_made_order(self):
+        """The names in /run/netns in the order they were mounted (a namespace's first name is
+        the one it was made under; see _namespaces.Namespaces.made_order)."""
+        return self.namespaces.made_order()
+
     def netns_record(self, name):
         """What our record of NAME holds (see _namespaces.Namespaces.record)."""
         return self.namespaces.record(name)

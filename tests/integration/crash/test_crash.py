@@ -105,6 +105,13 @@ CASES = [
                                            " && ip -n web addr add 10.231.200.10/24 dev eth0",), weight=2),
     Case("dns_config-remove", "dns_config", {"netns": "web", "state": "absent"},
          ("ip netns add web", ("dns_config", DNS))),
+    # A sidecar's files of its own make way for a link to its target's (container mode, issue 18).
+    Case("dns_config-share", "dns_config", {"netns": "side", "share_with": "web"},
+         ("ip netns add web", ("netns", {"name": "side", "share_with": "web"}), ("dns_config", DNS),
+          ("dns_config", {"netns": "side", "hostname": "side1"}))),
+    Case("dns_config-unshare", "dns_config", {"netns": "side", "state": "absent"},
+         ("ip netns add web", ("netns", {"name": "side", "share_with": "web"}), ("dns_config", DNS),
+          ("dns_config", {"netns": "side", "share_with": "web"}))),
     Case("networks", "networks", {"config": NETWORKS}, weight=2),
     Case("networks-deleted", "networks", {"config": NETWORKS, "state": "deleted"}, (("networks", {"config": NETWORKS}),)),
     # back goes and front stays: back releases its forwarding before its link goes, and front must

@@ -268,3 +268,46 @@ def test_host_files_of_ours_get_their_modes_and_replace_a_link_not_its_target(tm
     assert (tmp_path / "passwd").read_text() == "root:x:0:0\n"
     f.Files.remove_host_file(str(tmp_path / "lib" / "netmodes" / "restore"), directory=True)
     assert not (tmp_path / "lib" / "netmodes").exists()
+
+
+# -- a sandbox's directory as a link to another's (container mode, issue 18) ------------------------
+
+def test_link_replaces_a_directory_of_our_files_and_shows_the_target_s(files, tmp_path):
+    files.write("web", "hosts", OURS)
+    files.write("side", "hosts", NEW)
+    files.link("side", "web", remove=["hosts"])
+    side = tmp_path / "netns" / "side"
+    assert side.is_symlink() and os.readlink(side) == "web" and (side / "hosts").read_text() == OURS
+    assert files.link_of("side") == "web" and files.link_of("web") is None and files.link_of("nobody") is None
+    assert files.recorded("side") == {f.LINK: "web"} and f.shown(files, "side") == "web" and f.shown(files, "web") == "web"
+    files.write("web", "hosts", NEW)
+    assert (side / "hosts").read_text() == NEW, "always the target's files as they are now"
+    files.link("side", "www")
+    assert os.readlink(side) == "www", "a link of ours is replaced"
+    assert not [n for n in os.listdir(tmp_path / "netns") if n.endswith(".tmp")]
+
+
+def test_link_keeps_what_is_not_ours_and_fails_naming_it(files, tmp_path):
+    files.write("side", "hosts", NEW)
+    (tmp_path / "netns" / "side" / "nsswitch.conf").write_text("hosts: files\n")
+    with pytest.raises(Conflict, match="/side holds nsswitch.conf, which netmodes.linux did not write"):
+        files.link("side", "web", remove=["hosts"])
+    assert (tmp_path / "netns" / "side" / "nsswitch.conf").exists() and not (tmp_path / "netns" / "side").is_symlink()
+    assert files.recorded("side").get(f.LINK) == "web", "recorded first: the next run finishes or undoes it"
+
+
+def test_unlink_removes_the_link_never_the_target_s_files(files, tmp_path):
+    files.write("web", "hosts", OURS)
+    files.link("side", "web")
+    files.unlink("side")
+    assert not os.path.lexists(tmp_path / "netns" / "side") and (tmp_path / "netns" / "web" / "hosts").read_text() == OURS
+    assert files.recorded("side") == {} and files.recorded("web") == {"hosts": f.digest(OURS)}
+    files.unlink("side")  # nothing there: nothing to do
+
+
+def test_a_planted_link_is_not_followed_by_link_of(files, tmp_path):
+    files.write("web", "hosts", OURS)
+    os.symlink("/etc", tmp_path / "netns" / "side")
+    assert files.link_of("side") == "/etc" and f.shown(files, "side") == "side", "not recorded as ours"
+    with pytest.raises(Conflict, match="is a symbolic link"):
+        files.read("side", "hosts")

@@ -148,3 +148,21 @@ def test_the_fake_kernel_offers_every_call_of_the_netlink_adapter_with_its_param
     real, fake = calls(_netlink.Netlink), calls(type(kernel))
     assert {name: str(sig) for name, sig in real.items()} == {name: str(fake[name]) for name in real if name in fake}
     assert set(real) <= set(fake)
+
+
+def test_names_are_ordered_as_their_mounts_were_made(tmp_path, monkeypatch):
+    """/proc/self/mountinfo lists mounts in the order they were made (field 5: the mount point,
+    with a space, tab, newline and backslash written in octal)."""
+    info = tmp_path / "mountinfo"
+    info.write_text(
+        "22 1 0:21 / /run rw,nosuid shared:5 - tmpfs tmpfs rw\n"
+        "301 22 0:21 /netns /run/netns rw shared:6 - tmpfs tmpfs rw\n"
+        "305 301 0:4 net:[4026532301] /run/netns/web rw shared:7 - nsfs nsfs rw\n"
+        "299 301 0:4 net:[4026532302] /run/netns/db rw shared:8 - nsfs nsfs rw\n"
+        "306 301 0:4 net:[4026532301] /run/netns/aside rw shared:7 - nsfs nsfs rw\n"
+        "307 301 0:4 net:[4026532303] /run/netns/odd\\040name rw shared:9 - nsfs nsfs rw\n"
+        "308 22 0:30 / /run/netns/x/deeper rw - tmpfs tmpfs rw\n")
+    monkeypatch.setattr(_namespaces, "MOUNTINFO", str(info))
+    assert _namespaces.Namespaces.made_order() == ["web", "db", "aside", "odd name"], "not by mount id: ids are reused"
+    monkeypatch.setattr(_namespaces, "MOUNTINFO", str(tmp_path / "missing"))
+    assert _namespaces.Namespaces.made_order() == []

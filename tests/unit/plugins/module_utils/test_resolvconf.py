@@ -82,6 +82,19 @@ CASES = [
     ("the last search line wins, domain is its old name, options accumulate",
      "nameserver 10.0.0.1\nsearch a.example\ndomain b.example\noptions ndots:1\noptions edns0", {}, False,
      docker("nameserver 10.0.0.1\nsearch b.example\noptions ndots:1 edns0\n", "# Overrides: []\n# Option ndots from: host\n")),
+    # Issue 18: the resolver of the sandbox's network is its one nameserver (Docker's 127.0.0.11)
+    ("the network's resolver replaces the host's nameservers, search and options kept",
+     "nameserver 10.0.0.1\nnameserver fd3e:2d1a:1f5a::1\nsearch corp.example\noptions ndots:2", {"resolver": (ips("10.231.90.1")[0], "back")}, True,
+     docker("nameserver 10.231.90.1\nsearch corp.example\noptions ndots:2\n",
+            "# Nameserver: the resolver of network back.\n# Overrides: []\n# Option ndots from: host\n")),
+    ("a resolver, and only loopback on the host: no defaults", "nameserver 127.0.0.53", {"resolver": (ips("fd31:90::1")[0], "six")}, True,
+     docker("nameserver fd31:90::1\n", "# Nameserver: the resolver of network six.\n# Overrides: []\n")),
+    ("a resolver, and search and options given", "nameserver 10.0.0.1\nsearch corp.example",
+     {"resolver": (ips("10.231.90.1")[0], "back"), "search": ["example"], "options": ["edns0"]}, False,
+     docker("nameserver 10.231.90.1\nsearch example\noptions edns0\n", "# Nameserver: the resolver of network back.\n# Overrides: [search options]\n")),
+    ("nameservers of its own win over the resolver (as before resolvers)", "nameserver 10.0.0.1",
+     {"resolver": (ips("10.231.90.1")[0], "back"), "nameservers": ips("10.231.0.99")}, False,
+     docker("nameserver 10.231.0.99\n", "# Overrides: [nameservers]\n")),
     ("CRLF line ends and a comment after the address", "nameserver 10.0.0.1 # primary\r\nsearch corp.example\r\n", {}, False,
      docker("nameserver 10.0.0.1\nsearch corp.example\n", "# Overrides: []\n")),
 ]
@@ -99,6 +112,7 @@ def test_default_nameservers_come_with_a_warning():
     assert "/etc/resolv.conf leaves no nameserver a sandbox can reach" in warning
     assert "using 8.8.8.8, 8.8.4.4" in warning and "Set nameservers" in warning
     assert rc.resolv_conf(ETC, "nameserver 10.0.0.1", ipv6=False)[1] == []
+    assert rc.resolv_conf(ETC, "nameserver 127.0.0.53", resolver=(ips("10.231.90.1")[0], "back"))[1] == [], "the resolver is reachable"
 
 
 def reader(files):

@@ -74,3 +74,25 @@ def test_the_hosts_file_lists_every_present_member_and_alias_on_every_host_both_
 
 def test_the_unit_template_runs_dnsmasq_on_the_network_s_config_in_the_foreground():
     assert "ExecStart=/usr/sbin/dnsmasq --keep-in-foreground --conf-file=%s/%%i/dnsmasq.conf" % _resolver.RUN_DIR in _resolver.UNIT_TEMPLATE
+NETWORKS = {spec.name: spec for spec in (network_spec(raw, "n") for raw in (
+    {"name": "plain", "dns": False}, {"name": "back"}, {"name": "front"}, {"name": "bridge"},
+    {"name": "lan", "driver": "macvlan", "subnet": "10.231.97.0/24", "hosts": "all", "parent": "eth0"}))}
+
+
+@pytest.mark.parametrize(("networks", "expected"), [
+    (("back", "front"), "back"),
+    (("plain", "front", "back"), "front"),
+    (("bridge",), None),
+    (("lan", "plain"), None),
+    (("elsewhere", "back"), "back"),
+    ((), None),
+], ids=["the first", "the first that has one", "Docker's default network has none", "macvlan without a shim, dns false",
+        "a network not declared counts as without", "no network"])
+def test_a_sandbox_asks_the_first_of_its_networks_that_has_a_resolver(networks, expected):
+    assert _resolver.serving(networks, NETWORKS) == expected
+
+
+def test_a_resolver_is_named_by_its_ipv4_address_else_its_ipv6_one():
+    assert _resolver.nameserver([ip("10.231.90.1"), ip("fd31:90::1")]) == ip("10.231.90.1")
+    assert _resolver.nameserver([ip("fd31:90::1")]) == ip("fd31:90::1")
+    assert _resolver.nameserver([]) is None

@@ -211,3 +211,97 @@ def test_absent_acts_on_the_three_file_names_only(converge, files, web):
     files.records[web] = {"../../passwd": digest("x\n")}  # a damaged or tampered record
     assert not converge(DnsConfig, netns=web, state="absent")["changed"]
     assert files.calls == []
+
+
+# -- share_with: Docker's container mode shows its target's files (issue 18) -----------------------
+
+@pytest.fixture
+def side(kernel, web):
+    """Sandbox side, a second name of web's namespace (network_mode container:web)."""
+    kernel.netns_share("side", web)
+    kernel.calls.clear()
+    return "side"
+
+
+def test_share_with_makes_the_directory_a_link_to_the_target_s_four_steps(converge, four_steps, files, web, side):
+    converge(DnsConfig, netns=web, hostname="web1")
+    result = four_steps(DnsConfig, netns=side, share_with=web)
+    assert files.shared == {side: web} and files.records[side] == {"link": web}
+    assert [(op["action"], op["object"]) for op in result["operations"]] == [("create", "directory /etc/netns/side")]
+    assert result["diff"] == [{"before_header": "/etc/netns/side", "before": "", "after_header": "/etc/netns/side", "after": "-> web\n"}]
+    assert not any((side, name) in files.files for name in rc.FILES), "nothing written for side: it shows web's"
+    again = converge(DnsConfig, netns=side, share_with=web)
+    assert again["share_with"] == web and again["hostname"] == "web1", "the result shows what side shows: web's files"
+    assert again["files"]["hostname"] == {"path": "/etc/netns/side/hostname", "exists": True, "managed": True}
+
+
+def test_a_new_target_moves_the_link_and_absent_removes_only_the_link(converge, files, kernel, web, side):
+    converge(DnsConfig, netns=web, hostname="web1")
+    converge(DnsConfig, netns=side, share_with=web)
+    kernel.netns_create("www")
+    moved = converge(DnsConfig, netns=side, share_with="www")
+    assert [(op["action"], op["object"], op.get("before"), op.get("after")) for op in moved["operations"]] == [
+        ("set", "directory /etc/netns/side", "web", "www")]
+    assert files.shared == {side: "www"}
+    gone = converge(DnsConfig, netns=side, state="absent")
+    assert [(op["action"], op["object"]) for op in gone["operations"]] == [("delete", "directory /etc/netns/side")]
+    assert files.shared == {} and not files.records.get(side)
+    assert files.files[(web, "hostname")] == "web1\n", "the target's files are left alone"
+
+
+def test_files_of_its_own_make_way_for_the_link_and_come_back_without_it(converge, files, web, side):
+    converge(DnsConfig, netns=side, hostname="side1")
+    linked = converge(DnsConfig, netns=side, share_with=web)
+    assert [(op["action"], op["object"]) for op in linked["operations"]] == [("recreate", "directory /etc/netns/side")]
+    assert files.calls[-1] == ("link", side, web) and (side, "hostname") not in files.files
+    own = converge(DnsConfig, netns=side, hostname="side1")
+    assert [(op["action"], op["object"]) for op in own["operations"]][:2] == [
+        ("recreate", "directory /etc/netns/side"), ("create", "file /etc/netns/side/hostname")], "the link goes first"
+    assert files.shared == {} and files.files[(side, "hostname")] == "side1\n"
+
+
+def test_a_link_made_by_a_run_killed_before_its_last_record_is_finished(converge, four_steps, files, web, side):
+    files.shared[side] = web
+    files.records[side] = {"link": web, "hostname": digest("side1\n")}  # the marks of the files the link replaced
+    result = four_steps(DnsConfig, netns=side, share_with=web)
+    assert [(op["action"], op.get("field")) for op in result["operations"]] == [("set", "record")] and result["diff"] == []
+    assert files.records[side] == {"link": web}
+
+
+def test_a_link_recorded_but_never_made_is_forgotten(converge, files, web, side):
+    files.records[side] = {"link": web}  # a run killed between the link's record and the link
+    gone = converge(DnsConfig, netns=side, state="absent")
+    assert [(op["action"], op["object"]) for op in gone["operations"]] == [("delete", "directory /etc/netns/side")]
+    assert not files.records.get(side)
+
+
+def test_a_file_not_ours_in_the_way_of_the_link_needs_force(converge, files, web, side):
+    files.files[(side, "hosts")] = "10.231.9.9 mine\n"
+    with pytest.raises(EditedByHand, match=r"/etc/netns/side/hosts exists and was not written by netmodes.linux"):
+        converge(DnsConfig, netns=side, share_with=web)
+    assert files.calls == []
+    converge(DnsConfig, netns=side, share_with=web, force=True)
+    assert files.shared == {side: web} and (side, "hosts") not in files.files
+
+
+def test_a_link_we_did_not_make_is_never_taken_for_ours(converge, files, web, side):
+    files.shared[side] = "../../etc"
+    for options in ({"share_with": web}, {"hostname": "side1"}, {"state": "absent"}):
+        with pytest.raises(Conflict, match=r"/etc/netns/side is a symbolic link \(to ../../etc\) that netmodes.linux did not make"):
+            converge(DnsConfig, netns=side, **options)
+    assert files.calls == []
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"share_with": "web", "hostname": "side1"}, "share_with: the files are web's; set hostname on web"),
+    ({"share_with": "web", "nameservers": ["1.1.1.1"], "extra_hosts": ["db:10.231.9.9"]},
+     "share_with: the files are web's; set nameservers, extra_hosts on web"),
+    ({"share_with": "side"}, "share_with: sandbox side cannot share its own files"),
+    ({"share_with": "web", "state": "absent"}, "share_with: not with state absent"),
+    ({"share_with": "../web"}, "share_with: sandbox name '../web' is not valid"),
+])
+def test_share_with_refuses_files_of_its_own(converge, files, side, options, message):
+    with pytest.raises(InvalidInput) as info:
+        converge(DnsConfig, netns=side, **options)
+    assert info.value.msg.startswith(message), info.value.msg
+    assert files.calls == []

@@ -67,9 +67,9 @@ def test_an_overlay_on_one_of_its_hosts(sim2, converge, files):
     assert eth0.mac == "02:42:0a:e7:c8:11", "02:42 and its address, 10.231.200.17"
     assert [str(r.via) for r in eth0.routes if r.dst.prefixlen == 0] == ["10.231.200.16"], "its host's bridge is the gateway"
     assert sorted(map(str, sim2.link("eth0", "b2").addresses)) == ["10.231.200.18/24"]
-    hosts = files.files[("b2", "hosts")]
-    for line in ("10.231.200.2\ta1", "10.231.200.17\tb1", "10.231.200.17\tapi", "10.231.200.33\tc1"):
-        assert line in hosts.replace(" ", "\t"), hosts
+    # the network's resolver on sim2 listens on its bridge: b2 asks it, and lists no member
+    assert "nameserver 10.231.200.16\n" in files.files[("b2", "resolv.conf")]
+    assert files.files[("b2", "hosts")].endswith("localhost\n10.231.200.18\tb2\n")
     assert not any(site(converge, [OVERLAY], fleet())[i]["changed"] for i in (0, 1)), "a second run changes nothing"
 
 
@@ -93,23 +93,30 @@ def test_an_overlay_member_publishes_its_port_from_the_first_run_of_one_plan(sim
     assert not converge(Sandboxes, **options)["changed"]
 
 
-def test_a_host_joining_changes_only_its_peer_and_the_hosts_files(sim2, converge):
-    two = {h: DECLARED[h] for h in ("sim1", "sim2")}
-    site(converge, [OVERLAY], fleet(("sim1", "sim2"), two), two)
-    joined = site(converge, [OVERLAY], fleet())
+# With a resolver (dns, the default) the sandboxes' hosts files list no member: a member that joins
+# or leaves changes the resolver's hosts file alone; with dns: false the sandboxes' list every member.
+HOSTS_FILES = {True: ["resolver ov0"], False: ["file /etc/netns/b1/hosts", "file /etc/netns/b2/hosts"]}
+
+
+@pytest.mark.parametrize("dns", [True, False], ids=["resolver", "dns false"])
+def test_a_host_joining_changes_only_its_peer_and_the_hosts_files(sim2, converge, dns):
+    two, overlay = {h: DECLARED[h] for h in ("sim1", "sim2")}, dict(OVERLAY, dns=dns)
+    site(converge, [overlay], fleet(("sim1", "sim2"), two), two)
+    joined = site(converge, [overlay], fleet())
     assert objects(*joined) == sorted(["vxlan %s peer 10.231.1.13" % VXLAN, "vxlan %s fdb 02:42:0a:e7:c8:21" % VXLAN,
-                                       "vxlan %s neigh 10.231.200.33" % VXLAN, "vxlan %s firewall" % VXLAN,
-                                       "file /etc/netns/b1/hosts", "file /etc/netns/b2/hosts", "resolver ov0"])
-    left = site(converge, [OVERLAY], fleet(("sim1", "sim2"), two), two)
+                                       "vxlan %s neigh 10.231.200.33" % VXLAN, "vxlan %s firewall" % VXLAN] + HOSTS_FILES[dns])
+    left = site(converge, [overlay], fleet(("sim1", "sim2"), two), two)
     assert objects(*left) == objects(*joined), "and leaving undoes just that"
 
 
-def test_an_absent_member_leaves_the_hosts_files_of_the_others(sim2, converge, files):
-    site(converge, [OVERLAY], fleet())
+@pytest.mark.parametrize("dns", [True, False], ids=["resolver", "dns false"])
+def test_an_absent_member_leaves_the_hosts_files_of_the_others(sim2, converge, files, dns):
+    overlay = dict(OVERLAY, dns=dns)
+    site(converge, [overlay], fleet())
+    assert ("10.231.200.33\tc1\n" in files.files[("b1", "hosts")]) is not dns
     gone = dict(DECLARED, sim3=[dict(DECLARED["sim3"][0], state="absent")])
-    result = site(converge, [OVERLAY], fleet(declared=gone), gone)
-    assert objects(*result) == ["file /etc/netns/b1/hosts", "file /etc/netns/b2/hosts", "resolver ov0",
-                                "vxlan %s fdb 02:42:0a:e7:c8:21" % VXLAN, "vxlan %s neigh 10.231.200.33" % VXLAN]
+    result = site(converge, [overlay], fleet(declared=gone), gone)
+    assert objects(*result) == HOSTS_FILES[dns] + ["vxlan %s fdb 02:42:0a:e7:c8:21" % VXLAN, "vxlan %s neigh 10.231.200.33" % VXLAN]
     assert "c1" not in files.files[("b1", "hosts")]
 
 
@@ -154,11 +161,17 @@ def test_macvlan_sandboxes_and_the_host_shim(sim2, converge, files):
     eth0 = sim2.link("eth0", "m2")
     assert eth0.kind == "macvlan" and sorted(map(str, eth0.addresses)) == ["10.231.1.145/24"]
     assert [str(r.via) for r in eth0.routes if r.dst.prefixlen == 0] == ["10.231.1.1"], "the segment's gateway"
-    assert "10.231.1.129\tm1" in files.files[("m2", "hosts")].replace(" ", "\t")
+    # the network's resolver on sim2 listens on the shim: m2 asks it, and lists no member
+    assert "nameserver 10.231.1.144\n" in files.files[("m2", "resolv.conf")]
+    assert "m1" not in files.files[("m2", "hosts")]
     assert not any(site(converge, [LAN], fleet(("sim1", "sim2"), declared), declared)[i]["changed"] for i in (0, 1))
     without = site(converge, [dict(LAN, shim=False)], fleet(("sim1", "sim2"), declared), declared)
-    # Without its shim the host cannot reach the network: no resolver there either, nor its admission.
-    assert objects(*without) == ["macvlan %s" % SHIM, "resolver lan", "resolver %s firewall" % SHIM] and sim2.link(SHIM) is None
+    assert objects(*without) == ["file /etc/netns/m2/hosts", "file /etc/netns/m2/resolv.conf", "macvlan %s" % SHIM,
+                                 "resolver lan", "resolver %s firewall" % SHIM]
+    assert sim2.link(SHIM) is None
+    # without a shim the host is out of the network's reach: no resolver, so the hosts file lists m1
+    assert "10.231.1.129\tm1" in files.files[("m2", "hosts")].replace(" ", "\t")
+    assert "nameserver 10.231.1.144" not in files.files[("m2", "resolv.conf")]
 
 
 def test_a_sandbox_leaving_a_macvlan_network_loses_its_link_there(sim2, converge):

@@ -75,12 +75,18 @@ def test_a_dual_stack_overlay_on_one_of_its_hosts(sim2, converge, files):
         "10.231.140.33": "02:42:0a:e7:8c:21", "fd31:140::2000:0:0:1": "02:42:0a:e7:8c:21"}
     fdb = sorted((mac, str(dst)) for mac, dst in sim2.vxlan_fdb(VXLAN) if mac != ZERO)
     assert fdb == [("02:42:0a:e7:8c:02", "10.231.1.11"), ("02:42:0a:e7:8c:21", "10.231.1.13")], "the IPv4 underlay"
-    # names over both families: a line per family per member, IPv4 first
+    # the network's resolver on sim2 listens on its bridge: b2 names its IPv4 address
+    assert "nameserver 10.231.140.16\n" in files.files[("b2", "resolv.conf")]
+    assert not any(site(converge, [OVERLAY], fleet())[i]["changed"] for i in (0, 1)), "a second run changes nothing"
+
+
+def test_without_a_resolver_the_hosts_file_names_members_over_both_families(sim2, converge, files):
+    site(converge, [dict(OVERLAY, dns=False)], fleet())
+    # a line per family per member, IPv4 first
     lines = hosts_lines(files, "b2")
     for pair in (("10.231.140.2\ta1", "fd31:140::2\ta1"), ("10.231.140.17\tb1", "fd31:140::1000:0:0:1\tb1"),
                  ("10.231.140.33\tc1", "fd31:140::2000:0:0:1\tc1")):
         assert pair[0] in lines and pair[1] in lines and lines.index(pair[0]) < lines.index(pair[1]), lines
-    assert not any(site(converge, [OVERLAY], fleet())[i]["changed"] for i in (0, 1)), "a second run changes nothing"
 
 
 def test_an_ipv4_overlays_members_have_no_ipv6_and_the_same_addresses(sim2, converge):
@@ -110,6 +116,10 @@ def test_an_ipv6_only_overlay_derives_its_subnet_and_macs_alike_on_every_host(si
     a1_mac = "02:42:" + ":".join("%02x" % b for b in hashlib.sha256(a1.packed).digest()[-4:])
     vxlan = "nmx" + hashlib.sha256(b"vxlan\0ov6").hexdigest()[:11]
     assert {str(k): v for k, v in sim2.neighbours(vxlan).items()} == {str(a1): a1_mac}
+    # the network's resolver on sim2 listens on its bridge's IPv6 address, the only one it has
+    assert "nameserver %s\n" % (subnet.network_address + (1 << 60)) in files.files[("b1", "resolv.conf")]
+    assert "a1" not in files.files[("b1", "hosts")]
+    site(converge, [dict(SIX, dns=False)], fleet(("sim1", "sim2"), declared), declared)
     assert "%s\ta1" % a1 in hosts_lines(files, "b1") and not any(line.startswith("10.") for line in hosts_lines(files, "b1"))
 
 
@@ -137,10 +147,12 @@ def test_a_dual_stack_macvlan_network_and_the_host_shim(sim2, converge, files):
     m2 = sim2.link("eth0", "m2")
     assert addresses(m2) == ["10.231.1.145/24", "fd31:141::beef/64"] and m2.ipv6 == "on"
     assert defaults(m2) == ["10.231.1.1", "fd31:141::1"], "the segment's gateways"
+    assert "nameserver 10.231.1.144\n" in files.files[("m2", "resolv.conf")], "the resolver on the shim, IPv4 first"
+    assert not any(site(converge, [LAN], the_fleet, declared)[i]["changed"] for i in (0, 1))
+    site(converge, [dict(LAN, dns=False)], the_fleet, declared)
     lines = hosts_lines(files, "m2")
     # sim1's slice 0 of the IPv6 subnet: ::1 is the gateway, ::2 sim1's shim, ::3 m1
     assert "10.231.1.129\tm1" in lines and "fd31:141::3\tm1" in lines, lines
-    assert not any(site(converge, [LAN], the_fleet, declared)[i]["changed"] for i in (0, 1))
 
 
 def test_ipvlan_is_planned_like_macvlan_for_ipv6_too(sim2, converge):

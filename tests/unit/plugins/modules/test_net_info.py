@@ -201,3 +201,13 @@ def test_a_dual_stack_networks_policy_is_recognised(converge):
     assert result["networks"] == [{"name": "dual", "subnets": ["172.20.0.0/16", "fd31:20::/64"], "gateway": "172.20.0.1",
                                    "gateway6": "fd31:20::1", "options": {"ip_masquerade": True, "icc": False, "internal": False},
                                    "members": []}]
+
+
+def test_a_shared_namespace_is_named_by_the_sandbox_that_made_it(world, converge):
+    """Issue 18: aside, which shares web's namespace, sorts before web; the namespace is still web's."""
+    converge(Netns, name="aside", share_with="web")
+    result = converge(NetInfo)
+    member = next(m for m in result["networks"][0]["members"] if m["interface"] == "eth0" and "aside" in m["names"])
+    assert member["sandbox"] == "web" and member["names"] == ["web", "web-side", "aside"], "made first, then as they were given"
+    assert by_name(result["sandboxes"], "aside")["names"] == ["web", "web-side", "aside"]
+    assert converge(NetInfo, brief=True)["networks"][0]["members"] == ["db", "web"]

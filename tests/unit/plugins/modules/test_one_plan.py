@@ -51,6 +51,8 @@ def test_check_mode_plans_the_run(converge, files, change):
     assert check["changed"] and run["changed"]
     assert not [w for w in check.get("warnings", []) if "netmodes.linux." in w], check["warnings"]
     assert not plan(converge, networks, sandboxes, False)["changed"]
+    target = next(s["network_mode"].partition(":")[2] for s in sandboxes if s["name"] == "side")
+    assert files.shared == {"side": target}, "the sidecar shows its target's files (after a rename, the new name's)"
 
 
 def test_a_refusal_only_a_later_step_finds_comes_before_the_first_change(converge, refused, kernel, files):

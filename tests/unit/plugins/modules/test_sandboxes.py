@@ -53,28 +53,36 @@ def test_the_whole_host_four_steps(converge, kernel, files, firewall):
     assert addr(kernel, "web") == ["172.18.0.2/16"] and addr(kernel, "db") == ["172.18.0.3/16"]
     assert addr(kernel, "db", "eth1") == ["172.17.0.2/16"], "db's second network is eth1 (back: the first free pool)"
     assert kernel.netns["side"] == kernel.netns["web"], "container mode shares web's namespace"
+    assert files.shared == {"side": "web"}, "and web's files: /etc/netns/side is a link to web's"
+    assert not any(netns == "side" for netns, _name in files.files)
     assert [n for (ns, n) in kernel.links if ns == kernel.netns["quiet"]] == ["lo"], "none mode has only lo"
     assert kernel.link(_declaration.DEFAULT_BRIDGE) is not None, "the default network is made on first use"
     assert result["sandboxes"]["legacy"]["addresses"] == ["172.19.0.2/16"]
+    # br0 has a resolver: web asks it for db, whose hosts file lists the members of back (its
+    # further network, with a resolver: the interim of one resolver per sandbox), itself among them
+    assert "nameserver 172.18.0.1\n" in files.files[("web", "resolv.conf")]
     hosts = files.files[("web", "hosts")]
-    assert "172.18.0.3\tdb" in hosts.replace(" ", "\t") or "172.18.0.3 db" in hosts, hosts
-    assert "database" in hosts, "aliases resolve too"
+    assert "db" not in hosts and "database" not in hosts, "br0's resolver answers for its members"
+    assert "172.17.0.2\tdatabase\n" in files.files[("db", "hosts")], "aliases resolve too"
     assert "legacy" not in files.files[("web", "hosts")], "the default bridge network has no name resolution"
+    assert "nameserver 10.231.0.53\n" in files.files[("legacy", "resolv.conf")], "nor a resolver"
     assert "web" not in files.files[("legacy", "hosts")].split("localhost")[-1].replace("legacy", "")
 
 
-def test_addresses_are_kept_and_freed_addresses_reused(host, converge, kernel):
+def test_addresses_are_kept_and_freed_addresses_reused(host, converge, kernel, files):
     converge(Sandboxes, config=[{"name": "side", "state": "absent", "network_mode": "container:web"},
                                 {"name": "web", "state": "absent", "network_mode": "br0"}], networks=NETWORKS)
     assert kernel.netns_inode("web") is None and kernel.netns_inode("side") is None
+    assert files.shared == {} and not files.records.get("side"), "side's link went with it"
     again = converge(Sandboxes, config=SANDBOXES, networks=NETWORKS)
     assert again["changed"] and addr(kernel, "db") == ["172.18.0.3/16"] and addr(kernel, "web") == ["172.18.0.2/16"]
 
 
-def test_overridden_prunes_only_ours(host, converge, kernel):
+def test_overridden_prunes_only_ours(host, converge, kernel, files):
     kernel.netns["handmade"] = 4026539999
     converge(Sandboxes, config=SANDBOXES[:2], networks=NETWORKS, state="overridden")
     assert kernel.netns_inode("quiet") is None and kernel.netns_inode("handmade") is not None
+    assert files.shared == {} and files.files[("web", "hostname")] == "web1\n", "side's link is pruned, web's files kept"
     assert kernel.netns_inode("web") is not None
 
 
@@ -196,7 +204,8 @@ def test_a_one_item_list_and_a_dict_where_one_is_a_form_are_read_whole(converge,
 # from each of them (its own address included), as Docker's resolver answers; a name comes once,
 # where its first member comes (members by sandbox name on a local network), with a line per
 # member; a member on several of the sandbox's networks has the address of the last of them.
-SHARING_NETWORKS = [{"name": "br0", "subnet": "172.18.0.0/16"}, {"name": "back", "subnet": "172.30.0.0/24"}]
+# Without resolvers (dns: false): with one, a network's members are not in its members' hosts files.
+SHARING_NETWORKS = [{"name": "br0", "subnet": "172.18.0.0/16", "dns": False}, {"name": "back", "subnet": "172.30.0.0/24", "dns": False}]
 SHARING = [{"name": "a", "network_mode": "br0", "aliases": ["api"]}, {"name": "b", "network_mode": "br0", "networks": ["back"], "aliases": ["api"]},
            {"name": "c", "network_mode": "back", "networks": ["br0"]}]
 HOSTS_HEAD = "# Written by netmodes.linux dns_config. An edit by hand is kept: the next run\n# fails on it unless the task sets force: true.\n" \
@@ -224,6 +233,72 @@ def test_a_shared_alias_is_in_the_hosts_file_of_every_member_once_per_member(con
         "172.18.0.3\tapi\n172.18.0.2\tapi\n"
         "172.18.0.2\ta\n")
     assert not converge(Sandboxes, config=SHARING, networks=SHARING_NETWORKS)["changed"], "the order is stable"
+
+
+# Issue 18: a network with a resolver answers for its members. A sandbox's resolv.conf names the
+# resolver of the first of its networks that has one (the host's search and options kept), and its
+# hosts file lists no member of that network; it lists the members of its networks with dns: false
+# and (one resolver per sandbox, for now) of its further networks with resolvers. A sandbox with
+# nameservers of its own (dns:) uses them, and its hosts file lists the members of all its networks.
+RESOLVING = [{"name": "front", "subnet": "172.18.0.0/16"}, {"name": "plain", "subnet": "172.30.0.0/24", "dns": False},
+             {"name": "rear", "subnet": "172.31.0.0/24"}]
+RESOLVED = [{"name": "a", "network_mode": "front", "networks": ["plain", "rear"], "aliases": ["api"]},
+            {"name": "b", "network_mode": "front"}, {"name": "c", "network_mode": "plain"},
+            {"name": "d", "network_mode": "rear", "networks": ["front"]},
+            {"name": "e", "network_mode": "front", "dns": ["10.231.0.99"]}]
+
+
+def nameservers(files, netns):
+    return [line for line in files.files[(netns, "resolv.conf")].splitlines() if line.startswith(("nameserver", "search", "options"))]
+
+
+def test_a_sandbox_asks_the_resolver_of_its_first_network_that_has_one(converge, files):
+    files.host["/etc/resolv.conf"] = "nameserver 10.231.0.53\nsearch example.internal\noptions ndots:2\n"
+    converge(Networks, config=RESOLVING)
+    converge(Sandboxes, config=RESOLVED, networks=RESOLVING)
+    kept = ["search example.internal", "options ndots:2"]
+    assert nameservers(files, "a") == ["nameserver 172.18.0.1"] + kept, "front's gateway, its resolver's address"
+    assert nameservers(files, "b") == ["nameserver 172.18.0.1"] + kept
+    assert nameservers(files, "d") == ["nameserver 172.31.0.1"] + kept, "rear comes first in d's networks"
+    assert nameservers(files, "c") == ["nameserver 10.231.0.53"] + kept, "plain has no resolver: the host's nameservers"
+    assert nameservers(files, "e") == ["nameserver 10.231.0.99"] + kept, "e's own nameservers"
+    assert "# Nameserver: the resolver of network front." in files.files[("a", "resolv.conf")]
+    # a: no line of front's members; plain's (dns: false) and rear's (a further network) are listed
+    assert files.files[("a", "hosts")] == HOSTS_HEAD + (
+        "172.18.0.2\ta\n172.30.0.2\ta\n172.31.0.2\ta\n"
+        "172.31.0.2\tapi\n"
+        "172.30.0.3\tc\n"
+        "172.31.0.3\td\n"), "its alias once, under the last of its networks that lists it"
+    assert files.files[("b", "hosts")] == HOSTS_HEAD + "172.18.0.3\tb\n", "front's members come from its resolver"
+    assert files.files[("c", "hosts")] == HOSTS_HEAD + "172.30.0.3\tc\n172.30.0.2\ta\n172.30.0.2\tapi\n"
+    assert files.files[("d", "hosts")] == HOSTS_HEAD + (
+        "172.31.0.3\td\n172.18.0.4\td\n"
+        "172.18.0.2\ta\n172.18.0.2\tapi\n"
+        "172.18.0.3\tb\n"
+        "172.18.0.5\te\n"), "front is d's further network: its members are listed"
+    assert "172.18.0.3\tb\n" in files.files[("e", "hosts")], "e does not ask front's resolver: front's members are listed"
+    assert not converge(Sandboxes, config=RESOLVED, networks=RESOLVING)["changed"]
+
+
+def test_turning_a_network_s_resolver_off_lists_its_members_again(converge, files):
+    files.host["/etc/resolv.conf"] = "nameserver 10.231.0.53\n"
+    converge(Networks, config=RESOLVING)
+    converge(Sandboxes, config=RESOLVED, networks=RESOLVING)
+    off = [dict(RESOLVING[0], dns=False)] + RESOLVING[1:]
+    run = converge(Sandboxes, config=RESOLVED, networks=off)
+    assert "file /etc/netns/b/resolv.conf" in {op["object"] for op in run["operations"]}
+    assert nameservers(files, "b") == ["nameserver 10.231.0.53"]
+    assert files.files[("b", "hosts")] == HOSTS_HEAD + "172.18.0.3\tb\n172.18.0.2\ta\n172.18.0.2\tapi\n172.18.0.4\td\n172.18.0.5\te\n"
+
+
+@pytest.mark.parametrize(("network", "nameserver"), [
+    ({"name": "dual", "ipv6": True, "subnet": ["172.18.0.0/16", "fd31:18::/64"]}, "172.18.0.1"),
+    ({"name": "dual", "ipv6": True, "ipv4": False, "subnet": "fd31:18::/64"}, "fd31:18::1"),
+], ids=["dual-stack: IPv4 first", "IPv6-only"])
+def test_the_resolver_is_named_by_its_ipv4_address_else_its_ipv6_one(converge, files, network, nameserver):
+    files.host["/etc/resolv.conf"] = "nameserver 10.231.0.53\n"
+    converge(Sandboxes, config=[{"name": "a", "network_mode": "dual"}], networks=[network], converge_networks=True)
+    assert nameservers(files, "a") == ["nameserver %s" % nameserver]
 
 
 def test_an_alias_that_is_another_members_name_is_refused_before_anything_changes(converge, refused):
@@ -470,8 +545,9 @@ def test_the_ports_a_bridge_has_count_and_those_this_run_removes_do_not(converge
 
 # -- IPv6 -------------------------------------------------------------------------------------------
 
-DUAL = [{"name": "dual", "ipv6": True, "subnet": ["172.18.0.0/16", "fd31:18::/64"]}, {"name": "six", "ipv6": True, "ipv4": False},
-        {"name": "four", "subnet": "172.30.0.0/24"}]
+# Without resolvers (dns: false), for the hosts files' lines and the host's nameservers of both families.
+DUAL = [{"name": "dual", "ipv6": True, "subnet": ["172.18.0.0/16", "fd31:18::/64"], "dns": False},
+        {"name": "six", "ipv6": True, "ipv4": False, "dns": False}, {"name": "four", "subnet": "172.30.0.0/24", "dns": False}]
 DUAL_SANDBOXES = [{"name": "a", "network_mode": "dual", "ip6": "fd31:18::a"}, {"name": "b", "network_mode": "dual", "networks": ["six", "four"]},
                   {"name": "c", "network_mode": "six"}]
 
