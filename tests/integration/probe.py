@@ -15,12 +15,17 @@ sandboxes (``ip netns exec NAME python3 probe.py ...``). Standard library only.
                                   append every UDP datagram received on ADDR:PORT to FILE, a line
                                   each, until killed
     probe.py wait ADDR:PORT...    return once every server answers (at most 30 s)
+    probe.py wait-dns NAME ADDR:PORT...
+                                  return once every DNS server answers a query for NAME over
+                                  UDP (at most 30 s)
     probe.py probe JSON           JSON: {label: ["icmp", ADDR] or ["tcp", ADDR, PORT] or
-                                  ["tcp", ADDR, PORT, SOURCE_PORT] or ["udp", ADDR, PORT]};
+                                  ["tcp", ADDR, PORT, SOURCE_PORT] or ["udp", ADDR, PORT] or
+                                  ["dns-udp", ADDR, PORT, NAME] or ["dns-tcp", ADDR, PORT, NAME]};
                                   prints {label: answer}, all targets at once with short
                                   timeouts: an ICMP target answers true or false, a TCP or UDP
-                                  one the server's NAME or null; an ADDR is IPv4 or IPv6
-                                  (ICMPv6 echo for the latter)
+                                  one the server's NAME or null, a DNS one "dns" when a DNS
+                                  server answers a query (whatever its answer) or null; an ADDR
+                                  is IPv4 or IPv6 (ICMPv6 echo for the latter)
 """
 
 from __future__ import annotations
@@ -155,6 +160,36 @@ def udp(addr, port, timeout=TIMEOUT):
         sock.close()
 
 
+def dns(addr, port, name, proto, timeout=TIMEOUT):
+    """"dns" when a DNS server at ADDR:PORT answers an A query for NAME over PROTO (udp or tcp:
+    its answer's rcode does not matter, only that it is one), else None. Ask for a name the
+    server knows (a member of its network): it answers at once, forwarding nothing."""
+    ident = int.from_bytes(os.urandom(2), "big")
+    labels = b"".join(bytes([len(part)]) + part.encode() for part in name.split("."))
+    query = struct.pack(">HHHHHH", ident, 0x0100, 1, 0, 0, 0) + labels + b"\x00" + struct.pack(">HH", 1, 1)
+    sock = socket.socket(family(addr), socket.SOCK_DGRAM if proto == "udp" else socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect((addr, int(port)))
+        if proto == "udp":
+            sock.send(query)
+            data = sock.recv(2048)
+        else:
+            sock.sendall(struct.pack(">H", len(query)) + query)
+            data = b""
+            while len(data) < 14:
+                chunk = sock.recv(2048)
+                if not chunk:
+                    break
+                data += chunk
+            data = data[2:]
+        return "dns" if len(data) >= 12 and data[:2] == query[:2] and data[2] & 0x80 else None
+    except OSError:
+        return None
+    finally:
+        sock.close()
+
+
 def _checksum(data):
     if len(data) % 2:
         data += b"\0"
@@ -210,19 +245,20 @@ def _icmp(addresses, six, timeout):
 
 def probe(targets):
     pings = icmp([t[1] for t in targets.values() if t[0] == "icmp"]) if any(t[0] == "icmp" for t in targets.values()) else {}
-    tcps = {label: t for label, t in targets.items() if t[0] in ("tcp", "udp")}
+    tcps = {label: t for label, t in targets.items() if t[0] in ("tcp", "udp", "dns-udp", "dns-tcp")}
     out = {label: pings[t[1]] for label, t in targets.items() if t[0] == "icmp"}
+    kinds = {"tcp": tcp, "udp": udp, "dns-udp": lambda *a: dns(*a, proto="udp"), "dns-tcp": lambda *a: dns(*a, proto="tcp")}
     with ThreadPoolExecutor(max_workers=max(1, len(tcps))) as pool:
-        futures = {label: pool.submit(tcp if t[0] == "tcp" else udp, *t[1:]) for label, t in tcps.items()}
+        futures = {label: pool.submit(kinds[t[0]], *t[1:]) for label, t in tcps.items()}
         out.update({label: future.result() for label, future in futures.items()})
     return out
 
 
-def wait(endpoints, deadline=30.0):
+def wait(endpoints, deadline=30.0, ask=None):
     end = time.monotonic() + deadline
     for endpoint in endpoints:
         addr, port = endpoint.rsplit(":", 1)
-        while tcp(addr, port, timeout=0.5) is None:
+        while (ask or tcp)(addr, port, timeout=0.5) is None:
             if time.monotonic() > end:
                 sys.exit("no answer from %s" % endpoint)
             time.sleep(0.05)
@@ -238,6 +274,8 @@ def main(argv):
         udp_log(args[0], args[1])
     elif command == "wait":
         wait(args)
+    elif command == "wait-dns":
+        wait(args[1:], ask=lambda addr, port, timeout: dns(addr, port, args[0], "udp", timeout))
     elif command == "probe":
         print(json.dumps(probe(json.loads(args[0])), sort_keys=True))
     else:

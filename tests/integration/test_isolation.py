@@ -93,6 +93,11 @@ def gateway(host, network, six=False):
     return str(subnet(host, network, six)[1])
 
 
+def member_of(network):
+    """A sandbox on NETWORK: a name its resolver answers without asking upstream."""
+    return next(name for name, (nets, _publish) in SANDBOXES.items() if network in nets)
+
+
 def has_resolver(network):
     """Every network but Docker's default one has a resolver (``dns`` is true unless declared false)."""
     return network != "bridge"
@@ -198,7 +203,10 @@ def targets(fleet, addresses):
             out += both(host, addr, HOST_SERVICE, "host", host)
         for network in NETWORKS:
             for addr in (gateway(host, network), gateway(host, network, True)):
-                out += [Target(kind, host, addr, DNS, "resolver", "%s/dns" % host, network) for kind in ("udp", "tcp")]
+                if has_resolver(network):  # the network's own resolver (dnsmasq) answers a DNS query
+                    out += [Target(kind, host, addr, DNS, "resolver", "dns", network, member_of(network)) for kind in ("dns-udp", "dns-tcp")]
+                else:  # Docker's default network has none: port 53 of its gateway is any port of the host's
+                    out += [Target(kind, host, addr, DNS, "resolver", "%s/dns" % host, network) for kind in ("udp", "tcp")]
                 out.append(Target("tcp", host, addr, HOST_SERVICE, "gateway", host, network))
         out.append(Target("tcp", host, "127.0.0.1", LOOPBACK_ONLY, "loopback", "%s/loopback-only" % host))
         out.append(Target("tcp", host, "127.0.0.1", LOOPBACK_ONLY, "routed", "%s/loopback-only" % host))
@@ -396,10 +404,14 @@ def serve(fleet, servers):
 
 
 def serve_resolvers(fleet, servers):
-    """A stand-in for the resolvers on every host: UDP and TCP port 53 of every network's gateways."""
+    """The networks' resolvers answer on every host (the run started them); on the gateways of
+    Docker's default network, which has none, a stand-in listens on UDP and TCP port 53, to show
+    that port is no more open there than any other of the host's."""
     for host in HOSTS:
         sim = fleet.host(host)
-        endpoints = " ".join("%s:%d" % (gateway(host, n, six), DNS) for n in NETWORKS for six in (False, True))
+        for network in (n for n in NETWORKS if has_resolver(n)):
+            sh(sim, "%s wait-dns %s %s" % (PROBE, member_of(network), " ".join("%s:%d" % (gateway(host, network, six), DNS) for six in (False, True))))
+        endpoints = " ".join("%s:%d" % (gateway(host, n, six), DNS) for n in NETWORKS if not has_resolver(n) for six in (False, True))
         servers.start(sim, "%s serve %s/dns %s" % (PROBE, host, endpoints))
         servers.start(sim, "%s serve-udp %s/dns %s" % (PROBE, host, endpoints))
         sh(sim, "%s wait %s" % (PROBE, endpoints))
@@ -452,6 +464,8 @@ def measure(fleet, all_targets):
                 if target.via == "routed":
                     spec.append(sport[target.host])
                     sport[target.host] += 1
+                if target.kind.startswith("dns-"):
+                    spec.append(target.sandbox)  # the member name it asks for
                 chosen[target.label] = spec
         jobs.append((source, chosen))
 

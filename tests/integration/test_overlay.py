@@ -94,18 +94,17 @@ def everyone_pings_everyone_by_name(fleet, sandboxes):
                 ping(host, netns, other)
 
 
-def resolver_answers(host, address, netns=None):
-    """{udp, tcp: what a stand-in resolver at ADDRESS port 53 answers a probe from HOST (its NETNS)}."""
+def resolver_answers(host, address, name, netns=None):
+    """{udp, tcp: "dns" when the network's resolver at ADDRESS port 53 answers a query for NAME (a
+    member) from HOST (its NETNS), None when nothing does}."""
     prefix = "ip netns exec %s " % netns if netns else ""
-    found = json.loads(sh(host, "%s%s probe '%s'" % (prefix, PROBE, json.dumps({p: [p, address, 53] for p in ("udp", "tcp")}))))
+    found = json.loads(sh(host, "%s%s probe '%s'" % (prefix, PROBE, json.dumps({p: ["dns-" + p, address, 53, name] for p in ("udp", "tcp")}))))
     return {found["udp"], found["tcp"]}
 
 
-def serve_resolver(procs, host, address):
-    """A stand-in for the resolver of a network on HOST: UDP and TCP port 53 of ADDRESS, answering NAME/dns."""
-    for command in ("serve", "serve-udp"):
-        procs.start(host, "%s %s %s/dns %s:53" % (PROBE, command, host.name, address))
-    sh(host, "%s wait %s:53" % (PROBE, address))
+def wait_resolver(host, address, name):
+    """Return once the network's resolver on HOST answers at ADDRESS (the run started it)."""
+    sh(host, "%s wait-dns %s %s:53" % (PROBE, name, address))
 
 
 def test_overlay_across_hosts_by_name_then_a_third_host_joins_and_leaves(lab, site):
@@ -149,9 +148,9 @@ def test_overlay_across_hosts_by_name_then_a_third_host_joins_and_leaves(lab, si
         peerdb += ["vxlan %s fdb %s" % (vxlan, eth0["address"]), "vxlan %s neigh %s" % (vxlan, ip)]
     for host in (sim1, sim2):
         own = [s["name"] for s in TWO_EACH[host.name]]
-        # The resolver's hosts file (docs/names.md) and the boot-time restore's file too: it holds the fleet the overlay spans, sim3 now included.
+        # The boot-time restore's file too: it holds the fleet the overlay spans, sim3 now included.
         assert objects(joined, host.name) == sorted(["vxlan %s peer %s" % (vxlan, sim3.address), "vxlan %s firewall" % vxlan] + peerdb
-                                                    + ["file /etc/netns/%s/hosts" % n for n in own] + [DECLARED, RESOLVER]), joined
+                                                    + ["file /etc/netns/%s/hosts" % n for n in own] + [DECLARED]), joined
     everyone_pings_everyone_by_name(fleet, three)
     assert not site.run([OVERLAY], HOSTS, three).changed
 
@@ -162,7 +161,7 @@ def test_overlay_across_hosts_by_name_then_a_third_host_joins_and_leaves(lab, si
     assert sh(sim3, "ls /run/netns").split() == []
     for host in (sim1, sim2):
         assert objects(left, host.name) == sorted(["file /etc/netns/%s/hosts" % s["name"] for s in TWO_EACH[host.name]] + peerdb
-                                                  + [DECLARED, RESOLVER])
+                                                  + [DECLARED])
     assert "c1" not in sh(sim1, "cat /etc/netns/a1/hosts")
     assert sim1.run("ip netns exec a1 getent hosts c1", check=False).returncode != 0
     everyone_pings_everyone_by_name(fleet, two)
@@ -200,14 +199,14 @@ def test_an_overlay_is_isolated_from_other_networks_as_on_one_host(lab, site):
         # members (each asks its own host's: another host's bridge address is no neighbour of the
         # overlay's VXLAN devices); not a member of another network, nor a machine of the LAN.
         sim3 = fleet.host("sim3")
-        serve_resolver(procs, sim1, "10.231.200.1")
-        serve_resolver(procs, sim2, "10.231.200.16")
-        assert resolver_answers(sim1, "10.231.200.1", "a1") == {"sim1/dns"}
-        assert resolver_answers(sim2, "10.231.200.16", "b1") == {"sim2/dns"}
-        assert resolver_answers(sim1, "10.231.200.1", "x1") == resolver_answers(sim2, "10.231.200.16", "y1") == {None}
-        assert resolver_answers(sim2, "10.231.200.1", "y1") == {None}
+        wait_resolver(sim1, "10.231.200.1", "b1")
+        wait_resolver(sim2, "10.231.200.16", "a1")
+        assert resolver_answers(sim1, "10.231.200.1", "b1", "a1") == {"dns"}
+        assert resolver_answers(sim2, "10.231.200.16", "a1", "b1") == {"dns"}
+        assert resolver_answers(sim1, "10.231.200.1", "a1", "x1") == resolver_answers(sim2, "10.231.200.16", "b1", "y1") == {None}
+        assert resolver_answers(sim2, "10.231.200.1", "a1", "y1") == {None}
         sh(sim3, "ip route add 10.231.200.1/32 via %s" % sim1.address)
-        assert resolver_answers(sim3, "10.231.200.1") == {None}, "the LAN, through sim1's own cable"
+        assert resolver_answers(sim3, "10.231.200.1", "a1") == {None}, "the LAN, through sim1's own cable"
     finally:
         procs.stop()
         fleet.host("sim3").run("ip route del 10.231.200.1/32", check=False)
@@ -250,13 +249,9 @@ def _segment_with_shim(fleet, site, driver):
     # another network of sim1 (which reaches the shim's address through its own bridge). A member
     # on another host asks its own host's; to this one it may come in through the parent (which
     # answers ARP for the shim's address too), as the LAN does, and is not let in.
-    procs = Processes()
-    try:
-        serve_resolver(procs, sim1, shim1)
-        assert resolver_answers(sim1, shim1, "m1") == {"sim1/dns"}
-        assert resolver_answers(sim1, shim1, "x1") == {None}
-    finally:
-        procs.stop()
+    wait_resolver(sim1, shim1, "m2")
+    assert resolver_answers(sim1, shim1, "m2", "m1") == {"dns"}
+    assert resolver_answers(sim1, shim1, "m2", "x1") == {None}
     again = site.run([network, LOCAL], ["sim1", "sim2"], sandboxes)
     assert not again.failed and not again.changed, "a second run changed something\n%r" % again
 
@@ -331,3 +326,8 @@ def test_a_resolver_s_members_are_in_no_hosts_file(lab, site):
     assert not joined.failed and joined.changed, joined
     for host in (sim1, sim2):
         assert not [o for o in objects(joined, host.name) if o.startswith("file /etc/netns/")], "no sandbox file changes"
+        assert RESOLVER in objects(joined, host.name), "the resolver's hosts file follows the members of every host"
+    # a process asks the resolver: sim3's members are answered on sim1 and sim2 once the run is done
+    for host, netns in ((sim1, "a1"), (sim2, "b1")):
+        for member in TWO_EACH["sim3"]:
+            assert sh(host, "getent hosts %s" % member["name"], netns=netns).split()[1] == member["name"]
