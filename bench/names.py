@@ -83,7 +83,7 @@ def latency(server, names, count=500):
     sock, out = connect(server), {}
     for name in names:
         times = []
-        for _ in range(count):
+        for _query in range(count):
             start = time.perf_counter()
             rcode, answers = query(sock, name)
             if rcode == 0 and answers:
@@ -161,8 +161,8 @@ def reloads(names, replacements):
         waits.append(time.perf_counter() - start)
     waits.sort()
     print("the resolver's adapter alone: a hosts file replaced by rename, dnsmasq reading it again by inotify")
-    print("  %-44s p50 %-10s p99 %-10s max %s (%d names)" % ("a new name, from the write to its answer", ms(waits[len(waits) // 2]),
-                                                              ms(waits[int(len(waits) * 0.99)]), ms(waits[-1]), names))
+    p50, p99 = ms(waits[len(waits) // 2]), ms(waits[int(len(waits) * 0.99)])
+    print("  %-44s p50 %-10s p99 %-10s max %s (%d names)" % ("a new name, from the write to its answer", p50, p99, ms(waits[-1]), names))
     stop, counts = threading.Event(), {"right": 0, "wrong": 0, "timed out": 0}
 
     def load():
@@ -178,8 +178,8 @@ def reloads(names, replacements):
         time.sleep(0.005)
     stop.set()
     thread.join()
-    print("  %-44s %s; same process: %s" % ("a stable name, during %d replacements" % replacements, ", ".join("%s %d" % item for item in counts.items()),
-                                          adapter.read("bench")["running"] == pid))
+    tally, same = ", ".join("%s %d" % item for item in counts.items()), adapter.read("bench")["running"] == pid
+    print("  %-44s %s; same process: %s" % ("a stable name, during %d replacements" % replacements, tally, same))
     adapter.remove("bench")
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _files, _firewall
+from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _files, _firewall, _resolver
 from ansible_collections.netmodes.linux.plugins.module_utils import _resolvconf as rc
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import NetmodesError, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._model import jsonable
@@ -50,7 +50,19 @@ def read(adapters, sandboxes=None, networks=None, dns=True):
         "owned": {name: net.netns_owned(name) for name in wanted},
         "files": {name: ({file: files.read(name, file) for file in rc.FILES}, files.recorded(name)) if dns else None for name in wanted},
         "backend": adapters["firewall"], "firewall": firewall, "firewall_error": firewall_error,
+        "resolvers": _read_resolvers(adapters.get("resolver")),
     }
+
+
+def _read_resolvers(resolvers):
+    """{network: {"listen": [address], "running": bool}} of the host's resolvers (_resolver)."""
+    if resolvers is None:
+        return {}
+    out = {}
+    for network in resolvers.networks():
+        found = resolvers.read(network)
+        out[network] = {"listen": _resolver.listening(found["config"]), "running": bool(found["running"])}
+    return out
 
 
 def _read_firewall(backend):
@@ -66,7 +78,7 @@ def brief(result):
     a network's subnets, gateway, options and member names; a sandbox's names, addresses by
     interface (C(lo) and interfaces without one left out), networks and published ports."""
     networks = [{"name": n["name"], "subnets": n["subnets"], "gateway": n["gateway"], "gateway6": n["gateway6"], "options": n["options"],
-                 "members": [m["sandbox"] for m in n["members"]]} for n in result["networks"]]
+                 "resolver": n["resolver"], "members": [m["sandbox"] for m in n["members"]]} for n in result["networks"]]
     sandboxes = [{"name": s["name"], "names": s["names"], "owned": s["owned"],
                   "addresses": {i["name"]: i["addresses"] for i in s["interfaces"] if i["addresses"] and i["name"] != "lo"},
                   "networks": sorted({i["network"] for i in s["interfaces"] if i["network"]}),
@@ -90,7 +102,11 @@ def report(snap):
                         % (snap["backend"].name, snap["firewall_error"]))
     networks = [_network(bridge, snap, names, warnings) for bridge in snap["bridges"]]
     sandboxes = [_sandbox(name, snap, names, host_ends) for name in snap["sandboxes"]]
-    return {"firewall": snap["backend"].name, "networks": networks, "sandboxes": sandboxes}, warnings
+    resolvers = [dict(found, network=network) for network, found in sorted(snap["resolvers"].items())]
+    for found in resolvers:
+        if not found["running"]:
+            warnings.append("resolver of network %s: not running; the next run of the sandboxes module starts it again" % found["network"])
+    return {"firewall": snap["backend"].name, "networks": networks, "sandboxes": sandboxes, "resolvers": resolvers}, warnings
 
 
 def _missing(snap):
@@ -110,8 +126,11 @@ def _network(bridge, snap, names, warnings):
         if options == _firewall.UNRECOGNISED:
             warnings.append("network %s: its firewall rules are %s; run netmodes.linux.bridge to rewrite them" % (bridge.name, options))
             options = None
+    # Its resolver: the one that listens on its gateway (a network's resolver is named by the network, its bridge may not be).
+    resolver = next((network for network, found in sorted(snap["resolvers"].items())
+                     if {str(g) for g in (gateway, gateway6) if g} & set(found["listen"])), None)
     return {"name": bridge.name, "driver": "bridge", "subnets": jsonable(_addresses.all_subnets(bridge.addresses)),
-            "gateway": str(gateway) if gateway else None, "gateway6": str(gateway6) if gateway6 else None,
+            "gateway": str(gateway) if gateway else None, "gateway6": str(gateway6) if gateway6 else None, "resolver": resolver,
             "ipv6": gateway6 is not None, "addresses": jsonable(bridge.addresses),
             "mtu": bridge.mtu, "mac": bridge.mac, "up": bridge.up, "options": options,
             "members": _members(bridge, snap, names)}

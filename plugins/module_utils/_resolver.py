@@ -110,6 +110,12 @@ def config(network, listen, upstream, root=RUN_DIR):
     return "\n".join(lines) + "\n"
 
 
+def listening(config_text):
+    """The addresses (strings, as written) a resolver's dnsmasq.conf (``config``'s) listens on."""
+    prefix = "listen-address="
+    return [line[len(prefix):] for line in (config_text or "").splitlines() if line.startswith(prefix)]
+
+
 def hosts(network, members):
     """The hosts file of network NETWORK's resolver: a line for each address of every present
     member (_fleet.Member, on any host) under its name and its aliases, in member order, once

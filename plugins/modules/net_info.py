@@ -82,6 +82,24 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+resolvers:
+  description:
+    - The networks' resolvers on this host (dnsmasq, one per network with C(dns); see docs/names.md), by network name.
+    - One that is not running is also named in a warning; the next run of M(netmodes.linux.sandboxes) starts it again.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    network:
+      description: The network's name.
+      type: str
+    listen:
+      description: The addresses it listens on, port 53 udp and tcp (the network's gateway or the host's address on it).
+      type: list
+      elements: str
+    running:
+      description: Whether its process runs.
+      type: bool
 firewall:
   description: The firewall backend the policies and published ports were read from.
   returned: always
@@ -90,7 +108,8 @@ firewall:
 networks:
   description:
     - The collection's bridges (alias tagged C(netmodes.linux)), sorted by interface index, like C(docker network inspect).
-    - With O(brief), each has only C(name), C(subnets), C(gateway), C(gateway6), C(options) and C(members), a list of sandbox names.
+    - With O(brief), each has only C(name), C(subnets), C(gateway), C(gateway6), C(options), C(resolver) and C(members), a list of
+      sandbox names.
   returned: always
   type: list
   elements: dict
@@ -116,6 +135,11 @@ networks:
       description: The bridge's IPv6 address (the lowest global one), the members' IPv6 gateway; null without one.
       type: str
       sample: fd31:120::1
+    resolver:
+      description:
+        - The name of the network whose resolver listens on this bridge's gateway (see RV(resolvers)); null when none does.
+      type: str
+      sample: front
     ipv6:
       description: Whether the network has IPv6 (Docker's C(EnableIPv6)).
       type: bool

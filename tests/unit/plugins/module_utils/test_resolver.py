@@ -74,6 +74,8 @@ def test_the_hosts_file_lists_every_present_member_and_alias_on_every_host_both_
 
 def test_the_unit_template_runs_dnsmasq_on_the_network_s_config_in_the_foreground():
     assert "ExecStart=/usr/sbin/dnsmasq --keep-in-foreground --conf-file=%s/%%i/dnsmasq.conf" % _resolver.RUN_DIR in _resolver.UNIT_TEMPLATE
+
+
 NETWORKS = {spec.name: spec for spec in (network_spec(raw, "n") for raw in (
     {"name": "plain", "dns": False}, {"name": "back"}, {"name": "front"}, {"name": "bridge"},
     {"name": "lan", "driver": "macvlan", "subnet": "10.231.97.0/24", "hosts": "all", "parent": "eth0"}))}

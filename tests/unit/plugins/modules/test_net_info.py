@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 
+from ansible_collections.netmodes.linux.plugins.module_utils import _resolver
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput, MissingLibrary
 from ansible_collections.netmodes.linux.plugins.module_utils._records import Link
 from ansible_collections.netmodes.linux.plugins.modules.bridge import Bridge
@@ -48,7 +51,7 @@ def test_the_whole_answer(world, converge, firewall):
     assert result["firewall"] == firewall.name
     web_eth0, db_eth0 = world.link("eth0", "web"), world.link("eth0", "db")
     assert result["networks"] == [{
-        "name": "br0", "driver": "bridge", "subnets": ["172.18.0.0/16"], "gateway": "172.18.0.1", "gateway6": None, "ipv6": False,
+        "name": "br0", "driver": "bridge", "subnets": ["172.18.0.0/16"], "gateway": "172.18.0.1", "gateway6": None, "resolver": None, "ipv6": False,
         "addresses": ["172.18.0.1/16"], "mtu": 1450, "mac": world.link("br0").mac, "up": True,
         "options": {"ip_masquerade": True, "icc": False, "internal": False},
         "members": [
@@ -182,7 +185,8 @@ def test_brief_is_a_line_per_object_and_reads_no_dns_file(world, converge, files
     result = converge(NetInfo, brief=True)
     assert reads == [], "brief reads no DNS file"
     assert result["networks"] == [{"name": "br0", "subnets": ["172.18.0.0/16"], "gateway": "172.18.0.1", "gateway6": None,
-                                   "options": {"ip_masquerade": True, "icc": False, "internal": False}, "members": ["db", "web"]}]
+                                   "options": {"ip_masquerade": True, "icc": False, "internal": False}, "resolver": None,
+                                   "members": ["db", "web"]}]
     assert by_name(result["sandboxes"], "web") == {"name": "web", "names": ["web", "web-side"], "owned": True,
                                                    "addresses": {"eth0": ["172.18.0.10/16"]}, "networks": ["br0"],
                                                    "published": ["127.0.0.1:5353:53/udp", "8080:80/tcp"]}
@@ -200,7 +204,7 @@ def test_a_dual_stack_networks_policy_is_recognised(converge):
     assert "warnings" not in result, result.get("warnings")
     assert result["networks"] == [{"name": "dual", "subnets": ["172.20.0.0/16", "fd31:20::/64"], "gateway": "172.20.0.1",
                                    "gateway6": "fd31:20::1", "options": {"ip_masquerade": True, "icc": False, "internal": False},
-                                   "members": []}]
+                                   "resolver": None, "members": []}]
 
 
 def test_a_shared_namespace_is_named_by_the_sandbox_that_made_it(world, converge):
@@ -211,3 +215,20 @@ def test_a_shared_namespace_is_named_by_the_sandbox_that_made_it(world, converge
     assert member["sandbox"] == "web" and member["names"] == ["web", "web-side", "aside"], "made first, then as they were given"
     assert by_name(result["sandboxes"], "aside")["names"] == ["web", "web-side", "aside"]
     assert converge(NetInfo, brief=True)["networks"][0]["members"] == ["db", "web"]
+
+
+def test_a_network_s_resolver_is_reported_and_one_not_running_is_warned_about(converge, resolvers):
+    """Issue 18: the resolvers of the host (the sandboxes module runs them), each under its
+    network's name, and a bridge network's by the gateway it listens on (its bridge may have
+    another name than its network)."""
+    converge(Bridge, name="br-front", addresses=["172.20.0.1/16", "fd31:20::1/64"])
+    resolvers.write("front", config=_resolver.config("front", [ipaddress.ip_address("172.20.0.1"), ipaddress.ip_address("fd31:20::1")], []),
+                    hosts="")
+    resolvers.restart("front")
+    resolvers.write("lan", config=_resolver.config("lan", [ipaddress.ip_address("10.231.1.128")], []), hosts="")
+    result = converge(NetInfo)
+    assert result["resolvers"] == [{"network": "front", "listen": ["172.20.0.1", "fd31:20::1"], "running": True},
+                                   {"network": "lan", "listen": ["10.231.1.128"], "running": False}]
+    assert [n["resolver"] for n in result["networks"]] == ["front"]
+    assert converge(NetInfo, brief=True)["networks"][0]["resolver"] == "front"
+    assert result["warnings"] == ["resolver of network lan: not running; the next run of the sandboxes module starts it again"]
