@@ -41,6 +41,8 @@ Command line::
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -274,10 +276,13 @@ class SystemdHost:
         log = open(self.workdir / "supervisor.log", "ab")
         argv = ["unshare", "--mount", "--propagation", "private", sys.executable, os.path.abspath(__file__),
                 "supervise", "--workdir", str(self.workdir), "--marker", self.marker]
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+        with _registry_lock():  # a sweep of another test session never sees the host between its start and its entry
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+            entry = REGISTRY / ("%s.json" % self.marker)
+            scratch = entry.with_name(".%s.tmp" % entry.name)
+            scratch.write_text(json.dumps({"workdir": str(self.workdir), "supervisor": self.proc.pid}))
+            scratch.replace(entry)
         log.close()
-        REGISTRY.mkdir(parents=True, exist_ok=True)
-        (REGISTRY / ("%s.json" % self.marker)).write_text(json.dumps({"workdir": str(self.workdir), "supervisor": self.proc.pid}))
         try:
             self.wait_booted(1, timeout)
         except BaseException:
@@ -383,8 +388,24 @@ class SystemdHost:
         return cls(workdir, conf["name"], conf["bridge"], conf["cidr"], lab_link=conf["lab_link"], keydir=conf["keydir"])
 
 
+@contextlib.contextmanager
+def _registry_lock():
+    """Serialise starting a host (its supervisor, then its registry entry) with sweeping, across
+    the test sessions that run side by side: a sweep in between took the starting host's cgroup,
+    which had no entry yet, for one left behind and killed it."""
+    REGISTRY.mkdir(parents=True, exist_ok=True)
+    with open(REGISTRY / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
 def sweep(everything=False):
     """Remove the hosts whose supervisor is gone (all registered hosts with EVERYTHING)."""
+    with _registry_lock():
+        return _sweep(everything)
+
+
+def _sweep(everything):
     removed = []
     for entry in sorted(REGISTRY.glob("*.json")) if REGISTRY.is_dir() else []:
         marker, info = entry.stem, json.loads(entry.read_text())

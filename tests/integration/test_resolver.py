@@ -168,7 +168,7 @@ def test_where_systemd_runs_it_is_a_unit_of_the_template(ansible, fleet, sdhost,
 
     unit = "netmodes-resolver@front.service"
     run = site(SANDBOXES, NETWORKS)
-    assert not run.failed and run.changed, run
+    assert not run.failed and run.changed, (run, [r["result"].get("msg") for r in run.records if r["status"] == "failed"])
     assert sdhost.ssh("systemctl is-active %s" % unit, check=False).stdout.strip() == "active"
     assert "--conf-file=/run/netmodes-resolver/front/dnsmasq.conf" in sdhost.ssh("systemctl show -p ExecStart %s" % unit).stdout
     web = sdhost.ssh("ip netns exec web ip -4 -br addr show eth0").stdout.split()[2].split("/")[0]
