@@ -18,6 +18,12 @@ sandboxes (``ip netns exec NAME python3 probe.py ...``). Standard library only.
     probe.py wait-dns NAME ADDR:PORT...
                                   return once every DNS server answers a query for NAME over
                                   UDP (at most 30 s)
+    probe.py watch-name NAME SERVER FILE
+                                  every 0.2 s, until each has found NAME: resolve it the three
+                                  ways a process does (socket.getaddrinfo in this process, a
+                                  getent child, dig asking SERVER), writing {way: [address]} of
+                                  those that found it to FILE (replaced at once); a process
+                                  started before NAME exists
     probe.py probe JSON           JSON: {label: ["icmp", ADDR] or ["tcp", ADDR, PORT] or
                                   ["tcp", ADDR, PORT, SOURCE_PORT] or ["udp", ADDR, PORT] or
                                   ["dns-udp", ADDR, PORT, NAME] or ["dns-tcp", ADDR, PORT, NAME]};
@@ -36,6 +42,7 @@ import json
 import os
 import socket
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -190,6 +197,27 @@ def dns(addr, port, name, proto, timeout=TIMEOUT):
         sock.close()
 
 
+def watch_name(name, server, path):
+    found = {}
+    ways = {"getent": ["getent", "ahostsv4", name], "dig": ["dig", "+short", "+time=1", "+tries=1", "@" + server, name, "A"]}
+    while len(found) < 1 + len(ways):
+        if "getaddrinfo" not in found:
+            try:
+                found["getaddrinfo"] = sorted({info[4][0] for info in socket.getaddrinfo(name, None, socket.AF_INET)})
+            except socket.gaierror:
+                pass
+        for way, argv in ways.items():
+            if way not in found:
+                proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+                ips = sorted({line.split()[0] for line in proc.stdout.splitlines() if line.strip()})
+                if proc.returncode == 0 and ips:
+                    found[way] = ips
+        with open(path + ".tmp", "w") as handle:
+            json.dump(found, handle)
+        os.replace(path + ".tmp", path)
+        time.sleep(0.2)
+
+
 def _checksum(data):
     if len(data) % 2:
         data += b"\0"
@@ -276,6 +304,8 @@ def main(argv):
         wait(args)
     elif command == "wait-dns":
         wait(args[1:], ask=lambda addr, port, timeout: dns(addr, port, args[0], "udp", timeout))
+    elif command == "watch-name":
+        watch_name(*args)
     elif command == "probe":
         print(json.dumps(probe(json.loads(args[0])), sort_keys=True))
     else:

@@ -18,6 +18,7 @@ import sys
 import pytest
 import systemd_host
 from conftest import REPO, sh, snapshot
+from test_portmap import Processes
 
 UPSTREAM = "10.231.180.53"
 EXTERNAL = ("ext.lab.test", "10.231.180.9")
@@ -105,6 +106,51 @@ def test_a_member_added_later_is_answered_by_the_same_process(ansible, host):
     cache = sh(host, "ip netns exec cache ip -4 -br addr show eth0").split()[2].split("/")[0]
     assert dig(host, FRONT, "cache", "A") == [cache]
     assert pid(host, "front") == before, "no restart: dnsmasq read its hosts file again by itself"
+
+
+PROBE = "/usr/bin/python3 %s" % (REPO / "tests" / "integration" / "probe.py")
+
+
+def watch(procs, host, netns, name, server):
+    """A process in NETNS of HOST, started now, that resolves NAME the ways a program does
+    (getaddrinfo, getent, dig @SERVER) until it finds it; (its pid, the file of what it found)."""
+    path = "/run/watch-%s-%s.json" % (netns, name)
+    host.run("rm -f %s" % path, check=False)
+    started = procs.start(host, "ip netns exec %s %s watch-name %s %s %s" % (netns, PROBE, name, server, path))
+    sh(host, "for i in $(seq 50); do test -e %s && exit 0; sleep 0.1; done; exit 1" % path)  # it asked at least once
+    return started, path
+
+
+def found_by(host, watched, ways=3, seconds=10):
+    """What the watching process found, once it found the name all WAYS (or after SECONDS); and
+    whether it still runs (the process that asked before the run, not a new one)."""
+    started, path = watched
+    found = {}
+    for _ in range(seconds * 10):
+        found = json.loads(sh(host, "cat %s" % path) or "{}")
+        if len(found) == ways:
+            break
+        sh(host, "sleep 0.1")
+    alive = host.run("kill -0 %s" % started, check=False).returncode == 0
+    return found, alive or len(found) == ways  # it ends once it found the name every way
+
+
+def test_a_running_process_resolves_a_member_that_joins_after_it_started(ansible, host):
+    # The issue's trial: a loop in db never resolved cache added later, as a bind-mounted hosts
+    # file does not change under a running process. Through the resolver it does, without a restart.
+    assert not ansible.playbook(play()).failed
+    procs = Processes()
+    try:
+        watched = watch(procs, host, "db", "cache", FRONT)
+        sh(host, "sleep 1")
+        assert found_by(host, watched, seconds=0)[0] == {}, "cache is no name yet"
+        run = ansible.playbook(play(SANDBOXES + [{"name": "cache", "network_mode": "front"}]))
+        assert not run.failed and run.changed, run
+        cache = sh(host, "ip netns exec cache ip -4 -br addr show eth0").split()[2].split("/")[0]
+        found, same = found_by(host, watched)
+        assert found == {"getaddrinfo": [cache], "getent": [cache], "dig": [cache]} and same, found
+    finally:
+        procs.stop()
 
 
 def test_a_resolver_killed_by_hand_is_started_again_by_the_next_run(ansible, host):
@@ -204,6 +250,7 @@ def test_an_overlay_s_resolver_answers_the_members_on_the_other_host_and_follows
             "children": {"ovr": {"hosts": {"sim1": {}, "sim2": {}}}}}}))
         return ansible._run(["ansible-playbook", "-i", str(inventory), "netmodes.linux.site"], False, False)
 
+    procs = Processes()
     try:
         run = site([{"name": "o2", "network_mode": "ovr"}])
         assert not run.failed, run
@@ -211,12 +258,16 @@ def test_an_overlay_s_resolver_answers_the_members_on_the_other_host_and_follows
         o2 = sh(sim2, "ip netns exec o2 ip -4 -br addr show eth0").split()[2].split("/")[0]
         assert dig(sim1, gateway, "o2", "A") == [o2], "sim1's resolver answers a member on sim2"
         before = pid(sim1, "ovr")
+        watched = watch(procs, sim1, "o1", "o3", gateway)  # a process in o1 that asks before o3 exists
         run = site([{"name": "o2", "network_mode": "ovr"}, {"name": "o3", "network_mode": "ovr"}])
         assert not run.failed, run
         o3 = sh(sim2, "ip netns exec o3 ip -4 -br addr show eth0").split()[2].split("/")[0]
         assert dig(sim1, gateway, "o3", "A") == [o3], "a member joining on another host is answered after the run"
         assert pid(sim1, "ovr") == before, "without a restart"
+        found, same = found_by(sim1, watched)
+        assert found == {"getaddrinfo": [o3], "getent": [o3], "dig": [o3]} and same, found
     finally:
+        procs.stop()
         for h in (sim1, sim2):
             h.run("cat > /etc/resolv.conf", input=saved[h.name])
 
