@@ -126,7 +126,7 @@ def found_by(host, watched, ways=3, seconds=10):
     whether it still runs (the process that asked before the run, not a new one)."""
     started, path = watched
     found = {}
-    for _ in range(seconds * 10):
+    for _tick in range(seconds * 10):
         found = json.loads(sh(host, "cat %s" % path) or "{}")
         if len(found) == ways:
             break
