@@ -147,6 +147,9 @@ root=$disk/root
 mount -t overlay overlay -o "lowerdir=/,upperdir=$disk/upper,workdir=$disk/work" "$root"
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs "$root/run"
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$root/tmp"
+# the checkout (its .venv is the tests' interpreter) when it is under /tmp, which the host gets fresh
+keep=${4:-}
+if [ -n "$keep" ]; then mkdir -p "$root$keep" && mount --bind "$keep" "$root$keep"; fi
 # root's home of its own: the machine's (shell start-up files, pyenv) changes under the overlay
 mount --bind "$disk/home" "$root/root"
 # /dev: a few device nodes of the machine, a pts instance of our own, no disks
@@ -482,6 +485,12 @@ def supervise(workdir, marker):
         _remove_cgroup(cgroup)
 
 
+def _kept():
+    """The checkout, when the host's fresh /tmp would hide it (a clean clone under /tmp), else ""."""
+    checkout = str(Path(__file__).resolve().parents[2])
+    return checkout if checkout.startswith("/tmp/") else ""
+
+
 def _boot(conf, cgroup, workdir, marker, state):
     """One boot, from the new namespaces to the end of its PID 1; returns Popen's status."""
     _kill_cgroup(cgroup)
@@ -492,7 +501,7 @@ def _boot(conf, cgroup, workdir, marker, state):
     argv = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(cgroup),
             "unshare", "--net", "--mount", "--uts", "--ipc", "--pid", "--cgroup", "--fork",
             "--kill-child=SIGKILL", "--propagation", "private",
-            "bash", "-c", BOOT, marker, conf["name"], conf["cidr"], str(workdir / "disk")]
+            "bash", "-c", BOOT, marker, conf["name"], conf["cidr"], str(workdir / "disk"), _kept()]
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE)
     marker_hash = hashlib.sha1(marker.encode()).hexdigest()
     try:

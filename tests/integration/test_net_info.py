@@ -87,6 +87,11 @@ def expected(host):
     sharing = {name: [n for n in names if inodes[n] == inodes[name]] for name in names}
     host_links = _links(host)
     spaces = {name: _links(host, name) for name in names}
+    # the resolvers' listen addresses, as their configs say: {address: network}
+    listening = {}
+    for line in sh(host, "grep -H '^listen-address=' /run/netmodes-resolver/*/dnsmasq.conf 2>/dev/null || true").splitlines():
+        path, address = line.split(":listen-address=")
+        listening[address] = path.split("/")[-2]
     networks = []
     for bridge in host_links:
         if bridge.get("linkinfo", {}).get("info_kind") != "bridge" or not (bridge.get("ifalias") or "").startswith("netmodes.linux"):
@@ -101,7 +106,9 @@ def expected(host):
                                     "host_interface": port["ifname"], "mac": peer["address"], "addresses": _addresses(peer)})
         networks.append({"name": bridge["ifname"], "driver": "bridge",
                          "subnets": sorted({str(ipaddress.ip_interface(a).network) for a in addresses}),
-                         "gateway": _lowest(addresses, 4), "gateway6": _lowest(addresses, 6), "ipv6": _lowest(addresses, 6) is not None,
+                         "gateway": _lowest(addresses, 4), "gateway6": _lowest(addresses, 6),
+                         "resolver": listening.get(_lowest(addresses, 4)) or listening.get(_lowest(addresses, 6)),
+                         "ipv6": _lowest(addresses, 6) is not None,
                          "addresses": addresses,
                          "mtu": bridge["mtu"], "mac": bridge["address"], "up": "UP" in bridge["flags"],
                          "options": OPTIONS[bridge["ifname"]], "members": sorted(members, key=lambda m: m["sandbox"])})
@@ -177,7 +184,7 @@ def test_brief_is_the_full_answer_cut_short(world, ansible, sim1):
     run = ansible.adhoc("sim1", "net_info", "brief=true")
     assert not run.failed and not run.changed, run
     brief = run.result()
-    assert [{k: n[k] for k in ("name", "subnets", "gateway", "gateway6", "options")} | {"members": [m["sandbox"] for m in n["members"]]}
+    assert [{k: n[k] for k in ("name", "subnets", "gateway", "gateway6", "options", "resolver")} | {"members": [m["sandbox"] for m in n["members"]]}
             for n in full["networks"]] == brief["networks"]
     web = {s["name"]: s for s in brief["sandboxes"]}["web"]
     addresses = {i["name"]: i["addresses"] for i in {s["name"]: s for s in full["sandboxes"]}["web"]["interfaces"] if i["name"] == "eth0"}
