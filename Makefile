@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 KEEP ?= 0
 
-.PHONY: setup demo test lint sanity units integration molecule bench stress clean sweep
+.PHONY: setup demo test lint sanity units compat integration molecule bench stress clean sweep
 
 setup:
 	@hack/setup
@@ -13,11 +13,12 @@ demo: setup
 	@KEEP=$(KEEP) hack/demo
 
 # make test runs its parts in lanes side by side (hack/test): the checks of the code in one, what
-# needs simulated fleets in the other. TEST_LANES=lint,sanity,units,integration,molecule (one lane) runs
+# needs simulated fleets in the other (compat: the other ansible-core lines, hack/compat, after the units).
+# TEST_LANES=lint,sanity,units,compat,integration,molecule (one lane) runs
 # them one after another. INTEGRATION_WORKERS pytest-xdist workers run the integration files
 # (each worker with a fleet of its own; 3 beat 2 and 4 when measured, docs/testing.md "Fleets side
 # by side") and MOLECULE_JOBS molecule scenarios run at once.
-TEST_LANES ?= lint,sanity,units integration,molecule
+TEST_LANES ?= lint,sanity,units,compat integration,molecule
 INTEGRATION_WORKERS ?= 3
 MOLECULE_JOBS ?= 3
 
@@ -33,6 +34,10 @@ sanity:
 
 units:
 	hack/ansible-test units
+
+# The other ansible-core lines meta/runtime.yml claims: sanity and a smoke set each (hack/compat).
+compat:
+	hack/compat
 
 integration:
 	$(VENV)/bin/pytest -p no:cacheprovider -n $(INTEGRATION_WORKERS) tests/integration

@@ -32,7 +32,9 @@ sys.path.insert(0, str(REPO / "tests" / "harness"))
 import hostsnap  # noqa: E402  (the one snapshot of a host)
 import simfleet  # noqa: E402
 
-BIN = Path(sys.executable).parent
+# The ansible and ansible-playbook the tests run: this interpreter's, or those of another
+# ansible-core line (NETMODES_ANSIBLE_BIN: its virtualenv's bin; hack/compat).
+BIN = Path(os.environ.get("NETMODES_ANSIBLE_BIN") or Path(sys.executable).parent)
 HOSTS = 2
 
 
