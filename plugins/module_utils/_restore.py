@@ -47,6 +47,9 @@ COMMAND = "/usr/local/lib/netmodes/netmodes-restore"
 UNIT_DIR = "/etc/systemd/system"
 UNIT = "netmodes-restore.service"
 WANTED_BY = "multi-user.target"
+# The services that load (and so flush) a host's firewall: the restore runs again after each
+# starts, restarts or reloads (docs/guarantees.md, "A firewall reload").
+FIREWALLS = ("nftables.service", "firewalld.service", "iptables.service", "ip6tables.service", "netfilter-persistent.service")
 FORMAT = 1
 WRITTEN_BY = "netmodes.linux.boot_restore"
 UNIT_HEADER = "# Written by netmodes.linux (module boot_restore)"
@@ -347,31 +350,41 @@ def command(python):
 
 def unit(python, command_path, declared):
     """The systemd unit that runs the restore at boot: after the firewall is loaded (which may
-    flush every table), before the network is online, so services find their sandboxes."""
+    flush every table), before the network is online, so services find their sandboxes. It runs
+    again when a firewall service (FIREWALLS) restarts (PartOf=), reloads (ReloadPropagatedFrom=,
+    ExecReload=) or starts after a stop (WantedBy= it), each time after it (After=)."""
     return UNIT_HEADER + """; changes are replaced on its next run.
 [Unit]
 Description=Restore the networks and sandboxes netmodes.linux declared
 Documentation=file:%(declared)s
-After=network-pre.target systemd-sysctl.service systemd-resolved.service
+After=network-pre.target systemd-sysctl.service systemd-resolved.service %(firewalls)s
 Before=network-online.target
+PartOf=%(firewalls)s
+ReloadPropagatedFrom=%(firewalls)s
 ConditionPathExists=%(declared)s
 
 [Service]
 Type=oneshot
 RemainAfterExit=yes
 ExecStart=%(python)s %(command)s --file %(declared)s
+ExecReload=%(python)s %(command)s --file %(declared)s
 TimeoutStartSec=300
 
 [Install]
-WantedBy=%(wanted_by)s
-""" % {"python": python, "command": command_path, "declared": declared, "wanted_by": WANTED_BY}
+WantedBy=%(wanted_by)s %(firewalls)s
+""" % {"python": python, "command": command_path, "declared": declared, "wanted_by": WANTED_BY, "firewalls": " ".join(FIREWALLS)}
+
+
+def wants(unit_dir):
+    """{unit that wants ours: the link that says it} (what systemctl enable makes of [Install])."""
+    return {name: os.path.join(unit_dir, name + ".wants", UNIT) for name in (WANTED_BY,) + FIREWALLS}
 
 
 def recognised(key, entry):
-    """True when ENTRY (``Files.host_entry``) at the place of KEY was made by boot_restore: for the
+    """True when ENTRY (``Files.host_entry``) at the place of KEY was made by boot_restore: for a
     wants link, a link to our unit; else a file of root's whose content says it is ours."""
     kind, content, uid = entry
-    if key == "wants":
+    if key.startswith("wants"):
         return kind == "link" and os.path.basename(content) == UNIT
     if kind != "file" or not _fs.trusted_owner(uid):
         return False
@@ -388,6 +401,11 @@ def recognised(key, entry):
             return archive.read("__main__.py").decode("utf-8", errors="replace").startswith(COMMAND_DOC)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError):
         return False
+
+
+def field(key):
+    """The option that places the file or link KEY ("wants:nftables.service": unit_dir)."""
+    return FIELDS[key.partition(":")[0]]
 
 
 def digest(data):

@@ -15,6 +15,12 @@ description:
     C(netmodes_sandboxes)) to O(path), and installs the command O(command) and the systemd unit
     C(netmodes-restore.service) (enabled, as C(systemctl enable) does) that applies it again at
     boot, after the firewall is loaded and before the network is online.
+  - The same unit applies it again whenever a firewall service (C(nftables.service),
+    C(firewalld.service), C(iptables.service), C(ip6tables.service), C(netfilter-persistent.service))
+    restarts, reloads through systemd, or starts after a stop, since each of them flushes rules it
+    did not load; the plan is idempotent, so only what the flush removed is made again. A flush by
+    hand (C(nft flush ruleset), C(iptables-restore)) or C(firewall-cmd --reload) is not seen by
+    systemd; run C(netmodes-restore) then (see the guarantees page of the docs).
   - The declaration is saved pinned to what the runs chose (each network's subnet and gateway,
     each sandbox's address on each network), so that the host comes back the same, and it keeps
     the entries of other runs (another playbook, an earlier inventory) while their objects exist.
@@ -60,7 +66,9 @@ options:
     type: path
     default: /usr/local/lib/netmodes/netmodes-restore
   unit_dir:
-    description: Where the systemd unit C(netmodes-restore.service) is written (and enabled, in C(multi-user.target.wants)).
+    description:
+      - Where the systemd unit C(netmodes-restore.service) is written, and enabled (linked in
+        C(multi-user.target.wants), and in the C(.wants) directory of each firewall service above).
     type: path
     default: /etc/systemd/system
   state:

@@ -41,8 +41,10 @@ class BootRestore(Resource):
         for key in ("path", "command", "unit_dir"):  # path and command are words of the unit's ExecStart
             _model.unit_path(p[key], key)
         unit_path = os.path.join(p["unit_dir"], _restore.UNIT)
+        # The links of the units that want ours: "wants:multi-user.target", "wants:nftables.service"...
+        wants = {"wants:" + name: path for name, path in _restore.wants(p["unit_dir"]).items()}
         out = {"state": p["state"], "paths": {"declared": p["path"], "command": p["command"], "unit": unit_path},
-               "wants": os.path.join(p["unit_dir"], _restore.WANTED_BY + ".wants", _restore.UNIT), "unit_path": unit_path}
+               "wants": wants, "unit_path": unit_path}
         if p["state"] == "present":
             where = _naming.declared_in(p, "sandboxes", "networks")
             declaration.sandbox_specs(p["sandboxes"], where["sandboxes"])  # both lists are checked before anything is read
@@ -53,18 +55,18 @@ class BootRestore(Resource):
         return out
 
     def read(self, desired):
-        files, where = self.adapters["files"], dict(desired["paths"], wants=desired["wants"])
+        files, where = self.adapters["files"], dict(desired["paths"], **desired["wants"])
         for key, path in where.items():
-            problem = files.host_path_problem(path)
+            problem, field = files.host_path_problem(path), _restore.field(key)
             if problem:
                 raise InvalidInput("%s: %s: %s; the restore runs as root at boot, so its files must be where no other user can"
-                                   " change them: choose another %s" % (_restore.FIELDS[key], path, problem, _restore.FIELDS[key]), _restore.FIELDS[key])
+                                   " change them: choose another %s" % (field, path, problem, field), field)
         current = {key: files.host_entry(path) for key, path in where.items()}
         foreign = [key for key, entry in current.items() if entry is not None and not _restore.recognised(key, entry)]
         if foreign:
             raise Conflict("; ".join("%s exists and was not made by netmodes.linux (boot_restore)" % where[key] for key in foreign)
                            + ". Nothing was changed, and it is left alone: choose another %s, or move it away if it is not"
-                           " needed" % _restore.FIELDS[foreign[0]], _restore.FIELDS[foreign[0]])
+                           " needed" % _restore.field(foreign[0]), _restore.field(foreign[0]))
         current = {key: entry[1] if entry else None for key, entry in current.items()}
         if self.before is None:  # the diff's "before": the engine reads again after the write, and then makes the diff
             self.before = {where[key]: content for key, content in current.items()}
@@ -139,9 +141,9 @@ class BootRestore(Resource):
                     mine = key != "unit" and os.path.basename(os.path.dirname(paths[key])) == "netmodes"
                     ops.append(Op("delete", "file %s" % paths[key], before=_restore.digest(current[key]),
                                   call=("files.remove_host_file", {"name": paths[key], "directory": mine})))
-            if current["wants"] is not None:
-                ops.append(Op("delete", "link %s" % desired["wants"], before=current["wants"],
-                              call=("files.remove_host_file", {"name": desired["wants"]})))
+            for key, path in desired["wants"].items():
+                if current[key] is not None:
+                    ops.append(Op("delete", "link %s" % path, before=current[key], call=("files.remove_host_file", {"name": path})))
             return ops
         want = dict(desired["content"], declared=current["document"].encode())
         for key in ("declared", "command", "unit"):
@@ -153,9 +155,10 @@ class BootRestore(Resource):
                 ops.append(Op("create", "file %s" % paths[key], after=_restore.digest(want[key]), call=call))
             else:
                 ops.append(Op("set", "file %s" % paths[key], "content", _restore.digest(have), _restore.digest(want[key]), call))
-        if current["wants"] != desired["unit_path"]:
-            ops.append(Op("create" if current["wants"] is None else "set", "link %s" % desired["wants"], "target", current["wants"],
-                          desired["unit_path"], ("files.link_host_file", {"name": desired["wants"], "target": desired["unit_path"]})))
+        for key, path in desired["wants"].items():
+            if current[key] != desired["unit_path"]:
+                ops.append(Op("create" if current[key] is None else "set", "link %s" % path, "target", current[key],
+                              desired["unit_path"], ("files.link_host_file", {"name": path, "target": desired["unit_path"]})))
         return ops
 
     def diff(self, ops):
