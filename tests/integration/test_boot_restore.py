@@ -2,7 +2,9 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The boot-time restore: after the site playbook, a simulated reboot (every namespace, link, rule
 and /run record of ours gone, /etc kept) is undone by the unit's command alone, run without
-Ansible, to the same links, addresses, routes, rules, files and sysctls."""
+Ansible, to the same links, addresses, routes, rules, files and sysctls; and so is a firewall
+flushed by someone else (``nft flush ruleset``, ``iptables-restore`` of another file), as the unit
+runs it again when a firewall service restarts or reloads."""
 
 from __future__ import annotations
 
@@ -11,11 +13,11 @@ import shlex
 import shutil
 
 import pytest
-from conftest import BACKENDS, sh, use_backend
+from conftest import BACKENDS, FOREIGN, add_foreign, foreign_state, sh, use_backend
 from hoststate import REBOOT, diff, state
 from test_overlay import OVERLAY, ping
 from test_portmap import Processes, status
-from test_resolver import resolvers
+from test_resolver import dig, resolvers
 
 UNIT = "/etc/systemd/system/netmodes-restore.service"
 DECLARED = {
@@ -138,9 +140,78 @@ def test_the_unit_as_installed_passes_systemd_analyze_and_goes_with_the_role(ans
     assert not run.failed, run
     proc = sim1.run("systemd-analyze verify --man=no %s" % UNIT, check=False)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
-    assert sh(sim1, "readlink /etc/systemd/system/multi-user.target.wants/netmodes-restore.service").strip() == UNIT
+    for wanted_by in ("multi-user.target", "nftables.service", "firewalld.service"):  # at boot, and again with the firewall
+        assert sh(sim1, "readlink /etc/systemd/system/%s.wants/netmodes-restore.service" % wanted_by).strip() == UNIT
     assert exec_start(sim1)[1:] == ["/etc/netmodes/netmodes-restore", "--file", "/etc/netmodes/declared.json"]
     off = ansible.collection_playbook("site", dict(DECLARED, netmodes_boot_restore=False))
     assert not off.failed and off.changed, off
-    left = sh(sim1, "ls /etc/netmodes %s /etc/systemd/system/multi-user.target.wants/netmodes-restore.service 2>&1 || true" % UNIT)
-    assert left.count("No such file or directory") == 3, left
+    left = sh(sim1, "ls /etc/netmodes %s /etc/systemd/system/multi-user.target.wants/netmodes-restore.service"
+                    " /etc/systemd/system/nftables.service.wants/netmodes-restore.service 2>&1 || true" % UNIT)
+    assert left.count("No such file or directory") == 4, left
+
+
+# What an administrator's own iptables file holds (rules.v4 of iptables-persistent, /etc/sysconfig/
+# iptables): a chain hooked from FORWARD and a nat rule. iptables-restore without --noflush empties
+# every chain of each table it names, ours too, and deletes our chains, then loads these.
+THEIR_FILE = """*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:THEIRS - [0:0]
+-A FORWARD -j THEIRS
+-A THEIRS -p tcp -m tcp --dport 9999 -j RETURN
+COMMIT
+*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -p tcp -m tcp --dport 9998 -j RETURN
+COMMIT
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_restore_command_repairs_a_flushed_firewall(ansible, sim1, fleet, backend):
+    """What a firewall service does when it restarts or reloads (and an administrator by hand):
+    flush every table, then load its own rules. Ours come back by the restore alone, exactly as
+    they were, and the rules it loaded stay as it loaded them. (A flush also removes other
+    programs' rules, which no restore of ours makes again: the table ``theirs`` below.)"""
+    use_backend(sim1, backend)
+    # The firewall's own rules, loaded at boot before our restore runs (by nftables.service from
+    # /etc/nftables.conf, by iptables-persistent from rules.v4), and again when it restarts.
+    load = FOREIGN["nft6"] if backend == "nftables" else "iptables-legacy-restore <<'EOF'\n%sEOF" % THEIR_FILE
+    sh(sim1, load)
+    run = ansible.collection_playbook("site", DECLARED)
+    assert not run.failed, run
+    before = state(sim1)
+    gateway = sh(sim1, "ip route show default", netns="web").split()[2]
+    web = dig(sim1, gateway, "web", "A")
+    assert web, "br0's resolver answers before"
+    add_foreign(sim1, "nft")  # someone else's table, which the flush removes for good
+
+    sh(sim1, "nft flush ruleset")  # what /etc/nftables.conf begins with
+    sh(sim1, load)
+    loaded = foreign_state(sim1)
+    lost = state(sim1)
+    assert lost != before, "the flush and the load removed rules of ours"
+    proc = restore(sim1)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    made = [line for line in proc.stdout.splitlines() if not line.startswith("netmodes-restore:")]
+    assert made and all(line.endswith(" firewall") or " firewall " in line or line.split()[1] == "portmap" for line in made), \
+        "only firewall rules were missing (links, addresses, sysctls are as they were):\n" + proc.stdout
+    assert foreign_state(sim1) == loaded, "the rules the firewall loaded are as it loaded them"
+    after = state(sim1)
+    assert after == before, diff(before, after)
+    again = restore(sim1)
+    assert again.returncode == 0 and again.stdout.strip().endswith("0 changes from /etc/netmodes/declared.json"), again.stdout
+
+    procs = Processes()
+    try:
+        procs.start(sim1, "ip netns exec web /usr/bin/python3 -m http.server 80")
+        sh(sim1, "for i in $(seq 300); do ip netns exec web curl -s -o /dev/null http://127.0.0.1:80/ && exit 0; sleep 0.1; done; exit 1")
+        assert status(fleet.host("sim2"), "http://%s:8080/" % sim1.address) == "200", "the published port works after the repair"
+    finally:
+        procs.stop()
+    assert sorted(sh(sim1, "dig +short +time=2 +tries=1 @%s web A" % gateway, netns="db").split()) == web, \
+        "a member asks br0's resolver (admitted by our rules) after the repair"
