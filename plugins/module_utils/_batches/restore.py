@@ -56,7 +56,9 @@ class HostPlan(Sandboxes):
         out = super().steps(batch)
         p = self.params
         if p["boot_restore"] and p["state"] != "gathered":  # last: what it saves is the host this plan leaves
-            settings = {key: value for key, value in p["boot_restore"].items() if value is not None}
+            # None or '' keeps a setting's default: the site playbook passes a variable the inventory
+            # does not set (netmodes_boot_restore_command) as ''.
+            settings = {key: value for key, value in p["boot_restore"].items() if value not in (None, "")}
             sandboxes = [dict(s, state="absent") for s in p["config"]] if p["state"] == "deleted" else p["config"]
             where = p["declared_in"] or {}  # the restore saves the sandboxes module's config as its sandboxes
             named = {"sandboxes": where.get("config", "config"), "networks": where.get("networks", "networks")}

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from ansible_collections.netmodes.linux.plugins.module_utils._batches.restore import SavedDeclaration
+from ansible_collections.netmodes.linux.plugins.module_utils._batches.restore import HostPlan, SavedDeclaration
 from ansible_collections.netmodes.linux.plugins.module_utils._batches.sandboxes import Sandboxes
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput
 from ansible_collections.netmodes.linux.plugins.module_utils._restore import FIREWALLS
@@ -233,3 +233,13 @@ def test_a_unit_of_the_previous_version_is_replaced_with_a_diff_in_check_mode_fi
     assert files.host[UNIT_PATH] == new
     removed = converge(SavedDeclaration, state="absent", **PATHS)
     assert sum(op["object"].startswith("link ") for op in removed["operations"]) == 1 + len(FIREWALLS) and files.links == {}
+
+
+def test_the_site_s_unset_command_keeps_the_default(host, converge, files):
+    """The site playbook passes netmodes_boot_restore_command, when the inventory does not set it,
+    as '' (``default(None)`` renders so): the default command, not a refused ''."""
+    host()
+    files.host.pop(PATHS["command"])
+    result = converge(HostPlan, config=SANDBOXES, networks=NETWORKS, converge_networks=True,
+                      boot_restore={"state": "present", "command": "", "path": None, "unit_dir": None})
+    assert result["boot_restore"]["command"] == PATHS["command"] and PATHS["command"] in files.host
