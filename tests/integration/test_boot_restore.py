@@ -11,8 +11,11 @@ from __future__ import annotations
 import json
 import shlex
 import shutil
+import sys
+import time
 
 import pytest
+import test_resolver
 from conftest import BACKENDS, FOREIGN, add_foreign, foreign_state, sh, use_backend
 from hoststate import REBOOT, diff, state
 from test_overlay import OVERLAY, ping
@@ -20,6 +23,7 @@ from test_portmap import Processes, status
 from test_resolver import dig, resolvers
 
 UNIT = "/etc/systemd/system/netmodes-restore.service"
+sdhost = test_resolver.sdhost  # a host that boots systemd, for this file's tests (module-scoped)
 DECLARED = {
     "target": "sim1",
     "netmodes_networks": [{"name": "br0"}, {"name": "back", "internal": True}],
@@ -215,3 +219,47 @@ def test_the_restore_command_repairs_a_flushed_firewall(ansible, sim1, fleet, ba
         procs.stop()
     assert sorted(sh(sim1, "dig +short +time=2 +tries=1 @%s web A" % gateway, netns="db").split()) == web, \
         "a member asks br0's resolver (admitted by our rules) after the repair"
+
+
+# -- where systemd runs: the unit follows the firewall service -------------------------------------
+
+def test_where_systemd_runs_a_restart_reload_or_stop_and_start_of_nftables_brings_our_rules_back(ansible, fleet, sdhost, tmp_path):
+    """nftables.service loads /etc/nftables.conf, which begins with ``flush ruleset``, on start,
+    restart and reload, and flushes on stop: after each, systemd runs the restore (the unit's
+    PartOf=, ReloadPropagatedFrom= and WantedBy=), which makes our table again, as it was."""
+    inventory = tmp_path / "sd.json"
+    declared = {"netmodes_networks": [{"name": "br0"}],
+                "netmodes_sandboxes": [{"name": "web", "network_mode": "br0", "publish": ["8080:80"]}], "netmodes_requirements": False,
+                "ansible_host": sdhost.address, "ansible_user": "root", "ansible_ssh_private_key_file": str(fleet.workdir / "id_ed25519"),
+                "ansible_python_interpreter": sys.executable}
+    inventory.write_text(json.dumps({"all": {"hosts": {"sd63": declared}}}))
+    sdhost.ssh("systemctl start nftables.service")  # as at boot: the firewall first, then the restore
+    run = ansible._run(["ansible-playbook", "-i", str(inventory), "netmodes.linux.site", "-e", "target=sd63"], False, False)
+    assert not run.failed and run.changed, (run, [r["result"].get("msg") for r in run.records if r["status"] == "failed"])
+    assert sdhost.ssh("systemctl is-active netmodes-restore.service", check=False).stdout.strip() == "active", "started by the role"
+    ours = sdhost.ssh("nft list table inet netmodes").stdout
+    assert "8080" in ours
+
+    def back(action):
+        started = sdhost.ssh("systemctl show -p ExecMainStartTimestampMonotonic --value netmodes-restore.service").stdout
+        sdhost.ssh("systemctl %s nftables.service" % action)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            listing = sdhost.ssh("nft list table inet netmodes", check=False).stdout
+            if listing == ours and sdhost.ssh("systemctl is-active netmodes-restore.service", check=False).stdout.strip() == "active":
+                break
+            time.sleep(0.5)
+        assert listing == ours, "after `systemctl %s nftables`, our table is back as it was\n%s" % (action, listing)
+        assert "table inet filter" in sdhost.ssh("nft list tables").stdout, "and the firewall's own"
+        log = sdhost.ssh("journalctl -b -q --no-pager -o cat -u netmodes-restore.service").stdout
+        return started, log
+
+    started, _ = back("restart")
+    assert sdhost.ssh("systemctl show -p ExecMainStartTimestampMonotonic --value netmodes-restore.service").stdout != started, \
+        "a restart of the firewall restarted the restore"
+    _, log = back("reload")
+    assert log.count("netmodes-restore: ") >= 3, "start, restart, reload: %s" % log
+    sdhost.ssh("systemctl stop nftables.service")
+    assert sdhost.ssh("systemctl is-active netmodes-restore.service", check=False).stdout.strip() == "inactive", "stopped with it"
+    assert sdhost.ssh("nft list ruleset").stdout == "", "stopping the firewall flushes every table: ours too, until it starts"
+    back("start")
