@@ -212,6 +212,21 @@ def test_the_restore_command_repairs_a_flushed_firewall(ansible, sim1, fleet, ba
 
     procs = Processes()
     try:
+        # A flush by hand tells systemd nothing: the watch (netmodes-restore --watch) repairs it,
+        # on the kernel's event of our table's deletion, or at its next poll on iptables-legacy.
+        watch = shlex.join(exec_start(sim1) + ["--watch", "--interval", "1"])
+        procs.start(sim1, "sh -c %s" % shlex.quote("exec %s >/run/nm-watch.log 2>&1" % watch))
+        sh(sim1, "for i in $(seq 100); do grep -q watching /run/nm-watch.log && exit 0; sleep 0.1; done; exit 1")
+        sh(sim1, "nft flush ruleset")
+        sh(sim1, load)
+        for _ in range(60):
+            after = state(sim1)
+            if after == before:
+                break
+            time.sleep(0.5)
+        log = sh(sim1, "cat /run/nm-watch.log")
+        assert after == before, "the watch did not repair the flush:\n%s\n%s" % (log, diff(before, after))
+        assert "changes from /etc/netmodes/declared.json" in log, log
         procs.start(sim1, "ip netns exec web /usr/bin/python3 -m http.server 80")
         sh(sim1, "for i in $(seq 300); do ip netns exec web curl -s -o /dev/null http://127.0.0.1:80/ && exit 0; sleep 0.1; done; exit 1")
         assert status(fleet.host("sim2"), "http://%s:8080/" % sim1.address) == "200", "the published port works after the repair"
