@@ -46,6 +46,7 @@ DECLARED = "/etc/netmodes/declared.json"
 COMMAND = "/usr/local/lib/netmodes/netmodes-restore"
 UNIT_DIR = "/etc/systemd/system"
 UNIT = "netmodes-restore.service"
+WATCH_UNIT = "netmodes-watch.service"
 WANTED_BY = "multi-user.target"
 # The services that load (and so flush) a host's firewall: the restore runs again after each
 # starts, restarts or reloads (docs/guarantees.md, "A firewall reload").
@@ -54,7 +55,7 @@ FORMAT = 1
 WRITTEN_BY = "netmodes.linux.boot_restore"
 UNIT_HEADER = "# Written by netmodes.linux (module boot_restore)"
 COMMAND_DOC = '"""netmodes-restore:'
-FIELDS = {"declared": "path", "command": "command", "unit": "unit_dir", "wants": "unit_dir"}
+FIELDS = {"declared": "path", "command": "command", "unit": "unit_dir", "watch": "unit_dir", "wants": "unit_dir", "watch-wants": "unit_dir"}
 
 # -- the declaration, pinned to what the runs chose ------------------------------------------------
 
@@ -375,20 +376,41 @@ WantedBy=%(wanted_by)s %(firewalls)s
 """ % {"python": python, "command": command_path, "declared": declared, "wanted_by": WANTED_BY, "firewalls": " ".join(FIREWALLS)}
 
 
-def wants(unit_dir):
-    """{unit that wants ours: the link that says it} (what systemctl enable makes of [Install])."""
-    return {name: os.path.join(unit_dir, name + ".wants", UNIT) for name in (WANTED_BY,) + FIREWALLS}
+def watch_unit(python, command_path, declared):
+    """The unit of the watch (the option watch): ``netmodes-restore --watch``, which applies the
+    declaration again when our nftables table is deleted (a flush by hand tells systemd nothing),
+    or every 30 s on iptables-legacy."""
+    return UNIT_HEADER + """; changes are replaced on its next run.
+[Unit]
+Description=Apply the netmodes.linux declaration again when the firewall loses its rules
+Documentation=file:%(declared)s
+After=%(unit)s
+ConditionPathExists=%(declared)s
+
+[Service]
+ExecStart=%(python)s %(command)s --file %(declared)s --watch
+Restart=on-failure
+RestartSec=5
+
+[Install]
+WantedBy=%(wanted_by)s
+""" % {"python": python, "command": command_path, "declared": declared, "unit": UNIT, "wanted_by": WANTED_BY}
+
+
+def wants(unit_dir, unit=UNIT):
+    """{unit that wants UNIT: the link that says it} (what systemctl enable makes of [Install])."""
+    return {name: os.path.join(unit_dir, name + ".wants", unit) for name in (WANTED_BY,) + (FIREWALLS if unit == UNIT else ())}
 
 
 def recognised(key, entry):
     """True when ENTRY (``Files.host_entry``) at the place of KEY was made by boot_restore: for a
     wants link, a link to our unit; else a file of root's whose content says it is ours."""
     kind, content, uid = entry
-    if key.startswith("wants"):
-        return kind == "link" and os.path.basename(content) == UNIT
+    if "wants" in key:
+        return kind == "link" and os.path.basename(content) == (WATCH_UNIT if key.startswith("watch") else UNIT)
     if kind != "file" or not _fs.trusted_owner(uid):
         return False
-    if key == "unit":
+    if key in ("unit", "watch"):
         return content.startswith(UNIT_HEADER.encode())
     if key == "declared":
         try:

@@ -20,7 +20,7 @@ description:
     restarts, reloads through systemd, or starts after a stop, since each of them flushes rules it
     did not load; the plan is idempotent, so only what the flush removed is made again. A flush by
     hand (C(nft flush ruleset), C(iptables-restore)) or C(firewall-cmd --reload) is not seen by
-    systemd; run C(netmodes-restore) then (see the guarantees page of the docs).
+    systemd: O(watch) covers it, or run C(netmodes-restore) then (docs/guarantees.md).
   - The declaration is saved pinned to what the runs chose (each network's subnet and gateway,
     each sandbox's address on each network), so that the host comes back the same, and it keeps
     the entries of other runs (another playbook, an earlier inventory) while their objects exist.
@@ -71,9 +71,18 @@ options:
         C(multi-user.target.wants), and in the C(.wants) directory of each firewall service above).
     type: path
     default: /etc/systemd/system
+  watch:
+    description:
+      - Also install and enable C(netmodes-watch.service), which runs C(netmodes-restore --watch):
+        on an nftables host it applies the declaration again each time the kernel reports our table
+        deleted (C(nft flush ruleset), C(nft -f) of a file that flushes); on an iptables-legacy host,
+        which has no such events, every 30 seconds.
+      - V(false) removes the watch's unit if it is there.
+    type: bool
+    default: false
   state:
     description:
-      - V(absent) removes the saved declaration, the command and the unit, and their directory
+      - V(absent) removes the saved declaration, the command and the unit (and the watch's), and their directory
         when it is named C(netmodes) and empty.
     type: str
     choices: [present, absent]
@@ -115,6 +124,11 @@ unit:
   returned: always
   type: str
   sample: /etc/systemd/system/netmodes-restore.service
+watch:
+  description: The unit of the watch, when O(watch) is true; else null.
+  returned: when O(state=present)
+  type: str
+  sample: /etc/systemd/system/netmodes-watch.service
 systemd:
   description: Whether systemd runs the host (so that a changed unit needs C(systemctl daemon-reload)).
   returned: always

@@ -29,6 +29,7 @@ class BootRestore(Resource):
         "command": {"type": "path", "default": _restore.COMMAND},
         "unit_dir": {"type": "path", "default": _restore.UNIT_DIR},
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+        "watch": {"type": "bool", "default": False},
         "declared_in": _naming.DECLARED_IN_OPTION,
     }
     # The sandboxes batch that saves the declaration in its plan: the subnets and addresses it
@@ -40,10 +41,12 @@ class BootRestore(Resource):
         p = self.params
         for key in ("path", "command", "unit_dir"):  # path and command are words of the unit's ExecStart
             _model.unit_path(p[key], key)
-        unit_path = os.path.join(p["unit_dir"], _restore.UNIT)
-        # The links of the units that want ours: "wants:multi-user.target", "wants:nftables.service"...
-        wants = {"wants:" + name: path for name, path in _restore.wants(p["unit_dir"]).items()}
-        out = {"state": p["state"], "paths": {"declared": p["path"], "command": p["command"], "unit": unit_path},
+        unit_path, watch_path = (os.path.join(p["unit_dir"], name) for name in (_restore.UNIT, _restore.WATCH_UNIT))
+        # The links of the units that want ours, and their targets: "wants:multi-user.target",
+        # "wants:nftables.service"..., and the watch's "watch-wants:multi-user.target".
+        wants = {"wants:" + name: (path, unit_path) for name, path in _restore.wants(p["unit_dir"]).items()}
+        wants["watch-wants:" + _restore.WANTED_BY] = (_restore.wants(p["unit_dir"], _restore.WATCH_UNIT)[_restore.WANTED_BY], watch_path)
+        out = {"state": p["state"], "paths": {"declared": p["path"], "command": p["command"], "unit": unit_path, "watch": watch_path},
                "wants": wants, "unit_path": unit_path}
         if p["state"] == "present":
             where = _naming.declared_in(p, "sandboxes", "networks")
@@ -52,10 +55,12 @@ class BootRestore(Resource):
             _fleet.fleet_from(p["fleet"])
             python = sys.executable
             out["content"] = {"command": _restore.command(python), "unit": _restore.unit(python, p["command"], p["path"]).encode()}
+            if p["watch"]:
+                out["content"]["watch"] = _restore.watch_unit(python, p["command"], p["path"]).encode()
         return out
 
     def read(self, desired):
-        files, where = self.adapters["files"], dict(desired["paths"], **desired["wants"])
+        files, where = self.adapters["files"], dict(desired["paths"], **{key: path for key, (path, _) in desired["wants"].items()})
         for key, path in where.items():
             problem, field = files.host_path_problem(path), _restore.field(key)
             if problem:
@@ -133,21 +138,19 @@ class BootRestore(Resource):
                             " fleet (the role boot_restore does)" % exc.msg, "networks")
 
     def plan(self, current, desired):
+        """Write the files and links the state wants (the watch's only with the watch option),
+        remove those of ours it does not."""
         paths, ops = desired["paths"], []
-        if desired["state"] == "absent":
-            for key in ("declared", "command", "unit"):
-                if current[key] is not None:
-                    # Its directory too once empty, when it is one of ours (the defaults' netmodes).
-                    mine = key != "unit" and os.path.basename(os.path.dirname(paths[key])) == "netmodes"
-                    ops.append(Op("delete", "file %s" % paths[key], before=_restore.digest(current[key]),
-                                  call=("files.remove_host_file", {"name": paths[key], "directory": mine})))
-            for key, path in desired["wants"].items():
-                if current[key] is not None:
-                    ops.append(Op("delete", "link %s" % path, before=current[key], call=("files.remove_host_file", {"name": path})))
-            return ops
-        want = dict(desired["content"], declared=current["document"].encode())
-        for key in ("declared", "command", "unit"):
+        want = dict(desired["content"], declared=current["document"].encode()) if desired["state"] == "present" else {}
+        for key in ("declared", "command", "unit", "watch"):
             have = current[key]
+            if key not in want:
+                if have is not None:
+                    # Its directory too once empty, when it is one of ours (the defaults' netmodes).
+                    mine = key in ("declared", "command") and os.path.basename(os.path.dirname(paths[key])) == "netmodes"
+                    ops.append(Op("delete", "file %s" % paths[key], before=_restore.digest(have),
+                                  call=("files.remove_host_file", {"name": paths[key], "directory": mine})))
+                continue
             if have == want[key]:
                 continue
             call = ("files.write_host_file", {"name": paths[key], "content": want[key], "mode": 0o755 if key == "command" else 0o644})
@@ -155,10 +158,13 @@ class BootRestore(Resource):
                 ops.append(Op("create", "file %s" % paths[key], after=_restore.digest(want[key]), call=call))
             else:
                 ops.append(Op("set", "file %s" % paths[key], "content", _restore.digest(have), _restore.digest(want[key]), call))
-        for key, path in desired["wants"].items():
-            if current[key] != desired["unit_path"]:
+        for key, (path, target) in desired["wants"].items():
+            if (key.startswith("watch") and "watch" not in want) or not want:
+                if current[key] is not None:
+                    ops.append(Op("delete", "link %s" % path, before=current[key], call=("files.remove_host_file", {"name": path})))
+            elif current[key] != target:
                 ops.append(Op("create" if current[key] is None else "set", "link %s" % path, "target", current[key],
-                              desired["unit_path"], ("files.link_host_file", {"name": path, "target": desired["unit_path"]})))
+                              target, ("files.link_host_file", {"name": path, "target": target})))
         return ops
 
     def diff(self, ops):
@@ -183,10 +189,11 @@ class BootRestore(Resource):
         if desired["state"] == "present":
             doc = json.loads(current["document"])
             out["declared"] = {"networks": doc["networks"], "sandboxes": doc["sandboxes"]}
+            out["watch"] = desired["paths"]["watch"] if self.params["watch"] else None
         return out
 
 
 # The sandboxes module's boot_restore option: the site saves the declaration in the host's one
 # plan, with the settings of this resource (None keeps a setting's default).
 BOOT_RESTORE_OPTION = {"type": "dict", "default": None,
-                       "options": {key: BootRestore.argument_spec[key] for key in ("path", "command", "unit_dir", "state")}}
+                       "options": {key: BootRestore.argument_spec[key] for key in ("path", "command", "unit_dir", "state", "watch")}}

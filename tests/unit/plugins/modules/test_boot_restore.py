@@ -243,3 +243,32 @@ def test_the_site_s_unset_command_keeps_the_default(host, converge, files):
     result = converge(HostPlan, config=SANDBOXES, networks=NETWORKS, converge_networks=True,
                       boot_restore={"state": "present", "command": "", "path": None, "unit_dir": None})
     assert result["boot_restore"]["command"] == PATHS["command"] and PATHS["command"] in files.host
+
+
+WATCH_PATH = "/etc/systemd/system/netmodes-watch.service"
+WATCH_WANTS = "/etc/systemd/system/multi-user.target.wants/netmodes-watch.service"
+
+
+def test_the_watch_comes_and_goes_with_its_option(host, converge, files, four_steps):
+    host()
+    first = four_steps(SavedDeclaration, networks=NETWORKS, sandboxes=SANDBOXES, watch=True, **PATHS)
+    assert [(op["action"], op["object"]) for op in first["operations"]] == [("create", "file " + WATCH_PATH), ("create", "link " + WATCH_WANTS)]
+    assert first["watch"] == WATCH_PATH and files.links[WATCH_WANTS] == WATCH_PATH
+    unit = unit_settings(files.host[WATCH_PATH].decode())
+    assert unit[("Service", "ExecStart")][0].endswith(" --file /etc/netmodes/declared.json --watch"), unit
+    assert unit[("Service", "Restart")] == ["on-failure"] and unit[("Install", "WantedBy")] == ["multi-user.target"]
+    off = four_steps(SavedDeclaration, networks=NETWORKS, sandboxes=SANDBOXES, watch=False, **PATHS)
+    assert [(op["action"], op["object"]) for op in off["operations"]] == [("delete", "file " + WATCH_PATH), ("delete", "link " + WATCH_WANTS)]
+    assert off["watch"] is None and WATCH_PATH not in files.host and WATCH_WANTS not in files.links
+    assert UNIT_PATH in files.host, "the boot's unit stays"
+    converge(SavedDeclaration, networks=NETWORKS, sandboxes=SANDBOXES, watch=True, **PATHS)
+    converge(SavedDeclaration, state="absent", **PATHS)
+    assert WATCH_PATH not in files.host and files.links == {}, "absent removes the watch too"
+
+
+def test_a_watch_unit_it_did_not_write_is_left_alone(host, converge, files):
+    host()
+    files.host[WATCH_PATH] = "[Service]\nExecStart=/usr/bin/theirs\n"
+    with pytest.raises(Conflict, match="^%s exists and was not made by netmodes.linux" % WATCH_PATH):
+        converge(SavedDeclaration, networks=NETWORKS, sandboxes=SANDBOXES, watch=False, **PATHS)
+    assert files.host[WATCH_PATH] == "[Service]\nExecStart=/usr/bin/theirs\n"
