@@ -249,8 +249,13 @@ def test_where_systemd_runs_a_restart_reload_or_stop_and_start_of_nftables_bring
                 "ansible_python_interpreter": sys.executable}
     inventory.write_text(json.dumps({"all": {"hosts": {"sd63": declared}}}))
     sdhost.ssh("systemctl start nftables.service")  # as at boot: the firewall first, then the restore
-    run = ansible._run(["ansible-playbook", "-i", str(inventory), "netmodes.linux.site", "-e", "target=sd63"], False, False)
-    assert not run.failed and run.changed, (run, [r["result"].get("msg") for r in run.records if r["status"] == "failed"])
+
+    def site(watch):
+        run = ansible._run(["ansible-playbook", "-i", str(inventory), "netmodes.linux.site", "-e", "target=sd63",
+                            "-e", json.dumps({"netmodes_boot_restore_watch": watch})], False, False)
+        assert not run.failed and run.changed, (run, [r["result"].get("msg") for r in run.records if r["status"] == "failed"])
+
+    site(False)
     assert sdhost.ssh("systemctl is-active netmodes-restore.service", check=False).stdout.strip() == "active", "started by the role"
     ours = sdhost.ssh("nft list table inet netmodes").stdout
     assert "8080" in ours
@@ -278,3 +283,18 @@ def test_where_systemd_runs_a_restart_reload_or_stop_and_start_of_nftables_bring
     assert sdhost.ssh("systemctl is-active netmodes-restore.service", check=False).stdout.strip() == "inactive", "stopped with it"
     assert sdhost.ssh("nft list ruleset").stdout == "", "stopping the firewall flushes every table: ours too, until it starts"
     back("start")
+
+    # A flush by hand tells systemd nothing: the watch (the option) repairs it.
+    site(True)
+    assert sdhost.ssh("systemctl is-active netmodes-watch.service", check=False).stdout.strip() == "active", "started by the role"
+    verify = sdhost.ssh("systemd-analyze verify --man=no /etc/systemd/system/netmodes-watch.service %s" % UNIT, check=False)
+    assert verify.returncode == 0 and verify.stderr == "", verify.stderr
+    sdhost.ssh("nft flush ruleset")
+    deadline = time.monotonic() + 30
+    while sdhost.ssh("nft list table inet netmodes", check=False).stdout != ours and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert sdhost.ssh("nft list table inet netmodes", check=False).stdout == ours, \
+        sdhost.ssh("journalctl -b -q --no-pager -o cat -u netmodes-watch.service").stdout
+    site(False)
+    assert sdhost.ssh("systemctl is-active netmodes-watch.service", check=False).stdout.strip() != "active", "stopped by the role"
+    assert sdhost.ssh("test -e /etc/systemd/system/netmodes-watch.service", check=False).returncode != 0
