@@ -20,7 +20,7 @@ description:
     restarts, reloads through systemd, or starts after a stop, since each of them flushes rules it
     did not load; the plan is idempotent, so only what the flush removed is made again. A flush by
     hand (C(nft flush ruleset), C(iptables-restore)) or C(firewall-cmd --reload) is not seen by
-    systemd: O(watch) covers it, or run C(netmodes-restore) then (docs/guarantees.md).
+    systemd; O(watch) covers it, or run C(netmodes-restore) then (see docs/guide.md).
   - The declaration is saved pinned to what the runs chose (each network's subnet and gateway,
     each sandbox's address on each network), so that the host comes back the same, and it keeps
     the entries of other runs (another playbook, an earlier inventory) while their objects exist.
@@ -73,7 +73,7 @@ options:
     default: /etc/systemd/system
   watch:
     description:
-      - Also install and enable C(netmodes-watch.service), which runs C(netmodes-restore --watch):
+      - Also install and enable C(netmodes-watch.service), which runs C(netmodes-restore --watch);
         on an nftables host it applies the declaration again each time the kernel reports our table
         deleted (C(nft flush ruleset), C(nft -f) of a file that flushes); on an iptables-legacy host,
         which has no such events, every 30 seconds.

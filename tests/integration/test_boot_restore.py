@@ -219,7 +219,7 @@ def test_the_restore_command_repairs_a_flushed_firewall(ansible, sim1, fleet, ba
         sh(sim1, "for i in $(seq 100); do grep -q watching /run/nm-watch.log && exit 0; sleep 0.1; done; exit 1")
         sh(sim1, "nft flush ruleset")
         sh(sim1, load)
-        for _ in range(60):
+        for _attempt in range(60):
             after = state(sim1)
             if after == before:
                 break
@@ -274,10 +274,10 @@ def test_where_systemd_runs_a_restart_reload_or_stop_and_start_of_nftables_bring
         log = sdhost.ssh("journalctl -b -q --no-pager -o cat -u netmodes-restore.service").stdout
         return started, log
 
-    started, _ = back("restart")
+    started = back("restart")[0]
     assert sdhost.ssh("systemctl show -p ExecMainStartTimestampMonotonic --value netmodes-restore.service").stdout != started, \
         "a restart of the firewall restarted the restore"
-    _, log = back("reload")
+    log = back("reload")[1]
     assert log.count("netmodes-restore: ") >= 3, "start, restart, reload: %s" % log
     sdhost.ssh("systemctl stop nftables.service")
     assert sdhost.ssh("systemctl is-active netmodes-restore.service", check=False).stdout.strip() == "inactive", "stopped with it"

@@ -60,7 +60,7 @@ class BootRestore(Resource):
         return out
 
     def read(self, desired):
-        files, where = self.adapters["files"], dict(desired["paths"], **{key: path for key, (path, _) in desired["wants"].items()})
+        files, where = self.adapters["files"], dict(desired["paths"], **{key: link[0] for key, link in desired["wants"].items()})
         for key, path in where.items():
             problem, field = files.host_path_problem(path), _restore.field(key)
             if problem:

@@ -32,7 +32,7 @@ def test_saving_is_idempotent_and_check_mode_writes_nothing(host, converge, file
     assert objects == ["file /etc/netmodes/declared.json", "file /usr/local/lib/netmodes/netmodes-restore",
                        "file /etc/systemd/system/netmodes-restore.service",
                        "link /etc/systemd/system/multi-user.target.wants/netmodes-restore.service"] + [
-                       "link /etc/systemd/system/%s.wants/netmodes-restore.service" % unit for unit in FIREWALLS], objects
+        "link /etc/systemd/system/%s.wants/netmodes-restore.service" % unit for unit in FIREWALLS], objects
     assert files.links["/etc/systemd/system/multi-user.target.wants/netmodes-restore.service"] == "/etc/systemd/system/netmodes-restore.service"
     assert ("write_host_file", PATHS["command"], 0o755) in files.calls
 
@@ -194,7 +194,7 @@ def unit_settings(text):
         if line.startswith("["):
             section = line.strip("[]")
         elif "=" in line and not line.startswith("#"):
-            key, _, value = line.partition("=")
+            key, value = line.split("=", 1)
             out.setdefault((section, key), []).append(value)
     return out
 
