@@ -565,8 +565,6 @@ SITE_CASES = [
          "netmodes_sandboxes[5] (x): ports: '9097' is a string, not a list", LIST + "ports: ['9097']"),
     case("site-publish-string", "site", site(sandboxes=[{"name": "x", "network_mode": "front", "publish": "8090:80"}]),
          "netmodes_sandboxes[5] (x): publish: '8090:80' is a string, not a list", LIST + "publish: ['8090:80']"),
-    case("site-boot-restore-watch", "site", dict(site(), netmodes_boot_restore_watch="sometimes"),
-         "netmodes_boot_restore_watch is \"sometimes\", not a boolean", "write true or false"),
 ]
 
 VX = {"name": "vx1", "vni": 42, "local": "10.231.200.1"}  # br0's address: a local address of the host
