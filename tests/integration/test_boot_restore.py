@@ -298,3 +298,16 @@ def test_where_systemd_runs_a_restart_reload_or_stop_and_start_of_nftables_bring
     site(False)
     assert sdhost.ssh("systemctl is-active netmodes-watch.service", check=False).stdout.strip() != "active", "stopped by the role"
     assert sdhost.ssh("test -e /etc/systemd/system/netmodes-watch.service", check=False).returncode != 0
+
+    # At boot, with the firewall enabled: no ordering cycle (the restore is wanted by
+    # nftables.service, which sysinit.target pulls in early), and ours runs after its flush.
+    sdhost.ssh("systemctl enable --quiet nftables.service")
+    boots = sdhost.boots
+    sdhost.ssh("systemctl reboot", check=False)
+    sdhost.wait_booted(boots + 1, timeout=120)
+    booted = sdhost.ssh("systemctl is-system-running --wait", check=False).stdout.strip()
+    failed = sdhost.ssh("systemctl --failed --no-legend --plain", check=False).stdout.strip()
+    assert (booted, failed) == ("running", ""), failed
+    assert "ordering cycle" not in sdhost.ssh("journalctl -b -q --no-pager -o cat", check=False).stdout.lower()
+    assert sdhost.ssh("nft list table inet netmodes", check=False).stdout == ours, "restored at boot, after the firewall's flush"
+    sdhost.ssh("systemctl disable --quiet nftables.service")
