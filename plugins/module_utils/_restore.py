@@ -6,7 +6,9 @@ Namespaces, links, addresses, routes, sysctls and firewall rules live in the ker
 after a reboot, as are the markers and port claims on /run; the sandboxes' files under /etc/netns
 and their records stay. ``BootRestore`` (``_resources/boot_restore``, module netmodes.linux.boot_restore, which the site
 playbook runs last) saves the declaration to /etc/netmodes/declared.json, pinned to what the runs
-chose (subnets, addresses), and installs a command and a systemd unit that runs it at boot.
+chose (subnets, addresses), and installs a command and a systemd unit that runs it at boot
+(``_restore_units``: that unit, which the firewall services' restarts and reloads run again, and
+the watch's).
 
 The command (``_batches.restore.main``) converges the saved declaration through the same plan as
 the site playbook (``_batches.restore.restore``: networks, then sandboxes, then their files) and
@@ -40,20 +42,13 @@ import zipfile
 from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _fleet, _fs
 from ansible_collections.netmodes.linux.plugins.module_utils import _declaration as declaration
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput
+from ansible_collections.netmodes.linux.plugins.module_utils._restore_units import UNIT, UNIT_HEADER, WATCH_UNIT
 
 PACKAGE = __name__.rpartition(".")[0]
 DECLARED = "/etc/netmodes/declared.json"
 COMMAND = "/usr/local/lib/netmodes/netmodes-restore"
-UNIT_DIR = "/etc/systemd/system"
-UNIT = "netmodes-restore.service"
-WATCH_UNIT = "netmodes-watch.service"
-WANTED_BY = "multi-user.target"
-# The services that load (and so flush) a host's firewall: the restore runs again after each
-# starts, restarts or reloads (docs/guarantees.md, "A firewall reload").
-FIREWALLS = ("nftables.service", "firewalld.service", "iptables.service", "ip6tables.service", "netfilter-persistent.service")
 FORMAT = 1
 WRITTEN_BY = "netmodes.linux.boot_restore"
-UNIT_HEADER = "# Written by netmodes.linux (module boot_restore)"
 COMMAND_DOC = '"""netmodes-restore:'
 FIELDS = {"declared": "path", "command": "command", "unit": "unit_dir", "watch": "unit_dir", "wants": "unit_dir", "watch-wants": "unit_dir"}
 
@@ -347,59 +342,6 @@ def command(python):
             info.external_attr = 0o644 << 16
             archive.writestr(info, files[path])
     return buf.getvalue()
-
-
-def unit(python, command_path, declared):
-    """The systemd unit that runs the restore at boot: after the firewall is loaded (which may
-    flush every table), before the network is online, so services find their sandboxes. It runs
-    again when a firewall service (FIREWALLS) restarts (PartOf=), reloads (ReloadPropagatedFrom=,
-    ExecReload=) or starts after a stop (WantedBy= it), each time after it (After=)."""
-    return UNIT_HEADER + """; changes are replaced on its next run.
-[Unit]
-Description=Restore the networks and sandboxes netmodes.linux declared
-Documentation=file:%(declared)s
-After=network-pre.target systemd-sysctl.service systemd-resolved.service %(firewalls)s
-Before=network-online.target
-PartOf=%(firewalls)s
-ReloadPropagatedFrom=%(firewalls)s
-ConditionPathExists=%(declared)s
-
-[Service]
-Type=oneshot
-RemainAfterExit=yes
-ExecStart=%(python)s %(command)s --file %(declared)s
-ExecReload=%(python)s %(command)s --file %(declared)s
-TimeoutStartSec=300
-
-[Install]
-WantedBy=%(wanted_by)s %(firewalls)s
-""" % {"python": python, "command": command_path, "declared": declared, "wanted_by": WANTED_BY, "firewalls": " ".join(FIREWALLS)}
-
-
-def watch_unit(python, command_path, declared):
-    """The unit of the watch (the option watch): ``netmodes-restore --watch``, which applies the
-    declaration again when our nftables table is deleted (a flush by hand tells systemd nothing),
-    or every 30 s on iptables-legacy."""
-    return UNIT_HEADER + """; changes are replaced on its next run.
-[Unit]
-Description=Apply the netmodes.linux declaration again when the firewall loses its rules
-Documentation=file:%(declared)s
-After=%(unit)s
-ConditionPathExists=%(declared)s
-
-[Service]
-ExecStart=%(python)s %(command)s --file %(declared)s --watch
-Restart=on-failure
-RestartSec=5
-
-[Install]
-WantedBy=%(wanted_by)s
-""" % {"python": python, "command": command_path, "declared": declared, "unit": UNIT, "wanted_by": WANTED_BY}
-
-
-def wants(unit_dir, unit=UNIT):
-    """{unit that wants UNIT: the link that says it} (what systemctl enable makes of [Install])."""
-    return {name: os.path.join(unit_dir, name + ".wants", unit) for name in (WANTED_BY,) + (FIREWALLS if unit == UNIT else ())}
 
 
 def recognised(key, entry):

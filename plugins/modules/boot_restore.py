@@ -15,12 +15,9 @@ description:
     C(netmodes_sandboxes)) to O(path), and installs the command O(command) and the systemd unit
     C(netmodes-restore.service) (enabled, as C(systemctl enable) does) that applies it again at
     boot, after the firewall is loaded and before the network is online.
-  - The same unit applies it again whenever a firewall service (C(nftables.service),
-    C(firewalld.service), C(iptables.service), C(ip6tables.service), C(netfilter-persistent.service))
-    restarts, reloads through systemd, or starts after a stop, since each of them flushes rules it
-    did not load; the plan is idempotent, so only what the flush removed is made again. A flush by
-    hand (C(nft flush ruleset), C(iptables-restore)) or C(firewall-cmd --reload) is not seen by
-    systemd; O(watch) covers it, or run C(netmodes-restore) then (see docs/guide.md).
+  - The unit runs again when a firewall service (nftables, firewalld, iptables, ip6tables,
+    netfilter-persistent) restarts, reloads or starts after a stop, as each flushes our rules; only
+    what is missing is made again. For a flush by hand, see O(watch), or run C(netmodes-restore).
   - The declaration is saved pinned to what the runs chose (each network's subnet and gateway,
     each sandbox's address on each network), so that the host comes back the same, and it keeps
     the entries of other runs (another playbook, an earlier inventory) while their objects exist.
@@ -66,24 +63,18 @@ options:
     type: path
     default: /usr/local/lib/netmodes/netmodes-restore
   unit_dir:
-    description:
-      - Where the systemd unit C(netmodes-restore.service) is written, and enabled (linked in
-        C(multi-user.target.wants), and in the C(.wants) directory of each firewall service above).
+    description: Where C(netmodes-restore.service) is written, and enabled (in C(multi-user.target.wants) and each firewall service's).
     type: path
     default: /etc/systemd/system
   watch:
     description:
-      - Also install and enable C(netmodes-watch.service), which runs C(netmodes-restore --watch);
-        on an nftables host it applies the declaration again each time the kernel reports our table
-        deleted (C(nft flush ruleset), C(nft -f) of a file that flushes); on an iptables-legacy host,
-        which has no such events, every 30 seconds.
-      - V(false) removes the watch's unit if it is there.
+      - Also install C(netmodes-watch.service) (C(netmodes-restore --watch)), which applies the declaration again when the kernel
+        reports our nftables table deleted (C(nft flush ruleset)), or every 30 s on iptables-legacy (no events). V(false) removes it.
     type: bool
     default: false
   state:
     description:
-      - V(absent) removes the saved declaration, the command and the unit (and the watch's), and their directory
-        when it is named C(netmodes) and empty.
+      - V(absent) removes the saved declaration, the command and the units, and their directory when it is named C(netmodes) and empty.
     type: str
     choices: [present, absent]
     default: present

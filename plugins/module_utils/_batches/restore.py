@@ -18,7 +18,7 @@ import os
 import sys
 import time
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _adapters, _lock, _restore
+from ansible_collections.netmodes.linux.plugins.module_utils import _adapters, _lock, _restore, _restore_units
 from ansible_collections.netmodes.linux.plugins.module_utils._batches.sandboxes import Sandboxes
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import converge
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import NetmodesError
@@ -83,7 +83,7 @@ def main(argv=None):
     """netmodes-restore [--file PATH] [--check] [--lock-timeout S] [--watch [--interval S]]: exit 0
     when the host is as declared; with --watch, run again whenever the firewall lost our rules."""
     parser = argparse.ArgumentParser(prog="netmodes-restore", description="Apply again the networks and sandboxes netmodes.linux"
-                                     " declared on this host (saved by the module boot_restore); run at boot by " + _restore.UNIT + ".")
+                                     " declared on this host (saved by the module boot_restore); run at boot by " + _restore_units.UNIT + ".")
     parser.add_argument("--file", default=_restore.DECLARED, help="the saved declaration (default %(default)s)")
     parser.add_argument("--check", action="store_true", help="only print what would change")
     parser.add_argument("--lock-timeout", type=int, default=int(os.environ.get(_lock.TIMEOUT_ENV) or _lock.DEFAULT_TIMEOUT),

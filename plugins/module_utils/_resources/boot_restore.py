@@ -10,7 +10,7 @@ import os
 import sys
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _declaration as declaration
-from ansible_collections.netmodes.linux.plugins.module_utils import _firewall, _fleet, _model, _naming, _restore
+from ansible_collections.netmodes.linux.plugins.module_utils import _firewall, _fleet, _model, _naming, _restore, _restore_units
 from ansible_collections.netmodes.linux.plugins.module_utils._batches.networks import FLEET_OPTION
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource, ordered
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NetmodesError
@@ -27,7 +27,7 @@ class BootRestore(Resource):
         "firewall_backend": _firewall.BACKEND_OPTION,
         "path": {"type": "path", "default": _restore.DECLARED},
         "command": {"type": "path", "default": _restore.COMMAND},
-        "unit_dir": {"type": "path", "default": _restore.UNIT_DIR},
+        "unit_dir": {"type": "path", "default": _restore_units.UNIT_DIR},
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
         "watch": {"type": "bool", "default": False},
         "declared_in": _naming.DECLARED_IN_OPTION,
@@ -41,11 +41,11 @@ class BootRestore(Resource):
         p = self.params
         for key in ("path", "command", "unit_dir"):  # path and command are words of the unit's ExecStart
             _model.unit_path(p[key], key)
-        unit_path, watch_path = (os.path.join(p["unit_dir"], name) for name in (_restore.UNIT, _restore.WATCH_UNIT))
+        unit_path, watch_path = (os.path.join(p["unit_dir"], name) for name in (_restore_units.UNIT, _restore_units.WATCH_UNIT))
         # The links of the units that want ours, and their targets: "wants:multi-user.target",
         # "wants:nftables.service"..., and the watch's "watch-wants:multi-user.target".
-        wants = {"wants:" + name: (path, unit_path) for name, path in _restore.wants(p["unit_dir"]).items()}
-        wants["watch-wants:" + _restore.WANTED_BY] = (_restore.wants(p["unit_dir"], _restore.WATCH_UNIT)[_restore.WANTED_BY], watch_path)
+        wants = {"wants:" + name: (path, unit_path) for name, path in _restore_units.wants(p["unit_dir"]).items()}
+        wants.update({"watch-wants:" + name: (path, watch_path) for name, path in _restore_units.wants(p["unit_dir"], _restore_units.WATCH_UNIT).items()})
         out = {"state": p["state"], "paths": {"declared": p["path"], "command": p["command"], "unit": unit_path, "watch": watch_path},
                "wants": wants, "unit_path": unit_path}
         if p["state"] == "present":
@@ -54,9 +54,9 @@ class BootRestore(Resource):
             declaration.network_specs(p["networks"], where["networks"])
             _fleet.fleet_from(p["fleet"])
             python = sys.executable
-            out["content"] = {"command": _restore.command(python), "unit": _restore.unit(python, p["command"], p["path"]).encode()}
+            out["content"] = {"command": _restore.command(python), "unit": _restore_units.unit(python, p["command"], p["path"]).encode()}
             if p["watch"]:
-                out["content"]["watch"] = _restore.watch_unit(python, p["command"], p["path"]).encode()
+                out["content"]["watch"] = _restore_units.watch_unit(python, p["command"], p["path"]).encode()
         return out
 
     def read(self, desired):

@@ -13,7 +13,7 @@ import pytest
 from ansible_collections.netmodes.linux.plugins.module_utils._batches.restore import HostPlan, SavedDeclaration
 from ansible_collections.netmodes.linux.plugins.module_utils._batches.sandboxes import Sandboxes
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput
-from ansible_collections.netmodes.linux.plugins.module_utils._restore import FIREWALLS
+from ansible_collections.netmodes.linux.plugins.module_utils._restore_units import FIREWALLS
 from ansible_collections.netmodes.linux.plugins.modules.networks import Networks
 from ansible_collections.netmodes.linux.tests.unit.plugins.module_utils import restore_cases
 from ansible_collections.netmodes.linux.tests.unit.plugins.module_utils.restore_cases import ACROSS, NETWORKS, PATHS, SANDBOXES, SPANNING, saved
