@@ -6,7 +6,9 @@ Namespaces, links, addresses, routes, sysctls and firewall rules live in the ker
 after a reboot, as are the markers and port claims on /run; the sandboxes' files under /etc/netns
 and their records stay. ``BootRestore`` (``_resources/boot_restore``, module netmodes.linux.boot_restore, which the site
 playbook runs last) saves the declaration to /etc/netmodes/declared.json, pinned to what the runs
-chose (subnets, addresses), and installs a command and a systemd unit that runs it at boot.
+chose (subnets, addresses), and installs a command and a systemd unit that runs it at boot
+(``_restore_units``: that unit, which the firewall services' restarts and reloads run again, and
+the watch's).
 
 The command (``_batches.restore.main``) converges the saved declaration through the same plan as
 the site playbook (``_batches.restore.restore``: networks, then sandboxes, then their files) and
@@ -40,18 +42,15 @@ import zipfile
 from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _fleet, _fs
 from ansible_collections.netmodes.linux.plugins.module_utils import _declaration as declaration
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput
+from ansible_collections.netmodes.linux.plugins.module_utils._restore_units import UNIT, UNIT_HEADER, WATCH_UNIT
 
 PACKAGE = __name__.rpartition(".")[0]
 DECLARED = "/etc/netmodes/declared.json"
 COMMAND = "/usr/local/lib/netmodes/netmodes-restore"
-UNIT_DIR = "/etc/systemd/system"
-UNIT = "netmodes-restore.service"
-WANTED_BY = "multi-user.target"
 FORMAT = 1
 WRITTEN_BY = "netmodes.linux.boot_restore"
-UNIT_HEADER = "# Written by netmodes.linux (module boot_restore)"
 COMMAND_DOC = '"""netmodes-restore:'
-FIELDS = {"declared": "path", "command": "command", "unit": "unit_dir", "wants": "unit_dir"}
+FIELDS = {"declared": "path", "command": "command", "unit": "unit_dir", "watch": "unit_dir", "wants": "unit_dir", "watch-wants": "unit_dir"}
 
 # -- the declaration, pinned to what the runs chose ------------------------------------------------
 
@@ -345,37 +344,15 @@ def command(python):
     return buf.getvalue()
 
 
-def unit(python, command_path, declared):
-    """The systemd unit that runs the restore at boot: after the firewall is loaded (which may
-    flush every table), before the network is online, so services find their sandboxes."""
-    return UNIT_HEADER + """; changes are replaced on its next run.
-[Unit]
-Description=Restore the networks and sandboxes netmodes.linux declared
-Documentation=file:%(declared)s
-After=network-pre.target systemd-sysctl.service systemd-resolved.service
-Before=network-online.target
-ConditionPathExists=%(declared)s
-
-[Service]
-Type=oneshot
-RemainAfterExit=yes
-ExecStart=%(python)s %(command)s --file %(declared)s
-TimeoutStartSec=300
-
-[Install]
-WantedBy=%(wanted_by)s
-""" % {"python": python, "command": command_path, "declared": declared, "wanted_by": WANTED_BY}
-
-
 def recognised(key, entry):
-    """True when ENTRY (``Files.host_entry``) at the place of KEY was made by boot_restore: for the
+    """True when ENTRY (``Files.host_entry``) at the place of KEY was made by boot_restore: for a
     wants link, a link to our unit; else a file of root's whose content says it is ours."""
     kind, content, uid = entry
-    if key == "wants":
-        return kind == "link" and os.path.basename(content) == UNIT
+    if "wants" in key:
+        return kind == "link" and os.path.basename(content) == (WATCH_UNIT if key.startswith("watch") else UNIT)
     if kind != "file" or not _fs.trusted_owner(uid):
         return False
-    if key == "unit":
+    if key in ("unit", "watch"):
         return content.startswith(UNIT_HEADER.encode())
     if key == "declared":
         try:
@@ -388,6 +365,11 @@ def recognised(key, entry):
             return archive.read("__main__.py").decode("utf-8", errors="replace").startswith(COMMAND_DOC)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError):
         return False
+
+
+def field(key):
+    """The option that places the file or link KEY ("wants:nftables.service": unit_dir)."""
+    return FIELDS[key.partition(":")[0]]
 
 
 def digest(data):

@@ -15,6 +15,9 @@ description:
     C(netmodes_sandboxes)) to O(path), and installs the command O(command) and the systemd unit
     C(netmodes-restore.service) (enabled, as C(systemctl enable) does) that applies it again at
     boot, after the firewall is loaded and before the network is online.
+  - The unit runs again when a firewall service (nftables, firewalld, iptables, ip6tables,
+    netfilter-persistent) restarts, reloads or starts after a stop, as each flushes our rules; only
+    what is missing is made again. For a flush by hand, see O(watch), or run C(netmodes-restore).
   - The declaration is saved pinned to what the runs chose (each network's subnet and gateway,
     each sandbox's address on each network), so that the host comes back the same, and it keeps
     the entries of other runs (another playbook, an earlier inventory) while their objects exist.
@@ -60,13 +63,18 @@ options:
     type: path
     default: /usr/local/lib/netmodes/netmodes-restore
   unit_dir:
-    description: Where the systemd unit C(netmodes-restore.service) is written (and enabled, in C(multi-user.target.wants)).
+    description: Where C(netmodes-restore.service) is written, and enabled (in C(multi-user.target.wants) and each firewall service's).
     type: path
     default: /etc/systemd/system
+  watch:
+    description:
+      - Also install C(netmodes-watch.service) (C(netmodes-restore --watch)), which applies the declaration again when the kernel
+        reports our nftables table deleted (C(nft flush ruleset)), or every 30 s on iptables-legacy (no events). V(false) removes it.
+    type: bool
+    default: false
   state:
     description:
-      - V(absent) removes the saved declaration, the command and the unit, and their directory
-        when it is named C(netmodes) and empty.
+      - V(absent) removes the saved declaration, the command and the units, and their directory when it is named C(netmodes) and empty.
     type: str
     choices: [present, absent]
     default: present
@@ -107,6 +115,11 @@ unit:
   returned: always
   type: str
   sample: /etc/systemd/system/netmodes-restore.service
+watch:
+  description: The unit of the watch, when O(watch) is true; else null.
+  returned: when O(state=present)
+  type: str
+  sample: /etc/systemd/system/netmodes-watch.service
 systemd:
   description: Whether systemd runs the host (so that a changed unit needs C(systemctl daemon-reload)).
   returned: always

@@ -145,6 +145,10 @@ options:
         description: Where the systemd unit C(netmodes-restore.service) is written.
         type: path
         default: /etc/systemd/system
+      watch:
+        description: Also install the watch C(netmodes-watch.service) (see M(netmodes.linux.boot_restore)).
+        type: bool
+        default: false
 extends_documentation_fragment:
   - netmodes.linux.attributes
   - netmodes.linux.firewall

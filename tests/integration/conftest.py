@@ -309,7 +309,7 @@ def reset(host):
     for ns in $(ls /run/netns 2>/dev/null); do umount -l /run/netns/$ns 2>/dev/null; rm -f /run/netns/$ns; done
     sh %s/tests/harness/stop_resolvers.sh
     rm -rf /run/netmodes /etc/netns /etc/netmodes /etc/systemd/system/netmodes-restore.service \
-      /etc/systemd/system/multi-user.target.wants/netmodes-restore.service
+      /etc/systemd/system/*.wants/netmodes-restore.service
     for l in $(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//'); do
       case $l in lo|eth0) ;; *) ip link del "$l" 2>/dev/null ;; esac
     done

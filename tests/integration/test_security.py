@@ -608,7 +608,7 @@ def keep(sim1):
         if content is not None:
             sim1.run("cat > %s" % path, input=content)
     sim1.run("rm -rf /etc/netmodes /etc/drop /etc/systemd/system/netmodes-restore.service"
-             " /etc/systemd/system/multi-user.target.wants/netmodes-restore.service", check=False)
+             " /etc/systemd/system/*.wants/netmodes-restore.service", check=False)
 
 
 @pytest.mark.parametrize("state, args, message", [

@@ -63,7 +63,8 @@ def test_a_wrong_typed_inventory_variable_is_named_without_the_argument_spec(ans
     before = snapshot(sim1)
     wrong = [("netmodes_sandboxes", "web", "not a list"), ("netmodes_networks", "br0", "not a list"),
              ("netmodes_prune", "maybe", "not a boolean"), ("netmodes_firewall_backend", "ufw", "choose auto, nftables or iptables"),
-             ("netmodes_boot_restore", "maybe", "not a boolean"), ("netmodes_boot_restore_command", "bin/restore", "not an absolute path")]
+             ("netmodes_boot_restore", "maybe", "not a boolean"), ("netmodes_boot_restore_command", "bin/restore", "not an absolute path"),
+             ("netmodes_boot_restore_watch", "maybe", "not a boolean")]
     for variable, value, words in wrong:
         for check in (True, False):
             run = ansible.collection_playbook("site", dict(DECLARED, **{variable: value}), check=check)

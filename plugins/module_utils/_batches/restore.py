@@ -16,11 +16,14 @@ import argparse
 import json
 import os
 import sys
+import time
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _adapters, _lock, _restore
+from ansible_collections.netmodes.linux.plugins.module_utils import _adapters, _lock, _restore, _restore_units
 from ansible_collections.netmodes.linux.plugins.module_utils._batches.sandboxes import Sandboxes
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import converge
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import NetmodesError
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall import detect, nft_rules
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall.nft_events import TableEvents
 from ansible_collections.netmodes.linux.plugins.module_utils._netlink import HAS_PYROUTE2, Netlink
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.boot_restore import BOOT_RESTORE_OPTION, BootRestore
 
@@ -56,7 +59,9 @@ class HostPlan(Sandboxes):
         out = super().steps(batch)
         p = self.params
         if p["boot_restore"] and p["state"] != "gathered":  # last: what it saves is the host this plan leaves
-            settings = {key: value for key, value in p["boot_restore"].items() if value is not None}
+            # None or '' keeps a setting's default: the site playbook passes a variable the inventory
+            # does not set (netmodes_boot_restore_command) as ''.
+            settings = {key: value for key, value in p["boot_restore"].items() if value not in (None, "")}
             sandboxes = [dict(s, state="absent") for s in p["config"]] if p["state"] == "deleted" else p["config"]
             where = p["declared_in"] or {}  # the restore saves the sandboxes module's config as its sandboxes
             named = {"sandboxes": where.get("config", "config"), "networks": where.get("networks", "networks")}
@@ -75,29 +80,37 @@ def _say(text, stream=None):
 
 
 def main(argv=None):
-    """netmodes-restore [--file PATH] [--check] [--lock-timeout S]: exit 0 when the host is as declared."""
+    """netmodes-restore [--file PATH] [--check] [--lock-timeout S] [--watch [--interval S]]: exit 0
+    when the host is as declared; with --watch, run again whenever the firewall lost our rules."""
     parser = argparse.ArgumentParser(prog="netmodes-restore", description="Apply again the networks and sandboxes netmodes.linux"
-                                     " declared on this host (saved by the module boot_restore); run at boot by " + _restore.UNIT + ".")
+                                     " declared on this host (saved by the module boot_restore); run at boot by " + _restore_units.UNIT + ".")
     parser.add_argument("--file", default=_restore.DECLARED, help="the saved declaration (default %(default)s)")
     parser.add_argument("--check", action="store_true", help="only print what would change")
     parser.add_argument("--lock-timeout", type=int, default=int(os.environ.get(_lock.TIMEOUT_ENV) or _lock.DEFAULT_TIMEOUT),
                         help="seconds to wait for a netmodes.linux run that holds the host's lock (default %(default)s)")
+    parser.add_argument("--watch", action="store_true", help="keep running: apply it again whenever our nftables table is deleted"
+                        " (nft flush ruleset, a firewall's reload), or every --interval seconds on an iptables-legacy host")
+    parser.add_argument("--interval", type=float, default=30.0, help="with --watch on iptables-legacy: seconds between runs"
+                        " (default %(default)s)")
     args = parser.parse_args(argv)
-    try:
-        with open(args.file) as handle:
-            doc = json.load(handle)
-    except FileNotFoundError:
+    if not os.path.exists(args.file):
         _say("netmodes-restore: %s does not exist: nothing to restore" % args.file)
         return 0
-    except ValueError as exc:
-        _say("netmodes-restore: %s is not valid JSON (%s); run the site playbook again to rewrite it" % (args.file, exc), sys.stderr)
-        return 1
     if not HAS_PYROUTE2:
         _say("netmodes-restore: the Python library pyroute2 is missing for %s; install it (pip install 'pyroute2>=0.9,<0.10'"
              " or the package python3-pyroute2)" % sys.executable, sys.stderr)
         return 1
+    return _watch(args) if args.watch and not args.check else _once(args)
+
+
+def _once(args, quiet=False):
+    """Converge the declaration once, read under the host's lock (a run of the site may be writing
+    it); with QUIET, say nothing when nothing changed. The exit code."""
     try:
         with Netlink() as netlink, _lock.host_lock("netmodes-restore", exclusive=not args.check, timeout=args.lock_timeout):
+            doc = _load(args.file)
+            if not isinstance(doc, dict):
+                return doc
             result = restore(doc, _adapters.adapters(netlink, doc.get("firewall_backend") or "auto"), args.check)
     except NetmodesError as exc:
         _say("netmodes-restore: %s" % exc.msg, sys.stderr)
@@ -110,5 +123,39 @@ def main(argv=None):
         _say("warning: %s" % warning, sys.stderr)
     count = len(result["operations"])
     mode = " (check mode: nothing applied)" if args.check else ""
-    _say("netmodes-restore: %d %s from %s%s" % (count, "change" if count == 1 else "changes", args.file, mode))
+    if count or not quiet:
+        _say("netmodes-restore: %d %s from %s%s" % (count, "change" if count == 1 else "changes", args.file, mode))
     return 0
+
+
+def _load(path):
+    """The saved declaration at PATH, or an exit code after saying why there is none."""
+    try:
+        with open(path) as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        _say("netmodes-restore: %s does not exist: nothing to restore" % path)
+        return 0
+    except ValueError as exc:
+        _say("netmodes-restore: %s is not valid JSON (%s); run the site playbook again to rewrite it" % (path, exc), sys.stderr)
+        return 1
+
+
+def _watch(args):
+    """Run once, then again after each deletion of our nftables table (the kernel's events), or
+    every args.interval seconds where the firewall is iptables-legacy (which has no events), and
+    after args.interval when a run failed. Subscribed before the first run, so that nothing
+    between is missed."""
+    doc = _load(args.file)
+    choice = (doc.get("firewall_backend") or "auto") if isinstance(doc, dict) else "auto"
+    events = TableEvents(nft_rules.FAMILY, nft_rules.TABLE) if (detect() if choice == "auto" else choice) == "nftables" else None
+    _say("netmodes-restore: watching %s" % ("for the deletion of table %s %s" % (nft_rules.FAMILY, nft_rules.TABLE) if events
+                                            else "every %g s (iptables-legacy has no events)" % args.interval))
+    sys.stdout.flush()
+    while True:
+        failed = _once(args, quiet=True)  # a failure (a long run of the site held the lock) is tried again
+        sys.stdout.flush()
+        if events and not failed:
+            events.wait()
+        else:
+            time.sleep(args.interval)

@@ -10,7 +10,7 @@ import os
 import sys
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _declaration as declaration
-from ansible_collections.netmodes.linux.plugins.module_utils import _firewall, _fleet, _model, _naming, _restore
+from ansible_collections.netmodes.linux.plugins.module_utils import _firewall, _fleet, _model, _naming, _restore, _restore_units
 from ansible_collections.netmodes.linux.plugins.module_utils._batches.networks import FLEET_OPTION
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource, ordered
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NetmodesError
@@ -27,8 +27,9 @@ class BootRestore(Resource):
         "firewall_backend": _firewall.BACKEND_OPTION,
         "path": {"type": "path", "default": _restore.DECLARED},
         "command": {"type": "path", "default": _restore.COMMAND},
-        "unit_dir": {"type": "path", "default": _restore.UNIT_DIR},
+        "unit_dir": {"type": "path", "default": _restore_units.UNIT_DIR},
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+        "watch": {"type": "bool", "default": False},
         "declared_in": _naming.DECLARED_IN_OPTION,
     }
     # The sandboxes batch that saves the declaration in its plan: the subnets and addresses it
@@ -40,31 +41,37 @@ class BootRestore(Resource):
         p = self.params
         for key in ("path", "command", "unit_dir"):  # path and command are words of the unit's ExecStart
             _model.unit_path(p[key], key)
-        unit_path = os.path.join(p["unit_dir"], _restore.UNIT)
-        out = {"state": p["state"], "paths": {"declared": p["path"], "command": p["command"], "unit": unit_path},
-               "wants": os.path.join(p["unit_dir"], _restore.WANTED_BY + ".wants", _restore.UNIT), "unit_path": unit_path}
+        unit_path, watch_path = (os.path.join(p["unit_dir"], name) for name in (_restore_units.UNIT, _restore_units.WATCH_UNIT))
+        # The links of the units that want ours, and their targets: "wants:multi-user.target",
+        # "wants:nftables.service"..., and the watch's "watch-wants:multi-user.target".
+        wants = {"wants:" + name: (path, unit_path) for name, path in _restore_units.wants(p["unit_dir"]).items()}
+        wants.update({"watch-wants:" + name: (path, watch_path) for name, path in _restore_units.wants(p["unit_dir"], _restore_units.WATCH_UNIT).items()})
+        out = {"state": p["state"], "paths": {"declared": p["path"], "command": p["command"], "unit": unit_path, "watch": watch_path},
+               "wants": wants, "unit_path": unit_path}
         if p["state"] == "present":
             where = _naming.declared_in(p, "sandboxes", "networks")
             declaration.sandbox_specs(p["sandboxes"], where["sandboxes"])  # both lists are checked before anything is read
             declaration.network_specs(p["networks"], where["networks"])
             _fleet.fleet_from(p["fleet"])
             python = sys.executable
-            out["content"] = {"command": _restore.command(python), "unit": _restore.unit(python, p["command"], p["path"]).encode()}
+            out["content"] = {"command": _restore.command(python), "unit": _restore_units.unit(python, p["command"], p["path"]).encode()}
+            if p["watch"]:
+                out["content"]["watch"] = _restore_units.watch_unit(python, p["command"], p["path"]).encode()
         return out
 
     def read(self, desired):
-        files, where = self.adapters["files"], dict(desired["paths"], wants=desired["wants"])
+        files, where = self.adapters["files"], dict(desired["paths"], **{key: link[0] for key, link in desired["wants"].items()})
         for key, path in where.items():
-            problem = files.host_path_problem(path)
+            problem, field = files.host_path_problem(path), _restore.field(key)
             if problem:
                 raise InvalidInput("%s: %s: %s; the restore runs as root at boot, so its files must be where no other user can"
-                                   " change them: choose another %s" % (_restore.FIELDS[key], path, problem, _restore.FIELDS[key]), _restore.FIELDS[key])
+                                   " change them: choose another %s" % (field, path, problem, field), field)
         current = {key: files.host_entry(path) for key, path in where.items()}
         foreign = [key for key, entry in current.items() if entry is not None and not _restore.recognised(key, entry)]
         if foreign:
             raise Conflict("; ".join("%s exists and was not made by netmodes.linux (boot_restore)" % where[key] for key in foreign)
                            + ". Nothing was changed, and it is left alone: choose another %s, or move it away if it is not"
-                           " needed" % _restore.FIELDS[foreign[0]], _restore.FIELDS[foreign[0]])
+                           " needed" % _restore.field(foreign[0]), _restore.field(foreign[0]))
         current = {key: entry[1] if entry else None for key, entry in current.items()}
         if self.before is None:  # the diff's "before": the engine reads again after the write, and then makes the diff
             self.before = {where[key]: content for key, content in current.items()}
@@ -131,21 +138,19 @@ class BootRestore(Resource):
                             " fleet (the role boot_restore does)" % exc.msg, "networks")
 
     def plan(self, current, desired):
+        """Write the files and links the state wants (the watch's only with the watch option),
+        remove those of ours it does not."""
         paths, ops = desired["paths"], []
-        if desired["state"] == "absent":
-            for key in ("declared", "command", "unit"):
-                if current[key] is not None:
-                    # Its directory too once empty, when it is one of ours (the defaults' netmodes).
-                    mine = key != "unit" and os.path.basename(os.path.dirname(paths[key])) == "netmodes"
-                    ops.append(Op("delete", "file %s" % paths[key], before=_restore.digest(current[key]),
-                                  call=("files.remove_host_file", {"name": paths[key], "directory": mine})))
-            if current["wants"] is not None:
-                ops.append(Op("delete", "link %s" % desired["wants"], before=current["wants"],
-                              call=("files.remove_host_file", {"name": desired["wants"]})))
-            return ops
-        want = dict(desired["content"], declared=current["document"].encode())
-        for key in ("declared", "command", "unit"):
+        want = dict(desired["content"], declared=current["document"].encode()) if desired["state"] == "present" else {}
+        for key in ("declared", "command", "unit", "watch"):
             have = current[key]
+            if key not in want:
+                if have is not None:
+                    # Its directory too once empty, when it is one of ours (the defaults' netmodes).
+                    mine = key in ("declared", "command") and os.path.basename(os.path.dirname(paths[key])) == "netmodes"
+                    ops.append(Op("delete", "file %s" % paths[key], before=_restore.digest(have),
+                                  call=("files.remove_host_file", {"name": paths[key], "directory": mine})))
+                continue
             if have == want[key]:
                 continue
             call = ("files.write_host_file", {"name": paths[key], "content": want[key], "mode": 0o755 if key == "command" else 0o644})
@@ -153,9 +158,13 @@ class BootRestore(Resource):
                 ops.append(Op("create", "file %s" % paths[key], after=_restore.digest(want[key]), call=call))
             else:
                 ops.append(Op("set", "file %s" % paths[key], "content", _restore.digest(have), _restore.digest(want[key]), call))
-        if current["wants"] != desired["unit_path"]:
-            ops.append(Op("create" if current["wants"] is None else "set", "link %s" % desired["wants"], "target", current["wants"],
-                          desired["unit_path"], ("files.link_host_file", {"name": desired["wants"], "target": desired["unit_path"]})))
+        for key, (path, target) in desired["wants"].items():
+            if (key.startswith("watch") and "watch" not in want) or not want:
+                if current[key] is not None:
+                    ops.append(Op("delete", "link %s" % path, before=current[key], call=("files.remove_host_file", {"name": path})))
+            elif current[key] != target:
+                ops.append(Op("create" if current[key] is None else "set", "link %s" % path, "target", current[key],
+                              target, ("files.link_host_file", {"name": path, "target": target})))
         return ops
 
     def diff(self, ops):
@@ -180,10 +189,11 @@ class BootRestore(Resource):
         if desired["state"] == "present":
             doc = json.loads(current["document"])
             out["declared"] = {"networks": doc["networks"], "sandboxes": doc["sandboxes"]}
+            out["watch"] = desired["paths"]["watch"] if self.params["watch"] else None
         return out
 
 
 # The sandboxes module's boot_restore option: the site saves the declaration in the host's one
 # plan, with the settings of this resource (None keeps a setting's default).
 BOOT_RESTORE_OPTION = {"type": "dict", "default": None,
-                       "options": {key: BootRestore.argument_spec[key] for key in ("path", "command", "unit_dir", "state")}}
+                       "options": {key: BootRestore.argument_spec[key] for key in ("path", "command", "unit_dir", "state", "watch")}}

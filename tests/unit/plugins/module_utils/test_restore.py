@@ -15,7 +15,7 @@ import zipfile
 
 import pytest
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _declaration, _restore
+from ansible_collections.netmodes.linux.plugins.module_utils import _declaration, _restore, _restore_units
 from ansible_collections.netmodes.linux.plugins.module_utils._batches.restore import restore
 from ansible_collections.netmodes.linux.tests.unit.plugins.module_utils import restore_cases
 from ansible_collections.netmodes.linux.tests.unit.plugins.module_utils.restore_cases import (
@@ -184,8 +184,8 @@ def test_the_command_explains_a_damaged_file(installed, tmp_path):
 
 @pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is not installed")
 def test_the_unit_passes_systemd_analyze_verify(tmp_path):
-    unit = tmp_path / _restore.UNIT
-    unit.write_text(_restore.unit(sys.executable, "/usr/local/lib/netmodes/netmodes-restore", "/etc/netmodes/declared.json"))
+    unit = tmp_path / _restore_units.UNIT
+    unit.write_text(_restore_units.unit(sys.executable, "/usr/local/lib/netmodes/netmodes-restore", "/etc/netmodes/declared.json"))
     proc = subprocess.run(["systemd-analyze", "verify", "--man=no", str(unit)], capture_output=True, text=True, check=False)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     text = unit.read_text()

@@ -10,9 +10,10 @@ import json
 
 import pytest
 
-from ansible_collections.netmodes.linux.plugins.module_utils._batches.restore import SavedDeclaration
+from ansible_collections.netmodes.linux.plugins.module_utils._batches.restore import HostPlan, SavedDeclaration
 from ansible_collections.netmodes.linux.plugins.module_utils._batches.sandboxes import Sandboxes
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput
+from ansible_collections.netmodes.linux.plugins.module_utils._restore_units import FIREWALLS
 from ansible_collections.netmodes.linux.plugins.modules.networks import Networks
 from ansible_collections.netmodes.linux.tests.unit.plugins.module_utils import restore_cases
 from ansible_collections.netmodes.linux.tests.unit.plugins.module_utils.restore_cases import ACROSS, NETWORKS, PATHS, SANDBOXES, SPANNING, saved
@@ -30,7 +31,8 @@ def test_saving_is_idempotent_and_check_mode_writes_nothing(host, converge, file
     objects = [op["object"] for op in first["operations"]]
     assert objects == ["file /etc/netmodes/declared.json", "file /usr/local/lib/netmodes/netmodes-restore",
                        "file /etc/systemd/system/netmodes-restore.service",
-                       "link /etc/systemd/system/multi-user.target.wants/netmodes-restore.service"], objects
+                       "link /etc/systemd/system/multi-user.target.wants/netmodes-restore.service"] + [
+        "link /etc/systemd/system/%s.wants/netmodes-restore.service" % unit for unit in FIREWALLS], objects
     assert files.links["/etc/systemd/system/multi-user.target.wants/netmodes-restore.service"] == "/etc/systemd/system/netmodes-restore.service"
     assert ("write_host_file", PATHS["command"], 0o755) in files.calls
 
@@ -120,6 +122,7 @@ UNIT_PATH = "/etc/systemd/system/netmodes-restore.service"
 
 
 WANTS = "/etc/systemd/system/multi-user.target.wants/netmodes-restore.service"
+FIREWALL_WANTS = "/etc/systemd/system/nftables.service.wants/netmodes-restore.service"
 
 
 @pytest.mark.parametrize("state", ["present", "absent"])
@@ -142,10 +145,12 @@ def test_a_file_it_did_not_make_is_never_replaced_nor_removed(host, converge, fi
     ("unit", {"link": "/lib/systemd/system/other.service"}),
     ("wants", {"link": "/lib/systemd/system/other.service"}),
     ("wants", {"host": "a file where the link goes"}),
-], ids=["declaration of another", "declaration of a user", "unit of another", "unit is a link", "wants elsewhere", "wants a file"])
+    ("firewall", {"link": "/lib/systemd/system/other.service"}),
+], ids=["declaration of another", "declaration of a user", "unit of another", "unit is a link", "wants elsewhere", "wants a file",
+        "a firewall's wants elsewhere"])
 def test_what_is_recognised_as_its_own(host, converge, files, where, entry):
     host()
-    path = {"path": PATHS["path"], "unit": UNIT_PATH, "wants": WANTS}[where]
+    path = {"path": PATHS["path"], "unit": UNIT_PATH, "wants": WANTS, "firewall": FIREWALL_WANTS}[where]
     if "owner" in entry:
         files.owners[path] = entry["owner"]
     if "host" in entry:
@@ -177,3 +182,93 @@ def test_its_directory_goes_only_when_it_is_one_of_its_own(host, converge, files
     host()
     ops = converge(SavedDeclaration, state="absent", check=True, **dict(PATHS, path="/etc/declared.json"))["operations"]
     assert [op["object"] for op in ops][:2] == ["file /usr/local/lib/netmodes/netmodes-restore", "file %s" % UNIT_PATH]
+
+
+# -- a firewall reload or restart runs the restore again (issue 19) -----------------------------------
+
+
+def unit_settings(text):
+    """{(section, key): [values]} of a unit file's text."""
+    out, section = {}, None
+    for line in text.splitlines():
+        if line.startswith("["):
+            section = line.strip("[]")
+        elif "=" in line and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            out.setdefault((section, key), []).append(value)
+    return out
+
+
+def test_the_unit_runs_again_when_a_firewall_service_restarts_reloads_or_starts(host, files):
+    host()
+    unit = unit_settings(files.host[UNIT_PATH].decode())
+    firewalls = " ".join(FIREWALLS)
+    assert unit[("Unit", "PartOf")] == [firewalls], "a restart (or stop) of the firewall is propagated to the restore"
+    assert unit[("Unit", "ReloadPropagatedFrom")] == [firewalls], "and a reload"
+    assert unit[("Unit", "After")][0].endswith(" " + firewalls), "each time once the firewall has loaded its rules"
+    assert unit[("Service", "ExecReload")] == unit[("Service", "ExecStart")], "a reload runs the whole restore, as a start does"
+    assert unit[("Install", "WantedBy")] == ["multi-user.target " + firewalls], "a start after a stop starts it again"
+    for name in ("multi-user.target",) + FIREWALLS:
+        assert files.links["/etc/systemd/system/%s.wants/netmodes-restore.service" % name] == UNIT_PATH, "enabled as [Install] says"
+
+
+def test_a_unit_of_the_previous_version_is_replaced_with_a_diff_in_check_mode_first(host, converge, files, four_steps):
+    """A host saved by a version whose unit only ran at boot: the run rewrites the unit and links
+    it from the firewall services, shown first in check mode, writing nothing; absent removes it all."""
+    host()
+    new = files.host[UNIT_PATH]
+    old = b"".join(line + b"\n" for line in new.splitlines() if not line.startswith((b"PartOf=", b"ReloadPropagatedFrom=", b"ExecReload=")))
+    old = old.replace(b" " + " ".join(FIREWALLS).encode(), b"")
+    files.host[UNIT_PATH] = old
+    for name in FIREWALLS:
+        files.links.pop("/etc/systemd/system/%s.wants/netmodes-restore.service" % name)
+    check = converge(SavedDeclaration, check=True, networks=NETWORKS, sandboxes=SANDBOXES, **PATHS)
+    assert files.host[UNIT_PATH] == old, "check mode writes nothing"
+    assert [(op["action"], op["object"]) for op in check["operations"]] == [
+        ("create", "link /etc/systemd/system/%s.wants/netmodes-restore.service" % name) for name in FIREWALLS] + [("set", "file " + UNIT_PATH)]
+    (diff,) = [d for d in check["diff"] if d["after_header"] == UNIT_PATH]
+    added = [line for line in diff["after"].splitlines() if line not in diff["before"].splitlines()]
+    assert [line.partition("=")[0] for line in added] == ["After", "PartOf", "ReloadPropagatedFrom", "ExecReload", "WantedBy"], added
+    four_steps(SavedDeclaration, networks=NETWORKS, sandboxes=SANDBOXES, **PATHS)
+    assert files.host[UNIT_PATH] == new
+    removed = converge(SavedDeclaration, state="absent", **PATHS)
+    assert sum(op["object"].startswith("link ") for op in removed["operations"]) == 1 + len(FIREWALLS) and files.links == {}
+
+
+def test_the_site_s_unset_command_keeps_the_default(host, converge, files):
+    """The site playbook passes netmodes_boot_restore_command, when the inventory does not set it,
+    as '' (``default(None)`` renders so): the default command, not a refused ''."""
+    host()
+    files.host.pop(PATHS["command"])
+    result = converge(HostPlan, config=SANDBOXES, networks=NETWORKS, converge_networks=True,
+                      boot_restore={"state": "present", "command": "", "path": None, "unit_dir": None})
+    assert result["boot_restore"]["command"] == PATHS["command"] and PATHS["command"] in files.host
+
+
+WATCH_PATH = "/etc/systemd/system/netmodes-watch.service"
+WATCH_WANTS = "/etc/systemd/system/multi-user.target.wants/netmodes-watch.service"
+
+
+def test_the_watch_comes_and_goes_with_its_option(host, converge, files, four_steps):
+    host()
+    first = four_steps(SavedDeclaration, networks=NETWORKS, sandboxes=SANDBOXES, watch=True, **PATHS)
+    assert [(op["action"], op["object"]) for op in first["operations"]] == [("create", "file " + WATCH_PATH), ("create", "link " + WATCH_WANTS)]
+    assert first["watch"] == WATCH_PATH and files.links[WATCH_WANTS] == WATCH_PATH
+    unit = unit_settings(files.host[WATCH_PATH].decode())
+    assert unit[("Service", "ExecStart")][0].endswith(" --file /etc/netmodes/declared.json --watch"), unit
+    assert unit[("Service", "Restart")] == ["on-failure"] and unit[("Install", "WantedBy")] == ["multi-user.target"]
+    off = four_steps(SavedDeclaration, networks=NETWORKS, sandboxes=SANDBOXES, watch=False, **PATHS)
+    assert [(op["action"], op["object"]) for op in off["operations"]] == [("delete", "file " + WATCH_PATH), ("delete", "link " + WATCH_WANTS)]
+    assert off["watch"] is None and WATCH_PATH not in files.host and WATCH_WANTS not in files.links
+    assert UNIT_PATH in files.host, "the boot's unit stays"
+    converge(SavedDeclaration, networks=NETWORKS, sandboxes=SANDBOXES, watch=True, **PATHS)
+    converge(SavedDeclaration, state="absent", **PATHS)
+    assert WATCH_PATH not in files.host and files.links == {}, "absent removes the watch too"
+
+
+def test_a_watch_unit_it_did_not_write_is_left_alone(host, converge, files):
+    host()
+    files.host[WATCH_PATH] = "[Service]\nExecStart=/usr/bin/theirs\n"
+    with pytest.raises(Conflict, match="^%s exists and was not made by netmodes.linux" % WATCH_PATH):
+        converge(SavedDeclaration, networks=NETWORKS, sandboxes=SANDBOXES, watch=False, **PATHS)
+    assert files.host[WATCH_PATH] == "[Service]\nExecStart=/usr/bin/theirs\n"
