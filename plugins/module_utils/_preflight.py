@@ -8,6 +8,8 @@ per message that more than one check (or resource) gives.
 
 from __future__ import annotations
 
+import re
+
 from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _firewall, _fleet, _links
 from ansible_collections.netmodes.linux.plugins.module_utils._declaration import DEFAULT_NETWORK, bridge_of, veth_name
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
@@ -44,6 +46,37 @@ def check_subnets_free(specs, net, here, leaving, where):
                 if name != spec.bridge and subnet.overlaps(other):
                     at = entry(where, index, spec.name)
                     raise InvalidInput("%s: subnet: %s overlaps %s of %s on the host; choose a free subnet" % (at, subnet, other, name), at)
+
+
+# Before Linux 4.19 the permanent neighbour entries an overlay writes (one per address of each
+# member on another host: Docker's peerdb) count against the table's gc_thresh3, past which the
+# kernel refuses new entries, the host's own ARP and NDP included (libnetwork#1522, at 1024 by
+# default). From 4.19 on they are exempt (commit 58956317c8de "neighbor: Improve garbage
+# collection"): 1500 of them on one VXLAN device with gc_thresh3 1024 were all taken on 6.18 here.
+NEIGH_EXEMPT_FROM = (4, 19)
+NEIGH_THRESH = "net/ipv%d/neigh/default/gc_thresh%d"
+
+
+def check_neighbour_capacity(sysctl, needed, warnings):
+    """Refuse a declaration whose overlays need more permanent neighbour entries on this host than
+    its kernel takes, and warn past the soft limit (gc_thresh2); on Linux 4.19 and newer there is
+    no such limit. NEEDED: {IP version: entries}; SYSCTL: the adapter (``kernel/osrelease`` and the
+    thresholds); WARNINGS: the list a warning is added to."""
+    found = re.match(r"(\d+)\.(\d+)", sysctl.get("kernel/osrelease") or "")
+    if not found or (int(found.group(1)), int(found.group(2))) >= NEIGH_EXEMPT_FROM:
+        return
+    release = sysctl.get("kernel/osrelease")
+    for version, count in sorted(needed.items()):
+        hard, soft = (int(sysctl.get(NEIGH_THRESH % (version, n)) or 0) for n in (3, 2))
+        name = (NEIGH_THRESH % (version, 3)).replace("/", ".")
+        said = ("the overlay networks of this host need %d static IPv%d neighbour entries (one per address of each member on"
+                " another host); Linux %s counts them against %s (%%s)" % (count, version, release, name))
+        # the kernel's defaults (512, 1024) on top of what the overlays need: room for the host's own entries
+        fix = "set %s=%d and %s=%d (in /etc/sysctl.d), or run Linux 4.19 or newer" % (name[:-1] + "2", count + 512, name, count + 1024)
+        if hard and count >= hard:
+            raise Conflict("%s and would refuse the rest, the host's own ARP and NDP too; %s" % (said % hard, fix))
+        if soft and count >= soft:
+            warnings.append("%s: past it the host's own entries are collected early; %s" % (said % soft, fix))
 
 
 # -- sandboxes -----------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils._declaration import
 )
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import BatchResource
 from ansible_collections.netmodes.linux.plugins.module_utils._naming import DECLARED_IN_OPTION, declared_in, entry
-from ansible_collections.netmodes.linux.plugins.module_utils._preflight import check_subnets_free
+from ansible_collections.netmodes.linux.plugins.module_utils._preflight import check_neighbour_capacity, check_subnets_free
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.bridge import Bridge
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.macvlan import Macvlan
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.resolver import Resolver
@@ -89,6 +89,12 @@ def converge_networks(batch, specs, spans, taken, *, backend, pool=None):
     (subnet, gateway)}} of the bridge networks, as planned (in check mode a new bridge has no
     address to read yet). POOL: where IPv6 subnets are picked (``_addresses.ipv6_subnet``)."""
     taken = taken | {subnet for s in specs for subnet in (s.subnet, s.subnet6) if subnet}
+    needed = {}
+    for span in (spans[s.name] for s in specs if s.name in spans and s.driver == "overlay"):
+        for member, _underlay in span.remote:
+            for ip in member.addresses:
+                needed[ip.version] = needed.get(ip.version, 0) + 1
+    check_neighbour_capacity(batch.adapters["sysctl"], needed, batch.warnings)
     out = {}
     # Shims first: a bridge claims forwarding on the interfaces with IPv4 addresses it finds, so
     # one made after it would be claimed only by the next run (and not by a restore).

@@ -9,7 +9,7 @@ import pytest
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _fleet
 from ansible_collections.netmodes.linux.plugins.module_utils._batches.sandboxes import Sandboxes
-from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput
 from ansible_collections.netmodes.linux.plugins.modules.networks import Networks
 from ansible_collections.netmodes.linux.tests.shared.multi_host import lab_host
 from ansible_collections.netmodes.linux.tests.shared.multi_host import site as shared_site
@@ -202,3 +202,35 @@ def test_publish_is_refused_on_a_macvlan_network(sim2, converge):
 def test_a_picked_subnet_avoids_the_overlays(sim2, converge):
     result = converge(Networks, config=[dict(OVERLAY, subnet="172.17.0.0/16"), {"name": "br0"}], fleet=fleet())
     assert result["networks"]["br0"]["subnet"] == "172.18.0.0/16"
+
+
+# -- the kernel's neighbour table (issue 20: capacity) ----------------------------------------------
+
+def crowded(count):
+    """sim1 with COUNT members on ov0 (a /20 holds them), sim2 with none: sim2's VXLAN device needs COUNT neighbour entries."""
+    declared = {"sim1": [{"name": "m%d" % i, "network_mode": "ov0"} for i in range(count)], "sim2": [], "sim3": []}
+    return dict(OVERLAY, subnet="10.231.192.0/20", max_hosts=2), fleet(("sim1", "sim2"), declared)
+
+
+@pytest.mark.parametrize("release", ["6.18.44", "4.19.0", "5.14.0-503.el9.x86_64"])
+def test_a_kernel_that_exempts_static_neighbours_takes_any_number(sim2, converge, sysctl, release):
+    sysctl.values.update({"kernel/osrelease": release, "net/ipv4/neigh/default/gc_thresh3": "16", "net/ipv4/neigh/default/gc_thresh2": "8"})
+    network, the_fleet = crowded(40)
+    result = converge(Networks, config=[network], fleet=the_fleet)
+    assert result["changed"] and not result.get("warnings")
+
+
+def test_an_older_kernel_is_warned_past_gc_thresh2_and_refused_at_gc_thresh3_before_any_change(sim2, converge, sysctl, kernel):
+    sysctl.values.update({"kernel/osrelease": "4.18.0-553.el8_10.x86_64",
+                          "net/ipv4/neigh/default/gc_thresh3": "48", "net/ipv4/neigh/default/gc_thresh2": "32"})
+    network, the_fleet = crowded(40)
+    result = converge(Networks, config=[network], fleet=the_fleet)
+    (warning,) = result["warnings"]
+    assert warning.startswith("the overlay networks of this host need 40 static IPv4 neighbour entries") and \
+        "net.ipv4.neigh.default.gc_thresh2=552 and net.ipv4.neigh.default.gc_thresh3=1064" in warning, warning
+    network, the_fleet = crowded(60)
+    calls = list(kernel.calls)
+    with pytest.raises(Conflict, match=r"need 60 static IPv4 neighbour entries .* Linux 4\.18\.0-553\.el8_10\.x86_64 counts them against"
+                                       r" net\.ipv4\.neigh\.default\.gc_thresh3 \(48\) and would refuse the rest"):
+        converge(Networks, config=[network], fleet=the_fleet)
+    assert kernel.calls == calls, "refused before any change"
