@@ -211,17 +211,21 @@ def pick_ports(wanted, published, busy, ephemeral, field_name="ports"):
     ports and picks join it. One every_family mapping gets one port for both families, as in
     Docker. Conflict when no free port is left."""
     busy = set(busy) | {(m.protocol, port) for m in wanted if m.pick is None for port in range(m.host_port, m.host_port_end + 1)}
-    fixed = {m for m in wanted if m.pick is None}
-    mine = sorted(m for m in published if m.pick is None and not any(m.overlaps(f) for f in fixed))
-    out, used = {}, set()
+    fixed = Held(("", m) for m in wanted if m.pick is None)
+    mine = {}   # {(protocol, container port): [published mapping]}: looked up, not scanned (a thousand random ports)
+    for m in sorted(published):
+        if m.pick is None and fixed.overlapping(m) is None:
+            mine.setdefault((m.protocol, m.container_port), []).append(m)
+    out, used, cursor = {}, set(), {}
     # a range first: the narrower choice, so that -p 80 beside -p 8000-8100:80 does not keep its port
     for mapping in sorted((m for m in wanted if m.pick is not None), key=lambda m: (not m.pick, m)):
-        kept = next((p for p in mine if p not in used and mapping.keeps(p)), None)
+        theirs = mine.get((mapping.protocol, mapping.container_port), ())
+        kept = next((p for p in theirs if p not in used and mapping.keeps(p)), None)
         if kept is not None:
-            used.update(p for p in mine if p.host_port == kept.host_port and mapping.keeps(p))
+            used.update(p for p in theirs if p.host_port == kept.host_port and mapping.keeps(p))
             port = kept.host_port
         else:
-            port = next((p for p in candidates(mapping, ephemeral) if (mapping.protocol, p) not in busy), None)
+            port = _first_free(mapping, ephemeral, busy, cursor)
             if port is None:
                 where = ("in %s" % mapping.host_ports() if mapping.pick
                          else "from 1024 to 65535 outside the ephemeral range %d-%d (net.ipv4.ip_local_port_range)" % ephemeral)
@@ -230,6 +234,18 @@ def pick_ports(wanted, published, busy, ephemeral, field_name="ports"):
         busy.add((mapping.protocol, port))
         out[mapping] = mapping.picked(port)
     return out
+
+
+def _first_free(mapping, ephemeral, busy, cursor):
+    """The first of MAPPING's candidates not in BUSY, or None. CURSOR ({protocol: (candidates,
+    index)}) remembers where the last search outside the ephemeral range stopped: BUSY only grows
+    during a pick, so no earlier candidate has become free."""
+    if mapping.pick:
+        return next((p for p in candidates(mapping, ephemeral) if (mapping.protocol, p) not in busy), None)
+    ports, start = cursor.get(mapping.protocol) or (list(candidates(mapping, ephemeral)), 0)
+    index = next((i for i in range(start, len(ports)) if (mapping.protocol, ports[i]) not in busy), len(ports))
+    cursor[mapping.protocol] = (ports, index)
+    return ports[index] if index < len(ports) else None
 
 
 def docker_ports(mappings):
