@@ -190,7 +190,7 @@ def test_brief_is_the_full_answer_cut_short(world, ansible, sim1):
     web = {s["name"]: s for s in brief["sandboxes"]}["web"]
     addresses = {i["name"]: i["addresses"] for i in {s["name"]: s for s in full["sandboxes"]}["web"]["interfaces"] if i["name"] == "eth0"}
     assert web == {"name": "web", "names": ["web", "web-side"], "owned": True, "addresses": addresses, "networks": ["br0"],
-                   "published": ["127.0.0.1:5353:53/udp", "8080:80/tcp"]}
+                   "published": ["127.0.0.1:5353:53/udp", "8080:80/tcp"], "ports": {"53/udp": ["127.0.0.1:5353"], "80/tcp": ["0.0.0.0:8080"]}}
 
 
 def test_filters_and_a_file_edited_by_hand(world, ansible, sim1):
