@@ -61,15 +61,15 @@ options:
       - What Docker's userland proxy would carry is refused before any change, that is an IPv6 host
         address for a sandbox without an IPv6 address on O(bridge) (or an IPv4 one for an
         IPv6-only sandbox), and C([::1]) (IPv6 has no route_localnet).
-      - A random host port, as Docker's C(-p 80), C(-p 127.0.0.1::80), C([::]::80) or C(-p
+      - A random host port (as Docker's C(-p 80), C(-p 127.0.0.1::80), C([::]::80) or C(-p
         8000-8100:80) (one free port of the host range for one container port; a dict without
-        C(host_port), or with a range for one C(container_port)): picked on the first run and
+        C(host_port), or with a range for one C(container_port))) is picked on the first run and
         kept on every later one while the sandbox publishes it, like an address (read back from
         the firewall's rules; after a reboot or a flush the pick is made again, and is the same
         unless the host's ports changed). The port is free of listeners (TCP or UDP as the
         protocol, any address of either family), of the ports every sandbox publishes and
         host-mode sandboxes claim. C(-p 80) picks the lowest free port above the host's
-        C(net.ipv4.ip_local_port_range), then the highest below it, never under 1024: unlike
+        C(net.ipv4.ip_local_port_range), then the highest below it, never under 1024. Unlike
         Docker, which picks inside that range and holds the port with its userland proxy, no
         process holds a published port here, so one inside the range could be given by the
         kernel to a program that binds port 0 and be shadowed by the DNAT. A range picks its

@@ -146,8 +146,8 @@ class Portmap(Resource):
             # a kept port stays: its holder is named, and a port is picked again only once it is unpublished
             fix = ("stop it, or publish without %s once so that a later run picks another free port" % random if random
                    else "stop it or choose another host port")
-            where = "%s: host port %s/%s%s" % (field, mapping.host_ports(), mapping.protocol,
-                                                " (picked for %s on an earlier run and kept)" % random if random else "")
+            how = " (picked for %s on an earlier run and kept)" % random if random else ""
+            where = "%s: host port %s/%s%s" % (field, mapping.host_ports(), mapping.protocol, how)
             found = current["firewall"].held().overlapping(mapping, skip={owner, *settled})
             if found is not None:
                 who, other = found

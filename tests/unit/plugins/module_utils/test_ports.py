@@ -223,7 +223,7 @@ def test_two_random_mappings_of_one_container_port_keep_one_port_each():
 def test_an_every_family_mapping_keeps_its_port_for_both_families():
     wanted = port_mappings(["80"], "ports")
     mine = [port_mapping("61200:80", "p").for_family(v) for v in (4, 6)]
-    (picked,) = pick_ports(wanted, mine, set(), (32768, 60999)).values()
+    (picked,) = list(pick_ports(wanted, mine, set(), (32768, 60999)).values())
     assert picked.every_family and (picked.host_port, picked.pick) == (61200, None)
     assert [str(picked.for_family(v)) for v in (4, 6)] == ["61200:80/tcp", "[::]:61200:80/tcp"]
 
