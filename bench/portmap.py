@@ -2,8 +2,10 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Benchmark: publishing 1, 100 and 1000 ports of one sandbox, on each firewall backend.
 
-For each backend, sandbox and port count it prints (the sandbox IPv4-only, measured over IPv4,
-or dual-stack, whose ports are published on both families, measured over IPv6)
+For each backend, sandbox, kind of port (fixed host ports ``20000:80`` ..., or random ones, Docker's
+``-p 10000`` ..., which the module picks outside the ephemeral range and keeps) and port count it
+prints (the sandbox IPv4-only, measured over IPv4, or dual-stack, whose ports are published on
+both families, measured over IPv6)
 - apply: wall time of the portmap module publishing N ports (from none), run directly with
   Python inside the simulated host (no Ansible connection overhead; Python start-up included);
 - no-op: the same module run again, with nothing to change;
@@ -24,6 +26,7 @@ from pathlib import Path
 from _lab import PY, module, simfleet
 
 FIRST_PORT = 20000
+FIRST_CONTAINER_PORT = 10000   # random host ports: each to a container port of its own (-p 10000, -p 10001, ...)
 
 # The veth goes first, by name: deleting it removes both of its ends at once. Deleting the
 # namespace alone would leave them to the kernel's clean-up of the namespace, which comes later
@@ -43,7 +46,7 @@ ip link del br0 2>/dev/null || true
 # A TCP listener in the sandbox, of both families, that accepts and closes, so the backlog never fills.
 SERVER = ("ip netns exec web %s -c \"import socket; s=socket.socket(socket.AF_INET6); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1);"
           " s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0);"
-          " s.bind(('::', 80)); s.listen(512); [c.close() for c, a in iter(s.accept, None)]\"")
+          " s.bind(('::', {port})); s.listen(512); [c.close() for c, a in iter(s.accept, None)]\"")
 
 # The server is stopped and waited for (at most 10 s), so that no process of this round is left
 # in the sandbox when the next round replaces it.
@@ -80,15 +83,33 @@ def prepare(host, backend, stack):
                           "gateway": net["gateway"], **({"ipv6": net["ipv6"]} if "ipv6" in net else {})})
 
 
-def measure(sim1, sim2, count, rounds, stack):
-    ports = ["%d:80" % (FIRST_PORT + i) for i in range(count)]
+def host_port(result, container_port):
+    """The host port a random mapping of CONTAINER_PORT got, from the module's docker-port answer."""
+    return int(result["ports"]["%d/tcp" % container_port][0].rpartition(":")[2])
+
+
+def measure(sim1, sim2, count, rounds, stack, *, kind):
+    if kind == "random":
+        ports = ["%d" % (FIRST_CONTAINER_PORT + i) for i in range(count)]
+    else:
+        ports = ["%d:80" % (FIRST_PORT + i) for i in range(count)]
     args = {"netns": "web", "bridge": "br0", "ports": ports}
     module(sim1, "portmap", dict(args, state="absent"))
     apply_time, result = module(sim1, "portmap", args)
     noop_time, again = module(sim1, "portmap", args)
-    last = FIRST_PORT + count - 1
+    first, last = FIRST_PORT, FIRST_PORT + count - 1
+    servers = []
+    if kind == "random":  # the first and the last mapping's container ports answer too
+        first, last = host_port(result, FIRST_CONTAINER_PORT), host_port(result, FIRST_CONTAINER_PORT + count - 1)
+        for port in sorted({FIRST_CONTAINER_PORT, FIRST_CONTAINER_PORT + count - 1}):
+            servers.append(sim1.run("setsid %s >/dev/null 2>&1 </dev/null & echo $!" % (SERVER.format(port=port) % PY)).stdout.strip())
+            sim1.run("for i in $(seq 200); do ip netns exec web ss -Htln | grep -q ':%d ' && break; sleep 0.05; done" % port)
     target = sim1.address6 if stack == "dual" else sim1.address
-    client = sim2.run("%s - %s %d %d %d" % (PY, target, rounds, FIRST_PORT, last), input=CLIENT, timeout=600)
+    try:
+        client = sim2.run("%s - %s %d %d %d" % (PY, target, rounds, first, last), input=CLIENT, timeout=600)
+    finally:
+        for pid in servers:
+            sim1.run(STOP.format(pid=pid), check=False)
     first_us, last_us = (float(x) for x in client.stdout.split())
     # What the runs did is printed beside the numbers, for the reader to judge: the backend the
     # module chose, and how many operations the repeat still had (0 when it was a no-op).
@@ -101,24 +122,27 @@ def main():
     parser.add_argument("--backends", nargs="+", default=["nftables", "iptables"])
     parser.add_argument("--stacks", nargs="+", default=["ipv4", "dual"], choices=sorted(STACKS),
                         help="the sandbox IPv4-only (measured over IPv4) or dual-stack (measured over IPv6)")
+    parser.add_argument("--kinds", nargs="+", default=["fixed", "random"], choices=["fixed", "random"],
+                        help="fixed host ports (20000:80, ...) or random ones (Docker's -p 10000, ...)")
     parser.add_argument("--rounds", type=int, default=1000, help="connections per measured port")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="netmodes-bench-") as tmp:
         with simfleet.Fleet(Path(tmp) / "fleet", size=2, python=PY) as fleet:
             sim1, sim2 = fleet.host("sim1"), fleet.host("sim2")
-            header = ("backend", "used", "sandbox", "ports", "apply", "ops", "no-op", "first conn", "last conn", "last/first")
-            print("%-9s %-9s %-12s %6s %10s %6s %10s %12s %12s %8s" % header)
+            header = ("backend", "used", "sandbox", "kind", "ports", "apply", "ops", "no-op", "first conn", "last conn", "last/first")
+            print("%-9s %-9s %-12s %-7s %6s %10s %6s %10s %12s %12s %8s" % header)
             for backend in args.backends:
                 for stack in args.stacks:
                     prepare(sim1, backend, stack)
-                    server = sim1.run("setsid %s >/dev/null 2>&1 </dev/null & echo $!" % (SERVER % PY)).stdout.strip()
+                    server = sim1.run("setsid %s >/dev/null 2>&1 </dev/null & echo $!" % (SERVER.format(port=80) % PY)).stdout.strip()
                     try:
-                        for count in args.ports:
-                            used, apply_time, ops, noop, first, last = measure(sim1, sim2, count, args.rounds, stack)
-                            print("%-9s %-9s %-12s %6d %9.3fs %6d %9.3fs %10.1fus %10.1fus %8.2f"
-                                  % (backend, used, "ipv4" if stack == "ipv4" else "dual (IPv6)", count, apply_time, ops, noop, first, last,
-                                     last / first))
-                            sys.stdout.flush()
+                        for kind in args.kinds:
+                            for count in args.ports:
+                                used, apply_time, ops, noop, first, last = measure(sim1, sim2, count, args.rounds, stack, kind=kind)
+                                print("%-9s %-9s %-12s %-7s %6d %9.3fs %6d %9.3fs %10.1fus %10.1fus %8.2f"
+                                      % (backend, used, "ipv4" if stack == "ipv4" else "dual (IPv6)", kind, count, apply_time, ops, noop,
+                                         first, last, last / first))
+                                sys.stdout.flush()
                     finally:
                         sim1.run(STOP.format(pid=server), check=False)
     return 0

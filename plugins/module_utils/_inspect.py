@@ -18,6 +18,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils import _resolvconf 
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import NetmodesError, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._model import jsonable
 from ansible_collections.netmodes.linux.plugins.module_utils._namespaces import NETNS_DIR
+from ansible_collections.netmodes.linux.plugins.module_utils._ports import docker_ports
 from ansible_collections.netmodes.linux.plugins.module_utils._records import RouteEntry
 
 
@@ -82,7 +83,7 @@ def brief(result):
     sandboxes = [{"name": s["name"], "names": s["names"], "owned": s["owned"],
                   "addresses": {i["name"]: i["addresses"] for i in s["interfaces"] if i["addresses"] and i["name"] != "lo"},
                   "networks": sorted({i["network"] for i in s["interfaces"] if i["network"]}),
-                  "published": s["published"]} for s in result["sandboxes"]]
+                  "published": s["published"], "ports": s["ports"]} for s in result["sandboxes"]]
     return dict(result, networks=networks, sandboxes=sandboxes)
 
 
@@ -153,11 +154,13 @@ def _sandbox(name, snap, names, host_ends):
     """One sandbox: its namespace's interfaces, routes and published ports, and its own DNS files."""
     inode = snap["inodes"][name]
     space = snap["spaces"][inode]
+    mappings = _published(snap["firewall"], names[inode], space["links"])
     return {"name": name, "path": os.path.join(NETNS_DIR, name), "inode": inode, "names": names[inode],
             "owned": snap["owned"][name],
             "interfaces": [_interface(link, host_ends.get((inode, link.index))) for link in space["links"]],
             "routes": [entry.describe() for entry in sorted(space["routes"], key=RouteEntry.sort_key)],
-            "published": _published(snap["firewall"], names[inode], space["links"]),
+            "published": None if mappings is None else sorted({str(m) for m in mappings}),
+            "ports": None if mappings is None else docker_ports(mappings),
             "dns": _dns(name, *snap["files"][name]) if snap["files"][name] else None}
 
 
@@ -168,13 +171,13 @@ def _interface(link, host_end):
 
 
 def _published(state, names, links):
-    """Docker -p strings of the ports published for the namespace: under any of its NAMES, or
-    for one of its addresses (portmap's ``address`` option)."""
+    """The mappings published for the namespace (one family each): under any of its NAMES, or for
+    one of its addresses (portmap's ``address`` option); None when the firewall cannot be read."""
     if state is None:
         return None
     owners = {_firewall.sandbox_owner(netns=name) for name in names}
     owners |= {_firewall.sandbox_owner(address=a.ip) for link in links for a in link.addresses}
-    return sorted({str(mapping) for owner, mapping in state.published() if owner in owners})
+    return [mapping for owner, mapping in state.published() if owner in owners]
 
 
 def _dns(name, files, recorded):

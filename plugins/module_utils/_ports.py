@@ -1,15 +1,17 @@
 # Copyright: netmodes.linux contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Published ports: Docker's ``-p`` (``[HOST_IP:]HOST_PORT:CONTAINER_PORT[/PROTOCOL]``, or a dict)
-parsed into PortMapping values, and the protocols a port is published for."""
+parsed into PortMapping values, the protocols a port is published for, and the one place that
+picks a random host port (``-p 80``, ``-p 8000-8100:80``) and keeps it."""
 
 from __future__ import annotations
 
 import functools
 import ipaddress
+import itertools
 from dataclasses import dataclass, field, replace
 
-from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput
 from ansible_collections.netmodes.linux.plugins.module_utils._model import address
 
 PROTOCOLS = ("tcp", "udp", "sctp")
@@ -42,9 +44,14 @@ class PortMapping:
     container_port: int
     host_ip: object = _ANY4
     every_family: bool = field(default=False, compare=False)
+    # A random host port (Docker's ``-p 80``, ``-p 8000-8100:80``): the (first, last) host ports
+    # to pick one of, () for any free port outside the ephemeral range; None when the host port is
+    # given. Until picked (``pick_ports``) host_port and host_port_end are 0, which no port overlaps.
+    pick: tuple = None
 
     def _key(self):
-        return (self.protocol, self.host_port, self.host_port_end, self.container_port, self.host_ip.version, int(self.host_ip))
+        return (self.protocol, self.host_port, self.host_port_end, self.container_port, self.host_ip.version, int(self.host_ip),
+                self.pick or ())
 
     def __lt__(self, other):
         return self._key() < other._key()
@@ -68,7 +75,22 @@ class PortMapping:
         return self.container_port + self.size - 1
 
     def host_ports(self):
+        if self.pick is not None:
+            return "%d-%d" % self.pick if self.pick else ""
         return "%d" % self.host_port if self.size == 1 else "%d-%d" % (self.host_port, self.host_port_end)
+
+    def picked(self, port):
+        """This random mapping with host port PORT."""
+        return replace(self, host_port=port, host_port_end=port, pick=None)
+
+    def keeps(self, other):
+        """True when OTHER (a published mapping of one family) is what this random mapping picked
+        on an earlier run: the same protocol, container port and host address (every address of
+        its family for every_family), one host port, inside the range to pick from if any."""
+        return (self.pick is not None and other.pick is None and other.size == 1
+                and (other.protocol, other.container_port) == (self.protocol, self.container_port)
+                and (other.host_ip.is_unspecified if self.every_family else other.host_ip == self.host_ip)
+                and (not self.pick or self.pick[0] <= other.host_port <= self.pick[1]))
 
     def covers(self, port, protocol):
         """True when host port PORT/PROTOCOL is one of this mapping's (on whichever address)."""
@@ -81,8 +103,9 @@ class PortMapping:
                      and any(_holds(host, held) for host in self.hosts() for held in _listening_on(addr))), None)
 
     def overlaps(self, other):
-        """True when both claim a host port of the same protocol on a common local address."""
-        return (self.protocol == other.protocol
+        """True when both claim a host port of the same protocol on a common local address (a
+        random port not picked yet claims none)."""
+        return (self.protocol == other.protocol and self.pick is None and other.pick is None
                 and self.host_port <= other.host_port_end and other.host_port <= self.host_port_end
                 and any(_holds(one, two) for one in self.hosts() for two in other.hosts()))
 
@@ -92,6 +115,8 @@ class PortMapping:
         else:
             ip = "[%s]:" % self.host_ip if self.host_ip.version == 6 else "%s:" % self.host_ip
         container = "%d" % self.container_port if self.size == 1 else "%d-%d" % (self.container_port, self.container_port_end)
+        if self.pick == () and not ip:
+            return "%d/%s" % (self.container_port, self.protocol)  # Docker's -p 80
         return "%s%s:%s/%s" % (ip, self.host_ports(), container, self.protocol)
 
 
@@ -137,6 +162,102 @@ class Held:
         found = min((e for e in singles + self._ranges if e[1] not in skip and mapping.overlaps(e[2])), default=None, key=lambda e: e[0])
         return found[1:] if found is not None else None
 
+    def ports(self, skip=()):
+        """{(protocol, port)} of every host port held, on any address, but by the owners in SKIP."""
+        out = {key for key, entries in self._ports.items() if any(e[1] not in skip for e in entries)}
+        for _count, who, mapping in self._ranges:
+            if who not in skip:
+                out.update((mapping.protocol, port) for port in range(mapping.host_port, mapping.host_port_end + 1))
+        return out
+
+
+# -- random host ports -----------------------------------------------------------------------------
+# Docker picks a random host port inside the host's ephemeral range (net.ipv4.ip_local_port_range),
+# where its userland proxy then binds it, so that the kernel gives that port to no other socket.
+# netmodes.linux runs no proxy (the firewall's DNAT alone carries a published port), so a port
+# inside the range could be handed by the kernel to any program binding port 0 or connecting out,
+# and the DNAT would shadow that program's port from the outside. Random host ports are therefore
+# picked outside the ephemeral range (as the issue asked), never under 1024.
+
+EPHEMERAL_KEY = "net/ipv4/ip_local_port_range"
+EPHEMERAL = (32768, 60999)   # Linux's default, when the host's cannot be read
+UNPRIVILEGED = 1024
+
+
+def ephemeral_range(value):
+    """(first, last) of net.ipv4.ip_local_port_range's VALUE ("32768\t60999"), Linux's default when unreadable."""
+    try:
+        first, last = (int(x) for x in str(value).split())
+    except (TypeError, ValueError):
+        return EPHEMERAL
+    return (first, last) if 1 <= first <= last <= 65535 else EPHEMERAL
+
+
+def candidates(mapping, ephemeral):
+    """The host ports random MAPPING may get, in the order they are tried: those of its range,
+    upwards; else those above the EPHEMERAL range upwards, then those below it downwards to 1024."""
+    if mapping.pick:
+        return range(mapping.pick[0], mapping.pick[1] + 1)
+    first, last = ephemeral
+    return itertools.chain(range(max(last + 1, UNPRIVILEGED), 65536), range(min(first, 65536) - 1, UNPRIVILEGED - 1, -1))
+
+
+def pick_ports(wanted, published, busy, ephemeral, field_name="ports"):
+    """{random mapping of WANTED: the mapping with its host port} for a sandbox: the port it got on
+    an earlier run, kept (one of PUBLISHED, the sandbox's own mappings in the firewall, that it
+    ``keeps`` and no fixed mapping of WANTED claims), else the first free one of its candidates
+    in EPHEMERAL (the host's range). BUSY: {(protocol, port)} held by others (listeners, other
+    sandboxes' published ports, host-mode claims, ports others declare); the sandbox's own fixed
+    ports and picks join it. One every_family mapping gets one port for both families, as in
+    Docker. Conflict when no free port is left."""
+    busy = set(busy) | {(m.protocol, port) for m in wanted if m.pick is None for port in range(m.host_port, m.host_port_end + 1)}
+    fixed = Held(("", m) for m in wanted if m.pick is None)
+    mine = {}   # {(protocol, container port): [published mapping]}: looked up, not scanned (a thousand random ports)
+    for m in sorted(published):
+        if m.pick is None and fixed.overlapping(m) is None:
+            mine.setdefault((m.protocol, m.container_port), []).append(m)
+    out, used, cursor = {}, set(), {}
+    # a range first: the narrower choice, so that -p 80 beside -p 8000-8100:80 does not keep its port
+    for mapping in sorted((m for m in wanted if m.pick is not None), key=lambda m: (not m.pick, m)):
+        theirs = mine.get((mapping.protocol, mapping.container_port), ())
+        kept = next((p for p in theirs if p not in used and mapping.keeps(p)), None)
+        if kept is not None:
+            used.update(p for p in theirs if p.host_port == kept.host_port and mapping.keeps(p))
+            port = kept.host_port
+        else:
+            port = _first_free(mapping, ephemeral, busy, cursor)
+            if port is None:
+                where = ("in %s" % mapping.host_ports() if mapping.pick
+                         else "from 1024 to 65535 outside the ephemeral range %d-%d (net.ipv4.ip_local_port_range)" % ephemeral)
+                raise Conflict("%s: %s: no free host port for %s is left %s; free one, or give a host port"
+                               % (field_name, mapping, mapping.protocol, where), field_name)
+        busy.add((mapping.protocol, port))
+        out[mapping] = mapping.picked(port)
+    return out
+
+
+def _first_free(mapping, ephemeral, busy, cursor):
+    """The first of MAPPING's candidates not in BUSY, or None. CURSOR ({protocol: (candidates,
+    index)}) remembers where the last search outside the ephemeral range stopped: BUSY only grows
+    during a pick, so no earlier candidate has become free."""
+    if mapping.pick:
+        return next((p for p in candidates(mapping, ephemeral) if (mapping.protocol, p) not in busy), None)
+    ports, start = cursor.get(mapping.protocol) or (list(candidates(mapping, ephemeral)), 0)
+    index = next((i for i in range(start, len(ports)) if (mapping.protocol, ports[i]) not in busy), len(ports))
+    cursor[mapping.protocol] = (ports, index)
+    return ports[index] if index < len(ports) else None
+
+
+def docker_ports(mappings):
+    """``docker port``'s answer for MAPPINGS (published, of one family each): {"80/tcp":
+    ["0.0.0.0:32768", "[::]:32768"]}, a range's ports one by one."""
+    out = {}
+    for m in sorted(mappings):
+        for offset in range(m.size):
+            host = "[%s]" % m.host_ip if m.host_ip.version == 6 else str(m.host_ip)
+            out.setdefault("%d/%s" % (m.container_port + offset, m.protocol), []).append("%s:%d" % (host, m.host_port + offset))
+    return out
+
 
 def _port_range(text, field_name, what):
     first, _sep, last = str(text).strip().partition("-")
@@ -156,10 +277,11 @@ def _port_range(text, field_name, what):
 def port_mapping(spec, field_name):
     """A PortMapping from Docker's ``-p`` text or from a dict.
 
-    Text: ``[HOST_IP:]HOST_PORT:CONTAINER_PORT[/PROTOCOL]``, where ports may be equal-length
+    Text: ``[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]``, where ports may be equal-length
     ranges and an IPv6 HOST_IP is in brackets (``[::]:8080:80``). Dict: ``host_ip`` (IPv6 with or
-    without brackets), ``host_port``, ``container_port``, ``protocol``. A host port is required:
-    Docker's random host ports (``-p 80``) are not idempotent, so they are refused.
+    without brackets), ``host_port``, ``container_port``, ``protocol``. Without a host port
+    (``-p 80``, ``-p 127.0.0.1::80``), or with a host range for one container port (``-p
+    8000-8100:80``), the host port is random: picked by ``pick_ports`` and kept.
     """
     if isinstance(spec, dict):
         known = ("container_port", "host_ip", "host_port", "protocol")
@@ -169,38 +291,53 @@ def port_mapping(spec, field_name):
         host_ip, host, container = spec.get("host_ip"), spec.get("host_port"), spec.get("container_port")
         protocol = spec.get("protocol") or "tcp"
     else:
-        text = str(spec).strip()
-        text, _sep, protocol = text.partition("/")
-        protocol = protocol or "tcp"
-        host_ip, bracketed = None, text.startswith("[") and "]:" in text
-        if bracketed:
-            host_ip, _sep, text = text[1:].partition("]:")
-        parts = text.split(":")
-        if bracketed and len(parts) == 2:
-            host, container = parts
-        elif not bracketed and len(parts) == 3:
-            host_ip, host, container = parts
-        elif len(parts) == 2:
-            host_ip, (host, container) = None, parts
-        else:
-            raise InvalidInput("%s: %r: write it as Docker's -p, [HOST_IP:]HOST_PORT:CONTAINER_PORT[/PROTOCOL], an IPv6 HOST_IP"
-                               " in brackets ([::]:8080:80); a host port is required (random host ports are not idempotent)"
-                               % (field_name, spec), field_name)
-    if host in (None, "") or container in (None, ""):
-        raise InvalidInput("%s: %r needs both a host port and a container port" % (field_name, spec), field_name)
+        host_ip, host, container, protocol = _split(spec, field_name)
+    if container in (None, ""):
+        raise InvalidInput("%s: %r needs a container port" % (field_name, spec), field_name)
     protocol = str(protocol).lower()
     if protocol not in PROTOCOLS:
         raise InvalidInput("%s: protocol %r is not supported; use %s" % (field_name, protocol, PROTOCOL_WORDS), field_name)
-    host_start, host_end = _port_range(host, field_name, "host port")
     c_start, c_end = _port_range(container, field_name, "container port")
-    if c_end - c_start != host_end - host_start:
+    pick = None
+    if host in (None, ""):
+        host_start = host_end = 0
+        pick = ()
+    else:
+        host_start, host_end = _port_range(host, field_name, "host port")
+        if c_end == c_start and host_end != host_start:
+            host_start, host_end, pick = 0, 0, (host_start, host_end)   # Docker: one free port of the range
+    if pick is None and c_end - c_start != host_end - host_start:
         raise InvalidInput("%s: %r: host range %d-%d and container range %d-%d differ in length; give ranges of the same"
-                           " length (a range maps port for port)" % (field_name, spec, host_start, host_end, c_start, c_end), field_name)
+                           " length (a range maps port for port), or one container port to publish on one free port of the"
+                           " host range" % (field_name, spec, host_start, host_end, c_start, c_end), field_name)
+    if pick is not None and c_end != c_start:
+        raise InvalidInput("%s: %r: a random host port is picked for one container port at a time; publish each container port"
+                           " of %d-%d in an entry of its own (%d, %d, ...)" % (field_name, spec, c_start, c_end, c_start, c_start + 1),
+                           field_name)
     if host_ip in (None, ""):
-        return PortMapping(protocol, host_start, host_end, c_start, _ANY4, every_family=True)
+        return PortMapping(protocol, host_start, host_end, c_start, _ANY4, every_family=True, pick=pick)
     host_ip = str(host_ip).strip()
     ip = address(host_ip[1:-1] if host_ip.startswith("[") and host_ip.endswith("]") else host_ip, field_name + ".host_ip")
-    return PortMapping(protocol, host_start, host_end, c_start, ip)
+    return PortMapping(protocol, host_start, host_end, c_start, ip, pick=pick)
+
+
+def _split(spec, field_name):
+    """(host_ip, host port, container port, protocol) of Docker's -p text SPEC; absent parts None."""
+    text = str(spec).strip()
+    text, _sep, protocol = text.partition("/")
+    protocol = protocol or "tcp"
+    host_ip, bracketed = None, text.startswith("[") and "]:" in text
+    if bracketed:
+        host_ip, _sep, text = text[1:].partition("]:")
+    parts = text.split(":")
+    if bracketed and len(parts) == 2:
+        return host_ip, parts[0], parts[1], protocol
+    if not bracketed and len(parts) == 3:
+        return parts[0], parts[1], parts[2], protocol
+    if not bracketed and len(parts) <= 2:
+        return None, parts[0] if len(parts) == 2 else None, parts[-1], protocol
+    raise InvalidInput("%s: %r: write it as Docker's -p, [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL], an IPv6 HOST_IP"
+                       " in brackets ([::]:8080:80, or [::]::80 for a random host port)" % (field_name, spec), field_name)
 
 
 def port_mappings(values, field_name):

@@ -34,7 +34,7 @@ options:
       - Report a short answer per object, like C(docker network ls) and C(docker ps) - for a
         network its C(name), C(subnets), C(gateway), C(options) and C(members) (sandbox names);
         for a sandbox its C(name), C(names), C(owned), C(addresses) (a list per interface, C(lo)
-        and interfaces without an address left out), C(networks) and C(published). Interfaces,
+        and interfaces without an address left out), C(networks), C(published) and C(ports). Interfaces,
         routes and DNS files are not reported (the DNS files are not read).
     type: bool
     default: false
@@ -44,7 +44,7 @@ options:
         M(netmodes.linux.portmap). V(auto) picks iptables where the host's C(iptables --version)
         says legacy (or nftables is missing) and nftables everywhere else.
       - When the firewall cannot be read (its library missing), the rest is still reported, with
-        a warning, and C(options) and C(published) are null.
+        a warning, and C(options), C(published) and C(ports) are null.
     type: str
     choices: [auto, nftables, iptables]
     default: auto
@@ -199,7 +199,7 @@ networks:
 sandboxes:
   description:
     - Every sandbox in C(/run/netns) (those in O(netns) when given), sorted by name, like C(docker inspect).
-    - With O(brief), each has only C(name), C(names), C(owned), C(addresses), C(networks) and C(published).
+    - With O(brief), each has only C(name), C(names), C(owned), C(addresses), C(networks), C(published) and C(ports).
   returned: always
   type: list
   elements: dict
@@ -301,6 +301,12 @@ sandboxes:
       type: list
       elements: str
       sample: ["8080:80/tcp", "127.0.0.1:5353:53/udp"]
+    ports:
+      description:
+        - The same ports as C(docker port) lists them, container port and protocol to the host
+          addresses and ports (a random host port is found here); null when the firewall cannot be read.
+      type: dict
+      sample: {"80/tcp": ["0.0.0.0:61000", "[::]:61000"], "53/udp": ["127.0.0.1:5353"]}
     dns:
       description:
         - This name's files C(/etc/netns/NAME/hostname), C(hosts) and C(resolv.conf), as

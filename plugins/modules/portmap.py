@@ -61,7 +61,22 @@ options:
       - What Docker's userland proxy would carry is refused before any change, that is an IPv6 host
         address for a sandbox without an IPv6 address on O(bridge) (or an IPv4 one for an
         IPv6-only sandbox), and C([::1]) (IPv6 has no route_localnet).
-      - A host port is required (Docker's random host ports are not idempotent).
+      - A random host port (as Docker's C(-p 80), C(-p 127.0.0.1::80), C([::]::80) or C(-p
+        8000-8100:80) (one free port of the host range for one container port; a dict without
+        C(host_port), or with a range for one C(container_port))) is picked on the first run and
+        kept on every later one while the sandbox publishes it, like an address (read back from
+        the firewall's rules; after a reboot or a flush the pick is made again, and is the same
+        unless the host's ports changed). The port is free of listeners (TCP or UDP as the
+        protocol, any address of either family), of the ports every sandbox publishes and
+        host-mode sandboxes claim. C(-p 80) picks the lowest free port above the host's
+        C(net.ipv4.ip_local_port_range), then the highest below it, never under 1024. Unlike
+        Docker, which picks inside that range and holds the port with its userland proxy, no
+        process holds a published port here, so one inside the range could be given by the
+        kernel to a program that binds port 0 and be shadowed by the DNAT. A range picks its
+        lowest free port. Without a host address one port is picked for both families.
+        Check mode shows the port the run picks (the same plan, on the same host state). A kept
+        port that a process or another sandbox took since fails the task naming the holder; it
+        never moves silently. RV(ports) says what was picked, as C(docker port).
     type: list
     elements: raw
     default: []
@@ -87,6 +102,17 @@ EXAMPLES = r"""
       - "8080:80"
       - "127.0.0.1:5353:53/udp"
 
+- name: Publish api's port 80 on a free host port, kept from then on (docker run -p 80), and 443 on one of 8443-8499
+  netmodes.linux.portmap:
+    netns: api
+    bridge: br0
+    ports: ["80", "8443-8499:443"]
+  register: api
+
+- name: Where it went (docker port api 80)
+  ansible.builtin.debug:
+    msg: "{{ api.ports['80/tcp'] }}"
+
 - name: Unpublish everything of web
   netmodes.linux.portmap:
     netns: web
@@ -110,6 +136,14 @@ published:
   type: list
   elements: str
   sample: ["8080:80/tcp", "127.0.0.1:5353:53/udp"]
+ports:
+  description:
+    - The published ports as C(docker port) lists them, container port and protocol to the host
+      addresses and ports it is published on (each port of a range on its own); the way to find
+      a random host port.
+  returned: always
+  type: dict
+  sample: {"80/tcp": ["0.0.0.0:61000", "[::]:61000"], "53/udp": ["127.0.0.1:5353"]}
 backend:
   description: The firewall backend used.
   returned: always

@@ -63,6 +63,10 @@ options:
       - C(networks), C(publish), C(ports), C(dns), C(dns_search), C(dns_options), C(extra_hosts)
         (or a dict NAME to IP) and C(aliases) take a list, even of one item (C(publish) as V(["8080:80"]));
         a string, number or boolean there is refused naming the key, never read as its characters.
+      - C(publish) takes Docker's C(-p) forms as M(netmodes.linux.portmap) does, random host
+        ports too (C(80), C(127.0.0.1::80), C(8000-8100:80)), picked once, free of every port
+        the declaration or the host holds, and kept on every later run; a port without a host
+        address goes on its network's C(host_binding_ipv4) when that is set.
       - C(ip) is the IPv4 address and C(ip6) the IPv6 address (Docker's C(--ip) and C(--ip6)) on the
         first network; an entry of C(networks) may be a dict with C(name), C(ip) and C(ip6) to give
         the addresses on that network too. Given addresses are never handed out to other sandboxes.

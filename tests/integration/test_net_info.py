@@ -155,10 +155,11 @@ def test_the_answer_is_the_hosts_real_state(world, ansible, sim1):
     assert result["firewall"] == world
     assert result["networks"] == networks
     assert [m["sandbox"] for m in networks[0]["members"]] == ["db", "web"], "the expectation itself found the members"
-    assert [{k: v for k, v in s.items() if k not in ("published", "dns")} for s in result["sandboxes"]] == sandboxes
+    assert [{k: v for k, v in s.items() if k not in ("published", "ports", "dns")} for s in result["sandboxes"]] == sandboxes
 
     web = {s["name"]: s for s in result["sandboxes"]}
     assert web["web"]["published"] == web["web-side"]["published"] == ["127.0.0.1:5353:53/udp", "8080:80/tcp"]
+    assert web["web"]["ports"] == {"53/udp": ["127.0.0.1:5353"], "80/tcp": ["0.0.0.0:8080"]}, "docker port's answer"
     assert web["db"]["published"] == web["byhand"]["published"] == []
     assert "8080" in firewall(sim1) and "5353" in firewall(sim1)
     dns = web["web"]["dns"]
@@ -189,7 +190,7 @@ def test_brief_is_the_full_answer_cut_short(world, ansible, sim1):
     web = {s["name"]: s for s in brief["sandboxes"]}["web"]
     addresses = {i["name"]: i["addresses"] for i in {s["name"]: s for s in full["sandboxes"]}["web"]["interfaces"] if i["name"] == "eth0"}
     assert web == {"name": "web", "names": ["web", "web-side"], "owned": True, "addresses": addresses, "networks": ["br0"],
-                   "published": ["127.0.0.1:5353:53/udp", "8080:80/tcp"]}
+                   "published": ["127.0.0.1:5353:53/udp", "8080:80/tcp"], "ports": {"53/udp": ["127.0.0.1:5353"], "80/tcp": ["0.0.0.0:8080"]}}
 
 
 def test_filters_and_a_file_edited_by_hand(world, ansible, sim1):

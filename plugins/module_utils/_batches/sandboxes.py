@@ -32,10 +32,12 @@ from ansible_collections.netmodes.linux.plugins.module_utils._declaration import
     network_specs,
     sandbox_specs,
     veth_name,
+    with_host_binding,
 )
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import BatchResource
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._naming import DECLARED_IN_OPTION, declared_in
+from ansible_collections.netmodes.linux.plugins.module_utils._ports import Held
 from ansible_collections.netmodes.linux.plugins.module_utils._preflight import Preflight
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.dns_config import DnsConfig
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.host_ports import HostPorts
@@ -68,6 +70,7 @@ class Sandboxes(BatchResource):
         specs = sandbox_specs(p["config"], where["config"])
         listed = network_specs(p["networks"], where["networks"])
         networks = {s.name: s for s in listed}
+        specs = with_host_binding(specs, networks)  # a network's host_binding_ipv4, before anything compares ports
         self.spans, self.fleet, self.planned_subnets = {}, _fleet.fleet_from(p["fleet"]), {}
         self.planned = _addresses.Planned(net, self.check_mode)
         self.pool = _addresses.ipv6_pool(p["ipv6_pool"], "ipv6_pool")
@@ -176,11 +179,12 @@ class Sandboxes(BatchResource):
                 batch.run(Portmap, netns=spec.name, bridge=bridge, ports=[str(m) for m in giving[spec.name]], firewall_backend=backend)
         # Let go of already: the sandboxes that gave ports away, and those this run removed
         settled = {_firewall.sandbox_owner(name) for name in set(giving) | self.leaving}
+        reserved = reserved_ports([s for s, _bridge in publishing])
         for spec, bridge in publishing:
             if giving.get(spec.name) == sorted(spec.publish):
                 continue  # it only let go: done above (planning it again would list the same ops twice in check mode)
             batch.run(Portmap, netns=spec.name, bridge=bridge, ports=[str(m) for m in spec.publish], firewall_backend=backend,
-                      settled=settled, **self.planned.for_portmap(spec.name, spec.networks[0]))
+                      settled=settled, reserved=reserved, **self.planned.for_portmap(spec.name, spec.networks[0]))
         members = self._members(isolated, networks) if resolvers or self.params["dns"] else {}
         if resolvers:  # once the members' addresses are planned
             converge_resolvers(batch, {n: s for n, s in networks.items() if n != DEFAULT_NETWORK}, {n for s in isolated for n in s.networks},
@@ -364,10 +368,19 @@ def ports_given_away(firewall, specs):
     out = {}
     for spec in specs:
         mine = held.get(_firewall.sandbox_owner(spec.name), set())
-        leaving = mine - set(spec.publish)
+        randoms = [m for m in spec.publish if m.pick is not None]
+        leaving = {m for m in mine - set(spec.publish) if not any(r.keeps(m) for r in randoms)}  # a random port kept stays
         if leaving and any(m.overlaps(o) for m in leaving for other in specs if other is not spec for o in other.publish):
             out[spec.name] = sorted(mine & set(spec.publish))
     return out
+
+
+def reserved_ports(specs):
+    """The fixed host ports SPECS publish (a _ports.Held by owner tag), which no random port of
+    another of them takes; None when none of them has a random port."""
+    if not any(m.pick is not None for spec in specs for m in spec.publish):
+        return None
+    return Held((_firewall.sandbox_owner(spec.name), m) for spec in specs for m in spec.publish if m.pick is None)
 
 
 def gather_sandboxes(net, names=None):

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from ansible_collections.netmodes.linux.plugins.module_utils._declaration.common import DEFAULT_BRIDGE, DEFAULT_NETWORK
 from ansible_collections.netmodes.linux.plugins.module_utils._declaration.networks import DRIVERS, MODES_OF, NetworkSpec, bridge_of, network_spec, network_specs
-from ansible_collections.netmodes.linux.plugins.module_utils._declaration.sandboxes import MODES, SandboxSpec, mode_of, sandbox_spec, sandbox_specs, veth_name
+from ansible_collections.netmodes.linux.plugins.module_utils._declaration.sandboxes import (
+    MODES,
+    SandboxSpec,
+    mode_of,
+    sandbox_spec,
+    sandbox_specs,
+    veth_name,
+    with_host_binding,
+)
 
 __all__ = ["DEFAULT_BRIDGE", "DEFAULT_NETWORK", "DRIVERS", "MODES", "MODES_OF", "NetworkSpec", "SandboxSpec", "bridge_of", "mode_of",
-           "network_spec", "network_specs", "sandbox_spec", "sandbox_specs", "veth_name"]
+           "network_spec", "network_specs", "sandbox_spec", "sandbox_specs", "veth_name", "with_host_binding"]

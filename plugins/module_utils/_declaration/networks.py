@@ -47,6 +47,7 @@ class NetworkSpec:
     gateway6: object = None
     ipv4: bool = True                # Docker's --ipv4: false makes an IPv6-only network
     dns: bool = True                 # members resolve each other through the network's resolver (never Docker's default bridge)
+    host_binding_ipv4: object = None  # Docker's com.docker.network.bridge.host_binding_ipv4: where -p without an address publishes
 
     @property
     def multi_host(self):
@@ -68,12 +69,12 @@ class NetworkSpec:
 
 
 _NETWORK_KEYS = ("name", "driver", "bridge_name", "subnet", "gateway", "internal", "ip_masquerade", "icc", "hosts", "vni",
-                 "dstport", "mtu", "max_hosts", "ip_range", "parent", "mode", "shim", "ipv6", "ipv4", "dns")
+                 "dstport", "mtu", "max_hosts", "ip_range", "parent", "mode", "shim", "ipv6", "ipv4", "dns", "host_binding_ipv4")
 # The keys each driver takes besides name and driver; the others are refused, naming the drivers that take them.
 _DRIVER_KEYS = {
-    "bridge": ("bridge_name", "subnet", "gateway", "internal", "ip_masquerade", "icc", "ipv6", "ipv4", "dns"),
+    "bridge": ("bridge_name", "subnet", "gateway", "internal", "ip_masquerade", "icc", "ipv6", "ipv4", "dns", "host_binding_ipv4"),
     "overlay": ("bridge_name", "subnet", "internal", "ip_masquerade", "icc", "hosts", "vni", "dstport", "mtu", "max_hosts",
-                "ip_range", "ipv6", "ipv4", "dns"),
+                "ip_range", "ipv6", "ipv4", "dns", "host_binding_ipv4"),
     "macvlan": ("subnet", "gateway", "hosts", "mtu", "max_hosts", "ip_range", "parent", "mode", "shim", "ipv6", "ipv4", "dns"),
     "ipvlan": ("subnet", "gateway", "hosts", "mtu", "max_hosts", "ip_range", "parent", "mode", "shim", "ipv6", "ipv4", "dns"),
 }
@@ -126,10 +127,28 @@ def network_spec(raw, where):
     _check_families(name, subnets, gateways, ipv4=ipv4, ipv6=ipv6, where=where)
     spec = NetworkSpec(name, bridge, subnets.get(4), gateways.get(4), boolean(raw, "internal", False, where),
                        boolean(raw, "ip_masquerade", True, where), boolean(raw, "icc", True, where), driver,
-                       ipv6=ipv6, subnet6=subnets.get(6), gateway6=gateways.get(6), ipv4=ipv4, dns=_dns(raw, name, where))
+                       ipv6=ipv6, subnet6=subnets.get(6), gateway6=gateways.get(6), ipv4=ipv4, dns=_dns(raw, name, where),
+                       host_binding_ipv4=_host_binding(raw, where))
     if driver == "bridge":
         return spec
     return _multi_host_spec(spec, raw, where)
+
+
+def _host_binding(raw, where):
+    """Docker's ``com.docker.network.bridge.host_binding_ipv4``: the IPv4 address the network's
+    members publish ``-p`` on when the entry gives none (0.0.0.0: every address of each family,
+    as without it), or None."""
+    value = raw.get("host_binding_ipv4")
+    if value in (None, ""):
+        return None
+    at = "%s: host_binding_ipv4" % where
+    if isinstance(value, bool) or not isinstance(value, str):
+        raise InvalidInput("%s: %r is not an address; give one IPv4 address of the host, like 10.231.1.11" % (at, value), where)
+    found = m.address(value, at)
+    if found.version != 4:
+        raise InvalidInput("%s: %s is an IPv6 address; give an IPv4 address of the host (publish on an IPv6 address with"
+                           " [ADDRESS]:HOST_PORT:CONTAINER_PORT in the sandbox's publish)" % (at, found), where)
+    return found
 
 
 def _dns(raw, name, where):

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _fleet
 from ansible_collections.netmodes.linux.plugins.module_utils import _model as m
@@ -199,6 +199,21 @@ def sandbox_specs(raws, where="config"):
     for network in sorted({n for s in present for n in s.networks if n != DEFAULT_NETWORK}):
         _fleet.names_unique(network, [_fleet.Member(None, s.name, None, 0, s.aliases) for s in present if network in s.networks], where)
     return specs
+
+
+def with_host_binding(specs, networks):
+    """SPECS with each port published without a host address (``-p 8080:80``) bound to the
+    ``host_binding_ipv4`` of the sandbox's network (NETWORKS: {name: NetworkSpec}), as Docker's
+    ``com.docker.network.bridge.host_binding_ipv4``: on that IPv4 address alone."""
+    out = []
+    for spec in specs:
+        network = networks.get(spec.networks[0]) if spec.networks else None
+        binding = getattr(network, "host_binding_ipv4", None)
+        if binding is not None and not binding.is_unspecified and any(m.every_family for m in spec.publish):
+            spec = replace(spec, publish=frozenset(replace(m, host_ip=binding, every_family=False) if m.every_family else m
+                                                   for m in spec.publish))
+        out.append(spec)
+    return out
 
 
 # The modes a run can be limited to: "bridge" is Docker's default network, "network" a user-defined one.

@@ -10,7 +10,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, 
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Resource
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._model import address, ifname, netns_name
-from ansible_collections.netmodes.linux.plugins.module_utils._ports import ANY6, port_mappings
+from ansible_collections.netmodes.linux.plugins.module_utils._ports import ANY6, EPHEMERAL_KEY, docker_ports, ephemeral_range, pick_ports, port_mappings
 from ansible_collections.netmodes.linux.plugins.module_utils._preflight import in_use, published_by
 
 
@@ -23,9 +23,10 @@ class Portmap(Resource):
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
         "firewall_backend": _firewall.BACKEND_OPTION,
     }
-    # The sandboxes batch: owners whose ports it let go already, and in check mode the address
-    # and subnet an earlier step plans for the sandbox.
-    batch_options = ("settled", "planned_addresses")
+    # The sandboxes batch: owners whose ports it let go already, in check mode the address and
+    # subnet an earlier step plans for the sandbox, and the fixed host ports its declaration gives
+    # every sandbox (a _ports.Held), which no random port of this one takes.
+    batch_options = ("settled", "planned_addresses", "reserved")
     mutually_exclusive = [("netns", "address")]
     required_one_of = [("netns", "address")]
 
@@ -72,6 +73,9 @@ class Portmap(Resource):
         current["subnet"] = next((s for s in subnets if current["address"] in s), None) if current["address"] else None
         current["subnet6"] = next((s for s in subnets6 if current["address6"] in s), None) if current["address6"] else None
         current["listeners"] = self.adapters["sockets"].listeners()
+        if any(mapping.pick is not None for mapping in desired["ports"]):  # what a random port must not be
+            current["claims"] = self.adapters["sockets"].claims()
+            current["ephemeral"] = ephemeral_range(sysctl.get(EPHEMERAL_KEY))
         current["uplink_addresses"] = _sysctl.uplink_addresses(net, ledger)
         keys = ([_sysctl.route_localnet(desired["bridge"])] + _sysctl.uplinks(current["uplink_addresses"])  # all _sysctl_want may want
                 + _sysctl.uplinks(current["uplink_addresses"], version=6))
@@ -89,6 +93,8 @@ class Portmap(Resource):
         _links.check_bridge(self, desired["bridge"], current["bridge"])
         targets = {4: (current["address"], current.get("subnet")), 6: (current.get("address6"), current.get("subnet6"))}
         targets = {family: pair for family, pair in targets.items() if None not in pair}
+        picked = self._pick(current, desired)
+        ports = frozenset(picked.get(m, m) for m in desired["ports"])
         if not targets:
             why = ("address: %s is not inside a subnet of bridge %s; give the sandbox's address on %s"
                    % (desired["address"], desired["bridge"], desired["bridge"]) if desired["address"]
@@ -97,12 +103,30 @@ class Portmap(Resource):
             self.missing(NotFound(why, "address" if desired["address"] else "netns"))
             mappings, want = [], set()  # check mode only: the address is not known yet
         else:
-            mappings = published_mappings(desired["ports"], targets, desired["bridge"])
+            mappings = published_mappings(ports, targets, desired["bridge"])
             want = firewall.render(owner, [_firewall.Publish(m, *targets[m.host_ip.version]) for m in mappings])
-        self._check_conflicts(current, desired, mappings or sorted(desired["ports"]))
-        after = sorted(str(m) for m in mappings or desired["ports"])
+        kept = {(m.protocol, m.host_port): random for random, m in picked.items()}
+        self._check_conflicts(current, desired, mappings or sorted(ports), kept)
+        after = sorted(str(m) for m in mappings or ports)
         ops = _firewall.plan(obj, "published", firewall, state, owner, want=want, before=before, after=after)
-        return self._closing(current, desired, want, self._sysctl_want(current, mappings or desired["ports"]), ops)
+        return self._closing(current, desired, want, self._sysctl_want(current, mappings or ports), ops)
+
+    def _pick(self, current, desired):
+        """{random mapping: with its host port} (_ports.pick_ports): kept from the sandbox's
+        published ports, else free of every port a listener, another sandbox (published, or
+        declared in the same batch: RESERVED) or a host-mode sandbox holds."""
+        randoms = [m for m in desired["ports"] if m.pick is not None]
+        if not randoms:
+            return {}
+        owner, reserved = desired["owner"], self.params.get("reserved")
+        held = current["firewall"].held()
+        busy = held.ports(skip={owner, *(self.params.get("settled") or ())})
+        busy.update((protocol, port) for protocol, _addr, port, _inode in current["listeners"])
+        busy.update((str(proto), int(port)) for ports in current["claims"].values() for port, proto in ports)
+        if reserved is not None:
+            busy |= reserved.ports(skip={owner})
+        mine = [m for who, m in current["firewall"].published() if who == owner]
+        return pick_ports(desired["ports"], mine, busy, current["ephemeral"])
 
     def _closing(self, current, desired, want, keys, ops):
         """The ledger's ops for KEYS ({key: value}, all this sandbox's ports need), the ports' own
@@ -111,21 +135,27 @@ class Portmap(Resource):
         return (_sysctl.plan(owner, keys, ledger, values) + ops
                 + _firewall.plan_guard(self.adapters["firewall"], current["firewall"], owner, want, ledger=ledger, keys=keys, values=values))
 
-    def _check_conflicts(self, current, desired, mappings):
+    def _check_conflicts(self, current, desired, mappings, kept):
+        """Fail on a host port of MAPPINGS that another sandbox publishes or a host process holds;
+        KEPT: {(protocol, port): the random mapping} of the ports picked on an earlier run."""
         owner, field = desired["owner"], "ports"
         # SETTLED (the sandboxes module only): owners whose ports this run has already checked and let go
         settled = self.params.get("settled") or ()
         for mapping in mappings:
+            random = kept.get((mapping.protocol, mapping.host_port))
+            # a kept port stays: its holder is named, and a port is picked again only once it is unpublished
+            fix = ("stop it, or publish without %s once so that a later run picks another free port" % random if random
+                   else "stop it or choose another host port")
+            how = " (picked for %s on an earlier run and kept)" % random if random else ""
+            where = "%s: host port %s/%s%s" % (field, mapping.host_ports(), mapping.protocol, how)
             found = current["firewall"].held().overlapping(mapping, skip={owner, *settled})
             if found is not None:
                 who, other = found
-                raise Conflict(published_by("%s: host port %s/%s" % (field, mapping.host_ports(), mapping.protocol),
-                                            _firewall.owner_words(who), other), field)
+                raise Conflict(published_by(where, _firewall.owner_words(who), other), field)
             held = mapping.listener(current["listeners"])
             if held is not None:
-                protocol, addr, port, inode = held
-                raise Conflict(in_use("%s: host port %d/%s" % (field, port, protocol), self.adapters["sockets"].process_of(inode), addr, port,
-                                      "stop it or choose another host port"), field)
+                _protocol, addr, port, inode = held
+                raise Conflict(in_use(where, self.adapters["sockets"].process_of(inode), addr, port, fix), field)
 
     def _sysctl_want(self, current, mappings):
         """Forwarding on the interfaces the ports' clients come in on (of each family published),
@@ -148,7 +178,8 @@ class Portmap(Resource):
         if current["foreign"] and subnets:
             flows = _firewall.publish_flows(desired["bridge"], subnets)
             self.warnings += _firewall.blocked("portmap %s" % desired["owner"], current["foreign"], flows)
-        out = {"published": published(current["firewall"], desired["owner"]), "backend": self.adapters["firewall"].name}
+        mine = [m for who, m in current["firewall"].published() if who == desired["owner"]]
+        out = {"published": sorted({str(m) for m in mine}), "ports": docker_ports(mine), "backend": self.adapters["firewall"].name}
         if current.get("address") is not None:
             out["address"] = str(current["address"])
         if current.get("address6") is not None:

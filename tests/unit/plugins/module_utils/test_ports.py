@@ -8,8 +8,16 @@ import ipaddress
 
 import pytest
 
-from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput
-from ansible_collections.netmodes.linux.plugins.module_utils._ports import Held, port_mapping, port_mappings
+from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput
+from ansible_collections.netmodes.linux.plugins.module_utils._ports import (
+    EPHEMERAL,
+    Held,
+    docker_ports,
+    ephemeral_range,
+    pick_ports,
+    port_mapping,
+    port_mappings,
+)
 
 
 @pytest.mark.parametrize("spec, text", [
@@ -27,12 +35,22 @@ from ansible_collections.netmodes.linux.plugins.module_utils._ports import Held,
     ("[FD31:0::1]:5000-5010:5000-5010/sctp", "[fd31::1]:5000-5010:5000-5010/sctp"),
     ({"host_ip": "::", "host_port": 8080, "container_port": 80}, "[::]:8080:80/tcp"),
     ({"host_ip": "[fd31::1]", "host_port": 8080, "container_port": 80, "protocol": "udp"}, "[fd31::1]:8080:80/udp"),
+    # random host ports (Docker's -p 80, -p 127.0.0.1::80, -p 8000-8100:80)
+    ("80", "80/tcp"),
+    ("53/UDP", "53/udp"),
+    ("127.0.0.1::80", "127.0.0.1::80/tcp"),
+    ("[fd31::1]::80/sctp", "[fd31::1]::80/sctp"),
+    ("8000-8100:80", "8000-8100:80/tcp"),
+    ("10.231.0.5:8000-8100:80/udp", "10.231.0.5:8000-8100:80/udp"),
+    ({"container_port": 80}, "80/tcp"),
+    ({"host_ip": "::", "host_port": "8000-8001", "container_port": 80}, "[::]:8000-8001:80/tcp"),
 ])
 def test_docker_syntax(spec, text):
     assert str(port_mapping(spec, "ports[0]")) == text
 
 
-@pytest.mark.parametrize("spec", ["8080:80", "[::]:8080:80/udp", "[fd31::1]:8080:80", "10.231.1.11:5000-5001:6000-6001/sctp"])
+@pytest.mark.parametrize("spec", ["8080:80", "[::]:8080:80/udp", "[fd31::1]:8080:80", "10.231.1.11:5000-5001:6000-6001/sctp",
+                                  "80", "127.0.0.1::80/udp", "[::]::80", "8000-8100:80", "[fd31::1]:8000-8100:80/sctp"])
 def test_printed_mappings_parse_back_as_themselves(spec):
     mapping = port_mapping(spec, "ports[0]")
     assert port_mapping(str(mapping), "ports[0]") == mapping
@@ -54,8 +72,9 @@ def test_a_range_keeps_its_shape():
 
 
 @pytest.mark.parametrize("spec, fragment, fix", [
-    ("80", "'80': write it as Docker's -p", "a host port is required"),
-    ("127.0.0.1::80", "needs both a host port and a container port", "needs both"),
+    ("80-82", "a random host port is picked for one container port at a time", "in an entry of its own (80, 81, ...)"),
+    ("8000-8100:80-81", "differ in length", "or one container port to publish on one free port of the host range"),
+    ("127.0.0.1:8080:", "needs a container port", "needs a container port"),
     ("8080:80/icmp", "protocol 'icmp' is not supported", "use tcp, udp or sctp"),
     ("5000-5010:5000-5005", "differ in length", "give ranges of the same length"),
     ("70000:80", "host port '70000' is outside 1-65535", "give ports from 1 to 65535"),
@@ -64,7 +83,7 @@ def test_a_range_keeps_its_shape():
     ("5010-5000:80-90", "host port '5010-5000' runs backwards", "write the lower port first (5000-5010)"),
     ("http:80", "host port 'http' is not a port", "write it like 8080 or 5000-5010"),
     ("10.231.0.300:8080:80", "host_ip: '10.231.0.300' is not a valid IP address", "write it like 172.18.0.1"),
-    ("::1:8080:80", "'::1:8080:80': write it as Docker's -p", "an IPv6 HOST_IP in brackets ([::]:8080:80)"),
+    ("::1:8080:80", "'::1:8080:80': write it as Docker's -p", "an IPv6 HOST_IP in brackets ([::]:8080:80"),
     ("[fd31::1]:8080", "'[fd31::1]:8080': write it as Docker's -p", "in brackets"),
     ("[fd31::g]:8080:80", "host_ip: 'fd31::g' is not a valid IP address", "write it like"),
     ({"host_port": 8080, "container_port": 80, "proto": "tcp"}, "unknown keys proto", "(known: container_port, host_ip, host_port, protocol)"),
@@ -139,3 +158,83 @@ def _listening(addr):
 ])
 def test_a_listener_holds_the_port_on_its_own_family_and_on_both_from_any6(spec, addr, held):
     assert (port_mapping(spec, "p").listener(_listening(addr)) is not None) is held
+
+
+# -- random host ports ---------------------------------------------------------------------------
+
+def _pick(specs, published=(), busy=(), ephemeral=(32768, 60999)):
+    wanted = port_mappings(specs, "ports")
+    mine = [port_mapping(p, "p").for_family(4) for p in published]
+    return {str(m): str(picked) for m, picked in pick_ports(wanted, mine, busy, ephemeral).items()}
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("32768\t60999", (32768, 60999)), ("1024 65000", (1024, 65000)), (None, EPHEMERAL), ("garbage", EPHEMERAL), ("9 3", EPHEMERAL),
+])
+def test_the_ephemeral_range_is_read_from_the_sysctl_or_is_linux_default(value, expected):
+    assert ephemeral_range(value) == expected
+
+
+def test_a_random_port_is_the_first_free_one_above_the_ephemeral_range_then_below_it():
+    assert _pick(["80"]) == {"80/tcp": "61000:80/tcp"}
+    assert _pick(["80"], busy={("tcp", 61000), ("tcp", 61001), ("udp", 61002)}) == {"80/tcp": "61002:80/tcp"}
+    assert _pick(["53/udp"], busy={("tcp", 61000)}) == {"53/udp": "61000:53/udp"}, "another protocol's port is free"
+    above = {("tcp", p) for p in range(61000, 65536)}
+    assert _pick(["80"], busy=above) == {"80/tcp": "32767:80/tcp"}, "then downwards below the range"
+    assert _pick(["80"], ephemeral=(2000, 65000)) == {"80/tcp": "65001:80/tcp"}, "the host's range, as read"
+    assert _pick(["127.0.0.1::80", "[::]::81"]) == {"127.0.0.1::80/tcp": "127.0.0.1:61000:80/tcp", "[::]::81/tcp": "[::]:61001:81/tcp"}
+
+
+def test_no_free_port_left_is_a_conflict_naming_the_range():
+    with pytest.raises(Conflict, match=r"ports: 80/tcp: no free host port for tcp is left from 1024 to 65535 outside the ephemeral"
+                                       r" range 1024-65535 \(net.ipv4.ip_local_port_range\); free one, or give a host port"):
+        _pick(["80"], ephemeral=(1024, 65535))
+    with pytest.raises(Conflict, match="8000-8001:80/tcp: no free host port for tcp is left in 8000-8001"):
+        _pick(["8000-8001:80"], busy={("tcp", 8000), ("tcp", 8001)})
+
+
+def test_a_range_gets_its_first_free_port_whatever_the_ephemeral_range():
+    assert _pick(["40000-40010:80"], busy={("tcp", 40000)}) == {"40000-40010:80/tcp": "40001:80/tcp"}
+
+
+def test_the_sandboxs_own_fixed_ports_and_earlier_picks_are_not_picked():
+    assert _pick(["61000:8080", "80", "81"]) == {"80/tcp": "61001:80/tcp", "81/tcp": "61002:81/tcp"}
+
+
+def test_a_port_picked_before_is_kept_even_when_a_lower_one_is_free():
+    assert _pick(["80"], published=["61500:80"]) == {"80/tcp": "61500:80/tcp"}
+    assert _pick(["80"], published=["61500:80"], busy={("tcp", 61500)}) == {"80/tcp": "61500:80/tcp"}, \
+        "kept even when someone holds it: the conflict check names the holder, nothing moves silently"
+    assert _pick(["8000-8100:80"], published=["8050:80"]) == {"8000-8100:80/tcp": "8050:80/tcp"}
+    assert _pick(["8000-8100:80"], published=["9000:80"]) == {"8000-8100:80/tcp": "8000:80/tcp"}, "outside the range: picked again"
+    assert _pick(["80"], published=["61500:81"]) == {"80/tcp": "61000:80/tcp"}, "another container port"
+    assert _pick(["80/udp"], published=["61500:80"]) == {"80/udp": "61000:80/udp"}, "another protocol"
+    assert _pick(["127.0.0.1::80"], published=["61500:80"]) == {"127.0.0.1::80/tcp": "127.0.0.1:61000:80/tcp"}, "another address"
+
+
+def test_a_fixed_mapping_of_the_same_container_port_is_not_taken_as_kept():
+    assert _pick(["61500:80", "80"], published=["61500:80"]) == {"80/tcp": "61000:80/tcp"}
+
+
+def test_two_random_mappings_of_one_container_port_keep_one_port_each():
+    assert _pick(["80", "8000-8100:80"], published=["8005:80", "61700:80"]) == {"80/tcp": "61700:80/tcp", "8000-8100:80/tcp": "8005:80/tcp"}
+
+
+def test_an_every_family_mapping_keeps_its_port_for_both_families():
+    wanted = port_mappings(["80"], "ports")
+    mine = [port_mapping("61200:80", "p").for_family(v) for v in (4, 6)]
+    (picked,) = list(pick_ports(wanted, mine, set(), (32768, 60999)).values())
+    assert picked.every_family and (picked.host_port, picked.pick) == (61200, None)
+    assert [str(picked.for_family(v)) for v in (4, 6)] == ["61200:80/tcp", "[::]:61200:80/tcp"]
+
+
+def test_held_ports_lists_every_port_of_every_owner_but_those_skipped():
+    held = _held(("a", "5000-5002:5000-5002/udp"), ("b", "8080:80"), ("c", "10.231.0.5:8081:80"))
+    assert held.ports() == {("udp", 5000), ("udp", 5001), ("udp", 5002), ("tcp", 8080), ("tcp", 8081)}
+    assert held.ports(skip={"a", "c"}) == {("tcp", 8080)}
+
+
+def test_docker_port_lists_each_container_port_with_its_host_addresses():
+    published = [port_mapping(s, "p") for s in ("61000:80", "[::]:61000:80", "127.0.0.1:5000-5001:53-54/udp")]
+    assert docker_ports(published) == {"80/tcp": ["0.0.0.0:61000", "[::]:61000"], "53/udp": ["127.0.0.1:5000"],
+                                       "54/udp": ["127.0.0.1:5001"]}

@@ -63,9 +63,9 @@ def test_the_whole_answer(world, converge, firewall):
     }]
     assert [s["name"] for s in result["sandboxes"]] == ["byhand", "db", "web", "web-side"]
     web = by_name(result["sandboxes"], "web")
-    assert {k: web[k] for k in ("path", "inode", "names", "owned", "published")} == {
+    assert {k: web[k] for k in ("path", "inode", "names", "owned", "published", "ports")} == {
         "path": "/run/netns/web", "inode": world.netns["web"], "names": ["web", "web-side"], "owned": True,
-        "published": ["127.0.0.1:5353:53/udp", "8080:80/tcp"]}
+        "published": ["127.0.0.1:5353:53/udp", "8080:80/tcp"], "ports": {"53/udp": ["127.0.0.1:5353"], "80/tcp": ["0.0.0.0:8080"]}}
     assert web["interfaces"] == [
         {"name": "lo", "kind": None, "mac": "00:00:00:00:00:00", "mtu": 65536, "up": True, "addresses": [], "ipv6": None,
          "host_interface": None, "network": None},
@@ -169,7 +169,7 @@ def test_an_unreadable_firewall_still_reports_the_rest(world, converge, firewall
     monkeypatch.setattr(firewall, "read", missing)
     result = converge(NetInfo)
     assert result["networks"][0]["options"] is None and result["networks"][0]["members"]
-    assert all(s["published"] is None for s in result["sandboxes"])
+    assert all(s["published"] is None and s["ports"] is None for s in result["sandboxes"])
     assert result["warnings"] == ["firewall: cannot read %s (python-iptables is required); network options and"
                                   " published ports are reported as null" % firewall.name]
 
@@ -189,9 +189,10 @@ def test_brief_is_a_line_per_object_and_reads_no_dns_file(world, converge, files
                                    "members": ["db", "web"]}]
     assert by_name(result["sandboxes"], "web") == {"name": "web", "names": ["web", "web-side"], "owned": True,
                                                    "addresses": {"eth0": ["172.18.0.10/16"]}, "networks": ["br0"],
-                                                   "published": ["127.0.0.1:5353:53/udp", "8080:80/tcp"]}
+                                                   "published": ["127.0.0.1:5353:53/udp", "8080:80/tcp"],
+                                                   "ports": {"53/udp": ["127.0.0.1:5353"], "80/tcp": ["0.0.0.0:8080"]}}
     assert by_name(result["sandboxes"], "byhand") == {"name": "byhand", "names": ["byhand"], "owned": False, "addresses": {},
-                                                      "networks": [], "published": []}
+                                                      "networks": [], "published": [], "ports": {}}
     full = converge(NetInfo)
     assert reads and [s["name"] for s in full["sandboxes"]] == [s["name"] for s in result["sandboxes"]]
 

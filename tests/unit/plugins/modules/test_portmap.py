@@ -92,10 +92,47 @@ def test_a_host_process_holding_the_port(world, converge, sockets, firewall, lis
     ({"netns": "nobody", "bridge": "br0", "ports": ["8080:80"]}, NotFound, "sandbox 'nobody' has no IPv4 address on bridge br0"),
     ({"address": "10.9.9.9", "bridge": "br0", "ports": ["8080:80"]}, NotFound,
      "^address: 10.9.9.9 is not inside a subnet of bridge br0; give the sandbox's address on br0"),
-    ({"netns": "web", "bridge": "br0", "ports": ["8080"]}, InvalidInput, "a host port is required"),
+    ({"netns": "web", "bridge": "br0", "ports": ["80-81"]}, InvalidInput, "a random host port is picked for one container port at a time"),
 ])
 def test_bad_input(world, refused, options, error, fragment):
     refused(Portmap, error, fragment, **options)
+
+
+# -- random host ports (issue 19) -----------------------------------------------------------------
+
+def test_a_random_port_is_picked_once_and_kept(world, four_steps, converge, firewall, sysctl, sockets):
+    sysctl.values["net/ipv4/ip_local_port_range"] = "40000\t50000"
+    sockets.listening.append(("tcp", ipaddress.ip_address("0.0.0.0"), 50001, 7))
+    result = four_steps(Portmap, netns="web", bridge="br0", ports=["80", "127.0.0.1::81/udp", "8000-8002:82"])
+    assert result["published"] == ["127.0.0.1:50001:81/udp", "50002:80/tcp", "8000:82/tcp"], "a listener's port is skipped (tcp only)"
+    assert result["ports"] == {"80/tcp": ["0.0.0.0:50002"], "81/udp": ["127.0.0.1:50001"], "82/tcp": ["0.0.0.0:8000"]}
+    sockets.listening.clear()
+    sysctl.values["net/ipv4/ip_local_port_range"] = "32768\t60999"
+    again = converge(Portmap, netns="web", bridge="br0", ports=["80", "127.0.0.1::81/udp", "8000-8002:82"])
+    assert not again["changed"] and again["published"] == result["published"], "kept, though lower ports are free now"
+
+
+def test_a_random_port_avoids_ports_of_other_sandboxes_and_host_mode_claims(world, converge, sockets):
+    converge(Portmap, netns="db", bridge="br0", ports=["61000:80", "61002:80/udp"])
+    sockets.claimed["hostweb"] = [[61001, "tcp"]]
+    assert converge(Portmap, netns="web", bridge="br0", ports=["80"])["published"] == ["61002:80/tcp"]
+
+
+def test_a_kept_port_taken_by_a_host_process_fails_naming_it(world, converge, sockets, firewall):
+    converge(Portmap, netns="web", bridge="br0", ports=["80"])
+    sockets.listening.append(("tcp", ipaddress.ip_address("0.0.0.0"), 61000, 4242))
+    commits = firewall.commits
+    with pytest.raises(Conflict, match=r"ports: host port 61000/tcp \(picked for 80/tcp on an earlier run and kept\) is already in use"
+                                       r" on the host: python3 \(pid 4242\) listens on 0.0.0.0:61000; stop it, or publish without"
+                                       r" 80/tcp once so that a later run picks another free port"):
+        converge(Portmap, netns="web", bridge="br0", ports=["80"])
+    assert firewall.commits == commits
+
+
+def test_a_full_range_is_a_conflict(world, converge, sockets):
+    sockets.listening += [("tcp", ipaddress.ip_address("0.0.0.0"), p, 1) for p in (8000, 8001)]
+    with pytest.raises(Conflict, match="ports: 8000-8001:80/tcp: no free host port for tcp is left in 8000-8001"):
+        converge(Portmap, netns="web", bridge="br0", ports=["8000-8001:80"])
 
 
 def test_explicit_address(world, converge, firewall):
