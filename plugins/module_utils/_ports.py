@@ -193,6 +193,37 @@ def ephemeral_range(value):
     return (first, last) if 1 <= first <= last <= 65535 else EPHEMERAL
 
 
+RESERVED_KEY = "net/ipv4/ip_local_reserved_ports"   # ports the kernel never hands out itself
+
+
+def reserved_ports(value):
+    """[(first, last)] of net.ipv4.ip_local_reserved_ports's VALUE ("8080,9000-9100"); [] when unreadable."""
+    out = []
+    for part in str(value or "").replace(" ", "").split(","):
+        first, _dash, last = part.partition("-")
+        if first.isdigit() and (not last or last.isdigit()):
+            out.append((int(first), int(last or first)))
+    return out
+
+
+def inside_ephemeral(mapping, ephemeral, reserved):
+    """The host ports of fixed MAPPING that the kernel may hand to a program binding port 0: those
+    inside the EPHEMERAL range and not RESERVED (``reserved_ports``), as a sorted list."""
+    first, last = ephemeral
+    return [port for port in range(max(mapping.host_port, first), min(mapping.host_port_end, last) + 1)
+            if not any(a <= port <= b for a, b in reserved)]
+
+
+def ephemeral_warning(where, mapping, ports, ephemeral):
+    """The warning for fixed MAPPING whose host PORTS (``inside_ephemeral``) lie in the EPHEMERAL range."""
+    shown = "%d" % ports[0] if len(ports) == 1 else "%d-%d" % (ports[0], ports[-1]) if ports[-1] - ports[0] + 1 == len(ports) \
+        else "%d ports" % len(ports)
+    return ("%s: host port %s of %s is inside net.ipv4.ip_local_port_range (%d-%d): the kernel may give it to a program that"
+            " binds port 0, whose connections the published port then takes; publish outside the range, or reserve it with"
+            " net.ipv4.ip_local_reserved_ports=%s" % (where, shown, mapping, ephemeral[0], ephemeral[1],
+                                                       "%d-%d" % (ports[0], ports[-1]) if len(ports) > 1 else ports[0]))
+
+
 def candidates(mapping, ephemeral):
     """The host ports random MAPPING may get, in the order they are tried: those of its range,
     upwards; else those above the EPHEMERAL range upwards, then those below it downwards to 1024."""

@@ -10,7 +10,18 @@ from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, 
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Resource
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._model import address, ifname, netns_name
-from ansible_collections.netmodes.linux.plugins.module_utils._ports import ANY6, EPHEMERAL_KEY, docker_ports, ephemeral_range, pick_ports, port_mappings
+from ansible_collections.netmodes.linux.plugins.module_utils._ports import (
+    ANY6,
+    EPHEMERAL_KEY,
+    RESERVED_KEY,
+    docker_ports,
+    ephemeral_range,
+    ephemeral_warning,
+    inside_ephemeral,
+    pick_ports,
+    port_mappings,
+    reserved_ports,
+)
 from ansible_collections.netmodes.linux.plugins.module_utils._preflight import in_use, published_by
 
 
@@ -73,9 +84,11 @@ class Portmap(Resource):
         current["subnet"] = next((s for s in subnets if current["address"] in s), None) if current["address"] else None
         current["subnet6"] = next((s for s in subnets6 if current["address6"] in s), None) if current["address6"] else None
         current["listeners"] = self.adapters["sockets"].listeners()
+        if desired["ports"]:   # where the kernel picks ports itself: a random port avoids it, a fixed one is warned of
+            current["ephemeral"] = ephemeral_range(sysctl.get(EPHEMERAL_KEY))
+            current["reserved"] = reserved_ports(sysctl.get(RESERVED_KEY))
         if any(mapping.pick is not None for mapping in desired["ports"]):  # what a random port must not be
             current["claims"] = self.adapters["sockets"].claims()
-            current["ephemeral"] = ephemeral_range(sysctl.get(EPHEMERAL_KEY))
         current["uplink_addresses"] = _sysctl.uplink_addresses(net, ledger)
         keys = ([_sysctl.route_localnet(desired["bridge"])] + _sysctl.uplinks(current["uplink_addresses"])  # all _sysctl_want may want
                 + _sysctl.uplinks(current["uplink_addresses"], version=6))
@@ -107,6 +120,10 @@ class Portmap(Resource):
             want = firewall.render(owner, [_firewall.Publish(m, *targets[m.host_ip.version]) for m in mappings])
         kept = {(m.protocol, m.host_port): random for random, m in picked.items()}
         self._check_conflicts(current, desired, mappings or sorted(ports), kept)
+        for mapping in sorted(m for m in desired["ports"] if m.pick is None):
+            inside = inside_ephemeral(mapping, current["ephemeral"], current["reserved"])
+            if inside:
+                self.warnings.append(ephemeral_warning("portmap %s" % desired["owner"], mapping, inside, current["ephemeral"]))
         after = sorted(str(m) for m in mappings or ports)
         ops = _firewall.plan(obj, "published", firewall, state, owner, want=want, before=before, after=after)
         return self._closing(current, desired, want, self._sysctl_want(current, mappings or ports), ops)

@@ -301,3 +301,24 @@ def test_our_table_carries_our_mark_and_without_it_is_not_ours(world, converge, 
     mark["elem"] = [{"elem": {"val": "other"}}]
     with pytest.raises(Conflict, match="did not make"):
         firewall.read()
+
+
+# -- a fixed host port inside the ephemeral range (issue 20: capacity) ------------------------------
+
+@pytest.mark.parametrize("ports, reserved, warned", [
+    (["40000:80"], "", "host port 40000 of 40000:80/tcp is inside net.ipv4.ip_local_port_range (32768-60999)"),
+    (["32760-32770:80-90"], "", "host port 32768-32770 of 32760-32770:80-90/tcp"),
+    (["40000:80"], "8080,39990-40010", None),            # reserved: the kernel never hands it out
+    (["8080:80", "61000:81"], "", None),                  # below and above the range
+])
+def test_a_fixed_port_the_kernel_may_hand_out_is_warned_of_with_the_fix(world, converge, sysctl, ports, reserved, warned):
+    sysctl.values.update({"net/ipv4/ip_local_port_range": "32768\t60999", "net/ipv4/ip_local_reserved_ports": reserved})
+    result = converge(Portmap, netns="web", bridge="br0", ports=ports)
+    warnings = result.get("warnings", [])
+    if warned is None:
+        assert not warnings, warnings
+    else:
+        (warning,) = warnings
+        assert warning.startswith("portmap netns:web: " + warned) and "net.ipv4.ip_local_reserved_ports=" in warning, warning
+    again = converge(Portmap, netns="web", bridge="br0", ports=ports, check=True)
+    assert not again["changed"] and again.get("warnings", []) == warnings, "check mode warns as the run does"
