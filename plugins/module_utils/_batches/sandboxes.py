@@ -184,8 +184,8 @@ class Sandboxes(BatchResource):
         members = self._members(isolated, networks) if resolvers or self.params["dns"] else {}
         if resolvers:  # once the members' addresses are planned
             converge_resolvers(batch, {n: s for n, s in networks.items() if n != DEFAULT_NETWORK}, {n for s in isolated for n in s.networks},
-                               members=lambda name: self.network_members(name, members), spans=self.spans, prune=prune,
-                               subnets=lambda spec: bridge_gateways(self.planned_subnets, net, spec))
+                               members=lambda name: self.network_members(name, members), prune=prune,
+                               listen=lambda name: self.resolver_listen(name, networks))
         if self.params["dns"]:
             for spec in isolated:
                 self._dns(batch, spec, members, networks)
@@ -231,8 +231,7 @@ class Sandboxes(BatchResource):
             self._attach_multi_host(batch, spec, index, self.spans[name], networks)
             return
         bridge = bridge_of(name, networks)
-        # As this plan leaves the bridge (its step comes first), else as it is (a network of another run).
-        subnets = self.planned_subnets.get(bridge) or _addresses.bridge_subnets(self.adapters["netlink"].link(bridge, routes=False))
+        subnets = self.gateways(bridge)
         if not subnets:
             self.missing(NotFound("%s: network %s has no subnet yet (its bridge %s is not there)" % (spec.name, name, bridge), "config"))
             return
@@ -279,9 +278,7 @@ class Sandboxes(BatchResource):
                        | set(aliases))
         out = {}
         for name in {n for s in specs for n in s.networks if n != DEFAULT_NETWORK and n not in self.spans}:
-            bridge = bridge_of(name, networks)
-            planned = self.planned_subnets.get(bridge) or _addresses.bridge_subnets(net.link(bridge, routes=False))
-            subnets = [subnet for subnet, _gateway in planned.values()]
+            subnets = [subnet for subnet, _gateway in self.gateways(bridge_of(name, networks)).values()]
             out[name] = [_fleet.Member(self.fleet.host, sandbox, ip, 0, tuple(aliases.get(sandbox, ())))
                          for sandbox in names
                          for ip in _addresses.by_family(a.ip for a in self.planned.of(sandbox, sandbox in aliases))
@@ -307,7 +304,7 @@ class Sandboxes(BatchResource):
         last of them."""
         lines, host = {}, self.fleet.host
         serving = None if spec.dns else _resolver.serving(spec.networks, networks)
-        resolver = self._resolver_address(serving, networks)
+        resolver = _resolver.nameserver(self.resolver_listen(serving, networks)) if serving else None
         for name in spec.networks:
             if name == serving and resolver is not None:
                 continue
@@ -323,17 +320,19 @@ class Sandboxes(BatchResource):
                   extra_hosts=spec.extra_hosts, peers=peers or None, force=self.params["force"],
                   resolver=[str(resolver), serving] if resolver is not None else None)
 
-    def _resolver_address(self, name, networks):
-        """The address a sandbox's resolv.conf names of the resolver of network NAME on this host
-        (_resolver.nameserver), or None (no NAME, or its bridge has no address yet)."""
-        if name is None:
-            return None
+    def gateways(self, bridge):
+        """{IP version: (subnet, gateway)} of bridge BRIDGE as this plan leaves it ({}: unknown yet)."""
+        return bridge_gateways(self.planned_subnets, self.adapters["netlink"], bridge)
+
+    def resolver_listen(self, name, networks):
+        """The addresses (IPv4 first) the resolver of network NAME listens on, on this host, as this
+        plan leaves them ([]: it has none, or its bridge has no address yet); NETWORKS: {name: spec}."""
+        spec = networks.get(name)
+        if spec is None or not _resolver.has_resolver(spec):
+            return []
         if name in self.spans:
-            span = self.spans[name]
-            return _resolver.nameserver(_resolver.addresses(span.spec, index=span.index))
-        bridge = bridge_of(name, networks)
-        subnets = self.planned_subnets.get(bridge) or _addresses.bridge_subnets(self.adapters["netlink"].link(bridge, routes=False))
-        return _resolver.nameserver(_resolver.addresses(networks[name], {v: gateway for v, (_subnet, gateway) in subnets.items()}))
+            return _resolver.addresses(spec, index=self.spans[name].index)
+        return _resolver.addresses(spec, {v: gateway for v, (_subnet, gateway) in self.gateways(spec.bridge).items()})
 
     def _repointed(self, spec):
         """A container-mode sandbox that exists but shares another namespace than its target's now
