@@ -184,10 +184,11 @@ class Resolvers:
             return sorted(name for name in top.names() if not name.startswith("."))
 
     def read(self, network):
-        """{"config": text or None, "hosts": text or None, "running": a true value when it runs}."""
+        """{"config": text or None, "hosts": text or None, "users": text or None (a view's), "running":
+        a true value when it runs}."""
         mine = r.directory(network, self.root)
         return {"config": self._text(mine, r.CONFIG), "hosts": self._text(os.path.join(mine, r.HOSTS_DIR), network),
-                "running": self.lifecycle.running(network)}
+                "users": self._text(mine, r.USERS), "running": self.lifecycle.running(network)}
 
     def _text(self, where, name):
         found = _fs.open_dir(where, os.path.dirname(self.root))
@@ -197,12 +198,14 @@ class Resolvers:
             data = found.read_state(name)
         return None if data is None else data.decode("utf-8", "replace")
 
-    def write(self, network, config=None, hosts=None):
-        """Write CONFIG and HOSTS (those given); the hosts file's temporary name is made beside
+    def write(self, network, config=None, hosts=None, users=None):
+        """Write CONFIG, HOSTS and USERS (those given); the hosts file's temporary name is made beside
         its directory, so dnsmasq sees it only when it is complete (renamed in)."""
         with self._dir(_fs.PUBLIC_DIR) as top, top.subdir(network, _fs.PUBLIC_DIR) as mine:
             if config is not None:
                 mine.write(r.CONFIG, config.encode(), _fs.PUBLIC)
+            if users is not None:
+                mine.write(r.USERS, users.encode(), _fs.PUBLIC)
             if hosts is not None:
                 with mine.subdir(r.HOSTS_DIR, _fs.PUBLIC_DIR) as where:
                     where.write(network, hosts.encode(), _fs.PUBLIC, scratch=mine)

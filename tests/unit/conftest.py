@@ -648,7 +648,7 @@ class FakeFiles:
 
 
 class FakeResolvers:
-    """The resolvers' adapter in memory: {network: {"config", "hosts", "running" (a pid)}}."""
+    """The resolvers' adapter in memory: {network: {"config", "hosts", "users", "running" (a pid)}}."""
 
     def __init__(self):
         self.resolvers = {}
@@ -663,12 +663,12 @@ class FakeResolvers:
         return sorted(self.resolvers)
 
     def read(self, network):
-        return dict(self.resolvers.get(network, {"config": None, "hosts": None, "running": None}))
+        return dict({"config": None, "hosts": None, "users": None, "running": None}, **self.resolvers.get(network, {}))
 
-    def write(self, network, config=None, hosts=None):
+    def write(self, network, config=None, hosts=None, users=None):
         self.calls.append(("write", network, config is not None, hosts is not None))
-        found = self.resolvers.setdefault(network, {"config": None, "hosts": None, "running": None})
-        found.update({k: v for k, v in (("config", config), ("hosts", hosts)) if v is not None})
+        found = self.resolvers.setdefault(network, {"config": None, "hosts": None, "users": None, "running": None})
+        found.update({k: v for k, v in (("config", config), ("hosts", hosts), ("users", users)) if v is not None})
 
     def restart(self, network):
         self.calls.append(("restart", network))

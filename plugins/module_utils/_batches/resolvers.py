@@ -31,9 +31,10 @@ def converge_resolvers(batch, networks, wanted, *, members, listen, prune=False)
 
 
 def prune_resolvers(batch, declared):
-    """Remove the resolvers of the networks that are not DECLARED (names)."""
+    """Remove the resolvers of the networks that are not DECLARED (names); the views are the
+    sandboxes' (``_batches.views``)."""
     for name in batch.adapters["resolver"].networks():
-        if name not in declared:
+        if name not in declared and not _resolver.is_view(name):
             batch.run(Resolver, network=name, state="absent")
 
 

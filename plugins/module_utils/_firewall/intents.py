@@ -65,6 +65,28 @@ class ResolverAccess:
 
 
 @dataclass(frozen=True)
+class ViewRedirect:
+    """A sandbox's way to its resolver view (``_resolver``: the view of its networks and upstreams,
+    a dnsmasq of its own on VIEW_PORTS): its DNS queries (udp and tcp ``_resolver.PORT``) to
+    ADDRESS, the resolver its resolv.conf names, arriving on DEVICE from one of SOURCES (its
+    addresses on that network, in ADDRESS's family) go to ADDRESS port PORT instead (DNAT), which
+    admits what was redirected to it and drops anything else that is not the host's own
+    (a fixed rule for the whole of VIEW_PORTS)."""
+
+    device: str
+    sources: tuple
+    address: object
+    port: int
+
+    def describe(self):
+        return ["%s port %d from %s on %s" % (self.address, self.port, source, self.device) for source in self.sources]
+
+
+# The ports the resolver views listen on (_resolver.VIEW_PORTS), below the kernel's ephemeral ones.
+VIEW_PORTS = (10530, 10629)
+
+
+@dataclass(frozen=True)
 class Guard:
     """What keeps the host closed where the collection switched a sysctl on (``_sysctl.guarded``):
     a forwarded IPv4 packet that arrives on one of UPLINKS (an IPv6 one on one of UPLINKS6) and
@@ -106,6 +128,11 @@ def resolver_owner(device):
     """The owner tag of the admission of a network's members to its resolver (ResolverAccess), by
     the DEVICE they arrive on."""
     return "resolver:%s" % device
+
+
+def view_owner(sandbox):
+    """The owner tag of a sandbox's redirect to its resolver view (ViewRedirect)."""
+    return "dnsview:%s" % sandbox
 
 
 def vxlan_owner(name):

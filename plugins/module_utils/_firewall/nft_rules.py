@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall.intents import (
+    VIEW_PORTS,
     Guard,
     ResolverAccess,
+    ViewRedirect,
     VxlanPeers,
     bridge_owner,
     resolver_owner,
@@ -49,6 +51,10 @@ _LOOPBACK = _match(_payload("ip", "daddr"), {"prefix": {"addr": "127.0.0.0", "le
 # The reply of a published port: from the sandbox's address and port.
 _REPLY_KEY = {"concat": [_payload("ip", "saddr"), _meta("l4proto"), _payload("th", "sport")]}
 _REPLY_KEY6 = {"concat": [_payload("ip6", "saddr"), _meta("l4proto"), _payload("th", "sport")]}
+# A DNS query a sandbox sends to its resolver, redirected to its resolver view (intents.ViewRedirect).
+_VIEW_KEY = {"concat": [_meta("iifname"), _payload("ip", "saddr"), _payload("ip", "daddr"), _meta("l4proto"), _payload("th", "dport")]}
+_VIEW_KEY6 = {"concat": [_meta("iifname"), _payload("ip6", "saddr"), _payload("ip6", "daddr"), _meta("l4proto"), _payload("th", "dport")]}
+_VIEW_PORT = _match(_payload("th", "dport"), {"range": list(VIEW_PORTS)})
 
 # name -> (key types, data type or None for a set). Single ports are exact keys, which nftables
 # keeps in hash tables (one lookup whatever their number); ranges and prefixes need interval sets.
@@ -81,6 +87,10 @@ ELEMENT_SETS = {
     "localnet": ("ifname", None),
     "resolve4": (_KEY, "verdict"),
     "resolve6": (_KEY6, "verdict"),
+    "view-addr4": (["ifname", "ipv4_addr", "ipv4_addr", "inet_proto", "inet_service"], "ipv4_addr"),
+    "view-port4": (["ifname", "ipv4_addr", "ipv4_addr", "inet_proto", "inet_service"], "inet_service"),
+    "view-addr6": (["ifname", "ipv6_addr", "ipv6_addr", "inet_proto", "inet_service"], "ipv6_addr"),
+    "view-port6": (["ifname", "ipv6_addr", "ipv6_addr", "inet_proto", "inet_service"], "inet_service"),
 }
 INTERVAL = ("range4", "exposed-range4", "loopback-range4", "range6", "exposed-range6")
 # The verdict maps that send a bridge's packets to its chains (the chain is named MAP-BRIDGE).
@@ -116,7 +126,11 @@ CHAIN_RULES = {
                         "port": {"map": {"key": _ANY_KEY, "data": "@any-port6"}}}}],
         [_L4, {"dnat": {"family": "ip6", "addr": {"map": {"key": _PORT_KEY6, "data": "@range6"}}}}],
     ],
-    "nat-prerouting": [[_LOCAL, {"jump": {"target": "published"}}]],
+    "nat-prerouting": [[_LOCAL, {"jump": {"target": "published"}}]] + [
+        # A sandbox's query to its resolver, to its resolver view's port (intents.ViewRedirect).
+        [_DNS, {"dnat": {"family": family, "addr": {"map": {"key": key, "data": "@view-addr" + v}},
+                         "port": {"map": {"key": key, "data": "@view-port" + v}}}}]
+        for family, key, v in (("ip", _VIEW_KEY, "4"), ("ip6", _VIEW_KEY6, "6"))],
     "nat-output": [[_LOCAL, {"jump": {"target": "published"}}]],
     "nat-postrouting": [
         # The host reaching a sandbox through 127.0.0.1 (route_localnet lets it leave lo).
@@ -156,7 +170,9 @@ CHAIN_RULES = {
         [_match(_meta("nfproto"), "ipv6"), {"drop": None}]],
     # A packet to a network's resolver (its address, protocol and port) goes to that network's
     # chain, which admits its members only; nothing else to the host is looked at.
-    "filter-input": [[_DNS, {"vmap": {"key": key, "data": "@" + name}}] for key, name in ((_PORT_KEY, "resolve4"), (_PORT_KEY6, "resolve6"))],
+    # A resolver view's port admits what was redirected to it, and nothing else but the host's own.
+    "filter-input": [[_DNS, _VIEW_PORT, _DNATED, {"accept": None}], [_DNS, _VIEW_PORT, _match(_meta("iifname"), "lo", "!="), {"drop": None}]] + [
+        [_DNS, {"vmap": {"key": key, "data": "@" + name}}] for key, name in ((_PORT_KEY, "resolve4"), (_PORT_KEY6, "resolve6"))],
 }
 
 
@@ -222,6 +238,16 @@ def _resolver_items(access):
     for address in access.addresses:
         for proto in ("udp", "tcp"):
             out.add(("elem", "resolve%d" % address.version, (str(address), proto, str(access.port)), "jump %s%s" % (RESOLVER_PREFIX, access.device)))
+    return out
+
+
+def _view_items(redirect):
+    """The elements of a sandbox's redirect to its resolver view (intents.ViewRedirect)."""
+    address, v, out = str(redirect.address), str(redirect.address.version), set()
+    for source in redirect.sources:
+        for proto in ("udp", "tcp"):
+            key = (redirect.device, str(source), address, proto, "53")
+            out |= {("elem", "view-addr" + v, key, address), ("elem", "view-port" + v, key, str(redirect.port))}
     return out
 
 
@@ -305,6 +331,8 @@ def _value_json(text):
 def _key_json(name, key):
     if name in IFNAME_SETS:  # interface names stay text, even "123"
         return key[0]
+    if name.startswith("view-"):  # the same for the interface name at the head of a view's key
+        return {"concat": [key[0]] + [_key_part(p) for p in key[1:]]}
     return {"concat": [_key_part(p) for p in key]} if len(key) > 1 else _key_part(key[0])
 
 
@@ -389,6 +417,8 @@ def render(owner, intents):
             out |= _guard_items(intent)
         elif isinstance(intent, ResolverAccess):
             out |= _resolver_items(intent)
+        elif isinstance(intent, ViewRedirect):
+            out |= _view_items(intent)
         else:
             out |= _bridge_items(intent) if hasattr(intent, "bridge") else _port_items(intent)
     return out
