@@ -68,8 +68,9 @@ class ResolverAccess:
 class ViewRedirect:
     """A sandbox's way to its resolver view (``_resolver``: the view of its networks and upstreams,
     a dnsmasq of its own on VIEW_PORTS): its DNS queries (udp and tcp ``_resolver.PORT``) to
-    ADDRESS, the resolver its resolv.conf names, arriving on DEVICE from one of SOURCES (its
-    addresses on that network, in ADDRESS's family) go to ADDRESS port PORT instead (DNAT), which
+    ADDRESS, the resolver its resolv.conf names, from one of SOURCES (its addresses on that
+    network, in ADDRESS's family; iptables also matches DEVICE, where they arrive; nftables
+    cannot, see nft_rules) go to ADDRESS port PORT instead (DNAT), which
     admits what was redirected to it and drops anything else that is not the host's own
     (a fixed rule for the whole of VIEW_PORTS)."""
 

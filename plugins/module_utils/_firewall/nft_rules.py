@@ -52,8 +52,10 @@ _LOOPBACK = _match(_payload("ip", "daddr"), {"prefix": {"addr": "127.0.0.0", "le
 _REPLY_KEY = {"concat": [_payload("ip", "saddr"), _meta("l4proto"), _payload("th", "sport")]}
 _REPLY_KEY6 = {"concat": [_payload("ip6", "saddr"), _meta("l4proto"), _payload("th", "sport")]}
 # A DNS query a sandbox sends to its resolver, redirected to its resolver view (intents.ViewRedirect).
-_VIEW_KEY = {"concat": [_meta("iifname"), _payload("ip", "saddr"), _payload("ip", "daddr"), _meta("l4proto"), _payload("th", "dport")]}
-_VIEW_KEY6 = {"concat": [_meta("iifname"), _payload("ip6", "saddr"), _payload("ip6", "daddr"), _meta("l4proto"), _payload("th", "dport")]}
+# Not keyed by the interface too: the kernel refuses (ERANGE) a key of IPv6's that long for two
+# lookups; a forged source address gets its answer sent to the sandbox it names, not to the forger.
+_VIEW_KEY = {"concat": [_payload("ip", "saddr"), _payload("ip", "daddr"), _meta("l4proto"), _payload("th", "dport")]}
+_VIEW_KEY6 = {"concat": [_payload("ip6", "saddr"), _payload("ip6", "daddr"), _meta("l4proto"), _payload("th", "dport")]}
 _VIEW_PORT = _match(_payload("th", "dport"), {"range": list(VIEW_PORTS)})
 
 # name -> (key types, data type or None for a set). Single ports are exact keys, which nftables
@@ -87,10 +89,10 @@ ELEMENT_SETS = {
     "localnet": ("ifname", None),
     "resolve4": (_KEY, "verdict"),
     "resolve6": (_KEY6, "verdict"),
-    "view-addr4": (["ifname", "ipv4_addr", "ipv4_addr", "inet_proto", "inet_service"], "ipv4_addr"),
-    "view-port4": (["ifname", "ipv4_addr", "ipv4_addr", "inet_proto", "inet_service"], "inet_service"),
-    "view-addr6": (["ifname", "ipv6_addr", "ipv6_addr", "inet_proto", "inet_service"], "ipv6_addr"),
-    "view-port6": (["ifname", "ipv6_addr", "ipv6_addr", "inet_proto", "inet_service"], "inet_service"),
+    "view-addr4": (["ipv4_addr"] + _KEY, "ipv4_addr"),
+    "view-port4": (["ipv4_addr"] + _KEY, "inet_service"),
+    "view-addr6": (["ipv6_addr"] + _KEY6, "ipv6_addr"),
+    "view-port6": (["ipv6_addr"] + _KEY6, "inet_service"),
 }
 INTERVAL = ("range4", "exposed-range4", "loopback-range4", "range6", "exposed-range6")
 # The verdict maps that send a bridge's packets to its chains (the chain is named MAP-BRIDGE).
@@ -246,7 +248,7 @@ def _view_items(redirect):
     address, v, out = str(redirect.address), str(redirect.address.version), set()
     for source in redirect.sources:
         for proto in ("udp", "tcp"):
-            key = (redirect.device, str(source), address, proto, "53")
+            key = (str(source), address, proto, "53")
             out |= {("elem", "view-addr" + v, key, address), ("elem", "view-port" + v, key, str(redirect.port))}
     return out
 
@@ -331,8 +333,6 @@ def _value_json(text):
 def _key_json(name, key):
     if name in IFNAME_SETS:  # interface names stay text, even "123"
         return key[0]
-    if name.startswith("view-"):  # the same for the interface name at the head of a view's key
-        return {"concat": [key[0]] + [_key_part(p) for p in key[1:]]}
     return {"concat": [_key_part(p) for p in key]} if len(key) > 1 else _key_part(key[0])
 
 
