@@ -315,6 +315,7 @@ def test_where_systemd_runs_it_is_a_unit_of_the_template(ansible, fleet, sdhost,
         return ansible._run(["ansible-playbook", "-i", str(inventory), str(path)], False, False)
 
     unit = "netmodes-resolver@front.service"
+    assert sdhost.ssh("test -e /etc/systemd/system/netmodes-resolver@.service", check=False).returncode != 0
     run = site(SANDBOXES, NETWORKS)
     assert not run.failed and run.changed, (run, [r["result"].get("msg") for r in run.records if r["status"] == "failed"])
     assert sdhost.ssh("systemctl is-active %s" % unit, check=False).stdout.strip() == "active"
@@ -334,6 +335,9 @@ def test_where_systemd_runs_it_is_a_unit_of_the_template(ansible, fleet, sdhost,
     assert not gone.failed and gone.changed, gone
     assert sdhost.ssh("systemctl is-active %s" % unit, check=False).stdout.strip() != "active"
     assert sdhost.ssh("test -e /run/netmodes-resolver/front", check=False).returncode != 0
+    assert sdhost.ssh("test -e /etc/systemd/system/netmodes-resolver@.service", check=False).returncode != 0, "the template went with the last"
+    assert [op["action"] for op in gone.result("sd62")["operations"] if op["object"] == "file /etc/systemd/system/netmodes-resolver@.service"] \
+        == ["delete"]
 
 
 def test_an_overlay_s_resolver_answers_the_members_on_the_other_host_and_follows_them(ansible, hosts, tmp_path):

@@ -17,7 +17,7 @@ import itertools
 
 import pytest
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _ledger, _lock
+from ansible_collections.netmodes.linux.plugins.module_utils import _ledger, _lock, _resolver
 from ansible_collections.netmodes.linux.plugins.module_utils import _sysctl as sysctl_module
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import converge as engine_converge
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, KernelError, NotFound
@@ -653,6 +653,7 @@ class FakeResolvers:
     def __init__(self):
         self.resolvers = {}
         self.present = True  # dnsmasq is installed
+        self.units, self.unit_text = False, None  # resolvers run as systemd units; the unit template's text
         self.calls = []
         self._pids = itertools.count(100)
 
@@ -677,6 +678,17 @@ class FakeResolvers:
     def remove(self, network):
         self.calls.append(("remove", network))
         self.resolvers.pop(network, None)
+
+    def unit(self):
+        return self.units, self.unit_text
+
+    def write_unit(self):
+        self.calls.append(("write_unit",))
+        self.unit_text = _resolver.UNIT_TEMPLATE
+
+    def remove_unit(self):
+        self.calls.append(("remove_unit",))
+        self.unit_text = None
 
 
 @pytest.fixture(autouse=True)

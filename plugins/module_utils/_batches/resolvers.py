@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _resolver
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.resolver import Resolver
+from ansible_collections.netmodes.linux.plugins.module_utils._resources.resolver_unit import ResolverUnit
 
 
 def converge_resolvers(batch, networks, wanted, *, members, listen, prune=False):
@@ -17,9 +18,13 @@ def converge_resolvers(batch, networks, wanted, *, members, listen, prune=False)
     NETWORKS: {name: NetworkSpec} declared; WANTED: the names of those that have members here;
     MEMBERS(name): the network's _fleet.Member, on every host; LISTEN(name): the addresses its
     resolver listens on, on this host, as this plan leaves them ([]: none, or not known yet).
-    PRUNE: remove the resolvers of networks that are not declared."""
+    PRUNE: remove the resolvers of networks that are not declared. Where they run as systemd
+    units, the unit template is planned before the first of them starts."""
+    listening = {name: listen(name) if name in wanted else [] for name in sorted(networks)}
+    if any(listening.values()):
+        batch.run(ResolverUnit, state="present")
     for name, spec in sorted(networks.items()):
-        listen_on = listen(name) if name in wanted else []
+        listen_on = listening[name]
         if not listen_on:
             batch.run(Resolver, network=name, state="absent")
             continue
@@ -36,6 +41,13 @@ def prune_resolvers(batch, declared):
     for name in batch.adapters["resolver"].networks():
         if name not in declared and not _resolver.is_view(name):
             batch.run(Resolver, network=name, state="absent")
+
+
+def settle_unit(batch):
+    """Plan the removal of the systemd unit template once no resolver is left on this host (after
+    the steps that remove resolvers)."""
+    if not batch.adapters["resolver"].networks():
+        batch.run(ResolverUnit, state="absent")
 
 
 def bridge_gateways(planned, net, bridge):

@@ -20,7 +20,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils._batches.networks i
     host_spans,
     networks_preflight,
 )
-from ansible_collections.netmodes.linux.plugins.module_utils._batches.resolvers import bridge_gateways, converge_resolvers
+from ansible_collections.netmodes.linux.plugins.module_utils._batches.resolvers import bridge_gateways, converge_resolvers, settle_unit
 from ansible_collections.netmodes.linux.plugins.module_utils._batches.views import choose, converge_views
 from ansible_collections.netmodes.linux.plugins.module_utils._declaration import (
     DEFAULT_BRIDGE,
@@ -195,6 +195,8 @@ class Sandboxes(BatchResource):
                            keep=lambda name: name not in self.leaving and net.netns_inode(name) is not None,
                            listen=lambda name: self.resolver_listen(name, networks),
                            sources=lambda sandbox, name, version: [a.ip for a in self.planned.ips.get(sandbox, {}).get(name, ()) if a.version == version])
+        if resolvers:
+            settle_unit(batch)
         if self.params["dns"]:
             for spec in isolated:
                 self._dns(batch, spec, members, networks, views[spec.name])

@@ -127,3 +127,32 @@ def test_without_dnsmasq_the_run_fails_before_anything_changes(run, resolvers, k
     with pytest.raises(NotFound, match="dnsmasq-base"):
         run()
     assert kernel.calls == [] and resolvers.calls == []
+
+
+UNIT_FILE = "file %s" % _resolver.UNIT_PATH
+
+
+def test_where_systemd_runs_the_unit_template_is_planned_before_the_first_resolver_and_goes_with_the_last(run, resolvers, converge):
+    resolvers.units = True
+    check = run(check=True)
+    objects = [op["object"] for op in check["operations"]]
+    assert objects.count(UNIT_FILE) == 1 and resolvers.unit_text is None, "check mode shows it and writes nothing"
+    first = next(i for i, op in enumerate(check["operations"]) if op.get("field") == "process")
+    assert objects.index(UNIT_FILE) < first, "written before a resolver starts"
+    assert [op["action"] for op in run()["operations"] if op["object"] == UNIT_FILE] == ["create"]
+    assert resolvers.unit_text == _resolver.UNIT_TEMPLATE and not run()["changed"]
+    resolvers.unit_text = "# changed by hand\n"
+    assert [op["action"] for op in run()["operations"] if op["object"] == UNIT_FILE] == ["set"]
+    run([SANDBOXES[0]])  # web alone declared: back's resolver goes (the declared members decide), front's and db's view stay
+    assert resolvers.unit_text == _resolver.UNIT_TEMPLATE
+    converge(Networks, config=[NETWORKS[0]], state="deleted")
+    assert resolvers.networks() == [VIEW] and resolvers.unit_text is not None, "db's view still runs under it"
+    gone = run([], state="overridden")
+    ops = [op["object"] for op in gone["operations"]]
+    assert ops[-1] == UNIT_FILE and gone["operations"][-1]["action"] == "delete", "removed after the last resolver"
+    assert resolvers.networks() == [] and resolvers.unit_text is None
+
+
+def test_without_systemd_no_unit_template_is_planned(run, resolvers):
+    assert UNIT_FILE not in [op["object"] for op in run()["operations"]]
+    assert ("write_unit",) not in resolvers.calls
