@@ -252,6 +252,8 @@ def test_a_view_answers_the_networks_of_its_sandboxes_only(ansible, host, backen
     use_backend(host, backend)
     sandboxes = SANDBOXES + [{"name": "vault", "network_mode": "back", "networks": ["side"]}]
     assert not ansible.playbook(play(sandboxes, NETWORKS + [SIDE])).failed
+    again = ansible.playbook(play(sandboxes, NETWORKS + [SIDE]))
+    assert not again.failed and not again.changed, again.result()["operations"]
     views = sh(host, "ls /run/netmodes-resolver").split()
     assert len([v for v in views if v.startswith("view:")]) == 2, views
     assert dig(host, UPSTREAM, "web") == [] and dig(host, UPSTREAM, "vault") == [], "the upstream does not know the members"
