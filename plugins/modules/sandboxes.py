@@ -32,9 +32,9 @@ description:
     first of its networks that has one (its IPv4 address on this host, else its IPv6 one; the
     host's search domains and options kept). A sandbox on several networks with resolvers, or with
     C(dns) servers of its own, is answered there by its resolver view (one dnsmasq per distinct set
-    of networks and servers on the host, its queries redirected by the firewall): the members of
-    all those networks, and only those, other names forwarded to its C(dns) servers (else the
-    host's; none when all are internal). Its hosts file lists no member of a network with a
+    of networks and servers on the host, its queries redirected by the firewall), which answers
+    for the members of all those networks, and only those, and forwards other names to its C(dns)
+    servers (else the host's; none when all are internal). Its hosts file lists no member of a network with a
     resolver, only localhost, C(extra_hosts) and its own lines, and the members of its networks
     with C(dns=false). A C(container:NAME) sandbox shows NAME's files (see
     M(netmodes.linux.dns_config)'s C(share_with)).

@@ -180,6 +180,7 @@ def test_a_reload_under_load_loses_no_answer_and_answers_the_new_member(ansible,
     for netns, out in results.items():
         assert out.returncode == 0, (netns, out.stderr)
         found = json.loads(out.stdout.splitlines()[-1])
+        print("reload under load, %s: %d queries of a stable name, %d lost" % (netns, found["asked"], found["lost"]))  # shown with -s
         assert found["first"] is not None, "%s: the new member was never answered" % netns
         assert found["asked"] > 0 and found["lost"] == 0, (netns, found)
 

@@ -331,7 +331,8 @@ class Sandboxes(BatchResource):
                   search=list(spec.dns_search) if spec.dns_search is not None else None,
                   options=list(spec.dns_options) if spec.dns_options is not None else None,
                   extra_hosts=spec.extra_hosts, peers=peers or None, force=self.params["force"],
-                  resolver=[str(resolver), serving] if resolver is not None else None)
+                  resolver=[str(resolver), "%s, through its resolver view of %s" % (serving, ", ".join(view[1])) if view else serving]
+                  if resolver is not None else None)
 
     def gateways(self, bridge):
         """{IP version: (subnet, gateway)} of bridge BRIDGE as this plan leaves it ({}: unknown yet)."""

@@ -68,4 +68,3 @@ def converge_views(batch, chosen, *, declared, keep, networks, listen, sources, 
         batch.run(Resolver, network=name, state="absent")
     for sandbox in sorted(s for s, view in chosen.items() if view is None):
         batch.run(ViewRedirect, netns=sandbox, state="absent", firewall_backend=backend)
-

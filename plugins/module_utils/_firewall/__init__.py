@@ -44,6 +44,6 @@ from ansible_collections.netmodes.linux.plugins.module_utils._firewall.planning 
 
 __all__ = [
     "BACKENDS", "BACKEND_OPTION", "GUARD_OWNER", "UNRECOGNISED", "BridgePolicy", "Guard", "Publish", "ResolverAccess", "ViewRedirect",
-    "VxlanPeers",     "backend", "blocked", "bridge_flows", "bridge_owner", "detect", "guard", "owner_words",
+    "VxlanPeers", "backend", "blocked", "bridge_flows", "bridge_owner", "detect", "guard", "owner_words",
     "plan", "plan_guard", "publish_flows", "recognise", "resolver_owner", "sandbox_owner", "view_owner", "vxlan_owner",
 ]

@@ -26,8 +26,9 @@ INTERNAL = _resolver.view_name(["back", "side"], None)
 OWN = _resolver.view_name(["front"], ["10.231.0.77"])
 
 
-def run_with(converge, sandboxes=SANDBOXES, check=False, **options):
-    return converge(Sandboxes, check=check, config=sandboxes, networks=NETWORKS, converge_networks=True, **options)
+def run_with(converge, sandboxes=None, check=False, **options):
+    return converge(Sandboxes, check=check, config=SANDBOXES if sandboxes is None else sandboxes, networks=NETWORKS,
+                    converge_networks=True, **options)
 
 
 def views(resolvers):
@@ -64,6 +65,7 @@ def test_one_view_per_distinct_set_of_networks_and_upstreams(converge, resolvers
         want = _firewall.ViewRedirect(_bridge(device), (ipaddress.ip_address(source),), ipaddress.ip_address(gateway), port)
         assert firewall.read().owned_by(owner) == firewall.render(owner, [want])
     assert "nameserver 10.231.151.1" in files.files[("db", "resolv.conf")]
+    assert "# Nameserver: the resolver of network back, through its resolver view of back, front." in files.files[("db", "resolv.conf")]
     assert "nameserver 10.231.150.1" in files.files[("own", "resolv.conf")], "own's servers are its view's upstreams"
     assert not run_with(converge)["changed"] and not run_with(converge, check=True)["changed"]
 

@@ -263,7 +263,8 @@ def test_a_sandbox_asks_the_resolver_of_its_first_network_that_has_one(converge,
     assert nameservers(files, "d") == ["nameserver 172.31.0.1"] + kept, "rear comes first in d's networks"
     assert nameservers(files, "c") == ["nameserver 10.231.0.53"] + kept, "plain has no resolver: the host's nameservers"
     assert nameservers(files, "e") == ["nameserver 172.18.0.1"] + kept, "e's own nameservers are its view's upstreams"
-    assert "# Nameserver: the resolver of network front." in files.files[("a", "resolv.conf")]
+    assert "# Nameserver: the resolver of network front, through its resolver view of front, rear." in files.files[("a", "resolv.conf")]
+    assert "# Nameserver: the resolver of network front.\n" in files.files[("b", "resolv.conf")]
     # a: no line of front's and rear's members (its view's); plain's (dns: false) are listed
     assert files.files[("a", "hosts")] == HOSTS_HEAD + (
         "172.18.0.2\ta\n172.30.0.2\ta\n172.31.0.2\ta\n"
