@@ -12,6 +12,7 @@ from __future__ import annotations
 from ansible_collections.netmodes.linux.plugins.module_utils import _resolver
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.resolver import Resolver
+from ansible_collections.netmodes.linux.plugins.module_utils._resources.view_port import ViewPort
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.view_redirect import ViewRedirect
 
 
@@ -59,6 +60,7 @@ def converge_views(batch, chosen, *, declared, keep, networks, listen, sources, 
             names, listen_on, servers = _resolver.answering(config), _resolver.listening(config), _resolver.forwarding(config)
         batch.run(Resolver, network=name, listen=[str(ip) for ip in listen_on], servers=[str(ip) for ip in servers], port=port,
                   answers=names, users=sorted(users[name]))
+        batch.run(ViewPort, view=name, addresses=[str(ip) for ip in listen_on], port=port, firewall_backend=backend)
         for sandbox in sorted(s for s in users[name] if chosen.get(s)):
             first = chosen[sandbox][3]
             address = _resolver.nameserver(listen(first))
@@ -66,5 +68,6 @@ def converge_views(batch, chosen, *, declared, keep, networks, listen, sources, 
                       sources=[str(ip) for ip in sources(sandbox, first, address.version)], firewall_backend=backend)
     for name in sorted(set(current) - set(users)):
         batch.run(Resolver, network=name, state="absent")
+        batch.run(ViewPort, view=name, state="absent", firewall_backend=backend)
     for sandbox in sorted(s for s, view in chosen.items() if view is None):
         batch.run(ViewRedirect, netns=sandbox, state="absent", firewall_backend=backend)

@@ -11,6 +11,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils._firewall.intents i
     VIEW_PORTS,
     Guard,
     ResolverAccess,
+    ViewPort,
     ViewRedirect,
     VxlanPeers,
     bridge_owner,
@@ -172,8 +173,9 @@ CHAIN_RULES = {
         [_match(_meta("nfproto"), "ipv6"), {"drop": None}]],
     # A packet to a network's resolver (its address, protocol and port) goes to that network's
     # chain, which admits its members only; nothing else to the host is looked at.
-    # A resolver view's port admits what was redirected to it, and nothing else but the host's own.
-    "filter-input": [[_DNS, _VIEW_PORT, _DNATED, {"accept": None}], [_DNS, _VIEW_PORT, _match(_meta("iifname"), "lo", "!="), {"drop": None}]] + [
+    # A resolver view's port admits what was redirected to it (the rest is dropped: ViewPort's
+    # elements of the resolve maps).
+    "filter-input": [[_DNS, _VIEW_PORT, _DNATED, {"accept": None}]] + [
         [_DNS, {"vmap": {"key": key, "data": "@" + name}}] for key, name in ((_PORT_KEY, "resolve4"), (_PORT_KEY6, "resolve6"))],
 }
 
@@ -253,6 +255,12 @@ def _view_items(redirect):
     return out
 
 
+def _view_port_items(view):
+    """A resolver view's own port (intents.ViewPort): dropped, in the resolvers' lookup."""
+    return {("elem", "resolve%d" % address.version, (str(address), proto, str(view.port)), "drop")
+            for address in view.addresses for proto in ("udp", "tcp")}
+
+
 def _bridge_of(chain):
     for prefix in BRIDGE_MAPS:
         if chain.startswith(prefix + "-"):
@@ -321,12 +329,16 @@ def _key_text(part):
         return "%d-%d" % tuple(part["range"])
     if isinstance(part, dict) and "jump" in part:
         return "jump " + part["jump"]["target"]
+    if isinstance(part, dict) and "drop" in part:
+        return "drop"
     return str(part)
 
 
 def _value_json(text):
     if text.startswith("jump "):
         return {"jump": {"target": text[5:]}}
+    if text == "drop":
+        return {"drop": None}
     return _key_part(text)
 
 
@@ -419,6 +431,8 @@ def render(owner, intents):
             out |= _resolver_items(intent)
         elif isinstance(intent, ViewRedirect):
             out |= _view_items(intent)
+        elif isinstance(intent, ViewPort):
+            out |= _view_port_items(intent)
         else:
             out |= _bridge_items(intent) if hasattr(intent, "bridge") else _port_items(intent)
     return out

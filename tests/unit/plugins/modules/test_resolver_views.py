@@ -39,6 +39,10 @@ def redirects(firewall):
     return sorted(o for o in firewall.read().owners() if o.startswith("dnsview:"))
 
 
+def closed(firewall):
+    return sorted(o for o in firewall.read().owners() if o.startswith("dnsport:"))
+
+
 def test_one_view_per_distinct_set_of_networks_and_upstreams(converge, resolvers, files, firewall):
     files.host["/etc/resolv.conf"] = "nameserver 10.231.0.53\n"
     check = run_with(converge, check=True)
@@ -58,6 +62,7 @@ def test_one_view_per_distinct_set_of_networks_and_upstreams(converge, resolvers
     assert "server=10.231.0.77\n" in resolvers.resolvers[OWN]["config"] and "10.231.0.53" not in resolvers.resolvers[OWN]["config"]
     assert len({_resolver.port_of(resolvers.resolvers[v]["config"]) for v in views(resolvers)}) == 3, "a port each"
     assert redirects(firewall) == ["dnsview:db", "dnsview:db2", "dnsview:own", "dnsview:vault"]
+    assert closed(firewall) == sorted(_firewall.view_port_owner(v) for v in (BOTH, INTERNAL, OWN)), "a view's own port: redirected only"
     port = _resolver.port_of(config)
     # db asks back's resolver (its first network), db2 front's: the same view
     for who, device, source, gateway in (("db", "back", "10.231.151.2", "10.231.151.1"), ("db2", "front", "10.231.150.4", "10.231.150.1")):
@@ -82,9 +87,9 @@ def test_a_view_stays_for_sandboxes_a_run_does_not_declare_and_goes_with_its_las
     run_with(converge, [dict(SANDBOXES[1], networks=[])])  # db leaves front: back's resolver alone
     assert resolvers.resolvers[BOTH]["users"] == "db2\n" and "dnsview:db" not in redirects(firewall)
     run_with(converge, [SANDBOXES[2]], state="deleted")
-    assert BOTH not in views(resolvers), "its last sandbox is gone"
+    assert BOTH not in views(resolvers) and _firewall.view_port_owner(BOTH) not in closed(firewall), "its last sandbox is gone"
     run_with(converge, [SANDBOXES[0], dict(SANDBOXES[1], networks=[])], state="overridden")
-    assert views(resolvers) == [] and redirects(firewall) == [], "pruned with their sandboxes"
+    assert views(resolvers) == [] and redirects(firewall) == [] and closed(firewall) == [], "pruned with their sandboxes"
     assert sorted(resolvers.networks()) == ["back", "front"]
 
 

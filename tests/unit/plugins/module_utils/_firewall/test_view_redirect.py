@@ -18,6 +18,7 @@ from ansible_collections.netmodes.linux.tests.unit.plugins.module_utils._firewal
 from ansible_collections.netmodes.linux.tests.unit.plugins.module_utils._firewall.test_resolver_access import access
 
 OWNER = _firewall.view_owner("web")
+VIEW_OWNER = _firewall.view_port_owner("view:0123456789ab")
 GATEWAY, GATEWAY6 = ipaddress.ip_address("172.18.0.1"), ipaddress.ip_address("fd31:9b5e:c207:18::1")
 
 
@@ -29,10 +30,13 @@ def test_nftables_maps_the_sandbox_s_queries_to_the_view_s_port():
     items = nft.render(OWNER, [redirect()])
     assert items == {("elem", "view-%s4" % kind, ("172.18.0.2", "172.18.0.1", proto, "53"), value)
                      for proto in ("udp", "tcp") for kind, value in (("addr", "172.18.0.1"), ("port", "10531"))}
-    # the view ports: what was redirected is accepted, anything else but the host's own dropped, before the resolvers' lookup
-    first, second = nft.CHAIN_RULES["filter-input"][:2]
-    assert first[-1] == {"accept": None} and second[-1] == {"drop": None}
-    assert first[1]["match"]["right"] == {"range": list(_firewall.intents.VIEW_PORTS)}
+    # the view ports: what was redirected is accepted before the resolvers' lookup, which drops the rest (ViewPort)
+    first = nft.CHAIN_RULES["filter-input"][0]
+    assert first[-1] == {"accept": None} and first[1]["match"]["right"] == {"range": list(_firewall.intents.VIEW_PORTS)}
+    view = _firewall.view_port_owner("view:abc")
+    assert nft.render(view, [_firewall.ViewPort((GATEWAY, GATEWAY6), 10531)]) == {
+        ("elem", "resolve%d" % a.version, (str(a), proto, "10531"), "drop") for a in (GATEWAY, GATEWAY6) for proto in ("udp", "tcp")}
+    assert nft.element_json("resolve4", ("172.18.0.1", "udp", "10531"), "drop", "c")[1] == {"drop": None}
 
 
 def test_iptables_writes_a_dnat_rule_per_source_and_protocol():
@@ -45,8 +49,9 @@ def test_iptables_writes_a_dnat_rule_per_source_and_protocol():
     assert all(dict(i[3][2][1])["to-destination"] == "[fd31:9b5e:c207:18::1]:10531" for i in six)
     fixed = [ipt.text(r, comments=False) for r in ipt.CHAIN_RULES[("filter", "NETMODES-INPUT")]]
     assert fixed == ["-p udp -m udp --dport 10530:10629 -m conntrack --ctstate DNAT -j ACCEPT",
-                     "-p tcp -m tcp --dport 10530:10629 -m conntrack --ctstate DNAT -j ACCEPT",
-                     "! -i lo -p udp -m udp --dport 10530:10629 -j DROP", "! -i lo -p tcp -m tcp --dport 10530:10629 -j DROP"]
+                     "-p tcp -m tcp --dport 10530:10629 -m conntrack --ctstate DNAT -j ACCEPT"]
+    view = ipt.render(_firewall.view_port_owner("view:abc"), [_firewall.ViewPort((GATEWAY,), 10531)])
+    assert texts(view, "NETMODES-INPUT") == sorted("-d 172.18.0.1/32 -p %s -m %s --dport 10531 -j DROP" % (p, p) for p in ("udp", "tcp"))
 
 
 @pytest.fixture
@@ -66,9 +71,13 @@ def test_both_backends_write_read_back_and_remove_it_alone(firewall):
     change(ACCESS_OWNER, admit)
     want = firewall.render(OWNER, [redirect(), redirect(GATEWAY6, ("fd31:9b5e:c207:18::2",))])
     change(OWNER, want)
+    closed = firewall.render(VIEW_OWNER, [_firewall.ViewPort((GATEWAY, GATEWAY6), 10531)])
+    change(VIEW_OWNER, closed)
     state = firewall.read()
     assert state.owned_by(OWNER) == want and state.intact() and state.owned_by(ACCESS_OWNER) == admit
-    assert state.published() == [] and OWNER in state.owners()
+    assert state.owned_by(VIEW_OWNER) == closed and {OWNER, VIEW_OWNER} <= state.owners()
+    assert state.published() == []
+    change(VIEW_OWNER, set())
     change(OWNER, set())
     state = firewall.read()
     assert state.owned_by(OWNER) == set() and state.owned_by(ACCESS_OWNER) == admit and state.intact()
