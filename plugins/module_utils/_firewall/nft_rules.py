@@ -53,8 +53,8 @@ _LOOPBACK = _match(_payload("ip", "daddr"), {"prefix": {"addr": "127.0.0.0", "le
 _REPLY_KEY = {"concat": [_payload("ip", "saddr"), _meta("l4proto"), _payload("th", "sport")]}
 _REPLY_KEY6 = {"concat": [_payload("ip6", "saddr"), _meta("l4proto"), _payload("th", "sport")]}
 # A DNS query a sandbox sends to its resolver, redirected to its resolver view (intents.ViewRedirect).
-# Not keyed by the interface too: the kernel refuses (ERANGE) a key of IPv6's that long for two
-# lookups; a forged source address gets its answer sent to the sandbox it names, not to the forger.
+# Not keyed by the interface too: with it the kernel refused the transaction (ERANGE: too long a
+# key for two lookups); a forged source address gets its answer sent to the sandbox it names.
 _VIEW_KEY = {"concat": [_payload("ip", "saddr"), _payload("ip", "daddr"), _meta("l4proto"), _payload("th", "dport")]}
 _VIEW_KEY6 = {"concat": [_payload("ip6", "saddr"), _payload("ip6", "daddr"), _meta("l4proto"), _payload("th", "dport")]}
 _VIEW_PORT = _match(_payload("th", "dport"), {"range": list(VIEW_PORTS)})
