@@ -95,18 +95,19 @@ def latency(server, names, count=500):
 
 def watch(server, new, stable, seconds):
     """Ask NEW and STABLE in turn, every millisecond, until NEW is answered: when (monotonic), and
-    how many of STABLE's queries went unanswered."""
-    sock, lost, asked = connect(server, 0.5), 0, 0
+    how many of STABLE's queries went unanswered or wrong (lost; of them, timed out: no answer in
+    0.5 s)."""
+    sock, lost, asked, late = connect(server, 0.5), 0, 0, 0
     print("ready", flush=True)
     limit = time.monotonic() + seconds
     while time.monotonic() < limit:
         rcode, answers = query(sock, new)
         if rcode == 0 and answers:
-            return {"first": time.monotonic(), "lost": lost, "asked": asked}
+            return {"first": time.monotonic(), "lost": lost, "timed out": late, "asked": asked}
         rcode, answers = query(sock, stable)
-        asked, lost = asked + 1, lost + (not (rcode == 0 and answers))
+        asked, lost, late = asked + 1, lost + (not (rcode == 0 and answers)), late + (rcode is None)
         time.sleep(0.001)
-    return {"first": None, "lost": lost, "asked": asked}
+    return {"first": None, "lost": lost, "timed out": late, "asked": asked}
 
 
 def in_member(host, sandbox, *argv):

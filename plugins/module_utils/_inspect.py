@@ -56,13 +56,17 @@ def read(adapters, sandboxes=None, networks=None, dns=True):
 
 
 def _read_resolvers(resolvers):
-    """{network: {"listen": [address], "running": bool}} of the host's resolvers (_resolver)."""
+    """{network: {"listen": [address], "running": bool}} of the host's resolvers (_resolver); a
+    view's also has the networks it answers for, its port and the sandboxes that use it."""
     if resolvers is None:
         return {}
     out = {}
     for network in resolvers.networks():
         found = resolvers.read(network)
         out[network] = {"listen": _resolver.listening(found["config"]), "running": bool(found["running"])}
+        if _resolver.is_view(network):
+            out[network].update(networks=_resolver.answering(found["config"]), port=_resolver.port_of(found["config"]),
+                                sandboxes=(found["users"] or "").split())
     return out
 
 
@@ -106,7 +110,8 @@ def report(snap):
     resolvers = [dict(found, network=network) for network, found in sorted(snap["resolvers"].items())]
     for found in resolvers:
         if not found["running"]:
-            warnings.append("resolver of network %s: not running; the next run of the sandboxes module starts it again" % found["network"])
+            what = "resolver view %s" % found["network"] if "port" in found else "resolver of network %s" % found["network"]
+            warnings.append("%s: not running; the next run of the sandboxes module starts it again" % what)
     return {"firewall": snap["backend"].name, "networks": networks, "sandboxes": sandboxes, "resolvers": resolvers}, warnings
 
 
@@ -129,7 +134,7 @@ def _network(bridge, snap, names, warnings):
             options = None
     # Its resolver: the one that listens on its gateway (a network's resolver is named by the network, its bridge may not be).
     resolver = next((network for network, found in sorted(snap["resolvers"].items())
-                     if {str(g) for g in (gateway, gateway6) if g} & set(found["listen"])), None)
+                     if not _resolver.is_view(network) and {str(g) for g in (gateway, gateway6) if g} & set(found["listen"])), None)
     return {"name": bridge.name, "driver": "bridge", "subnets": jsonable(_addresses.all_subnets(bridge.addresses)),
             "gateway": str(gateway) if gateway else None, "gateway6": str(gateway6) if gateway6 else None, "resolver": resolver,
             "ipv6": gateway6 is not None, "addresses": jsonable(bridge.addresses),

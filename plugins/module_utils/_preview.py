@@ -10,7 +10,8 @@ that takes its port, a link removed to be made again would be "set" instead of "
 does, so that the next step reads it:
 
 - the sysctl ledger and values, the host-mode port claims and the firewall state (its adapter
-  already computes the state a change leads to, ``after``) are played exactly;
+  already computes the state a change leads to, ``after``) are played exactly; of the resolvers,
+  which are there (not their files: what is left decides the systemd unit template);
 - links and namespaces that ops remove are gone from every read (a veth with its peer); what
   ops create is not modelled: a step that needs it is planned with ``Resource.missing`` against
   the objects the batch plans (``Resource.planned``), but for the addresses ops give the host's
@@ -192,6 +193,25 @@ class Netlink(_Wrapped):
         return frozenset(p for p in self.real.bridge_ports(name) if not self._gone(p, None))
 
 
+class Resolvers(_Wrapped):
+    """The resolvers a plan writes and removes (which of them are left decides the unit template)."""
+
+    def __init__(self, real):
+        super().__init__(real)
+        self._written, self._removed = set(), set()
+
+    def networks(self):
+        return sorted((set(self.real.networks()) | self._written) - self._removed)
+
+    def write(self, network, **_files):
+        self._written.add(network)
+        self._removed.discard(network)
+
+    def remove(self, network):
+        self._removed.add(network)
+        self._written.discard(network)
+
+
 def preview(adapters):
     """The ADAPTERS as check mode of a batch sees them (see the module's docstring)."""
     out = dict(adapters)
@@ -199,7 +219,8 @@ def preview(adapters):
         out["netlink"] = Netlink(adapters["netlink"])
         if "sysctl" in adapters:
             out["sysctl"] = Sysctl(adapters["sysctl"], out["netlink"])
-    out.update({owner: wrapper(adapters[owner]) for owner, wrapper in (("firewall", Firewall), ("sockets", Sockets)) if owner in adapters})
+    out.update({owner: wrapper(adapters[owner]) for owner, wrapper in (("firewall", Firewall), ("sockets", Sockets), ("resolver", Resolvers))
+                if owner in adapters})
     return out
 
 

@@ -32,16 +32,20 @@ directory is public (0755) and not under /run/netmodes, which is root's alone.
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _fleet
 from ansible_collections.netmodes.linux.plugins.module_utils import _resolvconf as rc
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall.intents import VIEW_PORTS
 
 PORT = 53                       # udp and tcp
 RUN_DIR = "/run/netmodes-resolver"
 DNSMASQ = "/usr/sbin/dnsmasq"
 PACKAGE = "dnsmasq-base"        # Debian's: the binary alone, no service of its own
 CONFIG, PID_FILE, HOSTS_DIR = "dnsmasq.conf", "dnsmasq.pid", "hosts"
+USERS = "sandboxes"             # a view's: the sandboxes of this host that use it
+VIEW_PREFIX = "view:"           # a view's name (a network's name has no colon)
 UNIT = "netmodes-resolver@%s.service"
 UNIT_PATH = "/etc/systemd/system/netmodes-resolver@.service"
 # The unit template (where systemd runs): one instance per network, dnsmasq in the foreground.
@@ -74,6 +78,12 @@ def addresses(spec, gateways=None, index=None):
     return [_addresses.host_address(spec, index, version) for version in spec.families]
 
 
+def device(spec):
+    """The host's device on network SPEC its members' queries to its resolver arrive on: its
+    bridge (a bridge or an overlay network), else its shim."""
+    return spec.bridge if spec.driver in ("bridge", "overlay") else _fleet.shim_name(spec.name)
+
+
 def directory(network, root=RUN_DIR):
     """The directory of network NETWORK's resolver (its name is a valid network name: no slash)."""
     return posixpath.join(root, network)
@@ -96,24 +106,79 @@ def servers(spec, read):
     return found or list(rc.DEFAULT_NAMESERVERS_V4 + rc.DEFAULT_NAMESERVERS_V6)
 
 
-def config(network, listen, upstream, root=RUN_DIR):
+def config(network, listen, upstream, root=RUN_DIR, *, port=PORT, answers=None):
     """dnsmasq.conf of network NETWORK's resolver, listening on LISTEN (ip_address) and forwarding
-    to UPSTREAM (ip_address; none: other names are refused)."""
+    to UPSTREAM (ip_address; none: other names are refused). A view (NETWORK is its name) listens
+    on PORT and ANSWERS for the members of those networks (their resolvers' hosts files)."""
     where = directory(network, root)
-    lines = ["# Written by netmodes.linux: the resolver of network %s (docs/names.md)." % network,
-             "port=%d" % PORT]
+    what = "the resolver view of networks %s" % ", ".join(answers) if answers else "the resolver of network %s" % network
+    lines = ["# Written by netmodes.linux: %s (docs/names.md)." % what, "port=%d" % port]
     lines += ["listen-address=%s" % ip for ip in listen]
     # bind-dynamic: a listen address that is not there yet (a tentative IPv6 one) is bound when it comes.
-    lines += ["bind-dynamic", "no-hosts", "no-resolv", "no-negcache",
-              "hostsdir=%s" % posixpath.join(where, HOSTS_DIR), "pid-file=%s" % posixpath.join(where, PID_FILE)]
+    lines += ["bind-dynamic", "no-hosts", "no-resolv", "no-negcache"]
+    lines += ["hostsdir=%s" % posixpath.join(directory(name, root), HOSTS_DIR) for name in answers or [network]]
+    lines += ["pid-file=%s" % posixpath.join(where, PID_FILE)]
     lines += ["server=%s" % ip for ip in upstream]
     return "\n".join(lines) + "\n"
 
 
+def _values(config_text, key):
+    prefix = key + "="
+    return [line[len(prefix):] for line in (config_text or "").splitlines() if line.startswith(prefix)]
+
+
 def listening(config_text):
     """The addresses (strings, as written) a resolver's dnsmasq.conf (``config``'s) listens on."""
-    prefix = "listen-address="
-    return [line[len(prefix):] for line in (config_text or "").splitlines() if line.startswith(prefix)]
+    return _values(config_text, "listen-address")
+
+
+def forwarding(config_text):
+    """The upstream servers (strings, as written) of a resolver's dnsmasq.conf."""
+    return _values(config_text, "server")
+
+
+def port_of(config_text):
+    """The port a resolver's dnsmasq.conf listens on (None: no config)."""
+    found = _values(config_text, "port")
+    return int(found[0]) if found else None
+
+
+def answering(config_text, root=RUN_DIR):
+    """The networks whose members a resolver's dnsmasq.conf answers (from its hostsdir lines)."""
+    return [posixpath.basename(posixpath.dirname(path)) for path in _values(config_text, "hostsdir")
+            if posixpath.dirname(posixpath.dirname(path)) == root]
+
+
+def is_view(name):
+    """Resolver NAME (a directory of RUN_DIR) is a view, not a network's."""
+    return name.startswith(VIEW_PREFIX)
+
+
+def view_name(networks, upstreams):
+    """The name of the view of NETWORKS (names, any order) forwarding to UPSTREAMS (addresses, in
+    order; None: the host's): the same on every run for the same view, a valid unit instance."""
+    key = "%s|%s" % (",".join(sorted(networks)), "host" if upstreams is None else ",".join(str(ip) for ip in upstreams))
+    return VIEW_PREFIX + hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def needs_view(networks, upstreams):
+    """A sandbox whose resolver networks are NETWORKS (those of its networks that have a resolver
+    here) and whose own ``dns`` servers are UPSTREAMS (None: none given) needs a view: several
+    networks, or servers of its own; one network with the host's servers is that network's resolver."""
+    return bool(networks) and (len(networks) > 1 or upstreams is not None)
+
+
+def view_servers(specs, upstreams, read):
+    """The upstream servers of the view of networks SPECS (NetworkSpec): none when all of them are
+    internal; the sandbox's own UPSTREAMS when given; else the host's (``servers``)."""
+    if all(spec.internal for spec in specs):
+        return []
+    return list(upstreams) if upstreams is not None else servers(next(s for s in specs if not s.internal), read)
+
+
+def free_port(taken):
+    """The first port of VIEW_PORTS not in TAKEN (the ports of the host's views); None when all are."""
+    return next((port for port in range(VIEW_PORTS[0], VIEW_PORTS[1] + 1) if port not in taken), None)
 
 
 def hosts(network, members):

@@ -117,32 +117,42 @@ def _process(pid):
 
 
 class Systemd:
-    """netmodes-resolver@<network>.service, from the template the collection writes."""
+    """netmodes-resolver@<network>.service, from the template the plan writes (``unit``,
+    ``write_unit``, ``remove_unit``: the resource ResolverUnit)."""
 
     def running(self, network):
         code = subprocess.call(["systemctl", "--quiet", "is-active", r.UNIT % network], stdin=subprocess.DEVNULL)
         return code == 0
 
-    def _unit(self):
-        current = None
+    @staticmethod
+    def unit():
+        """The unit template's text, or None when there is none."""
         try:
             with open(r.UNIT_PATH) as handle:
-                current = handle.read()
+                return handle.read()
         except FileNotFoundError:
-            pass
-        if current != r.UNIT_TEMPLATE:
-            with _fs.open_dir(os.path.dirname(r.UNIT_PATH), "/etc", _fs.PUBLIC_DIR) as where:
-                where.write(os.path.basename(r.UNIT_PATH), r.UNIT_TEMPLATE.encode(), _fs.PUBLIC)
-            _run(["systemctl", "daemon-reload"], "systemctl daemon-reload")
+            return None
+
+    @staticmethod
+    def write_unit():
+        with _fs.open_dir(os.path.dirname(r.UNIT_PATH), "/etc", _fs.PUBLIC_DIR) as where:
+            where.write(os.path.basename(r.UNIT_PATH), r.UNIT_TEMPLATE.encode(), _fs.PUBLIC)
+        _run(["systemctl", "daemon-reload"], "systemctl daemon-reload")
+
+    @staticmethod
+    def remove_unit():
+        try:
+            os.unlink(r.UNIT_PATH)
+        except FileNotFoundError:
+            return
+        _run(["systemctl", "daemon-reload"], "systemctl daemon-reload")
 
     def start(self, network):
         if not os.path.exists(r.DNSMASQ):
             raise _missing_binary()
-        self._unit()
         _run(["systemctl", "start", r.UNIT % network], "systemctl start %s" % (r.UNIT % network))
 
     def restart(self, network):
-        self._unit()
         _run(["systemctl", "restart", r.UNIT % network], "systemctl restart %s" % (r.UNIT % network))
 
     def stop(self, network):
@@ -184,10 +194,11 @@ class Resolvers:
             return sorted(name for name in top.names() if not name.startswith("."))
 
     def read(self, network):
-        """{"config": text or None, "hosts": text or None, "running": a true value when it runs}."""
+        """{"config": text or None, "hosts": text or None, "users": text or None (a view's), "running":
+        a true value when it runs}."""
         mine = r.directory(network, self.root)
         return {"config": self._text(mine, r.CONFIG), "hosts": self._text(os.path.join(mine, r.HOSTS_DIR), network),
-                "running": self.lifecycle.running(network)}
+                "users": self._text(mine, r.USERS), "running": self.lifecycle.running(network)}
 
     def _text(self, where, name):
         found = _fs.open_dir(where, os.path.dirname(self.root))
@@ -197,18 +208,33 @@ class Resolvers:
             data = found.read_state(name)
         return None if data is None else data.decode("utf-8", "replace")
 
-    def write(self, network, config=None, hosts=None):
-        """Write CONFIG and HOSTS (those given); the hosts file's temporary name is made beside
+    def write(self, network, config=None, hosts=None, users=None):
+        """Write CONFIG, HOSTS and USERS (those given); the hosts file's temporary name is made beside
         its directory, so dnsmasq sees it only when it is complete (renamed in)."""
         with self._dir(_fs.PUBLIC_DIR) as top, top.subdir(network, _fs.PUBLIC_DIR) as mine:
             if config is not None:
                 mine.write(r.CONFIG, config.encode(), _fs.PUBLIC)
+            if users is not None:
+                mine.write(r.USERS, users.encode(), _fs.PUBLIC)
             if hosts is not None:
                 with mine.subdir(r.HOSTS_DIR, _fs.PUBLIC_DIR) as where:
                     where.write(network, hosts.encode(), _fs.PUBLIC, scratch=mine)
 
     def restart(self, network):
         self.lifecycle.restart(network)
+
+    def unit(self):
+        """(whether resolvers run as systemd units here, the unit template's text or None)."""
+        backend = self.lifecycle
+        return (True, backend.unit()) if isinstance(backend, Systemd) else (False, None)
+
+    def write_unit(self):
+        """Write the systemd unit template (and reload systemd)."""
+        self.lifecycle.write_unit()
+
+    def remove_unit(self):
+        """Remove the systemd unit template (and reload systemd)."""
+        self.lifecycle.remove_unit()
 
     def remove(self, network):
         """Stop NETWORK's resolver and remove its directory."""

@@ -84,7 +84,9 @@ EXAMPLES = r"""
 RETURN = r"""
 resolvers:
   description:
-    - The networks' resolvers on this host (dnsmasq, one per network with C(dns); see docs/names.md), by network name.
+    - The networks' resolvers on this host (dnsmasq, one per network with C(dns); see docs/names.md), by network name, and the
+      resolver views (one per distinct set of networks and C(dns) servers of the sandboxes on several networks with resolvers, or
+      with C(dns) servers of their own), named C(view:) and a hash.
     - One that is not running is also named in a warning; the next run of M(netmodes.linux.sandboxes) starts it again.
   returned: always
   type: list
@@ -100,6 +102,20 @@ resolvers:
     running:
       description: Whether its process runs.
       type: bool
+    networks:
+      description: A view's only, the networks whose members it answers for.
+      type: list
+      elements: str
+      returned: for a view
+    port:
+      description: A view's only, the port it listens on (its sandboxes' queries to port 53 are redirected there).
+      type: int
+      returned: for a view
+    sandboxes:
+      description: A view's only, the sandboxes of this host that ask it.
+      type: list
+      elements: str
+      returned: for a view
 firewall:
   description: The firewall backend the policies and published ports were read from.
   returned: always

@@ -30,11 +30,14 @@ description:
   - Names, as in Docker. A network with a resolver (C(dns), the default; see M(netmodes.linux.networks))
     answers for its members and their C(aliases). A sandbox's resolv.conf names the resolver of the
     first of its networks that has one (its IPv4 address on this host, else its IPv6 one; the
-    host's search domains and options kept), unless the sandbox gives C(dns) servers of its own;
-    its hosts file then lists no member of that network, only localhost, C(extra_hosts) and its
-    own lines. The members of its networks with C(dns=false) are listed in its hosts file, and for
-    now so are those of its further networks with resolvers (one resolver per sandbox). A
-    C(container:NAME) sandbox shows NAME's files (see M(netmodes.linux.dns_config)'s C(share_with)).
+    host's search domains and options kept). A sandbox on several networks with resolvers, or with
+    C(dns) servers of its own, is answered there by its resolver view (one dnsmasq per distinct set
+    of networks and servers on the host, its queries redirected by the firewall), which answers
+    for the members of all those networks, and only those, and forwards other names to its C(dns)
+    servers (else the host's; none when all are internal). Its hosts file lists no member of a network with a
+    resolver, only localhost, C(extra_hosts) and its own lines, and the members of its networks
+    with C(dns=false). A C(container:NAME) sandbox shows NAME's files (see
+    M(netmodes.linux.dns_config)'s C(share_with)).
   - An alias several members of a network share resolves to all of them (in a hosts file, a line
     for each); an alias that is another member's name is refused.
   - Each network with C(dns) (see M(netmodes.linux.networks)) and members on the host gets its

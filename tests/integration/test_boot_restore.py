@@ -104,8 +104,8 @@ def spanning(lab):
     lan = {"name": "lan", "driver": "macvlan", "hosts": "ov", "parent": "eth0", "subnet": "%s.0/24" % lab, "gateway": "%s.1" % lab,
            "ip_range": "%s.128/25" % lab, "max_hosts": 8, "shim": True}  # the harness uses .1 and .11-.12: the upper half is free
     # Names through the networks' resolvers (each on every host with members), which the restore
-    # must start again: o1 asks ov0's on sim1, m1 lan's on its shim; all3 asks br0's, and finds
-    # the members of its further networks in its hosts file (docs/names.md, "Not yet").
+    # must start again: o1 asks ov0's on sim1, m1 lan's on its shim; all3 asks its resolver view
+    # of the three networks at br0's resolver address (docs/names.md, "Resolver views").
     networks = [{"name": "br0"}, dict(OVERLAY, dns=True), lan]
     sandboxes = {"sim1": [{"name": "web", "network_mode": "br0", "publish": ["8080:80"]}, {"name": "o1", "network_mode": "ov0"},
                           {"name": "m1", "network_mode": "lan"}, {"name": "all3", "network_mode": "br0", "networks": ["ov0", "lan"]}],
@@ -128,9 +128,10 @@ def test_a_host_on_bridge_overlay_and_macvlan_networks_comes_back_after_a_reboot
     check = sim1.run("/etc/netmodes/netmodes-restore --check", check=False)
     assert check.returncode == 0 and check.stdout.strip().endswith("0 changes from /etc/netmodes/declared.json (check mode: nothing applied)"), \
         check.stdout + check.stderr
-    assert len(resolvers(sim1)) == 3, "br0, ov0 and lan (with its shim) have a resolver on sim1"
+    assert len(resolvers(sim1)) == 4, "br0, ov0 and lan (with its shim) have a resolver on sim1, and all3 its view of the three"
     assert sorted(rebooted(sim1)["netns"]) == ["all3", "m1", "o1", "web"]
-    assert len(resolvers(sim1)) == 3, "the restore starts the networks' resolvers again"
+    assert len(resolvers(sim1)) == 4, "the restore starts the networks' resolvers and the view again"
+    assert "o2" not in sh(sim1, "cat /etc/hosts", netns="all3"), "all3's further networks' members come from its view"
     for netns, peer in (("o1", "o2"), ("m1", "m2"), ("all3", "o2"), ("all3", "m2")):
         ping(sim1, netns, peer)  # by name, across hosts
     ping(sim2, "o2", "all3")

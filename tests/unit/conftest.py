@@ -17,7 +17,7 @@ import itertools
 
 import pytest
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _ledger, _lock
+from ansible_collections.netmodes.linux.plugins.module_utils import _ledger, _lock, _resolver
 from ansible_collections.netmodes.linux.plugins.module_utils import _sysctl as sysctl_module
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import converge as engine_converge
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, KernelError, NotFound
@@ -648,11 +648,12 @@ class FakeFiles:
 
 
 class FakeResolvers:
-    """The resolvers' adapter in memory: {network: {"config", "hosts", "running" (a pid)}}."""
+    """The resolvers' adapter in memory: {network: {"config", "hosts", "users", "running" (a pid)}}."""
 
     def __init__(self):
         self.resolvers = {}
         self.present = True  # dnsmasq is installed
+        self.units, self.unit_text = False, None  # resolvers run as systemd units; the unit template's text
         self.calls = []
         self._pids = itertools.count(100)
 
@@ -663,12 +664,12 @@ class FakeResolvers:
         return sorted(self.resolvers)
 
     def read(self, network):
-        return dict(self.resolvers.get(network, {"config": None, "hosts": None, "running": None}))
+        return dict({"config": None, "hosts": None, "users": None, "running": None}, **self.resolvers.get(network, {}))
 
-    def write(self, network, config=None, hosts=None):
+    def write(self, network, config=None, hosts=None, users=None):
         self.calls.append(("write", network, config is not None, hosts is not None))
-        found = self.resolvers.setdefault(network, {"config": None, "hosts": None, "running": None})
-        found.update({k: v for k, v in (("config", config), ("hosts", hosts)) if v is not None})
+        found = self.resolvers.setdefault(network, {"config": None, "hosts": None, "users": None, "running": None})
+        found.update({k: v for k, v in (("config", config), ("hosts", hosts), ("users", users)) if v is not None})
 
     def restart(self, network):
         self.calls.append(("restart", network))
@@ -677,6 +678,17 @@ class FakeResolvers:
     def remove(self, network):
         self.calls.append(("remove", network))
         self.resolvers.pop(network, None)
+
+    def unit(self):
+        return self.units, self.unit_text
+
+    def write_unit(self):
+        self.calls.append(("write_unit",))
+        self.unit_text = _resolver.UNIT_TEMPLATE
+
+    def remove_unit(self):
+        self.calls.append(("remove_unit",))
+        self.unit_text = None
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _firewall, _fleet, _resolver
 from ansible_collections.netmodes.linux.plugins.module_utils._batches import prune as _prune
 from ansible_collections.netmodes.linux.plugins.module_utils._batches.links import gather_networks, our_host_links
-from ansible_collections.netmodes.linux.plugins.module_utils._batches.resolvers import prune_resolvers
+from ansible_collections.netmodes.linux.plugins.module_utils._batches.resolvers import prune_resolvers, settle_unit
 from ansible_collections.netmodes.linux.plugins.module_utils._declaration import (
     DEFAULT_BRIDGE,
     NetworkSpec,
@@ -55,6 +55,7 @@ class Networks(BatchResource):
         if state == "deleted":
             for spec in specs:
                 remove_network(batch, spec, backend)
+            settle_unit(batch)
             return {}
         pool = _addresses.ipv6_pool(self.params["ipv6_pool"], "ipv6_pool")
         spans = host_spans(specs, _fleet.fleet_from(self.params["fleet"]), where)
@@ -63,6 +64,7 @@ class Networks(BatchResource):
         if state == "overridden":
             _prune.networks(batch, wanted=wanted, backend=backend)
             prune_resolvers(batch, {s.name for s in specs})
+            settle_unit(batch)
         return {}
 
     def gather(self, adapters):

@@ -47,6 +47,8 @@ from ansible_collections.netmodes.linux.plugins.module_utils._resources.portmap 
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.resolver_firewall import ResolverFirewall
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.stale_marker import StaleMarker
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.veth import Veth
+from ansible_collections.netmodes.linux.plugins.module_utils._resources.view_port import ViewPort
+from ansible_collections.netmodes.linux.plugins.module_utils._resources.view_redirect import ViewRedirect
 
 
 def orphan_veths(net):
@@ -130,6 +132,10 @@ def sandboxes(batch, *, declared, removed, networks, force, backend):
         kind, _sep, name = owner.partition(":")
         if kind == "netns" and name not in keep:
             batch.run(Portmap, netns=name, bridge=_declaration.DEFAULT_BRIDGE, state="absent", firewall_backend=backend)
+        elif kind == "dnsview" and name not in keep:
+            batch.run(ViewRedirect, netns=name, state="absent", firewall_backend=backend)
+        elif kind == "dnsport" and name not in adapters["resolver"].networks():  # a view gone (its own step removes it with it)
+            batch.run(ViewPort, view=name, state="absent", firewall_backend=backend)
     for name in adapters["files"].recorded_sandboxes():
         if name not in keep:
             batch.run(DnsConfig, netns=name, state="absent", force=force)

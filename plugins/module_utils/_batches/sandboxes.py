@@ -20,7 +20,8 @@ from ansible_collections.netmodes.linux.plugins.module_utils._batches.networks i
     host_spans,
     networks_preflight,
 )
-from ansible_collections.netmodes.linux.plugins.module_utils._batches.resolvers import bridge_gateways, converge_resolvers
+from ansible_collections.netmodes.linux.plugins.module_utils._batches.resolvers import bridge_gateways, converge_resolvers, settle_unit
+from ansible_collections.netmodes.linux.plugins.module_utils._batches.views import choose, converge_views
 from ansible_collections.netmodes.linux.plugins.module_utils._declaration import (
     DEFAULT_BRIDGE,
     DEFAULT_NETWORK,
@@ -45,6 +46,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils._resources.macvlan 
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.netns import Netns
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.portmap import Portmap
 from ansible_collections.netmodes.linux.plugins.module_utils._resources.veth import Veth
+from ansible_collections.netmodes.linux.plugins.module_utils._resources.view_redirect import ViewRedirect
 
 
 class Sandboxes(BatchResource):
@@ -143,6 +145,7 @@ class Sandboxes(BatchResource):
             if bridge:
                 batch.run(Portmap, netns=spec.name, bridge=bridge, state="absent", firewall_backend=backend)
             batch.run(DnsConfig, netns=spec.name, state="absent")
+            batch.run(ViewRedirect, netns=spec.name, state="absent", firewall_backend=backend)
             for name in spec.networks:
                 batch.run(Veth, name=veth_name(spec.name, name), state="absent")
         batch.run(Netns, name=spec.name, state="absent")
@@ -188,11 +191,19 @@ class Sandboxes(BatchResource):
         members = self._members(isolated, networks) if resolvers or self.params["dns"] else {}
         if resolvers:  # once the members' addresses are planned
             converge_resolvers(batch, {n: s for n, s in networks.items() if n != DEFAULT_NETWORK}, {n for s in isolated for n in s.networks},
-                               members=lambda name: self.network_members(name, members), spans=self.spans, prune=prune,
-                               subnets=lambda spec: bridge_gateways(self.planned_subnets, net, spec))
+                               members=lambda name: self.network_members(name, members), prune=prune,
+                               listen=lambda name: self.resolver_listen(name, networks))
+        views = {s.name: choose(s, [n for n in s.networks if self.resolver_listen(n, networks)]) for s in isolated} if self.params["dns"] else {}
+        if resolvers and self.params["dns"]:  # the views of the sandboxes on several networks, or with dns servers of their own
+            converge_views(batch, views, declared={s.name for s in present}, networks=networks, backend=backend,
+                           keep=lambda name: name not in self.leaving and net.netns_inode(name) is not None,
+                           listen=lambda name: self.resolver_listen(name, networks),
+                           sources=lambda sandbox, name, version: [a.ip for a in self.planned.ips.get(sandbox, {}).get(name, ()) if a.version == version])
+        if resolvers:
+            settle_unit(batch)
         if self.params["dns"]:
             for spec in isolated:
-                self._dns(batch, spec, members, networks)
+                self._dns(batch, spec, members, networks, views[spec.name])
             for spec in [s for s in present if s.mode == "container"]:  # Docker's: its target's files
                 batch.run(DnsConfig, netns=spec.name, share_with=spec.share_with, force=self.params["force"])
 
@@ -235,8 +246,7 @@ class Sandboxes(BatchResource):
             self._attach_multi_host(batch, spec, index, self.spans[name], networks)
             return
         bridge = bridge_of(name, networks)
-        # As this plan leaves the bridge (its step comes first), else as it is (a network of another run).
-        subnets = self.planned_subnets.get(bridge) or _addresses.bridge_subnets(self.adapters["netlink"].link(bridge, routes=False))
+        subnets = self.gateways(bridge)
         if not subnets:
             self.missing(NotFound("%s: network %s has no subnet yet (its bridge %s is not there)" % (spec.name, name, bridge), "config"))
             return
@@ -283,9 +293,7 @@ class Sandboxes(BatchResource):
                        | set(aliases))
         out = {}
         for name in {n for s in specs for n in s.networks if n != DEFAULT_NETWORK and n not in self.spans}:
-            bridge = bridge_of(name, networks)
-            planned = self.planned_subnets.get(bridge) or _addresses.bridge_subnets(net.link(bridge, routes=False))
-            subnets = [subnet for subnet, _gateway in planned.values()]
+            subnets = [subnet for subnet, _gateway in self.gateways(bridge_of(name, networks)).values()]
             out[name] = [_fleet.Member(self.fleet.host, sandbox, ip, 0, tuple(aliases.get(sandbox, ())))
                          for sandbox in names
                          for ip in _addresses.by_family(a.ip for a in self.planned.of(sandbox, sandbox in aliases))
@@ -297,23 +305,25 @@ class Sandboxes(BatchResource):
         else of this host (MEMBERS: what ``_members`` found)."""
         return self.spans[name].members if name in self.spans else members.get(name, ())
 
-    def _dns(self, batch, spec, members, networks):
+    def _dns(self, batch, spec, members, networks, view):
         """SPEC's hostname, hosts and resolv.conf.
 
-        Its resolv.conf names the resolver of the first of its networks that has one (unless it
-        names nameservers of its own: then, as before resolvers, it uses those and the hosts file
-        lists the members of all its networks). That resolver answers for the members of its
-        network, so, as in Docker, the hosts file lists none of them. It lists the members of its
-        other networks (_fleet.hosts_entries): those with ``dns: false``, and (for now: one
-        resolver per sandbox) those of its further networks with resolvers, network by network
-        in its order: a name once, where its first member comes, with a line for each member
-        that has it; a member on several of the sandbox's networks under the address of the
-        last of them."""
+        Its resolv.conf names the resolver of the first of its networks that has one: that
+        network's own when it is the only one and SPEC names no nameservers of its own, else
+        (VIEW, ``_batches.views.choose``) the same address, redirected to its resolver view,
+        which answers for the members of all of them and forwards to its nameservers. Those
+        members come from the resolver, so, as in Docker, the hosts file lists none of them. It
+        lists the members of its other networks (_fleet.hosts_entries: those with ``dns: false``,
+        or all of them when no network of it has a resolver and it names nameservers of its own),
+        network by network in its order: a name once, where its first member comes, with a line
+        for each member that has it; a member on several of the sandbox's networks under the
+        address of the last of them."""
         lines, host = {}, self.fleet.host
-        serving = None if spec.dns else _resolver.serving(spec.networks, networks)
-        resolver = self._resolver_address(serving, networks)
+        resolving = [name for name in spec.networks if self.resolver_listen(name, networks)]
+        serving = resolving[0] if resolving and (view or not spec.dns) else None
+        resolver = _resolver.nameserver(self.resolver_listen(serving, networks)) if serving else None
         for name in spec.networks:
-            if name == serving and resolver is not None:
+            if resolver is not None and name in (view[1] if view else [serving]):
                 continue
             for who, member, ip in _fleet.hosts_entries(self.network_members(name, members), host, spec.name):
                 lines[(who, member, ipaddress.ip_address(ip).version)] = ip  # one line per family
@@ -321,23 +331,26 @@ class Sandboxes(BatchResource):
         for (who, _member, _version), ip in lines.items():
             peers.setdefault(who, []).append(ip)
         batch.run(DnsConfig, planned_addresses=self.planned.links(spec.name, spec.networks), netns=spec.name,
-                  hostname=spec.hostname or spec.name, nameservers=list(spec.dns) if spec.dns else None,
+                  hostname=spec.hostname or spec.name, nameservers=list(spec.dns) if spec.dns and resolver is None else None,
                   search=list(spec.dns_search) if spec.dns_search is not None else None,
                   options=list(spec.dns_options) if spec.dns_options is not None else None,
                   extra_hosts=spec.extra_hosts, peers=peers or None, force=self.params["force"],
-                  resolver=[str(resolver), serving] if resolver is not None else None)
+                  resolver=[str(resolver), "%s, through its resolver view of %s" % (serving, ", ".join(view[1])) if view else serving]
+                  if resolver is not None else None)
 
-    def _resolver_address(self, name, networks):
-        """The address a sandbox's resolv.conf names of the resolver of network NAME on this host
-        (_resolver.nameserver), or None (no NAME, or its bridge has no address yet)."""
-        if name is None:
-            return None
+    def gateways(self, bridge):
+        """{IP version: (subnet, gateway)} of bridge BRIDGE as this plan leaves it ({}: unknown yet)."""
+        return bridge_gateways(self.planned_subnets, self.adapters["netlink"], bridge)
+
+    def resolver_listen(self, name, networks):
+        """The addresses (IPv4 first) the resolver of network NAME listens on, on this host, as this
+        plan leaves them ([]: it has none, or its bridge has no address yet); NETWORKS: {name: spec}."""
+        spec = networks.get(name)
+        if spec is None or not _resolver.has_resolver(spec):
+            return []
         if name in self.spans:
-            span = self.spans[name]
-            return _resolver.nameserver(_resolver.addresses(span.spec, index=span.index))
-        bridge = bridge_of(name, networks)
-        subnets = self.planned_subnets.get(bridge) or _addresses.bridge_subnets(self.adapters["netlink"].link(bridge, routes=False))
-        return _resolver.nameserver(_resolver.addresses(networks[name], {v: gateway for v, (_subnet, gateway) in subnets.items()}))
+            return _resolver.addresses(spec, index=self.spans[name].index)
+        return _resolver.addresses(spec, {v: gateway for v, (_subnet, gateway) in self.gateways(spec.bridge).items()})
 
     def _repointed(self, spec):
         """A container-mode sandbox that exists but shares another namespace than its target's now

@@ -5,12 +5,12 @@
 Modules never build rules. They describe *intents* (a published port, a bridge network's
 policy, who may send an overlay VXLAN, who may ask a network's resolver, what keeps the host
 closed where a sysctl was switched on) on behalf of an *owner* (``netns:web``, ``bridge:br0``,
-``vxlan:nmx…``, ``resolver:br0``, ``sysctl:ledger``)
+``vxlan:nmx…``, ``resolver:br0``, ``dnsview:web``, ``dnsport:view:…``, ``sysctl:ledger``)
 and a backend renders them. The package, file by file:
 
 - ``backends``: the backends' names, the ``firewall_backend`` spec, ``auto``'s choice;
 - ``interface``: the ``Backend`` protocol, all a planner uses of a backend (netavark's FirewallDriver);
-- ``intents``: what is asked (``Publish``, ``BridgePolicy``, ``VxlanPeers``, ``ResolverAccess``, ``Guard``) and owner tags;
+- ``intents``: what is asked (``Publish``, ``BridgePolicy``, ``VxlanPeers``, ``ResolverAccess``, ``ViewRedirect``, ``ViewPort``, ``Guard``) and owner tags;
 - ``planning``: the one planning path both backends share (``plan``, ``plan_guard``, ``recognise``);
 - ``nftables`` (``nft_rules``, ``nft_state``): one table of our own, one JSON transaction per run (the default);
 - ``iptables`` (``ipt_rules``, ``ipt_state``): chains of our own through python-iptables, for iptables-legacy hosts;
@@ -31,17 +31,22 @@ from ansible_collections.netmodes.linux.plugins.module_utils._firewall.intents i
     Guard,
     Publish,
     ResolverAccess,
+    ViewPort,
+    ViewRedirect,
     VxlanPeers,
     bridge_owner,
     owner_words,
     resolver_owner,
     sandbox_owner,
+    view_owner,
+    view_port_owner,
     vxlan_owner,
 )
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall.planning import UNRECOGNISED, guard, plan, plan_guard, recognise
 
 __all__ = [
-    "BACKENDS", "BACKEND_OPTION", "GUARD_OWNER", "UNRECOGNISED", "BridgePolicy", "Guard", "Publish", "ResolverAccess", "VxlanPeers",
-    "backend", "blocked", "bridge_flows", "bridge_owner", "detect", "guard", "owner_words",
-    "plan", "plan_guard", "publish_flows", "recognise", "resolver_owner", "sandbox_owner", "vxlan_owner",
+    "BACKENDS", "BACKEND_OPTION", "GUARD_OWNER", "UNRECOGNISED", "BridgePolicy", "Guard", "Publish", "ResolverAccess", "ViewPort", "ViewRedirect",
+    "VxlanPeers", "backend", "blocked", "bridge_flows", "bridge_owner", "detect", "guard", "owner_words",
+    "plan", "plan_guard", "publish_flows", "recognise", "resolver_owner", "sandbox_owner", "view_owner", "view_port_owner",
+    "vxlan_owner",
 ]

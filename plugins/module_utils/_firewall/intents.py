@@ -65,6 +65,43 @@ class ResolverAccess:
 
 
 @dataclass(frozen=True)
+class ViewRedirect:
+    """A sandbox's way to its resolver view (``_resolver``: the view of its networks and upstreams,
+    a dnsmasq of its own on VIEW_PORTS): its DNS queries (udp and tcp ``_resolver.PORT``) to
+    ADDRESS, the resolver its resolv.conf names, from one of SOURCES (its addresses on that
+    network, in ADDRESS's family; iptables also matches DEVICE, where they arrive; nftables
+    cannot, see nft_rules) go to ADDRESS port PORT instead (DNAT). What was redirected to a port
+    of VIEW_PORTS is admitted (a fixed rule); anything else to a view's addresses and port is
+    dropped (ViewPort)."""
+
+    device: str
+    sources: tuple
+    address: object
+    port: int
+
+    def describe(self):
+        return ["%s port %d from %s on %s" % (self.address, self.port, source, self.device) for source in self.sources]
+
+
+@dataclass(frozen=True)
+class ViewPort:
+    """A resolver view's own port (``_resolver``): udp and tcp PORT on ADDRESSES (where it
+    listens, its networks' resolver addresses) is dropped but for what was redirected there
+    (ViewRedirect, admitted by a fixed rule before): a member cannot ask another sandbox's view
+    directly, and nothing else of the host is closed."""
+
+    addresses: tuple
+    port: int
+
+    def describe(self):
+        return ["%s port %d" % (address, self.port) for address in self.addresses]
+
+
+# The ports the resolver views listen on (_resolver.VIEW_PORTS), below the kernel's ephemeral ones.
+VIEW_PORTS = (10530, 10629)
+
+
+@dataclass(frozen=True)
 class Guard:
     """What keeps the host closed where the collection switched a sysctl on (``_sysctl.guarded``):
     a forwarded IPv4 packet that arrives on one of UPLINKS (an IPv6 one on one of UPLINKS6) and
@@ -106,6 +143,16 @@ def resolver_owner(device):
     """The owner tag of the admission of a network's members to its resolver (ResolverAccess), by
     the DEVICE they arrive on."""
     return "resolver:%s" % device
+
+
+def view_owner(sandbox):
+    """The owner tag of a sandbox's redirect to its resolver view (ViewRedirect)."""
+    return "dnsview:%s" % sandbox
+
+
+def view_port_owner(view):
+    """The owner tag of a resolver view's own port (ViewPort)."""
+    return "dnsport:%s" % view
 
 
 def vxlan_owner(name):

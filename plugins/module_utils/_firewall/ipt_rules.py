@@ -5,7 +5,14 @@ intent. See ``iptables`` for the whole."""
 
 from __future__ import annotations
 
-from ansible_collections.netmodes.linux.plugins.module_utils._firewall.intents import Guard, ResolverAccess, VxlanPeers
+from ansible_collections.netmodes.linux.plugins.module_utils._firewall.intents import (
+    VIEW_PORTS,
+    Guard,
+    ResolverAccess,
+    ViewPort,
+    ViewRedirect,
+    VxlanPeers,
+)
 
 TAG = "netmodes"
 USER_CHAIN = "NETMODES-USER"
@@ -51,6 +58,7 @@ _DNAT_REPLY = ("conntrack", {"ctdir": "REPLY", "ctstate": "DNAT"})
 _LOOPBACK = ("-d", "127.0.0.0/8")
 _ESTABLISHED = ("conntrack", {"ctstate": "RELATED,ESTABLISHED"})
 _LOCAL = ("addrtype", {"dst-type": "LOCAL"})
+_VIEW_PORTS = "%d:%d" % VIEW_PORTS
 
 # Chains and their fixed rules: (table, chain) -> [spec] (None: a chain of owned rules only).
 HOOKS = {
@@ -75,8 +83,10 @@ CHAIN_RULES = {
                                     spec(matches=[_DNAT_REPLY], target=("NETMODES-REPLIES",)), spec(target=("DROP",))],
     ("filter", "NETMODES-PUBLISHED"): None,
     ("filter", "NETMODES-REPLIES"): None,
-    # -d RESOLVER -p P --dport 53 -j NETMODES-DNS-DEV: a network's resolver, its members only.
-    ("filter", "NETMODES-INPUT"): None,
+    # A resolver view's port admits what was redirected to it (intents.ViewRedirect); then, owned:
+    # -d VIEW -p P --dport PORT -j DROP (the rest, intents.ViewPort) and -d RESOLVER -p P --dport
+    # 53 -j NETMODES-DNS-DEV, a network's resolver, its members only.
+    ("filter", "NETMODES-INPUT"): [spec((("-p", proto),), [(proto, {"dport": _VIEW_PORTS}), _DNATED]) for proto in ("udp", "tcp")],
     ("nat", "NETMODES-DNAT"): None,
     # The host reaching a sandbox through 127.0.0.1 (route_localnet lets it leave lo).
     ("nat", "NETMODES-POSTROUTING"): [spec((("-s", "127.0.0.0/8"),), [_DNATED], ("MASQUERADE",))],
@@ -189,6 +199,30 @@ def _resolver_items(access, tag):
     return out
 
 
+def _view_items(redirect, tag):
+    """A sandbox's redirect to its resolver view (intents.ViewRedirect): a DNAT rule per source and protocol."""
+    v4 = redirect.address.version == 4
+    table, host = ("nat", "/32") if v4 else ("nat6", "/128")
+    to = ("%s:%d" if v4 else "[%s]:%d") % (redirect.address, redirect.port)
+    out = set()
+    for source in redirect.sources:
+        for proto in ("udp", "tcp"):
+            head, ms = _port((("-s", str(source) + host), ("-d", str(redirect.address) + host), ("-i", redirect.device)), proto, "53")
+            out.add(("rule", table, "NETMODES-DNAT", spec(head, ms, ("DNAT", {"to-destination": to}), tag)))
+    return out
+
+
+def _view_port_items(view, tag):
+    """A resolver view's own port (intents.ViewPort): dropped, after the fixed admission of what was redirected."""
+    out = set()
+    for address in view.addresses:
+        table, host = ("filter", "/32") if address.version == 4 else ("filter6", "/128")
+        for proto in ("udp", "tcp"):
+            head, ms = _port((("-d", str(address) + host),), proto, str(view.port))
+            out.add(("rule", table, "NETMODES-INPUT", spec(head, ms, ("DROP",), tag)))
+    return out
+
+
 def u32_vni(vni, version=4):
     """The u32 match of VXLAN with VNI (the 24 bits after UDP's 8 bytes and VXLAN's first 4), as
     iptables prints it back: Docker's match for its encrypted overlays' cleartext drop (IPv4,
@@ -229,6 +263,10 @@ def render(owner, intents):
             out |= _vxlan_items(intent, _tag(owner))
         elif isinstance(intent, ResolverAccess):
             out |= _resolver_items(intent, _tag(owner))
+        elif isinstance(intent, ViewRedirect):
+            out |= _view_items(intent, _tag(owner))
+        elif isinstance(intent, ViewPort):
+            out |= _view_port_items(intent, _tag(owner))
         elif isinstance(intent, Guard):
             out |= _guard_items(intent, _tag(owner))
         else:

@@ -53,7 +53,7 @@ class State(OwnedItems):
                 head, matches, target = dict(rule[0]), dict(rule[1]), dict(target_params(rule))
                 who = _owner(("rule", table, "NETMODES-DNAT", rule))
                 proto = head.get("-p")
-                if not who or proto not in matches:
+                if not who or proto not in matches or who.startswith("dnsview:"):  # a redirect to a resolver view: no published port
                     continue
                 hport = dict(matches[proto])["dport"].replace(":", "-")
                 dest = target.get("to-destination", "")

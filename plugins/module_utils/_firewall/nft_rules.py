@@ -8,8 +8,11 @@ from __future__ import annotations
 import json
 
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall.intents import (
+    VIEW_PORTS,
     Guard,
     ResolverAccess,
+    ViewPort,
+    ViewRedirect,
     VxlanPeers,
     bridge_owner,
     resolver_owner,
@@ -49,6 +52,12 @@ _LOOPBACK = _match(_payload("ip", "daddr"), {"prefix": {"addr": "127.0.0.0", "le
 # The reply of a published port: from the sandbox's address and port.
 _REPLY_KEY = {"concat": [_payload("ip", "saddr"), _meta("l4proto"), _payload("th", "sport")]}
 _REPLY_KEY6 = {"concat": [_payload("ip6", "saddr"), _meta("l4proto"), _payload("th", "sport")]}
+# A DNS query a sandbox sends to its resolver, redirected to its resolver view (intents.ViewRedirect).
+# Not keyed by the interface too: with it the kernel refused the transaction (ERANGE: too long a
+# key for two lookups); a forged source address gets its answer sent to the sandbox it names.
+_VIEW_KEY = {"concat": [_payload("ip", "saddr"), _payload("ip", "daddr"), _meta("l4proto"), _payload("th", "dport")]}
+_VIEW_KEY6 = {"concat": [_payload("ip6", "saddr"), _payload("ip6", "daddr"), _meta("l4proto"), _payload("th", "dport")]}
+_VIEW_PORT = _match(_payload("th", "dport"), {"range": list(VIEW_PORTS)})
 
 # name -> (key types, data type or None for a set). Single ports are exact keys, which nftables
 # keeps in hash tables (one lookup whatever their number); ranges and prefixes need interval sets.
@@ -81,6 +90,10 @@ ELEMENT_SETS = {
     "localnet": ("ifname", None),
     "resolve4": (_KEY, "verdict"),
     "resolve6": (_KEY6, "verdict"),
+    "view-addr4": (["ipv4_addr"] + _KEY, "ipv4_addr"),
+    "view-port4": (["ipv4_addr"] + _KEY, "inet_service"),
+    "view-addr6": (["ipv6_addr"] + _KEY6, "ipv6_addr"),
+    "view-port6": (["ipv6_addr"] + _KEY6, "inet_service"),
 }
 INTERVAL = ("range4", "exposed-range4", "loopback-range4", "range6", "exposed-range6")
 # The verdict maps that send a bridge's packets to its chains (the chain is named MAP-BRIDGE).
@@ -116,7 +129,11 @@ CHAIN_RULES = {
                         "port": {"map": {"key": _ANY_KEY, "data": "@any-port6"}}}}],
         [_L4, {"dnat": {"family": "ip6", "addr": {"map": {"key": _PORT_KEY6, "data": "@range6"}}}}],
     ],
-    "nat-prerouting": [[_LOCAL, {"jump": {"target": "published"}}]],
+    "nat-prerouting": [[_LOCAL, {"jump": {"target": "published"}}]] + [
+        # A sandbox's query to its resolver, to its resolver view's port (intents.ViewRedirect).
+        [_DNS, {"dnat": {"family": family, "addr": {"map": {"key": key, "data": "@view-addr" + v}},
+                         "port": {"map": {"key": key, "data": "@view-port" + v}}}}]
+        for family, key, v in (("ip", _VIEW_KEY, "4"), ("ip6", _VIEW_KEY6, "6"))],
     "nat-output": [[_LOCAL, {"jump": {"target": "published"}}]],
     "nat-postrouting": [
         # The host reaching a sandbox through 127.0.0.1 (route_localnet lets it leave lo).
@@ -156,7 +173,10 @@ CHAIN_RULES = {
         [_match(_meta("nfproto"), "ipv6"), {"drop": None}]],
     # A packet to a network's resolver (its address, protocol and port) goes to that network's
     # chain, which admits its members only; nothing else to the host is looked at.
-    "filter-input": [[_DNS, {"vmap": {"key": key, "data": "@" + name}}] for key, name in ((_PORT_KEY, "resolve4"), (_PORT_KEY6, "resolve6"))],
+    # A resolver view's port admits what was redirected to it (the rest is dropped: ViewPort's
+    # elements of the resolve maps).
+    "filter-input": [[_DNS, _VIEW_PORT, _DNATED, {"accept": None}]] + [
+        [_DNS, {"vmap": {"key": key, "data": "@" + name}}] for key, name in ((_PORT_KEY, "resolve4"), (_PORT_KEY6, "resolve6"))],
 }
 
 
@@ -223,6 +243,22 @@ def _resolver_items(access):
         for proto in ("udp", "tcp"):
             out.add(("elem", "resolve%d" % address.version, (str(address), proto, str(access.port)), "jump %s%s" % (RESOLVER_PREFIX, access.device)))
     return out
+
+
+def _view_items(redirect):
+    """The elements of a sandbox's redirect to its resolver view (intents.ViewRedirect)."""
+    address, v, out = str(redirect.address), str(redirect.address.version), set()
+    for source in redirect.sources:
+        for proto in ("udp", "tcp"):
+            key = (str(source), address, proto, "53")
+            out |= {("elem", "view-addr" + v, key, address), ("elem", "view-port" + v, key, str(redirect.port))}
+    return out
+
+
+def _view_port_items(view):
+    """A resolver view's own port (intents.ViewPort): dropped, in the resolvers' lookup."""
+    return {("elem", "resolve%d" % address.version, (str(address), proto, str(view.port)), "drop")
+            for address in view.addresses for proto in ("udp", "tcp")}
 
 
 def _bridge_of(chain):
@@ -293,12 +329,16 @@ def _key_text(part):
         return "%d-%d" % tuple(part["range"])
     if isinstance(part, dict) and "jump" in part:
         return "jump " + part["jump"]["target"]
+    if isinstance(part, dict) and "drop" in part:
+        return "drop"
     return str(part)
 
 
 def _value_json(text):
     if text.startswith("jump "):
         return {"jump": {"target": text[5:]}}
+    if text == "drop":
+        return {"drop": None}
     return _key_part(text)
 
 
@@ -389,6 +429,10 @@ def render(owner, intents):
             out |= _guard_items(intent)
         elif isinstance(intent, ResolverAccess):
             out |= _resolver_items(intent)
+        elif isinstance(intent, ViewRedirect):
+            out |= _view_items(intent)
+        elif isinstance(intent, ViewPort):
+            out |= _view_port_items(intent)
         else:
             out |= _bridge_items(intent) if hasattr(intent, "bridge") else _port_items(intent)
     return out

@@ -1,7 +1,9 @@
 # Copyright: netmodes.linux contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The resolver of one network on this host (a step of the sandboxes batch; _resolver says what
-it is): its config and hosts file, and its process.
+it is): its config and hosts file, and its process. A resolver view (NETWORK is its name, ANSWERS
+the networks whose hosts files it reads, PORT its own) has no hosts file but the list of the
+sandboxes that use it (USERS).
 
 A new member, or one gone, changes the hosts file alone, which dnsmasq reads again by itself (no
 restart); a change of where it listens or where it forwards restarts it; a resolver that is not
@@ -22,6 +24,9 @@ class Resolver(Resource):
         "listen": {"type": "list", "elements": "str", "default": []},
         "servers": {"type": "list", "elements": "str", "default": []},
         "hosts": {"type": "str", "default": ""},
+        "port": {"type": "int", "default": _resolver.PORT},
+        "answers": {"type": "list", "elements": "str"},
+        "users": {"type": "list", "elements": "str"},
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     }
 
@@ -32,7 +37,9 @@ class Resolver(Resource):
             listen = [address(v, "listen[%d]" % i) for i, v in enumerate(p["listen"])]
             # a link-local server of the host's keeps its interface (dnsmasq reads fe80::1%eth0)
             servers = [address(v, "servers[%d]" % i, scoped=True) for i, v in enumerate(p["servers"])]
-            out.update(config=_resolver.config(p["network"], listen, servers), hosts=p["hosts"])
+            view = p["answers"] is not None
+            out.update(config=_resolver.config(p["network"], listen, servers, port=p["port"], answers=p["answers"]),
+                       hosts=None if view else p["hosts"], users="".join(n + "\n" for n in sorted(set(p["users"] or []))) if view else None)
         return out
 
     def read(self, desired):
@@ -48,15 +55,15 @@ class Resolver(Resource):
         name = desired["network"]
         obj = "resolver %s" % name
         if desired["state"] == "absent":
-            there = current["config"] is not None or current["hosts"] is not None or current["running"]
+            there = current["config"] is not None or current["hosts"] is not None or current.get("users") is not None or current["running"]
             return [Op("delete", obj, call=("resolver.remove", {"network": name}))] if there else []
         if current["config"] is None:
-            return [Op("create", obj, after={"config": desired["config"], "hosts": desired["hosts"]},
-                       call=("resolver.write", {"network": name, "config": desired["config"], "hosts": desired["hosts"]})),
+            files = {field: desired[field] for field in ("config", "hosts", "users") if desired[field] is not None}
+            return [Op("create", obj, after=files, call=("resolver.write", dict(files, network=name))),
                     Op("set", obj, "process", "stopped", "running", call=("resolver.restart", {"network": name}))]
         ops = []
-        for field in ("config", "hosts"):
-            if current[field] != desired[field]:
+        for field in ("config", "hosts", "users"):
+            if desired[field] is not None and current[field] != desired[field]:
                 ops.append(Op("set", obj, field, current[field], desired[field],
                               call=("resolver.write", {"network": name, field: desired[field]})))
         if not current["running"]:

@@ -43,9 +43,9 @@ class Stopped:
 def test_files_are_public_written_whole_and_removed_with_their_directory(tmp_path):
     root = tmp_path / "resolvers"
     adapter = service.Resolvers(Stopped(), root=str(root))
-    assert adapter.read("front") == {"config": None, "hosts": None, "running": None} and adapter.networks() == []
+    assert adapter.read("front") == {"config": None, "hosts": None, "users": None, "running": None} and adapter.networks() == []
     adapter.write("front", config="port=53\n", hosts="10.231.150.2\tweb\n")
-    assert adapter.read("front") == {"config": "port=53\n", "hosts": "10.231.150.2\tweb\n", "running": None}
+    assert adapter.read("front") == {"config": "port=53\n", "hosts": "10.231.150.2\tweb\n", "users": None, "running": None}
     assert os.listdir(root / "front" / "hosts") == ["front"], "no temporary file is ever left where dnsmasq watches"
     for path, mode in ((root, 0o755), (root / "front", 0o755), (root / "front" / "hosts", 0o755),
                        (root / "front" / "dnsmasq.conf", 0o644), (root / "front" / "hosts" / "front", 0o644)):

@@ -227,9 +227,15 @@ def test_a_network_s_resolver_is_reported_and_one_not_running_is_warned_about(co
                     hosts="")
     resolvers.restart("front")
     resolvers.write("lan", config=_resolver.config("lan", [ipaddress.ip_address("10.231.1.128")], []), hosts="")
+    view = _resolver.view_name(["front", "lan"], None)  # listening on front's gateway too: not front's resolver
+    resolvers.write(view, config=_resolver.config(view, [ipaddress.ip_address("172.20.0.1")], [], port=10530, answers=["front", "lan"]),
+                    users="web\n")
+    resolvers.restart(view)
     result = converge(NetInfo)
     assert result["resolvers"] == [{"network": "front", "listen": ["172.20.0.1", "fd31:20::1"], "running": True},
-                                   {"network": "lan", "listen": ["10.231.1.128"], "running": False}]
+                                   {"network": "lan", "listen": ["10.231.1.128"], "running": False},
+                                   {"network": view, "listen": ["172.20.0.1"], "running": True, "networks": ["front", "lan"], "port": 10530,
+                                    "sandboxes": ["web"]}]
     assert [n["resolver"] for n in result["networks"]] == ["front"]
     assert converge(NetInfo, brief=True)["networks"][0]["resolver"] == "front"
     assert result["warnings"] == ["resolver of network lan: not running; the next run of the sandboxes module starts it again"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.netmodes.linux.plugins.module_utils import _resolver
 from ansible_collections.netmodes.linux.plugins.module_utils._batches.sandboxes import Sandboxes
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import NotFound
 from ansible_collections.netmodes.linux.plugins.modules.networks import Networks
@@ -15,6 +16,7 @@ from ansible_collections.netmodes.linux.plugins.modules.networks import Networks
 NETWORKS = [{"name": "front", "subnet": ["10.231.150.0/24", "fd31:150::/64"], "ipv6": True},
             {"name": "back", "subnet": "10.231.151.0/24", "internal": True},
             {"name": "quiet", "subnet": "10.231.152.0/24", "dns": False}]
+VIEW = _resolver.view_name(["back", "front"], None)   # db's
 SANDBOXES = [{"name": "web", "network_mode": "front", "aliases": ["www"]},
              {"name": "db", "network_mode": "back", "networks": ["front"], "aliases": ["www"]},
              {"name": "q", "network_mode": "quiet"}]
@@ -31,6 +33,11 @@ def run(converge, files):
     return go
 
 
+def plain(resolvers):
+    """The networks' resolvers (not the views)."""
+    return [n for n in resolvers.networks() if not _resolver.is_view(n)]
+
+
 def resolver_ops(result):
     return [op for op in result["operations"] if op["object"].startswith("resolver ")]
 
@@ -40,7 +47,7 @@ def test_each_network_with_dns_and_members_gets_a_resolver_in_four_steps(run, re
     assert resolvers.calls == [], "check mode started nothing"
     first = run()
     assert resolver_ops(first) == resolver_ops(check), "check mode planned the same resolver operations"
-    assert resolvers.networks() == ["back", "front"], "dns: false keeps the hosts files alone"
+    assert plain(resolvers) == ["back", "front"], "dns: false keeps the hosts files alone"
     front = resolvers.resolvers["front"]
     assert "listen-address=10.231.150.1\nlisten-address=fd31:150::1\n" in front["config"]
     assert "server=10.231.0.53\n" in front["config"]
@@ -68,7 +75,8 @@ def test_new_upstream_servers_restart_it(run, resolvers, files):
     files.host["/etc/resolv.conf"] = "nameserver 10.231.0.54\n"
     ops = resolver_ops(run())
     assert [(op["object"], op.get("field"), op.get("after")) for op in ops if op.get("field") != "config"] == \
-        [("resolver front", "process", "restarted")], "the internal network forwards nothing: unchanged"
+        [("resolver front", "process", "restarted"), ("resolver %s" % VIEW, "process", "restarted")], \
+        "the internal network forwards nothing: unchanged (db's view of back and front forwards)"
     assert "server=10.231.0.54" in resolvers.resolvers["front"]["config"]
 
 
@@ -91,9 +99,9 @@ def test_it_goes_with_its_last_member_here_and_with_its_network(run, resolvers, 
     run()
     only_web = [SANDBOXES[0]]
     assert [op["action"] for op in resolver_ops(run(only_web)) if op["object"] == "resolver back"] == ["delete"]
-    assert resolvers.networks() == ["front"]
+    assert plain(resolvers) == ["front"]
     converge(Networks, config=[NETWORKS[0]], state="deleted")
-    assert resolvers.networks() == []
+    assert plain(resolvers) == []
 
 
 def test_pruning_removes_the_resolver_of_a_network_no_longer_declared(run, resolvers):
@@ -105,13 +113,13 @@ def test_pruning_removes_the_resolver_of_a_network_no_longer_declared(run, resol
 def test_the_networks_module_pruning_removes_the_resolvers_of_undeclared_networks_only(run, resolvers, converge):
     run()
     converge(Networks, config=NETWORKS[1:], state="overridden")
-    assert resolvers.networks() == ["back"]
+    assert plain(resolvers) == ["back"], "a sandbox's view is the sandboxes' to remove"
 
 
 def test_a_run_for_other_modes_leaves_the_resolvers_alone(converge, run, resolvers):
     run()
     converge(Sandboxes, config=SANDBOXES, networks=NETWORKS, modes=["container", "host"])
-    assert resolvers.networks() == ["back", "front"]
+    assert plain(resolvers) == ["back", "front"] and len(resolvers.networks()) == 3
 
 
 def test_without_dnsmasq_the_run_fails_before_anything_changes(run, resolvers, kernel):
@@ -119,3 +127,32 @@ def test_without_dnsmasq_the_run_fails_before_anything_changes(run, resolvers, k
     with pytest.raises(NotFound, match="dnsmasq-base"):
         run()
     assert kernel.calls == [] and resolvers.calls == []
+
+
+UNIT_FILE = "file %s" % _resolver.UNIT_PATH
+
+
+def test_where_systemd_runs_the_unit_template_is_planned_before_the_first_resolver_and_goes_with_the_last(run, resolvers, converge):
+    resolvers.units = True
+    check = run(check=True)
+    objects = [op["object"] for op in check["operations"]]
+    assert objects.count(UNIT_FILE) == 1 and resolvers.unit_text is None, "check mode shows it and writes nothing"
+    first = next(i for i, op in enumerate(check["operations"]) if op.get("field") == "process")
+    assert objects.index(UNIT_FILE) < first, "written before a resolver starts"
+    assert [op["action"] for op in run()["operations"] if op["object"] == UNIT_FILE] == ["create"]
+    assert resolvers.unit_text == _resolver.UNIT_TEMPLATE and not run()["changed"]
+    resolvers.unit_text = "# changed by hand\n"
+    assert [op["action"] for op in run()["operations"] if op["object"] == UNIT_FILE] == ["set"]
+    run([SANDBOXES[0]])  # web alone declared: back's resolver goes (the declared members decide), front's and db's view stay
+    assert resolvers.unit_text == _resolver.UNIT_TEMPLATE
+    converge(Networks, config=[NETWORKS[0]], state="deleted")
+    assert resolvers.networks() == [VIEW] and resolvers.unit_text is not None, "db's view still runs under it"
+    gone = run([], state="overridden")
+    ops = [op["object"] for op in gone["operations"]]
+    assert ops[-1] == UNIT_FILE and gone["operations"][-1]["action"] == "delete", "removed after the last resolver"
+    assert resolvers.networks() == [] and resolvers.unit_text is None
+
+
+def test_without_systemd_no_unit_template_is_planned(run, resolvers):
+    assert UNIT_FILE not in [op["object"] for op in run()["operations"]]
+    assert ("write_unit",) not in resolvers.calls

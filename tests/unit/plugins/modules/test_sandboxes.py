@@ -76,12 +76,12 @@ def test_the_whole_host_four_steps(converge, kernel, files, firewall):
     assert [n for (ns, n) in kernel.links if ns == kernel.netns["quiet"]] == ["lo"], "none mode has only lo"
     assert kernel.link(_declaration.DEFAULT_BRIDGE) is not None, "the default network is made on first use"
     assert result["sandboxes"]["legacy"]["addresses"] == ["172.17.0.2/16"]
-    # br0 has a resolver: web asks it for db, whose hosts file lists the members of back (its
-    # further network, with a resolver: the interim of one resolver per sandbox), itself among them
+    # br0 has a resolver: web asks it for db; db (on br0 and back, both with resolvers) asks its
+    # resolver view of both, so its hosts file lists neither's members
     assert "nameserver 172.18.0.1\n" in files.files[("web", "resolv.conf")]
     hosts = files.files[("web", "hosts")]
     assert "db" not in hosts and "database" not in hosts, "br0's resolver answers for its members"
-    assert "172.19.0.2\tdatabase\n" in files.files[("db", "hosts")], "aliases resolve too"
+    assert "172.19.0.2\tdatabase\n" not in files.files[("db", "hosts")], "back's members come from db's view"
     assert "legacy" not in files.files[("web", "hosts")], "the default bridge network has no name resolution"
     assert "nameserver 10.231.0.53\n" in files.files[("legacy", "resolv.conf")], "nor a resolver"
     assert "web" not in files.files[("legacy", "hosts")].split("localhost")[-1].replace("legacy", "")
@@ -255,9 +255,10 @@ def test_a_shared_alias_is_in_the_hosts_file_of_every_member_once_per_member(con
 
 # Issue 18: a network with a resolver answers for its members. A sandbox's resolv.conf names the
 # resolver of the first of its networks that has one (the host's search and options kept), and its
-# hosts file lists no member of that network; it lists the members of its networks with dns: false
-# and (one resolver per sandbox, for now) of its further networks with resolvers. A sandbox with
-# nameservers of its own (dns:) uses them, and its hosts file lists the members of all its networks.
+# hosts file lists no member of a network with a resolver (a sandbox on several, or with dns
+# servers of its own, asks its resolver view at that address); it lists the members of its
+# networks with dns: false. A sandbox with nameservers of its own on no network with a resolver
+# uses them, and its hosts file lists the members of all its networks.
 RESOLVING = [{"name": "front", "subnet": "172.18.0.0/16"}, {"name": "plain", "subnet": "172.30.0.0/24", "dns": False},
              {"name": "rear", "subnet": "172.31.0.0/24"}]
 RESOLVED = [{"name": "a", "network_mode": "front", "networks": ["plain", "rear"], "aliases": ["api"]},
@@ -279,22 +280,18 @@ def test_a_sandbox_asks_the_resolver_of_its_first_network_that_has_one(converge,
     assert nameservers(files, "b") == ["nameserver 172.18.0.1"] + kept
     assert nameservers(files, "d") == ["nameserver 172.31.0.1"] + kept, "rear comes first in d's networks"
     assert nameservers(files, "c") == ["nameserver 10.231.0.53"] + kept, "plain has no resolver: the host's nameservers"
-    assert nameservers(files, "e") == ["nameserver 10.231.0.99"] + kept, "e's own nameservers"
-    assert "# Nameserver: the resolver of network front." in files.files[("a", "resolv.conf")]
-    # a: no line of front's members; plain's (dns: false) and rear's (a further network) are listed
+    assert nameservers(files, "e") == ["nameserver 172.18.0.1"] + kept, "e's own nameservers are its view's upstreams"
+    assert "# Nameserver: the resolver of network front, through its resolver view of front, rear." in files.files[("a", "resolv.conf")]
+    assert "# Nameserver: the resolver of network front.\n" in files.files[("b", "resolv.conf")]
+    # a: no line of front's and rear's members (its view's); plain's (dns: false) are listed
     assert files.files[("a", "hosts")] == HOSTS_HEAD + (
         "172.18.0.2\ta\n172.30.0.2\ta\n172.31.0.2\ta\n"
-        "172.31.0.2\tapi\n"
-        "172.30.0.3\tc\n"
-        "172.31.0.3\td\n"), "its alias once, under the last of its networks that lists it"
+        "172.30.0.2\tapi\n"
+        "172.30.0.3\tc\n"), "its alias once, under the last of its networks that lists it"
     assert files.files[("b", "hosts")] == HOSTS_HEAD + "172.18.0.3\tb\n", "front's members come from its resolver"
     assert files.files[("c", "hosts")] == HOSTS_HEAD + "172.30.0.3\tc\n172.30.0.2\ta\n172.30.0.2\tapi\n"
-    assert files.files[("d", "hosts")] == HOSTS_HEAD + (
-        "172.31.0.3\td\n172.18.0.4\td\n"
-        "172.18.0.2\ta\n172.18.0.2\tapi\n"
-        "172.18.0.3\tb\n"
-        "172.18.0.5\te\n"), "front is d's further network: its members are listed"
-    assert "172.18.0.3\tb\n" in files.files[("e", "hosts")], "e does not ask front's resolver: front's members are listed"
+    assert files.files[("d", "hosts")] == HOSTS_HEAD + "172.31.0.3\td\n172.18.0.4\td\n", "front and rear: d's view"
+    assert files.files[("e", "hosts")] == HOSTS_HEAD + "172.18.0.5\te\n", "e asks its view of front, forwarding to its servers"
     assert not converge(Sandboxes, config=RESOLVED, networks=RESOLVING)["changed"]
 
 

@@ -106,7 +106,9 @@ def test_nftables_dnat_only_for_local_destinations():
     # `fib daddr type local jump nat-prerouting-and-output` from prerouting and (no proxy) output.
     local = [{"match": {"op": "==", "left": {"fib": {"result": "type", "flags": ["daddr"]}}, "right": "local"}},
              {"jump": {"target": "published"}}]
-    assert nft.CHAIN_RULES["nat-prerouting"] == [local] and nft.CHAIN_RULES["nat-output"] == [local]
+    assert nft.CHAIN_RULES["nat-prerouting"][0] == local and nft.CHAIN_RULES["nat-output"] == [local]
+    # then the redirects to resolver views (keyed by the query's destination: a local address)
+    assert [rule[-1]["dnat"]["addr"]["map"]["data"] for rule in nft.CHAIN_RULES["nat-prerouting"][1:]] == ["@view-addr4", "@view-addr6"]
 
 
 def test_nftables_an_offset_range_is_one_element_per_port():
