@@ -193,6 +193,16 @@ def hosts(network, members):
     return "\n".join(lines) + "\n"
 
 
+def names_by_address(hosts_text):
+    """{address (as written): [names, in file order]} of a resolver's hosts file (``hosts``'s)."""
+    out = {}
+    for line in (hosts_text or "").splitlines():
+        fields = line.split()
+        if len(fields) == 2 and not line.startswith("#"):
+            out.setdefault(fields[0], []).append(fields[1])
+    return out
+
+
 def serving(names, specs):
     """Which of a sandbox's networks NAMES (in its order) answers its resolv.conf: the first that
     has a resolver, or None. SPECS: {name: NetworkSpec} of the declared networks; a network not

@@ -190,7 +190,7 @@ class Sandboxes(BatchResource):
                       settled=settled, reserved=reserved, **self.planned.for_portmap(spec.name, spec.networks[0]))
         members = self._members(isolated, networks) if resolvers or self.params["dns"] else {}
         if resolvers:  # once the members' addresses are planned
-            converge_resolvers(batch, {n: s for n, s in networks.items() if n != DEFAULT_NETWORK}, {n for s in isolated for n in s.networks},
+            converge_resolvers(batch, {n: s for n, s in networks.items() if n != DEFAULT_NETWORK}, self._hosted(isolated, members),
                                members=lambda name: self.network_members(name, members), prune=prune,
                                listen=lambda name: self.resolver_listen(name, networks))
         views = {s.name: choose(s, [n for n in s.networks if self.resolver_listen(n, networks)]) for s in isolated} if self.params["dns"] else {}
@@ -292,13 +292,32 @@ class Sandboxes(BatchResource):
         names = sorted({n for n, inode in inodes.items() if n not in aliases and inode not in declared and n not in self.leaving}
                        | set(aliases))
         out = {}
-        for name in {n for s in specs for n in s.networks if n != DEFAULT_NETWORK and n not in self.spans}:
+        # Every declared network's, not only those of SPECS: a run for part of the host (a mode
+        # role's) leaves the others' members, and their resolvers, as they are.
+        for name in {n for n in set(networks) | {n for s in specs for n in s.networks} if n != DEFAULT_NETWORK and n not in self.spans}:
             subnets = [subnet for subnet, _gateway in self.gateways(bridge_of(name, networks)).values()]
-            out[name] = [_fleet.Member(self.fleet.host, sandbox, ip, 0, tuple(aliases.get(sandbox, ())))
+            kept = self._kept_names(name) if any(n not in aliases for n in names) else {}
+            out[name] = [_fleet.Member(self.fleet.host, sandbox, ip, 0,
+                                       tuple(aliases[sandbox]) if sandbox in aliases
+                                       else tuple(n for n in kept.get(str(ip), ()) if n != sandbox))
                          for sandbox in names
                          for ip in _addresses.by_family(a.ip for a in self.planned.of(sandbox, sandbox in aliases))
                          if any(ip in subnet for subnet in subnets)]
         return out
+
+    def _kept_names(self, network):
+        """{address: names} network NETWORK's resolver answers now: the aliases of the members a
+        run for part of the host does not declare are known from there alone."""
+        resolvers = self.adapters.get("resolver")
+        return _resolver.names_by_address(resolvers.read(network)["hosts"]) if resolvers else {}
+
+    def _hosted(self, specs, members):
+        """The networks that have members on this host: those SPECS are on, those with another
+        member here (MEMBERS: what ``_members`` found, undeclared namespaces included), and the
+        multi-host ones the fleet gives this host members of."""
+        here = self.fleet.host
+        return ({n for s in specs for n in s.networks} | {n for n, found in members.items() if found}
+                | {n for n, span in self.spans.items() if any(m.host == here and m.present for m in span.members)})
 
     def network_members(self, name, members):
         """The _fleet.Member of network NAME: of every host when it spans several (from the fleet),

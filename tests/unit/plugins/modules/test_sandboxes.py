@@ -295,6 +295,20 @@ def test_a_sandbox_asks_the_resolver_of_its_first_network_that_has_one(converge,
     assert not converge(Sandboxes, config=RESOLVED, networks=RESOLVING)["changed"]
 
 
+def test_a_run_for_part_of_the_host_keeps_the_resolvers_of_the_members_it_does_not_name(converge, files, resolvers):
+    # The mode roles apply one mode each (state merged): a run that names only the none-mode
+    # sandbox must leave front's and rear's resolvers, and the members they answer for, to the
+    # sandboxes it does not name.
+    files.host["/etc/resolv.conf"] = "nameserver 10.231.0.53\n"
+    converge(Networks, config=RESOLVING)
+    converge(Sandboxes, config=RESOLVED, networks=RESOLVING)
+    before = {name: dict(resolvers.read(name)) for name in resolvers.networks()}
+    assert {"front", "rear"} <= set(before)
+    run = converge(Sandboxes, config=[{"name": "quiet", "network_mode": "none"}], networks=RESOLVING)
+    assert {name: dict(resolvers.read(name)) for name in resolvers.networks()} == before, run["operations"]
+    assert not any("resolver" in op["object"] for op in run["operations"]), run["operations"]
+
+
 def test_turning_a_network_s_resolver_off_lists_its_members_again(converge, files):
     files.host["/etc/resolv.conf"] = "nameserver 10.231.0.53\n"
     converge(Networks, config=RESOLVING)
