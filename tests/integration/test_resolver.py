@@ -137,24 +137,31 @@ def found_by(host, watched, ways=3, seconds=30):
     return found, alive or len(found) == ways  # it ends once it found the name every way
 
 
+def joins_while_db_resolves(ansible, host, newcomer, debug):
+    """Run the declaration, start a process in db that resolves NEWCOMER (a sandbox entry) the three
+    ways, add NEWCOMER in a second run, and assert that the running process finds its address every
+    way without a restart. DEBUG: a shell command whose output explains a failure."""
+    assert not ansible.playbook(play()).failed
+    procs, name = Processes(), newcomer["name"]
+    try:
+        watched = watch(procs, host, "db", name, FRONT)
+        sh(host, "sleep 1")
+        assert found_by(host, watched, seconds=0)[0] == {}, "%s is no name yet" % name
+        run = ansible.playbook(play(SANDBOXES + [newcomer]))
+        assert not run.failed and run.changed, run
+        address = address_in(host, name)
+        found, same = found_by(host, watched)
+        assert found == {"getaddrinfo": [address], "getent": [address], "dig": [address]} and same, (found, same, sh(host, debug))
+    finally:
+        procs.stop()
+
+
 def test_a_running_process_resolves_a_member_that_joins_after_it_started(ansible, host):
     # The issue's trial: a loop in db never resolved cache added later, as a bind-mounted hosts
     # file does not change under a running process. Through the resolver it does, without a restart.
-    assert not ansible.playbook(play()).failed
-    procs = Processes()
-    try:
-        watched = watch(procs, host, "db", "cache", FRONT)
-        sh(host, "sleep 1")
-        assert found_by(host, watched, seconds=0)[0] == {}, "cache is no name yet"
-        run = ansible.playbook(play(SANDBOXES + [{"name": "cache", "network_mode": "front"}]))
-        assert not run.failed and run.changed, run
-        cache = sh(host, "ip netns exec cache ip -4 -br addr show eth0").split()[2].split("/")[0]
-        found, same = found_by(host, watched)
-        assert found == {"getaddrinfo": [cache], "getent": [cache], "dig": [cache]} and same, (
-            found, same, sh(host, "ip netns exec db dig +short +time=1 +tries=1 @%s cache; ip netns exec db cat /etc/resolv.conf;"
-                                  " cat /run/netmodes-resolver/front/hosts/front; ps -ef | grep watch-nam[e]" % FRONT))
-    finally:
-        procs.stop()
+    joins_while_db_resolves(ansible, host, {"name": "cache", "network_mode": "front"},
+                            "ip netns exec db dig +short +time=1 +tries=1 @%s cache; ip netns exec db cat /etc/resolv.conf;"
+                            " cat /run/netmodes-resolver/front/hosts/front; ps -ef | grep watch-nam[e]" % FRONT)
 
 
 BENCH_CLIENT = "%s %s --client" % (sys.executable, REPO / "bench" / "names.py")   # bench/names.py's probe: one place
@@ -229,21 +236,9 @@ def address_in(host, netns, link="eth0"):
 def test_a_process_in_a_two_network_sandbox_resolves_a_later_member_of_its_second_network(ansible, host):
     # db is on front and back: its resolv.conf names front's resolver, whose address is
     # redirected, for db, to its view of both; back's members come from there, not its hosts file.
-    assert not ansible.playbook(play()).failed
-    procs = Processes()
-    try:
-        watched = watch(procs, host, "db", "vault", FRONT)
-        sh(host, "sleep 1")
-        assert found_by(host, watched, seconds=0)[0] == {}, "vault is no name yet"
-        run = ansible.playbook(play(SANDBOXES + [{"name": "vault", "network_mode": "back"}]))
-        assert not run.failed and run.changed, run
-        vault = address_in(host, "vault")
-        found, same = found_by(host, watched)
-        assert found == {"getaddrinfo": [vault], "getent": [vault], "dig": [vault]} and same, (
-            found, same, sh(host, "ip netns exec db cat /etc/resolv.conf; cat /run/netmodes-resolver/view:*/dnsmasq.conf;"
-                                  " nft list table inet netmodes 2>&1 | grep -A3 view || true"))
-    finally:
-        procs.stop()
+    joins_while_db_resolves(ansible, host, {"name": "vault", "network_mode": "back"},
+                            "ip netns exec db cat /etc/resolv.conf; cat /run/netmodes-resolver/view:*/dnsmasq.conf;"
+                            " nft list table inet netmodes 2>&1 | grep -A3 view || true")
     assert sh(host, "ip netns exec db getent ahostsv4 web").split()[0] == address_in(host, "web"), "front's members too"
     assert "vault" not in sh(host, "ip netns exec db cat /etc/hosts")
 
