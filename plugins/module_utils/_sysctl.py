@@ -74,7 +74,8 @@ def uplink_addresses(net, ledger):
     """
     ours = bridges(ledger)
     out = {}
-    for name, addrs in sorted(net.addresses_by_link().items()):
+    # Most of a host's links have no address (a sandbox's host end): left out before anything else.
+    for name, addrs in sorted((name, addrs) for name, addrs in net.addresses_by_link().items() if addrs):
         if name == "lo" or name in ours or not any(_routable(a, 4) or _routable(a, 6) for a in addrs):
             continue
         link = net.link(name, routes=False)

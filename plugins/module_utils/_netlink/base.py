@@ -81,6 +81,11 @@ def _reads(method):
     return cached
 
 
+def _remembered(sockets, method, *args):
+    """True when SOCKETS (a ``Sockets``) remembers the read METHOD(*ARGS) (asked without keywords)."""
+    return (method, args, ()) in sockets._cache
+
+
 def _changing(forget, *args):
     """A write, around which (before and after) the Sockets method FORGET(*ARGS) drops the
     remembered reads it may change."""
@@ -174,9 +179,11 @@ class Sockets:
             self._wires[netns] = Wire() if netns is None else self.namespaces.inside(netns, lambda: Wire(netns))
         return self._wires[netns]
 
+    @_reads
     def _get(self, name, netns=None):
         """The kernel's message (a ``wire.LinkMessage``) for the link called exactly NAME, or
-        None (asked by name, not dumped)."""
+        None (asked by name, not dumped; remembered, so that reading a link with and without its
+        routes asks the kernel once)."""
         if not name:
             return None  # no name names no link (the kernel would call the request invalid)
         return self._call("read link %s" % name, self._wire(netns).link, name)
