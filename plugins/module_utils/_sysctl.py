@@ -115,12 +115,13 @@ def held(ledger, owner):
 
 def after(ledger, owner, want, values):
     """LEDGER once OWNER uses exactly the keys of WANT ({key: value}); VALUES are the keys' values now."""
-    out = ledger
-    for key in held(ledger, owner):
+    out, holds = ledger, held(ledger, owner)
+    for key in holds:
         if key not in want:
             out = released(out, key, owner)[0]
     for key in want:
-        out = claimed(out, key, owner, values.get(key))
+        if key not in holds:  # a key OWNER uses already keeps its entry (a host's uplink: every sandbox's)
+            out = claimed(out, key, owner, values.get(key))
     return out
 
 
