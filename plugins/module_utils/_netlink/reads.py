@@ -206,9 +206,8 @@ class Reads(Sockets):
     def _addresses(msgs):
         out = {}
         for msg in msgs:
-            value = ipaddress.ip_interface(msg.address)
-            if not value.ip.is_link_local:
-                out.setdefault(msg.index, set()).add(value)
+            if msg.address is not None and not msg.address.ip.is_link_local:
+                out.setdefault(msg.index, set()).add(msg.address)
         return {index: frozenset(addrs) for index, addrs in out.items()}
 
     def _main_routes(self, netns, family=0):
@@ -216,8 +215,7 @@ class Reads(Sockets):
         for msg in self._call("read the routes of %s" % (netns or "the host"), self._wire(netns).routes, family):
             if msg.table != MAIN_TABLE or msg.family not in (2, 10):
                 continue
-            dst = ipaddress.ip_network("%s/%d" % (msg.dst or ("0.0.0.0" if msg.family == 2 else "::"), msg.dst_len))
-            yield msg, Route(dst, ipaddress.ip_address(msg.gateway) if msg.gateway else None, msg.priority or 0)
+            yield msg, Route(msg.dst, msg.gateway, msg.priority or 0)
 
     @_reads
     def _static_routes(self, netns):
