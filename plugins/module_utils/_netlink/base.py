@@ -81,11 +81,6 @@ def _reads(method):
     return cached
 
 
-def _remembered(sockets, method, *args):
-    """True when SOCKETS (a ``Sockets``) remembers the read METHOD(*ARGS) (asked without keywords)."""
-    return (method, args, ()) in sockets._cache
-
-
 def _changing(forget, *args):
     """A write, around which (before and after) the Sockets method FORGET(*ARGS) drops the
     remembered reads it may change."""
@@ -134,6 +129,10 @@ class Sockets:
     def _forget_links(self):
         self._cache.clear()
         self._indexes.clear()
+
+    def _remembered(self, method, *args):
+        """True when the read METHOD(*ARGS) (asked without keywords) is remembered."""
+        return (method, args, ()) in self._cache
 
     def _forget(self, reads):
         for key in [key for key in self._cache if key[0] in reads]:

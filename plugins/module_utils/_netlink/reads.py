@@ -21,7 +21,6 @@ from ansible_collections.netmodes.linux.plugins.module_utils._netlink.base impor
     Sockets,
     _name_of_number,
     _reads,
-    _remembered,
 )
 from ansible_collections.netmodes.linux.plugins.module_utils._records import Link, RouteEntry
 
@@ -197,7 +196,7 @@ class Reads(Sockets):
         when it is remembered, else filtered by the kernel (a strict-checking socket honours the
         index of a dump request): a host has a link per sandbox, too many to dump for each one
         after a write. The grouping by index below keeps the answer right either way."""
-        if netns is not None or _remembered(self, "_address_dump", netns):
+        if netns is not None or self._remembered("_address_dump", netns):
             return self._address_dump(netns).get(index, frozenset())
         msgs = self._call("read the addresses of link %d" % index, self._wire(netns).addresses, index)
         return self._addresses(msgs).get(index, frozenset())
