@@ -45,6 +45,7 @@ class Namespaces:
 
     def __init__(self):
         self._libc = None
+        self._nsfs = None  # the device of nsfs, which holds every network namespace
 
     # -- reading ------------------------------------------------------------------------
 
@@ -55,7 +56,9 @@ class Namespaces:
         except (FileNotFoundError, NotADirectoryError):
             return None
         # A left-over mount point file is not a namespace: nsfs has its own device.
-        if st.st_dev != os.stat("/proc/self/ns/net").st_dev:
+        if self._nsfs is None:
+            self._nsfs = os.stat("/proc/self/ns/net").st_dev
+        if st.st_dev != self._nsfs:
             return None
         return st.st_ino
 

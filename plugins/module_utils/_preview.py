@@ -19,6 +19,8 @@ does, so that the next step reads it:
   a published port claims).
 
 Nothing here touches the host: the reads go to the real adapters, the writes stay in memory.
+So nothing changes what a read finds while a plan is made (the run holds the host's lock): a
+sysctl that every sandbox's published ports ask for is read once.
 """
 
 from __future__ import annotations
@@ -40,11 +42,14 @@ class Sysctl(_Wrapped):
     def __init__(self, real, netlink):
         super().__init__(real)
         self._ledger, self._values, self._netlink = None, {}, netlink
+        self._read = {}  # the real values, read once: nothing writes them while a plan is made
 
     def get(self, key):
         if key in self._values:
             return self._values[key]
-        value = self.real.get(key)
+        if key not in self._read:
+            self._read[key] = self.real.get(key)
+        value = self._read[key]
         parts = key.split("/")
         if value is None and len(parts) == 5 and parts[2] == "conf" and parts[3] in self._netlink.made:
             # an interface an earlier step makes starts with the defaults of its family

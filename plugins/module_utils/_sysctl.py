@@ -74,7 +74,8 @@ def uplink_addresses(net, ledger):
     """
     ours = bridges(ledger)
     out = {}
-    for name, addrs in sorted(net.addresses_by_link().items()):
+    # Most of a host's links have no address (a sandbox's host end): left out before anything else.
+    for name, addrs in sorted((name, addrs) for name, addrs in net.addresses_by_link().items() if addrs):
         if name == "lo" or name in ours or not any(_routable(a, 4) or _routable(a, 6) for a in addrs):
             continue
         link = net.link(name, routes=False)
@@ -114,12 +115,13 @@ def held(ledger, owner):
 
 def after(ledger, owner, want, values):
     """LEDGER once OWNER uses exactly the keys of WANT ({key: value}); VALUES are the keys' values now."""
-    out = ledger
-    for key in held(ledger, owner):
+    out, holds = ledger, held(ledger, owner)
+    for key in holds:
         if key not in want:
             out = released(out, key, owner)[0]
     for key in want:
-        out = claimed(out, key, owner, values.get(key))
+        if key not in holds:  # a key OWNER uses already keeps its entry (a host's uplink: every sandbox's)
+            out = claimed(out, key, owner, values.get(key))
     return out
 
 

@@ -36,7 +36,7 @@ class TableState(OwnedItems):
     def __init__(self, listing=None):
         self.exists = listing is not None
         self.marked = False  # our mark is in it (see ``checked``)
-        self._published = None
+        self._published = self._intact = None
         self.elements = {name: [] for name in ELEMENT_SETS}   # name -> [(key, value, owner)]
         self.chains = {}                                       # name -> [expr, ...]
         for item in (listing or {}).get("nftables", []):
@@ -78,9 +78,12 @@ class TableState(OwnedItems):
         return sorted(out)
 
     def intact(self):
-        """Our fixed sets, chains and rules are all there, as we wrote them."""
-        return (self.exists and self.marked and USER_CHAIN in self.chains
-                and all(self.chains.get(name) == rules for name, rules in CHAIN_RULES.items()))
+        """Our fixed sets, chains and rules are all there, as we wrote them (a state is a value:
+        asked once, as a batch asks it for each of its sandboxes)."""
+        if self._intact is None:
+            self._intact = bool(self.exists and self.marked and USER_CHAIN in self.chains
+                                and all(self.chains.get(name) == rules for name, rules in CHAIN_RULES.items()))
+        return self._intact
 
     def replaced(self, owner, want):
         """The state a fresh read gives once ``changes(self, owner, want, …)`` is committed: a

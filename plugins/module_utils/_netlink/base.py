@@ -130,6 +130,10 @@ class Sockets:
         self._cache.clear()
         self._indexes.clear()
 
+    def _remembered(self, method, *args):
+        """True when the read METHOD(*ARGS) (asked without keywords) is remembered."""
+        return (method, args, ()) in self._cache
+
     def _forget(self, reads):
         for key in [key for key in self._cache if key[0] in reads]:
             del self._cache[key]
@@ -174,9 +178,11 @@ class Sockets:
             self._wires[netns] = Wire() if netns is None else self.namespaces.inside(netns, lambda: Wire(netns))
         return self._wires[netns]
 
+    @_reads
     def _get(self, name, netns=None):
         """The kernel's message (a ``wire.LinkMessage``) for the link called exactly NAME, or
-        None (asked by name, not dumped)."""
+        None (asked by name, not dumped; remembered, so that reading a link with and without its
+        routes asks the kernel once)."""
         if not name:
             return None  # no name names no link (the kernel would call the request invalid)
         return self._call("read link %s" % name, self._wire(netns).link, name)

@@ -191,8 +191,13 @@ class Reads(Sockets):
 
     @_reads
     def _addresses_of(self, index, netns):
-        """The addresses of one link, filtered by the kernel (a strict-checking socket honours
-        the index of a dump request). The grouping by index below keeps the answer right either way."""
+        """The addresses of one link. In a sandbox (a few links) from the dump of its every
+        address, which the batch's other reads of the sandbox share; on the host from that dump
+        when it is remembered, else filtered by the kernel (a strict-checking socket honours the
+        index of a dump request): a host has a link per sandbox, too many to dump for each one
+        after a write. The grouping by index below keeps the answer right either way."""
+        if netns is not None or self._remembered("_address_dump", netns):
+            return self._address_dump(netns).get(index, frozenset())
         msgs = self._call("read the addresses of link %d" % index, self._wire(netns).addresses, index)
         return self._addresses(msgs).get(index, frozenset())
 
@@ -200,9 +205,8 @@ class Reads(Sockets):
     def _addresses(msgs):
         out = {}
         for msg in msgs:
-            value = ipaddress.ip_interface(msg.address)
-            if not value.ip.is_link_local:
-                out.setdefault(msg.index, set()).add(value)
+            if msg.address is not None and not msg.address.ip.is_link_local:
+                out.setdefault(msg.index, set()).add(msg.address)
         return {index: frozenset(addrs) for index, addrs in out.items()}
 
     def _main_routes(self, netns, family=0):
@@ -210,8 +214,7 @@ class Reads(Sockets):
         for msg in self._call("read the routes of %s" % (netns or "the host"), self._wire(netns).routes, family):
             if msg.table != MAIN_TABLE or msg.family not in (2, 10):
                 continue
-            dst = ipaddress.ip_network("%s/%d" % (msg.dst or ("0.0.0.0" if msg.family == 2 else "::"), msg.dst_len))
-            yield msg, Route(dst, ipaddress.ip_address(msg.gateway) if msg.gateway else None, msg.priority or 0)
+            yield msg, Route(msg.dst, msg.gateway, msg.priority or 0)
 
     @_reads
     def _static_routes(self, netns):

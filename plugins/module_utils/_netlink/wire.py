@@ -19,6 +19,7 @@ Layouts and numbers are the kernel's uapi (``linux/netlink.h``, ``rtnetlink.h``,
 from __future__ import annotations
 
 import errno
+import ipaddress
 import os
 import socket
 import struct
@@ -73,6 +74,12 @@ RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_TABLE = 1, 4, 5, 6, 15
 RTN_UNICAST = 1
 
 _FAMILIES = {4: socket.AF_INET, 16: socket.AF_INET6}
+# Addresses made from their bytes, by length: parsing their text costs six times as much, and a
+# dump of a host with hundreds of sandboxes holds hundreds of them.
+_ADDRESSES = {4: ipaddress.IPv4Address, 16: ipaddress.IPv6Address}
+_INTERFACES = {4: ipaddress.IPv4Interface, 16: ipaddress.IPv6Interface}
+_NETWORKS = {4: ipaddress.IPv4Network, 16: ipaddress.IPv6Network}
+_UNSPECIFIED = {socket.AF_INET: bytes(4), socket.AF_INET6: bytes(16)}  # a route's destination when it has none: the default
 
 
 class WireError(OSError):
@@ -140,6 +147,21 @@ def ip(payload):
     return socket.inet_ntop(_FAMILIES[len(payload)], payload)
 
 
+def address(payload):
+    """An IPv4 or IPv6 address attribute as an ipaddress address (None: absent, or of another family's length)."""
+    return _ADDRESSES[len(payload)](payload) if payload is not None and len(payload) in _ADDRESSES else None
+
+
+def interface(payload, prefixlen):
+    """An address attribute with its prefix length as an ipaddress interface (None as ``address``)."""
+    return _INTERFACES[len(payload)]((payload, prefixlen)) if payload is not None and len(payload) in _INTERFACES else None
+
+
+def network(payload, prefixlen):
+    """A destination attribute with its prefix length as an ipaddress network (None as ``address``)."""
+    return _NETWORKS[len(payload)]((payload, prefixlen)) if payload is not None and len(payload) in _NETWORKS else None
+
+
 def mac(payload):
     return ":".join("%02x" % byte for byte in payload) if payload is not None else None
 
@@ -189,17 +211,19 @@ class LinkMessage:
 
 
 class AddressMessage:
-    """One RTM_NEWADDR answer: the link's index and the address as ``ip/prefixlen`` text."""
+    """One RTM_NEWADDR answer: the link's index and the address (an ipaddress interface; None
+    when the kernel sent none)."""
 
     __slots__ = ("index", "address")
 
     def __init__(self, data, start, end):
         _family, prefixlen, _flags, _scope, self.index = _IFADDR.unpack_from(data, start)
-        self.address = "%s/%d" % (ip(attrs(data, start + _IFADDR.size, end).get(IFA_ADDRESS)), prefixlen)
+        self.address = interface(attrs(data, start + _IFADDR.size, end).get(IFA_ADDRESS), prefixlen)
 
 
 class RouteMessage:
-    """One RTM_NEWROUTE answer, in the words of the adapter's routes."""
+    """One RTM_NEWROUTE answer, in the words of the adapter's routes: the destination an
+    ipaddress network (the default one when the kernel names none), the gateway an address."""
 
     __slots__ = ("family", "dst_len", "table", "proto", "dst", "gateway", "oif", "priority")
 
@@ -207,7 +231,8 @@ class RouteMessage:
         self.family, self.dst_len, _src, _tos, table, self.proto, _scope, _type, _flags = _RTMSG.unpack_from(data, start)
         found = attrs(data, start + _RTMSG.size, end)
         self.table = u32(found[RTA_TABLE]) if RTA_TABLE in found else table
-        self.dst, self.gateway = ip(found.get(RTA_DST)), ip(found.get(RTA_GATEWAY))
+        self.dst = network(found.get(RTA_DST, _UNSPECIFIED.get(self.family)), self.dst_len)
+        self.gateway = address(found.get(RTA_GATEWAY))
         self.oif, self.priority = u32(found.get(RTA_OIF)), u32(found.get(RTA_PRIORITY))
 
 

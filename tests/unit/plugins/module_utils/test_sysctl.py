@@ -51,6 +51,15 @@ def test_plan_claims_sets_again_and_releases_as_ops_of_sysctl():
     assert again.call == ("sysctl.claim", {"key": ETH0, "owner": "netns:web", "value": "1"})
 
 
+def test_after_keeps_the_entry_of_a_key_its_owner_uses_and_adds_the_others():
+    users = ["netns:s%d" % i for i in range(200)]  # a host's uplink, every sandbox a user
+    ledger = {ETH0: {"before": "0", "users": users}, ETH1: {"before": "0", "users": ["netns:s7"]}}
+    after = s.after(ledger, "netns:s7", {ETH0: "1", LOCALNET: "1"}, {LOCALNET: "0"})
+    assert after[ETH0] is ledger[ETH0] and ETH1 not in after
+    assert after[LOCALNET] == {"before": "0", "users": ["netns:s7"]}
+    assert s.after(ledger, "netns:new", {ETH0: "1"}, {})[ETH0]["users"] == sorted(users + ["netns:new"])
+
+
 def test_the_guard_covers_uplinks_and_route_localnet_we_switched_but_not_our_bridges():
     ledger = {BR0: {"before": "0", "users": ["bridge:br0", "netns:web"]}, ETH0: {"before": "0", "users": ["bridge:br0"]},
               ETH1: {"before": "1", "users": ["bridge:br0"]}, LOCALNET: {"before": "0", "users": ["netns:web"]},

@@ -83,6 +83,28 @@ def test_addresses_of_another_length_than_a_family_read_as_none():
     assert wire.ip(ipaddress.ip_address("fd31::1").packed) == "fd31::1"
 
 
+@pytest.mark.parametrize("cidr", ["172.18.0.2/16", "fd31:b0::2/64", "::1/128", "10.231.1.11/32"])
+def test_an_address_is_read_as_the_interface_its_text_names(cidr):
+    found = ipaddress.ip_interface(cidr)
+    family = socket.AF_INET if found.version == 4 else socket.AF_INET6
+    body = struct.pack("=BBBBi", family, found.network.prefixlen, 0, 0, 3) + wire.attr(wire.IFA_ADDRESS, found.ip.packed)
+    msg = wire.AddressMessage(body, 0, len(body))
+    assert (msg.index, msg.address, str(msg.address)) == (3, found, cidr) and type(msg.address) is type(found)
+
+
+@pytest.mark.parametrize("family, dst, gateway", [(socket.AF_INET, None, "172.18.0.1"), (socket.AF_INET, "10.231.5.0/24", None),
+                                                  (socket.AF_INET6, None, "fd31:b0::1"), (socket.AF_INET6, "fd31:b1::/64", None)])
+def test_a_route_is_read_with_its_destination_the_default_one_when_it_names_none(family, dst, gateway):
+    network = ipaddress.ip_network(dst or ("0.0.0.0/0" if family == socket.AF_INET else "::/0"))
+    body = struct.pack("=BBBBBBBBI", family, network.prefixlen, 0, 0, 254, 4, 0, 1, 0) + wire.attr(wire.RTA_OIF, struct.pack("=I", 2))
+    if dst:
+        body += wire.attr(wire.RTA_DST, network.network_address.packed)
+    if gateway:
+        body += wire.attr(wire.RTA_GATEWAY, ipaddress.ip_address(gateway).packed)
+    msg = wire.RouteMessage(body, 0, len(body))
+    assert (msg.dst, msg.gateway, msg.oif, msg.table, msg.proto) == (network, gateway and ipaddress.ip_address(gateway), 2, 254, 4)
+
+
 def test_a_dump_runs_over_several_reads_until_done_and_skips_late_answers():
     sock = fake_wire(message(wire.RTM_NEWLINK, link_body(9, "old"), wire.NLM_F_MULTI, sequence=0)  # an earlier request's
                      + message(wire.RTM_NEWLINK, link_body(1, "lo"), wire.NLM_F_MULTI),
