@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _fleet
+from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _fleet, _gateway
 from ansible_collections.netmodes.linux.plugins.module_utils import _model as m
 from ansible_collections.netmodes.linux.plugins.module_utils._declaration.common import (
     DEFAULT_BRIDGE,
@@ -47,6 +47,7 @@ class NetworkSpec:
     gateway6: object = None
     ipv4: bool = True                # Docker's --ipv4: false makes an IPv6-only network
     dns: bool = True                 # members resolve each other through the network's resolver (never Docker's default bridge)
+    gateway_policy: tuple = ()       # bridge: _gateway.gateway_policy's items, when any differs from the default
 
     @property
     def multi_host(self):
@@ -63,10 +64,10 @@ class NetworkSpec:
 
 
 _NETWORK_KEYS = ("name", "driver", "bridge_name", "subnet", "gateway", "internal", "ip_masquerade", "icc", "hosts", "vni",
-                 "dstport", "mtu", "max_hosts", "ip_range", "parent", "mode", "shim", "ipv6", "ipv4", "dns")
+                 "dstport", "mtu", "max_hosts", "ip_range", "parent", "mode", "shim", "ipv6", "ipv4", "dns") + _gateway.KEYS
 # The keys each driver takes besides name and driver; the others are refused, naming the drivers that take them.
 _DRIVER_KEYS = {
-    "bridge": ("bridge_name", "subnet", "gateway", "internal", "ip_masquerade", "icc", "ipv6", "ipv4", "dns"),
+    "bridge": ("bridge_name", "subnet", "gateway", "internal", "ip_masquerade", "icc", "ipv6", "ipv4", "dns") + _gateway.KEYS,
     "overlay": ("bridge_name", "subnet", "internal", "ip_masquerade", "icc", "hosts", "vni", "dstport", "mtu", "max_hosts",
                 "ip_range", "ipv6", "ipv4", "dns"),
     "macvlan": ("subnet", "gateway", "hosts", "mtu", "max_hosts", "ip_range", "parent", "mode", "shim", "ipv6", "ipv4", "dns"),
@@ -123,7 +124,8 @@ def network_spec(raw, where):
                        boolean(raw, "ip_masquerade", True, where), boolean(raw, "icc", True, where), driver,
                        ipv6=ipv6, subnet6=subnets.get(6), gateway6=gateways.get(6), ipv4=ipv4, dns=_dns(raw, name, where))
     if driver == "bridge":
-        return spec
+        policy = _gateway.gateway_policy(raw, where, internal=spec.internal, masquerade=spec.masquerade)
+        return replace(spec, gateway_policy=tuple(sorted(policy.items()))) if policy != _gateway.DEFAULT else spec
     return _multi_host_spec(spec, raw, where)
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _firewall, _links, _sysctl
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource
+from ansible_collections.netmodes.linux.plugins.module_utils._gateway import OPTIONS as GATEWAY_OPTIONS
+from ansible_collections.netmodes.linux.plugins.module_utils._gateway import gateway_policy
 from ansible_collections.netmodes.linux.plugins.module_utils._model import ifname, interfaces, jsonable, mtu
 
 
@@ -19,6 +21,7 @@ class Bridge(Resource):
         "ip_masquerade": {"type": "bool", "default": True},
         "icc": {"type": "bool", "default": True},
         "internal": {"type": "bool", "default": False},
+        **GATEWAY_OPTIONS,
         "firewall_backend": _firewall.BACKEND_OPTION,
     }
 
@@ -27,9 +30,10 @@ class Bridge(Resource):
         addresses = interfaces(p["addresses"], "addresses")
         families = {a.version for a in addresses or ()}
         forwarding = {_sysctl.forwarding(p["name"], v): "1" for v in sorted(families | {4})}
+        policy = {"masquerade": p["ip_masquerade"], "icc": p["icc"], "internal": p["internal"],
+                  **gateway_policy(p, internal=p["internal"], masquerade=p["ip_masquerade"])}
         return {"name": ifname(p["name"], "name", existing=p["state"] == "absent"), "state": p["state"], "addresses": addresses,
-                "mtu": mtu(p["mtu"], "mtu"), "stp": p["stp"], "forwarding": forwarding,
-                "policy": {"masquerade": p["ip_masquerade"], "icc": p["icc"], "internal": p["internal"]}}
+                "mtu": mtu(p["mtu"], "mtu"), "stp": p["stp"], "forwarding": forwarding, "policy": policy}
 
     def read(self, desired):
         sysctl, net = self.adapters["sysctl"], self.adapters["netlink"]
@@ -91,7 +95,8 @@ class Bridge(Resource):
 
     def _recognise(self, current, desired, have):
         """The policy that HAVE (the bridge's rules now) was written for, or a word for what they are."""
-        return _firewall.recognise(self.adapters["firewall"], desired["name"], self._policy(current, desired).subnets, have)
+        policy = self._policy(current, desired)
+        return _firewall.recognise(self.adapters["firewall"], desired["name"], policy.subnets, have, hint=policy)
 
     def result(self, current, desired):
         if current["foreign"]:
