@@ -58,6 +58,17 @@ class NetworkSpec:
         """The IP versions the network's members have addresses of."""
         return tuple(v for v, on in ((4, self.ipv4), (6, self.ipv6)) if on)
 
+    @property
+    def routed(self):
+        """The IP versions in which the network is in gateway mode routed: its published ports take no host port."""
+        policy = dict(self.gateway_policy)
+        return tuple(v for v in (4, 6) if policy.get("mode%d" % v) == "routed")
+
+    def maps_host_port(self, mapping):
+        """Whether MAPPING, published by a member, takes a host port: not when every IP version it publishes in is routed."""
+        families = self.families if mapping.every_family else (mapping.host_ip.version,)
+        return not set(families) <= set(self.routed)
+
     def declared(self, version):
         """(subnet, gateway) the network declares in IP VERSION, (None, None) where it declares none."""
         return (self.subnet, self.gateway) if version == 4 else (self.subnet6, self.gateway6)

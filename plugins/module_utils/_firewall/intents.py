@@ -11,11 +11,16 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Publish:
-    """One published port mapping (``-p``) to sandbox address TARGET inside bridge SUBNET."""
+    """One published port mapping (``-p``) to sandbox address TARGET inside bridge SUBNET.
+
+    ROUTED: the network's gateway mode of TARGET's family is routed (``BridgePolicy``): as Docker's
+    routed port mapper, the host port is ignored (nothing is DNATed) and only the container port
+    is opened, to traffic routed to TARGET."""
 
     mapping: object   # _ports.PortMapping
     target: object    # ipaddress.IPv4Address
     subnet: object    # ipaddress.IPv4Network
+    routed: bool = False
 
 
 @dataclass(frozen=True)

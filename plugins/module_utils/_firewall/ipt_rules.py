@@ -110,12 +110,14 @@ def _port_items(publish, tag):
         pairs = [(mapping.host_ports(), target)]   # DNAT keeps the port
     else:
         pairs = [(str(mapping.host_port + i), "%s:%d" % (to, mapping.container_port + i)) for i in range(mapping.size)]
-    for hport, dest in pairs:
+    for hport, dest in [] if publish.routed else pairs:   # routed: no host port, the container port's accept only
         head, ms = _port(host, proto, hport)
         out.add(("rule", "nat" + v, "NETMODES-DNAT", spec(head, ms, ("DNAT", {"to-destination": dest}), tag)))
     cports = "%d" % mapping.container_port if mapping.size == 1 else "%d-%d" % (mapping.container_port, mapping.container_port_end)
     head, ms = _port((("-d", target + host_len),), proto, cports)
     out.add(("rule", "filter" + v, "NETMODES-PUBLISHED", spec(head, ms, ("ACCEPT",), tag)))
+    if publish.routed:
+        return out
     replies = spec((("-s", target + host_len), ("-p", proto)), [(proto, {"sport": cports.replace("-", ":")})], ("ACCEPT",), tag)
     out.add(("rule", "filter" + v, "NETMODES-REPLIES", replies))
     head, ms = _port((("-s", subnet), ("-d", target + host_len)), proto, cports)

@@ -384,7 +384,9 @@ def _port_items(publish):
     mapping = publish.mapping.for_family(family)
     proto, out, v = mapping.protocol, set(), str(family)
     anywhere = mapping.host_ip.is_unspecified
-    if mapping.size > 1 and mapping.host_port == mapping.container_port:
+    if publish.routed:
+        pass   # no host port: the container port below only
+    elif mapping.size > 1 and mapping.host_port == mapping.container_port:
         host = _EVERYWHERE[family] if anywhere else str(mapping.host_ip)
         out.add(("elem", "range" + v, (host, proto, mapping.host_ports()), target))
     else:  # one element per port: a map can only rewrite to one port per element
@@ -397,7 +399,7 @@ def _port_items(publish):
         out.add(("elem", "exposed" + v, (target, proto, str(mapping.container_port)), None))
     else:
         out.add(("elem", "exposed-range" + v, (target, proto, "%d-%d" % (mapping.container_port, mapping.container_port_end)), None))
-    if mapping.host_ip.is_loopback and family == 4:
+    if mapping.host_ip.is_loopback and family == 4 and not publish.routed:
         out.add(("elem", "loopback4" if mapping.size == 1 else "loopback-range4", (str(mapping.host_ip), proto, mapping.host_ports()), None))
     return out
 

@@ -23,9 +23,10 @@ class Portmap(Resource):
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
         "firewall_backend": _firewall.BACKEND_OPTION,
     }
-    # The sandboxes batch: owners whose ports it let go already, and in check mode the address
-    # and subnet an earlier step plans for the sandbox.
-    batch_options = ("settled", "planned_addresses")
+    # The sandboxes batch: owners whose ports it let go already, in check mode the address and
+    # subnet an earlier step plans for the sandbox, and the IP versions in which the network is
+    # in gateway mode routed (Docker's routed port mapper: no host port, the container port only).
+    batch_options = ("settled", "planned_addresses", "routed")
     mutually_exclusive = [("netns", "address")]
     required_one_of = [("netns", "address")]
 
@@ -98,11 +99,15 @@ class Portmap(Resource):
             mappings, want = [], set()  # check mode only: the address is not known yet
         else:
             mappings = published_mappings(desired["ports"], targets, desired["bridge"])
-            want = firewall.render(owner, [_firewall.Publish(m, *targets[m.host_ip.version]) for m in mappings])
-        self._check_conflicts(current, desired, mappings or sorted(desired["ports"]))
-        after = sorted(str(m) for m in mappings or desired["ports"])
+            routed = set(self.params.get("routed") or ())
+            want = firewall.render(owner, [_firewall.Publish(m, *targets[m.host_ip.version], routed=m.host_ip.version in routed)
+                                           for m in mappings])
+            mappings = [m for m in mappings if m.host_ip.version not in routed]   # those that take a host port
+        hosted = mappings if targets else sorted(desired["ports"])
+        self._check_conflicts(current, desired, hosted)
+        after = sorted(str(m) for m in hosted)
         ops = _firewall.plan(obj, "published", firewall, state, owner, want=want, before=before, after=after)
-        return self._closing(current, desired, want, self._sysctl_want(current, mappings or desired["ports"]), ops)
+        return self._closing(current, desired, want, self._sysctl_want(current, hosted), ops)
 
     def _closing(self, current, desired, want, keys, ops):
         """The ledger's ops for KEYS ({key: value}, all this sandbox's ports need), the ports' own

@@ -24,7 +24,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils import _firewall
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import ipt_rules as ipt
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import nft_rules as nft
 from ansible_collections.netmodes.linux.plugins.module_utils._gateway import GATEWAY_MODES
-from ansible_collections.netmodes.linux.tests.unit.plugins.module_utils._firewall.firewall_cases import SUBNET, SUBNET6, policy, policy6
+from ansible_collections.netmodes.linux.tests.unit.plugins.module_utils._firewall.firewall_cases import SUBNET, SUBNET6, policy, policy6, publish
 from ansible_collections.netmodes.linux.tests.unit.plugins.module_utils._firewall.test_nft_rules import (
     DROP,
     ESTABLISHED,
@@ -142,3 +142,12 @@ def test_a_mode_switch_and_back_renders_exactly_the_first_rules():
         nat, routed = (backend.render("bridge:br-x", [policy6(mode4=m, mode6=m)]) for m in ("nat", "routed"))
         assert nat != routed
         assert backend.render("bridge:br-x", [policy6()]) == nat
+
+
+def test_a_routed_published_port_opens_its_container_port_only():
+    """Docker's routed port mapper ignores the host port: no DNAT, no loopback filter, no hairpin masquerade."""
+    mapping = publish("127.0.0.1:8081:81")[0]
+    routed = _firewall.Publish(mapping.mapping, mapping.target, mapping.subnet, routed=True)
+    assert nft.render("netns:web", [routed]) == {("elem", "exposed4", ("172.18.0.2", "tcp", "81"), None)}
+    assert {(i[1], i[2], ipt.text(i[3], comments=False)) for i in ipt.render("netns:web", [routed])} == {
+        ("filter", "NETMODES-PUBLISHED", "-d 172.18.0.2/32 -p tcp -m tcp --dport 81 -j ACCEPT")}
