@@ -37,10 +37,12 @@ class Bridge(Resource):
 
     def read(self, desired):
         sysctl, net = self.adapters["sysctl"], self.adapters["netlink"]
-        # Forwarding on the bridge; with masquerade on the uplinks too, where replies come back in.
+        # Forwarding on the bridge; with masquerade on the uplinks too, where replies come back in
+        # (and, in gateway mode routed or nat-unprotected, what is routed to the members).
         ledger = sysctl.ledger()
         want = dict(desired["forwarding"]) if desired["state"] == "present" else {}
-        if want and desired["policy"]["masquerade"] and not desired["policy"]["internal"]:
+        policy = desired["policy"]
+        if want and (policy["masquerade"] or {policy["mode4"], policy["mode6"]} != {"nat"}) and not policy["internal"]:
             uplinks = _sysctl.uplink_addresses(net, ledger)
             for version in sorted({int(_sysctl.KEY.match(key).group(1)) for key in desired["forwarding"]}):   # the bridge's families
                 want.update(dict.fromkeys(_sysctl.uplinks(uplinks, version=version), "1"))
