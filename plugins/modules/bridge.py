@@ -95,7 +95,7 @@ EXAMPLES = r"""
     internal: true
     icc: false
 
-- name: A routed network (no NAT): the LAN routes 10.231.205.0/24 to this host
+- name: A routed network (no NAT), the LAN routing 10.231.205.0/24 to this host
   netmodes.linux.bridge:
     name: br-routed
     addresses: [10.231.205.1/24]

@@ -65,9 +65,14 @@ def lan(request, fleet, hosts):
 
 
 def rules(host):
-    """Both firewalls of HOST as ``firewall`` has them, but nftables' rule handles (a chain made again has new ones)."""
+    """Both firewalls of HOST as ``firewall`` has them, but nftables' rule handles (a chain made
+    again has new ones) and the order of different owners' rules in iptables' shared chains (a
+    bridge's rules written again come after another's; they match disjoint subnets, interfaces and
+    addresses, so no verdict depends on it): iptables' lines as a sorted list, and each bridge's
+    own chains (NM-IN-, NM-OUT-, whose order is the policy) in order."""
     snap = snapshot(host)
-    return "\n".join([json.dumps(snap["nftables"], indent=1, sort_keys=True), *snap["iptables-legacy"], *snap["ip6tables-legacy"]])
+    legacy = snap["iptables-legacy"] + ["6 " + line for line in snap["ip6tables-legacy"]]
+    return json.dumps([snap["nftables"], sorted(legacy), [line for line in legacy if " NM-" in line[:12]]], indent=1, sort_keys=True)
 
 
 def probe(host, targets, netns=None):

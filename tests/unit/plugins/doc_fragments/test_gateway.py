@@ -15,7 +15,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils._resources.bridge i
 def test_the_fragment_documents_the_spec():
     documented = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
     assert {name: {key: doc[key] for key in ("type", "choices", "default", "elements") if key in doc} for name, doc in documented.items()} == {
-        name: {key: value for key, value in spec.items()} for name, spec in _gateway.OPTIONS.items()}
+        name: dict(spec) for name, spec in _gateway.OPTIONS.items()}
     assert all("com.docker.network." in " ".join(doc["description"] if isinstance(doc["description"], list) else [doc["description"]])
                for doc in documented.values()), "each option names the Docker option it mirrors"
 
