@@ -15,7 +15,10 @@ import ipaddress
 
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput
 
-# Docker's default address pools: 172.17-31.0.0/16, then 192.168.0.0/16 in /20s.
+# Docker's default address pools: 172.17-31.0.0/16, then 192.168.0.0/16 in /20s. The first is
+# Docker's default network's (docker0's 172.17.0.0/16, on every Docker host): the others never
+# take it, whatever order the networks are declared in, and it takes the first free one when the
+# host already uses it.
 POOLS = [ipaddress.ip_network("172.%d.0.0/16" % i) for i in range(17, 32)] + \
         [ipaddress.ip_network("192.168.%d.0/20" % (16 * i)) for i in range(16)]
 FAMILIES = (4, 6)  # the address families networks and sandboxes have addresses of
@@ -66,7 +69,7 @@ def network_subnets(spec, link, taken, pool=None):
     for version in spec.families:
         found = declared(spec, version) or have.get(version)
         if found is None:
-            subnet = pick_subnet(taken) if version == 4 else ipv6_subnet(spec.name, taken, pool)
+            subnet = pick_subnet(taken, spec.docker_default) if version == 4 else ipv6_subnet(spec.name, taken, pool)
             found = (subnet, default_gateway(subnet))
         taken.add(found[0])
         out[version] = found
@@ -119,9 +122,10 @@ def lowest_ip(addresses, version=4):
     return ips[0] if ips else None
 
 
-def pick_subnet(taken):
-    """The first of Docker's pools that overlaps none of TAKEN (networks)."""
-    for pool in POOLS:
+def pick_subnet(taken, docker_default=False):
+    """The first of Docker's pools that overlaps none of TAKEN (networks); the first pool is
+    Docker's default network's alone (DOCKER_DEFAULT: the network picking is that one)."""
+    for pool in POOLS if docker_default else POOLS[1:]:
         if not any(pool.overlaps(t) for t in taken):
             return pool
     raise Conflict("no free subnet left in the default pools (172.17-31.0.0/16, 192.168.0.0/16); give the network a subnet")

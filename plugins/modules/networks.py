@@ -16,7 +16,9 @@ description:
   - A bridge network without a subnet gets the first of Docker's default pools (172.17.0.0/16 to
     172.31.0.0/16, then 192.168.0.0/16 in /20 blocks) that no route or address of the host
     overlaps; once chosen it stays, since it is the bridge's address.
-  - The network called C(bridge) is Docker's default network; its bridge is C(netmodes0).
+  - The network called C(bridge) is Docker's default network; its bridge is C(netmodes0). As in
+    Docker it gets 172.17.0.0/16 (the first free pool when the host already uses that), and other
+    networks never take 172.17.0.0/16, whatever order they are declared in.
   - A bridge network with C(ipv6) (Docker's C(--ipv6)) has an IPv6 subnet too (C(subnet) and
     C(gateway) take one of each family, as a list); without one it gets a ULA /64 - of
     O(ipv6_pool) if given, else of a ULA /48 derived from the network's name, so every host of a

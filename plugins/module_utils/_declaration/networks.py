@@ -54,6 +54,11 @@ class NetworkSpec:
         return self.driver in _fleet.MULTI_HOST
 
     @property
+    def docker_default(self):
+        """This is Docker's default network (``DEFAULT_NETWORK``: no names, the first pool)."""
+        return self.name == DEFAULT_NETWORK
+
+    @property
     def families(self):
         """The IP versions the network's members have addresses of."""
         return tuple(v for v, on in ((4, self.ipv4), (6, self.ipv6)) if on)

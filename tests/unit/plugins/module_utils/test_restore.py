@@ -69,13 +69,13 @@ def test_the_declaration_is_pinned_to_what_the_host_chose(host, files):
     doc = saved(files)
     assert doc["format"] == 1 and doc["firewall_backend"] == "auto"
     assert result["declared"] == {"networks": doc["networks"], "sandboxes": doc["sandboxes"]}
-    assert doc["networks"] == [{"name": "br0", "subnet": "172.17.0.0/16", "gateway": "172.17.0.1"},
+    assert doc["networks"] == [{"name": "br0", "subnet": "172.18.0.0/16", "gateway": "172.18.0.1"},
                                {"name": "back", "subnet": "172.30.0.0/24", "internal": True},
-                               {"name": "bridge", "subnet": "172.18.0.0/16", "gateway": "172.18.0.1"}], \
+                               {"name": "bridge", "subnet": "172.17.0.0/16", "gateway": "172.17.0.1"}], \
         "auto-picked subnets are pinned; Docker's default network is added since legacy uses it"
     boxes = {s["name"]: s for s in doc["sandboxes"]}
-    assert boxes["web"]["ip"] == "172.17.0.2" and boxes["legacy"]["ip"] == "172.18.0.2"
-    assert boxes["db"]["ip"] == "172.17.0.3" and boxes["db"]["networks"] == [{"name": "back", "ip": "172.30.0.2"}]
+    assert boxes["web"]["ip"] == "172.18.0.2" and boxes["legacy"]["ip"] == "172.17.0.2"
+    assert boxes["db"]["ip"] == "172.18.0.3" and boxes["db"]["networks"] == [{"name": "back", "ip": "172.30.0.2"}]
     assert boxes["side"] == SANDBOXES[2] and boxes["quiet"] == SANDBOXES[3] and boxes["web2"] == SANDBOXES[5]
 
 
@@ -85,7 +85,7 @@ def test_after_a_reboot_the_restore_makes_the_same_host(host, adapters, files, r
     host(sandboxes=SANDBOXES + [{"name": "b", "network_mode": "br0"}, {"name": "c", "network_mode": "br0"},
                                 {"name": "a", "network_mode": "br0", "state": "absent"}])
     before, before_files = state(adapters), dict(files.files)
-    assert before["links"][("c", "eth0")]["addresses"] == ["172.17.0.4/16"] and before["links"][("b", "eth0")]["addresses"] == ["172.17.0.5/16"]
+    assert before["links"][("c", "eth0")]["addresses"] == ["172.18.0.4/16"] and before["links"][("b", "eth0")]["addresses"] == ["172.18.0.5/16"]
     after = rebooted
     result = restore(saved(files), after)
     assert result["changed"] and not result["warnings"], result["warnings"]

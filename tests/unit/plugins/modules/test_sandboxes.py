@@ -11,6 +11,8 @@ import pytest
 from ansible_collections.netmodes.linux.plugins.module_utils import _declaration
 from ansible_collections.netmodes.linux.plugins.module_utils._batches.sandboxes import Sandboxes
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput, NotFound
+from ansible_collections.netmodes.linux.plugins.module_utils._model import interfaces
+from ansible_collections.netmodes.linux.plugins.module_utils._records import Link
 from ansible_collections.netmodes.linux.plugins.modules.networks import Networks
 from ansible_collections.netmodes.linux.tests.shared.sandboxes import EVERY_MODE, with_keys
 
@@ -37,6 +39,22 @@ def test_networks_get_subnets_from_docker_pools_avoiding_the_hosts(converge, ker
     assert not converge(Networks, config=[{"name": "a"}, {"name": "b", "subnet": "172.17.0.0/16"}, {"name": "c"}])["changed"]
 
 
+@pytest.mark.parametrize("order", [["a", "bridge", "c"], ["bridge", "c", "a"], ["c", "a", "bridge"]])
+def test_docker_s_default_network_gets_the_first_pool_whatever_the_order(converge, order):
+    # Docker: docker0 is 172.17.0.0/16 on every Docker host, and user-defined networks start after it,
+    # even when no container uses the default network yet.
+    result = converge(Networks, config=[{"name": n} for n in order])
+    assert result["networks"][_declaration.DEFAULT_BRIDGE]["subnet"] == "172.17.0.0/16"
+    assert sorted(result["networks"][n]["subnet"] for n in ("a", "c")) == ["172.18.0.0/16", "172.19.0.0/16"]
+
+
+def test_a_user_network_never_takes_the_default_network_s_pool_and_the_default_network_moves_when_taken(converge, kernel):
+    assert converge(Networks, config=[{"name": "a"}])["networks"]["a"]["subnet"] == "172.18.0.0/16", "172.17 stays free"
+    kernel.links[(None, "eth9")] = Link("eth9", 99, "veth", 1500, "02:00:00:00:00:99", True, addresses=interfaces(["172.17.5.1/24"], "a"))
+    result = converge(Networks, config=[{"name": "a"}, {"name": "bridge"}])
+    assert result["networks"][_declaration.DEFAULT_BRIDGE]["subnet"] == "172.19.0.0/16", "the host uses 172.17: the first free pool"
+
+
 def test_the_whole_host_four_steps(converge, kernel, files, firewall):
     files.host["/etc/resolv.conf"] = "nameserver 10.231.0.53\n"
     converge(Networks, config=NETWORKS)
@@ -51,19 +69,19 @@ def test_the_whole_host_four_steps(converge, kernel, files, firewall):
     assert not again["changed"], again["operations"]
     assert not converge(Sandboxes, check=True, config=SANDBOXES, networks=NETWORKS)["changed"]
     assert addr(kernel, "web") == ["172.18.0.2/16"] and addr(kernel, "db") == ["172.18.0.3/16"]
-    assert addr(kernel, "db", "eth1") == ["172.17.0.2/16"], "db's second network is eth1 (back: the first free pool)"
+    assert addr(kernel, "db", "eth1") == ["172.19.0.2/16"], "db's second network is eth1 (back: the first free pool after Docker's default network's)"
     assert kernel.netns["side"] == kernel.netns["web"], "container mode shares web's namespace"
     assert files.shared == {"side": "web"}, "and web's files: /etc/netns/side is a link to web's"
     assert not any(netns == "side" for netns, _name in files.files)
     assert [n for (ns, n) in kernel.links if ns == kernel.netns["quiet"]] == ["lo"], "none mode has only lo"
     assert kernel.link(_declaration.DEFAULT_BRIDGE) is not None, "the default network is made on first use"
-    assert result["sandboxes"]["legacy"]["addresses"] == ["172.19.0.2/16"]
+    assert result["sandboxes"]["legacy"]["addresses"] == ["172.17.0.2/16"]
     # br0 has a resolver: web asks it for db, whose hosts file lists the members of back (its
     # further network, with a resolver: the interim of one resolver per sandbox), itself among them
     assert "nameserver 172.18.0.1\n" in files.files[("web", "resolv.conf")]
     hosts = files.files[("web", "hosts")]
     assert "db" not in hosts and "database" not in hosts, "br0's resolver answers for its members"
-    assert "172.17.0.2\tdatabase\n" in files.files[("db", "hosts")], "aliases resolve too"
+    assert "172.19.0.2\tdatabase\n" in files.files[("db", "hosts")], "aliases resolve too"
     assert "legacy" not in files.files[("web", "hosts")], "the default bridge network has no name resolution"
     assert "nameserver 10.231.0.53\n" in files.files[("legacy", "resolv.conf")], "nor a resolver"
     assert "web" not in files.files[("legacy", "hosts")].split("localhost")[-1].replace("legacy", "")
@@ -437,18 +455,18 @@ def test_a_container_mode_name_is_not_a_second_member(host, converge, files):
 
 def test_an_address_can_be_given_on_every_network_and_is_never_handed_out(converge, kernel):
     converge(Networks, config=NETWORKS)
-    config = [{"name": "db", "network_mode": "br0", "networks": [{"name": "back", "ip": "172.17.0.9"}]},
+    config = [{"name": "db", "network_mode": "br0", "networks": [{"name": "back", "ip": "172.19.0.9"}]},
               {"name": "cache", "network_mode": "back"},
-              {"name": "late", "network_mode": "back", "ip": "172.17.0.2"}]
+              {"name": "late", "network_mode": "back", "ip": "172.19.0.2"}]
     assert converge(Sandboxes, config=config, networks=NETWORKS)["changed"]
-    assert addr(kernel, "db", "eth1") == ["172.17.0.9/16"]
-    assert addr(kernel, "late") == ["172.17.0.2/16"], "a given address is kept for its sandbox"
-    assert addr(kernel, "cache") == ["172.17.0.3/16"], "an earlier sandbox does not take a later one's given address"
+    assert addr(kernel, "db", "eth1") == ["172.19.0.9/16"]
+    assert addr(kernel, "late") == ["172.19.0.2/16"], "a given address is kept for its sandbox"
+    assert addr(kernel, "cache") == ["172.19.0.3/16"], "an earlier sandbox does not take a later one's given address"
     assert not converge(Sandboxes, config=config, networks=NETWORKS)["changed"]
 
 
 @pytest.mark.parametrize("networks, fragment", [
-    ([{"ip": "172.17.0.9"}], r"config\[0\] \(db\): networks\[0\]: a network given as a dict needs a name"),
+    ([{"ip": "172.19.0.9"}], r"config\[0\] \(db\): networks\[0\]: a network given as a dict needs a name"),
     ([{"name": "back", "mac": "x"}], r"config\[0\] \(db\): networks\[0\]: unknown keys mac"),
     ([{"name": "back", "ip": "10.9.9.9"}], "db: ip: 10.9.9.9 is not a free host address of network back"),
 ])
@@ -498,7 +516,7 @@ def test_a_sandbox_leaves_the_networks_it_no_longer_declares(host, converge, ker
     # db moves to back only: back becomes its eth0
     converge(Sandboxes, config=redeclared("db", network_mode="back", networks=[]), networks=NETWORKS)
     assert links("db") == ["eth0", "lo"] and kernel.link("nmv0785d6e6056") is None
-    assert addr(kernel, "db") == ["172.17.0.2/16"]
+    assert addr(kernel, "db") == ["172.19.0.2/16"]
     # web goes to none mode: no link but lo, nothing published
     config = [{k: v for k, v in s.items() if k not in ("publish", "hostname")} for s in redeclared("web", network_mode="none")]
     converge(Sandboxes, config=config, networks=NETWORKS)
