@@ -221,10 +221,11 @@ class Preflight:
                         raise Conflict(in_use("%s: port %d/%s" % (spec.name, port, proto), sockets.process_of(inode), addr, lport,
                                               "stop it or change the port"), "config")
 
-    def publish(self, present, accounted):
+    def publish(self, present, accounted, networks=None):
         """A published host port that another sandbox publishes (in this declaration, or in the firewall
         for sandboxes not in ACCOUNTED: declared or pruned), that a host-mode sandbox claims, or that
-        a host process listens on fails before anything changes, not when its sandbox is half made."""
+        a host process listens on fails before anything changes, not when its sandbox is half made.
+        NETWORKS ({name: NetworkSpec}): a port published on a network in gateway mode routed takes no host port."""
         if not any(s.publish for s in present):
             return
         sockets = self.adapters["sockets"]
@@ -233,9 +234,11 @@ class Preflight:
         claims = {name: ports for name, ports in sockets.claims().items() if name not in accounted}
         claims.update({s.name: s.ports for s in present if s.ports})
         for spec in present:
-            for mapping in sorted(spec.publish):
+            network = (networks or {}).get(spec.networks[0]) if spec.networks else None
+            hosted = [m for m in spec.publish if network is None or network.maps_host_port(m)]   # routed: no host port
+            for mapping in sorted(hosted):
                 self._publish_conflict(spec, mapping, taken, claims)
-            for mapping in spec.publish:
+            for mapping in hosted:
                 taken.add("sandbox %s" % spec.name, mapping)
 
     def _publish_conflict(self, spec, mapping, taken, claims):

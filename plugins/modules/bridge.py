@@ -78,6 +78,7 @@ options:
 extends_documentation_fragment:
   - netmodes.linux.attributes
   - netmodes.linux.firewall
+  - netmodes.linux.gateway
 """
 
 EXAMPLES = r"""
@@ -93,6 +94,12 @@ EXAMPLES = r"""
     addresses: [172.19.0.1/24]
     internal: true
     icc: false
+
+- name: A routed network (no NAT), the LAN routing 10.231.205.0/24 to this host
+  netmodes.linux.bridge:
+    name: br-routed
+    addresses: [10.231.205.1/24]
+    gateway_mode_ipv4: routed
 
 - name: Remove it
   netmodes.linux.bridge:
@@ -124,10 +131,11 @@ mac:
   returned: when the bridge exists
   type: str
 policy:
-  description: The network policy written to the firewall.
+  description:
+    - The network policy written to the firewall; the gateway options appear when not the default.
   returned: when the bridge exists
   type: dict
-  sample: {"ip_masquerade": true, "icc": true, "internal": false}
+  sample: {"ip_masquerade": true, "icc": true, "internal": false, "gateway_mode_ipv4": "routed"}
 operations:
   description: The ordered changes planned (and, unless in check mode, applied).
   returned: always

@@ -54,6 +54,13 @@ options:
         (default false), C(ipv4) (default true) and C(bridge_name) (default the name, which must
         then be a valid interface name). C(subnet) and C(gateway) are one value, or a list with one
         of each IP version; an IPv6 subnet needs C(ipv6=true).
+      - C(bridge) also takes Docker's gateway options, as M(netmodes.linux.bridge) documents them -
+        C(gateway_mode_ipv4) and C(gateway_mode_ipv6) (C(nat), the default, C(nat-unprotected) or
+        C(routed); Docker's C(com.docker.network.bridge.gateway_mode_ipv4/6)),
+        C(trusted_host_interfaces) (a list, or Docker's names joined by C(:);
+        C(com.docker.network.bridge.trusted_host_interfaces)), C(host_ipv4) and C(host_ipv6) (the
+        source address of outbound NAT; C(com.docker.network.host_ipv4/6), netavark's
+        C(outbound_addr4/6)).
       - C(overlay) takes C(hosts), C(subnet) (both required; an IPv6-only overlay needs no IPv4
         subnet), C(vni), C(dstport) (default 4789), C(mtu), C(max_hosts) (default 16, a power of
         two), C(ip_range) (of the IPv4 subnet), C(internal), C(ip_masquerade), C(icc),

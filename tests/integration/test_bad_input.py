@@ -648,7 +648,41 @@ BOOT_RESTORE_CASES = [
          "networks[2] (x): subnet", "10.231.300.0/24"),
 ]
 
-MODULE_CASES = NETNS_CASES + BRIDGE_CASES + VETH_CASES + PORTMAP_CASES + DNS_CASES + NET_INFO_CASES + NETWORKS_CASES + SANDBOXES_CASES
+# Issue 19: Docker's gateway options of a bridge network (the bridge module's, a bridge network's keys;
+# the bridge module's unknown mode is Ansible's choices check, before the module runs).
+BR1 = {"name": "br1", "addresses": ["10.231.210.1/24"]}
+GATEWAY_CASES = [
+    case("bridge-gateway-mode-internal", "bridge", dict(BR1, gateway_mode_ipv6="routed", internal=True),
+         "gateway_mode_ipv6: an internal network has no traffic to or from outside its bridge", "remove gateway_mode_ipv6 or internal"),
+    case("bridge-trusted-wildcard", "bridge", dict(BR1, trusted_host_interfaces=["eth1", "eth+"]),
+         "trusted_host_interfaces[1]: interface name 'eth+' is not valid: " + WILDCARD, NAME_FIX),
+    case("bridge-trusted-newline", "bridge", dict(BR1, trusted_host_interfaces=["eth1\n-j ACCEPT"]),
+         "trusted_host_interfaces[0]: interface name", NAME_FIX),
+    case("bridge-host-ipv4-injection", "bridge", dict(BR1, host_ipv4="10.231.210.1 -j ACCEPT"),
+         "host_ipv4: '10.231.210.1 -j ACCEPT' is not an IPv4 address", "give the host's address that outbound traffic leaves from"),
+    case("bridge-host-ipv6-family", "bridge", dict(BR1, host_ipv6="10.231.210.1"), "host_ipv6: '10.231.210.1' is not an IPv6 address",
+         "give the host's address that outbound traffic leaves from"),
+    case("bridge-host-ipv4-no-masquerade", "bridge", dict(BR1, host_ipv4="10.231.210.1", ip_masquerade=False),
+         "host_ipv4: the network has ip_masquerade: false", "remove host_ipv4 or ip_masquerade"),
+    case("networks-gateway-mode-isolated", "networks", batch_networks({"name": "x", "internal": True, "gateway_mode_ipv4": "isolated"}),
+         "config[3] (x): gateway_mode_ipv4: isolated (Docker's internal network with no gateway address on the host) is not supported yet",
+         "use internal: true with the default gateway mode nat"),
+    case("networks-gateway-mode-unknown", "networks", batch_networks({"name": "x", "gateway_mode_ipv6": "bridge"}),
+         "config[3] (x): gateway_mode_ipv6: 'bridge' is not a gateway mode", "choose one of nat, nat-unprotected, routed"),
+    case("networks-trusted-docker-string", "networks", batch_networks({"name": "x", "trusted_host_interfaces": "eth1:br*"}),
+         "config[3] (x): trusted_host_interfaces[1]: interface name 'br*' is not valid: firewall rules read '*'", NAME_FIX),
+    case("networks-trusted-internal", "networks", batch_networks({"name": "x", "internal": True, "trusted_host_interfaces": ["eth1"]}),
+         "config[3] (x): trusted_host_interfaces: an internal network has no traffic to or from outside its bridge",
+         "remove trusted_host_interfaces or internal"),
+    case("networks-host-ipv4-loopback", "networks", batch_networks({"name": "x", "host_ipv4": "127.0.0.1"}),
+         "config[3] (x): host_ipv4: 127.0.0.1 cannot be the source of outbound traffic (it is loopback)",
+         "give one of the host's own unicast addresses"),
+    case("networks-gateway-mode-overlay", "networks", batch_networks({"name": "x", "driver": "overlay", "subnet": "10.231.210.0/24",
+                                                                      "hosts": ["sim1"], "gateway_mode_ipv4": "routed"}),
+         "config[3] (x): gateway_mode_ipv4: an overlay network has no gateway_mode_ipv4", "only bridge networks take it; remove it"),
+]
+
+MODULE_CASES = GATEWAY_CASES + NETNS_CASES + BRIDGE_CASES + VETH_CASES + PORTMAP_CASES + DNS_CASES + NET_INFO_CASES + NETWORKS_CASES + SANDBOXES_CASES
 MODULE_CASES += VXLAN_CASES + MACVLAN_CASES + BOOT_RESTORE_CASES + TYPE_CASES
 
 

@@ -32,6 +32,12 @@ targets, which have none: nothing is published on [::1], and IPv6 has no route_l
 whole measured matrix must equal ``expected``, pair for pair: an extra reachable pair fails as
 much as a missing one.
 
+Three networks carry Docker's gateway options (issue 19, ``OPTIONS``): front trusts eth1 (the
+private network reaches its members' published container ports directly), routed is routed in
+both families (the LAN reaches its members by routing: ICMP and their published container ports,
+no host port), open is nat-unprotected over IPv4 (anything routed to a member gets in) and nat
+over IPv6; ``direct`` says what each lets in, and no other network of the host gets in by routing.
+
 Every host also runs a stand-in for the networks' resolvers (issue 18): a server answering UDP
 and TCP on port 53 of each network's gateway, both families, Docker's default network included
 (it has none: ``dns`` false, so nothing about it changes). The matrix probes each of them, and
@@ -54,8 +60,16 @@ from test_portmap import Processes
 PROBE = "/usr/bin/python3 %s" % (Path(__file__).parent / "probe.py")
 HOSTS = ("sim1", "sim2")
 ATTACKER = "sim3"
-# name -> (third octet of its subnet on sim1, internal); sim2's subnets are 10 higher.
-NETWORKS = {"front": (201, False), "back": (202, False), "secret": (203, True), "bridge": (204, False)}
+# name -> (third octet of its subnet on sim1, internal); sim2's subnets are 10 higher (those of the
+# gateway modes' networks, 1 higher: the lab's 10.231.201-214 allows no more).
+NETWORKS = {"front": (201, False), "back": (202, False), "secret": (203, True), "bridge": (204, False), "routed": (205, False),
+            "open": (207, False)}
+# Docker's gateway options (issue 19): front trusts the private network's interface (eth1) to reach
+# its members' published container ports directly; routed is routed in both families (no NAT: the
+# LAN routes to its members, which open ICMP and their published container ports only, no host
+# port); open is nat-unprotected over IPv4 (anything routed to a member gets in) and nat over IPv6.
+OPTIONS = {"front": {"trusted_host_interfaces": ["eth1"]}, "routed": {"gateway_mode_ipv4": "routed", "gateway_mode_ipv6": "routed"},
+           "open": {"gateway_mode_ipv4": "nat-unprotected"}}
 # name -> (networks, published ports); LO is the host's port published on 127.0.0.1 only, which
 # differs between the hosts so that a probe of one host's is not caught by the other's.
 SANDBOXES = {
@@ -66,6 +80,9 @@ SANDBOXES = {
     "s1": (["secret"], ["8082:80"]),
     "s2": (["secret"], []),
     "d1": (["bridge"], []),
+    "r1": (["routed"], ["8083:80"]),
+    "r2": (["routed"], []),
+    "u1": (["open"], ["8084:80"]),
 }
 SERVICE, HOST_SERVICE, PRIVATE_SERVICE, LOOPBACK_ONLY = 80, 9000, 22, 6379
 DNS = 53  # where a network's resolver listens, udp and tcp: on its gateways
@@ -85,7 +102,18 @@ def loopback_port(host):
 
 def subnet(host, network, six=False):
     """NETWORK's subnet on HOST, its IPv6 one when SIX."""
-    return ipaddress.ip_network(("fd31:%d::/64" if six else "10.231.%d.0/24") % (NETWORKS[network][0] + offset(host)))
+    octet = NETWORKS[network][0] + (offset(host) // 10 if network in ("routed", "open") else offset(host))
+    return ipaddress.ip_network(("fd31:%d::/64" if six else "10.231.%d.0/24") % octet)
+
+
+def mode_of(network, six=False):
+    """NETWORK's gateway mode in the IP version of SIX."""
+    return OPTIONS.get(network, {}).get("gateway_mode_ipv6" if six else "gateway_mode_ipv4", "nat")
+
+
+def published_ports(sandbox, six=False):
+    """The container ports SANDBOX publishes in the IP version of SIX (one published on 127.0.0.1 is IPv4's only)."""
+    return {int(p.split(":")[-1]) for p in SANDBOXES[sandbox][1] if not (six and p.startswith("127.0.0.1:"))}
 
 
 def gateway(host, network, six=False):
@@ -109,8 +137,8 @@ def private_address(host, machine=5, six=False):
 
 
 def declaration(host):
-    networks = [{"name": name, "subnet": [str(subnet(host, name)), str(subnet(host, name, True))], "ipv6": True, "internal": internal}
-                for name, (_octet, internal) in NETWORKS.items()]
+    networks = [dict({"name": name, "subnet": [str(subnet(host, name)), str(subnet(host, name, True))], "ipv6": True, "internal": internal},
+                     **OPTIONS.get(name, {})) for name, (_octet, internal) in NETWORKS.items()]
     sandboxes = [{"name": name, "network_mode": nets[0], "networks": nets[1:],
                   "publish": [p.replace("LO", str(loopback_port(host))) for p in publish]}
                  for name, (nets, publish) in SANDBOXES.items()]
@@ -282,8 +310,9 @@ def expected(source, target):
     same_host = source.host == target.host
     local = same_host and (source.kind == "host" or target.network in source.networks)
     egress = source.kind == "sandbox" and not source.internal
+    six = ":" in target.addr
     if target.via == "direct":
-        reached = local
+        reached = local or direct(source, target, six, egress)
     elif target.via == "private":
         reached = same_host and (source.kind in ("host", "private") or egress)
     elif target.via == "host":
@@ -294,6 +323,8 @@ def expected(source, target):
         reached = local
     elif target.via == "attacker":
         reached = source.kind == "host" or egress
+    elif target.via in ("published", "loopback") and target.network and mode_of(target.network, six) == "routed":
+        reached = False  # Docker's routed port mapper maps no host port
     elif target.via == "published":
         if target.mapping.startswith("127.0.0.1:"):
             reached = False
@@ -308,6 +339,25 @@ def expected(source, target):
     if target.kind == "icmp":
         return reached
     return target.answer if reached else None
+
+
+def direct(source, target, six, egress):
+    """Whether SOURCE, not on TARGET's network, reaches a member's address by routing (issue 19's
+    gateway options; Docker's): in gateway mode nat-unprotected everything, in routed mode ICMP and
+    its published container ports, from whatever routes to the host (the attacker, the other host
+    and its sandboxes' egress, the private network behind the host), never from another network
+    of the host (their isolation); in nat mode nothing, but a published container port from a
+    trusted interface (front trusts eth1, the private network's)."""
+    mode, same_host = mode_of(target.network, six), source.host == target.host
+    routing = source.kind == "attacker" or (same_host and source.kind == "private") or (
+        not same_host and (source.kind == "host" or egress))
+    published = target.kind == "tcp" and target.port in published_ports(target.sandbox, six)
+    if mode == "nat-unprotected":
+        return routing
+    if mode == "routed":
+        return routing and (target.kind == "icmp" or published)
+    trusted = "eth1" in OPTIONS.get(target.network, {}).get("trusted_host_interfaces", ())
+    return trusted and same_host and source.kind == "private" and published
 
 
 def addresses_of(run):

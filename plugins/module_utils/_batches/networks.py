@@ -191,6 +191,15 @@ def admit_members(batch, spec, device, subnets, backend, *, gateways=None, index
     batch.run(ResolverFirewall, device=device, addresses=found, state="present" if found else "absent", firewall_backend=backend)
 
 
+def gateway_options(spec):
+    """The bridge module's gateway options (``_gateway.OPTIONS``) of network SPEC, where any is not the default."""
+    policy = dict(spec.gateway_policy)
+    if not policy:
+        return {}
+    return {"gateway_mode_ipv4": policy["mode4"], "gateway_mode_ipv6": policy["mode6"], "trusted_host_interfaces": list(policy["trusted"]),
+            **{"host_ipv%d" % a.version: str(a) for a in policy["snat"]}}
+
+
 def remove_network(batch, spec, backend):
     """Remove what a network has on this host (whichever its driver: the names are its own)."""
     batch.run(Resolver, network=spec.name, state="absent")
@@ -210,7 +219,7 @@ def ensure_network(batch, spec, taken, backend, pool=None):
     link = batch.adapters["netlink"].link(spec.bridge, routes=False)
     subnets = _addresses.network_subnets(spec, link, taken, pool)
     batch.run(Bridge, name=spec.bridge, addresses=[str(_addresses.interface(gateway, subnet)) for subnet, gateway in subnets.values()],
-              internal=spec.internal, ip_masquerade=spec.masquerade, icc=spec.icc, firewall_backend=backend)
+              internal=spec.internal, ip_masquerade=spec.masquerade, icc=spec.icc, firewall_backend=backend, **gateway_options(spec))
     admit_members(batch, spec, spec.bridge, {v: subnet for v, (subnet, _gw) in subnets.items()}, backend,
                   gateways={v: gateway for v, (_subnet, gateway) in subnets.items()})
     return subnets

@@ -89,7 +89,7 @@ class Sandboxes(BatchResource):
         check = Preflight(self.adapters, self.spans, self.fleet, self.missing)
         check.references(specs, networks, self.leaving)
         check.host_ports([s for s in specs if s.state == "present"], declared | undeclared)
-        check.publish([s for s in specs if s.state == "present"], declared | undeclared)
+        check.publish([s for s in specs if s.state == "present"], declared | undeclared, networks)
         check.bridge_ports(specs, networks, undeclared, where["config"])
         hosting = p["converge_networks"] and p["state"] in ("merged", "overridden")
         wanted = networks_preflight(listed, net, self.spans, p["state"] == "overridden", where["networks"]) if hosting else None
@@ -187,7 +187,8 @@ class Sandboxes(BatchResource):
             if giving.get(spec.name) == sorted(spec.publish):
                 continue  # it only let go: done above (planning it again would list the same ops twice in check mode)
             batch.run(Portmap, netns=spec.name, bridge=bridge, ports=[str(m) for m in spec.publish], firewall_backend=backend,
-                      settled=settled, reserved=reserved, **self.planned.for_portmap(spec.name, spec.networks[0]))
+                      settled=settled, reserved=reserved, routed=getattr(networks.get(spec.networks[0]), "routed", ()),
+                      **self.planned.for_portmap(spec.name, spec.networks[0]))
         members = self._members(isolated, networks) if resolvers or self.params["dns"] else {}
         if resolvers:  # once the members' addresses are planned
             converge_resolvers(batch, {n: s for n, s in networks.items() if n != DEFAULT_NETWORK}, self._hosted(isolated, members),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _fleet
+from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _fleet, _gateway
 from ansible_collections.netmodes.linux.plugins.module_utils import _model as m
 from ansible_collections.netmodes.linux.plugins.module_utils._declaration.common import (
     DEFAULT_BRIDGE,
@@ -48,6 +48,7 @@ class NetworkSpec:
     ipv4: bool = True                # Docker's --ipv4: false makes an IPv6-only network
     dns: bool = True                 # members resolve each other through the network's resolver (never Docker's default bridge)
     host_binding_ipv4: object = None  # Docker's com.docker.network.bridge.host_binding_ipv4: where -p without an address publishes
+    gateway_policy: tuple = ()       # bridge: _gateway.gateway_policy's items, when any differs from the default
 
     @property
     def multi_host(self):
@@ -63,16 +64,27 @@ class NetworkSpec:
         """The IP versions the network's members have addresses of."""
         return tuple(v for v, on in ((4, self.ipv4), (6, self.ipv6)) if on)
 
+    @property
+    def routed(self):
+        """The IP versions in which the network is in gateway mode routed: its published ports take no host port."""
+        policy = dict(self.gateway_policy)
+        return tuple(v for v in (4, 6) if policy.get("mode%d" % v) == "routed")
+
+    def maps_host_port(self, mapping):
+        """Whether MAPPING, published by a member, takes a host port: not when every IP version it publishes in is routed."""
+        families = self.families if mapping.every_family else (mapping.host_ip.version,)
+        return not set(families) <= set(self.routed)
+
     def declared(self, version):
         """(subnet, gateway) the network declares in IP VERSION, (None, None) where it declares none."""
         return (self.subnet, self.gateway) if version == 4 else (self.subnet6, self.gateway6)
 
 
 _NETWORK_KEYS = ("name", "driver", "bridge_name", "subnet", "gateway", "internal", "ip_masquerade", "icc", "hosts", "vni",
-                 "dstport", "mtu", "max_hosts", "ip_range", "parent", "mode", "shim", "ipv6", "ipv4", "dns", "host_binding_ipv4")
+                 "dstport", "mtu", "max_hosts", "ip_range", "parent", "mode", "shim", "ipv6", "ipv4", "dns", "host_binding_ipv4") + _gateway.KEYS
 # The keys each driver takes besides name and driver; the others are refused, naming the drivers that take them.
 _DRIVER_KEYS = {
-    "bridge": ("bridge_name", "subnet", "gateway", "internal", "ip_masquerade", "icc", "ipv6", "ipv4", "dns", "host_binding_ipv4"),
+    "bridge": ("bridge_name", "subnet", "gateway", "internal", "ip_masquerade", "icc", "ipv6", "ipv4", "dns", "host_binding_ipv4") + _gateway.KEYS,
     "overlay": ("bridge_name", "subnet", "internal", "ip_masquerade", "icc", "hosts", "vni", "dstport", "mtu", "max_hosts",
                 "ip_range", "ipv6", "ipv4", "dns", "host_binding_ipv4"),
     "macvlan": ("subnet", "gateway", "hosts", "mtu", "max_hosts", "ip_range", "parent", "mode", "shim", "ipv6", "ipv4", "dns"),
@@ -130,7 +142,8 @@ def network_spec(raw, where):
                        ipv6=ipv6, subnet6=subnets.get(6), gateway6=gateways.get(6), ipv4=ipv4, dns=_dns(raw, name, where),
                        host_binding_ipv4=_host_binding(raw, where))
     if driver == "bridge":
-        return spec
+        policy = _gateway.gateway_policy(raw, where, internal=spec.internal, masquerade=spec.masquerade)
+        return replace(spec, gateway_policy=tuple(sorted(policy.items()))) if policy != _gateway.DEFAULT else spec
     return _multi_host_spec(spec, raw, where)
 
 

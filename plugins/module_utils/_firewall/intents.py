@@ -11,25 +11,65 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Publish:
-    """One published port mapping (``-p``) to sandbox address TARGET inside bridge SUBNET."""
+    """One published port mapping (``-p``) to sandbox address TARGET inside bridge SUBNET.
+
+    ROUTED: the network's gateway mode of TARGET's family is routed (``BridgePolicy``): as Docker's
+    routed port mapper, the host port is ignored (nothing is DNATed) and only the container port
+    is opened, to traffic routed to TARGET."""
 
     mapping: object   # _ports.PortMapping
     target: object    # ipaddress.IPv4Address
     subnet: object    # ipaddress.IPv4Network
+    routed: bool = False
 
 
 @dataclass(frozen=True)
 class BridgePolicy:
-    """Docker's bridge driver options for one bridge and its IPv4 subnets."""
+    """Docker's bridge driver options for one bridge and its subnets (both IP versions).
+
+    MODE4 and MODE6 are the gateway modes of its IPv4 and IPv6 subnets (``_gateway.GATEWAY_MODES``,
+    com.docker.network.bridge.gateway_mode_ipv4/6): nat masquerades its members' traffic out and
+    lets nothing from outside at them but published ports (through the host's addresses);
+    nat-unprotected is nat that lets in anything routed to a member; routed does no NAT: members
+    leave with their own addresses and are reached by routing (ICMP and their published container
+    ports only; no host port is DNATed to them). Routed traffic never comes in from another bridge
+    of the host (the networks' isolation). TRUSTED
+    the host's interfaces from which its members' published container ports may be reached
+    directly (com.docker.network.bridge.trusted_host_interfaces: nat mode's direct-access filter
+    lets them by); SNAT the source addresses its outbound NAT uses, one per IP version at most
+    (com.docker.network.host_ipv4/host_ipv6; masquerade picks the outgoing interface's)."""
 
     bridge: str
     subnets: tuple = ()
     masquerade: bool = True
     icc: bool = True
     internal: bool = False
+    mode4: str = "nat"
+    mode6: str = "nat"
+    trusted: tuple = ()
+    snat: tuple = ()
+
+    def mode(self, version):
+        return self.mode4 if version == 4 else self.mode6
+
+    def nat(self, version):
+        """Its members' traffic of IP VERSION leaves NATed (masquerade or SNAT)."""
+        return self.masquerade and not self.internal and self.mode(version) != "routed"
+
+    def snat_to(self, version):
+        """The source address outbound NAT of IP VERSION uses, or None (masquerade)."""
+        return next((a for a in self.snat if a.version == version), None)
 
     def describe(self):
-        return {"ip_masquerade": self.masquerade, "icc": self.icc, "internal": self.internal}
+        out = {"ip_masquerade": self.masquerade, "icc": self.icc, "internal": self.internal}
+        for version, mode in ((4, self.mode4), (6, self.mode6)):
+            if mode != "nat":
+                out["gateway_mode_ipv%d" % version] = mode
+        if self.trusted:
+            out["trusted_host_interfaces"] = list(self.trusted)
+        for address in self.snat:
+            out["host_ipv%d" % address.version] = str(address)
+        return out
 
 
 @dataclass(frozen=True)

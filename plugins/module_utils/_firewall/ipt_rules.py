@@ -82,6 +82,8 @@ CHAIN_RULES = {
     ("filter", "NETMODES-CLOSED"): [spec(matches=[_DNATED], target=("NETMODES-PUBLISHED",)),
                                     spec(matches=[_DNAT_REPLY], target=("NETMODES-REPLIES",)), spec(target=("DROP",))],
     ("filter", "NETMODES-PUBLISHED"): None,
+    # -i BR -j DROP of every bridge of ours (the networks' isolation where routing is let in).
+    ("filter", "NETMODES-BRIDGES"): None,
     ("filter", "NETMODES-REPLIES"): None,
     # A resolver view's port admits what was redirected to it (intents.ViewRedirect); then, owned:
     # -d VIEW -p P --dport PORT -j DROP (the rest, intents.ViewPort) and -d RESOLVER -p P --dport
@@ -118,12 +120,14 @@ def _port_items(publish, tag):
         pairs = [(mapping.host_ports(), target)]   # DNAT keeps the port
     else:
         pairs = [(str(mapping.host_port + i), "%s:%d" % (to, mapping.container_port + i)) for i in range(mapping.size)]
-    for hport, dest in pairs:
+    for hport, dest in [] if publish.routed else pairs:   # routed: no host port, the container port's accept only
         head, ms = _port(host, proto, hport)
         out.add(("rule", "nat" + v, "NETMODES-DNAT", spec(head, ms, ("DNAT", {"to-destination": dest}), tag)))
     cports = "%d" % mapping.container_port if mapping.size == 1 else "%d-%d" % (mapping.container_port, mapping.container_port_end)
     head, ms = _port((("-d", target + host_len),), proto, cports)
     out.add(("rule", "filter" + v, "NETMODES-PUBLISHED", spec(head, ms, ("ACCEPT",), tag)))
+    if publish.routed:
+        return out
     replies = spec((("-s", target + host_len), ("-p", proto)), [(proto, {"sport": cports.replace("-", ":")})], ("ACCEPT",), tag)
     out.add(("rule", "filter" + v, "NETMODES-REPLIES", replies))
     head, ms = _port((("-s", subnet), ("-d", target + host_len)), proto, cports)
@@ -134,28 +138,51 @@ def _port_items(publish, tag):
     return out
 
 
-def bridge_chains(policy, tag):
-    """{chain: [spec]} of one bridge's policy: the same rules as the nftables backend's."""
-    br = policy.bridge
-    into = [spec(matches=[_ESTABLISHED], comment=tag)]
-    out = [spec(matches=[_ESTABLISHED], comment=tag)]
+_ICMP = {4: "icmp", 6: "ipv6-icmp"}
+
+
+def _into(policy, tag, version):
+    """The rules of NM-IN-BR (of IP VERSION's table) after its established accept: the same as
+    the nftables backend's (``nft_rules._into``)."""
+    br, mode, into = policy.bridge, policy.mode(version), []
     if policy.internal:
         into.append(spec((("!-i", br),), target=("DROP",), comment=tag))
-        out.append(spec((("!-o", br),), target=("DROP",), comment=tag))
+    elif mode == "routed":
+        into.append(spec(matches=[_DNATED], target=("DROP",), comment=tag))
     else:
         into.append(spec(matches=[_DNATED], target=("NETMODES-PUBLISHED",), comment=tag))
+        if mode == "nat":
+            into += [spec((("-i", name),), target=("NETMODES-PUBLISHED",), comment=tag) for name in policy.trusted]
     into.append(spec((("-i", br),), target=("ACCEPT" if policy.icc else "DROP",), comment=tag))
-    into.append(spec(target=("DROP",), comment=tag))
+    if not policy.internal and mode != "nat":   # routed traffic, from anywhere but another network of the host
+        into.append(spec(target=("NETMODES-BRIDGES",), comment=tag))
+        if mode == "routed":
+            into += [spec((("-p", _ICMP[version]),), comment=tag), spec(target=("NETMODES-PUBLISHED",), comment=tag)]
+        else:
+            into.append(spec(comment=tag))
+    return into + [spec(target=("DROP",), comment=tag)]
+
+
+def bridge_chains(policy, tag, version=4):
+    """{chain: [spec]} of one bridge's policy in IP VERSION's table: the same rules as the nftables backend's."""
+    br = policy.bridge
+    into = [spec(matches=[_ESTABLISHED], comment=tag)] + _into(policy, tag, version)
+    out = [spec(matches=[_ESTABLISHED], comment=tag)]
+    if policy.internal:
+        out.append(spec((("!-o", br),), target=("DROP",), comment=tag))
     out.append(spec(comment=tag))
     return {"NM-IN-" + br: into, "NM-OUT-" + br: out}
 
 
 def _filter_items(policy, tag, filter_table):
-    """A bridge's filter rules in FILTER_TABLE (filter, or filter6 for ip6tables): alike for both families."""
+    """A bridge's filter rules in FILTER_TABLE (filter, or filter6 for ip6tables)."""
     br = policy.bridge
-    out = {("chain", filter_table, name, tuple(rules)) for name, rules in bridge_chains(policy, tag).items()}
+    chains = bridge_chains(policy, tag, 6 if is6(filter_table) else 4)
+    out = {("chain", filter_table, name, tuple(rules)) for name, rules in chains.items()}
     out.add(("rule", filter_table, "NETMODES-FWD-IN", spec((("-o", br),), target=("NM-IN-" + br,), comment=tag)))
     out.add(("rule", filter_table, "NETMODES-FWD-OUT", spec((("-i", br),), target=("NM-OUT-" + br,), comment=tag)))
+    # Where a bridge in gateway mode routed or nat-unprotected drops what comes from the others (nftables' @bridges).
+    out.add(("rule", filter_table, "NETMODES-BRIDGES", spec((("-i", br),), target=("DROP",), comment=tag)))
     if policy.internal:
         # Docker's DOCKER-INTERNAL: before NETMODES-FWD-IN, where another bridge's published port is accepted.
         out.add(("rule", filter_table, "NETMODES-ISOLATE", spec((("-i", br), ("!-o", br)), target=("DROP",), comment=tag)))
@@ -167,10 +194,10 @@ def _bridge_items(policy, tag):
     br = policy.bridge
     v6 = any(subnet.version == 6 for subnet in policy.subnets)
     out = _filter_items(policy, tag, "filter") | (_filter_items(policy, tag, "filter6") if v6 else set())
-    if policy.masquerade and not policy.internal:
-        for subnet in policy.subnets:
-            nat = "nat" if subnet.version == 4 else "nat6"
-            out.add(("rule", nat, "NETMODES-POSTROUTING", spec((("-s", str(subnet)), ("!-o", br)), target=("MASQUERADE",), comment=tag)))
+    for subnet in (s for s in policy.subnets if policy.nat(s.version)):
+        nat, to = "nat" if subnet.version == 4 else "nat6", policy.snat_to(subnet.version)
+        target = ("SNAT", {"to-source": str(to)}) if to else ("MASQUERADE",)
+        out.add(("rule", nat, "NETMODES-POSTROUTING", spec((("-s", str(subnet)), ("!-o", br)), target=target, comment=tag)))
     # Nothing arriving on the bridge reaches the host's 127.0.0.0/8 (CVE-2020-8558); IPv6's ::1 is
     # never routed from another interface.
     out.add(("rule", "raw", "NETMODES-RAW", spec((_LOOPBACK, ("-i", br)), target=("DROP",), comment=tag)))

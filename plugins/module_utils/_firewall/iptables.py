@@ -14,6 +14,7 @@ chain by a rule commented ``netmodes``; every other rule carries ``netmodes:OWNE
             NETMODES-CLOSED   DNATed -> NETMODES-PUBLISHED, their replies -> NETMODES-REPLIES, -j DROP
             NETMODES-PUBLISHED  -d SANDBOX -p P --dport PORT -j ACCEPT   (jumped to for DNATed packets)
             NETMODES-REPLIES    -s SANDBOX -p P --sport PORT -j ACCEPT   (their replies, from NETMODES-CLOSED)
+            NETMODES-BRIDGES    -i BR -j DROP (one per bridge: jumped to by a bridge whose gateway mode lets routed traffic in)
             INPUT        -> NETMODES-INPUT: -d RESOLVER -p udp|tcp --dport 53 -j NETMODES-DNS-DEV (a network's
                             resolver on this host, DEV the device its members arrive on)
             NETMODES-DNS-DEV  -s SUBNET -i DEV -j ACCEPT (its members), -i lo -j RETURN, -j DROP

@@ -185,12 +185,60 @@ def _saddr(subnet):
     return _match(_payload("ip" if subnet.version == 4 else "ip6", "saddr"), _key_part(str(subnet)))
 
 
+_FAMILY = {4: "ipv4", 6: "ipv6"}
+_PORT_KEYS = {4: _PORT_KEY, 6: _PORT_KEY6}
+_ICMP = {4: "icmp", 6: "ipv6-icmp"}
+
+
+def _exposed(version, *head):
+    """Rules that accept, after HEAD, a connection to a published container port of IP VERSION."""
+    v = str(version)
+    return [[_L4, *head, _match(_PORT_KEYS[version], "@" + name), {"accept": None}] for name in ("exposed" + v, "exposed-range" + v)]
+
+
+def _into(policy, versions):
+    """The rules of fwd-in-BR after its established accept (see ``bridge_chains``)."""
+    br, into = policy.bridge, []
+    if policy.internal:
+        into.append([_match(_meta("iifname"), br, "!="), {"drop": None}])
+    routed = [v for v in versions if not policy.internal and policy.mode(v) == "routed"]
+    # routed: nothing is DNATed into the network (Docker maps no host port), its container ports are open as they are
+    into += [[_match(_meta("nfproto"), _FAMILY[v]), _DNATED, {"drop": None}] for v in routed]
+    nat = [v for v in versions if not policy.internal and v not in routed]
+    # Connections DNATed to a published port of a member (not any DNAT: foreign DNAT rules of the
+    # host do not open the network); from a trusted interface, its container port directly.
+    for version in nat:
+        into += _exposed(version, _DNATED)
+    for name in policy.trusted:
+        for version in (v for v in nat if policy.mode(v) == "nat"):
+            into += _exposed(version, _match(_meta("iifname"), name))
+    into.append([_match(_meta("iifname"), br), {"accept" if policy.icc else "drop": None}])
+    opened = [v for v in versions if not policy.internal and policy.mode(v) != "nat"]
+    if opened:  # what routing may bring in, from anywhere but another network of the host (its isolation)
+        into.append([_match(_meta("iifname"), "@bridges"), {"drop": None}])
+    for version in opened:
+        if policy.mode(version) == "routed":
+            into.append([_match(_meta("l4proto"), _ICMP[version]), {"accept": None}])
+            into += _exposed(version)
+        else:
+            into.append([_match(_meta("nfproto"), _FAMILY[version]), {"accept": None}])
+    return into + [[{"drop": None}]]
+
+
+def _outbound(policy, subnet):
+    """The verdict of a member's traffic of SUBNET leaving the host: masquerade, or SNAT to the declared address."""
+    to = policy.snat_to(subnet.version)
+    return {"snat": {"family": "ip" if to.version == 4 else "ip6", "addr": str(to)}} if to else {"masquerade": None}
+
+
 def bridge_chains(policy):
     """{chain name: [rule expr]} of one bridge's network policy (moby's nftabler, per option).
 
     fwd-in-BR sees packets going into the bridge, fwd-out-BR packets leaving it, nat-out-BR
     packets from or to the bridge in postrouting. What is not accepted into a bridge is dropped:
-    that is the isolation between networks, and the drop of unpublished ports.
+    that is the isolation between networks, and the drop of unpublished ports. A family in
+    gateway mode routed or nat-unprotected lets routed traffic in (ICMP and the published
+    container ports, or everything), but never from another bridge of ours.
 
     isolate-BR sees packets leaving the bridge before any other chain: an internal network's
     egress drop must come before fwd-in of another bridge, whose accept of a published port
@@ -199,27 +247,18 @@ def bridge_chains(policy):
     (``-i BR ! -o BR -j DROP`` in its isolation chain).
     """
     br = policy.bridge
-    into = [_ESTABLISHED]
+    versions = sorted({subnet.version for subnet in policy.subnets} | {4})
+    into = [_ESTABLISHED] + _into(policy, versions)
     out = [_ESTABLISHED]
     if policy.internal:
-        into.append([_match(_meta("iifname"), br, "!="), {"drop": None}])
         out.append([_match(_meta("oifname"), br, "!="), {"drop": None}])
-    else:
-        # Connections DNATed to a published port of a member (not any DNAT: foreign DNAT rules
-        # of the host do not open the network).
-        into += [[_L4, _DNATED, _match(_PORT_KEY, "@" + name), {"accept": None}] for name in ("exposed4", "exposed-range4")]
-        if any(subnet.version == 6 for subnet in policy.subnets):
-            into += [[_L4, _DNATED, _match(_PORT_KEY6, "@" + name), {"accept": None}] for name in ("exposed6", "exposed-range6")]
-    into.append([_match(_meta("iifname"), br), {"accept" if policy.icc else "drop": None}])
-    into.append([{"drop": None}])
     out.append([{"accept": None}])
     # Hairpin, internal networks too (it never leaves the bridge): a member reaching a published
     # port of its own bridge through a host address (its own too); the answer must come back
     # through the host, not straight from the member. Only members' connections: a client from
     # outside keeps its address.
     nat = [[_match(_meta("oifname"), br), _saddr(subnet), _DNATED, {"masquerade": None}] for subnet in policy.subnets]
-    if policy.masquerade and not policy.internal:
-        nat += [[_match(_meta("oifname"), br, "!="), _saddr(subnet), {"masquerade": None}] for subnet in policy.subnets]
+    nat += [[_match(_meta("oifname"), br, "!="), _saddr(subnet), _outbound(policy, subnet)] for subnet in policy.subnets if policy.nat(subnet.version)]
     isolate = [[_match(_meta("oifname"), br, "!="), {"drop": None}]] if policy.internal else []
     return {"isolate-" + br: isolate, "fwd-in-" + br: into, "fwd-out-" + br: out, "nat-out-" + br: nat}
 
@@ -385,7 +424,9 @@ def _port_items(publish):
     mapping = publish.mapping.for_family(family)
     proto, out, v = mapping.protocol, set(), str(family)
     anywhere = mapping.host_ip.is_unspecified
-    if mapping.size > 1 and mapping.host_port == mapping.container_port:
+    if publish.routed:
+        pass   # no host port: the container port below only
+    elif mapping.size > 1 and mapping.host_port == mapping.container_port:
         host = _EVERYWHERE[family] if anywhere else str(mapping.host_ip)
         out.add(("elem", "range" + v, (host, proto, mapping.host_ports()), target))
     else:  # one element per port: a map can only rewrite to one port per element
@@ -398,7 +439,7 @@ def _port_items(publish):
         out.add(("elem", "exposed" + v, (target, proto, str(mapping.container_port)), None))
     else:
         out.add(("elem", "exposed-range" + v, (target, proto, "%d-%d" % (mapping.container_port, mapping.container_port_end)), None))
-    if mapping.host_ip.is_loopback and family == 4:
+    if mapping.host_ip.is_loopback and family == 4 and not publish.routed:
         out.add(("elem", "loopback4" if mapping.size == 1 else "loopback-range4", (str(mapping.host_ip), proto, mapping.host_ports()), None))
     return out
 

@@ -4,23 +4,31 @@
 
 from __future__ import annotations
 
+import itertools
+
 from ansible_collections.netmodes.linux.plugins.module_utils import _sysctl
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall.intents import GUARD_OWNER, BridgePolicy, Guard, bridge_owner
+from ansible_collections.netmodes.linux.plugins.module_utils._gateway import GATEWAY_MODES
 
 # What a bridge's rules are when no policy for its subnets renders them exactly.
 UNRECOGNISED = "rules for other subnets or changed by hand"
 
 
-def recognise(firewall, bridge, subnets, have):
+def recognise(firewall, bridge, subnets, have, hint=None):
     """The options (``BridgePolicy.describe``) that HAVE, BRIDGE's items in FIREWALL now, were
-    written for: None when it has none, UNRECOGNISED when no policy for SUBNETS renders them."""
+    written for: None when it has none, UNRECOGNISED when no policy for SUBNETS renders them.
+    HINT, the policy wanted, is tried first; its trusted interfaces and NAT source addresses are
+    the only ones tried besides none."""
     if not have:
         return None
-    for masquerade in (True, False):
-        for icc in (True, False):
-            for internal in (False, True):
-                policy = BridgePolicy(bridge, tuple(subnets), masquerade, icc, internal)
+    if hint is not None and firewall.render(bridge_owner(bridge), [hint]) == have:
+        return hint.describe()
+    extras = [(hint.trusted, hint.snat)] if hint is not None and (hint.trusted or hint.snat) else []
+    for trusted, snat in extras + [((), ())]:
+        for masquerade, icc, internal in itertools.product((True, False), (True, False), (False, True)):
+            for mode4, mode6 in itertools.product(GATEWAY_MODES, GATEWAY_MODES):
+                policy = BridgePolicy(bridge, tuple(subnets), masquerade, icc, internal, mode4, mode6, trusted, snat)
                 if firewall.render(bridge_owner(bridge), [policy]) == have:
                     return policy.describe()
     return UNRECOGNISED

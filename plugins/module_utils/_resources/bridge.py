@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _firewall, _links, _sysctl
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource
+from ansible_collections.netmodes.linux.plugins.module_utils._gateway import OPTIONS as GATEWAY_OPTIONS
+from ansible_collections.netmodes.linux.plugins.module_utils._gateway import gateway_policy
 from ansible_collections.netmodes.linux.plugins.module_utils._model import ifname, interfaces, jsonable, mtu
 
 
@@ -19,6 +21,7 @@ class Bridge(Resource):
         "ip_masquerade": {"type": "bool", "default": True},
         "icc": {"type": "bool", "default": True},
         "internal": {"type": "bool", "default": False},
+        **GATEWAY_OPTIONS,
         "firewall_backend": _firewall.BACKEND_OPTION,
     }
 
@@ -27,16 +30,19 @@ class Bridge(Resource):
         addresses = interfaces(p["addresses"], "addresses")
         families = {a.version for a in addresses or ()}
         forwarding = {_sysctl.forwarding(p["name"], v): "1" for v in sorted(families | {4})}
+        policy = {"masquerade": p["ip_masquerade"], "icc": p["icc"], "internal": p["internal"],
+                  **gateway_policy(p, internal=p["internal"], masquerade=p["ip_masquerade"])}
         return {"name": ifname(p["name"], "name", existing=p["state"] == "absent"), "state": p["state"], "addresses": addresses,
-                "mtu": mtu(p["mtu"], "mtu"), "stp": p["stp"], "forwarding": forwarding,
-                "policy": {"masquerade": p["ip_masquerade"], "icc": p["icc"], "internal": p["internal"]}}
+                "mtu": mtu(p["mtu"], "mtu"), "stp": p["stp"], "forwarding": forwarding, "policy": policy}
 
     def read(self, desired):
         sysctl, net = self.adapters["sysctl"], self.adapters["netlink"]
-        # Forwarding on the bridge; with masquerade on the uplinks too, where replies come back in.
+        # Forwarding on the bridge; with masquerade on the uplinks too, where replies come back in
+        # (and, in gateway mode routed or nat-unprotected, what is routed to the members).
         ledger = sysctl.ledger()
         want = dict(desired["forwarding"]) if desired["state"] == "present" else {}
-        if want and desired["policy"]["masquerade"] and not desired["policy"]["internal"]:
+        policy = desired["policy"]
+        if want and (policy["masquerade"] or {policy["mode4"], policy["mode6"]} != {"nat"}) and not policy["internal"]:
             uplinks = _sysctl.uplink_addresses(net, ledger)
             for version in sorted({int(_sysctl.KEY.match(key).group(1)) for key in desired["forwarding"]}):   # the bridge's families
                 want.update(dict.fromkeys(_sysctl.uplinks(uplinks, version=version), "1"))
@@ -91,7 +97,8 @@ class Bridge(Resource):
 
     def _recognise(self, current, desired, have):
         """The policy that HAVE (the bridge's rules now) was written for, or a word for what they are."""
-        return _firewall.recognise(self.adapters["firewall"], desired["name"], self._policy(current, desired).subnets, have)
+        policy = self._policy(current, desired)
+        return _firewall.recognise(self.adapters["firewall"], desired["name"], policy.subnets, have, hint=policy)
 
     def result(self, current, desired):
         if current["foreign"]:

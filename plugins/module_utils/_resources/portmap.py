@@ -35,9 +35,11 @@ class Portmap(Resource):
         "firewall_backend": _firewall.BACKEND_OPTION,
     }
     # The sandboxes batch: owners whose ports it let go already, in check mode the address and
-    # subnet an earlier step plans for the sandbox, and the fixed host ports its declaration gives
-    # every sandbox (a _ports.Held), which no random port of this one takes.
-    batch_options = ("settled", "planned_addresses", "reserved")
+    # subnet an earlier step plans for the sandbox, the fixed host ports its declaration gives
+    # every sandbox (a _ports.Held), which no random port of this one takes, and the IP versions in
+    # which the network is in gateway mode routed (Docker's routed port mapper: no host port, the
+    # container port only).
+    batch_options = ("settled", "planned_addresses", "reserved", "routed")
     mutually_exclusive = [("netns", "address")]
     required_one_of = [("netns", "address")]
 
@@ -108,6 +110,7 @@ class Portmap(Resource):
         targets = {family: pair for family, pair in targets.items() if None not in pair}
         picked = self._pick(current, desired)
         ports = frozenset(picked.get(m, m) for m in desired["ports"])
+        routed = set(self.params.get("routed") or ())
         if not targets:
             why = ("address: %s is not inside a subnet of bridge %s; give the sandbox's address on %s"
                    % (desired["address"], desired["bridge"], desired["bridge"]) if desired["address"]
@@ -117,16 +120,19 @@ class Portmap(Resource):
             mappings, want = [], set()  # check mode only: the address is not known yet
         else:
             mappings = published_mappings(ports, targets, desired["bridge"])
-            want = firewall.render(owner, [_firewall.Publish(m, *targets[m.host_ip.version]) for m in mappings])
+            want = firewall.render(owner, [_firewall.Publish(m, *targets[m.host_ip.version], routed=m.host_ip.version in routed)
+                                           for m in mappings])
+            mappings = [m for m in mappings if m.host_ip.version not in routed]   # those that take a host port
+        hosted = mappings if targets else sorted(ports)
         kept = {(m.protocol, m.host_port): random for random, m in picked.items()}
-        self._check_conflicts(current, desired, mappings or sorted(ports), kept)
-        for mapping in sorted(m for m in desired["ports"] if m.pick is None):
+        self._check_conflicts(current, desired, hosted, kept)
+        for mapping in sorted(m for m in desired["ports"] if m.pick is None and not (targets and set(targets) <= routed)):
             inside = inside_ephemeral(mapping, current["ephemeral"], current["reserved"])
             if inside:
                 self.warnings.append(ephemeral_warning("portmap %s" % desired["owner"], mapping, inside, current["ephemeral"]))
-        after = sorted(str(m) for m in mappings or ports)
+        after = sorted(str(m) for m in hosted)
         ops = _firewall.plan(obj, "published", firewall, state, owner, want=want, before=before, after=after)
-        return self._closing(current, desired, want, self._sysctl_want(current, mappings or ports), ops)
+        return self._closing(current, desired, want, self._sysctl_want(current, hosted), ops)
 
     def _pick(self, current, desired):
         """{random mapping: with its host port} (_ports.pick_ports): kept from the sandbox's

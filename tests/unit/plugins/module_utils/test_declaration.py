@@ -5,6 +5,10 @@ test_sandboxes.py and test_multi_host.py, and in test_fleet.py)."""
 
 from __future__ import annotations
 
+import ipaddress
+
+import pytest
+
 from ansible_collections.netmodes.linux.plugins.module_utils import _declaration
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput
 
@@ -33,3 +37,32 @@ def test_docker_s_default_network_never_has_a_resolver():
         assert "dns: Docker's default network bridge has no resolver" in str(exc)
     else:
         raise AssertionError("dns: true on the default network was accepted")
+
+
+def test_a_bridge_network_takes_docker_s_gateway_options():
+    spec = _declaration.networks.network_spec
+    assert spec({"name": "back"}, "networks[0]").gateway_policy == (), "the defaults are kept out of the spec"
+    found = dict(spec({"name": "back", "ipv6": True, "gateway_mode_ipv4": "routed", "gateway_mode_ipv6": "nat-unprotected",
+                       "trusted_host_interfaces": "eth2:eth1", "host_ipv6": "fd31:170::1"}, "networks[0]").gateway_policy)
+    assert found == {"mode4": "routed", "mode6": "nat-unprotected", "trusted": ("eth1", "eth2"), "snat": (ipaddress.ip_address("fd31:170::1"),)}
+
+
+@pytest.mark.parametrize("raw, words", [
+    ({"gateway_mode_ipv4": "bridge"}, "networks[0]: gateway_mode_ipv4: 'bridge' is not a gateway mode (choose one of nat, nat-unprotected, routed)"),
+    ({"gateway_mode_ipv6": "isolated"}, "networks[0]: gateway_mode_ipv6: isolated (Docker's internal network with no gateway address on the host)"
+                                        " is not supported yet"),
+    ({"gateway_mode_ipv4": "routed", "internal": True}, "networks[0]: gateway_mode_ipv4: an internal network has no traffic to or from"),
+    ({"trusted_host_interfaces": ["eth+"]}, "networks[0]: trusted_host_interfaces[0]: interface name 'eth+' is not valid"),
+    ({"trusted_host_interfaces": {"eth1": 1}}, "networks[0]: trusted_host_interfaces: {'eth1': 1} is not a list of interface names"),
+    ({"host_ipv4": "fd31::1"}, "networks[0]: host_ipv4: 'fd31::1' is not an IPv4 address"),
+    ({"host_ipv4": "10.0.0.1\n-j ACCEPT"}, "networks[0]: host_ipv4: '10.0.0.1\\n-j ACCEPT' is not an IPv4 address"),
+    ({"host_ipv4": "127.0.0.1"}, "networks[0]: host_ipv4: 127.0.0.1 cannot be the source of outbound traffic (it is loopback)"),
+    ({"host_ipv6": "::"}, "networks[0]: host_ipv6: :: cannot be the source of outbound traffic (it is unspecified)"),
+    ({"host_ipv4": "10.231.170.1", "ip_masquerade": False}, "networks[0]: host_ipv4: the network has ip_masquerade: false"),
+    ({"driver": "overlay", "subnet": "10.231.96.0/24", "hosts": "all", "gateway_mode_ipv4": "routed"},
+     "networks[0]: gateway_mode_ipv4: an overlay network has no gateway_mode_ipv4: only bridge networks take it"),
+])
+def test_bad_gateway_options_are_refused_naming_the_entry(raw, words):
+    with pytest.raises(InvalidInput) as caught:
+        _declaration.networks.network_spec(dict({"name": "back"}, **raw), "networks[0]")
+    assert words in str(caught.value)

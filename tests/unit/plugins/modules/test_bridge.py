@@ -269,3 +269,33 @@ def test_a_claim_on_a_bridge_of_ours_as_an_uplink_is_released(uplink, converge, 
     sysctl.claim(BACK, "bridge:front", "1")
     assert converge(Bridge, name="front", addresses=["10.231.201.1/24"])["changed"]
     assert sysctl.ledger()[BACK]["users"] == ["bridge:back"] and sysctl.values[BACK] == "1"
+
+
+def test_gateway_modes_four_steps_and_a_switch_back_leaves_exactly_the_nat_rules(four_steps, converge, firewall):
+    """nat -> routed -> nat-unprotected with a trusted interface and an outbound address -> nat:
+    each step is four-step idempotent, says what the rules were written for, and the last leaves
+    the firewall exactly as the first did (nothing of routed mode, of the trusted interface or of
+    the SNAT stays behind)."""
+    dual = ["172.18.0.1/16", "fd31:18::1/64"]
+    four_steps(Bridge, name="br0", addresses=dual)
+    nat = firewall.read().owned_by("bridge:br0")
+    result = four_steps(Bridge, name="br0", addresses=dual, gateway_mode_ipv4="routed", gateway_mode_ipv6="routed")
+    assert result["operations"][-1]["before"] == {"ip_masquerade": True, "icc": True, "internal": False}
+    assert result["policy"] == {"ip_masquerade": True, "icc": True, "internal": False, "gateway_mode_ipv4": "routed", "gateway_mode_ipv6": "routed"}
+    result = four_steps(Bridge, name="br0", addresses=dual, gateway_mode_ipv4="nat-unprotected", trusted_host_interfaces=["eth1"],
+                        host_ipv4="10.231.170.1")
+    assert result["operations"][-1]["before"]["gateway_mode_ipv4"] == "routed"
+    assert result["policy"] == {"ip_masquerade": True, "icc": True, "internal": False, "gateway_mode_ipv4": "nat-unprotected",
+                                "trusted_host_interfaces": ["eth1"], "host_ipv4": "10.231.170.1"}
+    four_steps(Bridge, name="br0", addresses=dual)
+    assert firewall.read().owned_by("bridge:br0") == nat
+
+
+@pytest.mark.parametrize("options, fragment", [
+    ({"gateway_mode_ipv4": "routed", "internal": True}, "gateway_mode_ipv4: an internal network has no traffic to or from outside its bridge"),
+    ({"trusted_host_interfaces": ["eth1", "br*"]}, r"trusted_host_interfaces\[1\]: interface name 'br\*' is not valid"),
+    ({"host_ipv6": "10.231.170.1"}, "host_ipv6: '10.231.170.1' is not an IPv6 address"),
+    ({"host_ipv4": "10.231.170.1", "ip_masquerade": False}, "host_ipv4: the network has ip_masquerade: false"),
+])
+def test_bad_gateway_options_fail_before_anything_changes(refused, options, fragment):
+    refused(Bridge, InvalidInput, fragment, name="br0", addresses=["172.18.0.1/16"], **options)

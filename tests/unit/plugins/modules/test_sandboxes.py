@@ -658,3 +658,25 @@ def test_a_sandbox_routes_off_network_through_its_first_network_that_is_not_inte
     converge(Networks, config=networks)
     converge(Sandboxes, config=config, networks=networks)
     assert kernel.link("eth0", "web").routes == frozenset() and kernel.link("eth1", "app").routes == frozenset()
+
+
+def test_a_routed_networks_published_ports_take_no_host_port(converge, files, firewall):
+    """Docker's routed port mapper: the host port of -p is ignored (nothing is DNATed: another
+    sandbox may publish the same host port on a nat network), the container port alone is opened;
+    four-step idempotent, and back to nat the host port is mapped again."""
+    files.host["/etc/resolv.conf"] = "nameserver 10.231.0.53\n"
+    networks = [{"name": "rt", "subnet": "172.18.0.0/16", "gateway_mode_ipv4": "routed"}, {"name": "nt", "subnet": "172.19.0.0/16"}]
+    boxes = [{"name": "r", "network_mode": "rt", "publish": ["8080:80"]}, {"name": "n", "network_mode": "nt", "publish": ["8080:80"]}]
+    converge(Networks, config=networks)
+    first = converge(Sandboxes, config=boxes, networks=networks)
+    assert first["changed"] and not converge(Sandboxes, config=boxes, networks=networks)["changed"]
+    assert not converge(Sandboxes, check=True, config=boxes, networks=networks)["changed"]
+    state = firewall.read()
+    assert [str(m) for who, m in state.published()] == ["8080:80/tcp"] and state.published()[0][0] == "netns:n", "only n's host port is mapped"
+    assert state.owned_by("netns:r"), "r's container port is opened"
+    nat = [dict(networks[0], gateway_mode_ipv4="nat"), networks[1]]
+    converge(Networks, config=nat)
+    with pytest.raises(Conflict, match="host port 8080/tcp is already published by sandbox"):
+        converge(Sandboxes, config=boxes, networks=nat)   # on nat, both want host port 8080
+    converge(Sandboxes, config=boxes[:1], networks=nat, state="overridden")
+    assert [(who, str(m)) for who, m in firewall.read().published()] == [("netns:r", "8080:80/tcp")], "back on nat, r's host port is mapped"
