@@ -11,7 +11,7 @@ version_added: 0.1.0
 author: netmodes.linux contributors (@netmodes)
 description:
   - Wires each unit of O(services) to its sandbox, as C(docker run --network) puts a process in
-    one: a drop-in C(UNIT.d/netmodes.conf) in O(unit_dir) gives the unit the sandbox's network
+    one. A drop-in C(UNIT.d/netmodes.conf) in O(unit_dir) gives the unit the sandbox's network
     namespace (C(NetworkNamespacePath=/run/netns/SANDBOX)) and binds the sandbox's C(hostname),
     C(hosts) and C(resolv.conf) (in C(/etc/netns/SANDBOX)) over C(/etc/hostname), C(/etc/hosts)
     and C(/etc/resolv.conf).
@@ -20,15 +20,15 @@ description:
     (C(netmodes-resolver@NETWORK.service)). It C(Wants=) the restore rather than C(Requires=) it,
     so that a firewall restart, which runs the restore again, does not restart the service.
   - A unit whose wiring changes is restarted (after C(systemctl daemon-reload)); one whose wiring
-    is unchanged is left alone. A removed drop-in restarts its unit, if it runs, back in the host's namespace.
+    is unchanged is left alone. A removed drop-in restarts its unit (if it runs) back in the host's namespace.
   - A sandbox in container mode gives its target's namespace and files; a host-mode sandbox gives
     nothing (no drop-in), its ports are checked to be free unless the unit runs; a none-mode sandbox
     gives a namespace with C(lo) only.
 options:
   services:
     description:
-      - The units to wire, each C({sandbox: NAME, unit: NAME.service}), with C(state=absent) to unwire one
-        (C(sandbox) is then not needed).
+      - "The units to wire, each C({sandbox: NAME, unit: NAME.service}), with C(state: absent) to unwire one
+        (C(sandbox) is then not needed)."
       - C(unit) is a service as C(systemctl) names it (C(nginx.service), C(app@blue.service)), known to
         systemd on the host; C(sandbox) a present sandbox of O(sandboxes) that exists on the host.
     type: list
