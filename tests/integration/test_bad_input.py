@@ -653,8 +653,8 @@ SERVICES_CASES = [
          "services[0] (nginx.service): sandbox: 'nobody' is not a sandbox declared (present) in sandboxes", "declare it there"),
     case("services-sandbox-missing", "services", dict(SERVICES, services=[{"unit": "nginx.service"}]),
          "sandbox: None is not a sandbox declared", "declare it there"),
-    case("services-unit-twice", "services", dict(SERVICES, services=[{"sandbox": "app", "unit": "nginx.service"},
-                                                                      {"sandbox": "quiet", "unit": "nginx.service"}]),
+    case("services-unit-twice", "services",
+         dict(SERVICES, services=[{"sandbox": "app", "unit": "nginx.service"}, {"sandbox": "quiet", "unit": "nginx.service"}]),
          "services: unit 'nginx.service' is declared twice", "declare each once"),
 ]
 
