@@ -71,11 +71,13 @@ class Services(Resource):
 
     def read(self, desired):
         files, systemd, net = self.adapters["files"], self.adapters["systemd"], self.adapters["netlink"]
-        current = {"systemd": systemd.running(), "units": {}, "netns": {}}
+        current = {"systemd": systemd.running(), "units": {}, "netns": {}, "pruned": {}}
         if self.params["prune"]:  # our drop-ins of units not given: removed, their units restarted out of the sandbox
             for unit, content in systemd.wired(self.params["unit_dir"]).items():
                 if unit not in desired and _services.ours(content):
-                    desired[unit] = {"at": unit, "path": _services.dropin_path(self.params["unit_dir"], unit), "content": None, "start": False}
+                    path = _services.dropin_path(self.params["unit_dir"], unit)
+                    current["pruned"][unit] = {"at": unit, "path": path, "content": None, "start": False}
+        desired = self._with_pruned(desired, current)
         for unit, want in desired.items():
             entry = files.host_entry(want["path"])
             if entry is not None and (entry[0] != "file" or not _services.ours(entry[1])):
@@ -91,10 +93,15 @@ class Services(Resource):
             self.before = {w["path"]: current["units"][u]["dropin"] for u, w in desired.items()}
         return current
 
+    @staticmethod
+    def _with_pruned(desired, current):
+        """DESIRED with the units that pruning unwires (found by ``read``)."""
+        return dict(desired, **current.get("pruned", {}))
+
     def plan(self, current, desired):
         """A drop-in to write, replace or remove, with its unit's restart, per unit whose wiring changes."""
         ops = []
-        for unit, want in desired.items():
+        for unit, want in self._with_pruned(desired, current).items():
             have = current["units"][unit]
             if want.get("sandbox") is not None:
                 self._check(unit, want, have, current)
@@ -140,4 +147,4 @@ class Services(Resource):
     def result(self, current, desired):
         return {"services": [{"unit": unit, "sandbox": want.get("sandbox"), "dropin": want["path"] if want["content"] else None,
                               "active": current["units"][unit]["active"], "pid": current["units"][unit]["pid"]}
-                             for unit, want in desired.items()]}
+                             for unit, want in self._with_pruned(desired, current).items()]}
