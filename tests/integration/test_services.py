@@ -129,3 +129,64 @@ def test_a_service_wired_to_a_bridge_sandbox_runs_there_answers_its_published_po
     host_netns = _inode(sdhost, "/proc/1/ns/net")  # this boot's
     assert _prop(sdhost, "NetworkNamespacePath") == "" and _inode(sdhost, "/proc/%s/ns/net" % pid) == host_netns, "back in the host's"
     assert not site([{"unit": UNIT, "state": "absent"}]).changed
+
+
+def _unit(host, name, command):
+    """Install and start unit NAME, running COMMAND (a shell line)."""
+    host.ssh("cat > /etc/systemd/system/%s <<'END'\n[Service]\nExecStart=/bin/sh -c '%s'\nEND\n"
+             "systemctl daemon-reload && systemctl restart %s" % (name, command, name))
+
+
+def test_container_none_and_host_mode_services(ansible, fleet, sdhost, tmp_path):
+    """Container mode runs in the target's namespace with its files, none mode with lo alone, host
+    mode in the host's namespace with no drop-in, once its port is found free."""
+    sdhost.ssh("echo 'nameserver %s' > /etc/resolv.conf" % UPSTREAM)
+    for name in ("nm-side.service", "nm-quiet.service", "nm-hosted.service"):
+        _unit(sdhost, name, "exec sleep 3600")
+    sandboxes = SANDBOXES + [{"name": "side", "network_mode": "container:web"}, {"name": "quiet", "network_mode": "none"},
+                             {"name": "hosted", "network_mode": "host", "ports": [8087]}]
+    services = [{"sandbox": "side", "unit": "nm-side.service"}, {"sandbox": "quiet", "unit": "nm-quiet.service"},
+                {"sandbox": "hosted", "unit": "nm-hosted.service"}]
+    inventory = tmp_path / "modes.json"
+
+    def site(services, **extra):
+        declared = {"netmodes_networks": NETWORKS, "netmodes_sandboxes": sandboxes, "netmodes_services": services, **extra,
+                    "netmodes_requirements": False, "ansible_host": sdhost.address, "ansible_user": "root",
+                    "ansible_ssh_private_key_file": str(fleet.workdir / "id_ed25519"), "ansible_python_interpreter": sys.executable}
+        inventory.write_text(json.dumps({"all": {"hosts": {"sd64": declared}}}))
+        return ansible._run(["ansible-playbook", "-i", str(inventory), "netmodes.linux.site", "-e", "target=sd64"], False, False)
+
+    run = site(services)
+    assert not run.failed and run.changed, (run, [r["result"].get("msg") for r in run.records if r["status"] == "failed"])
+    side = _prop(sdhost, "MainPID", "nm-side.service")
+    assert _inode(sdhost, "/proc/%s/ns/net" % side) == _inode(sdhost, "/run/netns/web"), "container mode: the target's namespace"
+    assert sdhost.ssh("nsenter -t %s -m cat /etc/hostname" % side).stdout.strip() == "web", "and the target's files"
+    quiet = _prop(sdhost, "MainPID", "nm-quiet.service")
+    assert _inode(sdhost, "/proc/%s/ns/net" % quiet) == _inode(sdhost, "/run/netns/quiet")
+    links = json.loads(sdhost.ssh("nsenter -t %s -n ip -j link show" % quiet).stdout)
+    assert [link["ifname"] for link in links] == ["lo"], "none mode: lo alone"
+    hosted = _prop(sdhost, "MainPID", "nm-hosted.service")
+    assert _inode(sdhost, "/proc/%s/ns/net" % hosted) == _inode(sdhost, "/proc/1/ns/net"), "host mode: the host's namespace"
+    assert sdhost.ssh("test -e /etc/systemd/system/nm-hosted.service.d", check=False).returncode != 0, "and no drop-in"
+    assert not site(services).changed
+
+    # A host-mode unit that is stopped, with its port held by another process: refused, naming both.
+    sdhost.ssh("systemctl stop nm-hosted.service && systemd-run --unit=nm-squatter %s -m http.server 8087" % "/usr/bin/python3")
+    try:
+        deadline = time.monotonic() + 10
+        while "8087" not in sdhost.ssh("ss -Htln", check=False).stdout and time.monotonic() < deadline:
+            time.sleep(0.2)
+        refused = site(services)
+        msgs = [r["result"].get("msg", "") for r in refused.records if r["status"] == "failed"]
+        assert refused.failed and any("port 8087/tcp of host-mode sandbox hosted is already in use on the host" in m for m in msgs), msgs
+    finally:
+        sdhost.ssh("systemctl stop nm-squatter", check=False)
+    # Unwired with prune: our drop-ins go, and the units that run are back in the host's namespace.
+    kept = site([])
+    assert not kept.failed and not kept.changed, "netmodes_services: [] without prune leaves them"
+    pruned = site([], netmodes_prune=True)
+    assert not pruned.failed and pruned.changed, pruned
+    for name in ("nm-side.service", "nm-quiet.service"):
+        assert _prop(sdhost, "NetworkNamespacePath", name) == ""
+        assert _inode(sdhost, "/proc/%s/ns/net" % _prop(sdhost, "MainPID", name)) == _inode(sdhost, "/proc/1/ns/net"), name
+    assert sdhost.ssh("ls /etc/systemd/system/*.d/netmodes.conf", check=False).stdout == ""
