@@ -58,4 +58,8 @@ class Systemd:
         else:
             Files.write_host_file(path, content)
         _systemctl("daemon-reload")
-        _systemctl("restart" if start else "try-restart", "--", unit)
+        if start:
+            _systemctl("restart", "--", unit)
+        elif _systemctl("is-active", "--quiet", "--", unit, check=False).returncode == 0:
+            # Not when it is stopped, or gone: a drop-in left of a unit since uninstalled is still removed.
+            _systemctl("try-restart", "--", unit)
