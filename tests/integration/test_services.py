@@ -9,14 +9,11 @@ namespace when unwired."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import sys
 import time
 
 import pytest
-import systemd_host
-from conftest import REPO
+from conftest import systemd_host_on
 
 UNIT = "nm-web.service"
 DROPIN = "/etc/systemd/system/nm-web.service.d/netmodes.conf"
@@ -35,19 +32,8 @@ UPSTREAM = "10.231.180.53"  # a lab address: the resolver never forwards beyond 
 
 @pytest.fixture(scope="module")
 def sdhost(fleet):
-    """A simulated host that boots systemd (tests/harness/systemd_host.py), on the fleet's lab."""
-    problem = systemd_host.cgroup2_problem()
-    if problem:
-        pytest.skip("no systemd-booted simulated host on this machine: %s" % problem)
-    systemd_host.sweep()
-    workdir = REPO / ".tmp" / ("sdservices-%d" % os.getpid())
-    shutil.rmtree(workdir, ignore_errors=True)
-    host = systemd_host.SystemdHost(workdir, "sd64", fleet.bridge, "10.231.%d.64/24" % fleet.fleet_id, keydir=fleet.workdir)
-    try:
-        yield host.up()
-    finally:
-        host.down()
-        shutil.rmtree(workdir, ignore_errors=True)
+    """A simulated host that boots systemd, on the fleet's lab (conftest.systemd_host_on)."""
+    yield from systemd_host_on(fleet, "sd64", 64, "sdservices")
 
 
 def _prop(host, prop, unit=UNIT):
