@@ -155,10 +155,15 @@ def installed(tmp_path):
     return path
 
 
-def run_without_ansible(installed, *args):
-    """Run the command with every `import ansible...` failing, as on a host without Ansible."""
-    code = ("import runpy, sys; sys.modules['ansible'] = None; sys.argv = %r;"
-            "import importlib; importlib.invalidate_caches(); runpy.run_path(sys.argv[0], run_name='__main__')" % ([str(installed)] + list(args)))
+def run_without_ansible(installed, *args, lock=None):
+    """Run the command with every `import ansible...` failing, as on a host without Ansible. LOCK:
+    the host's lock it takes (the autouse fixture's file of the test), so that a command that gets
+    as far as the lock never makes /run/netmodes on the machine that runs the tests."""
+    patch = ("sys.path.insert(0, %r); from ansible_collections.netmodes.linux.plugins.module_utils import _lock;"
+             " _lock.LOCK_PATH = %r;" % (str(installed), str(lock))) if lock else ""
+    code = ("import runpy, sys; sys.modules['ansible'] = None; %ssys.argv = %r;"
+            "import importlib; importlib.invalidate_caches(); runpy.run_path(sys.argv[0], run_name='__main__')"
+            % (patch, [str(installed)] + list(args)))
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, env=dict(os.environ, PYTHONPATH=""))
 
 
@@ -175,10 +180,10 @@ def test_the_command_runs_without_ansible(installed, tmp_path):
     assert proc.returncode == 0, proc.stderr
 
 
-def test_the_command_explains_a_damaged_file(installed, tmp_path):
+def test_the_command_explains_a_damaged_file(installed, tmp_path, lock_path):
     bad = tmp_path / "declared.json"
     bad.write_text("{")
-    proc = run_without_ansible(installed, "--file", str(bad))
+    proc = run_without_ansible(installed, "--file", str(bad), lock=lock_path)
     assert proc.returncode == 1 and "is not valid JSON" in proc.stderr and "run the site playbook again" in proc.stderr
 
 
