@@ -108,9 +108,9 @@ def _once(args, quiet=False):
     it); with QUIET, say nothing when nothing changed. The exit code."""
     try:
         with Netlink() as netlink, _lock.host_lock("netmodes-restore", exclusive=not args.check, timeout=args.lock_timeout):
-            doc = _load(args.file)
-            if not isinstance(doc, dict):
-                return doc
+            doc, code = _load(args.file)
+            if doc is None:
+                return code
             result = restore(doc, _adapters.adapters(netlink, doc.get("firewall_backend") or "auto"), args.check)
     except NetmodesError as exc:
         _say("netmodes-restore: %s" % exc.msg, sys.stderr)
@@ -129,16 +129,21 @@ def _once(args, quiet=False):
 
 
 def _load(path):
-    """The saved declaration at PATH, or an exit code after saying why there is none."""
+    """(the saved declaration at PATH, None), or (None, the exit code) after saying why there is none."""
     try:
         with open(path) as handle:
-            return json.load(handle)
+            doc = json.load(handle)
     except FileNotFoundError:
         _say("netmodes-restore: %s does not exist: nothing to restore" % path)
-        return 0
+        return None, 0
     except ValueError as exc:
         _say("netmodes-restore: %s is not valid JSON (%s); run the site playbook again to rewrite it" % (path, exc), sys.stderr)
-        return 1
+        return None, 1
+    if not isinstance(doc, dict):  # was returned as the exit code itself
+        _say("netmodes-restore: %s is not a saved declaration (a JSON object); run the site playbook again to rewrite it" % path,
+             sys.stderr)
+        return None, 1
+    return doc, None
 
 
 def _watch(args):
@@ -146,8 +151,8 @@ def _watch(args):
     every args.interval seconds where the firewall is iptables-legacy (which has no events), and
     after args.interval when a run failed. Subscribed before the first run, so that nothing
     between is missed."""
-    doc = _load(args.file)
-    choice = (doc.get("firewall_backend") or "auto") if isinstance(doc, dict) else "auto"
+    doc, _code = _load(args.file)
+    choice = (doc.get("firewall_backend") or "auto") if doc is not None else "auto"
     events = TableEvents(nft_rules.FAMILY, nft_rules.TABLE) if (detect() if choice == "auto" else choice) == "nftables" else None
     _say("netmodes-restore: watching %s" % ("for the deletion of table %s %s" % (nft_rules.FAMILY, nft_rules.TABLE) if events
                                             else "every %g s (iptables-legacy has no events)" % args.interval))

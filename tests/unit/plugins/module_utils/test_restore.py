@@ -185,6 +185,9 @@ def test_the_command_explains_a_damaged_file(installed, tmp_path, lock_path):
     bad.write_text("{")
     proc = run_without_ansible(installed, "--file", str(bad), lock=lock_path)
     assert proc.returncode == 1 and "is not valid JSON" in proc.stderr and "run the site playbook again" in proc.stderr
+    bad.write_text("[]")
+    proc = run_without_ansible(installed, "--file", str(bad), lock=lock_path)
+    assert proc.returncode == 1 and "is not a saved declaration (a JSON object)" in proc.stderr, proc.stderr
 
 
 @pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is not installed")
