@@ -10,12 +10,14 @@ from ansible_collections.netmodes.linux.plugins.module_utils._files import Files
 from ansible_collections.netmodes.linux.plugins.module_utils._resolver_service import Resolvers
 from ansible_collections.netmodes.linux.plugins.module_utils._sockets import Sockets
 from ansible_collections.netmodes.linux.plugins.module_utils._sysctl import Sysctl
+from ansible_collections.netmodes.linux.plugins.module_utils._systemd import Systemd
 
 
 def adapters(netlink, firewall_backend=None):
     """{name: adapter} around NETLINK; a firewall adapter only when FIREWALL_BACKEND is given
     (auto, nftables or iptables), since choosing one reads the host."""
-    out = {"netlink": netlink, "sysctl": Sysctl(), "sockets": Sockets(), "files": Files(), "resolver": Resolvers()}
+    out = {"netlink": netlink, "sysctl": Sysctl(), "sockets": Sockets(), "files": Files(), "resolver": Resolvers(),
+           "systemd": Systemd()}
     if firewall_backend is not None:
         out["firewall"] = _firewall.backend(firewall_backend)
     return out

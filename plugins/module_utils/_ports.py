@@ -234,12 +234,11 @@ def inside_ephemeral(mapping, ephemeral, reserved):
 
 def ephemeral_warning(where, mapping, ports, ephemeral):
     """The warning for fixed MAPPING whose host PORTS (``inside_ephemeral``) lie in the EPHEMERAL range."""
-    shown = "%d" % ports[0] if len(ports) == 1 else "%d-%d" % (ports[0], ports[-1]) if ports[-1] - ports[0] + 1 == len(ports) \
-        else "%d ports" % len(ports)
-    reserve = "%d-%d" % (ports[0], ports[-1]) if len(ports) > 1 else ports[0]
+    span = "%d" % ports[0] if len(ports) == 1 else "%d-%d" % (ports[0], ports[-1])
+    shown = span if len(ports) == 1 or ports[-1] - ports[0] + 1 == len(ports) else "%d ports" % len(ports)
     return ("%s: host port %s of %s is inside net.ipv4.ip_local_port_range (%d-%d): the kernel may give it to a program that"
             " binds port 0, whose connections the published port then takes; publish outside the range, or reserve it with"
-            " net.ipv4.ip_local_reserved_ports=%s" % (where, shown, mapping, ephemeral[0], ephemeral[1], reserve))
+            " net.ipv4.ip_local_reserved_ports=%s" % (where, shown, mapping, ephemeral[0], ephemeral[1], span))
 
 
 def candidates(mapping, ephemeral):

@@ -31,6 +31,7 @@ sys.path.insert(0, str(REPO / "tests" / "harness"))
 
 import hostsnap  # noqa: E402  (the one snapshot of a host)
 import simfleet  # noqa: E402
+import systemd_host  # noqa: E402
 
 # The ansible and ansible-playbook the tests run: this interpreter's, or those of another
 # ansible-core line (NETMODES_ANSIBLE_BIN: its virtualenv's bin; hack/compat).
@@ -376,6 +377,25 @@ def pytest_sessionstart(session):
     starts a fleet of its own, and a test of test_harness.py kills and sweeps a fleet of its own)."""
     if os.geteuid() == 0 and not hasattr(session.config, "workerinput"):
         simfleet.sweep()
+
+
+def systemd_host_on(fleet, name, octet, label):
+    """A simulated host that boots systemd (tests/harness/systemd_host.py) on FLEET's lab, as NAME
+    with the lab address .OCTET (one per test file, so that files running side by side never share
+    one), its workdir under .tmp named by LABEL; a generator for a module-scoped fixture. Skipped,
+    with the reason, where the machine cannot boot one."""
+    problem = systemd_host.cgroup2_problem()
+    if problem:
+        pytest.skip("no systemd-booted simulated host on this machine: %s" % problem)
+    systemd_host.sweep()
+    workdir = REPO / ".tmp" / ("%s-%d" % (label, os.getpid()))
+    shutil.rmtree(workdir, ignore_errors=True)
+    host = systemd_host.SystemdHost(workdir, name, fleet.bridge, "10.231.%d.%d/24" % (fleet.fleet_id, octet), keydir=fleet.workdir)
+    try:
+        yield host.up()
+    finally:
+        host.down()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -470,10 +470,10 @@ SANDBOXES_CASES = [
          "config[5] (x): ports: only host-mode sandboxes declare ports", "publish with publish"),
     case("sandboxes-publish-port-0", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "publish": ["0:80"]}),
          "config[5] (x): publish[0]: host port '0'", "give ports from 1 to 65535"),
-    case("sandboxes-publish-reversed", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "publish": ["90-80:90-80"]}),
+    case("sandboxes-publish-reversed", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "publish": ["90-80:80"]}),
          "config[5] (x): publish[0]: host port '90-80'", "write the lower port first"),
-    case("sandboxes-publish-lengths", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "publish": ["8090-8091:80"]}),
-         "config[5] (x): publish[0]: '8090-8091:80'", "give ranges of the same length"),
+    case("sandboxes-publish-lengths", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "publish": ["8090-8091:80-82"]}),
+         "config[5] (x): publish[0]: '8090-8091:80-82'", "give ranges of the same length"),
     case("sandboxes-publish-protocol", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "publish": ["8090:80/gre"]}),
          "config[5] (x): publish[0]: protocol 'gre'", "use tcp, udp or sctp"),
     case("sandboxes-publish-published", "sandboxes", batch_sandboxes({"name": "x", "network_mode": "front", "publish": ["8080:80"]}),
@@ -699,8 +699,33 @@ GATEWAY_CASES = [
          "config[3] (x): gateway_mode_ipv4: an overlay network has no gateway_mode_ipv4", "only bridge networks take it; remove it"),
 ]
 
-MODULE_CASES = GATEWAY_CASES + NETNS_CASES + BRIDGE_CASES + VETH_CASES + PORTMAP_CASES + DNS_CASES + NET_INFO_CASES + NETWORKS_CASES + SANDBOXES_CASES
-MODULE_CASES += VXLAN_CASES + MACVLAN_CASES + BOOT_RESTORE_CASES + TYPE_CASES
+# Services in sandboxes: a unit name systemd would not take reaches no file and no systemctl; a
+# sandbox must be declared (present). Refused before anything is read, so a host without systemd
+# (this one) refuses them the same way.
+SERVICES = {"sandboxes": SANDBOXES, "networks": NETWORKS}
+UNIT_FIX = "give a unit name as systemctl shows it"
+SERVICES_CASES = [
+    case("services-unit-newline", "services", dict(SERVICES, services=[{"sandbox": "app", "unit": "x.service\nExecStartPre=/bin/sh"}]),
+         "services[0]: unit: 'x.service\\nExecStartPre=/bin/sh' is not the name of a systemd service", UNIT_FIX),
+    case("services-unit-path", "services", dict(SERVICES, services=[{"sandbox": "app", "unit": "../../x.service"}]),
+         "services[0] (../../x.service): unit: '../../x.service' is not the name of a systemd service", UNIT_FIX),
+    case("services-unit-no-suffix", "services", dict(SERVICES, services=[{"sandbox": "app", "unit": "nginx"}]),
+         "services[0] (nginx): unit: 'nginx' is not the name of a systemd service", UNIT_FIX),
+    case("services-unit-template", "services", dict(SERVICES, services=[{"sandbox": "app", "unit": "app@.service"}]),
+         "unit: 'app@.service' is not the name of a systemd service", UNIT_FIX),
+    case("services-unit-ours", "services", dict(SERVICES, services=[{"sandbox": "app", "unit": "netmodes-restore.service"}]),
+         "unit: 'netmodes-restore.service' is one of netmodes.linux's own units", UNIT_FIX),
+    case("services-sandbox-undeclared", "services", dict(SERVICES, services=[{"sandbox": "nobody", "unit": "nginx.service"}]),
+         "services[0] (nginx.service): sandbox: 'nobody' is not a sandbox declared (present) in sandboxes", "declare it there"),
+    case("services-sandbox-missing", "services", dict(SERVICES, services=[{"unit": "nginx.service"}]),
+         "sandbox: None is not a sandbox declared", "declare it there"),
+    case("services-unit-twice", "services",
+         dict(SERVICES, services=[{"sandbox": "app", "unit": "nginx.service"}, {"sandbox": "quiet", "unit": "nginx.service"}]),
+         "services: unit 'nginx.service' is declared twice", "declare each once"),
+]
+
+MODULE_CASES = GATEWAY_CASES + NETNS_CASES + BRIDGE_CASES + VETH_CASES + PORTMAP_CASES + DNS_CASES + NET_INFO_CASES + NETWORKS_CASES
+MODULE_CASES += SANDBOXES_CASES + VXLAN_CASES + MACVLAN_CASES + BOOT_RESTORE_CASES + TYPE_CASES + SERVICES_CASES
 
 
 @pytest.fixture(scope="module")

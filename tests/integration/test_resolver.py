@@ -11,14 +11,11 @@ sent to the machine's real resolver.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import sys
 import threading
 
 import pytest
-import systemd_host
-from conftest import BACKENDS, REPO, sh, snapshot, use_backend
+from conftest import BACKENDS, REPO, sh, snapshot, systemd_host_on, use_backend
 from test_portmap import Processes
 
 UPSTREAM = "10.231.180.53"
@@ -288,19 +285,8 @@ def test_a_sandbox_s_own_dns_servers_are_its_view_s_upstreams(ansible, host):
 
 @pytest.fixture(scope="module")
 def sdhost(fleet):
-    """A simulated host that boots systemd (tests/harness/systemd_host.py), on the fleet's lab."""
-    problem = systemd_host.cgroup2_problem()
-    if problem:
-        pytest.skip("no systemd-booted simulated host on this machine: %s" % problem)
-    systemd_host.sweep()
-    workdir = REPO / ".tmp" / ("sdresolver-%d" % os.getpid())
-    shutil.rmtree(workdir, ignore_errors=True)
-    host = systemd_host.SystemdHost(workdir, "sd62", fleet.bridge, "10.231.%d.62/24" % fleet.fleet_id, keydir=fleet.workdir)
-    try:
-        yield host.up()
-    finally:
-        host.down()
-        shutil.rmtree(workdir, ignore_errors=True)
+    """A simulated host that boots systemd, on the fleet's lab (conftest.systemd_host_on)."""
+    yield from systemd_host_on(fleet, "sd62", 62, "sdresolver")
 
 
 def test_where_systemd_runs_it_is_a_unit_of_the_template(ansible, fleet, sdhost, tmp_path):
