@@ -20,9 +20,13 @@ description:
     members of the inventory groups those networks name; the roles pass the result as the
     C(fleet) option of M(netmodes.linux.networks) and M(netmodes.linux.sandboxes), so that every
     host computes the same slices, addresses and peers.
+  - With C(sandboxes) (this host's C(netmodes_sandboxes)), also the members of the inventory
+    groups their published ports' C(allow) lists name, with their C(addresses) (the underlay
+    address and, when facts were gathered, C(ansible_default_ipv4.address) and
+    C(ansible_default_ipv6.address)); the firewall admits those to such a port.
   - The underlay address of a host is C(netmodes_underlay_address), else C(ansible_host) when it
     is an IP address, else C(ansible_default_ipv4.address) when facts were gathered.
-positional: hostvars, groups, host
+positional: hostvars, groups, host, sandboxes
 options:
   _input:
     description: The networks (C(netmodes_networks)).
@@ -41,6 +45,11 @@ options:
     description: This host's C(inventory_hostname).
     type: str
     required: true
+  sandboxes:
+    description: This host's sandboxes (C(netmodes_sandboxes)), for the groups their C(publish) entries' C(allow) names.
+    type: list
+    elements: dict
+    required: false
 """
 
 EXAMPLES = r"""
@@ -51,7 +60,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: C(host), C(groups) (group name to its hosts) and C(hosts) (name to index, underlay, sandboxes).
+  description: C(host), C(groups) (group name to its hosts) and C(hosts) (name to index, underlay, sandboxes, addresses).
   type: dict
 """
 
@@ -72,9 +81,38 @@ def underlay_address(variables):
     return _ip_or_none(variables.get("ansible_host")) or _ip_or_none(facts.get("address") if isinstance(facts, Mapping) else None)
 
 
-def fleet(networks, hostvars, groups, host):
+def host_addresses(variables):
+    """A host's addresses for allow-lists: its underlay address and its default IPv4 and IPv6
+    addresses when facts were gathered (each once)."""
+    out = [_ip_or_none(underlay_address(variables))]   # a malformed one is named where it is the underlay
+    for key in ("ansible_default_ipv4", "ansible_default_ipv6"):
+        facts = variables.get(key)
+        out.append(_ip_or_none(facts.get("address")) if isinstance(facts, Mapping) else None)
+    return list(dict.fromkeys(a for a in out if a))
+
+
+def allowed_groups(sandboxes):
+    """The inventory group names the ``allow`` lists of SANDBOXES' published ports name (what
+    is not an address or a CIDR; the modules check them)."""
+    out = set()
+    for sandbox in sandboxes if isinstance(sandboxes, list) else []:   # anything malformed is the module's to name
+        publish = sandbox.get("publish") if isinstance(sandbox, Mapping) else None
+        for entry in publish if isinstance(publish, list) else []:
+            allow = entry.get("allow") if isinstance(entry, Mapping) else None
+            for value in allow if isinstance(allow, list) else []:
+                try:
+                    ipaddress.ip_network(str(value))
+                except ValueError:
+                    out.add(str(value))
+    return out
+
+
+def fleet(networks, hostvars, groups, host, sandboxes=None):
     """The ``fleet`` option of the networks and sandboxes modules for HOST."""
     named, names = {}, set()
+    for group in allowed_groups(sandboxes):
+        named[group] = list(groups.get(group, [])) if group in groups else None
+        names.update(named[group] or [])
     for network in networks or []:
         if not isinstance(network, Mapping) or (network.get("driver") or "bridge") not in MULTI_HOST:
             continue
@@ -90,8 +128,8 @@ def fleet(networks, hostvars, groups, host):
             continue  # the modules report a host the inventory does not know
         variables = hostvars[name]
         out[name] = {"index": variables.get("netmodes_host_index"), "underlay": underlay_address(variables),
-                     "sandboxes": variables.get("netmodes_sandboxes") or []}
-    return {"host": host, "groups": named, "hosts": out}
+                     "sandboxes": variables.get("netmodes_sandboxes") or [], "addresses": host_addresses(variables)}
+    return {"host": host, "groups": {name: members for name, members in named.items() if members is not None}, "hosts": out}
 
 
 class FilterModule:

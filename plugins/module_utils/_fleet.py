@@ -46,6 +46,7 @@ class FleetHost:
     index: int = None
     underlay: object = None  # ip_address, or None when the inventory gives none
     sandboxes: tuple = ()    # its netmodes_sandboxes, as declared (raw dicts)
+    addresses: tuple = ()    # its addresses for allow-lists (ip_address, both families: the filter's host_addresses)
 
 
 class Fleet:
@@ -58,6 +59,21 @@ class Fleet:
 
     def __bool__(self):
         return bool(self.host)
+
+    def group_addresses(self, group, where):
+        """The addresses of GROUP's hosts (for an allow-list), or None when the fleet has no such
+        group; a member without any address is refused."""
+        if group not in self.groups:
+            return None
+        out = []
+        for name in self.groups[group]:
+            host = self.hosts.get(name)
+            found = (host.addresses or ((host.underlay,) if host.underlay else ())) if host else ()
+            if not found:
+                raise InvalidInput("%s: host %s of group %s has no address in the inventory; set its netmodes_underlay_address"
+                                   " (or ansible_host to an address), or gather its facts" % (where, name, group), where)
+            out += found
+        return out
 
 
 def article(driver):
@@ -113,7 +129,11 @@ def _fleet_host(name, info, where):
     sandboxes = info.get("sandboxes") or []
     if not isinstance(sandboxes, list):
         raise InvalidInput("%s.sandboxes: netmodes_sandboxes of %s must be a list" % (where, name), where)
-    return FleetHost(name, index, underlay, tuple(sandboxes))
+    addresses = info.get("addresses") or []
+    if not isinstance(addresses, list):
+        raise InvalidInput("%s.addresses: must be a list of addresses of %s" % (where, name), where)
+    addresses = tuple(_model.address(a, "%s.addresses" % where) for a in addresses)
+    return FleetHost(name, index, underlay, tuple(sandboxes), addresses)
 
 
 def span(spec, fleet, where):

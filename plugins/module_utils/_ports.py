@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import itertools
+import re
 from dataclasses import dataclass, field, replace
 
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import Conflict, InvalidInput
@@ -48,6 +49,12 @@ class PortMapping:
     # to pick one of, () for any free port outside the ephemeral range; None when the host port is
     # given. Until picked (``pick_ports``) host_port and host_port_end are 0, which no port overlaps.
     pick: tuple = None
+    # The sources the port admits (``allow``): a sorted tuple of networks (ipaddress, both
+    # families) and inventory group names (text, until the sandboxes batch resolves them from
+    # the fleet: ``resolve_allow``); None when it is open to every source (Docker's -p). Not
+    # compared: the firewall's published ports are read back without it (it is a filter's, not
+    # the port's); ``port_mappings`` refuses one port with two allow-lists.
+    allow: tuple = field(default=None, compare=False)
 
     def _key(self):
         return (self.protocol, self.host_port, self.host_port_end, self.container_port, self.host_ip.version, int(self.host_ip),
@@ -82,6 +89,17 @@ class PortMapping:
     def picked(self, port):
         """This random mapping with host port PORT."""
         return replace(self, host_port=port, host_port_end=port, pick=None)
+
+    def option(self):
+        """This mapping as an entry of the portmap module's ``ports``: Docker's -p text, a dict
+        with ``allow`` when it admits only some sources."""
+        if self.allow is None:
+            return str(self)
+        return {"port": str(self), "allow": [str(a) for a in self.allow]}
+
+    def groups(self):
+        """The inventory group names of its allow-list."""
+        return [a for a in self.allow or () if isinstance(a, str)]
 
     def keeps(self, other):
         """True when OTHER (a published mapping of one family) is what this random mapping picked
@@ -308,16 +326,25 @@ def port_mapping(spec, field_name):
     """A PortMapping from Docker's ``-p`` text or from a dict.
 
     Text: ``[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]``, where ports may be equal-length
-    ranges and an IPv6 HOST_IP is in brackets (``[::]:8080:80``). Dict: ``host_ip`` (IPv6 with or
-    without brackets), ``host_port``, ``container_port``, ``protocol``. Without a host port
+    ranges and an IPv6 HOST_IP is in brackets (``[::]:8080:80``). Dict: ``port`` (that text), or
+    ``host_ip`` (IPv6 with or without brackets), ``host_port``, ``container_port``, ``protocol``;
+    and ``allow``, the sources it admits (``allow_list``). Without a host port
     (``-p 80``, ``-p 127.0.0.1::80``), or with a host range for one container port (``-p
     8000-8100:80``), the host port is random: picked by ``pick_ports`` and kept.
     """
+    allow = None
     if isinstance(spec, dict):
-        known = ("container_port", "host_ip", "host_port", "protocol")
+        known = ("allow", "container_port", "host_ip", "host_port", "port", "protocol")
         unknown = set(spec) - set(known)
         if unknown:
             raise InvalidInput("%s: unknown keys %s (known: %s)" % (field_name, ", ".join(sorted(unknown)), ", ".join(known)), field_name)
+        if "allow" in spec:
+            allow = allow_list(spec["allow"], field_name + ".allow")
+        if "port" in spec:
+            given = sorted(set(spec) & {"container_port", "host_ip", "host_port", "protocol"})
+            if given:
+                raise InvalidInput("%s: give either port (Docker's -p text) or %s, not both" % (field_name, ", ".join(given)), field_name)
+            return replace(port_mapping(spec["port"], field_name + ".port"), allow=allow)
         host_ip, host, container = spec.get("host_ip"), spec.get("host_port"), spec.get("container_port")
         protocol = spec.get("protocol") or "tcp"
     else:
@@ -345,10 +372,52 @@ def port_mapping(spec, field_name):
                            " of %d-%d in an entry of its own (%d, %d, ...)" % (field_name, spec, c_start, c_end, c_start, c_start + 1),
                            field_name)
     if host_ip in (None, ""):
-        return PortMapping(protocol, host_start, host_end, c_start, _ANY4, every_family=True, pick=pick)
+        return PortMapping(protocol, host_start, host_end, c_start, _ANY4, every_family=True, pick=pick, allow=allow)
     host_ip = str(host_ip).strip()
     ip = address(host_ip[1:-1] if host_ip.startswith("[") and host_ip.endswith("]") else host_ip, field_name + ".host_ip")
-    return PortMapping(protocol, host_start, host_end, c_start, ip, pick=pick)
+    return PortMapping(protocol, host_start, host_end, c_start, ip, pick=pick, allow=allow)
+
+
+# An inventory group's name as Ansible accepts it (letters, digits, underscores; not a digit first).
+_GROUP = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def allow_list(values, field_name):
+    """The sorted tuple of an ``allow``: CIDRs or addresses of either family (as networks, host
+    bits refused) and inventory group names; [] admits no source but the host itself."""
+    if not isinstance(values, (list, tuple)):
+        raise InvalidInput("%s: must be a list of CIDRs (10.231.1.0/24, fd31::/64) and inventory group names, not %r"
+                           % (field_name, values), field_name)
+    out = set()
+    for i, value in enumerate(values):
+        text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+        if text and _GROUP.match(text):
+            out.add(text)
+            continue
+        try:
+            out.add(ipaddress.ip_network(text))
+        except (TypeError, ValueError) as exc:
+            why = ("has host bits set; give the network (%s)" % ipaddress.ip_network(text, strict=False)
+                   if text and "host bits" in str(exc) else "is neither a CIDR (10.231.1.0/24, fd31::/64, an address) nor an"
+                   " inventory group name (letters, digits and _)")
+            raise InvalidInput("%s[%d]: %r %s" % (field_name, i, value, why), field_name)
+    return tuple(sorted(out, key=lambda a: (isinstance(a, str), str(a) if isinstance(a, str) else (a.version, int(a.network_address), a.prefixlen))))
+
+
+def resolve_allow(mapping, addresses, field_name):
+    """MAPPING with the group names of its allow-list replaced by their hosts' addresses
+    (ADDRESSES: group -> [ip_address], or None for a group the fleet lacks: _fleet.Fleet's
+    group_addresses); an unknown group is refused."""
+    if not mapping.groups():
+        return mapping
+    out = set(a for a in mapping.allow if not isinstance(a, str))
+    for group in mapping.groups():
+        found = addresses(group)
+        if found is None:
+            raise InvalidInput("%s: %s: allow names the group %r, which the inventory does not have (or the fleet was built"
+                               " without it: pass the sandboxes to netmodes.linux.fleet)" % (field_name, mapping, group), field_name)
+        out.update(ipaddress.ip_network(a) for a in found)
+    return replace(mapping, allow=tuple(sorted(out, key=lambda a: (a.version, int(a.network_address), a.prefixlen))))
 
 
 def _split(spec, field_name):
@@ -375,7 +444,7 @@ def port_mappings(values, field_name):
     mappings = [port_mapping(v, "%s[%d]" % (field_name, i)) for i, v in enumerate(values or [])]
     for i, one in enumerate(mappings):
         for other in mappings[:i]:
-            if one.overlaps(other) and one != other:
+            if one.overlaps(other) and (one != other or one.allow != other.allow):
                 raise InvalidInput("%s: %s and %s publish the same host port %s/%s twice; publish each host port once" % (
                     field_name, other, one, one.host_ports(), one.protocol), field_name)
     return frozenset(mappings)

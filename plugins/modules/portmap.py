@@ -77,6 +77,19 @@ options:
         Check mode shows the port the run picks (the same plan, on the same host state). A kept
         port that a process or another sandbox took since fails the task naming the holder; it
         never moves silently. RV(ports) says what was picked, as C(docker port).
+      - "A dict may instead give C(port) (the C(-p) text) and C(allow): the sources the firewall
+        admits to that port (no Docker option has this), as a list of CIDRs or addresses of
+        either family, for example C({port: '8080:80', allow: [10.231.1.0/24, 'fd31:1::/64']}).
+        Anyone else's connection through the host is dropped before it reaches the sandbox (in
+        the bridge's forward chain, where the port's accept was). Not filtered: the host's own
+        connections (to 127.0.0.1 or its addresses; they never cross the forward hook) and the
+        members of the sandbox's own network (they reach its address directly anyway). An empty
+        list admits only those. A source of the other family than the sandbox's address on
+        O(bridge) is ignored for that family. Inventory group names are taken by
+        M(netmodes.linux.sandboxes) (with its C(fleet)), not here. The list is written as a chain
+        of its own (nftables: C(allow-ADDRESS.PROTOCOL.PORT@OWNER) in the table, entered from the
+        verdict maps C(allowed4)/C(allowed6); iptables: C(NETMODES-AL-HASH), one rule per source),
+        replaced as a whole in the run's one transaction when the list changes."
     type: list
     elements: raw
     default: []
@@ -112,6 +125,13 @@ EXAMPLES = r"""
 - name: Where it went (docker port api 80)
   ansible.builtin.debug:
     msg: "{{ api.ports['80/tcp'] }}"
+
+- name: Publish admin's port 443 on 9443 to the office and one IPv6 network only
+  netmodes.linux.portmap:
+    netns: admin
+    bridge: br0
+    ports:
+      - {port: "9443:443", allow: [10.231.1.0/24, "fd31:1::/64"]}
 
 - name: Unpublish everything of web
   netmodes.linux.portmap:

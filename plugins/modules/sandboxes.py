@@ -61,7 +61,7 @@ options:
   config:
     description:
       - The sandboxes, as dicts with C(name), C(network_mode), C(networks) (further user-defined
-        networks), C(ip), C(publish) (C(-p) strings), C(ports) (host mode), C(hostname), C(dns),
+        networks), C(ip), C(publish) (C(-p) strings, or dicts with C(allow)), C(ports) (host mode), C(hostname), C(dns),
         C(dns_search), C(dns_options), C(extra_hosts), C(aliases) and C(state) (present or absent).
       - C(networks), C(publish), C(ports), C(dns), C(dns_search), C(dns_options), C(extra_hosts)
         (or a dict NAME to IP) and C(aliases) take a list, even of one item (C(publish) as V(["8080:80"]));
@@ -70,6 +70,12 @@ options:
         ports too (C(80), C(127.0.0.1::80), C(8000-8100:80)), picked once, free of every port
         the declaration or the host holds, and kept on every later run; a port without a host
         address goes on its network's C(host_binding_ipv4) when that is set.
+      - "An entry of C(publish) may be a dict with C(port) (the C(-p) text) and C(allow), for example
+        C({port: '8080:80', allow: [10.231.1.0/24, web_clients]}) (no Docker option has this); the
+        firewall admits only the sources C(allow) lists, CIDRs or addresses of either family and
+        inventory group names, a group's hosts by the addresses O(fleet) gives them (the role
+        builds it with the sandboxes, so every run follows the inventory as it is then). See
+        M(netmodes.linux.portmap)."
       - C(ip) is the IPv4 address and C(ip6) the IPv6 address (Docker's C(--ip) and C(--ip6)) on the
         first network; an entry of C(networks) may be a dict with C(name), C(ip) and C(ip6) to give
         the addresses on that network too. Given addresses are never handed out to other sandboxes.

@@ -482,6 +482,8 @@ def raw_owned(fw):
                                  ("resolver-", "resolver")):
                 if rule.get("chain", "").startswith(prefix):
                     out.setdefault("%s:%s" % (kind, rule["chain"][len(prefix):]), []).append((rule["chain"], rule["expr"]))
+            if rule.get("chain", "").startswith("allow-"):   # a published port's allow-list: allow-PORT@OWNER
+                out.setdefault(rule["chain"].rpartition("@")[2], []).append((rule["chain"], rule["expr"]))
         return out
     for (table, chain), rules in list(fw.chains.items()) + list(fw.hooks.items()):
         for head, matches, target in rules:

@@ -33,6 +33,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils._declaration import
     network_specs,
     sandbox_specs,
     veth_name,
+    with_allow_groups,
     with_host_binding,
 )
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import BatchResource
@@ -74,6 +75,7 @@ class Sandboxes(BatchResource):
         networks = {s.name: s for s in listed}
         specs = with_host_binding(specs, networks)  # a network's host_binding_ipv4, before anything compares ports
         self.spans, self.fleet, self.planned_subnets = {}, _fleet.fleet_from(p["fleet"]), {}
+        specs = with_allow_groups(specs, self.fleet, where["config"])  # the groups' hosts by their addresses, as the inventory is now
         self.planned = _addresses.Planned(net, self.check_mode)
         self.pool = _addresses.ipv6_pool(p["ipv6_pool"], "ipv6_pool")
         if p["state"] == "deleted":
@@ -128,6 +130,12 @@ class Sandboxes(BatchResource):
             out["networks"] = gather_networks(net)
         return out
 
+    @staticmethod
+    def _port_options(spec, mappings):
+        """MAPPINGS (of SPEC's, or read from the firewall) as the portmap's ports, with SPEC's allow-lists."""
+        declared = {m: m for m in spec.publish}
+        return [declared.get(m, m).option() for m in sorted(mappings)]
+
     def member_of(self, spec, name):
         """SPEC's Member on multi-host network NAME."""
         host = self.fleet.host
@@ -179,14 +187,14 @@ class Sandboxes(BatchResource):
         giving = ports_given_away(self.adapters["firewall"], [s for s, _bridge in publishing])
         for spec, bridge in publishing:  # first the sandboxes whose host ports go to another one let go of them
             if spec.name in giving:
-                batch.run(Portmap, netns=spec.name, bridge=bridge, ports=[str(m) for m in giving[spec.name]], firewall_backend=backend)
+                batch.run(Portmap, netns=spec.name, bridge=bridge, ports=self._port_options(spec, giving[spec.name]), firewall_backend=backend)
         # Let go of already: the sandboxes that gave ports away, and those this run removed
         settled = {_firewall.sandbox_owner(name) for name in set(giving) | self.leaving}
         reserved = reserved_ports([s for s, _bridge in publishing])
         for spec, bridge in publishing:
             if giving.get(spec.name) == sorted(spec.publish):
                 continue  # it only let go: done above (planning it again would list the same ops twice in check mode)
-            batch.run(Portmap, netns=spec.name, bridge=bridge, ports=[str(m) for m in spec.publish], firewall_backend=backend,
+            batch.run(Portmap, netns=spec.name, bridge=bridge, ports=self._port_options(spec, spec.publish), firewall_backend=backend,
                       settled=settled, reserved=reserved, routed=getattr(networks.get(spec.networks[0]), "routed", ()),
                       **self.planned.for_portmap(spec.name, spec.networks[0]))
         members = self._members(isolated, networks) if resolvers or self.params["dns"] else {}

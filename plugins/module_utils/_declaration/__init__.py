@@ -17,8 +17,9 @@ from ansible_collections.netmodes.linux.plugins.module_utils._declaration.sandbo
     sandbox_spec,
     sandbox_specs,
     veth_name,
+    with_allow_groups,
     with_host_binding,
 )
 
 __all__ = ["DEFAULT_BRIDGE", "DEFAULT_NETWORK", "DRIVERS", "MODES", "MODES_OF", "NetworkSpec", "SandboxSpec", "bridge_of", "mode_of",
-           "network_spec", "network_specs", "sandbox_spec", "sandbox_specs", "veth_name", "with_host_binding"]
+           "network_spec", "network_specs", "sandbox_spec", "sandbox_specs", "veth_name", "with_allow_groups", "with_host_binding"]

@@ -14,7 +14,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils import _resolvconf 
 from ansible_collections.netmodes.linux.plugins.module_utils._declaration.common import DEFAULT_NETWORK, name_of, no_duplicates, unknown_keys
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput
 from ansible_collections.netmodes.linux.plugins.module_utils._naming import entry
-from ansible_collections.netmodes.linux.plugins.module_utils._ports import PROTOCOL_WORDS, PROTOCOLS, port_mappings
+from ansible_collections.netmodes.linux.plugins.module_utils._ports import PROTOCOL_WORDS, PROTOCOLS, port_mappings, resolve_allow
 
 
 @dataclass(frozen=True)
@@ -212,6 +212,20 @@ def with_host_binding(specs, networks):
         if binding is not None and not binding.is_unspecified and any(m.every_family for m in spec.publish):
             spec = replace(spec, publish=frozenset(replace(m, host_ip=binding, every_family=False) if m.every_family else m
                                                    for m in spec.publish))
+        out.append(spec)
+    return out
+
+
+def with_allow_groups(specs, fleet, where):
+    """SPECS with the inventory groups their published ports' ``allow`` names replaced by the
+    addresses of those groups' hosts (FLEET: a _fleet.Fleet, as the filter netmodes.linux.fleet
+    builds it with the sandboxes); WHERE names the declaration in messages."""
+    out = []
+    for i, spec in enumerate(specs):   # as sandbox_specs gives them: an entry each, in order
+        if spec.state == "present" and any(mapping.groups() for mapping in spec.publish):
+            at = "%s: publish" % entry(where, i, spec.name)
+            spec = replace(spec, publish=frozenset(resolve_allow(mapping, lambda group, at=at: fleet.group_addresses(group, at), at)
+                                                   for mapping in spec.publish))
         out.append(spec)
     return out
 

@@ -15,12 +15,21 @@ class Publish:
 
     ROUTED: the network's gateway mode of TARGET's family is routed (``BridgePolicy``): as Docker's
     routed port mapper, the host port is ignored (nothing is DNATed) and only the container port
-    is opened, to traffic routed to TARGET."""
+    is opened, to traffic routed to TARGET.
+
+    ALLOW: None, or the networks (both families) whose sources alone the port admits from
+    outside the sandbox's network (``allow``); the host's own connections and the network's
+    members are not filtered (they do not cross the filter: output, or the bridge itself)."""
 
     mapping: object   # _ports.PortMapping
     target: object    # ipaddress.IPv4Address
     subnet: object    # ipaddress.IPv4Network
     routed: bool = False
+    allow: tuple = None
+
+    def sources(self):
+        """The allow-list's networks of the target's family (an IPv4 source never reaches an IPv6 target)."""
+        return tuple(n for n in self.allow or () if n.version == self.target.version)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ intent. See ``iptables`` for the whole."""
 
 from __future__ import annotations
 
+import hashlib
+
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall.intents import (
     VIEW_PORTS,
     Guard,
@@ -19,8 +21,12 @@ USER_CHAIN = "NETMODES-USER"
 _BRIDGE_PREFIXES = ("NM-IN-", "NM-OUT-")
 VXLAN_PREFIX = "NETMODES-VX-"
 RESOLVER_PREFIX = "NETMODES-DNS-"   # and a device name: 28 characters at most, iptables' limit
-# The chains that are an owner's item as a whole, by the prefix of their names: prefix -> kind of owner.
-_CHAIN_ITEMS = {**dict.fromkeys(_BRIDGE_PREFIXES, "bridge"), VXLAN_PREFIX: "vxlan", RESOLVER_PREFIX: "resolver"}
+# A published port's allow-list (intents.Publish with allow): a chain named by a hash of its owner
+# and port, owned by the tag of its rules (one per source, then a RETURN: never empty).
+ALLOW_PREFIX = "NETMODES-AL-"
+# The chains that are an owner's item as a whole, by the prefix of their names: prefix -> kind of
+# owner (None: the owner is in its rules' comments).
+_CHAIN_ITEMS = {**dict.fromkeys(_BRIDGE_PREFIXES, "bridge"), VXLAN_PREFIX: "vxlan", RESOLVER_PREFIX: "resolver", ALLOW_PREFIX: None}
 # Our chains that decide only some of what their hook sees and return the rest (to the foreign
 # analyser, a jump into one is no accept).
 PASSING = ("NETMODES-INPUT",)
@@ -125,7 +131,12 @@ def _port_items(publish, tag):
         out.add(("rule", "nat" + v, "NETMODES-DNAT", spec(head, ms, ("DNAT", {"to-destination": dest}), tag)))
     cports = "%d" % mapping.container_port if mapping.size == 1 else "%d-%d" % (mapping.container_port, mapping.container_port_end)
     head, ms = _port((("-d", target + host_len),), proto, cports)
-    out.add(("rule", "filter" + v, "NETMODES-PUBLISHED", spec(head, ms, ("ACCEPT",), tag)))
+    verdict = "ACCEPT"
+    if publish.allow is not None:   # its sources only: a chain of its own, replaced as a whole
+        verdict = ALLOW_PREFIX + hashlib.sha256(("%s|%s|%s|%s" % (tag, target, proto, cports)).encode()).hexdigest()[:16]
+        rules = [spec((("-s", str(net)),), comment=tag) for net in publish.sources()]
+        out.add(("chain", "filter" + v, verdict, tuple(rules + [spec(target=("RETURN",), comment=tag)])))
+    out.add(("rule", "filter" + v, "NETMODES-PUBLISHED", spec(head, ms, (verdict,), tag)))
     if publish.routed:
         return out
     replies = spec((("-s", target + host_len), ("-p", proto)), [(proto, {"sport": cports.replace("-", ":")})], ("ACCEPT",), tag)
@@ -309,6 +320,9 @@ def _comment(rule_spec):
 
 
 def _owner(item):
+    if item[0] == "chain" and item[2].startswith(ALLOW_PREFIX):
+        tag = _comment(item[3][0]) if item[3] else ""
+        return tag[len(TAG) + 1:] if tag.startswith(TAG + ":") else None
     if item[0] == "chain":
         for prefix, kind in _CHAIN_ITEMS.items():
             if item[2].startswith(prefix):

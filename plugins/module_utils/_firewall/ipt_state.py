@@ -97,7 +97,7 @@ class State(OwnedItems):
             if is6(table) and not v6:
                 continue
             if chain.startswith(tuple(_CHAIN_ITEMS)):
-                if _owner(("chain", table, chain, ())) != owner:
+                if _owner(("chain", table, chain, tuple(rules))) != owner:
                     chains[(table, chain)] = list(rules)
                 continue
             chains[(table, chain)] = [r for r in rules if _owner(("rule", table, chain, r)) != owner]

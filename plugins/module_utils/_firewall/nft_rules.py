@@ -78,6 +78,10 @@ ELEMENT_SETS = {
     "range6": (_KEY6, "ipv6_addr"),
     "exposed6": (_KEY6, None),
     "exposed-range6": (_KEY6, None),
+    "allowed4": (_KEY, "verdict"),
+    "allowed-range4": (_KEY, "verdict"),
+    "allowed6": (_KEY6, "verdict"),
+    "allowed-range6": (_KEY6, "verdict"),
     "loopback4": (_KEY, None),
     "loopback-range4": (_KEY, None),
     "isolate": ("ifname", "verdict"),
@@ -95,7 +99,7 @@ ELEMENT_SETS = {
     "view-addr6": (["ipv6_addr"] + _KEY6, "ipv6_addr"),
     "view-port6": (["ipv6_addr"] + _KEY6, "inet_service"),
 }
-INTERVAL = ("range4", "exposed-range4", "loopback-range4", "range6", "exposed-range6")
+INTERVAL = ("range4", "exposed-range4", "loopback-range4", "range6", "exposed-range6", "allowed-range4", "allowed-range6")
 # The verdict maps that send a bridge's packets to its chains (the chain is named MAP-BRIDGE).
 BRIDGE_MAPS = ("isolate", "fwd-in", "fwd-out", "nat-out")
 # Sets and maps keyed by interface name, which stays text (even "123").
@@ -191,9 +195,12 @@ _ICMP = {4: "icmp", 6: "ipv6-icmp"}
 
 
 def _exposed(version, *head):
-    """Rules that accept, after HEAD, a connection to a published container port of IP VERSION."""
+    """Rules that accept, after HEAD, a connection to a published container port of IP VERSION:
+    one with an allow-list goes through its chain (``allow_chain``), which accepts its sources
+    and returns the rest (to the bridge's members' accept, or the drop)."""
     v = str(version)
-    return [[_L4, *head, _match(_PORT_KEYS[version], "@" + name), {"accept": None}] for name in ("exposed" + v, "exposed-range" + v)]
+    allowed = [[_L4, *head, {"vmap": {"key": _PORT_KEYS[version], "data": "@" + name}}] for name in ("allowed" + v, "allowed-range" + v)]
+    return allowed + [[_L4, *head, _match(_PORT_KEYS[version], "@" + name), {"accept": None}] for name in ("exposed" + v, "exposed-range" + v)]
 
 
 def _into(policy, versions):
@@ -325,9 +332,35 @@ def vxlan_chains(peers):
     return {VXLAN_PREFIX + peers.device: rules + [vxlan + [_LOCAL, {"drop": None}]]}
 
 
+# A published port's allow-list: a chain named by the port (its target, protocol and container
+# port(s)) and its owner, one rule per source (as the iptables backend's), replaced as a whole in
+# the transaction that changes it.
+ALLOW_PREFIX = "allow-"
+
+
+def allow_chain(publish, owner):
+    """(name, [rule expr]) of PUBLISH's allow-list chain (intents.Publish with allow)."""
+    mapping, family = publish.mapping, publish.target.version
+    name = "%s%s.%s.%s@%s" % (ALLOW_PREFIX, publish.target, mapping.protocol, _container_ports(mapping), owner)
+    key = "ip" if family == 4 else "ip6"
+    rules = [[_match(_payload(key, "saddr"), _source(net)), {"accept": None}] for net in publish.sources()]
+    return name, rules
+
+
+def _source(net):
+    """A source network as nft prints it back: one address plain, a prefix as a prefix."""
+    return str(net.network_address) if net.prefixlen == net.max_prefixlen else _key_part(str(net))
+
+
+def _container_ports(mapping):
+    return "%d" % mapping.container_port if mapping.size == 1 else "%d-%d" % (mapping.container_port, mapping.container_port_end)
+
+
 def chain_owner(chain):
     """The owner of CHAIN when it is one of an owner's (a bridge's policy, a VXLAN device's
-    filter); None for the fixed chains."""
+    filter, a published port's allow-list); None for the fixed chains."""
+    if chain.startswith(ALLOW_PREFIX):
+        return chain.rpartition("@")[2]
     if chain.startswith(VXLAN_PREFIX):
         return vxlan_owner(chain[len(VXLAN_PREFIX):])
     if chain.startswith(RESOLVER_PREFIX):
@@ -417,9 +450,10 @@ def _canonical(rules):
 _EVERYWHERE = {4: "0.0.0.0/0", 6: "::/0"}
 
 
-def _port_items(publish):
+def _port_items(publish, owner):
     """The elements of a published port, in the sets of the target's family (a mapping of IPv4
-    host addresses to an IPv6 target, or back, is refused before: Docker's userland proxy's)."""
+    host addresses to an IPv6 target, or back, is refused before: Docker's userland proxy's);
+    with an allow-list, its chain and the element that jumps there instead of the accept."""
     target, family = str(publish.target), publish.target.version
     mapping = publish.mapping.for_family(family)
     proto, out, v = mapping.protocol, set(), str(family)
@@ -435,10 +469,13 @@ def _port_items(publish):
             key, names = ((proto, port), ("any-addr", "any-port")) if anywhere else ((str(mapping.host_ip), proto, port), ("addr", "port"))
             out.add(("elem", names[0] + v, key, target))
             out.add(("elem", names[1] + v, key, cport))
-    if mapping.size == 1:
-        out.add(("elem", "exposed" + v, (target, proto, str(mapping.container_port)), None))
-    else:
-        out.add(("elem", "exposed-range" + v, (target, proto, "%d-%d" % (mapping.container_port, mapping.container_port_end)), None))
+    key, verdict = (target, proto, _container_ports(mapping)), None
+    if publish.allow is not None:
+        chain, rules = allow_chain(publish, owner)
+        out.add(("chain", chain, _canonical(rules)))
+        verdict = "jump " + chain
+    kind = ("exposed" if publish.allow is None else "allowed") + ("" if mapping.size == 1 else "-range")
+    out.add(("elem", kind + v, key, verdict))
     if mapping.host_ip.is_loopback and family == 4 and not publish.routed:
         out.add(("elem", "loopback4" if mapping.size == 1 else "loopback-range4", (str(mapping.host_ip), proto, mapping.host_ports()), None))
     return out
@@ -475,5 +512,5 @@ def render(owner, intents):
         elif isinstance(intent, ViewPort):
             out |= _view_port_items(intent)
         else:
-            out |= _bridge_items(intent) if hasattr(intent, "bridge") else _port_items(intent)
+            out |= _bridge_items(intent) if hasattr(intent, "bridge") else _port_items(intent, owner)
     return out

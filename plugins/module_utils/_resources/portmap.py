@@ -47,6 +47,11 @@ class Portmap(Resource):
         p = self.params
         target = address(p["address"], "address") if p["address"] else None
         mappings = port_mappings(p["ports"], "ports") if p["state"] == "present" else frozenset()
+        for mapping in mappings:
+            if mapping.groups():
+                raise InvalidInput("ports: %s: allow names the inventory group %s, which the portmap module cannot know; give"
+                                   " CIDRs, or publish through netmodes.linux.sandboxes with the fleet" % (mapping, mapping.groups()[0]),
+                                   "ports")
         gone = p["state"] == "absent"
         netns = netns_name(p["netns"], "netns", existing=gone) if p["netns"] else None
         owner = _firewall.sandbox_owner(netns, target)
@@ -120,8 +125,8 @@ class Portmap(Resource):
             mappings, want = [], set()  # check mode only: the address is not known yet
         else:
             mappings = published_mappings(ports, targets, desired["bridge"])
-            want = firewall.render(owner, [_firewall.Publish(m, *targets[m.host_ip.version], routed=m.host_ip.version in routed)
-                                           for m in mappings])
+            want = firewall.render(owner, [_firewall.Publish(m, *targets[m.host_ip.version], routed=m.host_ip.version in routed,
+                                                             allow=m.allow) for m in mappings])
             mappings = [m for m in mappings if m.host_ip.version not in routed]   # those that take a host port
         hosted = mappings if targets else sorted(ports)
         kept = {(m.protocol, m.host_port): random for random, m in picked.items()}

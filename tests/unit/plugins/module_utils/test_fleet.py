@@ -264,10 +264,32 @@ def test_the_fleet_filter_reads_each_hosts_variables():
     networks = [OVERLAY, {"name": "lan", "driver": "macvlan", "hosts": ["sim3"]}, {"name": "br0"}]
     out = fleet_filter(networks, hostvars, {"ov": ["sim1", "sim2"], "all": list(hostvars)}, "sim1")
     assert out == {"host": "sim1", "groups": {"ov": ["sim1", "sim2"]}, "hosts": {
-        "sim1": {"index": None, "underlay": "10.231.5.11", "sandboxes": [{"name": "a1"}]},
-        "sim2": {"index": 3, "underlay": "10.231.5.12", "sandboxes": []},
-        "sim3": {"index": None, "underlay": "10.231.6.13", "sandboxes": []}}}
+        "sim1": {"index": None, "underlay": "10.231.5.11", "sandboxes": [{"name": "a1"}], "addresses": ["10.231.5.11"]},
+        "sim2": {"index": 3, "underlay": "10.231.5.12", "sandboxes": [], "addresses": ["10.231.5.12"]},
+        "sim3": {"index": None, "underlay": "10.231.6.13", "sandboxes": [], "addresses": ["10.231.6.13"]}}}
     assert _fleet.fleet_from(out).hosts["sim2"].underlay == ip("10.231.5.12")
+
+
+def test_the_fleet_filter_gives_the_groups_an_allow_list_names_with_their_hosts_addresses():
+    hostvars = {
+        "sim1": {"ansible_host": "10.231.5.11"},
+        "sim2": {"ansible_host": "10.231.5.12", "ansible_default_ipv6": {"address": "fd31:5::12"}},
+        "sim3": {"netmodes_underlay_address": "10.231.5.13", "ansible_default_ipv4": {"address": "10.231.5.13"}},
+    }
+    sandboxes = [{"name": "web", "publish": ["80", {"port": "8080:80", "allow": ["clients", "10.231.9.0/24", "fd31:9::/64", "gone"]}]}]
+    out = fleet_filter([], hostvars, {"clients": ["sim2", "sim3"], "all": list(hostvars)}, "sim1", sandboxes)
+    assert out["groups"] == {"clients": ["sim2", "sim3"]}, "an unknown group is left for the module to name"
+    assert {name: host["addresses"] for name, host in out["hosts"].items()} == {
+        "sim2": ["10.231.5.12", "fd31:5::12"], "sim3": ["10.231.5.13"]}
+    fleet = _fleet.fleet_from(out)
+    assert fleet.group_addresses("clients", "publish") == [ip("10.231.5.12"), ip("fd31:5::12"), ip("10.231.5.13")]
+    assert fleet.group_addresses("gone", "publish") is None
+    for malformed in ({"a": 1}, [5], [{"publish": 484880}], [{"publish": [{"allow": "clients"}]}], [{"publish": ["8080:80", 5]}]):
+        assert fleet_filter([], hostvars, {"clients": ["sim2"]}, "sim1", malformed)["groups"] == {}, "the module names what is wrong"
+    bare = _fleet.fleet_from({"host": "sim1", "groups": {"clients": ["sim4"]}, "hosts": {}})
+    with pytest.raises(InvalidInput) as info:
+        bare.group_addresses("clients", "sandboxes[0]: publish")
+    assert "sandboxes[0]: publish: host sim4 of group clients has no address in the inventory" in info.value.msg
 
 
 def test_without_multi_host_networks_the_fleet_is_empty():

@@ -17,6 +17,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils._ports import (
     pick_ports,
     port_mapping,
     port_mappings,
+    resolve_allow,
 )
 
 
@@ -86,7 +87,15 @@ def test_a_range_keeps_its_shape():
     ("::1:8080:80", "'::1:8080:80': write it as Docker's -p", "an IPv6 HOST_IP in brackets ([::]:8080:80"),
     ("[fd31::1]:8080", "'[fd31::1]:8080': write it as Docker's -p", "in brackets"),
     ("[fd31::g]:8080:80", "host_ip: 'fd31::g' is not a valid IP address", "write it like"),
-    ({"host_port": 8080, "container_port": 80, "proto": "tcp"}, "unknown keys proto", "(known: container_port, host_ip, host_port, protocol)"),
+    ({"host_port": 8080, "container_port": 80, "proto": "tcp"}, "unknown keys proto", "(known: allow, container_port, host_ip, host_port, port, protocol)"),
+    ({"port": "8080:80", "allow": "10.231.1.0/24"}, "ports[3].allow: must be a list of CIDRs", "and inventory group names"),
+    ({"port": "8080:80", "allow": ["10.231.1.1/24"]}, "ports[3].allow[0]: '10.231.1.1/24' has host bits set", "give the network (10.231.1.0/24)"),
+    ({"port": "8080:80", "allow": ["10.231.1.0/33"]}, "ports[3].allow[0]: '10.231.1.0/33' is neither a CIDR", "nor an inventory group name"),
+    ({"port": "8080:80", "allow": ["web-clients"]}, "ports[3].allow[0]: 'web-clients' is neither", "(letters, digits and _)"),
+    ({"port": "8080:80", "allow": [True]}, "ports[3].allow[0]: True is neither", "inventory group name"),
+    ({"port": "8080:80", "allow": [{"cidr": "10.231.1.0/24"}]}, "ports[3].allow[0]: {'cidr'", "inventory group name"),
+    ({"port": "8080:80", "host_port": 8080}, "ports[3]: give either port (Docker's -p text) or host_port", "not both"),
+    ({"port": "8080:80/icmp", "allow": []}, "ports[3].port: protocol 'icmp' is not supported", "use tcp, udp or sctp"),
 ])
 def test_refused_with_the_reason_and_the_fix(spec, fragment, fix):
     with pytest.raises(InvalidInput) as info:
@@ -238,3 +247,33 @@ def test_docker_port_lists_each_container_port_with_its_host_addresses():
     published = [port_mapping(s, "p") for s in ("61000:80", "[::]:61000:80", "127.0.0.1:5000-5001:53-54/udp")]
     assert docker_ports(published) == {"80/tcp": ["0.0.0.0:61000", "[::]:61000"], "53/udp": ["127.0.0.1:5000"],
                                        "54/udp": ["127.0.0.1:5001"]}
+
+
+def test_allow_takes_cidrs_of_both_families_and_group_names():
+    m = port_mapping({"port": "8080:80", "allow": ["web_clients", "fd31::/64", "10.231.1.0/24", "10.231.2.7"]}, "ports[0]")
+    assert (m.protocol, m.host_port, m.container_port, m.every_family) == ("tcp", 8080, 80, True)
+    assert [str(a) for a in m.allow] == ["10.231.1.0/24", "10.231.2.7/32", "fd31::/64", "web_clients"]
+    assert m.groups() == ["web_clients"]
+    assert m == port_mapping("8080:80", "p"), "the firewall reads the port back without its allow-list"
+    assert port_mapping("8080:80", "p").allow is None and port_mapping({"port": "8080:80", "allow": []}, "p").allow == ()
+    assert m.for_family(6).allow == m.allow and m.picked(9000).allow == m.allow
+    assert port_mapping(m.option(), "p").allow == m.allow and port_mapping("8080:80", "p").option() == "8080:80/tcp"
+
+
+def test_one_port_with_two_allow_lists_is_refused():
+    with pytest.raises(InvalidInput) as info:
+        port_mappings([{"port": "8080:80", "allow": ["10.231.1.0/24"]}, "8080:80"], "publish")
+    assert "publish the same host port 8080/tcp twice" in info.value.msg
+    same = port_mappings([{"port": "8080:80", "allow": ["a"]}, {"port": "8080:80", "allow": ["a"]}], "publish")
+    assert len(same) == 1
+
+
+def test_resolve_allow_puts_each_groups_addresses_in_its_place():
+    m = port_mapping({"port": "8080:80", "allow": ["web_clients", "10.231.1.0/24"]}, "ports[0]")
+    fleet = {"web_clients": [ipaddress.ip_address("10.231.5.2"), ipaddress.ip_address("fd31::2")]}
+    out = resolve_allow(m, fleet.get, "publish")
+    assert [str(a) for a in out.allow] == ["10.231.1.0/24", "10.231.5.2/32", "fd31::2/128"]
+    assert resolve_allow(port_mapping("8080:80", "p"), fleet.get, "publish").allow is None
+    with pytest.raises(InvalidInput) as info:
+        resolve_allow(port_mapping({"port": "8080:80", "allow": ["nobody_here"]}, "p"), fleet.get, "sandboxes[0]: publish")
+    assert info.value.msg.startswith("sandboxes[0]: publish: 8080:80/tcp: allow names the group 'nobody_here'"), info.value.msg

@@ -26,6 +26,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils._firewall import nf
 from ansible_collections.netmodes.linux.plugins.module_utils._gateway import GATEWAY_MODES
 from ansible_collections.netmodes.linux.tests.unit.plugins.module_utils._firewall.firewall_cases import SUBNET, SUBNET6, policy, policy6, publish
 from ansible_collections.netmodes.linux.tests.unit.plugins.module_utils._firewall.test_nft_rules import (
+    ALLOWED,
     DROP,
     ESTABLISHED,
     HAIRPIN,
@@ -49,19 +50,21 @@ DNATED_DROP = [_meta("nfproto", "ipv4"), {"match": {"op": "in", "left": {"ct": {
 OPEN, OPEN_RANGES = ([_L4, {"match": {"op": "==", "left": _KEY4, "right": "@" + name}}, {"accept": None}] for name in ("exposed4", "exposed-range4"))
 TRUSTED, TRUSTED_RANGES = ([_L4, _meta("iifname", "eth1"), {"match": {"op": "==", "left": _KEY4, "right": "@" + name}}, {"accept": None}]
                            for name in ("exposed4", "exposed-range4"))
+OPEN_ALLOWED = [[_L4, {"vmap": {"key": _KEY4, "data": "@" + name}}] for name in ("allowed4", "allowed-range4")]
+TRUSTED_ALLOWED = [[_L4, _meta("iifname", "eth1"), {"vmap": {"key": _KEY4, "data": "@" + name}}] for name in ("allowed4", "allowed-range4")]
 SNAT = MASQUERADE[:2] + [{"snat": {"family": "ip", "addr": "10.231.170.1"}}]
 HOST = ipaddress.ip_address("10.231.170.1")
 
 
 @pytest.mark.parametrize("options, into, nat", [
-    ({}, [ESTABLISHED, PUBLISHED, PUBLISHED_RANGES, ICC, DROP], [HAIRPIN, MASQUERADE]),
-    ({"mode4": "nat-unprotected"}, [ESTABLISHED, PUBLISHED, PUBLISHED_RANGES, ICC, FROM_BRIDGES, UNPROTECTED, DROP], [HAIRPIN, MASQUERADE]),
-    ({"mode4": "routed"}, [ESTABLISHED, DNATED_DROP, ICC, FROM_BRIDGES, ICMP, OPEN, OPEN_RANGES, DROP], [HAIRPIN]),
-    ({"trusted": ("eth1",)}, [ESTABLISHED, PUBLISHED, PUBLISHED_RANGES, TRUSTED, TRUSTED_RANGES, ICC, DROP], [HAIRPIN, MASQUERADE]),
-    ({"snat": (HOST,)}, [ESTABLISHED, PUBLISHED, PUBLISHED_RANGES, ICC, DROP], [HAIRPIN, SNAT]),
+    ({}, [ESTABLISHED, *ALLOWED, PUBLISHED, PUBLISHED_RANGES, ICC, DROP], [HAIRPIN, MASQUERADE]),
+    ({"mode4": "nat-unprotected"}, [ESTABLISHED, *ALLOWED, PUBLISHED, PUBLISHED_RANGES, ICC, FROM_BRIDGES, UNPROTECTED, DROP], [HAIRPIN, MASQUERADE]),
+    ({"mode4": "routed"}, [ESTABLISHED, DNATED_DROP, ICC, FROM_BRIDGES, ICMP, *OPEN_ALLOWED, OPEN, OPEN_RANGES, DROP], [HAIRPIN]),
+    ({"trusted": ("eth1",)}, [ESTABLISHED, *ALLOWED, PUBLISHED, PUBLISHED_RANGES, *TRUSTED_ALLOWED, TRUSTED, TRUSTED_RANGES, ICC, DROP], [HAIRPIN, MASQUERADE]),
+    ({"snat": (HOST,)}, [ESTABLISHED, *ALLOWED, PUBLISHED, PUBLISHED_RANGES, ICC, DROP], [HAIRPIN, SNAT]),
     # the IPv6 mode of an IPv4-only network changes nothing; a routed one's trusted interfaces and NAT address neither
-    ({"mode6": "routed"}, [ESTABLISHED, PUBLISHED, PUBLISHED_RANGES, ICC, DROP], [HAIRPIN, MASQUERADE]),
-    ({"mode4": "routed", "trusted": ("eth1",), "snat": (HOST,)}, [ESTABLISHED, DNATED_DROP, ICC, FROM_BRIDGES, ICMP, OPEN, OPEN_RANGES, DROP],
+    ({"mode6": "routed"}, [ESTABLISHED, *ALLOWED, PUBLISHED, PUBLISHED_RANGES, ICC, DROP], [HAIRPIN, MASQUERADE]),
+    ({"mode4": "routed", "trusted": ("eth1",), "snat": (HOST,)}, [ESTABLISHED, DNATED_DROP, ICC, FROM_BRIDGES, ICMP, *OPEN_ALLOWED, OPEN, OPEN_RANGES, DROP],
      [HAIRPIN]),
 ])
 def test_nftables_gateway_modes_match_docker(options, into, nat):

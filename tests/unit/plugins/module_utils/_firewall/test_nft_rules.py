@@ -42,6 +42,13 @@ PUBLISHED, PUBLISHED_RANGES = (
                                                 {"payload": {"protocol": "th", "field": "dport"}}]}, "right": "@" + name}},
      {"accept": None}]
     for name in ("exposed4", "exposed-range4"))
+# A port with an allow-list: its element jumps to its chain (accepting its sources) instead of the accept.
+ALLOWED = [
+    [{"match": {"op": "==", "left": {"meta": {"key": "l4proto"}}, "right": {"set": ["tcp", "udp", "sctp"]}}},
+     {"match": {"op": "in", "left": {"ct": {"key": "status"}}, "right": "dnat"}},
+     {"vmap": {"key": {"concat": [{"payload": {"protocol": "ip", "field": "daddr"}}, {"meta": {"key": "l4proto"}},
+                                  {"payload": {"protocol": "th", "field": "dport"}}]}, "data": "@" + name}}]
+    for name in ("allowed4", "allowed-range4")]
 
 
 @pytest.mark.parametrize("options, into, out, nat", [
@@ -50,11 +57,11 @@ PUBLISHED, PUBLISHED_RANGES = (
     # comment "OUTGOING"`; nat: `oifname != "br-x" ip saddr 172.18.0.0/16 masquerade`, and the
     # hairpin masquerade (Docker's `MASQ TO OWN PORT`, per port; here for any DNATed connection
     # of a member that goes back into the bridge).
-    ({}, [ESTABLISHED, PUBLISHED, PUBLISHED_RANGES, ICC, DROP], [ESTABLISHED, ACCEPT], [HAIRPIN, MASQUERADE]),
+    ({}, [ESTABLISHED, *ALLOWED, PUBLISHED, PUBLISHED_RANGES, ICC, DROP], [ESTABLISHED, ACCEPT], [HAIRPIN, MASQUERADE]),
     # icc=false: `iifname "br-x" drop comment "ICC"`.
-    ({"icc": False}, [ESTABLISHED, PUBLISHED, PUBLISHED_RANGES, NO_ICC, DROP], [ESTABLISHED, ACCEPT], [HAIRPIN, MASQUERADE]),
+    ({"icc": False}, [ESTABLISHED, *ALLOWED, PUBLISHED, PUBLISHED_RANGES, NO_ICC, DROP], [ESTABLISHED, ACCEPT], [HAIRPIN, MASQUERADE]),
     # masq=false: no outbound masquerade.
-    ({"masquerade": False}, [ESTABLISHED, PUBLISHED, PUBLISHED_RANGES, ICC, DROP], [ESTABLISHED, ACCEPT], [HAIRPIN]),
+    ({"masquerade": False}, [ESTABLISHED, *ALLOWED, PUBLISHED, PUBLISHED_RANGES, ICC, DROP], [ESTABLISHED, ACCEPT], [HAIRPIN]),
     # internal: `iifname != "br-x" drop comment "INTERNAL NETWORK INGRESS"`, `oifname != "br-x"
     # drop comment "INTERNAL NETWORK EGRESS"`, no outbound masquerade, no published ports from
     # outside (hairpin masquerade stays: it never leaves the bridge).
@@ -136,7 +143,8 @@ def test_nftables_single_ports_are_exact_keys_ranges_are_intervals():
     # exact keys live in hash tables: the cost of a lookup does not grow with the element count
     exact = {n for n in nft.ELEMENT_SETS if n not in nft.INTERVAL}
     assert {"addr4", "port4", "any-addr4", "any-port4", "exposed4", "loopback4"} <= exact
-    assert set(nft.INTERVAL) == {"range4", "exposed-range4", "loopback-range4", "range6", "exposed-range6"}
+    assert set(nft.INTERVAL) == {"range4", "exposed-range4", "loopback-range4", "range6", "exposed-range6",
+                                 "allowed-range4", "allowed-range6"}
 
 
 # -- who may send an overlay VXLAN (issue 13, item 13) ---------------------------------------------
@@ -219,11 +227,12 @@ def test_nftables_dual_stack_bridge_lets_in_published_ports_of_either_family():
     both families); a published IPv6 port of a member is looked up by the IPv6 destination."""
     into = nft.bridge_chains(policy6())["fwd-in-br-x"]
     exposed6 = [rule for rule in into if json.dumps({"protocol": "ip6", "field": "daddr"}, sort_keys=True) in json.dumps(rule, sort_keys=True)]
-    assert [rule[2]["match"]["right"] for rule in exposed6] == ["@exposed6", "@exposed-range6"]
-    assert into[:3] == [ESTABLISHED, PUBLISHED, PUBLISHED_RANGES] and into[-2:] == [ICC, DROP]
+    assert [rule[2]["match"]["right"] if "match" in rule[2] else rule[2]["vmap"]["data"] for rule in exposed6] == [
+        "@allowed6", "@allowed-range6", "@exposed6", "@exposed-range6"]
+    assert into[:5] == [ESTABLISHED, *ALLOWED, PUBLISHED, PUBLISHED_RANGES] and into[-2:] == [ICC, DROP]
     assert nft.ELEMENT_SETS["exposed6"][0][0] == "ipv6_addr"
     # an IPv4-only network renders as before IPv6
-    assert len(nft.bridge_chains(policy())["fwd-in-br-x"]) == 5
+    assert len(nft.bridge_chains(policy())["fwd-in-br-x"]) == 7
 
 
 def test_nftables_the_guard_of_ipv6_uplinks_is_a_set_of_its_own():
