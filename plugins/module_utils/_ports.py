@@ -323,7 +323,15 @@ def _port_range(text, field_name, what):
 
 
 def port_mapping(spec, field_name):
-    """A PortMapping from Docker's ``-p`` text or from a dict.
+    """The one PortMapping of Docker's ``-p`` text or dict SPEC (``published`` for the text that
+    may stand for several)."""
+    (mapping,) = published(spec, field_name)
+    return mapping
+
+
+def published(spec, field_name):
+    """The PortMappings of Docker's ``-p`` text or of a dict: one, or one per container port of a
+    range published on random host ports (``-p 80-82``, Docker's: each port gets one of its own).
 
     Text: ``[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]``, where ports may be equal-length
     ranges and an IPv6 HOST_IP is in brackets (``[::]:8080:80``). Dict: ``port`` (that text), or
@@ -344,7 +352,7 @@ def port_mapping(spec, field_name):
             given = sorted(set(spec) & {"container_port", "host_ip", "host_port", "protocol"})
             if given:
                 raise InvalidInput("%s: give either port (Docker's -p text) or %s, not both" % (field_name, ", ".join(given)), field_name)
-            return replace(port_mapping(spec["port"], field_name + ".port"), allow=allow)
+            return [replace(m, allow=allow) for m in published(spec["port"], field_name + ".port")]
         host_ip, host, container = spec.get("host_ip"), spec.get("host_port"), spec.get("container_port")
         protocol = spec.get("protocol") or "tcp"
     else:
@@ -367,15 +375,13 @@ def port_mapping(spec, field_name):
         raise InvalidInput("%s: %r: host range %d-%d and container range %d-%d differ in length; give ranges of the same"
                            " length (a range maps port for port), or one container port to publish on one free port of the"
                            " host range" % (field_name, spec, host_start, host_end, c_start, c_end), field_name)
-    if pick is not None and c_end != c_start:
-        raise InvalidInput("%s: %r: a random host port is picked for one container port at a time; publish each container port"
-                           " of %d-%d in an entry of its own (%d, %d, ...)" % (field_name, spec, c_start, c_end, c_start, c_start + 1),
-                           field_name)
+    # a random host port per container port of a range (Docker's -p 80-82), a fixed range as one mapping
+    firsts = range(c_start, c_end + 1) if pick is not None else (c_start,)
     if host_ip in (None, ""):
-        return PortMapping(protocol, host_start, host_end, c_start, _ANY4, every_family=True, pick=pick, allow=allow)
+        return [PortMapping(protocol, host_start, host_end, c, _ANY4, every_family=True, pick=pick, allow=allow) for c in firsts]
     host_ip = str(host_ip).strip()
     ip = address(host_ip[1:-1] if host_ip.startswith("[") and host_ip.endswith("]") else host_ip, field_name + ".host_ip")
-    return PortMapping(protocol, host_start, host_end, c_start, ip, pick=pick, allow=allow)
+    return [PortMapping(protocol, host_start, host_end, c, ip, pick=pick, allow=allow) for c in firsts]
 
 
 # An inventory group's name as Ansible accepts it (letters, digits, underscores; not a digit first).
@@ -441,9 +447,12 @@ def _split(spec, field_name):
 
 def port_mappings(values, field_name):
     """The complete set of a sandbox's published ports; overlapping entries are refused."""
-    mappings = [port_mapping(v, "%s[%d]" % (field_name, i)) for i, v in enumerate(values or [])]
+    mappings = [m for i, v in enumerate(values or []) for m in published(v, "%s[%d]" % (field_name, i))]
     for i, one in enumerate(mappings):
         for other in mappings[:i]:
+            if one == other and one.pick is not None and one.allow != other.allow:   # the same random port: one kept
+                raise InvalidInput("%s: %s is published twice with different allow lists; give it once, with the sources"
+                                   " of both" % (field_name, one), field_name)
             if one.overlaps(other) and (one != other or one.allow != other.allow):
                 raise InvalidInput("%s: %s and %s publish the same host port %s/%s twice; publish each host port once" % (
                     field_name, other, one, one.host_ports(), one.protocol), field_name)

@@ -67,7 +67,7 @@ options:
         (or a dict NAME to IP) and C(aliases) take a list, even of one item (C(publish) as V(["8080:80"]));
         a string, number or boolean there is refused naming the key, never read as its characters.
       - C(publish) takes Docker's C(-p) forms as M(netmodes.linux.portmap) does, random host
-        ports too (C(80), C(127.0.0.1::80), C(8000-8100:80)), picked once, free of every port
+        ports too (C(80), C(127.0.0.1::80), C(8000-8100:80), C(80-82) one each), picked once, free of every port
         the declaration or the host holds, and kept on every later run; a port without a host
         address goes on its network's C(host_binding_ipv4) when that is set.
       - "An entry of C(publish) may be a dict with C(port) (the C(-p) text) and C(allow), for example

@@ -204,8 +204,9 @@ PORTMAP_CASES = [
     case("portmap-protocol", "portmap", dict(PUB, ports=["8090:80/icmp"]), "ports[0]: protocol 'icmp'", "use tcp, udp or sctp"),
     case("portmap-dict-protocol", "portmap", dict(PUB, ports=[{"host_port": 8090, "container_port": 80, "protocol": "http"}]),
          "ports[0]: protocol 'http'", "use tcp, udp or sctp"),
-    case("portmap-random-container-range", "portmap", dict(PUB, ports=["80-82"]),
-         "ports[0]: '80-82': a random host port is picked for one container port at a time", "in an entry of its own (80, 81, ...)"),
+    case("portmap-random-host-range-for-container-range", "portmap", dict(PUB, ports=["8090-8099:80-82"]),
+         "ports[0]: '8090-8099:80-82': host range 8090-8099 and container range 80-82 differ in length",
+         "or one container port to publish on one free port of the host range"),
     case("portmap-random-no-container-port", "portmap", dict(PUB, ports=["127.0.0.1:8090:"]), "ports[0]: '127.0.0.1:8090:' needs a"
          " container port", "needs a container port"),
     case("portmap-not-a-port", "portmap", dict(PUB, ports=["http:80"]), "ports[0]: host port 'http'", "write it like 8080 or 5000-5010"),

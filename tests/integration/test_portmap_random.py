@@ -60,6 +60,28 @@ def test_a_random_port_is_picked_outside_the_ephemeral_range_kept_and_reached(ne
     assert web["ports"] == ports, "net_info answers as docker port"
 
 
+def test_a_container_range_gets_a_random_port_for_each_of_its_ports(network, backend, ansible, sim1, fleet, processes):
+    """Docker's -p 80-81: each container port on a host port of its own, each reaching its own port."""
+    sim2 = fleet.host("sim2")
+    processes.start(sim1, "ip netns exec web /usr/bin/python3 -m http.server 81")
+    sh(sim1, "for i in $(seq 300); do ip netns exec web ss -Htln | grep -q ':81 ' && exit 0; sleep 0.1; done; exit 1")
+    play = publish('["80-81"]')
+    run = ansible.playbook(play)
+    assert not run.failed, run
+    ports = ports_of(run)
+    assert sorted(ports) == ["80/tcp", "81/tcp"], ports
+    (eighty,), (eighty_one,) = ports["80/tcp"], ports["81/tcp"]
+    assert eighty != eighty_one, ports
+    for published in (eighty, eighty_one):
+        assert status(sim2, "http://%s:%s/" % (sim1.address, published.rpartition(":")[2])) == "200", published
+    # the sandbox's server on 81 is told apart from the one on 80: stop it, its port alone goes dark
+    sh(sim1, "ip netns exec web ss -Htlnp 'sport = :81' | grep -o 'pid=[0-9]*' | cut -d= -f2 | xargs -r kill")
+    assert status(sim2, "http://%s:%s/" % (sim1.address, eighty_one.rpartition(":")[2])) == "000"
+    assert status(sim2, "http://%s:%s/" % (sim1.address, eighty.rpartition(":")[2])) == "200"
+    again = ansible.playbook(play)
+    assert not again.failed and not again.changed and ports_of(again) == ports, again
+
+
 def test_a_kept_port_that_a_host_process_took_fails_naming_it(network, ansible, sim1, processes):
     run = ansible.playbook(publish('["80"]'))
     assert not run.failed, run

@@ -73,7 +73,6 @@ def test_a_range_keeps_its_shape():
 
 
 @pytest.mark.parametrize("spec, fragment, fix", [
-    ("80-82", "a random host port is picked for one container port at a time", "in an entry of its own (80, 81, ...)"),
     ("8000-8100:80-81", "differ in length", "or one container port to publish on one free port of the host range"),
     ("127.0.0.1:8080:", "needs a container port", "needs a container port"),
     ("8080:80/icmp", "protocol 'icmp' is not supported", "use tcp, udp or sctp"),
@@ -200,6 +199,18 @@ def test_no_free_port_left_is_a_conflict_naming_the_range():
         _pick(["80"], ephemeral=(1024, 65535))
     with pytest.raises(Conflict, match="8000-8001:80/tcp: no free host port for tcp is left in 8000-8001"):
         _pick(["8000-8001:80"], busy={("tcp", 8000), ("tcp", 8001)})
+
+
+def test_a_container_range_without_host_ports_gets_a_random_port_for_each_of_its_ports():
+    """Docker's -p 80-82: three mappings, each with a host port of its own, kept run after run."""
+    assert sorted(str(m) for m in port_mappings(["80-82", "127.0.0.1::53-54/udp"], "p")) == [
+        "127.0.0.1::53/udp", "127.0.0.1::54/udp", "80/tcp", "81/tcp", "82/tcp"]
+    assert _pick(["80-82"], busy={("tcp", 61001)}) == {"80/tcp": "61000:80/tcp", "81/tcp": "61002:81/tcp", "82/tcp": "61003:82/tcp"}
+    assert _pick(["80-82"], published=["61700:81"]) == {"80/tcp": "61000:80/tcp", "81/tcp": "61700:81/tcp", "82/tcp": "61001:82/tcp"}
+    with pytest.raises(InvalidInput, match="ports: 80/tcp is published twice with different allow lists; give it once"):
+        port_mappings([{"port": "80-81", "allow": ["10.231.1.0/24"]}, "80"], "ports")
+    (one, two) = sorted(port_mappings([{"container_port": "80-81", "allow": ["10.231.1.0/24"]}], "ports"))
+    assert (one.container_port, two.container_port, one.allow, two.allow) == (80, 81, one.allow, one.allow) and one.allow
 
 
 def test_a_range_gets_its_first_free_port_whatever_the_ephemeral_range():

@@ -92,7 +92,7 @@ def test_a_host_process_holding_the_port(world, converge, sockets, firewall, lis
     ({"netns": "nobody", "bridge": "br0", "ports": ["8080:80"]}, NotFound, "sandbox 'nobody' has no IPv4 address on bridge br0"),
     ({"address": "10.9.9.9", "bridge": "br0", "ports": ["8080:80"]}, NotFound,
      "^address: 10.9.9.9 is not inside a subnet of bridge br0; give the sandbox's address on br0"),
-    ({"netns": "web", "bridge": "br0", "ports": ["80-81"]}, InvalidInput, "a random host port is picked for one container port at a time"),
+    ({"netns": "web", "bridge": "br0", "ports": ["8000-8001:80-82"]}, InvalidInput, "differ in length"),
 ])
 def test_bad_input(world, refused, options, error, fragment):
     refused(Portmap, error, fragment, **options)
@@ -110,6 +110,11 @@ def test_a_random_port_is_picked_once_and_kept(world, four_steps, converge, fire
     sysctl.values["net/ipv4/ip_local_port_range"] = "32768\t60999"
     again = converge(Portmap, netns="web", bridge="br0", ports=["80", "127.0.0.1::81/udp", "8000-8002:82"])
     assert not again["changed"] and again["published"] == result["published"], "kept, though lower ports are free now"
+
+
+def test_a_container_range_is_published_on_a_random_port_each(world, four_steps, converge):
+    result = four_steps(Portmap, netns="web", bridge="br0", ports=["80-82"])
+    assert result["ports"] == {"80/tcp": ["0.0.0.0:61000"], "81/tcp": ["0.0.0.0:61001"], "82/tcp": ["0.0.0.0:61002"]}
 
 
 def test_a_random_port_avoids_ports_of_other_sandboxes_and_host_mode_claims(world, converge, sockets):
