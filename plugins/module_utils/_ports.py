@@ -17,7 +17,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils._model import addre
 
 PROTOCOLS = ("tcp", "udp", "sctp")
 PROTOCOL_WORDS = "%s or %s" % (", ".join(PROTOCOLS[:-1]), PROTOCOLS[-1])  # for messages: "tcp, udp or sctp"
-_ANY4 = ipaddress.ip_address("0.0.0.0")
+ANY4 = ipaddress.ip_address("0.0.0.0")
 ANY6 = ipaddress.ip_address("::")
 
 
@@ -43,7 +43,7 @@ class PortMapping:
     host_port: int
     host_port_end: int
     container_port: int
-    host_ip: object = _ANY4
+    host_ip: object = ANY4
     every_family: bool = field(default=False, compare=False)
     # A random host port (Docker's ``-p 80``, ``-p 8000-8100:80``): the (first, last) host ports
     # to pick one of, () for any free port outside the ephemeral range; None when the host port is
@@ -65,12 +65,12 @@ class PortMapping:
 
     def hosts(self):
         """The host addresses it may be published on: 0.0.0.0 and :: for every_family."""
-        return (_ANY4, ANY6) if self.every_family else (self.host_ip,)
+        return (ANY4, ANY6) if self.every_family else (self.host_ip,)
 
     def for_family(self, version):
         """This mapping as published on IP VERSION alone (``every_family`` resolved)."""
         if self.every_family:
-            return replace(self, host_ip=_ANY4 if version == 4 else ANY6, every_family=False)
+            return replace(self, host_ip=ANY4 if version == 4 else ANY6, every_family=False)
         return self
 
     @property
@@ -92,10 +92,12 @@ class PortMapping:
 
     def option(self):
         """This mapping as an entry of the portmap module's ``ports``: Docker's -p text, a dict
-        with ``allow`` when it admits only some sources."""
+        with ``allow`` when it admits only some sources. 0.0.0.0 is written out when given
+        (``-p 0.0.0.0:8080:80`` is IPv4 alone; ``-p 8080:80`` each family)."""
+        text = self.text(explicit=not self.every_family)
         if self.allow is None:
-            return str(self)
-        return {"port": str(self), "allow": [str(a) for a in self.allow]}
+            return text
+        return {"port": text, "allow": [str(a) for a in self.allow]}
 
     def groups(self):
         """The inventory group names of its allow-list."""
@@ -128,7 +130,11 @@ class PortMapping:
                 and any(_holds(one, two) for one in self.hosts() for two in other.hosts()))
 
     def __str__(self):
-        if self.host_ip == _ANY4:
+        return self.text()
+
+    def text(self, explicit=False):
+        """Docker's -p text of this mapping; 0.0.0.0 left out unless EXPLICIT."""
+        if self.host_ip == ANY4 and not explicit:
             ip = ""
         else:
             ip = "[%s]:" % self.host_ip if self.host_ip.version == 6 else "%s:" % self.host_ip
@@ -145,7 +151,7 @@ def _listening_on(addr):
     IPv4 listener."""
     if addr.version == 6 and addr.ipv4_mapped is not None:
         return (addr.ipv4_mapped,)
-    return (_ANY4, ANY6) if addr == ANY6 else (addr,)
+    return (ANY4, ANY6) if addr == ANY6 else (addr,)
 
 
 class Held:
@@ -378,7 +384,7 @@ def published(spec, field_name):
     # a random host port per container port of a range (Docker's -p 80-82), a fixed range as one mapping
     firsts = range(c_start, c_end + 1) if pick is not None else (c_start,)
     if host_ip in (None, ""):
-        return [PortMapping(protocol, host_start, host_end, c, _ANY4, every_family=True, pick=pick, allow=allow) for c in firsts]
+        return [PortMapping(protocol, host_start, host_end, c, ANY4, every_family=True, pick=pick, allow=allow) for c in firsts]
     host_ip = str(host_ip).strip()
     ip = address(host_ip[1:-1] if host_ip.startswith("[") and host_ip.endswith("]") else host_ip, field_name + ".host_ip")
     return [PortMapping(protocol, host_start, host_end, c, ip, pick=pick, allow=allow) for c in firsts]

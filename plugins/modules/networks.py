@@ -77,10 +77,11 @@ options:
         host's nameservers (an C(internal) network's, none). The sandboxes batch runs it; see
         docs/names.md.
       - C(bridge) and C(overlay) take C(host_binding_ipv4), Docker's
-        C(com.docker.network.bridge.host_binding_ipv4), is the IPv4 address of the host on which its
+        C(com.docker.network.bridge.host_binding_ipv4), is the address of the host on which its
         members' C(publish) entries without a host address (C(8080:80), C(80)) are published
-        (that address alone, no IPv6); V(0.0.0.0), or none, publishes them on every address of
-        each family. An entry with its own host address keeps it.
+        (that address alone, not the other family; it may be IPv6 as in Docker, V(::) every IPv6
+        address alone); V(0.0.0.0), or none, publishes them on every address of each family. An
+        entry with its own host address keeps it (C(0.0.0.0:8080:80) is IPv4 alone).
       - All of them are validated before anything changes.
     type: list
     elements: dict

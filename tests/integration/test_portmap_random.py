@@ -136,3 +136,34 @@ def test_host_binding_ipv4_publishes_ports_without_an_address_there_alone(backen
         assert info["ports"] == {"80/tcp": ["%s:8080" % sim1.address], "81/tcp": ["%s:%d" % (sim1.address, last + 1)]}
     finally:
         procs.stop()
+
+
+BINDING6 = """
+- hosts: sim1
+  gather_facts: false
+  tasks:
+    - netmodes.linux.sandboxes:
+        converge_networks: true
+        networks: [{{name: net6, subnet: [172.21.0.0/16, "fd31:21::/64"], ipv6: true, host_binding_ipv4: "{address}"}}]
+        config: [{{name: api6, network_mode: net6, publish: ["8080:80", "0.0.0.0:8081:80"]}}]
+"""
+
+
+def test_host_binding_may_be_ipv6_and_0_0_0_0_is_ipv4_alone(backend, ansible, sim1, fleet):
+    """Docker: host_binding_ipv4 may be an IPv6 address (ports without an address go there alone),
+    and -p 0.0.0.0:8081:80 publishes on IPv4 alone, even for a dual-stack sandbox."""
+    sim2 = fleet.host("sim2")
+    procs = Processes()
+    try:
+        run = ansible.four_steps(BINDING6.format(address=sim1.address6), snapshot=lambda: firewall(sim1))
+        assert not run.failed
+        procs.start(sim1, "ip netns exec api6 /usr/bin/python3 -m http.server --bind :: 80")
+        sh(sim1, "for i in $(seq 300); do ip netns exec api6 curl -sg -o /dev/null http://[::1]:80/ && exit 0; sleep 0.1; done; exit 1")
+        info = ansible.adhoc("sim1", "net_info", {"netns": ["api6"], "brief": True}).result()["sandboxes"][0]
+        assert info["published"] == ["8081:80/tcp", "[%s]:8080:80/tcp" % sim1.address6], info
+        assert status(sim2, "-g -6 http://[%s]:8080/" % sim1.address6) == "200"   # on the binding address
+        assert status(sim2, "http://%s:8080/" % sim1.address) == "000"            # not on IPv4
+        assert status(sim2, "http://%s:8081/" % sim1.address) == "200"            # 0.0.0.0: IPv4 ...
+        assert status(sim2, "-g -6 http://[%s]:8081/" % sim1.address6) == "000"   # ... alone
+    finally:
+        procs.stop()

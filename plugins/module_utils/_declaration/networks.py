@@ -148,20 +148,17 @@ def network_spec(raw, where):
 
 
 def _host_binding(raw, where):
-    """Docker's ``com.docker.network.bridge.host_binding_ipv4``: the IPv4 address the network's
-    members publish ``-p`` on when the entry gives none (0.0.0.0: every address of each family,
-    as without it), or None."""
+    """Docker's ``com.docker.network.bridge.host_binding_ipv4``: the address the network's members
+    publish ``-p`` on when the entry gives none, or None. Despite its name it may be an IPv6
+    address, as in Docker: ``::`` is every IPv6 address alone, 0.0.0.0 every address of each
+    family (as without it)."""
     value = raw.get("host_binding_ipv4")
     if value in (None, ""):
         return None
     at = "%s: host_binding_ipv4" % where
     if isinstance(value, bool) or not isinstance(value, str):
-        raise InvalidInput("%s: %r is not an address; give one IPv4 address of the host, like 10.231.1.11" % (at, value), where)
-    found = m.address(value, at)
-    if found.version != 4:
-        raise InvalidInput("%s: %s is an IPv6 address; give an IPv4 address of the host (publish on an IPv6 address with"
-                           " [ADDRESS]:HOST_PORT:CONTAINER_PORT in the sandbox's publish)" % (at, found), where)
-    return found
+        raise InvalidInput("%s: %r is not an address; give one address of the host, like 10.231.1.11 or fd31::11" % (at, value), where)
+    return m.address(value, at)
 
 
 def _dns(raw, name, where):

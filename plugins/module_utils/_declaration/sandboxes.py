@@ -14,7 +14,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils import _resolvconf 
 from ansible_collections.netmodes.linux.plugins.module_utils._declaration.common import DEFAULT_NETWORK, name_of, no_duplicates, unknown_keys
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput
 from ansible_collections.netmodes.linux.plugins.module_utils._naming import entry
-from ansible_collections.netmodes.linux.plugins.module_utils._ports import PROTOCOL_WORDS, PROTOCOLS, port_mappings, resolve_allow
+from ansible_collections.netmodes.linux.plugins.module_utils._ports import ANY4, PROTOCOL_WORDS, PROTOCOLS, port_mappings, resolve_allow
 
 
 @dataclass(frozen=True)
@@ -204,12 +204,13 @@ def sandbox_specs(raws, where="config"):
 def with_host_binding(specs, networks):
     """SPECS with each port published without a host address (``-p 8080:80``) bound to the
     ``host_binding_ipv4`` of the sandbox's network (NETWORKS: {name: NetworkSpec}), as Docker's
-    ``com.docker.network.bridge.host_binding_ipv4``: on that IPv4 address alone."""
+    ``com.docker.network.bridge.host_binding_ipv4``: on that address alone (``::``: on every IPv6
+    address alone; 0.0.0.0 is Docker's default, every address of each family)."""
     out = []
     for spec in specs:
         network = networks.get(spec.networks[0]) if spec.networks else None
         binding = getattr(network, "host_binding_ipv4", None)
-        if binding is not None and not binding.is_unspecified and any(m.every_family for m in spec.publish):
+        if binding is not None and binding != ANY4 and any(m.every_family for m in spec.publish):
             spec = replace(spec, publish=frozenset(replace(m, host_ip=binding, every_family=False) if m.every_family else m
                                                    for m in spec.publish))
         out.append(spec)

@@ -75,3 +75,22 @@ def test_host_binding_ipv4_is_where_a_port_without_an_address_is_published(host,
     unbound = [dict(NETWORKS[0], host_binding_ipv4="0.0.0.0")]   # Docker's default: every address
     converge(Sandboxes, config=[config[0], dict(config[1], publish=[])], networks=unbound)
     assert published(firewall, "a") == ["127.0.0.1:8081:81/tcp", "61000:82/tcp", "8080:80/tcp"]
+
+
+def test_host_binding_may_be_an_ipv6_address_as_in_docker(host, converge, firewall):
+    """Despite its name: an IPv6 address binds there alone, :: every IPv6 address alone."""
+    dual = [{"name": "br6", "subnet": ["172.19.0.0/16", "fd31:19::/64"], "ipv6": True, "host_binding_ipv4": "fd31:1::11"}]
+    config = [{"name": "a", "network_mode": "br6", "publish": ["8080:80", "0.0.0.0:8081:81"]}]
+
+    def both_families():   # the product's reader: the fake's own reads IPv4 alone
+        return sorted(str(m) for who, m in firewall.read().published() if who == "netns:a")
+
+    converge(Networks, config=dual)
+    converge(Sandboxes, config=config, networks=dual)
+    assert both_families() == ["8081:81/tcp", "[fd31:1::11]:8080:80/tcp"]
+    assert not converge(Sandboxes, config=config, networks=dual)["changed"]
+    every6 = [dict(dual[0], host_binding_ipv4="::")]
+    converge(Sandboxes, config=config, networks=every6)
+    assert both_families() == ["8081:81/tcp", "[::]:8080:80/tcp"], "IPv6 alone, no IPv4 port"
+    converge(Sandboxes, config=config, networks=[dict(dual[0], host_binding_ipv4="0.0.0.0")])
+    assert both_families() == ["8080:80/tcp", "8081:81/tcp", "[::]:8080:80/tcp"], "0.0.0.0: each family, as without it"

@@ -388,8 +388,8 @@ def test_host_mode_preflight_covers_ipv6_listeners(host, converge, sockets, addr
      "a macvlan network with ipv6 needs the IPv6 subnet of its segment"),
     # host_binding_ipv4 (Docker's com.docker.network.bridge.host_binding_ipv4)
     ({"name": "x", "host_binding_ipv4": "10.231.0.300"}, r"config\[0\] \(x\): host_binding_ipv4: '10.231.0.300' is not a valid IP address"),
-    ({"name": "x", "host_binding_ipv4": "fd31::1"}, "host_binding_ipv4: fd31::1 is an IPv6 address; give an IPv4 address of the host"),
-    ({"name": "x", "host_binding_ipv4": ["10.231.1.11"]}, r"host_binding_ipv4: \['10.231.1.11'\] is not an address; give one IPv4 address"),
+    ({"name": "x", "host_binding_ipv4": "fd31::1/64"}, "host_binding_ipv4: 'fd31::1/64' is not a valid IP address"),
+    ({"name": "x", "host_binding_ipv4": ["10.231.1.11"]}, r"host_binding_ipv4: \['10.231.1.11'\] is not an address; give one address"),
     ({"name": "x", "host_binding_ipv4": True}, "host_binding_ipv4: True is not an address"),
     ({"name": "x", "host_binding_ipv4": "10.231.1.0/24"}, "host_binding_ipv4: '10.231.1.0/24' is not a valid IP address"),
     ({"name": "x", "driver": "macvlan", "subnet": "10.1.0.0/24", "hosts": "all", "parent": "eth0", "host_binding_ipv4": "10.231.1.11"},
