@@ -2,8 +2,9 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Benchmark: publishing 1, 100 and 1000 ports of one sandbox, on each firewall backend.
 
-For each backend, sandbox, kind of port (fixed host ports ``20000:80`` ..., or random ones, Docker's
-``-p 10000`` ..., which the module picks outside the ephemeral range and keeps) and port count it
+For each backend, sandbox, kind of port (fixed host ports ``20000:80`` ..., random ones, Docker's
+``-p 10000`` ..., which the module picks outside the ephemeral range and keeps, or fixed ones each
+with an allow-list of ALLOWED CIDRs that admits the measuring host) and port count it
 prints (the sandbox IPv4-only, measured over IPv4, or dual-stack, whose ports are published on
 both families, measured over IPv6)
 - apply: wall time of the portmap module publishing N ports (from none), run directly with
@@ -27,6 +28,8 @@ from _lab import PY, module, simfleet
 
 FIRST_PORT = 20000
 FIRST_CONTAINER_PORT = 10000   # random host ports: each to a container port of its own (-p 10000, -p 10001, ...)
+# allow-lists: each port admits these networks (of neither host) and the measuring host, both families
+ALLOWED = ["10.231.%d.0/24" % i for i in range(120, 128)] + ["fd31:%x::/64" % i for i in range(120, 128)]
 
 # The veth goes first, by name: deleting it removes both of its ends at once. Deleting the
 # namespace alone would leave them to the kernel's clean-up of the namespace, which comes later
@@ -91,6 +94,9 @@ def host_port(result, container_port):
 def measure(sim1, sim2, count, rounds, stack, *, kind):
     if kind == "random":
         ports = ["%d" % (FIRST_CONTAINER_PORT + i) for i in range(count)]
+    elif kind == "allow":
+        allow = ALLOWED + ["%s/32" % sim2.address, "%s/128" % sim2.address6]
+        ports = [{"port": "%d:80" % (FIRST_PORT + i), "allow": allow} for i in range(count)]
     else:
         ports = ["%d:80" % (FIRST_PORT + i) for i in range(count)]
     args = {"netns": "web", "bridge": "br0", "ports": ports}
@@ -122,8 +128,8 @@ def main():
     parser.add_argument("--backends", nargs="+", default=["nftables", "iptables"])
     parser.add_argument("--stacks", nargs="+", default=["ipv4", "dual"], choices=sorted(STACKS),
                         help="the sandbox IPv4-only (measured over IPv4) or dual-stack (measured over IPv6)")
-    parser.add_argument("--kinds", nargs="+", default=["fixed", "random"], choices=["fixed", "random"],
-                        help="fixed host ports (20000:80, ...) or random ones (Docker's -p 10000, ...)")
+    parser.add_argument("--kinds", nargs="+", default=["fixed", "random", "allow"], choices=["fixed", "random", "allow"],
+                        help="fixed host ports (20000:80, ...), random ones (Docker's -p 10000, ...), or fixed ones with allow-lists")
     parser.add_argument("--rounds", type=int, default=1000, help="connections per measured port")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="netmodes-bench-") as tmp:
