@@ -357,8 +357,31 @@ SECONDS = {
 }
 
 
+# Files whose every test takes its backend from a function-scoped fixture and shares nothing
+# across backends: each backend's half is a unit of work of its own (FileScheduling), so the two
+# halves of a long file run side by side.
+SPLIT_BY_BACKEND = {"test_gateway_modes.py"}
+
+
 def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: -SECONDS.get(item.path.name, float("inf")))  # stable: a file keeps its order
+
+
+def unit_of(nodeid):
+    """The unit of work NODEID belongs to: its file, or for a file of SPLIT_BY_BACKEND its file and backend."""
+    path = nodeid.split("::", 1)[0]
+    if path.rpartition("/")[2] in SPLIT_BY_BACKEND:
+        backend = next((p for p in nodeid.partition("[")[2].rstrip("]").split("-") if p in BACKENDS), None)
+        if backend:
+            return "%s[%s]" % (path, backend)
+    return path
+
+
+class FileScheduling(LoadFileScheduling):
+    """xdist's scheduling by file, a file of SPLIT_BY_BACKEND by file and backend."""
+
+    def _split_scope(self, nodeid):
+        return unit_of(nodeid)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -368,7 +391,23 @@ def pytest_xdist_make_scheduler(config, log):
     once, and a file's tests see each other's order as in a serial run. Files go out in the order
     of the collection (longest first, above), not xdist's order by number of tests."""
     config.option.loadscopereorder = False
-    return LoadFileScheduling(config, log)
+    return FileScheduling(config, log)
+
+
+_SPENT = {}   # unit of work -> seconds its tests took (setup, call and teardown), for SECONDS
+
+
+def pytest_runtest_logreport(report):
+    unit = unit_of(report.nodeid)
+    _SPENT[unit] = _SPENT.get(unit, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """The seconds each file (or half of one) took, longest first: what SECONDS is updated from."""
+    if _SPENT and not hasattr(config, "workerinput"):
+        terminalreporter.section("seconds per unit of work (SECONDS above)")
+        for unit, seconds in sorted(_SPENT.items(), key=lambda kv: -kv[1]):
+            terminalreporter.write_line("%7.1f  %s" % (seconds, unit))
 
 
 def pytest_sessionstart(session):
