@@ -3,8 +3,9 @@
 """Other software's state in a host: Docker's chains in iptables-legacy and ip6tables-legacy
 (FORWARD policy drop), ufw through iptables-nft and ip6tables-nft (INPUT and FORWARD policy drop),
 a hand-written nftables table with a forward chain that drops and an ip6 one of nat and forward
-chains, and a bridge not ours. Our dual-stack network and its sandboxes, one publishing a port
-(so on both families), are applied and removed around them, on both backends:
+chains, and a bridge not ours. Our dual-stack network and its sandboxes, one publishing ports (so
+on both families: a fixed one, one with an allow-list, a random one), are applied and removed
+around them, on both backends:
 
 - every foreign object is exactly as it was after the apply and after the removal;
 - each foreign chain that drops our traffic is named in a warning with the accept to add, the
@@ -24,7 +25,9 @@ from test_portmap import Processes
 
 PROBE = "/usr/bin/python3 %s" % (Path(__file__).parent / "probe.py")
 NETWORKS = [{"name": "front", "subnet": ["10.231.201.0/24", "fd31:201::/64"], "ipv6": True}]
-SANDBOXES = [{"name": "web", "network_mode": "front", "publish": ["8080:80"]}, {"name": "db", "network_mode": "front"}]
+# web's second port admits the lab alone (an allow-list: named sets, or a chain of ours), its third is random (-p 82)
+SANDBOXES = [{"name": "web", "network_mode": "front", "publish": ["8080:80", {"port": "8081:81", "allow": ["10.231.0.0/16", "fd31::/16"]}, "82"]},
+             {"name": "db", "network_mode": "front"}]
 APPLY = """
 - hosts: sim1
   gather_facts: false
@@ -98,6 +101,7 @@ def test_foreign_state_is_kept_and_its_drops_are_named(backend, ansible, fleet, 
 
     # The warnings are true: outbound connections and published ports are dropped.
     servers.start(sim1, "ip netns exec web %s serve web 80" % PROBE)
+    servers.start(sim1, "ip netns exec web %s serve web 81" % PROBE)
     servers.start(sim2, "%s serve sim2 9000" % PROBE)
     sh(sim1, "%s wait 10.231.201.2:80" % PROBE)
     sh(sim2, "%s wait 127.0.0.1:9000" % PROBE)
@@ -119,6 +123,7 @@ def test_foreign_state_is_kept_and_its_drops_are_named(backend, ansible, fleet, 
     assert reach(sim2, sim1.address, 8080) == "web"
     assert reach(sim1, sim2.address6, 9000, netns="db") == "sim2"
     assert reach(sim2, sim1.address6, 8080) == "web"
+    assert reach(sim2, sim1.address, 8081) == "web" and reach(sim2, sim1.address6, 8081) == "web", "the allow-list admits the lab"
     assert foreign_state(sim1) == advised
 
     removed = ansible.playbook(REMOVE)
