@@ -29,6 +29,9 @@ from ansible_collections.netmodes.linux.plugins.module_utils._firewall.foreign_r
 from ansible_collections.netmodes.linux.plugins.module_utils._model import Route
 from ansible_collections.netmodes.linux.plugins.module_utils._netlink import ZERO_MAC
 from ansible_collections.netmodes.linux.plugins.module_utils._records import OWNER_TAG, Link, RouteEntry, temp_name
+from ansible_collections.netmodes.linux.plugins.modules.bridge import Bridge
+from ansible_collections.netmodes.linux.plugins.modules.netns import Netns
+from ansible_collections.netmodes.linux.plugins.modules.veth import Veth
 
 
 class FakeNetlink:
@@ -807,3 +810,12 @@ def four_steps(converge, kernel, sysctl, firewall, files):
         return first
 
     return run
+
+
+@pytest.fixture
+def bridge_world(converge, kernel):
+    """A bridge br0 (172.18.0.1/16) with sandboxes web (.10) and db (.11) on it: what a published port needs."""
+    converge(Bridge, name="br0", addresses=["172.18.0.1/16"])
+    for name, ip in (("web", "172.18.0.10"), ("db", "172.18.0.11")):
+        converge(Netns, name=name)
+        converge(Veth, name="veth-" + name, netns=name, bridge="br0", addresses=[ip + "/16"], gateway="172.18.0.1")

@@ -10,6 +10,8 @@ import os
 import stat
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -68,6 +70,10 @@ def test_a_supervised_resolver_is_known_by_its_pid_file_and_command_line_never_b
     ours = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", conf])
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", conf + ".other"])
     try:
+        for proc in (ours, other):   # Popen returns after the fork: the command line is the child's once it has exec'd
+            deadline = time.monotonic() + 10
+            while conf not in Path("/proc/%d/cmdline" % proc.pid).read_bytes().decode() and time.monotonic() < deadline:
+                time.sleep(0.01)
         pid_file = root / "front" / "dnsmasq.pid"
         assert supervised.running("front") is None, "no pid file"
         pid_file.write_text("%d\n" % other.pid)

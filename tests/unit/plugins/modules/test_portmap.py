@@ -14,7 +14,6 @@ from ansible_collections.netmodes.linux.plugins.module_utils._records import Lin
 from ansible_collections.netmodes.linux.plugins.modules.bridge import Bridge
 from ansible_collections.netmodes.linux.plugins.modules.netns import Netns
 from ansible_collections.netmodes.linux.plugins.modules.portmap import Portmap
-from ansible_collections.netmodes.linux.plugins.modules.veth import Veth
 
 
 @pytest.fixture
@@ -23,11 +22,7 @@ def firewall(each_firewall):
 
 
 @pytest.fixture
-def world(converge, kernel):
-    converge(Bridge, name="br0", addresses=["172.18.0.1/16"])
-    for name, ip in (("web", "172.18.0.10"), ("db", "172.18.0.11")):
-        converge(Netns, name=name)
-        converge(Veth, name="veth-" + name, netns=name, bridge="br0", addresses=[ip + "/16"], gateway="172.18.0.1")
+def world(bridge_world, kernel):
     kernel.links[(None, "eth0")] = kernel.links[(None, "br0")].__class__("eth0", 99, "", 1500, "02:00:00:00:00:99", True)
     kernel.links[(None, "eth0")].addresses = frozenset({ipaddress.ip_interface("10.231.1.11/24")})
 

@@ -17,11 +17,8 @@ from ansible_collections.netmodes.linux.plugins.module_utils._firewall import ip
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall import nft_rules as nft
 from ansible_collections.netmodes.linux.plugins.module_utils._firewall.intents import Publish
 from ansible_collections.netmodes.linux.plugins.module_utils._ports import port_mapping
-from ansible_collections.netmodes.linux.plugins.modules.bridge import Bridge
-from ansible_collections.netmodes.linux.plugins.modules.netns import Netns
 from ansible_collections.netmodes.linux.plugins.modules.networks import Networks
 from ansible_collections.netmodes.linux.plugins.modules.portmap import Portmap
-from ansible_collections.netmodes.linux.plugins.modules.veth import Veth
 
 TARGET, NET = ipaddress.ip_address("172.18.0.10"), ipaddress.ip_network("172.18.0.0/16")
 TARGET6, NET6 = ipaddress.ip_address("fd31:18::10"), ipaddress.ip_network("fd31:18::/64")
@@ -34,10 +31,8 @@ def firewall(each_firewall):
 
 
 @pytest.fixture
-def world(converge, kernel):
-    converge(Bridge, name="br0", addresses=["172.18.0.1/16"])
-    converge(Netns, name="web")
-    converge(Veth, name="veth-web", netns="web", bridge="br0", addresses=["172.18.0.10/16"], gateway="172.18.0.1")
+def world(bridge_world):
+    return bridge_world
 
 
 def admitted(items, backend):
