@@ -12,7 +12,7 @@ import json
 
 import test_portmap
 from conftest import assert_unchanged, firewall, sh, snapshot
-from test_portmap import Processes, portmap6, publish, status
+from test_portmap import portmap6, publish, status
 
 # test_portmap's fixtures, found by pytest as this module's
 backend, network, processes, dual = test_portmap.backend, test_portmap.network, test_portmap.processes, test_portmap.dual
@@ -120,22 +120,22 @@ BINDING = """
 """
 
 
-def test_host_binding_ipv4_publishes_ports_without_an_address_there_alone(backend, ansible, sim1, fleet):
+def served(ansible, sim1, processes, play, netns):
+    """PLAY applied in four steps, an HTTP server on port 80 of NETNS (both families), and net_info's answer for it."""
+    assert not ansible.four_steps(play, snapshot=lambda: firewall(sim1)).failed
+    processes.start(sim1, "ip netns exec %s /usr/bin/python3 -m http.server --bind :: 80" % netns)
+    sh(sim1, "for i in $(seq 300); do ip netns exec %s curl -sg -o /dev/null http://[::1]:80/ && exit 0; sleep 0.1; done; exit 1" % netns)
+    return ansible.adhoc("sim1", "net_info", {"netns": [netns], "brief": True}).result()["sandboxes"][0]
+
+
+def test_host_binding_ipv4_publishes_ports_without_an_address_there_alone(backend, ansible, sim1, fleet, processes):
     sim2 = fleet.host("sim2")
-    procs = Processes()
-    try:
-        run = ansible.four_steps(BINDING.format(address=sim1.address), snapshot=lambda: firewall(sim1))
-        assert not run.failed
-        procs.start(sim1, "ip netns exec api /usr/bin/python3 -m http.server 80")
-        sh(sim1, "for i in $(seq 300); do ip netns exec api curl -s -o /dev/null http://127.0.0.1:80/ && exit 0; sleep 0.1; done; exit 1")
-        info = ansible.adhoc("sim1", "net_info", {"netns": ["api"], "brief": True}).result()["sandboxes"][0]
-        _first, last = ephemeral(sim1)
-        assert info["published"] == ["%s:%d:81/tcp" % (sim1.address, last + 1), "%s:8080:80/tcp" % sim1.address], info
-        assert status(sim2, "http://%s:8080/" % sim1.address) == "200"     # on the binding address
-        assert status(sim1, "http://127.0.0.1:8080/") == "000"             # not on the host's other addresses
-        assert info["ports"] == {"80/tcp": ["%s:8080" % sim1.address], "81/tcp": ["%s:%d" % (sim1.address, last + 1)]}
-    finally:
-        procs.stop()
+    info = served(ansible, sim1, processes, BINDING.format(address=sim1.address), "api")
+    _first, last = ephemeral(sim1)
+    assert info["published"] == ["%s:%d:81/tcp" % (sim1.address, last + 1), "%s:8080:80/tcp" % sim1.address], info
+    assert status(sim2, "http://%s:8080/" % sim1.address) == "200"     # on the binding address
+    assert status(sim1, "http://127.0.0.1:8080/") == "000"             # not on the host's other addresses
+    assert info["ports"] == {"80/tcp": ["%s:8080" % sim1.address], "81/tcp": ["%s:%d" % (sim1.address, last + 1)]}
 
 
 BINDING6 = """
@@ -149,21 +149,13 @@ BINDING6 = """
 """
 
 
-def test_host_binding_may_be_ipv6_and_0_0_0_0_is_ipv4_alone(backend, ansible, sim1, fleet):
+def test_host_binding_may_be_ipv6_and_0_0_0_0_is_ipv4_alone(backend, ansible, sim1, fleet, processes):
     """Docker: host_binding_ipv4 may be an IPv6 address (ports without an address go there alone),
     and -p 0.0.0.0:8081:80 publishes on IPv4 alone, even for a dual-stack sandbox."""
     sim2 = fleet.host("sim2")
-    procs = Processes()
-    try:
-        run = ansible.four_steps(BINDING6.format(address=sim1.address6), snapshot=lambda: firewall(sim1))
-        assert not run.failed
-        procs.start(sim1, "ip netns exec api6 /usr/bin/python3 -m http.server --bind :: 80")
-        sh(sim1, "for i in $(seq 300); do ip netns exec api6 curl -sg -o /dev/null http://[::1]:80/ && exit 0; sleep 0.1; done; exit 1")
-        info = ansible.adhoc("sim1", "net_info", {"netns": ["api6"], "brief": True}).result()["sandboxes"][0]
-        assert info["published"] == ["8081:80/tcp", "[%s]:8080:80/tcp" % sim1.address6], info
-        assert status(sim2, "-g -6 http://[%s]:8080/" % sim1.address6) == "200"   # on the binding address
-        assert status(sim2, "http://%s:8080/" % sim1.address) == "000"            # not on IPv4
-        assert status(sim2, "http://%s:8081/" % sim1.address) == "200"            # 0.0.0.0: IPv4 ...
-        assert status(sim2, "-g -6 http://[%s]:8081/" % sim1.address6) == "000"   # ... alone
-    finally:
-        procs.stop()
+    info = served(ansible, sim1, processes, BINDING6.format(address=sim1.address6), "api6")
+    assert info["published"] == ["8081:80/tcp", "[%s]:8080:80/tcp" % sim1.address6], info
+    assert status(sim2, "-g -6 http://[%s]:8080/" % sim1.address6) == "200"   # on the binding address
+    assert status(sim2, "http://%s:8080/" % sim1.address) == "000"            # not on IPv4
+    assert status(sim2, "http://%s:8081/" % sim1.address) == "200"            # 0.0.0.0: IPv4 ...
+    assert status(sim2, "-g -6 http://[%s]:8081/" % sim1.address6) == "000"   # ... alone
