@@ -63,7 +63,7 @@ options:
         IPv6-only sandbox), and C([::1]) (IPv6 has no route_localnet).
       - A random host port (as Docker's C(-p 80), C(-p 127.0.0.1::80), C([::]::80) or C(-p
         8000-8100:80) (one free port of the host range for one container port; a dict without
-        C(host_port), or with a range for one C(container_port))) is picked (C(-p 80-82): one for
+        C(host_port), or with a range for one C(container_port))) is picked (C(-p 80-82) gets one for
         each container port of the range, as Docker does) on the first run and
         kept on every later one while the sandbox publishes it, like an address (read back from
         the firewall's rules; after a reboot or a flush the pick is made again, and is the same
