@@ -24,8 +24,14 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         _validated, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        task_vars = task_vars or {}
-        reports = overlays_of(task_vars.get("hostvars") or {}, task_vars.get("ansible_play_hosts") or [], args["results"])
+        task_vars, name = task_vars or {}, args["results"]
+        hostvars, hosts = task_vars.get("hostvars") or {}, task_vars.get("ansible_play_hosts") or []
+        if not any(name in hostvars[host] for host in hosts if host in hostvars):   # a misspelt name would compare nothing, silently
+            result.update(failed=True, changed=False, applied=[],
+                          msg="results: no host of the play has a variable %s; name the variable that the task which converged the"
+                              " networks registered its result in (register: NAME)" % name)
+            return result
+        reports = overlays_of(hostvars, hosts, name)
         result.update(changed=False, overlays=reports)
         warnings = mtu_mismatches(reports)
         if warnings:

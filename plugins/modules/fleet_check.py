@@ -28,7 +28,9 @@ description:
   - Run in check mode after a check-mode converge, it warns before anything changed.
 options:
   results:
-    description: The variable each host of the play registered the module's result in.
+    description:
+      - The variable each host of the play registered the module's result in.
+      - When no host of the play has it, the task fails naming it (a misspelt name would compare nothing).
     type: str
     default: _sandboxes_result
 attributes:

@@ -56,3 +56,11 @@ def test_only_the_play_s_hosts_that_registered_overlays_are_compared(action):
     assert "warnings" not in run(action, hostvars, ["sim1", "sim3", "sim4"], results="converged"), "sim2 left the play (failed, --limit)"
     assert action.overlays_of(hostvars, ["sim1", "sim3", "sim4", "sim5"], "converged") == {"sim1": hostvars["sim1"]["converged"]["overlays"]}
     assert "warnings" in run(action, hostvars, ["sim1", "sim2", "sim3"], results="converged")
+
+
+def test_a_variable_no_host_registered_fails_naming_it(action):
+    """A misspelt name would otherwise compare nothing, silently."""
+    result = run(action, {"sim1": {"converged": registered(1450, 1500)}, "sim2": {}}, ["sim1", "sim2"], results="convergd")
+    assert result["failed"] and result["applied"] == []
+    assert result["msg"] == ("results: no host of the play has a variable convergd; name the variable that the task which converged the"
+                             " networks registered its result in (register: NAME)")
