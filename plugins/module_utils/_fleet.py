@@ -320,7 +320,7 @@ class OverlayMtu:
     declared: bool           # mtu is the network's ``mtu``
     link: str = None         # the link with the underlay address
     link_mtu: int = None
-    overhead: int = 50       # the VXLAN headers over the underlay's IP version
+    overhead: int = VXLAN_OVERHEAD[4]   # the VXLAN headers over the underlay's IP version
 
     @property
     def carried(self):
@@ -360,9 +360,9 @@ def mtu_beyond_underlay(found, where):
     needed" to the sandbox) and dropped by a receiver whose link is that small."""
     if not found.declared or found.carried is None or found.mtu <= found.carried:
         return None
-    return ("%s: mtu %d is more than this host's underlay carries: %s has MTU %d, less %d for the VXLAN headers leaves %d; the"
-            " kernel takes it, but larger packets are fragmented (or refused, with DF) on the way out and dropped coming in on %s; set mtu: %d (or less) on the"
-            " network, or raise the MTU of %s (on every host of the network)"
+    return ("%s: mtu %d is more than this host's underlay carries: %s has MTU %d, less %d for the VXLAN headers leaves %d;"
+            " the kernel takes it, but larger packets are fragmented (or refused, with DF) on the way out and dropped coming in"
+            " on %s; set mtu: %d (or less) on the network, or raise the MTU of %s (on every host of the network)"
             % (where, found.mtu, found.link, found.link_mtu, found.overhead, found.carried, found.link, found.carried, found.link))
 
 
