@@ -311,15 +311,89 @@ def shim_name(network):
     return "nms" + _short_hash("shim", network)
 
 
+@dataclass(frozen=True)
+class OverlayMtu:
+    """An overlay network's MTU on one host, and the underlay link under it (None when no link
+    has the underlay address: then ``mtu`` is the declared one)."""
+
+    mtu: int                 # what its bridge, VXLAN device and members' links get
+    declared: bool           # mtu is the network's ``mtu``
+    link: str = None         # the link with the underlay address
+    link_mtu: int = None
+    overhead: int = VXLAN_OVERHEAD[4]   # the VXLAN headers over the underlay's IP version
+
+    @property
+    def carried(self):
+        """The largest overlay MTU whose packets the underlay link carries whole (None: unknown)."""
+        return self.link_mtu - self.overhead if self.link_mtu else None
+
+    def report(self, where):
+        """As the networks and sandboxes modules return it (``overlays``) for the fleet's comparison;
+        WHERE: the network's entry in the variable that declares it."""
+        return {"mtu": self.mtu, "declared": self.declared, "underlay": {"link": self.link, "mtu": self.link_mtu}, "carried": self.carried,
+                "where": where}
+
+
 def overlay_mtu(spec, net, underlay):
-    """The MTU of an overlay network on this host: ``mtu``, else the underlay link's less the
-    VXLAN headers (50 over IPv4, 70 over IPv6), read from the link that has the underlay address."""
-    if spec.mtu:
-        return spec.mtu
+    """The MTU of an overlay network on this host (an OverlayMtu): ``mtu``, else the underlay
+    link's less the VXLAN headers (50 over IPv4, 70 over IPv6), read from the link that has the
+    underlay address."""
+    overhead = VXLAN_OVERHEAD[underlay.version]
     for name, addrs in net.addresses_by_link().items():
         if any(a.ip == underlay for a in addrs):
             link = net.link(name, routes=False)
             if link is not None and link.mtu:
-                return link.mtu - VXLAN_OVERHEAD[underlay.version]
+                return OverlayMtu(spec.mtu or link.mtu - overhead, bool(spec.mtu), name, link.mtu, overhead)
+    if spec.mtu:
+        return OverlayMtu(spec.mtu, True, overhead=overhead)
     raise InvalidInput("network %s: the underlay address %s is on no interface of this host; set netmodes_underlay_address"
                        " to one of its addresses (or give the network an mtu)" % (spec.name, underlay), "fleet")
+
+
+# -- MTUs across the hosts of an overlay: each host reads its own underlay, the controller compares
+
+def mtu_beyond_underlay(found, where):
+    """The warning for a declared ``mtu`` (FOUND, an OverlayMtu of network WHERE on this host)
+    larger than this host's underlay link carries whole, or None. The kernel takes such an MTU
+    (the VXLAN device has no lower device to check it against): what is larger than the underlay
+    link carries is fragmented by the sender (with DF, refused: the kernel answers "fragmentation
+    needed" to the sandbox) and dropped by a receiver whose link is that small."""
+    if not found.declared or found.carried is None or found.mtu <= found.carried:
+        return None
+    return ("%s: mtu %d is more than this host's underlay carries: %s has MTU %d, less %d for the VXLAN headers leaves %d;"
+            " the kernel takes it, but larger packets are fragmented (or refused, with DF) on the way out and dropped coming in"
+            " on %s; set mtu: %d (or less) on the network, or raise the MTU of %s (on every host of the network)"
+            % (where, found.mtu, found.link, found.link_mtu, found.overhead, found.carried, found.link, found.carried, found.link))
+
+
+def mtu_mismatches(reports):
+    """The warnings for overlay networks whose hosts have different MTUs (REPORTS: {host: {network:
+    OverlayMtu.report()}} of the hosts that ran). A packet that fits the larger MTU leaves its host
+    whole, and the smaller one's link drops it without telling the sender (no ICMP comes back: a
+    path MTU black hole); the fix is one ``mtu`` for the network, the smallest."""
+    by_network = {}
+    for host, overlays in reports.items():
+        for network, found in (overlays or {}).items():
+            by_network.setdefault(network, {})[host] = found
+    out = []
+    for _network, found in sorted(by_network.items()):
+        if len({f["mtu"] for f in found.values()}) < 2:
+            continue
+        hosts = sorted(found, key=natural_key)
+        smallest = min(min(f["mtu"], f["carried"] or f["mtu"]) for f in found.values())
+        alike = {}   # hosts with the same MTU from the same source, in one group (a fleet of 20 reads as two)
+        for host in hosts:
+            alike.setdefault((found[host]["mtu"], _mtu_source(found[host])), []).append(host)
+        said = ", ".join("%d on %s (%s)" % (mtu, ", ".join(names), source) for (mtu, source), names in alike.items())
+        big, small = max(hosts, key=lambda h: found[h]["mtu"]), min(hosts, key=lambda h: found[h]["mtu"])
+        out.append("%s: the hosts of this overlay have different MTUs: %s; a packet larger than %d that %s sends (up to %d) is"
+                   " dropped without an error on its way to %s (a path MTU black hole); set mtu: %d on the network, the smallest"
+                   " its hosts' underlays carry" % (found[hosts[0]]["where"], said, found[small]["mtu"],
+                                                    big, found[big]["mtu"], small, smallest))
+    return out
+
+
+def _mtu_source(found):
+    """Where a host's overlay MTU comes from, in words."""
+    underlay = found["underlay"]
+    return "its mtu" if found["declared"] else "%s %d less %d" % (underlay["link"], underlay["mtu"], underlay["mtu"] - found["mtu"])

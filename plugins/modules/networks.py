@@ -141,6 +141,15 @@ networks:
   type: dict
   sample: {"br0": {"subnet": "172.18.0.0/16", "gateway": "172.18.0.1"}, "dual": {"subnet": "172.19.0.0/16", "gateway": "172.19.0.1",
            "subnet6": "fd31:20::/64", "gateway6": "fd31:20::1"}}
+overlays:
+  description:
+    - This host's overlay networks - their C(mtu) here, whether it is C(declared), the C(underlay) link under them and its
+      MTU, C(carried) (the largest overlay MTU that link carries whole), and C(where) the network is declared - which
+      M(netmodes.linux.fleet_check) compares across the network's hosts.
+  returned: unless O(state=deleted)
+  type: dict
+  sample: {"ov0": {"mtu": 1450, "declared": false, "underlay": {"link": "eth0", "mtu": 1500}, "carried": 1450,
+                   "where": "netmodes_networks[0] (ov0)"}}
 operations:
   description: The ordered changes planned (and, unless in check mode, applied), of every network.
   returned: always

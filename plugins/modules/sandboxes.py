@@ -186,6 +186,14 @@ sandboxes:
   returned: always
   type: dict
   sample: {"web": {"addresses": ["172.18.0.2/16"]}}
+overlays:
+  description:
+    - With O(converge_networks), this host's overlay networks as M(netmodes.linux.networks) returns them (C(mtu),
+      C(declared), C(underlay), C(carried), C(where)), which M(netmodes.linux.fleet_check) compares across their hosts.
+  returned: with O(converge_networks) and O(state=merged) or V(overridden)
+  type: dict
+  sample: {"ov0": {"mtu": 1450, "declared": false, "underlay": {"link": "eth0", "mtu": 1500}, "carried": 1450,
+                   "where": "netmodes_networks[0] (ov0)"}}
 boot_restore:
   description:
     - With O(boot_restore), what M(netmodes.linux.boot_restore) returns (V(path), V(command),

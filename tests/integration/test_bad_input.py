@@ -757,8 +757,23 @@ def test_the_site_playbook_refuses_a_bad_inventory_naming_field_and_fix_and_chan
     refused(dict(failed[0], failed=True) if failed else {"msg": run.stdout[-2000:]}, field, before, world.state(), fix)
 
 
+# An action that runs on the controller (no module code to run inside the host): run by Ansible.
+CONTROLLER_CASES = [
+    case("fleet_check-results-unregistered", "fleet_check", {"results": "convergd"}, "results: no host of the play has a variable convergd",
+         "name the variable that the task which converged the networks registered its result in"),
+]
+
+
+@pytest.mark.parametrize("module, args, field, fix", CONTROLLER_CASES)
+def test_a_controller_action_refuses_bad_input_naming_field_and_fix(world, module, args, field, fix):
+    before = world.state()
+    run = world.ansible.adhoc("sim1", module, args)
+    (record,) = run.records
+    refused(dict(record["result"], failed=record["status"] == "failed"), field, before, world.state(), fix)
+
+
 def test_the_corpus_is_large_and_covers_every_module():
-    cases = MODULE_CASES + SITE_CASES
+    cases = MODULE_CASES + SITE_CASES + CONTROLLER_CASES
     assert len(cases) >= 60
     modules = {path.stem for path in (REPO / "plugins" / "modules").glob("*.py") if not path.name.startswith("_")}
     assert len(modules) >= 11, modules

@@ -7,6 +7,7 @@ network, and sandboxes on every host."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -210,6 +211,59 @@ def test_an_overlay_is_isolated_from_other_networks_as_on_one_host(lab, site):
     finally:
         procs.stop()
         fleet.host("sim3").run("ip route del 10.231.200.1/32", check=False)
+
+
+def said(run):
+    """What the run printed (stdout and stderr), its lines joined as one: Ansible wraps warnings."""
+    return " ".join((run.stdout + run.stderr).split())
+
+
+def test_hosts_whose_underlay_mtus_differ_are_warned_until_the_overlay_declares_one(lab, site):
+    """sim2's lab link has MTU 1400 (inside the simulated host), sim1's 1500: each derives its own
+    overlay MTU (1350, 1450), and a packet of 1450 from sim1 is dropped on its way to sim2. The run
+    warns, naming each host and the mtu to set; check mode does so before any change."""
+    sim1, sim2 = lab.host("sim1"), lab.host("sim2")
+    two = {"sim1": [{"name": "a1", "network_mode": "ov0"}], "sim2": [{"name": "b1", "network_mode": "ov0"}]}
+    a1, b1 = "10.231.200.2", "10.231.200.17"
+    mismatch = ("netmodes_networks[0] (ov0): the hosts of this overlay have different MTUs: 1450 on sim1 (eth0 1500 less 50), 1350 on"
+                " sim2 (eth0 1400 less 50); a packet larger than 1350 that sim1 sends (up to 1450) is dropped without an error on its way"
+                " to sim2 (a path MTU black hole); set mtu: 1350 on the network, the smallest its hosts' underlays carry")
+    sh(sim2, "ip link set eth0 mtu 1400")
+    try:
+        before = [snapshot(h) for h in (sim1, sim2)]
+        check = site.run([OVERLAY], ["sim1", "sim2"], two, check=True)
+        assert not check.failed and mismatch in said(check), check
+        for host, was in zip((sim1, sim2), before, strict=True):
+            assert_unchanged(was, snapshot(host), "check mode on %s" % host.name)
+        run = site.run([OVERLAY], ["sim1", "sim2"], two)
+        assert not run.failed and mismatch in said(run), run
+        ping(sim1, "a1", b1, size=1350 - 28)
+        ping(sim1, "a1", b1, size=1450 - 28, ok=False)   # what the warning is about: sim1's MTU lets it go, sim2's link drops it
+
+        # An mtu more than sim2's underlay carries: sim2 warns (its own check, before the change); both
+        # hosts then agree, so no mismatch; sim1's full-size packets still die at sim2's link.
+        beyond = site.run([dict(OVERLAY, mtu=1450)], ["sim1", "sim2"], two)
+        assert not beyond.failed and "different MTUs" not in said(beyond), beyond
+        assert ("netmodes_networks[0] (ov0): mtu 1450 is more than this host's underlay carries: eth0 has MTU 1400, less 50 for the"
+                " VXLAN headers leaves 1350") in said(beyond), beyond
+        assert [bool(r.get("warnings")) for r in beyond.results("sim2") if "overlays" in r] == [True], "sim2's own warning"
+        assert not any(r.get("warnings") for r in beyond.results("sim1") if "overlays" in r), "sim1's underlay carries it"
+        ping(sim1, "a1", b1, size=1450 - 28, ok=False)
+        refused = sim2.run("ip netns exec b1 ping -c 1 -W 2 -M do -s %d %s" % (1450 - 28, a1), check=False)
+        # sim2's kernel refuses it going out: "Frag needed and DF set (mtu = 1350)", then from its cache "mtu=1350"
+        assert refused.returncode != 0 and re.search(r"mtu ?= ?1350", refused.stdout + refused.stderr), refused
+
+        # The fix the warning names: no warning, and the network's MTU crosses both ways.
+        fixed = site.run([dict(OVERLAY, mtu=1350)], ["sim1", "sim2"], two)
+        assert not fixed.failed and fixed.changed, fixed
+        assert "different MTUs" not in said(fixed) and "underlay carries" not in said(fixed), fixed
+        for host, netns, other in ((sim1, "a1", b1), (sim2, "b1", a1)):
+            assert sh(host, "cat /sys/class/net/eth0/mtu", netns=netns).strip() == "1350"
+            assert sh(host, "cat /sys/class/net/ov0/mtu /sys/class/net/%s/mtu" % VXLAN).split() == ["1350", "1350"]
+            ping(host, netns, other, size=1350 - 28)
+            ping(host, netns, other, size=1350 - 27, ok=False)
+    finally:
+        sh(sim2, "ip link set eth0 mtu 1500")
 
 
 def test_macvlan_on_the_lab_segment_with_the_host_shim(lab, site):

@@ -49,7 +49,7 @@ class Networks(BatchResource):
         where = declared_in(self.params, "config")["config"]
         specs = network_specs(self.params["config"], where)
         net, state = self.adapters["netlink"], self.params["state"]
-        backend = self.params["firewall_backend"]
+        backend, self.spans = self.params["firewall_backend"], {}
         if state == "gathered":
             return {}
         if state == "deleted":
@@ -58,7 +58,7 @@ class Networks(BatchResource):
             settle_unit(batch)
             return {}
         pool = _addresses.ipv6_pool(self.params["ipv6_pool"], "ipv6_pool")
-        spans = host_spans(specs, _fleet.fleet_from(self.params["fleet"]), where)
+        spans = self.spans = host_spans(specs, _fleet.fleet_from(self.params["fleet"]), where)
         wanted = networks_preflight(specs, net, spans, state == "overridden", where)
         converge_networks(batch, specs, spans, _addresses.taken_subnets(net), backend=backend, pool=pool)
         if state == "overridden":
@@ -68,8 +68,10 @@ class Networks(BatchResource):
         return {}
 
     def gather(self, adapters):
-        """Every network of the host as it is, but after a removal (state deleted): nothing."""
-        return {} if self.params["state"] == "deleted" else {"networks": gather_networks(adapters["netlink"])}
+        """Every network of the host as it is, and its overlays' MTUs; but after a removal (state deleted): nothing."""
+        if self.params["state"] == "deleted":
+            return {}
+        return {"networks": gather_networks(adapters["netlink"]), "overlays": overlay_reports(self.spans, adapters["netlink"])}
 
 
 def networks_preflight(specs, net, spans, prune, where):
@@ -120,6 +122,7 @@ class Span:
     local: object = None   # this host's underlay address (overlay)
     peers: tuple = ()      # the other hosts' underlay addresses (overlay)
     remote: tuple = ()     # (Member, its host's underlay address) of the other hosts' present members (overlay)
+    where: str = ""        # its entry in the variable that declares it, for messages
 
 
 def host_spans(specs, fleet, where):
@@ -147,7 +150,7 @@ def host_spans(specs, fleet, where):
             local, peers = underlay[fleet.host], tuple(underlay[h] for h in hosts if h != fleet.host)
             remote = tuple((m, underlay[m.host]) for m in members if m.present and m.host != fleet.host)
         out[spec.name] = Span(spec, hosts, indexes[fleet.host], _addresses.host_addresses(spec, indexes[fleet.host]),
-                              tuple(members), local, peers, remote)
+                              tuple(members), local, peers, remote, here)
     return out
 
 
@@ -162,7 +165,9 @@ def ensure_multi_host(batch, span, backend):
     the inventory gives, whatever the families of the network itself."""
     spec, net = span.spec, batch.adapters["netlink"]
     if spec.driver == "overlay":
-        mtu = _fleet.overlay_mtu(spec, net, span.local)
+        found = _fleet.overlay_mtu(spec, net, span.local)
+        mtu, beyond = found.mtu, _fleet.mtu_beyond_underlay(found, span.where)
+        batch.warnings += [beyond] if beyond else []
         batch.run(Bridge, name=spec.bridge, addresses=[str(_addresses.interface(ip, spec.declared(v)[0])) for v, ip in span.addresses.items()],
                   mtu=mtu, internal=spec.internal, ip_masquerade=spec.masquerade, icc=spec.icc, firewall_backend=backend)
         fdb = [{"mac": _fleet.member_mac(m), "dst": str(underlay)} for m, underlay in span.remote]
@@ -181,6 +186,13 @@ def ensure_multi_host(batch, span, backend):
     else:
         batch.run(Macvlan, name=_fleet.shim_name(spec.name), kind=spec.driver, state="absent")
         batch.run(ResolverFirewall, device=_fleet.shim_name(spec.name), state="absent", firewall_backend=backend)
+
+
+def overlay_reports(spans, net):
+    """{network: what this host's overlay MTU and underlay are} (``_fleet.OverlayMtu.report``), for
+    the comparison across the network's hosts that only the controller can make (``fleet_check``)."""
+    return {name: _fleet.overlay_mtu(span.spec, net, span.local).report(span.where)
+            for name, span in sorted(spans.items()) if span.spec.driver == "overlay"}
 
 
 def admit_members(batch, spec, device, subnets, backend, *, gateways=None, index=None):

@@ -19,6 +19,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils._batches.networks i
     ensure_network,
     host_spans,
     networks_preflight,
+    overlay_reports,
 )
 from ansible_collections.netmodes.linux.plugins.module_utils._batches.resolvers import bridge_gateways, converge_resolvers, settle_unit
 from ansible_collections.netmodes.linux.plugins.module_utils._batches.views import choose, converge_views
@@ -127,7 +128,7 @@ class Sandboxes(BatchResource):
         net = adapters["netlink"]
         out = {"sandboxes": gather_sandboxes(net, self.shown)}
         if self.hosting:
-            out["networks"] = gather_networks(net)
+            out["networks"], out["overlays"] = gather_networks(net), overlay_reports(self.spans, net)
         return out
 
     @staticmethod
@@ -279,7 +280,7 @@ class Sandboxes(BatchResource):
         addresses, ipv6 = [str(a) for a in addresses], _links.ipv6_of(network.families)
         if network.driver == "overlay":  # its host's bridge is its gateway
             gateways = [str(ip) for ip in span.addresses.values()] if network.name == gateway_network(spec, networks) else []
-            mtu = _fleet.overlay_mtu(network, self.adapters["netlink"], span.local)
+            mtu = _fleet.overlay_mtu(network, self.adapters["netlink"], span.local).mtu
             batch.run(Veth, name=veth_name(spec.name, network.name), peer="eth%d" % index, netns=spec.name, bridge=network.bridge,
                       hairpin=True, addresses=addresses, gateway=gateways, mtu=mtu, mac=_fleet.member_mac(member), ipv6=ipv6)
             return

@@ -5,6 +5,8 @@ three, planned from the fleet the inventory gives."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _fleet
@@ -234,3 +236,37 @@ def test_an_older_kernel_is_warned_past_gc_thresh2_and_refused_at_gc_thresh3_bef
                                        r" net\.ipv4\.neigh\.default\.gc_thresh3 \(48\) and would refuse the rest"):
         converge(Networks, config=[network], fleet=the_fleet)
     assert kernel.calls == calls, "refused before any change"
+
+
+def underlay_mtu(kernel, mtu):
+    """sim2's lab link (its underlay) with MTU MTU."""
+    kernel.links[(None, "eth0")] = dataclasses.replace(kernel.links[(None, "eth0")], mtu=mtu)
+
+
+@pytest.mark.parametrize("module", ["networks", "sandboxes"])
+def test_the_overlay_s_mtu_and_its_underlay_are_returned_for_the_fleet_s_comparison(sim2, converge, kernel, module):
+    underlay_mtu(kernel, 1400)
+    options = {"config": [OVERLAY], "fleet": fleet()} if module == "networks" else {
+        "config": DECLARED["sim2"], "networks": [OVERLAY], "fleet": fleet(), "converge_networks": True}
+    resource = Networks if module == "networks" else Sandboxes
+    expected = {"ov0": {"mtu": 1350, "declared": False, "underlay": {"link": "eth0", "mtu": 1400}, "carried": 1350, "where": "config[0] (ov0)"}}
+    if module == "sandboxes":
+        expected["ov0"]["where"] = "networks[0] (ov0)"
+    calls = list(kernel.calls)
+    assert converge(resource, check=True, **options)["overlays"] == expected, "in check mode too: before any change"
+    assert kernel.calls == calls
+    assert converge(resource, **options)["overlays"] == expected
+    assert (kernel.link("ov0").mtu, kernel.link(VXLAN).mtu) == (1350, 1350)
+
+
+def test_a_declared_mtu_beyond_the_underlay_is_warned_before_any_change(sim2, converge, kernel):
+    underlay_mtu(kernel, 1400)
+    calls = list(kernel.calls)
+    check = converge(Networks, check=True, config=[dict(OVERLAY, mtu=1450)], fleet=fleet())
+    assert kernel.calls == calls
+    (warning,) = check["warnings"]
+    assert warning.startswith("config[0] (ov0): mtu 1450 is more than this host's underlay carries: eth0 has MTU 1400, less 50 for"
+                              " the VXLAN headers leaves 1350"), warning
+    run = converge(Networks, config=[dict(OVERLAY, mtu=1450)], fleet=fleet())
+    assert run["warnings"] == [warning] and kernel.link(VXLAN).mtu == 1450, "warned, and made as declared (the kernel takes it)"
+    assert not converge(Networks, config=[dict(OVERLAY, mtu=1350)], fleet=fleet()).get("warnings")
