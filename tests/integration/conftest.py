@@ -345,22 +345,25 @@ def fleet_of(size, label):
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-# Seconds each file took in one serial run (on a busy machine: the ratios are what count). The
-# files run longest first, so that under pytest-xdist no long file is started last while the other
-# workers sit idle; a file not listed here runs first, as if it were the longest.
+# Seconds each file took (a file of SPLIT_BY_BACKEND: its longer half), from the summary a run
+# prints at its end (3 workers, load 5 to 8; the files that run did not finish, their earlier
+# serial figures). The files run longest first, so that under pytest-xdist no long file is started
+# last while the other workers sit idle; a file not listed here runs first, as if it were the longest.
 SECONDS = {
-    "test_portmap.py": 369, "test_overlay.py": 368, "test_sandboxes.py": 313, "test_bridge_policy.py": 309,
-    "test_concurrency.py": 298, "test_net_info.py": 206, "test_site.py": 189, "test_vxlan.py": 150,
-    "test_prune.py": 148, "test_bridge_veth.py": 123, "test_dns_config.py": 113, "test_boot_restore.py": 91,
-    "test_crash.py": 80, "test_macvlan.py": 75, "test_coexistence.py": 57, "test_netns.py": 35,
-    "test_isolation.py": 30, "test_bad_input.py": 29, "test_errors.py": 27, "test_build.py": 16, "test_harness.py": 1,
+    "test_gateway_modes.py": 864, "test_security.py": 650, "test_bridge_policy.py": 541, "test_portmap.py": 358,
+    "test_sandboxes.py": 304, "test_portmap_random.py": 301, "test_concurrency.py": 298, "test_one_plan.py": 287,
+    "test_resolver.py": 245, "test_services.py": 242, "test_ipv6_fleet.py": 230, "test_net_info.py": 227, "test_overlay.py": 192,
+    "test_site.py": 189, "test_prune.py": 148, "test_ipv6.py": 137, "test_services_reboot.py": 130, "test_bridge_veth.py": 125,
+    "test_publish_allow.py": 119, "test_coexistence.py": 118, "test_vxlan.py": 103, "test_dns_config.py": 87,
+    "test_boot_restore.py": 85, "test_crash.py": 80, "test_macvlan.py": 75, "test_netns.py": 35, "test_isolation.py": 30,
+    "test_bad_input.py": 29, "test_errors.py": 27, "test_systemd_host.py": 27, "test_build.py": 16, "test_harness.py": 1,
 }
 
 
-# Files whose every test takes its backend from a function-scoped fixture and shares nothing
-# across backends: each backend's half is a unit of work of its own (FileScheduling), so the two
-# halves of a long file run side by side.
-SPLIT_BY_BACKEND = {"test_gateway_modes.py"}
+# Long files whose tests take their backend from function-scoped fixtures and share nothing across
+# tests: each backend's tests are a unit of work of their own (FileScheduling), and the tests that
+# take no backend another, so that the parts of a long file run side by side.
+SPLIT_BY_BACKEND = {"test_gateway_modes.py", "test_security.py", "test_bridge_policy.py"}
 
 
 def pytest_collection_modifyitems(items):
