@@ -345,18 +345,18 @@ def fleet_of(size, label):
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-# Seconds each file took (a file of SPLIT_BY_BACKEND: its longer half), from the summary a run
-# prints at its end (3 workers, load 5 to 8; the files that run did not finish, their earlier
-# serial figures). The files run longest first, so that under pytest-xdist no long file is started
-# last while the other workers sit idle; a file not listed here runs first, as if it were the longest.
+# Seconds each file took (a file of SPLIT_BY_BACKEND: its longer part), from the summary a run
+# prints at its end (3 workers at load 5 to 8; the last nine files in 2 workers at load 3). The
+# files run longest first, so that under pytest-xdist no long file is started last while the
+# other workers sit idle; a file not listed here runs first, as if it were the longest.
 SECONDS = {
     "test_gateway_modes.py": 864, "test_security.py": 650, "test_bridge_policy.py": 541, "test_portmap.py": 358,
-    "test_sandboxes.py": 304, "test_portmap_random.py": 301, "test_concurrency.py": 298, "test_one_plan.py": 287,
-    "test_resolver.py": 245, "test_services.py": 242, "test_ipv6_fleet.py": 230, "test_net_info.py": 227, "test_overlay.py": 192,
-    "test_site.py": 189, "test_prune.py": 148, "test_ipv6.py": 137, "test_services_reboot.py": 130, "test_bridge_veth.py": 125,
-    "test_publish_allow.py": 119, "test_coexistence.py": 118, "test_vxlan.py": 103, "test_dns_config.py": 87,
-    "test_boot_restore.py": 85, "test_crash.py": 80, "test_macvlan.py": 75, "test_netns.py": 35, "test_isolation.py": 30,
-    "test_bad_input.py": 29, "test_errors.py": 27, "test_systemd_host.py": 27, "test_build.py": 16, "test_harness.py": 1,
+    "test_sandboxes.py": 304, "test_portmap_random.py": 301, "test_one_plan.py": 287, "test_resolver.py": 245,
+    "test_services.py": 242, "test_ipv6_fleet.py": 230, "test_net_info.py": 227, "test_overlay.py": 192, "test_ipv6.py": 137,
+    "test_services_reboot.py": 130, "test_bridge_veth.py": 125, "test_publish_allow.py": 119, "test_coexistence.py": 118,
+    "test_crash.py": 111, "test_vxlan.py": 103, "test_bad_input.py": 94, "test_dns_config.py": 87, "test_boot_restore.py": 85,
+    "test_macvlan.py": 49, "test_concurrency.py": 44, "test_site.py": 37, "test_isolation.py": 30, "test_systemd_host.py": 27,
+    "test_netns.py": 27, "test_errors.py": 16, "test_prune.py": 13, "test_build.py": 7, "test_harness.py": 1,
 }
 
 
