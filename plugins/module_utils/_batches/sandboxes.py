@@ -255,7 +255,7 @@ class Sandboxes(BatchResource):
             self._attach_multi_host(batch, spec, index, self.spans[name], networks)
             return
         bridge = bridge_of(name, networks)
-        subnets = self.gateways(bridge)
+        subnets = self.gateways(bridge, networks.get(name))
         if not subnets:
             self.missing(NotFound("%s: network %s has no subnet yet (its bridge %s is not there)" % (spec.name, name, bridge), "config"))
             return
@@ -366,9 +366,9 @@ class Sandboxes(BatchResource):
                   resolver=[str(resolver), "%s, through its resolver view of %s" % (serving, ", ".join(view[1])) if view else serving]
                   if resolver is not None else None)
 
-    def gateways(self, bridge):
-        """{IP version: (subnet, gateway)} of bridge BRIDGE as this plan leaves it ({}: unknown yet)."""
-        return bridge_gateways(self.planned_subnets, self.adapters["netlink"], bridge)
+    def gateways(self, bridge, spec=None):
+        """{IP version: (subnet, gateway)} of bridge BRIDGE (of network SPEC, when declared) as this plan leaves it ({}: unknown yet)."""
+        return bridge_gateways(self.planned_subnets, self.adapters["netlink"], bridge, spec)
 
     def resolver_listen(self, name, networks):
         """The addresses (IPv4 first) the resolver of network NAME listens on, on this host, as this
