@@ -48,7 +48,7 @@ def with_isolated(found, spec):
     SPEC's families in gateway mode isolated, which its bridge has no address of (None: not declared here)."""
     if spec is None or not spec.isolated:
         return found
-    return dict(found, **{version: declared(spec, version) for version in spec.isolated})
+    return {**found, **{version: declared(spec, version) for version in spec.isolated}}
 
 
 def declared(spec, version):

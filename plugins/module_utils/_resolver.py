@@ -68,7 +68,7 @@ Restart=on-failure
 def has_resolver(spec):
     """Network SPEC has a resolver on the hosts that have its members."""
     if spec.driver == "bridge":
-        return spec.dns and set(spec.isolated) != set(spec.families)
+        return spec.dns and not spec.fully_isolated
     return spec.dns and (spec.driver == "overlay" or spec.shim)
 
 

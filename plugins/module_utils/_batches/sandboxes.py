@@ -180,7 +180,12 @@ class Sandboxes(BatchResource):
             batch.run(Netns, name=spec.name, share_with=spec.share_with)
         for spec in [s for s in present if s.mode == "host"]:
             batch.run(HostPorts, name=spec.name, ports=[list(p) for p in spec.ports])
-        publishing = [(s, bridge_of(s.networks[0], networks)) for s in isolated if s.networks]
+        # A sandbox first on a network isolated in every family publishes nothing (preflight refuses
+        # it): the host has no way to it, nor an address of its in the bridge's (absent) subnets.
+        unreachable = [s for s in isolated if s.networks and getattr(networks.get(s.networks[0]), "fully_isolated", False)]
+        for spec in unreachable:
+            batch.run(Portmap, netns=spec.name, bridge=bridge_of(spec.networks[0], networks), state="absent", firewall_backend=backend)
+        publishing = [(s, bridge_of(s.networks[0], networks)) for s in isolated if s.networks and s not in unreachable]
         made = set(self.planned_subnets) | {span.spec.bridge for span in self.spans.values() if span.spec.bridge}  # by this plan, maybe
         publishing = [(s, bridge) for s, bridge in publishing
                       if bridge and (net.link(bridge, routes=False) is not None or bridge in made or not self.check_mode)]

@@ -76,6 +76,11 @@ class NetworkSpec:
         policy = dict(self.gateway_policy)
         return tuple(v for v in self.families if policy.get("mode%d" % v) == "isolated")
 
+    @property
+    def fully_isolated(self):
+        """Gateway mode isolated in each of its families: the host has no way to its members at all."""
+        return bool(self.isolated) and set(self.isolated) == set(self.families)
+
     def maps_host_port(self, mapping):
         """Whether MAPPING, published by a member, takes a host port: not when every IP version it publishes in is routed."""
         families = self.families if mapping.every_family else (mapping.host_ip.version,)
