@@ -592,11 +592,11 @@ def test_the_measured_matrix_is_the_declared_policy(backend, ansible, fleet, lan
         sim = fleet.host(host)
         for name in SANDBOXES:
             servers.start(sim, "ip netns exec %s %s serve %s/%s %d" % (name, PROBE, host, name, SERVICE))
-        sh(sim, "%s wait %s" % (PROBE, " ".join("%s:%d" % (addr, SERVICE) for nets in addresses[host].values() for n, addr in nets
-                                                 if not isolated(n, ":" in addr))))
+        reachable = ["%s:%d" % (addr, SERVICE) for nets in addresses[host].values() for n, addr in nets if not isolated(n, ":" in addr)]
+        sh(sim, "%s wait %s" % (PROBE, " ".join(reachable)))
         for name, nets in addresses[host].items():  # the host has no way to a member's address on an isolated network: asked from the member
-            sh(sim, "%s wait %s" % (PROBE, " ".join("%s:%d" % (addr, SERVICE) for n, addr in nets if isolated(n, ":" in addr)) or "127.0.0.1:%d" % SERVICE),
-               netns=name)
+            inside = ["%s:%d" % (addr, SERVICE) for n, addr in nets if isolated(n, ":" in addr)] or ["127.0.0.1:%d" % SERVICE]
+            sh(sim, "%s wait %s" % (PROBE, " ".join(inside)), netns=name)
     route_sandboxes_loopback(fleet, addresses)
     serve_resolvers(fleet, servers)
 
