@@ -23,15 +23,22 @@ options:
         network must route the subnet to the host - and lets in, from anywhere but another
         network of the host, ICMP and connections to the members' published container ports
         (their host ports are not DNATed to them; a connection DNATed into the network is dropped).
-      - Docker's V(isolated) (an internal network with no address on the host) is not supported yet.
-      - Ignored on an O(internal) network, which refuses any other value.
+      - V(isolated) (an O(internal) network only, as Docker refuses it elsewhere) puts no address of
+        the family on the bridge, so its members have no route off the network and do not reach the
+        host at all; nothing of the family that arrives on the bridge enters the host, not even to
+        an address a member routes there itself (the host's input drops it, link-local and the old
+        gateway address too). Members still reach each other (per O(icc)). The bridge's address
+        given in O(addresses) still names the subnet the firewall covers; it is removed when the
+        mode turns V(isolated) and put back when it turns V(nat).
+      - An O(internal) network takes V(nat) (the default; its members reach the host's addresses
+        through the bridge) or V(isolated), and refuses the others.
     type: str
-    choices: [nat, nat-unprotected, routed]
+    choices: [nat, nat-unprotected, routed, isolated]
     default: nat
   gateway_mode_ipv6:
     description: Docker's C(com.docker.network.bridge.gateway_mode_ipv6), as O(gateway_mode_ipv4) for the bridge's IPv6 subnets.
     type: str
-    choices: [nat, nat-unprotected, routed]
+    choices: [nat, nat-unprotected, routed, isolated]
     default: nat
   trusted_host_interfaces:
     description:

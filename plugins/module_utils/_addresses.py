@@ -43,6 +43,14 @@ def bridge_subnets(link):
     return out
 
 
+def with_isolated(found, spec):
+    """FOUND ({IP version: (subnet, gateway)} a bridge has) with the declared subnets of network
+    SPEC's families in gateway mode isolated, which its bridge has no address of (None: not declared here)."""
+    if spec is None or not spec.isolated:
+        return found
+    return {**found, **{version: declared(spec, version) for version in spec.isolated}}
+
+
 def declared(spec, version):
     """(subnet, gateway) network SPEC declares in IP VERSION, its gateway the first host address
     unless given; None where it declares no subnet of that version."""

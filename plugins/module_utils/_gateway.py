@@ -17,9 +17,9 @@ import ipaddress
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import InvalidInput
 from ansible_collections.netmodes.linux.plugins.module_utils._model import ifname
 
-# nat (the default), nat-unprotected, routed: see _firewall.intents.BridgePolicy. Docker's
-# isolated (an internal network without a gateway address on the host) is not taken yet.
-GATEWAY_MODES = ("nat", "nat-unprotected", "routed")
+# nat (the default), nat-unprotected, routed, isolated: see _firewall.intents.BridgePolicy.
+# isolated (an internal network whose bridge has no address of that family) is an internal network's only mode besides nat.
+GATEWAY_MODES = ("nat", "nat-unprotected", "routed", "isolated")
 KEYS = ("gateway_mode_ipv4", "gateway_mode_ipv6", "trusted_host_interfaces", "host_ipv4", "host_ipv6")
 OPTIONS = {
     "gateway_mode_ipv4": {"type": "str", "choices": list(GATEWAY_MODES), "default": "nat"},
@@ -39,9 +39,6 @@ def _mode(raw, key, where):
     value = raw.get(key)
     if value in (None, ""):
         return "nat"
-    if value == "isolated":
-        raise InvalidInput("%s: isolated (Docker's internal network with no gateway address on the host) is not supported yet;"
-                           " use internal: true with the default gateway mode nat" % _at(where, key), _at(where, key))
     if value not in GATEWAY_MODES:
         raise InvalidInput("%s: %r is not a gateway mode (choose one of %s)" % (_at(where, key), value, ", ".join(GATEWAY_MODES)),
                            _at(where, key))
@@ -83,10 +80,16 @@ def gateway_policy(raw, where=None, *, internal=False, masquerade=True):
     naming WHERE (the entry of a declaration; None for the bridge module's own options)."""
     out = {"mode4": _mode(raw, "gateway_mode_ipv4", where), "mode6": _mode(raw, "gateway_mode_ipv6", where),
            "trusted": _trusted(raw, where), "snat": tuple(a for a in (_host_ip(raw, 4, where), _host_ip(raw, 6, where)) if a)}
-    given = [key for key in KEYS if raw.get(key) not in (None, "", [], "nat")]
+    isolated = [key for key in ("gateway_mode_ipv4", "gateway_mode_ipv6") if out["mode" + key[-1]] == "isolated"]
+    if isolated and not internal:
+        raise InvalidInput("%s: isolated leaves the host's bridge without an address, which only an internal network can do"
+                           " (Docker: gateway mode 'isolated' can only be used for an internal network); add internal: true,"
+                           " or choose nat, nat-unprotected or routed" % _at(where, isolated[0]), _at(where, isolated[0]))
+    given = [key for key in KEYS if raw.get(key) not in (None, "", [], "nat", "isolated")]
     if internal and given:
-        raise InvalidInput("%s: an internal network has no traffic to or from outside its bridge, so it has no gateway mode,"
-                           " trusted interfaces or outbound address; remove %s or internal" % (_at(where, given[0]), given[0]),
+        raise InvalidInput("%s: an internal network has no traffic to or from outside its bridge, so it has no gateway mode"
+                           " but nat or isolated, no trusted interfaces and no outbound address; remove %s or internal"
+                           % (_at(where, given[0]), given[0]),
                            _at(where, given[0]))
     snat = [key for key in ("host_ipv4", "host_ipv6") if raw.get(key) not in (None, "")]
     if snat and not masquerade:

@@ -99,6 +99,11 @@ class Preflight:
             if spec.share_with and spec.share_with not in names and net.netns_inode(spec.share_with) is None:
                 raise NotFound("%s: network_mode container:%s names no sandbox; declare %s or run it first"
                                % (spec.name, spec.share_with, spec.share_with), "config")
+            first = networks.get(spec.networks[0]) if spec.networks else None
+            if spec.publish and first is not None and first.fully_isolated:
+                raise InvalidInput("%s: publish: network %s is in gateway mode isolated, so the host has no way to its members"
+                                   " and nothing of them can be published; remove publish, or put the sandbox on another network first"
+                                   % (spec.name, first.name), "config")
             for index, name in enumerate(spec.networks):
                 if name in networks and networks[name].multi_host:
                     self._multi_host(spec, index, networks[name])

@@ -8,7 +8,11 @@ one DNS server (dnsmasq, from Debian's ``dnsmasq-base``) that answers for every 
 of the network on every host of the fleet and forwards other names. It listens on the network's
 own address on this host, which every member reaches without a route off the network:
 
-- a bridge network: the bridge's gateway address of each family (the sandboxes' gateway);
+- a bridge network: the bridge's gateway address of each family (the sandboxes' gateway), but
+  of a family in gateway mode isolated, whose bridge has no address: its members cannot reach
+  the host, so the resolver is not theirs in that family. A network isolated in each of its
+  families has no resolver, and its members get hosts files as with ``dns: false`` (Docker's
+  resolver, 127.0.0.11 inside each container, needs no way to the host; ours does);
 - an overlay network: the host's bridge on it, the first address of the host's slice (also the
   gateway of the host's own sandboxes);
 - a macvlan or ipvlan network with ``shim: true``: the host's shim, the first address of its
@@ -63,7 +67,9 @@ Restart=on-failure
 
 def has_resolver(spec):
     """Network SPEC has a resolver on the hosts that have its members."""
-    return spec.dns and (spec.driver in ("bridge", "overlay") or spec.shim)
+    if spec.driver == "bridge":
+        return spec.dns and not spec.fully_isolated
+    return spec.dns and (spec.driver == "overlay" or spec.shim)
 
 
 def addresses(spec, gateways=None, index=None):
@@ -74,7 +80,7 @@ def addresses(spec, gateways=None, index=None):
     if not has_resolver(spec):
         return []
     if spec.driver == "bridge":
-        return [gateways[version] for version in sorted(gateways or {})]
+        return [gateways[version] for version in sorted(gateways or {}) if version not in spec.isolated]
     return [_addresses.host_address(spec, index, version) for version in spec.families]
 
 

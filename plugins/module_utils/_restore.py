@@ -146,7 +146,8 @@ def _pins(spec, networks, pins):
     for name in spec.networks:
         if name in networks and networks[name].multi_host:
             continue  # every host computes its members' addresses from the fleet, which is saved too
-        for version, (subnet, _gateway) in pins.subnets(declaration.bridge_of(name, networks)).items():
+        subnets = _addresses.with_isolated(pins.subnets(declaration.bridge_of(name, networks)), networks.get(name))
+        for version, (subnet, _gateway) in subnets.items():
             found = pins.address(spec.name, name, subnet)
             if found is not None:
                 out[(name, version)] = str(found)

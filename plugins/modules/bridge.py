@@ -47,6 +47,8 @@ options:
     description:
       - Addresses of the bridge with prefix length, in CIDR form; the first of each IP version is
         the gateway of the network's members.
+      - In a family whose gateway mode is V(isolated) the bridge gets none of them (they still give
+        the subnet its firewall rules cover).
       - The list is the complete set; omit the option to leave addresses unmanaged.
     type: list
     elements: str
@@ -72,7 +74,8 @@ options:
   internal:
     description:
       - An internal network has no traffic to or from outside the bridge (no masquerade, no
-        published ports); members still reach each other (per O(icc)) and the host.
+        published ports); members still reach each other (per O(icc)) and the host, but in a family
+        whose gateway mode is V(isolated) (O(gateway_mode_ipv4)).
     type: bool
     default: false
 extends_documentation_fragment:

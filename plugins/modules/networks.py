@@ -55,8 +55,9 @@ options:
         then be a valid interface name). C(subnet) and C(gateway) are one value, or a list with one
         of each IP version; an IPv6 subnet needs C(ipv6=true).
       - C(bridge) also takes Docker's gateway options, as M(netmodes.linux.bridge) documents them -
-        C(gateway_mode_ipv4) and C(gateway_mode_ipv6) (C(nat), the default, C(nat-unprotected) or
-        C(routed); Docker's C(com.docker.network.bridge.gateway_mode_ipv4/6)),
+        C(gateway_mode_ipv4) and C(gateway_mode_ipv6) (C(nat), the default, C(nat-unprotected),
+        C(routed), or C(isolated) on an internal network, whose family's subnet must then be
+        declared and has no resolver; Docker's C(com.docker.network.bridge.gateway_mode_ipv4/6)),
         C(trusted_host_interfaces) (a list, or Docker's names joined by C(:);
         C(com.docker.network.bridge.trusted_host_interfaces)), C(host_ipv4) and C(host_ipv6) (the
         source address of outbound NAT; C(com.docker.network.host_ipv4/6), netavark's

@@ -11,6 +11,9 @@ For each mode, what sim2 and ``c`` reach of ``a`` (ICMP, its published and unpub
 ports, its host port) is Docker's; the source address ``a``'s connections to sim2 arrive with is
 the mode's (masqueraded, its own, or host_ipv4); and switching back to nat leaves the firewall
 exactly as nat made it.
+
+Gateway mode isolated (internal networks only): br0 internal with members a and b; b reaches a
+and, in mode nat, the host; isolated, nothing of the host, whatever routes b makes itself.
 """
 
 from __future__ import annotations
@@ -159,3 +162,101 @@ def test_outbound_traffic_leaves_with_the_modes_source_address(lan, ansible, fle
     assert not run.failed, run
     assert source_seen(fleet) == (sim1.address if source4 == "host" else source4)
     assert source_seen(fleet, six=True) == (sim1.address6 if source6 == "host" else source6)
+
+
+# Gateway mode isolated: br0 internal with members a (server on 80) and b, each on br0 only.
+ISOLATED_PLAY = """
+- hosts: sim1
+  gather_facts: false
+  tasks:
+    - netmodes.linux.bridge: %s
+    - netmodes.linux.netns: {name: a}
+    - netmodes.linux.netns: {name: b}
+    - netmodes.linux.veth: {name: v-a, netns: a, bridge: br0, addresses: [172.18.0.10/16, "fd31:9b5e:c207:180::10/64"], ipv6: "on"}
+    - netmodes.linux.veth: {name: v-b, netns: b, bridge: br0, addresses: [172.18.0.11/16, "fd31:9b5e:c207:180::11/64"], ipv6: "on"}
+"""
+HOST_PORT, UDP_PORT, LAN_PORT = 9093, 9094, 9095
+
+
+def isolated_play(**options):
+    return ISOLATED_PLAY % json.dumps(dict({"name": "br0", "addresses": ["172.18.0.1/16", "fd31:9b5e:c207:180::1/64"],
+                                            "internal": True}, **options))
+
+
+def attack(sim1, mac, link_local):
+    """b makes the host its gateway on its own: the old gateway address at the bridge's MAC (ARP
+    is not needed), and the bridge's link-local address for IPv6, as routes of its own."""
+    sh(sim1, "ip neigh replace 172.18.0.1 lladdr %s dev eth0 nud permanent" % mac, netns="b")
+    sh(sim1, "ip route replace default via 172.18.0.1 dev eth0 onlink", netns="b")
+    if link_local:
+        sh(sim1, "ip -6 route replace default via %s dev eth0" % link_local, netns="b")
+
+
+def from_b(fleet, link_local):
+    """What b reaches: its neighbour a (both families), the host through the gateway, its lab
+    addresses and its link-local one on the bridge, and sim2 on the LAN (through the host)."""
+    sim1, sim2 = fleet.host("sim1"), fleet.host("sim2")
+    targets = {"a": ["tcp", A, 80], "a6": ["tcp", A6, 80], "gateway": ["tcp", "172.18.0.1", HOST_PORT],
+               "host": ["tcp", sim1.address, HOST_PORT], "host6": ["tcp", sim1.address6, HOST_PORT], "ping-host": ["icmp", sim1.address],
+               "lan": ["tcp", sim2.address, LAN_PORT], "lan6": ["tcp", sim2.address6, LAN_PORT]}
+    if link_local:
+        targets["link-local"] = ["tcp", "%s%%eth0" % link_local, HOST_PORT]
+    return probe(sim1, targets, netns="b")
+
+
+def udp_reached(sim1, log):
+    """Send a datagram from b to the host's gateway and lab addresses (no answer needed: a host
+    service that only listens is reached too), and the lines the host's listener logged."""
+    for target in ("172.18.0.1", sim1.address):
+        sh(sim1, "/usr/bin/python3 -c \"import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'from-b %s', ('%s', %d))\""
+           % (target, target, UDP_PORT), netns="b")
+    sh(sim1, "sleep 0.5")
+    return [line for line in sh(sim1, "cat %s 2>/dev/null || true" % log).splitlines() if line.startswith("from-b")]
+
+
+def test_isolated_members_reach_each_other_and_never_the_host_even_routing_to_it_themselves(lan, ansible, fleet):
+    """An internal network reaches the host through its bridge address (Docker's, documented);
+    isolated in both families, its bridge has no address and b reaches a only: not the host
+    through the old gateway, its lab addresses or its link-local address on the bridge (routes
+    b adds itself, the host's MAC as the gateway's), not even a one-way datagram, and nothing
+    forwarded to the LAN. nat -> isolated -> nat is four-step idempotent each time and ends with
+    exactly the rules and the addresses the first nat had."""
+    sim1, sim2 = fleet.host("sim1"), fleet.host("sim2")
+    log = "/tmp/gwmodes-udp-%s.log" % sim1.name
+    sim1.run("rm -f %s" % log, check=False)
+    ansible.four_steps(isolated_play(), snapshot=lambda: firewall(sim1))
+    nat, nat_addresses = rules(sim1), sh(sim1, "ip -o addr show dev br0 scope global")
+    lan.start(sim1, "ip netns exec a %s serve a 80" % PROBE)
+    lan.start(sim1, "%s serve host %d" % (PROBE, HOST_PORT))
+    lan.start(sim1, "%s udp-log %s 0.0.0.0:%d" % (PROBE, log, UDP_PORT))
+    lan.start(sim2, "%s serve sim2 %d" % (PROBE, LAN_PORT))
+    sh(sim1, "%s wait %s:80 127.0.0.1:%d" % (PROBE, A, HOST_PORT))
+    sh(sim2, "%s wait 127.0.0.1:%d" % (PROBE, LAN_PORT))
+    mac = sh(sim1, "cat /sys/class/net/br0/address").strip()
+    link_local = next((line.split()[3].split("/")[0] for line in sh(sim1, "ip -6 -o addr show dev br0 scope link").splitlines()), None)
+    attack(sim1, mac, link_local)
+    internal = from_b(fleet, link_local)
+    assert (internal["a"], internal["a6"], internal["gateway"], internal["host"]) == ("a", "a", "host", "host"), \
+        "internal nat: b reaches a and the host (the control): %s" % internal
+    assert (internal["lan"], internal["lan6"]) == (None, None), "internal: nothing leaves for the LAN"
+    assert len(udp_reached(sim1, log)) == 2, "the host's listener logs what b sends while internal is nat (the control)"
+    sh(sim1, "truncate -s 0 %s" % log)
+    ansible.four_steps(isolated_play(gateway_mode_ipv4="isolated", gateway_mode_ipv6="isolated"), snapshot=lambda: firewall(sim1))
+    assert sh(sim1, "ip -o addr show dev br0 scope global").strip() == "", "isolated: no address of either family on the bridge"
+    attack(sim1, mac, link_local)
+    isolated = from_b(fleet, link_local)
+    wanted = {"a": "a", "a6": "a", "gateway": None, "host": None, "host6": None, "ping-host": False, "lan": None, "lan6": None}
+    if link_local:
+        wanted["link-local"] = None
+    assert isolated == wanted, "isolated: b reached %s" % isolated
+    assert udp_reached(sim1, log) == [], "isolated: a datagram from b reached the host's listener"
+    assert probe(sim1, {"a": ["tcp", A, 80]}) == {"a": None}, "the host has no route into an isolated network either"
+    ansible.four_steps(isolated_play(), snapshot=lambda: firewall(sim1))
+    assert rules(sim1) == nat, "isolated -> nat left something behind"
+    assert sh(sim1, "ip -o addr show dev br0 scope global") == nat_addresses
+    attack(sim1, mac, link_local)
+    again = from_b(fleet, link_local)
+    assert (again["a"], again["gateway"], again["host"]) == ("a", "host", "host"), "nat again: b reaches the host again: %s" % again
+    for netns in ("a", "b"):
+        assert not ansible.adhoc("sim1", "netns", {"name": netns, "state": "absent"}).failed
+    assert not ansible.adhoc("sim1", "bridge", {"name": "br0", "state": "absent"}).failed

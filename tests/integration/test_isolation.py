@@ -38,6 +38,13 @@ both families (the LAN reaches its members by routing: ICMP and their published 
 no host port), open is nat-unprotected over IPv4 (anything routed to a member gets in) and nat
 over IPv6; ``direct`` says what each lets in, and no other network of the host gets in by routing.
 
+vault (issue 19) is internal and in gateway mode isolated in both families: its bridge has no
+address, so its members (v1; v2, also on front) reach each other on it and nothing else through
+it: not the host (nor the host them), not its gateway address, which no one has; it has no
+resolver. a3 publishes 8086:80 with an allow-list (``allow``): the attacker and the private
+network behind its host, both families; besides them only the host itself and front's members
+(who are not filtered) reach it.
+
 Every host also runs a stand-in for the networks' resolvers (issue 18): a server answering UDP
 and TCP on port 53 of each network's gateway, both families, Docker's default network included
 (it has none: ``dns`` false, so nothing about it changes). The matrix probes each of them, and
@@ -63,13 +70,19 @@ ATTACKER = "sim3"
 # name -> (third octet of its subnet on sim1, internal); sim2's subnets are 10 higher (those of the
 # gateway modes' networks, 1 higher: the lab's 10.231.201-214 allows no more).
 NETWORKS = {"front": (201, False), "back": (202, False), "secret": (203, True), "bridge": (204, False), "routed": (205, False),
-            "open": (207, False)}
+            "open": (207, False), "vault": (209, True)}
+SPARE = ("routed", "open", "vault")  # the networks whose subnets on sim2 are 1 higher, not 10
 # Docker's gateway options (issue 19): front trusts the private network's interface (eth1) to reach
 # its members' published container ports directly; routed is routed in both families (no NAT: the
 # LAN routes to its members, which open ICMP and their published container ports only, no host
 # port); open is nat-unprotected over IPv4 (anything routed to a member gets in) and nat over IPv6.
+# vault is internal and isolated in both families: its bridge has no address, its members reach
+# each other and nothing else, not even their host (nor it them), and it has no resolver.
 OPTIONS = {"front": {"trusted_host_interfaces": ["eth1"]}, "routed": {"gateway_mode_ipv4": "routed", "gateway_mode_ipv6": "routed"},
-           "open": {"gateway_mode_ipv4": "nat-unprotected"}}
+           "open": {"gateway_mode_ipv4": "nat-unprotected"}, "vault": {"gateway_mode_ipv4": "isolated", "gateway_mode_ipv6": "isolated"}}
+# A published port with an allow-list (issue 19's allow): ALLOWED stands for the attacker's
+# addresses and the private network behind the host, both families (``allowed``).
+ALLOWED = "ALLOWED"
 # name -> (networks, published ports); LO is the host's port published on 127.0.0.1 only, which
 # differs between the hosts so that a probe of one host's is not caught by the other's.
 SANDBOXES = {
@@ -83,6 +96,9 @@ SANDBOXES = {
     "r1": (["routed"], ["8083:80"]),
     "r2": (["routed"], []),
     "u1": (["open"], ["8084:80"]),
+    "a3": (["front"], [{"port": "8086:80", "allow": ALLOWED}]),
+    "v1": (["vault"], []),
+    "v2": (["front", "vault"], []),
 }
 SERVICE, HOST_SERVICE, PRIVATE_SERVICE, LOOPBACK_ONLY = 80, 9000, 22, 6379
 DNS = 53  # where a network's resolver listens, udp and tcp: on its gateways
@@ -102,7 +118,7 @@ def loopback_port(host):
 
 def subnet(host, network, six=False):
     """NETWORK's subnet on HOST, its IPv6 one when SIX."""
-    octet = NETWORKS[network][0] + (offset(host) // 10 if network in ("routed", "open") else offset(host))
+    octet = NETWORKS[network][0] + (offset(host) // 10 if network in SPARE else offset(host))
     return ipaddress.ip_network(("fd31:%d::/64" if six else "10.231.%d.0/24") % octet)
 
 
@@ -111,9 +127,25 @@ def mode_of(network, six=False):
     return OPTIONS.get(network, {}).get("gateway_mode_ipv6" if six else "gateway_mode_ipv4", "nat")
 
 
+def port_spec(item):
+    """The ``-p`` text of a published port of SANDBOXES (a string, or a dict with an allow-list)."""
+    return item["port"] if isinstance(item, dict) else item
+
+
+def isolated(network, six=False):
+    """NETWORK is in gateway mode isolated in the IP version of SIX: its bridge has no address there."""
+    return mode_of(network, six) == "isolated"
+
+
+def allowed(fleet, host):
+    """The allow-list of a port published with ALLOWED on HOST: the attacker and HOST's private network, both families."""
+    attacker = fleet.host(ATTACKER)
+    return ["%s/32" % attacker.address, "%s/128" % attacker.address6, PRIVATE_NETWORKS[host], PRIVATE_NETWORKS6[host]]
+
+
 def published_ports(sandbox, six=False):
     """The container ports SANDBOX publishes in the IP version of SIX (one published on 127.0.0.1 is IPv4's only)."""
-    return {int(p.split(":")[-1]) for p in SANDBOXES[sandbox][1] if not (six and p.startswith("127.0.0.1:"))}
+    return {int(port_spec(p).split(":")[-1]) for p in SANDBOXES[sandbox][1] if not (six and port_spec(p).startswith("127.0.0.1:"))}
 
 
 def gateway(host, network, six=False):
@@ -127,8 +159,9 @@ def member_of(network):
 
 
 def has_resolver(network):
-    """Every network but Docker's default one has a resolver (``dns`` is true unless declared false)."""
-    return network != "bridge"
+    """Every network but Docker's default one has a resolver (``dns`` is true unless declared false),
+    but vault, isolated in both families (its members get hosts files)."""
+    return network != "bridge" and not (isolated(network) and isolated(network, True))
 
 
 def private_address(host, machine=5, six=False):
@@ -136,11 +169,12 @@ def private_address(host, machine=5, six=False):
     return str(ipaddress.ip_network((PRIVATE_NETWORKS6 if six else PRIVATE_NETWORKS)[host])[machine])
 
 
-def declaration(host):
+def declaration(host, fleet):
     networks = [dict({"name": name, "subnet": [str(subnet(host, name)), str(subnet(host, name, True))], "ipv6": True, "internal": internal},
                      **OPTIONS.get(name, {})) for name, (_octet, internal) in NETWORKS.items()]
     sandboxes = [{"name": name, "network_mode": nets[0], "networks": nets[1:],
-                  "publish": [p.replace("LO", str(loopback_port(host))) for p in publish]}
+                  "publish": [dict(p, allow=allowed(fleet, host)) if isinstance(p, dict) else p.replace("LO", str(loopback_port(host)))
+                              for p in publish]}
                  for name, (nets, publish) in SANDBOXES.items()]
     return {"networks": networks, "sandboxes": sandboxes}
 
@@ -179,7 +213,8 @@ class Source:
 
     @property
     def internal(self):
-        return any(NETWORKS[n][1] for n in self.networks)
+        """On internal networks only: no default route (a member of an internal and another network leaves through the other)."""
+        return bool(self.networks) and all(NETWORKS[n][1] for n in self.networks)
 
 
 SOURCES = [Source("attacker")] + [s for host in HOSTS for s in (
@@ -205,6 +240,7 @@ class Target:
     network: str = None
     sandbox: str = None
     mapping: str = None
+    allow: bool = False     # a published port with an allow-list (ALLOWED)
 
     @property
     def label(self):
@@ -231,6 +267,9 @@ def targets(fleet, addresses):
             out += both(host, addr, HOST_SERVICE, "host", host)
         for network in NETWORKS:
             for addr in (gateway(host, network), gateway(host, network, True)):
+                if isolated(network, ":" in addr):  # no address there: only the host's service is tried (no resolver, no stand-in)
+                    out.append(Target("tcp", host, addr, HOST_SERVICE, "gateway", host, network))
+                    continue
                 if has_resolver(network):  # the network's own resolver (dnsmasq) answers a DNS query
                     out += [Target(kind, host, addr, DNS, "resolver", "dns", network, member_of(network)) for kind in ("dns-udp", "dns-tcp")]
                 else:  # Docker's default network has none: port 53 of its gateway is any port of the host's
@@ -239,12 +278,12 @@ def targets(fleet, addresses):
         out.append(Target("tcp", host, "127.0.0.1", LOOPBACK_ONLY, "loopback", "%s/loopback-only" % host))
         out.append(Target("tcp", host, "127.0.0.1", LOOPBACK_ONLY, "routed", "%s/loopback-only" % host))
         for name, (nets, publish) in SANDBOXES.items():
-            for spec in publish:
-                spec = spec.replace("LO", str(loopback_port(host)))
+            for item in publish:
+                spec = port_spec(item).replace("LO", str(loopback_port(host)))
                 port = int(spec.split(":")[-2])
                 answer = "%s/%s" % (host, name)
                 for addr in (fleet.host(host).address, fleet.host(host).address6):
-                    out.append(Target("tcp", host, addr, port, "published", answer, nets[0], name, spec))
+                    out.append(Target("tcp", host, addr, port, "published", answer, nets[0], name, spec, isinstance(item, dict)))
                 out.append(Target("tcp", host, "127.0.0.1", port, "loopback", answer, nets[0], name, spec))
                 if spec.startswith("127.0.0.1:"):
                     out.append(Target("tcp", host, "127.0.0.1", port, "routed", answer, nets[0], name, spec))
@@ -308,10 +347,13 @@ def expected(source, target):
     sets as Docker does without its userland proxy).
     """
     same_host = source.host == target.host
-    local = same_host and (source.kind == "host" or target.network in source.networks)
-    egress = source.kind == "sandbox" and not source.internal
     six = ":" in target.addr
-    if target.via == "direct":
+    # an isolated network's bridge has no address: the host is not on its link (no route to its members)
+    local = same_host and ((source.kind == "host" and not (target.network and isolated(target.network, six))) or target.network in source.networks)
+    egress = source.kind == "sandbox" and not source.internal
+    if target.via == "gateway" and isolated(target.network, six):
+        reached = False  # no one has that address
+    elif target.via == "direct":
         reached = local or direct(source, target, six, egress)
     elif target.via == "private":
         reached = same_host and (source.kind in ("host", "private") or egress)
@@ -330,6 +372,9 @@ def expected(source, target):
             reached = False
         elif NETWORKS[target.network][1]:
             reached = False
+        elif target.allow:  # the host's own connections and the network's members are not filtered
+            reached = (same_host and (source.kind == "host" or target.network in source.networks)) or source.kind == "attacker" or (
+                same_host and source.kind == "private")
         else:
             reached = reaches_host(source, target.host) and not source.internal
     elif target.via == "loopback":
@@ -461,7 +506,8 @@ def serve_resolvers(fleet, servers):
         sim = fleet.host(host)
         for network in (n for n in NETWORKS if has_resolver(n)):
             sh(sim, "%s wait-dns %s %s" % (PROBE, member_of(network), " ".join("%s:%d" % (gateway(host, network, six), DNS) for six in (False, True))))
-        endpoints = " ".join("%s:%d" % (gateway(host, n, six), DNS) for n in NETWORKS if not has_resolver(n) for six in (False, True))
+        endpoints = " ".join("%s:%d" % (gateway(host, n, six), DNS) for n in NETWORKS if not has_resolver(n) for six in (False, True)
+                             if not isolated(n, six))
         servers.start(sim, "%s serve %s/dns %s" % (PROBE, host, endpoints))
         servers.start(sim, "%s serve-udp %s/dns %s" % (PROBE, host, endpoints))
         sh(sim, "%s wait %s" % (PROBE, endpoints))
@@ -490,13 +536,16 @@ def check_routed_probes(fleet):
 
 
 def route_sandboxes_loopback(fleet, addresses):
-    """Every sandbox sends 127.0.0.1 (for its host's ROUTED_PORTS) to its gateway, as root in it may."""
+    """Every sandbox sends 127.0.0.1 (for its host's ROUTED_PORTS) to its gateway, as root in it may
+    (but a member of an isolated network only, which has none: its own loopback answers nothing)."""
     for host in HOSTS:
         sim = fleet.host(host)
         own = [ipaddress.ip_interface("%s/%d" % (a["local"], a["prefixlen"])) for link in sh_json(sim, "ip -j -4 addr show") for a in link["addr_info"]]
         lines = []
         for name, nets in addresses[host].items():
-            network, addr = next((network, addr) for network, addr in nets if "." in addr)
+            if all(isolated(network) for network, _addr in nets):
+                continue
+            network, addr = next((network, addr) for network, addr in nets if "." in addr and not isolated(network))
             (gateway,) = [str(a.ip) for a in own if a.ip in subnet(host, network)]
             (dev,) = [link["ifname"] for link in sh_json(sim, "ip -n %s -j -4 addr show" % name) if any(a["local"] == addr for a in link["addr_info"])]
             lines += route_loopback([(ROUTED_PORTS[host], gateway, dev)], name)
@@ -536,14 +585,18 @@ def test_the_measured_matrix_is_the_declared_policy(backend, ansible, fleet, lan
     check_routed_probes(fleet)
     for host in HOSTS:
         use_backend(fleet.host(host), backend)
-    run = ansible.playbook(PLAY % json.dumps({host: declaration(host) for host in HOSTS}))
+    run = ansible.playbook(PLAY % json.dumps({host: declaration(host, fleet) for host in HOSTS}))
     assert not run.failed, run
     addresses = addresses_of(run)
     for host in HOSTS:
         sim = fleet.host(host)
         for name in SANDBOXES:
             servers.start(sim, "ip netns exec %s %s serve %s/%s %d" % (name, PROBE, host, name, SERVICE))
-        sh(sim, "%s wait %s" % (PROBE, " ".join("%s:%d" % (addr, SERVICE) for nets in addresses[host].values() for _n, addr in nets)))
+        reachable = ["%s:%d" % (addr, SERVICE) for nets in addresses[host].values() for n, addr in nets if not isolated(n, ":" in addr)]
+        sh(sim, "%s wait %s" % (PROBE, " ".join(reachable)))
+        for name, nets in addresses[host].items():  # the host has no way to a member's address on an isolated network: asked from the member
+            inside = ["%s:%d" % (addr, SERVICE) for n, addr in nets if isolated(n, ":" in addr)] or ["127.0.0.1:%d" % SERVICE]
+            sh(sim, "%s wait %s" % (PROBE, " ".join(inside)), netns=name)
     route_sandboxes_loopback(fleet, addresses)
     serve_resolvers(fleet, servers)
 

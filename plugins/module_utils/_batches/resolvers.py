@@ -50,7 +50,8 @@ def settle_unit(batch):
         batch.run(ResolverUnit, state="absent")
 
 
-def bridge_gateways(planned, net, bridge):
+def bridge_gateways(planned, net, bridge, spec=None):
     """{IP version: (subnet, gateway)} of bridge BRIDGE: as PLANNED ({bridge: that}) by this run
-    (its step comes first), else as it has them (a network of another run); {} when unknown."""
-    return planned.get(bridge) or _addresses.bridge_subnets(net.link(bridge, routes=False))
+    (its step comes first), else as it has them (a network of another run; SPEC: its declaration
+    when given, for the subnets of its isolated families); {} when unknown."""
+    return planned.get(bridge) or _addresses.with_isolated(_addresses.bridge_subnets(net.link(bridge, routes=False)), spec)

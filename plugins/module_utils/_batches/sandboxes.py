@@ -181,7 +181,12 @@ class Sandboxes(BatchResource):
             batch.run(Netns, name=spec.name, share_with=spec.share_with)
         for spec in [s for s in present if s.mode == "host"]:
             batch.run(HostPorts, name=spec.name, ports=[list(p) for p in spec.ports])
-        publishing = [(s, bridge_of(s.networks[0], networks)) for s in isolated if s.networks]
+        # A sandbox first on a network isolated in every family publishes nothing (preflight refuses
+        # it): the host has no way to it, nor an address of its in the bridge's (absent) subnets.
+        unreachable = [s for s in isolated if s.networks and getattr(networks.get(s.networks[0]), "fully_isolated", False)]
+        for spec in unreachable:
+            batch.run(Portmap, netns=spec.name, bridge=bridge_of(spec.networks[0], networks), state="absent", firewall_backend=backend)
+        publishing = [(s, bridge_of(s.networks[0], networks)) for s in isolated if s.networks and s not in unreachable]
         made = set(self.planned_subnets) | {span.spec.bridge for span in self.spans.values() if span.spec.bridge}  # by this plan, maybe
         publishing = [(s, bridge) for s, bridge in publishing
                       if bridge and (net.link(bridge, routes=False) is not None or bridge in made or not self.check_mode)]
@@ -256,7 +261,7 @@ class Sandboxes(BatchResource):
             self._attach_multi_host(batch, spec, index, self.spans[name], networks)
             return
         bridge = bridge_of(name, networks)
-        subnets = self.gateways(bridge)
+        subnets = self.gateways(bridge, networks.get(name))
         if not subnets:
             self.missing(NotFound("%s: network %s has no subnet yet (its bridge %s is not there)" % (spec.name, name, bridge), "config"))
             return
@@ -367,9 +372,9 @@ class Sandboxes(BatchResource):
                   resolver=[str(resolver), "%s, through its resolver view of %s" % (serving, ", ".join(view[1])) if view else serving]
                   if resolver is not None else None)
 
-    def gateways(self, bridge):
-        """{IP version: (subnet, gateway)} of bridge BRIDGE as this plan leaves it ({}: unknown yet)."""
-        return bridge_gateways(self.planned_subnets, self.adapters["netlink"], bridge)
+    def gateways(self, bridge, spec=None):
+        """{IP version: (subnet, gateway)} of bridge BRIDGE (of network SPEC, when declared) as this plan leaves it ({}: unknown yet)."""
+        return bridge_gateways(self.planned_subnets, self.adapters["netlink"], bridge, spec)
 
     def resolver_listen(self, name, networks):
         """The addresses (IPv4 first) the resolver of network NAME listens on, on this host, as this

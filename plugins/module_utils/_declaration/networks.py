@@ -70,6 +70,17 @@ class NetworkSpec:
         policy = dict(self.gateway_policy)
         return tuple(v for v in (4, 6) if policy.get("mode%d" % v) == "routed")
 
+    @property
+    def isolated(self):
+        """The IP versions of its families in gateway mode isolated: its bridge has no address of them."""
+        policy = dict(self.gateway_policy)
+        return tuple(v for v in self.families if policy.get("mode%d" % v) == "isolated")
+
+    @property
+    def fully_isolated(self):
+        """Gateway mode isolated in each of its families: the host has no way to its members at all."""
+        return bool(self.isolated) and set(self.isolated) == set(self.families)
+
     def maps_host_port(self, mapping):
         """Whether MAPPING, published by a member, takes a host port: not when every IP version it publishes in is routed."""
         families = self.families if mapping.every_family else (mapping.host_ip.version,)
@@ -143,8 +154,21 @@ def network_spec(raw, where):
                        host_binding_ipv4=_host_binding(raw, where))
     if driver == "bridge":
         policy = _gateway.gateway_policy(raw, where, internal=spec.internal, masquerade=spec.masquerade)
-        return replace(spec, gateway_policy=tuple(sorted(policy.items()))) if policy != _gateway.DEFAULT else spec
+        spec = replace(spec, gateway_policy=tuple(sorted(policy.items()))) if policy != _gateway.DEFAULT else spec
+        _require_isolated_subnets(spec, where)
+        return spec
     return _multi_host_spec(spec, raw, where)
+
+
+def _require_isolated_subnets(spec, where):
+    """A family in gateway mode isolated needs its subnet declared: a subnet picked for the network
+    is kept as its bridge's address, which that family's bridge does not have."""
+    for version in spec.isolated:
+        if spec.declared(version)[0] is None:
+            key = "gateway_mode_ipv%d" % version
+            raise InvalidInput("%s: %s: isolated leaves the bridge without an IPv%d address, where a picked subnet is"
+                               " remembered; declare the network's IPv%d subnet in subnet (a list takes one of each family)"
+                               % (where, key, version, version), "%s: %s" % (where, key))
 
 
 def _host_binding(raw, where):

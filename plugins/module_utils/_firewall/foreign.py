@@ -78,9 +78,11 @@ def bridge_flows(policy, bridged):
     """The flows of a bridge network (BridgePolicy) that other firewalls could drop. BRIDGED:
     packets between members pass the IP hooks too (br_netfilter's bridge-nf-call-iptables)."""
     br, nets = policy.bridge, tuple(policy.subnets)
-    flows = [Flow("prerouting", "everything %s's sandboxes send" % br, br, iif=True, subnets=nets),
-             Flow("input", "connections from %s's sandboxes to this host's own addresses" % br, br, iif=True, subnets=nets),
-             Flow("input", "replies to this host's connections into %s" % br, br, iif=True, subnets=nets, state="established")]
+    host = tuple(n for n in nets if n.version not in policy.isolated())   # an isolated family reaches nothing of the host
+    flows = [Flow("prerouting", "everything %s's sandboxes send" % br, br, iif=True, subnets=nets)]
+    if host:
+        flows += [Flow("input", "connections from %s's sandboxes to this host's own addresses" % br, br, iif=True, subnets=host),
+                  Flow("input", "replies to this host's connections into %s" % br, br, iif=True, subnets=host, state="established")]
     if not policy.internal:
         flows += [Flow("forward", "outbound connections of %s's sandboxes" % br, br, iif=True, oif=False, subnets=nets),
                   Flow("forward", "replies to outbound connections of %s's sandboxes" % br, br, iif=False, oif=True,

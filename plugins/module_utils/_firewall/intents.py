@@ -42,7 +42,10 @@ class BridgePolicy:
     nat-unprotected is nat that lets in anything routed to a member; routed does no NAT: members
     leave with their own addresses and are reached by routing (ICMP and their published container
     ports only; no host port is DNATed to them). Routed traffic never comes in from another bridge
-    of the host (the networks' isolation). TRUSTED
+    of the host (the networks' isolation). isolated (internal networks only) is internal with no
+    address of that family on the bridge, and nothing of that family arriving on the bridge is
+    let into the host (its input): its members reach each other and nothing else, not even the
+    host through an address they route to it themselves. TRUSTED
     the host's interfaces from which its members' published container ports may be reached
     directly (com.docker.network.bridge.trusted_host_interfaces: nat mode's direct-access filter
     lets them by); SNAT the source addresses its outbound NAT uses, one per IP version at most
@@ -60,6 +63,10 @@ class BridgePolicy:
 
     def mode(self, version):
         return self.mode4 if version == 4 else self.mode6
+
+    def isolated(self):
+        """The IP versions in gateway mode isolated: nothing of them arriving on the bridge enters the host."""
+        return tuple(v for v in (4, 6) if self.mode(v) == "isolated")
 
     def nat(self, version):
         """Its members' traffic of IP VERSION leaves NATed (masquerade or SNAT)."""

@@ -194,6 +194,9 @@ def _filter_items(policy, tag, filter_table):
     out.add(("rule", filter_table, "NETMODES-FWD-OUT", spec((("-i", br),), target=("NM-OUT-" + br,), comment=tag)))
     # Where a bridge in gateway mode routed or nat-unprotected drops what comes from the others (nftables' @bridges).
     out.add(("rule", filter_table, "NETMODES-BRIDGES", spec((("-i", br),), target=("DROP",), comment=tag)))
+    if (6 if is6(filter_table) else 4) in policy.isolated():
+        # Gateway mode isolated: nothing of the family enters the host from the bridge (nftables' host-in-BR).
+        out.add(("rule", filter_table, "NETMODES-INPUT", spec((("-i", br),), target=("DROP",), comment=tag)))
     if policy.internal:
         # Docker's DOCKER-INTERNAL: before NETMODES-FWD-IN, where another bridge's published port is accepted.
         out.add(("rule", filter_table, "NETMODES-ISOLATE", spec((("-i", br), ("!-o", br)), target=("DROP",), comment=tag)))

@@ -17,6 +17,7 @@ chain by a rule commented ``netmodes``; every other rule carries ``netmodes:OWNE
             NETMODES-BRIDGES    -i BR -j DROP (one per bridge: jumped to by a bridge whose gateway mode lets routed traffic in)
             INPUT        -> NETMODES-INPUT: -d RESOLVER -p udp|tcp --dport 53 -j NETMODES-DNS-DEV (a network's
                             resolver on this host, DEV the device its members arrive on)
+                            -i BR -j DROP (a bridge whose family is in gateway mode isolated)
             NETMODES-DNS-DEV  -s SUBNET -i DEV -j ACCEPT (its members), -i lo -j RETURN, -j DROP
     nat     PREROUTING, OUTPUT -m addrtype --dst-type LOCAL -> NETMODES-DNAT (one DNAT rule per port)
             POSTROUTING -> NETMODES-POSTROUTING (loopback, hairpin and outbound masquerade)

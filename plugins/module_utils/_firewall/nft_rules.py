@@ -85,6 +85,7 @@ ELEMENT_SETS = {
     "loopback4": (_KEY, None),
     "loopback-range4": (_KEY, None),
     "isolate": ("ifname", "verdict"),
+    "host-in": ("ifname", "verdict"),
     "fwd-in": ("ifname", "verdict"),
     "fwd-out": ("ifname", "verdict"),
     "nat-out": ("ifname", "verdict"),
@@ -101,7 +102,7 @@ ELEMENT_SETS = {
 }
 INTERVAL = ("range4", "exposed-range4", "loopback-range4", "range6", "exposed-range6", "allowed-range4", "allowed-range6")
 # The verdict maps that send a bridge's packets to its chains (the chain is named MAP-BRIDGE).
-BRIDGE_MAPS = ("isolate", "fwd-in", "fwd-out", "nat-out")
+BRIDGE_MAPS = ("isolate", "fwd-in", "fwd-out", "nat-out", "host-in")
 # Sets and maps keyed by interface name, which stays text (even "123").
 IFNAME_SETS = BRIDGE_MAPS + ("bridges", "uplinks", "uplinks6", "localnet")
 
@@ -179,7 +180,8 @@ CHAIN_RULES = {
     # chain, which admits its members only; nothing else to the host is looked at.
     # A resolver view's port admits what was redirected to it (the rest is dropped: ViewPort's
     # elements of the resolve maps).
-    "filter-input": [[_DNS, _VIEW_PORT, _DNATED, {"accept": None}]] + [
+    # First, a bridge with a family in gateway mode isolated drops that family into the host.
+    "filter-input": [[{"vmap": {"key": _meta("iifname"), "data": "@host-in"}}], [_DNS, _VIEW_PORT, _DNATED, {"accept": None}]] + [
         [_DNS, {"vmap": {"key": key, "data": "@" + name}}] for key, name in ((_PORT_KEY, "resolve4"), (_PORT_KEY6, "resolve6"))],
 }
 
@@ -267,7 +269,10 @@ def bridge_chains(policy):
     nat = [[_match(_meta("oifname"), br), _saddr(subnet), _DNATED, {"masquerade": None}] for subnet in policy.subnets]
     nat += [[_match(_meta("oifname"), br, "!="), _saddr(subnet), _outbound(policy, subnet)] for subnet in policy.subnets if policy.nat(subnet.version)]
     isolate = [[_match(_meta("oifname"), br, "!="), {"drop": None}]] if policy.internal else []
-    return {"isolate-" + br: isolate, "fwd-in-" + br: into, "fwd-out-" + br: out, "nat-out-" + br: nat}
+    out = {"isolate-" + br: isolate, "fwd-in-" + br: into, "fwd-out-" + br: out, "nat-out-" + br: nat}
+    if policy.isolated():  # host-in-BR, only then: nothing of an isolated family enters the host from the bridge
+        out["host-in-" + br] = [[_match(_meta("nfproto"), _FAMILY[v]), {"drop": None}] for v in policy.isolated()]
+    return out
 
 
 RESOLVER_PREFIX = "resolver-"
@@ -483,9 +488,10 @@ def _port_items(publish, owner):
 
 def _bridge_items(policy):
     out = set()
-    for name, rules in bridge_chains(policy).items():
+    chains = bridge_chains(policy)
+    for name, rules in chains.items():
         out.add(("chain", name, _canonical(rules)))
-    for vmap in BRIDGE_MAPS:
+    for vmap in (m for m in BRIDGE_MAPS if "%s-%s" % (m, policy.bridge) in chains):
         out.add(("elem", vmap, (policy.bridge,), "jump %s-%s" % (vmap, policy.bridge)))
     out.add(("elem", "bridges", (policy.bridge,), None))
     return out

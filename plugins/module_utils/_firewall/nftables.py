@@ -29,9 +29,11 @@ are published, on one bridge or twenty (Docker's nftables layout, with maps for 
                                           iifname vmap @fwd-out; iifname @uplinks jump closed;
                                           iifname @uplinks6 jump closed6)
       chain closed, closed6              (what may cross an uplink we switched on: published ports)
-      chain filter-input                 (ip daddr . meta l4proto . th dport vmap @resolve4, and IPv6's)
+      chain filter-input                 (iifname vmap @host-in; ip daddr . meta l4proto . th dport
+                                          vmap @resolve4, and IPv6's)
       chain user                         (the user's own rules; created, never flushed)
       chain isolate-BR / fwd-in-BR / fwd-out-BR / nat-out-BR   one set per bridge: its network policy
+      chain host-in-BR                   (a bridge with a family in gateway mode isolated: that family dropped into the host)
       chain vxlan-DEV                    (a VXLAN device's filter, hook prerouting priority raw: VXLAN
                                           to its port with its VNI from its peers only)
       chain resolver-DEV                 (a network's resolver: iifname DEV from its subnets accept,

@@ -27,13 +27,17 @@ class Bridge(Resource):
 
     def desired(self):
         p = self.params
-        addresses = interfaces(p["addresses"], "addresses")
-        families = {a.version for a in addresses or ()}
-        forwarding = {_sysctl.forwarding(p["name"], v): "1" for v in sorted(families | {4})}
+        declared = interfaces(p["addresses"], "addresses")
         policy = {"masquerade": p["ip_masquerade"], "icc": p["icc"], "internal": p["internal"],
                   **gateway_policy(p, internal=p["internal"], masquerade=p["ip_masquerade"])}
+        # Gateway mode isolated: the bridge has no address of that family (its members cannot reach
+        # the host); the declared one still gives the subnet that the firewall rules cover.
+        isolated = {v for v in (4, 6) if policy["mode%d" % v] == "isolated"}
+        addresses = None if declared is None else frozenset(a for a in declared if a.version not in isolated)
+        families = {a.version for a in addresses or ()}
+        forwarding = {_sysctl.forwarding(p["name"], v): "1" for v in sorted(families | {4})}
         return {"name": ifname(p["name"], "name", existing=p["state"] == "absent"), "state": p["state"], "addresses": addresses,
-                "mtu": mtu(p["mtu"], "mtu"), "stp": p["stp"], "forwarding": forwarding, "policy": policy}
+                "declared": declared, "mtu": mtu(p["mtu"], "mtu"), "stp": p["stp"], "forwarding": forwarding, "policy": policy}
 
     def read(self, desired):
         sysctl, net = self.adapters["sysctl"], self.adapters["netlink"]
@@ -67,7 +71,7 @@ class Bridge(Resource):
         stp = None if desired["stp"] is None else int(desired["stp"])
         nf_call = None if desired["policy"]["icc"] else 1
         # With IPv6 addresses, its IPv6 frames pass ip6tables' hooks too (icc false drops both families).
-        nf_call6 = nf_call if any(a.version == 6 for a in desired["addresses"] or ()) else None
+        nf_call6 = nf_call if any(a.version == 6 for a in desired["declared"] or ()) else None
         attrs = {"mtu": desired["mtu"], "br_stp_state": stp, "br_nf_call_iptables": nf_call, "br_nf_call_ip6tables": nf_call6, "state": "up"}
         ops += _links.plan_attrs(obj, name, None, _links.link_attrs(link), attrs)
         ops += _links.plan_addresses(obj, name, None, link.addresses if link else frozenset(), desired["addresses"])
@@ -80,7 +84,7 @@ class Bridge(Resource):
 
     @staticmethod
     def _policy(current, desired):
-        addresses = desired["addresses"] if desired["addresses"] is not None else (current["link"].addresses if current["link"] else ())
+        addresses = desired["declared"] if desired["declared"] is not None else (current["link"].addresses if current["link"] else ())
         return _firewall.BridgePolicy(desired["name"], _addresses.policy_subnets(addresses), **desired["policy"])
 
     def _policy_ops(self, current, desired, policy):

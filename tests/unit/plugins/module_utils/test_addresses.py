@@ -89,3 +89,11 @@ def test_a_networks_subnets_are_declared_else_kept_else_picked_per_family():
     six_only = _declaration.network_spec({"name": "six", "ipv6": True, "ipv4": False, "subnet": "fd31:6::/64", "gateway": "fd31:6::fe"},
                                          "config[0]")
     assert _addresses.network_subnets(six_only, None, set()) == {6: (ipaddress.ip_network("fd31:6::/64"), ipaddress.ip_address("fd31:6::fe"))}
+
+
+def test_an_isolated_family_s_subnet_is_the_declared_one_since_its_bridge_has_no_address():
+    spec = _declaration.networks.network_spec({"name": "vault", "internal": True, "ipv6": True, "subnet": ["10.231.50.0/24", "fd31:50::/64"],
+                                               "gateway_mode_ipv4": "isolated"}, "n")
+    have = {6: (ipaddress.ip_network("fd31:50::/64"), ipaddress.ip_address("fd31:50::1"))}
+    assert _addresses.with_isolated(have, spec) == {4: (ipaddress.ip_network("10.231.50.0/24"), ipaddress.ip_address("10.231.50.1")), **have}
+    assert _addresses.with_isolated(have, None) == have

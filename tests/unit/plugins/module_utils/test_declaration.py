@@ -39,6 +39,18 @@ def test_docker_s_default_network_never_has_a_resolver():
         raise AssertionError("dns: true on the default network was accepted")
 
 
+def test_an_internal_network_takes_gateway_mode_isolated_per_family():
+    spec = _declaration.networks.network_spec
+    found = spec({"name": "vault", "internal": True, "ipv6": True, "subnet": ["10.231.50.0/24", "fd31:50::/64"],
+                  "gateway_mode_ipv4": "isolated"}, "networks[0]")
+    assert (dict(found.gateway_policy)["mode4"], dict(found.gateway_policy)["mode6"], found.isolated) == ("isolated", "nat", (4,))
+    both = spec({"name": "vault", "internal": True, "ipv6": True, "subnet": ["10.231.50.0/24", "fd31:50::/64"],
+                 "gateway_mode_ipv4": "isolated", "gateway_mode_ipv6": "isolated"}, "networks[0]")
+    assert both.isolated == (4, 6)
+    # an IPv6 mode of an IPv4-only network is no family of it (Docker takes it alike): no IPv6 subnet needed
+    assert spec({"name": "vault", "internal": True, "subnet": "10.231.50.0/24", "gateway_mode_ipv6": "isolated"}, "networks[0]").isolated == ()
+
+
 def test_a_bridge_network_takes_docker_s_gateway_options():
     spec = _declaration.networks.network_spec
     assert spec({"name": "back"}, "networks[0]").gateway_policy == (), "the defaults are kept out of the spec"
@@ -48,9 +60,20 @@ def test_a_bridge_network_takes_docker_s_gateway_options():
 
 
 @pytest.mark.parametrize("raw, words", [
-    ({"gateway_mode_ipv4": "bridge"}, "networks[0]: gateway_mode_ipv4: 'bridge' is not a gateway mode (choose one of nat, nat-unprotected, routed)"),
-    ({"gateway_mode_ipv6": "isolated"}, "networks[0]: gateway_mode_ipv6: isolated (Docker's internal network with no gateway address on the host)"
-                                        " is not supported yet"),
+    ({"gateway_mode_ipv4": "bridge"}, "networks[0]: gateway_mode_ipv4: 'bridge' is not a gateway mode (choose one of nat, nat-unprotected,"
+                                      " routed, isolated)"),
+    # Docker: "gateway mode 'isolated' can only be used for an internal network"
+    ({"gateway_mode_ipv6": "isolated"}, "networks[0]: gateway_mode_ipv6: isolated leaves the host's bridge without an address, which only"
+                                        " an internal network can do"),
+    ({"gateway_mode_ipv4": "isolated", "internal": False, "subnet": "10.231.50.0/24"}, "only an internal network can do"),
+    ({"gateway_mode_ipv4": "isolated", "internal": True}, "networks[0]: gateway_mode_ipv4: isolated leaves the bridge without an IPv4"
+                                                          " address, where a picked subnet is remembered; declare the network's IPv4 subnet"),
+    ({"gateway_mode_ipv6": "isolated", "internal": True, "ipv6": True, "subnet": "10.231.50.0/24"},
+     "networks[0]: gateway_mode_ipv6: isolated leaves the bridge without an IPv6 address"),
+    ({"gateway_mode_ipv4": "isolated", "internal": True, "subnet": "10.231.50.0/24", "trusted_host_interfaces": ["eth1"]},
+     "networks[0]: trusted_host_interfaces: an internal network has no traffic to or from"),
+    ({"driver": "macvlan", "parent": "eth1", "subnet": "10.231.50.0/24", "gateway_mode_ipv4": "isolated"},
+     "networks[0]: gateway_mode_ipv4: a macvlan network has no gateway_mode_ipv4: only bridge networks take it"),
     ({"gateway_mode_ipv4": "routed", "internal": True}, "networks[0]: gateway_mode_ipv4: an internal network has no traffic to or from"),
     ({"trusted_host_interfaces": ["eth+"]}, "networks[0]: trusted_host_interfaces[0]: interface name 'eth+' is not valid"),
     ({"trusted_host_interfaces": {"eth1": 1}}, "networks[0]: trusted_host_interfaces: {'eth1': 1} is not a list of interface names"),

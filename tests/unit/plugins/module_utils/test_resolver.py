@@ -36,6 +36,20 @@ def test_no_resolver_with_dns_false_nor_on_docker_s_default_network():
     assert _resolver.addresses(network_spec({"name": "bridge"}, "n"), {4: ip("172.17.0.1")}) == []
 
 
+def test_a_resolver_does_not_listen_in_a_family_in_gateway_mode_isolated():
+    """Its bridge has no address there, and its members must not reach the host: not through the
+    resolver either. Isolated in every family, the network has no resolver (hosts files instead)."""
+    gateways = {4: ip("10.231.90.1"), 6: ip("fd31:90::1")}
+    raw = {"name": "vault", "internal": True, "ipv6": True, "subnet": ["10.231.90.0/24", "fd31:90::/64"]}
+    v4 = network_spec(dict(raw, gateway_mode_ipv4="isolated"), "n")
+    assert (_resolver.has_resolver(v4), _resolver.addresses(v4, gateways)) == (True, [ip("fd31:90::1")])
+    both = network_spec(dict(raw, gateway_mode_ipv4="isolated", gateway_mode_ipv6="isolated"), "n")
+    assert (_resolver.has_resolver(both), _resolver.addresses(both, gateways)) == (False, [])
+    only4 = network_spec({"name": "vault", "internal": True, "subnet": "10.231.90.0/24", "gateway_mode_ipv4": "isolated"}, "n")
+    assert not _resolver.has_resolver(only4)
+    assert _resolver.serving(["vault", "back"], {"vault": only4, "back": network_spec({"name": "back"}, "n")}) == "back"
+
+
 def _member(host, sandbox, ip4, ip6=None, aliases=(), present=True):
     return _fleet.Member(host, sandbox, ip(ip4), 0, tuple(aliases), present, ip(ip6) if ip6 else None)
 

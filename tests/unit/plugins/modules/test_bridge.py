@@ -291,8 +291,30 @@ def test_gateway_modes_four_steps_and_a_switch_back_leaves_exactly_the_nat_rules
     assert firewall.read().owned_by("bridge:br0") == nat
 
 
+def test_isolated_removes_the_family_s_address_and_puts_it_back_four_steps(four_steps, converge, firewall, kernel):
+    """internal nat -> IPv4 isolated -> both isolated -> nat: the bridge loses exactly the isolated
+    families' addresses (the firewall still covers their subnets) and gets them back; each step
+    is four-step idempotent and the last leaves the rules exactly as the first."""
+    dual = ["172.18.0.1/16", "fd31:18::1/64"]
+    four_steps(Bridge, name="br0", addresses=dual, internal=True)
+    nat = firewall.read().owned_by("bridge:br0")
+    result = four_steps(Bridge, name="br0", addresses=dual, internal=True, gateway_mode_ipv4="isolated")
+    assert kernel.link("br0").addresses == interfaces(["fd31:18::1/64"], "a")
+    assert [o for o in result["operations"] if o.get("field") == "addresses"][0]["after"] == ["fd31:18::1/64"]
+    assert result["policy"] == {"ip_masquerade": True, "icc": True, "internal": True, "gateway_mode_ipv4": "isolated"}
+    result = four_steps(Bridge, name="br0", addresses=dual, internal=True, gateway_mode_ipv4="isolated", gateway_mode_ipv6="isolated")
+    assert kernel.link("br0").addresses == frozenset()
+    assert result["operations"][-1]["before"]["gateway_mode_ipv4"] == "isolated", "what the rules were written for, read back"
+    if firewall.name == "iptables":
+        assert ("filter6", "NM-IN-br0") in firewall.chains, "the IPv6 subnet keeps its rules without an IPv6 address"
+    four_steps(Bridge, name="br0", addresses=dual, internal=True)
+    assert kernel.link("br0").addresses == interfaces(dual, "a")
+    assert firewall.read().owned_by("bridge:br0") == nat
+
+
 @pytest.mark.parametrize("options, fragment", [
     ({"gateway_mode_ipv4": "routed", "internal": True}, "gateway_mode_ipv4: an internal network has no traffic to or from outside its bridge"),
+    ({"gateway_mode_ipv6": "isolated"}, "gateway_mode_ipv6: isolated leaves the host's bridge without an address, which only an internal network"),
     ({"trusted_host_interfaces": ["eth1", "br*"]}, r"trusted_host_interfaces\[1\]: interface name 'br\*' is not valid"),
     ({"host_ipv6": "10.231.170.1"}, "host_ipv6: '10.231.170.1' is not an IPv6 address"),
     ({"host_ipv4": "10.231.170.1", "ip_masquerade": False}, "host_ipv4: the network has ip_masquerade: false"),

@@ -156,3 +156,36 @@ def test_where_systemd_runs_the_unit_template_is_planned_before_the_first_resolv
 def test_without_systemd_no_unit_template_is_planned(run, resolvers):
     assert UNIT_FILE not in [op["object"] for op in run()["operations"]]
     assert ("write_unit",) not in resolvers.calls
+
+
+def test_a_network_isolated_in_every_family_has_no_resolver_and_its_members_get_hosts_files(run, resolvers, files, kernel):
+    """internal nat -> isolated -> nat, each four-step idempotent, check mode planning what the run
+    does: isolated, back's bridge has no address, its resolver and admission go (its members
+    cannot reach the host), db and cache name each other in their hosts files, db asks front's
+    resolver itself (no view: front is its only network with one); back to nat, all comes back
+    and no member is renumbered."""
+    networks = [dict(n) for n in NETWORKS]
+    boxes = SANDBOXES + [{"name": "cache", "network_mode": "back"}]
+    run(boxes, networks)
+    before = {box: kernel.link("eth0", box).addresses for box in ("db", "cache")}
+    assert "back" in plain(resolvers) and kernel.link("back").addresses
+    networks[1]["gateway_mode_ipv4"] = "isolated"
+    check = run(boxes, networks, check=True)
+    assert check["changed"] and "back" in plain(resolvers), "check mode changed nothing"
+    first = run(boxes, networks)
+    assert [(o["action"], o["object"], o.get("field")) for o in first["operations"]] == [
+        (o["action"], o["object"], o.get("field")) for o in check["operations"]], "check mode planned the same operations"
+    assert kernel.link("back").addresses == frozenset()
+    assert plain(resolvers) == ["front"]
+    assert "10.231.151.2\tdb" in files.files[("cache", "hosts")] and "10.231.151.3\tcache" in files.files[("db", "hosts")]
+    # cache: the host's resolv.conf, as with dns: false (its nameservers are out of its reach: names of other networks fail)
+    assert "nameserver 10.231.150.1" in files.files[("db", "resolv.conf")] and "10.231.151.1" not in files.files[("cache", "resolv.conf")]
+    assert not run(boxes, networks)["changed"] and not run(boxes, networks, check=True)["changed"]
+    assert {box: kernel.link("eth0", box).addresses for box in ("db", "cache")} == before
+    assert {box: kernel.link("eth0", box).routes for box in ("db", "cache")} == {"db": frozenset(), "cache": frozenset()}
+    del networks[1]["gateway_mode_ipv4"]
+    run(boxes, networks)
+    assert kernel.link("back").addresses and "back" in plain(resolvers)
+    assert "nameserver 10.231.151.1" in files.files[("cache", "resolv.conf")]
+    assert not run(boxes, networks)["changed"] and not run(boxes, networks, check=True)["changed"]
+    assert {box: kernel.link("eth0", box).addresses for box in ("db", "cache")} == before

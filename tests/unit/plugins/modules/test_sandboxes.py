@@ -680,3 +680,23 @@ def test_a_routed_networks_published_ports_take_no_host_port(converge, files, fi
         converge(Sandboxes, config=boxes, networks=nat)   # on nat, both want host port 8080
     converge(Sandboxes, config=boxes[:1], networks=nat, state="overridden")
     assert [(who, str(m)) for who, m in firewall.read().published()] == [("netns:r", "8080:80/tcp")], "back on nat, r's host port is mapped"
+
+
+def test_members_of_an_isolated_network_made_by_another_run_get_addresses_and_no_route(converge, kernel):
+    """The networks module makes the bridge (no address: isolated), a later sandboxes run plugs
+    members in: their subnet is the declared one (the bridge has none to read), no default route."""
+    networks = [{"name": "vault", "subnet": "172.30.0.0/16", "internal": True, "gateway_mode_ipv4": "isolated"}]
+    config = [{"name": "db", "network_mode": "vault"}, {"name": "app", "network_mode": "vault"}]
+    converge(Networks, config=networks)
+    assert kernel.link("vault").addresses == frozenset()
+    converge(Sandboxes, config=config, networks=networks)
+    assert {box: sorted(str(a) for a in kernel.link("eth0", box).addresses) for box in ("db", "app")} == {
+        "db": ["172.30.0.2/16"], "app": ["172.30.0.3/16"]}
+    assert kernel.link("eth0", "db").routes == frozenset()
+    assert not converge(Sandboxes, config=config, networks=networks)["changed"]
+
+
+def test_a_member_of_an_isolated_network_cannot_publish(refused):
+    networks = [{"name": "vault", "subnet": "172.30.0.0/16", "internal": True, "gateway_mode_ipv4": "isolated"}]
+    refused(Sandboxes, InvalidInput, r"^db: publish: network vault is in gateway mode isolated, so the host has no way to its members",
+            config=[{"name": "db", "network_mode": "vault", "publish": ["8080:80"]}], networks=networks)

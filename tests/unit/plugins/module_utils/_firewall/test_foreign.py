@@ -408,3 +408,12 @@ def test_portmap_warns_about_published_ipv6_connections(plugged6, converge, fire
     assert warning.startswith("portmap netns:web: nftables table ip6 theirs, chain fw (hook forward) drops connections to ports"
                               " published into br0: its policy is drop")
     assert warning.endswith('nft insert rule ip6 theirs fw oifname "br0" accept')
+
+
+def test_an_isolated_family_has_no_flow_into_the_host_to_warn_about():
+    """A foreign input drop cannot block what gateway mode isolated drops itself."""
+    nets = (ipaddress.ip_network("10.231.201.0/24"), ipaddress.ip_network("fd31:201::/64"))
+    flows = _firewall.bridge_flows(_firewall.BridgePolicy("br0", nets, internal=True, mode4="isolated"), False)
+    assert {f.subnets for f in flows if f.hook == "input"} == {(nets[1],)}
+    both = _firewall.bridge_flows(_firewall.BridgePolicy("br0", nets, internal=True, mode4="isolated", mode6="isolated"), False)
+    assert [f.hook for f in both] == ["prerouting"]

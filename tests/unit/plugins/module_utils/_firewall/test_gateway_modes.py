@@ -154,3 +154,41 @@ def test_a_routed_published_port_opens_its_container_port_only():
     assert nft.render("netns:web", [routed]) == {("elem", "exposed4", ("172.18.0.2", "tcp", "81"), None)}
     assert {(i[1], i[2], ipt.text(i[3], comments=False)) for i in ipt.render("netns:web", [routed])} == {
         ("filter", "NETMODES-PUBLISHED", "-d 172.18.0.2/32 -p tcp -m tcp --dport 81 -j ACCEPT")}
+
+
+HOST_IN4, HOST_IN6 = ([_meta("nfproto", family), {"drop": None}] for family in ("ipv4", "ipv6"))
+
+
+def test_nftables_isolated_drops_the_family_into_the_host_from_the_bridge():
+    """isolated is internal (the same forward chains) and, per family, host-in-BR: the host's
+    input drops what arrives on the bridge, first in filter-input (before the view ports' accept
+    of what was DNATed there, and the resolvers' lookup)."""
+    internal = nft.bridge_chains(policy6(internal=True))
+    chains = nft.bridge_chains(policy6(internal=True, mode4="isolated"))
+    assert chains.pop("host-in-br-x") == [HOST_IN4]
+    assert chains == internal
+    assert nft.bridge_chains(policy6(internal=True, mode4="isolated", mode6="isolated"))["host-in-br-x"] == [HOST_IN4, HOST_IN6]
+    items = nft.render("bridge:br-x", [policy6(internal=True, mode6="isolated")])
+    assert ("elem", "host-in", ("br-x",), "jump host-in-br-x") in items
+    assert ("chain", "host-in-br-x", nft._canonical([HOST_IN6])) in items
+    assert nft.CHAIN_RULES["filter-input"][0] == [{"vmap": {"key": {"meta": {"key": "iifname"}}, "data": "@host-in"}}]
+    assert nft.chain_owner("host-in-br-x") == "bridge:br-x"
+    assert not [i for i in nft.render("bridge:br-x", [policy6(internal=True)]) if "host-in" in i[1]], "nat: nothing of host-in"
+
+
+def test_iptables_isolated_drops_the_family_into_the_host_from_the_bridge():
+    tag = "netmodes:bridge:br-x"
+    internal = ipt.render("bridge:br-x", [policy6(internal=True)])
+    items = ipt.render("bridge:br-x", [policy6(internal=True, mode6="isolated")])
+    drop6 = ("rule", "filter6", "NETMODES-INPUT", ipt.spec((("-i", "br-x"),), target=("DROP",), comment=tag))
+    assert items - internal == {drop6}
+    both = ipt.render("bridge:br-x", [policy6(internal=True, mode4="isolated", mode6="isolated")])
+    assert both - internal == {drop6, ("rule", "filter", "NETMODES-INPUT", ipt.spec((("-i", "br-x"),), target=("DROP",), comment=tag))}
+
+
+@pytest.mark.parametrize("backend", [nft, ipt], ids=["nftables", "iptables"])
+@pytest.mark.parametrize("mode4, mode6", [("isolated", "nat"), ("nat", "isolated"), ("isolated", "isolated")])
+def test_isolated_internal_networks_are_recognised_from_the_rules_alone(backend, mode4, mode6):
+    wanted = _firewall.BridgePolicy("br-x", SUBNET + (SUBNET6,), internal=True, mode4=mode4, mode6=mode6)
+    have = backend.render("bridge:br-x", [wanted])
+    assert _firewall.recognise(backend, "br-x", wanted.subnets, have) == wanted.describe()

@@ -51,8 +51,8 @@ def test_nftables_looks_up_the_resolver_s_addresses_udp_and_tcp_port_53_only():
         ("elem", "resolve6", ("fd31:9b5e:c207:18::1", "tcp", "53"), "jump resolver-br-x")}
     # `meta l4proto { tcp, udp } ip daddr . meta l4proto . th dport vmap @resolve4`, and ip6's, on hook input
     assert nft.CHAINS["filter-input"] == ("filter", "input", 0)
-    assert [rule[-1]["vmap"]["data"] for rule in nft.CHAIN_RULES["filter-input"][1:]] == ["@resolve4", "@resolve6"]
-    assert all(rule[0]["match"]["right"] == {"set": ["tcp", "udp"]} for rule in nft.CHAIN_RULES["filter-input"])
+    assert [rule[-1]["vmap"]["data"] for rule in nft.CHAIN_RULES["filter-input"][2:]] == ["@resolve4", "@resolve6"]
+    assert all(rule[0]["match"]["right"] == {"set": ["tcp", "udp"]} for rule in nft.CHAIN_RULES["filter-input"][1:])
     assert nft.chain_owner("resolver-br-x") == OWNER
 
 
