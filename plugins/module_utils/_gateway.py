@@ -75,12 +75,17 @@ def _host_ip(raw, version, where):
     return found
 
 
+def versions_in(policy, mode):
+    """The IP versions (4, 6) that POLICY (a dict as ``gateway_policy`` returns it) puts in gateway mode MODE."""
+    return tuple(v for v in (4, 6) if policy.get("mode%d" % v) == mode)
+
+
 def gateway_policy(raw, where=None, *, internal=False, masquerade=True):
     """{mode4, mode6, trusted, snat} (``BridgePolicy``'s fields) from RAW's KEYS, or InvalidInput
     naming WHERE (the entry of a declaration; None for the bridge module's own options)."""
     out = {"mode4": _mode(raw, "gateway_mode_ipv4", where), "mode6": _mode(raw, "gateway_mode_ipv6", where),
            "trusted": _trusted(raw, where), "snat": tuple(a for a in (_host_ip(raw, 4, where), _host_ip(raw, 6, where)) if a)}
-    isolated = [key for key in ("gateway_mode_ipv4", "gateway_mode_ipv6") if out["mode" + key[-1]] == "isolated"]
+    isolated = ["gateway_mode_ipv%d" % v for v in versions_in(out, "isolated")]
     if isolated and not internal:
         raise InvalidInput("%s: isolated leaves the host's bridge without an address, which only an internal network can do"
                            " (Docker: gateway mode 'isolated' can only be used for an internal network); add internal: true,"

@@ -67,14 +67,12 @@ class NetworkSpec:
     @property
     def routed(self):
         """The IP versions in which the network is in gateway mode routed: its published ports take no host port."""
-        policy = dict(self.gateway_policy)
-        return tuple(v for v in (4, 6) if policy.get("mode%d" % v) == "routed")
+        return _gateway.versions_in(dict(self.gateway_policy), "routed")
 
     @property
     def isolated(self):
         """The IP versions of its families in gateway mode isolated: its bridge has no address of them."""
-        policy = dict(self.gateway_policy)
-        return tuple(v for v in self.families if policy.get("mode%d" % v) == "isolated")
+        return tuple(v for v in _gateway.versions_in(dict(self.gateway_policy), "isolated") if v in self.families)
 
     @property
     def fully_isolated(self):

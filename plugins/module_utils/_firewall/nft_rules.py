@@ -269,10 +269,10 @@ def bridge_chains(policy):
     nat = [[_match(_meta("oifname"), br), _saddr(subnet), _DNATED, {"masquerade": None}] for subnet in policy.subnets]
     nat += [[_match(_meta("oifname"), br, "!="), _saddr(subnet), _outbound(policy, subnet)] for subnet in policy.subnets if policy.nat(subnet.version)]
     isolate = [[_match(_meta("oifname"), br, "!="), {"drop": None}]] if policy.internal else []
-    out = {"isolate-" + br: isolate, "fwd-in-" + br: into, "fwd-out-" + br: out, "nat-out-" + br: nat}
+    chains = {"isolate-" + br: isolate, "fwd-in-" + br: into, "fwd-out-" + br: out, "nat-out-" + br: nat}
     if policy.isolated():  # host-in-BR, only then: nothing of an isolated family enters the host from the bridge
-        out["host-in-" + br] = [[_match(_meta("nfproto"), _FAMILY[v]), {"drop": None}] for v in policy.isolated()]
-    return out
+        chains["host-in-" + br] = [[_match(_meta("nfproto"), _FAMILY[v]), {"drop": None}] for v in policy.isolated()]
+    return chains
 
 
 RESOLVER_PREFIX = "resolver-"

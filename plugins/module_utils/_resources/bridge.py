@@ -7,7 +7,7 @@ from __future__ import annotations
 from ansible_collections.netmodes.linux.plugins.module_utils import _addresses, _firewall, _links, _sysctl
 from ansible_collections.netmodes.linux.plugins.module_utils._engine import Op, Resource
 from ansible_collections.netmodes.linux.plugins.module_utils._gateway import OPTIONS as GATEWAY_OPTIONS
-from ansible_collections.netmodes.linux.plugins.module_utils._gateway import gateway_policy
+from ansible_collections.netmodes.linux.plugins.module_utils._gateway import gateway_policy, versions_in
 from ansible_collections.netmodes.linux.plugins.module_utils._model import ifname, interfaces, jsonable, mtu
 
 
@@ -32,7 +32,7 @@ class Bridge(Resource):
                   **gateway_policy(p, internal=p["internal"], masquerade=p["ip_masquerade"])}
         # Gateway mode isolated: the bridge has no address of that family (its members cannot reach
         # the host); the declared one still gives the subnet that the firewall rules cover.
-        isolated = {v for v in (4, 6) if policy["mode%d" % v] == "isolated"}
+        isolated = versions_in(policy, "isolated")
         addresses = None if declared is None else frozenset(a for a in declared if a.version not in isolated)
         families = {a.version for a in addresses or ()}
         forwarding = {_sysctl.forwarding(p["name"], v): "1" for v in sorted(families | {4})}
