@@ -81,6 +81,7 @@ class Nftables:
         self._state = None  # the last read, until the next commit (a batch reads many times)
         self._expected = None  # the state the staged commands lead to, when known
         self._foreign = None  # others' base chains: our commits do not change them
+        self._listing = None  # the ruleset as listed since the last commit: our table and others' chains
 
     render = staticmethod(render)
     changes = staticmethod(changes)
@@ -88,12 +89,19 @@ class Nftables:
     def ruleset(self):
         """The whole ruleset as ``nft -j list ruleset`` prints it; None without nftables."""
         try:
-            out, err = self._run({"nftables": [{"list": {"ruleset": None}}]})
+            return self._list()
         except FileNotFoundError:  # neither the binding nor the nft command
             return None
-        if err is not None:
-            raise KernelError("nftables: cannot list the ruleset: %s" % err)
-        return out
+
+    def _list(self):
+        """The ruleset, listed once until the next commit: a run reads our table and others'
+        base chains from the same listing (one dump of the kernel's ruleset, not two)."""
+        if self._listing is None:
+            out, err = self._run({"nftables": [{"list": {"ruleset": None}}]})
+            if err is not None:
+                raise KernelError("nftables: cannot list the ruleset: %s" % err)
+            self._listing = out
+        return self._listing
 
     def foreign_chains(self):
         """Others' base chains on the hooks our traffic passes (see foreign.blocked)."""
@@ -120,10 +128,8 @@ class Nftables:
     def read(self):
         """The state of table inet netmodes (empty when it does not exist)."""
         if self._state is None:
-            out, err = self._run({"nftables": [{"list": {"table": {"family": FAMILY, "name": TABLE}}}]})
-            if err is not None and "No such file or directory" not in err:
-                raise KernelError("nftables: cannot list table %s %s: %s" % (FAMILY, TABLE, err))
-            self._state = checked(TableState(None if err is not None else out))
+            ours = [item for item in self._list().get("nftables", []) if _in_our_table(item)]
+            self._state = checked(TableState({"nftables": ours} if any("table" in item for item in ours) else None))
         return self._state
 
     @staticmethod
@@ -142,7 +148,16 @@ class Nftables:
         if not self._staged:
             return
         staged, self._staged, self._state, expected = self._staged, [], None, self._expected
+        self._listing = None
         _out, err = self._run({"nftables": staged})
         self._state = expected if err is None else None
         if err is not None:
             raise KernelError("nftables: the transaction was refused and nothing changed: %s" % err)
+
+
+def _in_our_table(item):
+    """Whether ITEM of a ruleset listing (a table, chain, set, map or rule) is table inet netmodes or in it."""
+    for kind, body in item.items():
+        if kind != "metainfo" and isinstance(body, dict):
+            return body.get("family") == FAMILY and body.get("table", body.get("name") if kind == "table" else None) == TABLE
+    return False

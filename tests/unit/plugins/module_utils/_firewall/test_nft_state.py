@@ -37,3 +37,46 @@ def test_the_state_predicted_after_a_commit_is_what_the_table_then_lists(firewal
         firewall.commit()
         assert _model(predicted) == _model(firewall.read()), owner
     assert not firewall.read().exists
+
+
+def _listing(*tables):
+    """A ruleset listing as libnftables prints it: metainfo, then each (family, table, chain, element) given."""
+    items = [{"metainfo": {"version": "1.0.6", "json_schema_version": 1}}]
+    for family, table, chain, element in tables:
+        items.append({"table": {"family": family, "name": table, "handle": 1}})
+        items.append({"chain": {"family": family, "table": table, "name": chain, "handle": 2}})
+        items.append({"rule": {"family": family, "table": table, "chain": chain, "handle": 3, "expr": [{"accept": None}]}})
+        items.append({"set": {"family": family, "table": table, "name": nft.MARK_SET, "type": "string", "handle": 4,
+                              "elem": [element]}})
+    return {"nftables": items}
+
+
+def test_our_table_and_others_chains_come_from_one_listing_of_the_ruleset(monkeypatch):
+    """One dump of the ruleset per run (until a commit) serves the table's state and the foreign
+    chains; a table of our name in another family, or another table's chain of one of our chains'
+    names, is not ours."""
+    listing = _listing(("ip", "netmodes", "published", "netmodes.linux"), ("inet", "other", "published", "x"),
+                       ("inet", "netmodes", "user", "netmodes.linux"))
+    calls = []
+
+    def run(payload):
+        calls.append(payload)
+        return (listing, None) if payload == {"nftables": [{"list": {"ruleset": None}}]} else ({}, None)
+
+    fw = nftables.Nftables()
+    monkeypatch.setattr(fw, "_run", run)
+    state = fw.read()
+    assert state.exists and state.marked
+    assert state.chains == {"user": [[{"accept": None}]]}
+    assert fw.ruleset() is listing
+    assert len(calls) == 1
+    fw.stage([{"add": {"table": {"family": "inet", "name": "netmodes"}}}])
+    fw.commit()
+    fw.read()
+    assert len(calls) == 3  # the commit, then the ruleset listed again
+
+
+def test_without_our_table_the_state_is_empty_whatever_else_is_listed(monkeypatch):
+    fw = nftables.Nftables()
+    monkeypatch.setattr(fw, "_run", lambda payload: (_listing(("inet", "firewalld", "filter_INPUT", "x")), None))
+    assert not fw.read().exists
