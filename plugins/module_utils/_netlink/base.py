@@ -4,7 +4,7 @@
 the kernel's errors, and the memory of reads that a batch asks many times (forgotten on a write).
 
 pyroute2 is imported when a run first needs it (a bridge, vxlan or macvlan link made or set, an
-fdb or neighbour entry): importing it costs a tenth of a second, more than a run that only reads
+fdb or neighbour entry written; they are read over the reads' own socket): importing it costs a tenth of a second, more than a run that only reads
 or plugs sandboxes spends talking to the kernel. Whether it is installed is known at once.
 """
 

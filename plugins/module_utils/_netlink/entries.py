@@ -4,10 +4,9 @@
 
 from __future__ import annotations
 
-import ipaddress
-
 from ansible_collections.netmodes.linux.plugins.module_utils._errors import NotFound
 from ansible_collections.netmodes.linux.plugins.module_utils._netlink.base import NTF_SELF, NUD_NOARP, NUD_PERMANENT, ZERO_MAC, Sockets, _reads, _writes_entries
+from ansible_collections.netmodes.linux.plugins.module_utils._netlink.wire import AF_BRIDGE
 
 
 class Entries(Sockets):
@@ -23,12 +22,13 @@ class Entries(Sockets):
         index = self._index(name)
         if index is None:
             return frozenset()
-        out = set()
-        for msg in self._ipr().fdb("dump", ifindex=index):
-            dst = msg.get("NDA_DST")
-            if msg["ifindex"] == index and dst and msg["state"] & NUD_PERMANENT and msg["flags"] & NTF_SELF:
-                out.add(((msg.get("NDA_LLADDR") or ZERO_MAC).lower(), ipaddress.ip_address(dst)))
-        return frozenset(out)
+        return frozenset((msg.lladdr or ZERO_MAC, msg.dst) for msg in self._dump_neighbours(name, index, AF_BRIDGE)
+                         if msg.index == index and msg.dst is not None and msg.state & NUD_PERMANENT and msg.flags & NTF_SELF)
+
+    def _dump_neighbours(self, name, index, family=0):
+        """The entries of link INDEX (NAME) as the kernel dumps them (FAMILY AF_BRIDGE: its fdb),
+        over the reads' own socket: pyroute2 is imported only when an entry is written."""
+        return self._call("read the %s entries of %s" % ("fdb" if family else "neighbour", name), self._wire().neighbours, index, family)
 
     def _fdb(self, command, name, mac, dst):
         index = self._index(name)
@@ -54,9 +54,8 @@ class Entries(Sockets):
         index = self._index(name)
         if index is None:
             return {}
-        return {ipaddress.ip_address(msg.get("NDA_DST")): (msg.get("NDA_LLADDR") or "").lower()
-                for msg in self._ipr().neigh("dump", ifindex=index)
-                if msg["ifindex"] == index and msg["family"] in (2, 10) and msg["state"] & NUD_PERMANENT and msg.get("NDA_DST")}
+        return {msg.dst: msg.lladdr or "" for msg in self._dump_neighbours(name, index)
+                if msg.index == index and msg.family in (2, 10) and msg.state & NUD_PERMANENT and msg.dst is not None}
 
     @_writes_entries("neighbours")
     def neigh_add(self, name, ip, mac):

@@ -183,3 +183,28 @@ def test_a_links_ipv6_sysctls_are_read_from_its_devconf_array():
     assert msg.ipv6_conf(wire.DEVCONF_DISABLE_IPV6) == 1 and msg.ipv6_conf(wire.DEVCONF_ACCEPT_RA) == 0
     bare = link_body(3, "eth0")
     assert wire.LinkMessage(bare, 0, len(bare)).ipv6_conf(wire.DEVCONF_DISABLE_IPV6) is None, "no IPv6 state: unknown"
+
+
+def neighbour_body(family, index, state, flags, dst=None, lladdr=None):
+    body = struct.pack("=BxxxiHBB", family, index, state, flags, 0)
+    if dst is not None:
+        body += wire.attr(wire.NDA_DST, ipaddress.ip_address(dst).packed)
+    if lladdr is not None:
+        body += wire.attr(wire.NDA_LLADDR, bytes.fromhex(lladdr.replace(":", "")))
+    return body
+
+
+def test_neighbour_and_fdb_entries_are_dumped_for_one_link_named_by_attribute():
+    """A strict dump refuses a link index in the ndmsg header: the link goes as NDA_IFINDEX."""
+    done = message(wire.NLMSG_DONE, struct.pack("=i", 0), sequence=1)
+    sock = fake_wire(message(28, neighbour_body(7, 12, 0x80, 0x02, "10.231.0.2", "00:00:00:00:00:00"), wire.NLM_F_MULTI)
+                     + message(28, neighbour_body(7, 12, 0x80, 0x02, "fd31::2", "0A:58:0A:E7:00:02"), wire.NLM_F_MULTI)
+                     + message(28, neighbour_body(7, 12, 0x02, 0x01), wire.NLM_F_MULTI) + done)
+    found = sock.neighbours(12, wire.AF_BRIDGE)
+    length, kind, flags, _seq, _port = HEADER.unpack_from(sock.sock.sent[0])
+    assert (kind, flags) == (wire.RTM_GETNEIGH, wire.NLM_F_REQUEST | wire.NLM_F_DUMP)
+    assert sock.sock.sent[0][HEADER.size:length] == struct.pack("=BxxxiHBB", 7, 0, 0, 0, 0) + wire.attr(wire.NDA_IFINDEX, struct.pack("=I", 12))
+    assert [(m.family, m.index, m.state, m.flags, m.dst, m.lladdr) for m in found] == [
+        (7, 12, 0x80, 0x02, ipaddress.ip_address("10.231.0.2"), "00:00:00:00:00:00"),
+        (7, 12, 0x80, 0x02, ipaddress.ip_address("fd31::2"), "0a:58:0a:e7:00:02"),
+        (7, 12, 0x02, 0x01, None, None)]
