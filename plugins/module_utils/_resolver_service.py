@@ -195,10 +195,12 @@ class Resolvers:
 
     def read(self, network):
         """{"config": text or None, "hosts": text or None, "users": text or None (a view's), "running":
-        a true value when it runs}."""
+        a true value when it runs, "directory": whether its directory is there (with what a removal
+        that was killed midway left in it, a pid file alone)}."""
         mine = r.directory(network, self.root)
         return {"config": self._text(mine, r.CONFIG), "hosts": self._text(os.path.join(mine, r.HOSTS_DIR), network),
-                "users": self._text(mine, r.USERS), "running": self.lifecycle.running(network)}
+                "users": self._text(mine, r.USERS), "running": self.lifecycle.running(network),
+                "directory": network in self.networks()}
 
     def _text(self, where, name):
         found = _fs.open_dir(where, os.path.dirname(self.root))
@@ -237,7 +239,8 @@ class Resolvers:
         self.lifecycle.remove_unit()
 
     def remove(self, network):
-        """Stop NETWORK's resolver and remove its directory."""
+        """Stop NETWORK's resolver and remove its directory, its config last (a run killed midway
+        leaves a directory that ``read`` reports, so the next run's plan removes it)."""
         self.lifecycle.stop(network)
         mine = _fs.open_dir(r.directory(network, self.root), os.path.dirname(self.root))
         if mine is None:
@@ -249,7 +252,7 @@ class Resolvers:
                     for name in hosts.names():
                         hosts.unlink(name)
                 mine.rmdir(r.HOSTS_DIR)
-            for name in mine.names():
+            for name in sorted(mine.names(), key=lambda name: name == r.CONFIG):
                 mine.unlink(name)
         with self._dir() as top:
             top.rmdir(network)

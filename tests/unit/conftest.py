@@ -669,7 +669,8 @@ class FakeResolvers:
         return sorted(self.resolvers)
 
     def read(self, network):
-        return dict({"config": None, "hosts": None, "users": None, "running": None}, **self.resolvers.get(network, {}))
+        return dict({"config": None, "hosts": None, "users": None, "running": None}, **self.resolvers.get(network, {}),
+                    directory=network in self.resolvers)
 
     def write(self, network, config=None, hosts=None, users=None):
         self.calls.append(("write", network, config is not None, hosts is not None))

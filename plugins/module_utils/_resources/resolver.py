@@ -55,7 +55,7 @@ class Resolver(Resource):
         name = desired["network"]
         obj = "resolver %s" % name
         if desired["state"] == "absent":
-            there = current["config"] is not None or current["hosts"] is not None or current.get("users") is not None or current["running"]
+            there = current["directory"] or current["running"]  # its files live in its directory, or what a killed removal left
             return [Op("delete", obj, call=("resolver.remove", {"network": name}))] if there else []
         if current["config"] is None:
             files = {field: desired[field] for field in ("config", "hosts", "users") if desired[field] is not None}

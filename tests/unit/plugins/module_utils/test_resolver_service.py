@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.netmodes.linux.plugins.module_utils import _resolver_service as service
+from ansible_collections.netmodes.linux.plugins.module_utils._engine import converge
+from ansible_collections.netmodes.linux.plugins.module_utils._resources.resolver import Resolver
 
 
 def _public(cls):
@@ -45,9 +47,11 @@ class Stopped:
 def test_files_are_public_written_whole_and_removed_with_their_directory(tmp_path):
     root = tmp_path / "resolvers"
     adapter = service.Resolvers(Stopped(), root=str(root))
-    assert adapter.read("front") == {"config": None, "hosts": None, "users": None, "running": None} and adapter.networks() == []
+    assert adapter.read("front") == {"config": None, "hosts": None, "users": None, "running": None, "directory": False}
+    assert adapter.networks() == []
     adapter.write("front", config="port=53\n", hosts="10.231.150.2\tweb\n")
-    assert adapter.read("front") == {"config": "port=53\n", "hosts": "10.231.150.2\tweb\n", "users": None, "running": None}
+    assert adapter.read("front") == {"config": "port=53\n", "hosts": "10.231.150.2\tweb\n", "users": None, "running": None,
+                                     "directory": True}
     assert os.listdir(root / "front" / "hosts") == ["front"], "no temporary file is ever left where dnsmasq watches"
     for path, mode in ((root, 0o755), (root / "front", 0o755), (root / "front" / "hosts", 0o755),
                        (root / "front" / "dnsmasq.conf", 0o644), (root / "front" / "hosts" / "front", 0o644)):
@@ -60,6 +64,36 @@ def test_files_are_public_written_whole_and_removed_with_their_directory(tmp_pat
     assert adapter.networks() == ["back"]
     adapter.remove("back")
     assert adapter.networks() == [] and not root.exists(), "the last one leaves nothing"
+
+
+@pytest.mark.parametrize("left", [["dnsmasq.pid"], []], ids=["a-pid-file", "empty"])
+def test_what_a_removal_killed_midway_leaves_is_read_and_removed_by_the_next_run(tmp_path, left):
+    """The config goes last, so a removal killed before it leaves a resolver the next run still
+    knows by its config; killed after it, a directory holding a pid file, or nothing: that too is a
+    resolver to remove, never a leftover no run sees."""
+    root = tmp_path / "resolvers"
+    adapter = service.Resolvers(Stopped(), root=str(root))
+    adapter.write("back", config="port=53\n", hosts="10.231.150.2\tdb\n")
+    (root / "back" / "dnsmasq.pid").write_text("4242\n")
+    unlinked = []
+    real_unlink = service._fs.Dir.unlink
+
+    def record(where, name):
+        unlinked.append(name)
+        real_unlink(where, name)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(service._fs.Dir, "unlink", record)
+        adapter.remove("back")
+    assert unlinked[-1] == "dnsmasq.conf", "the config is the last file to go"
+    (root / "back").mkdir(parents=True)
+    for name in left:
+        (root / "back" / name).write_text("4242\n")
+    step = Resolver(Resolver.params_with(network="back", state="absent"), {"resolver": adapter})
+    assert adapter.read("back")["directory"] is True and adapter.read("back")["config"] is None
+    assert [op.call[0] for op in step.plan(step.read(step.desired()), step.desired())] == ["resolver.remove"]
+    converge(step)
+    assert not root.exists() and step.plan(step.read(step.desired()), step.desired()) == [], "nothing left, nothing to do"
 
 
 def test_a_supervised_resolver_is_known_by_its_pid_file_and_command_line_never_by_name(tmp_path):
