@@ -49,6 +49,11 @@ class Link:
     stp: bool = None
     nf_call_iptables: bool = None
     nf_call_ip6tables: bool = None
+    # A bridge's MAC: fixed (set by hand or at creation: True), or the lowest of its ports' (the
+    # kernel's default: False, so a port that joins with a lower one changes it and every member's
+    # neighbour entry of the gateway points nowhere until it expires); None: not known (not a host
+    # bridge, or sysfs is another namespace's).
+    mac_fixed: bool = None
     # As a bridge port: whether the bridge sends a frame back out of the port it came in on.
     hairpin: bool = None
     # IPv6 on the link: "off" (disable_ipv6), "on" (router advertisements ignored), "auto" (the

@@ -12,6 +12,10 @@ author: netmodes.linux contributors (@netmodes)
 description:
   - Creates, configures or removes a Linux bridge in the host's network namespace, tagged as
     created by netmodes.linux.
+  - The bridge is made with a random MAC address of its own, which it keeps whatever ports join. Left
+    to the kernel, a bridge takes its lowest port's MAC and changes it when a sandbox with a lower
+    one joins, and the other members lose their gateway until their neighbour entries expire (up
+    to 45 s). A bridge of the collection's made without one keeps the MAC it has, fixed from then on.
   - The bridge is brought up and IP forwarding is enabled through per-interface sysctls
     (C(net.ipv4.conf.NAME.forwarding), and the IPv6 one when the bridge has an IPv6 address, which
     needs the nftables backend); the host-wide C(net.ipv4.ip_forward) switch is not touched. With
@@ -130,7 +134,7 @@ mtu:
   returned: when the bridge exists
   type: int
 mac:
-  description: MAC address of the bridge.
+  description: MAC address of the bridge (fixed, it does not follow its ports').
   returned: when the bridge exists
   type: str
 policy:

@@ -19,7 +19,8 @@ one of them fails: a snapshot that cannot be taken is never an empty one.
   (/etc/netns, /etc/netmodes, /run/netmodes, /run/netns, the resolvers' /run/netmodes-resolver, the
   restore unit and command) with modes and contents (a resolver's pid file: whether it names its
   running resolver), and the mounts under them;
-- ``ids``: what the kernel picks anew each time an object is made (link indexes, random MACs,
+- ``ids``: what the kernel picks anew each time an object is made (link indexes, random MACs, a
+  bridge's MAC, which the collection picks at random and fixes (whether it is fixed is state),
   namespace inodes, nftables handles, bridge and port ids, the resolvers' pids). Two snapshots of one host with nothing
   done in between are equal, ``ids`` included; ``comparable()`` drops ``ids`` for comparing a
   host with another run that made the same objects anew (crash re-runs, boot restore).
@@ -55,6 +56,7 @@ _BRIDGE_IDS = {"bridge_id", "root_id", "designated_root", "designated_bridge", "
                "designated_port", "designated_cost"}
 _BRIDGE_NOISE = {"state", "topology_change", "topology_change_detected", "topology_change_ack", "config_pending"}
 _RANDOM_MAC = "1"  # /sys/class/net/*/addr_assign_type: 0 permanent, 1 random, 2 stolen, 3 set
+_OURS = "netmodes.linux "  # the alias a link of ours is tagged with
 
 
 class SnapshotError(Exception):
@@ -119,7 +121,11 @@ def links(netns, space, indexes, ids):
         item = {k: v for k, v in link.items() if k not in _NOISE_LINK}
         item["flags"] = sorted(set(link.get("flags", [])) - _NOISE_FLAGS)
         ids[where + " ifindex"] = link["ifindex"]
-        if assign.get(name + "/addr_assign_type") == _RANDOM_MAC:
+        assigned = assign.get(name + "/addr_assign_type")
+        bridge_of_ours = link.get("linkinfo", {}).get("info_kind") == "bridge" and link.get("ifalias", "").startswith(_OURS)
+        if bridge_of_ours:
+            item["mac assigned"] = assigned  # "3" (set): fixed, whatever its ports; "1": the lowest port's, moving
+        if assigned == _RANDOM_MAC or bridge_of_ours:   # a bridge of ours is made with a random MAC of its own
             ids[where + " mac"] = link.get("address")
         else:
             item["address"] = link.get("address")

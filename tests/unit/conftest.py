@@ -167,7 +167,8 @@ class FakeNetlink:
     def link_add_bridge(self, name):
         self.calls.append(("link_add_bridge", name))
         self._drop_half_made(name)
-        self._new(name, None, "bridge", "bridge").stp = False
+        bridge = self._new(name, None, "bridge", "bridge")
+        bridge.stp, bridge.mac_fixed = False, True  # a MAC of its own, given at creation
 
     def link_add_veth(self, name, peer, netns=None):
         self.calls.append(("link_add_veth", name, peer, netns))
@@ -218,6 +219,7 @@ class FakeNetlink:
                 link.up = value == "up"
             elif attr == "address":
                 link.mac = value
+                link.mac_fixed = True if link.kind == "bridge" and netns is None else link.mac_fixed
             elif attr == "br_stp_state":
                 link.stp = bool(value)
             elif attr == "br_nf_call_iptables":

@@ -41,6 +41,13 @@ IPVLAN_MODES = {"l2": 0, "l3": 1, "l3s": 2}
 KIND_PREFIXES = {"br_": "bridge", "vxlan_": "vxlan", "macvlan_": "macvlan", "ipvlan_": "ipvlan"}
 # Where sysfs lists a bridge's ports (brif/) beside its index.
 SYS_NET = "/sys/class/net"
+NET_ADDR_SET = 3  # /sys/class/net/NAME/addr_assign_type of a MAC set by hand or at creation (not the kernel's choice)
+
+
+def random_mac():
+    """A random locally administered unicast MAC (as the kernel picks one for a new bridge)."""
+    first, *rest = os.urandom(6)
+    return ":".join("%02x" % b for b in [(first & 0xFC) | 0x02, *rest])
 
 
 def _iproute():

@@ -15,6 +15,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils._netlink.base impor
     IPVLAN_MODES,
     MACVLAN_MODES,
     MAIN_TABLE,
+    NET_ADDR_SET,
     RTPROT_NAMES,
     RTPROT_STATIC,
     SYS_NET,
@@ -41,7 +42,7 @@ class Reads(Sockets):
         master = wire.u32(msg.attrs.get(wire.IFLA_MASTER))
         return self._link(msg, self._name_of(master, netns) if master else None,
                           {msg.index: self._addresses_of(msg.index, netns)},
-                          self._static_routes(netns) if routes else {})
+                          self._static_routes(netns) if routes else {}, netns)
 
     def all_links(self, netns=None):
         """Every link in NETNS (None: the host), in index order, with addresses and our routes.
@@ -56,13 +57,14 @@ class Reads(Sockets):
         inodes = self._nsid_inodes() if cross else {}
         out = []
         for msg in msgs:
-            link = self._link(msg, names.get(wire.u32(msg.attrs.get(wire.IFLA_MASTER))), addresses, routes)
+            link = self._link(msg, names.get(wire.u32(msg.attrs.get(wire.IFLA_MASTER))), addresses, routes, netns)
             link.peer_netns = inodes.get(wire.s32(msg.attrs.get(wire.IFLA_LINK_NETNSID)))
             out.append(link)
         return out
 
-    def _link(self, msg, master, addresses, routes):
+    def _link(self, msg, master, addresses, routes, netns):
         index, kind, found = msg.index, msg.kind, msg.attrs
+        assigned = self._sysfs(msg.name, index, "addr_assign_type") if kind == "bridge" and netns is None else None
         return Link(
             name=msg.name,
             index=index,
@@ -76,6 +78,7 @@ class Reads(Sockets):
             stp=self._flag(msg.data(wire.IFLA_BR_STP_STATE)) if kind == "bridge" else None,
             nf_call_iptables=self._flag(msg.data(wire.IFLA_BR_NF_CALL_IPTABLES)) if kind == "bridge" else None,
             nf_call_ip6tables=self._flag(msg.data(wire.IFLA_BR_NF_CALL_IP6TABLES)) if kind == "bridge" else None,
+            mac_fixed=None if assigned is None else assigned == str(NET_ADDR_SET),
             hairpin=self._flag(msg.data(wire.IFLA_BRPORT_MODE, slave=True)) if msg.slave_kind == "bridge" else None,
             ipv6=self._ipv6_state(msg),
             addresses=addresses.get(index, frozenset()),
@@ -146,15 +149,29 @@ class Reads(Sockets):
         index = self._index(name)
         if index is None:
             return frozenset()
+        ports = self._sysfs(name, index, "brif")
+        if ports is not None:
+            return frozenset(ports)
+        msgs = self._dump_links(None, master=index)
+        return frozenset(msg.name for msg in msgs if wire.u32(msg.attrs.get(wire.IFLA_MASTER)) == index)
+
+    @staticmethod
+    def _sysfs(name, index, entry):
+        """Host link NAME's sysfs ENTRY (a file's text, stripped, or a directory's names) when the
+        mounted sysfs is this namespace's (NAME has the INDEX there that netlink gives it), else None
+        (another namespace's sysfs, or no such entry)."""
         here = os.path.join(SYS_NET, name)
         try:
             with open(os.path.join(here, "ifindex")) as handle:
-                if int(handle.read()) == index:
-                    return frozenset(os.listdir(os.path.join(here, "brif")))
+                if int(handle.read()) != index:
+                    return None
+            path = os.path.join(here, entry)
+            if os.path.isdir(path):
+                return os.listdir(path)
+            with open(path) as handle:
+                return handle.read().strip()
         except (OSError, ValueError):
-            pass  # another namespace's sysfs, or NAME is no bridge
-        msgs = self._dump_links(None, master=index)
-        return frozenset(msg.name for msg in msgs if wire.u32(msg.attrs.get(wire.IFLA_MASTER)) == index)
+            return None
 
     @_reads
     def link_names(self, netns=None):

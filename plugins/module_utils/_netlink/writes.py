@@ -22,6 +22,7 @@ from ansible_collections.netmodes.linux.plugins.module_utils._netlink.base impor
     _kernel_error,
     _relinks,
     _writes,
+    random_mac,
 )
 from ansible_collections.netmodes.linux.plugins.module_utils._netlink.wire import WireError
 from ansible_collections.netmodes.linux.plugins.module_utils._records import OWNER_TAG, temp_name
@@ -66,8 +67,11 @@ class Writes(Sockets):
 
     @_relinks
     def link_add_bridge(self, name):
-        """Create a bridge tagged as ours."""
-        self._add_link(name, kind="bridge")
+        """Create a bridge tagged as ours, with a random MAC of its own: given at creation, the
+        kernel keeps it (a bridge left to choose takes its lowest port's, and changes it when a
+        lower one joins, which cuts its members off their gateway until their neighbour entries
+        expire)."""
+        self._add_link(name, kind="bridge", address=random_mac())
 
     @_relinks
     def link_add_veth(self, name, peer, netns=None):

@@ -66,8 +66,12 @@ class Bridge(Resource):
                       call=("netlink.link_delete", {"name": name}))] if link else []
             return ops + self._sysctl_ops(current, desired) + self._policy_ops(current, desired, None)
         ops = []
-        if link is None:
+        if link is None:  # made with a MAC of its own (netlink.link_add_bridge)
             ops.append(Op("create", obj, after={"kind": "bridge"}, call=("netlink.link_add_bridge", {"name": name})))
+        elif link.mac_fixed is False:
+            # Made before that: keep the MAC it has now, fixed (a change is what cuts members off).
+            ops.append(Op("set", obj, "mac", "%s (its lowest port's)" % link.mac, "%s (fixed)" % link.mac,
+                          call=("netlink.link_set", {"name": name, "address": link.mac})))
         stp = None if desired["stp"] is None else int(desired["stp"])
         nf_call = None if desired["policy"]["icc"] else 1
         # With IPv6 addresses, its IPv6 frames pass ip6tables' hooks too (icc false drops both families).

@@ -87,7 +87,10 @@ def test_a_link_left_under_its_temporary_name_by_an_interrupted_run_goes_first(s
     found[None].links[TEMP] = 7
     _netlink.Netlink().link_add_bridge("vweb")
     assert [entry[:3] for entry in log] == [("host", "del", TEMP), ("host", "add", TEMP), ("host", "set", TEMP), ("host", "set", TEMP)]
-    assert log[1][3] == {"ifname": TEMP, "kind": "bridge"} and log[3][3] == {"name": "vweb"}
+    made = dict(log[1][3])
+    mac = bytes.fromhex(made.pop("address").replace(":", ""))
+    assert made == {"ifname": TEMP, "kind": "bridge"} and log[3][3] == {"name": "vweb"}
+    assert len(mac) == 6 and mac[0] & 0x03 == 0x02, "a bridge is made with a MAC of its own: locally administered, unicast"
     assert sorted(found[None].links) == ["eth9", "vweb"]
 
 

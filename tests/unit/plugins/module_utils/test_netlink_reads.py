@@ -86,3 +86,22 @@ def test_a_write_forgets_what_was_read(kernel):
     net._forget_reads()  # what every write does before and after itself
     net.link("eth0", "web")
     assert kernel.count(("web", "link", "eth0")) == 2 and kernel.count(("web", "addresses", 0)) == 2
+
+
+def bridge_message(index, name):
+    body = struct.pack("=BxHiII", 0, 1, index, 1, 0) + wire.name_attr(wire.IFLA_IFNAME, name)
+    body += wire.nested(wire.IFLA_LINKINFO, wire.attr(wire.IFLA_INFO_KIND, b"bridge\0"))
+    return wire.LinkMessage(body, 0, len(body))
+
+
+@pytest.mark.parametrize("assigned, index, fixed", [("3", 9, True), ("1", 9, False), ("3", 10, None)],
+                         ids=["set", "the-kernel-s-choice", "another-namespace-s-sysfs"])
+def test_a_host_bridge_s_mac_is_known_fixed_from_sysfs_when_sysfs_is_the_host_s(monkeypatch, tmp_path, assigned, index, fixed):
+    (tmp_path / "front").mkdir()
+    (tmp_path / "front" / "ifindex").write_text("%d\n" % index)
+    (tmp_path / "front" / "addr_assign_type").write_text(assigned + "\n")
+    monkeypatch.setattr(_netlink.reads, "SYS_NET", str(tmp_path))
+    reads = _netlink.Netlink()
+    assert reads._link(bridge_message(9, "front"), None, {}, {}, None).mac_fixed is fixed
+    assert reads._link(bridge_message(9, "front"), None, {}, {}, "web").mac_fixed is None, "a sandbox's bridge: not read"
+    assert reads._link(link_message(9, "front"), None, {}, {}, None).mac_fixed is None, "not a bridge: not read"
