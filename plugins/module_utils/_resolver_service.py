@@ -165,6 +165,12 @@ def lifecycle():
     return Systemd() if os.path.isdir("/run/systemd/system") else Supervised()
 
 
+def _text(where, name):
+    """File NAME of Dir WHERE as text when it is state of ours, else None."""
+    data = where.read_state(name)
+    return None if data is None else data.decode("utf-8", "replace")
+
+
 class Resolvers:
     """The resolvers of this host: their files (written atomically, public: dnsmasq reads them as
     ``nobody``) and their processes (through LIFECYCLE)."""
@@ -197,18 +203,17 @@ class Resolvers:
         """{"config": text or None, "hosts": text or None, "users": text or None (a view's), "running":
         a true value when it runs, "directory": whether its directory is there (with what a removal
         that was killed midway left in it, a pid file alone)}."""
-        mine = r.directory(network, self.root)
-        return {"config": self._text(mine, r.CONFIG), "hosts": self._text(os.path.join(mine, r.HOSTS_DIR), network),
-                "users": self._text(mine, r.USERS), "running": self.lifecycle.running(network),
-                "directory": network in self.networks()}
-
-    def _text(self, where, name):
-        found = _fs.open_dir(where, os.path.dirname(self.root))
-        if found is None:
-            return None
-        with found:
-            data = found.read_state(name)
-        return None if data is None else data.decode("utf-8", "replace")
+        out = {"config": None, "hosts": None, "users": None, "directory": False}
+        mine = _fs.open_dir(r.directory(network, self.root), os.path.dirname(self.root))
+        if mine is not None:
+            with mine:
+                out.update(config=_text(mine, r.CONFIG), users=_text(mine, r.USERS), directory=True)
+                hosts = mine.subdir(r.HOSTS_DIR)
+                if hosts is not None:
+                    with hosts:
+                        out["hosts"] = _text(hosts, network)
+        out["running"] = self.lifecycle.running(network)
+        return out
 
     def write(self, network, config=None, hosts=None, users=None):
         """Write CONFIG, HOSTS and USERS (those given); the hosts file's temporary name is made beside
